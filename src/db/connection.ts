@@ -1,0 +1,82 @@
+/**
+ * Connections: `--database-url`, else `DATABASE_URL`, else libpq's `PG*` variables (node-postgres reads
+ * them itself). TLS follows `sslmode` in the URL. A password never appears in any output or error:
+ * every message that could carry the URL goes through `redact`.
+ */
+import pg from 'pg';
+
+export interface ConnectionTarget {
+  /** Connection string, when one was given; absent means "use PG* variables". */
+  readonly url?: string;
+  /** Where the target came from, for messages. */
+  readonly source: '--database-url' | 'DATABASE_URL' | 'PG* environment';
+}
+
+export function resolveTarget(flagUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionTarget {
+  if (flagUrl) return { url: flagUrl, source: '--database-url' };
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'DATABASE_URL' };
+  return { source: 'PG* environment' };
+}
+
+/** Replaces the password of every URL in `text` (and a given password anywhere) with `***`. */
+export function redact(text: string, password?: string): string {
+  let out = text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@');
+  out = out.replace(/(password=)([^\s&]+)/gi, '$1***');
+  if (password) out = out.split(password).join('***');
+  return out;
+}
+
+function passwordOf(url: string | undefined): string | undefined {
+  if (!url) return process.env.PGPASSWORD || undefined;
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Describes a target without its password: `postgresql://app:***@db:5432/shop`. */
+export function describeTarget(t: ConnectionTarget): string {
+  if (t.url) return redact(t.url, passwordOf(t.url));
+  const env = process.env;
+  return `postgresql://${env.PGUSER ?? ''}@${env.PGHOST ?? 'localhost'}:${env.PGPORT ?? '5432'}/${env.PGDATABASE ?? ''} (from PG* environment)`;
+}
+
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+}
+
+/** The narrow port the core's edges use: anything that runs a query. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>>;
+}
+
+export async function connect(target: ConnectionTarget, applicationName = 'zdm'): Promise<pg.Client> {
+  const client = new pg.Client({
+    ...(target.url ? { connectionString: target.url } : {}),
+    application_name: applicationName,
+  });
+  // An idle client whose server goes away emits 'error'; without a listener Node crashes the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new ConnectionError(`cannot connect to ${describeTarget(target)}: ${redact(msg, passwordOf(target.url))}`);
+  }
+  return client;
+}
+
+/** Runs `fn` with a connected client and always closes it. */
+export async function withClient<T>(target: ConnectionTarget, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(target);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Type spellings. The model holds the form `format_type()` prints (with an empty search_path);
+ * people write aliases (`varchar(200)`, `timestamptz`, `int8`). `canonicalType` maps a written type to
+ * the model's form without a server; `displayType` picks the short spelling `zdm pull` writes.
+ * Types this table does not know (domains, enums, extension types) pass through unchanged.
+ */
+
+const SIMPLE: Readonly<Record<string, string>> = {
+  int: 'integer',
+  int4: 'integer',
+  integer: 'integer',
+  int2: 'smallint',
+  smallint: 'smallint',
+  int8: 'bigint',
+  bigint: 'bigint',
+  float4: 'real',
+  real: 'real',
+  float8: 'double precision',
+  float: 'double precision',
+  'double precision': 'double precision',
+  bool: 'boolean',
+  boolean: 'boolean',
+  text: 'text',
+  uuid: 'uuid',
+  json: 'json',
+  jsonb: 'jsonb',
+  bytea: 'bytea',
+  date: 'date',
+  inet: 'inet',
+  cidr: 'cidr',
+  macaddr: 'macaddr',
+  money: 'money',
+  oid: 'oid',
+  xml: 'xml',
+  tsvector: 'tsvector',
+  tsquery: 'tsquery',
+  point: 'point',
+  interval: 'interval',
+  bpchar: 'bpchar',
+  varchar: 'character varying',
+  'character varying': 'character varying',
+  varbit: 'bit varying',
+  'bit varying': 'bit varying',
+  decimal: 'numeric',
+  numeric: 'numeric',
+  char: 'character(1)',
+  character: 'character(1)',
+  bit: 'bit(1)',
+  timestamptz: 'timestamp with time zone',
+  'timestamp with time zone': 'timestamp with time zone',
+  timestamp: 'timestamp without time zone',
+  'timestamp without time zone': 'timestamp without time zone',
+  timetz: 'time with time zone',
+  'time with time zone': 'time with time zone',
+  time: 'time without time zone',
+  'time without time zone': 'time without time zone',
+};
+
+/** Types written with a modifier: name(args) → canonical prefix, and where the modifier goes. */
+const WITH_MODIFIER: Readonly<Record<string, (mod: string) => string>> = {
+  varchar: (m) => `character varying(${m})`,
+  'character varying': (m) => `character varying(${m})`,
+  char: (m) => `character(${m})`,
+  character: (m) => `character(${m})`,
+  bpchar: (m) => `character(${m})`,
+  bit: (m) => `bit(${m})`,
+  varbit: (m) => `bit varying(${m})`,
+  'bit varying': (m) => `bit varying(${m})`,
+  numeric: (m) => `numeric(${m})`,
+  decimal: (m) => `numeric(${m})`,
+  timestamptz: (m) => `timestamp(${m}) with time zone`,
+  'timestamp with time zone': (m) => `timestamp(${m}) with time zone`,
+  timestamp: (m) => `timestamp(${m}) without time zone`,
+  'timestamp without time zone': (m) => `timestamp(${m}) without time zone`,
+  timetz: (m) => `time(${m}) with time zone`,
+  'time with time zone': (m) => `time(${m}) with time zone`,
+  time: (m) => `time(${m}) without time zone`,
+  'time without time zone': (m) => `time(${m}) without time zone`,
+  interval: (m) => `interval(${m})`,
+};
+
+const SERIAL = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
+
+export function isSerialPseudoType(written: string): boolean {
+  return SERIAL.has(written.trim().toLowerCase());
+}
+
+function canonicalScalar(t: string): string {
+  const s = t.trim().replace(/\s+/g, ' ');
+  // `timestamp(3) with time zone` written the long way round
+  const long = /^(timestamp|time)\s*\(\s*(\d+)\s*\)\s+(with|without) time zone$/i.exec(s);
+  if (long) return `${long[1]!.toLowerCase()}(${long[2]}) ${long[3]!.toLowerCase()} time zone`;
+  const mod = /^([a-z ]+?)\s*\(\s*([^)]*?)\s*\)$/i.exec(s);
+  if (mod) {
+    const f = WITH_MODIFIER[mod[1]!.toLowerCase()];
+    if (f) return f(mod[2]!.replace(/\s*,\s*/g, ','));
+    return s;
+  }
+  return SIMPLE[s.toLowerCase()] ?? s;
+}
+
+/** Maps a type as a person writes it to the model's canonical spelling. */
+export function canonicalType(written: string): string {
+  let s = written.trim();
+  let dims = 0;
+  for (;;) {
+    const m = /\s*\[\s*\d*\s*\]$/.exec(s);
+    if (!m) break;
+    dims++;
+    s = s.slice(0, m.index);
+  }
+  const arr = /^(.*?)\s+array$/i.exec(s);
+  if (arr) {
+    s = arr[1]!;
+    dims = Math.max(dims, 1);
+  }
+  return canonicalScalar(s) + '[]'.repeat(dims);
+}
+
+const DISPLAY: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^character varying\((\d+)\)/, 'varchar($1)'],
+  [/^character varying/, 'varchar'],
+  [/^timestamp\((\d+)\) with time zone/, 'timestamptz($1)'],
+  [/^timestamp with time zone/, 'timestamptz'],
+  [/^timestamp\((\d+)\) without time zone/, 'timestamp($1)'],
+  [/^timestamp without time zone/, 'timestamp'],
+  [/^time\((\d+)\) with time zone/, 'timetz($1)'],
+  [/^time with time zone/, 'timetz'],
+  [/^time\((\d+)\) without time zone/, 'time($1)'],
+  [/^time without time zone/, 'time'],
+  [/^character\((\d+)\)/, 'char($1)'],
+];
+
+/** The short spelling of a canonical type, for YAML written by `zdm pull`. Inverse of canonicalType. */
+export function displayType(canonical: string): string {
+  for (const [re, repl] of DISPLAY) {
+    if (re.test(canonical)) return canonical.replace(re, repl);
+  }
+  return canonical;
+}

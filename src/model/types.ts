@@ -1,0 +1,270 @@
+/**
+ * The schema model: one shape filled from two sides, a desired-state YAML file and a live database.
+ *
+ * Conventions every producer (desired/, introspect/) must follow, so that the two sides compare equal
+ * when they describe the same schema (see canonical.ts):
+ * - Names are stored exactly as PostgreSQL stores them (case preserved, never quoted).
+ * - Types are canonical PostgreSQL spellings as `format_type()` prints them with an empty
+ *   `search_path`: `character varying(200)`, `timestamp with time zone`, `integer[]`,
+ *   `public.order_status`. `canonicalType()` in types-text.ts maps common aliases to these.
+ * - Expressions (defaults, checks, predicates, generated columns, partition keys) are SQL text in
+ *   PostgreSQL's normalized form (`pg_get_expr` output with an empty `search_path`).
+ * - Optional properties are absent rather than `undefined` when they do not apply.
+ * - Lists keep a meaningful order where PostgreSQL has one (columns in attnum order, enum values,
+ *   key columns); sets of named objects are sorted by name in canonical form.
+ */
+
+export type FkAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
+export type FkMatch = 'simple' | 'full' | 'partial';
+export type PartitionStrategy = 'range' | 'list' | 'hash';
+
+export interface Extension {
+  readonly kind: 'extension';
+  readonly name: string;
+  /** Schema the extension's objects live in, when not `public`. */
+  readonly schema?: string;
+}
+
+export interface EnumType {
+  readonly kind: 'enum';
+  readonly schema: string;
+  readonly name: string;
+  readonly values: readonly string[];
+  readonly comment?: string;
+}
+
+export interface DomainCheck {
+  readonly name: string;
+  readonly expression: string;
+}
+
+export interface Domain {
+  readonly kind: 'domain';
+  readonly schema: string;
+  readonly name: string;
+  /** Canonical base type. */
+  readonly type: string;
+  readonly nullable: boolean;
+  readonly default?: string;
+  readonly collation?: string;
+  readonly checks: readonly DomainCheck[];
+  readonly comment?: string;
+}
+
+export interface Sequence {
+  readonly kind: 'sequence';
+  readonly schema: string;
+  readonly name: string;
+  /** `smallint`, `integer` or `bigint`. */
+  readonly type: string;
+  /** 64-bit values are kept as decimal strings. */
+  readonly start: string;
+  readonly increment: string;
+  readonly minValue: string;
+  readonly maxValue: string;
+  readonly cache: string;
+  readonly cycle: boolean;
+  /** `OWNED BY` a column (serial columns): table in the same schema as the sequence. */
+  readonly ownedBy?: { readonly schema: string; readonly table: string; readonly column: string };
+  readonly comment?: string;
+}
+
+export interface Column {
+  readonly kind: 'column';
+  readonly name: string;
+  readonly type: string;
+  readonly nullable: boolean;
+  readonly default?: string;
+  readonly identity?: 'always' | 'by default';
+  /** Generated column expression; `stored: false` is PostgreSQL 18's virtual generated column. */
+  readonly generated?: { readonly expression: string; readonly stored: boolean };
+  /** Only when it differs from the type's default collation; `schema.name` unless in pg_catalog. */
+  readonly collation?: string;
+  readonly comment?: string;
+  /** Desired state only: the column's previous name (a rename, not drop + add). */
+  readonly renamedFrom?: string;
+  /** Desired state only: conversion expression for a type change that is not a plain cast. */
+  readonly using?: string;
+}
+
+/** One key of an index (or of an exclusion constraint). */
+export interface IndexKey {
+  /** Column name, for a plain column key. Exactly one of `column` and `expression` is set. */
+  readonly column?: string;
+  /** Expression text as `pg_get_indexdef(index, n, true)` prints it, for an expression key. */
+  readonly expression?: string;
+  /** Non-default collation, `schema.name` unless in pg_catalog. */
+  readonly collation?: string;
+  /** Non-default operator class, `schema.name` unless in pg_catalog. */
+  readonly opclass?: string;
+  readonly descending: boolean;
+  /** Only when not the default for the direction (NULLS LAST for ASC, NULLS FIRST for DESC). */
+  readonly nullsFirst?: boolean;
+}
+
+export interface Index {
+  readonly kind: 'index';
+  readonly name: string;
+  readonly unique: boolean;
+  /** Access method: btree, gin, gist, hash, brin, spgist or an extension's. */
+  readonly method: string;
+  readonly keys: readonly IndexKey[];
+  readonly include: readonly string[];
+  readonly where?: string;
+  readonly nullsNotDistinct: boolean;
+  /** Storage parameters (`WITH (fillfactor = 70)`), names sorted. */
+  readonly with?: Readonly<Record<string, string>>;
+  /** Live database only: false for an INVALID index (a failed CONCURRENTLY build). Not compared. */
+  readonly valid: boolean;
+  readonly comment?: string;
+}
+
+export interface ConstraintTiming {
+  readonly deferrable: boolean;
+  readonly initiallyDeferred: boolean;
+}
+
+export interface PrimaryKey extends ConstraintTiming {
+  readonly kind: 'primaryKey';
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly include: readonly string[];
+}
+
+export interface UniqueConstraint extends ConstraintTiming {
+  readonly kind: 'unique';
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly include: readonly string[];
+  readonly nullsNotDistinct: boolean;
+}
+
+export interface CheckConstraint {
+  readonly kind: 'check';
+  readonly name: string;
+  readonly expression: string;
+  readonly noInherit: boolean;
+  /** False for a constraint added NOT VALID and not validated since. */
+  readonly valid: boolean;
+}
+
+export interface ForeignKey extends ConstraintTiming {
+  readonly kind: 'foreignKey';
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly references: { readonly schema: string; readonly table: string; readonly columns: readonly string[] };
+  readonly onUpdate: FkAction;
+  readonly onDelete: FkAction;
+  readonly match: FkMatch;
+  readonly valid: boolean;
+}
+
+export interface ExclusionElement {
+  readonly key: IndexKey;
+  /** Operator, `schema.op` unless in pg_catalog, e.g. `&&` or `=`. */
+  readonly operator: string;
+}
+
+export interface ExclusionConstraint extends ConstraintTiming {
+  readonly kind: 'exclusion';
+  readonly name: string;
+  readonly method: string;
+  readonly elements: readonly ExclusionElement[];
+  readonly include: readonly string[];
+  readonly where?: string;
+}
+
+export interface PartitionKey {
+  readonly strategy: PartitionStrategy;
+  /** Key elements as `pg_get_partkeydef` prints them: a column name or a parenthesized expression. */
+  readonly columns: readonly string[];
+}
+
+export type PartitionBound =
+  | { readonly kind: 'range'; readonly from: readonly string[]; readonly to: readonly string[] }
+  | { readonly kind: 'list'; readonly values: readonly string[] }
+  | { readonly kind: 'hash'; readonly modulus: number; readonly remainder: number }
+  | { readonly kind: 'default' };
+
+/**
+ * What a table and a partition share: constraints and indexes declared on the relation itself.
+ * For a partition, everything inherited from its parent (attached indexes, cloned constraints) is
+ * left out: only what was declared on the partition alone is listed.
+ */
+export interface RelationParts {
+  readonly primaryKey?: PrimaryKey;
+  readonly uniqueConstraints: readonly UniqueConstraint[];
+  readonly checks: readonly CheckConstraint[];
+  readonly foreignKeys: readonly ForeignKey[];
+  readonly exclusionConstraints: readonly ExclusionConstraint[];
+  readonly indexes: readonly Index[];
+  readonly partitionBy?: PartitionKey;
+  readonly partitions: readonly Partition[];
+  readonly comment?: string;
+}
+
+export interface Partition extends RelationParts {
+  readonly kind: 'partition';
+  /** Schema of the partition; usually the parent's. */
+  readonly schema: string;
+  readonly name: string;
+  readonly bound: PartitionBound;
+}
+
+export interface Table extends RelationParts {
+  readonly kind: 'table';
+  readonly schema: string;
+  readonly name: string;
+  readonly unlogged: boolean;
+  readonly columns: readonly Column[];
+  /** Desired state only: the table's previous name in the same schema. */
+  readonly renamedFrom?: string;
+}
+
+export interface SchemaModel {
+  readonly kind: 'schema';
+  readonly name: string;
+  readonly enums: readonly EnumType[];
+  readonly domains: readonly Domain[];
+  readonly sequences: readonly Sequence[];
+  readonly tables: readonly Table[];
+  readonly comment?: string;
+}
+
+/** A reference from an object zdm does not manage (view, function, trigger) to a table or column. */
+export interface DependencyTarget {
+  readonly schema: string;
+  readonly table: string;
+  /** Absent when the dependency is on the table as a whole. */
+  readonly column?: string;
+}
+
+export interface Dependent {
+  readonly kind: 'view' | 'materializedView' | 'function' | 'trigger';
+  readonly schema: string;
+  readonly name: string;
+  /** For a trigger, the table it is on. */
+  readonly table?: string;
+  readonly dependsOn: readonly DependencyTarget[];
+}
+
+/**
+ * Objects read from a live database that the desired state does not manage (yet). They are never
+ * compared; planners use them to know what a change would break (a view over a renamed column, a
+ * trigger a backfill would fire).
+ */
+export interface Dependents {
+  readonly views: readonly Dependent[];
+  readonly functions: readonly Dependent[];
+  readonly triggers: readonly Dependent[];
+}
+
+export interface DatabaseModel {
+  readonly kind: 'database';
+  readonly extensions: readonly Extension[];
+  readonly schemas: readonly SchemaModel[];
+  /** Live database only. */
+  readonly dependents?: Dependents;
+  /** Live database only: e.g. `PostgreSQL 18.4`. */
+  readonly server?: { readonly version: string; readonly versionNum: number };
+}

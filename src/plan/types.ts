@@ -1,0 +1,125 @@
+/**
+ * The plan file's shape (DESIGN.md §4), shared by the planner (which writes it), the renderers and
+ * apply (which executes it). `schemas/plan.schema.json` describes the same shape for other tools.
+ */
+
+export const PHASES = ['expand', 'backfill', 'contract'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+/**
+ * The closed list of hazards. A step that carries one runs only when the user allows it with
+ * `zdm apply --allow-hazards NAME,…`. Each name's meaning is in HAZARD_DESCRIPTIONS.
+ */
+export const HAZARDS = [
+  'data-loss',
+  'table-rewrite',
+  'blocks-writes',
+  'blocks-reads',
+  'long-running',
+  'app-compat',
+  'unique-scope-change',
+  'fires-user-triggers',
+  'not-validated',
+] as const;
+export type Hazard = (typeof HAZARDS)[number];
+
+export const HAZARD_DESCRIPTIONS: Readonly<Record<Hazard, string>> = {
+  'data-loss': 'drops a table, column or other object together with its data',
+  'table-rewrite': 'rewrites the whole table while holding ACCESS EXCLUSIVE: reads and writes wait for the rewrite',
+  'blocks-writes': 'holds a lock that blocks INSERT/UPDATE/DELETE on the table for the length of a scan or build',
+  'blocks-reads': 'holds ACCESS EXCLUSIVE for longer than an instant: even SELECTs wait',
+  'long-running': 'runs for a time proportional to the table size (it does not block traffic while it runs)',
+  'app-compat': 'changes something the running application version may rely on (deploy the new version first)',
+  'unique-scope-change': 'changes which rows a unique or primary key treats as duplicates',
+  'fires-user-triggers': "a backfill's updates fire the table's own row triggers",
+  'not-validated': 'leaves existing rows unchecked: a constraint stays NOT VALID',
+};
+
+export type LockMode =
+  | 'ACCESS SHARE'
+  | 'ROW SHARE'
+  | 'ROW EXCLUSIVE'
+  | 'SHARE UPDATE EXCLUSIVE'
+  | 'SHARE'
+  | 'SHARE ROW EXCLUSIVE'
+  | 'EXCLUSIVE'
+  | 'ACCESS EXCLUSIVE';
+
+export interface LockInfo {
+  /** `schema.name` of the table (or index/type) locked, as it appears in messages. */
+  readonly relation: string;
+  readonly mode: LockMode;
+  /** `instant`: a catalog change, held for milliseconds; `scan`: held while the table is read or built. */
+  readonly hold: 'instant' | 'scan';
+}
+
+interface StepBase {
+  /** `<phase>.<n>`, n from 1 in execution order. */
+  readonly id: string;
+  readonly summary: string;
+  readonly locks: readonly LockInfo[];
+  readonly hazards: readonly Hazard[];
+}
+
+/** One or more SQL statements, run in one transaction (`transaction: true`) or one by one outside any. */
+export interface SqlStep extends StepBase {
+  readonly kind: 'sql';
+  readonly sql: readonly string[];
+  readonly transaction: boolean;
+  /**
+   * For a `CREATE [UNIQUE] INDEX CONCURRENTLY` step: the index it builds, so that apply can drop an
+   * INVALID leftover of an earlier failed try before it runs the step again.
+   */
+  readonly concurrentIndex?: { readonly schema: string; readonly name: string };
+}
+
+/** A batched UPDATE, one transaction per batch, resumable from the journaled cursor. */
+export interface BackfillStep extends StepBase {
+  readonly kind: 'backfill';
+  readonly transaction: false;
+  readonly table: { readonly schema: string; readonly name: string };
+  /** Column → SQL expression over the row's current values. */
+  readonly set: Readonly<Record<string, string>>;
+  /** Only rows matching this predicate need the update (e.g. `verified_at IS NULL`). */
+  readonly where: string;
+  readonly batchSize: number;
+  /** The SQL a reviewer reads: what one batch runs, with the key range as placeholders. */
+  readonly sql: readonly string[];
+}
+
+export type Step = SqlStep | BackfillStep;
+
+export interface Phase {
+  readonly name: PhaseName;
+  /** Fingerprint of the live schema this phase expects to start from (drift check). */
+  readonly before: string;
+  /** Fingerprint the live schema must have when the phase is done. */
+  readonly after: string;
+  /**
+   * Fingerprints of the objects this phase touches (`table public.orders`, `enum public.status`, …)
+   * as they must be before it runs: when `before` does not match, these say what drifted.
+   */
+  readonly objects: Readonly<Record<string, string>>;
+  readonly steps: readonly Step[];
+}
+
+export interface PlanSource {
+  /** sha256 of the desired-state input (the file's bytes, or the directory's files in path order). */
+  readonly desiredSha256: string;
+  /** `PostgreSQL 18.4` */
+  readonly server: string;
+  /** Fingerprint of the live schema the plan was made against. */
+  readonly fingerprint: string;
+}
+
+export interface Plan {
+  readonly version: 1;
+  readonly id: string;
+  /** zdm version that wrote the plan. */
+  readonly zdm: string;
+  readonly createdAt: string;
+  readonly source: PlanSource;
+  readonly phases: readonly Phase[];
+  /** `sha256:` over the canonical content of everything above; apply refuses a plan that does not match. */
+  readonly checksum: string;
+}
