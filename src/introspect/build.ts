@@ -1,0 +1,339 @@
+/**
+ * Assembles the parsed objects into the model tree: columns, constraints and indexes under their
+ * relation, partitions under their parent (recursively), everything under its schema.
+ */
+import type {
+  CheckConstraint,
+  Column,
+  DatabaseModel,
+  Dependents,
+  Domain,
+  EnumType,
+  ExclusionConstraint,
+  ForeignKey,
+  Index,
+  Partition,
+  PrimaryKey,
+  RelationParts,
+  SchemaModel,
+  Sequence,
+  Table,
+  UniqueConstraint,
+} from '../model/types.js';
+import {
+  byName,
+  compareText,
+  type IndexKeys,
+  parseBound,
+  parseCheck,
+  parseColumn,
+  parseDependents,
+  parseDomain,
+  parseDomainCheck,
+  parseEnum,
+  parseExclusion,
+  parseExtension,
+  parseForeignKey,
+  parseIndex,
+  parseIndexKeys,
+  parsePartitionBy,
+  parsePrimaryKey,
+  parseSequence,
+  parseUnique,
+  type UnsupportedFeature,
+} from './parse.js';
+import type {
+  ColumnRow,
+  ConstraintRow,
+  DependentRow,
+  DomainCheckRow,
+  ExtensionRow,
+  IndexKeyRow,
+  IndexRow,
+  RelationRow,
+  SchemaRow,
+  SequenceRow,
+  SettingsRow,
+  TypeRow,
+} from './queries.js';
+
+/** Everything the queries returned, by kind. */
+export interface CatalogRows {
+  readonly settings: SettingsRow;
+  readonly schemas: readonly SchemaRow[];
+  readonly extensions: readonly ExtensionRow[];
+  readonly types: readonly TypeRow[];
+  readonly domainChecks: readonly DomainCheckRow[];
+  readonly sequences: readonly SequenceRow[];
+  readonly relations: readonly RelationRow[];
+  readonly columns: readonly ColumnRow[];
+  readonly constraints: readonly ConstraintRow[];
+  readonly indexes: readonly IndexRow[];
+  readonly indexKeys: readonly IndexKeyRow[];
+  readonly views: readonly DependentRow[];
+  readonly functions: readonly DependentRow[];
+  readonly triggers: readonly DependentRow[];
+}
+
+export interface BuildResult {
+  readonly model: DatabaseModel;
+  readonly unsupported: readonly UnsupportedFeature[];
+}
+
+export class IntrospectionError extends Error {
+  override readonly name = 'IntrospectionError';
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = out.get(k);
+    if (list) list.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
+}
+
+/** Runs `fn`, prefixing any error with what was being read, the original kept as `cause`. */
+export function withContext<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new IntrospectionError(`introspecting ${what}: ${msg}`, { cause: err });
+  }
+}
+
+interface MutableParts {
+  primaryKey?: PrimaryKey;
+  uniqueConstraints: UniqueConstraint[];
+  checks: CheckConstraint[];
+  foreignKeys: ForeignKey[];
+  exclusionConstraints: ExclusionConstraint[];
+  indexes: Index[];
+}
+
+function emptyParts(): MutableParts {
+  return { uniqueConstraints: [], checks: [], foreignKeys: [], exclusionConstraints: [], indexes: [] };
+}
+
+export function buildModel(rows: CatalogRows): BuildResult {
+  const unsupported: UnsupportedFeature[] = [];
+  const note = (object: string, feature: string): void => {
+    unsupported.push({ object, feature });
+  };
+
+  const relByOid = new Map(rows.relations.map((r) => [r.oid, r]));
+  const relName = (oid: string): string => {
+    const r = relByOid.get(oid);
+    return r ? `${r.schema}.${r.name}` : `relation ${oid}`;
+  };
+
+  // Indexes and their keys, by index oid.
+  const keysByIndex = groupBy(rows.indexKeys, (k) => k.index_oid);
+  const indexByOid = new Map(rows.indexes.map((i) => [i.oid, i]));
+  const parsedKeys = new Map<string, IndexKeys>();
+  for (const ix of rows.indexes) {
+    const keys = withContext(`index ${ix.name} of ${relName(ix.table_oid)}`, () =>
+      parseIndexKeys(ix, keysByIndex.get(ix.oid) ?? []),
+    );
+    for (const u of keys.unsupported) note(`${relName(ix.table_oid)}: index ${ix.name}`, u);
+    parsedKeys.set(ix.oid, keys);
+  }
+
+  const parts = new Map<string, MutableParts>();
+  const partsOf = (oid: string): MutableParts => {
+    let p = parts.get(oid);
+    if (!p) {
+      p = emptyParts();
+      parts.set(oid, p);
+    }
+    return p;
+  };
+
+  for (const ix of rows.indexes) {
+    // Constraint-backed indexes are the constraint; attached ones were declared on the parent.
+    if (ix.backs_constraint || ix.attached) continue;
+    const keys = parsedKeys.get(ix.oid)!;
+    partsOf(ix.table_oid).indexes.push(parseIndex(ix, keys));
+  }
+
+  for (const con of rows.constraints) {
+    const where = `constraint ${con.name} of ${relName(con.table_oid)}`;
+    withContext(where, () => {
+      const p = partsOf(con.table_oid);
+      if (!con.enforced) note(`${relName(con.table_oid)}: ${con.name}`, 'NOT ENFORCED constraint');
+      if (con.period) note(`${relName(con.table_oid)}: ${con.name}`, 'WITHOUT OVERLAPS / PERIOD');
+      if (con.delete_set_columns > 0)
+        note(`${relName(con.table_oid)}: ${con.name}`, 'ON DELETE SET NULL/DEFAULT (columns)');
+      const index = indexByOid.get(con.index_oid);
+      const keys = parsedKeys.get(con.index_oid);
+      switch (con.type) {
+        case 'p':
+          p.primaryKey = parsePrimaryKey(con, keys);
+          break;
+        case 'u':
+          p.uniqueConstraints.push(parseUnique(con, index, keys));
+          break;
+        case 'c':
+          p.checks.push(parseCheck(con));
+          break;
+        case 'f':
+          p.foreignKeys.push(parseForeignKey(con));
+          break;
+        case 'x':
+          if (!index || !keys) throw new Error(`no index ${con.index_oid} behind the exclusion constraint`);
+          p.exclusionConstraints.push(parseExclusion(con, index, keys));
+          break;
+        default:
+          // Kinds the model has no place for (PostgreSQL may add more) are left out.
+          break;
+      }
+    });
+  }
+
+  const columnsByTable = groupBy(rows.columns, (c) => c.table_oid);
+  const partitionsByParent = groupBy(
+    rows.relations.filter((r) => r.is_partition && r.parent_oid !== null),
+    (r) => r.parent_oid!,
+  );
+
+  const relationParts = (rel: RelationRow): RelationParts => {
+    const p = parts.get(rel.oid) ?? emptyParts();
+    const partitionBy =
+      rel.relkind === 'p' && rel.partition_key !== null
+        ? withContext(`partition key of ${rel.schema}.${rel.name}`, () => parsePartitionBy(rel.partition_key!))
+        : undefined;
+    const partitions: Partition[] = [];
+    for (const child of partitionsByParent.get(rel.oid) ?? []) {
+      if (child.relkind === 'f') {
+        note(`${child.schema}.${child.name}`, `foreign table partition of ${rel.schema}.${rel.name}`);
+        continue;
+      }
+      partitions.push(buildPartition(child));
+    }
+    partitions.sort((a, b) => compareText(`${a.schema}.${a.name}`, `${b.schema}.${b.name}`));
+    return {
+      ...(p.primaryKey ? { primaryKey: p.primaryKey } : {}),
+      uniqueConstraints: p.uniqueConstraints.sort(byName),
+      checks: p.checks.sort(byName),
+      foreignKeys: p.foreignKeys.sort(byName),
+      exclusionConstraints: p.exclusionConstraints.sort(byName),
+      indexes: p.indexes.sort(byName),
+      ...(partitionBy ? { partitionBy } : {}),
+      partitions,
+      ...(rel.comment !== null ? { comment: rel.comment } : {}),
+    };
+  };
+
+  const buildPartition = (rel: RelationRow): Partition => {
+    const bound = withContext(`partition bound of ${rel.schema}.${rel.name}`, () => {
+      if (rel.partition_bound === null) throw new Error('partition without a bound');
+      return parseBound(rel.partition_bound);
+    });
+    return { kind: 'partition', schema: rel.schema, name: rel.name, bound, ...relationParts(rel) };
+  };
+
+  const buildTable = (rel: RelationRow): Table => {
+    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
+      (columnsByTable.get(rel.oid) ?? []).map(parseColumn),
+    );
+    return {
+      kind: 'table',
+      schema: rel.schema,
+      name: rel.name,
+      unlogged: rel.unlogged,
+      columns,
+      ...relationParts(rel),
+    };
+  };
+
+  // Schemas and what they hold.
+  interface SchemaContent {
+    enums: EnumType[];
+    domains: Domain[];
+    sequences: Sequence[];
+    tables: Table[];
+  }
+  const schemaContent = new Map<string, SchemaContent>();
+  for (const s of rows.schemas) schemaContent.set(s.name, { enums: [], domains: [], sequences: [], tables: [] });
+  const contentOf = (schema: string): SchemaContent | undefined => schemaContent.get(schema);
+
+  const checksByDomain = groupBy(rows.domainChecks, (c) => c.type_oid);
+  for (const t of rows.types) {
+    const content = contentOf(t.schema);
+    if (!content) continue;
+    switch (t.type_type) {
+      case 'e':
+        content.enums.push(parseEnum(t));
+        break;
+      case 'd':
+        content.domains.push(
+          withContext(`domain ${t.schema}.${t.name}`, () =>
+            parseDomain(t, (checksByDomain.get(t.oid) ?? []).map(parseDomainCheck)),
+          ),
+        );
+        break;
+      case 'c':
+        note(`${t.schema}.${t.name}`, 'composite type');
+        break;
+      case 'r':
+        note(`${t.schema}.${t.name}`, 'range type');
+        break;
+      default:
+        note(`${t.schema}.${t.name}`, 'base type');
+        break;
+    }
+  }
+  for (const s of rows.sequences) contentOf(s.schema)?.sequences.push(parseSequence(s));
+  for (const rel of rows.relations) {
+    if (rel.is_partition) continue;
+    const content = contentOf(rel.schema);
+    if (!content) continue;
+    if (rel.relkind === 'f') {
+      note(`${rel.schema}.${rel.name}`, 'foreign table');
+      continue;
+    }
+    if (rel.of_type !== null)
+      note(`${rel.schema}.${rel.name}`, `typed table (OF ${rel.of_type}), read as a plain table`);
+    if (rel.inherits.length > 0) {
+      note(`${rel.schema}.${rel.name}`, `INHERITS (${rel.inherits.join(', ')}), read as a plain table`);
+    }
+    content.tables.push(buildTable(rel));
+  }
+
+  const schemas: SchemaModel[] = rows.schemas
+    .map((s) => {
+      const c = schemaContent.get(s.name)!;
+      return {
+        kind: 'schema' as const,
+        name: s.name,
+        enums: c.enums.sort(byName),
+        domains: c.domains.sort(byName),
+        sequences: c.sequences.sort(byName),
+        tables: c.tables.sort(byName),
+        ...(s.comment !== null ? { comment: s.comment } : {}),
+      };
+    })
+    .sort(byName);
+
+  const dependents: Dependents = {
+    views: parseDependents(rows.views, (r) => (r.kind === 'm' ? 'materializedView' : 'view')),
+    functions: parseDependents(rows.functions, () => 'function'),
+    triggers: parseDependents(rows.triggers, () => 'trigger'),
+  };
+
+  unsupported.sort((a, b) => compareText(a.object, b.object) || compareText(a.feature, b.feature));
+  const version = rows.settings.server_version.split(' ')[0] ?? rows.settings.server_version;
+  return {
+    model: {
+      kind: 'database',
+      extensions: rows.extensions.map(parseExtension).sort(byName),
+      schemas,
+      dependents,
+      server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },
+    },
+    unsupported,
+  };
+}

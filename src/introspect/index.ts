@@ -1,0 +1,185 @@
+/**
+ * Reads a live PostgreSQL (14–18) database into the schema model.
+ *
+ *   const model = await introspect(client);                         // every user schema
+ *   const model = await introspect(client, { schemas: ['public'] });
+ *   const { model, unsupported } = await introspectDetailed(client); // plus what the model cannot hold
+ *
+ * All queries run in one `REPEATABLE READ READ ONLY` transaction (one snapshot) with settings made
+ * `SET LOCAL`, so the caller's session is left as it was. Call it outside a transaction (it refuses
+ * otherwise), or pass `inTransaction: true` to read inside the caller's open one.
+ */
+import type { Queryable } from '../db/connection.js';
+import type { DatabaseModel } from '../model/types.js';
+import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import type { UnsupportedFeature } from './parse.js';
+import {
+  COLUMNS_SQL,
+  type ColumnRow,
+  type ConstraintRow,
+  constraintsSql,
+  type DependentRow,
+  DOMAIN_CHECKS_SQL,
+  type DomainCheckRow,
+  EXTENSIONS_SQL,
+  type ExtensionRow,
+  FUNCTIONS_SQL,
+  INDEX_KEYS_SQL,
+  type IndexKeyRow,
+  type IndexRow,
+  indexesSql,
+  OUTSIDE_TRANSACTION_SQL,
+  type OutsideTransactionRow,
+  RELATIONS_SQL,
+  type RelationRow,
+  SCHEMAS_SQL,
+  type SchemaRow,
+  SEQUENCES_SQL,
+  SETTINGS_SQL,
+  type SequenceRow,
+  type SettingsRow,
+  TRIGGERS_SQL,
+  TYPES_SQL,
+  type TypeRow,
+  VIEWS_SQL,
+} from './queries.js';
+
+export { IntrospectionError } from './build.js';
+export type { UnsupportedFeature } from './parse.js';
+
+export interface IntrospectOptions {
+  /** Read only these schemas (zdm's own `zdm` schema is never read). Default: every user schema. */
+  readonly schemas?: readonly string[];
+  /**
+   * The caller has a transaction open (e.g. to read back objects it created and will roll back):
+   * read inside it, under a savepoint that is rolled back afterwards so the settings below do not
+   * leak into the caller's transaction. Without it, introspection opens and commits its own.
+   */
+  readonly inTransaction?: boolean;
+}
+
+export interface IntrospectionResult {
+  readonly model: DatabaseModel;
+  /** What was read but has no place in the model (inheritance, composite types, …), sorted. */
+  readonly unsupported: readonly UnsupportedFeature[];
+}
+
+/**
+ * Session settings for the snapshot. An empty search_path makes `format_type`, `pg_get_expr` and
+ * `pg_get_indexdef` qualify every name outside pg_catalog, whatever the role or database sets; the
+ * others pin how literals in defaults and partition bounds are printed.
+ */
+const SETTINGS = [
+  `SET LOCAL search_path = ''`,
+  `SET LOCAL TimeZone = 'UTC'`,
+  `SET LOCAL DateStyle = 'ISO, YMD'`,
+  `SET LOCAL IntervalStyle = 'postgres'`,
+  'SET LOCAL extra_float_digits = 3',
+  'SET LOCAL standard_conforming_strings = on',
+];
+const OWN_TRANSACTION = ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', ...SETTINGS].join(';\n');
+const SAVEPOINT = 'zdm_introspect';
+const IN_CALLER_TRANSACTION = [`SAVEPOINT ${SAVEPOINT}`, ...SETTINGS].join(';\n');
+
+async function read<R extends object>(
+  client: Queryable,
+  what: string,
+  sql: string,
+  values?: readonly unknown[],
+): Promise<R[]> {
+  try {
+    const result = values
+      ? await client.query<R & Record<string, unknown>>(sql, values)
+      : await client.query<R & Record<string, unknown>>(sql);
+    return result.rows;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new IntrospectionError(`introspecting ${what}: ${msg}`, { cause: err });
+  }
+}
+
+async function readCatalog(client: Queryable, options: IntrospectOptions): Promise<CatalogRows> {
+  const [settings] = await read<SettingsRow>(client, 'server version', SETTINGS_SQL);
+  if (!settings) throw new IntrospectionError('introspecting server version: no row');
+  const versionNum = Number(settings.server_version_num);
+  if (versionNum < 140000) {
+    throw new IntrospectionError(`introspecting: PostgreSQL ${settings.server_version} is not supported (14 or later)`);
+  }
+  const p = [options.schemas ? [...options.schemas] : null];
+  // Sequential on purpose: one connection runs one query at a time anyway.
+  const schemas = await read<SchemaRow>(client, 'schemas', SCHEMAS_SQL, p);
+  const extensions = await read<ExtensionRow>(client, 'extensions', EXTENSIONS_SQL);
+  const types = await read<TypeRow>(client, 'types', TYPES_SQL, p);
+  const domainChecks = await read<DomainCheckRow>(client, 'domain checks', DOMAIN_CHECKS_SQL, p);
+  const sequences = await read<SequenceRow>(client, 'sequences', SEQUENCES_SQL, p);
+  const relations = await read<RelationRow>(client, 'tables', RELATIONS_SQL, p);
+  const columns = await read<ColumnRow>(client, 'columns', COLUMNS_SQL, p);
+  const constraints = await read<ConstraintRow>(client, 'constraints', constraintsSql(versionNum), p);
+  const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
+  const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
+  const views = await read<DependentRow>(client, 'views', VIEWS_SQL, p);
+  const functions = await read<DependentRow>(client, 'functions', FUNCTIONS_SQL, p);
+  const triggers = await read<DependentRow>(client, 'triggers', TRIGGERS_SQL, p);
+  return {
+    settings,
+    schemas,
+    extensions,
+    types,
+    domainChecks,
+    sequences,
+    relations,
+    columns,
+    constraints,
+    indexes,
+    indexKeys,
+    views,
+    functions,
+    triggers,
+  };
+}
+
+/** The model of the connected database plus the features it holds that the model cannot express. */
+export async function introspectDetailed(
+  client: Queryable,
+  options: IntrospectOptions = {},
+): Promise<IntrospectionResult> {
+  const nested = options.inTransaction === true;
+  const undo = nested ? `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}` : 'ROLLBACK';
+  if (!nested) {
+    // Inside an open transaction our BEGIN would only warn (or fail, and abort it), and our COMMIT
+    // would end the caller's transaction: refuse before touching it.
+    const [state] = await read<OutsideTransactionRow>(client, 'session state', OUTSIDE_TRANSACTION_SQL);
+    if (state?.outside !== true) {
+      throw new IntrospectionError(
+        'introspecting: called inside an open transaction; pass { inTransaction: true } to read inside it',
+      );
+    }
+  }
+  try {
+    await client.query(nested ? IN_CALLER_TRANSACTION : OWN_TRANSACTION);
+  } catch (err) {
+    await client.query(undo).catch(() => {});
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new IntrospectionError(`introspecting: cannot open a read-only snapshot: ${msg}`, { cause: err });
+  }
+  let rows: CatalogRows;
+  try {
+    rows = await readCatalog(client, options);
+  } catch (err) {
+    await client.query(undo).catch(() => {});
+    throw err;
+  }
+  // Only reads happened: rolling back changes nothing but the SET LOCALs.
+  await client.query(nested ? undo : 'COMMIT');
+  return buildModel(rows);
+}
+
+/**
+ * Reads the connected database into the model: every schema except PostgreSQL's own and `zdm`, with
+ * enums, domains, sequences, tables (partitions under their parent) and, as never-compared
+ * `dependents`, views, functions and triggers. Objects that belong to an extension are left out.
+ * The same database gives a deep-equal model every time.
+ */
+export async function introspect(client: Queryable, options: IntrospectOptions = {}): Promise<DatabaseModel> {
+  return (await introspectDetailed(client, options)).model;
+}

@@ -1,0 +1,393 @@
+/**
+ * Normalizes a desired-state model through the server, so it compares equal to introspection.
+ *
+ * People write `amount > 0`, `varchar(20)`, `order_status`, `from: ['2024-10-01']`; the live database
+ * says `(amount > (0)::numeric)`, `character varying(20)`, `public.order_status`,
+ * `'2024-10-01 00:00:00+00'`. Only PostgreSQL knows how it will deparse an expression, so we ask it:
+ * inside a transaction that is always rolled back, every desired table is created as an empty copy
+ * in a scratch schema (with its defaults, generated columns, checks, indexes, exclusion constraints
+ * and partitions), new enums, domains, sequences and schemas are created where they belong, and the
+ * scratch objects are read back by the same introspection that reads the live database.
+ *
+ * Nothing here takes a lock on an existing user table: only new, empty scratch objects are created,
+ * and all of it vanishes with the rollback.
+ *
+ * Unqualified names in desired expressions and types resolve as if `search_path` were the table's
+ * own schema, then `public` (then pg_catalog, as always).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../db/connection.js';
+import type {
+  DatabaseModel,
+  Domain,
+  ExclusionConstraint,
+  Index,
+  IndexKey,
+  Partition,
+  PartitionBound,
+  RelationParts,
+  Table,
+} from '../model/types.js';
+import { introspect } from './index.js';
+
+export interface NormalizeIssue {
+  /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class NormalizeError extends Error {
+  override readonly name = 'NormalizeError';
+  constructor(readonly issues: readonly NormalizeIssue[]) {
+    super(
+      `PostgreSQL rejected ${issues.length} definition(s) of the desired state:\n` +
+        issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const qq = (schema: string, name: string): string => `${q(schema)}.${q(name)}`;
+const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+/** `schema.name` (model form of collations, opclasses) → SQL, quoting each part. */
+const qualifiedRef = (ref: string): string => {
+  const dot = ref.lastIndexOf('.');
+  return dot > 0 ? qq(ref.slice(0, dot), ref.slice(dot + 1)) : q(ref);
+};
+
+export function keySql(k: IndexKey): string {
+  let s = k.column !== undefined ? q(k.column) : `(${k.expression ?? ''})`;
+  if (k.collation) s += ` COLLATE ${qualifiedRef(k.collation)}`;
+  if (k.opclass) s += ` ${qualifiedRef(k.opclass)}`;
+  if (k.descending) s += ' DESC';
+  if (k.nullsFirst !== undefined) s += k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST';
+  return s;
+}
+
+function boundValue(v: string): string {
+  return /^(MINVALUE|MAXVALUE|NULL)$/.test(v) ? v : lit(v);
+}
+
+export function boundSql(b: PartitionBound): string {
+  switch (b.kind) {
+    case 'range':
+      return `FOR VALUES FROM (${b.from.map(boundValue).join(', ')}) TO (${b.to.map(boundValue).join(', ')})`;
+    case 'list':
+      return `FOR VALUES IN (${b.values.map(boundValue).join(', ')})`;
+    case 'hash':
+      return `FOR VALUES WITH (MODULUS ${b.modulus}, REMAINDER ${b.remainder})`;
+    case 'default':
+      return 'DEFAULT';
+  }
+}
+
+function operatorSql(op: string): string {
+  const dot = op.lastIndexOf('.');
+  return dot > 0 ? `OPERATOR(${q(op.slice(0, dot))}.${op.slice(dot + 1)})` : op;
+}
+
+interface Scratch {
+  readonly schema: string;
+  /** scratch relation/constraint name → document path, for errors and for mapping back. */
+  readonly names: Map<string, string>;
+  next(prefix: string, path: string): string;
+}
+
+/** One rolled-back session of work; collects issues instead of stopping at the first. */
+class Session {
+  readonly issues: NormalizeIssue[] = [];
+  private sp = 0;
+  constructor(private readonly client: Queryable) {}
+
+  /** Runs `sql` under a savepoint; on failure records an issue at `path` and returns false. */
+  async try(path: string, sql: string): Promise<boolean> {
+    const name = `zdm_sp_${++this.sp}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      await this.client.query(sql);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return true;
+    } catch (err) {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      this.issues.push({ path, message: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  run(sql: string): Promise<unknown> {
+    return this.client.query(sql);
+  }
+}
+
+function tablePath(t: { schema: string; name: string }): string {
+  return `schemas.${t.schema}.tables.${t.name}`;
+}
+
+async function createRelationParts(
+  s: Session,
+  scratch: Scratch,
+  rel: string,
+  parts: RelationParts,
+  path: string,
+  map: ScratchMap,
+): Promise<void> {
+  for (const c of parts.checks) {
+    await s.try(
+      `${path}.checks.${c.name}`,
+      `ALTER TABLE ${rel} ADD CONSTRAINT ${q(c.name)} CHECK (${c.expression})${c.noInherit ? ' NO INHERIT' : ''} NOT VALID`,
+    );
+  }
+  for (const ix of parts.indexes) {
+    const name = scratch.next('i', `${path}.indexes.${ix.name}`);
+    map.indexes.set(name, ix);
+    // Never UNIQUE here: only the deparsed keys and predicate matter, and a unique index on a
+    // partitioned table has rules of its own that the planner reports with a better message.
+    await s.try(
+      `${path}.indexes.${ix.name}`,
+      `CREATE INDEX ${q(name)} ON ${rel} USING ${q(ix.method)} (${ix.keys.map(keySql).join(', ')})` +
+        (ix.include.length ? ` INCLUDE (${ix.include.map(q).join(', ')})` : '') +
+        (ix.where ? ` WHERE (${ix.where})` : ''),
+    );
+  }
+  for (const x of parts.exclusionConstraints) {
+    const name = scratch.next('x', `${path}.exclusionConstraints.${x.name}`);
+    map.exclusions.set(name, x);
+    await s.try(
+      `${path}.exclusionConstraints.${x.name}`,
+      `ALTER TABLE ${rel} ADD CONSTRAINT ${q(name)} EXCLUDE USING ${q(x.method)} (` +
+        x.elements.map((e) => `${keySql(e.key)} WITH ${operatorSql(e.operator)}`).join(', ') +
+        ')' +
+        (x.include.length ? ` INCLUDE (${x.include.map(q).join(', ')})` : '') +
+        (x.where ? ` WHERE (${x.where})` : ''),
+    );
+  }
+  for (const p of parts.partitions) {
+    const name = scratch.next('p', `${path}.partitions.${p.name}`);
+    map.partitions.set(name, p);
+    const ppath = `${path}.partitions.${p.name}`;
+    const created = await s.try(
+      ppath,
+      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${rel} ${boundSql(p.bound)}` +
+        (p.partitionBy
+          ? ` PARTITION BY ${p.partitionBy.strategy.toUpperCase()} (${p.partitionBy.columns.join(', ')})`
+          : ''),
+    );
+    if (created) await createRelationParts(s, scratch, qq(scratch.schema, name), p, ppath, map);
+  }
+}
+
+interface ScratchMap {
+  readonly tables: Map<string, Table>;
+  readonly domains: Map<string, Domain>;
+  readonly indexes: Map<string, Index>;
+  readonly exclusions: Map<string, ExclusionConstraint>;
+  readonly partitions: Map<string, Partition>;
+}
+
+function columnSql(c: Table['columns'][number]): string {
+  let s = `${q(c.name)} ${c.type}`;
+  if (c.collation) s += ` COLLATE ${qualifiedRef(c.collation)}`;
+  if (c.default !== undefined) s += ` DEFAULT ${c.default}`;
+  if (c.generated) s += ` GENERATED ALWAYS AS (${c.generated.expression})${c.generated.stored ? ' STORED' : ''}`;
+  if (c.identity) s += ` GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
+  return s;
+}
+
+/** Creates what the desired state adds at schema level (schemas, extensions, enums, sequences, domains). */
+async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: DatabaseModel): Promise<void> {
+  const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
+  for (const sc of desired.schemas) {
+    if (!liveSchemas.has(sc.name)) await s.try(`schemas.${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
+  }
+  const liveExt = new Set(live.extensions.map((e) => e.name));
+  for (const e of desired.extensions) {
+    if (liveExt.has(e.name)) continue;
+    await s.try(
+      `extensions.${e.name}`,
+      `CREATE EXTENSION IF NOT EXISTS ${q(e.name)}${e.schema ? ` SCHEMA ${q(e.schema)}` : ''}`,
+    );
+  }
+  for (const sc of desired.schemas) {
+    const ls = liveSchemas.get(sc.name);
+    const has = (kind: 'enums' | 'sequences' | 'domains', name: string): boolean =>
+      !!ls?.[kind].some((o) => o.name === name);
+    for (const e of sc.enums) {
+      if (has('enums', e.name)) continue;
+      await s.try(
+        `schemas.${sc.name}.enums.${e.name}`,
+        `CREATE TYPE ${qq(sc.name, e.name)} AS ENUM (${e.values.map(lit).join(', ')})`,
+      );
+    }
+    for (const seq of sc.sequences) {
+      if (has('sequences', seq.name)) continue;
+      await s.try(
+        `schemas.${sc.name}.sequences.${seq.name}`,
+        `CREATE SEQUENCE ${qq(sc.name, seq.name)} AS ${seq.type}`,
+      );
+    }
+  }
+  // Domains after enums (a domain over an enum), with the same search_path rule as tables.
+  for (const sc of desired.schemas) {
+    const ls = liveSchemas.get(sc.name);
+    for (const d of sc.domains) {
+      if (ls?.domains.some((o) => o.name === d.name)) continue;
+      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
+      await s.try(`schemas.${sc.name}.domains.${d.name}`, domainSql(qq(sc.name, d.name), d));
+    }
+  }
+}
+
+function domainSql(name: string, d: Domain): string {
+  let sql = `CREATE DOMAIN ${name} AS ${d.type}`;
+  if (d.collation) sql += ` COLLATE ${qualifiedRef(d.collation)}`;
+  if (d.default !== undefined) sql += ` DEFAULT ${d.default}`;
+  if (!d.nullable) sql += ' NOT NULL';
+  for (const c of d.checks) sql += ` CONSTRAINT ${q(c.name)} CHECK (${c.expression})`;
+  return sql;
+}
+
+function mergeParts<T extends RelationParts>(desired: T, got: RelationParts | undefined, map: ScratchMap): T {
+  if (!got) return desired;
+  const checks = new Map(got.checks.map((c) => [c.name, c]));
+  const byOrig = <V extends { name: string }>(m: Map<string, V>, list: readonly { name: string }[]) => {
+    const out = new Map<V, { name: string }>();
+    for (const x of list) {
+      const orig = m.get(x.name);
+      if (orig) out.set(orig, x);
+    }
+    return out;
+  };
+  const indexes = byOrig(map.indexes, got.indexes) as Map<Index, Index>;
+  const excl = byOrig(map.exclusions, got.exclusionConstraints) as Map<ExclusionConstraint, ExclusionConstraint>;
+  const parts = byOrig(map.partitions, got.partitions) as Map<Partition, Partition>;
+  return {
+    ...desired,
+    checks: desired.checks.map((c) => {
+      const n = checks.get(c.name);
+      return n ? { ...c, expression: n.expression } : c;
+    }),
+    indexes: desired.indexes.map((ix) => {
+      const n = indexes.get(ix);
+      if (!n) return ix;
+      const { where: _w, ...rest } = ix;
+      return { ...rest, keys: n.keys, ...(n.where !== undefined ? { where: n.where } : {}) };
+    }),
+    exclusionConstraints: desired.exclusionConstraints.map((x) => {
+      const n = excl.get(x);
+      if (!n) return x;
+      const { where: _w, ...rest } = x;
+      return { ...rest, elements: n.elements, ...(n.where !== undefined ? { where: n.where } : {}) };
+    }),
+    ...(desired.partitionBy && got.partitionBy
+      ? { partitionBy: { ...desired.partitionBy, columns: got.partitionBy.columns } }
+      : {}),
+    partitions: desired.partitions.map((p) => {
+      const n = parts.get(p);
+      return n ? { ...mergeParts(p, n, map), bound: n.bound } : p;
+    }),
+  };
+}
+
+/**
+ * Returns `desired` with every type, expression, collation, partition key and bound in the form the
+ * server deparses them to. Throws NormalizeError listing every definition PostgreSQL rejected.
+ */
+export async function normalizeDesired(
+  client: Queryable,
+  desired: DatabaseModel,
+  live: DatabaseModel,
+): Promise<DatabaseModel> {
+  const s = new Session(client);
+  const schema = `zdm_normalize_${randomBytes(5).toString('hex')}`;
+  let counter = 0;
+  const scratch: Scratch = {
+    schema,
+    names: new Map(),
+    next(prefix, path) {
+      const n = `${prefix}${++counter}`;
+      this.names.set(n, path);
+      return n;
+    },
+  };
+  const map: ScratchMap = {
+    tables: new Map(),
+    domains: new Map(),
+    indexes: new Map(),
+    exclusions: new Map(),
+    partitions: new Map(),
+  };
+  await client.query('BEGIN');
+  try {
+    await s.run(`CREATE SCHEMA ${q(schema)}`);
+    await createNewSchemaObjects(s, desired, live);
+    for (const sc of desired.schemas) {
+      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
+      for (const d of sc.domains) {
+        const name = scratch.next('d', `schemas.${sc.name}.domains.${d.name}`);
+        map.domains.set(name, d);
+        await s.try(`schemas.${sc.name}.domains.${d.name}`, domainSql(qq(schema, name), d));
+      }
+      for (const t of sc.tables) {
+        const name = scratch.next('t', tablePath(t));
+        map.tables.set(name, t);
+        const rel = qq(schema, name);
+        const created = await s.try(
+          tablePath(t),
+          `CREATE TABLE ${rel} (${t.columns.map(columnSql).join(', ')})` +
+            (t.partitionBy
+              ? ` PARTITION BY ${t.partitionBy.strategy.toUpperCase()} (${t.partitionBy.columns.join(', ')})`
+              : ''),
+        );
+        if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map);
+      }
+    }
+    if (s.issues.length) throw new NormalizeError(s.issues);
+    const got = await introspect(client, { schemas: [schema], inTransaction: true });
+    const gotSchema = got.schemas.find((x) => x.name === schema);
+    const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
+    const gotDomains = new Map(gotSchema?.domains.map((d) => [d.name, d]));
+    const tableOut = new Map<Table, Table>();
+    for (const [name, t] of map.tables) {
+      const g = gotTables.get(name);
+      if (!g) continue;
+      const cols = new Map(g.columns.map((c) => [c.name, c]));
+      const merged = mergeParts(t, g, map);
+      tableOut.set(t, {
+        ...merged,
+        columns: t.columns.map((c) => {
+          const n = cols.get(c.name);
+          if (!n) return c;
+          const { default: _d, generated: _g, collation: _c, ...rest } = c;
+          return {
+            ...rest,
+            type: n.type,
+            ...(n.default !== undefined ? { default: n.default } : {}),
+            ...(n.generated ? { generated: n.generated } : {}),
+            ...(n.collation ? { collation: n.collation } : {}),
+          };
+        }),
+      });
+    }
+    const domainOut = new Map<Domain, Domain>();
+    for (const [name, d] of map.domains) {
+      const g = gotDomains.get(name);
+      if (g)
+        domainOut.set(d, {
+          ...d,
+          type: g.type,
+          checks: g.checks,
+          ...(g.default !== undefined ? { default: g.default } : {}),
+        });
+    }
+    return {
+      ...desired,
+      schemas: desired.schemas.map((sc) => ({
+        ...sc,
+        domains: sc.domains.map((d) => domainOut.get(d) ?? d),
+        tables: sc.tables.map((t) => tableOut.get(t) ?? t),
+      })),
+    };
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}

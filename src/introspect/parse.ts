@@ -1,0 +1,346 @@
+/**
+ * Rows to model objects: one function per kind, pure, no database. Assembling them into the tree
+ * (tables, partitions, schemas) is build.ts.
+ */
+import type {
+  CheckConstraint,
+  Column,
+  DependencyTarget,
+  Dependent,
+  Domain,
+  DomainCheck,
+  EnumType,
+  ExclusionConstraint,
+  Extension,
+  FkAction,
+  FkMatch,
+  ForeignKey,
+  Index,
+  IndexKey,
+  PartitionBound,
+  PartitionKey,
+  PrimaryKey,
+  Sequence,
+  UniqueConstraint,
+} from '../model/types.js';
+import type {
+  ColumnRow,
+  ConstraintRow,
+  DependentRow,
+  DomainCheckRow,
+  ExtensionRow,
+  IndexKeyRow,
+  IndexRow,
+  SequenceRow,
+  TypeRow,
+} from './queries.js';
+import { DeparseError, indexDefElements, parseKeySuffix, parsePartitionBound, parsePartitionKey } from './sql-text.js';
+
+/** Byte-order comparison (UTF-16 code units), independent of any locale or server collation. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function byName<T extends { readonly name: string }>(a: T, b: T): number {
+  return compareText(a.name, b.name);
+}
+
+/** Adds `key: value` only when value is not null, so absent stays absent (exactOptionalPropertyTypes). */
+function opt<K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } {
+  return value === null || value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+/** Something zdm read but cannot represent in the model; reported beside it, never silently lost. */
+export interface UnsupportedFeature {
+  /** `schema.name` of the object (`schema.table.column` for a column, `schema.table: index` …). */
+  readonly object: string;
+  readonly feature: string;
+}
+
+export function parseExtension(row: ExtensionRow): Extension {
+  return { kind: 'extension', name: row.name, ...(row.schema === 'public' ? {} : { schema: row.schema }) };
+}
+
+export function parseEnum(row: TypeRow): EnumType {
+  return {
+    kind: 'enum',
+    schema: row.schema,
+    name: row.name,
+    values: row.enum_values ?? [],
+    ...opt('comment', row.comment),
+  };
+}
+
+export function parseDomainCheck(row: DomainCheckRow): DomainCheck {
+  return { name: row.name, expression: row.expression };
+}
+
+export function parseDomain(row: TypeRow, checks: readonly DomainCheck[]): Domain {
+  if (row.base_type === null) throw new Error(`domain ${row.schema}.${row.name} has no base type`);
+  return {
+    kind: 'domain',
+    schema: row.schema,
+    name: row.name,
+    type: row.base_type,
+    nullable: !row.not_null,
+    ...opt('default', row.default_value),
+    ...opt('collation', row.collation),
+    checks: [...checks].sort(byName),
+    ...opt('comment', row.comment),
+  };
+}
+
+export function parseSequence(row: SequenceRow): Sequence {
+  const ownedBy =
+    row.owned_schema !== null && row.owned_table !== null && row.owned_column !== null
+      ? { schema: row.owned_schema, table: row.owned_table, column: row.owned_column }
+      : null;
+  return {
+    kind: 'sequence',
+    schema: row.schema,
+    name: row.name,
+    type: row.type,
+    start: row.start,
+    increment: row.increment,
+    minValue: row.min_value,
+    maxValue: row.max_value,
+    cache: row.cache,
+    cycle: row.cycle,
+    ...opt('ownedBy', ownedBy),
+    ...opt('comment', row.comment),
+  };
+}
+
+export function parseColumn(row: ColumnRow): Column {
+  const identity: Column['identity'] | null =
+    row.identity === 'a' ? 'always' : row.identity === 'd' ? 'by default' : null;
+  let generated: { expression: string; stored: boolean } | null = null;
+  if (row.generated === 's' || row.generated === 'v') {
+    if (row.default_value === null) throw new Error(`generated column ${row.name} has no expression`);
+    generated = { expression: row.default_value, stored: row.generated === 's' };
+  }
+  return {
+    kind: 'column',
+    name: row.name,
+    type: row.type,
+    nullable: !row.not_null,
+    // The expression of a generated column lives in pg_attrdef too, but it is not a default.
+    ...opt('default', generated === null ? row.default_value : null),
+    ...opt('identity', identity),
+    ...opt('generated', generated),
+    ...opt('collation', row.collation),
+    ...opt('comment', row.comment),
+  };
+}
+
+/** An index's keys with what is needed to model them. */
+export interface IndexKeys {
+  readonly keys: readonly IndexKey[];
+  readonly include: readonly string[];
+  readonly unsupported: readonly string[];
+}
+
+/**
+ * Keys of one index. Direction and NULLS order come from indoption; collation and operator class are
+ * named from the catalog but kept only where `pg_get_indexdef` prints them, i.e. where PostgreSQL
+ * itself considers them not the default for the key (see parseKeySuffix).
+ */
+export function parseIndexKeys(index: IndexRow, keyRows: readonly IndexKeyRow[]): IndexKeys {
+  const elements = indexDefElements(index.definition);
+  if (elements.length !== index.key_count) {
+    throw new DeparseError(
+      `index ${index.name}: ${elements.length} key elements in "${index.definition}", expected ${index.key_count}`,
+    );
+  }
+  const keys: IndexKey[] = [];
+  const include: string[] = [];
+  const unsupported: string[] = [];
+  for (const row of keyRows) {
+    if (row.position >= index.key_count) {
+      if (row.column_name === null) throw new DeparseError(`index ${index.name}: INCLUDE of an expression`);
+      include.push(row.column_name);
+      continue;
+    }
+    const suffix = parseKeySuffix(elements[row.position]!, row.key_text);
+    if (suffix.opclassOptions) unsupported.push(`operator class parameters on key ${row.key_text}`);
+    const options = row.options ?? 0;
+    const descending = (options & 1) !== 0;
+    const nullsFirst = (options & 2) !== 0;
+    keys.push({
+      ...(row.column_name !== null ? { column: row.column_name } : { expression: row.key_text }),
+      ...opt('collation', suffix.collate ? row.collation : null),
+      ...opt('opclass', suffix.opclass ? row.opclass : null),
+      descending,
+      // The default is NULLS LAST ascending and NULLS FIRST descending.
+      ...(nullsFirst !== descending ? { nullsFirst } : {}),
+    });
+  }
+  return { keys, include, unsupported };
+}
+
+/** `WITH (fillfactor=70)` from pg_class.reloptions (`name=value` strings), names sorted. */
+export function parseReloptions(options: readonly string[] | null): Readonly<Record<string, string>> | null {
+  if (options === null || options.length === 0) return null;
+  const pairs = options.map((o) => {
+    const eq = o.indexOf('=');
+    return eq < 0 ? ([o, ''] as const) : ([o.slice(0, eq), o.slice(eq + 1)] as const);
+  });
+  pairs.sort((a, b) => compareText(a[0], b[0]));
+  return Object.fromEntries(pairs);
+}
+
+export function parseIndex(row: IndexRow, keys: IndexKeys): Index {
+  return {
+    kind: 'index',
+    name: row.name,
+    unique: row.unique,
+    method: row.method,
+    keys: keys.keys,
+    include: keys.include,
+    ...opt('where', row.predicate),
+    nullsNotDistinct: row.nulls_not_distinct,
+    ...opt('with', parseReloptions(row.options)),
+    valid: row.valid,
+    ...opt('comment', row.comment),
+  };
+}
+
+const FK_ACTIONS: Readonly<Record<string, FkAction>> = {
+  a: 'no action',
+  r: 'restrict',
+  c: 'cascade',
+  n: 'set null',
+  d: 'set default',
+};
+
+const FK_MATCH: Readonly<Record<string, FkMatch>> = { s: 'simple', f: 'full', p: 'partial' };
+
+function fkAction(code: string, constraint: string): FkAction {
+  const a = FK_ACTIONS[code];
+  if (!a) throw new Error(`foreign key ${constraint}: unknown action code '${code}'`);
+  return a;
+}
+
+export function parsePrimaryKey(row: ConstraintRow, keys: IndexKeys | undefined): PrimaryKey {
+  return {
+    kind: 'primaryKey',
+    name: row.name,
+    columns: row.columns,
+    include: keys?.include ?? [],
+    deferrable: row.deferrable,
+    initiallyDeferred: row.deferred,
+  };
+}
+
+export function parseUnique(
+  row: ConstraintRow,
+  index: IndexRow | undefined,
+  keys: IndexKeys | undefined,
+): UniqueConstraint {
+  return {
+    kind: 'unique',
+    name: row.name,
+    columns: row.columns,
+    include: keys?.include ?? [],
+    nullsNotDistinct: index?.nulls_not_distinct ?? false,
+    deferrable: row.deferrable,
+    initiallyDeferred: row.deferred,
+  };
+}
+
+export function parseCheck(row: ConstraintRow): CheckConstraint {
+  if (row.expression === null) throw new Error(`check ${row.name} has no expression`);
+  return { kind: 'check', name: row.name, expression: row.expression, noInherit: row.no_inherit, valid: row.validated };
+}
+
+export function parseForeignKey(row: ConstraintRow): ForeignKey {
+  if (row.ref_schema === null || row.ref_table === null)
+    throw new Error(`foreign key ${row.name}: no referenced table`);
+  const match = FK_MATCH[row.match_type];
+  if (!match) throw new Error(`foreign key ${row.name}: unknown match type '${row.match_type}'`);
+  return {
+    kind: 'foreignKey',
+    name: row.name,
+    columns: row.columns,
+    references: { schema: row.ref_schema, table: row.ref_table, columns: row.ref_columns },
+    onUpdate: fkAction(row.on_update, row.name),
+    onDelete: fkAction(row.on_delete, row.name),
+    match,
+    deferrable: row.deferrable,
+    initiallyDeferred: row.deferred,
+    valid: row.validated,
+  };
+}
+
+export function parseExclusion(row: ConstraintRow, index: IndexRow, keys: IndexKeys): ExclusionConstraint {
+  if (keys.keys.length !== row.exclusion_operators.length) {
+    throw new Error(
+      `exclusion constraint ${row.name}: ${keys.keys.length} keys but ${row.exclusion_operators.length} operators`,
+    );
+  }
+  return {
+    kind: 'exclusion',
+    name: row.name,
+    method: index.method,
+    elements: keys.keys.map((key, i) => ({ key, operator: row.exclusion_operators[i]! })),
+    include: keys.include,
+    ...opt('where', index.predicate),
+    deferrable: row.deferrable,
+    initiallyDeferred: row.deferred,
+  };
+}
+
+export function parseBound(text: string): PartitionBound {
+  return parsePartitionBound(text);
+}
+
+export function parsePartitionBy(text: string): PartitionKey {
+  const { strategy, columns } = parsePartitionKey(text);
+  if (strategy !== 'range' && strategy !== 'list' && strategy !== 'hash') {
+    throw new DeparseError(`unknown partition strategy in: ${text}`);
+  }
+  return { strategy, columns };
+}
+
+function compareTargets(a: DependencyTarget, b: DependencyTarget): number {
+  return (
+    compareText(a.schema, b.schema) || compareText(a.table, b.table) || compareText(a.column ?? '', b.column ?? '')
+  );
+}
+
+/**
+ * Folds the one-row-per-dependency rows of VIEWS_SQL, FUNCTIONS_SQL or TRIGGERS_SQL into dependents,
+ * targets deduplicated and sorted.
+ */
+export function parseDependents(
+  rows: readonly DependentRow[],
+  kindOf: (row: DependentRow) => Dependent['kind'],
+): Dependent[] {
+  const byOid = new Map<string, { row: DependentRow; targets: Map<string, DependencyTarget> }>();
+  for (const row of rows) {
+    let entry = byOid.get(row.oid);
+    if (!entry) {
+      entry = { row, targets: new Map() };
+      byOid.set(row.oid, entry);
+    }
+    if (row.dep_schema !== null && row.dep_table !== null) {
+      const target: DependencyTarget = {
+        schema: row.dep_schema,
+        table: row.dep_table,
+        ...opt('column', row.dep_column),
+      };
+      entry.targets.set(JSON.stringify([target.schema, target.table, target.column ?? null]), target);
+    }
+  }
+  const out: Dependent[] = [...byOid.values()].map(({ row, targets }) => ({
+    kind: kindOf(row),
+    schema: row.schema,
+    name: row.name,
+    ...opt('table', row.table_name),
+    dependsOn: [...targets.values()].sort(compareTargets),
+  }));
+  return out.sort(
+    (a, b) =>
+      compareText(a.schema, b.schema) || compareText(a.table ?? '', b.table ?? '') || compareText(a.name, b.name),
+  );
+}

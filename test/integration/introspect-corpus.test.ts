@@ -1,0 +1,321 @@
+/**
+ * Introspection of real schemas (../shared/corpus, see its README): each file is loaded into a fresh
+ * database, introspected twice, and the model's counts are checked against counts read straight from
+ * pg_catalog and against what the corpus README says each schema exercises.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { introspectDetailed, type UnsupportedFeature } from '../../src/introspect/index.js';
+import type { DatabaseModel, Partition, Table } from '../../src/model/types.js';
+import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+/**
+ * Feature counts the corpus README gives, in its own terms: its "tables" are tables plus partitions,
+ * its schema count includes `public`, and its 897 musicbrainz FKs and 1101 indexes are pg_constraint
+ * and pg_index rows, clones on partitions included (see `catalogRows` below). Its "150 deferrable" are
+ * 147 constraint triggers and 3 deferrable unique constraints: the FKs themselves are not deferrable.
+ */
+const README_COUNTS: Readonly<Record<string, Partial<ReadmeCounts>>> = {
+  chinook: { relations: 11 },
+  pagila: { relations: 22, partitionedTables: 1, partitions: 7, enums: 1, domains: 2 },
+  synapse: { relations: 138 },
+  adventureworks: { relations: 68, allSchemas: 11, checks: 88, relationComments: 427 },
+  evaka: { relations: 136, enums: 72, exclusionConstraints: 33, storedGenerated: 50 },
+  musicbrainz: {
+    relations: 519,
+    allSchemas: 11,
+    foreignKeyRows: 897,
+    checks: 672,
+    indexRows: 1101,
+    deferrableForeignKeys: 0,
+    deferrableUniques: 3,
+  },
+};
+
+interface Counts {
+  schemas: number;
+  tables: number;
+  partitionedTables: number;
+  partitions: number;
+  enums: number;
+  domains: number;
+  foreignKeys: number;
+  deferrableForeignKeys: number;
+  checks: number;
+  exclusionConstraints: number;
+  storedGenerated: number;
+  indexes: number;
+  views: number;
+  materializedViews: number;
+  functions: number;
+  triggers: number;
+}
+
+interface ReadmeCounts extends Counts {
+  allSchemas: number;
+  relations: number;
+  foreignKeyRows: number;
+  indexRows: number;
+  deferrableUniques: number;
+  relationComments: number;
+}
+
+function relationsOf(t: Table): (Table | Partition)[] {
+  const out: (Table | Partition)[] = [t];
+  const walk = (ps: readonly Partition[]): void => {
+    for (const p of ps) {
+      out.push(p);
+      walk(p.partitions);
+    }
+  };
+  walk(t.partitions);
+  return out;
+}
+
+const descendants = (r: Table | Partition): number => r.partitions.reduce((n, p) => n + 1 + descendants(p), 0);
+
+function modelCounts(m: DatabaseModel): ReadmeCounts {
+  const tables = m.schemas.flatMap((s) => s.tables);
+  const rels = tables.flatMap(relationsOf);
+  const sum = (f: (r: Table | Partition) => number): number => rels.reduce((n, r) => n + f(r), 0);
+  const commented = <T extends { readonly comment?: string }>(xs: readonly T[]): number =>
+    xs.filter((x) => x.comment !== undefined).length;
+  return {
+    schemas: m.schemas.filter((s) => s.name !== 'public').length,
+    allSchemas: m.schemas.length,
+    tables: tables.length,
+    relations: rels.length,
+    partitionedTables: rels.filter((r) => r.partitionBy).length,
+    partitions: rels.length - tables.length,
+    enums: m.schemas.reduce((n, s) => n + s.enums.length, 0),
+    domains: m.schemas.reduce((n, s) => n + s.domains.length, 0),
+    foreignKeys: sum((r) => r.foreignKeys.length),
+    // Each partition carries a clone of every foreign key of its ancestors.
+    foreignKeyRows: sum((r) => r.foreignKeys.length * (1 + descendants(r))),
+    deferrableForeignKeys: sum((r) => r.foreignKeys.filter((f) => f.deferrable).length),
+    deferrableUniques: sum((r) => r.uniqueConstraints.filter((u) => u.deferrable).length),
+    checks: sum((r) => r.checks.length),
+    exclusionConstraints: sum((r) => r.exclusionConstraints.length),
+    storedGenerated: tables.reduce((n, t) => n + t.columns.filter((c) => c.generated?.stored).length, 0),
+    indexes: sum((r) => r.indexes.length),
+    views: m.dependents?.views.filter((v) => v.kind === 'view').length ?? 0,
+    materializedViews: m.dependents?.views.filter((v) => v.kind === 'materializedView').length ?? 0,
+    functions: m.dependents?.functions.length ?? 0,
+    triggers: m.dependents?.triggers.length ?? 0,
+    // Indexes and constraint indexes are created on every partition too.
+    indexRows: sum(
+      (r) =>
+        (r.indexes.length + (r.primaryKey ? 1 : 0) + r.uniqueConstraints.length + r.exclusionConstraints.length) *
+        (1 + descendants(r)),
+    ),
+    // Comments on pg_class objects (tables, partitions, columns, indexes, sequences), as the README counts.
+    relationComments:
+      commented(rels) +
+      sum((r) => commented(r.indexes)) +
+      tables.reduce((n, t) => n + commented(t.columns), 0) +
+      m.schemas.reduce((n, s) => n + commented(s.sequences), 0),
+  };
+}
+
+/** The same counts, computed from pg_catalog alone (independently of src/introspect). */
+async function catalogCounts(db: TestDatabase): Promise<{ counts: Counts; tablesPerSchema: Record<string, number> }> {
+  const userNs = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND n.nspname NOT LIKE 'pg\\_%'`;
+  const notExt = (cls: string, oid: string) =>
+    `NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = '${cls}'::pg_catalog.regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+  const rel = `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND ${userNs} AND ${notExt('pg_catalog.pg_class', 'c.oid')}`;
+  const perSchema = await db.query<{ schema: string; n: string }>(
+    `SELECT n.nspname AS schema, pg_catalog.count(*) AS n ${rel} AND NOT c.relispartition GROUP BY n.nspname`,
+  );
+  const con = (where: string) =>
+    `(SELECT pg_catalog.count(*) FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND ${userNs} AND k.conparentid = 0 AND ${where})::int`;
+  const [row] = await db.query<Record<keyof Counts, number>>(
+    `SELECT
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_namespace n WHERE ${userNs} AND n.nspname <> 'public'
+        AND ${notExt('pg_catalog.pg_namespace', 'n.oid')})::int AS "schemas",
+      (SELECT pg_catalog.count(*) ${rel} AND NOT c.relispartition)::int AS "tables",
+      (SELECT pg_catalog.count(*) ${rel} AND c.relkind = 'p')::int AS "partitionedTables",
+      (SELECT pg_catalog.count(*) ${rel} AND c.relispartition)::int AS "partitions",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype = 'e' AND ${userNs} AND ${notExt('pg_catalog.pg_type', 't.oid')})::int AS "enums",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype = 'd' AND ${userNs} AND ${notExt('pg_catalog.pg_type', 't.oid')})::int AS "domains",
+      ${con(`k.contype = 'f'`)} AS "foreignKeys",
+      ${con(`k.contype = 'f' AND k.condeferrable`)} AS "deferrableForeignKeys",
+      ${con(`k.contype = 'c' AND k.conislocal`)} AS "checks",
+      ${con(`k.contype = 'x'`)} AS "exclusionConstraints",
+      (SELECT pg_catalog.count(*) ${rel.replace('WHERE', 'JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid WHERE')}
+        AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 's')::int AS "storedGenerated",
+      (SELECT pg_catalog.count(*) ${rel.replace('WHERE', 'JOIN pg_catalog.pg_index i ON i.indrelid = c.oid WHERE')}
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x'))
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid))::int AS "indexes",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'v' AND ${userNs} AND ${notExt('pg_catalog.pg_class', 'c.oid')})::int AS "views",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'm' AND ${userNs} AND ${notExt('pg_catalog.pg_class', 'c.oid')})::int AS "materializedViews",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND ${userNs})::int AS "triggers"`,
+  );
+  return {
+    counts: row as Counts,
+    tablesPerSchema: Object.fromEntries(perSchema.map((r) => [r.schema, Number(r.n)])),
+  };
+}
+
+/** What the README says each schema exercises, checked on the model's objects. */
+const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly UnsupportedFeature[]) => void>> = {
+  pagila: (m) => {
+    const pub = m.schemas.find((s) => s.name === 'public')!;
+    expect(pub.enums.find((e) => e.name === 'mpaa_rating')?.values).toEqual(['G', 'PG', 'PG-13', 'R', 'NC-17']);
+    expect(pub.domains.find((d) => d.name === 'year')).toEqual({
+      kind: 'domain',
+      schema: 'public',
+      name: 'year',
+      type: 'integer',
+      nullable: true,
+      checks: [{ name: 'year_check', expression: '((VALUE >= 1901) AND (VALUE <= 2155))' }],
+    });
+    const payment = pub.tables.find((t) => t.name === 'payment')!;
+    expect(payment.partitionBy).toEqual({ strategy: 'range', columns: ['payment_date'] });
+    expect(payment.partitions.map((p) => p.bound.kind)).toEqual(Array(7).fill('range'));
+    expect(payment.partitions.map((p) => p.name)).toContain('payment_p2022_01');
+    const film = pub.tables.find((t) => t.name === 'film')!;
+    expect(film.indexes.find((i) => i.name === 'film_fulltext_idx')).toMatchObject({
+      method: 'gist',
+      keys: [{ column: 'fulltext', descending: false }],
+    });
+    expect(m.dependents?.views.length).toBe(8);
+  },
+  adventureworks: (m) => {
+    const pub = m.schemas.find((s) => s.name === 'public')!;
+    expect(pub.domains.map((d) => d.name)).toEqual(
+      expect.arrayContaining(['AccountNumber', 'Flag', 'Name', 'NameStyle', 'OrderNumber', 'Phone']),
+    );
+    expect(pub.domains.find((d) => d.name === 'Flag')).toMatchObject({ type: 'boolean', nullable: false });
+    expect(m.extensions.map((e) => e.name)).toEqual(['tablefunc', 'uuid-ossp']);
+  },
+  evaka: (m, unsupported) => {
+    expect(m.extensions).toEqual([
+      { kind: 'extension', name: 'btree_gist', schema: 'ext' },
+      { kind: 'extension', name: 'unaccent' },
+      { kind: 'extension', name: 'uuid-ossp', schema: 'ext' },
+    ]);
+    // Holds only extension objects, and is still a schema.
+    expect(m.schemas.find((s) => s.name === 'ext')).toEqual({
+      kind: 'schema',
+      name: 'ext',
+      enums: [],
+      domains: [],
+      sequences: [],
+      tables: [],
+    });
+    const tables = m.schemas.flatMap((s) => s.tables);
+    expect(tables.some((t) => t.columns.some((c) => c.identity !== undefined))).toBe(true);
+    const exclusions = tables.flatMap((t) => t.exclusionConstraints);
+    expect(exclusions.filter((x) => x.method === 'gist').length).toBe(32);
+    expect(exclusions.find((x) => x.name === 'attendance_reservation_no_overlap_without_times')).toEqual({
+      kind: 'exclusion',
+      name: 'attendance_reservation_no_overlap_without_times',
+      method: 'btree',
+      elements: [
+        { key: { column: 'child_id', descending: false }, operator: '=' },
+        { key: { column: 'date', descending: false }, operator: '=' },
+      ],
+      include: [],
+      where: '((start_time IS NULL) AND (end_time IS NULL))',
+      deferrable: false,
+      initiallyDeferred: false,
+    });
+    // btree_gist's operator classes (in schema ext) are the defaults for their types: none is named.
+    expect(exclusions.flatMap((x) => x.elements.filter((e) => e.key.opclass !== undefined))).toEqual([]);
+    expect(exclusions.flatMap((x) => x.elements.map((e) => e.operator))).toContain('&&');
+    expect(unsupported.filter((u) => u.feature === 'composite type').map((u) => u.object)).toEqual(
+      expect.arrayContaining(['public.koski_preparatory_input_data', 'public.timerange']),
+    );
+  },
+  musicbrainz: (m) => {
+    const rels = m.schemas.flatMap((s) => s.tables).flatMap(relationsOf);
+    expect(new Set(rels.flatMap((r) => r.indexes.map((i) => i.method)))).toEqual(
+      new Set(['btree', 'gin', 'gist', 'hash', 'brin']),
+    );
+    const columns = m.schemas.flatMap((s) => s.tables).flatMap((t) => t.columns);
+    expect(columns.filter((c) => c.collation === 'musicbrainz.musicbrainz').length).toBeGreaterThan(0);
+    expect(m.extensions.map((e) => e.name)).toEqual(['cube', 'earthdistance', 'unaccent']);
+  },
+  synapse: (m) => {
+    const indexes = m.schemas.flatMap((s) => s.tables).flatMap((t) => t.indexes);
+    expect(indexes.filter((i) => i.where !== undefined).length).toBeGreaterThan(0);
+  },
+};
+
+const unavailable = corpusUnavailableReason();
+if (unavailable) console.log(`introspect-corpus: skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== null)('introspection of the corpus', () => {
+  const dbs: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of dbs) await db.drop();
+  });
+
+  it.for(listCorpus().map((e) => [e.name, e] as const))('%s', async ([, entry], ctx) => {
+    const db = await freshDatabase(`corpus ${entry.name}`);
+    dbs.push(db);
+    const missing = await missingExtensions(db, entry);
+    if (missing.length > 0) {
+      const reason = `${entry.name}: server lacks extension(s) ${missing.join(', ')}`;
+      console.log(`introspect-corpus: skipped: ${reason}`);
+      ctx.skip(reason);
+      return;
+    }
+    const load = await loadCorpus(db, entry.name);
+    if (load.errors.length > 0) {
+      // One line per distinct message (a failure inside a BEGIN block aborts the rest of it).
+      const byMessage = new Map<string, { count: number; example: string }>();
+      for (const e of load.errors) {
+        const seen = byMessage.get(e.message);
+        if (seen) seen.count++;
+        else byMessage.set(e.message, { count: 1, example: e.statement.replace(/\s+/g, ' ').slice(0, 160) });
+      }
+      console.log(
+        `introspect-corpus: ${entry.name} on PostgreSQL ${db.major}: ${load.errors.length} of ${load.statements} statements failed:\n` +
+          [...byMessage].map(([m, { count, example }]) => `  ${count} × ${m}\n      first: ${example}`).join('\n'),
+      );
+    }
+
+    const client = await db.connect();
+    try {
+      const t0 = performance.now();
+      const first = await introspectDetailed(client);
+      const t1 = performance.now();
+      const second = await introspectDetailed(client);
+      const t2 = performance.now();
+      expect(second).toEqual(first);
+
+      const counts = modelCounts(first.model);
+      console.log(
+        `introspect-corpus: ${entry.name} on PostgreSQL ${db.major}: introspected in ${(t1 - t0).toFixed(0)} ms (again: ${(t2 - t1).toFixed(0)} ms): ` +
+          JSON.stringify(counts) +
+          (first.unsupported.length ? `; ${first.unsupported.length} unsupported features` : ''),
+      );
+
+      const catalog = await catalogCounts(db);
+      expect(counts).toMatchObject(catalog.counts);
+      expect(
+        Object.fromEntries(
+          first.model.schemas.filter((s) => s.tables.length > 0).map((s) => [s.name, s.tables.length]),
+        ),
+      ).toEqual(catalog.tablesPerSchema);
+      if (load.errors.length === 0) {
+        expect(counts).toMatchObject(README_COUNTS[entry.name] ?? {});
+        FEATURES[entry.name]?.(first.model, first.unsupported);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});
