@@ -86,6 +86,14 @@ function operatorSql(op: string): string {
   return dot > 0 ? `OPERATOR(${q(op.slice(0, dot))}.${op.slice(dot + 1)})` : op;
 }
 
+/**
+ * Partition key elements are stored as PostgreSQL prints them, except that a plain column name is
+ * stored bare (unquoted): quote those.
+ */
+function partitionKeySql(key: { strategy: string; columns: readonly string[] }, columns: ReadonlySet<string>): string {
+  return `PARTITION BY ${key.strategy.toUpperCase()} (${key.columns.map((c) => (columns.has(c) ? q(c) : c)).join(', ')})`;
+}
+
 interface Scratch {
   readonly schema: string;
   /** scratch relation/constraint name → document path, for errors and for mapping back. */
@@ -130,6 +138,7 @@ async function createRelationParts(
   parts: RelationParts,
   path: string,
   map: ScratchMap,
+  columns: ReadonlySet<string>,
 ): Promise<void> {
   for (const c of parts.checks) {
     await s.try(
@@ -168,11 +177,9 @@ async function createRelationParts(
     const created = await s.try(
       ppath,
       `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${rel} ${boundSql(p.bound)}` +
-        (p.partitionBy
-          ? ` PARTITION BY ${p.partitionBy.strategy.toUpperCase()} (${p.partitionBy.columns.join(', ')})`
-          : ''),
+        (p.partitionBy ? ` ${partitionKeySql(p.partitionBy, columns)}` : ''),
     );
-    if (created) await createRelationParts(s, scratch, qq(scratch.schema, name), p, ppath, map);
+    if (created) await createRelationParts(s, scratch, qq(scratch.schema, name), p, ppath, map, columns);
   }
 }
 
@@ -334,11 +341,11 @@ export async function normalizeDesired(
         const created = await s.try(
           tablePath(t),
           `CREATE TABLE ${rel} (${t.columns.map(columnSql).join(', ')})` +
-            (t.partitionBy
-              ? ` PARTITION BY ${t.partitionBy.strategy.toUpperCase()} (${t.partitionBy.columns.join(', ')})`
-              : ''),
+            (t.partitionBy ? ` ${partitionKeySql(t.partitionBy, new Set(t.columns.map((c) => c.name)))}` : ''),
         );
-        if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map);
+        if (created) {
+          await createRelationParts(s, scratch, rel, t, tablePath(t), map, new Set(t.columns.map((c) => c.name)));
+        }
       }
     }
     if (s.issues.length) throw new NormalizeError(s.issues);

@@ -77,6 +77,8 @@ const WITH_MODIFIER: Readonly<Record<string, (mod: string) => string>> = {
   time: (m) => `time(${m}) without time zone`,
   'time without time zone': (m) => `time(${m}) without time zone`,
   interval: (m) => `interval(${m})`,
+  // float(p) is SQL's binary precision: PostgreSQL maps 1–24 to real and 25–53 to double precision.
+  float: (m) => (/^\d+$/.test(m) && Number(m) <= 24 ? 'real' : 'double precision'),
 };
 
 const SERIAL = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
@@ -85,8 +87,18 @@ export function isSerialPseudoType(written: string): boolean {
   return SERIAL.has(written.trim().toLowerCase());
 }
 
+/**
+ * True for a (case-folded) name this module maps to a built-in type (`int4`, `text`, `serial`):
+ * written bare, it means the built-in even when a schema has a type of that name, because
+ * pg_catalog comes first in every search_path.
+ */
+export function isBuiltinTypeName(name: string): boolean {
+  return Object.hasOwn(SIMPLE, name) || SERIAL.has(name);
+}
+
 function canonicalScalar(t: string): string {
   const s = t.trim().replace(/\s+/g, ' ');
+  if (s.includes('"')) return canonicalName(s);
   // `timestamp(3) with time zone` written the long way round
   const long = /^(timestamp|time)\s*\(\s*(\d+)\s*\)\s+(with|without) time zone$/i.exec(s);
   if (long) return `${long[1]!.toLowerCase()}(${long[2]}) ${long[3]!.toLowerCase()} time zone`;
@@ -96,7 +108,18 @@ function canonicalScalar(t: string): string {
     if (f) return f(mod[2]!.replace(/\s*,\s*/g, ','));
     return s;
   }
-  return SIMPLE[s.toLowerCase()] ?? s;
+  return SIMPLE[s.toLowerCase()] ?? canonicalName(s);
+}
+
+/** A type this table does not know: fold and quote its name the way `format_type()` prints it. */
+function canonicalName(s: string): string {
+  const parts = parseIdentifierChain(s);
+  if (!parts) return s.includes('"') ? s : s.toLowerCase();
+  if (parts.length === 2 && parts[0] === 'pg_catalog') {
+    const inner = parts[1]!;
+    return SIMPLE[inner] ?? quoteIdentifier(inner);
+  }
+  return parts.map(quoteIdentifier).join('.');
 }
 
 /** Maps a type as a person writes it to the model's canonical spelling. */
@@ -114,7 +137,8 @@ export function canonicalType(written: string): string {
     s = arr[1]!;
     dims = Math.max(dims, 1);
   }
-  return canonicalScalar(s) + '[]'.repeat(dims);
+  // PostgreSQL does not record array dimensions in the type: `int[][]` is `integer[]`.
+  return canonicalScalar(s) + (dims > 0 ? '[]' : '');
 }
 
 const DISPLAY: ReadonlyArray<readonly [RegExp, string]> = [
@@ -137,4 +161,79 @@ export function displayType(canonical: string): string {
     if (re.test(canonical)) return canonical.replace(re, repl);
   }
   return canonical;
+}
+
+/**
+ * Keywords `quote_ident()` quotes: every category except UNRESERVED_KEYWORD (PostgreSQL 17's
+ * kwlist.h; later releases added only unreserved ones).
+ */
+const QUOTED_KEYWORDS: ReadonlySet<string> = new Set(
+  // reserved
+  (
+    'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
+    'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
+    'distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral ' +
+    'leading limit localtime localtimestamp not null offset on only or order placing primary references returning ' +
+    'select session_user some symmetric system_user table then to trailing true union unique user using variadic ' +
+    'when where window with ' +
+    // type_func_name
+    'authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left ' +
+    'like natural notnull outer overlaps right similar tablesample verbose ' +
+    // col_name
+    'between bigint bit boolean char character coalesce dec decimal exists extract float greatest grouping inout int ' +
+    'integer interval json json_array json_arrayagg json_exists json_object json_objectagg json_query json_scalar ' +
+    'json_serialize json_table json_value least merge_action national nchar none normalize nullif numeric out ' +
+    'overlay position precision real row setof smallint substring time timestamp treat trim values varchar ' +
+    'xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable'
+  ).split(' '),
+);
+
+/** An identifier as `quote_ident()` prints it: bare when it is lower case, not a keyword, else quoted. */
+export function quoteIdentifier(name: string): string {
+  if (/^[a-z_][a-z0-9_]*$/.test(name) && !QUOTED_KEYWORDS.has(name)) return name;
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Splits `schema.name`, `"Mixed Case".x` or `name` into the names PostgreSQL would look up: unquoted
+ * parts folded to lower case (ASCII only, as PostgreSQL does), quoted parts verbatim. Undefined when
+ * the text is not a dotted chain of identifiers.
+ */
+export function parseIdentifierChain(text: string): string[] | undefined {
+  const parts: string[] = [];
+  let i = 0;
+  const s = text.trim();
+  for (;;) {
+    if (s[i] === '"') {
+      let name = '';
+      i++;
+      for (;;) {
+        const q = s.indexOf('"', i);
+        if (q < 0) return undefined;
+        name += s.slice(i, q);
+        if (s[q + 1] === '"') {
+          name += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      if (name === '') return undefined;
+      parts.push(name);
+    } else {
+      const m = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(s.slice(i));
+      if (!m) return undefined;
+      parts.push(m[0].replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+      i += m[0].length;
+    }
+    if (i === s.length) return parts;
+    if (s[i] !== '.') return undefined;
+    i++;
+  }
+}
+
+/** `schema.name` of a user-defined type as `format_type()` prints it. */
+export function qualifiedTypeName(schema: string, name: string): string {
+  return `${quoteIdentifier(schema)}.${quoteIdentifier(name)}`;
 }

@@ -1,0 +1,1083 @@
+/**
+ * Validated documents → one DatabaseModel. Documents are merged first (a directory of files is one
+ * desired state), then every object is converted and checked where it was written, and last come
+ * the checks that need the whole state (foreign-key targets, names shared by different objects).
+ */
+import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
+import type {
+  CheckConstraint,
+  Column,
+  DatabaseModel,
+  Domain,
+  EnumType,
+  ExclusionConstraint,
+  Extension,
+  ForeignKey,
+  Index,
+  IndexKey,
+  Partition,
+  PartitionBound,
+  PartitionKey,
+  PrimaryKey,
+  RelationParts,
+  SchemaModel,
+  Sequence,
+  Table,
+  UniqueConstraint,
+} from '../model/types.js';
+import {
+  canonicalType,
+  isBuiltinTypeName,
+  isSerialPseudoType,
+  parseIdentifierChain,
+  quoteIdentifier,
+} from '../model/types-text.js';
+import { defaultPrimaryKeyName, SEQUENCE_TYPE_RANGES, sequenceDefaults } from './defaults.js';
+import type { DesiredIssue } from './errors.js';
+import { nullsOrdering, parseKeyString } from './index-keys.js';
+import { formatPath, type PathSegment } from './paths.js';
+import type {
+  RawBoundValue,
+  RawColumn,
+  RawDocument,
+  RawDomain,
+  RawEnum,
+  RawExtension,
+  RawIndexKey,
+  RawKeyObject,
+  RawNumber,
+  RawPartition,
+  RawRelationParts,
+  RawSequence,
+  RawTable,
+  RawText,
+  RawTiming,
+} from './raw.js';
+import { didYouMean } from './suggest.js';
+import { resolveTypeName } from './type-names.js';
+import type { ParsedDocument } from './yaml-doc.js';
+
+/** A place in one document. */
+class Loc {
+  constructor(
+    readonly doc: ParsedDocument,
+    readonly segments: readonly PathSegment[],
+  ) {}
+
+  at(...more: PathSegment[]): Loc {
+    return new Loc(this.doc, [...this.segments, ...more]);
+  }
+
+  get path(): string {
+    return formatPath(this.segments);
+  }
+
+  /** `file:line:column` of the entry's key. */
+  where(): string {
+    const p = this.doc.keyPosition(this.segments);
+    return `${this.doc.file}:${p.line}:${p.column}`;
+  }
+
+  text(value: RawText): string {
+    return this.doc.scalarText(this.segments, value);
+  }
+
+  /** Entries of the map at this place in written order, each with its own place. */
+  entries<T>(map: Readonly<Record<string, T>> | undefined): [string, T, Loc][] {
+    if (!map) return [];
+    return this.doc
+      .keys(this.segments)
+      .filter((k) => Object.hasOwn(map, k))
+      .map((k) => [k, map[k] as T, this.at(k)]);
+  }
+}
+
+class Issues {
+  readonly list: DesiredIssue[] = [];
+
+  /** At the key of a map entry: for problems with the entry as a whole or its name. */
+  key(loc: Loc, message: string): void {
+    const p = loc.doc.keyPosition(loc.segments);
+    this.list.push({ file: loc.doc.file, line: p.line, column: p.column, path: loc.path, message });
+  }
+
+  /** At the value: for problems with what was written there. */
+  value(loc: Loc, message: string): void {
+    const p = loc.doc.valuePosition(loc.segments);
+    this.list.push({ file: loc.doc.file, line: p.line, column: p.column, path: loc.path, message });
+  }
+}
+
+interface Entry<T> {
+  readonly name: string;
+  readonly raw: T;
+  readonly loc: Loc;
+}
+
+interface MergedSchema {
+  readonly name: string;
+  comment?: Entry<string>;
+  readonly enums: Map<string, Entry<RawEnum>>;
+  readonly domains: Map<string, Entry<RawDomain>>;
+  readonly sequences: Map<string, Entry<RawSequence>>;
+  readonly tables: Map<string, Entry<RawTable>>;
+}
+
+/** A table or partition, as foreign keys and OWNED BY see it. */
+interface Relation {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: 'table' | 'partition';
+  readonly columns: ReadonlyMap<string, Column>;
+  /** Column sets a foreign key may reference: primary key, unique constraints, plain unique indexes. */
+  readonly uniqueKeys: (readonly string[])[];
+  /** Every unique index the relation declares (constraints included); partitions inherit them. */
+  readonly uniques: UniqueIndexInfo[];
+  readonly parent?: Relation;
+}
+
+interface UniqueIndexInfo {
+  /** Key columns; undefined for an expression key. */
+  readonly columns: readonly (string | undefined)[];
+  /** `the primary key \`orders_pkey\``, for messages. */
+  readonly what: string;
+  readonly loc: Loc;
+}
+
+interface NamedThing {
+  readonly schema: string;
+  readonly name: string;
+  readonly what: string;
+  readonly loc: Loc;
+}
+
+/** What a relation's constraints and indexes are checked against. */
+interface RelationContext {
+  readonly schema: string;
+  readonly name: string;
+  /** `table public.orders`, for messages. */
+  readonly label: string;
+  /** The columns of the root table (partitions have their parent's columns). */
+  readonly columns: ReadonlyMap<string, Column>;
+  readonly relation: Relation;
+}
+
+const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+export interface ConvertResult {
+  readonly model: DatabaseModel;
+  readonly issues: readonly DesiredIssue[];
+}
+
+/** Merges and converts documents that passed the JSON Schema. */
+export function convertDocuments(docs: readonly ParsedDocument[]): ConvertResult {
+  return new Converter().run(docs);
+}
+
+class Converter {
+  private readonly issues = new Issues();
+  private readonly relations = new Map<string, Relation>();
+  private readonly relationNames: NamedThing[] = [];
+  private readonly typeNames: NamedThing[] = [];
+  private readonly deferred: (() => void)[] = [];
+  private schemas = new Map<string, MergedSchema>();
+
+  run(docs: readonly ParsedDocument[]): ConvertResult {
+    const extensions = this.merge(docs);
+    const schemaModels = [...this.schemas.values()].map((s) => this.convertSchema(s));
+    for (const check of this.deferred) check();
+    this.checkNamespaces();
+    return {
+      model: { kind: 'database', extensions, schemas: schemaModels },
+      issues: this.issues.list,
+    };
+  }
+
+  // ---------------------------------------------------------------- merge
+
+  private merge(docs: readonly ParsedDocument[]): Extension[] {
+    const extensions: Extension[] = [];
+    const extensionAt = new Map<string, Loc>();
+    for (const doc of docs) {
+      const raw = doc.value as RawDocument;
+      const root = new Loc(doc, []);
+      (raw.extensions ?? []).forEach((ext: RawExtension, i) => {
+        const loc = root.at('extensions', i);
+        const e: Extension =
+          typeof ext === 'string'
+            ? { kind: 'extension', name: ext }
+            : { kind: 'extension', name: ext.name, ...opt('schema', ext.schema === 'public' ? undefined : ext.schema) };
+        this.checkName(typeof ext === 'string' ? loc : loc.at('name'), e.name, 'extension');
+        if (typeof ext !== 'string' && ext.schema !== undefined) this.checkName(loc.at('schema'), ext.schema, 'schema');
+        const first = extensionAt.get(e.name);
+        if (first) {
+          this.issues.value(loc, `extension \`${e.name}\` is listed twice: ${first.where()} and ${loc.where()}`);
+          return;
+        }
+        extensionAt.set(e.name, loc);
+        extensions.push(e);
+      });
+      for (const [name, rawSchema, loc] of root.at('schemas').entries(raw.schemas)) {
+        let merged = this.schemas.get(name);
+        if (!merged) {
+          this.checkName(loc, name, 'schema');
+          merged = { name, enums: new Map(), domains: new Map(), sequences: new Map(), tables: new Map() };
+          this.schemas.set(name, merged);
+        }
+        if (rawSchema.comment !== undefined) {
+          const entry = { name: 'comment', raw: rawSchema.comment, loc: loc.at('comment') };
+          if (merged.comment) this.duplicate(`comment of schema \`${name}\``, merged.comment.loc, entry.loc);
+          else merged.comment = entry;
+        }
+        this.mergeNamed('enum', name, merged.enums, loc.at('enums'), rawSchema.enums);
+        this.mergeNamed('domain', name, merged.domains, loc.at('domains'), rawSchema.domains);
+        this.mergeNamed('sequence', name, merged.sequences, loc.at('sequences'), rawSchema.sequences);
+        this.mergeNamed('table', name, merged.tables, loc.at('tables'), rawSchema.tables);
+      }
+    }
+    return extensions;
+  }
+
+  private mergeNamed<T>(
+    what: string,
+    schema: string,
+    into: Map<string, Entry<T>>,
+    loc: Loc,
+    map: Readonly<Record<string, T>> | undefined,
+  ): void {
+    for (const [name, raw, at] of loc.entries(map)) {
+      const first = into.get(name);
+      if (first) this.duplicate(`${what} \`${schema}.${name}\``, first.loc, at);
+      else into.set(name, { name, raw, loc: at });
+    }
+  }
+
+  private duplicate(what: string, first: Loc, second: Loc): void {
+    this.issues.key(second, `${what} is defined in two places: ${first.where()} and ${second.where()}`);
+  }
+
+  // ---------------------------------------------------------------- names and types
+
+  private checkName(loc: Loc, name: string, what: string): void {
+    if (name === '') {
+      this.issues.key(loc, `${what} name must not be empty`);
+    } else if (isTooLong(name)) {
+      this.issues.key(
+        loc,
+        `${what} name \`${name}\` is ${identifierBytes(name)} bytes long; PostgreSQL names are at most ` +
+          `${MAX_IDENTIFIER_BYTES} bytes (it would silently truncate this one)`,
+      );
+    }
+  }
+
+  private userTypes(schema: string): Set<string> {
+    const s = this.schemas.get(schema);
+    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? [])]);
+  }
+
+  private resolveType(schema: string, written: string, loc: Loc): string {
+    if (isSerialPseudoType(written)) {
+      this.issues.value(
+        loc,
+        `\`${written.trim()}\` is not a type but a shorthand that CREATE TABLE expands; use an integer type with ` +
+          '`identity: by default` (or `always`), or an integer column with a sequence default ' +
+          "(`default: nextval('<sequence>')`) and the sequence under `sequences`",
+      );
+      return canonicalType(written);
+    }
+    const declared = this.userTypes(schema);
+    const resolved = resolveTypeName(schema, written, declared);
+    const parts = parseIdentifierChain(resolved.replace(/\[\]$/, ''));
+    if (parts?.length === 1 && !declared.has(parts[0]!)) {
+      const name = parts[0]!;
+      const other = [...declared].find((d) => d.toLowerCase() === name.toLowerCase());
+      if (other !== undefined && !isBuiltinTypeName(name)) {
+        this.issues.value(
+          loc,
+          `type \`${written.trim()}\` means \`${name}\` (PostgreSQL folds unquoted names to lower case); ` +
+            `for the type \`${other}\` write '${quoteIdentifier(other)}'`,
+        );
+      }
+    }
+    return resolved;
+  }
+
+  // ---------------------------------------------------------------- schemas
+
+  private convertSchema(s: MergedSchema): SchemaModel {
+    const enums = [...s.enums.values()].map((e) => this.convertEnum(s.name, e));
+    const domains = [...s.domains.values()].map((e) => this.convertDomain(s.name, e));
+    const sequences = [...s.sequences.values()].map((e) => this.convertSequence(s.name, e));
+    const tables = [...s.tables.values()].map((e) => this.convertTable(s.name, e));
+    const comment = s.comment?.raw;
+    return {
+      kind: 'schema',
+      name: s.name,
+      enums,
+      domains,
+      sequences,
+      tables,
+      ...opt('comment', comment === '' ? undefined : comment),
+    };
+  }
+
+  private convertEnum(schema: string, { name, raw, loc }: Entry<RawEnum>): EnumType {
+    this.checkName(loc, name, 'enum');
+    this.typeNames.push({ schema, name, what: 'enum', loc });
+    const list = Array.isArray(raw) ? raw : (raw as { values: readonly RawText[] }).values;
+    const listLoc = Array.isArray(raw) ? loc : loc.at('values');
+    const values: string[] = [];
+    const seen = new Map<string, Loc>();
+    list.forEach((v, i) => {
+      const at = listLoc.at(i);
+      const label = at.text(v);
+      const first = seen.get(label);
+      if (first) {
+        this.issues.value(at, `enum label \`${label}\` is listed twice (first at ${first.where()})`);
+        return;
+      }
+      seen.set(label, at);
+      if (label === '') this.issues.value(at, 'enum labels must not be empty');
+      else if (isTooLong(label)) {
+        this.issues.value(
+          at,
+          `enum label \`${label}\` is ${identifierBytes(label)} bytes long; labels are at most ${MAX_IDENTIFIER_BYTES} bytes`,
+        );
+      }
+      values.push(label);
+    });
+    const comment = Array.isArray(raw) ? undefined : (raw as { comment?: string }).comment;
+    return { kind: 'enum', schema, name, values, ...opt('comment', comment || undefined) };
+  }
+
+  private convertDomain(schema: string, { name, raw, loc }: Entry<RawDomain>): Domain {
+    this.checkName(loc, name, 'domain');
+    this.typeNames.push({ schema, name, what: 'domain', loc });
+    const checks = loc
+      .at('checks')
+      .entries(raw.checks)
+      .map(([checkName, c, at]) => {
+        this.checkName(at, checkName, 'constraint');
+        return { name: checkName, expression: this.expression(at.at('expression'), c.expression) };
+      });
+    return {
+      kind: 'domain',
+      schema,
+      name,
+      type: this.resolveType(schema, raw.type, loc.at('type')),
+      nullable: raw.nullable ?? true,
+      ...opt('default', raw.default === undefined ? undefined : this.expression(loc.at('default'), raw.default)),
+      ...opt('collation', rawName(raw.collation)),
+      checks,
+      ...opt('comment', raw.comment || undefined),
+    };
+  }
+
+  private expression(loc: Loc, value: RawText): string {
+    const text = loc.text(value);
+    if (text.trim() === '') this.issues.value(loc, 'must not be empty');
+    return text;
+  }
+
+  // ---------------------------------------------------------------- sequences
+
+  private sequenceNumber(loc: Loc, value: RawNumber | undefined): bigint | undefined {
+    if (value === undefined) return undefined;
+    const text = loc.text(value).trim();
+    try {
+      // YAML integers may be hex (0x1F) or octal (0o17); BigInt reads those prefixes too.
+      return /^[+-]?\d+$/.test(text) ? BigInt(text) : BigInt(value);
+    } catch {
+      this.issues.value(loc, `expected an integer, got ${JSON.stringify(text)}`);
+      return undefined;
+    }
+  }
+
+  private convertSequence(schema: string, { name, raw, loc }: Entry<RawSequence>): Sequence {
+    this.checkName(loc, name, 'sequence');
+    this.relationNames.push({ schema, name, what: 'sequence', loc });
+    let type = 'bigint';
+    if (raw.type !== undefined) {
+      type = canonicalType(raw.type);
+      if (!SEQUENCE_TYPE_RANGES[type]) {
+        this.issues.value(loc.at('type'), `a sequence's type is smallint, integer or bigint, not \`${raw.type}\``);
+        type = 'bigint';
+      }
+    }
+    const [typeMin, typeMax] = SEQUENCE_TYPE_RANGES[type]!;
+    let increment = this.sequenceNumber(loc.at('increment'), raw.increment) ?? 1n;
+    if (increment === 0n) {
+      this.issues.value(loc.at('increment'), 'increment must not be zero');
+      increment = 1n;
+    }
+    const defaults = sequenceDefaults(type, increment);
+    const minValue = this.sequenceNumber(loc.at('minValue'), raw.minValue) ?? defaults.minValue;
+    const maxValue = this.sequenceNumber(loc.at('maxValue'), raw.maxValue) ?? defaults.maxValue;
+    const start = this.sequenceNumber(loc.at('start'), raw.start) ?? defaults.start(minValue, maxValue);
+    const cache = this.sequenceNumber(loc.at('cache'), raw.cache) ?? 1n;
+    for (const [key, v] of [
+      ['increment', increment],
+      ['minValue', minValue],
+      ['maxValue', maxValue],
+      ['start', start],
+    ] as const) {
+      if (v < typeMin || v > typeMax) this.issues.value(loc.at(key), `${v} is out of range for type ${type}`);
+    }
+    if (minValue >= maxValue) {
+      this.issues.key(loc, `minValue (${minValue}) must be less than maxValue (${maxValue})`);
+    } else if (start < minValue || start > maxValue) {
+      this.issues.key(loc, `start (${start}) must lie between minValue (${minValue}) and maxValue (${maxValue})`);
+    }
+    if (cache < 1n) this.issues.value(loc.at('cache'), 'cache must be at least 1');
+
+    let ownedBy: Sequence['ownedBy'];
+    if (raw.ownedBy !== undefined) {
+      const at = loc.at('ownedBy');
+      let table: string | undefined;
+      let column: string | undefined;
+      if (typeof raw.ownedBy === 'string') {
+        const parts = raw.ownedBy.split('.');
+        if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') [table, column] = parts as [string, string];
+        else {
+          this.issues.value(
+            at,
+            `expected \`table.column\`, got ${JSON.stringify(raw.ownedBy)}; write { table, column } when a name contains a dot`,
+          );
+        }
+      } else {
+        ({ table, column } = raw.ownedBy);
+      }
+      if (table !== undefined && column !== undefined) {
+        ownedBy = { schema, table, column };
+        const [t, c] = [table, column];
+        this.deferred.push(() => {
+          const rel = this.relations.get(relationKey(schema, t));
+          if (!rel) {
+            this.issues.value(at, `ownedBy: there is no table \`${schema}.${t}\`${this.tableHint(schema, t)}`);
+          } else if (!rel.columns.has(c)) {
+            this.issues.value(
+              at,
+              `ownedBy: table \`${schema}.${t}\` has no column \`${c}\`${didYouMean(c, rel.columns.keys())}`,
+            );
+          }
+        });
+      }
+    }
+    return {
+      kind: 'sequence',
+      schema,
+      name,
+      type,
+      start: String(start),
+      increment: String(increment),
+      minValue: String(minValue),
+      maxValue: String(maxValue),
+      cache: String(cache),
+      cycle: raw.cycle ?? false,
+      ...opt('ownedBy', ownedBy),
+      ...opt('comment', raw.comment || undefined),
+    };
+  }
+
+  // ---------------------------------------------------------------- tables
+
+  private convertTable(schema: string, { name, raw, loc }: Entry<RawTable>): Table {
+    this.checkName(loc, name, 'table');
+    if (raw.renamedFrom !== undefined) this.checkName(loc.at('renamedFrom'), raw.renamedFrom, 'table');
+    this.relationNames.push({ schema, name, what: 'table', loc });
+    this.typeNames.push({ schema, name, what: 'table', loc });
+    const pkColumns = new Set(raw.primaryKey?.columns ?? []);
+    const columns = new Map<string, Column>();
+    for (const [colName, rawColumn, at] of loc.at('columns').entries(raw.columns)) {
+      columns.set(colName, this.convertColumn(schema, colName, rawColumn, at, pkColumns.has(colName)));
+    }
+    const relation: Relation = { schema, name, kind: 'table', columns, uniqueKeys: [], uniques: [] };
+    this.relations.set(relationKey(schema, name), relation);
+    const parts = this.convertParts(
+      { schema, name, label: `table \`${schema}.${name}\``, columns, relation },
+      raw,
+      loc,
+    );
+    return {
+      kind: 'table',
+      schema,
+      name,
+      unlogged: raw.unlogged ?? false,
+      columns: [...columns.values()],
+      ...parts,
+      ...opt('renamedFrom', raw.renamedFrom),
+    };
+  }
+
+  private convertColumn(schema: string, name: string, raw: RawColumn, loc: Loc, inPrimaryKey: boolean): Column {
+    this.checkName(loc, name, 'column');
+    if (raw.renamedFrom !== undefined) this.checkName(loc.at('renamedFrom'), raw.renamedFrom, 'column');
+    const type = this.resolveType(schema, raw.type, loc.at('type'));
+    let generated: Column['generated'];
+    if (raw.generated !== undefined) {
+      generated =
+        typeof raw.generated === 'string'
+          ? { expression: this.expression(loc.at('generated'), raw.generated), stored: true }
+          : {
+              expression: this.expression(loc.at('generated', 'expression'), raw.generated.expression),
+              stored: raw.generated.stored ?? true,
+            };
+    }
+    if (raw.identity !== undefined && !IDENTITY_TYPES.has(type)) {
+      this.issues.value(loc.at('type'), `an identity column must be smallint, integer or bigint, not \`${raw.type}\``);
+    }
+    if (raw.identity !== undefined && raw.default !== undefined) {
+      this.issues.key(loc.at('default'), 'an identity column cannot also have a default');
+    }
+    if (generated && raw.default !== undefined) {
+      this.issues.key(loc.at('default'), 'a generated column cannot also have a default');
+    }
+    if (generated && raw.identity !== undefined) {
+      this.issues.key(loc.at('generated'), 'a column cannot be both generated and an identity');
+    }
+    // PostgreSQL makes primary key and identity columns NOT NULL whatever the column says.
+    const forcedNotNull = inPrimaryKey
+      ? 'a primary key column'
+      : raw.identity !== undefined
+        ? 'an identity column'
+        : '';
+    if (forcedNotNull !== '' && raw.nullable === true) {
+      this.issues.value(
+        loc.at('nullable'),
+        `${forcedNotNull} is always NOT NULL in PostgreSQL; remove \`nullable: true\``,
+      );
+    }
+    return {
+      kind: 'column',
+      name,
+      type,
+      nullable: forcedNotNull === '' ? (raw.nullable ?? true) : false,
+      ...opt('default', raw.default === undefined ? undefined : this.expression(loc.at('default'), raw.default)),
+      ...opt('identity', raw.identity),
+      ...opt('generated', generated),
+      ...opt('collation', rawName(raw.collation)),
+      ...opt('comment', raw.comment || undefined),
+      ...opt('renamedFrom', raw.renamedFrom),
+      ...opt('using', raw.using === undefined ? undefined : this.expression(loc.at('using'), raw.using)),
+    };
+  }
+
+  // ---------------------------------------------------------------- constraints and indexes
+
+  /** Reports a column the relation does not have; true when it has it. */
+  private checkColumn(ctx: RelationContext, at: Loc, name: string, what: string): boolean {
+    if (ctx.columns.has(name)) return true;
+    const hint = didYouMean(name, ctx.columns.keys());
+    const expr = hint === '' && /[()\s]/.test(name) ? '; for an expression write { expression: ... }' : '';
+    this.issues.value(at, `${what}: ${ctx.label} has no column \`${name}\`${hint}${expr}`);
+    return false;
+  }
+
+  private checkColumns(ctx: RelationContext, loc: Loc, names: readonly string[], what: string): void {
+    const seen = new Set<string>();
+    names.forEach((n, i) => {
+      const at = loc.at(i);
+      if (this.checkColumn(ctx, at, n, what) && seen.has(n)) {
+        this.issues.value(at, `${what}: column \`${n}\` is listed twice`);
+      }
+      seen.add(n);
+    });
+  }
+
+  private timing(loc: Loc, raw: RawTiming): { deferrable: boolean; initiallyDeferred: boolean } {
+    const deferrable = raw.deferrable ?? false;
+    const initiallyDeferred = raw.initiallyDeferred ?? false;
+    if (initiallyDeferred && !deferrable) {
+      this.issues.value(loc.at('initiallyDeferred'), 'INITIALLY DEFERRED needs `deferrable: true`');
+    }
+    return { deferrable, initiallyDeferred };
+  }
+
+  private convertParts(ctx: RelationContext, raw: RawRelationParts, loc: Loc): RelationParts {
+    const constraintNames = new Map<string, Loc>();
+    const constraintName = (name: string, at: Loc) => {
+      this.checkName(at, name, 'constraint');
+      const first = constraintNames.get(name);
+      if (first) {
+        this.issues.key(at, `${ctx.label} already has a constraint named \`${name}\` (at ${first.where()})`);
+      }
+      constraintNames.set(name, at);
+    };
+    // Constraints backed by an index, and indexes, are relations in the schema: their names must
+    // not collide with tables, sequences or other indexes there.
+    const indexName = (name: string, at: Loc, what: string) =>
+      this.relationNames.push({ schema: ctx.schema, name, what, loc: at });
+    const uniqueKeys = ctx.relation.uniqueKeys;
+
+    let primaryKey: PrimaryKey | undefined;
+    if (raw.primaryKey) {
+      const at = loc.at('primaryKey');
+      const pk = raw.primaryKey;
+      const name = pk.name ?? defaultPrimaryKeyName(ctx.name);
+      constraintName(name, pk.name === undefined ? at : at.at('name'));
+      indexName(name, pk.name === undefined ? at : at.at('name'), 'primary key');
+      this.checkColumns(ctx, at.at('columns'), pk.columns, 'primary key');
+      this.checkColumns(ctx, at.at('include'), pk.include ?? [], 'primary key include');
+      const timing = this.timing(at, pk);
+      primaryKey = { kind: 'primaryKey', name, columns: pk.columns, include: pk.include ?? [], ...timing };
+      if (!timing.deferrable) uniqueKeys.push(pk.columns);
+      ctx.relation.uniques.push({ columns: pk.columns, what: `the primary key \`${name}\``, loc: at });
+    }
+
+    const uniqueConstraints = loc
+      .at('uniqueConstraints')
+      .entries(raw.uniqueConstraints)
+      .map(([name, u, at]) => {
+        constraintName(name, at);
+        indexName(name, at, 'unique constraint');
+        this.checkColumns(ctx, at.at('columns'), u.columns, 'unique constraint');
+        this.checkColumns(ctx, at.at('include'), u.include ?? [], 'unique constraint include');
+        const timing = this.timing(at, u);
+        if (!timing.deferrable) uniqueKeys.push(u.columns);
+        ctx.relation.uniques.push({ columns: u.columns, what: `the unique constraint \`${name}\``, loc: at });
+        const c: UniqueConstraint = {
+          kind: 'unique',
+          name,
+          columns: u.columns,
+          include: u.include ?? [],
+          nullsNotDistinct: u.nullsNotDistinct ?? false,
+          ...timing,
+        };
+        return c;
+      });
+
+    const checks = loc
+      .at('checks')
+      .entries(raw.checks)
+      .map(([name, c, at]) => {
+        constraintName(name, at);
+        const check: CheckConstraint = {
+          kind: 'check',
+          name,
+          expression: this.expression(at.at('expression'), c.expression),
+          noInherit: c.noInherit ?? false,
+          valid: !(c.notValid ?? false),
+        };
+        return check;
+      });
+
+    const foreignKeys = loc
+      .at('foreignKeys')
+      .entries(raw.foreignKeys)
+      .map(([name, f, at]) => {
+        constraintName(name, at);
+        this.checkColumns(ctx, at.at('columns'), f.columns, 'foreign key');
+        const fk: ForeignKey = {
+          kind: 'foreignKey',
+          name,
+          columns: f.columns,
+          references: {
+            schema: f.references.schema ?? ctx.schema,
+            table: f.references.table,
+            columns: f.references.columns,
+          },
+          onUpdate: f.onUpdate ?? 'no action',
+          onDelete: f.onDelete ?? 'no action',
+          match: f.match ?? 'simple',
+          valid: !(f.notValid ?? false),
+          ...this.timing(at, f),
+        };
+        this.deferred.push(() => this.checkForeignKey(fk, at));
+        return fk;
+      });
+
+    const exclusionConstraints = loc
+      .at('exclusionConstraints')
+      .entries(raw.exclusionConstraints)
+      .map(([name, x, at]) => {
+        constraintName(name, at);
+        indexName(name, at, 'exclusion constraint');
+        this.checkColumns(ctx, at.at('include'), x.include ?? [], 'exclusion constraint include');
+        const c: ExclusionConstraint = {
+          kind: 'exclusion',
+          name,
+          method: accessMethod(x.using),
+          elements: x.elements.map((el, i) => ({
+            key: this.keyObject(ctx, at.at('elements', i), el, 'exclusion constraint'),
+            operator: el.with.trim(),
+          })),
+          include: x.include ?? [],
+          ...opt('where', x.where === undefined ? undefined : this.expression(at.at('where'), x.where)),
+          ...this.timing(at, x),
+        };
+        return c;
+      });
+
+    const indexes = loc
+      .at('indexes')
+      .entries(raw.indexes)
+      .map(([name, ix, at]) => {
+        this.checkName(at, name, 'index');
+        indexName(name, at, 'index');
+        const keys = ix.columns.map((k, i) => this.indexKey(ctx, at.at('columns', i), k));
+        this.checkColumns(ctx, at.at('include'), ix.include ?? [], 'index include');
+        const unique = ix.unique ?? false;
+        if (ix.nullsNotDistinct && !unique) {
+          this.issues.value(
+            at.at('nullsNotDistinct'),
+            'NULLS NOT DISTINCT applies to unique indexes only: add `unique: true`',
+          );
+        }
+        const withEntries = at
+          .at('with')
+          .entries(ix.with)
+          .map(([k, v, vAt]): [string, string] => [k, vAt.text(v)]);
+        withEntries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        if (unique && ix.where === undefined && keys.every((k) => k.column !== undefined)) {
+          uniqueKeys.push(keys.map((k) => k.column!));
+        }
+        if (unique)
+          ctx.relation.uniques.push({
+            columns: keys.map((k) => k.column),
+            what: `the unique index \`${name}\``,
+            loc: at,
+          });
+        const index: Index = {
+          kind: 'index',
+          name,
+          unique,
+          method: accessMethod(ix.using),
+          keys,
+          include: ix.include ?? [],
+          ...opt('where', ix.where === undefined ? undefined : this.expression(at.at('where'), ix.where)),
+          nullsNotDistinct: ix.nullsNotDistinct ?? false,
+          ...opt('with', withEntries.length > 0 ? Object.fromEntries(withEntries) : undefined),
+          valid: true,
+          ...opt('comment', ix.comment || undefined),
+        };
+        return index;
+      });
+
+    let partitionBy: PartitionKey | undefined;
+    if (raw.partitionBy) {
+      const at = loc.at('partitionBy');
+      const columns = raw.partitionBy.columns.map((c, i) => this.partitionKeyElement(ctx, at.at('columns', i), c));
+      partitionBy = { strategy: raw.partitionBy.strategy, columns };
+      if (partitionBy.strategy === 'list' && columns.length > 1) {
+        this.issues.value(at.at('columns'), 'list partitioning takes exactly one key column or expression');
+      }
+      this.checkPartitionKeyCovered(ctx, at, partitionBy);
+    }
+
+    const partitionsLoc = loc.at('partitions');
+    const entries = partitionsLoc.entries(raw.partitions);
+    if (entries.length > 0 && !partitionBy) {
+      this.issues.key(partitionsLoc, `${ctx.label} has partitions but no \`partitionBy\``);
+    }
+    let defaultAt: Loc | undefined;
+    const partitions = entries.map(([name, p, at]) => {
+      const part = this.convertPartition(ctx, partitionBy, name, p, at);
+      if (part.bound.kind === 'default') {
+        if (defaultAt) this.issues.key(at, `${ctx.label} already has a default partition (at ${defaultAt.where()})`);
+        defaultAt = at;
+      }
+      return part;
+    });
+
+    return {
+      ...opt('primaryKey', primaryKey),
+      uniqueConstraints,
+      checks,
+      foreignKeys,
+      exclusionConstraints,
+      indexes,
+      ...opt('partitionBy', partitionBy),
+      partitions,
+      ...opt('comment', raw.comment || undefined),
+    };
+  }
+
+  private indexKey(ctx: RelationContext, loc: Loc, raw: RawIndexKey): IndexKey {
+    if (typeof raw !== 'string') return this.keyObject(ctx, loc, raw, 'index');
+    const key = parseKeyString(raw);
+    if (!key) {
+      this.issues.value(loc, `expected \`<column> [asc|desc] [nulls first|last]\`, got ${JSON.stringify(raw)}`);
+      return { column: raw, descending: false };
+    }
+    this.checkColumn(ctx, loc, key.column!, 'index');
+    return key;
+  }
+
+  private keyObject(ctx: RelationContext, loc: Loc, raw: RawKeyObject, what: string): IndexKey {
+    const hasColumn = raw.column !== undefined;
+    const hasExpression = raw.expression !== undefined;
+    if (hasColumn === hasExpression) {
+      this.issues.value(loc, `a key has exactly one of \`column\` and \`expression\``);
+    }
+    if (raw.column !== undefined) this.checkColumn(ctx, loc.at('column'), raw.column, what);
+    const descending = raw.order === 'desc';
+    return {
+      ...opt('column', raw.column),
+      ...opt(
+        'expression',
+        raw.expression === undefined ? undefined : this.expression(loc.at('expression'), raw.expression),
+      ),
+      ...opt('collation', rawName(raw.collation)),
+      ...opt('opclass', rawName(raw.opclass)),
+      descending,
+      ...nullsOrdering(descending, raw.nulls),
+    };
+  }
+
+  /**
+   * A key element as introspection reads it: a column's own name (even one that needs quotes in
+   * SQL), or a parenthesized expression as written.
+   */
+  private partitionKeyElement(ctx: RelationContext, loc: Loc, written: string): string {
+    if (ctx.columns.has(written)) return written;
+    const text = written.trim();
+    if (text.startsWith('(')) return text;
+    const parts = parseIdentifierChain(text);
+    if (parts?.length === 1 && ctx.columns.has(parts[0]!)) return parts[0]!;
+    this.issues.value(
+      loc,
+      `partition key: ${ctx.label} has no column \`${written}\`${didYouMean(written, ctx.columns.keys())}` +
+        '; write an expression in parentheses',
+    );
+    return text;
+  }
+
+  /**
+   * PostgreSQL: every unique index of a partitioned table, its own or one it inherits as a
+   * partition, must include all partition key columns, and none may exist under an expression key.
+   */
+  private checkPartitionKeyCovered(ctx: RelationContext, keyAt: Loc, key: PartitionKey): void {
+    const keyColumns = key.columns.map((c) => (ctx.columns.has(c) ? c : undefined));
+    const check = (u: UniqueIndexInfo, inheritedFrom: Relation | undefined) => {
+      const at = inheritedFrom ? keyAt : u.loc;
+      const subject = inheritedFrom
+        ? `${ctx.label} inherits ${u.what} of \`${inheritedFrom.schema}.${inheritedFrom.name}\`, so it`
+        : `${u.what} of partitioned ${ctx.label}`;
+      if (keyColumns.some((c) => c === undefined)) {
+        this.issues.key(at, `${subject} cannot be partitioned by an expression`);
+        return;
+      }
+      const missing = keyColumns.filter((c) => !u.columns.includes(c));
+      if (missing.length > 0) {
+        const list = missing.map((m) => `\`${m}\``).join(', ');
+        this.issues.key(
+          at,
+          inheritedFrom
+            ? `${subject} must be partitioned by columns of that key; ${list} is not one`
+            : `${subject} must include the partition key column${missing.length > 1 ? 's' : ''} ${list}`,
+        );
+      }
+    };
+    for (const u of ctx.relation.uniques) check(u, undefined);
+    for (let r = ctx.relation.parent; r; r = r.parent) for (const u of r.uniques) check(u, r);
+  }
+
+  // ---------------------------------------------------------------- partitions
+
+  private convertPartition(
+    parent: RelationContext,
+    key: PartitionKey | undefined,
+    name: string,
+    raw: RawPartition,
+    loc: Loc,
+  ): Partition {
+    this.checkName(loc, name, 'partition');
+    const schema = raw.schema ?? parent.schema;
+    if (raw.schema !== undefined) {
+      this.checkName(loc.at('schema'), raw.schema, 'schema');
+      if (!this.schemas.has(raw.schema)) {
+        this.issues.value(
+          loc.at('schema'),
+          `schema \`${raw.schema}\` is not in the desired state; declare it under \`schemas\` (\`${raw.schema}: {}\`)`,
+        );
+      }
+    }
+    this.relationNames.push({ schema, name, what: 'partition', loc });
+    this.typeNames.push({ schema, name, what: 'partition', loc });
+    const bound = this.bound(key, raw, loc);
+    const relation: Relation = {
+      schema,
+      name,
+      kind: 'partition',
+      columns: parent.columns,
+      uniqueKeys: [],
+      uniques: [],
+      parent: parent.relation,
+    };
+    const k = relationKey(schema, name);
+    if (!this.relations.has(k)) this.relations.set(k, relation);
+    const parts = this.convertParts(
+      { schema, name, label: `partition \`${schema}.${name}\``, columns: parent.columns, relation },
+      raw,
+      loc,
+    );
+    return { kind: 'partition', schema, name, bound, ...parts };
+  }
+
+  private bound(key: PartitionKey | undefined, raw: RawPartition, loc: Loc): PartitionBound {
+    const forms: string[] = [];
+    if (raw.from !== undefined || raw.to !== undefined) forms.push('range');
+    if (raw.in !== undefined) forms.push('list');
+    if (raw.modulus !== undefined || raw.remainder !== undefined) forms.push('hash');
+    if (raw.default !== undefined) forms.push('default');
+    const fallback: PartitionBound = { kind: 'default' };
+    if (forms.length !== 1) {
+      this.issues.key(
+        loc,
+        forms.length === 0
+          ? 'a partition needs a bound: `from` and `to` (range), `in` (list), `modulus` and `remainder` (hash), or `default: true`'
+          : `a partition has one bound, not ${forms.join(' and ')} bounds together`,
+      );
+      return fallback;
+    }
+    const form = forms[0]!;
+    const values = (list: readonly RawBoundValue[], at: Loc, range: boolean): string[] =>
+      list.map((v, i) => {
+        if (v === null) return 'NULL';
+        const text = at.at(i).text(v);
+        // MINVALUE and MAXVALUE are keywords of range bounds, not values.
+        return range && /^(minvalue|maxvalue)$/i.test(text) ? text.toUpperCase() : text;
+      });
+    const strategy = key?.strategy;
+    const wrong = (what: string) => {
+      if (strategy !== undefined) this.issues.key(loc, `${what}, but the parent is partitioned by ${strategy}`);
+    };
+    const arity = key?.columns.length;
+    switch (form) {
+      case 'range': {
+        if (raw.from === undefined || raw.to === undefined) {
+          this.issues.key(loc, `a range partition needs both \`from\` and \`to\``);
+          return fallback;
+        }
+        if (strategy !== 'range') wrong('`from`/`to` make a range partition');
+        for (const k of ['from', 'to'] as const) {
+          const n = raw[k]!.length;
+          if (strategy === 'range' && arity !== undefined && n !== arity) {
+            this.issues.value(
+              loc.at(k),
+              `expected ${arity} value${arity === 1 ? '' : 's'} (one per key column), got ${n}`,
+            );
+          }
+        }
+        return { kind: 'range', from: values(raw.from, loc.at('from'), true), to: values(raw.to, loc.at('to'), true) };
+      }
+      case 'list':
+        if (strategy !== 'list') wrong('`in` makes a list partition');
+        if (raw.in!.length === 0) this.issues.value(loc.at('in'), 'a list partition needs at least one value');
+        return { kind: 'list', values: values(raw.in!, loc.at('in'), false) };
+      case 'hash': {
+        if (raw.modulus === undefined || raw.remainder === undefined) {
+          this.issues.key(loc, 'a hash partition needs both `modulus` and `remainder`');
+          return fallback;
+        }
+        if (strategy !== 'hash') wrong('`modulus`/`remainder` make a hash partition');
+        if (raw.remainder >= raw.modulus) {
+          this.issues.value(loc.at('remainder'), `remainder must be less than modulus (${raw.modulus})`);
+        }
+        return { kind: 'hash', modulus: raw.modulus, remainder: raw.remainder };
+      }
+      default:
+        if (raw.default !== true) {
+          this.issues.value(loc.at('default'), '`default: false` is not a bound: remove it or write `default: true`');
+        }
+        if (strategy === 'hash') this.issues.key(loc, 'a hash-partitioned table cannot have a default partition');
+        return { kind: 'default' };
+    }
+  }
+
+  // ---------------------------------------------------------------- whole-state checks
+
+  private tableHint(schema: string, name: string): string {
+    const names = [...this.relations.values()].filter((r) => r.schema === schema).map((r) => r.name);
+    const hint = didYouMean(name, names);
+    if (hint !== '') return hint;
+    return this.schemas.has(schema) ? ' in the desired state' : ` (schema \`${schema}\` is not in the desired state)`;
+  }
+
+  private checkForeignKey(fk: ForeignKey, loc: Loc): void {
+    const ref = fk.references;
+    const refLoc = loc.at('references');
+    const target = this.relations.get(relationKey(ref.schema, ref.table));
+    if (!target) {
+      this.issues.value(
+        refLoc.at('table'),
+        `foreign key \`${fk.name}\` references \`${ref.schema}.${ref.table}\`, which is not a table${this.tableHint(ref.schema, ref.table)}`,
+      );
+      return;
+    }
+    let columnsOk = true;
+    ref.columns.forEach((c, i) => {
+      if (!target.columns.has(c)) {
+        columnsOk = false;
+        this.issues.value(
+          refLoc.at('columns', i),
+          `foreign key \`${fk.name}\`: \`${ref.schema}.${ref.table}\` has no column \`${c}\`${didYouMean(c, target.columns.keys())}`,
+        );
+      }
+    });
+    if (ref.columns.length !== fk.columns.length) {
+      this.issues.value(
+        refLoc.at('columns'),
+        `foreign key \`${fk.name}\` has ${fk.columns.length} column(s) but references ${ref.columns.length}`,
+      );
+      return;
+    }
+    if (!columnsOk) return;
+    // PostgreSQL needs a non-deferrable primary key, unique constraint or plain unique index on
+    // exactly the referenced columns (in any order).
+    const wanted = [...ref.columns].sort().join('\0');
+    for (let r: Relation | undefined = target; r; r = r.parent) {
+      if (r.uniqueKeys.some((k) => [...k].sort().join('\0') === wanted)) return;
+    }
+    this.issues.value(
+      refLoc.at('columns'),
+      `foreign key \`${fk.name}\`: \`${ref.schema}.${ref.table}\` has no primary key, unique constraint or unique index ` +
+        `on exactly (${ref.columns.join(', ')}), which PostgreSQL requires of a referenced key`,
+    );
+  }
+
+  private checkNamespaces(): void {
+    const clash = (things: readonly NamedThing[], space: string) => {
+      const seen = new Map<string, NamedThing>();
+      for (const t of things) {
+        const k = relationKey(t.schema, t.name);
+        const first = seen.get(k);
+        if (!first) {
+          seen.set(k, t);
+          continue;
+        }
+        this.issues.key(
+          t.loc,
+          `${t.what} \`${t.schema}.${t.name}\` has the same name as the ${first.what} at ${first.loc.where()}; ` +
+            `${space} in a schema share one namespace`,
+        );
+      }
+    };
+    clash(this.relationNames, 'tables, partitions, sequences and indexes (including those of constraints)');
+    clash(this.typeNames, 'enums, domains and tables (each table has a row type)');
+  }
+}
+
+/**
+ * Collations and operator classes are kept as names, not SQL (`C`, `public.my_ops`); a name written
+ * in SQL quotes (`"C"`) means the same.
+ */
+function rawName(written: string | undefined): string | undefined {
+  if (written === undefined) return undefined;
+  const t = written.trim();
+  return /^"(?:[^"]|"")+"$/.test(t) ? t.slice(1, -1).replace(/""/g, '"') : t;
+}
+
+function relationKey(schema: string, name: string): string {
+  return `${schema}\0${name}`;
+}
+
+/** Access methods are identifiers: `GIN` means gin. */
+function accessMethod(written: string | undefined): string {
+  if (written === undefined) return 'btree';
+  const t = written.trim();
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t) ? t.toLowerCase() : t;
+}

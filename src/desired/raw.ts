@@ -1,0 +1,163 @@
+/**
+ * The shape of a desired-state document once it has passed the JSON Schema: what the converter may
+ * assume. Keep in step with schemas/desired-state.schema.json.
+ */
+
+/** SQL text; YAML numbers and booleans are taken as written. */
+export type RawText = string | number | boolean;
+
+export interface RawDocument {
+  readonly version: 1;
+  readonly extensions?: readonly RawExtension[];
+  readonly schemas?: Readonly<Record<string, RawSchema>>;
+}
+
+export type RawExtension = string | { readonly name: string; readonly schema?: string };
+
+export interface RawSchema {
+  readonly comment?: string;
+  readonly enums?: Readonly<Record<string, RawEnum>>;
+  readonly domains?: Readonly<Record<string, RawDomain>>;
+  readonly sequences?: Readonly<Record<string, RawSequence>>;
+  readonly tables?: Readonly<Record<string, RawTable>>;
+}
+
+export type RawEnum = readonly RawText[] | { readonly values: readonly RawText[]; readonly comment?: string };
+
+export interface RawDomain {
+  readonly type: string;
+  readonly nullable?: boolean;
+  readonly default?: RawText;
+  readonly collation?: string;
+  readonly checks?: Readonly<Record<string, { readonly expression: RawText }>>;
+  readonly comment?: string;
+}
+
+export type RawNumber = number | string;
+
+export interface RawSequence {
+  readonly type?: string;
+  readonly start?: RawNumber;
+  readonly increment?: RawNumber;
+  readonly minValue?: RawNumber;
+  readonly maxValue?: RawNumber;
+  readonly cache?: RawNumber;
+  readonly cycle?: boolean;
+  readonly ownedBy?: string | { readonly table: string; readonly column: string };
+  readonly comment?: string;
+}
+
+export interface RawColumn {
+  readonly type: string;
+  readonly nullable?: boolean;
+  readonly default?: RawText;
+  readonly identity?: 'always' | 'by default';
+  readonly generated?: string | { readonly expression: RawText; readonly stored?: boolean };
+  readonly collation?: string;
+  readonly comment?: string;
+  readonly renamedFrom?: string;
+  readonly using?: RawText;
+}
+
+export interface RawTiming {
+  readonly deferrable?: boolean;
+  readonly initiallyDeferred?: boolean;
+}
+
+export interface RawPrimaryKey extends RawTiming {
+  readonly name?: string;
+  readonly columns: readonly string[];
+  readonly include?: readonly string[];
+}
+
+export interface RawUnique extends RawTiming {
+  readonly columns: readonly string[];
+  readonly include?: readonly string[];
+  readonly nullsNotDistinct?: boolean;
+}
+
+export interface RawCheck {
+  readonly expression: RawText;
+  readonly noInherit?: boolean;
+  readonly notValid?: boolean;
+}
+
+export type RawFkAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
+
+export interface RawForeignKey extends RawTiming {
+  readonly columns: readonly string[];
+  readonly references: { readonly schema?: string; readonly table: string; readonly columns: readonly string[] };
+  readonly onDelete?: RawFkAction;
+  readonly onUpdate?: RawFkAction;
+  readonly match?: 'simple' | 'full' | 'partial';
+  readonly notValid?: boolean;
+}
+
+export interface RawKeyObject {
+  readonly column?: string;
+  readonly expression?: RawText;
+  readonly collation?: string;
+  readonly opclass?: string;
+  readonly order?: 'asc' | 'desc';
+  readonly nulls?: 'first' | 'last';
+}
+
+export type RawIndexKey = string | RawKeyObject;
+
+export interface RawExclusionElement extends RawKeyObject {
+  readonly with: string;
+}
+
+export interface RawExclusion extends RawTiming {
+  readonly using?: string;
+  readonly elements: readonly RawExclusionElement[];
+  readonly include?: readonly string[];
+  readonly where?: RawText;
+}
+
+export interface RawIndex {
+  readonly columns: readonly RawIndexKey[];
+  readonly unique?: boolean;
+  readonly using?: string;
+  readonly include?: readonly string[];
+  readonly where?: RawText;
+  readonly nullsNotDistinct?: boolean;
+  readonly with?: Readonly<Record<string, RawText>>;
+  readonly comment?: string;
+}
+
+export interface RawPartitionBy {
+  readonly strategy: 'range' | 'list' | 'hash';
+  readonly columns: readonly string[];
+}
+
+export interface RawRelationParts {
+  readonly comment?: string;
+  readonly primaryKey?: RawPrimaryKey;
+  readonly uniqueConstraints?: Readonly<Record<string, RawUnique>>;
+  readonly checks?: Readonly<Record<string, RawCheck>>;
+  readonly foreignKeys?: Readonly<Record<string, RawForeignKey>>;
+  readonly exclusionConstraints?: Readonly<Record<string, RawExclusion>>;
+  readonly indexes?: Readonly<Record<string, RawIndex>>;
+  readonly partitionBy?: RawPartitionBy;
+  readonly partitions?: Readonly<Record<string, RawPartition>>;
+}
+
+export interface RawTable extends RawRelationParts {
+  readonly unlogged?: boolean;
+  readonly renamedFrom?: string;
+  readonly columns?: Readonly<Record<string, RawColumn>>;
+}
+
+/** A partition bound value; null is SQL's NULL (list partitions). */
+export type RawBoundValue = RawText | null;
+
+export interface RawPartition extends RawRelationParts {
+  readonly schema?: string;
+  readonly from?: readonly RawBoundValue[];
+  readonly to?: readonly RawBoundValue[];
+  readonly in?: readonly RawBoundValue[];
+  readonly modulus?: number;
+  readonly remainder?: number;
+  readonly default?: boolean;
+}

@@ -1,0 +1,456 @@
+/**
+ * DatabaseModel → desired-state YAML (what `zdm pull` writes). The output is a function of the
+ * canonical model only: named objects sorted, keys in a fixed order, defaults left out, so the same
+ * database always gives the same bytes. Loading the output gives back the same canonical model.
+ */
+import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import type {
+  CheckConstraint,
+  Column,
+  DatabaseModel,
+  Domain,
+  EnumType,
+  ExclusionConstraint,
+  Extension,
+  ForeignKey,
+  Index,
+  IndexKey,
+  Partition,
+  PartitionKey,
+  PrimaryKey,
+  RelationParts,
+  SchemaModel,
+  Sequence,
+  Table,
+  UniqueConstraint,
+} from '../model/types.js';
+import { defaultPrimaryKeyName, sequenceDefaults } from './defaults.js';
+import { formatKeyString } from './index-keys.js';
+import { writtenTypeName } from './type-names.js';
+
+export interface WriteOptions {
+  /**
+   * Where editors find the JSON Schema, for the first-line `# yaml-language-server: $schema=…`
+   * comment: a path relative to the written file, or a URL. An empty string leaves the line out.
+   */
+  readonly schemaPath?: string;
+}
+
+/** For a desired state kept at the root of a project that has zdm installed. */
+export const DEFAULT_SCHEMA_PATH = './node_modules/zdm/schemas/desired-state.schema.json';
+
+/** The whole model as one YAML document. */
+export function writeDesiredState(model: DatabaseModel, options: WriteOptions = {}): string {
+  const doc = new Document(null, {
+    // Strings YAML 1.1 readers take for booleans, octal numbers or dates (`yes`, `0777`,
+    // `2024-10-01`) get quoted too, so the files mean the same to every tool.
+    version: '1.1',
+  });
+  const root = new YAMLMap();
+  add(root, 'version', new Scalar(1));
+  if (model.extensions.length > 0) {
+    add(root, 'extensions', flowSeq(byName(model.extensions).map(extensionNode)));
+  }
+  if (model.schemas.length > 0) {
+    const schemas = new YAMLMap();
+    byName(model.schemas).forEach((s, i) => {
+      add(schemas, s.name, schemaNode(s), i > 0);
+    });
+    add(root, 'schemas', schemas);
+  }
+  const schemaPath = options.schemaPath ?? DEFAULT_SCHEMA_PATH;
+  // On the first key rather than the document, which would put a blank line under it.
+  const first = root.items[0]!.key as Scalar;
+  if (schemaPath !== '') first.commentBefore = ` yaml-language-server: $schema=${schemaPath}`;
+  doc.contents = root;
+  return doc.toString({ lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true });
+}
+
+/**
+ * One document per schema (`<schema>.yaml`) plus `extensions.yaml` when there are extensions, each
+ * a complete document with `version: 1`. Loading the directory gives back the model; a single file
+ * loads on its own unless it refers to another schema's tables (foreign keys, partitions elsewhere).
+ */
+export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptions = {}): Map<string, string> {
+  const files = new Map<string, string>();
+  const taken = new Set<string>();
+  const claim = (base: string): string => {
+    let name = `${base}.yaml`;
+    // Case-insensitive file systems: `Sales` and `sales` must not land in one file.
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${base}-${n}.yaml`;
+    taken.add(name.toLowerCase());
+    return name;
+  };
+  if (model.extensions.length > 0) {
+    files.set(
+      claim('extensions'),
+      writeDesiredState({ kind: 'database', extensions: model.extensions, schemas: [] }, options),
+    );
+  }
+  for (const s of byName(model.schemas)) {
+    files.set(claim(fileBase(s.name)), writeDesiredState({ kind: 'database', extensions: [], schemas: [s] }, options));
+  }
+  if (files.size === 0) files.set('schema.yaml', writeDesiredState(model, options));
+  return files;
+}
+
+/** A schema name as a file name: letters, digits, `_` and `-` kept, anything else %-encoded. */
+function fileBase(schema: string): string {
+  return Array.from(schema)
+    .map((ch) =>
+      /[\p{L}\p{N}_-]/u.test(ch)
+        ? ch
+        : Array.from(Buffer.from(ch, 'utf8'))
+            .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
+            .join(''),
+    )
+    .join('');
+}
+
+// ------------------------------------------------------------------ node helpers
+
+type Value = Node | string | number | boolean | undefined;
+
+function node(v: Exclude<Value, undefined>): Node {
+  if (typeof v !== 'string') return typeof v === 'object' ? v : new Scalar(v);
+  const s = new Scalar(v);
+  // Plain multi-line scalars inside flow collections are legal but unreadable.
+  if (v.includes('\n')) s.type = Scalar.QUOTE_DOUBLE;
+  return s;
+}
+
+function add(map: YAMLMap, key: string, value: Value, spaceBefore = false): void {
+  if (value === undefined) return;
+  const k = new Scalar(key);
+  if (spaceBefore) k.spaceBefore = true;
+  map.items.push(new Pair(k, node(value)));
+}
+
+function blockMap(entries: readonly (readonly [string, Value])[]): YAMLMap {
+  const m = new YAMLMap();
+  for (const [k, v] of entries) add(m, k, v);
+  return m;
+}
+
+function flowMap(entries: readonly (readonly [string, Value])[]): YAMLMap {
+  const m = blockMap(entries);
+  m.flow = true;
+  return m;
+}
+
+function flowSeq(items: readonly Exclude<Value, undefined>[]): YAMLSeq {
+  const s = new YAMLSeq();
+  s.flow = true;
+  for (const i of items) s.items.push(node(i));
+  return s;
+}
+
+/** Named objects keyed by name, in name order; undefined when there are none. */
+function namedMap<T extends { readonly name: string }>(
+  items: readonly T[],
+  write: (item: T) => Value,
+  spaced = false,
+): YAMLMap | undefined {
+  if (items.length === 0) return undefined;
+  const m = new YAMLMap();
+  byName(items).forEach((item, i) => {
+    add(m, item.name, write(item), spaced && i > 0);
+  });
+  return m;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function byName<T extends { readonly name: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => compare(a.name, b.name));
+}
+
+/**
+ * SQL text. A number or boolean literal is written bare (`default: 0`), which reads back as the same
+ * text; anything else as a string, quoted only where YAML needs it.
+ */
+function sql(text: string | undefined): Value {
+  if (text === undefined) return undefined;
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^-?(0|[1-9]\d{0,14})(\.\d*[1-9])?$/.test(text) && String(Number(text)) === text) return Number(text);
+  return text;
+}
+
+/** Partition bound values, single-quoted like the SQL literals they are; SQL's NULL as YAML's. */
+function boundValues(values: readonly string[]): YAMLSeq {
+  const s = new YAMLSeq();
+  s.flow = true;
+  for (const v of values) {
+    const sc = new Scalar(v === 'NULL' ? null : v);
+    if (v !== 'NULL') sc.type = v.includes('\n') ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE;
+    s.items.push(sc);
+  }
+  return s;
+}
+
+const trueOnly = (b: boolean): true | undefined => (b ? true : undefined);
+const nonEmpty = (names: readonly string[]): YAMLSeq | undefined => (names.length > 0 ? flowSeq(names) : undefined);
+
+// ------------------------------------------------------------------ objects
+
+function extensionNode(e: Extension): string | YAMLMap {
+  return e.schema === undefined
+    ? e.name
+    : flowMap([
+        ['name', e.name],
+        ['schema', e.schema],
+      ]);
+}
+
+function schemaNode(s: SchemaModel): YAMLMap {
+  const userTypes = new Set([...s.enums.map((e) => e.name), ...s.domains.map((d) => d.name)]);
+  return blockMap([
+    ['comment', s.comment],
+    ['enums', namedMap(s.enums, enumNode)],
+    ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
+    ['sequences', namedMap(s.sequences, sequenceNode)],
+    ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
+  ]);
+}
+
+function enumNode(e: EnumType): Value {
+  const values = flowSeq(e.values);
+  return e.comment === undefined
+    ? values
+    : flowMap([
+        ['values', values],
+        ['comment', e.comment],
+      ]);
+}
+
+function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
+  return flowMap([
+    ['type', writtenTypeName(d.schema, d.type, userTypes)],
+    ['nullable', d.nullable ? undefined : false],
+    ['default', sql(d.default)],
+    ['collation', d.collation],
+    [
+      'checks',
+      d.checks.length > 0 ? namedFlowMap(d.checks, (c) => flowMap([['expression', sql(c.expression)]])) : undefined,
+    ],
+    ['comment', d.comment],
+  ]);
+}
+
+function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], write: (item: T) => Value): YAMLMap {
+  const m = namedMap(items, write)!;
+  m.flow = true;
+  return m;
+}
+
+function sequenceNode(s: Sequence): Value {
+  const defaults = sequenceDefaults(s.type, BigInt(s.increment));
+  const startDefault = defaults.start(BigInt(s.minValue), BigInt(s.maxValue));
+  const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : new Scalar(BigInt(v)));
+  let ownedBy: Value;
+  if (s.ownedBy) {
+    const { table, column } = s.ownedBy;
+    ownedBy =
+      table.includes('.') || column.includes('.')
+        ? flowMap([
+            ['table', table],
+            ['column', column],
+          ])
+        : `${table}.${column}`;
+  }
+  return flowMap([
+    ['type', s.type === 'bigint' ? undefined : s.type],
+    ['start', num(s.start, startDefault)],
+    ['increment', num(s.increment, 1n)],
+    ['minValue', num(s.minValue, defaults.minValue)],
+    ['maxValue', num(s.maxValue, defaults.maxValue)],
+    ['cache', num(s.cache, 1n)],
+    ['cycle', trueOnly(s.cycle)],
+    ['ownedBy', ownedBy],
+    ['comment', s.comment],
+  ]);
+}
+
+function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
+  const columns = new YAMLMap();
+  for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
+  return blockMap([
+    ['unlogged', trueOnly(t.unlogged)],
+    ['comment', t.comment],
+    ['renamedFrom', t.renamedFrom],
+    ['columns', t.columns.length > 0 ? columns : undefined],
+    ...partsEntries(t.schema, t.name, t),
+  ]);
+}
+
+function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): YAMLMap {
+  let generated: Value;
+  if (c.generated) {
+    generated = c.generated.stored
+      ? c.generated.expression
+      : flowMap([
+          ['expression', sql(c.generated.expression)],
+          ['stored', false],
+        ]);
+  }
+  return flowMap([
+    ['type', writtenTypeName(schema, c.type, userTypes)],
+    ['identity', c.identity],
+    ['generated', generated],
+    ['nullable', c.nullable ? undefined : false],
+    ['default', sql(c.default)],
+    ['collation', c.collation],
+    ['comment', c.comment],
+    ['renamedFrom', c.renamedFrom],
+    ['using', sql(c.using)],
+  ]);
+}
+
+function partsEntries(schema: string, name: string, r: RelationParts): (readonly [string, Value])[] {
+  return [
+    ['primaryKey', r.primaryKey ? primaryKeyNode(name, r.primaryKey) : undefined],
+    ['uniqueConstraints', namedMap(r.uniqueConstraints, uniqueNode)],
+    ['checks', namedMap(r.checks, checkNode)],
+    ['foreignKeys', namedMap(r.foreignKeys, (f) => foreignKeyNode(schema, f))],
+    ['exclusionConstraints', namedMap(r.exclusionConstraints, exclusionNode)],
+    ['indexes', namedMap(r.indexes, indexNode)],
+    ['partitionBy', r.partitionBy ? partitionByNode(r.partitionBy) : undefined],
+    ['partitions', partitionsNode(schema, r.partitions)],
+  ];
+}
+
+function timing(c: { readonly deferrable: boolean; readonly initiallyDeferred: boolean }): [string, Value][] {
+  return [
+    ['deferrable', trueOnly(c.deferrable)],
+    ['initiallyDeferred', trueOnly(c.initiallyDeferred)],
+  ];
+}
+
+function primaryKeyNode(relation: string, pk: PrimaryKey): YAMLMap {
+  return flowMap([
+    ['name', pk.name === defaultPrimaryKeyName(relation) ? undefined : pk.name],
+    ['columns', flowSeq(pk.columns)],
+    ['include', nonEmpty(pk.include)],
+    ...timing(pk),
+  ]);
+}
+
+function uniqueNode(u: UniqueConstraint): YAMLMap {
+  return flowMap([
+    ['columns', flowSeq(u.columns)],
+    ['include', nonEmpty(u.include)],
+    ['nullsNotDistinct', trueOnly(u.nullsNotDistinct)],
+    ...timing(u),
+  ]);
+}
+
+function checkNode(c: CheckConstraint): YAMLMap {
+  return flowMap([
+    ['expression', sql(c.expression)],
+    ['noInherit', trueOnly(c.noInherit)],
+    ['notValid', trueOnly(!c.valid)],
+  ]);
+}
+
+function foreignKeyNode(schema: string, f: ForeignKey): YAMLMap {
+  return flowMap([
+    ['columns', flowSeq(f.columns)],
+    [
+      'references',
+      flowMap([
+        ['schema', f.references.schema === schema ? undefined : f.references.schema],
+        ['table', f.references.table],
+        ['columns', flowSeq(f.references.columns)],
+      ]),
+    ],
+    ['onDelete', f.onDelete === 'no action' ? undefined : f.onDelete],
+    ['onUpdate', f.onUpdate === 'no action' ? undefined : f.onUpdate],
+    ['match', f.match === 'simple' ? undefined : f.match],
+    ...timing(f),
+    ['notValid', trueOnly(!f.valid)],
+  ]);
+}
+
+function keyEntries(k: IndexKey): [string, Value][] {
+  return [
+    ['column', k.column],
+    ['expression', sql(k.expression)],
+    ['collation', k.collation],
+    ['opclass', k.opclass],
+    ['order', k.descending ? 'desc' : undefined],
+    ['nulls', k.nullsFirst === undefined ? undefined : k.nullsFirst ? 'first' : 'last'],
+  ];
+}
+
+function exclusionNode(x: ExclusionConstraint): YAMLMap {
+  return flowMap([
+    ['using', x.method === 'btree' ? undefined : x.method],
+    ['elements', flowSeq(x.elements.map((e) => flowMap([...keyEntries(e.key), ['with', e.operator]])))],
+    ['include', nonEmpty(x.include)],
+    ['where', sql(x.where)],
+    ...timing(x),
+  ]);
+}
+
+function indexNode(ix: Index): YAMLMap {
+  const withParams = ix.with && Object.keys(ix.with).length > 0 ? ix.with : undefined;
+  return flowMap([
+    ['columns', flowSeq(ix.keys.map((k) => formatKeyString(k) ?? flowMap(keyEntries(k))))],
+    ['unique', trueOnly(ix.unique)],
+    ['using', ix.method === 'btree' ? undefined : ix.method],
+    ['include', nonEmpty(ix.include)],
+    ['where', sql(ix.where)],
+    ['nullsNotDistinct', trueOnly(ix.nullsNotDistinct)],
+    [
+      'with',
+      withParams
+        ? flowMap(
+            Object.keys(withParams)
+              .sort(compare)
+              .map((k) => [k, sql(withParams[k])] as const),
+          )
+        : undefined,
+    ],
+    ['comment', ix.comment],
+  ]);
+}
+
+function partitionByNode(key: PartitionKey): YAMLMap {
+  return flowMap([
+    ['strategy', key.strategy],
+    ['columns', flowSeq(key.columns)],
+  ]);
+}
+
+function partitionsNode(schema: string, partitions: readonly Partition[]): Value {
+  if (partitions.length === 0) return undefined;
+  const m = new YAMLMap();
+  const sorted = [...partitions].sort((a, b) => compare(a.name, b.name) || compare(a.schema, b.schema));
+  for (const p of sorted) add(m, p.name, partitionNode(schema, p));
+  return m;
+}
+
+function partitionNode(parentSchema: string, p: Partition): YAMLMap {
+  const b = p.bound;
+  const bound: [string, Value][] =
+    b.kind === 'range'
+      ? [
+          ['from', boundValues(b.from)],
+          ['to', boundValues(b.to)],
+        ]
+      : b.kind === 'list'
+        ? [['in', boundValues(b.values)]]
+        : b.kind === 'hash'
+          ? [
+              ['modulus', b.modulus],
+              ['remainder', b.remainder],
+            ]
+          : [['default', true]];
+  const head: [string, Value][] = [
+    ['schema', p.schema === parentSchema ? undefined : p.schema],
+    ...bound,
+    ['comment', p.comment],
+  ];
+  const parts = partsEntries(p.schema, p.name, p).filter(([, v]) => v !== undefined);
+  return parts.length === 0 ? flowMap(head) : blockMap([...head, ...parts]);
+}
