@@ -253,9 +253,52 @@ function domainSql(name: string, d: Domain): string {
   return sql;
 }
 
-function mergeParts<T extends RelationParts>(desired: T, got: RelationParts | undefined, map: ScratchMap): T {
+/**
+ * Deparsing is not idempotent for every expression: PostgreSQL may print an expression that, parsed
+ * again, deparses differently (`(ARRAY['a'::varchar])::text[]` becomes `ARRAY[('a'::varchar)::text]`).
+ * Text that is byte-for-byte what the live database prints for the same object is the same
+ * expression, so it is kept as it is instead of going through the server a second time.
+ */
+function keep(
+  original: string | undefined,
+  normalized: string | undefined,
+  live: string | undefined,
+): string | undefined {
+  return original !== undefined && original === live ? original : normalized;
+}
+
+const opt = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } =>
+  (value !== undefined ? { [key]: value } : {}) as { [P in K]?: string };
+
+function byNameMap<T extends { readonly name: string }>(xs: readonly T[] | undefined): Map<string, T> {
+  return new Map((xs ?? []).map((x) => [x.name, x]));
+}
+
+function mergeKeys(
+  orig: readonly IndexKey[],
+  got: readonly IndexKey[],
+  live: readonly IndexKey[] | undefined,
+): IndexKey[] {
+  return got.map((k, i) => {
+    const o = orig[i];
+    const l = live?.[i];
+    if (k.expression === undefined || o?.expression === undefined) return k;
+    return { ...k, expression: keep(o.expression, k.expression, l?.expression) ?? k.expression };
+  });
+}
+
+function mergeParts<T extends RelationParts>(
+  desired: T,
+  got: RelationParts | undefined,
+  map: ScratchMap,
+  live: RelationParts | undefined,
+): T {
   if (!got) return desired;
-  const checks = new Map(got.checks.map((c) => [c.name, c]));
+  const checks = byNameMap(got.checks);
+  const liveChecks = byNameMap(live?.checks);
+  const liveIndexes = byNameMap(live?.indexes);
+  const liveExcl = byNameMap(live?.exclusionConstraints);
+  const livePartitions = byNameMap(live?.partitions);
   const byOrig = <V extends { name: string }>(m: Map<string, V>, list: readonly { name: string }[]) => {
     const out = new Map<V, { name: string }>();
     for (const x of list) {
@@ -271,26 +314,37 @@ function mergeParts<T extends RelationParts>(desired: T, got: RelationParts | un
     ...desired,
     checks: desired.checks.map((c) => {
       const n = checks.get(c.name);
-      return n ? { ...c, expression: n.expression } : c;
+      return n ? { ...c, expression: keep(c.expression, n.expression, liveChecks.get(c.name)?.expression) } : c;
     }),
     indexes: desired.indexes.map((ix) => {
       const n = indexes.get(ix);
       if (!n) return ix;
+      const l = liveIndexes.get(ix.name);
       const { where: _w, ...rest } = ix;
-      return { ...rest, keys: n.keys, ...(n.where !== undefined ? { where: n.where } : {}) };
+      return { ...rest, keys: mergeKeys(ix.keys, n.keys, l?.keys), ...opt('where', keep(ix.where, n.where, l?.where)) };
     }),
     exclusionConstraints: desired.exclusionConstraints.map((x) => {
       const n = excl.get(x);
       if (!n) return x;
+      const l = liveExcl.get(x.name);
       const { where: _w, ...rest } = x;
-      return { ...rest, elements: n.elements, ...(n.where !== undefined ? { where: n.where } : {}) };
+      const keys = mergeKeys(
+        x.elements.map((e) => e.key),
+        n.elements.map((e) => e.key),
+        l?.elements.map((e) => e.key),
+      );
+      return {
+        ...rest,
+        elements: n.elements.map((e, i) => ({ ...e, key: keys[i] ?? e.key })),
+        ...opt('where', keep(x.where, n.where, l?.where)),
+      };
     }),
     ...(desired.partitionBy && got.partitionBy
       ? { partitionBy: { ...desired.partitionBy, columns: got.partitionBy.columns } }
       : {}),
     partitions: desired.partitions.map((p) => {
       const n = parts.get(p);
-      return n ? { ...mergeParts(p, n, map), bound: n.bound } : p;
+      return n ? { ...mergeParts(p, n, map, livePartitions.get(p.name)), bound: n.bound } : p;
     }),
   };
 }
@@ -354,37 +408,58 @@ export async function normalizeDesired(
     const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
     const gotDomains = new Map(gotSchema?.domains.map((d) => [d.name, d]));
     const tableOut = new Map<Table, Table>();
+    const liveTables = new Map(live.schemas.flatMap((x) => x.tables.map((t) => [`${t.schema}.${t.name}`, t] as const)));
     for (const [name, t] of map.tables) {
       const g = gotTables.get(name);
       if (!g) continue;
       const cols = new Map(g.columns.map((c) => [c.name, c]));
-      const merged = mergeParts(t, g, map);
+      const liveTable = liveTables.get(`${t.schema}.${t.name}`);
+      const liveCols = byNameMap(liveTable?.columns);
+      const merged = mergeParts(t, g, map, liveTable);
       tableOut.set(t, {
         ...merged,
         columns: t.columns.map((c) => {
           const n = cols.get(c.name);
           if (!n) return c;
+          const l = liveCols.get(c.name);
           const { default: _d, generated: _g, collation: _c, ...rest } = c;
           return {
             ...rest,
             type: n.type,
-            ...(n.default !== undefined ? { default: n.default } : {}),
-            ...(n.generated ? { generated: n.generated } : {}),
+            ...opt('default', keep(c.default, n.default, l?.default)),
+            ...(n.generated
+              ? {
+                  generated: {
+                    ...n.generated,
+                    expression: keep(c.generated?.expression, n.generated.expression, l?.generated?.expression) ?? '',
+                  },
+                }
+              : {}),
             ...(n.collation ? { collation: n.collation } : {}),
           };
         }),
       });
     }
     const domainOut = new Map<Domain, Domain>();
+    const liveDomains = new Map(
+      live.schemas.flatMap((x) => x.domains.map((d) => [`${d.schema}.${d.name}`, d] as const)),
+    );
     for (const [name, d] of map.domains) {
       const g = gotDomains.get(name);
-      if (g)
-        domainOut.set(d, {
-          ...d,
-          type: g.type,
-          checks: g.checks,
-          ...(g.default !== undefined ? { default: g.default } : {}),
-        });
+      if (!g) continue;
+      const l = liveDomains.get(`${d.schema}.${d.name}`);
+      const lChecks = byNameMap(l?.checks);
+      const origChecks = byNameMap(d.checks);
+      domainOut.set(d, {
+        ...d,
+        type: g.type,
+        checks: g.checks.map((c) => ({
+          ...c,
+          expression:
+            keep(origChecks.get(c.name)?.expression, c.expression, lChecks.get(c.name)?.expression) ?? c.expression,
+        })),
+        ...opt('default', keep(d.default, g.default, l?.default)),
+      });
     }
     return {
       ...desired,

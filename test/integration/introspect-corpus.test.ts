@@ -8,6 +8,7 @@ import { introspectDetailed, type UnsupportedFeature } from '../../src/introspec
 import type { DatabaseModel, Partition, Table } from '../../src/model/types.js';
 import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { expectRoundTrip } from '../support/roundtrip.js';
 
 /**
  * Feature counts the corpus README gives, in its own terms: its "tables" are tables plus partitions,
@@ -314,6 +315,9 @@ describe.skipIf(unavailable !== null)('introspection of the corpus', () => {
         expect(counts).toMatchObject(README_COUNTS[entry.name] ?? {});
         FEATURES[entry.name]?.(first.model, first.unsupported);
       }
+
+      // pull → validate → load gives back the introspected model; normalizing it changes nothing.
+      await expectRoundTrip(client, first.model);
     } finally {
       await client.end();
     }

@@ -1,0 +1,45 @@
+import { Command, Flags } from '@oclif/core';
+import { ConnectionError, redact } from '../db/connection.js';
+import { ExitCode, UserError } from './errors.js';
+
+/** Flags every command that talks to a database takes. */
+export const databaseUrlFlag = Flags.string({
+  char: 'd',
+  summary: 'PostgreSQL connection URL. Default: DATABASE_URL, else the PG* variables (PGHOST, PGUSER, …).',
+  description:
+    'Example: postgresql://app@db.internal:5432/shop?sslmode=verify-full. TLS follows sslmode in the URL. ' +
+    'The password is never printed.',
+  helpGroup: 'DATABASE',
+});
+
+/**
+ * Shared error handling: user-facing errors print their message (no stack) and exit with the code of
+ * the exit-code table in errors.ts; anything else is a bug and exits 4 with the stack.
+ */
+export abstract class BaseCommand extends Command {
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own exits (parse errors, --help) carry `oclif.exit`; let oclif handle them.
+    if (err.oclif !== undefined && !(err instanceof UserError)) return super.catch(err);
+    const message = redact(err.message);
+    if (err instanceof UserError) {
+      this.logToStderr(message);
+      this.exit(err.exitCode);
+    }
+    if (err instanceof ConnectionError) {
+      this.logToStderr(`error: ${message}`);
+      this.exit(ExitCode.database);
+    }
+    if (err.name === 'DesiredStateError') {
+      this.logToStderr(message);
+      this.exit(ExitCode.invalidInput);
+    }
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      // A PostgreSQL error (SQLSTATE) that escaped the layers below.
+      this.logToStderr(`error: PostgreSQL ${code}: ${message}`);
+      this.exit(ExitCode.database);
+    }
+    this.logToStderr(`internal error (please report it): ${redact(err.stack ?? message)}`);
+    this.exit(ExitCode.internal);
+  }
+}

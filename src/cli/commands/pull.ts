@@ -1,0 +1,89 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { resolveTarget, withClient } from '../../db/connection.js';
+import { writeDesiredState, writeDesiredStateFiles } from '../../desired/index.js';
+import { introspect } from '../../introspect/index.js';
+import type { DatabaseModel } from '../../model/types.js';
+import { BaseCommand, databaseUrlFlag } from '../base.js';
+
+export default class Pull extends BaseCommand {
+  static override summary = 'Write the live database schema as desired-state YAML.';
+  static override description =
+    `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
+sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes and
+partitions) in the desired-state format. The output is sorted and stable: the same database gives the
+same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
+
+Views, functions and triggers are not part of the desired state yet: pull counts what it left out on
+stderr. zdm's own schema (zdm), system schemas and objects owned by extensions are never written.
+
+--out FILE writes one file; --out DIR (an existing directory, or a path ending in /) writes one file
+per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
+
+  static override examples = [
+    { description: 'Print the schema of the database in DATABASE_URL', command: '<%= config.bin %> pull' },
+    {
+      description: 'Start a desired-state directory',
+      command: '<%= config.bin %> pull --database-url postgresql://app@localhost/shop --out schema/',
+    },
+    { description: 'One file', command: '<%= config.bin %> pull --out schema.yaml' },
+  ];
+
+  static override flags = {
+    'database-url': databaseUrlFlag,
+    out: Flags.string({ char: 'o', summary: 'File or directory to write (default: stdout).' }),
+    schema: Flags.string({
+      summary: 'Only these schemas (repeatable). Default: every schema but system ones and zdm.',
+      multiple: true,
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Pull);
+    const target = resolveTarget(flags['database-url']);
+    const model = await withClient(target, (c) => introspect(c, flags.schema ? { schemas: flags.schema } : {}));
+    const out = flags.out;
+    if (!out) {
+      process.stdout.write(writeDesiredState(model));
+    } else if (out.endsWith('/') || out.endsWith(path.sep) || (await isDirectory(out))) {
+      await mkdir(out, { recursive: true });
+      const files = writeDesiredStateFiles(model);
+      for (const [name, text] of files) await writeFile(path.join(out, name), text);
+      this.logToStderr(`wrote ${files.size} file(s) to ${out}`);
+    } else {
+      await mkdir(path.dirname(out), { recursive: true });
+      await writeFile(out, writeDesiredState(model, { schemaPath: schemaRef(out) }));
+      this.logToStderr(`wrote ${out}`);
+    }
+    this.logToStderr(leftOutSummary(model));
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A `$schema` reference editors can resolve from where the file is written. */
+function schemaRef(outFile: string): string {
+  const local = path.resolve('schemas/desired-state.schema.json');
+  return path.relative(path.dirname(path.resolve(outFile)), local);
+}
+
+export function leftOutSummary(model: DatabaseModel): string {
+  const d = model.dependents;
+  const tables = model.schemas.reduce((n, s) => n + s.tables.length, 0);
+  const base = `${tables} table(s) in ${model.schemas.length} schema(s)`;
+  if (!d) return base;
+  const parts = [
+    [d.views.length, 'view(s)'],
+    [d.functions.length, 'function(s)'],
+    [d.triggers.length, 'trigger(s)'],
+  ] as const;
+  const left = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  return left.length ? `${base}; left out (not managed by zdm yet): ${left.join(', ')}` : base;
+}
