@@ -12,6 +12,9 @@ export const databaseUrlFlag = Flags.string({
   helpGroup: 'DATABASE',
 });
 
+/** Errors of the core about bad input (desired state, plan file, an unplannable change): exit 1. */
+const INPUT_ERRORS = new Set(['DesiredStateError', 'PlanFileError', 'PlanningError']);
+
 /**
  * Shared error handling: user-facing errors print their message (no stack) and exit with the code of
  * the exit-code table in errors.ts; anything else is a bug and exits 4 with the stack.
@@ -29,7 +32,7 @@ export abstract class BaseCommand extends Command {
       this.logToStderr(`error: ${message}`);
       this.exit(ExitCode.database);
     }
-    if (err.name === 'DesiredStateError') {
+    if (INPUT_ERRORS.has(err.name)) {
       this.logToStderr(message);
       this.exit(ExitCode.invalidInput);
     }

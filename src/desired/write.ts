@@ -63,7 +63,9 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   const first = root.items[0]!.key as Scalar;
   if (schemaPath !== '') first.commentBefore = ` yaml-language-server: $schema=${schemaPath}`;
   doc.contents = root;
-  return doc.toString({ lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true });
+  const text = doc.toString({ lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true });
+  // The yaml library leaves the final newline out after some node kinds; POSIX text files end in one.
+  return text.endsWith('\n') ? text : `${text}\n`;
 }
 
 /**

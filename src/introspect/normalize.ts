@@ -33,6 +33,8 @@ import { introspect } from './index.js';
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
   readonly path: string;
+  /** The same path as segments (names may contain dots), for mapping to a YAML location. */
+  readonly segments: readonly string[];
   readonly message: string;
 }
 
@@ -45,6 +47,9 @@ export class NormalizeError extends Error {
     );
   }
 }
+
+/** Separates the segments of document paths built here: no identifier can contain NUL. */
+const SEP = '\u0000';
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const qq = (schema: string, name: string): string => `${q(schema)}.${q(name)}`;
@@ -117,7 +122,8 @@ class Session {
       return true;
     } catch (err) {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      this.issues.push({ path, message: err instanceof Error ? err.message : String(err) });
+      const segments = path.split(SEP);
+      this.issues.push({ path: segments.join('.'), segments, message: err instanceof Error ? err.message : String(err) });
       return false;
     }
   }
@@ -128,7 +134,7 @@ class Session {
 }
 
 function tablePath(t: { schema: string; name: string }): string {
-  return `schemas.${t.schema}.tables.${t.name}`;
+  return `schemas${SEP}${t.schema}${SEP}tables${SEP}${t.name}`;
 }
 
 async function createRelationParts(
@@ -142,27 +148,27 @@ async function createRelationParts(
 ): Promise<void> {
   for (const c of parts.checks) {
     await s.try(
-      `${path}.checks.${c.name}`,
+      `${path}${SEP}checks${SEP}${c.name}`,
       `ALTER TABLE ${rel} ADD CONSTRAINT ${q(c.name)} CHECK (${c.expression})${c.noInherit ? ' NO INHERIT' : ''} NOT VALID`,
     );
   }
   for (const ix of parts.indexes) {
-    const name = scratch.next('i', `${path}.indexes.${ix.name}`);
+    const name = scratch.next('i', `${path}${SEP}indexes${SEP}${ix.name}`);
     map.indexes.set(name, ix);
     // Never UNIQUE here: only the deparsed keys and predicate matter, and a unique index on a
     // partitioned table has rules of its own that the planner reports with a better message.
     await s.try(
-      `${path}.indexes.${ix.name}`,
+      `${path}${SEP}indexes${SEP}${ix.name}`,
       `CREATE INDEX ${q(name)} ON ${rel} USING ${q(ix.method)} (${ix.keys.map(keySql).join(', ')})` +
         (ix.include.length ? ` INCLUDE (${ix.include.map(q).join(', ')})` : '') +
         (ix.where ? ` WHERE (${ix.where})` : ''),
     );
   }
   for (const x of parts.exclusionConstraints) {
-    const name = scratch.next('x', `${path}.exclusionConstraints.${x.name}`);
+    const name = scratch.next('x', `${path}${SEP}exclusionConstraints${SEP}${x.name}`);
     map.exclusions.set(name, x);
     await s.try(
-      `${path}.exclusionConstraints.${x.name}`,
+      `${path}${SEP}exclusionConstraints${SEP}${x.name}`,
       `ALTER TABLE ${rel} ADD CONSTRAINT ${q(name)} EXCLUDE USING ${q(x.method)} (` +
         x.elements.map((e) => `${keySql(e.key)} WITH ${operatorSql(e.operator)}`).join(', ') +
         ')' +
@@ -171,9 +177,9 @@ async function createRelationParts(
     );
   }
   for (const p of parts.partitions) {
-    const name = scratch.next('p', `${path}.partitions.${p.name}`);
+    const name = scratch.next('p', `${path}${SEP}partitions${SEP}${p.name}`);
     map.partitions.set(name, p);
-    const ppath = `${path}.partitions.${p.name}`;
+    const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
       `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${rel} ${boundSql(p.bound)}` +
@@ -204,13 +210,13 @@ function columnSql(c: Table['columns'][number]): string {
 async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: DatabaseModel): Promise<void> {
   const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
   for (const sc of desired.schemas) {
-    if (!liveSchemas.has(sc.name)) await s.try(`schemas.${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
+    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
   }
   const liveExt = new Set(live.extensions.map((e) => e.name));
   for (const e of desired.extensions) {
     if (liveExt.has(e.name)) continue;
     await s.try(
-      `extensions.${e.name}`,
+      `extensions${SEP}${e.name}`,
       `CREATE EXTENSION IF NOT EXISTS ${q(e.name)}${e.schema ? ` SCHEMA ${q(e.schema)}` : ''}`,
     );
   }
@@ -221,14 +227,14 @@ async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: 
     for (const e of sc.enums) {
       if (has('enums', e.name)) continue;
       await s.try(
-        `schemas.${sc.name}.enums.${e.name}`,
+        `schemas${SEP}${sc.name}${SEP}enums${SEP}${e.name}`,
         `CREATE TYPE ${qq(sc.name, e.name)} AS ENUM (${e.values.map(lit).join(', ')})`,
       );
     }
     for (const seq of sc.sequences) {
       if (has('sequences', seq.name)) continue;
       await s.try(
-        `schemas.${sc.name}.sequences.${seq.name}`,
+        `schemas${SEP}${sc.name}${SEP}sequences${SEP}${seq.name}`,
         `CREATE SEQUENCE ${qq(sc.name, seq.name)} AS ${seq.type}`,
       );
     }
@@ -239,7 +245,7 @@ async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: 
     for (const d of sc.domains) {
       if (ls?.domains.some((o) => o.name === d.name)) continue;
       await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
-      await s.try(`schemas.${sc.name}.domains.${d.name}`, domainSql(qq(sc.name, d.name), d));
+      await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, domainSql(qq(sc.name, d.name), d));
     }
   }
 }
@@ -384,9 +390,9 @@ export async function normalizeDesired(
     for (const sc of desired.schemas) {
       await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
       for (const d of sc.domains) {
-        const name = scratch.next('d', `schemas.${sc.name}.domains.${d.name}`);
+        const name = scratch.next('d', `schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`);
         map.domains.set(name, d);
-        await s.try(`schemas.${sc.name}.domains.${d.name}`, domainSql(qq(schema, name), d));
+        await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, domainSql(qq(schema, name), d));
       }
       for (const t of sc.tables) {
         const name = scratch.next('t', tablePath(t));

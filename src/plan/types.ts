@@ -100,6 +100,13 @@ export interface Phase {
    * as they must be before it runs: when `before` does not match, these say what drifted.
    */
   readonly objects: Readonly<Record<string, string>>;
+  /**
+   * Fingerprints of the same objects as they must be when the phase is done (`absent` for an object
+   * the phase drops), keyed like `objects`: when the post-check finds `after` does not match, these
+   * say which objects came out differently. Optional: without it the post-check can only say that
+   * the schema differs.
+   */
+  readonly objectsAfter?: Readonly<Record<string, string>>;
   readonly steps: readonly Step[];
 }
 

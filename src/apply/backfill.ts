@@ -1,0 +1,432 @@
+/**
+ * The backfill engine: a batched UPDATE, one short transaction per batch, resumable.
+ *
+ * Batches walk the table in key order: the primary key, else a unique index over NOT NULL plain
+ * columns (keys are compared as row values, `(a, b) > ($1, $2)`, which a btree serves directly), else
+ * ranges of heap blocks (`ctid >= '(n,0)' AND ctid < '(m,0)'`, a TID range scan since PG14).
+ *
+ * One batch (keyset):
+ *   1. `SELECT key … WHERE key > $cursor AND (where) ORDER BY key OFFSET size-1 LIMIT 1`: the upper
+ *      bound of the next `size` rows that need the update. A plain read: it takes no row locks.
+ *   2. `UPDATE t SET col = (expr) WHERE key > $cursor AND key <= $upper AND (where)`: an index range
+ *      update of those rows (and of any row inserted into the range meanwhile).
+ *   3. The cursor moves to `$upper` with the batch's counters, in the same transaction; commit.
+ * When step 1 finds no upper bound, the last batch updates everything past the cursor and marks the
+ * step done in its transaction.
+ *
+ * Why not `FOR UPDATE SKIP LOCKED`: a row the application holds locked would be skipped, the cursor
+ * would move past it, and it would never be backfilled. Instead the UPDATE waits for the row lock,
+ * bounded by lock_timeout (the batch holds the row locks it already took while it waits, so the
+ * wait must be short); on a timeout the batch is rolled back and retried with backoff, like a DDL
+ * step. A row updated by the application meanwhile is re-checked against `where` by PostgreSQL
+ * (READ COMMITTED re-evaluates the UPDATE's WHERE on the newest row version), so a row the new
+ * application version already filled is left alone.
+ *
+ * Only the `set` columns are assigned: never a key column to itself (`SET id = id` fails on a
+ * GENERATED ALWAYS identity column and would fire column triggers for nothing).
+ *
+ * ctid ranges: the range end is fixed when the step starts (the table's size in blocks then), so the
+ * walk ends even though every updated row version may land in a later block. A row the application
+ * updates moves too, possibly to a block already walked; that is harmless when, as in every zdm plan,
+ * the expand phase installed the sync trigger that fills the new column on every write.
+ */
+import type { BackfillStep, LockInfo } from '../plan/types.js';
+import { type RunContext, stepError, withLockRetry } from './context.js';
+import { ApplyError } from './errors.js';
+import {
+  advanceCursor,
+  ensureCursor,
+  type JournalCursor,
+  resetCursorKey,
+  stepDone,
+  stepFailed,
+  stepStarting,
+} from './journal.js';
+import { msSetting, qualifiedIdent, quoteIdent, sleep } from './sql.js';
+import type { BackfillStrategy, StepOutcome } from './types.js';
+
+export interface BackfillKey {
+  readonly strategy: BackfillStrategy;
+  /** Key columns (empty for ctid). */
+  readonly columns: readonly string[];
+  /** Their types as `format_type` prints them without typmod, for casting the journaled text values. */
+  readonly types: readonly string[];
+  /** The index that serves the walk. */
+  readonly index?: string;
+}
+
+interface TableFacts {
+  readonly oid: number;
+  readonly partitioned: boolean;
+  readonly reltuples: number;
+  readonly relpages: number;
+  readonly blocks: number;
+}
+
+type Position =
+  | {
+      readonly strategy: 'primary-key' | 'unique-key';
+      readonly columns: readonly string[];
+      readonly last: readonly string[] | null;
+    }
+  | { readonly strategy: 'ctid'; readonly nextBlock: number; readonly endBlock: number };
+
+async function tableFacts(ctx: RunContext, step: BackfillStep): Promise<TableFacts> {
+  const r = await ctx.c.query<{ oid: number; relkind: string; reltuples: number; relpages: number; blocks: string }>(
+    `SELECT c.oid::int8 AS oid, c.relkind, c.reltuples::float8 AS reltuples, c.relpages,
+            (pg_catalog.pg_relation_size(c.oid) / pg_catalog.current_setting('block_size')::int8)::int8 AS blocks
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
+    [step.table.schema, step.table.name],
+  );
+  const row = r.rows[0];
+  if (!row) {
+    throw new ApplyError(
+      'step-failed',
+      `step ${step.id}: table ${step.table.schema}.${step.table.name} does not exist`,
+      {
+        stepId: step.id,
+      },
+    );
+  }
+  return {
+    oid: Number(row.oid),
+    partitioned: row.relkind === 'p',
+    reltuples: row.reltuples,
+    relpages: row.relpages,
+    blocks: Number(row.blocks),
+  };
+}
+
+/** The primary key, else the narrowest unique index on NOT NULL plain columns, else ctid. */
+export async function chooseKey(ctx: RunContext, step: BackfillStep, oid: number): Promise<BackfillKey> {
+  const r = await ctx.c.query<{
+    primary: boolean;
+    index: string;
+    columns: string[];
+    types: string[];
+    not_null: boolean;
+  }>(
+    `SELECT i.indisprimary AS primary, ic.relname AS index,
+            ARRAY(SELECT a.attname::text FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS columns,
+            ARRAY(SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS types,
+            (SELECT pg_catalog.bool_and(a.attnotnull) FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE k.ord <= i.indnkeyatts) AS not_null
+       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+      WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+        AND NOT (0 = ANY (i.indkey::int2[]))
+      ORDER BY i.indisprimary DESC, i.indnkeyatts, ic.relname`,
+    [oid],
+  );
+  const assigned = new Set(Object.keys(step.set));
+  for (const row of r.rows) {
+    // A key the backfill assigns would move under the cursor.
+    if (!row.not_null || row.columns.some((col) => assigned.has(col))) continue;
+    return {
+      strategy: row.primary ? 'primary-key' : 'unique-key',
+      columns: row.columns,
+      types: row.types,
+      index: row.index,
+    };
+  }
+  return { strategy: 'ctid', columns: [], types: [] };
+}
+
+const predicate = (where: string): string => (where.trim() === '' ? 'true' : `(${where})`);
+
+interface BatchSql {
+  /** Upper bound of the next batch; `$1..$k` the cursor (when present), `$last` the offset. */
+  readonly upper: (hasCursor: boolean) => string;
+  /** The UPDATE; cursor `$1..$k` (when present), upper `$k+1..$2k` (when present). */
+  readonly update: (hasCursor: boolean, hasUpper: boolean) => string;
+}
+
+function keysetSql(step: BackfillStep, key: BackfillKey): BatchSql {
+  const table = qualifiedIdent(step.table.schema, step.table.name);
+  const cols = key.columns.map(quoteIdent);
+  const k = cols.length;
+  const row = k === 1 ? cols[0]! : `(${cols.join(', ')})`;
+  const params = (offset: number): string => {
+    const ps = key.types.map((t, i) => `$${offset + i + 1}::${t}`);
+    return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
+  };
+  const where = predicate(step.where);
+  const set = Object.entries(step.set)
+    .map(([col, expr]) => `${quoteIdent(col)} = (${expr})`)
+    .join(', ');
+  return {
+    upper: (hasCursor) =>
+      `SELECT pg_catalog.jsonb_build_array(${cols.map((c) => `${c}::text`).join(', ')}) AS key FROM ${table}` +
+      ` WHERE ${hasCursor ? `${row} > ${params(0)} AND ` : ''}${where}` +
+      ` ORDER BY ${cols.join(', ')} OFFSET $${hasCursor ? k + 1 : 1}::int8 LIMIT 1`,
+    update: (hasCursor, hasUpper) => {
+      const conds: string[] = [];
+      if (hasCursor) conds.push(`${row} > ${params(0)}`);
+      if (hasUpper) conds.push(`${row} <= ${params(hasCursor ? k : 0)}`);
+      conds.push(where);
+      return `UPDATE ${table} SET ${set} WHERE ${conds.join(' AND ')}`;
+    },
+  };
+}
+
+/**
+ * A row the walk already updated may have moved into a block it has yet to walk; without a `where`
+ * that excludes done rows it would be updated again. So a ctid walk without `where` only touches
+ * rows whose `set` columns differ from the values they would get (`IS DISTINCT FROM`): a revisited
+ * row no longer does (unless an expression is volatile: such a backfill needs a `where`).
+ */
+function ctidSql(step: BackfillStep, from: number, to: number): string {
+  const table = qualifiedIdent(step.table.schema, step.table.name);
+  const entries = Object.entries(step.set);
+  const set = entries.map(([col, expr]) => `${quoteIdent(col)} = (${expr})`).join(', ');
+  const where =
+    step.where.trim() !== ''
+      ? predicate(step.where)
+      : `(${entries.map(([col]) => quoteIdent(col)).join(', ')}, NULL) IS DISTINCT FROM (${entries.map(([, expr]) => `(${expr})`).join(', ')}, NULL)`;
+  return (
+    `UPDATE ${table} SET ${set} WHERE ctid >= '(${Math.trunc(from)},0)'::pg_catalog.tid` +
+    ` AND ctid < '(${Math.trunc(to)},0)'::pg_catalog.tid AND ${where}`
+  );
+}
+
+/** What one batch runs, with the cursor as placeholders: for dry runs and the docs. */
+export async function describeBackfill(
+  ctx: RunContext,
+  step: BackfillStep,
+): Promise<{ key: BackfillKey; sql: string[] }> {
+  const facts = await tableFacts(ctx, step);
+  const key = await chooseKey(ctx, step, facts.oid);
+  if (key.strategy === 'ctid') return { key, sql: [ctidSql(step, 0, 8)] };
+  const s = keysetSql(step, key);
+  return { key, sql: [s.upper(true), s.update(true, true)] };
+}
+
+function startPosition(key: BackfillKey, facts: TableFacts): Position {
+  return key.strategy === 'ctid'
+    ? { strategy: 'ctid', nextBlock: 0, endBlock: facts.blocks }
+    : { strategy: key.strategy, columns: key.columns, last: null };
+}
+
+/** The journaled position, if it was made by the same key walk. */
+function parsePosition(saved: unknown, key: BackfillKey): Position | null {
+  if (saved === null || typeof saved !== 'object') return null;
+  const p = saved as Record<string, unknown>;
+  if (key.strategy === 'ctid') {
+    return p.strategy === 'ctid' && typeof p.nextBlock === 'number' && typeof p.endBlock === 'number'
+      ? { strategy: 'ctid', nextBlock: p.nextBlock, endBlock: p.endBlock }
+      : null;
+  }
+  const cols = p.columns;
+  const last = p.last;
+  if (p.strategy === 'ctid' || !Array.isArray(cols) || cols.join('\u0000') !== key.columns.join('\u0000')) return null;
+  if (last !== null && !(Array.isArray(last) && last.length === key.columns.length)) return null;
+  return { strategy: key.strategy, columns: key.columns, last: last as string[] | null };
+}
+
+export async function runBackfillStep(
+  ctx: RunContext,
+  step: BackfillStep,
+  cursor: JournalCursor | undefined,
+): Promise<StepOutcome> {
+  const { c, plan, phase, s } = ctx;
+  const display = `${step.table.schema}.${step.table.name}`;
+  const t0 = performance.now();
+  const wanted: LockInfo[] = [{ relation: display, mode: 'ROW EXCLUSIVE', hold: 'scan' }];
+  let batchesThisRun = 0;
+  let rowsThisRun = 0;
+  let maxAttempts = 1;
+  let rowsDone = cursor?.rowsDone ?? 0;
+  let batchesDone = cursor?.batchesDone ?? 0;
+  let strategy: BackfillStrategy = 'ctid';
+  try {
+    const facts = await tableFacts(ctx, step);
+    const key = await chooseKey(ctx, step, facts.oid);
+    strategy = key.strategy;
+    if (key.strategy === 'ctid' && facts.partitioned) {
+      throw new ApplyError(
+        'step-failed',
+        `step ${step.id}: ${display} is partitioned and has neither a primary key nor a unique NOT NULL key: ` +
+          'zdm cannot walk it in batches (ctid ranges are per partition)',
+        { stepId: step.id },
+      );
+    }
+    await stepStarting(c, plan.id, phase.name, step.id);
+    await ensureCursor(c, plan.id, step.id);
+    const saved = parsePosition(cursor?.lastKey ?? null, key);
+    const resumed = saved !== null && (rowsDone > 0 || batchesDone > 0);
+    let pos: Position;
+    if (saved !== null) pos = saved;
+    else {
+      if (cursor && cursor.lastKey !== null && cursor.lastKey !== undefined) {
+        ctx.emit({
+          type: 'warning',
+          message: `${step.id}: the journaled cursor was made by another key walk than ${key.strategy} (${key.columns.join(', ') || 'ctid'}): starting the walk over`,
+        });
+      }
+      pos = startPosition(key, facts);
+      await resetCursorKey(c, plan.id, step.id, pos);
+    }
+    const estimatedTotal = facts.reltuples >= 0 && facts.relpages > 0 ? Math.round(facts.reltuples) : null;
+    ctx.emit({
+      type: 'backfill-start',
+      stepId: step.id,
+      table: display,
+      strategy: key.strategy,
+      key: key.columns,
+      resumed,
+      rowsDone,
+      batchesDone,
+      estimatedTotal,
+      message:
+        `${step.id}: backfill ${display} by ${key.strategy === 'ctid' ? 'ctid ranges' : `${key.strategy} (${key.columns.join(', ')})`}` +
+        (resumed ? `, resuming after ${rowsDone} rows in ${batchesDone} batches` : '') +
+        (estimatedTotal !== null ? `, ~${estimatedTotal} rows in the table` : ''),
+    });
+    await s.hooks.beforeStep?.(step.id);
+
+    const target = Math.max(1, s.batchSize ?? step.batchSize);
+    const minSize = Math.min(target, 10);
+    let size = target;
+    const tuplesPerBlock =
+      facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
+    const keyset = key.strategy === 'ctid' ? null : keysetSql(step, key);
+    const runStart = performance.now();
+    let done = false;
+    while (!done) {
+      const { value: batch, attempts } = await withLockRetry(
+        ctx,
+        step.id,
+        wanted,
+        async () => {
+          const bt0 = performance.now();
+          const p = pos;
+          await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+          try {
+            await c.query(`SET LOCAL lock_timeout = '${msSetting(s.lockTimeoutMs)}'`);
+            await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
+            let rows: number;
+            let next: Position;
+            let last: boolean;
+            if (p.strategy === 'ctid') {
+              const from = p.nextBlock;
+              const to = Math.min(p.endBlock, from + Math.max(1, Math.round(size / tuplesPerBlock)));
+              if (from >= p.endBlock) {
+                rows = 0;
+              } else {
+                const r = await c.query(ctidSql(step, from, to));
+                rows = r.rowCount ?? 0;
+              }
+              next = { ...p, nextBlock: Math.max(from, to) };
+              last = next.nextBlock >= p.endBlock;
+            } else {
+              const cur = p.last;
+              const cursorValues = cur ?? [];
+              const u = await c.query<{ key: string[] }>(keyset!.upper(cur !== null), [...cursorValues, size - 1]);
+              const upper = u.rows[0]?.key ?? null;
+              const r = await c.query(keyset!.update(cur !== null, upper !== null), [
+                ...cursorValues,
+                ...(upper ?? []),
+              ]);
+              rows = r.rowCount ?? 0;
+              next = { ...p, last: upper ?? cur };
+              last = upper === null;
+            }
+            const counters = await advanceCursor(c, plan.id, step.id, next, rows, last);
+            if (last) await stepDone(c, plan.id, step.id);
+            await c.query('COMMIT');
+            return { rows, next, last, counters, ms: performance.now() - bt0 };
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            throw err;
+          }
+        },
+        { rowLocks: true, what: `backfill batch ${batchesDone + 1} of ${display}` },
+      );
+      maxAttempts = Math.max(maxAttempts, attempts);
+      pos = batch.next;
+      done = batch.last;
+      rowsDone = batch.counters.rowsDone;
+      batchesDone = batch.counters.batchesDone;
+      rowsThisRun += batch.rows;
+      batchesThisRun += 1;
+      const elapsed = (performance.now() - runStart) / 1000;
+      const rowsPerSecond = elapsed > 0 ? Math.round(rowsThisRun / elapsed) : 0;
+      let etaSeconds: number | null = null;
+      if (done) etaSeconds = 0;
+      else if (pos.strategy === 'ctid' && pos.endBlock > 0 && elapsed > 0) {
+        const walked = pos.nextBlock / pos.endBlock;
+        etaSeconds = walked > 0 ? Math.round((elapsed / walked) * (1 - walked)) : null;
+      } else if (estimatedTotal !== null && rowsPerSecond > 0 && rowsDone < estimatedTotal) {
+        etaSeconds = Math.round((estimatedTotal - rowsDone) / rowsPerSecond);
+      }
+      const batchMs = Math.round(batch.ms);
+      ctx.emit({
+        type: 'backfill-progress',
+        stepId: step.id,
+        rowsDone,
+        batchesDone,
+        batchRows: batch.rows,
+        batchMs,
+        batchSize: size,
+        rowsPerSecond,
+        estimatedTotal,
+        etaSeconds,
+        message:
+          `${step.id}: ${rowsDone}${estimatedTotal !== null ? `/~${estimatedTotal}` : ''} rows, ` +
+          `${batchesDone} batches, ${rowsPerSecond} rows/s${etaSeconds !== null && !done ? `, ETA ${etaSeconds}s` : ''}`,
+      });
+      // Keep each batch short: it holds its row locks until it commits.
+      let resized = size;
+      if (batch.ms > s.maxBatchMs && size > minSize) resized = Math.max(minSize, Math.floor(size / 2));
+      else if (batch.ms < s.maxBatchMs / 2 && size < target)
+        resized = Math.min(target, Math.max(size + 1, Math.ceil(size * 1.2)));
+      if (resized !== size) {
+        ctx.emit({
+          type: 'backfill-resize',
+          stepId: step.id,
+          from: size,
+          to: resized,
+          batchMs,
+          message: `${step.id}: batch took ${batchMs} ms (limit ${s.maxBatchMs}): batch size ${size} → ${resized}`,
+        });
+        size = resized;
+      }
+      await s.hooks.afterBatch?.(step.id, batchesDone, rowsDone);
+      if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
+    }
+  } catch (err) {
+    const e = stepError(step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
+    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
+    throw e;
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  ctx.emit({
+    type: 'backfill-done',
+    stepId: step.id,
+    rowsDone,
+    batchesDone,
+    rowsThisRun,
+    batchesThisRun,
+    durationMs,
+    message: `${step.id}: backfill of ${display} done: ${rowsThisRun} rows in ${batchesThisRun} batches in this run (${rowsDone} rows in ${batchesDone} batches in all), ${durationMs} ms`,
+  });
+  ctx.emit({
+    type: 'step-done',
+    stepId: step.id,
+    attempts: maxAttempts,
+    durationMs,
+    message: `${step.id}: done in ${durationMs} ms`,
+  });
+  return {
+    id: step.id,
+    outcome: 'applied',
+    attempts: maxAttempts,
+    durationMs,
+    backfill: { strategy, rowsThisRun, batchesThisRun, rowsDone, batchesDone },
+  };
+}

@@ -1,0 +1,89 @@
+import type { ObjectDifference } from '../model/objects.js';
+import type { Hazard } from '../plan/types.js';
+
+/**
+ * Why an apply stopped. The CLI maps each code to an exit code and prints the message as is.
+ *
+ * | code | meaning | changed anything? |
+ * |---|---|---|
+ * | `invalid-plan` | the plan is malformed or has no such phase, or an option is invalid | no |
+ * | `checksum` | the plan file was edited after planning, or differs from the journaled plan of the same id | no |
+ * | `hazards` | steps carry hazards that were not allowed (`--allow-hazards`) | no |
+ * | `phase-order` | an earlier phase of the plan is not complete | no |
+ * | `drift` | the live schema is not the one the plan expects | no |
+ * | `locked` | another zdm apply holds the advisory lock on this database | no |
+ * | `journal` | the journal in schema `zdm` is from a newer zdm, or unreadable | no |
+ * | `lock-timeout` | a step could not get its lock within the retry budget; the step was rolled back | earlier steps only |
+ * | `step-failed` | a step's SQL failed; a transactional step was rolled back | earlier steps only |
+ * | `post-check` | every step ran, but the live schema differs from the plan's expected result | yes |
+ */
+export type ApplyErrorCode =
+  | 'invalid-plan'
+  | 'checksum'
+  | 'hazards'
+  | 'phase-order'
+  | 'drift'
+  | 'locked'
+  | 'journal'
+  | 'lock-timeout'
+  | 'step-failed'
+  | 'post-check';
+
+/** A session holding a lock another session waits for, read from pg_locks and pg_stat_activity. */
+export interface LockHolder {
+  readonly pid: number;
+  /** `AccessShareLock`, … as pg_locks names it. */
+  readonly mode: string;
+  /** `schema.name` of the locked relation (absent for advisory locks). */
+  readonly relation?: string;
+  /** pg_stat_activity.state: `active`, `idle in transaction`, … */
+  readonly state?: string;
+  /** Start of the holder's transaction (ISO), else of its session. */
+  readonly since?: string;
+  readonly applicationName?: string;
+  /** The holder's current or last statement, shortened. */
+  readonly query?: string;
+}
+
+export interface ApplyErrorDetails {
+  readonly stepId?: string;
+  /** SQLSTATE of the PostgreSQL error behind a `step-failed` or `lock-timeout`. */
+  readonly sqlState?: string;
+  /** `drift`, `post-check`: the objects that differ. */
+  readonly objects?: readonly ObjectDifference[];
+  /** `drift`, `post-check`: the fingerprint expected and the live one. */
+  readonly expectedFingerprint?: string;
+  readonly actualFingerprint?: string;
+  /** `hazards`: every offending step and hazard. */
+  readonly hazards?: readonly { readonly stepId: string; readonly hazard: Hazard }[];
+  /** `hazards`: the exact flag that allows every hazard of the phase's pending steps. */
+  readonly allowHazardsFlag?: string;
+  /** `lock-timeout`, `locked`: who held the lock. */
+  readonly holders?: readonly LockHolder[];
+  /** `lock-timeout`: tries made. */
+  readonly attempts?: number;
+  /** `phase-order`: the earlier phases that are not complete. */
+  readonly incompletePhases?: readonly string[];
+}
+
+export class ApplyError extends Error {
+  override readonly name = 'ApplyError';
+  constructor(
+    readonly code: ApplyErrorCode,
+    message: string,
+    readonly details: ApplyErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** SQLSTATE of a PostgreSQL error (node-postgres `DatabaseError.code`), if `err` is one. */
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,165 @@
+import type { Hazard, PhaseName } from '../plan/types.js';
+import type { LockHolder } from './errors.js';
+
+/** Test seams: awaited at fixed points of the run, so a test can pause, observe or kill an apply there. */
+export interface ApplyTestHooks {
+  /** Before a step's first statement runs (after the journal says `started`). */
+  readonly beforeStep?: (stepId: string) => void | Promise<void>;
+  /** After a step is journaled `done`, before the next step starts. Not called for skipped steps. */
+  readonly afterStep?: (stepId: string) => void | Promise<void>;
+  /** After each committed backfill batch, before the pause. */
+  readonly afterBatch?: (stepId: string, batchesDone: number, rowsDone: number) => void | Promise<void>;
+}
+
+export interface ApplyOptions {
+  readonly phase: PhaseName;
+  /** Hazards the user consented to (`--allow-hazards a,b`). Default: none. */
+  readonly allowHazards?: readonly Hazard[];
+  /** `lock_timeout` of every DDL statement and backfill batch, per try. Default 3000 ms. */
+  readonly lockTimeoutMs?: number;
+  /**
+   * `statement_timeout` of every statement that is not a backfill batch (DDL, CREATE INDEX
+   * CONCURRENTLY, VALIDATE CONSTRAINT). Default 600000 (10 min): it stops a runaway statement, and
+   * must be raised for index builds or validations on very large tables. 0 turns it off.
+   */
+  readonly statementTimeoutMs?: number;
+  /** `statement_timeout` of one backfill batch. Default 0 (off): batches are bounded by their size. */
+  readonly backfillStatementTimeoutMs?: number;
+  /** Retries after a lock timeout (55P03) or deadlock (40P01), per step or backfill batch. Default 8. */
+  readonly maxLockRetries?: number;
+  /** First backoff delay; it doubles per retry up to `retryMaxDelayMs`, times a random factor in [0.5, 1). Default 250. */
+  readonly retryBaseDelayMs?: number;
+  /** Default 10000. */
+  readonly retryMaxDelayMs?: number;
+  /** Run the checks and report what would run (events of type `would-run`); change nothing. */
+  readonly dryRun?: boolean;
+  /** Rows per backfill batch; default: the step's `batchSize`. */
+  readonly batchSize?: number;
+  /** Pause between backfill batches. Default 20 ms. */
+  readonly pauseMs?: number;
+  /** A batch slower than this halves the batch size; fast batches grow it back to `batchSize`. Default 200 ms. */
+  readonly maxBatchMs?: number;
+  /** Progress and log lines; the engine never prints. */
+  readonly onEvent?: (event: ApplyEvent) => void;
+  readonly testHooks?: ApplyTestHooks;
+}
+
+export type BackfillStrategy = 'primary-key' | 'unique-key' | 'ctid';
+
+interface EventBase {
+  /** One human-readable line. */
+  readonly message: string;
+}
+
+export type ApplyEvent = EventBase &
+  (
+    | {
+        readonly type: 'phase-start';
+        readonly planId: string;
+        readonly phase: PhaseName;
+        readonly steps: number;
+        readonly resumed: boolean;
+        readonly dryRun: boolean;
+      }
+    | { readonly type: 'check'; readonly check: 'checksum' | 'hazards' | 'phase-order' | 'drift' | 'resume' }
+    | { readonly type: 'warning' }
+    | { readonly type: 'step-skipped'; readonly stepId: string; readonly reason: 'done' | 'index-valid' }
+    | { readonly type: 'step-start'; readonly stepId: string; readonly summary: string; readonly attempt: number }
+    | { readonly type: 'statement'; readonly stepId: string; readonly sql: string }
+    | {
+        readonly type: 'lock-retry';
+        readonly stepId: string;
+        /** The try that timed out, from 1. */
+        readonly attempt: number;
+        /** How long that try waited before PostgreSQL gave up (≈ lock_timeout). */
+        readonly waitedMs: number;
+        /** Backoff before the next try. */
+        readonly delayMs: number;
+        readonly sqlState: string;
+        readonly holders: readonly LockHolder[];
+      }
+    | { readonly type: 'leftover-dropped'; readonly stepId: string; readonly index: string }
+    | { readonly type: 'step-done'; readonly stepId: string; readonly attempts: number; readonly durationMs: number }
+    | {
+        readonly type: 'would-run';
+        readonly stepId: string;
+        readonly summary: string;
+        readonly transaction: boolean;
+        readonly sql: readonly string[];
+        readonly hazards: readonly Hazard[];
+        readonly alreadyDone: boolean;
+      }
+    | {
+        readonly type: 'backfill-start';
+        readonly stepId: string;
+        readonly table: string;
+        readonly strategy: BackfillStrategy;
+        readonly key: readonly string[];
+        readonly resumed: boolean;
+        readonly rowsDone: number;
+        readonly batchesDone: number;
+        readonly estimatedTotal: number | null;
+      }
+    | {
+        readonly type: 'backfill-progress';
+        readonly stepId: string;
+        /** Rows updated so far, over every run of this step. */
+        readonly rowsDone: number;
+        readonly batchesDone: number;
+        readonly batchRows: number;
+        readonly batchMs: number;
+        readonly batchSize: number;
+        /** Rows per second in this run. */
+        readonly rowsPerSecond: number;
+        /** pg_class.reltuples of the table when the step started (null: never analyzed). */
+        readonly estimatedTotal: number | null;
+        readonly etaSeconds: number | null;
+      }
+    | {
+        readonly type: 'backfill-resize';
+        readonly stepId: string;
+        readonly from: number;
+        readonly to: number;
+        readonly batchMs: number;
+      }
+    | {
+        readonly type: 'backfill-done';
+        readonly stepId: string;
+        readonly rowsDone: number;
+        readonly batchesDone: number;
+        readonly rowsThisRun: number;
+        readonly batchesThisRun: number;
+        readonly durationMs: number;
+      }
+    | { readonly type: 'post-check'; readonly ok: boolean; readonly fingerprint: string }
+    | { readonly type: 'phase-done'; readonly planId: string; readonly phase: PhaseName; readonly durationMs: number }
+  );
+
+export interface StepOutcome {
+  readonly id: string;
+  /** `skipped`: journaled done by an earlier run (or its index was found VALID). */
+  readonly outcome: 'applied' | 'skipped' | 'would-run';
+  /** Tries in this run (1 unless lock timeouts forced retries). */
+  readonly attempts: number;
+  readonly durationMs: number;
+  readonly backfill?: {
+    readonly strategy: BackfillStrategy;
+    readonly rowsThisRun: number;
+    readonly batchesThisRun: number;
+    readonly rowsDone: number;
+    readonly batchesDone: number;
+  };
+}
+
+export interface ApplyResult {
+  readonly planId: string;
+  readonly phase: PhaseName;
+  /** `already-applied`: the journal says the phase is complete; nothing ran. */
+  readonly status: 'applied' | 'already-applied' | 'dry-run';
+  /** True when an earlier, interrupted run of this phase had already changed something. */
+  readonly resumed: boolean;
+  readonly steps: readonly StepOutcome[];
+  /** Live fingerprint after the phase (absent for dry runs and already applied phases). */
+  readonly fingerprint?: string;
+  readonly durationMs: number;
+}

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { ApplyError, type ApplyErrorCode, applyPhase, applyPlan } from '../../apply/index.js';
+import { connect, resolveTarget } from '../../db/connection.js';
+import { parsePlan } from '../../plan/index.js';
+import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
+import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { ExitCode, UserError } from '../errors.js';
+import { parseDuration } from '../flags.js';
+import { eventPrinter } from '../progress.js';
+
+/** ApplyError codes → exit codes (README "Exit codes"). */
+const EXIT: Readonly<Record<ApplyErrorCode, number>> = {
+  'invalid-plan': ExitCode.invalidInput,
+  checksum: ExitCode.invalidInput,
+  hazards: ExitCode.invalidInput,
+  'phase-order': ExitCode.invalidInput,
+  drift: ExitCode.drift,
+  locked: ExitCode.database,
+  journal: ExitCode.database,
+  'lock-timeout': ExitCode.database,
+  'step-failed': ExitCode.database,
+  'post-check': ExitCode.database,
+};
+
+export default class Apply extends BaseCommand {
+  static override summary = 'Run one phase of a plan (expand, backfill, contract) while the application keeps serving.';
+  static override description =
+    `Before anything runs, apply refuses: a plan edited after it was written (checksum), a phase whose
+earlier phases are not complete, steps whose hazards you did not allow with --allow-hazards, and a
+database that drifted from the schema the plan expects (it names the objects that differ). Then:
+
+- one apply at a time per database (a session advisory lock);
+- every step is journaled in schema zdm; a killed apply resumes at the first unfinished step and never
+  reruns a finished one; a backfill resumes from its last committed batch;
+- every DDL statement runs under --lock-timeout and is retried with jittered backoff when it cannot get
+  its lock, so it never becomes a queue that stalls the application's queries;
+- steps that cannot run in a transaction (CREATE INDEX CONCURRENTLY …) run outside one; an INVALID
+  index left by a failed concurrent build is dropped and built again;
+- after the phase, the live schema must be the one the plan expects.
+
+Hazards: data-loss, table-rewrite, blocks-writes, blocks-reads, long-running, app-compat,
+unique-scope-change, fires-user-triggers, not-validated (see the README).`;
+
+  static override examples = [
+    '<%= config.bin %> apply plans/20261125T120000Z-orders-check.plan.yaml --phase expand',
+    {
+      description: 'See what would run, change nothing',
+      command: '<%= config.bin %> apply PLAN --phase contract --dry-run',
+    },
+    {
+      description: 'Consent to dropping a column',
+      command: '<%= config.bin %> apply PLAN --phase contract --allow-hazards data-loss',
+    },
+    {
+      description: 'A development database: every phase in a row',
+      command: '<%= config.bin %> apply PLAN --phase all',
+    },
+  ];
+
+  static override args = { plan: Args.string({ required: true, description: 'The plan file (.plan.yaml)' }) };
+
+  static override flags = {
+    phase: Flags.string({ char: 'p', required: true, options: [...PHASES, 'all'], summary: 'Phase to run.' }),
+    'database-url': databaseUrlFlag,
+    'allow-hazards': Flags.string({ summary: 'Comma-separated hazards you consent to, e.g. data-loss,long-running.' }),
+    'lock-timeout': Flags.string({
+      summary: 'lock_timeout per try of each DDL statement (e.g. 3s, 500ms).',
+      default: '3s',
+    }),
+    'statement-timeout': Flags.string({
+      summary: 'statement_timeout of each non-backfill statement (0 = off).',
+      default: '10min',
+    }),
+    retries: Flags.integer({ summary: 'Tries after a lock timeout, per step or batch.', default: 8, min: 0 }),
+    'batch-size': Flags.integer({ summary: "Rows per backfill batch (default: the plan's).", min: 1 }),
+    pause: Flags.string({ summary: 'Pause between backfill batches.', default: '20ms' }),
+    'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
+    verbose: Flags.boolean({ char: 'v', summary: 'Print every statement as it runs.' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Apply);
+    const allow = (flags['allow-hazards'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = allow.filter((h) => !(HAZARDS as readonly string[]).includes(h));
+    if (unknown.length) {
+      throw new UserError(`--allow-hazards: unknown hazard(s) ${unknown.join(', ')}; known: ${HAZARDS.join(', ')}`);
+    }
+    let text: string;
+    try {
+      text = await readFile(args.plan, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read plan ${args.plan}: ${(err as Error).message}`);
+    }
+    const plan = parsePlan(text, args.plan);
+    const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
+    const options = {
+      allowHazards: allow as Hazard[],
+      lockTimeoutMs: parseDuration(flags['lock-timeout'], '--lock-timeout'),
+      statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
+      maxLockRetries: flags.retries,
+      pauseMs: parseDuration(flags.pause, '--pause'),
+      dryRun: flags['dry-run'],
+      onEvent: print,
+      ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
+    };
+    const client = await connect(resolveTarget(flags['database-url']), 'zdm apply');
+    try {
+      if (flags.phase === 'all') await applyPlan(client, plan, options);
+      else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
+    } catch (err) {
+      print.finish();
+      if (err instanceof ApplyError) throw new UserError(`error: ${err.message}`, EXIT[err.code]);
+      throw err;
+    } finally {
+      print.finish();
+      await client.end().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { resolveTarget, withClient } from '../../db/connection.js';
+import { defaultPlanPath, serializePlan } from '../../plan/index.js';
+import { renderJson, renderMarkdown, renderSql, renderText } from '../../render/index.js';
+import { makePlan, PlanInFlightError } from '../../workflow/plan.js';
+import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { ExitCode, UserError } from '../errors.js';
+import { useColor } from '../output.js';
+
+export default class PlanCommand extends BaseCommand {
+  static override summary = 'Diff the desired state against the live database and write a reviewed, phased plan.';
+  static override description =
+    `Reads the desired-state YAML (a file or a directory), introspects the database, and writes a plan
+file of three phases — expand, backfill, contract — in which every step carries its SQL, whether it runs
+in a transaction, the locks it takes and its hazards. Commit the plan and review it like code; then run
+it with \`zdm apply PLAN --phase expand\` (then backfill, then contract).
+
+The preview printed first is a unified diff of the live schema (as YAML) against the desired state,
+then the steps grouped by phase. --format sql prints the plan as a SQL script, markdown as a pull-request
+comment, json as JSON. The plan file is written to plans/<UTC time>-<slug>.plan.yaml unless --out says
+otherwise. --check writes nothing: it exits 0 when the database already matches, 2 when it does not
+(for drift detection in CI).
+
+zdm refuses to plan while another plan is applied part-way on the database.`;
+
+  static override examples = [
+    { description: 'Plan and write plans/<time>-<slug>.plan.yaml', command: '<%= config.bin %> plan --schema schema/' },
+    {
+      description: 'A name for the plan, markdown for the pull request',
+      command: '<%= config.bin %> plan --schema schema.yaml --name orders-check --format markdown > plan.md',
+    },
+    {
+      description: 'Fail CI when production drifted from the committed schema',
+      command: '<%= config.bin %> plan --schema schema/ --check',
+    },
+  ];
+
+  static override flags = {
+    schema: Flags.string({ char: 's', summary: 'Desired-state YAML file or directory.', required: true }),
+    'database-url': databaseUrlFlag,
+    out: Flags.string({ char: 'o', summary: 'Plan file to write (default: plans/<UTC time>-<slug>.plan.yaml).' }),
+    name: Flags.string({
+      char: 'n',
+      summary: 'Slug of the plan id and file name (default: derived from the changes).',
+    }),
+    format: Flags.string({
+      char: 'f',
+      summary: 'Preview format on stdout.',
+      options: ['text', 'sql', 'markdown', 'json'],
+      default: 'text',
+    }),
+    check: Flags.boolean({ summary: 'Write nothing; exit 0 when the database matches the desired state, 2 when not.' }),
+    'batch-size': Flags.integer({ summary: 'Rows per backfill batch written into the plan.', default: 5000, min: 1 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(PlanCommand);
+    if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
+      throw new UserError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
+    }
+    const target = resolveTarget(flags['database-url']);
+    const made = await withClient(target, async (c) => {
+      try {
+        return await makePlan(c, {
+          desiredPath: flags.schema,
+          batchSize: flags['batch-size'],
+          ...(flags.name ? { name: flags.name } : {}),
+        });
+      } catch (err) {
+        if (err instanceof PlanInFlightError) throw new UserError(`error: ${err.message}`);
+        throw err;
+      }
+    });
+    if (flags.check) {
+      if (made.empty) {
+        this.log('the database matches the desired state');
+        return;
+      }
+      process.stdout.write(made.diff);
+      this.logToStderr('the database differs from the desired state (see the diff above)');
+      this.exit(ExitCode.drift);
+    }
+    const color = useColor(process.stdout);
+    switch (flags.format) {
+      case 'sql':
+        process.stdout.write(renderSql(made.plan));
+        break;
+      case 'markdown':
+        process.stdout.write(renderMarkdown(made.plan, made.diff));
+        break;
+      case 'json':
+        process.stdout.write(renderJson(made.plan));
+        break;
+      default:
+        if (made.diff) process.stdout.write(`${made.diff}\n`);
+        process.stdout.write(renderText(made.plan, { color }));
+    }
+    for (const w of made.warnings) this.logToStderr(`warning: ${w}`);
+    if (made.empty) {
+      this.logToStderr('nothing to do: the database already matches the desired state (no plan written)');
+      return;
+    }
+    const out = flags.out ?? defaultPlanPath(made.plan.createdAt, made.plan.id.replace(/^\d{8}T\d{6}Z-/, ''));
+    await mkdir(path.dirname(out) || '.', { recursive: true });
+    await writeFile(out, serializePlan(made.plan, { schemaRef: schemaRef(out) }));
+    this.logToStderr(`wrote ${out}\nnext: zdm apply ${out} --phase expand`);
+  }
+}
+
+function schemaRef(outFile: string): string {
+  return path.relative(path.dirname(path.resolve(outFile)), path.resolve('node_modules/zdm/schemas/plan.schema.json'));
+}

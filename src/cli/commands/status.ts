@@ -1,0 +1,55 @@
+import { Flags } from '@oclif/core';
+import { planStatus, type StatusReport } from '../../apply/index.js';
+import { resolveTarget, withClient } from '../../db/connection.js';
+import { BaseCommand, databaseUrlFlag } from '../base.js';
+
+export default class Status extends BaseCommand {
+  static override summary = 'Show the plans applied to a database: phases, steps, backfills in progress.';
+  static override description =
+    `Reads zdm's journal (schema zdm) on the database: every plan applied there, each phase's state
+(pending, in progress, done), each step's state and tries, backfills in progress with rows done, and
+whether an apply is running right now (and who runs it). --json prints the same as JSON.`;
+
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    'database-url': databaseUrlFlag,
+    verbose: Flags.boolean({ char: 'v', summary: 'List every step.' }),
+  };
+
+  async run(): Promise<StatusReport> {
+    const { flags } = await this.parse(Status);
+    const report = await withClient(resolveTarget(flags['database-url']), (c) => planStatus(c));
+    if (!this.jsonEnabled()) this.log(renderStatus(report, flags.verbose));
+    return report;
+  }
+}
+
+export function renderStatus(r: StatusReport, verbose = false): string {
+  const lines: string[] = [];
+  if (r.activeApply) lines.push(`apply running: ${JSON.stringify(r.activeApply)}`);
+  if (!r.journal.exists || r.plans.length === 0) {
+    lines.push('no plan has been applied to this database');
+    return lines.join('\n');
+  }
+  for (const p of r.plans) {
+    lines.push(
+      `${p.id}${p.inFlight ? `  (in flight: next ${p.nextPhase})` : p.nextPhase ? `  (next: ${p.nextPhase})` : '  (complete)'}`,
+    );
+    for (const ph of p.phases) {
+      const done = ph.steps.filter((s) => s.status === 'done').length;
+      lines.push(`  ${ph.name.padEnd(9)} ${ph.status.padEnd(12)} ${done}/${ph.steps.length} steps`);
+      for (const s of ph.steps) {
+        if (!verbose && s.status === 'done') continue;
+        if (!verbose && s.status === 'pending' && ph.status === 'pending') continue;
+        lines.push(
+          `    ${s.id.padEnd(12)} ${s.status.padEnd(8)} ${s.summary}${s.error ? `\n      error: ${s.error}` : ''}`,
+        );
+      }
+    }
+  }
+  for (const b of r.backfillsInProgress) lines.push(`backfill in progress: ${JSON.stringify(b)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,13 @@
+import { UserError } from './errors.js';
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, sec: 1000, min: 60_000, m: 60_000, h: 3_600_000 };
+
+/** `3s`, `500ms`, `10min`, `1h`, or a bare number of milliseconds → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? UNITS[(m[2] || 'ms').toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new UserError(`${flag} ${JSON.stringify(text)}: expected a duration such as 500ms, 3s, 10min or 1h`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}

@@ -1,0 +1,408 @@
+/**
+ * What differs between a live and a desired model, one typed change per difference. The planner
+ * (src/plan) turns each into steps; the diff itself knows nothing of locks or phases.
+ *
+ * A difference PostgreSQL cannot make in place is a drop plus an add; the pair says so: the drop
+ * carries `replacedBy`, the add `replaces` (both name the same object, except for a primary key,
+ * which is one per table whatever its name). What zdm cannot do yet is an `unsupported` change.
+ */
+import type {
+  CheckConstraint,
+  Column,
+  Domain,
+  EnumType,
+  ExclusionConstraint,
+  Extension,
+  ForeignKey,
+  Index,
+  Partition,
+  PrimaryKey,
+  Sequence,
+  Table,
+  UniqueConstraint,
+} from '../model/types.js';
+
+/** A table or a partition (both are relations of their schema). */
+export interface RelationRef {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** What a COMMENT ON names. */
+export type CommentTarget =
+  | { readonly kind: 'schema'; readonly name: string }
+  | { readonly kind: 'table'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'column'; readonly schema: string; readonly table: string; readonly column: string }
+  | { readonly kind: 'index'; readonly schema: string; readonly table: string; readonly name: string }
+  | { readonly kind: 'enum'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'domain'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'sequence'; readonly schema: string; readonly name: string };
+
+export interface CreateExtension {
+  readonly kind: 'createExtension';
+  readonly extension: Extension;
+}
+export interface DropExtension {
+  readonly kind: 'dropExtension';
+  readonly extension: Extension;
+}
+export interface AlterExtensionSchema {
+  readonly kind: 'alterExtensionSchema';
+  readonly from: Extension;
+  readonly to: Extension;
+}
+export interface CreateSchema {
+  readonly kind: 'createSchema';
+  readonly name: string;
+}
+export interface DropSchema {
+  readonly kind: 'dropSchema';
+  readonly name: string;
+}
+export interface CreateEnum {
+  readonly kind: 'createEnum';
+  readonly enum: EnumType;
+}
+export interface DropEnum {
+  readonly kind: 'dropEnum';
+  readonly enum: EnumType;
+}
+/** One new enum label, placed relative to a label that exists when it runs. */
+export interface AddEnumValue {
+  readonly kind: 'addEnumValue';
+  readonly schema: string;
+  readonly name: string;
+  readonly value: string;
+  /** Absent: appended at the end. */
+  readonly position?: { readonly before: string } | { readonly after: string };
+}
+export interface CreateDomain {
+  readonly kind: 'createDomain';
+  readonly domain: Domain;
+}
+export interface DropDomain {
+  readonly kind: 'dropDomain';
+  readonly domain: Domain;
+}
+/** Default, NOT NULL or checks of a domain differ (its type and collation are equal). */
+export interface AlterDomain {
+  readonly kind: 'alterDomain';
+  readonly from: Domain;
+  readonly to: Domain;
+}
+export interface CreateSequence {
+  readonly kind: 'createSequence';
+  readonly sequence: Sequence;
+}
+export interface DropSequence {
+  readonly kind: 'dropSequence';
+  readonly sequence: Sequence;
+}
+export interface AlterSequence {
+  readonly kind: 'alterSequence';
+  readonly from: Sequence;
+  readonly to: Sequence;
+}
+/** A new table with everything declared on it and its partitions; its foreign keys and comments come as their own changes. */
+export interface CreateTable {
+  readonly kind: 'createTable';
+  readonly table: Table;
+}
+export interface DropTable {
+  readonly kind: 'dropTable';
+  readonly table: Table;
+}
+export interface SetTableLogged {
+  readonly kind: 'setTableLogged';
+  readonly table: RelationRef;
+  readonly unlogged: boolean;
+}
+export interface AddColumn {
+  readonly kind: 'addColumn';
+  readonly table: RelationRef;
+  readonly column: Column;
+}
+export interface DropColumn {
+  readonly kind: 'dropColumn';
+  readonly table: RelationRef;
+  readonly column: Column;
+}
+/** Type (binary-coercible only: anything else is `unsupported`), nullability, default, identity or generation differ. */
+export interface AlterColumn {
+  readonly kind: 'alterColumn';
+  readonly table: RelationRef;
+  readonly from: Column;
+  readonly to: Column;
+}
+export interface AddPrimaryKey {
+  readonly kind: 'addPrimaryKey';
+  readonly table: RelationRef;
+  readonly primaryKey: PrimaryKey;
+  readonly replaces?: PrimaryKey;
+}
+export interface DropPrimaryKey {
+  readonly kind: 'dropPrimaryKey';
+  readonly table: RelationRef;
+  readonly primaryKey: PrimaryKey;
+  readonly replacedBy?: PrimaryKey;
+}
+export interface AddUnique {
+  readonly kind: 'addUnique';
+  readonly table: RelationRef;
+  readonly constraint: UniqueConstraint;
+  readonly replaces?: UniqueConstraint;
+}
+export interface DropUnique {
+  readonly kind: 'dropUnique';
+  readonly table: RelationRef;
+  readonly constraint: UniqueConstraint;
+  readonly replacedBy?: UniqueConstraint;
+}
+export interface AddCheck {
+  readonly kind: 'addCheck';
+  readonly table: RelationRef;
+  readonly check: CheckConstraint;
+  readonly replaces?: CheckConstraint;
+}
+export interface DropCheck {
+  readonly kind: 'dropCheck';
+  readonly table: RelationRef;
+  readonly check: CheckConstraint;
+  readonly replacedBy?: CheckConstraint;
+}
+/** A live check left NOT VALID whose definition is the desired one. */
+export interface ValidateCheck {
+  readonly kind: 'validateCheck';
+  readonly table: RelationRef;
+  readonly check: CheckConstraint;
+}
+export interface AddForeignKey {
+  readonly kind: 'addForeignKey';
+  readonly table: RelationRef;
+  readonly foreignKey: ForeignKey;
+  readonly replaces?: ForeignKey;
+}
+export interface DropForeignKey {
+  readonly kind: 'dropForeignKey';
+  readonly table: RelationRef;
+  readonly foreignKey: ForeignKey;
+  readonly replacedBy?: ForeignKey;
+}
+export interface ValidateForeignKey {
+  readonly kind: 'validateForeignKey';
+  readonly table: RelationRef;
+  readonly foreignKey: ForeignKey;
+}
+export interface AddExclusion {
+  readonly kind: 'addExclusion';
+  readonly table: RelationRef;
+  readonly constraint: ExclusionConstraint;
+  readonly replaces?: ExclusionConstraint;
+}
+export interface DropExclusion {
+  readonly kind: 'dropExclusion';
+  readonly table: RelationRef;
+  readonly constraint: ExclusionConstraint;
+  readonly replacedBy?: ExclusionConstraint;
+}
+export interface CreateIndex {
+  readonly kind: 'createIndex';
+  readonly table: RelationRef;
+  readonly index: Index;
+  readonly replaces?: Index;
+}
+export interface DropIndex {
+  readonly kind: 'dropIndex';
+  readonly table: RelationRef;
+  readonly index: Index;
+  readonly replacedBy?: Index;
+}
+/** A live INVALID index (a failed CONCURRENTLY build) whose definition is the desired one. */
+export interface RepairIndex {
+  readonly kind: 'repairIndex';
+  readonly table: RelationRef;
+  readonly index: Index;
+}
+/** A new partition of a partitioned table that exists already; its foreign keys and comments come as their own changes. */
+export interface AddPartition {
+  readonly kind: 'addPartition';
+  readonly parent: RelationRef;
+  readonly partition: Partition;
+  readonly replaces?: Partition;
+}
+export interface DropPartition {
+  readonly kind: 'dropPartition';
+  readonly parent: RelationRef;
+  readonly partition: Partition;
+  readonly replacedBy?: Partition;
+}
+export interface SetComment {
+  readonly kind: 'setComment';
+  readonly target: CommentTarget;
+  /** Absent: remove the comment. */
+  readonly comment?: string;
+}
+/** A difference zdm cannot plan yet; the planner refuses the whole plan and names each. */
+export interface Unsupported {
+  readonly kind: 'unsupported';
+  /** `table public.users`, `column public.users.name`… */
+  readonly object: string;
+  /** Path in the desired-state document, e.g. `schemas.public.tables.users.columns.name`. */
+  readonly path?: string;
+  readonly reason: string;
+}
+
+export type Change =
+  | CreateExtension
+  | DropExtension
+  | AlterExtensionSchema
+  | CreateSchema
+  | DropSchema
+  | CreateEnum
+  | DropEnum
+  | AddEnumValue
+  | CreateDomain
+  | DropDomain
+  | AlterDomain
+  | CreateSequence
+  | DropSequence
+  | AlterSequence
+  | CreateTable
+  | DropTable
+  | SetTableLogged
+  | AddColumn
+  | DropColumn
+  | AlterColumn
+  | AddPrimaryKey
+  | DropPrimaryKey
+  | AddUnique
+  | DropUnique
+  | AddCheck
+  | DropCheck
+  | ValidateCheck
+  | AddForeignKey
+  | DropForeignKey
+  | ValidateForeignKey
+  | AddExclusion
+  | DropExclusion
+  | CreateIndex
+  | DropIndex
+  | RepairIndex
+  | AddPartition
+  | DropPartition
+  | SetComment
+  | Unsupported;
+
+export type ChangeKind = Change['kind'];
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
+}
+
+/** A one-line description of a change, for messages and tests. */
+export function describeChange(c: Change): string {
+  const rel = (r: RelationRef) => `${r.schema}.${r.name}`;
+  switch (c.kind) {
+    case 'createExtension':
+      return `create extension ${c.extension.name}`;
+    case 'dropExtension':
+      return `drop extension ${c.extension.name}`;
+    case 'alterExtensionSchema':
+      return `move extension ${c.to.name} to schema ${c.to.schema ?? 'public'}`;
+    case 'createSchema':
+      return `create schema ${c.name}`;
+    case 'dropSchema':
+      return `drop schema ${c.name}`;
+    case 'createEnum':
+      return `create enum ${c.enum.schema}.${c.enum.name}`;
+    case 'dropEnum':
+      return `drop enum ${c.enum.schema}.${c.enum.name}`;
+    case 'addEnumValue':
+      return `add value '${c.value}' to enum ${c.schema}.${c.name}`;
+    case 'createDomain':
+      return `create domain ${c.domain.schema}.${c.domain.name}`;
+    case 'dropDomain':
+      return `drop domain ${c.domain.schema}.${c.domain.name}`;
+    case 'alterDomain':
+      return `alter domain ${c.to.schema}.${c.to.name}`;
+    case 'createSequence':
+      return `create sequence ${c.sequence.schema}.${c.sequence.name}`;
+    case 'dropSequence':
+      return `drop sequence ${c.sequence.schema}.${c.sequence.name}`;
+    case 'alterSequence':
+      return `alter sequence ${c.to.schema}.${c.to.name}`;
+    case 'createTable':
+      return `create table ${c.table.schema}.${c.table.name}`;
+    case 'dropTable':
+      return `drop table ${c.table.schema}.${c.table.name}`;
+    case 'setTableLogged':
+      return `set table ${rel(c.table)} ${c.unlogged ? 'UNLOGGED' : 'LOGGED'}`;
+    case 'addColumn':
+      return `add column ${rel(c.table)}.${c.column.name}`;
+    case 'dropColumn':
+      return `drop column ${rel(c.table)}.${c.column.name}`;
+    case 'alterColumn':
+      return `alter column ${rel(c.table)}.${c.to.name}`;
+    case 'addPrimaryKey':
+      return `add primary key ${c.primaryKey.name} on ${rel(c.table)}`;
+    case 'dropPrimaryKey':
+      return `drop primary key ${c.primaryKey.name} on ${rel(c.table)}`;
+    case 'addUnique':
+      return `add unique constraint ${c.constraint.name} on ${rel(c.table)}`;
+    case 'dropUnique':
+      return `drop unique constraint ${c.constraint.name} on ${rel(c.table)}`;
+    case 'addCheck':
+      return `add check ${c.check.name} on ${rel(c.table)}`;
+    case 'dropCheck':
+      return `drop check ${c.check.name} on ${rel(c.table)}`;
+    case 'validateCheck':
+      return `validate check ${c.check.name} on ${rel(c.table)}`;
+    case 'addForeignKey':
+      return `add foreign key ${c.foreignKey.name} on ${rel(c.table)}`;
+    case 'dropForeignKey':
+      return `drop foreign key ${c.foreignKey.name} on ${rel(c.table)}`;
+    case 'validateForeignKey':
+      return `validate foreign key ${c.foreignKey.name} on ${rel(c.table)}`;
+    case 'addExclusion':
+      return `add exclusion constraint ${c.constraint.name} on ${rel(c.table)}`;
+    case 'dropExclusion':
+      return `drop exclusion constraint ${c.constraint.name} on ${rel(c.table)}`;
+    case 'createIndex':
+      return `create index ${c.table.schema}.${c.index.name} on ${rel(c.table)}`;
+    case 'dropIndex':
+      return `drop index ${c.table.schema}.${c.index.name}`;
+    case 'repairIndex':
+      return `rebuild invalid index ${c.table.schema}.${c.index.name}`;
+    case 'addPartition':
+      return `add partition ${c.partition.schema}.${c.partition.name} of ${rel(c.parent)}`;
+    case 'dropPartition':
+      return `drop partition ${c.partition.schema}.${c.partition.name} of ${rel(c.parent)}`;
+    case 'setComment':
+      return `${c.comment === undefined ? 'remove' : 'set'} comment on ${commentTargetName(c.target)}`;
+    case 'unsupported':
+      return `${c.object}: ${c.reason}`;
+    default:
+      return assertNever(c);
+  }
+}
+
+export function commentTargetName(t: CommentTarget): string {
+  switch (t.kind) {
+    case 'schema':
+      return `schema ${t.name}`;
+    case 'table':
+      return `table ${t.schema}.${t.name}`;
+    case 'column':
+      return `column ${t.schema}.${t.table}.${t.column}`;
+    case 'index':
+      return `index ${t.schema}.${t.name}`;
+    case 'enum':
+      return `type ${t.schema}.${t.name}`;
+    case 'domain':
+      return `domain ${t.schema}.${t.name}`;
+    case 'sequence':
+      return `sequence ${t.schema}.${t.name}`;
+    default:
+      return assertNever(t);
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * `diffModels(live, desired)`: every difference between two models as a typed change, in a
+ * deterministic order (schema, then object kind, then name). Objects are compared on their
+ * canonical forms (src/model/canonical.ts): named sets by name, column order ignored, live-only
+ * facts (index validity) and desired-only directives (`renamedFrom`, `using`) left out of equality.
+ */
+import { stableStringify } from '../model/canonical.js';
+import type {
+  Column,
+  DatabaseModel,
+  Domain,
+  EnumType,
+  Index,
+  Partition,
+  RelationParts,
+  SchemaModel,
+  Table,
+} from '../model/types.js';
+import type { Change, CommentTarget, RelationRef } from './changes.js';
+import { isBinaryCoercible } from './coercible.js';
+import { diffKeyed } from './keyed.js';
+import { docPath, type PathSegment } from './paths.js';
+
+const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
+
+function without<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
+  const copy = { ...o };
+  for (const k of keys) delete copy[k];
+  return copy;
+}
+
+const EMPTY_SCHEMA = (name: string): SchemaModel => ({
+  kind: 'schema',
+  name,
+  enums: [],
+  domains: [],
+  sequences: [],
+  tables: [],
+});
+
+/**
+ * Every difference between `live` and `desired`. Unsupported differences come as `unsupported`
+ * changes among the others: the planner refuses the plan and lists them all at once.
+ */
+export function diffModels(live: DatabaseModel, desired: DatabaseModel): Change[] {
+  const out: Change[] = [];
+
+  for (const e of diffKeyed(live.extensions, desired.extensions, (x) => x.name)) {
+    if (e.kind === 'added') out.push({ kind: 'createExtension', extension: e.desired });
+    else if (e.kind === 'removed') out.push({ kind: 'dropExtension', extension: e.live });
+    else if ((e.live.schema ?? 'public') !== (e.desired.schema ?? 'public')) {
+      out.push({ kind: 'alterExtensionSchema', from: e.live, to: e.desired });
+    }
+  }
+
+  for (const s of diffKeyed(live.schemas, desired.schemas, (x) => x.name)) {
+    if (s.kind === 'added') {
+      out.push({ kind: 'createSchema', name: s.desired.name });
+      diffSchema(EMPTY_SCHEMA(s.key), s.desired, out);
+      if (s.desired.comment !== undefined) {
+        out.push({ kind: 'setComment', target: { kind: 'schema', name: s.key }, comment: s.desired.comment });
+      }
+    } else if (s.kind === 'removed') {
+      diffSchema(s.live, EMPTY_SCHEMA(s.key), out);
+      out.push({ kind: 'dropSchema', name: s.live.name });
+    } else {
+      diffSchema(s.live, s.desired, out);
+      commentChange({ kind: 'schema', name: s.key }, s.live.comment, s.desired.comment, out);
+    }
+  }
+  return out;
+}
+
+function commentChange(target: CommentTarget, from: string | undefined, to: string | undefined, out: Change[]): void {
+  if (from === to) return;
+  out.push(to === undefined ? { kind: 'setComment', target } : { kind: 'setComment', target, comment: to });
+}
+
+function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): void {
+  const schema = desired.name;
+  for (const e of diffKeyed(live.enums, desired.enums, (x) => x.name)) {
+    if (e.kind === 'added') {
+      out.push({ kind: 'createEnum', enum: e.desired });
+      commentChange({ kind: 'enum', schema, name: e.key }, undefined, e.desired.comment, out);
+    } else if (e.kind === 'removed') out.push({ kind: 'dropEnum', enum: e.live });
+    else {
+      diffEnum(e.live, e.desired, out);
+      commentChange({ kind: 'enum', schema, name: e.key }, e.live.comment, e.desired.comment, out);
+    }
+  }
+
+  for (const d of diffKeyed(live.domains, desired.domains, (x) => x.name)) {
+    if (d.kind === 'added') {
+      out.push({ kind: 'createDomain', domain: d.desired });
+      commentChange({ kind: 'domain', schema, name: d.key }, undefined, d.desired.comment, out);
+    } else if (d.kind === 'removed') out.push({ kind: 'dropDomain', domain: d.live });
+    else {
+      diffDomain(d.live, d.desired, out);
+      commentChange({ kind: 'domain', schema, name: d.key }, d.live.comment, d.desired.comment, out);
+    }
+  }
+
+  for (const q of diffKeyed(live.sequences, desired.sequences, (x) => x.name)) {
+    if (q.kind === 'added') {
+      out.push({ kind: 'createSequence', sequence: q.desired });
+      commentChange({ kind: 'sequence', schema, name: q.key }, undefined, q.desired.comment, out);
+    } else if (q.kind === 'removed') out.push({ kind: 'dropSequence', sequence: q.live });
+    else {
+      if (!same(without(q.live, 'comment'), without(q.desired, 'comment'))) {
+        out.push({ kind: 'alterSequence', from: q.live, to: q.desired });
+      }
+      commentChange({ kind: 'sequence', schema, name: q.key }, q.live.comment, q.desired.comment, out);
+    }
+  }
+
+  // A table renamed with `renamedFrom` is not supported yet: report it, and neither drop the old
+  // table nor create the new one (that would lose the data the rename is meant to keep).
+  const renamedAway = new Set<string>();
+  const liveNames = new Set(live.tables.map((t) => t.name));
+  for (const t of desired.tables) {
+    if (t.renamedFrom !== undefined && liveNames.has(t.renamedFrom) && !liveNames.has(t.name)) {
+      renamedAway.add(t.renamedFrom);
+      out.push({
+        kind: 'unsupported',
+        object: `table ${schema}.${t.name}`,
+        path: docPath(['schemas', schema, 'tables', t.name, 'renamedFrom']),
+        reason: `renaming table ${schema}.${t.renamedFrom} to ${t.name} (renamedFrom) is not supported yet`,
+      });
+    }
+  }
+
+  for (const t of diffKeyed(live.tables, desired.tables, (x) => x.name)) {
+    const path: PathSegment[] = ['schemas', schema, 'tables', t.key];
+    if (t.kind === 'added') {
+      if (t.desired.renamedFrom !== undefined && renamedAway.has(t.desired.renamedFrom)) continue;
+      newRelation(t.desired, out, t.desired);
+    } else if (t.kind === 'removed') {
+      if (!renamedAway.has(t.key)) out.push({ kind: 'dropTable', table: t.live });
+    } else {
+      diffTable(t.live, t.desired, path, out);
+    }
+  }
+}
+
+function diffEnum(live: EnumType, desired: EnumType, out: Change[]): void {
+  const want = desired.values;
+  const have = new Set(live.values);
+  const kept = want.filter((v) => have.has(v));
+  if (kept.length !== live.values.length || kept.some((v, i) => v !== live.values[i])) {
+    const removed = live.values.filter((v) => !want.includes(v));
+    out.push({
+      kind: 'unsupported',
+      object: `enum ${desired.schema}.${desired.name}`,
+      path: docPath(['schemas', desired.schema, 'enums', desired.name]),
+      reason:
+        removed.length > 0
+          ? `removing enum values (${removed.join(', ')}) is not supported yet`
+          : 'reordering enum values is not supported yet',
+    });
+    return;
+  }
+  // New values go in one at a time; each is placed next to a value that exists when it runs: the
+  // ones after the first existing value follow their predecessor, a leading run goes in backwards
+  // before its successor.
+  const firstKept = want.findIndex((v) => have.has(v));
+  const base = { kind: 'addEnumValue', schema: desired.schema, name: desired.name } as const;
+  if (firstKept === -1) {
+    for (const v of want) out.push({ ...base, value: v });
+    return;
+  }
+  for (let i = firstKept - 1; i >= 0; i--) out.push({ ...base, value: want[i]!, position: { before: want[i + 1]! } });
+  for (let i = firstKept + 1; i < want.length; i++) {
+    const v = want[i]!;
+    if (have.has(v)) continue;
+    out.push(i === want.length - 1 ? { ...base, value: v } : { ...base, value: v, position: { after: want[i - 1]! } });
+  }
+}
+
+function diffDomain(live: Domain, desired: Domain, out: Change[]): void {
+  if (live.type !== desired.type || live.collation !== desired.collation) {
+    out.push({
+      kind: 'unsupported',
+      object: `domain ${desired.schema}.${desired.name}`,
+      path: docPath(['schemas', desired.schema, 'domains', desired.name]),
+      reason:
+        live.type !== desired.type
+          ? `changing the base type of a domain (${live.type} → ${desired.type}) is not supported yet`
+          : 'changing the collation of a domain is not supported yet',
+    });
+    return;
+  }
+  const strip = (d: Domain) => ({
+    ...without(d, 'comment'),
+    checks: [...d.checks].sort((a, b) => (a.name < b.name ? -1 : 1)),
+  });
+  if (!same(strip(live), strip(desired))) out.push({ kind: 'alterDomain', from: live, to: desired });
+}
+
+/** Comparable form of a column: what `ALTER COLUMN` can change. */
+const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using');
+
+function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
+  const ref: RelationRef = { schema: desired.schema, name: desired.name };
+  const object = `table ${ref.schema}.${ref.name}`;
+  if (!same(live.partitionBy, desired.partitionBy)) {
+    out.push({
+      kind: 'unsupported',
+      object,
+      path: docPath([...path, 'partitionBy']),
+      reason:
+        live.partitionBy === undefined
+          ? 'turning a plain table into a partitioned table is not supported yet'
+          : desired.partitionBy === undefined
+            ? 'turning a partitioned table into a plain table is not supported yet'
+            : 'changing the partition key of a table is not supported yet',
+    });
+    return;
+  }
+  if (live.unlogged !== desired.unlogged) out.push({ kind: 'setTableLogged', table: ref, unlogged: desired.unlogged });
+
+  const liveCols = new Set(live.columns.map((c) => c.name));
+  const renamedAway = new Set<string>();
+  for (const c of desired.columns) {
+    if (c.renamedFrom !== undefined && liveCols.has(c.renamedFrom) && !liveCols.has(c.name)) {
+      renamedAway.add(c.renamedFrom);
+      out.push({
+        kind: 'unsupported',
+        object: `column ${ref.schema}.${ref.name}.${c.name}`,
+        path: docPath([...path, 'columns', c.name, 'renamedFrom']),
+        reason: `renaming column ${c.renamedFrom} to ${c.name} (renamedFrom) is not supported yet`,
+      });
+    }
+  }
+  for (const c of diffKeyed(live.columns, desired.columns, (x) => x.name)) {
+    const target: CommentTarget = { kind: 'column', schema: ref.schema, table: ref.name, column: c.key };
+    if (c.kind === 'added') {
+      if (c.desired.renamedFrom !== undefined && renamedAway.has(c.desired.renamedFrom)) continue;
+      out.push({ kind: 'addColumn', table: ref, column: c.desired });
+      commentChange(target, undefined, c.desired.comment, out);
+    } else if (c.kind === 'removed') {
+      if (!renamedAway.has(c.key)) out.push({ kind: 'dropColumn', table: ref, column: c.live });
+    } else {
+      diffColumn(ref, c.live, c.desired, [...path, 'columns', c.key], out);
+      commentChange(target, c.live.comment, c.desired.comment, out);
+    }
+  }
+  diffParts(ref, live, desired, path, out);
+}
+
+function diffColumn(
+  table: RelationRef,
+  live: Column,
+  desired: Column,
+  path: readonly PathSegment[],
+  out: Change[],
+): void {
+  if (same(columnShape(live), columnShape(desired))) return;
+  const object = `column ${table.schema}.${table.name}.${desired.name}`;
+  const unsupported = (reason: string, field: string): void => {
+    out.push({ kind: 'unsupported', object, path: docPath([...path, field]), reason });
+  };
+  if (live.type !== desired.type && !isBinaryCoercible(live.type, desired.type)) {
+    unsupported(
+      `changing the type ${live.type} → ${desired.type} needs a table rewrite (it is not binary-coercible): ` +
+        'the shadow-column recipe for it is not supported yet',
+      'type',
+    );
+    return;
+  }
+  if (live.collation !== desired.collation) {
+    unsupported(
+      `changing the collation (${live.collation ?? 'default'} → ${desired.collation ?? 'default'}) is not supported yet`,
+      'collation',
+    );
+    return;
+  }
+  if (!same(live.generated, desired.generated)) {
+    if (live.generated === undefined) {
+      unsupported('turning a plain column into a generated column is not supported yet', 'generated');
+      return;
+    }
+    if (desired.generated !== undefined && live.generated.stored !== desired.generated.stored) {
+      unsupported('switching a generated column between stored and virtual is not supported yet', 'generated');
+      return;
+    }
+  }
+  out.push({ kind: 'alterColumn', table, from: live, to: desired });
+}
+
+const indexShape = (ix: Index) => without(ix, 'valid', 'comment');
+const validity = <T extends { readonly valid: boolean }>(x: T) => without(x, 'valid');
+
+/** Emits the changes that create a relation (table or partition) and then its foreign keys and comments. */
+function newRelation(rel: Table | Partition, out: Change[], table?: Table, parent?: RelationRef): void {
+  if (table !== undefined) out.push({ kind: 'createTable', table });
+  else if (parent !== undefined && rel.kind === 'partition') out.push({ kind: 'addPartition', parent, partition: rel });
+  newRelationExtras(rel, out);
+}
+
+/** Foreign keys and comments of a relation being created (they are planned after every new table exists). */
+function newRelationExtras(rel: Table | Partition, out: Change[]): void {
+  const ref: RelationRef = { schema: rel.schema, name: rel.name };
+  for (const fk of rel.foreignKeys) out.push({ kind: 'addForeignKey', table: ref, foreignKey: fk });
+  commentChange({ kind: 'table', schema: ref.schema, name: ref.name }, undefined, rel.comment, out);
+  if (rel.kind === 'table') {
+    for (const c of rel.columns) {
+      commentChange({ kind: 'column', schema: ref.schema, table: ref.name, column: c.name }, undefined, c.comment, out);
+    }
+  }
+  for (const ix of rel.indexes) {
+    commentChange({ kind: 'index', schema: ref.schema, table: ref.name, name: ix.name }, undefined, ix.comment, out);
+  }
+  for (const p of rel.partitions) newRelationExtras(p, out);
+}
+
+/** Constraints, indexes, partitions and comment: what tables and partitions share. */
+function diffParts(
+  ref: RelationRef,
+  live: RelationParts,
+  desired: RelationParts,
+  path: readonly PathSegment[],
+  out: Change[],
+): void {
+  const table = ref;
+  // Primary key: one per table, whatever its name.
+  const lpk = live.primaryKey;
+  const dpk = desired.primaryKey;
+  if (lpk && !dpk) out.push({ kind: 'dropPrimaryKey', table, primaryKey: lpk });
+  else if (!lpk && dpk) out.push({ kind: 'addPrimaryKey', table, primaryKey: dpk });
+  else if (lpk && dpk && !same(lpk, dpk)) {
+    out.push({ kind: 'dropPrimaryKey', table, primaryKey: lpk, replacedBy: dpk });
+    out.push({ kind: 'addPrimaryKey', table, primaryKey: dpk, replaces: lpk });
+  }
+
+  for (const u of diffKeyed(live.uniqueConstraints, desired.uniqueConstraints, (x) => x.name)) {
+    if (u.kind === 'added') out.push({ kind: 'addUnique', table, constraint: u.desired });
+    else if (u.kind === 'removed') out.push({ kind: 'dropUnique', table, constraint: u.live });
+    else if (!same(u.live, u.desired)) {
+      out.push({ kind: 'dropUnique', table, constraint: u.live, replacedBy: u.desired });
+      out.push({ kind: 'addUnique', table, constraint: u.desired, replaces: u.live });
+    }
+  }
+
+  for (const c of diffKeyed(live.checks, desired.checks, (x) => x.name)) {
+    if (c.kind === 'added') out.push({ kind: 'addCheck', table, check: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropCheck', table, check: c.live });
+    else if (!same(validity(c.live), validity(c.desired))) {
+      out.push({ kind: 'dropCheck', table, check: c.live, replacedBy: c.desired });
+      out.push({ kind: 'addCheck', table, check: c.desired, replaces: c.live });
+    } else if (!c.live.valid && c.desired.valid) out.push({ kind: 'validateCheck', table, check: c.desired });
+    else if (c.live.valid && !c.desired.valid) {
+      out.push(cannotInvalidate(`check ${c.key} on ${ref.schema}.${ref.name}`, [...path, 'checks', c.key]));
+    }
+  }
+
+  for (const f of diffKeyed(live.foreignKeys, desired.foreignKeys, (x) => x.name)) {
+    if (f.kind === 'added') out.push({ kind: 'addForeignKey', table, foreignKey: f.desired });
+    else if (f.kind === 'removed') out.push({ kind: 'dropForeignKey', table, foreignKey: f.live });
+    else if (!same(validity(f.live), validity(f.desired))) {
+      out.push({ kind: 'dropForeignKey', table, foreignKey: f.live, replacedBy: f.desired });
+      out.push({ kind: 'addForeignKey', table, foreignKey: f.desired, replaces: f.live });
+    } else if (!f.live.valid && f.desired.valid) out.push({ kind: 'validateForeignKey', table, foreignKey: f.desired });
+    else if (f.live.valid && !f.desired.valid) {
+      out.push(cannotInvalidate(`foreign key ${f.key} on ${ref.schema}.${ref.name}`, [...path, 'foreignKeys', f.key]));
+    }
+  }
+
+  for (const x of diffKeyed(live.exclusionConstraints, desired.exclusionConstraints, (e) => e.name)) {
+    if (x.kind === 'added') out.push({ kind: 'addExclusion', table, constraint: x.desired });
+    else if (x.kind === 'removed') out.push({ kind: 'dropExclusion', table, constraint: x.live });
+    else if (!same(x.live, x.desired)) {
+      out.push({ kind: 'dropExclusion', table, constraint: x.live, replacedBy: x.desired });
+      out.push({ kind: 'addExclusion', table, constraint: x.desired, replaces: x.live });
+    }
+  }
+
+  for (const i of diffKeyed(live.indexes, desired.indexes, (x) => x.name)) {
+    const target: CommentTarget = { kind: 'index', schema: ref.schema, table: ref.name, name: i.key };
+    if (i.kind === 'added') {
+      out.push({ kind: 'createIndex', table, index: i.desired });
+      commentChange(target, undefined, i.desired.comment, out);
+    } else if (i.kind === 'removed') out.push({ kind: 'dropIndex', table, index: i.live });
+    else {
+      if (!same(indexShape(i.live), indexShape(i.desired))) {
+        out.push({ kind: 'dropIndex', table, index: i.live, replacedBy: i.desired });
+        out.push({ kind: 'createIndex', table, index: i.desired, replaces: i.live });
+      } else if (!i.live.valid) out.push({ kind: 'repairIndex', table, index: i.desired });
+      commentChange(target, i.live.comment, i.desired.comment, out);
+    }
+  }
+
+  for (const p of diffKeyed(live.partitions, desired.partitions, (x) => `${x.schema}.${x.name}`)) {
+    const ppath = [...path, 'partitions', p.kind === 'removed' ? p.live.name : p.desired.name];
+    if (p.kind === 'added') newRelation(p.desired, out, undefined, ref);
+    else if (p.kind === 'removed') out.push({ kind: 'dropPartition', parent: ref, partition: p.live });
+    else if (!same(p.live.bound, p.desired.bound)) {
+      out.push({ kind: 'dropPartition', parent: ref, partition: p.live, replacedBy: p.desired });
+      out.push({ kind: 'addPartition', parent: ref, partition: p.desired, replaces: p.live });
+      newRelationExtras(p.desired, out);
+    } else if (!same(p.live.partitionBy, p.desired.partitionBy)) {
+      out.push({
+        kind: 'unsupported',
+        object: `partition ${p.desired.schema}.${p.desired.name}`,
+        path: docPath([...ppath, 'partitionBy']),
+        reason: 'changing how a partition is itself partitioned is not supported yet',
+      });
+    } else {
+      diffParts({ schema: p.desired.schema, name: p.desired.name }, p.live, p.desired, ppath, out);
+    }
+  }
+
+  commentChange({ kind: 'table', schema: ref.schema, name: ref.name }, live.comment, desired.comment, out);
+}
+
+function cannotInvalidate(object: string, path: readonly PathSegment[]): Change {
+  return {
+    kind: 'unsupported',
+    object,
+    path: docPath([...path, 'valid']),
+    reason: 'the live constraint is validated and PostgreSQL cannot make it NOT VALID again: drop `valid: false`',
+  };
+}

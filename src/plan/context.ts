@@ -1,0 +1,296 @@
+/**
+ * What the techniques share: both models, the caller's facts (server version, row counts), the
+ * names already taken, and the list of planned actions with their model edits.
+ */
+import type { RelationRef } from '../diff/changes.js';
+import { qualified } from '../model/names.js';
+import type { Column, DatabaseModel, Index, Partition, RelationParts, Table } from '../model/types.js';
+import type { PlanningIssue } from './errors.js';
+import type { ModelEdit } from './model-edit.js';
+import { freshName } from './names.js';
+import type { Group } from './order.js';
+import type { BackfillStep, Hazard, LockInfo, LockMode, PhaseName, SqlStep } from './types.js';
+
+export type SqlDraft = Omit<SqlStep, 'id'>;
+export type BackfillDraft = Omit<BackfillStep, 'id'>;
+export type StepDraft = SqlDraft | BackfillDraft;
+
+/** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
+export interface Touch {
+  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table';
+  readonly schema?: string;
+  readonly name: string;
+}
+
+export const touchKey = (t: Touch): string =>
+  `${t.kind} ${t.schema === undefined ? t.name : qualified(t.schema, t.name)}`;
+export const tableTouch = (r: RelationRef): Touch => ({ kind: 'table', schema: r.schema, name: r.name });
+
+export type Placement = { [P in PhaseName]: { readonly phase: P; readonly group: Group<P> } }[PhaseName];
+
+export interface Action {
+  readonly at: Placement;
+  readonly step: StepDraft;
+  readonly edit: ModelEdit;
+  readonly touches: readonly Touch[];
+}
+
+export const at = {
+  expand: (group: Group<'expand'>): Placement => ({ phase: 'expand', group }),
+  backfill: (group: Group<'backfill'>): Placement => ({ phase: 'backfill', group }),
+  contract: (group: Group<'contract'>): Placement => ({ phase: 'contract', group }),
+};
+
+export function lock(r: RelationRef, mode: LockMode, hold: 'instant' | 'scan' = 'instant'): LockInfo {
+  return { relation: qualified(r.schema, r.name), mode, hold };
+}
+
+export interface SqlStepOptions {
+  readonly transaction?: boolean;
+  readonly locks?: readonly LockInfo[];
+  readonly hazards?: readonly Hazard[];
+  readonly concurrentIndex?: { readonly schema: string; readonly name: string };
+}
+
+/** A SQL step draft with its fields in the plan file's order. */
+export function sqlStep(summary: string, sql: readonly string[], o: SqlStepOptions = {}): SqlDraft {
+  const hazards = [...new Set(o.hazards ?? [])].sort();
+  const step: SqlDraft = {
+    kind: 'sql',
+    summary,
+    sql,
+    transaction: o.transaction ?? true,
+    locks: dedupeLocks(o.locks ?? []),
+    hazards,
+  };
+  return o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
+}
+
+const MODE_STRENGTH: Readonly<Record<LockMode, number>> = {
+  'ACCESS SHARE': 1,
+  'ROW SHARE': 2,
+  'ROW EXCLUSIVE': 3,
+  'SHARE UPDATE EXCLUSIVE': 4,
+  SHARE: 5,
+  'SHARE ROW EXCLUSIVE': 6,
+  EXCLUSIVE: 7,
+  'ACCESS EXCLUSIVE': 8,
+};
+
+/** One lock per relation: the strongest mode, held as long as the longest hold. */
+function dedupeLocks(locks: readonly LockInfo[]): LockInfo[] {
+  const out: LockInfo[] = [];
+  for (const l of locks) {
+    const i = out.findIndex((o) => o.relation === l.relation);
+    if (i < 0) {
+      out.push(l);
+      continue;
+    }
+    const o = out[i]!;
+    out[i] = {
+      relation: l.relation,
+      mode: MODE_STRENGTH[l.mode] > MODE_STRENGTH[o.mode] ? l.mode : o.mode,
+      hold: o.hold === 'scan' || l.hold === 'scan' ? 'scan' : 'instant',
+    };
+  }
+  return out;
+}
+
+export type Relation = Table | Partition;
+
+function findIn(parts: RelationParts, ref: RelationRef): Partition | undefined {
+  for (const p of parts.partitions) {
+    if (p.schema === ref.schema && p.name === ref.name) return p;
+    const q = findIn(p, ref);
+    if (q) return q;
+  }
+  return undefined;
+}
+
+export function findRelation(m: DatabaseModel, ref: RelationRef): Relation | undefined {
+  for (const s of m.schemas) {
+    for (const t of s.tables) {
+      if (s.name === ref.schema && t.name === ref.name) return t;
+      const p = findIn(t, ref);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+/** The top-level table a relation belongs to (itself, or the root of its partition tree). */
+export function rootTable(m: DatabaseModel, ref: RelationRef): Table | undefined {
+  for (const s of m.schemas) {
+    for (const t of s.tables) {
+      if ((s.name === ref.schema && t.name === ref.name) || findIn(t, ref)) return t;
+    }
+  }
+  return undefined;
+}
+
+export interface PlannerInput {
+  readonly live: DatabaseModel;
+  readonly desired: DatabaseModel;
+  readonly serverMajor: number;
+  readonly rowCounts: Readonly<Record<string, number>>;
+  readonly batchSize: number;
+}
+
+export class PlanContext {
+  readonly actions: Action[] = [];
+  readonly issues: PlanningIssue[] = [];
+  readonly warnings: string[] = [];
+  /** Schema names the SQL generators treat as qualifiers of collations and operator classes. */
+  readonly schemas: ReadonlySet<string>;
+  private readonly taken = new Map<string, Set<string>>();
+  /** Partitions dropped and created again in contract (their bound changed). */
+  private readonly recreated = new Set<string>();
+  private readonly liveNames = new Map<string, Set<string>>();
+
+  constructor(readonly input: PlannerInput) {
+    const names = new Set<string>(['pg_catalog', 'public', 'information_schema']);
+    for (const m of [input.live, input.desired]) {
+      for (const s of m.schemas) names.add(s.name);
+      for (const e of m.extensions) if (e.schema !== undefined) names.add(e.schema);
+    }
+    this.schemas = names;
+    collectNames(input.live, this.liveNames);
+    collectNames(input.live, this.taken);
+    collectNames(input.desired, this.taken);
+  }
+
+  get live(): DatabaseModel {
+    return this.input.live;
+  }
+  get desired(): DatabaseModel {
+    return this.input.desired;
+  }
+
+  add(at: Placement, step: StepDraft, edit: ModelEdit, touches: readonly Touch[]): void {
+    this.actions.push({ at, step, edit, touches });
+  }
+
+  issue(object: string, message: string, path?: string): void {
+    this.issues.push(path === undefined ? { object, message } : { object, message, path });
+  }
+
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  markRecreatedInContract(ref: RelationRef): void {
+    this.recreated.add(qualified(ref.schema, ref.name));
+  }
+  isRecreatedInContract(ref: RelationRef): boolean {
+    return this.recreated.has(qualified(ref.schema, ref.name));
+  }
+
+  liveRelation(ref: RelationRef): Relation | undefined {
+    return findRelation(this.input.live, ref);
+  }
+  desiredRelation(ref: RelationRef): Relation | undefined {
+    return findRelation(this.input.desired, ref);
+  }
+  /** The relation does not exist yet: it is created by this plan, so it is empty and unused. */
+  isNew(ref: RelationRef): boolean {
+    return this.liveRelation(ref) === undefined;
+  }
+  /** New, or known empty from the caller's row counts. */
+  isEmpty(ref: RelationRef): boolean {
+    return this.isNew(ref) || this.input.rowCounts[qualified(ref.schema, ref.name)] === 0;
+  }
+  isPartitioned(ref: RelationRef): boolean {
+    return (this.liveRelation(ref) ?? this.desiredRelation(ref))?.partitionBy !== undefined;
+  }
+  liveColumn(ref: RelationRef, name: string): Column | undefined {
+    return rootTable(this.input.live, ref)?.columns.find((c) => c.name === name);
+  }
+
+  /** A relation or index name in `schema` that nothing live or desired uses, and that this plan has not used. */
+  freshName(schema: string, parts: readonly string[], role: string): string {
+    const taken = this.takenIn(schema);
+    const name = freshName(parts, role, taken);
+    taken.add(name);
+    return name;
+  }
+  /** Whether `name` is used in `schema` by a live relation, index or constraint. */
+  isTakenLive(schema: string, name: string): boolean {
+    return this.liveNames.get(schema)?.has(name) ?? false;
+  }
+  private takenIn(schema: string): Set<string> {
+    let s = this.taken.get(schema);
+    if (!s) {
+      s = new Set();
+      this.taken.set(schema, s);
+    }
+    return s;
+  }
+
+  /** Partitions of `ref` while expand runs: the live ones and the ones expand adds. */
+  partitionsDuringExpand(ref: RelationRef): Partition[] {
+    const live = this.liveRelation(ref)?.partitions ?? [];
+    const desired = this.desiredRelation(ref)?.partitions ?? [];
+    const key = (p: Partition) => `${p.schema}.${p.name}`;
+    const seen = new Set(live.map(key));
+    return [...live, ...desired.filter((p) => !seen.has(key(p)))];
+  }
+
+  /**
+   * Views (and materialized views) of the live database, not managed by zdm, that use the table, or
+   * the column when one is given: PostgreSQL refuses to drop it or change its type under them.
+   */
+  viewsUsing(ref: RelationRef, column?: string): string[] {
+    const views = this.input.live.dependents?.views ?? [];
+    return views
+      .filter((v) =>
+        v.dependsOn.some(
+          (d) => d.schema === ref.schema && d.table === ref.name && (column === undefined || d.column === column),
+        ),
+      )
+      .map((v) => `${v.kind === 'materializedView' ? 'materialized view' : 'view'} ${qualified(v.schema, v.name)}`)
+      .sort();
+  }
+
+  /** Whether the relation has (in the desired state) an index or key whose leading columns are `columns`. */
+  hasIndexLeadingWith(ref: RelationRef, columns: readonly string[], side: 'live' | 'desired' = 'desired'): boolean {
+    const r = side === 'live' ? this.liveRelation(ref) : this.desiredRelation(ref);
+    if (!r) return false;
+    const want = new Set(columns);
+    const leads = (keys: readonly (string | undefined)[]) =>
+      keys.length >= want.size && keys.slice(0, want.size).every((k) => k !== undefined && want.has(k));
+    const fromIndex = (ix: Index) => (ix.where === undefined ? leads(ix.keys.map((k) => k.column)) : false);
+    return (
+      r.indexes.some(fromIndex) ||
+      (r.primaryKey !== undefined && leads(r.primaryKey.columns)) ||
+      r.uniqueConstraints.some((u) => leads(u.columns))
+    );
+  }
+}
+
+function collectNames(m: DatabaseModel, into: Map<string, Set<string>>): void {
+  const add = (schema: string, name: string) => {
+    let s = into.get(schema);
+    if (!s) {
+      s = new Set();
+      into.set(schema, s);
+    }
+    s.add(name);
+  };
+  const parts = (schema: string, r: RelationParts) => {
+    if (r.primaryKey) add(schema, r.primaryKey.name);
+    for (const x of [...r.uniqueConstraints, ...r.checks, ...r.foreignKeys, ...r.exclusionConstraints, ...r.indexes]) {
+      add(schema, x.name);
+    }
+    for (const p of r.partitions) {
+      add(p.schema, p.name);
+      parts(p.schema, p);
+    }
+  };
+  for (const s of m.schemas) {
+    for (const x of [...s.enums, ...s.domains, ...s.sequences]) add(s.name, x.name);
+    for (const t of s.tables) {
+      add(s.name, t.name);
+      parts(s.name, t);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The order in which steps are emitted, written down once. Within a phase, steps run group by
+ * group in the order below; within a group, in the diff's order (schema, table, object name).
+ * Each group says why it sits where it does.
+ */
+import type { PhaseName } from './types.js';
+
+export const GROUPS = {
+  expand: [
+    // Containers first: everything below lives in a schema, and an extension may be installed into a new one.
+    'schemas',
+    // Types, functions and operator classes that columns, defaults and indexes below may use.
+    'extensions',
+    // Enum types and new labels before the domains and columns of that type. Each new label is its
+    // own transaction: PostgreSQL refuses to use a label added in the same transaction.
+    'enums',
+    // After enums (a domain may be over one), before the columns of the domain.
+    'domains',
+    // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
+    'sequences',
+    // New tables with their inline keys, checks, indexes and partitions. Their foreign keys wait for
+    // 'foreignKeys', so that new tables may reference each other (or themselves) in any order.
+    'tables',
+    'tableOptions',
+    // New and altered columns of existing tables, before the indexes and constraints that use them.
+    'columns',
+    // OWNED BY needs its table and column; it also must move off a column before contract drops it.
+    'sequenceOwnership',
+    // New partitions of existing partitioned tables: after the parent's columns changed (LIKE copies
+    // them), before the parent's new indexes (which must cover every partition to become valid).
+    'partitions',
+    // CONCURRENTLY builds and repairs, before the constraints that use them: USING INDEX needs its
+    // index, and an FK's VALIDATE wants the index on its columns.
+    'indexes',
+    // ADD CONSTRAINT … USING INDEX, right after its index.
+    'keys',
+    // Checks added NOT VALID (validated in backfill).
+    'checks',
+    // After every table, key and index they reference or use.
+    'foreignKeys',
+    // Exclusion constraints have no online technique; kept apart so they are easy to spot.
+    'exclusions',
+    // Comments last: the objects they are on exist by now.
+    'comments',
+  ],
+  backfill: [
+    // Batched data copies before any constraint that checks the copied data.
+    'data',
+    // NOT NULL helper checks of columns that were filled just above: added only now, because a NOT
+    // VALID check still applies to every UPDATE, and would fail updates of rows not filled yet.
+    'constraintsAfterData',
+    // VALIDATE CONSTRAINT takes SHARE UPDATE EXCLUSIVE: reads and writes go on while it scans.
+    'validateChecks',
+    'validateForeignKeys',
+  ],
+  contract: [
+    // Foreign keys first: they hold on to the keys, columns and tables dropped below.
+    'dropForeignKeys',
+    // SET NOT NULL (no scan: the validated helper check proves it) before PRIMARY KEY USING INDEX needs it.
+    'setNotNull',
+    // Primary and unique keys made from their prebuilt index, swapped for the old one in one transaction.
+    'keys',
+    // DROP INDEX CONCURRENTLY; replacement indexes take the old name.
+    'dropIndexes',
+    'dropConstraints',
+    // DROP DEFAULT / DROP IDENTITY / DROP NOT NULL: after the keys that needed the column NOT NULL are gone.
+    'columns',
+    'dropPartitions',
+    // Partitions recreated with a new bound, after the old one is gone.
+    'addPartitions',
+    'dropColumns',
+    'dropTables',
+    // After the columns and tables whose defaults call nextval() on them.
+    'dropSequences',
+    // After the columns of that type; before the enums a domain may be over.
+    'dropDomains',
+    'dropEnums',
+    // After everything that was in them.
+    'dropSchemas',
+    // Last: dropped columns may have been of one of their types.
+    'dropExtensions',
+  ],
+} as const satisfies Record<PhaseName, readonly string[]>;
+
+export type Group<P extends PhaseName = PhaseName> = (typeof GROUPS)[P][number];
+
+export function groupIndex(phase: PhaseName, group: string): number {
+  const i = (GROUPS[phase] as readonly string[]).indexOf(group);
+  if (i < 0) throw new Error(`no group ${group} in phase ${phase}`);
+  return i;
+}

@@ -1,0 +1,236 @@
+/**
+ * The JSON Schema of the plan file, the source of `schemas/plan.schema.json` (a unit test keeps the
+ * file equal to this; `ZDM_WRITE_SCHEMAS=1` rewrites it). Built from the same constants as the types
+ * (PHASES, HAZARDS), so the closed lists cannot drift apart.
+ */
+import { HAZARD_DESCRIPTIONS, HAZARDS, PHASES } from './types.js';
+
+const LOCK_MODES = [
+  'ACCESS SHARE',
+  'ROW SHARE',
+  'ROW EXCLUSIVE',
+  'SHARE UPDATE EXCLUSIVE',
+  'SHARE',
+  'SHARE ROW EXCLUSIVE',
+  'EXCLUSIVE',
+  'ACCESS EXCLUSIVE',
+] as const;
+
+const str = (description: string, extra: Record<string, unknown> = {}) => ({ description, type: 'string', ...extra });
+
+const stepCommon = {
+  id: str('`<phase>.<n>`, n from 1 in execution order.', { pattern: '^(expand|backfill|contract)\\.[1-9][0-9]*$' }),
+  summary: str('What the step does, in one line, for the reviewer.', { minLength: 1 }),
+  locks: {
+    description: 'The locks the step takes, strongest mode per relation.',
+    type: 'array',
+    items: { $ref: '#/definitions/lock' },
+  },
+  hazards: {
+    description: 'Hazards of the step; `zdm apply` runs it only when each is allowed with --allow-hazards.',
+    type: 'array',
+    uniqueItems: true,
+    items: { $ref: '#/definitions/hazard' },
+  },
+};
+
+export const PLAN_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:zdm:plan:1',
+  title: 'zdm plan (version 1)',
+  description:
+    'A migration plan written by `zdm plan`: three phases (expand, backfill, contract) of steps, each with its SQL, ' +
+    'locks and hazards, and the schema fingerprints that `zdm apply` checks before and after each phase. ' +
+    'Do not edit: apply verifies the checksum.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'id', 'zdm', 'createdAt', 'source', 'phases', 'checksum'],
+  properties: {
+    version: { description: 'Format version of this file. Always 1.', const: 1 },
+    id: str('Plan id: `<UTC timestamp>-<slug>`, e.g. `20261125T120000Z-add-orders-check`.', { minLength: 1 }),
+    zdm: str('Version of zdm that wrote the plan.', { minLength: 1 }),
+    createdAt: str('When the plan was made (ISO 8601, UTC).', { minLength: 1 }),
+    source: {
+      description: 'What the plan was made from.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['desiredSha256', 'server', 'fingerprint'],
+      properties: {
+        desiredSha256: str(
+          'sha256 of the desired-state input (the file, or the files of the directory in path order).',
+        ),
+        server: str('The server the live schema was read from, e.g. `PostgreSQL 16.4`.'),
+        fingerprint: {
+          description: 'Fingerprint of the live schema the plan was made against.',
+          $ref: '#/definitions/fingerprint',
+        },
+      },
+    },
+    phases: {
+      description: 'expand, backfill and contract, in this order; a phase with nothing to do is present and empty.',
+      type: 'array',
+      items: { $ref: '#/definitions/phase' },
+    },
+    checksum: {
+      description:
+        'sha256 over the canonical JSON (keys sorted) of everything above; apply refuses a plan whose content does not match.',
+      $ref: '#/definitions/fingerprint',
+    },
+  },
+  definitions: {
+    fingerprint: str('`sha256:` and 64 lower-case hex digits.', { pattern: '^sha256:[0-9a-f]{64}$' }),
+    objectFingerprints: {
+      description:
+        'Fingerprints of objects, keyed `<kind> <schema>.<name>` (`table public.orders`, `enum public.status`, `schema public`); ' +
+        '`absent` for an object that does not exist at that point.',
+      type: 'object',
+      additionalProperties: {
+        description: 'A fingerprint, or `absent`.',
+        anyOf: [{ $ref: '#/definitions/fingerprint' }, { description: 'The object does not exist.', const: 'absent' }],
+      },
+    },
+    phase: {
+      description: 'One phase of the plan.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'before', 'after', 'objects', 'steps'],
+      properties: {
+        name: { description: 'The phase.', enum: [...PHASES] },
+        before: {
+          description: 'Fingerprint the live schema must have when the phase starts (drift check).',
+          $ref: '#/definitions/fingerprint',
+        },
+        after: {
+          description: 'Fingerprint the live schema must have when the phase is done.',
+          $ref: '#/definitions/fingerprint',
+        },
+        objects: {
+          description: 'Fingerprints of the objects the phase touches, as they must be before it runs.',
+          $ref: '#/definitions/objectFingerprints',
+        },
+        objectsAfter: {
+          description: 'Fingerprints of the same objects as they must be when the phase is done.',
+          $ref: '#/definitions/objectFingerprints',
+        },
+        steps: {
+          description: 'The steps, in execution order.',
+          type: 'array',
+          items: { $ref: '#/definitions/step' },
+        },
+      },
+    },
+    lock: {
+      description: 'A lock a step takes.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['relation', 'mode', 'hold'],
+      properties: {
+        relation: str('`schema.name` of the table (or index, sequence) locked.', { minLength: 1 }),
+        mode: { description: 'PostgreSQL table lock mode.', enum: [...LOCK_MODES] },
+        hold: {
+          description:
+            '`instant`: a catalog change, held for milliseconds; `scan`: held while the table is read, rewritten or indexed.',
+          enum: ['instant', 'scan'],
+        },
+      },
+    },
+    hazard: {
+      description: `A hazard of the closed list: ${HAZARDS.map((h) => `\`${h}\`: ${HAZARD_DESCRIPTIONS[h]}`).join('; ')}.`,
+      enum: [...HAZARDS],
+    },
+    step: {
+      description: 'A step: `kind: sql` (statements) or `kind: backfill` (a batched UPDATE).',
+      type: 'object',
+      required: ['kind'],
+      properties: { kind: { description: 'The kind of step.', enum: ['sql', 'backfill'] } },
+      if: { properties: { kind: { description: 'A backfill step.', const: 'backfill' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword
+      then: { $ref: '#/definitions/backfillStep' },
+      else: { $ref: '#/definitions/sqlStep' },
+    },
+    sqlStep: {
+      description: 'SQL statements run in one transaction (`transaction: true`) or one by one outside any.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'kind', 'summary', 'sql', 'transaction', 'locks', 'hazards'],
+      properties: {
+        id: stepCommon.id,
+        kind: { description: 'Always `sql`.', const: 'sql' },
+        summary: stepCommon.summary,
+        sql: {
+          description: 'The statements, in order.',
+          type: 'array',
+          minItems: 1,
+          items: str('One SQL statement, without a trailing semicolon.', { minLength: 1 }),
+        },
+        transaction: {
+          description:
+            'true: all statements in one transaction; false: each on its own, outside any transaction (CREATE INDEX CONCURRENTLY and the like).',
+          type: 'boolean',
+        },
+        locks: stepCommon.locks,
+        hazards: stepCommon.hazards,
+        concurrentIndex: {
+          description:
+            'For a CREATE INDEX CONCURRENTLY step: the index it builds, so that apply can drop an INVALID leftover of a failed try before running it again.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['schema', 'name'],
+          properties: {
+            schema: str('Schema of the index.', { minLength: 1 }),
+            name: str('Name of the index.', { minLength: 1 }),
+          },
+        },
+      },
+    },
+    backfillStep: {
+      description: 'A batched UPDATE, one transaction per batch, resumable from the journaled cursor.',
+      type: 'object',
+      additionalProperties: false,
+      required: [
+        'id',
+        'kind',
+        'summary',
+        'table',
+        'set',
+        'where',
+        'batchSize',
+        'sql',
+        'transaction',
+        'locks',
+        'hazards',
+      ],
+      properties: {
+        id: stepCommon.id,
+        kind: { description: 'Always `backfill`.', const: 'backfill' },
+        summary: stepCommon.summary,
+        table: {
+          description: 'The table updated.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['schema', 'name'],
+          properties: {
+            schema: str('Schema of the table.', { minLength: 1 }),
+            name: str('Name of the table.', { minLength: 1 }),
+          },
+        },
+        set: {
+          description: 'Column → SQL expression over the row’s current values.',
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: str('SQL expression.', { minLength: 1 }),
+        },
+        where: str('Only rows matching this SQL predicate are updated (e.g. `verified_at IS NULL`).'),
+        batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
+        sql: {
+          description: 'What one batch runs, for the reviewer; the key range of the batch is given as placeholders.',
+          type: 'array',
+          items: str('One SQL statement.'),
+        },
+        transaction: { description: 'Always false: each batch commits on its own.', const: false },
+        locks: stepCommon.locks,
+        hazards: stepCommon.hazards,
+      },
+    },
+  },
+} as const;

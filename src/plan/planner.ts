@@ -1,0 +1,222 @@
+/**
+ * `planChanges(live, desired, options)`: the diff's changes, each through its technique (see
+ * techniques/), ordered by the groups of order.ts into the three phases, with the fingerprint the
+ * schema must have before and after each phase.
+ *
+ * The model after each phase is computed by applying each step's model edit to the live model, and
+ * the model after contract must equal the desired one: when it does not, the planner has a bug and
+ * says so instead of writing a plan that apply would reject.
+ */
+import { type Change, type ChangeKind, describeChange, type SetComment } from '../diff/changes.js';
+import { diffModels } from '../diff/diff.js';
+import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
+import { ABSENT, objectFingerprints, withoutJournal } from '../model/objects.js';
+import type { DatabaseModel } from '../model/types.js';
+import { withChecksum } from './checksum.js';
+import { type Action, PlanContext, rootTable, type Touch, touchKey } from './context.js';
+import { PlanningError } from './errors.js';
+import { slugify } from './names.js';
+import { groupIndex } from './order.js';
+import * as columns from './techniques/columns.js';
+import * as constraints from './techniques/constraints.js';
+import * as indexes from './techniques/indexes.js';
+import * as objects from './techniques/objects.js';
+import * as tables from './techniques/tables.js';
+import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
+
+export interface PlanOptions {
+  /** Plan id, e.g. `20261125T120000Z-add-orders-check` (see defaultPlanPath). */
+  readonly id: string;
+  /** ISO 8601 UTC time the plan is made at; an input so that plans are reproducible. */
+  readonly createdAt: string;
+  readonly zdmVersion: string;
+  /** sha256 of the desired-state input (`sha256:…`). */
+  readonly desiredSha256: string;
+  /** `PostgreSQL 16.4`; its major version also picks techniques (e.g. NOT VALID FKs on partitioned tables need 18). */
+  readonly serverVersion: string;
+  /**
+   * Rows per table, by `schema.table` (exact counts or the live estimate `pg_class.reltuples`). Only
+   * `0` is used: such a table is treated as empty (a NOT NULL column without default may be added,
+   * blocking operations are instant). Tables not listed may have rows.
+   */
+  readonly rowCounts?: Readonly<Record<string, number>>;
+  /** Rows per backfill batch. Default 5000. */
+  readonly batchSize?: number;
+}
+
+export interface PlanResult {
+  readonly plan: Plan;
+  /** Things a reviewer should know that do not stop the plan (a foreign key without an index…). */
+  readonly warnings: readonly string[];
+  /** The diff the plan was made from. */
+  readonly changes: readonly Change[];
+  /** Expected model after each phase (after contract: equal to the desired model). */
+  readonly models: Readonly<Record<PhaseName, DatabaseModel>>;
+}
+
+type Handlers = { readonly [K in ChangeKind]: (ctx: PlanContext, change: Extract<Change, { kind: K }>) => void };
+
+/** The technique for each kind of change: a forgotten kind is a compile error. */
+const HANDLERS: Handlers = {
+  createExtension: objects.planCreateExtension,
+  dropExtension: objects.planDropExtension,
+  alterExtensionSchema: objects.planAlterExtensionSchema,
+  createSchema: objects.planCreateSchema,
+  dropSchema: objects.planDropSchema,
+  createEnum: objects.planCreateEnum,
+  dropEnum: objects.planDropEnum,
+  addEnumValue: objects.planAddEnumValue,
+  createDomain: objects.planCreateDomain,
+  dropDomain: objects.planDropDomain,
+  alterDomain: objects.planAlterDomain,
+  createSequence: objects.planCreateSequence,
+  dropSequence: objects.planDropSequence,
+  alterSequence: objects.planAlterSequence,
+  createTable: tables.planCreateTable,
+  dropTable: tables.planDropTable,
+  setTableLogged: tables.planSetTableLogged,
+  addColumn: columns.planAddColumn,
+  dropColumn: columns.planDropColumn,
+  alterColumn: columns.planAlterColumn,
+  addPrimaryKey: constraints.planAddPrimaryKey,
+  dropPrimaryKey: constraints.planDropPrimaryKey,
+  addUnique: constraints.planAddUnique,
+  dropUnique: constraints.planDropUnique,
+  addCheck: constraints.planAddCheck,
+  dropCheck: constraints.planDropCheck,
+  validateCheck: constraints.planValidateCheck,
+  addForeignKey: constraints.planAddForeignKey,
+  dropForeignKey: constraints.planDropForeignKey,
+  validateForeignKey: constraints.planValidateForeignKey,
+  addExclusion: constraints.planAddExclusion,
+  dropExclusion: constraints.planDropExclusion,
+  createIndex: indexes.planCreateIndex,
+  dropIndex: indexes.planDropIndex,
+  repairIndex: indexes.planRepairIndex,
+  addPartition: tables.planAddPartition,
+  dropPartition: tables.planDropPartition,
+  // Comments are gathered and planned together, one step per object (objects.planComments).
+  setComment: () => {},
+  unsupported: (ctx, c) => ctx.issue(c.object, c.reason, c.path),
+};
+
+/**
+ * A slug for the plan's id and file name, from its first change: `add-check-chk-orders-amount-positive`
+ * (`and-3-more` when there are others). Comments alone make `comments`; no change at all, `no-changes`.
+ */
+export function suggestSlug(changes: readonly Change[]): string {
+  const main = changes.filter((c) => c.kind !== 'setComment' && c.kind !== 'unsupported');
+  if (main.length === 0) return changes.length === 0 ? 'no-changes' : 'comments';
+  const first = describeChange(main[0]!)
+    .replace(/ on [^ ]+$/, '')
+    .replace(/\b(public)\./g, '');
+  return slugify(main.length === 1 ? first : `${first} and ${main.length - 1} more`);
+}
+
+/** `PostgreSQL 16.4` → 16; the live model's server wins when it has one. Unknown: 14, the oldest supported. */
+export function serverMajor(live: DatabaseModel, serverVersion: string): number {
+  if (live.server !== undefined) return Math.floor(live.server.versionNum / 10000);
+  const m = /(\d+)(?:\.\d+)?/.exec(serverVersion);
+  return m ? Number(m[1]) : 14;
+}
+
+/**
+ * Plans the migration of `live` to `desired`.
+ *
+ * @throws PlanningError when the desired state asks for something zdm cannot plan (yet); every
+ *   such difference is listed, each naming its object and desired-state path.
+ */
+export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, options: PlanOptions): PlanResult {
+  // zdm's own journal schema is not part of the user's schema (and must not be planned away).
+  const live = withoutJournal(liveModel);
+  const changes = diffModels(live, desired);
+  const ctx = new PlanContext({
+    live,
+    desired,
+    serverMajor: serverMajor(live, options.serverVersion),
+    rowCounts: options.rowCounts ?? {},
+    batchSize: options.batchSize ?? 5000,
+  });
+  for (const c of changes) {
+    if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
+  }
+  const comments: SetComment[] = [];
+  for (const c of changes) {
+    if (c.kind === 'setComment') comments.push(c);
+    else (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
+  }
+  objects.planComments(ctx, comments);
+  if (ctx.issues.length > 0) throw new PlanningError(ctx.issues);
+
+  const models = {} as Record<PhaseName, DatabaseModel>;
+  let model = live;
+  const phases: Phase[] = PHASES.map((phase) => {
+    const actions = ordered(ctx.actions, phase);
+    const start = model;
+    for (const a of actions) model = a.edit(model);
+    models[phase] = model;
+    const keys = touchedKeys(actions, [start, model, desired]);
+    const steps: Step[] = actions.map((a, i) => ({ id: `${phase}.${i + 1}`, ...a.step }) as Step);
+    return {
+      name: phase,
+      before: fingerprint(start),
+      after: fingerprint(model),
+      objects: pick(objectFingerprints(start), keys),
+      objectsAfter: pick(objectFingerprints(model), keys),
+      steps,
+    };
+  });
+
+  if (!modelsEqual(model, desired)) {
+    const left = diffModels(model, desired).map(describeChange);
+    throw new Error(
+      `internal error: the planned steps do not reach the desired state (please report it); still different: ${left.join('; ') || stableStringify(canonicalize(model)).slice(0, 200)}`,
+    );
+  }
+
+  const body: Omit<Plan, 'checksum'> = {
+    version: 1,
+    id: options.id,
+    zdm: options.zdmVersion,
+    createdAt: options.createdAt,
+    source: { desiredSha256: options.desiredSha256, server: options.serverVersion, fingerprint: fingerprint(live) },
+    phases,
+  };
+  return { plan: withChecksum(body), warnings: [...ctx.warnings], changes, models };
+}
+
+function ordered(actions: readonly Action[], phase: PhaseName): Action[] {
+  return actions
+    .map((a, i) => ({ a, i }))
+    .filter(({ a }) => a.at.phase === phase)
+    .sort((x, y) => groupIndex(phase, x.a.at.group) - groupIndex(phase, y.a.at.group) || x.i - y.i)
+    .map(({ a }) => a);
+}
+
+/**
+ * Keys (src/model/objects.ts) of the objects a phase touches. A partition is part of its root
+ * table's fingerprint, so it is keyed by that table.
+ */
+function touchedKeys(actions: readonly Action[], models: readonly DatabaseModel[]): string[] {
+  const keys = new Set<string>();
+  for (const a of actions) {
+    for (const t of a.touches) keys.add(touchKey(rooted(t, models)));
+  }
+  return [...keys].sort();
+}
+
+function rooted(t: Touch, models: readonly DatabaseModel[]): Touch {
+  if (t.kind !== 'table') return t;
+  for (const m of models) {
+    const root = rootTable(m, { schema: t.schema!, name: t.name });
+    if (root) return { kind: 'table', schema: root.schema, name: root.name };
+  }
+  return t;
+}
+
+/** `fingerprints[key]` for each key, `absent` for objects that do not exist. */
+function pick(fingerprints: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) out[k] = fingerprints[k] ?? ABSENT;
+  return out;
+}

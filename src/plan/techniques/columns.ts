@@ -1,0 +1,391 @@
+/**
+ * Columns of existing tables: add, drop, alter (type, default, NOT NULL, identity, generation).
+ * New tables get their columns inline (tables.ts).
+ */
+import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
+import { docPath } from '../../diff/paths.js';
+import { qualified } from '../../model/names.js';
+import type { Column } from '../../model/types.js';
+import { displayType } from '../../model/types-text.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
+import { dropOwnedSequences, mapColumn, mapTable, omit, withOptional } from '../model-edit.js';
+import { columnDefinition, parenthesized, rel } from '../sql.js';
+import type { Hazard } from '../types.js';
+import { isVolatileDefault, unknownFunctions } from '../volatility.js';
+import { planNotNull } from './not-null.js';
+
+/** How a new column of an existing table is added. */
+export type AddColumnMode =
+  /** One `ADD COLUMN`: nullable, or NOT NULL with a non-volatile default, generated, identity, or the table is empty. */
+  | 'direct'
+  /** Volatile default: add nullable, SET DEFAULT (new rows), batched backfill (old rows), then the NOT NULL recipe if wanted. */
+  | 'volatileDefault'
+  /** NOT NULL, no default, a `using` expression: add nullable, batched backfill with it, NOT NULL recipe. */
+  | 'using'
+  /** NOT NULL, no default, rows (maybe) present: refused. */
+  | 'refuse';
+
+export function addColumnMode(ctx: PlanContext, table: RelationRef, c: Column): AddColumnMode {
+  if (c.generated !== undefined || c.identity !== undefined) return 'direct';
+  if (c.default !== undefined && isVolatileDefault(c.default) && !ctx.isEmpty(table)) return 'volatileDefault';
+  if (c.nullable || c.default !== undefined || ctx.isEmpty(table)) return 'direct';
+  if (c.using !== undefined) return 'using';
+  return 'refuse';
+}
+
+/** Whether `column` of `table` is NOT NULL once expand is done (a primary key may then be attached in expand). */
+export function notNullAfterExpand(ctx: PlanContext, table: RelationRef, column: string): boolean {
+  const live = ctx.liveColumn(table, column);
+  if (live !== undefined) return !live.nullable;
+  const desired = rootTable(ctx.desired, table)?.columns.find((c) => c.name === column);
+  if (desired === undefined || desired.nullable) return false;
+  return ctx.isNew(table) || addColumnMode(ctx, table, desired) === 'direct';
+}
+
+/** What one batch of a backfill runs, for the reviewer: keyset on the primary key, else ctid ranges. */
+function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr: string, why: string): BackfillDraft {
+  const key = rootTable(ctx.live, table)?.primaryKey?.columns;
+  const c = quoteIdent(column);
+  const where = `${c} IS NULL`;
+  const range =
+    key && key.length > 0
+      ? `(${identList(key)}) > (${key.map((_, i) => `$${i + 1}`).join(', ')}) AND (${identList(key)}) <= (${key
+          .map((_, i) => `$${key.length + i + 1}`)
+          .join(', ')})`
+      : 'ctid >= $1::tid AND ctid < $2::tid';
+  const triggers = (ctx.live.dependents?.triggers ?? []).filter(
+    (t) => t.schema === table.schema && t.table === table.name,
+  );
+  const hazards: Hazard[] = triggers.length > 0 ? ['fires-user-triggers'] : [];
+  const triggerNote = triggers.length > 0 ? `; fires trigger(s) ${triggers.map((t) => t.name).join(', ')}` : '';
+  return {
+    kind: 'backfill',
+    summary: `backfill ${qualified(table.schema, table.name)}.${column} = ${expr} where NULL, in batches (${why})${triggerNote}`,
+    table: { schema: table.schema, name: table.name },
+    set: { [column]: expr },
+    where,
+    batchSize: ctx.input.batchSize,
+    sql: [`UPDATE ${rel(table)} SET ${c} = ${expr} WHERE ${where} AND ${range}`],
+    transaction: false,
+    locks: [lock(table, 'ROW EXCLUSIVE')],
+    hazards,
+  };
+}
+
+function checkDefault(ctx: PlanContext, table: RelationRef, c: Column): void {
+  if (c.default === undefined) return;
+  const unknown = unknownFunctions(c.default);
+  if (unknown.length > 0 && !isVolatileDefault(c.default)) {
+    ctx.warn(
+      `default of ${qualified(table.schema, table.name)}.${c.name} calls ${unknown.map((f) => `${f}()`).join(', ')}: ` +
+        'zdm assumes it is not volatile; if it is, adding the column rewrites the table under ACCESS EXCLUSIVE',
+    );
+  }
+}
+
+export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
+  const { table, column: c } = ch;
+  const t = rel(table);
+  const display = `${qualified(table.schema, table.name)}.${c.name}`;
+  const touches = [tableTouch(table)];
+  const bare: Column = omit(omit(c, 'comment'), 'renamedFrom');
+  const added = omit(bare, 'using');
+  checkDefault(ctx, table, c);
+  const mode = addColumnMode(ctx, table, c);
+  switch (mode) {
+    case 'refuse':
+      ctx.issue(
+        `column ${display}`,
+        'a NOT NULL column without a default cannot be added to a table that may have rows: ' +
+          'give it a default (or a `using` expression to fill the existing rows), or make it nullable',
+        docPath(['schemas', table.schema, 'tables', table.name, 'columns', c.name]),
+      );
+      return;
+    case 'direct': {
+      const rewrite = (c.identity !== undefined || c.generated?.stored === true) && !ctx.isEmpty(table);
+      const why =
+        c.identity !== undefined
+          ? 'an identity column fills every row'
+          : 'a stored generated column computes every row';
+      ctx.add(
+        at.expand('columns'),
+        sqlStep(
+          rewrite
+            ? `add column ${display} (rewrites the table under ACCESS EXCLUSIVE: ${why})`
+            : `add column ${display}`,
+          [`ALTER TABLE ${t} ADD COLUMN ${columnDefinition(typed(c), { schemas: ctx.schemas })}`],
+          {
+            locks: [lock(table, 'ACCESS EXCLUSIVE', rewrite ? 'scan' : 'instant')],
+            hazards: rewrite ? ['table-rewrite', 'blocks-reads'] : [],
+          },
+        ),
+        (m) => mapTable(m, table, (x) => ({ ...x, columns: [...x.columns, added] })),
+        touches,
+      );
+      return;
+    }
+    case 'volatileDefault':
+    case 'using': {
+      const expr = mode === 'using' ? c.using! : c.default!;
+      const sql = [
+        `ALTER TABLE ${t} ADD COLUMN ${columnDefinition(typed(c), { nullable: true, noDefault: true, schemas: ctx.schemas })}`,
+      ];
+      if (c.default !== undefined)
+        sql.push(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default}`);
+      const nullableCol: Column = omit({ ...added, nullable: true }, 'default');
+      ctx.add(
+        at.expand('columns'),
+        sqlStep(
+          c.default !== undefined
+            ? `add column ${display} nullable, then SET DEFAULT ${c.default} for new rows (a volatile default in ADD COLUMN would rewrite the table)`
+            : `add column ${display} nullable (filled by backfill)`,
+          sql,
+          { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+        ),
+        (m) =>
+          mapTable(m, table, (x) => ({
+            ...x,
+            columns: [...x.columns, withOptional(nullableCol, 'default', c.default)],
+          })),
+        touches,
+      );
+      ctx.add(
+        at.backfill('data'),
+        backfillStep(ctx, table, c.name, expr, mode === 'using' ? 'using' : 'volatile default'),
+        (m) => m,
+        touches,
+      );
+      if (!c.nullable) planNotNull(ctx, table, c.name, { addAt: at.backfill('constraintsAfterData') });
+      return;
+    }
+  }
+}
+
+/** The column with its type in the short spelling people write (`timestamptz`, `varchar(200)`). */
+function typed(c: Column): Column {
+  return { ...c, type: displayType(c.type) };
+}
+
+export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
+  const { table, column } = ch;
+  // Dropping a whole table drops its columns: nothing to do here then.
+  if (ctx.desiredRelation(table) === undefined) return;
+  const views = ctx.viewsUsing(table, column.name);
+  if (views.length > 0) {
+    ctx.issue(
+      `column ${qualified(table.schema, table.name)}.${column.name}`,
+      `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to drop it; drop or change the view first`,
+      docPath(['schemas', table.schema, 'tables', table.name]),
+    );
+    return;
+  }
+  ctx.add(
+    at.contract('dropColumns'),
+    sqlStep(
+      `drop column ${qualified(table.schema, table.name)}.${column.name} and its data`,
+      [`ALTER TABLE ${rel(table)} DROP COLUMN ${quoteIdent(column.name)}`],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards: ['data-loss'] },
+    ),
+    // PostgreSQL drops the sequences the column owns with it.
+    (m) =>
+      dropOwnedSequences(
+        mapTable(m, table, (t) => ({ ...t, columns: t.columns.filter((c) => c.name !== column.name) })),
+        table,
+        column.name,
+      ),
+    [tableTouch(table)],
+  );
+}
+
+export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
+  const { table, from, to } = ch;
+  const t = rel(table);
+  const c = quoteIdent(to.name);
+  const display = `${qualified(table.schema, table.name)}.${to.name}`;
+  const touches = [tableTouch(table)];
+  const locks = [lock(table, 'ACCESS EXCLUSIVE')];
+  const set = (fn: (col: Column) => Column) => (m: Parameters<typeof mapColumn>[0]) => mapColumn(m, table, to.name, fn);
+
+  if (from.type !== to.type) {
+    const views = ctx.viewsUsing(table, to.name);
+    if (views.length > 0) {
+      ctx.issue(
+        `column ${display}`,
+        `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to change its type; drop or change the view first`,
+        docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'type']),
+      );
+    }
+    // Binary-coercible (the diff refuses anything else): a catalog change, no rewrite, no index rebuild.
+    ctx.add(
+      at.expand('columns'),
+      sqlStep(
+        `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)`,
+        [`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${displayType(to.type)}`],
+        { locks },
+      ),
+      set((col) => ({ ...col, type: to.type })),
+      touches,
+    );
+  }
+
+  if (!sameGenerated(from, to)) {
+    if (to.generated === undefined) {
+      ctx.add(
+        at.expand('columns'),
+        sqlStep(
+          `make ${display} a plain column (keeps its values)`,
+          [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP EXPRESSION`],
+          {
+            locks,
+          },
+        ),
+        set((col) => omit(col, 'generated')),
+        touches,
+      );
+    } else if (ctx.input.serverMajor < 17) {
+      ctx.issue(
+        `column ${display}`,
+        `changing a generation expression needs PostgreSQL 17 (ALTER COLUMN … SET EXPRESSION); the server is ${ctx.input.serverMajor}`,
+        docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'generated']),
+      );
+    } else {
+      const rewrite = to.generated.stored && !ctx.isEmpty(table);
+      ctx.add(
+        at.expand('columns'),
+        sqlStep(
+          rewrite
+            ? `change generation expression of ${display} (rewrites the table under ACCESS EXCLUSIVE: stored values are recomputed)`
+            : `change generation expression of ${display}`,
+          [`ALTER TABLE ${t} ALTER COLUMN ${c} SET EXPRESSION AS ${parenthesized(to.generated.expression)}`],
+          {
+            locks: [lock(table, 'ACCESS EXCLUSIVE', rewrite ? 'scan' : 'instant')],
+            hazards: rewrite ? ['table-rewrite', 'blocks-reads'] : [],
+          },
+        ),
+        set((col) => ({ ...col, generated: to.generated! })),
+        touches,
+      );
+    }
+  }
+
+  const identityAdded = from.identity === undefined && to.identity !== undefined;
+  const nullableToNotNull = from.nullable && !to.nullable;
+  // An identity column must be NOT NULL: with the NOT NULL recipe pending, identity waits for contract.
+  if (identityAdded) planAddIdentity(ctx, table, from, to, nullableToNotNull);
+  else if (from.identity !== undefined && to.identity === undefined) {
+    ctx.add(
+      at.contract('columns'),
+      sqlStep(
+        `drop identity of ${display} (its sequence goes; values stay)`,
+        [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP IDENTITY`],
+        {
+          locks,
+        },
+      ),
+      set((col) => omit(col, 'identity')),
+      touches,
+    );
+  } else if (from.identity !== to.identity && to.identity !== undefined) {
+    const kind = to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
+    ctx.add(
+      at.expand('columns'),
+      sqlStep(
+        to.identity === 'always'
+          ? `make ${display} GENERATED ALWAYS (inserts that give a value fail from now on)`
+          : `make ${display} GENERATED BY DEFAULT`,
+        [`ALTER TABLE ${t} ALTER COLUMN ${c} SET GENERATED ${kind}`],
+        { locks, hazards: to.identity === 'always' ? ['app-compat'] : [] },
+      ),
+      set((col) => ({ ...col, identity: to.identity! })),
+      touches,
+    );
+  }
+
+  if (from.default !== to.default && !identityAdded) {
+    if (to.default !== undefined) {
+      checkDefault(ctx, table, to);
+      ctx.add(
+        at.expand('columns'),
+        sqlStep(
+          `set default of ${display} to ${to.default}`,
+          [`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${to.default}`],
+          {
+            locks,
+          },
+        ),
+        set((col) => ({ ...col, default: to.default! })),
+        touches,
+      );
+    } else {
+      // The old application version may rely on the default: it goes once that version is gone.
+      ctx.add(
+        at.contract('columns'),
+        sqlStep(`drop default of ${display}`, [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`], { locks }),
+        set((col) => omit(col, 'default')),
+        touches,
+      );
+    }
+  }
+
+  if (nullableToNotNull && to.identity === undefined) {
+    if (to.using !== undefined && from.type === to.type) {
+      ctx.add(at.backfill('data'), backfillStep(ctx, table, to.name, to.using, 'using'), (m) => m, touches);
+      planNotNull(ctx, table, to.name, { addAt: at.backfill('constraintsAfterData') });
+    } else {
+      planNotNull(ctx, table, to.name);
+    }
+  } else if (nullableToNotNull) {
+    planNotNull(ctx, table, to.name);
+  } else if (!from.nullable && to.nullable) {
+    // A primary key column cannot drop NOT NULL while the key exists: wait until contract drops the key.
+    const inLivePk = rootTable(ctx.live, table)?.primaryKey?.columns.includes(to.name) ?? false;
+    ctx.add(
+      inLivePk ? at.contract('columns') : at.expand('columns'),
+      sqlStep(`drop NOT NULL of ${display}`, [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP NOT NULL`], { locks }),
+      set((col) => ({ ...col, nullable: true })),
+      touches,
+    );
+  }
+}
+
+function sameGenerated(a: Column, b: Column): boolean {
+  return a.generated?.expression === b.generated?.expression && a.generated?.stored === b.generated?.stored;
+}
+
+/**
+ * `ADD GENERATED … AS IDENTITY` on an existing column, and the identity's sequence moved past the
+ * largest value in the same transaction: inserts right after it must not collide with old rows.
+ */
+function planAddIdentity(
+  ctx: PlanContext,
+  table: RelationRef,
+  from: Column,
+  to: Column,
+  waitForNotNull: boolean,
+): void {
+  const t = rel(table);
+  const c = quoteIdent(to.name);
+  const display = `${qualified(table.schema, table.name)}.${to.name}`;
+  const kind = to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
+  const sql: string[] = [];
+  if (from.default !== undefined) sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
+  sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} ADD GENERATED ${kind} AS IDENTITY`);
+  sql.push(
+    `SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(${quoteLiteral(qualifiedName(table.schema, table.name))}, ` +
+      `${quoteLiteral(to.name)}), pg_catalog.max(${c})) FROM ${t} HAVING pg_catalog.max(${c}) IS NOT NULL`,
+  );
+  const indexed = ctx.hasIndexLeadingWith(table, [to.name], 'live');
+  const hazards: Hazard[] = indexed || ctx.isEmpty(table) ? [] : ['blocks-reads'];
+  ctx.add(
+    waitForNotNull ? at.contract('columns') : at.expand('columns'),
+    sqlStep(
+      `make ${display} an identity column and start its sequence after the largest value` +
+        (hazards.length > 0 ? ' (max() scans the table under ACCESS EXCLUSIVE: no index leads with the column)' : ''),
+      sql,
+      { locks: [lock(table, 'ACCESS EXCLUSIVE', hazards.length > 0 ? 'scan' : 'instant')], hazards },
+    ),
+    (m) => mapColumn(m, table, to.name, (col) => ({ ...omit(col, 'default'), identity: to.identity! })),
+    [tableTouch(table)],
+  );
+}

@@ -1,0 +1,461 @@
+/**
+ * Keys and constraints of existing tables.
+ *
+ * - CHECK and FOREIGN KEY: `ADD … NOT VALID` (expand; new rows are checked from then on), then
+ *   `VALIDATE CONSTRAINT` in its own transaction (backfill) under SHARE UPDATE EXCLUSIVE, which lets
+ *   reads and writes go on while it scans.
+ * - A changed check or foreign key keeps its name: the old one is dropped and the new one added NOT
+ *   VALID in one expand transaction. Adding the new one under a temporary name next to the old one
+ *   would hold writes to both rules at once (the new application version, deployed after expand,
+ *   could fail the old rule) and need a rename in contract; replacing it at once leaves only a window
+ *   where existing rows are unchecked until backfill validates them: the `not-validated` hazard says so.
+ * - PRIMARY KEY and UNIQUE: `CREATE UNIQUE INDEX CONCURRENTLY` (expand), then `ADD CONSTRAINT …
+ *   USING INDEX` (ACCESS EXCLUSIVE, instant). A primary key waits for contract when one of its
+ *   columns goes through the NOT NULL recipe (SET NOT NULL first), and so does the swap of a changed
+ *   key (drop old + add new in one transaction). When the name is taken, the index is built under a
+ *   fresh name: USING INDEX renames it to the constraint's name.
+ * - EXCLUDE has no online technique: it builds its index under ACCESS EXCLUSIVE.
+ */
+import type {
+  AddCheck,
+  AddExclusion,
+  AddForeignKey,
+  AddPrimaryKey,
+  AddUnique,
+  DropCheck,
+  DropExclusion,
+  DropForeignKey,
+  DropPrimaryKey,
+  DropUnique,
+  RelationRef,
+  ValidateCheck,
+  ValidateForeignKey,
+} from '../../diff/changes.js';
+import { qualified } from '../../model/names.js';
+import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
+import { quoteIdent } from '../../render/quote.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
+import { checkSql, createIndexSql, exclusionSql, foreignKeySql, primaryKeySql, rel, uniqueSql } from '../sql.js';
+import type { Hazard, LockInfo } from '../types.js';
+import { notNullAfterExpand } from './columns.js';
+
+const name = (r: RelationRef) => qualified(r.schema, r.name);
+
+// ---------------------------------------------------------------------------------------------
+// CHECK
+
+export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
+  const { table, check } = ch;
+  // A new relation gets its checks in its creation step (tables.ts).
+  if (ctx.isNew(table)) return;
+  const t = rel(table);
+  const sql: string[] = [];
+  const locks = [lock(table, 'ACCESS EXCLUSIVE')];
+  const hazards: Hazard[] = [];
+  if (ch.replaces) {
+    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(check.name)}`);
+    hazards.push('not-validated');
+  }
+  sql.push(`ALTER TABLE ${t} ADD ${checkSql(check, true)}`);
+  if (!check.valid) hazards.push('not-validated');
+  ctx.add(
+    at.expand('checks'),
+    sqlStep(
+      ch.replaces
+        ? `replace check ${check.name} on ${name(table)}: ${check.expression} NOT VALID (existing rows unchecked until backfill validates)`
+        : `add check ${check.name} on ${name(table)}: ${check.expression} NOT VALID`,
+      sql,
+      { locks, hazards },
+    ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, checks: upsert(r.checks, { ...check, valid: false }) })),
+    [tableTouch(table)],
+  );
+  if (check.valid) planValidateCheck(ctx, { kind: 'validateCheck', table, check });
+}
+
+export function planValidateCheck(ctx: PlanContext, ch: ValidateCheck): void {
+  const { table, check } = ch;
+  ctx.add(
+    at.backfill('validateChecks'),
+    sqlStep(
+      `validate check ${check.name} on ${name(table)}`,
+      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(check.name)}`],
+      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
+    ),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...r,
+        checks: r.checks.map((k) => (k.name === check.name ? { ...k, valid: true } : k)),
+      })),
+    [tableTouch(table)],
+  );
+}
+
+export function planDropCheck(ctx: PlanContext, ch: DropCheck): void {
+  if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
+  dropConstraint(ctx, ch.table, ch.check.name, 'check', [], (r) => ({
+    ...r,
+    checks: removeNamed(r.checks, ch.check.name),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// FOREIGN KEY
+
+function fkLocks(table: RelationRef, fk: ForeignKey, mode: LockInfo['mode'], hold: LockInfo['hold']): LockInfo[] {
+  return [lock(table, mode, hold), lock({ schema: fk.references.schema, name: fk.references.table }, mode, hold)];
+}
+
+export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
+  const { table, foreignKey: fk } = ch;
+  const t = rel(table);
+  const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
+  const touches = [tableTouch(table), tableTouch(ref)];
+  if (ctx.isRecreatedInContract(table)) {
+    // A partition recreated empty in contract: checking its (no) rows is instant.
+    ctx.add(
+      at.contract('addPartitions'),
+      sqlStep(
+        `add foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+        [`ALTER TABLE ${t} ADD ${foreignKeySql(fk, !fk.valid)}`],
+        {
+          locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
+          hazards: fk.valid ? [] : ['not-validated'],
+        },
+      ),
+      (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: upsert(r.foreignKeys, fk) })),
+      touches,
+    );
+    return;
+  }
+  if (!ctx.hasIndexLeadingWith(table, fk.columns)) {
+    ctx.warn(
+      `foreign key ${fk.name} on ${name(table)} has no index on (${fk.columns.join(', ')}): ` +
+        `every DELETE or key UPDATE on ${name(ref)} scans ${name(table)}; consider adding one to the desired state`,
+    );
+  }
+  // PostgreSQL 17 and older refuse NOT VALID foreign keys on partitioned tables: the key is added
+  // validated, which scans while holding SHARE ROW EXCLUSIVE (writes wait).
+  const noNotValid = ctx.isPartitioned(table) && ctx.input.serverMajor < 18;
+  const sql: string[] = [];
+  const hazards: Hazard[] = [];
+  let locks = fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant');
+  if (ch.replaces) {
+    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+    locks = [...fkLocks(table, ch.replaces, 'ACCESS EXCLUSIVE', 'instant'), ...locks];
+    if (!noNotValid) hazards.push('not-validated');
+  }
+  if (noNotValid) {
+    const empty = ctx.isEmpty(table);
+    sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, false)}`);
+    if (!empty) hazards.push('blocks-writes');
+    ctx.add(
+      at.expand('foreignKeys'),
+      sqlStep(
+        `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)}` +
+          (empty
+            ? ''
+            : ` (validated at once: PostgreSQL < 18 has no NOT VALID foreign keys on partitioned tables; ` +
+              `the check scans ${name(table)} holding SHARE ROW EXCLUSIVE, writes wait)`),
+        sql,
+        {
+          locks: [
+            ...locks.filter((l) => l.mode === 'ACCESS EXCLUSIVE'),
+            ...fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', empty ? 'instant' : 'scan'),
+          ],
+          hazards,
+        },
+      ),
+      (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: upsert(r.foreignKeys, { ...fk, valid: true }) })),
+      touches,
+    );
+    return;
+  }
+  sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, true)}`);
+  if (!fk.valid) hazards.push('not-validated');
+  ctx.add(
+    at.expand('foreignKeys'),
+    sqlStep(
+      `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)} NOT VALID`,
+      sql,
+      {
+        locks,
+        hazards,
+      },
+    ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: upsert(r.foreignKeys, { ...fk, valid: false }) })),
+    touches,
+  );
+  if (fk.valid) planValidateForeignKey(ctx, { kind: 'validateForeignKey', table, foreignKey: fk });
+}
+
+export function planValidateForeignKey(ctx: PlanContext, ch: ValidateForeignKey): void {
+  const { table, foreignKey: fk } = ch;
+  const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
+  ctx.add(
+    at.backfill('validateForeignKeys'),
+    sqlStep(
+      `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
+      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')] },
+    ),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...r,
+        foreignKeys: r.foreignKeys.map((k) => (k.name === fk.name ? { ...k, valid: true } : k)),
+      })),
+    [tableTouch(table), tableTouch(ref)],
+  );
+}
+
+export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {
+  const { table, foreignKey: fk } = ch;
+  if (ch.replacedBy || ctx.desiredRelation(table) === undefined) return;
+  const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
+  ctx.add(
+    at.contract('dropForeignKeys'),
+    sqlStep(
+      `drop foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
+      { locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant') },
+    ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: removeNamed(r.foreignKeys, fk.name) })),
+    [tableTouch(table), tableTouch(ref)],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// PRIMARY KEY and UNIQUE
+
+type Key =
+  | { readonly kind: 'primaryKey'; readonly key: PrimaryKey }
+  | { readonly kind: 'unique'; readonly key: UniqueConstraint };
+
+function keyIndex(k: Key, indexName: string): Index {
+  return {
+    kind: 'index',
+    name: indexName,
+    unique: true,
+    method: 'btree',
+    keys: k.key.columns.map((column) => ({ column, descending: false })),
+    include: k.key.include,
+    nullsNotDistinct: k.kind === 'unique' ? k.key.nullsNotDistinct : false,
+    valid: true,
+  };
+}
+
+function planAddKey(
+  ctx: PlanContext,
+  table: RelationRef,
+  k: Key,
+  replaces: PrimaryKey | UniqueConstraint | undefined,
+): void {
+  const t = rel(table);
+  const label = k.kind === 'primaryKey' ? 'primary key' : 'unique constraint';
+  const touches = [tableTouch(table)];
+  if (replaces) {
+    // A foreign key that stays needs the old key until it is dropped: PostgreSQL refuses the swap.
+    const users = foreignKeysOn(ctx, table, replaces.columns);
+    if (users.length > 0) {
+      ctx.issue(
+        `${label} ${replaces.name} on ${name(table)}`,
+        `replacing it is not supported yet while ${users.join(', ')} reference${users.length === 1 ? 's' : ''} it: ` +
+          'drop the foreign key in one plan and add it back in the next',
+      );
+      return;
+    }
+  }
+  const setKey = (r: Parameters<Parameters<typeof mapRelation>[2]>[0]) =>
+    k.kind === 'primaryKey'
+      ? { ...r, primaryKey: k.key }
+      : { ...r, uniqueConstraints: upsert(removeNamed(r.uniqueConstraints, replaces?.name ?? ''), k.key) };
+  const dropOld = replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(replaces.name)}`] : [];
+  const hazards: Hazard[] = replaces ? ['unique-scope-change'] : [];
+  const waitForNotNull = k.kind === 'primaryKey' && k.key.columns.some((c) => !notNullAfterExpand(ctx, table, c));
+  const place: Placement = replaces || waitForNotNull ? at.contract('keys') : at.expand('keys');
+  const constraintSql = k.kind === 'primaryKey' ? primaryKeySql(k.key) : uniqueSql(k.key);
+
+  if (ctx.isPartitioned(table) && !ctx.isEmpty(table)) {
+    // USING INDEX is not available on partitioned tables: the constraint builds its indexes itself,
+    // holding ACCESS EXCLUSIVE on the table for the whole build.
+    ctx.add(
+      place,
+      sqlStep(
+        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${name(table)} (no online technique on a partitioned table: ` +
+          'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
+        [...dropOld, `ALTER TABLE ${t} ADD ${constraintSql}`],
+        { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
+      ),
+      (m) => mapRelation(m, table, setKey),
+      touches,
+    );
+    return;
+  }
+
+  // An INVALID index under the key's name is what a failed earlier build left: apply drops it before
+  // building again (concurrentIndex), so the name is free for the build.
+  const leftover = isLeftoverOfKey(ctx, table, k.key.name);
+  const indexName =
+    ctx.isTakenLive(table.schema, k.key.name) && !leftover
+      ? ctx.freshName(table.schema, [k.key.name], 'new')
+      : k.key.name;
+  const index = keyIndex(k, indexName);
+  ctx.add(
+    at.expand('indexes'),
+    sqlStep(
+      `build unique index ${indexName} on ${name(table)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
+      [createIndexSql(table, index, { concurrently: true, schemas: ctx.schemas })],
+      {
+        transaction: false,
+        locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+        concurrentIndex: { schema: table.schema, name: indexName },
+      },
+    ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, indexes: upsert(r.indexes, index) })),
+    touches,
+  );
+  const timing = k.key.deferrable ? (k.key.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
+  const using =
+    `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(k.key.name)} ` +
+    `${k.kind === 'primaryKey' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${quoteIdent(indexName)}${timing}`;
+  ctx.add(
+    place,
+    sqlStep(
+      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${name(table)} using index ${indexName}`,
+      [...dropOld, using],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
+    ),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...setKey(r),
+        indexes: removeNamed(r.indexes, indexName),
+      })),
+    touches,
+  );
+}
+
+/** Foreign keys, live and kept in the desired state, whose referenced columns are exactly `columns` of `table`. */
+function foreignKeysOn(ctx: PlanContext, table: RelationRef, columns: readonly string[]): string[] {
+  const out: string[] = [];
+  const same = (a: readonly string[]) => a.length === columns.length && a.every((c) => columns.includes(c));
+  const visit = (
+    schema: string,
+    r: {
+      readonly name: string;
+      readonly foreignKeys: readonly ForeignKey[];
+      readonly partitions: readonly (Partition & { readonly schema: string })[];
+    },
+  ) => {
+    for (const f of r.foreignKeys) {
+      if (f.references.schema !== table.schema || f.references.table !== table.name || !same(f.references.columns))
+        continue;
+      const kept = ctx.desiredRelation({ schema, name: r.name })?.foreignKeys.some((d) => d.name === f.name) ?? false;
+      if (kept) out.push(`foreign key ${f.name} on ${qualified(schema, r.name)}`);
+    }
+    for (const p of r.partitions) visit(p.schema, p);
+  };
+  for (const s of ctx.live.schemas) for (const t of s.tables) visit(s.name, t);
+  return out.sort();
+}
+
+/**
+ * Whether the live relation has an INVALID index named like a primary or unique key the desired
+ * state declares on it: the leftover of a failed `CREATE UNIQUE INDEX CONCURRENTLY` for that key.
+ */
+export function isLeftoverOfKey(ctx: PlanContext, table: RelationRef, name: string): boolean {
+  const live = ctx.liveRelation(table)?.indexes.find((i) => i.name === name);
+  const desired = ctx.desiredRelation(table);
+  return (
+    live !== undefined &&
+    !live.valid &&
+    desired !== undefined &&
+    (desired.primaryKey?.name === name || desired.uniqueConstraints.some((u) => u.name === name))
+  );
+}
+
+export function planAddPrimaryKey(ctx: PlanContext, ch: AddPrimaryKey): void {
+  if (ctx.isNew(ch.table)) return; // inline in CREATE TABLE
+  planAddKey(ctx, ch.table, { kind: 'primaryKey', key: ch.primaryKey }, ch.replaces);
+}
+
+export function planAddUnique(ctx: PlanContext, ch: AddUnique): void {
+  if (ctx.isNew(ch.table)) return;
+  planAddKey(ctx, ch.table, { kind: 'unique', key: ch.constraint }, ch.replaces);
+}
+
+export function planDropPrimaryKey(ctx: PlanContext, ch: DropPrimaryKey): void {
+  if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
+  dropConstraint(
+    ctx,
+    ch.table,
+    ch.primaryKey.name,
+    'primary key',
+    ['unique-scope-change'],
+    (r) => omit(r, 'primaryKey') as typeof r,
+  );
+}
+
+export function planDropUnique(ctx: PlanContext, ch: DropUnique): void {
+  if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
+  dropConstraint(ctx, ch.table, ch.constraint.name, 'unique constraint', ['unique-scope-change'], (r) => ({
+    ...r,
+    uniqueConstraints: removeNamed(r.uniqueConstraints, ch.constraint.name),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// EXCLUDE
+
+export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
+  const { table, constraint: x } = ch;
+  if (ctx.isNew(table)) return;
+  const t = rel(table);
+  const empty = ctx.isEmpty(table);
+  const sql = ch.replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(x.name)}`] : [];
+  sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
+  ctx.add(
+    at.expand('exclusions'),
+    sqlStep(
+      `${ch.replaces ? 'replace' : 'add'} exclusion constraint ${x.name} on ${name(table)}` +
+        (empty ? '' : ' (no online technique: builds its index under ACCESS EXCLUSIVE, reads and writes wait)'),
+      sql,
+      {
+        locks: [lock(table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan')],
+        hazards: empty ? [] : ['blocks-reads'],
+      },
+    ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, exclusionConstraints: upsert(r.exclusionConstraints, x) })),
+    [tableTouch(table)],
+  );
+}
+
+export function planDropExclusion(ctx: PlanContext, ch: DropExclusion): void {
+  if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
+  dropConstraint(ctx, ch.table, ch.constraint.name, 'exclusion constraint', [], (r) => ({
+    ...r,
+    exclusionConstraints: removeNamed(r.exclusionConstraints, ch.constraint.name),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function dropConstraint(
+  ctx: PlanContext,
+  table: RelationRef,
+  constraint: string,
+  label: string,
+  hazards: Hazard[],
+  edit: Parameters<typeof mapRelation>[2],
+): void {
+  ctx.add(
+    at.contract('dropConstraints'),
+    sqlStep(
+      `drop ${label} ${constraint} on ${name(table)}`,
+      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(constraint)}`],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
+    ),
+    (m) => mapRelation(m, table, edit),
+    [tableTouch(table)],
+  );
+}

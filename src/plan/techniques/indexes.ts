@@ -1,0 +1,208 @@
+/**
+ * Indexes of existing relations.
+ *
+ * - `CREATE INDEX CONCURRENTLY` (outside a transaction, SHARE UPDATE EXCLUSIVE while it builds:
+ *   reads and writes go on). A plain CREATE INDEX holds SHARE: writes wait for the whole build.
+ * - On a partitioned table CONCURRENTLY is refused: `CREATE INDEX … ON ONLY parent` (an invalid
+ *   shell, SHARE instant), `CREATE INDEX CONCURRENTLY` on each partition, then `ALTER INDEX parent
+ *   ATTACH PARTITION child`; the parent index becomes valid when every partition has one attached.
+ * - A changed index is built under a fresh name in expand; contract drops the old one and gives the
+ *   new one its name, so queries never lack an index.
+ * - `DROP INDEX CONCURRENTLY` in contract (a partitioned index cannot be dropped concurrently: plain
+ *   DROP INDEX, ACCESS EXCLUSIVE instant).
+ * - An INVALID index (a failed CONCURRENTLY build) matching the desired one: `REINDEX INDEX
+ *   CONCURRENTLY` (PostgreSQL 12+), in expand.
+ */
+import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
+import { stableStringify } from '../../model/canonical.js';
+import { qualified } from '../../model/names.js';
+import type { Index } from '../../model/types.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
+import { createIndexSql } from '../sql.js';
+import type { Hazard } from '../types.js';
+import { isLeftoverOfKey } from './constraints.js';
+
+const name = (r: RelationRef) => qualified(r.schema, r.name);
+
+export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
+  const { table, index } = ch;
+  if (ctx.isNew(table)) return; // built in the relation's creation step
+  const buildName = ch.replaces ? ctx.freshName(table.schema, [index.name], 'new') : index.name;
+  const built: Index = withOptional({ ...index, name: buildName, valid: true }, 'comment', undefined);
+  if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName);
+  else {
+    ctx.add(
+      at.expand('indexes'),
+      sqlStep(
+        ch.replaces
+          ? `build index ${buildName} on ${name(table)} to replace ${index.name} (definition changed)`
+          : `create index ${index.name} on ${name(table)}`,
+        [createIndexSql(table, index, { concurrently: true, name: buildName, schemas: ctx.schemas })],
+        {
+          transaction: false,
+          locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+          concurrentIndex: { schema: table.schema, name: buildName },
+        },
+      ),
+      (m) => mapRelation(m, table, (r) => ({ ...r, indexes: [...r.indexes, built] })),
+      [tableTouch(table)],
+    );
+  }
+  if (!ch.replaces) return;
+
+  // contract: the old index goes, the new one takes its name (and its comment).
+  dropIndexStep(ctx, table, ch.replaces, uniqueScopeChanged(ch.replaces, index) ? ['unique-scope-change'] : []);
+  const sql = [`ALTER INDEX ${qualifiedName(table.schema, buildName)} RENAME TO ${quoteIdent(index.name)}`];
+  if (index.comment !== undefined) {
+    sql.push(`COMMENT ON INDEX ${qualifiedName(table.schema, index.name)} IS ${quoteLiteral(index.comment)}`);
+  }
+  ctx.add(
+    at.contract('dropIndexes'),
+    sqlStep(`rename index ${buildName} to ${index.name}`, sql, {
+      locks: [lock({ schema: table.schema, name: buildName }, 'SHARE UPDATE EXCLUSIVE')],
+    }),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...r,
+        indexes: upsert(removeNamed(r.indexes, buildName), { ...index, valid: true }),
+      })),
+    [tableTouch(table)],
+  );
+}
+
+/** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
+function buildPartitioned(ctx: PlanContext, table: RelationRef, index: Index, buildName: string): void {
+  const touches = [tableTouch(table)];
+  ctx.add(
+    at.expand('indexes'),
+    sqlStep(
+      `create index ${buildName} on ${name(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
+      [createIndexSql(table, index, { only: true, name: buildName, schemas: ctx.schemas })],
+      { locks: [lock(table, 'SHARE')] },
+    ),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...r,
+        // Valid once the last partition's index is attached, which happens within this phase.
+        indexes: [...r.indexes, withOptional({ ...index, name: buildName, valid: true }, 'comment', undefined)],
+      })),
+    touches,
+  );
+  attachPartitionIndexes(ctx, table, index, buildName);
+}
+
+function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: Index, parentIndex: string): void {
+  for (const p of ctx.partitionsDuringExpand(parent)) {
+    const part: RelationRef = { schema: p.schema, name: p.name };
+    const child = ctx.freshName(p.schema, [p.name, parentIndex], 'idx');
+    if (p.partitionBy !== undefined) {
+      ctx.add(
+        at.expand('indexes'),
+        sqlStep(
+          `create index ${child} on ${name(part)} alone (ON ONLY)`,
+          [createIndexSql(part, index, { only: true, name: child, schemas: ctx.schemas })],
+          { locks: [lock(part, 'SHARE')] },
+        ),
+        (m) => m,
+        [tableTouch(parent)],
+      );
+      attachPartitionIndexes(ctx, part, index, child);
+    } else {
+      ctx.add(
+        at.expand('indexes'),
+        sqlStep(
+          `create index ${child} on partition ${name(part)}`,
+          [createIndexSql(part, index, { concurrently: true, name: child, schemas: ctx.schemas })],
+          {
+            transaction: false,
+            locks: [lock(part, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+            concurrentIndex: { schema: p.schema, name: child },
+          },
+        ),
+        (m) => m,
+        [tableTouch(parent)],
+      );
+    }
+    const parentSchema = parent.schema;
+    ctx.add(
+      at.expand('indexes'),
+      sqlStep(
+        `attach index ${child} to ${parentIndex}`,
+        [`ALTER INDEX ${qualifiedName(parentSchema, parentIndex)} ATTACH PARTITION ${qualifiedName(p.schema, child)}`],
+        {
+          locks: [
+            lock({ schema: parentSchema, name: parentIndex }, 'SHARE UPDATE EXCLUSIVE'),
+            lock(part, 'SHARE'),
+            lock({ schema: p.schema, name: child }, 'ACCESS EXCLUSIVE'),
+          ],
+        },
+      ),
+      (m) => m,
+      [tableTouch(parent)],
+    );
+  }
+}
+
+/** Whether the set of rows treated as duplicates differs between two versions of an index. */
+function uniqueScopeChanged(a: Index, b: Index): boolean {
+  if (!a.unique && !b.unique) return false;
+  const scope = (i: Index) => stableStringify([i.unique, i.keys, i.where, i.nullsNotDistinct, i.method]);
+  return scope(a) !== scope(b);
+}
+
+function dropIndexStep(ctx: PlanContext, table: RelationRef, index: Index, hazards: Hazard[]): void {
+  const partitioned = ctx.isPartitioned(table);
+  const ix = qualifiedName(table.schema, index.name);
+  ctx.add(
+    at.contract('dropIndexes'),
+    partitioned
+      ? sqlStep(
+          `drop index ${qualified(table.schema, index.name)} on ${name(table)} (partitioned: not concurrently)`,
+          [`DROP INDEX ${ix}`],
+          { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
+        )
+      : sqlStep(
+          `drop index ${qualified(table.schema, index.name)} on ${name(table)}`,
+          [`DROP INDEX CONCURRENTLY ${ix}`],
+          {
+            transaction: false,
+            locks: [lock(table, 'SHARE UPDATE EXCLUSIVE')],
+            hazards,
+          },
+        ),
+    (m) => mapRelation(m, table, (r) => ({ ...r, indexes: removeNamed(r.indexes, index.name) })),
+    [tableTouch(table)],
+  );
+}
+
+export function planDropIndex(ctx: PlanContext, ch: DropIndex): void {
+  if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
+  // The leftover of a failed build of a key's index: the key's build step replaces it.
+  if (isLeftoverOfKey(ctx, ch.table, ch.index.name)) return;
+  dropIndexStep(ctx, ch.table, ch.index, ch.index.unique ? ['unique-scope-change'] : []);
+}
+
+export function planRepairIndex(ctx: PlanContext, ch: RepairIndex): void {
+  const { table, index } = ch;
+  ctx.add(
+    at.expand('indexes'),
+    sqlStep(
+      `rebuild invalid index ${qualified(table.schema, index.name)} on ${name(table)} (left by a failed build)`,
+      [`REINDEX INDEX CONCURRENTLY ${qualifiedName(table.schema, index.name)}`],
+      {
+        transaction: false,
+        locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+        // Lets apply drop the `_ccnew` copy a failed REINDEX CONCURRENTLY leaves behind.
+        concurrentIndex: { schema: table.schema, name: index.name },
+      },
+    ),
+    (m) =>
+      mapRelation(m, table, (r) => ({
+        ...r,
+        indexes: r.indexes.map((i) => (i.name === index.name ? { ...i, valid: true } : i)),
+      })),
+    [tableTouch(table)],
+  );
+}

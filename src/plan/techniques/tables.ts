@@ -1,0 +1,243 @@
+/**
+ * Tables and partitions.
+ *
+ * - A new table is empty and unused: one transaction creates it with its columns, keys, checks,
+ *   exclusion constraints, indexes (plain CREATE INDEX: nothing to wait for) and partitions. Its
+ *   foreign keys come later (constraints.ts), once every table they may reference exists.
+ * - A new partition of an existing partitioned table: `CREATE TABLE … (LIKE parent INCLUDING
+ *   DEFAULTS INCLUDING CONSTRAINTS)` then `ALTER TABLE parent ATTACH PARTITION …`, which takes only
+ *   SHARE UPDATE EXCLUSIVE on the parent; `CREATE TABLE … PARTITION OF` would take ACCESS EXCLUSIVE on
+ *   it (pg-locks.md). With a default partition, ATTACH scans the default partition under ACCESS
+ *   EXCLUSIVE to prove none of its rows belongs to the new one.
+ * - Drops are in contract and lose data. A partition is detached CONCURRENTLY first where
+ *   PostgreSQL allows it (no default partition), so the parent never waits.
+ */
+import type {
+  AddPartition,
+  CreateTable,
+  DropPartition,
+  DropTable,
+  RelationRef,
+  SetTableLogged,
+} from '../../diff/changes.js';
+import { qualified } from '../../model/names.js';
+import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
+import { displayType } from '../../model/types-text.js';
+import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
+import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
+import {
+  checkSql,
+  createIndexSql,
+  createTableSql,
+  exclusionSql,
+  partitionBoundSql,
+  partitionBySql,
+  primaryKeySql,
+  rel,
+  uniqueSql,
+} from '../sql.js';
+import type { Hazard, LockInfo } from '../types.js';
+
+const name = (r: RelationRef) => qualified(r.schema, r.name);
+
+/** A new relation as the model shows it right after its creation step: no foreign keys, no comments yet. */
+export function asCreated<T extends Table | Partition>(r: T): T {
+  const base = omit(r, 'comment') as T;
+  const stripped = {
+    ...base,
+    foreignKeys: [],
+    indexes: r.indexes.map((i) => omit(i, 'comment')),
+    partitions: r.partitions.map(asCreated),
+  };
+  if (stripped.kind === 'table') {
+    return {
+      ...stripped,
+      columns: stripped.columns.map((c: Column) => omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using')),
+    } as T;
+  }
+  return stripped;
+}
+
+/** Statements that give a freshly created, empty relation what it declares beyond CREATE TABLE. */
+function partsSql(ctx: PlanContext, ref: RelationRef, r: RelationParts, inlineDone: boolean): string[] {
+  const t = rel(ref);
+  const sql: string[] = [];
+  if (!inlineDone) {
+    if (r.primaryKey) sql.push(`ALTER TABLE ${t} ADD ${primaryKeySql(r.primaryKey)}`);
+    for (const u of r.uniqueConstraints) sql.push(`ALTER TABLE ${t} ADD ${uniqueSql(u)}`);
+    for (const c of r.checks) if (c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, false)}`);
+    for (const x of r.exclusionConstraints) sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
+  }
+  // A check the desired state wants NOT VALID stays so (CREATE TABLE would validate it).
+  for (const c of r.checks) if (!c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, true)}`);
+  for (const i of r.indexes) sql.push(createIndexSql(ref, i, { schemas: ctx.schemas }));
+  return sql;
+}
+
+/** `CREATE TABLE p PARTITION OF parent …` for the partitions of a relation that is itself new. */
+function newPartitionsSql(ctx: PlanContext, parent: RelationRef, r: RelationParts): string[] {
+  const sql: string[] = [];
+  for (const p of r.partitions) {
+    const ref = { schema: p.schema, name: p.name };
+    const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
+    sql.push(`CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}`);
+    sql.push(...partsSql(ctx, ref, p, false));
+    sql.push(...newPartitionsSql(ctx, ref, p));
+  }
+  return sql;
+}
+
+const hasNotValid = (r: RelationParts): boolean => r.checks.some((c) => !c.valid) || r.partitions.some(hasNotValid);
+
+function countPartitions(r: RelationParts): number {
+  return r.partitions.reduce((n, p) => n + 1 + countPartitions(p), 0);
+}
+
+export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
+  const t = ch.table;
+  const ref = { schema: t.schema, name: t.name };
+  const created = asCreated(t);
+  const sql = [
+    createTableSql({ ...t, columns: t.columns.map((c) => ({ ...c, type: displayType(c.type) })) }, ctx.schemas),
+    ...partsSql(ctx, ref, t, true),
+    ...newPartitionsSql(ctx, ref, t),
+  ];
+  const parts = countPartitions(t);
+  const detail = [`${t.columns.length} column${t.columns.length === 1 ? '' : 's'}`];
+  if (t.indexes.length > 0) detail.push(`${t.indexes.length} index${t.indexes.length === 1 ? '' : 'es'}`);
+  if (parts > 0) detail.push(`${parts} partition${parts === 1 ? '' : 's'}`);
+  ctx.add(
+    at.expand('tables'),
+    sqlStep(`create table ${name(ref)} (${detail.join(', ')})`, sql, {
+      locks: [lock(ref, 'ACCESS EXCLUSIVE')],
+      hazards: hasNotValid(t) ? ['not-validated'] : [],
+    }),
+    (m) => mapSchema(m, t.schema, (s) => ({ ...s, tables: [...s.tables, created] })),
+    [tableTouch(ref)],
+  );
+}
+
+export function planDropTable(ctx: PlanContext, ch: DropTable): void {
+  const t = ch.table;
+  const ref = { schema: t.schema, name: t.name };
+  const views = ctx.viewsUsing(ref);
+  if (views.length > 0) {
+    ctx.issue(
+      `table ${name(ref)}`,
+      `${views.join(', ')} (not managed by zdm) uses the table: PostgreSQL refuses to drop it; drop or change the view first`,
+    );
+    return;
+  }
+  // Dropping a table drops its foreign keys, which removes their triggers on the referenced tables.
+  const refLocks: LockInfo[] = t.foreignKeys
+    .filter((fk) => fk.references.schema !== t.schema || fk.references.table !== t.name)
+    .map((fk) => lock({ schema: fk.references.schema, name: fk.references.table }, 'ACCESS EXCLUSIVE'));
+  ctx.add(
+    at.contract('dropTables'),
+    sqlStep(
+      `drop table ${name(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
+      [`DROP TABLE ${rel(ref)}`],
+      { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks], hazards: ['data-loss'] },
+    ),
+    (m) =>
+      dropOwnedSequences(
+        mapSchema(m, t.schema, (s) => ({ ...s, tables: s.tables.filter((x) => x.name !== t.name) })),
+        ref,
+      ),
+    [tableTouch(ref)],
+  );
+}
+
+export function planSetTableLogged(ctx: PlanContext, ch: SetTableLogged): void {
+  const empty = ctx.isEmpty(ch.table);
+  const hazards: Hazard[] = empty ? [] : ['table-rewrite', 'blocks-reads'];
+  ctx.add(
+    at.expand('tableOptions'),
+    sqlStep(
+      `make ${name(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
+        (empty ? '' : ' (no online technique: rewrites the table under ACCESS EXCLUSIVE, reads and writes wait)'),
+      [`ALTER TABLE ${rel(ch.table)} SET ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}`],
+      { locks: [lock(ch.table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan')], hazards },
+    ),
+    (m) => mapRelation(m, ch.table, (r) => ({ ...(r as Table), unlogged: ch.unlogged })),
+    [tableTouch(ch.table)],
+  );
+}
+
+export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
+  const { parent, partition: p } = ch;
+  if (ctx.isNew(parent)) return; // created with its parent
+  const ref = { schema: p.schema, name: p.name };
+  const root = rootTable(ctx.live, parent);
+  const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
+  const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
+  const sql = [
+    `CREATE TABLE ${rel(ref)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}`,
+    ...partsSql(ctx, ref, p, false),
+    ...newPartitionsSql(ctx, ref, p),
+    `ALTER TABLE ${rel(parent)} ATTACH PARTITION ${rel(ref)} ${partitionBoundSql(p.bound)}`,
+  ];
+  const locks: LockInfo[] = [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')];
+  const hazards: Hazard[] = [];
+  let note = '';
+  const liveParent = ctx.liveRelation(parent);
+  const defaultPart = liveParent?.partitions.find((x) => x.bound.kind === 'default');
+  if (defaultPart && p.bound.kind !== 'default' && !(ch.replaces && ch.replaces.bound.kind === 'default')) {
+    const d = { schema: defaultPart.schema, name: defaultPart.name };
+    locks.push(lock(d, 'ACCESS EXCLUSIVE', 'scan'));
+    hazards.push('blocks-reads');
+    note = ` (scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
+  }
+  if (hasNotValid(p)) hazards.push('not-validated');
+  const place: Placement = ch.replaces ? at.contract('addPartitions') : at.expand('partitions');
+  ctx.add(
+    place,
+    sqlStep(`create ${name(ref)} and attach it as a partition of ${name(parent)}${note}`, sql, { locks, hazards }),
+    (m) => mapRelation(m, parent, (r) => ({ ...r, partitions: [...r.partitions, asCreated(p)] })),
+    [tableTouch(parent), tableTouch(ref)],
+  );
+}
+
+export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
+  const { parent, partition: p } = ch;
+  if (ctx.desiredRelation(parent) === undefined) return; // goes with its parent
+  const ref = { schema: p.schema, name: p.name };
+  const liveParent = ctx.liveRelation(parent);
+  const hasDefault = liveParent?.partitions.some((x) => x.bound.kind === 'default') ?? false;
+  const remove = (m: Parameters<typeof mapRelation>[0]) =>
+    mapRelation(m, parent, (r) => ({
+      ...r,
+      partitions: r.partitions.filter((x) => x.schema !== p.schema || x.name !== p.name),
+    }));
+  const touches = [tableTouch(parent), tableTouch(ref)];
+  if (!hasDefault) {
+    // DETACH … CONCURRENTLY (PostgreSQL 14+) waits for queries on the parent instead of locking them out;
+    // it is refused when the parent has a default partition.
+    ctx.add(
+      at.contract('dropPartitions'),
+      sqlStep(
+        `detach partition ${name(ref)} from ${name(parent)} concurrently`,
+        [`ALTER TABLE ${rel(parent)} DETACH PARTITION ${rel(ref)} CONCURRENTLY`],
+        { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'SHARE UPDATE EXCLUSIVE')] },
+      ),
+      (m) => m,
+      touches,
+    );
+  }
+  ctx.add(
+    at.contract('dropPartitions'),
+    sqlStep(
+      `drop ${hasDefault ? 'partition' : 'detached partition'} ${name(ref)} and its data` +
+        (ch.replacedBy ? ' (its bound changes: recreated empty below)' : ''),
+      [`DROP TABLE ${rel(ref)}`],
+      {
+        locks: hasDefault
+          ? [lock(parent, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')]
+          : [lock(ref, 'ACCESS EXCLUSIVE')],
+        hazards: ['data-loss'],
+      },
+    ),
+    remove,
+    touches,
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * `zdm plan` as a library: load and validate the desired state, introspect the live database,
+ * normalize the desired state through the server, refuse to plan on top of a plan in flight, diff and
+ * plan. The CLI and `zdm demo` are thin layers over this.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { planStatus } from '../apply/index.js';
+import type { Queryable } from '../db/connection.js';
+import { type DesiredIssue, DesiredStateError, loadDesiredState, locate, type SourceMap } from '../desired/index.js';
+import { writeDesiredState } from '../desired/write.js';
+import { diffModels } from '../diff/index.js';
+import { introspect } from '../introspect/index.js';
+import { NormalizeError, normalizeDesired } from '../introspect/normalize.js';
+import { emptyTables } from '../introspect/rows.js';
+import { withoutJournal } from '../model/objects.js';
+import type { DatabaseModel } from '../model/types.js';
+import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
+import type { Plan } from '../plan/types.js';
+import { schemaDiff } from '../render/index.js';
+import { ZDM_VERSION } from '../version.js';
+
+export interface MakePlanOptions {
+  /** Desired-state file or directory. */
+  readonly desiredPath: string;
+  /** Slug of the plan id; default: derived from the changes. */
+  readonly name?: string;
+  /** Plan time (ISO 8601); default now. An input so that tests and example plans are reproducible. */
+  readonly now?: Date;
+  readonly batchSize?: number;
+}
+
+export interface MadePlan {
+  readonly plan: Plan;
+  readonly warnings: readonly string[];
+  /** The live schema and the (normalized) desired state, as YAML, and their unified diff. */
+  readonly liveYaml: string;
+  readonly desiredYaml: string;
+  readonly diff: string;
+  /** True when the database already matches the desired state (every phase empty). */
+  readonly empty: boolean;
+  readonly live: DatabaseModel;
+  readonly desired: DatabaseModel;
+}
+
+/** A plan of this database is applied part-way: planning on top of it would plan from a half state. */
+export class PlanInFlightError extends Error {
+  override readonly name = 'PlanInFlightError';
+}
+
+/** sha256 of the desired-state input: the file's bytes, or each file of the directory (path and bytes) in path order. */
+export async function desiredSha256(p: string): Promise<string> {
+  const h = createHash('sha256');
+  if ((await stat(p)).isDirectory()) {
+    const files = (await readdir(p, { recursive: true }))
+      .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).some((part) => part.startsWith('.')))
+      .sort();
+    for (const f of files) {
+      h.update(`${f}\n`);
+      h.update(await readFile(path.join(p, f)));
+      h.update('\n');
+    }
+  } else {
+    h.update(await readFile(p));
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Issues of later stages (server normalization, planning), placed in the YAML where possible. */
+function locatedIssues(
+  sources: SourceMap,
+  issues: readonly { segments: readonly string[]; path: string; message: string }[],
+): DesiredIssue[] {
+  return issues.map((i) => {
+    const at = locate(sources, i.segments);
+    return { file: at?.file ?? '', line: at?.line ?? 0, column: at?.column ?? 0, path: i.path, message: i.message };
+  });
+}
+
+export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
+  const { model: written, sources } = await loadDesiredState(options.desiredPath);
+  const status = await planStatus(client);
+  const flying = status.plans.find((p) => p.inFlight);
+  if (flying) {
+    throw new PlanInFlightError(
+      `plan ${flying.id} is applied part-way (next phase: ${flying.nextPhase ?? '?'}): finish it ` +
+        `(zdm apply PLAN --phase ${flying.nextPhase ?? '…'}) or roll it back before planning again`,
+    );
+  }
+  const live = withoutJournal(await introspect(client));
+  let desired: DatabaseModel;
+  try {
+    desired = await normalizeDesired(client, written, live);
+  } catch (err) {
+    if (err instanceof NormalizeError) {
+      throw new DesiredStateError(
+        locatedIssues(
+          sources,
+          err.issues.map((i) => ({ ...i, message: `PostgreSQL rejected it: ${i.message}` })),
+        ),
+      );
+    }
+    throw err;
+  }
+  const now = options.now ?? new Date();
+  const createdAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  let result: ReturnType<typeof planChanges>;
+  try {
+    const changes = diffModels(live, desired);
+    const slug = options.name ?? suggestSlug(changes);
+    const tables = live.schemas.flatMap((s) => s.tables.map((t) => ({ schema: t.schema, name: t.name })));
+    const empty = await emptyTables(client, tables);
+    result = planChanges(live, desired, {
+      id: planId(createdAt, slug),
+      createdAt,
+      zdmVersion: ZDM_VERSION,
+      desiredSha256: await desiredSha256(options.desiredPath),
+      serverVersion: live.server?.version ?? 'PostgreSQL',
+      rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    });
+  } catch (err) {
+    if (err instanceof PlanningError && err.issues.some((i) => i.path)) {
+      throw new DesiredStateError(
+        locatedIssues(
+          sources,
+          err.issues.map((i) => ({
+            segments: i.path ? i.path.split('.') : [],
+            path: i.path ?? i.object,
+            message: `${i.object}: ${i.message}`,
+          })),
+        ),
+      );
+    }
+    throw err;
+  }
+  const liveYaml = writeDesiredState(live, { schemaPath: '' });
+  const desiredYaml = writeDesiredState(desired, { schemaPath: '' });
+  return {
+    plan: result.plan,
+    warnings: result.warnings,
+    liveYaml,
+    desiredYaml,
+    diff: schemaDiff(liveYaml, desiredYaml),
+    empty: result.plan.phases.every((p) => p.steps.length === 0),
+    live,
+    desired,
+  };
+}

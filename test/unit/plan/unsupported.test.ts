@@ -1,0 +1,266 @@
+/** What zdm cannot plan yet: a PlanningError naming each object (and its desired-state path). */
+import { describe, expect, test } from 'vitest';
+import type { DatabaseModel } from '../../../src/model/types.js';
+import { PlanningError } from '../../../src/plan/errors.js';
+import { check, col, db, enumType, id, partition, range, schema, table, tables, users, withTable } from './builders.js';
+import { plan } from './helpers.js';
+
+const events = table('events', [id(), col('at', 'date', { nullable: false })]);
+const partitioned = {
+  ...events,
+  partitionBy: { strategy: 'range' as const, columns: ['at'] },
+  partitions: [partition('events_2025', range('2025-01-01', '2026-01-01'))],
+};
+
+function planningError(live: DatabaseModel, desired: DatabaseModel): PlanningError {
+  try {
+    plan(live, desired);
+  } catch (e) {
+    if (e instanceof PlanningError) return e;
+    throw e;
+  }
+  throw new Error('planned without error');
+}
+
+describe('unsupported changes', () => {
+  test.each<[string, DatabaseModel, DatabaseModel, string, RegExp, string | undefined]>([
+    [
+      'column rename (renamedFrom)',
+      tables(users),
+      withTable(tables(users), 'users', (t) => ({
+        ...t,
+        columns: [id(), col('full_name', 'text', { renamedFrom: 'name' })],
+      })),
+      'column public.users.full_name',
+      /renaming column name to full_name \(renamedFrom\) is not supported yet/,
+      'schemas.public.tables.users.columns.full_name.renamedFrom',
+    ],
+    [
+      'table rename (renamedFrom)',
+      tables(users),
+      tables({ ...users, name: 'people', renamedFrom: 'users' }),
+      'table public.people',
+      /renaming table public\.users to people \(renamedFrom\) is not supported yet/,
+      'schemas.public.tables.people.renamedFrom',
+    ],
+    [
+      'non-binary-coercible type change',
+      tables(users),
+      withTable(tables(users), 'users', (t) => ({
+        ...t,
+        columns: [col('id', 'integer', { nullable: false }), t.columns[1]!],
+      })),
+      'column public.users.id',
+      /changing the type bigint → integer needs a table rewrite \(it is not binary-coercible\)/,
+      'schemas.public.tables.users.columns.id.type',
+    ],
+    [
+      'varchar shrinking',
+      tables(table('t', [col('c', 'character varying(50)')])),
+      tables(table('t', [col('c', 'character varying(20)')])),
+      'column public.t.c',
+      /not binary-coercible/,
+      undefined,
+    ],
+    [
+      'plain → partitioned',
+      tables(events),
+      tables(partitioned),
+      'table public.events',
+      /turning a plain table into a partitioned table is not supported yet/,
+      'schemas.public.tables.events.partitionBy',
+    ],
+    [
+      'partitioned → plain',
+      tables(partitioned),
+      tables(events),
+      'table public.events',
+      /turning a partitioned table into a plain table/,
+      undefined,
+    ],
+    [
+      'enum value removed',
+      db([schema('public', { enums: [enumType('st', ['a', 'b'])] })]),
+      db([schema('public', { enums: [enumType('st', ['a'])] })]),
+      'enum public.st',
+      /removing enum values \(b\) is not supported yet/,
+      'schemas.public.enums.st',
+    ],
+    [
+      'enum values reordered',
+      db([schema('public', { enums: [enumType('st', ['a', 'b'])] })]),
+      db([schema('public', { enums: [enumType('st', ['b', 'a'])] })]),
+      'enum public.st',
+      /reordering enum values/,
+      undefined,
+    ],
+    [
+      'NOT NULL column without default on a table that may have rows',
+      tables(users),
+      withTable(tables(users), 'users', (t) => ({
+        ...t,
+        columns: [...t.columns, col('code', 'text', { nullable: false })],
+      })),
+      'column public.users.code',
+      /a NOT NULL column without a default cannot be added to a table that may have rows: give it a default/,
+      'schemas.public.tables.users.columns.code',
+    ],
+    [
+      'a validated check cannot become NOT VALID',
+      tables({ ...users, checks: [check('c', 'id > 0')] }),
+      tables({ ...users, checks: [check('c', 'id > 0', { valid: false })] }),
+      'check c on public.users',
+      /cannot make it NOT VALID again/,
+      undefined,
+    ],
+    [
+      'a name that is not a plain identifier is bracketed in the path',
+      tables(table('order items', [col('q', 'integer')])),
+      tables(table('order items', [col('q', 'bigint')])),
+      'column public.order items.q',
+      /not binary-coercible/,
+      'schemas.public.tables["order items"].columns.q.type',
+    ],
+  ])('%s', (_name, live, desired, object, message, path) => {
+    const e = planningError(live, desired);
+    expect(e.name).toBe('PlanningError');
+    const issue = e.issues.find((i) => i.object === object);
+    expect(issue, JSON.stringify(e.issues)).toBeDefined();
+    expect(issue!.message).toMatch(message);
+    if (path !== undefined) expect(issue!.path).toBe(path);
+    expect(e.message).toContain(object);
+  });
+
+  const withView = (m: DatabaseModel, column?: string): DatabaseModel => ({
+    ...m,
+    dependents: {
+      views: [
+        {
+          kind: 'view',
+          schema: 'public',
+          name: 'v_users',
+          dependsOn: [
+            column === undefined ? { schema: 'public', table: 'users' } : { schema: 'public', table: 'users', column },
+          ],
+        },
+      ],
+      functions: [],
+      triggers: [],
+    },
+  });
+
+  test.each<[string, DatabaseModel, DatabaseModel, string, RegExp]>([
+    [
+      'a column a view uses cannot be dropped',
+      withView(tables(users), 'name'),
+      withTable(tables(users), 'users', (t) => ({ ...t, columns: [id()] })),
+      'column public.users.name',
+      /view public\.v_users \(not managed by zdm\) uses the column: PostgreSQL refuses to drop it/,
+    ],
+    [
+      'a table a view uses cannot be dropped',
+      withView(tables(users, events)),
+      tables(events),
+      'table public.users',
+      /view public\.v_users .* uses the table/,
+    ],
+    [
+      'the type of a column a view uses cannot change',
+      withView(tables(table('users', [id(), col('name', 'character varying(10)')])), 'name'),
+      tables(table('users', [id(), col('name', 'text')])),
+      'column public.users.name',
+      /refuses to change its type/,
+    ],
+    [
+      'a primary key that a kept foreign key references cannot be swapped',
+      tables(
+        {
+          ...users,
+          primaryKey: {
+            kind: 'primaryKey',
+            name: 'users_pkey',
+            columns: ['id'],
+            include: [],
+            deferrable: false,
+            initiallyDeferred: false,
+          },
+        },
+        {
+          ...events,
+          foreignKeys: [
+            {
+              kind: 'foreignKey',
+              name: 'ev_user',
+              columns: ['id'],
+              references: { schema: 'public', table: 'users', columns: ['id'] },
+              onUpdate: 'no action',
+              onDelete: 'no action',
+              match: 'simple',
+              deferrable: false,
+              initiallyDeferred: false,
+              valid: true,
+            },
+          ],
+        },
+      ),
+      tables(
+        {
+          ...users,
+          columns: [id(), col('name', 'text', { nullable: false })],
+          primaryKey: {
+            kind: 'primaryKey',
+            name: 'users_pkey',
+            columns: ['id', 'name'],
+            include: [],
+            deferrable: false,
+            initiallyDeferred: false,
+          },
+        },
+        {
+          ...events,
+          foreignKeys: [
+            {
+              kind: 'foreignKey',
+              name: 'ev_user',
+              columns: ['id'],
+              references: { schema: 'public', table: 'users', columns: ['id'] },
+              onUpdate: 'no action',
+              onDelete: 'no action',
+              match: 'simple',
+              deferrable: false,
+              initiallyDeferred: false,
+              valid: true,
+            },
+          ],
+        },
+      ),
+      'primary key users_pkey on public.users',
+      /replacing it is not supported yet while foreign key ev_user on public\.events references it/,
+    ],
+  ])('%s', (_name, live, desired, object, message) => {
+    const e = planningError(live, desired);
+    expect(e.issues.find((i) => i.object === object)?.message, JSON.stringify(e.issues)).toMatch(message);
+  });
+
+  test('every unsupported change is listed at once', () => {
+    const e = planningError(
+      tables(users, events),
+      tables({ ...users, columns: [col('id', 'text', { nullable: false }), col('name', 'text')] }, partitioned),
+    );
+    expect(e.issues.map((i) => i.object)).toEqual(['table public.events', 'column public.users.id']);
+    expect(e.message).toMatch(
+      /^cannot plan this change:\n {2}- table public\.events: .*\n {2}- column public\.users\.id: /,
+    );
+  });
+
+  test('a rename does not turn into a drop of the old column', () => {
+    const e = planningError(
+      tables(users),
+      withTable(tables(users), 'users', (t) => ({
+        ...t,
+        columns: [id(), col('full_name', 'text', { renamedFrom: 'name' })],
+      })),
+    );
+    expect(e.issues).toHaveLength(1);
+  });
+});
