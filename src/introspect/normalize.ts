@@ -123,7 +123,11 @@ class Session {
     } catch (err) {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
       const segments = path.split(SEP);
-      this.issues.push({ path: segments.join('.'), segments, message: err instanceof Error ? err.message : String(err) });
+      this.issues.push({
+        path: segments.join('.'),
+        segments,
+        message: err instanceof Error ? err.message : String(err),
+      });
       return false;
     }
   }
