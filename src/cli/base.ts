@@ -1,4 +1,4 @@
-import { Command, Flags } from '@oclif/core';
+import { Command, Errors, Flags } from '@oclif/core';
 import { ConnectionError, redact } from '../db/connection.js';
 import { ExitCode, UserError } from './errors.js';
 
@@ -21,8 +21,15 @@ const INPUT_ERRORS = new Set(['DesiredStateError', 'PlanFileError', 'PlanningErr
  */
 export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own exits (parse errors, --help) carry `oclif.exit`; let oclif handle them.
-    if (err.oclif !== undefined && !(err instanceof UserError)) return super.catch(err);
+    // this.exit() throws an ExitError: it is the exit, not an error.
+    if (err instanceof Errors.ExitError) throw err;
+    // oclif's parse errors (unknown flag, a value not among the options…) would exit 2, which means
+    // "drift" in zdm's table: they are invalid input.
+    if (err.oclif !== undefined) {
+      this.logToStderr(`error: ${redact(err.message)}
+See: ${this.config.bin} ${this.id ?? ''} --help`);
+      this.exit(ExitCode.invalidInput);
+    }
     const message = redact(err.message);
     if (err instanceof UserError) {
       this.logToStderr(message);

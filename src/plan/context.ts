@@ -4,7 +4,7 @@
  */
 import type { RelationRef } from '../diff/changes.js';
 import { qualified } from '../model/names.js';
-import type { Column, DatabaseModel, Index, Partition, RelationParts, Table } from '../model/types.js';
+import type { Column, DatabaseModel, ForeignKey, Index, Partition, RelationParts, Table } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
 import type { ModelEdit } from './model-edit.js';
 import { freshName } from './names.js';
@@ -233,6 +233,19 @@ export class PlanContext {
     const key = (p: Partition) => `${p.schema}.${p.name}`;
     const seen = new Set(live.map(key));
     return [...live, ...desired.filter((p) => !seen.has(key(p)))];
+  }
+
+  /** Live foreign keys that reference `ref`, with the relation (table or partition) that has each. */
+  liveForeignKeysTo(ref: RelationRef): [RelationRef, ForeignKey][] {
+    const out: [RelationRef, ForeignKey][] = [];
+    const visit = (owner: RelationRef, r: RelationParts) => {
+      for (const f of r.foreignKeys) {
+        if (f.references.schema === ref.schema && f.references.table === ref.name) out.push([owner, f]);
+      }
+      for (const p of r.partitions) visit({ schema: p.schema, name: p.name }, p);
+    };
+    for (const s of this.input.live.schemas) for (const t of s.tables) visit({ schema: s.name, name: t.name }, t);
+    return out;
   }
 
   /**

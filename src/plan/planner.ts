@@ -17,6 +17,7 @@ import { type Action, PlanContext, rootTable, type Touch, touchKey } from './con
 import { PlanningError } from './errors.js';
 import { slugify } from './names.js';
 import { groupIndex } from './order.js';
+import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
@@ -129,7 +130,8 @@ export function serverMajor(live: DatabaseModel, serverVersion: string): number 
 export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, options: PlanOptions): PlanResult {
   // zdm's own journal schema is not part of the user's schema (and must not be planned away).
   const live = withoutJournal(liveModel);
-  const changes = diffModels(live, desired);
+  // Expressions PostgreSQL re-parses during an in-place type change are compared as they will be.
+  const changes = diffModels(anticipateReparse(live, desired), desired);
   const ctx = new PlanContext({
     live,
     desired,

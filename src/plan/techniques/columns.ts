@@ -9,7 +9,8 @@ import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
-import { dropOwnedSequences, mapColumn, mapTable, omit, withOptional } from '../model-edit.js';
+import { dropOwnedSequences, mapColumn, mapRelation, mapTable, omit, withOptional } from '../model-edit.js';
+import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
 import { columnDefinition, parenthesized, rel } from '../sql.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
@@ -207,27 +208,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
   const locks = [lock(table, 'ACCESS EXCLUSIVE')];
   const set = (fn: (col: Column) => Column) => (m: Parameters<typeof mapColumn>[0]) => mapColumn(m, table, to.name, fn);
 
-  if (from.type !== to.type) {
-    const views = ctx.viewsUsing(table, to.name);
-    if (views.length > 0) {
-      ctx.issue(
-        `column ${display}`,
-        `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to change its type; drop or change the view first`,
-        docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'type']),
-      );
-    }
-    // Binary-coercible (the diff refuses anything else): a catalog change, no rewrite, no index rebuild.
-    ctx.add(
-      at.expand('columns'),
-      sqlStep(
-        `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)`,
-        [`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${displayType(to.type)}`],
-        { locks },
-      ),
-      set((col) => ({ ...col, type: to.type })),
-      touches,
-    );
-  }
+  if (from.type !== to.type) planTypeChange(ctx, table, from, to);
 
   if (!sameGenerated(from, to)) {
     if (to.generated === undefined) {
@@ -347,6 +328,62 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
       touches,
     );
   }
+}
+
+/**
+ * A binary-coercible type change (the diff refuses anything else): a catalog change, no rewrite, no
+ * index rebuild. PostgreSQL re-parses the expressions that use the column (checks, index keys and
+ * predicates) from their text: when the base type changes (varchar → text, cidr → inet) the
+ * implicit casts in them disappear, and the model after expand must say so to match what
+ * introspection reads back.
+ */
+function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: Column): void {
+  const display = `${qualified(table.schema, table.name)}.${to.name}`;
+  const path = docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'type']);
+  const refuse = (why: string) => ctx.issue(`column ${display}`, why, path);
+  const views = ctx.viewsUsing(table, to.name);
+  if (views.length > 0) {
+    refuse(
+      `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to change its type; drop or change the view first`,
+    );
+    return;
+  }
+  const root = rootTable(ctx.live, table);
+  if (root?.partitionBy?.columns.includes(to.name)) {
+    refuse('the column is in the partition key: PostgreSQL refuses to change its type');
+    return;
+  }
+  const uses = (expr: string | undefined) => expr !== undefined && mentions(expr, to.name);
+  if (root?.columns.some((c) => c.name !== to.name && uses(c.generated?.expression))) {
+    refuse('a generated column uses the column: PostgreSQL refuses to change its type');
+    return;
+  }
+  let rewrite: ((expr: string) => string) | undefined;
+  if (baseType(from.type) !== baseType(to.type)) {
+    const cast = reparsedType(from.type, to.type);
+    if (cast !== undefined) rewrite = (e) => withoutCasts(e, to.name, cast);
+    else if (root !== undefined && anyExpression(root, uses)) {
+      refuse(
+        `changing ${from.type} → ${to.type} makes PostgreSQL re-parse the expressions that use the column with new casts; ` +
+          'that is not supported yet (drop those checks or indexes first, or keep the type)',
+      );
+      return;
+    }
+  }
+  const t = rel(table);
+  ctx.add(
+    at.expand('columns'),
+    sqlStep(
+      `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)`,
+      [`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(to.name)} TYPE ${displayType(to.type)}`],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => {
+      const typed = mapColumn(m, table, to.name, (col) => ({ ...col, type: to.type }));
+      return rewrite ? mapRelation(typed, table, (r) => mapExpressions(r, rewrite)) : typed;
+    },
+    [tableTouch(table)],
+  );
 }
 
 function sameGenerated(a: Column, b: Column): boolean {

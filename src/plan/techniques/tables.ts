@@ -23,6 +23,7 @@ import type {
 import { qualified } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
+import { quoteIdent } from '../../render/quote.js';
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
 import {
@@ -127,6 +128,21 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
       `${views.join(', ')} (not managed by zdm) uses the table: PostgreSQL refuses to drop it; drop or change the view first`,
     );
     return;
+  }
+  // Foreign keys of other dropped tables that reference this one go first (PostgreSQL refuses to
+  // drop a referenced table), in the dropForeignKeys group like every other FK drop.
+  for (const [owner, fk] of ctx.liveForeignKeysTo(ref)) {
+    if (ctx.desiredRelation(owner) !== undefined || (owner.schema === ref.schema && owner.name === ref.name)) continue;
+    ctx.add(
+      at.contract('dropForeignKeys'),
+      sqlStep(
+        `drop foreign key ${fk.name} on ${name(owner)} → ${name(ref)} (both tables are dropped)`,
+        [`ALTER TABLE ${rel(owner)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
+        { locks: [lock(owner, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')] },
+      ),
+      (m) => mapRelation(m, owner, (r) => ({ ...r, foreignKeys: r.foreignKeys.filter((f) => f.name !== fk.name) })),
+      [tableTouch(owner), tableTouch(ref)],
+    );
   }
   // Dropping a table drops its foreign keys, which removes their triggers on the referenced tables.
   const refLocks: LockInfo[] = t.foreignKeys
