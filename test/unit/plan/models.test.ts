@@ -115,3 +115,30 @@ describe('models after each phase', () => {
     expect(Object.keys(r.plan.phases[0]!.objects)).toEqual(['table public.events']);
   });
 });
+
+describe('expressions re-parsed by a type change', () => {
+  test('varchar → text: the casts PostgreSQL no longer prints are gone from the model after expand', () => {
+    const t = (type: string) =>
+      table('t', [col('id', 'integer'), col('s', type)], {
+        checks: [check('ck', "(((s)::text <> ''::text) AND (length((s)::text) < 10))")],
+        indexes: [
+          index('i1', [{ expression: 'lower(s::text)', descending: false }], { where: "((s)::text = 'active'::text)" }),
+          index('i2', [{ expression: "(s::text || 'x'::text)", descending: false }]),
+        ],
+      });
+    const desired = tables({
+      ...t('text'),
+      checks: [check('ck', "((s <> ''::text) AND (length(s) < 10))")],
+      indexes: [
+        index('i1', [{ expression: 'lower(s)', descending: false }], { where: "(s = 'active'::text)" }),
+        index('i2', [{ expression: "(s || 'x'::text)", descending: false }]),
+      ],
+    });
+    const r = plan(tables(t('character varying(20)')), desired);
+    // Measured on PostgreSQL 14 and 18: exactly these texts come back from the catalog after the change.
+    expect(r.plan.phases.flatMap((p) => p.steps.map((s) => s.sql))).toEqual([
+      ['ALTER TABLE public.t ALTER COLUMN s TYPE text'],
+    ]);
+    expect(fingerprint(r.models.expand)).toBe(fingerprint(desired));
+  });
+});

@@ -264,3 +264,38 @@ describe('unsupported changes', () => {
     expect(e.issues).toHaveLength(1);
   });
 });
+
+describe('type changes PostgreSQL refuses or re-parses unpredictably', () => {
+  test.each<[string, DatabaseModel, DatabaseModel, RegExp]>([
+    [
+      'text → varchar with a check on the column',
+      tables(table('t', [col('s', 'text')], { checks: [check('ck', "(s <> ''::text)")] })),
+      tables(table('t', [col('s', 'character varying')], { checks: [check('ck', "(s <> ''::text)")] })),
+      /re-parse the expressions that use the column/,
+    ],
+    [
+      'a partition key column',
+      tables({ ...table('t', [col('s', 'character varying(10)')]), partitionBy: { strategy: 'list', columns: ['s'] } }),
+      tables({ ...table('t', [col('s', 'character varying(20)')]), partitionBy: { strategy: 'list', columns: ['s'] } }),
+      /in the partition key/,
+    ],
+    [
+      'a column a generated column uses',
+      tables(
+        table('t', [
+          col('s', 'character varying(10)'),
+          col('g', 'text', { generated: { expression: 'upper((s)::text)', stored: true } }),
+        ]),
+      ),
+      tables(
+        table('t', [
+          col('s', 'character varying(20)'),
+          col('g', 'text', { generated: { expression: 'upper((s)::text)', stored: true } }),
+        ]),
+      ),
+      /a generated column uses the column/,
+    ],
+  ])('%s', (_name, live, desired, message) => {
+    expect(planningError(live, desired).issues[0]?.message).toMatch(message);
+  });
+});
