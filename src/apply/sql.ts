@@ -3,21 +3,13 @@
  * through `quoteIdent`; expressions from the plan (`set`, `where`) are SQL by contract and are
  * parenthesized, never quoted.
  */
+import { qualifiedName } from '../model/quote.js';
 import type { LockMode } from '../plan/types.js';
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-export function quoteLiteral(value: string): string {
-  // standard_conforming_strings is on in every supported server: only quotes need doubling, but a
-  // backslash would still change meaning under E'' syntax, so use that form when one is present.
-  const body = value.replace(/'/g, "''");
-  return value.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
-}
+export { quoteIdent, quoteLiteral } from '../model/quote.js';
 
 export function qualifiedIdent(schema: string, name: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  return qualifiedName(schema, name);
 }
 
 /** pg_locks spells modes `AccessExclusiveLock`; plans and messages `ACCESS EXCLUSIVE`. */

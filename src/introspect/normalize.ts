@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../model/quote.js';
 import type {
   DatabaseModel,
   Domain,
@@ -51,9 +52,9 @@ export class NormalizeError extends Error {
 /** Separates the segments of document paths built here: no identifier can contain NUL. */
 const SEP = '\u0000';
 
-const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const qq = (schema: string, name: string): string => `${q(schema)}.${q(name)}`;
-const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+const q = quoteIdent;
+const qq = qualifiedName;
+const lit = quoteLiteral;
 /** `schema.name` (model form of collations, opclasses) → SQL, quoting each part. */
 const qualifiedRef = (ref: string): string => {
   const dot = ref.lastIndexOf('.');

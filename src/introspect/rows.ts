@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/connection.js';
-
-const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+import { quoteIdent as q } from '../model/quote.js';
 
 /** Tables per query: each probe takes an ACCESS SHARE lock until the query's transaction ends. */
 const CHUNK = 200;

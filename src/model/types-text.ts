@@ -4,6 +4,7 @@
  * the model's form without a server; `displayType` picks the short spelling `zdm pull` writes.
  * Types this table does not know (domains, enums, extension types) pass through unchanged.
  */
+import { quoteIdent } from './quote.js';
 
 const SIMPLE: Readonly<Record<string, string>> = {
   int: 'integer',
@@ -163,36 +164,8 @@ export function displayType(canonical: string): string {
   return canonical;
 }
 
-/**
- * Keywords `quote_ident()` quotes: every category except UNRESERVED_KEYWORD (PostgreSQL 17's
- * kwlist.h; later releases added only unreserved ones).
- */
-const QUOTED_KEYWORDS: ReadonlySet<string> = new Set(
-  // reserved
-  (
-    'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
-    'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
-    'distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral ' +
-    'leading limit localtime localtimestamp not null offset on only or order placing primary references returning ' +
-    'select session_user some symmetric system_user table then to trailing true union unique user using variadic ' +
-    'when where window with ' +
-    // type_func_name
-    'authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left ' +
-    'like natural notnull outer overlaps right similar tablesample verbose ' +
-    // col_name
-    'between bigint bit boolean char character coalesce dec decimal exists extract float greatest grouping inout int ' +
-    'integer interval json json_array json_arrayagg json_exists json_object json_objectagg json_query json_scalar ' +
-    'json_serialize json_table json_value least merge_action national nchar none normalize nullif numeric out ' +
-    'overlay position precision real row setof smallint substring time timestamp treat trim values varchar ' +
-    'xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable'
-  ).split(' '),
-);
-
-/** An identifier as `quote_ident()` prints it: bare when it is lower case, not a keyword, else quoted. */
-export function quoteIdentifier(name: string): string {
-  if (/^[a-z_][a-z0-9_]*$/.test(name) && !QUOTED_KEYWORDS.has(name)) return name;
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** An identifier as SQL text, quoted only when needed (`quote_ident()`'s rule). */
+export const quoteIdentifier = quoteIdent;
 
 /**
  * Splits `schema.name`, `"Mixed Case".x` or `name` into the names PostgreSQL would look up: unquoted
