@@ -12,7 +12,6 @@ import { type DesiredIssue, DesiredStateError, loadDesiredState, locate, type So
 import { writeDesiredState } from '../desired/write.js';
 import { diffModels } from '../diff/index.js';
 import { introspect } from '../introspect/index.js';
-import { NormalizeError, normalizeDesired } from '../introspect/normalize.js';
 import { emptyTables } from '../introspect/rows.js';
 import { withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
@@ -20,6 +19,7 @@ import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.j
 import type { Plan } from '../plan/types.js';
 import { schemaDiff } from '../render/index.js';
 import { ZDM_VERSION } from '../version.js';
+import { NormalizeError, normalizeDesired } from './normalize.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */

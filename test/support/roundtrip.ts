@@ -9,9 +9,9 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { Queryable } from '../../src/db/connection.js';
 import { loadDesiredState, writeDesiredState, writeDesiredStateFiles } from '../../src/desired/index.js';
-import { normalizeDesired } from '../../src/introspect/normalize.js';
 import { canonicalize } from '../../src/model/canonical.js';
 import type { DatabaseModel } from '../../src/model/types.js';
+import { normalizeDesired } from '../../src/workflow/normalize.js';
 
 export async function expectRoundTrip(client: Queryable, live: DatabaseModel): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'zdm-roundtrip-'));

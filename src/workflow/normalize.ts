@@ -17,7 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../model/quote.js';
+import type { RelationRef } from '../diff/changes.js';
+import { introspect } from '../introspect/index.js';
+import { qualifiedName, quoteIdent } from '../model/quote.js';
 import type {
   DatabaseModel,
   Domain,
@@ -25,11 +27,19 @@ import type {
   Index,
   IndexKey,
   Partition,
-  PartitionBound,
   RelationParts,
   Table,
 } from '../model/types.js';
-import { introspect } from './index.js';
+import {
+  checkSql,
+  columnDefinition,
+  createDomainSql,
+  createEnumSql,
+  createIndexSql,
+  exclusionSql,
+  partitionBoundSql,
+  partitionBySql,
+} from '../plan/sql.js';
 
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
@@ -54,51 +64,6 @@ const SEP = '\u0000';
 
 const q = quoteIdent;
 const qq = qualifiedName;
-const lit = quoteLiteral;
-/** `schema.name` (model form of collations, opclasses) → SQL, quoting each part. */
-const qualifiedRef = (ref: string): string => {
-  const dot = ref.lastIndexOf('.');
-  return dot > 0 ? qq(ref.slice(0, dot), ref.slice(dot + 1)) : q(ref);
-};
-
-export function keySql(k: IndexKey): string {
-  let s = k.column !== undefined ? q(k.column) : `(${k.expression ?? ''})`;
-  if (k.collation) s += ` COLLATE ${qualifiedRef(k.collation)}`;
-  if (k.opclass) s += ` ${qualifiedRef(k.opclass)}`;
-  if (k.descending) s += ' DESC';
-  if (k.nullsFirst !== undefined) s += k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST';
-  return s;
-}
-
-function boundValue(v: string): string {
-  return /^(MINVALUE|MAXVALUE|NULL)$/.test(v) ? v : lit(v);
-}
-
-export function boundSql(b: PartitionBound): string {
-  switch (b.kind) {
-    case 'range':
-      return `FOR VALUES FROM (${b.from.map(boundValue).join(', ')}) TO (${b.to.map(boundValue).join(', ')})`;
-    case 'list':
-      return `FOR VALUES IN (${b.values.map(boundValue).join(', ')})`;
-    case 'hash':
-      return `FOR VALUES WITH (MODULUS ${b.modulus}, REMAINDER ${b.remainder})`;
-    case 'default':
-      return 'DEFAULT';
-  }
-}
-
-function operatorSql(op: string): string {
-  const dot = op.lastIndexOf('.');
-  return dot > 0 ? `OPERATOR(${q(op.slice(0, dot))}.${op.slice(dot + 1)})` : op;
-}
-
-/**
- * Partition key elements are stored as PostgreSQL prints them, except that a plain column name is
- * stored bare (unquoted): quote those.
- */
-function partitionKeySql(key: { strategy: string; columns: readonly string[] }, columns: ReadonlySet<string>): string {
-  return `PARTITION BY ${key.strategy.toUpperCase()} (${key.columns.map((c) => (columns.has(c) ? q(c) : c)).join(', ')})`;
-}
 
 interface Scratch {
   readonly schema: string;
@@ -145,16 +110,16 @@ function tablePath(t: { schema: string; name: string }): string {
 async function createRelationParts(
   s: Session,
   scratch: Scratch,
-  rel: string,
+  rel: RelationRef,
   parts: RelationParts,
   path: string,
   map: ScratchMap,
-  columns: ReadonlySet<string>,
+  schemas: ReadonlySet<string>,
 ): Promise<void> {
   for (const c of parts.checks) {
     await s.try(
       `${path}${SEP}checks${SEP}${c.name}`,
-      `ALTER TABLE ${rel} ADD CONSTRAINT ${q(c.name)} CHECK (${c.expression})${c.noInherit ? ' NO INHERIT' : ''} NOT VALID`,
+      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${checkSql(c, true)}`,
     );
   }
   for (const ix of parts.indexes) {
@@ -164,9 +129,7 @@ async function createRelationParts(
     // partitioned table has rules of its own that the planner reports with a better message.
     await s.try(
       `${path}${SEP}indexes${SEP}${ix.name}`,
-      `CREATE INDEX ${q(name)} ON ${rel} USING ${q(ix.method)} (${ix.keys.map(keySql).join(', ')})` +
-        (ix.include.length ? ` INCLUDE (${ix.include.map(q).join(', ')})` : '') +
-        (ix.where ? ` WHERE (${ix.where})` : ''),
+      createIndexSql(rel, { ...ix, unique: false }, { name, schemas }),
     );
   }
   for (const x of parts.exclusionConstraints) {
@@ -174,11 +137,7 @@ async function createRelationParts(
     map.exclusions.set(name, x);
     await s.try(
       `${path}${SEP}exclusionConstraints${SEP}${x.name}`,
-      `ALTER TABLE ${rel} ADD CONSTRAINT ${q(name)} EXCLUDE USING ${q(x.method)} (` +
-        x.elements.map((e) => `${keySql(e.key)} WITH ${operatorSql(e.operator)}`).join(', ') +
-        ')' +
-        (x.include.length ? ` INCLUDE (${x.include.map(q).join(', ')})` : '') +
-        (x.where ? ` WHERE (${x.where})` : ''),
+      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${exclusionSql({ ...x, name }, schemas)}`,
     );
   }
   for (const p of parts.partitions) {
@@ -187,10 +146,10 @@ async function createRelationParts(
     const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
-      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${rel} ${boundSql(p.bound)}` +
-        (p.partitionBy ? ` ${partitionKeySql(p.partitionBy, columns)}` : ''),
+      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${qq(rel.schema, rel.name)} ${partitionBoundSql(p.bound)}` +
+        (p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : ''),
     );
-    if (created) await createRelationParts(s, scratch, qq(scratch.schema, name), p, ppath, map, columns);
+    if (created) await createRelationParts(s, scratch, { schema: scratch.schema, name }, p, ppath, map, schemas);
   }
 }
 
@@ -202,17 +161,13 @@ interface ScratchMap {
   readonly partitions: Map<string, Partition>;
 }
 
-function columnSql(c: Table['columns'][number]): string {
-  let s = `${q(c.name)} ${c.type}`;
-  if (c.collation) s += ` COLLATE ${qualifiedRef(c.collation)}`;
-  if (c.default !== undefined) s += ` DEFAULT ${c.default}`;
-  if (c.generated) s += ` GENERATED ALWAYS AS (${c.generated.expression})${c.generated.stored ? ' STORED' : ''}`;
-  if (c.identity) s += ` GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
-  return s;
-}
-
 /** Creates what the desired state adds at schema level (schemas, extensions, enums, sequences, domains). */
-async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: DatabaseModel): Promise<void> {
+async function createNewSchemaObjects(
+  s: Session,
+  desired: DatabaseModel,
+  live: DatabaseModel,
+  schemas: ReadonlySet<string>,
+): Promise<void> {
   const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
   for (const sc of desired.schemas) {
     if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
@@ -231,10 +186,7 @@ async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: 
       !!ls?.[kind].some((o) => o.name === name);
     for (const e of sc.enums) {
       if (has('enums', e.name)) continue;
-      await s.try(
-        `schemas${SEP}${sc.name}${SEP}enums${SEP}${e.name}`,
-        `CREATE TYPE ${qq(sc.name, e.name)} AS ENUM (${e.values.map(lit).join(', ')})`,
-      );
+      await s.try(`schemas${SEP}${sc.name}${SEP}enums${SEP}${e.name}`, createEnumSql(e));
     }
     for (const seq of sc.sequences) {
       if (has('sequences', seq.name)) continue;
@@ -250,18 +202,9 @@ async function createNewSchemaObjects(s: Session, desired: DatabaseModel, live: 
     for (const d of sc.domains) {
       if (ls?.domains.some((o) => o.name === d.name)) continue;
       await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
-      await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, domainSql(qq(sc.name, d.name), d));
+      await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
   }
-}
-
-function domainSql(name: string, d: Domain): string {
-  let sql = `CREATE DOMAIN ${name} AS ${d.type}`;
-  if (d.collation) sql += ` COLLATE ${qualifiedRef(d.collation)}`;
-  if (d.default !== undefined) sql += ` DEFAULT ${d.default}`;
-  if (!d.nullable) sql += ' NOT NULL';
-  for (const c of d.checks) sql += ` CONSTRAINT ${q(c.name)} CHECK (${c.expression})`;
-  return sql;
 }
 
 /**
@@ -391,26 +334,29 @@ export async function normalizeDesired(
   await client.query('BEGIN');
   try {
     await s.run(`CREATE SCHEMA ${q(schema)}`);
-    await createNewSchemaObjects(s, desired, live);
+    // Names that start a qualified collation / operator class name (`schema.name`).
+    const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
+    await createNewSchemaObjects(s, desired, live, schemas);
     for (const sc of desired.schemas) {
       await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
       for (const d of sc.domains) {
         const name = scratch.next('d', `schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`);
         map.domains.set(name, d);
-        await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, domainSql(qq(schema, name), d));
+        await s.try(
+          `schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`,
+          createDomainSql({ ...d, schema, name }, schemas),
+        );
       }
       for (const t of sc.tables) {
         const name = scratch.next('t', tablePath(t));
         map.tables.set(name, t);
-        const rel = qq(schema, name);
+        const rel = { schema, name };
         const created = await s.try(
           tablePath(t),
-          `CREATE TABLE ${rel} (${t.columns.map(columnSql).join(', ')})` +
-            (t.partitionBy ? ` ${partitionKeySql(t.partitionBy, new Set(t.columns.map((c) => c.name)))}` : ''),
+          `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
+            (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
         );
-        if (created) {
-          await createRelationParts(s, scratch, rel, t, tablePath(t), map, new Set(t.columns.map((c) => c.name)));
-        }
+        if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
       }
     }
     if (s.issues.length) throw new NormalizeError(s.issues);
