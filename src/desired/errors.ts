@@ -11,8 +11,9 @@ export interface DesiredIssue {
 }
 
 export function formatIssue(issue: DesiredIssue): string {
-  const where = `${issue.file}:${issue.line}:${issue.column}`;
-  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+  // Issues of later stages (planning) may concern an object with no place in the YAML (a drop).
+  const where = issue.file === '' ? '' : `${issue.file}:${issue.line}:${issue.column}: `;
+  return issue.path === '' ? `${where}${issue.message}` : `${where}${issue.path}: ${issue.message}`;
 }
 
 export function compareIssues(a: DesiredIssue, b: DesiredIssue): number {

@@ -8,12 +8,19 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { planStatus } from '../apply/index.js';
 import type { Queryable } from '../db/connection.js';
-import { type DesiredIssue, DesiredStateError, loadDesiredState, locate, type SourceMap } from '../desired/index.js';
+import {
+  type DesiredIssue,
+  DesiredStateError,
+  loadDesiredState,
+  type SourceLocation,
+  type SourceMap,
+} from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
 import { diffModels } from '../diff/index.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
 import { withoutJournal } from '../model/objects.js';
+import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import type { Plan } from '../plan/types.js';
@@ -67,13 +74,19 @@ export async function desiredSha256(p: string): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
+/** The source location of a formatted document path, or of its nearest enclosing part that has one. */
+function locatePath(sources: SourceMap, path: string | undefined): SourceLocation | undefined {
+  for (let p = path; p !== undefined && p !== ''; p = parentPath(p)) {
+    const hit = sources.get(p);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
 /** Issues of later stages (server normalization, planning), placed in the YAML where possible. */
-function locatedIssues(
-  sources: SourceMap,
-  issues: readonly { segments: readonly string[]; path: string; message: string }[],
-): DesiredIssue[] {
+function locatedIssues(sources: SourceMap, issues: readonly { path: string; message: string }[]): DesiredIssue[] {
   return issues.map((i) => {
-    const at = locate(sources, i.segments);
+    const at = locatePath(sources, i.path);
     return { file: at?.file ?? '', line: at?.line ?? 0, column: at?.column ?? 0, path: i.path, message: i.message };
   });
 }
@@ -97,7 +110,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       throw new DesiredStateError(
         locatedIssues(
           sources,
-          err.issues.map((i) => ({ ...i, message: `PostgreSQL rejected it: ${i.message}` })),
+          err.issues.map((i) => ({ path: formatPath(i.segments), message: `PostgreSQL rejected it: ${i.message}` })),
         ),
       );
     }
@@ -125,11 +138,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       throw new DesiredStateError(
         locatedIssues(
           sources,
-          err.issues.map((i) => ({
-            segments: i.path ? i.path.split('.') : [],
-            path: i.path ?? i.object,
-            message: `${i.object}: ${i.message}`,
-          })),
+          err.issues.map((i) => ({ path: i.path ?? '', message: `${i.object}: ${i.message}` })),
         ),
       );
     }
