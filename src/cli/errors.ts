@@ -4,9 +4,9 @@
  * | code | meaning |
  * |------|---------|
  * | 0 | success |
- * | 1 | invalid input: a desired-state or plan file with errors, bad flags |
- * | 2 | `zdm plan --check`: the database differs from the desired state |
- * | 3 | cannot connect to the database, or the database refused an operation |
+ * | 1 | invalid input: a desired-state or plan file with errors, an edited plan, bad flags, a phase out of order, hazards not allowed |
+ * | 2 | the database differs from what was expected: `zdm plan --check` found a difference, or `zdm apply` found drift |
+ * | 3 | cannot connect, another apply is running, a lock could not be had within the retries, or a step failed |
  * | 4 | internal error (a bug: please report it) |
  */
 export const ExitCode = {
