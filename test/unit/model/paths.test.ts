@@ -4,7 +4,10 @@ import { formatPath, parentPath } from '../../../src/model/paths.js';
 describe('document paths', () => {
   it.each([
     [['schemas', 'public', 'tables', 'orders'], 'schemas.public.tables.orders'],
-    [['schemas', 'public', 'tables', 'order items', 'columns', 'a.b'], 'schemas.public.tables["order items"].columns["a.b"]'],
+    [
+      ['schemas', 'public', 'tables', 'order items', 'columns', 'a.b'],
+      'schemas.public.tables["order items"].columns["a.b"]',
+    ],
     [['x', 2, 'y'], 'x[2].y'],
     [['schemas', 'a"b'], 'schemas["a\\"b"]'],
   ])('%j is %s', (segments, text) => {
