@@ -55,6 +55,12 @@ describe('zdm apply: lock_timeout and retries', () => {
     const t0 = performance.now();
     const events: Stamped[] = [];
     let readerLatency: Promise<number> | undefined;
+    // Released after the second timed-out try, however long apply's own checks took before it
+    // (on a loaded machine they can eat a fixed wall-clock window).
+    let twoRetries!: () => void;
+    const retriedTwice = new Promise<void>((resolve) => {
+      twoRetries = resolve;
+    });
     const run = applyPhase(db.client, plan, {
       phase: 'expand',
       lockTimeoutMs: LOCK_TIMEOUT,
@@ -63,6 +69,7 @@ describe('zdm apply: lock_timeout and retries', () => {
       retryMaxDelayMs: 200,
       onEvent: (event) => {
         events.push({ at: performance.now() - t0, event });
+        if (events.filter((e) => e.event.type === 'lock-retry').length === 2) twoRetries();
         // A reader arriving while the ALTER waits for ACCESS EXCLUSIVE queues behind it.
         if (event.type === 'step-start' && event.attempt === 1) {
           readerLatency = new Promise((resolve) => setTimeout(resolve, 50)).then(async () => {
@@ -73,7 +80,7 @@ describe('zdm apply: lock_timeout and retries', () => {
         }
       },
     });
-    await new Promise((resolve) => setTimeout(resolve, 3 * LOCK_TIMEOUT));
+    await Promise.race([retriedTwice, run]);
     await holder.query('COMMIT');
     const released = performance.now() - t0;
     const result = await run;
