@@ -30,6 +30,7 @@ import {
   verifyChecksum,
 } from './checks.js';
 import { type RunContext, resolveSettings } from './context.js';
+import { runCopyStep, runVerifyStep } from './copy.js';
 import { ensureJournal, type PlanJournal, phaseDone, phaseStarted, readPlanJournal, recordPlan } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
 import { runSqlStep } from './steps.js';
@@ -193,7 +194,11 @@ async function runPhase(
       const outcome =
         step.kind === 'backfill'
           ? await runBackfillStep(ctx, step, journal?.cursors.get(step.id))
-          : await runSqlStep(ctx, step, row);
+          : step.kind === 'copy'
+            ? await runCopyStep(ctx, step, journal?.cursors.get(step.id))
+            : step.kind === 'verify'
+              ? await runVerifyStep(ctx, step)
+              : await runSqlStep(ctx, step, row);
       outcomes.push(outcome);
       await s.hooks.afterStep?.(step.id);
     }

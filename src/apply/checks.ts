@@ -25,7 +25,7 @@ export function validatePlan(plan: Plan): void {
     for (const step of phase.steps) {
       if (seenSteps.has(step.id)) problems.push(`step id ${step.id} appears twice`);
       seenSteps.add(step.id);
-      if (step.kind !== 'sql' && step.kind !== 'backfill') {
+      if (step.kind !== 'sql' && step.kind !== 'backfill' && step.kind !== 'copy' && step.kind !== 'verify') {
         problems.push(`step ${String((step as Step).id)}: unknown kind "${String((step as { kind: unknown }).kind)}"`);
       }
       for (const h of step.hazards) {

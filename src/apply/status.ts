@@ -3,14 +3,14 @@
  */
 import type { Queryable } from '../db/connection.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
-import { PHASES, type PhaseName, type Plan } from '../plan/types.js';
+import { PHASES, type PhaseName, type Plan, type Step } from '../plan/types.js';
 import type { LockHolder } from './errors.js';
 import { journalVersion, readPlanJournal } from './journal.js';
 import { advisoryHolder } from './locks.js';
 
 export interface StepStatusReport {
   readonly id: string;
-  readonly kind: 'sql' | 'backfill';
+  readonly kind: Step['kind'];
   readonly summary: string;
   readonly status: 'pending' | 'started' | 'done' | 'failed';
   readonly attempts: number;

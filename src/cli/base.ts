@@ -1,5 +1,4 @@
 import { Command, Errors, Flags } from '@oclif/core';
-import { ConnectionError, redact } from '../db/connection.js';
 import { ExitCode, UserError } from './errors.js';
 
 /** Flags every command that talks to a database takes. */
@@ -18,11 +17,18 @@ const INPUT_ERRORS = new Set(['DesiredStateError', 'PlanFileError', 'PlanningErr
 /**
  * Shared error handling: user-facing errors print their message (no stack) and exit with the code of
  * the exit-code table in errors.ts; anything else is a bug and exits 4 with the stack.
+ *
+ * Start-up time: a command module is imported on every run of that command (and, when
+ * oclif.manifest.json is missing, every command module on every run). So command modules import
+ * only oclif and light modules at the top, and load the heavy ones (pg, ajv, the planner, the apply
+ * engine) with `await import()` inside `run()`; this file loads the connection module only when
+ * there is an error to print.
  */
 export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     // this.exit() throws an ExitError: it is the exit, not an error.
     if (err instanceof Errors.ExitError) throw err;
+    const { ConnectionError, redact } = await import('../db/connection.js');
     // oclif's parse errors (unknown flag, a value not among the options…) would exit 2, which means
     // "drift" in zdm's table: they are invalid input.
     if (err.oclif !== undefined) {

@@ -134,6 +134,22 @@ interface Relation {
   /** Every unique index the relation declares (constraints included); partitions inherit them. */
   readonly uniques: UniqueIndexInfo[];
   readonly parent?: Relation;
+  /** Plain-column elements of the relation's partition key, when it is partitioned (for messages). */
+  partitionColumns?: readonly string[];
+}
+
+/**
+ * A partitioned table cannot be unique on columns without its partition key: say what the foreign
+ * key must reference instead (the partition swap's most common refusal).
+ */
+function partitionHint(target: Relation, refColumns: readonly string[], fkColumns: readonly string[]): string {
+  const missing = (target.partitionColumns ?? []).filter((c) => !refColumns.includes(c));
+  if (missing.length === 0) return '';
+  return (
+    `; \`${target.schema}.${target.name}\` is partitioned, and a unique key of a partitioned table must contain its ` +
+    `partition key (${missing.join(', ')}): make the foreign key reference columns [${[...refColumns, ...missing].join(', ')}] ` +
+    `(with ${fkColumns.length + missing.length} matching columns on the referencing table), or drop it`
+  );
 }
 
 interface UniqueIndexInfo {
@@ -765,6 +781,7 @@ class Converter {
         this.issues.value(at.at('columns'), 'list partitioning takes exactly one key column or expression');
       }
       this.checkPartitionKeyCovered(ctx, at, partitionBy);
+      ctx.relation.partitionColumns = columns.filter((c) => !c.startsWith('('));
     }
 
     const partitionsLoc = loc.at('partitions');
@@ -1035,7 +1052,8 @@ class Converter {
     this.issues.value(
       refLoc.at('columns'),
       `foreign key \`${fk.name}\`: \`${ref.schema}.${ref.table}\` has no primary key, unique constraint or unique index ` +
-        `on exactly (${ref.columns.join(', ')}), which PostgreSQL requires of a referenced key`,
+        `on exactly (${ref.columns.join(', ')}), which PostgreSQL requires of a referenced key` +
+        partitionHint(target, ref.columns, fk.columns),
     );
   }
 

@@ -134,6 +134,24 @@ export interface AlterColumn {
   readonly from: Column;
   readonly to: Column;
 }
+/** A table renamed with `renamedFrom` (same schema); its other differences come as their own changes. */
+export interface RenameTable {
+  readonly kind: 'renameTable';
+  readonly schema: string;
+  readonly from: string;
+  readonly to: string;
+}
+/**
+ * A column renamed with `renamedFrom`, or retyped in a way that is not binary-coercible: a new
+ * column beside the old one, kept equal by a two-way sync trigger, backfilled, and swapped in in
+ * contract (src/plan/techniques/replace-column.ts). `from` is the live column, `to` the desired one.
+ */
+export interface ReplaceColumn {
+  readonly kind: 'replaceColumn';
+  readonly table: RelationRef;
+  readonly from: Column;
+  readonly to: Column;
+}
 export interface AddPrimaryKey {
   readonly kind: 'addPrimaryKey';
   readonly table: RelationRef;
@@ -236,6 +254,16 @@ export interface DropPartition {
   readonly partition: Partition;
   readonly replacedBy?: Partition;
 }
+/**
+ * A plain live table whose desired state is partitioned: a partition swap (shadow table, sync
+ * trigger, copy, swap in contract; src/plan/techniques/partition-swap.ts). `from` is the live
+ * table, `to` the desired one.
+ */
+export interface PartitionTable {
+  readonly kind: 'partitionTable';
+  readonly from: Table;
+  readonly to: Table;
+}
 export interface SetComment {
   readonly kind: 'setComment';
   readonly target: CommentTarget;
@@ -269,10 +297,12 @@ export type Change =
   | AlterSequence
   | CreateTable
   | DropTable
+  | RenameTable
   | SetTableLogged
   | AddColumn
   | DropColumn
   | AlterColumn
+  | ReplaceColumn
   | AddPrimaryKey
   | DropPrimaryKey
   | AddUnique
@@ -290,6 +320,7 @@ export type Change =
   | RepairIndex
   | AddPartition
   | DropPartition
+  | PartitionTable
   | SetComment
   | Unsupported;
 
@@ -333,8 +364,12 @@ export function describeChange(c: Change): string {
       return `alter sequence ${c.to.schema}.${c.to.name}`;
     case 'createTable':
       return `create table ${c.table.schema}.${c.table.name}`;
+    case 'partitionTable':
+      return `partition table ${c.from.schema}.${c.from.name}`;
     case 'dropTable':
       return `drop table ${c.table.schema}.${c.table.name}`;
+    case 'renameTable':
+      return `rename table ${c.schema}.${c.from} to ${c.to}`;
     case 'setTableLogged':
       return `set table ${rel(c.table)} ${c.unlogged ? 'UNLOGGED' : 'LOGGED'}`;
     case 'addColumn':
@@ -343,6 +378,10 @@ export function describeChange(c: Change): string {
       return `drop column ${rel(c.table)}.${c.column.name}`;
     case 'alterColumn':
       return `alter column ${rel(c.table)}.${c.to.name}`;
+    case 'replaceColumn':
+      return c.from.name === c.to.name
+        ? `change type of column ${rel(c.table)}.${c.to.name}`
+        : `rename column ${rel(c.table)}.${c.from.name} to ${c.to.name}`;
     case 'addPrimaryKey':
       return `add primary key ${c.primaryKey.name} on ${rel(c.table)}`;
     case 'dropPrimaryKey':

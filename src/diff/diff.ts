@@ -20,6 +20,7 @@ import type { Change, CommentTarget, RelationRef } from './changes.js';
 import { isBinaryCoercible } from './coercible.js';
 import { diffKeyed } from './keyed.js';
 import { docPath, type PathSegment } from './paths.js';
+import { tableRenames, withTableRenames } from './renames.js';
 
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
 
@@ -42,8 +43,10 @@ const EMPTY_SCHEMA = (name: string): SchemaModel => ({
  * Every difference between `live` and `desired`. Unsupported differences come as `unsupported`
  * changes among the others: the planner refuses the plan and lists them all at once.
  */
-export function diffModels(live: DatabaseModel, desired: DatabaseModel): Change[] {
-  const out: Change[] = [];
+export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
+  // Table renames first; everything else is compared with the tables under their new names.
+  const out: Change[] = tableRenames(liveModel, desired);
+  const live = withTableRenames(liveModel, desired);
 
   for (const e of diffKeyed(live.extensions, desired.extensions, (x) => x.name)) {
     if (e.kind === 'added') out.push({ kind: 'createExtension', extension: e.desired });
@@ -202,6 +205,10 @@ const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using')
 function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
   const ref: RelationRef = { schema: desired.schema, name: desired.name };
   const object = `table ${ref.schema}.${ref.name}`;
+  if (live.partitionBy === undefined && desired.partitionBy !== undefined) {
+    out.push({ kind: 'partitionTable', from: live, to: desired });
+    return;
+  }
   if (!same(live.partitionBy, desired.partitionBy)) {
     out.push({
       kind: 'unsupported',
@@ -223,12 +230,9 @@ function diffTable(live: Table, desired: Table, path: readonly PathSegment[], ou
   for (const c of desired.columns) {
     if (c.renamedFrom !== undefined && liveCols.has(c.renamedFrom) && !liveCols.has(c.name)) {
       renamedAway.add(c.renamedFrom);
-      out.push({
-        kind: 'unsupported',
-        object: `column ${ref.schema}.${ref.name}.${c.name}`,
-        path: docPath([...path, 'columns', c.name, 'renamedFrom']),
-        reason: `renaming column ${c.renamedFrom} to ${c.name} (renamedFrom) is not supported yet`,
-      });
+      const from = live.columns.find((x) => x.name === c.renamedFrom)!;
+      out.push({ kind: 'replaceColumn', table: ref, from, to: c });
+      commentChange({ kind: 'column', schema: ref.schema, table: ref.name, column: c.name }, undefined, c.comment, out);
     }
   }
   for (const c of diffKeyed(live.columns, desired.columns, (x) => x.name)) {
@@ -260,11 +264,8 @@ function diffColumn(
     out.push({ kind: 'unsupported', object, path: docPath([...path, field]), reason });
   };
   if (live.type !== desired.type && !isBinaryCoercible(live.type, desired.type)) {
-    unsupported(
-      `changing the type ${live.type} → ${desired.type} needs a table rewrite (it is not binary-coercible): ` +
-        'the shadow-column recipe for it is not supported yet',
-      'type',
-    );
+    // In place it would rewrite the table under ACCESS EXCLUSIVE: a shadow column instead.
+    out.push({ kind: 'replaceColumn', table, from: live, to: desired });
     return;
   }
   if (live.collation !== desired.collation) {

@@ -9,11 +9,11 @@ import type { PlanningIssue } from './errors.js';
 import type { ModelEdit } from './model-edit.js';
 import { freshName } from './names.js';
 import type { Group } from './order.js';
-import type { BackfillStep, Hazard, LockInfo, LockMode, PhaseName, SqlStep } from './types.js';
+import type { BackfillStep, CopyStep, Hazard, LockInfo, LockMode, PhaseName, SqlStep, VerifyStep } from './types.js';
 
 export type SqlDraft = Omit<SqlStep, 'id'>;
 export type BackfillDraft = Omit<BackfillStep, 'id'>;
-export type StepDraft = SqlDraft | BackfillDraft;
+export type StepDraft = SqlDraft | BackfillDraft | Omit<CopyStep, 'id'> | Omit<VerifyStep, 'id'>;
 
 /** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
 export interface Touch {
@@ -134,6 +134,8 @@ export interface PlannerInput {
   readonly serverMajor: number;
   readonly rowCounts: Readonly<Record<string, number>>;
   readonly batchSize: number;
+  /** Rows of a table being partitioned that fall into no desired partition (PlanOptions). */
+  readonly rowsOutsidePartitions?: Readonly<Record<string, number>>;
 }
 
 export class PlanContext {

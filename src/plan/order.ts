@@ -46,6 +46,8 @@ export const GROUPS = {
   backfill: [
     // Batched data copies before any constraint that checks the copied data.
     'data',
+    // Partition swaps: the copy of the live table into its partitioned shadow, then its verification.
+    'copyTables',
     // NOT NULL helper checks of columns that were filled just above: added only now, because a NOT
     // VALID check still applies to every UPDATE, and would fail updates of rows not filled yet.
     'constraintsAfterData',
@@ -54,8 +56,14 @@ export const GROUPS = {
     'validateForeignKeys',
   ],
   contract: [
+    // Views zdm left under a renamed table's old name: before anything changes a column they select.
+    'dropViews',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',
+    // Partition swaps (the shadow takes the live table's place in one short transaction; foreign keys
+    // of other tables re-pointed NOT VALID, then validated): before the drops, which include the
+    // retired table.
+    'swapTables',
     // SET NOT NULL (no scan: the validated helper check proves it) before PRIMARY KEY USING INDEX needs it.
     'setNotNull',
     // Primary and unique keys made from their prebuilt index, swapped for the old one in one transaction.

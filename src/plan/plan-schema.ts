@@ -139,14 +139,118 @@ export const PLAN_SCHEMA = {
       enum: [...HAZARDS],
     },
     step: {
-      description: 'A step: `kind: sql` (statements) or `kind: backfill` (a batched UPDATE).',
+      description:
+        'A step: `kind: sql` (statements), `kind: backfill` (a batched UPDATE), `kind: copy` (a batched copy into a partition swap’s shadow table) or `kind: verify` (row count and checksum of two tables).',
       type: 'object',
       required: ['kind'],
-      properties: { kind: { description: 'The kind of step.', enum: ['sql', 'backfill'] } },
+      properties: { kind: { description: 'The kind of step.', enum: ['sql', 'backfill', 'copy', 'verify'] } },
       if: { properties: { kind: { description: 'A backfill step.', const: 'backfill' } } },
       // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword
       then: { $ref: '#/definitions/backfillStep' },
-      else: { $ref: '#/definitions/sqlStep' },
+      else: {
+        if: { properties: { kind: { description: 'A copy step.', const: 'copy' } } },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword
+        then: { $ref: '#/definitions/copyStep' },
+        else: {
+          if: { properties: { kind: { description: 'A verify step.', const: 'verify' } } },
+          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword
+          then: { $ref: '#/definitions/verifyStep' },
+          else: { $ref: '#/definitions/sqlStep' },
+        },
+      },
+    },
+    copyStep: {
+      description:
+        'A batched copy of every row of `from` into `to` in key order (`INSERT … SELECT … FOR SHARE … ON CONFLICT DO NOTHING`), one transaction per batch, resumable from the journaled cursor.',
+      type: 'object',
+      additionalProperties: false,
+      required: [
+        'id',
+        'kind',
+        'summary',
+        'from',
+        'to',
+        'columns',
+        'key',
+        'overridingSystemValue',
+        'batchSize',
+        'sql',
+        'transaction',
+        'locks',
+        'hazards',
+      ],
+      properties: {
+        id: stepCommon.id,
+        kind: { description: 'Always `copy`.', const: 'copy' },
+        summary: stepCommon.summary,
+        from: { description: 'The table copied.', $ref: '#/definitions/relation' },
+        to: { description: 'The table the rows are copied into.', $ref: '#/definitions/relation' },
+        columns: {
+          description: 'Columns copied.',
+          type: 'array',
+          minItems: 1,
+          items: str('A column name.', { minLength: 1 }),
+        },
+        key: {
+          description: 'Key of `from` the batches walk.',
+          type: 'array',
+          minItems: 1,
+          items: str('A column name.', { minLength: 1 }),
+        },
+        overridingSystemValue: {
+          description: '`INSERT … OVERRIDING SYSTEM VALUE` (GENERATED ALWAYS identity).',
+          type: 'boolean',
+        },
+        batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
+        sql: {
+          description: 'What one batch runs, for the reviewer; the key range of the batch is given as placeholders.',
+          type: 'array',
+          items: str('One SQL statement.'),
+        },
+        transaction: { description: 'Always false: each batch commits on its own.', const: false },
+        locks: stepCommon.locks,
+        hazards: stepCommon.hazards,
+      },
+    },
+    verifyStep: {
+      description:
+        'Compares two tables in one snapshot (row count and an order-independent checksum); fails, saying by how many rows they differ, when they do not agree.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'kind', 'summary', 'from', 'to', 'columns', 'sql', 'transaction', 'locks', 'hazards'],
+      properties: {
+        id: stepCommon.id,
+        kind: { description: 'Always `verify`.', const: 'verify' },
+        summary: stepCommon.summary,
+        from: { description: 'The live table.', $ref: '#/definitions/relation' },
+        to: { description: 'Its copy.', $ref: '#/definitions/relation' },
+        columns: {
+          description: 'Columns compared.',
+          type: 'array',
+          minItems: 1,
+          items: str('A column name.', { minLength: 1 }),
+        },
+        sql: {
+          description: 'The count-and-checksum query of each table (run together, in one statement).',
+          type: 'array',
+          minItems: 2,
+          maxItems: 2,
+          items: str('One SQL query.', { minLength: 1 }),
+        },
+        transaction: { description: 'Always false: a read-only comparison.', const: false },
+        locks: stepCommon.locks,
+        hazards: stepCommon.hazards,
+      },
+    },
+    relation: {
+      description: 'A table.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['schema', 'name'],
+      properties: {
+        schema: str('Schema of the table.', { minLength: 1 }),
+        name: str('Name of the table.', { minLength: 1 }),
+      },
     },
     sqlStep: {
       description: 'SQL statements run in one transaction (`transaction: true`) or one by one outside any.',

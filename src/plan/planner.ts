@@ -9,6 +9,7 @@
  */
 import { type Change, type ChangeKind, describeChange, type SetComment } from '../diff/changes.js';
 import { diffModels } from '../diff/diff.js';
+import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
 import { ABSENT, objectFingerprints, withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
@@ -22,6 +23,9 @@ import * as columns from './techniques/columns.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
 import * as objects from './techniques/objects.js';
+import * as partitionSwap from './techniques/partition-swap.js';
+import { planRenameTable } from './techniques/rename-table.js';
+import { planReplaceColumn } from './techniques/replace-column.js';
 import * as tables from './techniques/tables.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 
@@ -43,6 +47,12 @@ export interface PlanOptions {
   readonly rowCounts?: Readonly<Record<string, number>>;
   /** Rows per backfill batch. Default 5000. */
   readonly batchSize?: number;
+  /**
+   * For a table the plan partitions (partition swap): how many of its live rows fall into no
+   * partition of the desired state, by `schema.table` (counted by makePlan). Such rows make the
+   * plan fail with the count; tables not listed are not checked.
+   */
+  readonly rowsOutsidePartitions?: Readonly<Record<string, number>>;
 }
 
 export interface PlanResult {
@@ -79,6 +89,8 @@ const HANDLERS: Handlers = {
   addColumn: columns.planAddColumn,
   dropColumn: columns.planDropColumn,
   alterColumn: columns.planAlterColumn,
+  replaceColumn: planReplaceColumn,
+  renameTable: planRenameTable,
   addPrimaryKey: constraints.planAddPrimaryKey,
   dropPrimaryKey: constraints.planDropPrimaryKey,
   addUnique: constraints.planAddUnique,
@@ -96,6 +108,7 @@ const HANDLERS: Handlers = {
   repairIndex: indexes.planRepairIndex,
   addPartition: tables.planAddPartition,
   dropPartition: tables.planDropPartition,
+  partitionTable: partitionSwap.planPartitionTable,
   // Comments are gathered and planned together, one step per object (objects.planComments).
   setComment: () => {},
   unsupported: (ctx, c) => ctx.issue(c.object, c.reason, c.path),
@@ -131,13 +144,17 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   // zdm's own journal schema is not part of the user's schema (and must not be planned away).
   const live = withoutJournal(liveModel);
   // Expressions PostgreSQL re-parses during an in-place type change are compared as they will be.
-  const changes = diffModels(anticipateReparse(live, desired), desired);
+  // The techniques see live tables under the names expand's table renames give them (the rename
+  // step's model edit does the same to the phase models, which start from the live model).
+  const renamed = withTableRenames(live, desired);
+  const changes = [...tableRenames(live, desired), ...diffModels(anticipateReparse(renamed, desired), desired)];
   const ctx = new PlanContext({
-    live,
+    live: renamed,
     desired,
     serverMajor: serverMajor(live, options.serverVersion),
     rowCounts: options.rowCounts ?? {},
     batchSize: options.batchSize ?? 5000,
+    rowsOutsidePartitions: options.rowsOutsidePartitions ?? {},
   });
   for (const c of changes) {
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);

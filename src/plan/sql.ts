@@ -203,7 +203,7 @@ export function partitionBySql(key: PartitionKey): string {
 }
 
 /** A bound value: MINVALUE/MAXVALUE/NULL and SQL literals as they are, anything else as a string literal. */
-function boundValue(v: string): string {
+export function boundValue(v: string): string {
   if (/^(minvalue|maxvalue|null|true|false)$/i.test(v)) return v.toUpperCase();
   if (/^'(?:[^']|'')*'(?:::[\w ."[\]]+)?$/.test(v)) return v;
   return quoteLiteral(v);

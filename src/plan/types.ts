@@ -87,7 +87,42 @@ export interface BackfillStep extends StepBase {
   readonly sql: readonly string[];
 }
 
-export type Step = SqlStep | BackfillStep;
+/**
+ * A batched copy of every row of `from` into `to` (the shadow table of a partition swap), in key
+ * order, one transaction per batch, resumable from the journaled cursor: `INSERT INTO to (columns)
+ * SELECT columns FROM from WHERE key in the batch ORDER BY key FOR SHARE ON CONFLICT DO NOTHING`.
+ */
+export interface CopyStep extends StepBase {
+  readonly kind: 'copy';
+  readonly transaction: false;
+  readonly from: { readonly schema: string; readonly name: string };
+  readonly to: { readonly schema: string; readonly name: string };
+  /** Columns copied (every column but generated ones), in the source's order. */
+  readonly columns: readonly string[];
+  /** Key of the source the batches walk (its primary key or a unique key over NOT NULL columns). */
+  readonly key: readonly string[];
+  /** `INSERT … OVERRIDING SYSTEM VALUE`: the target has a GENERATED ALWAYS identity column. */
+  readonly overridingSystemValue: boolean;
+  readonly batchSize: number;
+  /** The SQL a reviewer reads: what one batch runs, with the key range as placeholders. */
+  readonly sql: readonly string[];
+}
+
+/**
+ * Compares two tables in one snapshot: row count and an order-independent checksum over `columns`.
+ * The step fails, saying by how many rows they differ, when they do not agree.
+ */
+export interface VerifyStep extends StepBase {
+  readonly kind: 'verify';
+  readonly transaction: false;
+  readonly from: { readonly schema: string; readonly name: string };
+  readonly to: { readonly schema: string; readonly name: string };
+  readonly columns: readonly string[];
+  /** The comparison query, for the reviewer. */
+  readonly sql: readonly string[];
+}
+
+export type Step = SqlStep | BackfillStep | CopyStep | VerifyStep;
 
 export interface Phase {
   readonly name: PhaseName;

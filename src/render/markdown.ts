@@ -22,7 +22,11 @@ const code = (s: string): string => {
 function stepMarkdown(s: Step, n: number): string {
   const hazards = s.hazards.length > 0 ? ` — **hazards: ${s.hazards.map(code).join(', ')}**` : '';
   const how =
-    s.kind === 'backfill' ? ` · batches of ${s.batchSize} rows` : s.transaction ? '' : ' · outside a transaction';
+    s.kind === 'backfill' || s.kind === 'copy'
+      ? ` · batches of ${s.batchSize} rows`
+      : s.transaction
+        ? ''
+        : ' · outside a transaction';
   const head = `${n}. ${code(s.id)} ${cell(s.summary)}  \n   lock: ${cell(locksText(s.locks))}${how}${hazards}`;
   const sql = s.sql.map((q) => (q.trimEnd().endsWith(';') ? q : `${q};`)).join('\n');
   return `${head}\n\n${fenced('sql', sql, '   ')}`;

@@ -17,7 +17,7 @@ const statement = (sql: string): string => (sql.trimEnd().endsWith(';') ? sql.tr
 function stepSql(s: Step): string[] {
   const out = [comment(`${s.id}: ${s.summary}`), comment(`locks: ${locksText(s.locks)}`)];
   if (s.hazards.length > 0) out.push(comment(`hazards: ${s.hazards.join(', ')}`));
-  if (s.kind === 'backfill') {
+  if (s.kind === 'backfill' || s.kind === 'copy') {
     out.push(comment(`batched by zdm apply: ${s.batchSize} rows per transaction, resumable; one batch runs:`));
     for (const q of s.sql) out.push(comment(statement(q)));
     return out;

@@ -33,7 +33,11 @@ export function renderText(plan: Plan, options: TextOptions): string {
     for (const s of phase.steps) {
       out.push(`  ${bold(s.id.padEnd(width))}  ${s.summary}`);
       const how =
-        s.kind === 'backfill' ? `batches of ${s.batchSize} rows` : s.transaction ? '' : 'outside a transaction';
+        s.kind === 'backfill' || s.kind === 'copy'
+          ? `batches of ${s.batchSize} rows`
+          : s.transaction
+            ? ''
+            : 'outside a transaction';
       out.push(`${pad}${dim(`lock: ${locksText(s.locks)}${how ? ` · ${how}` : ''}`)}`);
       if (s.hazards.length > 0) out.push(`${pad}hazards: ${s.hazards.map(hazard).join(', ')}`);
     }

@@ -1,5 +1,5 @@
 /**
- * `zdm demo`: the four seed scenarios on a throwaway embedded PostgreSQL with sample rows. Each
+ * `zdm demo`: the seed scenarios on a throwaway embedded PostgreSQL with sample rows. Each
  * scenario is a desired-state file in examples/shop/scenarios (cumulative: each adds to the one
  * before); the demo plans it against the live database, shows the plan, applies the three phases while
  * a small background workload keeps writing to the tables, and checks that a second plan is empty.
@@ -13,6 +13,7 @@ import { startEmbedded } from '../db/embedded.js';
 import { runSqlScript } from '../db/sql-script.js';
 import { PHASES } from '../plan/types.js';
 import { renderText } from '../render/index.js';
+import { quoteIdent } from '../render/quote.js';
 import { makePlan } from './plan.js';
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/shop');
@@ -37,9 +38,18 @@ export interface DemoScenarioResult {
   readonly secondPlanEmpty: boolean;
 }
 
-/** A few writers acting as the application: inserts and updates on orders and users, all the time. */
-function startWorkload(url: string): { stop(): Promise<{ statements: number; errors: number; maxMs: number }> } {
+/**
+ * A few writers acting as the application: inserts and updates on orders and users, all the time.
+ * `deploy(column)` is the new application version going live: from then on users are inserted with
+ * that column for their name (scenario 5 renames users.name, and the old version must be gone
+ * before contract drops the old column).
+ */
+function startWorkload(
+  url: string,
+  usersName: string,
+): { stop(): Promise<{ statements: number; errors: number; maxMs: number }>; deploy(column: string): void } {
   let running = true;
+  let nameColumn = usersName;
   let statements = 0;
   let errors = 0;
   let maxMs = 0;
@@ -57,7 +67,9 @@ function startWorkload(url: string): { stop(): Promise<{ statements: number; err
           } else if (i % 3 === 1) {
             await c.query(`UPDATE orders SET status = 'shipped' WHERE id = (SELECT 1 + (random() * 49999)::int)`);
           } else {
-            await c.query(`INSERT INTO users (name, email) VALUES ('Demo ${n}-${i}', 'demo${n}-${i}@example.com')`);
+            await c.query(
+              `INSERT INTO users (${quoteIdent(nameColumn)}, email) VALUES ('Demo ${n}-${i}', 'demo${n}-${i}@example.com')`,
+            );
           }
         } catch {
           errors++;
@@ -72,6 +84,9 @@ function startWorkload(url: string): { stop(): Promise<{ statements: number; err
     }
   });
   return {
+    deploy(column) {
+      nameColumn = column;
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -106,10 +121,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoScenarioResult[
       const made = await makePlan(client, { desiredPath: file, name: f.replace(/^\d+-|\.yaml$/g, '') });
       out(made.diff.trimEnd());
       out(renderText(made.plan, { color: options.color }).trimEnd());
-      const workload = startWorkload(server.url);
+      const usersColumns = async () =>
+        (
+          await client!.query<{ c: string }>(
+            `SELECT attname AS c FROM pg_catalog.pg_attribute WHERE attrelid = 'public.users'::pg_catalog.regclass AND attnum > 0 AND NOT attisdropped`,
+          )
+        ).rows.map((r) => r.c);
+      const workload = startWorkload(server.url, (await usersColumns()).includes('name') ? 'name' : 'display_name');
       let stats: { statements: number; errors: number; maxMs: number };
       try {
         for (const phase of PHASES) {
+          // Before contract the new application version is deployed (it knows the renamed column).
+          if (phase === 'contract' && (await usersColumns()).includes('display_name')) workload.deploy('display_name');
           out(`\n$ zdm apply ${made.plan.id}.plan.yaml --phase ${phase}`);
           await applyPhase(client, made.plan, { phase, lockTimeoutMs: 2000, pauseMs: 0, onEvent: options.onEvent });
         }

@@ -27,6 +27,7 @@ import type { Plan } from '../plan/types.js';
 import { schemaDiff } from '../render/index.js';
 import { ZDM_VERSION } from '../version.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
+import { rowsOutsidePartitions } from './partition-rows.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */
@@ -124,6 +125,10 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     const slug = options.name ?? suggestSlug(changes);
     const tables = live.schemas.flatMap((s) => s.tables.map((t) => ({ schema: t.schema, name: t.name })));
     const empty = await emptyTables(client, tables);
+    const outside = await rowsOutsidePartitions(
+      client,
+      changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
+    );
     result = planChanges(live, desired, {
       id: planId(createdAt, slug),
       createdAt,
@@ -131,6 +136,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       desiredSha256: await desiredSha256(options.desiredPath),
       serverVersion: live.server?.version ?? 'PostgreSQL',
       rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
+      rowsOutsidePartitions: outside,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
     });
   } catch (err) {

@@ -152,6 +152,18 @@ describe('zdm plan / apply / status (the built CLI)', () => {
     ]);
   });
 
+  it('plan points at the YAML line of an expression PostgreSQL rejects, and writes nothing', async () => {
+    const bad = path.join(dir, 'typo.yaml');
+    await writeFile(bad, WITH_CHECK.replace('amount > 0', 'amout > 0'));
+    const r = await runCli(['plan', '--schema', bad, '-d', db.url, '--out', path.join(dir, 'typo.plan.yaml')]);
+    expect(r.code).toBe(1);
+    const line = WITH_CHECK.split('\n').findIndex((l) => l.includes('chk_orders_amount_positive')) + 1;
+    expect(r.stderr).toContain(`${bad}:${line}:`);
+    expect(r.stderr).toContain('schemas.public.tables.orders.checks.chk_orders_amount_positive');
+    expect(r.stderr).toContain('column "amout" does not exist');
+    await expect(readFile(path.join(dir, 'typo.plan.yaml'))).rejects.toThrow();
+  });
+
   it('plan --check exits 2 on a difference and writes nothing', async () => {
     const r = await runCli([
       'plan',
@@ -268,12 +280,12 @@ describe('zdm plan / apply / status (the built CLI)', () => {
 });
 
 describe('zdm demo', () => {
-  it('walks through the four scenarios on an embedded PostgreSQL with no failed application statement', async () => {
+  it('walks through the shop scenarios on an embedded PostgreSQL with no failed application statement', async () => {
     const r = await runCli(['demo']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => /^\| \d\d-/.test(l));
-    expect(rows).toHaveLength(4);
+    expect(rows).toHaveLength(5);
     for (const row of rows) expect(row.split('|')[7]!.trim()).toBe('0');
     expect(r.stdout).toContain('a second plan is empty');
     expect(r.stdout).not.toContain('NOT empty');

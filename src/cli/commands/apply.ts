@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
-import { ApplyError, type ApplyErrorCode, applyPhase, applyPlan } from '../../apply/index.js';
-import { connect, resolveTarget } from '../../db/connection.js';
-import { parsePlan } from '../../plan/index.js';
+import type { ApplyErrorCode } from '../../apply/index.js';
 import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -81,6 +79,11 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Apply);
+    const [{ ApplyError, applyPhase, applyPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
+      import('../../apply/index.js'),
+      import('../../db/connection.js'),
+      import('../../plan/index.js'),
+    ]);
     const allow = (flags['allow-hazards'] ?? '')
       .split(',')
       .map((s) => s.trim())

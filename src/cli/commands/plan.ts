@@ -1,10 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { resolveTarget, withClient } from '../../db/connection.js';
-import { defaultPlanPath, serializePlan } from '../../plan/index.js';
-import { renderJson, renderMarkdown, renderSql, renderText } from '../../render/index.js';
-import { makePlan, PlanInFlightError } from '../../workflow/plan.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { ExitCode, UserError } from '../errors.js';
 import { useColor } from '../output.js';
@@ -60,6 +56,13 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
       throw new UserError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
     }
+    const [{ resolveTarget, withClient }, { defaultPlanPath, serializePlan }, render, { makePlan, PlanInFlightError }] =
+      await Promise.all([
+        import('../../db/connection.js'),
+        import('../../plan/index.js'),
+        import('../../render/index.js'),
+        import('../../workflow/plan.js'),
+      ]);
     const target = resolveTarget(flags['database-url']);
     const made = await withClient(target, async (c) => {
       try {
@@ -85,17 +88,17 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     const color = useColor(process.stdout);
     switch (flags.format) {
       case 'sql':
-        process.stdout.write(renderSql(made.plan));
+        process.stdout.write(render.renderSql(made.plan));
         break;
       case 'markdown':
-        process.stdout.write(renderMarkdown(made.plan, made.diff));
+        process.stdout.write(render.renderMarkdown(made.plan, made.diff));
         break;
       case 'json':
-        process.stdout.write(renderJson(made.plan));
+        process.stdout.write(render.renderJson(made.plan));
         break;
       default:
         if (made.diff) process.stdout.write(`${made.diff}\n`);
-        process.stdout.write(renderText(made.plan, { color }));
+        process.stdout.write(render.renderText(made.plan, { color }));
     }
     for (const w of made.warnings) this.logToStderr(`warning: ${w}`);
     if (made.empty) {

@@ -1,9 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { resolveTarget, withClient } from '../../db/connection.js';
-import { writeDesiredState, writeDesiredStateFiles } from '../../desired/index.js';
-import { introspect } from '../../introspect/index.js';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 
@@ -41,6 +38,12 @@ per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Pull);
+    const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspect }] =
+      await Promise.all([
+        import('../../db/connection.js'),
+        import('../../desired/index.js'),
+        import('../../introspect/index.js'),
+      ]);
     const target = resolveTarget(flags['database-url']);
     const model = await withClient(target, (c) => introspect(c, flags.schema ? { schemas: flags.schema } : {}));
     const out = flags.out;

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
-import { planStatus, type StatusReport } from '../../apply/index.js';
-import { resolveTarget, withClient } from '../../db/connection.js';
+import type { StatusReport } from '../../apply/index.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 
 export default class Status extends BaseCommand {
@@ -21,6 +20,10 @@ whether an apply is running right now (and who runs it). --json prints the same 
 
   async run(): Promise<StatusReport> {
     const { flags } = await this.parse(Status);
+    const [{ planStatus }, { resolveTarget, withClient }] = await Promise.all([
+      import('../../apply/index.js'),
+      import('../../db/connection.js'),
+    ]);
     const report = await withClient(resolveTarget(flags['database-url']), (c) => planStatus(c));
     if (!this.jsonEnabled()) this.log(renderStatus(report, flags.verbose));
     return report;

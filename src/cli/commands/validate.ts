@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { loadDesiredState } from '../../desired/index.js';
 import { BaseCommand } from '../base.js';
 
 export default class Validate extends BaseCommand {
@@ -22,6 +21,7 @@ was expected, and the command exits 1. Exits 0 and prints a one-line summary whe
 
   async run(): Promise<void> {
     const { args } = await this.parse(Validate);
+    const { loadDesiredState } = await import('../../desired/index.js');
     const { model } = await loadDesiredState(args.path);
     const tables = model.schemas.reduce((n, s) => n + s.tables.length, 0);
     this.log(`${args.path}: valid (${tables} table(s) in ${model.schemas.length} schema(s))`);

@@ -38,6 +38,7 @@ import {
   uniqueSql,
 } from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
+import { boundPredicateSql, moveFromDefaultSql } from './partition-move.js';
 
 const name = (r: RelationRef) => qualified(r.schema, r.name);
 
@@ -203,6 +204,15 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
     locks.push(lock(d, 'ACCESS EXCLUSIVE', 'scan'));
     hazards.push('blocks-reads');
     note = ` (scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
+    // Rows of the default partition the new one covers move into it first (partition-move.ts).
+    const predicate = liveParent?.partitionBy ? boundPredicateSql(liveParent.partitionBy, p.bound) : undefined;
+    if (predicate !== undefined && !ctx.isEmpty(d) && root) {
+      const columns = root.columns.filter((c) => c.generated === undefined).map((c) => c.name);
+      const move = moveFromDefaultSql(d, ref, columns, predicate, ctx.freshName(ref.schema, [p.name], 'zdm_bound'));
+      sql.splice(sql.length - 1, 0, ...move.before);
+      sql.push(...move.after);
+      note = ` (moves the rows it covers out of the default partition ${name(d)} first, then scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none is left)`;
+    }
   }
   if (hasNotValid(p)) hazards.push('not-validated');
   const place: Placement = ch.replaces ? at.contract('addPartitions') : at.expand('partitions');

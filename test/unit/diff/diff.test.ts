@@ -55,7 +55,7 @@ describe('diffModels', () => {
       'column added, dropped and altered',
       tables(table('t', [col('a', 'integer'), col('b', 'text')])),
       tables(table('t', [col('a', 'bigint'), col('c', 'text')])),
-      ['unsupported', 'dropColumn', 'addColumn'],
+      ['replaceColumn', 'dropColumn', 'addColumn'],
     ],
     [
       'index with another definition: drop + create, marked as a replacement',

@@ -1,0 +1,252 @@
+/**
+ * The copy and verify steps of a partition swap (src/plan/techniques/partition-swap.ts).
+ *
+ * Copy: the source is walked in key order, one transaction per batch:
+ *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound
+ *      (a plain read, no row locks);
+ *   2. `INSERT INTO shadow (cols) SELECT cols FROM live WHERE key > $cursor AND key <= $upper ORDER BY
+ *      key FOR SHARE ON CONFLICT DO NOTHING`;
+ *   3. the cursor moves to `$upper` in the same transaction; commit.
+ * FOR SHARE: a concurrent DELETE or UPDATE of a row being copied waits for the batch to commit, and
+ * its trigger then mirrors it over the copied version; a row deleted before the batch read it is not
+ * read (nothing is resurrected). ON CONFLICT DO NOTHING: a row the trigger already wrote is newer
+ * than or equal to what the batch read, and is kept.
+ *
+ * The batch waits for row locks under a lock_timeout shorter than PostgreSQL's default
+ * deadlock_timeout (1 s): a batch that waits on a row held by a transaction that in turn waits on a
+ * row of the batch gives up (and is retried) before the deadlock detector could pick the
+ * application's transaction as the victim.
+ *
+ * Verify: one statement (so one snapshot: the trigger writes both tables in the writer's own
+ * transaction, so any snapshot sees them equal) computes the row count and an order-independent
+ * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
+ */
+import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
+import { type RunContext, stepError, withLockRetry } from './context.js';
+import { ApplyError } from './errors.js';
+import { advanceCursor, ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
+import { msSetting, qualifiedIdent, quoteIdent, sleep } from './sql.js';
+import type { StepOutcome } from './types.js';
+
+/** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
+const COPY_LOCK_TIMEOUT_MS = 500;
+
+const idents = (cols: readonly string[]): string => cols.map(quoteIdent).join(', ');
+
+async function keyTypes(ctx: RunContext, step: CopyStep): Promise<string[]> {
+  const r = await ctx.c.query<{ name: string; type: string }>(
+    `SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, NULL) AS type
+       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+    [step.from.schema, step.from.name],
+  );
+  return step.key.map((k) => {
+    const t = r.rows.find((x) => x.name === k)?.type;
+    if (t === undefined) {
+      throw new ApplyError('step-failed', `step ${step.id}: ${step.from.schema}.${step.from.name} has no column ${k}`, {
+        stepId: step.id,
+      });
+    }
+    return t;
+  });
+}
+
+export async function runCopyStep(
+  ctx: RunContext,
+  step: CopyStep,
+  cursor: JournalCursor | undefined,
+): Promise<StepOutcome> {
+  const { c, plan, phase, s } = ctx;
+  const from = qualifiedIdent(step.from.schema, step.from.name);
+  const to = qualifiedIdent(step.to.schema, step.to.name);
+  const display = `${step.from.schema}.${step.from.name}`;
+  const t0 = performance.now();
+  const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
+  let rowsDone = cursor?.rowsDone ?? 0;
+  let batchesDone = cursor?.batchesDone ?? 0;
+  let rowsThisRun = 0;
+  let batchesThisRun = 0;
+  let maxAttempts = 1;
+  try {
+    const types = await keyTypes(ctx, step);
+    await stepStarting(c, plan.id, phase.name, step.id);
+    await ensureCursor(c, plan.id, step.id);
+    const saved = cursor?.lastKey;
+    let last: string[] | null =
+      Array.isArray(saved) && saved.length === step.key.length ? saved.map((v) => String(v)) : null;
+    const k = step.key.length;
+    const keyExpr = k === 1 ? quoteIdent(step.key[0]!) : `(${idents(step.key)})`;
+    const params = (offset: number) => {
+      const ps = types.map((t, i) => `$${offset + i + 1}::${t}`);
+      return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
+    };
+    const keyText = `ARRAY[${step.key.map((col) => `${quoteIdent(col)}::text`).join(', ')}]`;
+    const upperSql = (hasCursor: boolean) =>
+      `SELECT ${keyText} AS key FROM ${from}${hasCursor ? ` WHERE ${keyExpr} > ${params(0)}` : ''} ` +
+      `ORDER BY ${idents(step.key)} OFFSET $${hasCursor ? k + 1 : 1} LIMIT 1`;
+    const insertSql = (hasCursor: boolean, hasUpper: boolean) => {
+      const where: string[] = [];
+      if (hasCursor) where.push(`${keyExpr} > ${params(0)}`);
+      if (hasUpper) where.push(`${keyExpr} <= ${params(hasCursor ? k : 0)}`);
+      return (
+        `INSERT INTO ${to} (${idents(step.columns)})${step.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
+        `SELECT ${idents(step.columns)} FROM ${from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+        `ORDER BY ${idents(step.key)} FOR SHARE ON CONFLICT DO NOTHING`
+      );
+    };
+    ctx.emit({
+      type: 'step-start',
+      stepId: step.id,
+      summary: step.summary,
+      attempt: 1,
+      message: `${step.id}: ${step.summary}${last !== null ? `, resuming after ${rowsDone} rows in ${batchesDone} batches` : ''}`,
+    });
+    await s.hooks.beforeStep?.(step.id);
+    const size = Math.max(1, s.batchSize ?? step.batchSize);
+    const runStart = performance.now();
+    let done = false;
+    while (!done) {
+      const { value: batch, attempts } = await withLockRetry(
+        ctx,
+        step.id,
+        wanted,
+        async () => {
+          const bt0 = performance.now();
+          await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+          try {
+            await c.query(`SET LOCAL lock_timeout = '${msSetting(Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS))}'`);
+            await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
+            const cur = last;
+            const u = await c.query<{ key: string[] }>(upperSql(cur !== null), [...(cur ?? []), size - 1]);
+            const upper = u.rows[0]?.key ?? null;
+            const r = await c.query(insertSql(cur !== null, upper !== null), [...(cur ?? []), ...(upper ?? [])]);
+            const rows = r.rowCount ?? 0;
+            const end = upper === null;
+            const next = upper ?? cur;
+            const counters = await advanceCursor(c, plan.id, step.id, next, rows, end);
+            if (end) await stepDone(c, plan.id, step.id);
+            await c.query('COMMIT');
+            return { rows, next, end, counters, ms: performance.now() - bt0 };
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            throw err;
+          }
+        },
+        { rowLocks: true, what: `copy batch ${batchesDone + 1} of ${display}` },
+      );
+      maxAttempts = Math.max(maxAttempts, attempts);
+      last = batch.next;
+      done = batch.end;
+      rowsDone = batch.counters.rowsDone;
+      batchesDone = batch.counters.batchesDone;
+      rowsThisRun += batch.rows;
+      batchesThisRun += 1;
+      const elapsed = (performance.now() - runStart) / 1000;
+      const rowsPerSecond = elapsed > 0 ? Math.round(rowsThisRun / elapsed) : 0;
+      ctx.emit({
+        type: 'backfill-progress',
+        stepId: step.id,
+        rowsDone,
+        batchesDone,
+        batchRows: batch.rows,
+        batchMs: Math.round(batch.ms),
+        batchSize: size,
+        rowsPerSecond,
+        estimatedTotal: null,
+        etaSeconds: done ? 0 : null,
+        message: `${step.id}: ${rowsDone} rows copied in ${batchesDone} batches, ${rowsPerSecond} rows/s`,
+      });
+      await s.hooks.afterBatch?.(step.id, batchesDone, rowsDone);
+      if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
+    }
+  } catch (err) {
+    const e = stepError(step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
+    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
+    throw e;
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  ctx.emit({
+    type: 'step-done',
+    stepId: step.id,
+    attempts: maxAttempts,
+    durationMs,
+    message: `${step.id}: copied ${rowsThisRun} rows in ${batchesThisRun} batches in ${durationMs} ms (${rowsDone} rows in all)`,
+  });
+  return {
+    id: step.id,
+    outcome: 'applied',
+    attempts: maxAttempts,
+    durationMs,
+    backfill: { strategy: 'primary-key', rowsThisRun, batchesThisRun, rowsDone, batchesDone },
+  };
+}
+
+export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {
+  const { c, plan, phase, s } = ctx;
+  const from = qualifiedIdent(step.from.schema, step.from.name);
+  const to = qualifiedIdent(step.to.schema, step.to.name);
+  const t0 = performance.now();
+  try {
+    await stepStarting(c, plan.id, phase.name, step.id);
+    ctx.emit({
+      type: 'step-start',
+      stepId: step.id,
+      summary: step.summary,
+      attempt: 1,
+      message: `${step.id}: ${step.summary}`,
+    });
+    await s.hooks.beforeStep?.(step.id);
+    const [liveSql, copySql] = step.sql;
+    if (liveSql === undefined || copySql === undefined) {
+      throw new ApplyError('step-failed', `step ${step.id}: a verify step needs two queries`, { stepId: step.id });
+    }
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
+      const r = await c.query<{ live_rows: string; live_sum: string; copy_rows: string; copy_sum: string }>(
+        `SELECT a.rows AS live_rows, a.checksum::text AS live_sum, b.rows AS copy_rows, b.checksum::text AS copy_sum
+           FROM (${liveSql}) AS a, (${copySql}) AS b`,
+      );
+      const row = r.rows[0]!;
+      if (row.live_rows !== row.copy_rows || row.live_sum !== row.copy_sum) {
+        const cols = idents(step.columns);
+        const d = await c.query<{ missing: string; extra: string }>(
+          `SELECT (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${from} EXCEPT ALL SELECT ${cols} FROM ${to}) AS x) AS missing,
+                  (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${to} EXCEPT ALL SELECT ${cols} FROM ${from}) AS y) AS extra`,
+        );
+        const diff = d.rows[0]!;
+        throw new ApplyError(
+          'step-failed',
+          `step ${step.id}: ${step.to.schema}.${step.to.name} does not have the rows of ${step.from.schema}.${step.from.name}: ` +
+            `${row.live_rows} rows against ${row.copy_rows}; ${diff.missing} rows of the live table are missing from the copy ` +
+            `and ${diff.extra} rows of the copy are not in the live table. The swap must not run: find what wrote around ` +
+            'the sync trigger (session_replication_role = replica, a disabled trigger), then copy again',
+          { stepId: step.id },
+        );
+      }
+      await c.query('COMMIT');
+      ctx.emit({
+        type: 'warning',
+        message: `${step.id}: ${row.live_rows} rows, checksums agree (${row.live_sum})`,
+      });
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+    await stepDone(c, plan.id, step.id);
+  } catch (err) {
+    const e = stepError(step.id, step.summary, err, s.backfillStatementTimeoutMs);
+    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
+    throw e;
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  ctx.emit({
+    type: 'step-done',
+    stepId: step.id,
+    attempts: 1,
+    durationMs,
+    message: `${step.id}: done in ${durationMs} ms`,
+  });
+  return { id: step.id, outcome: 'applied', attempts: 1, durationMs };
+}

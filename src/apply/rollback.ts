@@ -1,0 +1,252 @@
+/**
+ * `zdm rollback PLAN`: undoes what expand and backfill applied, before contract. Expand only adds
+ * (columns, constraints NOT VALID, indexes CONCURRENTLY, sync triggers and their functions) and a
+ * backfill only writes into columns expand added, so undoing means dropping those objects, newest
+ * first; the old columns and their data were never touched. After contract has started the old
+ * column may be gone and the new one holds writes the old never saw: rollback refuses and says so.
+ *
+ * The inverse of each statement is read from the statement itself: zdm's planner writes a small,
+ * fixed set of additive forms (ADD COLUMN, ADD CONSTRAINT, CREATE INDEX CONCURRENTLY, CREATE
+ * FUNCTION, CREATE TRIGGER, …). A statement of any other form (SET DEFAULT on an existing column, a
+ * new enum label, OWNED BY, a backfill into an existing column) has no safe inverse: rollback then
+ * refuses before it changes anything, naming the step.
+ *
+ * Every DROP is `IF EXISTS`, so a step that was started but did not finish (a CONCURRENTLY build
+ * killed mid-way) is undone as well. The plan's journal rows are deleted at the end: the database
+ * is as if the plan had never been applied, and it may be applied again. The live schema must then
+ * have the fingerprint the plan's expand phase started from.
+ */
+import type { Queryable } from '../db/connection.js';
+import { introspect } from '../introspect/index.js';
+import { fingerprint } from '../model/canonical.js';
+import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
+import type { Plan, Step } from '../plan/types.js';
+import { validatePlan, verifyChecksum } from './checks.js';
+import { ApplyError, sqlStateOf } from './errors.js';
+import { readPlanJournal } from './journal.js';
+import { acquireApplyLock, releaseApplyLock } from './locks.js';
+import { msSetting, quoteIdent as quote, sleep } from './sql.js';
+
+export interface RollbackOptions {
+  /** lock_timeout per try of each DROP. Default 3000 ms. */
+  readonly lockTimeoutMs?: number;
+  /** Tries after a lock timeout. Default 8. */
+  readonly maxLockRetries?: number;
+  /** Print what would run; change nothing. */
+  readonly dryRun?: boolean;
+  readonly onEvent?: (e: {
+    readonly type: 'rollback-step';
+    readonly stepId: string;
+    readonly sql: readonly string[];
+    readonly message: string;
+  }) => void;
+}
+
+export interface RollbackResult {
+  readonly planId: string;
+  /** The undo of each applied step, newest first. */
+  readonly undone: readonly { readonly stepId: string; readonly sql: readonly string[] }[];
+  /** Nothing of the plan was applied here. */
+  readonly nothingToDo: boolean;
+  readonly dryRun: boolean;
+}
+
+const ID = `(?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const QUALIFIED = String.raw`(${ID}(?:\.${ID})?)`;
+const re = (s: string) => new RegExp(`^${s}`, 's');
+
+const ADD_COLUMN = re(`ALTER TABLE ${QUALIFIED} ADD COLUMN (${ID}) `);
+const ADD_CONSTRAINT = re(`ALTER TABLE ${QUALIFIED} ADD CONSTRAINT (${ID}) `);
+const CREATE_INDEX = re(`CREATE (?:UNIQUE )?INDEX (CONCURRENTLY )?(${ID}) ON (?:ONLY )?${QUALIFIED}`);
+const CREATE_FUNCTION = re(String.raw`CREATE FUNCTION ${QUALIFIED}\(\)`);
+const CREATE_TRIGGER = re(`CREATE TRIGGER (${ID}) .* ON ${QUALIFIED} FOR EACH ROW`);
+const SET_DEFAULT = re(`ALTER TABLE ${QUALIFIED} ALTER COLUMN (${ID}) SET DEFAULT `);
+const VALIDATE = re(`ALTER TABLE ${QUALIFIED} VALIDATE CONSTRAINT (${ID})$`);
+const COMMENT_FUNCTION = re(`COMMENT ON FUNCTION `);
+const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS `);
+
+/** `"a"."b"` → the schema part of a qualified name as written (unqualified: `public`). */
+function schemaOf(qualified: string): string {
+  const m = new RegExp(`^(${ID})\\.`).exec(qualified);
+  return m ? m[1]! : 'public';
+}
+
+interface Undo {
+  readonly stepId: string;
+  readonly sql: string[];
+  /** Statements that must run outside a transaction (DROP INDEX CONCURRENTLY). */
+  readonly concurrent: boolean;
+}
+
+/** Columns (`table.column` as written) and constraints that the plan's expand adds. */
+function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<string> } {
+  const columns = new Set<string>();
+  const constraints = new Set<string>();
+  for (const phase of plan.phases) {
+    if (phase.name !== 'expand') continue;
+    for (const step of phase.steps) {
+      for (const sql of step.kind === 'sql' ? step.sql : []) {
+        const c = ADD_COLUMN.exec(sql);
+        if (c) columns.add(`${c[1]}.${c[2]}`);
+        const k = ADD_CONSTRAINT.exec(sql);
+        if (k) constraints.add(`${k[1]}.${k[2]}`);
+      }
+    }
+  }
+  return { columns, constraints };
+}
+
+/** The inverse of one statement: SQL, null (nothing to undo), or why there is none. */
+function undoStatement(
+  sql: string,
+  added: ReturnType<typeof addedByPlan>,
+): { sql: string; concurrent: boolean } | null | string {
+  const tx = (s: string) => ({ sql: s, concurrent: false });
+  let m = ADD_COLUMN.exec(sql);
+  if (m) return tx(`ALTER TABLE ${m[1]} DROP COLUMN IF EXISTS ${m[2]}`);
+  m = ADD_CONSTRAINT.exec(sql);
+  if (m) return tx(`ALTER TABLE ${m[1]} DROP CONSTRAINT IF EXISTS ${m[2]}`);
+  m = CREATE_INDEX.exec(sql);
+  if (m) {
+    return {
+      sql: `DROP INDEX ${m[1] ? 'CONCURRENTLY ' : ''}IF EXISTS ${schemaOf(m[3]!)}.${m[2]}`,
+      concurrent: m[1] !== undefined,
+    };
+  }
+  m = CREATE_FUNCTION.exec(sql);
+  if (m) return tx(`DROP FUNCTION IF EXISTS ${m[1]}()`);
+  m = CREATE_TRIGGER.exec(sql);
+  if (m) return tx(`DROP TRIGGER IF EXISTS ${m[1]} ON ${m[2]}`);
+  // The function goes, and its comment with it.
+  if (COMMENT_FUNCTION.test(sql)) return null;
+  m = SET_DEFAULT.exec(sql) ?? COMMENT_COLUMN.exec(sql);
+  if (m) return added.columns.has(`${m[1]}.${m[2]}`) ? null : `it changes column ${m[2]} that existed before the plan`;
+  m = VALIDATE.exec(sql);
+  if (m) {
+    return added.constraints.has(`${m[1]}.${m[2]}`)
+      ? null
+      : `it validated constraint ${m[2]} that existed before the plan (PostgreSQL cannot make it NOT VALID again)`;
+  }
+  return `no automatic undo for: ${sql.split('\n')[0]!.slice(0, 120)}`;
+}
+
+/** The undo of one applied step, or why there is none. */
+function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | string {
+  if (step.kind === 'backfill') {
+    // A backfill into a column expand added is undone by dropping the column.
+    const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
+    const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
+    return foreign.length === 0
+      ? { stepId: step.id, sql: [], concurrent: false }
+      : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;
+  }
+  if (step.kind !== 'sql') return `a ${step.kind} step has no automatic undo`;
+  const out: string[] = [];
+  let concurrent = false;
+  for (const sql of [...step.sql].reverse()) {
+    const undo = undoStatement(sql, added);
+    if (typeof undo === 'string') return undo;
+    if (undo === null) continue;
+    concurrent ||= undo.concurrent;
+    out.push(undo.sql);
+  }
+  return { stepId: step.id, sql: out, concurrent };
+}
+
+export async function rollbackPlan(c: Queryable, plan: Plan, options: RollbackOptions = {}): Promise<RollbackResult> {
+  validatePlan(plan);
+  const dryRun = options.dryRun ?? false;
+  if (!dryRun) await acquireApplyLock(c);
+  try {
+    const journal = await readPlanJournal(c, plan.id);
+    if (journal === null) return { planId: plan.id, undone: [], nothingToDo: true, dryRun };
+    verifyChecksum(plan, journal);
+    const contractStarted =
+      journal.phases.has('contract') || [...journal.steps.values()].some((s) => s.phase === 'contract');
+    if (contractStarted) {
+      throw new ApplyError(
+        'phase-order',
+        `plan ${plan.id}: contract has started, so rollback is refused: the old columns and triggers it removes ` +
+          'cannot be brought back with the writes made since. Finish the plan (zdm apply PLAN --phase contract) ' +
+          'and plan the way back as a new migration.',
+      );
+    }
+    const added = addedByPlan(plan);
+    const undos: Undo[] = [];
+    const refusals: string[] = [];
+    for (const phase of [...plan.phases].reverse()) {
+      if (phase.name === 'contract') continue;
+      for (const step of [...phase.steps].reverse()) {
+        if (!journal.steps.has(step.id)) continue;
+        const u = undoOf(step, added);
+        if (typeof u === 'string') refusals.push(`step ${step.id} (${step.summary}): ${u}`);
+        else if (u.sql.length > 0) undos.push(u);
+      }
+    }
+    if (refusals.length > 0) {
+      throw new ApplyError(
+        'phase-order',
+        `plan ${plan.id} cannot be rolled back automatically:\n  - ${refusals.join('\n  - ')}`,
+      );
+    }
+    for (const u of undos) {
+      options.onEvent?.({
+        type: 'rollback-step',
+        stepId: u.stepId,
+        sql: u.sql,
+        message: `${dryRun ? 'would undo' : 'undo'} ${u.stepId}: ${u.sql.join('; ')}`,
+      });
+      if (!dryRun) await runUndo(c, u, options);
+    }
+    if (dryRun) return { planId: plan.id, undone: undos, nothingToDo: false, dryRun };
+    await c.query(`DELETE FROM ${JOURNAL_SCHEMA}.plans WHERE plan_id = $1`, [plan.id]);
+    const live = fingerprint(withoutJournal(await introspect(c)));
+    const expected = plan.phases.find((p) => p.name === 'expand')?.before;
+    if (expected !== undefined && live !== expected) {
+      throw new ApplyError(
+        'post-check',
+        `plan ${plan.id} was rolled back, but the live schema is not the one the plan started from ` +
+          '(something else changed it meanwhile?): compare with zdm pull',
+      );
+    }
+    return { planId: plan.id, undone: undos, nothingToDo: false, dryRun };
+  } finally {
+    if (!dryRun) await releaseApplyLock(c).catch(() => {});
+  }
+}
+
+async function runUndo(c: Queryable, u: Undo, o: RollbackOptions): Promise<void> {
+  const timeout = o.lockTimeoutMs ?? 3000;
+  const retries = o.maxLockRetries ?? 8;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (u.concurrent) {
+        // DROP INDEX CONCURRENTLY refuses to run in a transaction block: one statement at a time.
+        await c.query(`SET lock_timeout = '${msSetting(timeout)}'`);
+        try {
+          for (const sql of u.sql) await c.query(sql);
+        } finally {
+          await c.query('RESET lock_timeout');
+        }
+      } else {
+        await c.query('BEGIN');
+        try {
+          await c.query(`SET LOCAL lock_timeout = '${msSetting(timeout)}'`);
+          for (const sql of u.sql) await c.query(sql);
+          await c.query('COMMIT');
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      }
+      return;
+    } catch (err) {
+      if (sqlStateOf(err) !== '55P03' || attempt >= retries) {
+        throw new ApplyError('step-failed', `rollback of ${u.stepId} failed: ${(err as Error).message}`, {
+          stepId: u.stepId,
+        });
+      }
+      await sleep(Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+  }
+}

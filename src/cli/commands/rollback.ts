@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { ExitCode, UserError } from '../errors.js';
+import { parseDuration } from '../flags.js';
+
+export default class Rollback extends BaseCommand {
+  static override summary = 'Undo the expand and backfill phases of a plan, before its contract phase.';
+  static override description =
+    `Drops what the plan's expand phase added (new columns, sync triggers and their functions, indexes
+built concurrently, constraints added NOT VALID), newest first; the old columns and their data were
+never touched. The plan's journal entries are removed, and the live schema must then be the one the
+plan started from. Refused once contract has started (the old columns may be gone), and for steps
+that have no safe inverse (a backfill into a column that existed before the plan, say): nothing is
+changed then, and every such step is named.`;
+
+  static override examples = [
+    '<%= config.bin %> rollback plans/20261125T120004Z-rename-display-name.plan.yaml',
+    { description: 'See what would run, change nothing', command: '<%= config.bin %> rollback PLAN --dry-run' },
+  ];
+
+  static override args = { plan: Args.string({ required: true, description: 'The plan file (.plan.yaml)' }) };
+
+  static override flags = {
+    'database-url': databaseUrlFlag,
+    'lock-timeout': Flags.string({ summary: 'lock_timeout per try of each DROP (e.g. 3s, 500ms).', default: '3s' }),
+    retries: Flags.integer({ summary: 'Tries after a lock timeout, per step.', default: 8, min: 0 }),
+    'dry-run': Flags.boolean({ summary: 'Print what would run; change nothing.' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Rollback);
+    const [{ ApplyError }, { rollbackPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
+      import('../../apply/index.js'),
+      import('../../apply/rollback.js'),
+      import('../../db/connection.js'),
+      import('../../plan/index.js'),
+    ]);
+    let text: string;
+    try {
+      text = await readFile(args.plan, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read plan ${args.plan}: ${(err as Error).message}`);
+    }
+    const plan = parsePlan(text, args.plan);
+    const client = await connect(resolveTarget(flags['database-url']), 'zdm rollback');
+    try {
+      const r = await rollbackPlan(client, plan, {
+        lockTimeoutMs: parseDuration(flags['lock-timeout'], '--lock-timeout'),
+        maxLockRetries: flags.retries,
+        dryRun: flags['dry-run'],
+        onEvent: (e) => this.log(e.message),
+      });
+      if (r.nothingToDo) this.log(`plan ${plan.id} has not been applied to this database: nothing to roll back`);
+      else this.log(`plan ${plan.id} ${r.dryRun ? 'would be' : 'is'} rolled back (${r.undone.length} steps undone)`);
+    } catch (err) {
+      if (err instanceof ApplyError) {
+        const code =
+          err.code === 'phase-order' || err.code === 'checksum' || err.code === 'invalid-plan'
+            ? ExitCode.invalidInput
+            : ExitCode.database;
+        throw new UserError(`error: ${err.message}`, code);
+      }
+      throw err;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Table rename (`renamedFrom` on a table). `ALTER TABLE … RENAME` alone breaks the running
+ * application version at once. Instead, in expand, one transaction renames the table and creates
+ * a view under the old name: `SELECT *` of one table is an automatically updatable view, so the old
+ * version's reads, INSERTs (defaults included), UPDATEs and DELETEs go through it to the table.
+ * Contract drops the view once the old version is gone.
+ *
+ * The view lists the columns the table has when expand runs; columns the plan drops later are
+ * dropped in contract after the view (group `dropViews` comes first).
+ */
+import type { RenameTable } from '../../diff/changes.js';
+import { renameTableIn } from '../../diff/renames.js';
+import { qualified } from '../../model/names.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { at, lock, type PlanContext, sqlStep } from '../context.js';
+
+export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
+  const { schema, from, to } = ch;
+  const oldName = qualifiedName(schema, from);
+  const newName = qualifiedName(schema, to);
+  const touches = [
+    { kind: 'table' as const, schema, name: from },
+    { kind: 'table' as const, schema, name: to },
+  ];
+  ctx.add(
+    at.expand('tables'),
+    sqlStep(
+      `rename table ${qualified(schema, from)} to ${to}, and leave an updatable view ${qualified(schema, from)} over it for the old application version`,
+      [
+        `ALTER TABLE ${oldName} RENAME TO ${quoteIdent(to)}`,
+        `CREATE VIEW ${oldName} AS SELECT * FROM ${newName}`,
+        `COMMENT ON VIEW ${oldName} IS ${quoteLiteral(`zdm: the old name of ${qualified(schema, to)} until contract`)}`,
+      ],
+      { locks: [lock({ schema, name: from }, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => renameTableIn(m, schema, from, to),
+    touches,
+  );
+  ctx.add(
+    at.contract('dropViews'),
+    sqlStep(
+      `drop view ${qualified(schema, from)} (the old name of ${qualified(schema, to)})`,
+      [`DROP VIEW ${oldName}`],
+      { locks: [lock({ schema, name: from }, 'ACCESS EXCLUSIVE')], hazards: ['app-compat'] },
+    ),
+    (m) => m,
+    [{ kind: 'table', schema, name: to }],
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * Rows of a live table that would fall into no partition of its desired partitioned form, counted at
+ * plan time (the planner refuses a partition swap with such rows: the copy could not place them).
+ *
+ * The partition constraints are PostgreSQL's own: inside a transaction that is always rolled back, an
+ * empty temporary partitioned table `LIKE` the live one gets the desired partitions, and
+ * `pg_get_partition_constraintdef` of each says exactly which rows it takes (MINVALUE/MAXVALUE,
+ * multi-column ranges, NULLs in lists). The live table is then counted against their disjunction.
+ */
+import type { Queryable } from '../db/connection.js';
+import type { Table } from '../model/types.js';
+import { partitionBoundSql, partitionBySql, rel } from '../plan/sql.js';
+import { quoteIdent } from '../render/quote.js';
+
+export interface PartitionChange {
+  /** The live, plain table. */
+  readonly from: Table;
+  /** Its desired, partitioned form. */
+  readonly to: Table;
+}
+
+/** `schema.table` → rows that no desired partition takes; tables with a default partition are not counted. */
+export async function rowsOutsidePartitions(
+  client: Queryable,
+  changes: readonly PartitionChange[],
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const { from, to } of changes) {
+    if (!to.partitionBy || to.partitions.some((p) => p.bound.kind === 'default')) continue;
+    const key = `${from.schema}.${from.name}`;
+    if (to.partitions.length === 0) continue;
+    await client.query('BEGIN');
+    try {
+      await client.query(`CREATE TEMP TABLE zdm_probe (LIKE ${rel(from)}) ${partitionBySql(to.partitionBy)}`);
+      const defs: string[] = [];
+      for (const [i, p] of to.partitions.entries()) {
+        const name = `zdm_probe_${i}`;
+        await client.query(
+          `CREATE TEMP TABLE ${quoteIdent(name)} PARTITION OF zdm_probe ${partitionBoundSql(p.bound)}`,
+        );
+        const d = await client.query<{ def: string | null }>(
+          `SELECT pg_catalog.pg_get_partition_constraintdef(c.oid) AS def FROM pg_catalog.pg_class c
+            WHERE c.relname = $1 AND c.relnamespace = pg_catalog.pg_my_temp_schema()`,
+          [name],
+        );
+        const def = d.rows[0]?.def;
+        if (def) defs.push(`(${def})`);
+        else defs.push('true');
+      }
+      const r = await client.query<{ n: string }>(
+        `SELECT pg_catalog.count(*)::text AS n FROM ${rel(from)} WHERE NOT COALESCE(${defs.join(' OR ')}, false)`,
+      );
+      out[key] = Number(r.rows[0]?.n ?? 0);
+    } catch {
+      // Bounds PostgreSQL refuses (an overlap, a bad literal): the planner reports them.
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+  return out;
+}

@@ -1,0 +1,349 @@
+/**
+ * Partition swap (a plain table becomes a partitioned one, DESIGN.md §5) on a real PostgreSQL: the
+ * whole plan applied while a workload inserts, updates (also moving rows across partitions) and
+ * deletes; a swap that cannot get its lock; and the plan-time refusals.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplyError, applyPhase } from '../../src/apply/index.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
+
+const SETUP = `
+CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
+INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, 50) g;
+CREATE TABLE orders (
+  id          bigint GENERATED ALWAYS AS IDENTITY,
+  customer_id bigint NOT NULL,
+  amount      numeric(10,2) NOT NULL,
+  status      varchar(20) NOT NULL DEFAULT 'pending',
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT orders_pkey PRIMARY KEY (id),
+  CONSTRAINT orders_id_created_at_key UNIQUE (id, created_at),
+  CONSTRAINT chk_orders_amount_positive CHECK (amount > 0),
+  CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id)
+);
+CREATE INDEX idx_orders_customer_id ON orders (customer_id);
+CREATE TABLE order_notes (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  order_id bigint NOT NULL,
+  order_created_at timestamptz NOT NULL,
+  note text NOT NULL,
+  CONSTRAINT fk_notes_order FOREIGN KEY (order_id, order_created_at) REFERENCES orders (id, created_at) ON UPDATE CASCADE ON DELETE CASCADE
+);
+INSERT INTO orders (customer_id, amount, status, created_at)
+  SELECT 1 + g % 50, 1 + g % 400, (ARRAY['pending','active','shipped'])[1 + g % 3],
+         timestamptz '2024-01-01' + (g * interval '47 minutes')
+  FROM generate_series(1, 20000) g;
+INSERT INTO order_notes (order_id, order_created_at, note) SELECT id, created_at, 'n' FROM orders WHERE id % 100 = 0;
+CREATE VIEW active_orders AS SELECT id, customer_id, amount FROM orders WHERE status = 'active' WITH LOCAL CHECK OPTION;
+ANALYZE;
+`;
+
+function quarters(): string {
+  const lines: string[] = [];
+  for (let y = 2024; y <= 2026; y++) {
+    for (let q = 0; q < 4; q++) {
+      const from = `${y}-${String(q * 3 + 1).padStart(2, '0')}-01`;
+      const to = q === 3 ? `${y + 1}-01-01` : `${y}-${String(q * 3 + 4).padStart(2, '0')}-01`;
+      lines.push(`          orders_${y}q${q + 1}: { from: ['${from}'], to: ['${to}'] }`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function desired(opts: { pk?: string; unique?: boolean; partitions?: string; extraUnique?: string } = {}): string {
+  return `version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      customers:
+        columns:
+          id: { type: bigint, identity: always, nullable: false }
+          name: { type: text, nullable: false }
+        primaryKey: { columns: [id] }
+      orders:
+        columns:
+          id: { type: bigint, identity: always, nullable: false }
+          customer_id: { type: bigint, nullable: false }
+          amount: { type: "numeric(10,2)", nullable: false }
+          status: { type: varchar(20), nullable: false, default: "'pending'" }
+          created_at: { type: timestamptz, nullable: false, default: now() }
+        primaryKey: { name: orders_pkey, columns: [${opts.pk ?? 'id, created_at'}] }
+${opts.unique === false ? '' : '        uniqueConstraints:\n          orders_id_created_at_key: { columns: [id, created_at] }\n'}        checks:
+          chk_orders_amount_positive: { expression: amount > 0 }
+        foreignKeys:
+          fk_orders_customer: { columns: [customer_id], references: { table: customers, columns: [id] } }
+        indexes:
+          idx_orders_customer_id: { columns: [customer_id] }
+        partitionBy: { strategy: range, columns: [created_at] }
+        partitions:
+${opts.partitions ?? `${quarters()}\n          orders_default: { default: true }`}
+      order_notes:
+        columns:
+          id: { type: bigint, identity: always, nullable: false }
+          order_id: { type: bigint, nullable: false }
+          order_created_at: { type: timestamptz, nullable: false }
+          note: { type: text, nullable: false }
+        primaryKey: { columns: [id] }
+        foreignKeys:
+          fk_notes_order: { columns: [order_id, order_created_at], references: { table: orders, columns: [${opts.extraUnique ?? 'id, created_at'}] }, onUpdate: cascade, onDelete: cascade }
+`;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'zdm-partition-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function desiredFile(name: string, text: string): Promise<string> {
+  const f = path.join(dir, `${name}.yaml`);
+  await writeFile(f, text);
+  return f;
+}
+
+const ALLOW = ['long-running', 'data-loss'] as const;
+
+describe('partition swap under a concurrent workload', () => {
+  let db: TestDatabase;
+  const clients: pg.Client[] = [];
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap');
+    await db.exec(SETUP);
+    for (let i = 0; i < 3; i++) clients.push(await db.connect());
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.end().catch(() => {});
+    await db?.drop();
+  });
+
+  it('swaps orders for a partitioned table with zero failed statements and no lost or extra row', async () => {
+    const made = await makePlan(db.client, { desiredPath: await desiredFile('swap', desired()), batchSize: 500 });
+    const kinds = made.plan.phases.map((p) => p.steps.map((s) => s.kind));
+    expect(kinds).toEqual([
+      ['sql', 'sql'],
+      ['copy', 'verify'],
+      ['verify', 'sql', 'sql', 'sql'],
+    ]);
+    const workload = await startPartitionWorkload(clients, 'public.orders', {
+      from: new Date('2023-10-01T00:00:00Z'),
+      to: new Date('2027-03-01T00:00:00Z'),
+    });
+    const events: string[] = [];
+    const onEvent = (e: { message: string }) => events.push(e.message);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      await applyPhase(db.client, made.plan, { phase: 'expand', onEvent });
+      await new Promise((r) => setTimeout(r, 200));
+      await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 5, onEvent });
+      await new Promise((r) => setTimeout(r, 200));
+      await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW], onEvent });
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      const report = await workload.stop();
+      console.log(
+        `partition swap workload (PG ${db.major}): ${report.statements} statements, ${report.inserts} inserts, ${report.updates} updates (${report.keyMoves} moving created_at), ${report.deletes} deletes, max ${Math.round(report.maxMs)} ms`,
+      );
+      expect(report.errors).toEqual([]);
+      expect(report.keyMoves).toBeGreaterThan(0);
+    }
+    const cmp = await compareWithRecord(db.client, 'public.orders', workload.record);
+    expect(cmp).toMatchObject({ missing: 0, extra: 0 });
+    const kind = await db.query<{ relkind: string }>(
+      `SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass`,
+    );
+    expect(kind[0]!.relkind).toBe('p');
+    // The foreign key of order_notes points at the new table and is validated.
+    const fk = await db.query<{ table: string; valid: boolean }>(
+      `SELECT confrelid::regclass::text AS table, convalidated AS valid FROM pg_constraint WHERE conname = 'fk_notes_order'`,
+    );
+    expect(fk).toEqual([{ table: 'orders', valid: true }]);
+    // The view reads the partitioned table (the retired one could not have been dropped otherwise), options kept.
+    const view = await db.query<{ n: string; m: string; opts: string[] }>(
+      `SELECT (SELECT count(*) FROM active_orders)::text AS n, (SELECT count(*) FROM orders WHERE status = 'active')::text AS m,
+              (SELECT reloptions FROM pg_class WHERE oid = 'active_orders'::regclass) AS opts`,
+    );
+    expect(view[0]!.n).toBe(view[0]!.m);
+    expect(view[0]!.opts).toEqual(['check_option=local']);
+    // Identity continues past the old maximum.
+    const max = await db.query<{ m: string }>('SELECT max(id)::text AS m FROM orders');
+    const next = await db.query<{ id: string }>(
+      `INSERT INTO orders (customer_id, amount, created_at) VALUES (1, 1, '2025-05-05') RETURNING id::text`,
+    );
+    expect(BigInt(next[0]!.id)).toBeGreaterThan(BigInt(max[0]!.m));
+    const again = await makePlan(db.client, { desiredPath: await desiredFile('swap', desired()) });
+    expect(again.empty).toBe(true);
+  }, 180_000);
+});
+
+describe('a partition swap that cannot get its lock', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_lock');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('retries, then fails with the live table in place and the trigger still mirroring writes', async () => {
+    const made = await makePlan(db.client, { desiredPath: await desiredFile('lock', desired()) });
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
+    const holder = await db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT count(*) FROM orders');
+      const retries: string[] = [];
+      const err = await applyPhase(db.client, made.plan, {
+        phase: 'contract',
+        allowHazards: [...ALLOW],
+        lockTimeoutMs: 100,
+        maxLockRetries: 2,
+        retryBaseDelayMs: 10,
+        onEvent: (e) => {
+          if (e.type === 'lock-retry') retries.push(e.message);
+        },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplyError);
+      expect((err as ApplyError).code).toBe('lock-timeout');
+      expect(retries.length).toBe(2);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    const kind = await db.query<{ relkind: string }>(
+      `SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass`,
+    );
+    expect(kind[0]!.relkind).toBe('r');
+    await db.exec(`INSERT INTO orders (customer_id, amount, created_at) VALUES (2, 5, '2026-02-02')`);
+    await db.exec(`UPDATE orders SET created_at = '2024-12-12' WHERE id = 5`);
+    await db.exec('DELETE FROM orders WHERE id = 6');
+    const diff = await db.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM (TABLE orders EXCEPT TABLE orders_zdm_shadow) a)
+            + (SELECT count(*) FROM (TABLE orders_zdm_shadow EXCEPT TABLE orders) b) AS n`,
+    );
+    expect(Number(diff[0]!.n)).toBe(0);
+    // Once the holder is gone, the same command finishes the swap.
+    await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW] });
+    const after = await db.query<{ relkind: string }>(
+      `SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass`,
+    );
+    expect(after[0]!.relkind).toBe('p');
+  }, 120_000);
+});
+
+describe('partition swap: plan-time refusals', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_refuse');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const refusal = async (name: string, text: string): Promise<string> => {
+    const err = await makePlan(db.client, { desiredPath: await desiredFile(name, text) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    const e = err as Error & { issues?: readonly { message: string }[] };
+    return [e.message, ...(e.issues ?? []).map((i) => i.message)].join('\n');
+  };
+
+  it('refuses a key without the partition column, naming the key and the column to add', async () => {
+    const msg = await refusal('pk', desired({ pk: 'id' }));
+    expect(msg).toMatch(/orders_pkey/);
+    expect(msg).toMatch(/created_at/);
+  });
+
+  it('refuses a foreign key of another table that cannot survive, saying what to reference instead', async () => {
+    await db.exec(`CREATE TABLE shipments (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders (id))`);
+    try {
+      const yaml = `${desired()}      shipments:
+        columns:
+          id: { type: bigint, nullable: false }
+          order_id: { type: bigint, nullable: false }
+        primaryKey: { columns: [id] }
+        foreignKeys:
+          shipments_order_id_fkey: { columns: [order_id], references: { table: orders, columns: [id] } }
+`;
+      const msg = await refusal('fk', yaml);
+      expect(msg).toMatch(/shipments_order_id_fkey/);
+      expect(msg).toMatch(/\[id, created_at\]/);
+    } finally {
+      await db.exec('DROP TABLE shipments');
+    }
+  });
+
+  it('refuses overlapping bounds', async () => {
+    const msg = await refusal(
+      'overlap',
+      desired({
+        partitions:
+          "          orders_a: { from: ['2024-01-01'], to: ['2025-06-01'] }\n          orders_b: { from: ['2025-01-01'], to: ['2027-01-01'] }\n          orders_default: { default: true }",
+      }),
+    );
+    expect(msg).toMatch(/overlap/);
+  });
+
+  it('counts the rows that would fall into no partition', async () => {
+    const msg = await refusal(
+      'outside',
+      desired({ partitions: "          orders_2024: { from: ['2024-01-01'], to: ['2025-01-01'] }" }),
+    );
+    expect(msg).toMatch(/\d+ live rows would fall into no partition/);
+  });
+});
+
+describe('a partition swap copy that is killed', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_resume');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('resumes after its last committed batch, and the verification passes', async () => {
+    const made = await makePlan(db.client, { desiredPath: await desiredFile('resume', desired()), batchSize: 1000 });
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    const killed = await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      testHooks: {
+        afterBatch: async (_step, batches) => {
+          if (batches === 5) throw new Error('killed');
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect(String(killed)).toMatch(/killed/);
+    const half = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM orders_zdm_shadow');
+    expect(Number(half[0]!.n)).toBe(5000);
+    let batchesInSecondRun = 0;
+    await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      onEvent: (e) => {
+        if (e.type === 'backfill-progress') batchesInSecondRun++;
+      },
+    });
+    // 20000 rows in batches of 1000: 15 batches left (+1 that finds nothing past the last key).
+    expect(batchesInSecondRun).toBeLessThanOrEqual(16);
+    const diff = await db.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM (TABLE orders EXCEPT TABLE orders_zdm_shadow) a)
+            + (SELECT count(*) FROM (TABLE orders_zdm_shadow EXCEPT TABLE orders) b) AS n`,
+    );
+    expect(Number(diff[0]!.n)).toBe(0);
+  }, 120_000);
+});

@@ -1,0 +1,478 @@
+/**
+ * Column rename and non-coercible type change (src/plan/techniques/replace-column.ts), planned by
+ * the real planner and applied phase by phase while a concurrent workload of old-app and new-app
+ * clients inserts, updates and deletes (test/support/app-workload.ts): no application statement may
+ * fail, every row must end with the value its last writer wrote, no row lost or duplicated, and a
+ * second plan must be empty.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPhase } from '../../src/apply/index.js';
+import type { Plan } from '../../src/plan/types.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { AppWorkload } from '../support/app-workload.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { spawnApply } from '../support/spawn-apply.js';
+
+const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
+
+describe('rename and type change through a sync trigger', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('replace column');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-replace-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function plan(name: string, yaml: string, batchSize = 200): Promise<Plan> {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(file, yaml);
+    const made = await makePlan(db.client, { desiredPath: file, name, batchSize });
+    return made.plan;
+  }
+  async function replan(name: string, yaml: string): Promise<boolean> {
+    const file = path.join(dir, `${name}-again.yaml`);
+    await writeFile(file, yaml);
+    return (await makePlan(db.client, { desiredPath: file })).empty;
+  }
+  const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract') =>
+    applyPhase(db.client, p, { phase, allowHazards: [...ALLOW], pauseMs: 0 });
+
+  async function rows(sql: string): Promise<Map<number, string>> {
+    const r = await db.query<{ id: string; v: string | null }>(sql);
+    const ids = r.map((x) => Number(x.id));
+    expect(new Set(ids).size, 'no duplicated row').toBe(ids.length);
+    return new Map(r.map((x) => [Number(x.id), String(x.v)]));
+  }
+  function expectSame(actual: Map<number, string>, expected: ReadonlyMap<number, string | number>): void {
+    const want = new Map([...expected].map(([k, v]) => [k, String(v)]));
+    const lost = [...want.keys()].filter((k) => !actual.has(k));
+    const extra = [...actual.keys()].filter((k) => !want.has(k));
+    const wrong = [...want].filter(([k, v]) => actual.has(k) && actual.get(k) !== v).slice(0, 5);
+    expect({ lost, extra, wrong }).toEqual({ lost: [], extra: [], wrong: [] });
+  }
+
+  it('renames users.name to display_name under an old-app + new-app workload', async () => {
+    await db.exec(`
+      CREATE TABLE public.users (id bigint PRIMARY KEY, name varchar(200) NOT NULL DEFAULT 'anon', email text);
+      CREATE INDEX idx_users_name ON public.users (name);
+      INSERT INTO public.users SELECT g, 'user ' || g, 'u' || g || '@x' FROM generate_series(1, 3000) g;
+      ANALYZE public.users;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          display_name: { type: varchar(200), nullable: false, default: "'anon'", renamedFrom: name }
+          email: { type: text }
+        primaryKey: { columns: [id] }
+        indexes:
+          idx_users_display_name: { columns: [display_name] }
+`;
+    const p = await plan('rename-display-name', desired);
+    const initial = await rows('SELECT id, name AS v FROM public.users');
+    const w = new AppWorkload(db.url, { schema: 'public', name: 'users' }, 'id', initial);
+    const old = await w.start('old-app', 'name', 3);
+    await sleep(150);
+    await apply(p, 'expand');
+    await w.start('new-app', 'display_name', 3);
+    await sleep(150);
+    await apply(p, 'backfill');
+    await sleep(150);
+    await w.stopGroup(old);
+    await apply(p, 'contract');
+    await sleep(100);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    console.log(
+      `rename under workload (PostgreSQL ${db.major}): ${report.statements} statements ${JSON.stringify(report.byRole)}, ` +
+        `p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms, 0 failed`,
+    );
+    expect(report.byRole['old-app']!.updates).toBeGreaterThan(10);
+    expect(report.byRole['new-app']!.updates).toBeGreaterThan(10);
+    expectSame(await rows('SELECT id, display_name AS v FROM public.users'), w.expected());
+    expect(await replan('rename-display-name', desired)).toBe(true);
+    const leftovers = await db.query(
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal`,
+    );
+    expect(leftovers).toEqual([]);
+  });
+
+  it('changes orders.n integer → bigint (a primary key referenced by a foreign key) under a workload', async () => {
+    await db.exec(`
+      CREATE TABLE public.accounts (id integer PRIMARY KEY, label text NOT NULL);
+      CREATE TABLE public.entries (id bigint PRIMARY KEY, account_id integer NOT NULL DEFAULT 1 REFERENCES public.accounts (id), v integer);
+      CREATE INDEX idx_entries_account ON public.entries (account_id);
+      ALTER TABLE public.entries ADD CONSTRAINT chk_v CHECK (v > -1000000000);
+      CREATE INDEX idx_entries_v ON public.entries (v);
+      INSERT INTO public.accounts SELECT g, 'a' || g FROM generate_series(1, 50) g;
+      INSERT INTO public.entries SELECT g, 1 + g % 50, g FROM generate_series(1, 3000) g;
+      ANALYZE;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          display_name: { type: varchar(200), nullable: false, default: "'anon'" }
+          email: { type: text }
+        primaryKey: { columns: [id] }
+        indexes:
+          idx_users_display_name: { columns: [display_name] }
+      accounts:
+        columns:
+          id: { type: bigint, nullable: false }
+          label: { type: text, nullable: false }
+        primaryKey: { columns: [id] }
+      entries:
+        columns:
+          id: { type: bigint, nullable: false }
+          account_id: { type: integer, nullable: false, default: '1' }
+          v: { type: bigint }
+        primaryKey: { columns: [id] }
+        checks:
+          chk_v: { expression: v > -1000000000 }
+        foreignKeys:
+          entries_account_id_fkey: { columns: [account_id], references: { table: accounts, columns: [id] } }
+        indexes:
+          idx_entries_account: { columns: [account_id] }
+          idx_entries_v: { columns: [v] }
+`;
+    const p = await plan('bigint', desired);
+    const initial = await rows('SELECT id, v FROM public.entries');
+    const w = new AppWorkload(db.url, { schema: 'public', name: 'entries' }, 'id', initial, (n) => n);
+    // Both versions write `v` by name: after contract the name is the bigint column.
+    const a = await w.start('app-1', 'v', 3);
+    await sleep(100);
+    await apply(p, 'expand');
+    const b = await w.start('app-2', 'v', 2);
+    await sleep(100);
+    await apply(p, 'backfill');
+    await sleep(100);
+    await apply(p, 'contract');
+    await sleep(100);
+    await w.stopGroup(a);
+    await w.stopGroup(b);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    console.log(
+      `integer → bigint under workload (PostgreSQL ${db.major}): ${report.statements} statements, ` +
+        `p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms, 0 failed`,
+    );
+    expectSame(await rows('SELECT id, v FROM public.entries'), w.expected());
+    const types = await db.query<{ t: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'id'`,
+    );
+    expect(types[0]!.t).toBe('bigint');
+    expect(await replan('bigint', desired)).toBe(true);
+  });
+
+  it('the sync trigger: one side written fills the other, both written keeps both, no recursion', async () => {
+    await db.exec(`
+      CREATE TABLE public.people (id int PRIMARY KEY, name text NOT NULL, note text);
+      INSERT INTO public.people SELECT g, 'p' || g, NULL FROM generate_series(1, 10) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      people:
+        columns:
+          id: { type: integer, nullable: false }
+          full_name: { type: text, nullable: false, renamedFrom: name }
+          note: { type: text }
+        primaryKey: { columns: [id] }
+`;
+    const p = await plan('people', desired);
+    const expand = p.phases.find((ph) => ph.name === 'expand')?.steps[0];
+    expect(
+      (expand?.sql ?? []).some((x) => x.startsWith('CREATE FUNCTION') && x.includes('#variable_conflict use_column')),
+    ).toBe(true);
+    await apply(p, 'expand');
+    const get = async (id: number) =>
+      (
+        await db.query<{ name: string; full_name: string }>('SELECT name, full_name FROM public.people WHERE id = $1', [
+          id,
+        ])
+      )[0];
+    await db.exec(`INSERT INTO public.people (id, name) VALUES (100, 'old app')`);
+    expect(await get(100)).toEqual({ name: 'old app', full_name: 'old app' });
+    await db.exec(`INSERT INTO public.people (id, full_name) VALUES (101, 'new app')`);
+    expect(await get(101)).toEqual({ name: 'new app', full_name: 'new app' });
+    await db.exec(`UPDATE public.people SET name = 'renamed by old' WHERE id = 101`);
+    expect(await get(101)).toEqual({ name: 'renamed by old', full_name: 'renamed by old' });
+    await db.exec(`UPDATE public.people SET full_name = 'renamed by new' WHERE id = 100`);
+    expect(await get(100)).toEqual({ name: 'renamed by new', full_name: 'renamed by new' });
+    await db.exec(`UPDATE public.people SET name = 'a', full_name = 'b' WHERE id = 100`);
+    expect(await get(100)).toEqual({ name: 'a', full_name: 'b' });
+    // A row the backfill has not reached: an update of another column fills it (the NOT VALID check).
+    expect(await get(3)).toEqual({ name: 'p3', full_name: null });
+    await db.exec(`UPDATE public.people SET note = 'x' WHERE id = 3`);
+    expect(await get(3)).toEqual({ name: 'p3', full_name: 'p3' });
+    await expect(db.exec(`INSERT INTO public.people (id) VALUES (102)`)).rejects.toThrow(/not-null|null value/);
+    await apply(p, 'backfill');
+    expect(await db.query(`SELECT id FROM public.people WHERE name IS DISTINCT FROM full_name AND id <> 100`)).toEqual(
+      [],
+    );
+    await apply(p, 'contract');
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.people'))[0]!.n).toBe(12);
+    expect(await replan('people', desired)).toBe(true);
+  });
+
+  it('text → jsonb with a `using` expression; the old text is never rewritten by the backfill', async () => {
+    await db.exec(`
+      CREATE TABLE public.docs (id int PRIMARY KEY, body text);
+      INSERT INTO public.docs SELECT g, '{"n":  ' || g || '}' FROM generate_series(1, 500) g;
+      INSERT INTO public.docs VALUES (501, NULL);`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      docs:
+        columns:
+          id: { type: integer, nullable: false }
+          body: { type: jsonb, using: "body::jsonb" }
+        primaryKey: { columns: [id] }
+`;
+    const p = await plan('docs', desired, 100);
+    await apply(p, 'expand');
+    await db.exec(`UPDATE public.docs SET body = '{"old": true}' WHERE id = 1`);
+    await apply(p, 'backfill');
+    // The backfill filled the shadow; the old column kept its spacing.
+    expect((await db.query<{ body: string }>('SELECT body FROM public.docs WHERE id = 2'))[0]!.body).toBe('{"n":  2}');
+    await apply(p, 'contract');
+    const r = await db.query<{ id: number; body: unknown }>(
+      'SELECT id, body FROM public.docs WHERE id IN (1, 2, 501) ORDER BY id',
+    );
+    expect(r).toEqual([
+      { id: 1, body: { old: true } },
+      { id: 2, body: { n: 2 } },
+      { id: 501, body: null },
+    ]);
+    expect(await replan('docs', desired)).toBe(true);
+  });
+
+  it('awkward names: select, a space and a quote, 63 bytes (generated names shortened, no collision)', async () => {
+    const long = 'c'.repeat(63);
+    const long2 = `${'c'.repeat(62)}d`;
+    await db.exec(`
+      CREATE TABLE public."odd ""t""" (id int PRIMARY KEY, "select" text NOT NULL, "a ""b c" integer, "${long}" integer, "${long2}" integer);
+      INSERT INTO public."odd ""t""" SELECT g, 's' || g, g, g, -g FROM generate_series(1, 300) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      'odd "t"':
+        columns:
+          id: { type: integer, nullable: false }
+          from: { type: text, nullable: false, renamedFrom: select }
+          'a "b c': { type: bigint }
+          ${long}: { type: bigint }
+          ${long2}: { type: bigint }
+        primaryKey: { columns: [id] }
+`;
+    const p = await plan('odd', desired, 50);
+    const names = p.phases
+      .flatMap((ph) => ph.steps)
+      .flatMap((st) => st.sql)
+      .flatMap((x) => [...x.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"')));
+    for (const n of names) expect(Buffer.byteLength(n), n).toBeLessThanOrEqual(63);
+    const added = p.phases[0]!.steps.flatMap((st) => st.sql).filter((x) => x.includes(' ADD COLUMN '));
+    expect(new Set(added).size).toBe(4);
+    for (const phase of ['expand', 'backfill', 'contract'] as const) await apply(p, phase);
+    const r = await db.query(
+      `SELECT id, "from", "a ""b c" AS a, "${long}" AS l, "${long2}" AS l2 FROM public."odd ""t""" WHERE id = 7`,
+    );
+    expect(r).toEqual([{ id: 7, from: 's7', a: '7', l: '7', l2: '-7' }]);
+    expect(await replan('odd', desired)).toBe(true);
+  });
+
+  it('a rename backfill killed by SIGKILL resumes from its last committed batch', async () => {
+    const ROWS = 4000;
+    const BATCH = 50;
+    await db.exec(`
+      CREATE TABLE public.big (id int PRIMARY KEY, title text NOT NULL);
+      INSERT INTO public.big SELECT g, 't' || g FROM generate_series(1, ${ROWS}) g;
+      ANALYZE public.big;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      big:
+        columns:
+          id: { type: integer, nullable: false }
+          heading: { type: text, nullable: false, renamedFrom: title }
+        primaryKey: { columns: [id] }
+`;
+    const p = await plan('big', desired, BATCH);
+    await apply(p, 'expand');
+    const options = { phase: 'backfill' as const, allowHazards: [...ALLOW], pauseMs: 20, maxBatchMs: 60_000 };
+    const child = await spawnApply(db.url, p, options);
+    const { pid } = (await child.waitFor((l) => typeof l.pid === 'number')) as { pid: number };
+    await child.waitFor((l) => l.hook === 'afterBatch' && (l.batchesDone as number) >= 15);
+    await child.kill();
+    for (let i = 0; i < 1500; i++) {
+      if ((await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length === 0) break;
+      await sleep(20);
+    }
+    const [cursor] = await db.query<{ rows_done: string; batches_done: string; done: boolean }>(
+      'SELECT rows_done, batches_done, done FROM zdm.backfill_cursors WHERE plan_id = $1',
+      [p.id],
+    );
+    const batchesDone = Number(cursor!.batches_done);
+    const rowsDone = Number(cursor!.rows_done);
+    expect(cursor!.done).toBe(false);
+    expect(batchesDone).toBeGreaterThanOrEqual(15);
+    expect(rowsDone).toBe(batchesDone * BATCH);
+    // Exactly the committed batches' rows are copied.
+    expect(
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.big WHERE heading IS NOT NULL'))[0]!.n,
+    ).toBe(rowsDone);
+    const events: { type: string }[] = [];
+    const result = await applyPhase(db.client, p, { ...options, pauseMs: 0, onEvent: (e) => events.push(e) });
+    expect(events.find((e) => e.type === 'backfill-start')).toMatchObject({ resumed: true, rowsDone, batchesDone });
+    const bf = result.steps.find((st) => st.backfill)?.backfill;
+    expect(bf?.rowsThisRun).toBe(ROWS - rowsDone);
+    expect(bf?.batchesThisRun).toBe(ROWS / BATCH + 1 - batchesDone);
+    await apply(p, 'contract');
+    expect(
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.big WHERE heading = 't' || id`))[0]!.n,
+    ).toBe(ROWS);
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('table rename with an updatable view under the old name', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('rename table');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-rename-table-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('old app writes through the view, new app the table: no failure, no lost row', async () => {
+    await db.exec(`
+      CREATE TABLE public.members (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'x', joined timestamptz NOT NULL DEFAULT now());
+      CREATE TABLE public.posts (id bigint PRIMARY KEY, member_id bigint REFERENCES public.members (id));
+      INSERT INTO public.members (id, name) SELECT g, 'm' || g FROM generate_series(1, 500) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      people:
+        renamedFrom: members
+        columns:
+          id: { type: bigint, nullable: false }
+          name: { type: text, nullable: false, default: "'x'" }
+          joined: { type: timestamptz, nullable: false, default: now() }
+        primaryKey: { name: members_pkey, columns: [id] }
+      posts:
+        columns:
+          id: { type: bigint, nullable: false }
+          member_id: { type: bigint }
+        primaryKey: { columns: [id] }
+        foreignKeys:
+          posts_member_id_fkey: { columns: [member_id], references: { table: people, columns: [id] } }
+`;
+    const file = path.join(dir, 'people.yaml');
+    await writeFile(file, desired);
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'people' })).plan;
+    expect(p.phases.flatMap((ph) => ph.steps.map((s) => `${ph.name}: ${s.summary}`))).toEqual([
+      'expand: rename table public.members to people, and leave an updatable view public.members over it for the old application version',
+      'contract: drop view public.members (the old name of public.people)',
+    ]);
+    const initial = new Map(
+      (await db.query<{ id: string; name: string }>('SELECT id, name FROM public.members')).map((r) => [
+        Number(r.id),
+        r.name,
+      ]),
+    );
+    const w = new AppWorkload(db.url, { schema: 'public', name: 'people' }, 'id', initial);
+    const old = await w.start('old-app', 'name', 3, { schema: 'public', name: 'members' });
+    await sleep(150);
+    await applyPhase(db.client, p, { phase: 'expand' });
+    await w.start('new-app', 'name', 3);
+    await sleep(150);
+    await applyPhase(db.client, p, { phase: 'backfill' });
+    await w.stopGroup(old);
+    await applyPhase(db.client, p, { phase: 'contract', allowHazards: ['app-compat'] });
+    await sleep(100);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    expect(report.byRole['old-app']!.inserts).toBeGreaterThan(5);
+    const rows = await db.query<{ id: string; name: string }>('SELECT id, name FROM public.people');
+    const want = w.expected();
+    expect(rows.length).toBe(want.size);
+    for (const r of rows) expect(want.get(Number(r.id))).toBe(r.name);
+    const again = path.join(dir, 'people-again.yaml');
+    await writeFile(again, desired);
+    expect((await makePlan(db.client, { desiredPath: again })).empty).toBe(true);
+  });
+});
+
+describe('identity primary key integer → bigint', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('identity bigint');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-identity-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the identity moves to the bigint column and goes on from where the old sequence was', async () => {
+    await db.exec(`
+      CREATE TABLE public.ticks (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);
+      INSERT INTO public.ticks (v) SELECT 'v' || g FROM generate_series(1, 300) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      ticks:
+        columns:
+          id: { type: bigint, identity: always, nullable: false }
+          v: { type: text }
+        primaryKey: { columns: [id] }
+`;
+    const file = path.join(dir, 'ticks.yaml');
+    await writeFile(file, desired);
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'ticks', batchSize: 50 })).plan;
+    await applyPhase(db.client, p, { phase: 'expand' });
+    await db.exec(`INSERT INTO public.ticks (v) SELECT 'during' FROM generate_series(1, 10)`);
+    await applyPhase(db.client, p, { phase: 'backfill' });
+    await applyPhase(db.client, p, { phase: 'contract' });
+    const r = await db.query<{ id: string }>(`INSERT INTO public.ticks (v) VALUES ('after') RETURNING id`);
+    expect(Number(r[0]!.id)).toBe(311);
+    await expect(db.exec(`INSERT INTO public.ticks (id, v) VALUES (5000, 'explicit')`)).rejects.toThrow(
+      /GENERATED ALWAYS|cannot insert/i,
+    );
+    const again = path.join(dir, 'ticks-again.yaml');
+    await writeFile(again, desired);
+    expect((await makePlan(db.client, { desiredPath: again })).empty).toBe(true);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * `zdm rollback` (src/apply/rollback.ts): after expand, and after backfill, the table is exactly as
+ * before (schema fingerprint and every row); after contract has started, rollback refuses.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplyError, applyPhase } from '../../src/apply/index.js';
+import { rollbackPlan } from '../../src/apply/rollback.js';
+import { introspect } from '../../src/introspect/index.js';
+import { fingerprint } from '../../src/model/canonical.js';
+import { withoutJournal } from '../../src/model/objects.js';
+import type { Plan } from '../../src/plan/types.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
+
+describe('zdm rollback', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('rollback');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-rollback-'));
+    await db.exec(`
+      CREATE TABLE public.users (id bigint PRIMARY KEY, name varchar(200) NOT NULL, n integer CHECK (n > 0));
+      CREATE INDEX idx_users_n ON public.users (n);
+      INSERT INTO public.users SELECT g, 'user ' || g, g FROM generate_series(1, 1000) g;`);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const desired = `
+version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          display_name: { type: varchar(200), nullable: false, renamedFrom: name }
+          n: { type: bigint }
+        primaryKey: { columns: [id] }
+        checks:
+          users_n_check: { expression: n > 0 }
+        indexes:
+          idx_users_n: { columns: [n] }
+          idx_users_display_name: { columns: [display_name] }
+`;
+  async function plan(name: string): Promise<Plan> {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(file, desired);
+    return (await makePlan(db.client, { desiredPath: file, name, batchSize: 100 })).plan;
+  }
+  const snapshot = async () => ({
+    schema: fingerprint(withoutJournal(await introspect(db.client))),
+    rows: await db.query('SELECT * FROM public.users ORDER BY id'),
+    triggers: await db.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`),
+    functions: await db.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`),
+  });
+  const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract') =>
+    applyPhase(db.client, p, { phase, allowHazards: [...ALLOW], pauseMs: 0 });
+
+  it('after expand: the table is exactly as before, and the plan can be applied again', async () => {
+    const before = await snapshot();
+    const p = await plan('rb-expand');
+    await apply(p, 'expand');
+    await db.exec(`UPDATE public.users SET name = 'changed while expanded' WHERE id = 5`);
+    const r = await rollbackPlan(db.client, p);
+    expect(r.undone.length).toBeGreaterThan(0);
+    const after = await snapshot();
+    expect(after.schema).toBe(before.schema);
+    expect(after.triggers).toEqual(before.triggers);
+    expect(after.functions).toEqual(before.functions);
+    expect(after.rows.find((x) => x.id === '5')).toMatchObject({ name: 'changed while expanded' });
+    await db.exec(`UPDATE public.users SET name = 'user 5' WHERE id = 5`);
+    expect(await snapshot()).toEqual(before);
+    expect((await rollbackPlan(db.client, p)).nothingToDo).toBe(true);
+  });
+
+  it('after backfill: the table is exactly as before (schema and data)', async () => {
+    const before = await snapshot();
+    const p = await plan('rb-backfill');
+    await apply(p, 'expand');
+    await apply(p, 'backfill');
+    const dry = await rollbackPlan(db.client, p, { dryRun: true });
+    expect(dry.undone.flatMap((u) => u.sql).join('\n')).toMatch(/DROP TRIGGER IF EXISTS/);
+    await rollbackPlan(db.client, p);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('after contract has started: refused, saying why', async () => {
+    const p = await plan('rb-contract');
+    for (const phase of ['expand', 'backfill', 'contract'] as const) await apply(p, phase);
+    const err = await rollbackPlan(db.client, p).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplyError);
+    expect((err as ApplyError).message).toMatch(/contract has started, so rollback is refused/);
+  });
+});

@@ -1,0 +1,159 @@
+/** The partition swap technique (src/plan/techniques/partition-swap.ts), without a database. */
+import { describe, expect, test } from 'vitest';
+import type { DatabaseModel, Table } from '../../../src/model/types.js';
+import { PlanningError } from '../../../src/plan/errors.js';
+import { boundProblems } from '../../../src/plan/techniques/partition-swap.js';
+import { col, fk, id, index, partition, pk, range, table, tables, unique } from './builders.js';
+import { flat, plan } from './helpers.js';
+
+const base = (name = 'events'): Table =>
+  table(name, [id(), col('at', 'date', { nullable: false }), col('note', 'text')], {
+    primaryKey: pk(['id'], `${name}_pkey`),
+    indexes: [index(`${name}_note_idx`, ['note'])],
+  });
+
+const partitioned = (t: Table, parts = [partition(`${t.name}_2025`, range('2025-01-01', '2026-01-01'))]): Table => ({
+  ...t,
+  primaryKey: pk(['id', 'at'], `${t.name}_pkey`),
+  partitionBy: { strategy: 'range', columns: ['at'] },
+  partitions: [...parts, partition(`${t.name}_default`, { kind: 'default' })],
+});
+
+function issues(live: DatabaseModel, desired: DatabaseModel, options = {}): string[] {
+  try {
+    plan(live, desired, options);
+  } catch (e) {
+    if (e instanceof PlanningError) return e.issues.map((i) => `${i.object}: ${i.message}`);
+    throw e;
+  }
+  return [];
+}
+
+describe('partition swap', () => {
+  test('expand builds the shadow and the trigger, backfill copies and verifies, contract swaps and drops', () => {
+    const r = plan(tables(base()), tables(partitioned(base())));
+    const steps = flat(r);
+    expect(steps.map((s) => `${s.phase} ${s.kind}`)).toEqual([
+      'expand sql',
+      'expand sql',
+      'backfill copy',
+      'backfill verify',
+      'contract verify',
+      'contract sql',
+      'contract sql',
+    ]);
+    expect(steps[0]!.sql[0]).toMatch(/^CREATE TABLE public\.events_zdm_shadow \(/);
+    expect(steps[0]!.sql.join('\n')).toContain('CONSTRAINT events_pkey_zdm_new PRIMARY KEY (id, at)');
+    expect(steps[1]!.sql.join('\n')).toContain('AFTER INSERT OR UPDATE OR DELETE ON public.events FOR EACH ROW');
+    const copy = steps[2]!;
+    expect(copy.kind === 'copy' && copy.key).toEqual(['id']);
+    expect(copy.sql[0]).toMatch(/FOR SHARE ON CONFLICT DO NOTHING$/);
+    const swap = steps[5]!;
+    expect(swap.kind === 'sql' && swap.transaction).toBe(true);
+    expect(swap.sql[0]).toBe('LOCK TABLE public.events, public.events_zdm_shadow IN ACCESS EXCLUSIVE MODE');
+    expect(swap.sql).toContain('ALTER TABLE public.events RENAME TO events_zdm_retired');
+    expect(swap.sql).toContain('ALTER TABLE public.events_zdm_shadow RENAME TO events');
+    expect(swap.sql).toContain('ALTER INDEX public.events_note_idx_zdm_new RENAME TO events_note_idx');
+    expect(swap.hazards).toEqual([]);
+    expect(steps[6]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
+    expect(steps[6]!.hazards).toEqual(['data-loss']);
+    // The intermediate models hold the shadow; the last one is the desired state.
+    const shadowIn = (m: DatabaseModel) => m.schemas[0]!.tables.some((t) => t.name === 'events_zdm_shadow');
+    expect(shadowIn(r.models.expand)).toBe(true);
+    expect(shadowIn(r.models.backfill)).toBe(true);
+    expect(shadowIn(r.models.contract)).toBe(false);
+  });
+
+  test('generated names stay within 63 bytes and hostile names are quoted', () => {
+    const long = `${'x'.repeat(55)}"; drop`;
+    const live = { ...base(long), primaryKey: pk(['id'], 'k'), indexes: [index('note_idx', ['note'])] };
+    const desired = {
+      ...partitioned(live, [partition('p2025', range('2025-01-01', '2026-01-01'))]),
+      primaryKey: pk(['id', 'at'], 'k'),
+    };
+    const r = plan(
+      tables(live),
+      tables({ ...desired, partitions: desired.partitions.map((p, i) => ({ ...p, name: `p${i}` })) }),
+    );
+    for (const s of flat(r)) {
+      for (const sql of s.sql) {
+        for (const m of sql.matchAll(/"((?:[^"]|"")*)"/g)) {
+          expect(Buffer.byteLength(m[1]!.replace(/""/g, '"'))).toBeLessThanOrEqual(63);
+        }
+      }
+    }
+    expect(flat(r)[1]!.sql[1]).toContain('""; drop" FOR EACH ROW');
+  });
+
+  test('a foreign key of another table that references a key the partitioned table cannot have is refused', () => {
+    const events = { ...base(), uniqueConstraints: [unique('events_id_key', ['id'])] };
+    const notes = table('notes', [id(), col('event_id', 'bigint')], {
+      primaryKey: pk(['id'], 'notes_pkey'),
+      foreignKeys: [fk('notes_event_fk', ['event_id'], 'events', ['id'])],
+    });
+    const desired = { ...partitioned(events), uniqueConstraints: [unique('events_id_key', ['id', 'at'])] };
+    const found = issues(tables(events, notes), tables(desired, notes));
+    expect(found.join('\n')).toMatch(
+      /foreign key notes_event_fk on public\.notes: references public\.events \(id\), which cannot stay unique .* reference columns \[id, at\]/,
+    );
+  });
+
+  test('overlapping bounds are refused; a gap without a default partition is a warning and an app-compat hazard', () => {
+    const overlap = partitioned(base(), [
+      partition('events_a', range('2025-01-01', '2025-07-01')),
+      partition('events_b', range('2025-06-01', '2026-01-01')),
+    ]);
+    expect(issues(tables(base()), tables(overlap)).join('\n')).toMatch(/partition bounds overlap: partition events_b/);
+    const gap = {
+      ...partitioned(base(), [
+        partition('events_a', range('2025-01-01', '2025-04-01')),
+        partition('events_b', range('2025-05-01', '2026-01-01')),
+      ]),
+    };
+    const noDefault = { ...gap, partitions: gap.partitions.filter((p) => p.bound.kind !== 'default') };
+    const r = plan(tables(base()), tables(noDefault));
+    expect(r.warnings.join('\n')).toMatch(/between 2025-04-01 \(end of events_a\) and 2025-05-01/);
+    expect(flat(r)[1]!.hazards).toEqual(['app-compat']);
+  });
+
+  test('rows that would fall into no partition are counted in the refusal', () => {
+    const desired = partitioned(base());
+    const noDefault = { ...desired, partitions: desired.partitions.filter((p) => p.bound.kind !== 'default') };
+    expect(
+      issues(tables(base()), tables(noDefault), { rowsOutsidePartitions: { 'public.events': 42 } }).join('\n'),
+    ).toMatch(/42 live rows would fall into no partition/);
+  });
+
+  test('a view over the table is recreated in the swap; a materialized view or a table without a key is refused', () => {
+    const withView = (kind: 'view' | 'materializedView'): DatabaseModel => ({
+      ...tables(base()),
+      dependents: {
+        views: [{ kind, schema: 'public', name: 'v', dependsOn: [{ schema: 'public', table: 'events' }] }],
+        functions: [],
+        triggers: [],
+      },
+    });
+    const swap = flat(plan(withView('view'), tables(partitioned(base()))))[5]!;
+    expect(swap.summary).toMatch(/view public\.v recreated over it/);
+    expect(swap.sql.join('\n')).toContain(`pg_catalog.pg_get_viewdef(c.oid)`);
+    expect(swap.sql.join('\n')).toContain('CREATE OR REPLACE VIEW');
+    expect(issues(withView('materializedView'), tables(partitioned(base()))).join('\n')).toMatch(
+      /materialized view public\.v .* uses the table/,
+    );
+    const { primaryKey: _pk, ...rest } = base();
+    expect(issues(tables(rest as Table), tables(partitioned(base()))).join('\n')).toMatch(
+      /no primary key or unique key over NOT NULL columns/,
+    );
+  });
+
+  test.each([
+    [['2025-01-01', '2025-04-01'], ['2025-04-01', '2025-07-01'], 0, 2],
+    [['2025-01-01', '2025-05-01'], ['2025-04-01', '2025-07-01'], 1, 2],
+    [['minvalue', '2025-04-01'], ['2025-04-01', 'maxvalue'], 0, 0],
+    [['1', '10'], ['20', '30'], 0, 3],
+  ])('bounds %j and %j: %d overlaps, %d gaps', (a, b, overlaps, gaps) => {
+    const p = boundProblems([partition('a', range(a[0]!, a[1]!)), partition('b', range(b[0]!, b[1]!))], 1);
+    expect(p.overlaps.length).toBe(overlaps);
+    expect(p.gaps.length).toBe(gaps);
+  });
+});
