@@ -1,0 +1,169 @@
+/**
+ * The acceptance suite (DESIGN.md §7): every case of test/acceptance/cases/*.yaml through one
+ * harness, on one database that is reset between cases. For each case: run `before`, plan against
+ * `desired` and compare the steps of every phase with `expect` (count, order, summary, hazards);
+ * apply expand, backfill and contract; the live schema must then equal the normalized desired state,
+ * a second plan must be empty and the case's data check must hold.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPhase } from '../../src/apply/index.js';
+import { splitSqlScript } from '../../src/db/sql-script.js';
+import { introspect } from '../../src/introspect/index.js';
+import { canonicalize } from '../../src/model/canonical.js';
+import { withoutJournal } from '../../src/model/objects.js';
+import { PHASES, type Plan, type Step } from '../../src/plan/types.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { type AcceptanceCase, type ExpectedStep, loadCases } from '../acceptance/cases.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+// Drops everything a case may have created: extensions, every schema (zdm's journal too), and
+// recreates an empty `public` (without the comment initdb gives it, so cases need not declare it).
+const RESET = `
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT extname FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql' LOOP
+    EXECUTE pg_catalog.format('DROP EXTENSION %I CASCADE', r.extname);
+  END LOOP;
+  FOR r IN SELECT nspname FROM pg_catalog.pg_namespace
+            WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+              AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' LOOP
+    EXECUTE pg_catalog.format('DROP SCHEMA %I CASCADE', r.nspname);
+  END LOOP;
+END $$;
+CREATE SCHEMA public;
+`;
+
+const NOW = new Date('2026-11-25T12:00:00Z');
+/** Small batches, so that a backfill of a case's few thousand rows takes several. */
+const BATCH = 700;
+
+/** One line per step, the way a reviewer reads a plan: for assertion messages. */
+function describePlan(plan: Plan): string {
+  return plan.phases
+    .flatMap((p) =>
+      p.steps.map(
+        (s) =>
+          `  ${p.name} ${s.id} [${s.kind}] ${s.summary}  hazards=[${s.hazards.join(',')}]\n` +
+          s.sql.map((q) => `      ${q}`).join('\n'),
+      ),
+    )
+    .join('\n');
+}
+
+function lockText(s: Step): string[] {
+  return s.locks.map((l) => `${l.mode} on ${l.relation} (${l.hold})`);
+}
+
+function expectSteps(plan: Plan, expected: AcceptanceCase['expect']): void {
+  const shown = `plan:\n${describePlan(plan)}`;
+  for (const phase of PHASES) {
+    const steps = plan.phases.find((p) => p.name === phase)?.steps ?? [];
+    const want: readonly ExpectedStep[] = expected[phase];
+    expect(
+      steps.map((s) => s.summary),
+      `${phase}: ${want.length} step(s) expected\n${shown}`,
+    ).toHaveLength(want.length);
+    steps.forEach((s, i) => {
+      const w = want[i]!;
+      const at = `${phase} step ${i + 1}\n${shown}`;
+      expect(s.summary, at).toMatch(w.summary);
+      expect(s.hazards, at).toEqual(w.hazards);
+      if (w.kind) expect(s.kind, at).toBe(w.kind);
+      if (w.sql) {
+        expect(s.sql, at).toHaveLength(w.sql.length);
+        w.sql.forEach((re, j) => {
+          expect(s.sql[j], at).toMatch(re);
+        });
+      }
+      if (w.locks) expect(lockText(s), at).toEqual(w.locks);
+    });
+  }
+}
+
+/** A statement of `before` written after a `-- fails: SQLSTATE` line must fail with that code. */
+async function runBefore(sql: string): Promise<void> {
+  for (const statement of splitSqlScript(sql)) {
+    const fails = /^-- fails: ([0-9A-Z]{5})\s*$/m.exec(statement)?.[1];
+    if (!fails) {
+      await db.exec(statement);
+      continue;
+    }
+    const err = await db.exec(statement).then(
+      () => null,
+      (e: unknown) => e as { code?: string },
+    );
+    expect(err?.code, `expected to fail with ${fails}: ${statement}`).toBe(fails);
+  }
+}
+
+// Cases are filtered by server version and available extensions before the tests are declared, so
+// the suite never reports a skipped test: a case that cannot run on this server is not one of its tests.
+const db: TestDatabase = await freshDatabase('acceptance');
+const available = new Set(
+  (await db.query<{ name: string }>('SELECT name FROM pg_catalog.pg_available_extensions')).map((r) => r.name),
+);
+const cases = loadCases().filter(
+  (c) =>
+    (c.minVersion === undefined || db.major >= c.minVersion) &&
+    (c.maxVersion === undefined || db.major <= c.maxVersion) &&
+    c.extensions.every((e) => available.has(e)),
+);
+
+describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-acceptance-'));
+  });
+  afterAll(async () => {
+    await db.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has at least 40 cases to run on this server', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.for(cases.map((c) => [c.id, c] as const))('%s', async ([, c]) => {
+    const client = db.client;
+    await db.exec(RESET);
+    await runBefore(c.before);
+    if (c.rows) {
+      const r = await db.query<{ n: number }>(
+        `SELECT coalesce(max((pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(
+                  pg_catalog.format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::int), 0) AS n
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+      );
+      expect(r[0]!.n, 'rows: true, but no table has 1000 rows').toBeGreaterThanOrEqual(1000);
+    }
+
+    const desiredPath = path.join(dir, `${c.kind}--${c.name.replace(/[^a-zA-Z0-9]+/g, '-')}.yaml`);
+    await writeFile(desiredPath, c.desired);
+    const made = await makePlan(client, { desiredPath, name: 'acceptance', now: NOW, batchSize: BATCH });
+    expectSteps(made.plan, c.expect);
+    expect(made.warnings.length, `warnings: ${JSON.stringify(made.warnings)}`).toBe(c.warnings.length);
+    made.warnings.forEach((w, i) => {
+      expect(w).toMatch(c.warnings[i]!);
+    });
+
+    for (const phase of PHASES) {
+      await applyPhase(client, made.plan, { phase, allowHazards: c.allowHazards, pauseMs: 0 });
+    }
+
+    const live = withoutJournal(await introspect(client));
+    expect(canonicalize(live)).toEqual(canonicalize(made.desired));
+
+    const again = await makePlan(client, { desiredPath, name: 'again', now: NOW });
+    expect(again.empty, `second plan is not empty:\n${describePlan(again.plan)}`).toBe(true);
+
+    if (c.dataCheck) {
+      const r = await client.query<Record<string, unknown>>(c.dataCheck);
+      expect(r.rows, `data check: ${c.dataCheck}`).toHaveLength(1);
+      expect(Object.values(r.rows[0]!), `data check: ${c.dataCheck}`).toEqual([true]);
+    }
+  });
+});
