@@ -1,66 +1,108 @@
 #!/usr/bin/env node
-// npm run bench:introspect [-- --database-url URL] [-- --pg 15] [-- --tables 5000] [-- --runs 5]
+// npm run bench:introspect [-- --sizes 1000,5000,10000] [-- --plan-sizes 500,1000] [-- --runs 3]
+//                          [-- --pg 15 | --database-url URL] [-- --corpus DIR | --no-corpus]
 //
-// Introspects the musicbrainz corpus schema and a generated schema of N tables (each with a primary
-// key, a foreign key to the previous table, an index on that FK and a partial DESC index), each in a
-// fresh Node process, and times `pg_dump -s` of the same database beside it when a pg_dump of the
-// server's major version is on the PATH. Prints a table and writes bench/results/introspect.json.
+// Introspection and planning at scale. For every corpus schema (../shared/corpus, skipped when
+// absent) and a generated schema of each --sizes and --plan-sizes tables (each table: identity
+// primary key, a foreign key to the previous table, an index on it, a partial DESC index, a CHECK),
+// it times the real CLI, one fresh process per measurement as a user runs it:
+//   - `zdm pull --out FILE`                         introspect + write the YAML
+//   - `zdm plan --check` against the pulled YAML     a no-op plan (must find nothing to do)
+//   - `zdm plan --out FILE` against an edited model  a ~100-change plan: a CHECK on 50 tables and an
+//                                                    index on 50 others, added to the model before
+//                                                    writing the YAML
+// and, as the baseline, `pg_dump -s` of the same database; peak memory (max RSS) of each process
+// from /usr/bin/time. `zdm plan` is measured on the corpus and at --plan-sizes only (at 1,000
+// generated tables it already takes ~15 s on 2 cores), each run stopped after --plan-timeout-s; once
+// one is stopped, larger sizes skip it. Times are medians of --runs runs (--big-runs for plan from
+// 500 tables and for everything from 5,000). Growth with size: time per table at each generated
+// size, the exponent k of time ∝ tables^k from the previous size measured (1 = linear), and the
+// per-table time at the largest size over that at the smallest.
 //
-// By default it starts an embedded PostgreSQL of the same major version as the local pg_dump (so the
-// comparison is possible), else 18. Times are medians of --runs runs; whole-process wall time for
-// both tools (start-up included) and, for zdm, also the in-process time of introspect() alone.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// By default the server is an embedded PostgreSQL of the same major version as the local pg_dump
+// (pg_dump refuses newer servers), else 18. Prints a table; writes bench/results/introspect.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { startEmbedded } from '../dist/db/embedded.js';
+import YAML from 'yaml';
 import { runSqlScript } from '../dist/db/sql-script.js';
+import { writeDesiredState } from '../dist/desired/write.js';
+import { introspect } from '../dist/introspect/index.js';
+import {
+  connectTo,
+  dropDatabase,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  freshDatabase,
+  machineFacts,
+  median,
+  parseFlags,
+  pgDumpMajor,
+  printTable,
+  root,
+  round,
+  sql,
+  startServer,
+  writeResults,
+} from './lib/common.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const arg = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const runs = Number(arg('runs', '5'));
-const nTables = Number(arg('tables', '5000'));
-const corpusDir = process.env.ZDM_CORPUS_DIR ?? path.resolve(root, '../shared/corpus');
+const flags = parseFlags({
+  sizes: {
+    type: 'numbers',
+    default: [1000, 5000, 10000],
+    help: 'generated schema sizes for pull and pg_dump, in tables',
+  },
+  'plan-sizes': {
+    type: 'numbers',
+    default: [500, 1000],
+    help: 'generated schema sizes at which zdm plan is measured too (it is much slower than pull)',
+  },
+  runs: { type: 'number', default: 3, help: 'runs per measurement (median)' },
+  'big-runs': {
+    type: 'number',
+    default: 1,
+    help: 'runs per measurement from 1,000 tables (plan) or 5,000 tables (pull, pg_dump)',
+  },
+  pg: { type: 'number', help: 'major version of the embedded PostgreSQL (default: that of pg_dump, else 18)' },
+  'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own databases)' },
+  corpus: { type: 'string', help: 'corpus folder (default ../shared/corpus or $ZDM_CORPUS_DIR)' },
+  'no-corpus': { type: 'boolean', default: false, help: 'skip the corpus schemas' },
+  changes: { type: 'number', default: 100, help: 'changes of the second plan (half CHECKs, half indexes)' },
+  'plan-timeout-s': {
+    type: 'number',
+    default: 60,
+    help: 'a zdm plan slower than this is stopped and reported as such; larger schemas then skip it',
+  },
+});
+const corpusDir = flags.corpus ?? process.env.ZDM_CORPUS_DIR ?? path.resolve(root, '../shared/corpus');
+const bin = path.join(root, 'bin/run.js');
+const haveTime = existsSync('/usr/bin/time');
 
-function pgDumpMajor() {
-  try {
-    const out = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
-    return Number(/(\d+)\.\d+/.exec(out)?.[1]);
-  } catch {
-    return undefined;
+/** Corpus files in size order, with what each needs to load (see the corpus README). */
+function corpusCases() {
+  if (flags['no-corpus']) return [];
+  if (!existsSync(corpusDir)) {
+    console.log(`skipping the corpus: ${corpusDir} not found`);
+    return [];
   }
+  return readdirSync(corpusDir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => ({ file: path.join(corpusDir, f), size: readFileSync(path.join(corpusDir, f)).length }))
+    .sort((a, b) => a.size - b.size)
+    .map(({ file }) => ({
+      name: `${path.basename(file, '.sql')} (corpus)`,
+      db: `zdm_bench_${path.basename(file, '.sql')}`,
+      scripts: () => [readFileSync(file, 'utf8')],
+      generated: false,
+    }));
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-
-function withDb(url, db) {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function sql(url, text) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-function generatedSchema(n) {
-  const parts = ['CREATE SCHEMA gen;'];
+/** The generated schema in chunks of 250 tables (one implicit transaction each: bounded lock table use). */
+function generatedScripts(n) {
+  const chunks = [];
+  let parts = ['CREATE SCHEMA gen;'];
   for (let i = 1; i <= n; i++) {
     const fk = i > 1 ? `, parent_id bigint REFERENCES gen.t${i - 1}(id)` : ', parent_id bigint';
     parts.push(
@@ -70,107 +112,345 @@ function generatedSchema(n) {
       `CREATE INDEX t${i}_parent_idx ON gen.t${i} (parent_id);`,
       `CREATE INDEX t${i}_recent_idx ON gen.t${i} (created_at DESC) WHERE status = 'active';`,
     );
+    if (i % 250 === 0 || i === n) {
+      chunks.push(parts.join('\n'));
+      parts = [];
+    }
   }
-  return parts.join('\n');
+  return chunks;
 }
 
-function measureZdm(url) {
-  const ms = [];
+/**
+ * Whole-process wall time (median over `runs`) and max RSS of `cmd args`. With `timeoutS`, coreutils'
+ * `timeout` kills the process past that many seconds (GNU time still reports its peak memory).
+ */
+function measure(cmd, args, runs, okCodes = [0], timeoutS = 0) {
   const wall = [];
-  let rss = 0;
-  let tables = 0;
+  let rssKb = 0;
+  let last;
+  const argv = [...(timeoutS ? ['timeout', '-s', 'KILL', String(timeoutS)] : []), cmd, ...args];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const out = execFileSync(process.execPath, [path.join(here, 'introspect-once.mjs'), url], { encoding: 'utf8' });
-    wall.push(performance.now() - t0);
-    const r = JSON.parse(out);
-    ms.push(r.ms);
-    rss = Math.max(rss, r.maxRssKb);
-    tables = r.tables;
-  }
-  return { inProcessMs: median(ms), wallMs: median(wall), maxRssMb: rss / 1024, tables };
-}
-
-function measurePgDump(url) {
-  const wall = [];
-  let rss = 0;
-  const haveTime = existsSync('/usr/bin/time');
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
+    const options = { encoding: 'utf8', maxBuffer: 1 << 30, cwd: root };
     const r = haveTime
-      ? spawnSync('/usr/bin/time', ['-f', '%M', 'pg_dump', '-s', '-d', url], { encoding: 'utf8', maxBuffer: 1 << 28 })
-      : spawnSync('pg_dump', ['-s', '-d', url], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      ? spawnSync('/usr/bin/time', ['-f', '%M', ...argv], options)
+      : spawnSync(argv[0], argv.slice(1), options);
     wall.push(performance.now() - t0);
-    if (r.status !== 0) throw new Error(`pg_dump failed: ${r.stderr}`);
-    if (haveTime) rss = Math.max(rss, Number(r.stderr.trim().split('\n').pop()) || 0);
+    last = r;
+    if (timeoutS && r.status === 137) return { timedOut: true, error: `stopped after ${timeoutS} s` };
+    if (!okCodes.includes(r.status)) {
+      return {
+        error: `${path.basename(cmd)} ${args[1] ?? args[0] ?? ''} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+      };
+    }
+    if (haveTime) rssKb = Math.max(rssKb, Number(r.stderr.trim().split('\n').pop()) || 0);
   }
-  return { wallMs: median(wall), maxRssMb: haveTime ? rss / 1024 : undefined };
+  return { ms: median(wall), rssMb: rssKb ? rssKb / 1024 : undefined, status: last.status, stderr: last.stderr };
+}
+
+/** A measurement that produced no time: why (stopped by the time limit, skipped, or failed). */
+const outcome = (m) => ({
+  error: m.error,
+  ...(m.timedOut ? { timedOut: true } : {}),
+  ...(m.skipped ? { skipped: true } : {}),
+});
+
+/** `zdm plan` under --plan-timeout-s; once one was too slow, larger generated schemas skip it. */
+function measurePlan(args, runs, okCodes, state) {
+  if (state.planTooSlow)
+    return {
+      skipped: true,
+      error: `skipped: over ${flags['plan-timeout-s']} s at ${fmtInt(state.planTooSlow)} tables`,
+    };
+  return measure(process.execPath, args, runs, okCodes, flags['plan-timeout-s']);
+}
+
+const BTREE_TYPES =
+  /^(smallint|integer|bigint|int[248]?|text|character varying.*|varchar.*|uuid|date|timestamp.*|numeric.*|boolean)$/;
+
+/**
+ * The live model with `changes` additions: a CHECK (`col IS NOT NULL`) on half of the tables picked
+ * and a btree index on the other half, each on a column of a type with a btree operator class.
+ * Partitioned tables are left alone (their constraints and indexes cascade to every partition).
+ */
+function editModel(model, changes) {
+  const wantChecks = Math.floor(changes / 2);
+  const wantIndexes = changes - wantChecks;
+  let checks = 0;
+  let indexes = 0;
+  const schemas = model.schemas.map((s) => ({
+    ...s,
+    tables: s.tables.map((t) => {
+      if (checks >= wantChecks && indexes >= wantIndexes) return t;
+      if (t.partitionBy || t.partitions.length) return t;
+      const col = t.columns.find((c) => BTREE_TYPES.test(c.type) && !c.generated);
+      if (!col) return t;
+      if (checks < wantChecks) {
+        checks++;
+        const name = `zdm_bench_chk_${checks}`;
+        return {
+          ...t,
+          checks: [
+            ...t.checks,
+            {
+              kind: 'check',
+              name,
+              expression: `${JSON.stringify(col.name)} IS NOT NULL`,
+              noInherit: false,
+              valid: true,
+            },
+          ],
+        };
+      }
+      indexes++;
+      const name = `zdm_bench_idx_${indexes}`;
+      return {
+        ...t,
+        indexes: [
+          ...t.indexes,
+          {
+            kind: 'index',
+            name,
+            unique: false,
+            method: 'btree',
+            keys: [{ column: col.name, descending: false }],
+            include: [],
+            nullsNotDistinct: false,
+            valid: true,
+          },
+        ],
+      };
+    }),
+  }));
+  return { model: { ...model, schemas }, changes: checks + indexes };
+}
+
+function planSteps(file) {
+  const plan = YAML.parse(readFileSync(file, 'utf8'));
+  return Object.fromEntries((plan.phases ?? []).map((p) => [p.name, p.steps.length]));
 }
 
 async function main() {
   const dumpMajor = pgDumpMajor();
-  let server;
-  let adminUrl = arg('database-url');
-  if (!adminUrl) {
-    const want = Number(arg('pg', dumpMajor && dumpMajor >= 14 && dumpMajor <= 18 ? dumpMajor : 18));
-    console.log(`starting embedded PostgreSQL ${want} …`);
-    server = await startEmbedded({ major: want });
-    adminUrl = server.url;
-  }
+  const major = flags.pg ?? (dumpMajor && dumpMajor >= 14 && dumpMajor <= 18 ? dumpMajor : 18);
+  // pg_dump -s locks every table in one transaction: 10,000 tables need a bigger lock table.
+  const server = await startServer({
+    databaseUrl: flags['database-url'],
+    major,
+    settings: { max_locks_per_transaction: '512' },
+  });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zdm-bench-introspect-'));
+  const t0 = performance.now();
   try {
-    const v = (await sql(adminUrl, 'SHOW server_version_num')).rows[0].server_version_num;
-    const major = Math.floor(Number(v) / 10000);
-    const canDump = dumpMajor !== undefined && dumpMajor >= major;
-    const cases = [];
-    const mbFile = path.join(corpusDir, 'musicbrainz.sql');
-    if (existsSync(mbFile))
-      cases.push({ name: 'musicbrainz (corpus)', db: 'zdm_bench_mb', load: () => readFileSync(mbFile, 'utf8') });
-    else console.log(`skipping musicbrainz: ${mbFile} not found`);
-    cases.push({
-      name: `generated ${nTables} tables`,
-      db: `zdm_bench_gen${nTables}`,
-      load: () => generatedSchema(nTables),
-    });
-
+    const v = Number((await sql(server.url, 'SHOW server_version_num')).rows[0].server_version_num);
+    const serverMajor = Math.floor(v / 10000);
+    const canDump = dumpMajor !== undefined && dumpMajor >= serverMajor;
+    if (!canDump) console.log(`no pg_dump ${serverMajor} or newer on the PATH: the pg_dump baseline is left out`);
+    const cases = [
+      ...corpusCases(),
+      ...[...new Set([...flags.sizes, ...flags['plan-sizes']])]
+        .sort((a, b) => a - b)
+        .map((n) => ({
+          name: `generated ${fmtInt(n)} tables`,
+          db: `zdm_bench_gen${n}`,
+          scripts: () => generatedScripts(n),
+          generated: true,
+          size: n,
+          plan: flags['plan-sizes'].includes(n),
+        })),
+    ];
     const results = [];
+    const state = { planTooSlow: undefined };
     for (const c of cases) {
-      await sql(adminUrl, `DROP DATABASE IF EXISTS ${c.db}`);
-      await sql(adminUrl, `CREATE DATABASE ${c.db}`);
-      const url = withDb(adminUrl, c.db);
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
+      const url = await freshDatabase(server.url, c.db);
+      const client = await connectTo(url);
       await client.query('SET check_function_bodies = off');
-      const t0 = performance.now();
-      const loaded = await runSqlScript(client, c.load());
+      const l0 = performance.now();
+      let loadErrors = 0;
+      for (const script of c.scripts()) loadErrors += (await runSqlScript(client, script)).errors.length;
+      const model = await introspect(client);
       await client.end();
-      console.log(
-        `${c.name}: loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (${loaded.errors.length} statement errors)`,
+      const tables = model.schemas.reduce(
+        (n, s) => n + s.tables.length + s.tables.reduce((m, t) => m + t.partitions.length, 0),
+        0,
       );
-      const zdm = measureZdm(url);
-      const dump = canDump ? measurePgDump(url) : undefined;
-      results.push({ case: c.name, tables: zdm.tables, zdm, pgDump: dump });
-      if (!arg('database-url')) await sql(adminUrl, `DROP DATABASE ${c.db}`);
+      const loadS = (performance.now() - l0) / 1000;
+      console.log(`${c.name}: ${tables} tables loaded in ${loadS.toFixed(1)} s (${loadErrors} statement errors)`);
+      const runs = tables >= 5000 ? flags['big-runs'] : flags.runs;
+      const planRuns = tables >= 500 ? flags['big-runs'] : flags.runs;
+      const withPlan = !c.generated || c.plan;
+
+      const pulled = path.join(tmp, `${c.db}.yaml`);
+      const pull = measure(process.execPath, [bin, 'pull', '--database-url', url, '--out', pulled], runs);
+      const notPlanned = { skipped: true, error: 'not measured at this size (--plan-sizes)' };
+      const noop = withPlan
+        ? measurePlan([bin, 'plan', '--check', '--schema', pulled, '--database-url', url], planRuns, [0, 2], state)
+        : notPlanned;
+      const edited = editModel(model, flags.changes);
+      const changedFile = path.join(tmp, `${c.db}-changed.yaml`);
+      writeFileSync(changedFile, writeDesiredState(edited.model, { schemaPath: '' }));
+      const planFile = path.join(tmp, `${c.db}.plan.yaml`);
+      const change = withPlan
+        ? measurePlan(
+            [bin, 'plan', '--schema', changedFile, '--out', planFile, '--database-url', url],
+            planRuns,
+            [0],
+            state,
+          )
+        : notPlanned;
+      if (c.generated && (noop.timedOut || change.timedOut)) state.planTooSlow ??= tables;
+      const dump = canDump ? measure('pg_dump', ['-s', '-d', url], runs) : undefined;
+      const r = {
+        case: c.name,
+        generated: c.generated,
+        tables,
+        runs,
+        loadErrors,
+        pull: pull.error ? outcome(pull) : { ms: round(pull.ms), peakRssMb: round(pull.rssMb) },
+        planNoop: noop.error
+          ? outcome(noop)
+          : { ms: round(noop.ms), peakRssMb: round(noop.rssMb), empty: noop.status === 0 },
+        planChanges: change.error
+          ? { ...outcome(change), changes: edited.changes }
+          : {
+              ms: round(change.ms),
+              peakRssMb: round(change.rssMb),
+              changes: edited.changes,
+              steps: planSteps(planFile),
+            },
+        pgDump:
+          dump && !dump.error
+            ? { ms: round(dump.ms), peakRssMb: round(dump.rssMb) }
+            : dump?.error
+              ? { error: dump.error }
+              : undefined,
+      };
+      results.push(r);
+      const show = (m) => (m.error ? `error: ${m.error}` : `${fmtMs(m.ms)}, ${round(m.peakRssMb)} MB`);
+      console.log(
+        `  pull ${show(r.pull)}; plan no-op ${show(r.planNoop)}${r.planNoop.empty === false ? ' (NOT EMPTY)' : ''}; ` +
+          `plan ${edited.changes} changes ${show(r.planChanges)}; pg_dump -s ${r.pgDump ? show(r.pgDump) : 'n/a'}`,
+      );
+      if (!flags['database-url']) await dropDatabase(server.url, c.db);
     }
 
-    const fmt = (x, d = 0) => (x === undefined ? 'n/a' : x.toFixed(d));
-    console.log(`\nPostgreSQL ${major}, ${os.cpus().length} cores, node ${process.version}, median of ${runs} runs`);
+    // Growth: time per table at each generated size, and the exponent between consecutive sizes.
+    const gen = results.filter((r) => r.generated && !r.pull.error).sort((a, b) => a.tables - b.tables);
+    const growth = gen.map((r, i) => {
+      const prev = gen[i - 1];
+      const k = (key) => {
+        const p = gen.slice(0, i).findLast((g) => g[key]?.ms);
+        return p && r[key]?.ms ? round(Math.log(r[key].ms / p[key].ms) / Math.log(r.tables / p.tables), 2) : null;
+      };
+      return {
+        tables: r.tables,
+        pullMsPerTable: round(r.pull.ms / r.tables, 3),
+        planNoopMsPerTable: r.planNoop.ms ? round(r.planNoop.ms / r.tables, 3) : null,
+        planChangesMsPerTable: r.planChanges.ms ? round(r.planChanges.ms / r.tables, 3) : null,
+        pgDumpMsPerTable: r.pgDump?.ms ? round(r.pgDump.ms / r.tables, 3) : null,
+        exponentFromPrevious: prev
+          ? {
+              pull: k('pull'),
+              planNoop: k('planNoop'),
+              planChanges: k('planChanges'),
+              pgDump: r.pgDump ? k('pgDump') : null,
+            }
+          : null,
+      };
+    });
+    // Per-table time at the largest size measured / at the smallest, per measurement (1 = linear).
+    const perTableRatio = {};
+    for (const key of ['pull', 'planNoop', 'planChanges', 'pgDump']) {
+      const has = growth.filter((g) => g[`${key}MsPerTable`]);
+      if (has.length < 2) continue;
+      const a = has[0];
+      const b = has.at(-1);
+      perTableRatio[key] = {
+        from: a.tables,
+        to: b.tables,
+        ratio: round(b[`${key}MsPerTable`] / a[`${key}MsPerTable`], 2),
+      };
+    }
+
+    const facts = await machineFacts(server.url);
+    const cell = (m) =>
+      m?.timedOut ? `> ${flags['plan-timeout-s']} s` : m?.skipped ? '—' : m?.error ? 'error' : m ? fmtMs(m.ms) : 'n/a';
+    const rss = (m) => (m?.peakRssMb ? `${Math.round(m.peakRssMb)} MB` : 'n/a');
+    const ratio = (m, d) => (m?.ms && d?.ms ? fmtRatio(m.ms / d.ms) : 'n/a');
     console.log(
-      '| schema | tables | zdm introspect (in process) | zdm pull process | zdm peak RSS | pg_dump -s process | pg_dump peak RSS | zdm / pg_dump |',
+      `\nPostgreSQL ${facts.postgres}, ${facts.cores} cores, ${facts.memoryGiB} GiB, node ${facts.node}; ` +
+        `whole processes, median of ${flags.runs} runs (${flags['big-runs']} for plan from 500 tables, for all from 5,000)`,
     );
-    console.log('|---|---|---|---|---|---|---|---|');
-    for (const r of results) {
-      const ratio = r.pgDump ? (r.zdm.wallMs / r.pgDump.wallMs).toFixed(2) : 'n/a';
+    printTable(
+      [
+        'schema',
+        'tables',
+        'zdm pull',
+        'plan no-op',
+        `plan ~${flags.changes} changes`,
+        'pg_dump -s',
+        'pull / pg_dump',
+        'plan no-op / pg_dump',
+        'peak RSS pull / plan / pg_dump',
+      ],
+      results.map((r) => [
+        r.case,
+        fmtInt(r.tables),
+        cell(r.pull),
+        `${cell(r.planNoop)}${r.planNoop.empty === false ? ' (not empty)' : ''}`,
+        `${cell(r.planChanges)}${r.planChanges.changes !== flags.changes ? ` (${r.planChanges.changes} changes)` : ''}`,
+        cell(r.pgDump),
+        ratio(r.pull, r.pgDump),
+        ratio(r.planNoop, r.pgDump),
+        `${rss(r.pull)} / ${rss(r.planChanges)} / ${rss(r.pgDump)}`,
+      ]),
+    );
+    if (growth.length) {
       console.log(
-        `| ${r.case} | ${r.tables} | ${fmt(r.zdm.inProcessMs)} ms | ${fmt(r.zdm.wallMs)} ms | ${fmt(r.zdm.maxRssMb)} MB | ${r.pgDump ? `${fmt(r.pgDump.wallMs)} ms` : `n/a (no pg_dump ${major})`} | ${r.pgDump ? `${fmt(r.pgDump.maxRssMb)} MB` : 'n/a'} | ${ratio} |`,
+        '\nGrowth with size (generated schemas): ms per table, and k in time ∝ tables^k from the previous size',
+      );
+      printTable(
+        [
+          'tables',
+          'pull ms/table',
+          'plan no-op ms/table',
+          'plan changes ms/table',
+          'pg_dump ms/table',
+          'k pull / no-op / changes / pg_dump',
+        ],
+        growth.map((g) => [
+          fmtInt(g.tables),
+          g.pullMsPerTable,
+          g.planNoopMsPerTable ?? 'n/a',
+          g.planChangesMsPerTable ?? 'n/a',
+          g.pgDumpMsPerTable ?? 'n/a',
+          g.exponentFromPrevious
+            ? `${g.exponentFromPrevious.pull} / ${g.exponentFromPrevious.planNoop} / ${g.exponentFromPrevious.planChanges} / ${g.exponentFromPrevious.pgDump ?? 'n/a'}`
+            : '—',
+        ]),
+      );
+      console.log(
+        `per-table time at the largest size / at the smallest (1.00× = linear): ${Object.entries(perTableRatio)
+          .map(([k, v]) => `${k} ${fmtRatio(v.ratio)} (${fmtInt(v.to)} vs ${fmtInt(v.from)} tables)`)
+          .join(', ')}`,
       );
     }
-    mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-    writeFileSync(
-      path.join(root, 'bench/results/introspect.json'),
-      `${JSON.stringify({ date: new Date().toISOString(), server: major, node: process.version, cores: os.cpus().length, runs, results }, null, 2)}\n`,
-    );
+    writeResults('introspect', {
+      benchmark: 'introspect',
+      command: `npm run bench:introspect${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      date: new Date().toISOString(),
+      machine: facts,
+      runs: flags.runs,
+      bigRuns: flags['big-runs'],
+      changes: flags.changes,
+      results,
+      growth,
+      perTableRatio,
+      totalSeconds: round((performance.now() - t0) / 1000, 0),
+    });
   } finally {
-    await server?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

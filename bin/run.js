@@ -1,4 +1,110 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// `zdm --version`, `zdm --help` and a bare `zdm` are answered here from dist/cli/startup.json — the
+// root help as oclif itself renders it, generated at build time by scripts/oclif-manifest.mjs for
+// every terminal width, plain and in colour — without loading oclif, whose modules alone take about
+// 250 ms to load. Everything else, and these too whenever anything could make oclif's answer differ
+// (no generated file or an outdated one, a user theme, DEBUG, a terminal narrower than the rendered
+// widths, WSL), goes to oclif.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-await execute({ dir: import.meta.url });
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** oclif's `config.userAgent`, or undefined where its platform detection (WSL) is not worth repeating. */
+function userAgent(data) {
+  if (process.platform === 'linux') {
+    let proc = '';
+    try {
+      proc = readFileSync('/proc/version', 'utf8');
+    } catch {}
+    if (/microsoft/i.test(os.release()) || /microsoft/i.test(proc)) return undefined;
+  }
+  const arch = os.arch() === 'ia32' ? 'x86' : os.arch();
+  return `${data.name}/${data.version} ${os.platform()}-${arch} node-${process.version}`;
+}
+
+/** The width oclif wraps help to (src: @oclif/core lib/screen.js). */
+function helpWidth() {
+  const columns = Number.parseInt(process.env.OCLIF_COLUMNS, 10) || globalThis.oclif?.columns;
+  if (columns) return columns;
+  if (!process.stdout.isTTY) return 80;
+  const width = process.stdout.getWindowSize()[0];
+  return width < 1 ? 80 : width < 40 ? 40 : width;
+}
+
+/** Whether oclif would colour its help: the same two modules it asks, loaded from where it loads them. */
+function helpInColor() {
+  const fromCore = createRequire(createRequire(import.meta.url).resolve('@oclif/core'));
+  const supports = fromCore('supports-color');
+  return Boolean(supports.stdout) && Boolean(supports.stderr) && fromCore('ansis').isSupported();
+}
+
+function themeFileExists(data) {
+  if (process.platform === 'win32' || process.env.ZDM_CONFIG_DIR || process.env.XDG_CONFIG_HOME === '') return true;
+  const home = process.env.HOME || os.homedir();
+  const base = process.env.XDG_CONFIG_HOME || path.join(home, '.config');
+  return existsSync(path.join(base, data.dirname, 'theme.json'));
+}
+
+/** The text to print for these arguments, or undefined to let oclif answer. */
+function fastAnswer(argv) {
+  const version = argv.length === 1 && argv[0] === '--version';
+  const help = argv.length === 0 || (argv.length === 1 && argv[0] === '--help');
+  if ((!version && !help) || process.env.DEBUG) return undefined;
+  const data = readJson(path.join(root, 'dist/cli/startup.json'));
+  const pjson = readJson(path.join(root, 'package.json'));
+  if (!data || !pjson || data.name !== pjson.name || data.version !== pjson.version) return undefined;
+  const agent = userAgent(data);
+  if (!agent) return undefined;
+  if (version) return `${agent}\n`;
+  if (themeFileExists(data)) return undefined;
+  const width = helpWidth();
+  // The VERSION line is wrapped at width - 2: the running user agent must fit where the built one did.
+  if (agent.length > width - 2 || data.userAgent.length > width - 2) return undefined;
+  const ranges = helpInColor() ? data.rootHelp.color : data.rootHelp.plain;
+  const range = ranges.find((r) => width >= r.min && (r.max === null || width <= r.max));
+  return range?.text.replace(data.userAgent, agent);
+}
+
+/**
+ * oclif trusts oclif.manifest.json for the list of commands: one added or removed since the last
+ * `npm run build` (e.g. after a bare `tsc`) would be missing from help, or not found at all.
+ */
+function warnIfManifestStale() {
+  const manifest = readJson(path.join(root, 'oclif.manifest.json'));
+  if (!manifest) return;
+  let files;
+  try {
+    files = readdirSync(path.join(root, 'dist/cli/commands')).filter((f) => f.endsWith('.js'));
+  } catch {
+    return;
+  }
+  const built = files.map((f) => f.slice(0, -3)).sort();
+  const listed = Object.keys(manifest.commands).sort();
+  if (built.join(' ') !== listed.join(' ')) {
+    process.stderr.write(
+      `warning: oclif.manifest.json lists the commands ${listed.join(', ')} but dist/cli/commands has ` +
+        `${built.join(', ')}: run \`npm run build\` to regenerate it\n`,
+    );
+  }
+}
+
+const answer = fastAnswer(process.argv.slice(2));
+if (answer !== undefined) {
+  process.stdout.write(answer);
+} else {
+  warnIfManifestStale();
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url });
+}

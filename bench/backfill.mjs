@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// npm run bench:backfill [-- --rows 1000000] [-- --runs 1] [-- --batch-size 5000] [-- --pause-ms 20]
+//                        [-- --pg 18 | --database-url URL]
+//
+// Backfill throughput. A table of --rows rows (bigint primary key, an int column, a text column),
+// rebuilt identically (and VACUUM ANALYZEd) before every measurement. Two variants:
+//   - expression: a new column set from an expression of another (`doubled = a * 2`);
+//   - int → bigint copy: a bigint shadow column set from an int column (`a_big = a`);
+// each run two ways in the same run:
+//   - baseline: one plain `UPDATE t SET col = expr WHERE col IS NULL` (every row locked until it
+//     commits: the whole statement's duration);
+//   - zdm: the BackfillStep the planner emits for it (`set`, `where col IS NULL`, batch size 5000)
+//     in a hand-built plan, through the apply engine (`applyPhase`, default settings: 20 ms pause,
+//     batches halved past 200 ms).
+// Reported: rows/s of each, their ratio, and the batch durations of zdm's run (each batch is one
+// transaction: its row locks are held at most that long). Target: zdm ≥ 0.5 × the plain UPDATE's
+// rate, and no batch over 200 ms. zdm's time includes its deliberate pauses between batches
+// (--pause-ms, 20 ms by default, as `zdm apply`), reported separately. Writes
+// bench/results/backfill.json.
+import { applyPhase } from '../dist/apply/index.js';
+import {
+  connectTo,
+  dropDatabase,
+  fmtInt,
+  fmtMs,
+  fmtRatio,
+  freshDatabase,
+  machineFacts,
+  max,
+  median,
+  parseFlags,
+  percentile,
+  printTable,
+  round,
+  startServer,
+  writeResults,
+} from './lib/common.mjs';
+import { backfillStep, buildPlan } from './lib/plans.mjs';
+
+const flags = parseFlags({
+  rows: { type: 'number', default: 1_000_000, help: 'rows in the table' },
+  runs: { type: 'number', default: 3, help: 'runs of each measurement (median)' },
+  'batch-size': { type: 'number', default: 5000, help: "the step's batch size (the planner's default)" },
+  'pause-ms': { type: 'number', default: 20, help: 'pause between batches (zdm apply --pause; default 20 ms)' },
+  'max-batch-ms': { type: 'number', default: 200, help: 'target: no batch longer than this' },
+  pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
+  'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own database)' },
+});
+
+const VARIANTS = [
+  { name: 'expression (doubled = a * 2)', column: 'doubled', type: 'integer', expr: 'a * 2' },
+  { name: 'int → bigint copy (a_big = a)', column: 'a_big', type: 'bigint', expr: 'a' },
+];
+
+/** The table as it is before each measurement: same rows, same physical layout, statistics fresh. */
+async function reset(c, variant) {
+  await c.query('DROP TABLE IF EXISTS bf');
+  await c.query('CREATE TABLE bf (id bigint PRIMARY KEY, a integer NOT NULL, note text NOT NULL)');
+  await c.query(
+    `INSERT INTO bf (id, a, note) SELECT g, (g * 7919) % 1000003, 'row ' || g || ' ' || md5(g::text)
+       FROM pg_catalog.generate_series(1, $1::int8) AS g`,
+    [flags.rows],
+  );
+  await c.query(`ALTER TABLE bf ADD COLUMN ${variant.column} ${variant.type}`);
+  await c.query('VACUUM (FREEZE, ANALYZE) bf');
+  await c.query('CHECKPOINT');
+}
+
+async function verify(c, variant) {
+  const r = await c.query(
+    `SELECT count(*)::int8 AS wrong FROM bf WHERE ${variant.column} IS DISTINCT FROM (${variant.expr})`,
+  );
+  if (Number(r.rows[0].wrong) !== 0) throw new Error(`${variant.name}: ${r.rows[0].wrong} rows not backfilled`);
+}
+
+async function plainUpdate(c, variant) {
+  await reset(c, variant);
+  const t0 = performance.now();
+  const r = await c.query(`UPDATE bf SET ${variant.column} = (${variant.expr}) WHERE ${variant.column} IS NULL`);
+  const ms = performance.now() - t0;
+  await verify(c, variant);
+  return { ms, rows: r.rowCount };
+}
+
+async function zdmBackfill(c, variant, run) {
+  await reset(c, variant);
+  await c.query('DROP SCHEMA IF EXISTS zdm CASCADE');
+  const step = backfillStep(
+    'backfill.1',
+    'public.bf',
+    { [variant.column]: variant.expr },
+    { batchSize: flags['batch-size'] },
+  );
+  const plan = await buildPlan(c, { id: `bench-backfill-${variant.column}-${run}`, backfill: [step] });
+  const batches = [];
+  let resizes = 0;
+  let done;
+  const onEvent = (e) => {
+    if (e.type === 'backfill-progress') batches.push({ ms: e.batchMs, rows: e.batchRows });
+    if (e.type === 'backfill-resize') resizes++;
+    if (e.type === 'backfill-done') done = e;
+  };
+  const options = { pauseMs: flags['pause-ms'], allowHazards: ['long-running'], onEvent };
+  await applyPhase(c, plan, { ...options, phase: 'expand' });
+  const t0 = performance.now();
+  await applyPhase(c, plan, { ...options, phase: 'backfill' });
+  const phaseMs = performance.now() - t0;
+  await applyPhase(c, plan, { ...options, phase: 'contract' });
+  await verify(c, variant);
+  return { ms: done.durationMs, phaseMs, rows: done.rowsThisRun, batches, resizes };
+}
+
+async function main() {
+  const server = await startServer({ databaseUrl: flags['database-url'], major: flags.pg });
+  const db = 'zdm_bench_backfill';
+  const t0 = performance.now();
+  try {
+    const url = await freshDatabase(server.url, db);
+    const c = await connectTo(url);
+    const results = [];
+    try {
+      for (const variant of VARIANTS) {
+        const plain = [];
+        const zdm = [];
+        for (let run = 1; run <= flags.runs; run++) {
+          plain.push(await plainUpdate(c, variant));
+          console.log(`${variant.name}: plain UPDATE ${fmtInt(plain.at(-1).rows)} rows in ${fmtMs(plain.at(-1).ms)}`);
+          zdm.push(await zdmBackfill(c, variant, run));
+          const z = zdm.at(-1);
+          console.log(
+            `${variant.name}: zdm backfill ${fmtInt(z.rows)} rows in ${fmtMs(z.ms)}, ${z.batches.length} batches, ` +
+              `longest ${fmtMs(max(z.batches.map((b) => b.ms)))}`,
+          );
+        }
+        const plainMs = median(plain.map((p) => p.ms));
+        const zdmMs = median(zdm.map((z) => z.ms));
+        const batchMs = zdm.flatMap((z) => z.batches.map((b) => b.ms));
+        const plainRate = (flags.rows / plainMs) * 1000;
+        const zdmRate = (flags.rows / zdmMs) * 1000;
+        const longest = max(batchMs);
+        results.push({
+          variant: variant.name,
+          rows: flags.rows,
+          plainUpdate: { ms: round(plainMs), rowsPerSecond: Math.round(plainRate), lockHeldMs: round(plainMs) },
+          zdm: {
+            ms: round(zdmMs),
+            phaseMs: round(median(zdm.map((z) => z.phaseMs))),
+            rowsPerSecond: Math.round(zdmRate),
+            batches: round(median(zdm.map((z) => z.batches.length)), 0),
+            batchResizes: round(median(zdm.map((z) => z.resizes)), 0),
+            batchMs: { p50: round(median(batchMs)), p99: round(percentile(batchMs, 99)), max: round(longest) },
+            pauseMs: flags['pause-ms'],
+            // The deliberate pauses between batches (the application's breathing room) are part of ms.
+            pausesTotalMs: round(median(zdm.map((z) => Math.max(0, z.batches.length - 1) * flags['pause-ms']))),
+            batchSize: flags['batch-size'],
+          },
+          rateRatio: round(zdmRate / plainRate, 2),
+          targets: {
+            rateAtLeastHalf: zdmRate >= plainRate / 2,
+            longestBatchMs: flags['max-batch-ms'],
+            longestBatchWithin: longest <= flags['max-batch-ms'],
+          },
+        });
+      }
+    } finally {
+      await c.end();
+    }
+    const facts = await machineFacts(url);
+    console.log(
+      `\nPostgreSQL ${facts.postgres}, ${facts.cores} cores, ${facts.memoryGiB} GiB, node ${facts.node}; ` +
+        `${fmtInt(flags.rows)} rows, median of ${flags.runs} run(s)`,
+    );
+    printTable(
+      [
+        'variant',
+        'plain UPDATE',
+        'zdm backfill',
+        'zdm / plain rate',
+        'batches',
+        'batch p50 / p99 / max',
+        'row locks held at most',
+        'targets',
+      ],
+      results.map((r) => [
+        r.variant,
+        `${fmtMs(r.plainUpdate.ms)} (${fmtInt(r.plainUpdate.rowsPerSecond)} rows/s)`,
+        `${fmtMs(r.zdm.ms)} (${fmtMs(r.zdm.pausesTotalMs)}), ${fmtInt(r.zdm.rowsPerSecond)} rows/s`,
+        fmtRatio(r.rateRatio),
+        fmtInt(r.zdm.batches),
+        `${fmtMs(r.zdm.batchMs.p50)} / ${fmtMs(r.zdm.batchMs.p99)} / ${fmtMs(r.zdm.batchMs.max)}`,
+        `zdm ${fmtMs(r.zdm.batchMs.max)} vs plain ${fmtMs(r.plainUpdate.lockHeldMs)}`,
+        `rate ≥ 0.5×: ${r.targets.rateAtLeastHalf ? 'met' : 'MISSED'}; batches ≤ ${r.targets.longestBatchMs} ms: ${r.targets.longestBatchWithin ? 'met' : 'MISSED'}`,
+      ]),
+    );
+    writeResults('backfill', {
+      benchmark: 'backfill',
+      command: `npm run bench:backfill${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      date: new Date().toISOString(),
+      machine: facts,
+      runs: flags.runs,
+      results,
+      totalSeconds: round((performance.now() - t0) / 1000, 0),
+    });
+    if (!flags['database-url']) await dropDatabase(server.url, db);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();
