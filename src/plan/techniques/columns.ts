@@ -5,7 +5,7 @@
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { qualified } from '../../model/names.js';
-import type { Column } from '../../model/types.js';
+import type { Column, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
@@ -45,8 +45,38 @@ export function notNullAfterExpand(ctx: PlanContext, table: RelationRef, column:
 }
 
 /** What one batch of a backfill runs, for the reviewer: keyset on the primary key, else ctid ranges. */
+/**
+ * Whether apply can walk the table in key order: a primary key, or a unique constraint or plain
+ * unique index over NOT NULL columns (src/apply/backfill.ts chooseKey). Without one it walks ctid
+ * ranges, which a partitioned table does not have (each partition has its own).
+ */
+function hasBatchKey(t: Table): boolean {
+  if (t.primaryKey) return true;
+  const notNull = (cols: readonly string[]): boolean =>
+    cols.every((name) => t.columns.some((c) => c.name === name && !c.nullable));
+  return (
+    t.uniqueConstraints.some((u) => notNull(u.columns)) ||
+    t.indexes.some(
+      (ix) =>
+        ix.unique &&
+        ix.where === undefined &&
+        ix.keys.every((k) => k.column !== undefined) &&
+        notNull(ix.keys.map((k) => k.column!)),
+    )
+  );
+}
+
 function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr: string, why: string): BackfillDraft {
-  const key = rootTable(ctx.live, table)?.primaryKey?.columns;
+  const root = rootTable(ctx.live, table);
+  if (root?.partitionBy && !hasBatchKey(root)) {
+    ctx.issue(
+      `table ${qualified(table.schema, table.name)}`,
+      `column ${column} needs a batched backfill (${why}), and a partitioned table can only be walked in batches by ` +
+        'a primary key or a unique key over NOT NULL columns: declare one first (a plan of its own), or give the ' +
+        'column a non-volatile default',
+    );
+  }
+  const key = root?.primaryKey?.columns;
   const c = quoteIdent(column);
   const where = `${c} IS NULL`;
   const range =

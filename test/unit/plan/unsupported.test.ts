@@ -39,6 +39,17 @@ function planningError(live: DatabaseModel, desired: DatabaseModel): PlanningErr
 describe('unsupported changes', () => {
   test.each<[string, DatabaseModel, DatabaseModel, string, RegExp, string | undefined]>([
     [
+      'a volatile default on a partitioned table with no key to batch the backfill by',
+      tables(partitioned),
+      withTable(tables(partitioned), 'events', (t) => ({
+        ...t,
+        columns: [...t.columns, col('token', 'uuid', { default: 'gen_random_uuid()' })],
+      })),
+      'table public.events',
+      /partitioned table can only be walked in batches by a primary key or a unique key over NOT NULL columns/,
+      undefined,
+    ],
+    [
       'type change with no cast and no `using`',
       tables(users),
       withTable(tables(users), 'users', (t) => ({
