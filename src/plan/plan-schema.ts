@@ -3,18 +3,7 @@
  * file equal to this; `ZDM_WRITE_SCHEMAS=1` rewrites it). Built from the same constants as the types
  * (PHASES, HAZARDS), so the closed lists cannot drift apart.
  */
-import { HAZARD_DESCRIPTIONS, HAZARDS, PHASES } from './types.js';
-
-const LOCK_MODES = [
-  'ACCESS SHARE',
-  'ROW SHARE',
-  'ROW EXCLUSIVE',
-  'SHARE UPDATE EXCLUSIVE',
-  'SHARE',
-  'SHARE ROW EXCLUSIVE',
-  'EXCLUSIVE',
-  'ACCESS EXCLUSIVE',
-] as const;
+import { HAZARD_DESCRIPTIONS, HAZARDS, LOCK_MODES, PHASES } from './types.js';
 
 const str = (description: string, extra: Record<string, unknown> = {}) => ({ description, type: 'string', ...extra });
 

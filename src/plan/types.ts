@@ -35,15 +35,18 @@ export const HAZARD_DESCRIPTIONS: Readonly<Record<Hazard, string>> = {
   'not-validated': 'leaves existing rows unchecked: a constraint stays NOT VALID',
 };
 
-export type LockMode =
-  | 'ACCESS SHARE'
-  | 'ROW SHARE'
-  | 'ROW EXCLUSIVE'
-  | 'SHARE UPDATE EXCLUSIVE'
-  | 'SHARE'
-  | 'SHARE ROW EXCLUSIVE'
-  | 'EXCLUSIVE'
-  | 'ACCESS EXCLUSIVE';
+/** Table lock modes, weakest first (PostgreSQL's "Explicit Locking", table 13.2). */
+export const LOCK_MODES = [
+  'ACCESS SHARE',
+  'ROW SHARE',
+  'ROW EXCLUSIVE',
+  'SHARE UPDATE EXCLUSIVE',
+  'SHARE',
+  'SHARE ROW EXCLUSIVE',
+  'EXCLUSIVE',
+  'ACCESS EXCLUSIVE',
+] as const;
+export type LockMode = (typeof LOCK_MODES)[number];
 
 export interface LockInfo {
   /** `schema.name` of the table (or index/type) locked, as it appears in messages. */
