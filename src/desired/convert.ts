@@ -578,6 +578,7 @@ class Converter {
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
       ...opt('using', raw.using === undefined ? undefined : this.expression(loc.at('using'), raw.using)),
+      ...opt('reverse', raw.reverse === undefined ? undefined : this.expression(loc.at('reverse'), raw.reverse)),
     };
   }
 

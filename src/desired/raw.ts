@@ -57,6 +57,7 @@ export interface RawColumn {
   readonly comment?: string;
   readonly renamedFrom?: string;
   readonly using?: RawText;
+  readonly reverse?: RawText;
 }
 
 export interface RawTiming {

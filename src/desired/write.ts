@@ -305,6 +305,7 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['comment', c.comment],
     ['renamedFrom', c.renamedFrom],
     ['using', sql(c.using)],
+    ['reverse', sql(c.reverse)],
   ]);
 }
 

@@ -2,7 +2,7 @@
  * `diffModels(live, desired)`: every difference between two models as a typed change, in a
  * deterministic order (schema, then object kind, then name). Objects are compared on their
  * canonical forms (src/model/canonical.ts): named sets by name, column order ignored, live-only
- * facts (index validity) and desired-only directives (`renamedFrom`, `using`) left out of equality.
+ * facts (index validity) and desired-only directives (`renamedFrom`, `using`, `reverse`) left out of equality.
  */
 import { stableStringify } from '../model/canonical.js';
 import type {
@@ -20,7 +20,7 @@ import type { Change, CommentTarget, RelationRef } from './changes.js';
 import { isBinaryCoercible } from './coercible.js';
 import { diffKeyed } from './keyed.js';
 import { docPath, type PathSegment } from './paths.js';
-import { tableRenames, withTableRenames } from './renames.js';
+import { tableRenames, withColumnReferencesRenamed, withTableRenames } from './renames.js';
 
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
 
@@ -45,8 +45,10 @@ const EMPTY_SCHEMA = (name: string): SchemaModel => ({
  */
 export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
   // Table renames first; everything else is compared with the tables under their new names.
+  // Column renames: keys, indexes and constraints are compared as they read after the rename (the
+  // rename carries them over); the columns keep their live names, so the rename itself is seen.
   const out: Change[] = tableRenames(liveModel, desired);
-  const live = withTableRenames(liveModel, desired);
+  const live = withColumnReferencesRenamed(withTableRenames(liveModel, desired), desired);
 
   for (const e of diffKeyed(live.extensions, desired.extensions, (x) => x.name)) {
     if (e.kind === 'added') out.push({ kind: 'createExtension', extension: e.desired });
@@ -200,7 +202,7 @@ function diffDomain(live: Domain, desired: Domain, out: Change[]): void {
 }
 
 /** Comparable form of a column: what `ALTER COLUMN` can change. */
-const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using');
+const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using', 'reverse');
 
 function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
   const ref: RelationRef = { schema: desired.schema, name: desired.name };

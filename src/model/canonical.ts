@@ -30,7 +30,7 @@ function canonicalTable(t: Table): Table {
   return {
     ...rest,
     // Column order of an existing table is not a difference.
-    columns: sorted(t.columns).map(({ renamedFrom: _rf, using: _u, ...c }) => c),
+    columns: sorted(t.columns).map(({ renamedFrom: _rf, using: _u, reverse: _r, ...c }) => c),
   };
 }
 
@@ -46,7 +46,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
 
 /**
  * The comparable form of a model: named sets sorted, desired-only directives (`renamedFrom`,
- * `using`) and live-only facts (index validity, dependents, server version) removed, column order
+ * `using`, `reverse`) and live-only facts (index validity, dependents, server version) removed, column order
  * ignored. Two models describe the same schema exactly when their canonical forms are deep-equal.
  */
 export function canonicalize(m: DatabaseModel): DatabaseModel {

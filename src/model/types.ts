@@ -85,6 +85,11 @@ export interface Column {
   readonly renamedFrom?: string;
   /** Desired state only: conversion expression for a type change that is not a plain cast. */
   readonly using?: string;
+  /**
+   * Desired state only: the reverse of `using` (new → old) for the sync trigger of a rename or type
+   * change, written over the column's new name holding the new-typed value. Default: a plain cast.
+   */
+  readonly reverse?: string;
 }
 
 /** One key of an index (or of an exclusion constraint). */

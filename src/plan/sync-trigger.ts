@@ -4,7 +4,8 @@
  * columns is copied to the other, in the same row, by a BEFORE ROW trigger. Being BEFORE ROW, it
  * changes NEW in place: it never issues an UPDATE of its own, so it cannot recurse.
  *
- * Rules (`conv` turns an old value into a new one, `rev` the other way):
+ * Rules (`conv` turns an old value into a new one: the column's `using`, else a cast; `rev` the
+ * other way: its `reverse`, else a cast):
  *   INSERT   new column NULL (the writer left it out: it has no default while the sync runs)
  *              → new := conv(old)
  *            otherwise (the new application version wrote it) → old := rev(new)
@@ -14,6 +15,11 @@
  *            both changed → both kept (the writer meant both)
  *            neither changed, new still NULL (a row the backfill has not reached) → new := conv(old):
  *              the NOT VALID `new IS NOT NULL` check applies to every update and would fail it
+ *
+ * On a partitioned table the trigger is created on the parent (PostgreSQL 13+ clones it to every
+ * partition). An UPDATE that moves a row to another partition fires the BEFORE UPDATE trigger on
+ * the source and then the BEFORE INSERT trigger on the destination, with both columns set: the
+ * INSERT rule then sets old := rev(new), which is the old value again unless rev(conv(x)) is not x.
  */
 import { qualifiedName, quoteIdent, quoteLiteral } from '../render/quote.js';
 
@@ -26,18 +32,19 @@ export interface SyncTriggerSpec {
   readonly name: string;
   /** Old → new, as a PL/pgSQL expression over `NEW` (see rowExpression). */
   readonly conv: string;
-  /** New → old. */
+  /** New → old: a plain cast, or the column's `reverse` expression (see rowExpression). */
   readonly rev: string;
 }
 
 /**
- * A SQL expression written over the table's columns (a `using` expression) evaluated for the row
- * in NEW: `(SELECT (expr) FROM (SELECT NEW."col" AS "col") AS zdm_row)`. A plain cast is written
- * directly: `(NEW."col")::type`.
+ * A SQL expression written over the table's columns (a `using` or `reverse` expression) evaluated
+ * for the row in NEW: `(SELECT (expr) FROM (SELECT NEW."col" AS "col") AS zdm_row)`. `as` is the
+ * name the expression uses for the column when it is not the column's own (a `reverse` expression
+ * names the column by its final name; during a type change the value is in the shadow column). A
+ * plain cast is written directly: `(NEW."col")::type`.
  */
-export function rowExpression(expr: string, column: string): string {
-  const c = quoteIdent(column);
-  return `(SELECT (${expr}) FROM (SELECT NEW.${c} AS ${c}) AS zdm_row)`;
+export function rowExpression(expr: string, column: string, as: string = column): string {
+  return `(SELECT (${expr}) FROM (SELECT NEW.${quoteIdent(column)} AS ${quoteIdent(as)}) AS zdm_row)`;
 }
 
 export function castExpression(column: string, type: string): string {

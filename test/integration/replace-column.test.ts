@@ -225,6 +225,8 @@ schemas:
     expect(await db.query(`SELECT id FROM public.people WHERE name IS DISTINCT FROM full_name AND id <> 100`)).toEqual(
       [],
     );
+    // The backfill fills only rows no write has touched: the row written on both sides keeps both.
+    expect(await get(100)).toEqual({ name: 'a', full_name: 'b' });
     await apply(p, 'contract');
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.people'))[0]!.n).toBe(12);
     expect(await replan('people', desired)).toBe(true);
@@ -262,6 +264,283 @@ schemas:
       { id: 501, body: null },
     ]);
     expect(await replan('docs', desired)).toBe(true);
+  });
+
+  it('integer → int4range with `using` and a `reverse` expression: no cast back exists, writes of the new column set the old one through `reverse`', async () => {
+    await db.exec(`
+      CREATE TABLE public.slots (id int PRIMARY KEY, slot integer NOT NULL);
+      INSERT INTO public.slots SELECT g, g * 10 FROM generate_series(1, 300) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      slots:
+        columns:
+          id: { type: integer, nullable: false }
+          span: { type: int4range, nullable: false, renamedFrom: slot, using: "int4range(slot, slot, '[]')", reverse: lower(span) }
+        primaryKey: { columns: [id] }
+`;
+    const p = await plan('slots', desired, 50);
+    const expand = p.phases.find((ph) => ph.name === 'expand')?.steps[0];
+    expect(expand?.summary).toContain("(old → new: int4range(slot, slot, '[]'); new → old: lower(span))");
+    await apply(p, 'expand');
+    const get = async (id: number) =>
+      (
+        await db.query<{ slot: number; span: string | null }>(
+          'SELECT slot, span::text AS span FROM public.slots WHERE id = $1',
+          [id],
+        )
+      )[0];
+    // The new application version writes the range: the old column gets lower(span), not a cast.
+    await db.exec(`INSERT INTO public.slots (id, span) VALUES (1000, '[20,30)')`);
+    expect(await get(1000)).toEqual({ slot: 20, span: '[20,30)' });
+    await db.exec(`UPDATE public.slots SET span = '[42,50)' WHERE id = 5`);
+    expect(await get(5)).toEqual({ slot: 42, span: '[42,50)' });
+    // The old application version writes the integer: the range follows through `using`.
+    await db.exec(`INSERT INTO public.slots (id, slot) VALUES (1001, 7)`);
+    expect(await get(1001)).toEqual({ slot: 7, span: '[7,8)' });
+    await db.exec(`UPDATE public.slots SET slot = 8 WHERE id = 1000`);
+    expect(await get(1000)).toEqual({ slot: 8, span: '[8,9)' });
+    // Both written: both kept.
+    await db.exec(`UPDATE public.slots SET slot = 1, span = '[100,200)' WHERE id = 6`);
+    expect(await get(6)).toEqual({ slot: 1, span: '[100,200)' });
+    await apply(p, 'backfill');
+    expect(await get(7)).toEqual({ slot: 70, span: '[70,71)' });
+    // The backfill's own update of a row the new version wrote left the old column alone.
+    expect(await get(5)).toEqual({ slot: 42, span: '[42,50)' });
+    await apply(p, 'contract');
+    const r = await db.query<{ id: number; span: string }>(
+      'SELECT id, span::text AS span FROM public.slots WHERE id IN (1, 5, 6, 1000, 1001) ORDER BY id',
+    );
+    expect(r).toEqual([
+      { id: 1, span: '[10,11)' },
+      { id: 5, span: '[42,50)' },
+      { id: 6, span: '[100,200)' },
+      { id: 1000, span: '[8,9)' },
+      { id: 1001, span: '[7,8)' },
+    ]);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.slots'))[0]!.n).toBe(302);
+    expect(await replan('slots', desired)).toBe(true);
+  });
+
+  it('a partitioned table: integer → bigint and a rename through triggers on the parent; writes reach every partition, a row moved across partitions keeps its values', async () => {
+    await db.exec(`
+      CREATE TABLE public.ev (id bigint NOT NULL, at date NOT NULL, n integer NOT NULL, note text,
+        PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+      CREATE TABLE public.ev_2024 PARTITION OF public.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+      CREATE TABLE public.ev_2025 PARTITION OF public.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      CREATE INDEX ev_n_idx ON public.ev (n);
+      INSERT INTO public.ev SELECT g, date '2024-06-01' + g % 400, g, 'n' || g FROM generate_series(1, 800) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      ev:
+        columns:
+          id: { type: bigint, nullable: false }
+          at: { type: date, nullable: false }
+          n: { type: bigint, nullable: false }
+          remark: { type: text, renamedFrom: note }
+        primaryKey: { columns: [id, at] }
+        indexes:
+          ev_n_idx: { columns: [n] }
+        partitionBy: { strategy: range, columns: [at] }
+        partitions:
+          ev_2024: { from: ['2024-01-01'], to: ['2025-01-01'] }
+          ev_2025: { from: ['2025-01-01'], to: ['2026-01-01'] }
+`;
+    const p = await plan('ev', desired, 100);
+    await apply(p, 'expand');
+    const get = async (id: number) =>
+      (
+        await db.query<{
+          part: string;
+          n: string;
+          n_zdm_new: string | null;
+          note: string | null;
+          remark: string | null;
+        }>(
+          'SELECT tableoid::regclass::text AS part, n::text, n_zdm_new::text, note, remark FROM public.ev WHERE id = $1',
+          [id],
+        )
+      )[0];
+    // Old application version: inserts into both partitions, updates, a row moved across partitions.
+    await db.exec(
+      `INSERT INTO public.ev (id, at, n, note) VALUES (900, '2024-02-01', 2147483647, 'old a'), (901, '2025-02-01', 5, 'old b')`,
+    );
+    expect(await get(900)).toEqual({
+      part: 'ev_2024',
+      n: '2147483647',
+      n_zdm_new: '2147483647',
+      note: 'old a',
+      remark: 'old a',
+    });
+    expect(await get(901)).toEqual({ part: 'ev_2025', n: '5', n_zdm_new: '5', note: 'old b', remark: 'old b' });
+    await db.exec(`UPDATE public.ev SET at = '2025-03-01' WHERE id = 10`);
+    expect(await get(10)).toEqual({ part: 'ev_2025', n: '10', n_zdm_new: '10', note: 'n10', remark: 'n10' });
+    await db.exec(`UPDATE public.ev SET at = '2025-04-01', n = 11 WHERE id = 12`);
+    expect(await get(12)).toEqual({ part: 'ev_2025', n: '11', n_zdm_new: '11', note: 'n12', remark: 'n12' });
+    // New application version: writes the new name; the old column follows, in any partition.
+    await db.exec(`INSERT INTO public.ev (id, at, n, remark) VALUES (902, '2025-05-01', 7, 'new c')`);
+    expect(await get(902)).toEqual({ part: 'ev_2025', n: '7', n_zdm_new: '7', note: 'new c', remark: 'new c' });
+    await db.exec(`UPDATE public.ev SET remark = 'moved by new', at = '2024-01-05' WHERE id = 901`);
+    expect(await get(901)).toEqual({
+      part: 'ev_2024',
+      n: '5',
+      n_zdm_new: '5',
+      note: 'moved by new',
+      remark: 'moved by new',
+    });
+    await apply(p, 'backfill');
+    expect(
+      await db.query('SELECT id FROM public.ev WHERE n_zdm_new IS DISTINCT FROM n OR remark IS DISTINCT FROM note'),
+    ).toEqual([]);
+    await apply(p, 'contract');
+    const types = await db.query<{ rel: string; type: string }>(
+      `SELECT attrelid::regclass::text AS rel, atttypid::regtype::text AS type FROM pg_catalog.pg_attribute
+        WHERE attname = 'n' AND attrelid IN ('public.ev'::regclass, 'public.ev_2024'::regclass, 'public.ev_2025'::regclass)
+        ORDER BY 1`,
+    );
+    expect(types).toEqual([
+      { rel: 'ev', type: 'bigint' },
+      { rel: 'ev_2024', type: 'bigint' },
+      { rel: 'ev_2025', type: 'bigint' },
+    ]);
+    const r = await db.query<{ id: string; n: string; remark: string }>(
+      'SELECT id::text, n::text, remark FROM public.ev WHERE id IN (1, 10, 900, 901, 902) ORDER BY id',
+    );
+    expect(r).toEqual([
+      { id: '1', n: '1', remark: 'n1' },
+      { id: '10', n: '10', remark: 'n10' },
+      { id: '900', n: '2147483647', remark: 'old a' },
+      { id: '901', n: '5', remark: 'moved by new' },
+      { id: '902', n: '7', remark: 'new c' },
+    ]);
+    // The new type takes what the old one could not.
+    await db.exec(`INSERT INTO public.ev (id, at, n) VALUES (903, '2025-06-01', 9000000000)`);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.ev'))[0]!.n).toBe(804);
+    expect(await replan('ev', desired)).toBe(true);
+  });
+
+  it('renames a primary key column that a foreign key references: both versions write parents and children throughout; the key and the foreign key end on the new name', async () => {
+    await db.exec(`
+      CREATE TABLE public.acct (id bigint PRIMARY KEY, label text NOT NULL);
+      CREATE TABLE public.acct_entry (id bigint PRIMARY KEY, acct_id bigint NOT NULL REFERENCES public.acct (id) ON DELETE CASCADE);
+      CREATE INDEX acct_entry_acct_id_idx ON public.acct_entry (acct_id);
+      INSERT INTO public.acct SELECT g, 'a' || g FROM generate_series(1, 500) g;
+      INSERT INTO public.acct_entry SELECT g, 1 + g % 500 FROM generate_series(1, 1000) g;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      acct:
+        columns:
+          acct_no: { type: bigint, nullable: false, renamedFrom: id }
+          label: { type: text, nullable: false }
+        primaryKey: { name: acct_pkey, columns: [acct_no] }
+      acct_entry:
+        columns:
+          id: { type: bigint, nullable: false }
+          acct_id: { type: bigint, nullable: false }
+        primaryKey: { columns: [id] }
+        foreignKeys:
+          acct_entry_acct_id_fkey: { columns: [acct_id], references: { table: acct, columns: [acct_no] }, onDelete: cascade }
+        indexes:
+          acct_entry_acct_id_idx: { columns: [acct_id] }
+`;
+    const p = await plan('acct', desired, 100);
+    await apply(p, 'expand');
+    // Old version: parent by id, child after it. New version: parent by acct_no only.
+    await db.exec(`INSERT INTO public.acct (id, label) VALUES (1000, 'old')`);
+    await db.exec(`INSERT INTO public.acct (acct_no, label) VALUES (1001, 'new')`);
+    await db.exec(`INSERT INTO public.acct_entry VALUES (5000, 1000), (5001, 1001)`);
+    // The old foreign key (on id) still holds during the transition.
+    await expect(db.exec(`INSERT INTO public.acct_entry VALUES (5002, 999999)`)).rejects.toThrow(/foreign key/);
+    await apply(p, 'backfill');
+    await db.exec(`INSERT INTO public.acct (acct_no, label) VALUES (1002, 'new after backfill')`);
+    await apply(p, 'contract');
+    const cols = await db.query<{ attname: string }>(
+      `SELECT a.attname FROM pg_catalog.pg_constraint k
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = ANY (k.confkey)
+        WHERE k.conname = 'acct_entry_acct_id_fkey'`,
+    );
+    expect(cols).toEqual([{ attname: 'acct_no' }]);
+    expect(
+      (
+        await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM public.acct_entry e JOIN public.acct a ON a.acct_no = e.acct_id',
+        )
+      )[0]!.n,
+    ).toBe(1002);
+    await expect(db.exec(`INSERT INTO public.acct_entry VALUES (5003, 999999)`)).rejects.toThrow(/foreign key/);
+    await expect(db.exec(`INSERT INTO public.acct (acct_no, label) VALUES (1001, 'dup')`)).rejects.toThrow(
+      /duplicate key/,
+    );
+    // ON DELETE CASCADE follows the re-added key.
+    await db.exec('DELETE FROM public.acct WHERE acct_no = 1000');
+    expect(
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.acct_entry WHERE acct_id = 1000'))[0]!.n,
+    ).toBe(0);
+    expect(await replan('acct', desired)).toBe(true);
+  });
+
+  it('refused at plan time, saying why and what to do: a stored generated column changing type, a key on the column of a partitioned table', async () => {
+    await db.exec(`
+      CREATE TABLE public.gen (id int PRIMARY KEY, a int, twice int GENERATED ALWAYS AS (a * 2) STORED);
+      CREATE TABLE public.pk_part (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+      CREATE TABLE public.pk_part_1 PARTITION OF public.pk_part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`);
+    const refusal = async (name: string, yaml: string) => {
+      try {
+        await plan(name, yaml);
+      } catch (e) {
+        return String((e as Error).message);
+      }
+      return expect.unreachable('planned');
+    };
+    expect(
+      await refusal(
+        'gen',
+        `
+version: 1
+schemas:
+  public:
+    tables:
+      gen:
+        columns:
+          id: { type: integer, nullable: false }
+          a: { type: integer }
+          twice: { type: bigint, generated: a * 2 }
+        primaryKey: { columns: [id] }
+`,
+      ),
+    ).toMatch(
+      /schemas\.public\.tables\.gen\.columns\.twice\.type: column public\.gen\.twice: changing the type integer → bigint: a stored generated column cannot be given another type through a sync trigger: .*rewriting the table under ACCESS EXCLUSIVE\. Instead add a stored generated column of the new type under a new name/,
+    );
+    expect(
+      await refusal(
+        'pk-part',
+        `
+version: 1
+schemas:
+  public:
+    tables:
+      pk_part:
+        columns:
+          id: { type: bigint, nullable: false }
+          at: { type: date, nullable: false }
+        primaryKey: { columns: [id, at] }
+        partitionBy: { strategy: range, columns: [at] }
+        partitions:
+          pk_part_1: { from: ['2024-01-01'], to: ['2025-01-01'] }
+`,
+      ),
+    ).toMatch(
+      /column public\.pk_part\.id: changing the type integer → bigint: the table is partitioned and primary key pk_part_pkey uses the column: PostgreSQL cannot attach a key to a partitioned table from an index built beforehand/,
+    );
+    await db.exec('DROP TABLE public.gen, public.pk_part');
   });
 
   it('awkward names: select, a space and a quote, 63 bytes (generated names shortened, no collision)', async () => {

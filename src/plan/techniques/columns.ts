@@ -50,7 +50,7 @@ export function notNullAfterExpand(ctx: PlanContext, table: RelationRef, column:
  * unique index over NOT NULL columns (src/apply/backfill.ts chooseKey). Without one it walks ctid
  * ranges, which a partitioned table does not have (each partition has its own).
  */
-function hasBatchKey(t: Table): boolean {
+export function hasBatchKey(t: Table): boolean {
   if (t.primaryKey) return true;
   const notNull = (cols: readonly string[]): boolean =>
     cols.every((name) => t.columns.some((c) => c.name === name && !c.nullable));
@@ -121,7 +121,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
   const display = `${qualified(table.schema, table.name)}.${c.name}`;
   const touches = [tableTouch(table)];
   const bare: Column = omit(omit(c, 'comment'), 'renamedFrom');
-  const added = omit(bare, 'using');
+  const added = omit(omit(bare, 'using'), 'reverse');
   checkDefault(ctx, table, c);
   const mode = addColumnMode(ctx, table, c);
   switch (mode) {

@@ -73,7 +73,7 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
 }
 
 /** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
-function buildPartitioned(ctx: PlanContext, table: RelationRef, index: Index, buildName: string): void {
+export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: Index, buildName: string): void {
   const touches = [tableTouch(table)];
   ctx.add(
     at.expand('indexes'),

@@ -61,7 +61,7 @@ import {
 import type { Hazard, LockInfo } from '../types.js';
 
 const name = (r: RelationRef) => qualified(r.schema, r.name);
-const strip = (c: Column): Column => omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using');
+const strip = (c: Column): Column => omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse');
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 
@@ -532,7 +532,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
     ...withRenamedParts(want, n.temp),
     name: n.shadow.name,
     columns: want.columns.map((c) => {
-      const base = omit(omit(c, 'renamedFrom'), 'using');
+      const base = omit(omit(omit(c, 'renamedFrom'), 'using'), 'reverse');
       return base;
     }),
   };
@@ -755,7 +755,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
   const final: Table = omit(
     {
       ...want,
-      columns: want.columns.map((c) => omit(omit(c, 'renamedFrom'), 'using')),
+      columns: want.columns.map((c) => omit(omit(omit(c, 'renamedFrom'), 'using'), 'reverse')),
     },
     'renamedFrom',
   );

@@ -6,14 +6,23 @@
  *   expand    one transaction: ADD COLUMN new (nullable, no default), CHECK (new IS NOT NULL)
  *             NOT VALID when the column must end NOT NULL, and the two-way sync trigger
  *             (src/plan/sync-trigger.ts), so that no write lands between the column and its
- *             trigger. A type change also builds the column's indexes on the shadow CONCURRENTLY
- *             and copies its checks and foreign keys NOT VALID (a rename gets those from the
- *             desired state's own indexes and constraints on the new name).
- *   backfill  new := conv(old) in keyset batches where they differ; VALIDATE what expand added.
+ *             trigger. Then the column's indexes and keys are built again on the new column
+ *             CONCURRENTLY under temporary names, its checks and foreign keys copied NOT VALID.
+ *   backfill  new := conv(old) in keyset batches where new is still NULL (a row written since expand
+ *             is in sync already); VALIDATE what expand added.
  *   contract  one short transaction: drop the trigger and its function, move sequence ownership,
- *             drop the old column, (type change: rename the shadow, its indexes and constraints to
- *             the old names, primary/unique keys USING INDEX, re-add foreign keys that point at the
- *             column NOT VALID), SET NOT NULL through the validated check, set the default.
+ *             drop the old column, (type change: rename the shadow), give the indexes and
+ *             constraints their names, primary/unique keys USING INDEX, re-add foreign keys that
+ *             point at the column NOT VALID, SET NOT NULL through the validated check, set the default.
+ *
+ * The trigger's two directions are the column's `using` (old → new) and `reverse` (new → old), each a
+ * plain cast by default; a type pair with no cast known in a direction needs the expression (refused
+ * at plan time, naming the key). A rename carries the column's keys, indexes and constraints the
+ * desired state keeps unchanged (and re-points foreign keys of other tables to the new name); what
+ * it adds, drops or changes on the new column is planned by the diff like any other change.
+ * Partitioned tables: the trigger goes on the parent, indexes are built ON ONLY + per partition;
+ * keys and foreign keys on the column are refused (see carryOver). Generated columns: refused
+ * (a trigger cannot write them), except a virtual one's type change, which is in place.
  *
  * The new column has no default while the sync runs: a NULL in an INSERT is how the trigger tells
  * "left out" from "written". The new application version's inserts that leave the column out get
@@ -21,6 +30,7 @@
  */
 import type { RelationRef, ReplaceColumn } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
+import { renameColumnInExpression, renameColumnReferences } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
 import type {
@@ -30,17 +40,30 @@ import type {
   ForeignKey,
   Index,
   PrimaryKey,
+  RelationParts,
   Table,
   UniqueConstraint,
 } from '../../model/types.js';
+import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent } from '../../render/quote.js';
-import { at, lock, type PlanContext, rootTable, sqlStep, type Touch, tableTouch } from '../context.js';
-import { chain, type ModelEdit, mapRelation, mapTable, omit, removeNamed, withOptional } from '../model-edit.js';
+import { at, findRelation, lock, type PlanContext, rootTable, sqlStep, type Touch, tableTouch } from '../context.js';
+import {
+  chain,
+  type ModelEdit,
+  mapColumn,
+  mapRelation,
+  mapTable,
+  omit,
+  removeNamed,
+  withOptional,
+} from '../model-edit.js';
 import { freshName as freshFrom, generatedName as generated } from '../names.js';
 import { mentions } from '../reparse.js';
 import { checkSql, columnDefinition, createIndexSql, foreignKeySql, rel } from '../sql.js';
 import { castExpression, createSyncTriggerSql, dropSyncTriggerSql, rowExpression } from '../sync-trigger.js';
 import type { Hazard, LockInfo } from '../types.js';
+import { hasBatchKey } from './columns.js';
+import { buildPartitioned } from './indexes.js';
 import { notNullCheckExpression } from './not-null.js';
 
 const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']);
@@ -62,13 +85,7 @@ export function castExists(from: string, to: string): boolean {
   return times.has(a) && times.has(b);
 }
 
-/** Replaces the quoted identifier of `from` by `to` in an expression, where it stands as a whole name. */
-function renameIn(expr: string, from: string, to: string): string {
-  const pattern = quoteIdent(from).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return expr.replace(new RegExp(`(?<![\\w$."])${pattern}(?![\\w$"])`, 'g'), () => quoteIdent(to));
-}
-
-const bare = (c: Column): Column => omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using');
+const bare = (c: Column): Column => omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse');
 
 interface Carry {
   /** Contract SQL, run in the swap transaction before the old column is dropped. */
@@ -105,13 +122,22 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     refuse('the column becomes an identity column: change that in a plan of its own (before or after)');
     return;
   }
-  if (from.generated !== undefined || to.generated !== undefined) {
-    refuse('generated columns cannot be written by a sync trigger: drop and add the column instead');
-    return;
-  }
   const views = ctx.viewsUsing(table, from.name);
   if (views.length > 0) {
     refuse(`${views.join(', ')} (not managed by zdm) uses the column: change the view first`);
+    return;
+  }
+  if (
+    !rename &&
+    from.generated?.stored === false &&
+    to.generated?.stored === false &&
+    from.generated.expression === to.generated.expression
+  ) {
+    planVirtualTypeChange(ctx, table, from, to, refuse);
+    return;
+  }
+  if (from.generated !== undefined || to.generated !== undefined) {
+    refuse(generatedRefusal(from, to, rename));
     return;
   }
   const colTriggers = (ctx.live.dependents?.triggers ?? []).filter(
@@ -135,8 +161,19 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     refuse(`there is no cast from ${from.type} to ${to.type}: give a \`using\` expression`);
     return;
   }
-  if (typeChanged && !castExists(to.type, from.type)) {
-    refuse(`there is no cast back from ${to.type} to ${from.type} for the sync trigger's new → old direction`);
+  if (typeChanged && to.reverse === undefined && !castExists(to.type, from.type)) {
+    refuse(
+      `there is no cast back from ${to.type} to ${from.type} for the sync trigger's new → old direction ` +
+        `(a write of the new application version must set the old column too): give a \`reverse\` expression ` +
+        `over \`${to.name}\` (the ${to.type} value) that computes the ${from.type} value`,
+    );
+    return;
+  }
+  if (!typeChanged && to.reverse !== undefined && to.using === undefined) {
+    refuse(
+      `\`reverse\` is given but \`using\` is not: a rename with no type change copies ${from.name} to ${to.name} unchanged, ` +
+        'so the sync trigger copies it back unchanged too; remove `reverse`, or give `using` (old → new) as well',
+    );
     return;
   }
 
@@ -158,15 +195,22 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       : typeChanged
         ? castExpression(from.name, to.type)
         : `NEW.${o}`;
-  const rev = typeChanged ? castExpression(newName, from.type) : `NEW.${n}`;
+  const rev =
+    to.reverse !== undefined
+      ? rowExpression(to.reverse, newName, to.name)
+      : typeChanged
+        ? castExpression(newName, from.type)
+        : `NEW.${n}`;
+  // The expressions the reviewer must check, when they are the desired state's own.
+  const explicit = [
+    ...(to.using !== undefined ? [`old → new: ${to.using}`] : []),
+    ...(to.reverse !== undefined ? [`new → old: ${to.reverse}`] : []),
+  ];
 
-  // Type change: the column's indexes and constraints are rebuilt on the shadow column.
-  let carry: Carry = { before: [], after: [], edits: [], locks: [], touches: [], revalidate: [] };
-  if (!rename) {
-    const c = carryOver(ctx, table, live, from.name, newName, refuse);
-    if (c === undefined) return;
-    carry = c;
-  }
+  // The column's indexes and constraints are rebuilt on the new column (rename) or the shadow
+  // column (type change), and foreign keys that reference it are re-pointed in contract.
+  const carry = carryOver(ctx, table, live, { column: from.name, shadow: newName, final: to.name }, refuse);
+  if (carry === undefined) return;
 
   // expand: the column, its helper check and the trigger, in one transaction.
   const added: Column = withOptional<Column, 'collation'>(
@@ -185,7 +229,8 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     at.expand('columns'),
     sqlStep(
       `add column ${qualified(table.schema, table.name)}.${newName} ${rename ? `(${from.name} renamed)` : `(${to.type} shadow of ${from.name})`}` +
-        `${helper !== undefined ? `, check ${helper} NOT VALID` : ''} and the two-way sync trigger ${syncName}`,
+        `${helper !== undefined ? `, check ${helper} NOT VALID` : ''} and the two-way sync trigger ${syncName}` +
+        (explicit.length > 0 ? ` (${explicit.join('; ')})` : ''),
       expandSql,
       { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
     ),
@@ -210,12 +255,16 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     touches,
   );
 
-  // backfill: old → new where they differ, then validate the helper check.
+  // backfill: old → new where the new column is still NULL, then validate the helper check.
   const userTriggers = (ctx.live.dependents?.triggers ?? []).filter(
     (x) => x.schema === table.schema && x.table === table.name,
   );
   const hazards: Hazard[] = userTriggers.length > 0 ? ['fires-user-triggers'] : [];
-  const where = `${n} IS DISTINCT FROM (${convSql})`;
+  // Only rows no write has touched since expand: every write since then went through the trigger,
+  // which left the new column set (from the old one, or as the new application version wrote it).
+  // "Where they differ" would overwrite such a write whenever using(reverse(x)) is not x (a lossy
+  // `reverse`, or both columns written on purpose).
+  const where = `${n} IS NULL AND (${convSql}) IS NOT NULL`;
   const key = live.primaryKey?.columns;
   const range =
     key && key.length > 0 ? `(${identList(key)}) > ($cursor) AND (${identList(key)}) <= ($upper)` : 'ctid in $range';
@@ -224,7 +273,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     {
       kind: 'backfill',
       summary:
-        `backfill ${qualified(table.schema, table.name)}.${newName} = ${convSql} where they differ, in batches` +
+        `backfill ${qualified(table.schema, table.name)}.${newName} = ${convSql} where it is still NULL, in batches` +
         (userTriggers.length > 0 ? `; fires trigger(s) ${userTriggers.map((x) => x.name).join(', ')}` : ''),
       table: { schema: table.schema, name: table.name },
       set: { [newName]: convSql },
@@ -343,6 +392,78 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   }
 }
 
+/**
+ * A virtual generated column (PostgreSQL 18) stores nothing: `ALTER COLUMN … TYPE` changes the
+ * catalog only (no rewrite, same relfilenode; ACCESS EXCLUSIVE for an instant). PostgreSQL refuses
+ * it when the expression's type has no assignment cast to the new type, at apply time, in the
+ * step's own transaction. Expressions that use the column would be re-parsed with new casts: those
+ * are refused (a virtual column cannot be indexed; a check may use it).
+ */
+function planVirtualTypeChange(
+  ctx: PlanContext,
+  table: RelationRef,
+  from: Column,
+  to: Column,
+  refuse: (why: string) => void,
+): void {
+  const live = rootTable(ctx.live, table);
+  if (live === undefined) return;
+  const checks = live.checks.filter(usesColumn(from.name).check).map((x) => x.name);
+  if (checks.length > 0) {
+    refuse(
+      `check ${checks.join(', ')} uses the virtual generated column: PostgreSQL re-parses it with new casts on a type change; drop it in a plan of its own first`,
+    );
+    return;
+  }
+  if (from.nullable !== to.nullable || from.collation !== to.collation) {
+    refuse('change the type of the virtual generated column in a plan of its own (NOT NULL or collation change too)');
+    return;
+  }
+  const display = `${qualified(table.schema, table.name)}.${to.name}`;
+  ctx.add(
+    at.expand('columns'),
+    sqlStep(
+      `change type of ${display} ${from.type} → ${to.type} (a virtual generated column: catalog only, no rewrite)`,
+      [`ALTER TABLE ${rel(table)} ALTER COLUMN ${quoteIdent(to.name)} TYPE ${displayType(to.type)}`],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => mapColumn(m, table, from.name, (c) => ({ ...c, type: to.type })),
+    [tableTouch(table)],
+  );
+}
+
+/**
+ * Why a generated column is not renamed or retyped through a second column, and what to do. The
+ * sync trigger cannot write a generated column (PostgreSQL computes it), and every other way to
+ * give a stored generated column a new type or name with its values (ALTER COLUMN … TYPE, a new
+ * stored generated column) rewrites the table under ACCESS EXCLUSIVE (measured: a new relfilenode).
+ */
+function generatedRefusal(from: Column, to: Column, rename: boolean): string {
+  const change = rename ? 'rename it' : 'change its type';
+  if (from.generated === undefined) {
+    return 'a plain column cannot become a generated column in place: add the generated column under a new name (a plan of its own) and drop this one in a later plan';
+  }
+  if (to.generated === undefined) {
+    return `the column stops being generated and is ${rename ? 'renamed' : 'retyped'} in the same plan: first make it a plain column (a plan of its own: ALTER COLUMN … DROP EXPRESSION, instant), then ${change} in the next plan`;
+  }
+  if (!rename && !from.generated.stored) {
+    return to.generated.stored
+      ? 'switching a generated column between stored and virtual is not supported yet'
+      : 'the type and the generation expression of a virtual generated column change in the same plan: change the expression in a plan of its own first (ALTER COLUMN … SET EXPRESSION), then the type (catalog only, no rewrite)';
+  }
+  const kind = from.generated.stored ? 'stored' : 'virtual';
+  const why = rename
+    ? 'ALTER TABLE … RENAME COLUMN would break the running application version'
+    : 'ALTER COLUMN … TYPE recomputes every row, rewriting the table under ACCESS EXCLUSIVE';
+  const cost = from.generated.stored ? 'it rewrites the table: planned with the table-rewrite hazard' : 'instant';
+  return (
+    `a ${kind} generated column cannot be ${rename ? 'renamed' : 'given another type'} through a sync trigger: ` +
+    `PostgreSQL computes its value and a trigger cannot write it, and ${why}. Instead add a ${kind} generated column ` +
+    `${rename ? 'under the new name' : 'of the new type under a new name'} (a plan of its own; ${cost}), move the ` +
+    'application to it, and drop this one in a later plan'
+  );
+}
+
 function quoteLiteralText(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
@@ -405,6 +526,20 @@ function freshFunctionName(ctx: PlanContext, table: RelationRef, column: string)
   }
 }
 
+/** Indexes and constraints declared on a partition alone (at any depth) that use the column. */
+function partitionObjectsUsing(t: RelationParts, u: ReturnType<typeof usesColumn>): string[] {
+  return t.partitions.flatMap((p) => [
+    ...p.indexes.filter(u.ix).map((x) => `index ${x.name} of partition ${p.name}`),
+    ...p.checks.filter(u.check).map((x) => `check ${x.name} of partition ${p.name}`),
+    ...p.foreignKeys.filter(u.fk).map((x) => `foreign key ${x.name} of partition ${p.name}`),
+    ...p.uniqueConstraints.filter(u.key).map((x) => `unique constraint ${x.name} of partition ${p.name}`),
+    ...(p.primaryKey !== undefined && u.key(p.primaryKey)
+      ? [`primary key ${p.primaryKey.name} of partition ${p.name}`]
+      : []),
+    ...partitionObjectsUsing(p, u),
+  ]);
+}
+
 /** What mentions the column in a relation: indexes, keys, checks, foreign keys, exclusions. */
 function usesColumn(column: string) {
   const ix = (i: Index) =>
@@ -423,43 +558,103 @@ const withoutValid = (x: object) => {
 };
 
 /**
- * The type change's indexes and constraints on the shadow column: built in expand (indexes
- * CONCURRENTLY, constraints NOT VALID), validated in backfill, renamed to their old names in the
- * contract transaction once the old column (and with it the old objects) is gone.
+ * The indexes and constraints of the column, rebuilt on the new column of a rename or the shadow
+ * column of a type change: built in expand (indexes CONCURRENTLY, constraints NOT VALID), validated
+ * in backfill, renamed to their old names in the contract transaction once the old column (and with
+ * it the old objects) is gone. Foreign keys of other tables that reference the column are dropped
+ * and re-added NOT VALID in that transaction (on the final column name), then validated.
  */
 function carryOver(
   ctx: PlanContext,
   table: RelationRef,
   live: Table,
-  column: string,
-  shadow: string,
+  cols: {
+    /** The live column. */
+    readonly column: string;
+    /** The column added in expand: the new name (rename) or the shadow (type change). */
+    readonly shadow: string;
+    /** The column's name after contract: the new name, or the old one (type change). */
+    readonly final: string;
+  },
   refuse: (why: string) => void,
 ): Carry | undefined {
+  const { column, shadow, final } = cols;
+  const side = column === final ? 'the shadow column' : `the new column ${shadow}`;
   const desired = rootTable(ctx.desired, table);
   if (desired === undefined) return undefined;
   const u = usesColumn(column);
+  // The live objects as they read with the column under its final name: what the desired state
+  // must say about them for the carry-over to be the whole change.
+  const toFinal = (m: DatabaseModel) =>
+    column === final
+      ? m
+      : renameColumnReferences(m, { schema: table.schema, table: table.name, from: column, to: final });
+  const liveFinal = rootTable(toFinal(ctx.live), table) ?? live;
+  const uf = usesColumn(final);
+  const finalFk = (fk: ForeignKey): ForeignKey =>
+    fk.references.schema === table.schema && fk.references.table === table.name
+      ? {
+          ...fk,
+          references: { ...fk.references, columns: fk.references.columns.map((c) => (c === column ? final : c)) },
+        }
+      : fk;
   const t = rel(table);
   const touches = [tableTouch(table)];
   const same = (a: readonly object[], b: readonly object[]) =>
     stableStringify(a.map(withoutValid)) === stableStringify(b.map(withoutValid));
-  const liveIx = live.indexes.filter(u.ix);
-  const liveChecks = live.checks.filter(u.check);
-  const liveFks = live.foreignKeys.filter(u.fk);
-  const liveUniques = live.uniqueConstraints.filter(u.key);
-  const livePk = live.primaryKey !== undefined && u.key(live.primaryKey) ? live.primaryKey : undefined;
-  const desiredPk = desired.primaryKey !== undefined && u.key(desired.primaryKey) ? desired.primaryKey : undefined;
+  const desiredPk = desired.primaryKey !== undefined && uf.key(desired.primaryKey) ? desired.primaryKey : undefined;
+  const finalPk = liveFinal.primaryKey !== undefined && uf.key(liveFinal.primaryKey) ? liveFinal.primaryKey : undefined;
+  // A type change carries every object on the column: the desired ones must be exactly those. A
+  // rename carries the live ones the desired state keeps as they are (under the new column name);
+  // what it adds, drops or changes on the new column is the diff's to plan like any other change
+  // (built on the new column, which exists from expand on; dropped before the old column goes).
+  const rename = column !== final;
+  const kept = <T extends { readonly name: string }>(
+    liveOnes: readonly T[],
+    finals: readonly T[],
+    wanted: readonly T[],
+  ) =>
+    liveOnes.filter((x) => {
+      const f = finals.find((y) => y.name === x.name);
+      return (
+        f !== undefined &&
+        same(
+          [f],
+          wanted.filter((d) => d.name === x.name),
+        )
+      );
+    });
+  const carried = <T extends { readonly name: string }>(
+    all: readonly T[],
+    finals: readonly T[],
+    wanted: readonly T[],
+  ): T[] | undefined => {
+    const onColumn = all.filter((x) => finals.some((f) => f.name === x.name));
+    if (rename) return kept(onColumn, finals, wanted);
+    return same(finals, wanted) ? onColumn : undefined;
+  };
+  const liveIx = carried(live.indexes, liveFinal.indexes.filter(uf.ix), desired.indexes.filter(uf.ix));
+  const liveChecks = carried(live.checks, liveFinal.checks.filter(uf.check), desired.checks.filter(uf.check));
+  const liveFks = carried(live.foreignKeys, liveFinal.foreignKeys.filter(uf.fk), desired.foreignKeys.filter(uf.fk));
+  const liveUniques = carried(
+    live.uniqueConstraints,
+    liveFinal.uniqueConstraints.filter(uf.key),
+    desired.uniqueConstraints.filter(uf.key),
+  );
+  const pkSame = stableStringify(finalPk) === stableStringify(desiredPk);
   if (
-    !same(liveIx, desired.indexes.filter(u.ix)) ||
-    !same(liveChecks, desired.checks.filter(u.check)) ||
-    !same(liveFks, desired.foreignKeys.filter(u.fk)) ||
-    !same(liveUniques, desired.uniqueConstraints.filter(u.key)) ||
-    stableStringify(livePk) !== stableStringify(desiredPk)
+    liveIx === undefined ||
+    liveChecks === undefined ||
+    liveFks === undefined ||
+    liveUniques === undefined ||
+    (!rename && !pkSame)
   ) {
     refuse(
       'the indexes or constraints on the column change in the same plan: change the type first, then them, in a second plan',
     );
     return undefined;
   }
+  const livePk = live.primaryKey !== undefined && finalPk !== undefined && pkSame ? live.primaryKey : undefined;
   if (
     live.exclusionConstraints.some((x) =>
       x.elements.some((e) => e.key.column === column || mentions(e.key.expression ?? '', column)),
@@ -469,8 +664,45 @@ function carryOver(
     return undefined;
   }
   if (live.partitionBy !== undefined) {
-    refuse('the table is partitioned: not supported by the shadow-column recipe yet');
-    return undefined;
+    // What the recipe cannot do on a partitioned table (PostgreSQL facts, checked on 14 and 18):
+    // ADD CONSTRAINT … USING INDEX is refused on a partitioned table, and so is a foreign key added
+    // NOT VALID before 18. Objects declared on one partition alone would go with the old column.
+    const blockers = [
+      ...(livePk ? [`primary key ${livePk.name}`] : []),
+      ...liveUniques.map((k) => `unique constraint ${k.name}`),
+    ];
+    if (blockers.length > 0) {
+      refuse(
+        `the table is partitioned and ${blockers.join(', ')} uses the column: PostgreSQL cannot attach a key to a ` +
+          'partitioned table from an index built beforehand (ADD CONSTRAINT … USING INDEX), so the key cannot move to ' +
+          'the new column without being rebuilt under ACCESS EXCLUSIVE on every partition; not supported (keep the ' +
+          'column as it is, or change it with ALTER TABLE in a maintenance window)',
+      );
+      return undefined;
+    }
+    if (liveFks.length > 0) {
+      refuse(
+        `the table is partitioned and foreign key ${liveFks.map((k) => k.name).join(', ')} uses the column: the recipe ` +
+          'adds it to the new column NOT VALID, which PostgreSQL refuses on a partitioned table before 18; not ' +
+          'supported yet (drop the foreign key in a plan of its own first, and add it back afterwards)',
+      );
+      return undefined;
+    }
+    const own = partitionObjectsUsing(live, u);
+    if (own.length > 0) {
+      refuse(
+        `the table is partitioned and ${own.join(', ')} (declared on one partition, not on the table) uses the column: ` +
+          'not supported yet (drop it in a plan of its own first, or declare it on the partitioned table)',
+      );
+      return undefined;
+    }
+    if (!hasBatchKey(live)) {
+      refuse(
+        'the table is partitioned and has no primary key or unique key over NOT NULL columns: the backfill can only ' +
+          'walk a partitioned table in batches by such a key (declare one first, in a plan of its own)',
+      );
+      return undefined;
+    }
   }
   const incoming = ctx.liveForeignKeysTo(table).filter(([, fk]) => fk.references.columns.includes(column));
   for (const [child] of incoming) {
@@ -478,10 +710,22 @@ function carryOver(
     refuse('a foreign key of the table refers to the column itself: not supported by the shadow-column recipe yet');
     return undefined;
   }
+  // The foreign keys that reference the column are re-added by the contract as they are (on the
+  // final name): a change of one of them in the same plan would be planned twice.
+  for (const [child, fk] of incoming) {
+    const owner = findRelation(ctx.desired, child);
+    const want = owner?.foreignKeys.find((x) => x.name === fk.name);
+    if (owner !== undefined && (want === undefined || !same([finalFk(fk)], [want]))) {
+      refuse(
+        `foreign key ${fk.name} on ${qualified(child.schema, child.name)} references the column and changes in the same plan: do the ${rename ? 'rename' : 'type change'} first, then change it, in a second plan`,
+      );
+      return undefined;
+    }
+  }
 
   const carry: Carry = { before: [], after: [], edits: [], locks: [], touches: [], revalidate: [] };
   const sub = (c: string) => (c === column ? shadow : c);
-  const rewrite = (e: string) => renameIn(e, column, shadow);
+  const rewrite = (e: string) => renameColumnInExpression(e, column, shadow);
   const mapRel =
     (fn: (r: Table) => Table): ModelEdit =>
     (m) =>
@@ -503,20 +747,25 @@ function carryOver(
       ix.where === undefined ? undefined : rewrite(ix.where),
     );
     const built = omit(shadowIx, 'comment');
-    ctx.add(
-      at.expand('indexes'),
-      sqlStep(
-        `build index ${tmp} on ${qualified(table.schema, table.name)} (${ix.name} on the shadow column), concurrently`,
-        [createIndexSql(table, built, { concurrently: true, schemas: ctx.schemas })],
-        {
-          transaction: false,
-          locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
-          concurrentIndex: { schema: table.schema, name: tmp },
-        },
-      ),
-      mapRel((r) => ({ ...r, indexes: [...r.indexes, built] })),
-      touches,
-    );
+    if (live.partitionBy !== undefined) {
+      // CONCURRENTLY is refused on a partitioned table: ON ONLY the table, CONCURRENTLY per
+      // partition, ATTACH each (src/plan/techniques/indexes.ts).
+      buildPartitioned(ctx, table, built, tmp);
+    } else
+      ctx.add(
+        at.expand('indexes'),
+        sqlStep(
+          `build index ${tmp} on ${qualified(table.schema, table.name)} (${ix.name} on ${side}), concurrently`,
+          [createIndexSql(table, built, { concurrently: true, schemas: ctx.schemas })],
+          {
+            transaction: false,
+            locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+            concurrentIndex: { schema: table.schema, name: tmp },
+          },
+        ),
+        mapRel((r) => ({ ...r, indexes: [...r.indexes, built] })),
+        touches,
+      );
     carry.after.push(`ALTER INDEX ${qualifiedName(table.schema, tmp)} RENAME TO ${quoteIdent(ix.name)}`);
     if (ix.comment !== undefined) {
       carry.after.push(`COMMENT ON INDEX ${qualifiedName(table.schema, ix.name)} IS ${quoteLiteralText(ix.comment)}`);
@@ -551,7 +800,7 @@ function carryOver(
     ctx.add(
       at.expand('indexes'),
       sqlStep(
-        `build unique index ${tmp} on ${qualified(table.schema, table.name)} (for ${key.name} on the shadow column), concurrently`,
+        `build unique index ${tmp} on ${qualified(table.schema, table.name)} (for ${key.name} on ${side}), concurrently`,
         [createIndexSql(table, ix, { concurrently: true, schemas: ctx.schemas })],
         {
           transaction: false,
@@ -583,7 +832,8 @@ function carryOver(
   }
   // A PRIMARY KEY USING INDEX needs the column NOT NULL: the swap sets it before (helper check).
   if (keys.length > 0) {
-    for (const [child, fk] of incoming) {
+    for (const [child, liveFk] of incoming) {
+      const fk = finalFk(liveFk);
       carry.after.push(`ALTER TABLE ${rel(child)} ADD ${foreignKeySql(fk, true)}`);
       carry.revalidate.push({ table: child, fk });
       carry.edits.push((m) =>
@@ -601,7 +851,7 @@ function carryOver(
     ctx.add(
       at.expand('checks'),
       sqlStep(
-        `add check ${tmp} (${ck.name} on the shadow column) NOT VALID on ${qualified(table.schema, table.name)}`,
+        `add check ${tmp} (${ck.name} on ${side}) NOT VALID on ${qualified(table.schema, table.name)}`,
         [`ALTER TABLE ${t} ADD ${checkSql(shadowCk, true)}`],
         { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
       ),
@@ -632,7 +882,7 @@ function carryOver(
     ctx.add(
       at.expand('foreignKeys'),
       sqlStep(
-        `add foreign key ${tmp} (${fk.name} on the shadow column) NOT VALID on ${qualified(table.schema, table.name)}`,
+        `add foreign key ${tmp} (${fk.name} on ${side}) NOT VALID on ${qualified(table.schema, table.name)}`,
         [`ALTER TABLE ${t} ADD ${foreignKeySql(shadowFk, true)}`],
         { locks: [lock(table, 'SHARE ROW EXCLUSIVE'), lock(target, 'SHARE ROW EXCLUSIVE')] },
       ),
@@ -655,9 +905,8 @@ function carryOver(
       );
     }
     carry.after.push(`ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(fk.name)}`);
-    carry.edits.push(
-      mapRel((r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), { ...fk, valid: fk.valid }] })),
-    );
+    const finalOwn: ForeignKey = { ...finalFk(fk), columns: fk.columns.map((c) => (c === column ? final : c)) };
+    carry.edits.push(mapRel((r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] })));
   }
   // The old column's own indexes, keys and constraints go with it (DROP COLUMN).
   const names = new Set([...liveIx, ...liveChecks, ...liveFks, ...liveUniques].map((x) => x.name));

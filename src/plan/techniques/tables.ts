@@ -54,7 +54,9 @@ export function asCreated<T extends Table | Partition>(r: T): T {
   if (stripped.kind === 'table') {
     return {
       ...stripped,
-      columns: stripped.columns.map((c: Column) => omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using')),
+      columns: stripped.columns.map((c: Column) =>
+        omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse'),
+      ),
     } as T;
   }
   return stripped;

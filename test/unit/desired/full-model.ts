@@ -93,7 +93,7 @@ const users = table(
     col('status', 'public.order_status', { default: "'pending'::order_status" }),
     col('statuses', 'public.order_status[]'),
     col('mood', 'public."Mood Ü"'),
-    col('answer', 'public.yes', { using: 'answer::text::yes' }),
+    col('answer', 'public.yes', { using: 'answer::text::yes', reverse: 'answer::text' }),
     col('score', 'public.positive_int'),
     col('tags', 'text[]', { default: "'{}'::text[]" }),
     col('created', 'timestamp(3) with time zone', { nullable: false, default: 'now()' }),
