@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DatabaseModel, Index, Partition, RelationParts, SchemaModel, Table } from './types.js';
+import type { DatabaseModel, Domain, Index, Partition, RelationParts, SchemaModel, Table } from './types.js';
 
 const byName = <T extends { readonly name: string }>(a: T, b: T): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -34,6 +34,28 @@ function canonicalTable(t: Table): Table {
   };
 }
 
+/** True when two tables describe the same table (desired-only directives and validity ignored). */
+export function tablesEqual(a: Table, b: Table): boolean {
+  return a === b || canonicalTableText(a) === canonicalTableText(b);
+}
+
+/** The canonical table as text, once per table object (tables are immutable values). */
+function canonicalTableText(t: Table): string {
+  let text = tableTexts.get(t);
+  if (text === undefined) {
+    text = stableStringify(canonicalTable(t));
+    tableTexts.set(t, text);
+  }
+  return text;
+}
+const tableTexts = new WeakMap<Table, string>();
+
+/** True when two domains describe the same domain (check order ignored). */
+export function domainsEqual(a: Domain, b: Domain): boolean {
+  const c = (d: Domain): Domain => ({ ...d, checks: sorted(d.checks) });
+  return stableStringify(c(a)) === stableStringify(c(b));
+}
+
 function canonicalSchema(s: SchemaModel): SchemaModel {
   return {
     ...s,
@@ -57,14 +79,35 @@ export function canonicalize(m: DatabaseModel): DatabaseModel {
   };
 }
 
-/** JSON with object keys sorted at every level: the byte form that fingerprints hash. */
+/**
+ * JSON with object keys sorted at every level: the byte form that fingerprints hash. (Keys sorted
+ * by UTF-16 code units, as `Array.prototype.sort` does; `undefined` members left out.) Written as
+ * loops over one growing string: planning a large schema spends much of its time here.
+ */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v: unknown = value[i];
+      // As `map(stableStringify).join(',')` did: an undefined member prints as nothing.
+      if (v !== undefined) out += stableStringify(v) ?? '';
+    }
+    return `${out}]`;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(k)}:${stableStringify(v)}`;
+  }
+  return `${out}}`;
 }
 
 export function sha256(text: string): string {
@@ -73,9 +116,20 @@ export function sha256(text: string): string {
 
 /** `sha256:<hex>` of the canonical model: equal models, equal fingerprints. */
 export function fingerprint(m: DatabaseModel): string {
-  return sha256(stableStringify(canonicalize(m)));
+  return sha256(canonicalText(m));
 }
 
+/** The canonical model as text, once per model object: the planner compares and hashes the same ones repeatedly. */
+function canonicalText(m: DatabaseModel): string {
+  let text = modelTexts.get(m);
+  if (text === undefined) {
+    text = stableStringify(canonicalize(m));
+    modelTexts.set(m, text);
+  }
+  return text;
+}
+const modelTexts = new WeakMap<DatabaseModel, string>();
+
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
-  return stableStringify(canonicalize(a)) === stableStringify(canonicalize(b));
+  return a === b || canonicalText(a) === canonicalText(b);
 }

@@ -33,6 +33,18 @@ export const ABSENT = 'absent';
 
 /** `sha256:…` of every object of the model, keyed `<kind> <qualified name>` (see the module comment). */
 export function objectFingerprints(model: DatabaseModel): Record<string, string> {
+  // Models are immutable values: the planner asks for the same one's several times. A copy is
+  // returned, so that no caller can change what the next one gets.
+  let cached = objectFingerprintCache.get(model);
+  if (cached === undefined) {
+    cached = computeObjectFingerprints(model);
+    objectFingerprintCache.set(model, cached);
+  }
+  return { ...cached };
+}
+const objectFingerprintCache = new WeakMap<DatabaseModel, Readonly<Record<string, string>>>();
+
+function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
   const m = canonicalize(model);
   const out: Record<string, string> = {};
   const put = (key: string, value: unknown): void => {

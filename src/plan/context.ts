@@ -98,34 +98,47 @@ function dedupeLocks(locks: readonly LockInfo[]): LockInfo[] {
 
 export type Relation = Table | Partition;
 
-function findIn(parts: RelationParts, ref: RelationRef): Partition | undefined {
-  for (const p of parts.partitions) {
-    if (p.schema === ref.schema && p.name === ref.name) return p;
-    const q = findIn(p, ref);
-    if (q) return q;
-  }
-  return undefined;
+interface RelationIndex {
+  readonly relation: Relation;
+  /** The top-level table it belongs to (itself, or the root of its partition tree). */
+  readonly root: Table;
 }
 
-export function findRelation(m: DatabaseModel, ref: RelationRef): Relation | undefined {
+/**
+ * Every relation of a model by `schema\0name`, built once per model (models are immutable values):
+ * the planner looks relations up for every change, and a scan per lookup made planning a schema of
+ * thousands of tables quadratic. The first in model order wins, as a scan would find it.
+ */
+function relationIndex(m: DatabaseModel): ReadonlyMap<string, RelationIndex> {
+  let index = relationIndexes.get(m);
+  if (index !== undefined) return index;
+  const out = new Map<string, RelationIndex>();
+  const add = (relation: Relation, root: Table): void => {
+    const key = `${relation.schema}\u0000${relation.name}`;
+    if (!out.has(key)) out.set(key, { relation, root });
+    for (const p of relation.partitions) add(p, root);
+  };
   for (const s of m.schemas) {
     for (const t of s.tables) {
-      if (s.name === ref.schema && t.name === ref.name) return t;
-      const p = findIn(t, ref);
-      if (p) return p;
+      // A table is found under its schema's name (the loop's), its partitions under their own.
+      const key = `${s.name}\u0000${t.name}`;
+      if (!out.has(key)) out.set(key, { relation: t, root: t });
+      for (const p of t.partitions) add(p, t);
     }
   }
-  return undefined;
+  index = out;
+  relationIndexes.set(m, index);
+  return index;
+}
+const relationIndexes = new WeakMap<DatabaseModel, ReadonlyMap<string, RelationIndex>>();
+
+export function findRelation(m: DatabaseModel, ref: RelationRef): Relation | undefined {
+  return relationIndex(m).get(`${ref.schema}\u0000${ref.name}`)?.relation;
 }
 
 /** The top-level table a relation belongs to (itself, or the root of its partition tree). */
 export function rootTable(m: DatabaseModel, ref: RelationRef): Table | undefined {
-  for (const s of m.schemas) {
-    for (const t of s.tables) {
-      if ((s.name === ref.schema && t.name === ref.name) || findIn(t, ref)) return t;
-    }
-  }
-  return undefined;
+  return relationIndex(m).get(`${ref.schema}\u0000${ref.name}`)?.root;
 }
 
 export interface PlannerInput {

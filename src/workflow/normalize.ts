@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
 import type { RelationRef } from '../diff/changes.js';
 import { introspect } from '../introspect/index.js';
+import { domainsEqual, tablesEqual } from '../model/canonical.js';
 import { qualifiedName, quoteIdent } from '../model/quote.js';
 import type {
   DatabaseModel,
@@ -303,15 +304,95 @@ function mergeParts<T extends RelationParts>(
   };
 }
 
+export interface NormalizeOptions {
+  /**
+   * Normalize every table and domain, also those written exactly as the live database prints them
+   * (whose normal form is, by the rule of `keep`, that same text). For round-trip tests.
+   */
+  readonly everything?: boolean;
+  /**
+   * Tables per rolled-back transaction. Every scratch table holds a few locks until its transaction
+   * ends, and the shared lock table of a default server (`max_locks_per_transaction` 64 × connections)
+   * has room for a few thousand: batches keep a large desired state within it.
+   */
+  readonly tablesPerTransaction?: number;
+}
+
+interface BatchResult {
+  readonly tables: Map<Table, Table>;
+  readonly domains: Map<Domain, Domain>;
+  readonly issues: readonly NormalizeIssue[];
+}
+
 /**
  * Returns `desired` with every type, expression, collation, partition key and bound in the form the
  * server deparses them to. Throws NormalizeError listing every definition PostgreSQL rejected.
+ *
+ * A table or domain that is already written exactly as the live one is not sent to the server: its
+ * normal form is the live text (see `keep`), and a desired state is mostly such objects, so a plan's
+ * cost follows the size of its change rather than the size of the schema.
  */
 export async function normalizeDesired(
   client: Queryable,
   desired: DatabaseModel,
   live: DatabaseModel,
+  options: NormalizeOptions = {},
 ): Promise<DatabaseModel> {
+  const liveTables = new Map(live.schemas.flatMap((x) => x.tables.map((t) => [`${t.schema}.${t.name}`, t] as const)));
+  const liveDomains = new Map(live.schemas.flatMap((x) => x.domains.map((d) => [`${d.schema}.${d.name}`, d] as const)));
+  const differs = <T extends { schema: string; name: string }>(
+    x: T,
+    lives: Map<string, T>,
+    equal: (a: T, b: T) => boolean,
+  ): boolean => {
+    const l = lives.get(`${x.schema}.${x.name}`);
+    return options.everything === true || l === undefined || !equal(x, l);
+  };
+  const tables = desired.schemas.flatMap((sc) => sc.tables.filter((t) => differs(t, liveTables, tablesEqual)));
+  const domains = desired.schemas.flatMap((sc) => sc.domains.filter((d) => differs(d, liveDomains, domainsEqual)));
+  const per = Math.max(1, options.tablesPerTransaction ?? 200);
+  const tableOut = new Map<Table, Table>();
+  const domainOut = new Map<Domain, Domain>();
+  const issues: NormalizeIssue[] = [];
+  // At least one batch, with the domains and the new schema-level objects: those are checked by the
+  // server even when no table needs it.
+  for (let i = 0; i === 0 || i < tables.length; i += per) {
+    const r = await normalizeBatch(client, desired, live, {
+      tables: tables.slice(i, i + per),
+      domains: i === 0 ? domains : [],
+      liveTables,
+      liveDomains,
+      reportSchemaObjects: i === 0,
+    });
+    for (const [k, v] of r.tables) tableOut.set(k, v);
+    for (const [k, v] of r.domains) domainOut.set(k, v);
+    issues.push(...r.issues);
+  }
+  if (issues.length) throw new NormalizeError(issues);
+  return {
+    ...desired,
+    schemas: desired.schemas.map((sc) => ({
+      ...sc,
+      domains: sc.domains.map((d) => domainOut.get(d) ?? d),
+      tables: sc.tables.map((t) => tableOut.get(t) ?? t),
+    })),
+  };
+}
+
+/** One rolled-back transaction: the new schema-level objects, then `work`'s domains and tables. */
+async function normalizeBatch(
+  client: Queryable,
+  desired: DatabaseModel,
+  live: DatabaseModel,
+  work: {
+    readonly tables: readonly Table[];
+    readonly domains: readonly Domain[];
+    readonly liveTables: ReadonlyMap<string, Table>;
+    readonly liveDomains: ReadonlyMap<string, Domain>;
+    /** Only one batch reports what is wrong with new schemas, enums, sequences and domains. */
+    readonly reportSchemaObjects: boolean;
+  },
+): Promise<BatchResult> {
   const s = new Session(client);
   const schema = `zdm_normalize_${randomBytes(5).toString('hex')}`;
   let counter = 0;
@@ -337,40 +418,38 @@ export async function normalizeDesired(
     // Names that start a qualified collation / operator class name (`schema.name`).
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
-    for (const sc of desired.schemas) {
-      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
-      for (const d of sc.domains) {
-        const name = scratch.next('d', `schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`);
-        map.domains.set(name, d);
-        await s.try(
-          `schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`,
-          createDomainSql({ ...d, schema, name }, schemas),
-        );
-      }
-      for (const t of sc.tables) {
-        const name = scratch.next('t', tablePath(t));
-        map.tables.set(name, t);
-        const rel = { schema, name };
-        const created = await s.try(
-          tablePath(t),
-          `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
-            (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
-        );
-        if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
-      }
+    if (!work.reportSchemaObjects) s.issues.length = 0;
+    for (const d of work.domains) {
+      await s.run(`SET LOCAL search_path = ${q(d.schema)}, public`);
+      const path = `schemas${SEP}${d.schema}${SEP}domains${SEP}${d.name}`;
+      const name = scratch.next('d', path);
+      map.domains.set(name, d);
+      await s.try(path, createDomainSql({ ...d, schema, name }, schemas));
     }
-    if (s.issues.length) throw new NormalizeError(s.issues);
+    for (const t of work.tables) {
+      await s.run(`SET LOCAL search_path = ${q(t.schema)}, public`);
+      const name = scratch.next('t', tablePath(t));
+      map.tables.set(name, t);
+      const rel = { schema, name };
+      const created = await s.try(
+        tablePath(t),
+        `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
+          (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
+      );
+      if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
+    }
+    const tableOut = new Map<Table, Table>();
+    const domainOut = new Map<Domain, Domain>();
+    if (s.issues.length) return { tables: tableOut, domains: domainOut, issues: s.issues };
     const got = await introspect(client, { schemas: [schema], inTransaction: true });
     const gotSchema = got.schemas.find((x) => x.name === schema);
     const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
     const gotDomains = new Map(gotSchema?.domains.map((d) => [d.name, d]));
-    const tableOut = new Map<Table, Table>();
-    const liveTables = new Map(live.schemas.flatMap((x) => x.tables.map((t) => [`${t.schema}.${t.name}`, t] as const)));
     for (const [name, t] of map.tables) {
       const g = gotTables.get(name);
       if (!g) continue;
       const cols = new Map(g.columns.map((c) => [c.name, c]));
-      const liveTable = liveTables.get(`${t.schema}.${t.name}`);
+      const liveTable = work.liveTables.get(`${t.schema}.${t.name}`);
       const liveCols = byNameMap(liveTable?.columns);
       const merged = mergeParts(t, g, map, liveTable);
       tableOut.set(t, {
@@ -397,14 +476,10 @@ export async function normalizeDesired(
         }),
       });
     }
-    const domainOut = new Map<Domain, Domain>();
-    const liveDomains = new Map(
-      live.schemas.flatMap((x) => x.domains.map((d) => [`${d.schema}.${d.name}`, d] as const)),
-    );
     for (const [name, d] of map.domains) {
       const g = gotDomains.get(name);
       if (!g) continue;
-      const l = liveDomains.get(`${d.schema}.${d.name}`);
+      const l = work.liveDomains.get(`${d.schema}.${d.name}`);
       const lChecks = byNameMap(l?.checks);
       const origChecks = byNameMap(d.checks);
       domainOut.set(d, {
@@ -418,14 +493,7 @@ export async function normalizeDesired(
         ...opt('default', keep(d.default, g.default, l?.default)),
       });
     }
-    return {
-      ...desired,
-      schemas: desired.schemas.map((sc) => ({
-        ...sc,
-        domains: sc.domains.map((d) => domainOut.get(d) ?? d),
-        tables: sc.tables.map((t) => tableOut.get(t) ?? t),
-      })),
-    };
+    return { tables: tableOut, domains: domainOut, issues: [] };
   } finally {
     await client.query('ROLLBACK');
   }

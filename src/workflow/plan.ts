@@ -19,6 +19,7 @@ import { writeDesiredState } from '../desired/write.js';
 import { diffModels } from '../diff/index.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
+import { tablesEqual } from '../model/canonical.js';
 import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
@@ -42,7 +43,7 @@ export interface MakePlanOptions {
 export interface MadePlan {
   readonly plan: Plan;
   readonly warnings: readonly string[];
-  /** The live schema and the (normalized) desired state, as YAML, and their unified diff. */
+  /** The live schema and the (normalized) desired state, as YAML, and their unified diff (written when first read). */
   readonly liveYaml: string;
   readonly desiredYaml: string;
   readonly diff: string;
@@ -92,6 +93,23 @@ function locatedIssues(sources: SourceMap, issues: readonly { path: string; mess
   });
 }
 
+/**
+ * The live tables the desired state changes (or drops): the only ones whose emptiness the planner
+ * asks about. An unprobed table counts as holding rows, the safe side; probing only these keeps
+ * `zdm plan` from locking (ACCESS SHARE) and reading every table of a large schema.
+ */
+export function changedTables(live: DatabaseModel, desired: DatabaseModel): { schema: string; name: string }[] {
+  const wanted = new Map(desired.schemas.flatMap((s) => s.tables.map((t) => [`${t.schema}.${t.name}`, t] as const)));
+  return live.schemas.flatMap((s) =>
+    s.tables
+      .filter((t) => {
+        const d = wanted.get(`${t.schema}.${t.name}`);
+        return d === undefined || !tablesEqual(t, d);
+      })
+      .map((t) => ({ schema: t.schema, name: t.name })),
+  );
+}
+
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
   const { model: written, sources } = await loadDesiredState(options.desiredPath);
   const status = await planStatus(client);
@@ -123,8 +141,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   try {
     const changes = diffModels(live, desired);
     const slug = options.name ?? suggestSlug(changes);
-    const tables = live.schemas.flatMap((s) => s.tables.map((t) => ({ schema: t.schema, name: t.name })));
-    const empty = await emptyTables(client, tables);
+    const empty = await emptyTables(client, changedTables(live, desired));
     const outside = await rowsOutsidePartitions(
       client,
       changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
@@ -150,14 +167,29 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     }
     throw err;
   }
-  const liveYaml = writeDesiredState(live, { schemaPath: '' });
-  const desiredYaml = writeDesiredState(desired, { schemaPath: '' });
+  // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on
+  // a schema of thousands of tables writing both models is a good part of a plan's time.
+  let yaml: { live: string; desired: string; diff: string } | undefined;
+  const texts = () => {
+    if (yaml === undefined) {
+      const l = writeDesiredState(live, { schemaPath: '' });
+      const d = writeDesiredState(desired, { schemaPath: '' });
+      yaml = { live: l, desired: d, diff: schemaDiff(l, d) };
+    }
+    return yaml;
+  };
   return {
     plan: result.plan,
     warnings: result.warnings,
-    liveYaml,
-    desiredYaml,
-    diff: schemaDiff(liveYaml, desiredYaml),
+    get liveYaml() {
+      return texts().live;
+    },
+    get desiredYaml() {
+      return texts().desired;
+    },
+    get diff() {
+      return texts().diff;
+    },
     empty: result.plan.phases.every((p) => p.steps.length === 0),
     live,
     desired,

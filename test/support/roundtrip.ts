@@ -30,7 +30,10 @@ export async function expectRoundTrip(client: Queryable, live: DatabaseModel): P
     const merged = await loadDesiredState(split);
     expect(canonicalize(merged.model)).toEqual(canonicalize(live));
 
-    const normalized = await normalizeDesired(client, single.model, live);
+    const normalized = await normalizeDesired(client, single.model, live, {
+      everything: true,
+      tablesPerTransaction: 50,
+    });
     expect(canonicalize(normalized)).toEqual(canonicalize(live));
   } finally {
     await rm(dir, { recursive: true, force: true });
