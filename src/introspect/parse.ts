@@ -146,8 +146,9 @@ export interface IndexKeys {
  * itself considers them not the default for the key (see parseKeySuffix).
  */
 export function parseIndexKeys(index: IndexRow, keyRows: readonly IndexKeyRow[]): IndexKeys {
-  const elements = indexDefElements(index.definition);
-  if (elements.length !== index.key_count) {
+  // No definition: no key prints a COLLATE or an operator class (see INDEX_MAY_PRINT_SUFFIX).
+  const elements = index.definition === null ? null : indexDefElements(index.definition);
+  if (elements !== null && elements.length !== index.key_count) {
     throw new DeparseError(
       `index ${index.name}: ${elements.length} key elements in "${index.definition}", expected ${index.key_count}`,
     );
@@ -161,7 +162,10 @@ export function parseIndexKeys(index: IndexRow, keyRows: readonly IndexKeyRow[])
       include.push(row.column_name);
       continue;
     }
-    const suffix = parseKeySuffix(elements[row.position]!, row.key_text);
+    const suffix =
+      elements === null
+        ? { collate: false, opclass: false, opclassOptions: false }
+        : parseKeySuffix(elements[row.position]!, row.key_text);
     if (suffix.opclassOptions) unsupported.push(`operator class parameters on key ${row.key_text}`);
     const options = row.options ?? 0;
     const descending = (options & 1) !== 0;

@@ -331,7 +331,8 @@ export interface IndexRow {
   readonly method: string;
   readonly key_count: number;
   readonly valid: boolean;
-  readonly definition: string;
+  /** `pg_get_indexdef`, only when some key may print a COLLATE or operator class (else null). */
+  readonly definition: string | null;
   readonly predicate: string | null;
   readonly options: string[] | null;
   readonly nulls_not_distinct: boolean;
@@ -342,12 +343,34 @@ export interface IndexRow {
   readonly comment: string | null;
 }
 
+/**
+ * Whether `pg_get_indexdef` may print a COLLATE, an operator class or its options after some key of
+ * index `i`, the only things its definition is read for. It cannot for a column key whose collation
+ * is the column's (or none) and whose operator class is the default one for exactly the column's
+ * type (ruleutils.c: `indcoll != keycolcollation`, `GetDefaultOpClass(keycoltype) != opclass`), without
+ * options. Expression keys and columns of a domain type (whose base type GetDefaultOpClass looks at)
+ * are not judged: they always fetch it. Skipping the call where it cannot
+ * matter saves one deparse per index, most of this query's time on a schema of thousands of tables.
+ */
+const INDEX_MAY_PRINT_SUFFIX = `EXISTS (
+    SELECT FROM ROWS FROM (pg_catalog.unnest(i.indkey::pg_catalog.int2[]), pg_catalog.unnest(i.indclass::pg_catalog.oid[]),
+      pg_catalog.unnest(i.indcollation::pg_catalog.oid[])) WITH ORDINALITY AS k(attnum, opclass, coll, ord)
+    LEFT JOIN pg_catalog.pg_attribute ka ON ka.attrelid = i.indrelid AND ka.attnum = k.attnum AND k.attnum <> 0
+    LEFT JOIN pg_catalog.pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
+    LEFT JOIN pg_catalog.pg_opclass kc ON kc.oid = k.opclass
+    WHERE k.ord <= i.indnkeyatts
+      AND (ka.attnum IS NULL
+        OR EXISTS (SELECT FROM pg_catalog.pg_type kt WHERE kt.oid = ka.atttypid AND kt.typtype = 'd')
+        OR (k.coll <> 0 AND k.coll <> ka.attcollation)
+        OR NOT COALESCE(kc.opcdefault AND kc.opcintype = ka.atttypid, false)
+        OR ia.attoptions IS NOT NULL))`;
+
 /** All indexes of the relations read, including those behind constraints (for their keys). */
 export function indexesSql(versionNum: number): string {
   return `WITH ${RELS_CTE}
 SELECT i.indexrelid::pg_catalog.text AS oid, i.indrelid::pg_catalog.text AS table_oid, ic.relname AS name,
   i.indisunique AS unique, am.amname AS method, i.indnkeyatts AS key_count, i.indisvalid AS valid,
-  pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) AS definition,
+  CASE WHEN ${INDEX_MAY_PRINT_SUFFIX} THEN pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) END AS definition,
   pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate,
   ic.reloptions::pg_catalog.text[] AS options,
   ${versionNum >= 150000 ? 'i.indnullsnotdistinct' : 'false'} AS nulls_not_distinct,
@@ -375,9 +398,16 @@ export interface IndexKeyRow {
   readonly opclass: string | null;
 }
 
+/**
+ * One row per key of each index. The keys are unnested from `indkey` (not a `generate_series` over
+ * `indnatts`, which the planner takes for 1,000 rows per index and answers with a hash join over all
+ * of pg_attribute); a column key's text is `quote_ident` of its name, what `pg_get_indexdef` prints
+ * for it (one call per key was a third of the introspection of a schema of thousands of tables).
+ */
 export const INDEX_KEYS_SQL = `WITH ${RELS_CTE}
 SELECT i.indexrelid::pg_catalog.text AS index_oid, k.n AS position, a.attname AS column_name,
-  pg_catalog.pg_get_indexdef(i.indexrelid, k.n + 1, true) AS key_text,
+  CASE WHEN a.attname IS NOT NULL THEN pg_catalog.quote_ident(a.attname)
+    ELSE pg_catalog.pg_get_indexdef(i.indexrelid, k.n + 1, true) END AS key_text,
   CASE WHEN k.n < i.indnkeyatts THEN i.indoption[k.n]::pg_catalog.int4 END AS options,
   CASE WHEN k.n < i.indnkeyatts AND co.oid IS NOT NULL
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
@@ -385,8 +415,11 @@ SELECT i.indexrelid::pg_catalog.text AS index_oid, k.n AS position, a.attname AS
     THEN ${qualifiedName('opn.nspname', 'opc.opcname')} END AS opclass
 FROM rels
 JOIN pg_catalog.pg_index i ON i.indrelid = rels.oid
-CROSS JOIN LATERAL pg_catalog.generate_series(0, i.indnatts - 1) AS k(n)
-LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n] AND i.indkey[k.n] <> 0
+CROSS JOIN LATERAL (
+  SELECT (u.ord - 1)::pg_catalog.int4 AS n, u.attnum
+  FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS u(attnum, ord)
+) AS k
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum <> 0
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = i.indcollation[k.n]
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = i.indclass[k.n]
