@@ -31,18 +31,11 @@
  * the expand phase installed the sync trigger that fills the new column on every write.
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
-import { type RunContext, stepError, withLockRetry } from './context.js';
+import { runBatchLoop } from './batches.js';
+import { type RunContext, stepError } from './context.js';
 import { ApplyError } from './errors.js';
-import {
-  advanceCursor,
-  ensureCursor,
-  type JournalCursor,
-  resetCursorKey,
-  stepDone,
-  stepFailed,
-  stepStarting,
-} from './journal.js';
-import { msSetting, qualifiedIdent, quoteIdent, sleep } from './sql.js';
+import { ensureCursor, type JournalCursor, resetCursorKey, stepFailed, stepStarting } from './journal.js';
+import { qualifiedIdent, quoteIdent } from './sql.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BackfillKey {
@@ -289,116 +282,53 @@ export async function runBackfillStep(
     });
     await s.hooks.beforeStep?.(step.id);
 
-    const target = Math.max(1, s.batchSize ?? step.batchSize);
-    const minSize = Math.min(target, 10);
-    let size = target;
     const tuplesPerBlock =
       facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
     const keyset = key.strategy === 'ctid' ? null : keysetSql(step, key);
-    const runStart = performance.now();
-    let done = false;
-    while (!done) {
-      const { value: batch, attempts } = await withLockRetry(
-        ctx,
-        step.id,
-        wanted,
-        async () => {
-          const bt0 = performance.now();
-          const p = pos;
-          await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-          try {
-            await c.query(`SET LOCAL lock_timeout = '${msSetting(s.lockTimeoutMs)}'`);
-            await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
-            let rows: number;
-            let next: Position;
-            let last: boolean;
-            if (p.strategy === 'ctid') {
-              const from = p.nextBlock;
-              const to = Math.min(p.endBlock, from + Math.max(1, Math.round(size / tuplesPerBlock)));
-              if (from >= p.endBlock) {
-                rows = 0;
-              } else {
-                const r = await c.query(ctidSql(step, from, to));
-                rows = r.rowCount ?? 0;
-              }
-              next = { ...p, nextBlock: Math.max(from, to) };
-              last = next.nextBlock >= p.endBlock;
-            } else {
-              const cur = p.last;
-              const cursorValues = cur ?? [];
-              const u = await c.query<{ key: string[] }>(keyset!.upper(cur !== null), [...cursorValues, size - 1]);
-              const upper = u.rows[0]?.key ?? null;
-              const r = await c.query(keyset!.update(cur !== null, upper !== null), [
-                ...cursorValues,
-                ...(upper ?? []),
-              ]);
-              rows = r.rowCount ?? 0;
-              next = { ...p, last: upper ?? cur };
-              last = upper === null;
-            }
-            const counters = await advanceCursor(c, plan.id, step.id, next, rows, last);
-            if (last) await stepDone(c, plan.id, step.id);
-            await c.query('COMMIT');
-            return { rows, next, last, counters, ms: performance.now() - bt0 };
-          } catch (err) {
-            await c.query('ROLLBACK').catch(() => {});
-            throw err;
-          }
-        },
-        { rowLocks: true, what: `backfill batch ${batchesDone + 1} of ${display}` },
-      );
-      maxAttempts = Math.max(maxAttempts, attempts);
-      pos = batch.next;
-      done = batch.last;
-      rowsDone = batch.counters.rowsDone;
-      batchesDone = batch.counters.batchesDone;
-      rowsThisRun += batch.rows;
-      batchesThisRun += 1;
-      const elapsed = (performance.now() - runStart) / 1000;
-      const rowsPerSecond = elapsed > 0 ? Math.round(rowsThisRun / elapsed) : 0;
-      let etaSeconds: number | null = null;
-      if (done) etaSeconds = 0;
-      else if (pos.strategy === 'ctid' && pos.endBlock > 0 && elapsed > 0) {
-        const walked = pos.nextBlock / pos.endBlock;
-        etaSeconds = walked > 0 ? Math.round((elapsed / walked) * (1 - walked)) : null;
-      } else if (estimatedTotal !== null && rowsPerSecond > 0 && rowsDone < estimatedTotal) {
-        etaSeconds = Math.round((estimatedTotal - rowsDone) / rowsPerSecond);
-      }
-      const batchMs = Math.round(batch.ms);
-      ctx.emit({
-        type: 'backfill-progress',
-        stepId: step.id,
-        rowsDone,
-        batchesDone,
-        batchRows: batch.rows,
-        batchMs,
-        batchSize: size,
-        rowsPerSecond,
-        estimatedTotal,
-        etaSeconds,
-        message:
-          `${step.id}: ${rowsDone}${estimatedTotal !== null ? `/~${estimatedTotal}` : ''} rows, ` +
-          `${batchesDone} batches, ${rowsPerSecond} rows/s${etaSeconds !== null && !done ? `, ETA ${etaSeconds}s` : ''}`,
-      });
-      // Keep each batch short: it holds its row locks until it commits.
-      let resized = size;
-      if (batch.ms > s.maxBatchMs && size > minSize) resized = Math.max(minSize, Math.floor(size / 2));
-      else if (batch.ms < s.maxBatchMs / 2 && size < target)
-        resized = Math.min(target, Math.max(size + 1, Math.ceil(size * 1.2)));
-      if (resized !== size) {
-        ctx.emit({
-          type: 'backfill-resize',
-          stepId: step.id,
-          from: size,
-          to: resized,
-          batchMs,
-          message: `${step.id}: batch took ${batchMs} ms (limit ${s.maxBatchMs}): batch size ${size} → ${resized}`,
-        });
-        size = resized;
-      }
-      await s.hooks.afterBatch?.(step.id, batchesDone, rowsDone);
-      if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
-    }
+    const outcome = await runBatchLoop<Position>(ctx, {
+      stepId: step.id,
+      what: 'backfill batch',
+      display,
+      wanted,
+      lockTimeoutMs: s.lockTimeoutMs,
+      targetSize: s.batchSize ?? step.batchSize,
+      start: pos,
+      rowsDone,
+      batchesDone,
+      batch: async (p, size) => {
+        if (p.strategy === 'ctid') {
+          const from = p.nextBlock;
+          const to = Math.min(p.endBlock, from + Math.max(1, Math.round(size / tuplesPerBlock)));
+          const rows = from >= p.endBlock ? 0 : ((await c.query(ctidSql(step, from, to))).rowCount ?? 0);
+          const next = { ...p, nextBlock: Math.max(from, to) };
+          return { rows, next, last: next.nextBlock >= p.endBlock };
+        }
+        const cur = p.last;
+        const cursorValues = cur ?? [];
+        const u = await c.query<{ key: string[] }>(keyset!.upper(cur !== null), [...cursorValues, size - 1]);
+        const upper = u.rows[0]?.key ?? null;
+        const r = await c.query(keyset!.update(cur !== null, upper !== null), [...cursorValues, ...(upper ?? [])]);
+        return { rows: r.rowCount ?? 0, next: { ...p, last: upper ?? cur }, last: upper === null };
+      },
+      progress: ({ position, done, rowsDone: total, batchesDone: batches, rowsPerSecond, elapsedSeconds }) => {
+        let etaSeconds: number | null = null;
+        if (done) etaSeconds = 0;
+        else if (position.strategy === 'ctid' && position.endBlock > 0 && elapsedSeconds > 0) {
+          const walked = position.nextBlock / position.endBlock;
+          etaSeconds = walked > 0 ? Math.round((elapsedSeconds / walked) * (1 - walked)) : null;
+        } else if (estimatedTotal !== null && rowsPerSecond > 0 && total < estimatedTotal) {
+          etaSeconds = Math.round((estimatedTotal - total) / rowsPerSecond);
+        }
+        return {
+          estimatedTotal,
+          etaSeconds,
+          message:
+            `${step.id}: ${total}${estimatedTotal !== null ? `/~${estimatedTotal}` : ''} rows, ` +
+            `${batches} batches, ${rowsPerSecond} rows/s${etaSeconds !== null && !done ? `, ETA ${etaSeconds}s` : ''}`,
+        };
+      },
+    });
+    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
     const e = stepError(step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
     await stepFailed(c, plan.id, step.id, e.message).catch(() => {});

@@ -22,10 +22,11 @@
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
-import { type RunContext, stepError, withLockRetry } from './context.js';
+import { runBatchLoop } from './batches.js';
+import { type RunContext, stepError } from './context.js';
 import { ApplyError } from './errors.js';
-import { advanceCursor, ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
-import { msSetting, qualifiedIdent, quoteIdent, sleep } from './sql.js';
+import { ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
+import { msSetting, qualifiedIdent, quoteIdent } from './sql.js';
 import type { StepOutcome } from './types.js';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
@@ -73,7 +74,7 @@ export async function runCopyStep(
     await stepStarting(c, plan.id, phase.name, step.id);
     await ensureCursor(c, plan.id, step.id);
     const saved = cursor?.lastKey;
-    let last: string[] | null =
+    const last: string[] | null =
       Array.isArray(saved) && saved.length === step.key.length ? saved.map((v) => String(v)) : null;
     const k = step.key.length;
     const keyExpr = k === 1 ? quoteIdent(step.key[0]!) : `(${idents(step.key)})`;
@@ -103,63 +104,29 @@ export async function runCopyStep(
       message: `${step.id}: ${step.summary}${last !== null ? `, resuming after ${rowsDone} rows in ${batchesDone} batches` : ''}`,
     });
     await s.hooks.beforeStep?.(step.id);
-    const size = Math.max(1, s.batchSize ?? step.batchSize);
-    const runStart = performance.now();
-    let done = false;
-    while (!done) {
-      const { value: batch, attempts } = await withLockRetry(
-        ctx,
-        step.id,
-        wanted,
-        async () => {
-          const bt0 = performance.now();
-          await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-          try {
-            await c.query(`SET LOCAL lock_timeout = '${msSetting(Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS))}'`);
-            await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
-            const cur = last;
-            const u = await c.query<{ key: string[] }>(upperSql(cur !== null), [...(cur ?? []), size - 1]);
-            const upper = u.rows[0]?.key ?? null;
-            const r = await c.query(insertSql(cur !== null, upper !== null), [...(cur ?? []), ...(upper ?? [])]);
-            const rows = r.rowCount ?? 0;
-            const end = upper === null;
-            const next = upper ?? cur;
-            const counters = await advanceCursor(c, plan.id, step.id, next, rows, end);
-            if (end) await stepDone(c, plan.id, step.id);
-            await c.query('COMMIT');
-            return { rows, next, end, counters, ms: performance.now() - bt0 };
-          } catch (err) {
-            await c.query('ROLLBACK').catch(() => {});
-            throw err;
-          }
-        },
-        { rowLocks: true, what: `copy batch ${batchesDone + 1} of ${display}` },
-      );
-      maxAttempts = Math.max(maxAttempts, attempts);
-      last = batch.next;
-      done = batch.end;
-      rowsDone = batch.counters.rowsDone;
-      batchesDone = batch.counters.batchesDone;
-      rowsThisRun += batch.rows;
-      batchesThisRun += 1;
-      const elapsed = (performance.now() - runStart) / 1000;
-      const rowsPerSecond = elapsed > 0 ? Math.round(rowsThisRun / elapsed) : 0;
-      ctx.emit({
-        type: 'backfill-progress',
-        stepId: step.id,
-        rowsDone,
-        batchesDone,
-        batchRows: batch.rows,
-        batchMs: Math.round(batch.ms),
-        batchSize: size,
-        rowsPerSecond,
+    const outcome = await runBatchLoop<string[] | null>(ctx, {
+      stepId: step.id,
+      what: 'copy batch',
+      display,
+      wanted,
+      lockTimeoutMs: Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS),
+      targetSize: s.batchSize ?? step.batchSize,
+      start: last,
+      rowsDone,
+      batchesDone,
+      batch: async (cur, size) => {
+        const u = await c.query<{ key: string[] }>(upperSql(cur !== null), [...(cur ?? []), size - 1]);
+        const upper = u.rows[0]?.key ?? null;
+        const r = await c.query(insertSql(cur !== null, upper !== null), [...(cur ?? []), ...(upper ?? [])]);
+        return { rows: r.rowCount ?? 0, next: upper ?? cur, last: upper === null };
+      },
+      progress: ({ done, rowsDone: total, batchesDone: batches, rowsPerSecond }) => ({
         estimatedTotal: null,
         etaSeconds: done ? 0 : null,
-        message: `${step.id}: ${rowsDone} rows copied in ${batchesDone} batches, ${rowsPerSecond} rows/s`,
-      });
-      await s.hooks.afterBatch?.(step.id, batchesDone, rowsDone);
-      if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
-    }
+        message: `${step.id}: ${total} rows copied in ${batches} batches, ${rowsPerSecond} rows/s`,
+      }),
+    });
+    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
     const e = stepError(step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
     await stepFailed(c, plan.id, step.id, e.message).catch(() => {});

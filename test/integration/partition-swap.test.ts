@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplyError, applyPhase } from '../../src/apply/index.js';
+import { ApplyError, type ApplyEvent, applyPhase } from '../../src/apply/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
@@ -340,6 +340,49 @@ describe('a partition swap copy that is killed', () => {
     });
     // 20000 rows in batches of 1000: 15 batches left (+1 that finds nothing past the last key).
     expect(batchesInSecondRun).toBeLessThanOrEqual(16);
+    const diff = await db.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM (TABLE orders EXCEPT TABLE orders_zdm_shadow) a)
+            + (SELECT count(*) FROM (TABLE orders_zdm_shadow EXCEPT TABLE orders) b) AS n`,
+    );
+    expect(Number(diff[0]!.n)).toBe(0);
+  }, 120_000);
+});
+
+describe('a partition swap copy whose batches run long', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_slow_batches');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('halves its batches as a backfill does (they hold row locks until they commit)', async () => {
+    const made = await makePlan(db.client, { desiredPath: await desiredFile('slow', desired()), batchSize: 4000 });
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    const events: ApplyEvent[] = [];
+    const stopped = await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      maxBatchMs: 1,
+      onEvent: (e) => events.push(e),
+      testHooks: {
+        afterBatch: async (_step, batches) => {
+          if (batches === 3) throw new Error('enough batches seen');
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect(String(stopped)).toMatch(/enough batches seen/);
+    expect(events.flatMap((e) => (e.type === 'backfill-progress' ? [e.batchRows] : []))).toEqual([4000, 2000, 1000]);
+    expect(events.filter((e) => e.type === 'backfill-resize')).toMatchObject([
+      { from: 4000, to: 2000 },
+      { from: 2000, to: 1000 },
+      { from: 1000, to: 500 },
+    ]);
+    // The rest, with the default cap: the copy completes and the verification passes.
+    await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
     const diff = await db.query<{ n: string }>(
       `SELECT (SELECT count(*) FROM (TABLE orders EXCEPT TABLE orders_zdm_shadow) a)
             + (SELECT count(*) FROM (TABLE orders_zdm_shadow EXCEPT TABLE orders) b) AS n`,

@@ -1,0 +1,146 @@
+/**
+ * The loop every batched data step runs (a backfill's UPDATEs, a partition swap's copy): one short
+ * transaction per batch, the cursor journaled in the batch's own transaction (so a killed apply
+ * resumes after the last committed batch and never repeats one), lock waits bounded and retried,
+ * batches halved when one runs past `--max-batch` time and grown back when they are quick, progress
+ * reported after each batch, a pause between batches.
+ *
+ * What a batch does is the caller's: `batch(position, size)` runs inside the transaction and says
+ * how many rows it touched, where the walk is now, and whether that was the last batch.
+ */
+import type { LockInfo } from '../plan/types.js';
+import { type RunContext, withLockRetry } from './context.js';
+import { advanceCursor, stepDone } from './journal.js';
+import { msSetting, sleep } from './sql.js';
+
+export interface BatchResult<P> {
+  readonly rows: number;
+  readonly next: P;
+  readonly last: boolean;
+}
+
+export interface BatchProgress<P> {
+  readonly position: P;
+  readonly done: boolean;
+  readonly rowsDone: number;
+  readonly batchesDone: number;
+  /** Rows per second in this run. */
+  readonly rowsPerSecond: number;
+  /** Seconds since this run's first batch started. */
+  readonly elapsedSeconds: number;
+}
+
+export interface BatchLoop<P> {
+  readonly stepId: string;
+  /** Shown in errors: `backfill batch 3 of public.orders`. */
+  readonly what: string;
+  readonly display: string;
+  /** What the batches lock, for naming the holders when a lock wait times out. */
+  readonly wanted: readonly LockInfo[];
+  /** lock_timeout of each batch (row locks it waits for). */
+  readonly lockTimeoutMs: number;
+  /** Rows per batch; the loop goes below it (never above) to keep batches under `maxBatchMs`. */
+  readonly targetSize: number;
+  /** Where the walk starts (or resumes). */
+  readonly start: P;
+  /** Counters of earlier runs of the step. */
+  readonly rowsDone: number;
+  readonly batchesDone: number;
+  /** One batch, inside its transaction. */
+  readonly batch: (position: P, size: number) => Promise<BatchResult<P>>;
+  /** The estimate and the message of the progress event after each batch. */
+  readonly progress: (p: BatchProgress<P>) => {
+    readonly estimatedTotal: number | null;
+    readonly etaSeconds: number | null;
+    readonly message: string;
+  };
+}
+
+export interface BatchLoopOutcome {
+  readonly rowsDone: number;
+  readonly batchesDone: number;
+  readonly rowsThisRun: number;
+  readonly batchesThisRun: number;
+  /** The most tries any batch needed (lock timeouts retried). */
+  readonly maxAttempts: number;
+}
+
+export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Promise<BatchLoopOutcome> {
+  const { c, plan, s } = ctx;
+  const target = Math.max(1, loop.targetSize);
+  const minSize = Math.min(target, 10);
+  let size = target;
+  let position = loop.start;
+  let rowsDone = loop.rowsDone;
+  let batchesDone = loop.batchesDone;
+  let rowsThisRun = 0;
+  let batchesThisRun = 0;
+  let maxAttempts = 1;
+  const runStart = performance.now();
+  let done = false;
+  while (!done) {
+    const { value: batch, attempts } = await withLockRetry(
+      ctx,
+      loop.stepId,
+      loop.wanted,
+      async () => {
+        const t0 = performance.now();
+        await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+        try {
+          await c.query(`SET LOCAL lock_timeout = '${msSetting(loop.lockTimeoutMs)}'`);
+          await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
+          const r = await loop.batch(position, size);
+          const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);
+          if (r.last) await stepDone(c, plan.id, loop.stepId);
+          await c.query('COMMIT');
+          return { ...r, counters, ms: performance.now() - t0 };
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      },
+      { rowLocks: true, what: `${loop.what} ${batchesDone + 1} of ${loop.display}` },
+    );
+    maxAttempts = Math.max(maxAttempts, attempts);
+    position = batch.next;
+    done = batch.last;
+    rowsDone = batch.counters.rowsDone;
+    batchesDone = batch.counters.batchesDone;
+    rowsThisRun += batch.rows;
+    batchesThisRun += 1;
+    const elapsedSeconds = (performance.now() - runStart) / 1000;
+    const rowsPerSecond = elapsedSeconds > 0 ? Math.round(rowsThisRun / elapsedSeconds) : 0;
+    const batchMs = Math.round(batch.ms);
+    const shown = loop.progress({ position, done, rowsDone, batchesDone, rowsPerSecond, elapsedSeconds });
+    ctx.emit({
+      type: 'backfill-progress',
+      stepId: loop.stepId,
+      rowsDone,
+      batchesDone,
+      batchRows: batch.rows,
+      batchMs,
+      batchSize: size,
+      rowsPerSecond,
+      ...shown,
+    });
+    // Keep each batch short: it holds its row locks until it commits.
+    let resized = size;
+    if (batch.ms > s.maxBatchMs && size > minSize) resized = Math.max(minSize, Math.floor(size / 2));
+    else if (batch.ms < s.maxBatchMs / 2 && size < target)
+      resized = Math.min(target, Math.max(size + 1, Math.ceil(size * 1.2)));
+    if (resized !== size) {
+      ctx.emit({
+        type: 'backfill-resize',
+        stepId: loop.stepId,
+        from: size,
+        to: resized,
+        batchMs,
+        message: `${loop.stepId}: batch took ${batchMs} ms (limit ${s.maxBatchMs}): batch size ${size} → ${resized}`,
+      });
+      size = resized;
+    }
+    await s.hooks.afterBatch?.(loop.stepId, batchesDone, rowsDone);
+    if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
+  }
+  return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
+}
