@@ -1,8 +1,9 @@
 /**
- * Measures the partition swap on 1,000,000 rows: the copy rate, and how long the contract's swap
- * transaction holds its ACCESS EXCLUSIVE lock (from the LOCK TABLE to the COMMIT, which is the
- * step's duration). A measurement printed, not a timed assertion: run with
- * `npm run bench:swap`.
+ * Measures the partition swap on 1,000,000 rows: the copy rate against its baseline, one
+ * `INSERT … SELECT` of the same rows into an identically partitioned table in the same run, and how
+ * long the contract's swap transaction holds its ACCESS EXCLUSIVE lock (from the LOCK TABLE to the
+ * COMMIT, which is the step's duration). A measurement printed and written to
+ * bench/results/swap.json, not a timed assertion: run with `npm run bench:swap`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyEvent, applyPhase } from '../src/apply/index.js';
 import { makePlan } from '../src/workflow/plan.js';
 import { freshDatabase, type TestDatabase } from '../test/support/db.js';
+import { machineFacts, writeResults } from './lib/common.mjs';
 
 const ROWS = Number(process.env.ZDM_MEASURE_SWAP_ROWS ?? 1_000_000);
 
@@ -74,6 +76,23 @@ ${parts.join('\n')}
           orders_default: { default: true }
 `,
     );
+    // The baseline: the same rows into the same partitioned table, in one statement.
+    await db.exec(`
+      CREATE TABLE copy_baseline (LIKE orders INCLUDING DEFAULTS, PRIMARY KEY (id, created_at))
+        PARTITION BY RANGE (created_at);
+      CREATE INDEX ON copy_baseline (customer_id);
+      ${parts
+        .map((p) => /^ *(\w+): \{ from: \['([^']+)'\], to: \['([^']+)'\] \}$/.exec(p)!)
+        .map(
+          ([, name, from, to]) =>
+            `CREATE TABLE ${name}_b PARTITION OF copy_baseline FOR VALUES FROM ('${from}') TO ('${to}');`,
+        )
+        .join('\n')}
+      CREATE TABLE orders_default_b PARTITION OF copy_baseline DEFAULT;`);
+    const b0 = performance.now();
+    await db.exec('INSERT INTO copy_baseline SELECT * FROM orders');
+    const baselineMs = Math.round(performance.now() - b0);
+    await db.exec('DROP TABLE copy_baseline');
     const made = await makePlan(db.client, { desiredPath: file, batchSize: 5000 });
     const durations = new Map<string, number>();
     const onEvent = (e: ApplyEvent) => {
@@ -98,6 +117,26 @@ ${parts.join('\n')}
         `(counting both tables, which it no longer does, would add ~${countsMs} ms), ` +
         `drop of the retired table ${durations.get('contract.3')} ms`,
     );
+    console.log(
+      `baseline INSERT … SELECT of the same rows: ${baselineMs} ms (${Math.round(ROWS / (baselineMs / 1000))} rows/s); ` +
+        `copy / baseline rate: ${(baselineMs / copyMs).toFixed(2)}×`,
+    );
+    writeResults('swap', {
+      benchmark: 'swap',
+      command: 'npm run bench:swap',
+      date: new Date().toISOString(),
+      machine: await machineFacts(db.url),
+      rows: ROWS,
+      batchSize: 5000,
+      pauseMs: 0,
+      copy: { ms: copyMs, rowsPerSecond: Math.round(ROWS / (copyMs / 1000)) },
+      baselineInsertSelect: { ms: baselineMs, rowsPerSecond: Math.round(ROWS / (baselineMs / 1000)) },
+      copyRateRatio: Math.round((baselineMs / copyMs) * 100) / 100,
+      verifyMs,
+      reverifyMs,
+      swapAccessExclusiveMs: swapMs,
+      dropRetiredTableMs: durations.get('contract.3') ?? null,
+    });
     const kind = await db.query<{ relkind: string }>(
       `SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass`,
     );

@@ -7,8 +7,8 @@ import { connectTo, max, median, percentile, sleep } from './common.mjs';
 
 /**
  * Starts `connections` loops that together run `rate` statements per second, each `next(rng)`
- * returning `{ kind, sql, values }`. `stop()` resolves with every sample `{ due, ms, kind, error }`
- * (`due` in performance.now() time).
+ * returning `{ kind, sql, values }`. `stop()` resolves with every sample `{ due, ms, kind, values,
+ * error }` (`due` in performance.now() time; the statement completed at `due + ms`).
  */
 export async function startWorkload(url, { rate, connections, next }) {
   const clients = [];
@@ -32,7 +32,7 @@ export async function startWorkload(url, { rate, connections, next }) {
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }
-      samples.push({ due, ms: performance.now() - due, kind: q.kind, error });
+      samples.push({ due, ms: performance.now() - due, kind: q.kind, values: q.values, error });
     }
   });
   return {
