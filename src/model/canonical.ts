@@ -39,16 +39,25 @@ export function tablesEqual(a: Table, b: Table): boolean {
   return a === b || canonicalTableText(a) === canonicalTableText(b);
 }
 
-/** The canonical table as text, once per table object (tables are immutable values). */
-function canonicalTableText(t: Table): string {
-  let text = tableTexts.get(t);
-  if (text === undefined) {
-    text = stableStringify(canonicalTable(t));
-    tableTexts.set(t, text);
-  }
-  return text;
+/**
+ * `compute`, run once per argument object: models and their tables are immutable values, and the
+ * planner compares and hashes the same ones again and again. Held weakly: a dropped model frees its
+ * entries.
+ */
+export function memoized<K extends object, V>(compute: (k: K) => V): (k: K) => V {
+  const cache = new WeakMap<K, V>();
+  return (k) => {
+    let v = cache.get(k);
+    if (v === undefined) {
+      v = compute(k);
+      cache.set(k, v);
+    }
+    return v;
+  };
 }
-const tableTexts = new WeakMap<Table, string>();
+
+/** The canonical table as text. */
+const canonicalTableText = memoized((t: Table): string => stableStringify(canonicalTable(t)));
 
 /** True when two domains describe the same domain (check order ignored). */
 export function domainsEqual(a: Domain, b: Domain): boolean {
@@ -119,16 +128,8 @@ export function fingerprint(m: DatabaseModel): string {
   return sha256(canonicalText(m));
 }
 
-/** The canonical model as text, once per model object: the planner compares and hashes the same ones repeatedly. */
-function canonicalText(m: DatabaseModel): string {
-  let text = modelTexts.get(m);
-  if (text === undefined) {
-    text = stableStringify(canonicalize(m));
-    modelTexts.set(m, text);
-  }
-  return text;
-}
-const modelTexts = new WeakMap<DatabaseModel, string>();
+/** The canonical model as text. */
+const canonicalText = memoized((m: DatabaseModel): string => stableStringify(canonicalize(m)));
 
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
   return a === b || canonicalText(a) === canonicalText(b);

@@ -10,7 +10,7 @@
  * A table's fingerprint covers its columns, constraints, indexes and partitions; a schema's only the
  * schema itself (name, comment), not what it contains.
  */
-import { canonicalize, sha256, stableStringify } from './canonical.js';
+import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
 import type { DatabaseModel } from './types.js';
 
 /** The schema apply keeps its journal in. It is not part of any user schema: fingerprints leave it out. */
@@ -33,16 +33,10 @@ export const ABSENT = 'absent';
 
 /** `sha256:…` of every object of the model, keyed `<kind> <qualified name>` (see the module comment). */
 export function objectFingerprints(model: DatabaseModel): Record<string, string> {
-  // Models are immutable values: the planner asks for the same one's several times. A copy is
-  // returned, so that no caller can change what the next one gets.
-  let cached = objectFingerprintCache.get(model);
-  if (cached === undefined) {
-    cached = computeObjectFingerprints(model);
-    objectFingerprintCache.set(model, cached);
-  }
-  return { ...cached };
+  // A copy of the memoized record, so that no caller can change what the next one gets.
+  return { ...cachedObjectFingerprints(model) };
 }
-const objectFingerprintCache = new WeakMap<DatabaseModel, Readonly<Record<string, string>>>();
+const cachedObjectFingerprints = memoized(computeObjectFingerprints);
 
 function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
   const m = canonicalize(model);

@@ -127,16 +127,17 @@ describe('type change', () => {
   });
 });
 
+const issuesOf = (live: DatabaseModel, desired: DatabaseModel) => {
+  try {
+    plan(live, desired);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PlanningError);
+    return (e as PlanningError).issues;
+  }
+  return expect.unreachable('planned without an issue');
+};
+
 describe('reverse expression (new → old) of the sync trigger', () => {
-  const refusal = (live: DatabaseModel, desired: DatabaseModel) => {
-    try {
-      plan(live, desired);
-    } catch (e) {
-      expect(e).toBeInstanceOf(PlanningError);
-      return (e as PlanningError).issues;
-    }
-    return expect.unreachable('planned without an issue');
-  };
   const live = tables(table('t', [id(), col('r', 'integer', { nullable: false })]));
   const toRange = (opts: Partial<Parameters<typeof col>[2]> = {}) =>
     tables(table('t', [id(), col('r', 'int4range', { nullable: false, using: "int4range(r, r, '[]')", ...opts })]));
@@ -146,7 +147,7 @@ describe('reverse expression (new → old) of the sync trigger', () => {
       .find((x) => x.startsWith('CREATE FUNCTION'))!;
 
   test('no cast back from the new type and no `reverse`: refused, naming the column and what to give', () => {
-    const issues = refusal(live, toRange());
+    const issues = issuesOf(live, toRange());
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ object: 'column public.t.r', path: 'schemas.public.tables.t.columns.r.type' });
     expect(issues[0]!.message).toMatch(
@@ -181,7 +182,7 @@ describe('reverse expression (new → old) of the sync trigger', () => {
   test('a rename with `reverse` but no `using` is refused; with both, both directions are the expressions', () => {
     const desiredRename = (opts: Partial<Parameters<typeof col>[2]>) =>
       tables(table('t', [id(), col('cents', 'integer', { nullable: false, renamedFrom: 'r', ...opts })]));
-    const issues = refusal(live, desiredRename({ reverse: 'cents / 100' }));
+    const issues = issuesOf(live, desiredRename({ reverse: 'cents / 100' }));
     expect(issues[0]).toMatchObject({
       object: 'column public.t.cents',
       path: 'schemas.public.tables.t.columns.cents.renamedFrom',
@@ -197,16 +198,6 @@ describe('reverse expression (new → old) of the sync trigger', () => {
     expect(flat(plan(live, desired))).toEqual([]);
   });
 });
-
-const issuesOf = (live: DatabaseModel, desired: DatabaseModel) => {
-  try {
-    plan(live, desired);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanningError);
-    return (e as PlanningError).issues;
-  }
-  return expect.unreachable('planned without an issue');
-};
 
 describe('rename of a column with keys, indexes and constraints (carried over, not re-planned)', () => {
   const customers = (name: string, renamedFrom?: string) =>
