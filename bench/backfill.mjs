@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:backfill [-- --rows 1000000] [-- --runs 1] [-- --batch-size 5000] [-- --pause-ms 20]
+// npm run bench:backfill [-- --rows 1000000] [-- --runs 1] [-- --batch-size 5000] [-- --pause 25% | 20ms]
 //                        [-- --pg 18 | --database-url URL]
 //
 // Backfill throughput. A table of --rows rows (bigint primary key, an int column, a text column),
@@ -10,14 +10,16 @@
 //   - baseline: one plain `UPDATE t SET col = expr WHERE col IS NULL` (every row locked until it
 //     commits: the whole statement's duration);
 //   - zdm: the BackfillStep the planner emits for it (`set`, `where col IS NULL`, batch size 5000)
-//     in a hand-built plan, through the apply engine (`applyPhase`, default settings: 20 ms pause,
-//     batches halved past 200 ms).
+//     in a hand-built plan, through the apply engine (`applyPhase`, default settings: a pause of a
+//     quarter of each batch's duration, batches halved past 200 ms).
 // Reported: rows/s of each, their ratio, and the batch durations of zdm's run (each batch is one
 // transaction: its row locks are held at most that long). Target: zdm ≥ 0.5 × the plain UPDATE's
 // rate, and no batch over 200 ms. zdm's time includes its deliberate pauses between batches
-// (--pause-ms, 20 ms by default, as `zdm apply`), reported separately. Writes
+// (--pause, as `zdm apply --pause`: 25% by default), also reported apart. Writes
 // bench/results/backfill.json.
+import { pauseAfter } from '../dist/apply/batches.js';
 import { applyPhase } from '../dist/apply/index.js';
+import { parsePause } from '../dist/cli/flags.js';
 import {
   connectTo,
   dropDatabase,
@@ -41,11 +43,18 @@ const flags = parseFlags({
   rows: { type: 'number', default: 1_000_000, help: 'rows in the table' },
   runs: { type: 'number', default: 3, help: 'runs of each measurement (median)' },
   'batch-size': { type: 'number', default: 5000, help: "the step's batch size (the planner's default)" },
-  'pause-ms': { type: 'number', default: 20, help: 'pause between batches (zdm apply --pause; default 20 ms)' },
+  pause: {
+    type: 'string',
+    default: '25%',
+    help: 'pause after each batch, as zdm apply --pause: a share of the batch (25%, the default) or a time (20ms)',
+  },
   'max-batch-ms': { type: 'number', default: 200, help: 'target: no batch longer than this' },
   pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own database)' },
 });
+
+const pause = parsePause(flags.pause, '--pause');
+const pauseSettings = { pauseMs: 0, pauseRatio: 0, ...pause };
 
 const VARIANTS = [
   { name: 'expression (doubled = a * 2)', column: 'doubled', type: 'integer', expr: 'a * 2' },
@@ -100,7 +109,7 @@ async function zdmBackfill(c, variant, run) {
     if (e.type === 'backfill-resize') resizes++;
     if (e.type === 'backfill-done') done = e;
   };
-  const options = { pauseMs: flags['pause-ms'], allowHazards: ['long-running'], onEvent };
+  const options = { ...pause, allowHazards: ['long-running'], onEvent };
   await applyPhase(c, plan, { ...options, phase: 'expand' });
   const t0 = performance.now();
   await applyPhase(c, plan, { ...options, phase: 'backfill' });
@@ -138,7 +147,10 @@ async function main() {
         const plainRate = (flags.rows / plainMs) * 1000;
         const zdmRate = (flags.rows / zdmMs) * 1000;
         const longest = max(batchMs);
-        const pausesMs = median(zdm.map((z) => Math.max(0, z.batches.length - 1) * flags['pause-ms']));
+        // What the engine slept: after every batch but the last (src/apply/batches.ts, pauseAfter).
+        const pausesMs = median(
+          zdm.map((z) => z.batches.slice(0, -1).reduce((sum, b) => sum + pauseAfter(pauseSettings, b.ms), 0)),
+        );
         // The batches' own rate: what the engine costs, apart from the breathing room --pause gives.
         const workRate = (flags.rows / Math.max(1, zdmMs - pausesMs)) * 1000;
         results.push({
@@ -152,7 +164,7 @@ async function main() {
             batches: round(median(zdm.map((z) => z.batches.length)), 0),
             batchResizes: round(median(zdm.map((z) => z.resizes)), 0),
             batchMs: { p50: round(median(batchMs)), p99: round(percentile(batchMs, 99)), max: round(longest) },
-            pauseMs: flags['pause-ms'],
+            pause: flags.pause,
             // The deliberate pauses between batches (the application's breathing room) are part of ms.
             pausesTotalMs: round(pausesMs),
             batchSize: flags['batch-size'],

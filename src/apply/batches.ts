@@ -3,13 +3,13 @@
  * transaction per batch, the cursor journaled in the batch's own transaction (so a killed apply
  * resumes after the last committed batch and never repeats one), lock waits bounded and retried,
  * batches halved when one runs past `--max-batch` time and grown back when they are quick, progress
- * reported after each batch, a pause between batches.
+ * reported after each batch, a pause between batches (see `pauseAfter`).
  *
  * What a batch does is the caller's: `batch(position, size)` runs inside the transaction and says
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
-import { type RunContext, withLockRetry } from './context.js';
+import { type RunContext, type Settings, withLockRetry } from './context.js';
 import { advanceCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './sql.js';
 
@@ -63,6 +63,11 @@ export interface BatchLoopOutcome {
   readonly batchesThisRun: number;
   /** The most tries any batch needed (lock timeouts retried). */
   readonly maxAttempts: number;
+}
+
+/** The pause after a batch that took `batchMs`: the fixed part plus the proportional part. */
+export function pauseAfter(s: Pick<Settings, 'pauseMs' | 'pauseRatio'>, batchMs: number): number {
+  return Math.round(s.pauseMs + s.pauseRatio * batchMs);
 }
 
 export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Promise<BatchLoopOutcome> {
@@ -140,7 +145,8 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       size = resized;
     }
     await s.hooks.afterBatch?.(loop.stepId, batchesDone, rowsDone);
-    if (!done && s.pauseMs > 0) await sleep(s.pauseMs);
+    const pause = pauseAfter(s, batch.ms);
+    if (!done && pause > 0) await sleep(pause);
   }
   return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
 }

@@ -12,7 +12,8 @@ export const DEFAULTS = {
   maxLockRetries: 8,
   retryBaseDelayMs: 250,
   retryMaxDelayMs: 10_000,
-  pauseMs: 20,
+  pauseMs: 0,
+  pauseRatio: 0.25,
   maxBatchMs: 200,
 } as const;
 
@@ -25,6 +26,7 @@ export interface Settings {
   readonly retryMaxDelayMs: number;
   readonly batchSize: number | undefined;
   readonly pauseMs: number;
+  readonly pauseRatio: number;
   readonly maxBatchMs: number;
   readonly hooks: ApplyTestHooks;
 }
@@ -60,7 +62,10 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
     retryBaseDelayMs: num('retryBaseDelayMs', o.retryBaseDelayMs, DEFAULTS.retryBaseDelayMs, 0),
     retryMaxDelayMs: num('retryMaxDelayMs', o.retryMaxDelayMs, DEFAULTS.retryMaxDelayMs, 0),
     batchSize,
-    pauseMs: num('pauseMs', o.pauseMs, DEFAULTS.pauseMs, 0),
+    // Either one given: the other is 0 (a caller that asks for a fixed pause gets just that).
+    ...(o.pauseMs === undefined && o.pauseRatio === undefined
+      ? { pauseMs: DEFAULTS.pauseMs, pauseRatio: DEFAULTS.pauseRatio }
+      : { pauseMs: num('pauseMs', o.pauseMs, 0, 0), pauseRatio: num('pauseRatio', o.pauseRatio, 0, 0) }),
     maxBatchMs: num('maxBatchMs', o.maxBatchMs, DEFAULTS.maxBatchMs, 1),
     hooks: o.testHooks ?? {},
   };

@@ -35,8 +35,14 @@ export interface ApplyOptions {
   readonly dryRun?: boolean;
   /** Rows per backfill batch; default: the step's `batchSize`. */
   readonly batchSize?: number;
-  /** Pause between backfill batches. Default 20 ms. */
+  /**
+   * Pause after each backfill batch, fixed (`pauseMs`) and in proportion to the batch's own duration
+   * (`pauseRatio`: 0.25 sleeps a quarter of it), added. The application's (and replicas') breathing
+   * room: in proportion, it grows when the server is busy and batches slow down. Default: `pauseRatio`
+   * 0.25 and no fixed pause; giving either one leaves the other at 0.
+   */
   readonly pauseMs?: number;
+  readonly pauseRatio?: number;
   /** A batch slower than this halves the batch size; fast batches grow it back to `batchSize`. Default 200 ms. */
   readonly maxBatchMs?: number;
   /** Progress and log lines; the engine never prints. */

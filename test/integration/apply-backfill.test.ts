@@ -220,6 +220,34 @@ describe('zdm apply: backfill', () => {
     expect(await count(`SELECT count(*)::int AS n FROM public.slow WHERE w IS DISTINCT FROM v * 2`)).toBe(0);
   });
 
+  it('pauses after each batch in proportion to the batch’s own duration', async () => {
+    await db.exec(`
+      CREATE FUNCTION public.slow_triple(v int) RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_catalog.pg_sleep(0.0002); RETURN v * 3; END $$;
+      CREATE TABLE public.paced (id int PRIMARY KEY, v int, w int);
+      INSERT INTO public.paced SELECT g, g, NULL FROM generate_series(1, 600) g;`);
+    const plan = await backfillPlan('p-paced', [
+      backfillStep('backfill.1', 'public.paced', { w: 'public.slow_triple(v)' }, { batchSize: 100 }),
+    ]);
+    const ends: number[] = [];
+    const { events } = await run(plan, {
+      pauseRatio: 2,
+      testHooks: {
+        afterBatch: async () => {
+          ends.push(performance.now());
+        },
+      },
+    });
+    const batchMs = events.flatMap((e) => (e.type === 'backfill-progress' ? [e.batchMs] : []));
+    expect(batchMs.length).toBeGreaterThanOrEqual(6);
+    // Between the ends of two batches lie the pause after the first (twice its duration) and the
+    // second batch: a lower bound, which a sleep guarantees (2 ms for the rounding of both).
+    for (let i = 0; i + 1 < ends.length; i++) {
+      expect(ends[i + 1]! - ends[i]!).toBeGreaterThanOrEqual(2 * batchMs[i]! - 2);
+    }
+    expect(await count(`SELECT count(*)::int AS n FROM public.paced WHERE w IS DISTINCT FROM v * 3`)).toBe(0);
+  });
+
   it('measures throughput on 200k rows', async () => {
     await db.exec(`
       CREATE TABLE public.big (id bigint PRIMARY KEY, email text NOT NULL, email_lower text);

@@ -4,7 +4,7 @@ import type { ApplyErrorCode } from '../../apply/index.js';
 import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { ExitCode, UserError } from '../errors.js';
-import { parseDuration } from '../flags.js';
+import { parseDuration, parsePause } from '../flags.js';
 import { eventPrinter } from '../progress.js';
 
 /** ApplyError codes → exit codes (README "Exit codes"). */
@@ -72,7 +72,14 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
     }),
     retries: Flags.integer({ summary: 'Tries after a lock timeout, per step or batch.', default: 8, min: 0 }),
     'batch-size': Flags.integer({ summary: "Rows per backfill batch (default: the plan's).", min: 1 }),
-    pause: Flags.string({ summary: 'Pause between backfill batches.', default: '20ms' }),
+    pause: Flags.string({
+      summary: 'Pause after each backfill batch: a share of its duration (25%) or a fixed time (20ms, 0).',
+      description:
+        "The application's breathing room between batches, which hold row locks while they run. A " +
+        "percentage sleeps that share of the batch's own duration, so the pause grows when the server " +
+        'is busy and batches slow down; a duration sleeps that long after every batch.',
+      default: '25%',
+    }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
     verbose: Flags.boolean({ char: 'v', summary: 'Print every statement as it runs.' }),
   };
@@ -105,7 +112,7 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
       lockTimeoutMs: parseDuration(flags['lock-timeout'], '--lock-timeout'),
       statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
       maxLockRetries: flags.retries,
-      pauseMs: parseDuration(flags.pause, '--pause'),
+      ...parsePause(flags.pause, '--pause'),
       dryRun: flags['dry-run'],
       onEvent: print,
       ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
