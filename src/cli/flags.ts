@@ -2,7 +2,6 @@ import { UserError } from './errors.js';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, sec: 1000, min: 60_000, m: 60_000, h: 3_600_000 };
 
-/** `3s`, `500ms`, `10min`, `1h`, or a bare number of milliseconds → milliseconds. */
 /**
  * `--pause`: a duration (`20ms`, `0`) is a fixed pause after each batch; a percentage (`25%`) a pause
  * in proportion to the batch's own duration.
@@ -17,6 +16,7 @@ export function parsePause(text: string, flag: string): { pauseMs: number } | { 
   return { pauseMs: parseDuration(text, flag) };
 }
 
+/** `3s`, `500ms`, `10min`, `1h`, or a bare number of milliseconds → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = m ? UNITS[(m[2] || 'ms').toLowerCase()] : undefined;

@@ -3,6 +3,7 @@
  * names already taken, and the list of planned actions with their model edits.
  */
 import type { RelationRef } from '../diff/changes.js';
+import { memoized } from '../model/canonical.js';
 import { qualified } from '../model/names.js';
 import type { Column, DatabaseModel, ForeignKey, Index, Partition, RelationParts, Table } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
@@ -109,9 +110,7 @@ interface RelationIndex {
  * the planner looks relations up for every change, and a scan per lookup made planning a schema of
  * thousands of tables quadratic. The first in model order wins, as a scan would find it.
  */
-function relationIndex(m: DatabaseModel): ReadonlyMap<string, RelationIndex> {
-  let index = relationIndexes.get(m);
-  if (index !== undefined) return index;
+const relationIndex = memoized((m: DatabaseModel): ReadonlyMap<string, RelationIndex> => {
   const out = new Map<string, RelationIndex>();
   const add = (relation: Relation, root: Table): void => {
     const key = `${relation.schema}\u0000${relation.name}`;
@@ -126,11 +125,8 @@ function relationIndex(m: DatabaseModel): ReadonlyMap<string, RelationIndex> {
       for (const p of t.partitions) add(p, t);
     }
   }
-  index = out;
-  relationIndexes.set(m, index);
-  return index;
-}
-const relationIndexes = new WeakMap<DatabaseModel, ReadonlyMap<string, RelationIndex>>();
+  return out;
+});
 
 export function findRelation(m: DatabaseModel, ref: RelationRef): Relation | undefined {
   return relationIndex(m).get(`${ref.schema}\u0000${ref.name}`)?.relation;

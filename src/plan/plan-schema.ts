@@ -297,16 +297,7 @@ export const PLAN_SCHEMA = {
         id: stepCommon.id,
         kind: { description: 'Always `backfill`.', const: 'backfill' },
         summary: stepCommon.summary,
-        table: {
-          description: 'The table updated.',
-          type: 'object',
-          additionalProperties: false,
-          required: ['schema', 'name'],
-          properties: {
-            schema: str('Schema of the table.', { minLength: 1 }),
-            name: str('Name of the table.', { minLength: 1 }),
-          },
-        },
+        table: { description: 'The table updated.', $ref: '#/definitions/relation' },
         set: {
           description: 'Column → SQL expression over the row’s current values.',
           type: 'object',

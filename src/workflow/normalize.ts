@@ -419,15 +419,23 @@ async function normalizeBatch(
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
     if (!work.reportSchemaObjects) s.issues.length = 0;
+    // Unqualified names resolve in the object's own schema, then public: set once per run of objects
+    // of one schema (the work comes in schema order).
+    let searchPath: string | undefined;
+    const inSchema = async (name: string): Promise<void> => {
+      if (name === searchPath) return;
+      await s.run(`SET LOCAL search_path = ${q(name)}, public`);
+      searchPath = name;
+    };
     for (const d of work.domains) {
-      await s.run(`SET LOCAL search_path = ${q(d.schema)}, public`);
+      await inSchema(d.schema);
       const path = `schemas${SEP}${d.schema}${SEP}domains${SEP}${d.name}`;
       const name = scratch.next('d', path);
       map.domains.set(name, d);
       await s.try(path, createDomainSql({ ...d, schema, name }, schemas));
     }
     for (const t of work.tables) {
-      await s.run(`SET LOCAL search_path = ${q(t.schema)}, public`);
+      await inSchema(t.schema);
       const name = scratch.next('t', tablePath(t));
       map.tables.set(name, t);
       const rel = { schema, name };

@@ -43,7 +43,7 @@ import type {
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
-import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, mapSchema, noEdit, omit } from '../model-edit.js';
 import { freshName } from '../names.js';
 import {
@@ -616,39 +616,33 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
     noEdit,
     [tableTouch(ref), tableTouch(n.shadow)],
   );
-  ctx.add(
+  // The same comparison of the live table and its copy: after the copy, and again before the swap.
+  const verify = (placement: Placement, summary: string): void =>
+    ctx.add(
+      placement,
+      {
+        kind: 'verify',
+        summary,
+        transaction: false,
+        from: ref,
+        to: n.shadow,
+        columns,
+        sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
+        locks: [lock(ref, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
+        hazards: ['long-running'],
+      },
+      noEdit,
+      [tableTouch(ref), tableTouch(n.shadow)],
+    );
+  verify(
     at.backfill('copyTables'),
-    {
-      kind: 'verify',
-      summary: `verify that ${name(n.shadow)} has the rows of ${name(ref)}: row count and checksum, in one snapshot`,
-      transaction: false,
-      from: ref,
-      to: n.shadow,
-      columns,
-      sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
-      locks: [lock(ref, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
-      hazards: ['long-running'],
-    },
-    noEdit,
-    [tableTouch(ref), tableTouch(n.shadow)],
+    `verify that ${name(n.shadow)} has the rows of ${name(ref)}: row count and checksum, in one snapshot`,
   );
 
   // --- contract: a last full comparison (no lock), then the swap in one short transaction.
-  ctx.add(
+  verify(
     at.contract('swapTables'),
-    {
-      kind: 'verify',
-      summary: `verify again, right before the swap, that ${name(n.shadow)} has the rows of ${name(ref)}`,
-      transaction: false,
-      from: ref,
-      to: n.shadow,
-      columns,
-      sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
-      locks: [lock(ref, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
-      hazards: ['long-running'],
-    },
-    noEdit,
-    [tableTouch(ref), tableTouch(n.shadow)],
+    `verify again, right before the swap, that ${name(n.shadow)} has the rows of ${name(ref)}`,
   );
   const r = rel(n.retired);
   const swapSql: string[] = [`LOCK TABLE ${t}, ${rel(n.shadow)} IN ACCESS EXCLUSIVE MODE`];
