@@ -41,7 +41,7 @@ See: ${this.config.bin} ${this.id ?? ''} --help`);
       this.logToStderr(message);
       this.exit(err.exitCode);
     }
-    if (err instanceof ConnectionError) {
+    if (err instanceof ConnectionError || err.name === 'ScratchError') {
       this.logToStderr(`error: ${message}`);
       this.exit(ExitCode.database);
     }

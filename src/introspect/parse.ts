@@ -17,12 +17,16 @@ import type {
   ForeignKey,
   Index,
   IndexKey,
+  MaterializedView,
   PartitionBound,
   PartitionKey,
   PrimaryKey,
   Sequence,
   UniqueConstraint,
+  View,
+  ViewColumn,
 } from '../model/types.js';
+import { viewDefinitionText, viewOptionsFrom } from '../model/views.js';
 import type {
   ColumnRow,
   ConstraintRow,
@@ -33,6 +37,8 @@ import type {
   IndexRow,
   SequenceRow,
   TypeRow,
+  ViewColumnRow,
+  ViewRow,
 } from './queries.js';
 import { DeparseError, indexDefElements, parseKeySuffix, parsePartitionBound, parsePartitionKey } from './sql-text.js';
 
@@ -347,4 +353,41 @@ export function parseDependents(
     (a, b) =>
       compareText(a.schema, b.schema) || compareText(a.table ?? '', b.table ?? '') || compareText(a.name, b.name),
   );
+}
+
+export function parseViewColumn(row: ViewColumnRow): ViewColumn {
+  return { name: row.name, type: row.type, ...opt('collation', row.collation), ...opt('comment', row.comment) };
+}
+
+export function parseView(row: ViewRow, columns: readonly ViewColumn[]): View {
+  const o = viewOptionsFrom(row.options);
+  return {
+    kind: 'view',
+    schema: row.schema,
+    name: row.name,
+    definition: viewDefinitionText(row.definition),
+    columns,
+    securityBarrier: o.securityBarrier,
+    securityInvoker: o.securityInvoker,
+    ...opt('checkOption', o.checkOption),
+    ...opt('comment', row.comment),
+  };
+}
+
+export function parseMaterializedView(
+  row: ViewRow,
+  columns: readonly ViewColumn[],
+  indexes: readonly Index[],
+): MaterializedView {
+  return {
+    kind: 'materializedView',
+    schema: row.schema,
+    name: row.name,
+    definition: viewDefinitionText(row.definition),
+    columns,
+    withData: row.populated,
+    indexes,
+    ...opt('with', parseReloptions(row.options)),
+    ...opt('comment', row.comment),
+  };
 }

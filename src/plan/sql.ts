@@ -153,7 +153,8 @@ export function indexKeySql(k: IndexKey, schemas: ReadonlySet<string>): string {
   return sql;
 }
 
-function withClause(params: Readonly<Record<string, string>> | undefined): string {
+/** ` WITH (name = value, …)` of storage parameters, names sorted; empty when there are none. */
+export function withClause(params: Readonly<Record<string, string>> | undefined): string {
   if (params === undefined) return '';
   const entries = Object.keys(params)
     .sort()

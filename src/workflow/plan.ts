@@ -29,6 +29,8 @@ import { schemaDiff } from '../render/index.js';
 import { ZDM_VERSION } from '../version.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
+import { withScratchDatabase } from './scratch.js';
+import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */
@@ -38,6 +40,11 @@ export interface MakePlanOptions {
   /** Plan time (ISO 8601); default now. An input so that tests and example plans are reproducible. */
   readonly now?: Date;
   readonly batchSize?: number;
+  /**
+   * A server of the live server's major version to build the desired state on when views need
+   * normalizing (scratch.ts); default: an embedded server zdm starts.
+   */
+  readonly scratchUrl?: string;
 }
 
 export interface MadePlan {
@@ -58,10 +65,15 @@ export class PlanInFlightError extends Error {
   override readonly name = 'PlanInFlightError';
 }
 
-/** sha256 of the desired-state input: the file's bytes, or each file of the directory (path and bytes) in path order. */
-export async function desiredSha256(p: string): Promise<string> {
+/**
+ * sha256 of the desired-state input: the file's bytes, or each file of the directory (path and
+ * bytes) in path order; then each .sql file the input names with `file:` (its path relative to the
+ * input's directory, and its bytes), in path order.
+ */
+export async function desiredSha256(p: string, sqlFiles: readonly string[] = []): Promise<string> {
   const h = createHash('sha256');
-  if ((await stat(p)).isDirectory()) {
+  const isDirectory = (await stat(p)).isDirectory();
+  if (isDirectory) {
     const files = (await readdir(p, { recursive: true }))
       .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).some((part) => part.startsWith('.')))
       .sort();
@@ -72,6 +84,12 @@ export async function desiredSha256(p: string): Promise<string> {
     }
   } else {
     h.update(await readFile(p));
+  }
+  const root = path.resolve(isDirectory ? p : path.dirname(p));
+  for (const f of [...sqlFiles].map((x) => path.relative(root, x)).sort()) {
+    h.update(`${f}\n`);
+    h.update(await readFile(path.resolve(root, f)));
+    h.update('\n');
   }
   return `sha256:${h.digest('hex')}`;
 }
@@ -111,7 +129,7 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 }
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
-  const { model: written, sources } = await loadDesiredState(options.desiredPath);
+  const { model: written, sources, sqlFiles } = await loadDesiredState(options.desiredPath);
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
   if (flying) {
@@ -124,6 +142,18 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
+    if (viewsNeedingServer(desired, live).length > 0) {
+      const tables = desired;
+      desired = await withScratchDatabase(
+        {
+          major: Math.floor((live.server?.versionNum ?? 0) / 10000),
+          ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
+        },
+        (scratch) => normalizeViews(scratch, tables, live),
+      );
+    } else {
+      desired = withLiveViewFacts(desired, live);
+    }
   } catch (err) {
     if (err instanceof NormalizeError) {
       throw new DesiredStateError(
@@ -150,7 +180,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       id: planId(createdAt, slug),
       createdAt,
       zdmVersion: ZDM_VERSION,
-      desiredSha256: await desiredSha256(options.desiredPath),
+      desiredSha256: await desiredSha256(options.desiredPath, sqlFiles),
       serverVersion: live.server?.version ?? 'PostgreSQL',
       rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
       rowsOutsidePartitions: outside,

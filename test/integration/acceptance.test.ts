@@ -17,7 +17,7 @@ import { withoutJournal } from '../../src/model/objects.js';
 import { PHASES, type Plan, type Step } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { type AcceptanceCase, type ExpectedStep, loadCases } from '../acceptance/cases.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 
 // Drops everything a case may have created: extensions, every schema (zdm's journal too), and
 // recreates an empty `public` (without the comment initdb gives it, so cases need not declare it).
@@ -143,7 +143,13 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
 
     const desiredPath = path.join(dir, `${c.kind}--${c.name.replace(/[^a-zA-Z0-9]+/g, '-')}.yaml`);
     await writeFile(desiredPath, c.desired);
-    const made = await makePlan(client, { desiredPath, name: 'acceptance', now: NOW, batchSize: BATCH });
+    const made = await makePlan(client, {
+      desiredPath,
+      name: 'acceptance',
+      now: NOW,
+      batchSize: BATCH,
+      scratchUrl: adminUrl(),
+    });
     expectSteps(made.plan, c.expect);
     expect(made.warnings.length, `warnings: ${JSON.stringify(made.warnings)}`).toBe(c.warnings.length);
     made.warnings.forEach((w, i) => {

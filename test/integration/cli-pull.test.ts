@@ -21,6 +21,7 @@ const SHOP = `
   CREATE INDEX orders_recent ON orders (created_at DESC) WHERE status = 'active';
   CREATE VIEW active_orders AS SELECT id, customer_id FROM orders WHERE status = 'active';
   COMMENT ON TABLE orders IS 'one row per order';
+  CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
 `;
 
 describe('zdm pull and zdm validate (the built CLI)', () => {
@@ -38,7 +39,10 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
 
   it('prints YAML that validates and loads back to the introspected model, byte-stable across runs', async () => {
     const first = await runCli(['pull', '--database-url', db.url]);
-    expect(first.stderr).toContain('left out (not managed by zdm yet): 1 view(s)');
+    expect(first.stderr).toContain(
+      '2 table(s), 1 view(s) in 1 schema(s); left out (not managed by zdm yet): 1 function(s)',
+    );
+    expect(first.stdout).toContain('    views:\n      active_orders:\n        definition: |-\n          SELECT ');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('orders:');
     const second = await runCli(['pull'], { env: { DATABASE_URL: db.url } });
@@ -61,9 +65,19 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     const out = path.join(dir, 'schema-dir') + path.sep;
     const r = await runCli(['pull', '--database-url', db.url, '--out', out]);
     expect(r.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['public.yaml']);
+    expect((await readdir(out)).sort()).toEqual(['public', 'public.yaml']);
+    // The view's query in its own file, which the YAML names.
+    expect(await readdir(path.join(out, 'public', 'views'))).toEqual(['active_orders.sql']);
+    expect(await readFile(path.join(out, 'public.yaml'), 'utf8')).toContain(
+      '      active_orders:\n        file: public/views/active_orders.sql\n',
+    );
+    expect(await readFile(path.join(out, 'public', 'views', 'active_orders.sql'), 'utf8')).toMatch(
+      /^SELECT orders\.id,\n|^SELECT id,\n/,
+    );
     const v = await runCli(['validate', out]);
     expect(v.code).toBe(0);
+    const { model } = await loadDesiredState(out);
+    expect(canonicalize(model)).toEqual(canonicalize(await introspect(db.client)));
   });
 
   it('reads the PG* variables when no URL is given', async () => {

@@ -9,14 +9,18 @@ export default class Pull extends BaseCommand {
   static override description =
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
 sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes and
-partitions) in the desired-state format. The output is sorted and stable: the same database gives the
-same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
+partitions, views and materialized views) in the desired-state format. The output is sorted and
+stable: the same database gives the same bytes, so it diffs cleanly in version control. Start a
+project with it, then edit the YAML.
 
-Views, functions and triggers are not part of the desired state yet: pull counts what it left out on
-stderr. zdm's own schema (zdm), system schemas and objects owned by extensions are never written.
+Functions, triggers, rules, policies and other objects are not part of the desired state yet: pull
+counts what it left out on stderr. zdm's own schema (zdm), system schemas and objects owned by
+extensions are never written.
 
---out FILE writes one file; --out DIR (an existing directory, or a path ending in /) writes one file
-per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
+--out FILE writes one file, with the queries of views inline; --out DIR (an existing directory, or a
+path ending in /) writes one file per schema plus extensions.yaml, and the query of each view in
+<schema>/views/<view>.sql (<schema>/materialized-views/ for materialized views), which the YAML names
+with file:. Without --out the YAML goes to stdout.`;
 
   static override examples = [
     { description: 'Print the schema of the database in DATABASE_URL', command: '<%= config.bin %> pull' },
@@ -52,7 +56,11 @@ per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
     } else if (out.endsWith('/') || out.endsWith(path.sep) || (await isDirectory(out))) {
       await mkdir(out, { recursive: true });
       const files = writeDesiredStateFiles(model);
-      for (const [name, text] of files) await writeFile(path.join(out, name), text);
+      for (const [name, text] of files) {
+        const file = path.join(out, ...name.split('/'));
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, text);
+      }
       this.logToStderr(`wrote ${files.size} file(s) to ${out}`);
     } else {
       await mkdir(path.dirname(out), { recursive: true });
@@ -78,15 +86,16 @@ function schemaRef(outFile: string): string {
 }
 
 export function leftOutSummary(model: DatabaseModel): string {
-  const d = model.dependents;
-  const tables = model.schemas.reduce((n, s) => n + s.tables.length, 0);
-  const base = `${tables} table(s) in ${model.schemas.length} schema(s)`;
-  if (!d) return base;
-  const parts = [
-    [d.views.length, 'view(s)'],
-    [d.functions.length, 'function(s)'],
-    [d.triggers.length, 'trigger(s)'],
-  ] as const;
-  const left = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  const count = (f: (s: DatabaseModel['schemas'][number]) => number) => model.schemas.reduce((n, s) => n + f(s), 0);
+  const tables = count((s) => s.tables.length);
+  const views = count((s) => s.views.length);
+  const matviews = count((s) => s.materializedViews.length);
+  const written = [`${tables} table(s)`];
+  if (views > 0) written.push(`${views} view(s)`);
+  if (matviews > 0) written.push(`${matviews} materialized view(s)`);
+  const base = `${written.join(', ')} in ${model.schemas.length} schema(s)`;
+  const left = Object.entries(model.unmanaged ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}(s)`);
   return left.length ? `${base}; left out (not managed by zdm yet): ${left.join(', ')}` : base;
 }

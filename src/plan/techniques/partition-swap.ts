@@ -27,10 +27,10 @@ import type { PartitionTable, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
+import { objectKey } from '../../model/objects.js';
 import type {
   Column,
   DatabaseModel,
-  Dependent,
   ExclusionConstraint,
   ForeignKey,
   Index,
@@ -43,7 +43,16 @@ import type {
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
-import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import {
+  at,
+  findViewLike,
+  lock,
+  type Placement,
+  type PlanContext,
+  sqlStep,
+  tableTouch,
+  type ViewLike,
+} from '../context.js';
 import { mapRelation, mapSchema, noEdit, omit } from '../model-edit.js';
 import { freshName } from '../names.js';
 import {
@@ -318,8 +327,15 @@ function check(ctx: PlanContext, live: Table, want: Table): boolean {
   const matviews = dependentViews(ctx, ref).filter((v) => v.kind === 'materializedView');
   if (matviews.length > 0) {
     issue(
-      `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} (not managed by zdm) uses the table: ` +
+      `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
         'it cannot be re-pointed at the partitioned table; drop it first and recreate it after contract',
+    );
+  }
+  const unmanaged = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger '));
+  if (unmanaged.length > 0) {
+    issue(
+      `${unmanaged.join(', ')} (not managed by zdm) depend${unmanaged.length === 1 ? 's' : ''} on the table: ` +
+        'they would keep reading the retired table; drop them first and recreate them after contract',
     );
   }
   const triggers = (ctx.live.dependents?.triggers ?? []).filter((t) => t.schema === ref.schema && t.table === ref.name);
@@ -331,11 +347,14 @@ function check(ctx: PlanContext, live: Table, want: Table): boolean {
   return ctx.issues.length === before;
 }
 
-/** Views and materialized views of the live database (not managed by zdm) over the table. */
-function dependentViews(ctx: PlanContext, ref: RelationRef): Dependent[] {
-  return (ctx.live.dependents?.views ?? []).filter((v) =>
-    v.dependsOn.some((d) => d.schema === ref.schema && d.table === ref.name),
-  );
+/**
+ * Views and materialized views that read the table when contract swaps it: those of the desired
+ * state (created, replaced or kept before the swap; dropped ones go in contract before it).
+ */
+function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
+  return ctx.desiredGraph
+    .dependentsOf(objectKey('table', ref.schema, ref.name))
+    .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import { docPath } from '../../diff/paths.js';
 import { renameColumnInExpression, renameColumnReferences } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
+import { objectKey } from '../../model/objects.js';
 import type {
   CheckConstraint,
   Column,
@@ -46,7 +47,17 @@ import type {
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { identList, qualifiedName, quoteIdent } from '../../render/quote.js';
-import { at, findRelation, lock, type PlanContext, rootTable, sqlStep, type Touch, tableTouch } from '../context.js';
+import {
+  at,
+  findRelation,
+  findViewLike,
+  lock,
+  type PlanContext,
+  rootTable,
+  sqlStep,
+  type Touch,
+  tableTouch,
+} from '../context.js';
 import {
   chain,
   type ModelEdit,
@@ -65,6 +76,7 @@ import type { Hazard, LockInfo } from '../types.js';
 import { hasBatchKey } from './columns.js';
 import { buildPartitioned } from './indexes.js';
 import { notNullCheckExpression } from './not-null.js';
+import { rebuildViews, viewsReading } from './views.js';
 
 const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']);
 const TEXTUAL = new Set(['text', 'character varying', 'character', 'name']);
@@ -122,9 +134,11 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     refuse('the column becomes an identity column: change that in a plan of its own (before or after)');
     return;
   }
-  const views = ctx.viewsUsing(table, from.name);
-  if (views.length > 0) {
-    refuse(`${views.join(', ')} (not managed by zdm) uses the column: change the view first`);
+  const unmanaged = ctx.unmanagedDependents(table, from.name).filter((k) => !k.startsWith('trigger '));
+  if (unmanaged.length > 0) {
+    refuse(
+      `${unmanaged.join(', ')} (not managed by zdm) depend${unmanaged.length === 1 ? 's' : ''} on the column: change ${unmanaged.length === 1 ? 'it' : 'them'} first`,
+    );
     return;
   }
   if (
@@ -339,6 +353,20 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     );
   }
   contractSql.push(...carry.before);
+  // Views that read the old column keep reading it (in sync) until here; PostgreSQL refuses to drop
+  // it under them: they are dropped, and created again on the new column once it has its name. On
+  // a type change the desired state's views over the column are among them (created or replaced in
+  // expand, they read the old column of that name).
+  const viewStarts = [
+    ...viewsReading(ctx, table, from.name),
+    ...(rename
+      ? []
+      : ctx.desiredGraph
+          .dependentsOf(objectKey('table', table.schema, table.name), to.name)
+          .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
+  ];
+  const views = rebuildViews(ctx, viewStarts, 'contract');
+  contractSql.push(...(views?.drop ?? []));
   contractSql.push(`ALTER TABLE ${t} DROP COLUMN ${o}`);
   if (!rename) contractSql.push(`ALTER TABLE ${t} RENAME COLUMN ${n} TO ${f}`);
   if (to.default !== undefined) contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${f} SET DEFAULT ${to.default}`);
@@ -346,6 +374,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   if (!rename && to.comment !== undefined) {
     contractSql.push(`COMMENT ON COLUMN ${t}.${f} IS ${quoteLiteralText(to.comment)}`);
   }
+  contractSql.push(...(views?.create ?? []));
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
@@ -362,12 +391,21 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       rename
         ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
             (helper !== undefined ? `; SET NOT NULL (no scan: ${helper} is validated)` : '')
-        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`,
+        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over` +
+            (views ? `; ${views.note}` : ''),
       contractSql,
-      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks] },
+      {
+        locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
+        hazards: views?.hazards ?? [],
+      },
     ),
-    chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName)),
-    [...touches, ...carry.touches, ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name }))],
+    chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName), views?.edit ?? ((m) => m)),
+    [
+      ...touches,
+      ...carry.touches,
+      ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
+      ...(views?.touches ?? []),
+    ],
   );
   for (const { table: child, fk } of carry.revalidate) {
     ctx.add(
