@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { StatusReport } from '../../apply/index.js';
-import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'Show the plans applied to a database: phases, steps, backfills in progress.';
@@ -15,7 +15,7 @@ whether an apply is running right now (and who runs it). --json prints the same 
 
   static override flags = {
     'database-url': databaseUrlFlag,
-    verbose: Flags.boolean({ char: 'v', summary: 'List every step.' }),
+    verbose: Flags.boolean({ char: 'v', summary: `List every step. ${VERBOSE_ERRORS}` }),
   };
 
   async run(): Promise<StatusReport> {
