@@ -17,6 +17,7 @@ import {
 } from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
 import { diffModels } from '../diff/index.js';
+import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
 import { tablesEqual } from '../model/canonical.js';
@@ -54,7 +55,7 @@ export interface MadePlan {
 }
 
 /** A plan of this database is applied part-way: planning on top of it would plan from a half state. */
-export class PlanInFlightError extends Error {
+export class PlanInFlightError extends InputError {
   override readonly name = 'PlanInFlightError';
 }
 
