@@ -11,6 +11,7 @@ import type { Queryable } from '../db/connection.js';
 import {
   type DesiredIssue,
   DesiredStateError,
+  type LoadedDesiredState,
   loadDesiredState,
   type SourceLocation,
   type SourceMap,
@@ -39,6 +40,11 @@ export interface MakePlanOptions {
   /** Plan time (ISO 8601); default now. An input so that tests and example plans are reproducible. */
   readonly now?: Date;
   readonly batchSize?: number;
+  /**
+   * The desired state, already loaded from `desiredPath` (the CLI loads it before it connects, so
+   * that a mistyped path is reported as such even when the database is unreachable).
+   */
+  readonly loaded?: LoadedDesiredState;
 }
 
 export interface MadePlan {
@@ -112,7 +118,7 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 }
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
-  const { model: written, sources } = await loadDesiredState(options.desiredPath);
+  const { model: written, sources } = options.loaded ?? (await loadDesiredState(options.desiredPath));
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
   if (flying) {

@@ -55,6 +55,12 @@ describe('zdm errors (the built CLI)', () => {
       line: `error: cannot read desired state ${missing}: no such file or directory`,
     },
     {
+      // The desired state is read before zdm connects: port 1 refuses every connection.
+      name: 'plan --schema PATH, database unreachable',
+      args: ['plan', '--schema', missing, '-d', 'postgresql://nobody@127.0.0.1:1/none'],
+      line: `error: cannot read desired state ${missing}: no such file or directory`,
+    },
+    {
       name: 'apply PLAN',
       args: ['apply', missingPlan, '--phase', 'expand', '-d', db.url],
       line: `error: cannot read plan ${missingPlan}: no such file or directory`,
@@ -78,6 +84,7 @@ describe('zdm errors (the built CLI)', () => {
 
   it.each([
     'validate PATH',
+    'plan --schema PATH, database unreachable',
     'plan --schema PATH',
     'apply PLAN',
     'rollback PLAN',
