@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { connect, describeTarget, redact } from '../db/connection.js';
 import { type EmbeddedServer, startEmbedded } from '../db/embedded.js';
+import { ServerError } from '../errors.js';
 import { quoteIdent } from '../model/quote.js';
 
 export interface ScratchOptions {
@@ -37,9 +38,9 @@ export interface ScratchInfo {
   readonly readyMs: number;
 }
 
-/** No scratch database could be had, or it is unfit. */
-export class ScratchError extends Error {
-  override readonly name = 'ScratchError';
+/** No scratch database could be had, or it is unfit. Exit 3. */
+export class ScratchError extends ServerError {
+  override readonly name: string = 'ScratchError';
 }
 
 /** Runs `fn` with a client on a fresh, empty scratch database, and always throws the database away. */
