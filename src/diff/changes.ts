@@ -311,16 +311,16 @@ export interface DropMaterializedView {
   readonly view: MaterializedView;
 }
 /**
- * The definition of a materialized view differs: a new one is built beside it under a temporary
- * name and swapped in (src/plan/techniques/materialized-views.ts). Its indexes, storage parameters
- * and population come with it.
+ * The definition or the population (`withData`) of a materialized view differs: a new one is built
+ * beside it under a temporary name and swapped in (src/plan/techniques/materialized-views.ts). Its
+ * indexes, storage parameters and comments come with it.
  */
 export interface ReplaceMaterializedView {
   readonly kind: 'replaceMaterializedView';
   readonly from: MaterializedView;
   readonly to: MaterializedView;
 }
-/** Same definition; indexes, storage parameters or population (`withData`) differ. */
+/** Same definition and population; indexes (or their comments) or storage parameters differ. */
 export interface AlterMaterializedView {
   readonly kind: 'alterMaterializedView';
   readonly from: MaterializedView;

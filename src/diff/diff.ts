@@ -169,7 +169,7 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
       viewComments(v.desired, undefined, v.desired, out);
     } else if (v.kind === 'removed') out.push({ kind: 'dropMaterializedView', view: v.live });
     else {
-      if (v.live.definition !== v.desired.definition) {
+      if (v.live.definition !== v.desired.definition || v.live.withData !== v.desired.withData) {
         out.push({ kind: 'replaceMaterializedView', from: v.live, to: v.desired });
       } else if (!same(materializedShape(v.live), materializedShape(v.desired))) {
         out.push({ kind: 'alterMaterializedView', from: v.live, to: v.desired });

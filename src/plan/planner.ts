@@ -22,6 +22,7 @@ import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
+import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap.js';
 import { planRenameTable } from './techniques/rename-table.js';
@@ -118,10 +119,8 @@ const HANDLERS: Handlers = {
   recreateView: () => {},
   createMaterializedView: () => {},
   dropMaterializedView: () => {},
-  replaceMaterializedView: (ctx, c) =>
-    ctx.issue(`materialized view ${c.to.schema}.${c.to.name}`, 'changing a materialized view is not supported yet'),
-  alterMaterializedView: (ctx, c) =>
-    ctx.issue(`materialized view ${c.to.schema}.${c.to.name}`, 'changing a materialized view is not supported yet'),
+  replaceMaterializedView: () => {},
+  alterMaterializedView: materializedViews.planAlterMaterializedView,
   setComment: () => {},
   unsupported: (ctx, c) => ctx.issue(c.object, c.reason, c.path),
 };
@@ -229,7 +228,8 @@ function isViewChange(c: Change): c is views.ViewChange {
     c.kind === 'replaceView' ||
     c.kind === 'recreateView' ||
     c.kind === 'createMaterializedView' ||
-    c.kind === 'dropMaterializedView'
+    c.kind === 'dropMaterializedView' ||
+    c.kind === 'replaceMaterializedView'
   );
 }
 

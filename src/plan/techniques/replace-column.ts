@@ -388,11 +388,11 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   ctx.add(
     at.contract('dropColumns'),
     sqlStep(
-      rename
+      (rename
         ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
-            (helper !== undefined ? `; SET NOT NULL (no scan: ${helper} is validated)` : '')
-        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over` +
-            (views ? `; ${views.note}` : ''),
+          (helper !== undefined ? `; SET NOT NULL (no scan: ${helper} is validated)` : '')
+        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
+        (views ? `; ${views.note}` : ''),
       contractSql,
       {
         locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],

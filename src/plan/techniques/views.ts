@@ -29,6 +29,7 @@ import type {
   DropView,
   RecreateView,
   RelationRef,
+  ReplaceMaterializedView,
   ReplaceView,
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
@@ -51,15 +52,17 @@ import { type ModelEdit, mapSchema, removeNamed } from '../model-edit.js';
 import { createIndexSql } from '../sql.js';
 import type { Hazard, LockInfo, PhaseName } from '../types.js';
 import { createMaterializedViewSql, createViewSql, dropViewSql } from '../view-sql.js';
+import { planMaterializedSwap, swapKeepsReaders } from './materialized-views.js';
 
-/** The changes planned here; the others of materialized views are in materialized-views.ts. */
+/** The changes planned here, in dependency order (materialized-views.ts has the technique of a swap). */
 export type ViewChange =
   | CreateView
   | DropView
   | ReplaceView
   | RecreateView
   | CreateMaterializedView
-  | DropMaterializedView;
+  | DropMaterializedView
+  | ReplaceMaterializedView;
 
 export const viewKey = (v: ViewLike): string => objectKey(v.kind, v.schema, v.name);
 const display = (v: ViewLike): string =>
@@ -79,6 +82,7 @@ function changeKey(c: ViewChange): string {
       return viewKey(c.view);
     case 'replaceView':
     case 'recreateView':
+    case 'replaceMaterializedView':
       return viewKey(c.to);
     default:
       return assertNever(c);
@@ -186,14 +190,32 @@ export interface ViewRebuild {
  * planning (`ctx.rebuiltViews`).
  */
 export function rebuildViews(ctx: PlanContext, starts: readonly string[], phase: PhaseName): ViewRebuild | undefined {
+  return rebuildClaimed(ctx, claimViews(ctx, starts), phase);
+}
+
+/**
+ * `starts` and every view or materialized view that reads one of them (live graph), except those
+ * already claimed, taken out of the rest of the view planning (`ctx.rebuiltViews`) for a step that
+ * drops and creates them again (`rebuildClaimed`).
+ */
+export function claimViews(ctx: PlanContext, starts: readonly string[]): Set<string> {
   const members = new Set(starts.filter((k) => !ctx.rebuiltViews.has(k)));
   for (const k of ctx.liveGraph.dependentsClosure(members)) if (isViewKey(k)) members.add(k);
   for (const k of [...members]) if (ctx.rebuiltViews.has(k)) members.delete(k);
-  if (members.size === 0) return undefined;
   for (const k of members) {
     ctx.rebuiltViews.add(k);
     ctx.viewCommentsSet.add(k);
   }
+  return members;
+}
+
+/** The SQL, locks, hazards and model edit that drop `members` (claimed) and create them again. */
+export function rebuildClaimed(
+  ctx: PlanContext,
+  members: ReadonlySet<string>,
+  phase: PhaseName,
+): ViewRebuild | undefined {
+  if (members.size === 0) return undefined;
   const live = ctx.liveGraph.order([...members].filter((k) => findViewLike(ctx.live, k))).reverse();
   const desired = ctx.desiredGraph.order([...members].filter((k) => findViewLike(ctx.desired, k)));
   const hazards: Hazard[] = [];
@@ -270,8 +292,21 @@ function warnRecreated(ctx: PlanContext, key: string): void {
  * techniques rebuild are left out).
  */
 export function planViews(ctx: PlanContext, changes: readonly ViewChange[]): void {
+  const pending = changes.filter((c) => !ctx.rebuiltViews.has(changeKey(c)));
+  // A materialized view swapped for a new one: the views that read the old one are dropped and
+  // created again in the swap (also those created before it, when it comes in contract).
+  const swaps = new Map<string, { change: ReplaceMaterializedView; views: Set<string> }>();
+  for (const c of pending) {
+    if (c.kind !== 'replaceMaterializedView') continue;
+    const k = viewKey(c.to);
+    const readers = [
+      ...ctx.liveGraph.dependentsOf(k),
+      ...(swapKeepsReaders(c.from, c.to) ? [] : ctx.desiredGraph.dependentsOf(k)),
+    ].filter((d) => isViewKey(d) && d !== k);
+    swaps.set(k, { change: c, views: claimViews(ctx, readers) });
+  }
   const byKey = new Map<string, ViewChange>();
-  for (const c of changes) {
+  for (const c of pending) {
     const k = changeKey(c);
     if (!ctx.rebuiltViews.has(k)) byKey.set(k, c);
   }
@@ -288,7 +323,7 @@ export function planViews(ctx: PlanContext, changes: readonly ViewChange[]): voi
     for (const k of [...group]) {
       const more = [
         ...ctx.liveGraph.dependentsOf(k).filter((d) => isViewKey(d) && !ctx.rebuiltViews.has(d)),
-        ...ctx.desiredGraph.dependentsOf(k).filter(changed),
+        ...ctx.desiredGraph.dependentsOf(k).filter((d) => changed(d) && !swaps.has(d)),
       ];
       for (const d of more) {
         if (group.has(d)) continue;
@@ -298,6 +333,16 @@ export function planViews(ctx: PlanContext, changes: readonly ViewChange[]): voi
     }
   }
   for (const component of components(ctx, group)) planRecreate(ctx, component, byKey);
+  for (const [k, { change }] of swaps) {
+    const reads = ctx.desiredGraph.dependenciesOf(k).filter((d) => group.has(d));
+    if (reads.length > 0) {
+      ctx.issue(
+        display(change.to),
+        `its new query reads ${reads.join(', ')}, which this plan drops and creates again in contract, after the ` +
+          'materialized view is built in expand: change them in two plans (the view first)',
+      );
+    }
+  }
 
   // Creates and replaces in expand, what a view reads first.
   const early = [...byKey.keys()].filter((k) => changed(k) && !group.has(k));
@@ -305,6 +350,7 @@ export function planViews(ctx: PlanContext, changes: readonly ViewChange[]): voi
     const c = byKey.get(k)!;
     if (c.kind === 'createView' || c.kind === 'createMaterializedView') planCreate(ctx, c.view, at.expand('views'));
     else if (c.kind === 'replaceView') planReplace(ctx, c);
+    else if (c.kind === 'replaceMaterializedView') planMaterializedSwap(ctx, c, swaps.get(k)!.views);
   }
 
   // Drops in contract, what reads a view first.
