@@ -14,7 +14,9 @@
  * from there.
  *
  * Definitions are created as written, with `search_path` set to the view's own schema, then public
- * (the rule for every desired-state expression). A definition equal byte for byte to what the live
+ * (the rule for every desired-state expression). A view the plan does not change that cannot be
+ * built there (it reads a function zdm does not manage yet, say) keeps its live facts; a view that
+ * changes must build. A definition equal byte for byte to what the live
  * database prints for the view is kept as it is (the server's deparse is not always idempotent) —
  * unless a table it reads changes in the plan: then the scratch database's text is the truth.
  */
@@ -283,7 +285,20 @@ export async function normalizeViews(
   const failed = await buildViews(client, all);
   const issues: NormalizeIssue[] = [];
   const issue = (segments: string[], message: string) => issues.push({ path: segments.join('.'), segments, message });
+  // A view the plan leaves as it is may read what the scratch database cannot have (a function zdm
+  // does not manage yet): its live facts hold, and it is not an error. Any other failure is, with
+  // what could not be built as its likely reason.
+  const needed = new Set(viewsNeedingServer(desired, live));
+  const liveViews = viewsOf(live);
+  const kept = new Set<ViewLike>();
   for (const [v, message] of failed) {
+    if (!needed.has(keyOf(v)) && liveViews.has(keyOf(v))) {
+      kept.add(v);
+      tableFailures.set(keyOf(v), message);
+    }
+  }
+  for (const [v, message] of failed) {
+    if (kept.has(v)) continue;
     const context = [...tableFailures].map(([k, m]) => `${k} could not be built in the scratch database: ${m}`);
     issue(viewPath(v), context.length > 0 ? `${message} (${context.join('; ')})` : message);
   }
@@ -304,10 +319,10 @@ export async function normalizeViews(
 
   const got = await introspect(client);
   const gotViews = viewsOf(got);
-  const liveViews = viewsOf(live);
   const affected = dependencyGraph(live).dependentsClosure(changedTableKeys(desired, live));
   const normalizeOne = <T extends ViewLike>(v: T): T => {
     const k = keyOf(v);
+    if (kept.has(v)) return withColumnsOf(v, liveViews.get(k));
     const g = gotViews.get(k)!;
     const l = liveViews.get(k);
     const known = new Set(g.columns.map((c) => c.name));
@@ -344,5 +359,8 @@ export async function normalizeViews(
     materializedViews: s.materializedViews.map(normalizeOne),
   }));
   if (issues.length > 0) throw new NormalizeError(issues);
-  return { ...desired, schemas: schemasOut, dependencies: got.dependencies ?? [] };
+  // The views kept with their live facts keep their live edges too.
+  const keptKeys = new Set([...kept].map(keyOf));
+  const keptEdges = (live.dependencies ?? []).filter((d) => keptKeys.has(d.from));
+  return { ...desired, schemas: schemasOut, dependencies: [...(got.dependencies ?? []), ...keptEdges] };
 }

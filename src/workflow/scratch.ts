@@ -11,12 +11,17 @@
  *   needs CREATEDB). Nothing else on that server is touched.
  * - otherwise an embedded PostgreSQL of that major version that zdm starts itself (src/db/embedded.ts;
  *   binaries for linux-x64 come with the npm packages), stopped at the end. There, the roles the
- *   desired state names are created NOLOGIN first.
+ *   desired state names are created NOLOGIN first. Its cluster (what initdb makes: about 2 s of a
+ *   3 s start) is kept under the OS temp dir (`cacheDir`) and started again next time — a scratch
+ *   database is created fresh in it each run and dropped after, so nothing of one run reaches the
+ *   next; a second zdm running at the same time starts a fresh server instead.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { connect, describeTarget, redact } from '../db/connection.js';
-import { type EmbeddedServer, startEmbedded } from '../db/embedded.js';
+import { EmbeddedClusterBusy, type EmbeddedServer, startEmbedded } from '../db/embedded.js';
 import { ServerError } from '../errors.js';
 import { quoteIdent } from '../model/quote.js';
 
@@ -29,6 +34,17 @@ export interface ScratchOptions {
   readonly roles?: readonly string[];
   /** Server log lines of an embedded server, for debugging. */
   readonly onLog?: (line: string) => void;
+  /**
+   * Where an embedded server's cluster is kept between runs (initdb is most of its start-up):
+   * default `ZDM_CACHE_DIR`, else `<OS temp dir>/zdm-cache-<uid>`; an empty string keeps none.
+   */
+  readonly cacheDir?: string;
+}
+
+function defaultCacheDir(): string {
+  const env = process.env.ZDM_CACHE_DIR;
+  if (env !== undefined) return env;
+  return path.join(tmpdir(), `zdm-cache-${userInfo().uid}`);
 }
 
 export interface ScratchInfo {
@@ -36,6 +52,8 @@ export interface ScratchInfo {
   readonly source: string;
   /** Milliseconds spent getting the database ready (server start-up included). */
   readonly readyMs: number;
+  /** An embedded server started on its cluster kept from an earlier run (no initdb). */
+  readonly reusedCluster: boolean;
 }
 
 /** No scratch database could be had, or it is unfit. Exit 3. */
@@ -52,8 +70,15 @@ export async function withScratchDatabase<T>(
   let server: EmbeddedServer | undefined;
   let adminUrl = options.url;
   if (adminUrl === undefined) {
+    const log = options.onLog ? { onLog: options.onLog } : {};
+    const cacheDir = options.cacheDir ?? defaultCacheDir();
     try {
-      server = await startEmbedded({ major: options.major, ...(options.onLog ? { onLog: options.onLog } : {}) });
+      try {
+        server = await startEmbedded({ major: options.major, ...log, ...(cacheDir ? { cacheDir } : {}) });
+      } catch (err) {
+        if (!(err instanceof EmbeddedClusterBusy)) throw err;
+        server = await startEmbedded({ major: options.major, ...log });
+      }
     } catch (err) {
       throw new ScratchError(
         `zdm needs a scratch database of PostgreSQL ${options.major} to normalize views, and could not start an ` +
@@ -82,8 +107,15 @@ export async function withScratchDatabase<T>(
         );
       }
       if (server) {
+        // A kept cluster may hold what an earlier run left when it was killed: its scratch
+        // databases go; its roles serve again.
+        const left = await admin.query<{ datname: string }>(
+          `SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'zdm\\_scratch\\_%'`,
+        );
+        for (const { datname } of left.rows) await admin.query(`DROP DATABASE ${quoteIdent(datname)} WITH (FORCE)`);
         for (const role of [...new Set(options.roles ?? [])].sort()) {
-          await admin.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
+          const exists = await admin.query('SELECT FROM pg_catalog.pg_roles WHERE rolname = $1', [role]);
+          if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
         }
       }
       try {
@@ -99,7 +131,7 @@ export async function withScratchDatabase<T>(
         url.pathname = `/${encodeURIComponent(name)}`;
         const client = await connect({ url: url.toString(), source: '--database-url' }, 'zdm scratch');
         try {
-          return await fn(client, { source, readyMs: performance.now() - t0 });
+          return await fn(client, { source, readyMs: performance.now() - t0, reusedCluster: server?.reused ?? false });
         } finally {
           await client.end().catch(() => {});
         }

@@ -4,7 +4,7 @@
  * any way compares equal to what the server prints, a query PostgreSQL rejects is reported at its
  * YAML line, and the scratch database is gone afterwards.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -37,6 +37,8 @@ describe('scratch database', () => {
       CREATE VIEW active_customer AS SELECT id, name FROM customer WHERE active;
     `);
     dir = await mkdtemp(path.join(tmpdir(), 'zdm-scratch-'));
+    // The embedded server may run as another OS user (postgres, under root): it must reach the cache.
+    await chmod(dir, 0o755);
   });
   afterAll(async () => {
     await db?.drop();
@@ -124,6 +126,52 @@ ${views}`,
     ]);
   });
 
+  it('keeps the live facts of a view it does not change that reads a function zdm does not manage', async () => {
+    await db.exec(`
+      CREATE FUNCTION shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';
+      CREATE VIEW loud AS SELECT shout(name) AS name FROM customer;
+    `);
+    try {
+      const loud = (await db.query<{ d: string }>(`SELECT pg_get_viewdef('loud'::regclass, true) AS d`))[0]!.d;
+      const viewsYaml = (activeQuery: string, loudQuery: string) => `    views:
+      active_customer:
+        definition: ${activeQuery}
+      loud:
+        definition: |-
+${loudQuery
+  .trim()
+  .split('\n')
+  .map((l) => `          ${l}`)
+  .join('\n')}
+`;
+      // loud as pull writes it (the live text, schema-qualified once search_path is empty).
+      const liveLoud = loud
+        .trim()
+        .replace(/;$/, '')
+        .replace(/\bshout\(/, 'public.shout(')
+        .replace(/FROM customer/, 'FROM public.customer');
+      const d = await desired(
+        'unmanaged',
+        viewsYaml('SELECT id, name FROM customer WHERE active AND id > 0', liveLoud),
+      );
+      const made = await makePlan(db.client, { desiredPath: d, scratchUrl: adminUrl() });
+      expect(made.plan.phases.flatMap((p) => p.steps.map((x) => x.summary))).toEqual([
+        'replace view public.active_customer (CREATE OR REPLACE: same columns)',
+      ]);
+      // Changing it needs the function in the scratch database: reported, with why.
+      const d2 = await desired(
+        'unmanaged2',
+        viewsYaml('SELECT id, name FROM customer WHERE active', `${liveLoud} WHERE true`),
+      );
+      const err = await makePlan(db.client, { desiredPath: d2, scratchUrl: adminUrl() }).catch((e: unknown) => e);
+      expect((err as DesiredStateError).issues.map((i) => [i.path, i.message])).toEqual([
+        ['schemas.public.views.loud', expect.stringMatching(/function public\.shout\(text\) does not exist/)],
+      ]);
+    } finally {
+      await db.exec('DROP VIEW loud; DROP FUNCTION shout(text)');
+    }
+  });
+
   it('refuses a scratch server of another major version, saying why', async () => {
     const err = await withScratchDatabase({ major: db.major === 14 ? 15 : 14, url: adminUrl() }, async () => 1).catch(
       (e: unknown) => e,
@@ -131,6 +179,30 @@ ${views}`,
     expect(err).toBeInstanceOf(ScratchError);
     expect((err as Error).message).toMatch(/the scratch server .* is PostgreSQL \d+, the live one \d+/);
   });
+
+  it('keeps the embedded cluster between runs, starts a fresh one while it is in use, and leaves nothing of a run', async () => {
+    const cacheDir = path.join(dir, 'cache');
+    const first = await withScratchDatabase({ major: db.major, cacheDir }, async (c, info) => {
+      await c.query('CREATE TABLE left_behind (id int)');
+      // A second run while the first one's server holds the kept cluster: a fresh server of its own.
+      const inner = await withScratchDatabase({ major: db.major, cacheDir }, async (_c, i) => i.reusedCluster);
+      expect(inner).toBe(false);
+      return info;
+    });
+    expect(first.reusedCluster).toBe(false);
+    const second = await withScratchDatabase({ major: db.major, cacheDir }, async (c, info) => {
+      const t = await c.query(`SELECT FROM pg_class WHERE relname = 'left_behind'`);
+      const dbs = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'zdm\\_scratch\\_%'`);
+      return { info, tables: t.rowCount, databases: dbs.rowCount };
+    });
+    expect(second.info.reusedCluster).toBe(true);
+    expect(second.tables).toBe(0);
+    expect(second.databases).toBe(1);
+    console.log(
+      `scratch database on an embedded PostgreSQL ${db.major}: ready in ${Math.round(first.readyMs)} ms with initdb, ` +
+        `${Math.round(second.info.readyMs)} ms on the kept cluster`,
+    );
+  }, 120_000);
 
   it('starts an embedded server of the live major version when no URL is given, with the roles asked for', async () => {
     const roles = await withScratchDatabase(
