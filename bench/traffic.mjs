@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench:traffic [-- --rows 1000000] [-- --rate 200] [-- --connections 4] [-- --baseline-seconds 10]
-//                       [-- --lock-timeout-ms 3000] [-- --pg 18 | --database-url URL] [-- --light]
+//                       [-- --lock-timeout-ms 200] [-- --pg 18 | --database-url URL] [-- --light]
 //
 // Traffic during apply. A steady application workload — reads by primary key (50%), inserts (25%)
 // and updates by primary key (25%) of `orders`, --rate statements/s over --connections connections,
@@ -51,7 +51,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { applyPhase } from '../dist/apply/index.js';
+import { applyPhase, DEFAULTS } from '../dist/apply/index.js';
 import { writeDesiredState } from '../dist/desired/write.js';
 import { introspect } from '../dist/introspect/index.js';
 import { withoutJournal } from '../dist/model/objects.js';
@@ -82,7 +82,7 @@ const flags = parseFlags({
   rate: { type: 'number', default: 200, help: 'application statements per second, all connections together' },
   connections: { type: 'number', default: 4, help: 'application connections' },
   'baseline-seconds': { type: 'number', help: 'length of the no-apply baseline (default 10; --light 3)' },
-  'lock-timeout-ms': { type: 'number', help: 'zdm apply --lock-timeout (default 3000; --light 1000)' },
+  'lock-timeout-ms': { type: 'number', help: "zdm apply --lock-timeout (default: zdm's own, 200)" },
   scenarios: { type: 'string', help: 'comma-separated scenario names to run (default: all ready ones)' },
   'no-naive': { type: 'boolean', default: false, help: 'skip the naive contrast runs' },
   out: { type: 'string', help: 'write the results there instead of bench/results/traffic.json' },
@@ -96,7 +96,8 @@ const flags = parseFlags({
 const light = flags.light;
 const rows = flags.rows ?? (light ? 20_000 : 1_000_000);
 const baselineSeconds = flags['baseline-seconds'] ?? (light ? 3 : 10);
-const lockTimeoutMs = flags['lock-timeout-ms'] ?? (light ? 1000 : 3000);
+/** zdm apply's defaults unless --lock-timeout-ms is given (the bench measures what a user gets). */
+const lockTimeoutMs = flags['lock-timeout-ms'] ?? DEFAULTS.lockTimeoutMs;
 const CUSTOMERS = 10_000;
 /** Setup time, whole seconds: the newest row's created_at, and the partition swap's bounds. */
 const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -438,7 +439,13 @@ async function runScenario(adminUrl, major, scenario, tmp) {
         const side = await scenario.beforePhase?.[phase]?.(url);
         if (side) sessions.push(side.done);
         try {
-          await applyPhase(c, made.plan, { phase, lockTimeoutMs, allowHazards });
+          await applyPhase(c, made.plan, {
+            phase,
+            ...(flags['lock-timeout-ms'] === undefined ? {} : { lockTimeoutMs }),
+            allowHazards,
+            // As zdm apply does: a second session watches concurrent builds while they wait.
+            sideConnection: () => connectTo(url, 'zdm bench apply (watching a wait)'),
+          });
         } catch (err) {
           failure = `${phase}: ${err instanceof Error ? err.message : String(err)}`;
         }
