@@ -1,17 +1,8 @@
 import type { Queryable } from '../db/connection.js';
 import type { LockInfo, Phase, Plan } from '../plan/types.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
-import {
-  type GuardOptions,
-  type GuardSettings,
-  guardedTries,
-  RETRIABLE,
-  type SideConnection,
-  type SideSession,
-} from './guard.js';
+import { type GuardOptions, type GuardSettings, guardedTries, type SideConnection, type SideSession } from './guard.js';
 import type { ApplyEvent, ApplyOptions, ApplyTestHooks } from './types.js';
-
-export { RETRIABLE };
 
 /**
  * Lock waits (src/apply/guard.ts): a try that queues the application waits at most 200 ms, the
