@@ -393,14 +393,22 @@ function patienceError(
   started: number,
   blockers: readonly Blocker[],
   details: { readonly sqlState?: string; readonly attempts?: number } = {},
+  kind: WaitKind = 'queues-app',
 ): ApplyError {
+  const waited =
+    kind === 'harmless'
+      ? 'and the older transactions it waited for did not end: '
+      : 'and never got it without stalling the application: ';
+  const left =
+    kind === 'harmless'
+      ? 'An INVALID index a concurrent build leaves is dropped and built again by the next run'
+      : 'Nothing of this step was left applied';
   return new ApplyError(
     'lock-timeout',
     `step ${stepId}${what ? ` (${what})` : ''}: waited ${duration(performance.now() - started)} (--lock-wait ` +
-      `${duration(gc.s.lockWaitMs)}) for ${describeWanted(wanted)} and never got it without stalling the ` +
-      `application: ${describeBlockers(blockers)}. Nothing of this step was left applied; run the same command ` +
-      'again when they are done, raise --lock-wait, or let zdm end them (--cancel-blockers-after DURATION, ' +
-      '--terminate-blockers).',
+      `${duration(gc.s.lockWaitMs)}) for ${describeWanted(wanted)} ${waited}${describeBlockers(blockers)}. ` +
+      `${left}; run the same command again when they are done, raise --lock-wait, or let zdm end them ` +
+      '(--cancel-blockers-after DURATION, --terminate-blockers).',
     { stepId, holders: uniqueByPid(blockers), attempts: details.attempts ?? 0, ...details },
   );
 }
@@ -552,10 +560,16 @@ export async function guardedTries<T>(
       );
       const why = state === '55P03' ? `lock_timeout (${lockTimeoutMs} ms)` : messageOf(err);
       if (kind === 'harmless' && state === '55P03') {
-        throw patienceError(gc, stepId, options.what, wanted, started, [...last.blockers, ...holders], {
-          sqlState: state,
-          attempts: n,
-        });
+        throw patienceError(
+          gc,
+          stepId,
+          options.what,
+          wanted,
+          started,
+          [...last.blockers, ...holders],
+          { sqlState: state, attempts: n },
+          kind,
+        );
       }
       if (n > s.maxLockRetries || performance.now() >= deadline) {
         throw new ApplyError(

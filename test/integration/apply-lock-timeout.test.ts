@@ -258,4 +258,55 @@ describe('zdm apply: lock_timeout per try, the guard, and --lock-wait', () => {
     expect(c).toEqual([{ valid: true }]);
     expect((await db.query<{ s: string }>(`SHOW lock_timeout`))[0]).toEqual({ lock_timeout: '0' });
   });
+
+  it('a concurrent build still waiting after --lock-wait fails naming what it waits for; the next run drops its INVALID index and builds it', async () => {
+    await table('lt4');
+    const plan = await buildPlan(db.client, {
+      id: 'p-lt4',
+      expand: [
+        sqlStep('expand.1', 'CREATE INDEX CONCURRENTLY lt4_v_idx ON public.lt4 (v)', {
+          transaction: false,
+          concurrentIndex: { schema: 'public', name: 'lt4_v_idx' },
+          locks: [{ relation: 'public.lt4', mode: 'SHARE UPDATE EXCLUSIVE', hold: 'scan' }],
+        }),
+      ],
+    });
+    // A transaction with a snapshot older than the build: the build waits for it to end.
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await holder.query('SELECT count(*) FROM public.lt4');
+    let err: unknown;
+    try {
+      await applyPhase(db.client, plan, {
+        phase: 'expand',
+        lockWaitMs: 1500,
+        sideConnection: () => db.connect(),
+      });
+    } catch (e) {
+      err = e;
+    } finally {
+      await holder.query('COMMIT');
+    }
+    expect(err).toBeInstanceOf(ApplyError);
+    const e = err as ApplyError;
+    expect(e.code).toBe('lock-timeout');
+    expect(e.details.holders?.map((h) => h.pid)).toContain(holderPid);
+    expect(e.message).toMatch(
+      /--lock-wait 1\.5 s\) for SHARE UPDATE EXCLUSIVE on public\.lt4 and the older transactions/,
+    );
+    expect(e.message).toContain(
+      'An INVALID index a concurrent build leaves is dropped and built again by the next run',
+    );
+    const invalid = await db.query(
+      `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.lt4_v_idx'::regclass`,
+    );
+    expect(invalid).toEqual([{ valid: false }]);
+
+    const events: ApplyEvent[] = [];
+    await applyPhase(db.client, plan, { phase: 'expand', onEvent: (x) => events.push(x) });
+    expect(events.filter((x) => x.type === 'leftover-dropped')).toHaveLength(1);
+    const valid = await db.query(
+      `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.lt4_v_idx'::regclass`,
+    );
+    expect(valid).toEqual([{ valid: true }]);
+  });
 });
