@@ -53,7 +53,7 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     await writeFile(file, first.stdout);
     const v = await runCli(['validate', file]);
     expect(v.stderr).toBe('');
-    expect(v.stdout).toContain('valid (2 table(s) in 1 schema(s))');
+    expect(v.stdout).toContain('valid (2 table(s), 1 view(s) in 1 schema(s))');
     expect(v.code).toBe(0);
 
     const { model } = await loadDesiredState(file);

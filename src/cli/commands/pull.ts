@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { makeOutputDirectory, writeOutput } from '../files.js';
+import { objectCounts } from '../output.js';
 
 export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
@@ -83,14 +84,7 @@ function schemaRef(outFile: string): string {
 }
 
 export function leftOutSummary(model: DatabaseModel): string {
-  const count = (f: (s: DatabaseModel['schemas'][number]) => number) => model.schemas.reduce((n, s) => n + f(s), 0);
-  const tables = count((s) => s.tables.length);
-  const views = count((s) => s.views.length);
-  const matviews = count((s) => s.materializedViews.length);
-  const written = [`${tables} table(s)`];
-  if (views > 0) written.push(`${views} view(s)`);
-  if (matviews > 0) written.push(`${matviews} materialized view(s)`);
-  const base = `${written.join(', ')} in ${model.schemas.length} schema(s)`;
+  const base = objectCounts(model);
   const left = Object.entries(model.unmanaged ?? {})
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${n} ${kind}(s)`);
