@@ -31,11 +31,11 @@
  * the expand phase installed the sync trigger that fills the new column on every write.
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
 import { runBatchLoop } from './batches.js';
 import { type RunContext, stepError } from './context.js';
 import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, resetCursorKey, stepFailed, stepStarting } from './journal.js';
-import { qualifiedIdent, quoteIdent } from './sql.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BackfillKey {
@@ -140,7 +140,7 @@ interface BatchSql {
 }
 
 function keysetSql(step: BackfillStep, key: BackfillKey): BatchSql {
-  const table = qualifiedIdent(step.table.schema, step.table.name);
+  const table = qualifiedName(step.table.schema, step.table.name);
   const cols = key.columns.map(quoteIdent);
   const k = cols.length;
   const row = k === 1 ? cols[0]! : `(${cols.join(', ')})`;
@@ -174,7 +174,7 @@ function keysetSql(step: BackfillStep, key: BackfillKey): BatchSql {
  * row no longer does (unless an expression is volatile: such a backfill needs a `where`).
  */
 function ctidSql(step: BackfillStep, from: number, to: number): string {
-  const table = qualifiedIdent(step.table.schema, step.table.name);
+  const table = qualifiedName(step.table.schema, step.table.name);
   const entries = Object.entries(step.set);
   const set = entries.map(([col, expr]) => `${quoteIdent(col)} = (${expr})`).join(', ');
   const where =

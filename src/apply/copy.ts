@@ -22,11 +22,12 @@
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
 import { runBatchLoop } from './batches.js';
 import { type RunContext, stepError } from './context.js';
 import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
-import { msSetting, qualifiedIdent, quoteIdent } from './sql.js';
+import { msSetting } from './sql.js';
 import type { StepOutcome } from './types.js';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
@@ -59,8 +60,8 @@ export async function runCopyStep(
   cursor: JournalCursor | undefined,
 ): Promise<StepOutcome> {
   const { c, plan, phase, s } = ctx;
-  const from = qualifiedIdent(step.from.schema, step.from.name);
-  const to = qualifiedIdent(step.to.schema, step.to.name);
+  const from = qualifiedName(step.from.schema, step.from.name);
+  const to = qualifiedName(step.to.schema, step.to.name);
   const display = `${step.from.schema}.${step.from.name}`;
   const t0 = performance.now();
   const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
@@ -151,8 +152,8 @@ export async function runCopyStep(
 
 export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {
   const { c, plan, phase, s } = ctx;
-  const from = qualifiedIdent(step.from.schema, step.from.name);
-  const to = qualifiedIdent(step.to.schema, step.to.name);
+  const from = qualifiedName(step.from.schema, step.from.name);
+  const to = qualifiedName(step.to.schema, step.to.name);
   const t0 = performance.now();
   try {
     await stepStarting(c, plan.id, phase.name, step.id);

@@ -21,11 +21,12 @@ import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
 import type { Plan, Step } from '../plan/types.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
 import { validatePlan, verifyChecksum } from './checks.js';
 import { ApplyError, sqlStateOf } from './errors.js';
 import { readPlanJournal } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
-import { msSetting, quoteIdent as quote, sleep } from './sql.js';
+import { msSetting, sleep } from './sql.js';
 
 export interface RollbackOptions {
   /** lock_timeout per try of each DROP. Default 3000 ms. */
@@ -134,8 +135,8 @@ function undoStatement(
 function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | string {
   if (step.kind === 'backfill') {
     // A backfill into a column expand added is undone by dropping the column.
-    const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
-    const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
+    const table = qualifiedName(step.table.schema, step.table.name);
+    const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quoteIdent(c)}`));
     return foreign.length === 0
       ? { stepId: step.id, sql: [], concurrent: false }
       : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;

@@ -1,16 +1,5 @@
-/**
- * Small SQL helpers of the engine. Identifiers from the plan (table, key and index names) always go
- * through `quoteIdent`; expressions from the plan (`set`, `where`) are SQL by contract and are
- * parenthesized, never quoted.
- */
-import { qualifiedName } from '../model/quote.js';
+/** Lock names and timing helpers of the engine. */
 import type { LockMode } from '../plan/types.js';
-
-export { quoteIdent, quoteLiteral } from '../model/quote.js';
-
-export function qualifiedIdent(schema: string, name: string): string {
-  return qualifiedName(schema, name);
-}
 
 /** pg_locks spells modes `AccessExclusiveLock`; plans and messages `ACCESS EXCLUSIVE`. */
 export const PG_LOCK_NAME: Readonly<Record<LockMode, string>> = {

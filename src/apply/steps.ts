@@ -10,10 +10,11 @@
  * for concurrent index builds zdm makes them so (see `dropLeftovers`).
  */
 import type { SqlStep } from '../plan/types.js';
+import { qualifiedName } from '../sql/quote.js';
 import { type RunContext, stepError, withLockRetry } from './context.js';
 import type { JournalStep } from './journal.js';
 import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
-import { msSetting, oneLine, qualifiedIdent } from './sql.js';
+import { msSetting, oneLine } from './sql.js';
 import type { StepOutcome } from './types.js';
 
 const CREATE_INDEX_CONCURRENTLY = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b/i;
@@ -133,7 +134,7 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
   const copies = new RegExp(`^${escapeRegExp(target.name)}_cc(new|old)[0-9]*$`);
   const leftovers = r.rows.filter((x) => (x.name === target.name && !reindex) || copies.test(x.name));
   for (const leftover of leftovers) {
-    const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedIdent(target.schema, leftover.name)}`;
+    const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName(target.schema, leftover.name)}`;
     await withLockRetry(
       ctx,
       step.id,

@@ -5,8 +5,9 @@
  * and foreign keys of other tables that point at it (PostgreSQL follows the table by oid) are not
  * seen as changed.
  */
-import { quoteIdent } from '../model/quote.js';
+
 import type { DatabaseModel, ForeignKey, IndexKey, Partition, RelationParts, Table } from '../model/types.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { RenameTable } from './changes.js';
 
 export function tableRenames(live: DatabaseModel, desired: DatabaseModel): RenameTable[] {

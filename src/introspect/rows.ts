@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/connection.js';
-import { quoteIdent as q } from '../model/quote.js';
+import { qualifiedName } from '../sql/quote.js';
 
 /** Tables per query: each probe takes an ACCESS SHARE lock until the query's transaction ends. */
 const CHUNK = 200;
@@ -17,7 +17,7 @@ export async function emptyTables(
   for (let i = 0; i < tables.length; i += CHUNK) {
     const chunk = tables.slice(i, i + CHUNK);
     const sql = chunk
-      .map((t, j) => `SELECT ${j} AS i WHERE NOT EXISTS (SELECT FROM ${q(t.schema)}.${q(t.name)})`)
+      .map((t, j) => `SELECT ${j} AS i WHERE NOT EXISTS (SELECT FROM ${qualifiedName(t.schema, t.name)})`)
       .join(' UNION ALL ');
     const res = await client.query<{ i: number }>(sql);
     for (const r of res.rows) {

@@ -21,7 +21,7 @@ import type {
   Table,
   UniqueConstraint,
 } from '../model/types.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../render/quote.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 export const rel = (r: RelationRef): string => qualifiedName(r.schema, r.name);
 

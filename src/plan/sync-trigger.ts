@@ -21,7 +21,7 @@
  * the source and then the BEFORE INSERT trigger on the destination, with both columns set: the
  * INSERT rule then sets old := rev(new), which is the old value again unless rev(conv(x)) is not x.
  */
-import { qualifiedName, quoteIdent, quoteLiteral } from '../render/quote.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 export interface SyncTriggerSpec {
   readonly schema: string;

@@ -13,7 +13,7 @@ import { startEmbedded } from '../db/embedded.js';
 import { runSqlScript } from '../db/sql-script.js';
 import { PHASES } from '../plan/types.js';
 import { renderText } from '../render/index.js';
-import { quoteIdent } from '../render/quote.js';
+import { quoteIdent } from '../sql/quote.js';
 import { makePlan } from './plan.js';
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/shop');

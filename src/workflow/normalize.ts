@@ -20,7 +20,6 @@ import type { Queryable } from '../db/connection.js';
 import type { RelationRef } from '../diff/changes.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
-import { qualifiedName, quoteIdent } from '../model/quote.js';
 import type {
   DatabaseModel,
   Domain,
@@ -41,6 +40,7 @@ import {
   partitionBoundSql,
   partitionBySql,
 } from '../plan/sql.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
 
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
@@ -62,9 +62,6 @@ export class NormalizeError extends Error {
 
 /** Separates the segments of document paths built here: no identifier can contain NUL. */
 const SEP = '\u0000';
-
-const q = quoteIdent;
-const qq = qualifiedName;
 
 interface Scratch {
   readonly schema: string;
@@ -120,7 +117,7 @@ async function createRelationParts(
   for (const c of parts.checks) {
     await s.try(
       `${path}${SEP}checks${SEP}${c.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${checkSql(c, true)}`,
+      `ALTER TABLE ${qualifiedName(rel.schema, rel.name)} ADD ${checkSql(c, true)}`,
     );
   }
   for (const ix of parts.indexes) {
@@ -138,7 +135,7 @@ async function createRelationParts(
     map.exclusions.set(name, x);
     await s.try(
       `${path}${SEP}exclusionConstraints${SEP}${x.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${exclusionSql({ ...x, name }, schemas)}`,
+      `ALTER TABLE ${qualifiedName(rel.schema, rel.name)} ADD ${exclusionSql({ ...x, name }, schemas)}`,
     );
   }
   for (const p of parts.partitions) {
@@ -147,7 +144,7 @@ async function createRelationParts(
     const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
-      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${qq(rel.schema, rel.name)} ${partitionBoundSql(p.bound)}` +
+      `CREATE TABLE ${qualifiedName(scratch.schema, name)} PARTITION OF ${qualifiedName(rel.schema, rel.name)} ${partitionBoundSql(p.bound)}` +
         (p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : ''),
     );
     if (created) await createRelationParts(s, scratch, { schema: scratch.schema, name }, p, ppath, map, schemas);
@@ -171,14 +168,14 @@ async function createNewSchemaObjects(
 ): Promise<void> {
   const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
   for (const sc of desired.schemas) {
-    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
+    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${quoteIdent(sc.name)}`);
   }
   const liveExt = new Set(live.extensions.map((e) => e.name));
   for (const e of desired.extensions) {
     if (liveExt.has(e.name)) continue;
     await s.try(
       `extensions${SEP}${e.name}`,
-      `CREATE EXTENSION IF NOT EXISTS ${q(e.name)}${e.schema ? ` SCHEMA ${q(e.schema)}` : ''}`,
+      `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e.name)}${e.schema ? ` SCHEMA ${quoteIdent(e.schema)}` : ''}`,
     );
   }
   for (const sc of desired.schemas) {
@@ -193,7 +190,7 @@ async function createNewSchemaObjects(
       if (has('sequences', seq.name)) continue;
       await s.try(
         `schemas${SEP}${sc.name}${SEP}sequences${SEP}${seq.name}`,
-        `CREATE SEQUENCE ${qq(sc.name, seq.name)} AS ${seq.type}`,
+        `CREATE SEQUENCE ${qualifiedName(sc.name, seq.name)} AS ${seq.type}`,
       );
     }
   }
@@ -202,7 +199,7 @@ async function createNewSchemaObjects(
     const ls = liveSchemas.get(sc.name);
     for (const d of sc.domains) {
       if (ls?.domains.some((o) => o.name === d.name)) continue;
-      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
+      await s.run(`SET LOCAL search_path = ${quoteIdent(sc.name)}, public`);
       await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
   }
@@ -414,7 +411,7 @@ async function normalizeBatch(
   };
   await client.query('BEGIN');
   try {
-    await s.run(`CREATE SCHEMA ${q(schema)}`);
+    await s.run(`CREATE SCHEMA ${quoteIdent(schema)}`);
     // Names that start a qualified collation / operator class name (`schema.name`).
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
@@ -424,7 +421,7 @@ async function normalizeBatch(
     let searchPath: string | undefined;
     const inSchema = async (name: string): Promise<void> => {
       if (name === searchPath) return;
-      await s.run(`SET LOCAL search_path = ${q(name)}, public`);
+      await s.run(`SET LOCAL search_path = ${quoteIdent(name)}, public`);
       searchPath = name;
     };
     for (const d of work.domains) {
@@ -441,7 +438,7 @@ async function normalizeBatch(
       const rel = { schema, name };
       const created = await s.try(
         tablePath(t),
-        `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
+        `CREATE TABLE ${qualifiedName(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
           (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);

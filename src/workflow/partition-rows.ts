@@ -10,7 +10,7 @@
 import type { Queryable } from '../db/connection.js';
 import type { Table } from '../model/types.js';
 import { partitionBoundSql, partitionBySql, rel } from '../plan/sql.js';
-import { quoteIdent } from '../render/quote.js';
+import { quoteIdent } from '../sql/quote.js';
 
 export interface PartitionChange {
   /** The live, plain table. */

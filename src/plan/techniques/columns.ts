@@ -7,7 +7,7 @@ import { docPath } from '../../diff/paths.js';
 import { qualified } from '../../model/names.js';
 import type { Column, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapColumn, mapRelation, mapTable, omit, withOptional } from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';

@@ -33,7 +33,7 @@ import type {
 } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
-import { quoteIdent } from '../../render/quote.js';
+import { quoteIdent } from '../../sql/quote.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
 import { checkSql, createIndexSql, exclusionSql, foreignKeySql, primaryKeySql, rel, uniqueSql } from '../sql.js';

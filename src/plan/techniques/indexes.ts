@@ -17,7 +17,7 @@ import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../dif
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
 import { createIndexSql } from '../sql.js';

@@ -8,7 +8,7 @@
  */
 import type { RelationRef } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
-import { quoteIdent } from '../../render/quote.js';
+import { quoteIdent } from '../../sql/quote.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapColumn, mapRelation, removeNamed } from '../model-edit.js';
 import { rel } from '../sql.js';

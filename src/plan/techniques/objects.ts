@@ -25,7 +25,7 @@ import type {
 import { assertNever, commentTargetName } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { DatabaseModel, Domain, Sequence } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
 import { type ModelEdit, mapColumn, mapRelation, mapSchema, removeNamed, upsert, withOptional } from '../model-edit.js';
 import { createDomainSql, createEnumSql, parenthesized, SEQUENCE_FIELDS, sequenceOptions } from '../sql.js';

@@ -15,7 +15,7 @@
  */
 import type { RelationRef } from '../../diff/changes.js';
 import type { PartitionBound, PartitionKey } from '../../model/types.js';
-import { identList, quoteIdent } from '../../render/quote.js';
+import { identList, quoteIdent } from '../../sql/quote.js';
 import { boundValue, rel } from '../sql.js';
 
 const keyElement = (e: string): string => (/^[^\s()"]+$/.test(e) ? quoteIdent(e) : e);

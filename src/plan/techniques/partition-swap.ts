@@ -42,7 +42,7 @@ import type {
   UniqueConstraint,
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, mapSchema, noEdit, omit } from '../model-edit.js';
 import { freshName } from '../names.js';

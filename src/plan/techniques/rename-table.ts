@@ -11,7 +11,7 @@
 import type { RenameTable } from '../../diff/changes.js';
 import { renameTableIn } from '../../diff/renames.js';
 import { qualified } from '../../model/names.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
 
 export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {

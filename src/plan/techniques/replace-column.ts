@@ -45,7 +45,7 @@ import type {
   UniqueConstraint,
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent } from '../../render/quote.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
 import { at, findRelation, lock, type PlanContext, rootTable, sqlStep, type Touch, tableTouch } from '../context.js';
 import {
   chain,
@@ -330,7 +330,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     // The identity moves: the new column gets its own sequence, started where the old one is (the
     // old sequence goes with the old column).
     const serial = (col: string) =>
-      `pg_catalog.pg_get_serial_sequence(${quoteLiteralText(qualifiedName(table.schema, table.name))}, ${quoteLiteralText(col)})`;
+      `pg_catalog.pg_get_serial_sequence(${quoteLiteral(qualifiedName(table.schema, table.name))}, ${quoteLiteral(col)})`;
     contractSql.push(
       `ALTER TABLE ${t} ALTER COLUMN ${n} ADD GENERATED ${to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`,
     );
@@ -344,7 +344,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   if (to.default !== undefined) contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${f} SET DEFAULT ${to.default}`);
   contractSql.push(...carry.after);
   if (!rename && to.comment !== undefined) {
-    contractSql.push(`COMMENT ON COLUMN ${t}.${f} IS ${quoteLiteralText(to.comment)}`);
+    contractSql.push(`COMMENT ON COLUMN ${t}.${f} IS ${quoteLiteral(to.comment)}`);
   }
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
@@ -462,10 +462,6 @@ function generatedRefusal(from: Column, to: Column, rename: boolean): string {
     `${rename ? 'under the new name' : 'of the new type under a new name'} (a plan of its own; ${cost}), move the ` +
     'application to it, and drop this one in a later plan'
   );
-}
-
-function quoteLiteralText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 function liveOwnedSequences(m: DatabaseModel, table: RelationRef, column: string) {
@@ -768,7 +764,7 @@ function carryOver(
       );
     carry.after.push(`ALTER INDEX ${qualifiedName(table.schema, tmp)} RENAME TO ${quoteIdent(ix.name)}`);
     if (ix.comment !== undefined) {
-      carry.after.push(`COMMENT ON INDEX ${qualifiedName(table.schema, ix.name)} IS ${quoteLiteralText(ix.comment)}`);
+      carry.after.push(`COMMENT ON INDEX ${qualifiedName(table.schema, ix.name)} IS ${quoteLiteral(ix.comment)}`);
     }
     const want = desired.indexes.find((x) => x.name === ix.name)!;
     carry.edits.push(mapRel((r) => ({ ...r, indexes: [...removeNamed(r.indexes, tmp), { ...want, valid: true }] })));

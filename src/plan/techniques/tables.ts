@@ -23,7 +23,7 @@ import type {
 import { qualified } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { quoteIdent } from '../../render/quote.js';
+import { quoteIdent } from '../../sql/quote.js';
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
 import {
