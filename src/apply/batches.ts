@@ -9,6 +9,7 @@
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
+import { setLocalSql } from '../sql/session.js';
 import { type RunContext, type Settings, withLockRetry } from './context.js';
 import { advanceCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './sql.js';
@@ -97,9 +98,12 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
           // rare and scanned and sorted the whole table for every batch, a batch took longer than the
           // cap, and batches shrank to a few hundred rows: 1,000,000 rows took 273 s instead of 37.
           await c.query(
-            `SET LOCAL lock_timeout = '${msSetting(loop.lockTimeoutMs)}'; ` +
-              `SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'; ` +
-              'SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off',
+            setLocalSql({
+              lock_timeout: msSetting(loop.lockTimeoutMs),
+              statement_timeout: msSetting(s.backfillStatementTimeoutMs),
+              enable_seqscan: 'off',
+              enable_sort: 'off',
+            }),
           );
           const r = await loop.batch(position, size);
           const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);

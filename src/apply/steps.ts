@@ -10,7 +10,8 @@
  * for concurrent index builds zdm makes them so (see `dropLeftovers`).
  */
 import type { SqlStep } from '../plan/types.js';
-import { qualifiedName } from '../sql/quote.js';
+import { dropIndexSql } from '../sql/indexes.js';
+import { setConfigSql, setLocalSql } from '../sql/session.js';
 import { type RunContext, stepError, withLockRetry } from './context.js';
 import type { JournalStep } from './journal.js';
 import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
@@ -49,8 +50,8 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
         await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
           // SET LOCAL: the timeouts end with the transaction, whatever happens to it.
-          await c.query(`SET LOCAL lock_timeout = '${msSetting(s.lockTimeoutMs)}'`);
-          await c.query(`SET LOCAL statement_timeout = '${msSetting(s.statementTimeoutMs)}'`);
+          await c.query(setLocalSql({ lock_timeout: msSetting(s.lockTimeoutMs) }));
+          await c.query(setLocalSql({ statement_timeout: msSetting(s.statementTimeoutMs) }));
           for (const sql of step.sql) {
             ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${oneLine(sql)}` });
             await c.query(sql);
@@ -83,10 +84,10 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
 async function setSessionTimeouts(ctx: RunContext): Promise<void> {
   // Session level (not LOCAL): these statements run outside any transaction block. apply.ts restores
   // the session's own values when the run ends.
-  await ctx.c.query(
-    `SELECT pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false)`,
-    [msSetting(ctx.s.lockTimeoutMs), msSetting(ctx.s.statementTimeoutMs)],
-  );
+  await ctx.c.query(setConfigSql(['lock_timeout', 'statement_timeout']), [
+    msSetting(ctx.s.lockTimeoutMs),
+    msSetting(ctx.s.statementTimeoutMs),
+  ]);
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
@@ -134,7 +135,7 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
   const copies = new RegExp(`^${escapeRegExp(target.name)}_cc(new|old)[0-9]*$`);
   const leftovers = r.rows.filter((x) => (x.name === target.name && !reindex) || copies.test(x.name));
   for (const leftover of leftovers) {
-    const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName(target.schema, leftover.name)}`;
+    const sql = dropIndexSql({ schema: target.schema, name: leftover.name }, { concurrently: true, ifExists: true });
     await withLockRetry(
       ctx,
       step.id,

@@ -33,10 +33,20 @@ import type {
 } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
-import { quoteIdent } from '../../sql/quote.js';
+import {
+  addConstraintSql,
+  addKeyUsingIndexSql,
+  checkSql,
+  dropConstraintSql,
+  exclusionSql,
+  foreignKeySql,
+  primaryKeySql,
+  uniqueSql,
+  validateConstraintSql,
+} from '../../sql/constraints.js';
+import { createIndexSql } from '../../sql/indexes.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
-import { checkSql, createIndexSql, exclusionSql, foreignKeySql, primaryKeySql, rel, uniqueSql } from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
 
@@ -49,15 +59,14 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
   const { table, check } = ch;
   // A new relation gets its checks in its creation step (tables.ts).
   if (ctx.isNew(table)) return;
-  const t = rel(table);
   const sql: string[] = [];
   const locks = [lock(table, 'ACCESS EXCLUSIVE')];
   const hazards: Hazard[] = [];
   if (ch.replaces) {
-    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(check.name)}`);
+    sql.push(dropConstraintSql(table, check.name));
     hazards.push('not-validated');
   }
-  sql.push(`ALTER TABLE ${t} ADD ${checkSql(check, true)}`);
+  sql.push(addConstraintSql(table, checkSql(check, true)));
   if (!check.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('checks'),
@@ -78,11 +87,9 @@ export function planValidateCheck(ctx: PlanContext, ch: ValidateCheck): void {
   const { table, check } = ch;
   ctx.add(
     at.backfill('validateChecks'),
-    sqlStep(
-      `validate check ${check.name} on ${name(table)}`,
-      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(check.name)}`],
-      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
-    ),
+    sqlStep(`validate check ${check.name} on ${name(table)}`, [validateConstraintSql(table, check.name)], {
+      locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+    }),
     (m) =>
       mapRelation(m, table, (r) => ({
         ...r,
@@ -109,7 +116,6 @@ function fkLocks(table: RelationRef, fk: ForeignKey, mode: LockInfo['mode'], hol
 
 export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   const { table, foreignKey: fk } = ch;
-  const t = rel(table);
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
   const touches = [tableTouch(table), tableTouch(ref)];
   if (ctx.isRecreatedInContract(table)) {
@@ -118,7 +124,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
       at.contract('addPartitions'),
       sqlStep(
         `add foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-        [`ALTER TABLE ${t} ADD ${foreignKeySql(fk, !fk.valid)}`],
+        [addConstraintSql(table, foreignKeySql(fk, !fk.valid))],
         {
           locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
           hazards: fk.valid ? [] : ['not-validated'],
@@ -142,13 +148,13 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   const hazards: Hazard[] = [];
   let locks = fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant');
   if (ch.replaces) {
-    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+    sql.push(dropConstraintSql(table, fk.name));
     locks = [...fkLocks(table, ch.replaces, 'ACCESS EXCLUSIVE', 'instant'), ...locks];
     if (!noNotValid) hazards.push('not-validated');
   }
   if (noNotValid) {
     const empty = ctx.isEmpty(table);
-    sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, false)}`);
+    sql.push(addConstraintSql(table, foreignKeySql(fk, false)));
     if (!empty) hazards.push('blocks-writes');
     ctx.add(
       at.expand('foreignKeys'),
@@ -172,7 +178,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     );
     return;
   }
-  sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, true)}`);
+  sql.push(addConstraintSql(table, foreignKeySql(fk, true)));
   if (!fk.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('foreignKeys'),
@@ -197,7 +203,7 @@ export function planValidateForeignKey(ctx: PlanContext, ch: ValidateForeignKey)
     at.backfill('validateForeignKeys'),
     sqlStep(
       `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
+      [validateConstraintSql(table, fk.name)],
       { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')] },
     ),
     (m) =>
@@ -215,11 +221,9 @@ export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
   ctx.add(
     at.contract('dropForeignKeys'),
-    sqlStep(
-      `drop foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
-      { locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant') },
-    ),
+    sqlStep(`drop foreign key ${fk.name} on ${name(table)} → ${name(ref)}`, [dropConstraintSql(table, fk.name)], {
+      locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant'),
+    }),
     (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: removeNamed(r.foreignKeys, fk.name) })),
     [tableTouch(table), tableTouch(ref)],
   );
@@ -251,7 +255,6 @@ function planAddKey(
   k: Key,
   replaces: PrimaryKey | UniqueConstraint | undefined,
 ): void {
-  const t = rel(table);
   const label = k.kind === 'primaryKey' ? 'primary key' : 'unique constraint';
   const touches = [tableTouch(table)];
   if (replaces) {
@@ -270,7 +273,7 @@ function planAddKey(
     k.kind === 'primaryKey'
       ? { ...r, primaryKey: k.key }
       : { ...r, uniqueConstraints: upsert(removeNamed(r.uniqueConstraints, replaces?.name ?? ''), k.key) };
-  const dropOld = replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(replaces.name)}`] : [];
+  const dropOld = replaces ? [dropConstraintSql(table, replaces.name)] : [];
   const hazards: Hazard[] = replaces ? ['unique-scope-change'] : [];
   const waitForNotNull = k.kind === 'primaryKey' && k.key.columns.some((c) => !notNullAfterExpand(ctx, table, c));
   const place: Placement = replaces || waitForNotNull ? at.contract('keys') : at.expand('keys');
@@ -284,7 +287,7 @@ function planAddKey(
       sqlStep(
         `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${name(table)} (no online technique on a partitioned table: ` +
           'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
-        [...dropOld, `ALTER TABLE ${t} ADD ${constraintSql}`],
+        [...dropOld, addConstraintSql(table, constraintSql)],
         { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
       ),
       (m) => mapRelation(m, table, setKey),
@@ -315,10 +318,7 @@ function planAddKey(
     (m) => mapRelation(m, table, (r) => ({ ...r, indexes: upsert(r.indexes, index) })),
     touches,
   );
-  const timing = k.key.deferrable ? (k.key.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
-  const using =
-    `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(k.key.name)} ` +
-    `${k.kind === 'primaryKey' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${quoteIdent(indexName)}${timing}`;
+  const using = addKeyUsingIndexSql(table, k.key, indexName);
   ctx.add(
     place,
     sqlStep(
@@ -410,10 +410,9 @@ export function planDropUnique(ctx: PlanContext, ch: DropUnique): void {
 export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
   const { table, constraint: x } = ch;
   if (ctx.isNew(table)) return;
-  const t = rel(table);
   const empty = ctx.isEmpty(table);
-  const sql = ch.replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(x.name)}`] : [];
-  sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
+  const sql = ch.replaces ? [dropConstraintSql(table, x.name)] : [];
+  sql.push(addConstraintSql(table, exclusionSql(x, ctx.schemas)));
   ctx.add(
     at.expand('exclusions'),
     sqlStep(
@@ -450,11 +449,10 @@ function dropConstraint(
 ): void {
   ctx.add(
     at.contract('dropConstraints'),
-    sqlStep(
-      `drop ${label} ${constraint} on ${name(table)}`,
-      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(constraint)}`],
-      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
-    ),
+    sqlStep(`drop ${label} ${constraint} on ${name(table)}`, [dropConstraintSql(table, constraint)], {
+      locks: [lock(table, 'ACCESS EXCLUSIVE')],
+      hazards,
+    }),
     (m) => mapRelation(m, table, edit),
     [tableTouch(table)],
   );

@@ -17,10 +17,16 @@ import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../dif
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
+import { commentSql } from '../../sql/comments.js';
+import {
+  attachIndexSql,
+  createIndexSql,
+  dropIndexSql,
+  reindexConcurrentlySql,
+  renameIndexSql,
+} from '../../sql/indexes.js';
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
-import { createIndexSql } from '../sql.js';
 import type { Hazard } from '../types.js';
 import { isLeftoverOfKey } from './constraints.js';
 
@@ -54,9 +60,9 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
 
   // contract: the old index goes, the new one takes its name (and its comment).
   dropIndexStep(ctx, table, ch.replaces, uniqueScopeChanged(ch.replaces, index) ? ['unique-scope-change'] : []);
-  const sql = [`ALTER INDEX ${qualifiedName(table.schema, buildName)} RENAME TO ${quoteIdent(index.name)}`];
+  const sql = [renameIndexSql(table.schema, buildName, index.name)];
   if (index.comment !== undefined) {
-    sql.push(`COMMENT ON INDEX ${qualifiedName(table.schema, index.name)} IS ${quoteLiteral(index.comment)}`);
+    sql.push(commentSql({ kind: 'index', schema: table.schema, table: table.name, name: index.name }, index.comment));
   }
   ctx.add(
     at.contract('dropIndexes'),
@@ -130,7 +136,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       at.expand('indexes'),
       sqlStep(
         `attach index ${child} to ${parentIndex}`,
-        [`ALTER INDEX ${qualifiedName(parentSchema, parentIndex)} ATTACH PARTITION ${qualifiedName(p.schema, child)}`],
+        [attachIndexSql({ schema: parentSchema, name: parentIndex }, { schema: p.schema, name: child })],
         {
           locks: [
             lock({ schema: parentSchema, name: parentIndex }, 'SHARE UPDATE EXCLUSIVE'),
@@ -154,18 +160,18 @@ function uniqueScopeChanged(a: Index, b: Index): boolean {
 
 function dropIndexStep(ctx: PlanContext, table: RelationRef, index: Index, hazards: Hazard[]): void {
   const partitioned = ctx.isPartitioned(table);
-  const ix = qualifiedName(table.schema, index.name);
+  const ix = { schema: table.schema, name: index.name };
   ctx.add(
     at.contract('dropIndexes'),
     partitioned
       ? sqlStep(
           `drop index ${qualified(table.schema, index.name)} on ${name(table)} (partitioned: not concurrently)`,
-          [`DROP INDEX ${ix}`],
+          [dropIndexSql(ix)],
           { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
         )
       : sqlStep(
           `drop index ${qualified(table.schema, index.name)} on ${name(table)}`,
-          [`DROP INDEX CONCURRENTLY ${ix}`],
+          [dropIndexSql(ix, { concurrently: true })],
           {
             transaction: false,
             locks: [lock(table, 'SHARE UPDATE EXCLUSIVE')],
@@ -190,7 +196,7 @@ export function planRepairIndex(ctx: PlanContext, ch: RepairIndex): void {
     at.expand('indexes'),
     sqlStep(
       `rebuild invalid index ${qualified(table.schema, index.name)} on ${name(table)} (left by a failed build)`,
-      [`REINDEX INDEX CONCURRENTLY ${qualifiedName(table.schema, index.name)}`],
+      [reindexConcurrentlySql({ schema: table.schema, name: index.name })],
       {
         transaction: false,
         locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],

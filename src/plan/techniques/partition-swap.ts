@@ -42,22 +42,26 @@ import type {
   UniqueConstraint,
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
+import { tableCommentsSql } from '../../sql/comments.js';
+import {
+  addConstraintSql,
+  checkSql,
+  dropConstraintSql,
+  foreignKeySql,
+  renameConstraintSql,
+  uniqueSql,
+  validateConstraintSql,
+} from '../../sql/constraints.js';
+import { createIndexSql, renameIndexSql } from '../../sql/indexes.js';
+import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../sql/rows.js';
+import { identityPastSql, setOwnedBySql } from '../../sql/sequences.js';
+import { lockTablesSql, searchPathSql } from '../../sql/session.js';
+import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../sql/tables.js';
+import { createMirrorSql, dropMirrorSql, type MirrorSpec, mirrorIntactSql } from '../../sql/triggers.js';
+import { replaceSavedViewsSql, saveViewDefinitionsSql } from '../../sql/views.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, mapSchema, noEdit, omit } from '../model-edit.js';
 import { freshName } from '../names.js';
-import {
-  checkSql,
-  createIndexSql,
-  createTableSql,
-  exclusionSql,
-  foreignKeySql,
-  partitionBoundSql,
-  partitionBySql,
-  primaryKeySql,
-  rel,
-  uniqueSql,
-} from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 
 const name = (r: RelationRef) => qualified(r.schema, r.name);
@@ -406,116 +410,6 @@ function withRenamedParts(t: Table, map: ReadonlyMap<string, string>): Table {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQL
-
-/** A dollar-quote tag that occurs nowhere in `body`. */
-function dollarTag(body: string): string {
-  let tag = '$zdm$';
-  for (let n = 1; body.includes(tag); n++) tag = `$zdm${n}$`;
-  return tag;
-}
-
-function partitionsSql(ctx: PlanContext, parent: RelationRef, r: RelationParts): string[] {
-  const sql: string[] = [];
-  for (const p of r.partitions) {
-    const ref = { schema: p.schema, name: p.name };
-    const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
-    sql.push(`CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}`);
-    if (p.primaryKey) sql.push(`ALTER TABLE ${rel(ref)} ADD ${primaryKeySql(p.primaryKey)}`);
-    for (const u of p.uniqueConstraints) sql.push(`ALTER TABLE ${rel(ref)} ADD ${uniqueSql(u)}`);
-    for (const c of p.checks) sql.push(`ALTER TABLE ${rel(ref)} ADD ${checkSql(c, !c.valid)}`);
-    for (const x of p.exclusionConstraints) sql.push(`ALTER TABLE ${rel(ref)} ADD ${exclusionSql(x, ctx.schemas)}`);
-    for (const i of p.indexes) sql.push(createIndexSql(ref, i, { schemas: ctx.schemas }));
-    sql.push(...partitionsSql(ctx, ref, p));
-  }
-  return sql;
-}
-
-function commentsSql(ref: RelationRef, t: Table): string[] {
-  const sql: string[] = [];
-  if (t.comment !== undefined) sql.push(`COMMENT ON TABLE ${rel(ref)} IS ${quoteLiteral(t.comment)}`);
-  for (const c of t.columns) {
-    if (c.comment !== undefined) {
-      sql.push(`COMMENT ON COLUMN ${rel(ref)}.${quoteIdent(c.name)} IS ${quoteLiteral(c.comment)}`);
-    }
-  }
-  for (const i of t.indexes) {
-    if (i.comment !== undefined) {
-      sql.push(`COMMENT ON INDEX ${qualifiedName(ref.schema, i.name)} IS ${quoteLiteral(i.comment)}`);
-    }
-  }
-  return sql;
-}
-
-/** The trigger function: mirrors each write of the live table into the shadow. */
-function syncFunctionSql(
-  live: Table,
-  shadow: RelationRef,
-  fn: string,
-  key: readonly string[],
-  partCols: readonly string[],
-): string {
-  const s = rel(shadow);
-  const copied = live.columns.filter((c) => c.generated === undefined);
-  const overriding = copied.some((c) => c.identity === 'always') ? ' OVERRIDING SYSTEM VALUE' : '';
-  const match = [...key, ...partCols.filter((c) => !key.includes(c))].map((c) => {
-    const col = live.columns.find((x) => x.name === c);
-    const op = col?.nullable === false ? '=' : 'IS NOT DISTINCT FROM';
-    return `zdm_s.${quoteIdent(c)} ${op} OLD.${quoteIdent(c)}`;
-  });
-  const body = [
-    'BEGIN',
-    "  IF TG_OP = 'TRUNCATE' THEN",
-    `    TRUNCATE ${s};`,
-    '    RETURN NULL;',
-    '  END IF;',
-    "  IF TG_OP <> 'INSERT' THEN",
-    `    DELETE FROM ${s} AS zdm_s WHERE ${match.join(' AND ')};`,
-    '  END IF;',
-    "  IF TG_OP <> 'DELETE' THEN",
-    `    INSERT INTO ${s} (${identList(copied.map((c) => c.name))})${overriding}`,
-    `      VALUES (${copied.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ')});`,
-    '  END IF;',
-    '  RETURN NULL;',
-    'END',
-  ].join('\n');
-  const tag = dollarTag(body);
-  return (
-    `CREATE FUNCTION ${qualifiedName(live.schema, fn)}() RETURNS trigger LANGUAGE plpgsql ` +
-    `SET search_path = pg_catalog, pg_temp AS ${tag}\n${body}\n${tag}`
-  );
-}
-
-/** One batch of the copy, as the reviewer reads it (src/apply/copy.ts runs it with the key range bound). */
-export function copyBatchSql(
-  from: RelationRef,
-  to: RelationRef,
-  columns: readonly string[],
-  key: readonly string[],
-  overriding: boolean,
-): string {
-  const k = identList(key);
-  const range = key.length === 1 ? k : `(${k})`;
-  const lo = key.length === 1 ? '$1' : `(${key.map((_, i) => `$${i + 1}`).join(', ')})`;
-  const hi = key.length === 1 ? '$2' : `(${key.map((_, i) => `$${key.length + i + 1}`).join(', ')})`;
-  return (
-    `INSERT INTO ${rel(to)} (${identList(columns)})${overriding ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
-    `SELECT ${identList(columns)} FROM ${rel(from)} WHERE ${range} > ${lo} AND ${range} <= ${hi} ` +
-    `ORDER BY ${k} FOR SHARE ON CONFLICT DO NOTHING`
-  );
-}
-
-/** count(*) and an order-independent checksum (sum of 64-bit row hashes) of `columns` of a table. */
-export function checksumSql(t: RelationRef, columns: readonly string[]): string {
-  const row = `ROW(${identList(columns)})::text`;
-  return (
-    `SELECT pg_catalog.count(*) AS rows, ` +
-    `COALESCE(pg_catalog.sum(('x' || pg_catalog.substr(pg_catalog.md5(${row}), 1, 16))::bit(64)::int8::numeric), 0) AS checksum ` +
-    `FROM ${rel(t)}`
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
 // The technique
 
 export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
@@ -553,12 +447,12 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
       },
       ctx.schemas,
     ),
-    ...created.uniqueConstraints.map((u) => `ALTER TABLE ${rel(n.shadow)} ADD ${uniqueSql(u)}`),
-    ...created.checks.filter((c) => !c.valid).map((c) => `ALTER TABLE ${rel(n.shadow)} ADD ${checkSql(c, true)}`),
+    ...created.uniqueConstraints.map((u) => addConstraintSql(n.shadow, uniqueSql(u))),
+    ...created.checks.filter((c) => !c.valid).map((c) => addConstraintSql(n.shadow, checkSql(c, true))),
     ...created.indexes.map((i) => createIndexSql(n.shadow, i, { schemas: ctx.schemas })),
-    ...partitionsSql(ctx, n.shadow, created),
-    ...created.foreignKeys.map((f) => `ALTER TABLE ${rel(n.shadow)} ADD ${foreignKeySql(f, !f.valid)}`),
-    ...commentsSql(n.shadow, created),
+    ...newPartitionsSql(n.shadow, created, ctx.schemas),
+    ...created.foreignKeys.map((f) => addConstraintSql(n.shadow, foreignKeySql(f, !f.valid))),
+    ...tableCommentsSql(n.shadow, created),
   ];
   const fkLocks: LockInfo[] = want.foreignKeys.map((f) =>
     lock({ schema: f.references.schema, name: f.references.table }, 'SHARE ROW EXCLUSIVE'),
@@ -578,16 +472,20 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
   const hazards: Hazard[] = [];
   const { gaps } = boundProblems(want.partitions, want.partitionBy?.columns.length ?? 0);
   if (gaps.length > 0 && !want.partitions.some((p) => p.bound.kind === 'default')) hazards.push('app-compat');
-  const t = rel(ref);
+  const mirror: MirrorSpec = {
+    table: live,
+    shadow: n.shadow,
+    function: n.fn,
+    trigger: n.trigger,
+    truncateTrigger: n.truncateTrigger,
+    key,
+    partitionColumns: partCols,
+  };
   ctx.add(
     at.expand('tables'),
     sqlStep(
       `keep ${name(n.shadow)} in step with ${name(ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write`,
-      [
-        syncFunctionSql(live, n.shadow, n.fn, key, partCols),
-        `CREATE TRIGGER ${quoteIdent(n.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${qualifiedName(ref.schema, n.fn)}()`,
-        `CREATE TRIGGER ${quoteIdent(n.truncateTrigger)} AFTER TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION ${qualifiedName(ref.schema, n.fn)}()`,
-      ],
+      createMirrorSql(mirror),
       { locks: [lock(ref, 'SHARE ROW EXCLUSIVE')], hazards },
     ),
     noEdit,
@@ -597,6 +495,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
   // --- backfill: copy in key order, then verify.
   const columns = live.columns.filter((c) => c.generated === undefined).map((c) => c.name);
   const overriding = live.columns.some((c) => c.identity === 'always' && c.generated === undefined);
+  const copy: CopySpec = { from: ref, to: n.shadow, columns, key, overridingSystemValue: overriding };
   ctx.add(
     at.backfill('copyTables'),
     {
@@ -609,7 +508,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
       key,
       overridingSystemValue: overriding,
       batchSize: ctx.input.batchSize,
-      sql: [copyBatchSql(ref, n.shadow, columns, key, overriding)],
+      sql: [copyBatchSql(copy, keyset(key), true, true)],
       locks: [lock(ref, 'ROW SHARE', 'scan'), lock(n.shadow, 'ROW EXCLUSIVE', 'scan')],
       hazards: ['long-running'],
     },
@@ -644,41 +543,21 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
     at.contract('swapTables'),
     `verify again, right before the swap, that ${name(n.shadow)} has the rows of ${name(ref)}`,
   );
-  const r = rel(n.retired);
-  const swapSql: string[] = [`LOCK TABLE ${t}, ${rel(n.shadow)} IN ACCESS EXCLUSIVE MODE`];
+  const swapSql: string[] = [lockTablesSql([ref, n.shadow], 'ACCESS EXCLUSIVE')];
   // The full comparison ran just before (contract's verify step, no lock); under the lock only what
   // could have broken the sync since is checked: both triggers still there and enabled for ordinary
   // sessions. Counting both tables here would hold ACCESS EXCLUSIVE for ~0.5 s per million rows.
-  const finalCheck = [
-    'BEGIN',
-    '  IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger',
-    `       WHERE tgrelid = ${quoteLiteral(t)}::pg_catalog.regclass`,
-    `         AND tgname IN (${quoteLiteral(n.trigger)}, ${quoteLiteral(n.truncateTrigger)}) AND tgenabled IN ('O', 'A')) <> 2 THEN`,
-    `    RAISE EXCEPTION 'zdm: the sync triggers of % are missing or disabled: % may have missed writes; the swap is not done (apply the backfill phase''s copy again)',`,
-    `      ${quoteLiteral(name(ref))}, ${quoteLiteral(name(n.shadow))};`,
-    '  END IF;',
-    'END',
-  ].join('\n');
-  const tag = dollarTag(finalCheck);
-  swapSql.push(`DO ${tag}\n${finalCheck}\n${tag}`);
+  swapSql.push(mirrorIntactSql(mirror));
   // Views over the table follow it by OID to the retired name: their definitions are read before
   // the renames, with every name schema-qualified (empty search_path), and replaced after them, so
   // that they read the partitioned table (CREATE OR REPLACE keeps their OID, grants and dependents).
   const views = dependentViews(ctx, ref).filter((v) => v.kind === 'view');
   if (views.length > 0) {
-    swapSql.push(`SET LOCAL search_path = ''`);
-    swapSql.push(
-      'CREATE TEMPORARY TABLE zdm_swap_views ON COMMIT DROP AS ' +
-        'SELECT c.oid::pg_catalog.regclass::pg_catalog.text AS name, pg_catalog.pg_get_viewdef(c.oid) AS def, c.reloptions ' +
-        `FROM pg_catalog.pg_class c WHERE c.oid IN (${views
-          .map((v) => `${quoteLiteral(qualifiedName(v.schema, v.name))}::pg_catalog.regclass`)
-          .join(', ')})`,
-    );
+    swapSql.push(searchPathSql([]));
+    swapSql.push(saveViewDefinitionsSql(views));
   }
-  swapSql.push(`DROP TRIGGER ${quoteIdent(n.trigger)} ON ${t}`);
-  swapSql.push(`DROP TRIGGER ${quoteIdent(n.truncateTrigger)} ON ${t}`);
-  swapSql.push(`DROP FUNCTION ${qualifiedName(ref.schema, n.fn)}()`);
-  swapSql.push(`ALTER TABLE ${t} RENAME TO ${quoteIdent(n.retired.name)}`);
+  swapSql.push(...dropMirrorSql(mirror));
+  swapSql.push(renameTableSql(ref, n.retired.name));
   const constraintNames = new Set([
     ...(live.primaryKey ? [live.primaryKey.name] : []),
     ...live.uniqueConstraints.map((u) => u.name),
@@ -686,66 +565,41 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
   ]);
   for (const [from, to] of n.old) {
     swapSql.push(
-      constraintNames.has(from)
-        ? `ALTER TABLE ${r} RENAME CONSTRAINT ${quoteIdent(from)} TO ${quoteIdent(to)}`
-        : `ALTER INDEX ${qualifiedName(ref.schema, from)} RENAME TO ${quoteIdent(to)}`,
+      constraintNames.has(from) ? renameConstraintSql(n.retired, from, to) : renameIndexSql(ref.schema, from, to),
     );
   }
-  swapSql.push(`ALTER TABLE ${rel(n.shadow)} RENAME TO ${quoteIdent(ref.name)}`);
+  swapSql.push(renameTableSql(n.shadow, ref.name));
   const wantConstraints = new Set([
     ...(want.primaryKey ? [want.primaryKey.name] : []),
     ...want.uniqueConstraints.map((u) => u.name),
     ...want.exclusionConstraints.map((x) => x.name),
   ]);
   for (const [to, from] of n.temp) {
-    swapSql.push(
-      wantConstraints.has(to)
-        ? `ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(from)} TO ${quoteIdent(to)}`
-        : `ALTER INDEX ${qualifiedName(ref.schema, from)} RENAME TO ${quoteIdent(to)}`,
-    );
+    swapSql.push(wantConstraints.has(to) ? renameConstraintSql(ref, from, to) : renameIndexSql(ref.schema, from, to));
   }
   const seqLocks: LockInfo[] = [];
   for (const s of ctx.live.schemas) {
     for (const q of s.sequences) {
       const o = q.ownedBy;
       if (o && o.schema === ref.schema && o.table === ref.name) {
-        swapSql.push(`ALTER SEQUENCE ${qualifiedName(s.name, q.name)} OWNED BY ${t}.${quoteIdent(o.column)}`);
+        swapSql.push(setOwnedBySql({ schema: s.name, name: q.name }, o));
         seqLocks.push(lock({ schema: s.name, name: q.name }, 'ACCESS EXCLUSIVE'));
       }
     }
   }
   for (const c of live.columns) {
     if (c.identity === undefined) continue;
-    const seqOf = (table: RelationRef) =>
-      `pg_catalog.pg_get_serial_sequence(${quoteLiteral(rel(table))}, ${quoteLiteral(c.name)})`;
-    swapSql.push(
-      `SELECT pg_catalog.setval(${seqOf(ref)}, m) FROM (SELECT GREATEST(` +
-        `pg_catalog.pg_sequence_last_value(${seqOf(n.retired)}::pg_catalog.regclass), ` +
-        `(SELECT pg_catalog.max(${quoteIdent(c.name)}) FROM ${r})) AS m) AS zdm_last WHERE m IS NOT NULL`,
-    );
+    swapSql.push(identityPastSql(ref, n.retired, c.name));
   }
   const repointed: [RelationRef, ForeignKey][] = [];
   for (const [owner, fk] of ctx.liveForeignKeysTo(ref)) {
     const desiredFk = ctx.desiredRelation(owner)?.foreignKeys.find((f) => f.name === fk.name);
     if (!desiredFk) continue;
     repointed.push([owner, fk]);
-    swapSql.push(`ALTER TABLE ${rel(owner)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
-    swapSql.push(`ALTER TABLE ${rel(owner)} ADD ${foreignKeySql(fk, true)}`);
+    swapSql.push(dropConstraintSql(owner, fk.name));
+    swapSql.push(addConstraintSql(owner, foreignKeySql(fk, true)));
   }
-  if (views.length > 0) {
-    const body = [
-      'DECLARE v record;',
-      'BEGIN',
-      '  FOR v IN SELECT name, def, reloptions FROM pg_temp.zdm_swap_views LOOP',
-      "    EXECUTE pg_catalog.format('CREATE OR REPLACE VIEW %s%s AS %s', v.name,",
-      "      CASE WHEN v.reloptions IS NULL THEN '' ELSE ' WITH (' || pg_catalog.array_to_string(v.reloptions, ', ') || ')' END,",
-      "      pg_catalog.rtrim(v.def, '; '));",
-      '  END LOOP;',
-      'END',
-    ].join('\n');
-    const vt = dollarTag(body);
-    swapSql.push(`DO ${vt}\n${body}\n${vt}`);
-  }
+  if (views.length > 0) swapSql.push(replaceSavedViewsSql());
   const final: Table = omit(
     {
       ...want,
@@ -796,7 +650,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
       at.contract('swapTables'),
       sqlStep(
         `validate foreign key ${fk.name} on ${name(owner)} against the partitioned ${name(ref)}`,
-        [`ALTER TABLE ${rel(owner)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
+        [validateConstraintSql(owner, fk.name)],
         { locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')] },
       ),
       (m) =>
@@ -814,7 +668,7 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
     at.contract('dropTables'),
     sqlStep(
       `drop ${name(n.retired)}, the table ${name(ref)} was before the partition swap, and its data`,
-      [`DROP TABLE ${r}`],
+      [dropTableSql(n.retired)],
       {
         locks: [lock(n.retired, 'ACCESS EXCLUSIVE'), ...refLocks],
         hazards: ['data-loss'],

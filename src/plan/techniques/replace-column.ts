@@ -45,7 +45,30 @@ import type {
   UniqueConstraint,
 } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../sql/quote.js';
+import {
+  addColumnSql,
+  addIdentitySql,
+  columnTypeSql,
+  dropColumnSql,
+  renameColumnSql,
+  setDefaultSql,
+  setNotNullSql,
+} from '../../sql/columns.js';
+import { commentSql } from '../../sql/comments.js';
+import {
+  addConstraintSql,
+  addKeyUsingIndexSql,
+  checkSql,
+  dropConstraintSql,
+  foreignKeySql,
+  renameConstraintSql,
+  validateConstraintSql,
+} from '../../sql/constraints.js';
+import { createIndexSql, renameIndexSql } from '../../sql/indexes.js';
+import { castSql, notCopiedSql, replaceBatchSql } from '../../sql/rows.js';
+import { identityContinueSql, setOwnedBySql } from '../../sql/sequences.js';
+import { lockTablesSql } from '../../sql/session.js';
+import { castExpression, createSyncTriggerSql, dropSyncTriggerSql, rowExpression } from '../../sql/triggers.js';
 import { at, findRelation, lock, type PlanContext, rootTable, sqlStep, type Touch, tableTouch } from '../context.js';
 import {
   chain,
@@ -59,12 +82,10 @@ import {
 } from '../model-edit.js';
 import { freshName as freshFrom, generatedName as generated } from '../names.js';
 import { mentions } from '../reparse.js';
-import { checkSql, columnDefinition, createIndexSql, foreignKeySql, rel } from '../sql.js';
-import { castExpression, createSyncTriggerSql, dropSyncTriggerSql, rowExpression } from '../sync-trigger.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { hasBatchKey } from './columns.js';
 import { buildPartitioned } from './indexes.js';
-import { notNullCheckExpression } from './not-null.js';
+import { notNullCheck } from './not-null.js';
 
 const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision']);
 const TEXTUAL = new Set(['text', 'character varying', 'character', 'name']);
@@ -184,23 +205,16 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
         to.name,
       );
   const syncName = freshFunctionName(ctx, table, newName);
-  const t = rel(table);
-  const o = quoteIdent(from.name);
-  const n = quoteIdent(newName);
   const touches = [tableTouch(table)];
-  const convSql = to.using ?? (typeChanged ? `${o}::${to.type}` : o);
+  const convSql = to.using ?? castSql(from.name, typeChanged ? to.type : undefined);
   const conv =
     to.using !== undefined
       ? rowExpression(to.using, from.name)
-      : typeChanged
-        ? castExpression(from.name, to.type)
-        : `NEW.${o}`;
+      : castExpression(from.name, typeChanged ? to.type : undefined);
   const rev =
     to.reverse !== undefined
       ? rowExpression(to.reverse, newName, to.name)
-      : typeChanged
-        ? castExpression(newName, from.type)
-        : `NEW.${n}`;
+      : castExpression(newName, typeChanged ? from.type : undefined);
   // The expressions the reviewer must check, when they are the desired state's own.
   const explicit = [
     ...(to.using !== undefined ? [`old → new: ${to.using}`] : []),
@@ -219,10 +233,9 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     to.collation,
   );
   const helper = to.nullable ? undefined : ctx.freshName(table.schema, [table.name, newName], 'not_null');
-  const expandSql = [`ALTER TABLE ${t} ADD COLUMN ${columnDefinition(added, { schemas: ctx.schemas })}`];
-  if (helper !== undefined) {
-    expandSql.push(`ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(helper)} CHECK (${n} IS NOT NULL) NOT VALID`);
-  }
+  const helperCheck = helper === undefined ? undefined : notNullCheck(helper, newName);
+  const expandSql = [addColumnSql(table, added, { schemas: ctx.schemas })];
+  if (helperCheck !== undefined) expandSql.push(addConstraintSql(table, checkSql(helperCheck, true)));
   const spec = { schema: table.schema, table: table.name, oldColumn: from.name, newColumn: newName, name: syncName };
   expandSql.push(...createSyncTriggerSql({ ...spec, conv, rev }));
   ctx.add(
@@ -238,19 +251,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       mapTable(m, table, (x) => ({
         ...x,
         columns: [...x.columns, added],
-        checks:
-          helper === undefined
-            ? x.checks
-            : [
-                ...x.checks,
-                {
-                  kind: 'check',
-                  name: helper,
-                  expression: notNullCheckExpression(newName),
-                  noInherit: false,
-                  valid: false,
-                },
-              ],
+        checks: helperCheck === undefined ? x.checks : [...x.checks, helperCheck],
       })),
     touches,
   );
@@ -264,10 +265,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   // which left the new column set (from the old one, or as the new application version wrote it).
   // "Where they differ" would overwrite such a write whenever using(reverse(x)) is not x (a lossy
   // `reverse`, or both columns written on purpose).
-  const where = `${n} IS NULL AND (${convSql}) IS NOT NULL`;
-  const key = live.primaryKey?.columns;
-  const range =
-    key && key.length > 0 ? `(${identList(key)}) > ($cursor) AND (${identList(key)}) <= ($upper)` : 'ctid in $range';
+  const where = notCopiedSql(newName, convSql);
   ctx.add(
     at.backfill('data'),
     {
@@ -279,7 +277,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       set: { [newName]: convSql },
       where,
       batchSize: ctx.input.batchSize,
-      sql: [`UPDATE ${t} SET ${n} = (${convSql}) WHERE ${where} AND ${range}`],
+      sql: [replaceBatchSql({ table, column: newName, expression: convSql, where, key: live.primaryKey?.columns })],
       transaction: false,
       locks: [lock(table, 'ROW EXCLUSIVE')],
       hazards,
@@ -292,7 +290,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       at.backfill('validateChecks'),
       sqlStep(
         `validate check ${helper} on ${qualified(table.schema, table.name)} (proves ${newName} has no NULLs)`,
-        [`ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(helper)}`],
+        [validateConstraintSql(table, helper)],
         { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
       ),
       (m) =>
@@ -306,45 +304,40 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
 
   // contract: one transaction.
   const finalName = to.name;
-  const f = quoteIdent(finalName);
   const contractSql: string[] = [];
   if (carry.touches.length > 0) {
     // The application locks a referencing table (its INSERT) before the referenced one (the foreign
     // key's KEY SHARE row lock): taking them in the same order, up front, cannot deadlock with it.
-    const order = [...carry.touches.map((x) => qualifiedName(x.schema!, x.name)), t];
-    contractSql.push(`LOCK TABLE ${[...new Set(order)].join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    const order = [...carry.touches.map((x) => ({ schema: x.schema!, name: x.name })), table];
+    contractSql.push(lockTablesSql(order, 'ACCESS EXCLUSIVE'));
   }
   contractSql.push(...dropSyncTriggerSql(spec));
   // Sequences the old column owns would be dropped with it (serial columns): they move first.
   // On a rename the desired state says where they go (alterSequence moves them in expand).
   const owned = rename ? [] : liveOwnedSequences(ctx.live, table, from.name);
   for (const q of owned) {
-    contractSql.push(`ALTER SEQUENCE ${qualifiedName(q.schema, q.name)} OWNED BY ${t}.${n}`);
+    contractSql.push(setOwnedBySql(q, { schema: table.schema, table: table.name, column: newName }));
   }
   // NOT NULL before the old column goes: an identity column and a PRIMARY KEY USING INDEX need it.
   if (helper !== undefined) {
-    contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${n} SET NOT NULL`);
-    contractSql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(helper)}`);
+    contractSql.push(setNotNullSql(table, newName));
+    contractSql.push(dropConstraintSql(table, helper));
   }
   if (from.identity !== undefined && to.identity !== undefined) {
     // The identity moves: the new column gets its own sequence, started where the old one is (the
     // old sequence goes with the old column).
-    const serial = (col: string) =>
-      `pg_catalog.pg_get_serial_sequence(${quoteLiteral(qualifiedName(table.schema, table.name))}, ${quoteLiteral(col)})`;
-    contractSql.push(
-      `ALTER TABLE ${t} ALTER COLUMN ${n} ADD GENERATED ${to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`,
-    );
-    contractSql.push(
-      `SELECT pg_catalog.setval(${serial(newName)}, v) FROM (SELECT pg_catalog.pg_sequence_last_value(${serial(from.name)}::pg_catalog.regclass) AS v) AS old_sequence WHERE v IS NOT NULL`,
-    );
+    contractSql.push(addIdentitySql(table, newName, to.identity));
+    contractSql.push(identityContinueSql(table, from.name, newName));
   }
   contractSql.push(...carry.before);
-  contractSql.push(`ALTER TABLE ${t} DROP COLUMN ${o}`);
-  if (!rename) contractSql.push(`ALTER TABLE ${t} RENAME COLUMN ${n} TO ${f}`);
-  if (to.default !== undefined) contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${f} SET DEFAULT ${to.default}`);
+  contractSql.push(dropColumnSql(table, from.name));
+  if (!rename) contractSql.push(renameColumnSql(table, newName, finalName));
+  if (to.default !== undefined) contractSql.push(setDefaultSql(table, finalName, to.default));
   contractSql.push(...carry.after);
   if (!rename && to.comment !== undefined) {
-    contractSql.push(`COMMENT ON COLUMN ${t}.${f} IS ${quoteLiteral(to.comment)}`);
+    contractSql.push(
+      commentSql({ kind: 'column', schema: table.schema, table: table.name, column: finalName }, to.comment),
+    );
   }
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
@@ -374,7 +367,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
       at.contract('dropColumns'),
       sqlStep(
         `validate foreign key ${fk.name} on ${qualified(child.schema, child.name)} (re-added NOT VALID by the swap)`,
-        [`ALTER TABLE ${rel(child)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
+        [validateConstraintSql(child, fk.name)],
         {
           locks: [
             lock(child, 'SHARE UPDATE EXCLUSIVE', 'scan'),
@@ -424,7 +417,7 @@ function planVirtualTypeChange(
     at.expand('columns'),
     sqlStep(
       `change type of ${display} ${from.type} → ${to.type} (a virtual generated column: catalog only, no rewrite)`,
-      [`ALTER TABLE ${rel(table)} ALTER COLUMN ${quoteIdent(to.name)} TYPE ${displayType(to.type)}`],
+      [columnTypeSql(table, to.name, displayType(to.type))],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
     ),
     (m) => mapColumn(m, table, from.name, (c) => ({ ...c, type: to.type })),
@@ -594,7 +587,6 @@ function carryOver(
           references: { ...fk.references, columns: fk.references.columns.map((c) => (c === column ? final : c)) },
         }
       : fk;
-  const t = rel(table);
   const touches = [tableTouch(table)];
   const same = (a: readonly object[], b: readonly object[]) =>
     stableStringify(a.map(withoutValid)) === stableStringify(b.map(withoutValid));
@@ -762,26 +754,25 @@ function carryOver(
         mapRel((r) => ({ ...r, indexes: [...r.indexes, built] })),
         touches,
       );
-    carry.after.push(`ALTER INDEX ${qualifiedName(table.schema, tmp)} RENAME TO ${quoteIdent(ix.name)}`);
+    carry.after.push(renameIndexSql(table.schema, tmp, ix.name));
     if (ix.comment !== undefined) {
-      carry.after.push(`COMMENT ON INDEX ${qualifiedName(table.schema, ix.name)} IS ${quoteLiteral(ix.comment)}`);
+      carry.after.push(
+        commentSql({ kind: 'index', schema: table.schema, table: table.name, name: ix.name }, ix.comment),
+      );
     }
     const want = desired.indexes.find((x) => x.name === ix.name)!;
     carry.edits.push(mapRel((r) => ({ ...r, indexes: [...removeNamed(r.indexes, tmp), { ...want, valid: true }] })));
   }
 
-  const keys: { label: string; key: PrimaryKey | UniqueConstraint }[] = [
-    ...(livePk ? [{ label: 'PRIMARY KEY', key: livePk }] : []),
-    ...liveUniques.map((k) => ({ label: 'UNIQUE', key: k })),
-  ];
+  const keys: (PrimaryKey | UniqueConstraint)[] = [...(livePk ? [livePk] : []), ...liveUniques];
   if (keys.length > 0) {
     for (const [child, fk] of incoming) {
-      carry.before.push(`ALTER TABLE ${rel(child)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+      carry.before.push(dropConstraintSql(child, fk.name));
       carry.locks.push(lock(child, 'ACCESS EXCLUSIVE'));
       carry.touches.push(tableTouch(child));
     }
   }
-  for (const { label, key } of keys) {
+  for (const key of keys) {
     const tmp = ctx.freshName(table.schema, [key.name], 'zdm_new');
     const ix: Index = {
       kind: 'index',
@@ -807,10 +798,7 @@ function carryOver(
       mapRel((r) => ({ ...r, indexes: [...r.indexes, ix] })),
       touches,
     );
-    const deferrable = key.deferrable ? (key.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
-    carry.after.push(
-      `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(key.name)} ${label} USING INDEX ${quoteIdent(tmp)}${deferrable}`,
-    );
+    carry.after.push(addKeyUsingIndexSql(table, key, tmp));
     carry.edits.push(
       mapRel((r) =>
         key.kind === 'primaryKey'
@@ -830,7 +818,7 @@ function carryOver(
   if (keys.length > 0) {
     for (const [child, liveFk] of incoming) {
       const fk = finalFk(liveFk);
-      carry.after.push(`ALTER TABLE ${rel(child)} ADD ${foreignKeySql(fk, true)}`);
+      carry.after.push(addConstraintSql(child, foreignKeySql(fk, true)));
       carry.revalidate.push({ table: child, fk });
       carry.edits.push((m) =>
         mapRelation(m, child, (r) => ({
@@ -848,7 +836,7 @@ function carryOver(
       at.expand('checks'),
       sqlStep(
         `add check ${tmp} (${ck.name} on ${side}) NOT VALID on ${qualified(table.schema, table.name)}`,
-        [`ALTER TABLE ${t} ADD ${checkSql(shadowCk, true)}`],
+        [addConstraintSql(table, checkSql(shadowCk, true))],
         { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
       ),
       mapRel((r) => ({ ...r, checks: [...r.checks, shadowCk] })),
@@ -859,14 +847,14 @@ function carryOver(
         at.backfill('validateChecks'),
         sqlStep(
           `validate check ${tmp} on ${qualified(table.schema, table.name)}`,
-          [`ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(tmp)}`],
+          [validateConstraintSql(table, tmp)],
           { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
         ),
         mapRel((r) => ({ ...r, checks: r.checks.map((k) => (k.name === tmp ? { ...k, valid: true } : k)) })),
         touches,
       );
     }
-    carry.after.push(`ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(ck.name)}`);
+    carry.after.push(renameConstraintSql(table, tmp, ck.name));
     const want = desired.checks.find((x) => x.name === ck.name)!;
     carry.edits.push(mapRel((r) => ({ ...r, checks: [...removeNamed(r.checks, tmp), { ...want, valid: ck.valid }] })));
   }
@@ -879,7 +867,7 @@ function carryOver(
       at.expand('foreignKeys'),
       sqlStep(
         `add foreign key ${tmp} (${fk.name} on ${side}) NOT VALID on ${qualified(table.schema, table.name)}`,
-        [`ALTER TABLE ${t} ADD ${foreignKeySql(shadowFk, true)}`],
+        [addConstraintSql(table, foreignKeySql(shadowFk, true))],
         { locks: [lock(table, 'SHARE ROW EXCLUSIVE'), lock(target, 'SHARE ROW EXCLUSIVE')] },
       ),
       mapRel((r) => ({ ...r, foreignKeys: [...r.foreignKeys, shadowFk] })),
@@ -890,7 +878,7 @@ function carryOver(
         at.backfill('validateForeignKeys'),
         sqlStep(
           `validate foreign key ${tmp} on ${qualified(table.schema, table.name)}`,
-          [`ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(tmp)}`],
+          [validateConstraintSql(table, tmp)],
           { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(target, 'ROW SHARE')] },
         ),
         mapRel((r) => ({
@@ -900,7 +888,7 @@ function carryOver(
         touches,
       );
     }
-    carry.after.push(`ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(fk.name)}`);
+    carry.after.push(renameConstraintSql(table, tmp, fk.name));
     const finalOwn: ForeignKey = { ...finalFk(fk), columns: fk.columns.map((c) => (c === column ? final : c)) };
     carry.edits.push(mapRel((r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] })));
   }

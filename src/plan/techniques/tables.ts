@@ -23,22 +23,18 @@ import type {
 import { qualified } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { quoteIdent } from '../../sql/quote.js';
+import { dropConstraintSql } from '../../sql/constraints.js';
+import {
+  attachPartitionSql,
+  boundPredicateSql,
+  createPartitionLikeSql,
+  detachPartitionConcurrentlySql,
+  moveFromDefaultSql,
+} from '../../sql/partitions.js';
+import { createTableSql, dropTableSql, newPartitionsSql, relationPartsSql, setLoggedSql } from '../../sql/tables.js';
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
-import {
-  checkSql,
-  createIndexSql,
-  createTableSql,
-  exclusionSql,
-  partitionBoundSql,
-  partitionBySql,
-  primaryKeySql,
-  rel,
-  uniqueSql,
-} from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
-import { boundPredicateSql, moveFromDefaultSql } from './partition-move.js';
 
 const name = (r: RelationRef) => qualified(r.schema, r.name);
 
@@ -62,35 +58,6 @@ export function asCreated<T extends Table | Partition>(r: T): T {
   return stripped;
 }
 
-/** Statements that give a freshly created, empty relation what it declares beyond CREATE TABLE. */
-function partsSql(ctx: PlanContext, ref: RelationRef, r: RelationParts, inlineDone: boolean): string[] {
-  const t = rel(ref);
-  const sql: string[] = [];
-  if (!inlineDone) {
-    if (r.primaryKey) sql.push(`ALTER TABLE ${t} ADD ${primaryKeySql(r.primaryKey)}`);
-    for (const u of r.uniqueConstraints) sql.push(`ALTER TABLE ${t} ADD ${uniqueSql(u)}`);
-    for (const c of r.checks) if (c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, false)}`);
-    for (const x of r.exclusionConstraints) sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
-  }
-  // A check the desired state wants NOT VALID stays so (CREATE TABLE would validate it).
-  for (const c of r.checks) if (!c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, true)}`);
-  for (const i of r.indexes) sql.push(createIndexSql(ref, i, { schemas: ctx.schemas }));
-  return sql;
-}
-
-/** `CREATE TABLE p PARTITION OF parent …` for the partitions of a relation that is itself new. */
-function newPartitionsSql(ctx: PlanContext, parent: RelationRef, r: RelationParts): string[] {
-  const sql: string[] = [];
-  for (const p of r.partitions) {
-    const ref = { schema: p.schema, name: p.name };
-    const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
-    sql.push(`CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}`);
-    sql.push(...partsSql(ctx, ref, p, false));
-    sql.push(...newPartitionsSql(ctx, ref, p));
-  }
-  return sql;
-}
-
 const hasNotValid = (r: RelationParts): boolean => r.checks.some((c) => !c.valid) || r.partitions.some(hasNotValid);
 
 function countPartitions(r: RelationParts): number {
@@ -103,8 +70,8 @@ export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   const created = asCreated(t);
   const sql = [
     createTableSql({ ...t, columns: t.columns.map((c) => ({ ...c, type: displayType(c.type) })) }, ctx.schemas),
-    ...partsSql(ctx, ref, t, true),
-    ...newPartitionsSql(ctx, ref, t),
+    ...relationPartsSql(ref, t, ctx.schemas, true),
+    ...newPartitionsSql(ref, t, ctx.schemas),
   ];
   const parts = countPartitions(t);
   const detail = [`${t.columns.length} column${t.columns.length === 1 ? '' : 's'}`];
@@ -140,7 +107,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
       at.contract('dropForeignKeys'),
       sqlStep(
         `drop foreign key ${fk.name} on ${name(owner)} → ${name(ref)} (both tables are dropped)`,
-        [`ALTER TABLE ${rel(owner)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
+        [dropConstraintSql(owner, fk.name)],
         { locks: [lock(owner, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')] },
       ),
       (m) => mapRelation(m, owner, (r) => ({ ...r, foreignKeys: r.foreignKeys.filter((f) => f.name !== fk.name) })),
@@ -155,7 +122,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
     at.contract('dropTables'),
     sqlStep(
       `drop table ${name(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
-      [`DROP TABLE ${rel(ref)}`],
+      [dropTableSql(ref)],
       { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks], hazards: ['data-loss'] },
     ),
     (m) =>
@@ -175,7 +142,7 @@ export function planSetTableLogged(ctx: PlanContext, ch: SetTableLogged): void {
     sqlStep(
       `make ${name(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
         (empty ? '' : ' (no online technique: rewrites the table under ACCESS EXCLUSIVE, reads and writes wait)'),
-      [`ALTER TABLE ${rel(ch.table)} SET ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}`],
+      [setLoggedSql(ch.table, ch.unlogged)],
       { locks: [lock(ch.table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan')], hazards },
     ),
     (m) => mapRelation(m, ch.table, (r) => ({ ...(r as Table), unlogged: ch.unlogged })),
@@ -189,12 +156,11 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
   const ref = { schema: p.schema, name: p.name };
   const root = rootTable(ctx.live, parent);
   const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
-  const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
   const sql = [
-    `CREATE TABLE ${rel(ref)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}`,
-    ...partsSql(ctx, ref, p, false),
-    ...newPartitionsSql(ctx, ref, p),
-    `ALTER TABLE ${rel(parent)} ATTACH PARTITION ${rel(ref)} ${partitionBoundSql(p.bound)}`,
+    createPartitionLikeSql(ref, parent, generated, p.partitionBy),
+    ...relationPartsSql(ref, p, ctx.schemas, false),
+    ...newPartitionsSql(ref, p, ctx.schemas),
+    attachPartitionSql(parent, ref, p.bound),
   ];
   const locks: LockInfo[] = [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')];
   const hazards: Hazard[] = [];
@@ -206,7 +172,7 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
     locks.push(lock(d, 'ACCESS EXCLUSIVE', 'scan'));
     hazards.push('blocks-reads');
     note = ` (scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
-    // Rows of the default partition the new one covers move into it first (partition-move.ts).
+    // Rows of the default partition the new one covers move into it first (src/sql/partitions.ts, moveFromDefaultSql).
     const predicate = liveParent?.partitionBy ? boundPredicateSql(liveParent.partitionBy, p.bound) : undefined;
     if (predicate !== undefined && !ctx.isEmpty(d) && root) {
       const columns = root.columns.filter((c) => c.generated === undefined).map((c) => c.name);
@@ -245,7 +211,7 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
       at.contract('dropPartitions'),
       sqlStep(
         `detach partition ${name(ref)} from ${name(parent)} concurrently`,
-        [`ALTER TABLE ${rel(parent)} DETACH PARTITION ${rel(ref)} CONCURRENTLY`],
+        [detachPartitionConcurrentlySql(parent, ref)],
         { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'SHARE UPDATE EXCLUSIVE')] },
       ),
       (m) => m,
@@ -257,7 +223,7 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
     sqlStep(
       `drop ${hasDefault ? 'partition' : 'detached partition'} ${name(ref)} and its data` +
         (ch.replacedBy ? ' (its bound changes: recreated empty below)' : ''),
-      [`DROP TABLE ${rel(ref)}`],
+      [dropTableSql(ref)],
       {
         locks: hasDefault
           ? [lock(parent, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')]
