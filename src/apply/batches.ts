@@ -12,7 +12,7 @@ import type { LockInfo } from '../plan/types.js';
 import { setLocalSql } from '../sql/session.js';
 import { type RunContext, type Settings, withLockRetry } from './context.js';
 import { advanceCursor, stepDone } from './journal.js';
-import { msSetting, sleep } from './sql.js';
+import { msSetting, sleep } from './timing.js';
 
 export interface BatchResult<P> {
   readonly rows: number;

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/connection.js';
 import type { LockInfo, Phase, Plan } from '../plan/types.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
 import { describeHolders, describeWanted, lockHolders } from './locks.js';
-import { backoffMs, sleep } from './sql.js';
+import { backoffMs, sleep } from './timing.js';
 import type { ApplyEvent, ApplyOptions, ApplyTestHooks } from './types.js';
 
 export const DEFAULTS = {

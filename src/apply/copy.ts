@@ -28,7 +28,7 @@ import { runBatchLoop } from './batches.js';
 import { type RunContext, stepError } from './context.js';
 import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
-import { msSetting } from './sql.js';
+import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */

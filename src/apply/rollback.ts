@@ -32,7 +32,7 @@ import { validatePlan, verifyChecksum } from './checks.js';
 import { ApplyError, sqlStateOf } from './errors.js';
 import { readPlanJournal } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
-import { msSetting, sleep } from './sql.js';
+import { msSetting, sleep } from './timing.js';
 
 export interface RollbackOptions {
   /** lock_timeout per try of each DROP. Default 3000 ms. */

@@ -15,7 +15,7 @@ import { setConfigSql, setLocalSql } from '../sql/session.js';
 import { type RunContext, stepError, withLockRetry } from './context.js';
 import type { JournalStep } from './journal.js';
 import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
-import { msSetting, oneLine } from './sql.js';
+import { msSetting, oneLine } from './timing.js';
 import type { StepOutcome } from './types.js';
 
 const CREATE_INDEX_CONCURRENTLY = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b/i;
