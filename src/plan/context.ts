@@ -5,7 +5,16 @@
 import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
 import { qualified } from '../model/names.js';
-import type { Column, DatabaseModel, ForeignKey, Index, Partition, RelationParts, Table } from '../model/types.js';
+import type {
+  Column,
+  DatabaseModel,
+  Dependent,
+  ForeignKey,
+  Index,
+  Partition,
+  RelationParts,
+  Table,
+} from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
 import { strongerMode } from './locks.js';
 import type { ModelEdit } from './model-edit.js';
@@ -263,6 +272,14 @@ export class PlanContext {
       )
       .map((v) => `${v.kind === 'materializedView' ? 'materialized view' : 'view'} ${qualified(v.schema, v.name)}`)
       .sort();
+  }
+
+  /**
+   * Triggers of the live database, not managed by zdm, on the table: a backfill's updates fire them,
+   * and they stay on the table's old relation when it is swapped for a new one.
+   */
+  userTriggersOn(ref: RelationRef): Dependent[] {
+    return (this.input.live.dependents?.triggers ?? []).filter((t) => t.schema === ref.schema && t.table === ref.name);
   }
 
   /** Whether the relation has (in the desired state) an index or key whose leading columns are `columns`. */

@@ -25,7 +25,7 @@ import * as indexes from './techniques/indexes.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap.js';
 import { planRenameTable } from './techniques/rename-table.js';
-import { planReplaceColumn } from './techniques/replace-column.js';
+import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as tables from './techniques/tables.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 

@@ -42,13 +42,13 @@ import {
   foreignKeySql,
   primaryKeySql,
   uniqueSql,
-  validateConstraintSql,
 } from '../../sql/constraints.js';
 import { createIndexSql } from '../../sql/indexes.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
+import { planValidation } from './validate.js';
 
 const name = (r: RelationRef) => qualified(r.schema, r.name);
 
@@ -85,18 +85,11 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
 
 export function planValidateCheck(ctx: PlanContext, ch: ValidateCheck): void {
   const { table, check } = ch;
-  ctx.add(
-    at.backfill('validateChecks'),
-    sqlStep(`validate check ${check.name} on ${name(table)}`, [validateConstraintSql(table, check.name)], {
-      locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
-    }),
-    (m) =>
-      mapRelation(m, table, (r) => ({
-        ...r,
-        checks: r.checks.map((k) => (k.name === check.name ? { ...k, valid: true } : k)),
-      })),
-    [tableTouch(table)],
-  );
+  planValidation(ctx, at.backfill('validateChecks'), table, {
+    kind: 'check',
+    name: check.name,
+    summary: `validate check ${check.name} on ${name(table)}`,
+  });
 }
 
 export function planDropCheck(ctx: PlanContext, ch: DropCheck): void {
@@ -199,20 +192,13 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
 export function planValidateForeignKey(ctx: PlanContext, ch: ValidateForeignKey): void {
   const { table, foreignKey: fk } = ch;
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
-  ctx.add(
-    at.backfill('validateForeignKeys'),
-    sqlStep(
-      `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-      [validateConstraintSql(table, fk.name)],
-      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')] },
-    ),
-    (m) =>
-      mapRelation(m, table, (r) => ({
-        ...r,
-        foreignKeys: r.foreignKeys.map((k) => (k.name === fk.name ? { ...k, valid: true } : k)),
-      })),
-    [tableTouch(table), tableTouch(ref)],
-  );
+  planValidation(ctx, at.backfill('validateForeignKeys'), table, {
+    kind: 'foreignKey',
+    name: fk.name,
+    summary: `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+    locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')],
+    touches: [tableTouch(table), tableTouch(ref)],
+  });
 }
 
 export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {

@@ -10,15 +10,10 @@ import type { RelationRef } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { CheckConstraint } from '../../model/types.js';
 import { setNotNullSql } from '../../sql/columns.js';
-import {
-  addConstraintSql,
-  checkSql,
-  dropConstraintSql,
-  notNullExpression,
-  validateConstraintSql,
-} from '../../sql/constraints.js';
+import { addConstraintSql, checkSql, dropConstraintSql, notNullExpression } from '../../sql/constraints.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapColumn, mapRelation, removeNamed } from '../model-edit.js';
+import { planValidation } from './validate.js';
 
 /** The NOT VALID helper check `(c IS NOT NULL)` named `name`, as the model holds it. */
 export function notNullCheck(name: string, column: string): CheckConstraint {
@@ -46,20 +41,11 @@ export function planNotNull(ctx: PlanContext, table: RelationRef, column: string
     (m) => mapRelation(m, table, (r) => ({ ...r, checks: [...r.checks, check] })),
     touches,
   );
-  ctx.add(
-    at.backfill('validateChecks'),
-    sqlStep(
-      `validate check ${name} on ${qualified(table.schema, table.name)} (proves ${display} has no NULLs)`,
-      [validateConstraintSql(table, name)],
-      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
-    ),
-    (m) =>
-      mapRelation(m, table, (r) => ({
-        ...r,
-        checks: r.checks.map((k) => (k.name === name ? { ...k, valid: true } : k)),
-      })),
-    touches,
-  );
+  planValidation(ctx, at.backfill('validateChecks'), table, {
+    kind: 'check',
+    name,
+    summary: `validate check ${name} on ${qualified(table.schema, table.name)} (proves ${display} has no NULLs)`,
+  });
   ctx.add(
     at.contract('setNotNull'),
     sqlStep(
