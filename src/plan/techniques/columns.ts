@@ -5,7 +5,7 @@
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { qualified } from '../../model/names.js';
-import type { Column, Table } from '../../model/types.js';
+import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import {
   addColumnSql,
@@ -25,6 +25,7 @@ import { identityAfterMaxSql } from '../../sql/sequences.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapColumn, mapRelation, mapTable, omit, withOptional } from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
+import { hasBatchKey } from '../row-key.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planNotNull } from './not-null.js';
@@ -55,28 +56,6 @@ export function notNullAfterExpand(ctx: PlanContext, table: RelationRef, column:
   const desired = rootTable(ctx.desired, table)?.columns.find((c) => c.name === column);
   if (desired === undefined || desired.nullable) return false;
   return ctx.isNew(table) || addColumnMode(ctx, table, desired) === 'direct';
-}
-
-/** What one batch of a backfill runs, for the reviewer: keyset on the primary key, else ctid ranges. */
-/**
- * Whether apply can walk the table in key order: a primary key, or a unique constraint or plain
- * unique index over NOT NULL columns (src/apply/backfill.ts chooseKey). Without one it walks ctid
- * ranges, which a partitioned table does not have (each partition has its own).
- */
-export function hasBatchKey(t: Table): boolean {
-  if (t.primaryKey) return true;
-  const notNull = (cols: readonly string[]): boolean =>
-    cols.every((name) => t.columns.some((c) => c.name === name && !c.nullable));
-  return (
-    t.uniqueConstraints.some((u) => notNull(u.columns)) ||
-    t.indexes.some(
-      (ix) =>
-        ix.unique &&
-        ix.where === undefined &&
-        ix.keys.every((k) => k.column !== undefined) &&
-        notNull(ix.keys.map((k) => k.column!)),
-    )
-  );
 }
 
 function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr: string, why: string): BackfillDraft {

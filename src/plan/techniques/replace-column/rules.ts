@@ -8,7 +8,7 @@ import { qualified } from '../../../model/names.js';
 import type { Column, Table } from '../../../model/types.js';
 import { findRelation, type PlanContext } from '../../context.js';
 import { mentions } from '../../reparse.js';
-import { hasBatchKey } from '../columns.js';
+import { hasBatchKey } from '../../row-key.js';
 import {
   type Carried,
   type ColumnNames,
