@@ -4,6 +4,7 @@
  */
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
+import { withoutDirectives } from '../../model/directives.js';
 import { qualified } from '../../model/names.js';
 import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
@@ -69,9 +70,7 @@ function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr
     );
   }
   const where = isNullSql(column);
-  const triggers = (ctx.live.dependents?.triggers ?? []).filter(
-    (t) => t.schema === table.schema && t.table === table.name,
-  );
+  const triggers = ctx.userTriggersOn(table);
   const hazards: Hazard[] = triggers.length > 0 ? ['fires-user-triggers'] : [];
   const triggerNote = triggers.length > 0 ? `; fires trigger(s) ${triggers.map((t) => t.name).join(', ')}` : '';
   return {
@@ -103,8 +102,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
   const { table, column: c } = ch;
   const display = `${qualified(table.schema, table.name)}.${c.name}`;
   const touches = [tableTouch(table)];
-  const bare: Column = omit(omit(c, 'comment'), 'renamedFrom');
-  const added = omit(omit(bare, 'using'), 'reverse');
+  const added: Column = omit(withoutDirectives(c), 'comment');
   checkDefault(ctx, table, c);
   const mode = addColumnMode(ctx, table, c);
   switch (mode) {

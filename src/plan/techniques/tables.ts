@@ -20,6 +20,7 @@ import type {
   RelationRef,
   SetTableLogged,
 } from '../../diff/changes.js';
+import { withoutDirectives } from '../../model/directives.js';
 import { qualified } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
@@ -50,9 +51,7 @@ export function asCreated<T extends Table | Partition>(r: T): T {
   if (stripped.kind === 'table') {
     return {
       ...stripped,
-      columns: stripped.columns.map((c: Column) =>
-        omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse'),
-      ),
+      columns: stripped.columns.map((c: Column) => omit(withoutDirectives(c), 'comment')),
     } as T;
   }
   return stripped;

@@ -4,6 +4,7 @@
  */
 import type { RelationRef, ReplaceColumn } from '../../../diff/changes.js';
 import { renameColumnInExpression } from '../../../diff/renames.js';
+import { withoutDirectives } from '../../../model/directives.js';
 import { qualified } from '../../../model/names.js';
 import type {
   CheckConstraint,
@@ -62,8 +63,6 @@ import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
 import { planValidation } from '../validate.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
-
-const bare = (c: Column): Column => omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse');
 
 /** What the carry-over adds to the contract transaction. */
 interface Carry {
@@ -502,7 +501,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
-      const final: Column = withOptional(bare(to), 'comment', rename ? current?.comment : to.comment);
+      const final: Column = withOptional(withoutDirectives(to), 'comment', rename ? current?.comment : to.comment);
       return {
         ...x,
         columns: [...x.columns.filter((c) => c.name !== from.name && c.name !== newName), final],
