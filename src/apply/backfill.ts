@@ -32,10 +32,11 @@
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
 import { backfillCtidSql, backfillUpdateSql, backfillUpperSql, type Keyset, keyset } from '../sql/rows.js';
-import { runBatchLoop } from './batches.js';
-import { type RunContext, stepError } from './context.js';
+import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
+import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
-import { ensureCursor, type JournalCursor, resetCursorKey, stepFailed, stepStarting } from './journal.js';
+import { ensureCursor, type JournalCursor, resetCursorKey, stepStarting } from './journal.js';
+import { elapsedMs, failedStep, finishedStep } from './outcome.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BackfillKey {
@@ -173,12 +174,9 @@ export async function runBackfillStep(
   const display = `${step.table.schema}.${step.table.name}`;
   const t0 = performance.now();
   const wanted: LockInfo[] = [{ relation: display, mode: 'ROW EXCLUSIVE', hold: 'scan' }];
-  let batchesThisRun = 0;
-  let rowsThisRun = 0;
-  let maxAttempts = 1;
-  let rowsDone = cursor?.rowsDone ?? 0;
-  let batchesDone = cursor?.batchesDone ?? 0;
+  const { rowsDone, batchesDone } = earlierRuns(cursor);
   let strategy: BackfillStrategy = 'ctid';
+  let run: BatchLoopOutcome;
   try {
     const facts = await tableFacts(ctx, step);
     const key = await chooseKey(ctx, step, facts.oid);
@@ -228,7 +226,7 @@ export async function runBackfillStep(
     const tuplesPerBlock =
       facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
     const ks: Keyset | null = key.strategy === 'ctid' ? null : keyset(key.columns, key.types);
-    const outcome = await runBatchLoop<Position>(ctx, {
+    run = await runBatchLoop<Position>(ctx, {
       stepId: step.id,
       what: 'backfill batch',
       display,
@@ -277,35 +275,21 @@ export async function runBackfillStep(
         };
       },
     });
-    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
-    const e = stepError(step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
+  const durationMs = elapsedMs(t0);
+  const { rowsThisRun, batchesThisRun } = run;
   ctx.emit({
     type: 'backfill-done',
     stepId: step.id,
-    rowsDone,
-    batchesDone,
+    rowsDone: run.rowsDone,
+    batchesDone: run.batchesDone,
     rowsThisRun,
     batchesThisRun,
     durationMs,
-    message: `${step.id}: backfill of ${display} done: ${rowsThisRun} rows in ${batchesThisRun} batches in this run (${rowsDone} rows in ${batchesDone} batches in all), ${durationMs} ms`,
+    message: `${step.id}: backfill of ${display} done: ${rowsThisRun} rows in ${batchesThisRun} batches in this run (${run.rowsDone} rows in ${run.batchesDone} batches in all), ${durationMs} ms`,
   });
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: maxAttempts,
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
-  return {
-    id: step.id,
-    outcome: 'applied',
-    attempts: maxAttempts,
-    durationMs,
-    backfill: { strategy, rowsThisRun, batchesThisRun, rowsDone, batchesDone },
-  };
+  finishedStep(ctx, step.id, run.maxAttempts, durationMs);
+  return { id: step.id, outcome: 'applied', attempts: run.maxAttempts, durationMs, backfill: batched(strategy, run) };
 }

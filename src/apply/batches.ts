@@ -11,8 +11,9 @@
 import type { LockInfo } from '../plan/types.js';
 import { setLocalSql } from '../sql/session.js';
 import { type RunContext, type Settings, withLockRetry } from './context.js';
-import { advanceCursor, stepDone } from './journal.js';
+import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './timing.js';
+import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BatchResult<P> {
   readonly rows: number;
@@ -64,6 +65,17 @@ export interface BatchLoopOutcome {
   readonly batchesThisRun: number;
   /** The most tries any batch needed (lock timeouts retried). */
   readonly maxAttempts: number;
+}
+
+/** The counters of a step's earlier runs, from its journaled cursor (none: it has not run). */
+export function earlierRuns(cursor: JournalCursor | undefined): { rowsDone: number; batchesDone: number } {
+  return { rowsDone: cursor?.rowsDone ?? 0, batchesDone: cursor?.batchesDone ?? 0 };
+}
+
+/** A batched step's outcome as apply reports it. */
+export function batched(strategy: BackfillStrategy, run: BatchLoopOutcome): NonNullable<StepOutcome['backfill']> {
+  const { rowsThisRun, batchesThisRun, rowsDone, batchesDone } = run;
+  return { strategy, rowsThisRun, batchesThisRun, rowsDone, batchesDone };
 }
 
 /** The pause after a batch that took `batchMs`: the fixed part plus the proportional part. */

@@ -24,10 +24,11 @@
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
 import { compareChecksumsSql, copyBatchSql, copyUpperSql, keyset, rowDifferenceSql } from '../sql/rows.js';
 import { setLocalSql } from '../sql/session.js';
-import { runBatchLoop } from './batches.js';
-import { type RunContext, stepError } from './context.js';
+import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
+import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
-import { ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
+import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
+import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
 import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
 
@@ -62,11 +63,8 @@ export async function runCopyStep(
   const display = `${step.from.schema}.${step.from.name}`;
   const t0 = performance.now();
   const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
-  let rowsDone = cursor?.rowsDone ?? 0;
-  let batchesDone = cursor?.batchesDone ?? 0;
-  let rowsThisRun = 0;
-  let batchesThisRun = 0;
-  let maxAttempts = 1;
+  const { rowsDone, batchesDone } = earlierRuns(cursor);
+  let run: BatchLoopOutcome;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -83,7 +81,7 @@ export async function runCopyStep(
       message: `${step.id}: ${step.summary}${last !== null ? `, resuming after ${rowsDone} rows in ${batchesDone} batches` : ''}`,
     });
     await s.hooks.beforeStep?.(step.id);
-    const outcome = await runBatchLoop<string[] | null>(ctx, {
+    run = await runBatchLoop<string[] | null>(ctx, {
       stepId: step.id,
       what: 'copy batch',
       display,
@@ -108,41 +106,31 @@ export async function runCopyStep(
         message: `${step.id}: ${total} rows copied in ${batches} batches, ${rowsPerSecond} rows/s`,
       }),
     });
-    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
-    const e = stepError(step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: maxAttempts,
+  const durationMs = elapsedMs(t0);
+  finishedStep(
+    ctx,
+    step.id,
+    run.maxAttempts,
     durationMs,
-    message: `${step.id}: copied ${rowsThisRun} rows in ${batchesThisRun} batches in ${durationMs} ms (${rowsDone} rows in all)`,
-  });
+    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)`,
+  );
   return {
     id: step.id,
     outcome: 'applied',
-    attempts: maxAttempts,
+    attempts: run.maxAttempts,
     durationMs,
-    backfill: { strategy: 'primary-key', rowsThisRun, batchesThisRun, rowsDone, batchesDone },
+    backfill: batched('primary-key', run),
   };
 }
 
 export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   try {
-    await stepStarting(c, plan.id, phase.name, step.id);
-    ctx.emit({
-      type: 'step-start',
-      stepId: step.id,
-      summary: step.summary,
-      attempt: 1,
-      message: `${step.id}: ${step.summary}`,
-    });
+    await startedStep(ctx, step, 1);
     await s.hooks.beforeStep?.(step.id);
     const [liveSql, copySql] = step.sql;
     if (liveSql === undefined || copySql === undefined) {
@@ -178,17 +166,9 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
     }
     await stepDone(c, plan.id, step.id);
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: 1,
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
+  const durationMs = elapsedMs(t0);
+  finishedStep(ctx, step.id, 1, durationMs);
   return { id: step.id, outcome: 'applied', attempts: 1, durationMs };
 }

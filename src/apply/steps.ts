@@ -12,9 +12,10 @@
 import type { SqlStep } from '../plan/types.js';
 import { dropIndexSql } from '../sql/indexes.js';
 import { setConfigSql, setLocalSql } from '../sql/session.js';
-import { type RunContext, stepError, withLockRetry } from './context.js';
+import { type RunContext, withLockRetry } from './context.js';
 import type { JournalStep } from './journal.js';
-import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
+import { stepDone, stepRetried, stepStatementsDone } from './journal.js';
+import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
 import { msSetting, oneLine } from './timing.js';
 import type { StepOutcome } from './types.js';
 
@@ -30,7 +31,7 @@ export async function runSqlStep(
 }
 
 async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   try {
     const { attempts } = await withLockRetry(
@@ -38,14 +39,7 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
       step.id,
       step.locks,
       async (n) => {
-        await stepStarting(c, plan.id, phase.name, step.id);
-        ctx.emit({
-          type: 'step-start',
-          stepId: step.id,
-          summary: step.summary,
-          attempt: n,
-          message: `${step.id}: ${step.summary}${n > 1 ? ` (try ${n})` : ''}`,
-        });
+        await startedStep(ctx, step, n, n > 1 ? ` (try ${n})` : '');
         if (n === 1) await s.hooks.beforeStep?.(step.id);
         await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
@@ -65,19 +59,11 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
       },
       { what: step.summary },
     );
-    const durationMs = Math.round(performance.now() - t0);
-    ctx.emit({
-      type: 'step-done',
-      stepId: step.id,
-      attempts,
-      durationMs,
-      message: `${step.id}: done in ${durationMs} ms`,
-    });
+    const durationMs = elapsedMs(t0);
+    finishedStep(ctx, step.id, attempts, durationMs);
     return { id: step.id, outcome: 'applied', attempts, durationMs };
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.statementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.statementTimeoutMs);
   }
 }
 
@@ -157,20 +143,13 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
 }
 
 async function runAutocommit(ctx: RunContext, step: SqlStep, journaled: JournalStep | undefined): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   let attempts = 0;
   let ranSomething = false;
   const firstStatement = journaled && journaled.status !== 'done' ? journaled.statementsDone : 0;
   try {
-    await stepStarting(c, plan.id, phase.name, step.id);
-    ctx.emit({
-      type: 'step-start',
-      stepId: step.id,
-      summary: step.summary,
-      attempt: 1,
-      message: `${step.id}: ${step.summary}${firstStatement > 0 ? ` (resuming at statement ${firstStatement + 1})` : ''}`,
-    });
+    await startedStep(ctx, step, 1, firstStatement > 0 ? ` (resuming at statement ${firstStatement + 1})` : '');
     await s.hooks.beforeStep?.(step.id);
     for (let i = firstStatement; i < step.sql.length; i++) {
       const sql = step.sql[i]!;
@@ -218,17 +197,9 @@ async function runAutocommit(ctx: RunContext, step: SqlStep, journaled: JournalS
     }
     await stepDone(c, plan.id, step.id);
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.statementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.statementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: Math.max(1, attempts),
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
+  const durationMs = elapsedMs(t0);
+  finishedStep(ctx, step.id, Math.max(1, attempts), durationMs);
   return { id: step.id, outcome: ranSomething ? 'applied' : 'skipped', attempts: Math.max(1, attempts), durationMs };
 }

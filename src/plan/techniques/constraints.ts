@@ -31,7 +31,7 @@ import type {
   ValidateCheck,
   ValidateForeignKey,
 } from '../../diff/changes.js';
-import { qualified } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
 import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
 import {
   addConstraintSql,
@@ -49,8 +49,6 @@ import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
 import { planValidation } from './validate.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 
 // ---------------------------------------------------------------------------------------------
 // CHECK
@@ -72,8 +70,8 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
     at.expand('checks'),
     sqlStep(
       ch.replaces
-        ? `replace check ${check.name} on ${name(table)}: ${check.expression} NOT VALID (existing rows unchecked until backfill validates)`
-        : `add check ${check.name} on ${name(table)}: ${check.expression} NOT VALID`,
+        ? `replace check ${check.name} on ${qualifiedRef(table)}: ${check.expression} NOT VALID (existing rows unchecked until backfill validates)`
+        : `add check ${check.name} on ${qualifiedRef(table)}: ${check.expression} NOT VALID`,
       sql,
       { locks, hazards },
     ),
@@ -88,7 +86,7 @@ export function planValidateCheck(ctx: PlanContext, ch: ValidateCheck): void {
   planValidation(ctx, at.backfill('validateChecks'), table, {
     kind: 'check',
     name: check.name,
-    summary: `validate check ${check.name} on ${name(table)}`,
+    summary: `validate check ${check.name} on ${qualifiedRef(table)}`,
   });
 }
 
@@ -116,7 +114,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     ctx.add(
       at.contract('addPartitions'),
       sqlStep(
-        `add foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+        `add foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
         [addConstraintSql(table, foreignKeySql(fk, !fk.valid))],
         {
           locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
@@ -130,8 +128,8 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   }
   if (!ctx.hasIndexLeadingWith(table, fk.columns)) {
     ctx.warn(
-      `foreign key ${fk.name} on ${name(table)} has no index on (${fk.columns.join(', ')}): ` +
-        `every DELETE or key UPDATE on ${name(ref)} scans ${name(table)}; consider adding one to the desired state`,
+      `foreign key ${fk.name} on ${qualifiedRef(table)} has no index on (${fk.columns.join(', ')}): ` +
+        `every DELETE or key UPDATE on ${qualifiedRef(ref)} scans ${qualifiedRef(table)}; consider adding one to the desired state`,
     );
   }
   // PostgreSQL 17 and older refuse NOT VALID foreign keys on partitioned tables: the key is added
@@ -152,11 +150,11 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     ctx.add(
       at.expand('foreignKeys'),
       sqlStep(
-        `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)}` +
+        `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}` +
           (empty
             ? ''
             : ` (validated at once: PostgreSQL < 18 has no NOT VALID foreign keys on partitioned tables; ` +
-              `the check scans ${name(table)} holding SHARE ROW EXCLUSIVE, writes wait)`),
+              `the check scans ${qualifiedRef(table)} holding SHARE ROW EXCLUSIVE, writes wait)`),
         sql,
         {
           locks: [
@@ -176,7 +174,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   ctx.add(
     at.expand('foreignKeys'),
     sqlStep(
-      `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)} NOT VALID`,
+      `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)} NOT VALID`,
       sql,
       {
         locks,
@@ -195,7 +193,7 @@ export function planValidateForeignKey(ctx: PlanContext, ch: ValidateForeignKey)
   planValidation(ctx, at.backfill('validateForeignKeys'), table, {
     kind: 'foreignKey',
     name: fk.name,
-    summary: `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
+    summary: `validate foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
     locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')],
     touches: [tableTouch(table), tableTouch(ref)],
   });
@@ -207,9 +205,13 @@ export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
   ctx.add(
     at.contract('dropForeignKeys'),
-    sqlStep(`drop foreign key ${fk.name} on ${name(table)} → ${name(ref)}`, [dropConstraintSql(table, fk.name)], {
-      locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant'),
-    }),
+    sqlStep(
+      `drop foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
+      [dropConstraintSql(table, fk.name)],
+      {
+        locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant'),
+      },
+    ),
     (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: removeNamed(r.foreignKeys, fk.name) })),
     [tableTouch(table), tableTouch(ref)],
   );
@@ -248,7 +250,7 @@ function planAddKey(
     const users = foreignKeysOn(ctx, table, replaces.columns);
     if (users.length > 0) {
       ctx.issue(
-        `${label} ${replaces.name} on ${name(table)}`,
+        `${label} ${replaces.name} on ${qualifiedRef(table)}`,
         `replacing it is not supported yet while ${users.join(', ')} reference${users.length === 1 ? 's' : ''} it: ` +
           'drop the foreign key in one plan and add it back in the next',
       );
@@ -271,7 +273,7 @@ function planAddKey(
     ctx.add(
       place,
       sqlStep(
-        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${name(table)} (no online technique on a partitioned table: ` +
+        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} (no online technique on a partitioned table: ` +
           'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
         [...dropOld, addConstraintSql(table, constraintSql)],
         { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
@@ -293,7 +295,7 @@ function planAddKey(
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `build unique index ${indexName} on ${name(table)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
+      `build unique index ${indexName} on ${qualifiedRef(table)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
       [createIndexSql(table, index, { concurrently: true, schemas: ctx.schemas })],
       {
         transaction: false,
@@ -308,7 +310,7 @@ function planAddKey(
   ctx.add(
     place,
     sqlStep(
-      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${name(table)} using index ${indexName}`,
+      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}`,
       [...dropOld, using],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
@@ -402,7 +404,7 @@ export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
   ctx.add(
     at.expand('exclusions'),
     sqlStep(
-      `${ch.replaces ? 'replace' : 'add'} exclusion constraint ${x.name} on ${name(table)}` +
+      `${ch.replaces ? 'replace' : 'add'} exclusion constraint ${x.name} on ${qualifiedRef(table)}` +
         (empty ? '' : ' (no online technique: builds its index under ACCESS EXCLUSIVE, reads and writes wait)'),
       sql,
       {
@@ -435,7 +437,7 @@ function dropConstraint(
 ): void {
   ctx.add(
     at.contract('dropConstraints'),
-    sqlStep(`drop ${label} ${constraint} on ${name(table)}`, [dropConstraintSql(table, constraint)], {
+    sqlStep(`drop ${label} ${constraint} on ${qualifiedRef(table)}`, [dropConstraintSql(table, constraint)], {
       locks: [lock(table, 'ACCESS EXCLUSIVE')],
       hazards,
     }),

@@ -15,7 +15,7 @@
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import {
@@ -30,8 +30,6 @@ import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js
 import type { Hazard } from '../types.js';
 import { isLeftoverOfKey } from './constraints.js';
 
-const name = (r: RelationRef) => qualified(r.schema, r.name);
-
 export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const { table, index } = ch;
   if (ctx.isNew(table)) return; // built in the relation's creation step
@@ -43,8 +41,8 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
       at.expand('indexes'),
       sqlStep(
         ch.replaces
-          ? `build index ${buildName} on ${name(table)} to replace ${index.name} (definition changed)`
-          : `create index ${index.name} on ${name(table)}`,
+          ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
+          : `create index ${index.name} on ${qualifiedRef(table)}`,
         [createIndexSql(table, index, { concurrently: true, name: buildName, schemas: ctx.schemas })],
         {
           transaction: false,
@@ -84,7 +82,7 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `create index ${buildName} on ${name(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
+      `create index ${buildName} on ${qualifiedRef(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
       [createIndexSql(table, index, { only: true, name: buildName, schemas: ctx.schemas })],
       { locks: [lock(table, 'SHARE')] },
     ),
@@ -107,7 +105,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       ctx.add(
         at.expand('indexes'),
         sqlStep(
-          `create index ${child} on ${name(part)} alone (ON ONLY)`,
+          `create index ${child} on ${qualifiedRef(part)} alone (ON ONLY)`,
           [createIndexSql(part, index, { only: true, name: child, schemas: ctx.schemas })],
           { locks: [lock(part, 'SHARE')] },
         ),
@@ -119,7 +117,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       ctx.add(
         at.expand('indexes'),
         sqlStep(
-          `create index ${child} on partition ${name(part)}`,
+          `create index ${child} on partition ${qualifiedRef(part)}`,
           [createIndexSql(part, index, { concurrently: true, name: child, schemas: ctx.schemas })],
           {
             transaction: false,
@@ -165,12 +163,12 @@ function dropIndexStep(ctx: PlanContext, table: RelationRef, index: Index, hazar
     at.contract('dropIndexes'),
     partitioned
       ? sqlStep(
-          `drop index ${qualified(table.schema, index.name)} on ${name(table)} (partitioned: not concurrently)`,
+          `drop index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)} (partitioned: not concurrently)`,
           [dropIndexSql(ix)],
           { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
         )
       : sqlStep(
-          `drop index ${qualified(table.schema, index.name)} on ${name(table)}`,
+          `drop index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)}`,
           [dropIndexSql(ix, { concurrently: true })],
           {
             transaction: false,
@@ -195,7 +193,7 @@ export function planRepairIndex(ctx: PlanContext, ch: RepairIndex): void {
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `rebuild invalid index ${qualified(table.schema, index.name)} on ${name(table)} (left by a failed build)`,
+      `rebuild invalid index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)} (left by a failed build)`,
       [reindexConcurrentlySql({ schema: table.schema, name: index.name })],
       {
         transaction: false,

@@ -12,16 +12,9 @@
  * - Drops are in contract and lose data. A partition is detached CONCURRENTLY first where
  *   PostgreSQL allows it (no default partition), so the parent never waits.
  */
-import type {
-  AddPartition,
-  CreateTable,
-  DropPartition,
-  DropTable,
-  RelationRef,
-  SetTableLogged,
-} from '../../diff/changes.js';
+import type { AddPartition, CreateTable, DropPartition, DropTable, SetTableLogged } from '../../diff/changes.js';
 import { withoutDirectives } from '../../model/directives.js';
-import { qualified } from '../../model/names.js';
+import { qualifiedRef } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { dropConstraintSql } from '../../sql/constraints.js';
@@ -36,8 +29,6 @@ import { createTableSql, dropTableSql, newPartitionsSql, relationPartsSql, setLo
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 
 /** A new relation as the model shows it right after its creation step: no foreign keys, no comments yet. */
 export function asCreated<T extends Table | Partition>(r: T): T {
@@ -78,7 +69,7 @@ export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   if (parts > 0) detail.push(`${parts} partition${parts === 1 ? '' : 's'}`);
   ctx.add(
     at.expand('tables'),
-    sqlStep(`create table ${name(ref)} (${detail.join(', ')})`, sql, {
+    sqlStep(`create table ${qualifiedRef(ref)} (${detail.join(', ')})`, sql, {
       locks: [lock(ref, 'ACCESS EXCLUSIVE')],
       hazards: hasNotValid(t) ? ['not-validated'] : [],
     }),
@@ -93,7 +84,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   const views = ctx.viewsUsing(ref);
   if (views.length > 0) {
     ctx.issue(
-      `table ${name(ref)}`,
+      `table ${qualifiedRef(ref)}`,
       `${views.join(', ')} (not managed by zdm) uses the table: PostgreSQL refuses to drop it; drop or change the view first`,
     );
     return;
@@ -105,7 +96,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
     ctx.add(
       at.contract('dropForeignKeys'),
       sqlStep(
-        `drop foreign key ${fk.name} on ${name(owner)} → ${name(ref)} (both tables are dropped)`,
+        `drop foreign key ${fk.name} on ${qualifiedRef(owner)} → ${qualifiedRef(ref)} (both tables are dropped)`,
         [dropConstraintSql(owner, fk.name)],
         { locks: [lock(owner, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')] },
       ),
@@ -120,7 +111,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop table ${name(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
+      `drop table ${qualifiedRef(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
       [dropTableSql(ref)],
       { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks], hazards: ['data-loss'] },
     ),
@@ -139,7 +130,7 @@ export function planSetTableLogged(ctx: PlanContext, ch: SetTableLogged): void {
   ctx.add(
     at.expand('tableOptions'),
     sqlStep(
-      `make ${name(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
+      `make ${qualifiedRef(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
         (empty ? '' : ' (no online technique: rewrites the table under ACCESS EXCLUSIVE, reads and writes wait)'),
       [setLoggedSql(ch.table, ch.unlogged)],
       { locks: [lock(ch.table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan')], hazards },
@@ -170,7 +161,7 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
     const d = { schema: defaultPart.schema, name: defaultPart.name };
     locks.push(lock(d, 'ACCESS EXCLUSIVE', 'scan'));
     hazards.push('blocks-reads');
-    note = ` (scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
+    note = ` (scans the default partition ${qualifiedRef(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
     // Rows of the default partition the new one covers move into it first (src/sql/partitions.ts, moveFromDefaultSql).
     const predicate = liveParent?.partitionBy ? boundPredicateSql(liveParent.partitionBy, p.bound) : undefined;
     if (predicate !== undefined && !ctx.isEmpty(d) && root) {
@@ -178,14 +169,17 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
       const move = moveFromDefaultSql(d, ref, columns, predicate, ctx.freshName(ref.schema, [p.name], 'zdm_bound'));
       sql.splice(sql.length - 1, 0, ...move.before);
       sql.push(...move.after);
-      note = ` (moves the rows it covers out of the default partition ${name(d)} first, then scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none is left)`;
+      note = ` (moves the rows it covers out of the default partition ${qualifiedRef(d)} first, then scans the default partition ${qualifiedRef(d)} under ACCESS EXCLUSIVE to prove none is left)`;
     }
   }
   if (hasNotValid(p)) hazards.push('not-validated');
   const place: Placement = ch.replaces ? at.contract('addPartitions') : at.expand('partitions');
   ctx.add(
     place,
-    sqlStep(`create ${name(ref)} and attach it as a partition of ${name(parent)}${note}`, sql, { locks, hazards }),
+    sqlStep(`create ${qualifiedRef(ref)} and attach it as a partition of ${qualifiedRef(parent)}${note}`, sql, {
+      locks,
+      hazards,
+    }),
     (m) => mapRelation(m, parent, (r) => ({ ...r, partitions: [...r.partitions, asCreated(p)] })),
     [tableTouch(parent), tableTouch(ref)],
   );
@@ -209,7 +203,7 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
     ctx.add(
       at.contract('dropPartitions'),
       sqlStep(
-        `detach partition ${name(ref)} from ${name(parent)} concurrently`,
+        `detach partition ${qualifiedRef(ref)} from ${qualifiedRef(parent)} concurrently`,
         [detachPartitionConcurrentlySql(parent, ref)],
         { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'SHARE UPDATE EXCLUSIVE')] },
       ),
@@ -220,7 +214,7 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
   ctx.add(
     at.contract('dropPartitions'),
     sqlStep(
-      `drop ${hasDefault ? 'partition' : 'detached partition'} ${name(ref)} and its data` +
+      `drop ${hasDefault ? 'partition' : 'detached partition'} ${qualifiedRef(ref)} and its data` +
         (ch.replacedBy ? ' (its bound changes: recreated empty below)' : ''),
       [dropTableSql(ref)],
       {

@@ -9,7 +9,7 @@ import type { RelationRef } from '../../../diff/changes.js';
 import { docPath } from '../../../diff/paths.js';
 import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
-import { qualified } from '../../../model/names.js';
+import { qualified, qualifiedRef } from '../../../model/names.js';
 import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
@@ -43,8 +43,6 @@ export interface Check<X> {
   readonly items: (f: SwapFacts) => readonly X[];
   readonly rules: readonly Rule<X>[];
 }
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 const comparableColumn = (c: Column): string => {
@@ -52,10 +50,11 @@ const comparableColumn = (c: Column): string => {
   return stableStringify(rest);
 };
 const on = (message: string, ...at: string[]): Refusal => ({ message, at });
+const onColumn = (c: Column, what: string): Refusal => on(`column ${c.name} ${what}`, 'columns', c.name);
 const fkOn = (owner: RelationRef, fk: { readonly name: string }, message: string): Refusal => ({
   message,
   object: {
-    name: `foreign key ${fk.name} on ${name(owner)}`,
+    name: `foreign key ${fk.name} on ${qualifiedRef(owner)}`,
     path: docPath(['schemas', owner.schema, 'tables', owner.name, 'foreignKeys', fk.name]),
   },
 });
@@ -90,6 +89,22 @@ function hasComments(r: RelationParts): boolean {
   return r.partitions.some((p) => p.comment !== undefined || hasComments(p));
 }
 
+/** A column of the desired table with its live namesake, then each live column the desired table drops. */
+interface ColumnPair {
+  readonly live?: Column;
+  readonly want?: Column;
+}
+
+function columnPairs({ live, want }: SwapFacts): ColumnPair[] {
+  return [
+    ...want.columns.map((w): ColumnPair => {
+      const l = live.columns.find((x) => x.name === w.name);
+      return l ? { want: w, live: l } : { want: w };
+    }),
+    ...live.columns.filter((l) => !want.columns.some((w) => w.name === l.name)).map((l): ColumnPair => ({ live: l })),
+  ];
+}
+
 /** A live foreign key of any relation that references the table, with the relation that has it. */
 type Referencing = readonly [RelationRef, ForeignKey];
 
@@ -112,47 +127,32 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       },
     ],
   }),
-  check<Column>({
-    items: ({ want }) => want.columns,
+  check<ColumnPair>({
+    items: columnPairs,
     rules: [
       {
         name: 'column-is-new',
-        refuse: ({ live }, c) =>
-          live.columns.some((x) => x.name === c.name)
-            ? undefined
-            : on(
-                `column ${c.name} is new: add it in a plan of its own before partitioning the table`,
-                'columns',
-                c.name,
-              ),
+        refuse: (_, { live, want }) =>
+          want && !live
+            ? onColumn(want, 'is new: add it in a plan of its own before partitioning the table')
+            : undefined,
       },
       {
         name: 'column-changes',
-        refuse: ({ live }, c) => {
-          const l = live.columns.find((x) => x.name === c.name);
-          return l !== undefined && comparableColumn(l) !== comparableColumn(c)
-            ? on(
-                `column ${c.name} changes too: change it in a plan of its own before partitioning the table`,
-                'columns',
-                c.name,
-              )
-            : undefined;
-        },
+        refuse: (_, { live, want }) =>
+          want && live && comparableColumn(live) !== comparableColumn(want)
+            ? onColumn(want, 'changes too: change it in a plan of its own before partitioning the table')
+            : undefined,
       },
-    ],
-  }),
-  check<Column>({
-    items: ({ live }) => live.columns,
-    rules: [
       {
         name: 'column-is-dropped',
-        refuse: ({ want }, c) =>
-          want.columns.some((x) => x.name === c.name)
-            ? undefined
-            : on(
-                `column ${c.name} is dropped too: drop it in a plan of its own before or after partitioning the table`,
+        refuse: (_, { live, want }) =>
+          live && !want
+            ? on(
+                `column ${live.name} is dropped too: drop it in a plan of its own before or after partitioning the table`,
                 'columns',
-              ),
+              )
+            : undefined,
       },
     ],
   }),
@@ -213,7 +213,7 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
             ? fkOn(
                 owner,
                 fk,
-                `references ${name(ref)}, which is being partitioned: change the foreign key in a plan of its own`,
+                `references ${qualifiedRef(ref)}, which is being partitioned: change the foreign key in a plan of its own`,
               )
             : undefined;
         },
@@ -228,9 +228,9 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
           return fkOn(
             owner,
             fk,
-            `references ${name(ref)} (${cols.join(', ')}), which cannot stay unique once the table is partitioned by ` +
+            `references ${qualifiedRef(ref)} (${cols.join(', ')}), which cannot stay unique once the table is partitioned by ` +
               `${want.partitionBy?.columns.join(', ')} (a unique key of a partitioned table must contain the partition key): ` +
-              `the desired state must make it reference columns [${need.join(', ')}] (with matching columns on ${name(owner)}) ` +
+              `the desired state must make it reference columns [${need.join(', ')}] (with matching columns on ${qualifiedRef(owner)}) ` +
               'and keep a unique key on exactly those columns, or drop the foreign key',
           );
         },
@@ -243,7 +243,7 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
             ? fkOn(
                 owner,
                 fk,
-                `would be re-pointed NOT VALID at the partitioned ${name(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
+                `would be re-pointed NOT VALID at the partitioned ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
               )
             : undefined;
         },
@@ -266,7 +266,11 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
           ctx.liveRelation(owner)?.foreignKeys.some((x) => x.name === f.name) ||
           (owner.schema === ref.schema && owner.name === ref.name)
             ? undefined
-            : fkOn(owner, f, `is new and references ${name(ref)}, which is being partitioned: add it in a later plan`),
+            : fkOn(
+                owner,
+                f,
+                `is new and references ${qualifiedRef(ref)}, which is being partitioned: add it in a later plan`,
+              ),
       },
     ],
   }),
@@ -289,7 +293,7 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
   whole({
     name: 'rows-outside-partitions',
     refuse: ({ ctx, ref }) => {
-      const outside = ctx.input.rowsOutsidePartitions?.[name(ref)] ?? 0;
+      const outside = ctx.input.rowsOutsidePartitions?.[qualifiedRef(ref)] ?? 0;
       return outside > 0
         ? on(
             `${outside} live row${outside === 1 ? '' : 's'} would fall into no partition: add partitions that cover them or a default partition`,

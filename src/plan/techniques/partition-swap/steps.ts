@@ -4,7 +4,7 @@
  */
 import type { RelationRef } from '../../../diff/changes.js';
 import { tableWithoutDirectives } from '../../../model/directives.js';
-import { qualified } from '../../../model/names.js';
+import { qualified, qualifiedRef } from '../../../model/names.js';
 import type { DatabaseModel, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
 import { displayType } from '../../../model/types-text.js';
 import { tableCommentsSql } from '../../../sql/comments.js';
@@ -29,8 +29,6 @@ import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
 import { planValidation } from '../validate.js';
 import type { Swap } from './decide.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 
 /** The names the swap makes. */
 interface Names {
@@ -126,12 +124,12 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
   verifyStep(
     s,
     at.backfill('copyTables'),
-    `verify that ${name(n.shadow)} has the rows of ${name(swap.ref)}: row count and checksum, in one snapshot`,
+    `verify that ${qualifiedRef(n.shadow)} has the rows of ${qualifiedRef(swap.ref)}: row count and checksum, in one snapshot`,
   );
   verifyStep(
     s,
     at.contract('swapTables'),
-    `verify again, right before the swap, that ${name(n.shadow)} has the rows of ${name(swap.ref)}`,
+    `verify again, right before the swap, that ${qualifiedRef(n.shadow)} has the rows of ${qualifiedRef(swap.ref)}`,
   );
   swapStep(s);
   for (const [owner, fk] of swap.repointed) {
@@ -139,7 +137,7 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     planValidation(ctx, at.contract('swapTables'), owner, {
       kind: 'foreignKey',
       name: fk.name,
-      summary: `validate foreign key ${fk.name} on ${name(owner)} against the partitioned ${name(swap.ref)}`,
+      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the partitioned ${qualifiedRef(swap.ref)}`,
       locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
     });
   }
@@ -175,7 +173,7 @@ function createShadowStep({ ctx, swap: { ref, want }, n }: Scope): void {
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      `create ${name(n.shadow)}, the partitioned copy of ${name(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
+      `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
       sql,
       { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks] },
     ),
@@ -190,7 +188,7 @@ function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      `keep ${name(n.shadow)} in step with ${name(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write`,
+      `keep ${qualifiedRef(n.shadow)} in step with ${qualifiedRef(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write`,
       createMirrorSql(mirror),
       { locks: [lock(swap.ref, 'SHARE ROW EXCLUSIVE')], hazards },
     ),
@@ -206,7 +204,7 @@ function copyStep({ ctx, swap, n }: Scope): void {
     at.backfill('copyTables'),
     {
       kind: 'copy',
-      summary: `copy the rows of ${name(ref)} into ${name(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})`,
+      summary: `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})`,
       transaction: false,
       from: ref,
       to: n.shadow,
@@ -285,7 +283,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
   ctx.add(
     at.contract('swapTables'),
     sqlStep(
-      `swap ${name(ref)} for its partitioned copy: ${name(ref)} becomes ${name(n.retired)}, ${name(n.shadow)} becomes ${name(ref)}` +
+      `swap ${qualifiedRef(ref)} for its partitioned copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
         (repointed.length > 0
           ? `; ${repointed.length} foreign key${repointed.length === 1 ? '' : 's'} re-pointed NOT VALID`
           : '') +
@@ -337,7 +335,7 @@ function dropRetiredStep({ ctx, swap: { ref, live }, n }: Scope): void {
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop ${name(n.retired)}, the table ${name(ref)} was before the partition swap, and its data`,
+      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the partition swap, and its data`,
       [dropTableSql(n.retired)],
       {
         locks: [lock(n.retired, 'ACCESS EXCLUSIVE'), ...refLocks],

@@ -266,65 +266,91 @@ function carryKeys(s: CarryScope): void {
   }
 }
 
+/** A check or foreign key of the column, copied to the new column. */
+interface CarriedConstraint {
+  readonly kind: 'check' | 'foreignKey';
+  /** Its name, and the temporary name of its copy. */
+  readonly name: string;
+  readonly tmp: string;
+  /** The original is valid: the copy is validated in backfill. */
+  readonly valid: boolean;
+  /** `ADD CONSTRAINT tmp … NOT VALID` and its locks. */
+  readonly sql: string;
+  readonly locks: readonly LockInfo[];
+  /** Locks of the VALIDATE (default: the table's, for the scan). */
+  readonly validateLocks?: readonly LockInfo[];
+  /** The copy added to the table; in contract, the copy replaced by the constraint as the desired state has it. */
+  readonly added: (t: Table) => Table;
+  readonly settled: (t: Table) => Table;
+}
+
+/** Expand: the copy NOT VALID; backfill: its validation; contract: its name back. */
+function carryConstraint(s: CarryScope, c: CarriedConstraint): void {
+  const { ctx, table } = s;
+  const label = c.kind === 'check' ? 'check' : 'foreign key';
+  ctx.add(
+    at.expand(c.kind === 'check' ? 'checks' : 'foreignKeys'),
+    sqlStep(
+      `add ${label} ${c.tmp} (${c.name} on ${s.side}) NOT VALID on ${qualified(table.schema, table.name)}`,
+      [c.sql],
+      { locks: c.locks },
+    ),
+    s.edit(c.added),
+    [tableTouch(table)],
+  );
+  if (c.valid) {
+    planValidation(ctx, at.backfill(c.kind === 'check' ? 'validateChecks' : 'validateForeignKeys'), table, {
+      kind: c.kind,
+      name: c.tmp,
+      summary: `validate ${label} ${c.tmp} on ${qualified(table.schema, table.name)}`,
+      ...(c.validateLocks ? { locks: c.validateLocks } : {}),
+    });
+  }
+  s.carry.after.push(renameConstraintSql(table, c.tmp, c.name));
+  s.carry.edits.push(s.edit(c.settled));
+}
+
 function carryChecks(s: CarryScope): void {
-  const { ctx, table, carry } = s;
+  const { ctx, table } = s;
   for (const ck of s.carried.checks) {
     const tmp = ctx.freshName(table.schema, [ck.name], 'zdm_new');
     const shadowCk: CheckConstraint = { ...ck, name: tmp, expression: s.rewrite(ck.expression), valid: false };
-    ctx.add(
-      at.expand('checks'),
-      sqlStep(
-        `add check ${tmp} (${ck.name} on ${s.side}) NOT VALID on ${qualified(table.schema, table.name)}`,
-        [addConstraintSql(table, checkSql(shadowCk, true))],
-        { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
-      ),
-      s.edit((r) => ({ ...r, checks: [...r.checks, shadowCk] })),
-      [tableTouch(table)],
-    );
-    if (ck.valid) {
-      planValidation(ctx, at.backfill('validateChecks'), table, {
-        kind: 'check',
-        name: tmp,
-        summary: `validate check ${tmp} on ${qualified(table.schema, table.name)}`,
-      });
-    }
-    carry.after.push(renameConstraintSql(table, tmp, ck.name));
     const want = s.carried.desired.checks.find((x) => x.name === ck.name)!;
-    carry.edits.push(s.edit((r) => ({ ...r, checks: [...removeNamed(r.checks, tmp), { ...want, valid: ck.valid }] })));
+    carryConstraint(s, {
+      kind: 'check',
+      name: ck.name,
+      tmp,
+      valid: ck.valid,
+      sql: addConstraintSql(table, checkSql(shadowCk, true)),
+      locks: [lock(table, 'ACCESS EXCLUSIVE')],
+      added: (r) => ({ ...r, checks: [...r.checks, shadowCk] }),
+      settled: (r) => ({ ...r, checks: [...removeNamed(r.checks, tmp), { ...want, valid: ck.valid }] }),
+    });
   }
 }
 
 function carryForeignKeys(s: CarryScope): void {
-  const { ctx, table, carry } = s;
+  const { ctx, table } = s;
   const { column, final } = s.names;
   for (const fk of s.carried.foreignKeys) {
     const tmp = ctx.freshName(table.schema, [fk.name], 'zdm_new');
     const shadowFk: ForeignKey = { ...fk, name: tmp, columns: fk.columns.map(s.sub), valid: false };
     const target = { schema: fk.references.schema, name: fk.references.table };
-    ctx.add(
-      at.expand('foreignKeys'),
-      sqlStep(
-        `add foreign key ${tmp} (${fk.name} on ${s.side}) NOT VALID on ${qualified(table.schema, table.name)}`,
-        [addConstraintSql(table, foreignKeySql(shadowFk, true))],
-        { locks: [lock(table, 'SHARE ROW EXCLUSIVE'), lock(target, 'SHARE ROW EXCLUSIVE')] },
-      ),
-      s.edit((r) => ({ ...r, foreignKeys: [...r.foreignKeys, shadowFk] })),
-      [tableTouch(table)],
-    );
-    if (fk.valid) {
-      planValidation(ctx, at.backfill('validateForeignKeys'), table, {
-        kind: 'foreignKey',
-        name: tmp,
-        summary: `validate foreign key ${tmp} on ${qualified(table.schema, table.name)}`,
-        locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(target, 'ROW SHARE')],
-      });
-    }
-    carry.after.push(renameConstraintSql(table, tmp, fk.name));
     const finalOwn: ForeignKey = {
       ...finalForeignKey(fk, table, s.names),
       columns: fk.columns.map((c) => (c === column ? final : c)),
     };
-    carry.edits.push(s.edit((r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] })));
+    carryConstraint(s, {
+      kind: 'foreignKey',
+      name: fk.name,
+      tmp,
+      valid: fk.valid,
+      sql: addConstraintSql(table, foreignKeySql(shadowFk, true)),
+      locks: [lock(table, 'SHARE ROW EXCLUSIVE'), lock(target, 'SHARE ROW EXCLUSIVE')],
+      validateLocks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(target, 'ROW SHARE')],
+      added: (r) => ({ ...r, foreignKeys: [...r.foreignKeys, shadowFk] }),
+      settled: (r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] }),
+    });
   }
 }
 
