@@ -1,5 +1,5 @@
 /**
- * The copy and verify steps of a partition swap (src/plan/techniques/partition-swap.ts).
+ * The copy and verify steps of a partition swap (src/plan/techniques/partition-swap/).
  *
  * Copy: the source is walked in key order, one transaction per batch:
  *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound

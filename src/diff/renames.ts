@@ -103,7 +103,7 @@ export function renameColumnInExpression(expr: string, from: string, to: string)
  * called `to` (the column itself keeps its name): those of the table and its partitions, and the
  * foreign keys of every table that reference the column. A column rename is diffed against this,
  * so that what only follows the rename is carried over by the rename itself
- * (src/plan/techniques/replace-column.ts), not planned as a change of its own.
+ * (src/plan/techniques/replace-column/), not planned as a change of its own.
  */
 export function renameColumnReferences(m: DatabaseModel, r: ColumnRename): DatabaseModel {
   const col = (c: string) => (c === r.from ? r.to : c);

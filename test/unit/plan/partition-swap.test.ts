@@ -1,4 +1,4 @@
-/** The partition swap technique (src/plan/techniques/partition-swap.ts), without a database. */
+/** The partition swap technique (src/plan/techniques/partition-swap/), without a database. */
 import { describe, expect, test } from 'vitest';
 import type { DatabaseModel, Table } from '../../../src/model/types.js';
 import { PlanningError } from '../../../src/plan/errors.js';
