@@ -25,13 +25,8 @@ import type {
   Table,
   UniqueConstraint,
 } from '../model/types.js';
-import {
-  canonicalType,
-  isBuiltinTypeName,
-  isSerialPseudoType,
-  parseIdentifierChain,
-  quoteIdentifier,
-} from '../model/types-text.js';
+import { canonicalType, isBuiltinTypeName, isSerialPseudoType, parseIdentifierChain } from '../model/types-text.js';
+import { quoteIdent } from '../sql/quote.js';
 import { defaultPrimaryKeyName, SEQUENCE_TYPE_RANGES, sequenceDefaults } from './defaults.js';
 import type { DesiredIssue } from './errors.js';
 import { nullsOrdering, parseKeyString } from './index-keys.js';
@@ -314,7 +309,7 @@ class Converter {
         this.issues.value(
           loc,
           `type \`${written.trim()}\` means \`${name}\` (PostgreSQL folds unquoted names to lower case); ` +
-            `for the type \`${other}\` write '${quoteIdentifier(other)}'`,
+            `for the type \`${other}\` write '${quoteIdent(other)}'`,
         );
       }
     }

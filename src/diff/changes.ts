@@ -145,7 +145,7 @@ export interface RenameTable {
 /**
  * A column renamed with `renamedFrom`, or retyped in a way that is not binary-coercible: a new
  * column beside the old one, kept equal by a two-way sync trigger, backfilled, and swapped in in
- * contract (src/plan/techniques/replace-column.ts). `from` is the live column, `to` the desired one.
+ * contract (src/plan/techniques/replace-column/). `from` is the live column, `to` the desired one.
  */
 export interface ReplaceColumn {
   readonly kind: 'replaceColumn';
@@ -257,7 +257,7 @@ export interface DropPartition {
 }
 /**
  * A plain live table whose desired state is partitioned: a partition swap (shadow table, sync
- * trigger, copy, swap in contract; src/plan/techniques/partition-swap.ts). `from` is the live
+ * trigger, copy, swap in contract; src/plan/techniques/partition-swap/). `from` is the live
  * table, `to` the desired one.
  */
 export interface PartitionTable {

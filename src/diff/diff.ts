@@ -5,6 +5,7 @@
  * facts (index validity) and desired-only directives (`renamedFrom`, `using`, `reverse`) left out of equality.
  */
 import { stableStringify, tablesEqual } from '../model/canonical.js';
+import { withoutDirectives } from '../model/directives.js';
 import type {
   Column,
   DatabaseModel,
@@ -207,7 +208,7 @@ const allIndexesValid = (r: RelationParts): boolean =>
   r.indexes.every((i) => i.valid) && r.partitions.every(allIndexesValid);
 
 /** Comparable form of a column: what `ALTER COLUMN` can change. */
-const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using', 'reverse');
+const columnShape = (c: Column) => without(withoutDirectives(c), 'comment');
 
 function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
   // Most tables of a desired state are the live ones: one comparison of canonical texts (computed

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { withoutDirectives } from './directives.js';
 import type { DatabaseModel, Domain, Index, Partition, RelationParts, SchemaModel, Table } from './types.js';
 
 const byName = <T extends { readonly name: string }>(a: T, b: T): number =>
@@ -30,7 +31,7 @@ function canonicalTable(t: Table): Table {
   return {
     ...rest,
     // Column order of an existing table is not a difference.
-    columns: sorted(t.columns).map(({ renamedFrom: _rf, using: _u, reverse: _r, ...c }) => c),
+    columns: sorted(t.columns).map(withoutDirectives),
   };
 }
 

@@ -13,3 +13,8 @@ export function isTooLong(name: string): boolean {
 export function qualified(schema: string, name: string): string {
   return `${schema}.${name}`;
 }
+
+/** `schema.name` of a relation for messages (neither part quoted). */
+export function qualifiedRef(r: { readonly schema: string; readonly name: string }): string {
+  return qualified(r.schema, r.name);
+}

@@ -23,9 +23,9 @@ import * as columns from './techniques/columns.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
 import * as objects from './techniques/objects.js';
-import * as partitionSwap from './techniques/partition-swap.js';
+import * as partitionSwap from './techniques/partition-swap/index.js';
 import { planRenameTable } from './techniques/rename-table.js';
-import { planReplaceColumn } from './techniques/replace-column.js';
+import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as tables from './techniques/tables.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 

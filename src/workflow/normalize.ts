@@ -21,7 +21,6 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
-import { qualifiedName, quoteIdent } from '../model/quote.js';
 import type {
   DatabaseModel,
   Domain,
@@ -32,16 +31,14 @@ import type {
   RelationParts,
   Table,
 } from '../model/types.js';
-import {
-  checkSql,
-  columnDefinition,
-  createDomainSql,
-  createEnumSql,
-  createIndexSql,
-  exclusionSql,
-  partitionBoundSql,
-  partitionBySql,
-} from '../plan/sql.js';
+import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
+import { createIndexSql } from '../sql/indexes.js';
+import { createPartitionOfSql } from '../sql/partitions.js';
+import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
+import { createSequenceSql } from '../sql/sequences.js';
+import { searchPathSql } from '../sql/session.js';
+import { createTableOfColumnsSql } from '../sql/tables.js';
+import { createDomainSql, createEnumSql } from '../sql/types.js';
 
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
@@ -63,9 +60,6 @@ export class NormalizeError extends InputError {
 
 /** Separates the segments of document paths built here: no identifier can contain NUL. */
 const SEP = '\u0000';
-
-const q = quoteIdent;
-const qq = qualifiedName;
 
 interface Scratch {
   readonly schema: string;
@@ -119,10 +113,7 @@ async function createRelationParts(
   schemas: ReadonlySet<string>,
 ): Promise<void> {
   for (const c of parts.checks) {
-    await s.try(
-      `${path}${SEP}checks${SEP}${c.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${checkSql(c, true)}`,
-    );
+    await s.try(`${path}${SEP}checks${SEP}${c.name}`, addConstraintSql(rel, checkSql(c, true)));
   }
   for (const ix of parts.indexes) {
     const name = scratch.next('i', `${path}${SEP}indexes${SEP}${ix.name}`);
@@ -139,7 +130,7 @@ async function createRelationParts(
     map.exclusions.set(name, x);
     await s.try(
       `${path}${SEP}exclusionConstraints${SEP}${x.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${exclusionSql({ ...x, name }, schemas)}`,
+      addConstraintSql(rel, exclusionSql({ ...x, name }, schemas)),
     );
   }
   for (const p of parts.partitions) {
@@ -148,8 +139,7 @@ async function createRelationParts(
     const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
-      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${qq(rel.schema, rel.name)} ${partitionBoundSql(p.bound)}` +
-        (p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : ''),
+      createPartitionOfSql({ schema: scratch.schema, name }, rel, p.bound, p.partitionBy),
     );
     if (created) await createRelationParts(s, scratch, { schema: scratch.schema, name }, p, ppath, map, schemas);
   }
@@ -172,15 +162,12 @@ async function createNewSchemaObjects(
 ): Promise<void> {
   const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
   for (const sc of desired.schemas) {
-    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
+    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, createSchemaSql(sc.name));
   }
   const liveExt = new Set(live.extensions.map((e) => e.name));
   for (const e of desired.extensions) {
     if (liveExt.has(e.name)) continue;
-    await s.try(
-      `extensions${SEP}${e.name}`,
-      `CREATE EXTENSION IF NOT EXISTS ${q(e.name)}${e.schema ? ` SCHEMA ${q(e.schema)}` : ''}`,
-    );
+    await s.try(`extensions${SEP}${e.name}`, createExtensionSql(e, { ifNotExists: true }));
   }
   for (const sc of desired.schemas) {
     const ls = liveSchemas.get(sc.name);
@@ -194,7 +181,7 @@ async function createNewSchemaObjects(
       if (has('sequences', seq.name)) continue;
       await s.try(
         `schemas${SEP}${sc.name}${SEP}sequences${SEP}${seq.name}`,
-        `CREATE SEQUENCE ${qq(sc.name, seq.name)} AS ${seq.type}`,
+        createSequenceSql({ ...seq, schema: sc.name }, ['type']),
       );
     }
   }
@@ -203,7 +190,7 @@ async function createNewSchemaObjects(
     const ls = liveSchemas.get(sc.name);
     for (const d of sc.domains) {
       if (ls?.domains.some((o) => o.name === d.name)) continue;
-      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
+      await s.run(searchPathSql([sc.name, 'public']));
       await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
   }
@@ -415,7 +402,7 @@ async function normalizeBatch(
   };
   await client.query('BEGIN');
   try {
-    await s.run(`CREATE SCHEMA ${q(schema)}`);
+    await s.run(createSchemaSql(schema));
     // Names that start a qualified collation / operator class name (`schema.name`).
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
@@ -425,7 +412,7 @@ async function normalizeBatch(
     let searchPath: string | undefined;
     const inSchema = async (name: string): Promise<void> => {
       if (name === searchPath) return;
-      await s.run(`SET LOCAL search_path = ${q(name)}, public`);
+      await s.run(searchPathSql([name, 'public']));
       searchPath = name;
     };
     for (const d of work.domains) {
@@ -440,11 +427,7 @@ async function normalizeBatch(
       const name = scratch.next('t', tablePath(t));
       map.tables.set(name, t);
       const rel = { schema, name };
-      const created = await s.try(
-        tablePath(t),
-        `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
-          (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
-      );
+      const created = await s.try(tablePath(t), createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy));
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
     }
     const tableOut = new Map<Table, Table>();

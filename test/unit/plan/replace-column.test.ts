@@ -1,4 +1,4 @@
-/** The rename / type-change recipe (src/plan/techniques/replace-column.ts) and table renames, as planned. */
+/** The rename / type-change recipe (src/plan/techniques/replace-column/) and table renames, as planned. */
 import { describe, expect, test } from 'vitest';
 import type { DatabaseModel } from '../../../src/model/types.js';
 import { PlanningError } from '../../../src/plan/errors.js';
