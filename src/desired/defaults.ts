@@ -9,25 +9,4 @@ export function defaultPrimaryKeyName(relation: string): string {
   return `${name}_pkey`;
 }
 
-export const SEQUENCE_TYPE_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
-  smallint: [-32768n, 32767n],
-  integer: [-2147483648n, 2147483647n],
-  bigint: [-9223372036854775808n, 9223372036854775807n],
-};
-
-/**
- * CREATE SEQUENCE's defaults: an ascending sequence runs from 1 to the type's maximum, a
- * descending one from the type's minimum to -1, and each starts at the end it counts away from.
- */
-export function sequenceDefaults(
-  type: string,
-  increment: bigint,
-): { minValue: bigint; maxValue: bigint; start: (minValue: bigint, maxValue: bigint) => bigint } {
-  const [typeMin, typeMax] = SEQUENCE_TYPE_RANGES[type] ?? SEQUENCE_TYPE_RANGES.bigint!;
-  const up = increment > 0n;
-  return {
-    minValue: up ? 1n : typeMin,
-    maxValue: up ? typeMax : -1n,
-    start: (minValue, maxValue) => (up ? minValue : maxValue),
-  };
-}
+export { SEQUENCE_TYPE_RANGES, sequenceDefaults } from '../model/identity.js';

@@ -38,6 +38,7 @@ import {
   parseIndexKeys,
   parsePartitionBy,
   parsePrimaryKey,
+  parseRelationProperties,
   parseSequence,
   parseUnique,
   type UnsupportedFeature,
@@ -153,6 +154,11 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   for (const ix of rows.indexes) {
+    // The model has no place for a comment on the index behind a constraint (the constraint's own
+    // comment is kept): say so rather than drop it silently.
+    if (ix.backs_constraint && ix.comment !== null) {
+      note(`${relName(ix.table_oid)}: index ${ix.name}`, 'comment on the index of a constraint');
+    }
     // Constraint-backed indexes are the constraint; attached ones were declared on the parent.
     if (ix.backs_constraint || ix.attached) continue;
     const keys = parsedKeys.get(ix.oid)!;
@@ -224,6 +230,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ...(partitionBy ? { partitionBy } : {}),
       partitions,
       ...(rel.comment !== null ? { comment: rel.comment } : {}),
+      ...parseRelationProperties(rel),
     };
   };
 
@@ -236,9 +243,16 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   const buildTable = (rel: RelationRow): Table => {
-    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
-      (columnsByTable.get(rel.oid) ?? []).map(parseColumn),
-    );
+    const columnRows = columnsByTable.get(rel.oid) ?? [];
+    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
+    for (const c of columnRows) {
+      if (c.identity_type !== null && c.identity_type !== c.type) {
+        note(
+          `${rel.schema}.${rel.name}.${c.name}`,
+          `identity sequence of type ${c.identity_type} (read as one of the column's type, ${c.type})`,
+        );
+      }
+    }
     return {
       kind: 'table',
       schema: rel.schema,

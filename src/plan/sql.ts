@@ -4,10 +4,17 @@
  * prints them) and are used as they are, in parentheses where the grammar needs them.
  */
 import type { RelationRef } from '../diff/changes.js';
+import {
+  changedSettings,
+  identitySettings,
+  type SequenceSettingField,
+  type SequenceSettings,
+} from '../model/identity.js';
 import type {
   CheckConstraint,
   Column,
   Domain,
+  DomainCheck,
   EnumType,
   ExclusionConstraint,
   FkAction,
@@ -17,7 +24,10 @@ import type {
   PartitionBound,
   PartitionKey,
   PrimaryKey,
+  RelationParts,
+  ReplicaIdentity,
   Sequence,
+  StorageParameters,
   Table,
   UniqueConstraint,
 } from '../model/types.js';
@@ -94,8 +104,42 @@ export function columnDefinition(c: Column, opts: ColumnSqlOptions): string {
   if (c.generated !== undefined) {
     sql += ` GENERATED ALWAYS AS ${parenthesized(c.generated.expression)} ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`;
   }
-  if (c.identity !== undefined) sql += ` GENERATED ${c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
+  if (c.identity !== undefined) sql += ` ${identitySql(c)}`;
   return sql;
+}
+
+/** `GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY [(options)]`: only options that are not the defaults. */
+export function identitySql(c: Column): string {
+  const kind = c.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
+  const s = identitySettings(c.type, c.identityOptions);
+  const d = identitySettings(c.type, undefined);
+  const options = sequenceSettingsSql(s, changedSettings(d, s));
+  return `GENERATED ${kind} AS IDENTITY${options.length > 0 ? ` (${options.join(' ')})` : ''}`;
+}
+
+const SEQUENCE_CLAUSES: Readonly<Record<SequenceSettingField, (s: SequenceSettings) => string>> = {
+  increment: (s) => `INCREMENT BY ${s.increment}`,
+  minValue: (s) => `MINVALUE ${s.minValue}`,
+  maxValue: (s) => `MAXVALUE ${s.maxValue}`,
+  start: (s) => `START WITH ${s.start}`,
+  cache: (s) => `CACHE ${s.cache}`,
+  cycle: (s) => (s.cycle ? 'CYCLE' : 'NO CYCLE'),
+};
+
+/** Clauses of CREATE/ALTER SEQUENCE for the given fields: `INCREMENT BY 5`, `NO CYCLE`… */
+export function sequenceSettingsSql(s: SequenceSettings, fields: readonly SequenceSettingField[]): string[] {
+  return fields.map((f) => SEQUENCE_CLAUSES[f](s));
+}
+
+/** `ALTER TABLE t ALTER COLUMN c SET INCREMENT BY 5 SET CYCLE …`: the identity sequence's options that change. */
+export function alterIdentitySql(
+  table: RelationRef,
+  column: string,
+  s: SequenceSettings,
+  fields: readonly SequenceSettingField[],
+): string {
+  const sets = sequenceSettingsSql(s, fields).map((o) => `SET ${o}`);
+  return `ALTER TABLE ${rel(table)} ALTER COLUMN ${quoteIdent(column)} ${sets.join(' ')}`;
 }
 
 function timing(c: { readonly deferrable: boolean; readonly initiallyDeferred: boolean }): string {
@@ -153,15 +197,87 @@ export function indexKeySql(k: IndexKey, schemas: ReadonlySet<string>): string {
   return sql;
 }
 
-function withClause(params: Readonly<Record<string, string>> | undefined): string {
-  if (params === undefined) return '';
-  const entries = Object.keys(params)
-    .sort()
+/** A storage parameter's name: `fillfactor`, or `toast.autovacuum_enabled` (a namespace and a name). */
+function storageParameterName(name: string): string {
+  const dot = name.indexOf('.');
+  return dot > 0 ? `${quoteIdent(name.slice(0, dot))}.${quoteIdent(name.slice(dot + 1))}` : quoteIdent(name);
+}
+
+/** `fillfactor = 80, autovacuum_enabled = off`, in the order given (PostgreSQL keeps it). */
+function storageParameterList(params: StorageParameters): string {
+  return Object.keys(params)
     .map((k) => {
       const v = params[k]!;
-      return `${quoteIdent(k)} = ${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
-    });
-  return entries.length > 0 ? ` WITH (${entries.join(', ')})` : '';
+      return `${storageParameterName(k)} = ${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
+    })
+    .join(', ');
+}
+
+/** ` WITH (fillfactor = 80, …)`, or nothing when there are none. */
+export function withClause(params: StorageParameters | undefined): string {
+  if (params === undefined || Object.keys(params).length === 0) return '';
+  return ` WITH (${storageParameterList(params)})`;
+}
+
+/** `ALTER TABLE|INDEX x RESET (…), SET (…)`: see storageParameterChange for what to name. */
+export function setStorageParametersSql(
+  kind: 'TABLE' | 'INDEX',
+  target: RelationRef,
+  change: { readonly reset: readonly string[]; readonly set: StorageParameters },
+): string {
+  const actions: string[] = [];
+  if (change.reset.length > 0) actions.push(`RESET (${change.reset.map(storageParameterName).join(', ')})`);
+  if (Object.keys(change.set).length > 0) actions.push(`SET (${storageParameterList(change.set)})`);
+  return `ALTER ${kind} ${rel(target)} ${actions.join(', ')}`;
+}
+
+/** `ALTER TABLE t { ENABLE | DISABLE | FORCE | NO FORCE } ROW LEVEL SECURITY` */
+export function rowLevelSecuritySql(table: RelationRef, setting: 'enable' | 'force', on: boolean): string {
+  const verb = setting === 'enable' ? (on ? 'ENABLE' : 'DISABLE') : on ? 'FORCE' : 'NO FORCE';
+  return `ALTER TABLE ${rel(table)} ${verb} ROW LEVEL SECURITY`;
+}
+
+/** `ALTER TABLE t REPLICA IDENTITY { DEFAULT | FULL | NOTHING | USING INDEX i }` */
+export function replicaIdentitySql(table: RelationRef, r: ReplicaIdentity | undefined): string {
+  const what =
+    r === undefined ? 'DEFAULT' : r.kind === 'index' ? `USING INDEX ${quoteIdent(r.index)}` : r.kind.toUpperCase();
+  return `ALTER TABLE ${rel(table)} REPLICA IDENTITY ${what}`;
+}
+
+/** `COMMENT ON CONSTRAINT c ON t IS '…'` (NULL removes it). */
+export function constraintCommentSql(table: RelationRef, constraint: string, comment: string | undefined): string {
+  const is = comment === undefined ? 'NULL' : quoteLiteral(comment);
+  return `COMMENT ON CONSTRAINT ${quoteIdent(constraint)} ON ${rel(table)} IS ${is}`;
+}
+
+/** `COMMENT ON CONSTRAINT c ON DOMAIN d IS '…'` (NULL removes it). */
+export function domainConstraintCommentSql(
+  domain: RelationRef,
+  constraint: string,
+  comment: string | undefined,
+): string {
+  const is = comment === undefined ? 'NULL' : quoteLiteral(comment);
+  return `COMMENT ON CONSTRAINT ${quoteIdent(constraint)} ON DOMAIN ${rel(domain)} IS ${is}`;
+}
+
+/** Comments of the constraints of a relation just created or given new constraints, for the step that does it. */
+export function constraintCommentsSql(
+  table: RelationRef,
+  constraints: readonly { readonly name: string; readonly comment?: string }[],
+): string[] {
+  return constraints.filter((c) => c.comment !== undefined).map((c) => constraintCommentSql(table, c.name, c.comment));
+}
+
+/**
+ * What a new, empty relation (table or partition) declares beyond its columns, keys and indexes:
+ * row level security and replica identity. No application uses it yet: nothing to stage.
+ */
+export function relationPropertiesSql(table: RelationRef, r: RelationParts): string[] {
+  const sql: string[] = [];
+  if (r.rowLevelSecurity) sql.push(rowLevelSecuritySql(table, 'enable', true));
+  if (r.forceRowLevelSecurity) sql.push(rowLevelSecuritySql(table, 'force', true));
+  if (r.replicaIdentity !== undefined) sql.push(replicaIdentitySql(table, r.replicaIdentity));
+  return sql;
 }
 
 export interface IndexSqlOptions {
@@ -230,7 +346,7 @@ export function createTableSql(t: Table, schemas: ReadonlySet<string>): string {
   for (const c of t.checks) if (c.valid) lines.push(checkSql(c, false));
   for (const x of t.exclusionConstraints) lines.push(exclusionSql(x, schemas));
   const by = t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : '';
-  return `CREATE ${t.unlogged ? 'UNLOGGED ' : ''}TABLE ${qualifiedName(t.schema, t.name)} (\n  ${lines.join(',\n  ')}\n)${by}`;
+  return `CREATE ${t.unlogged ? 'UNLOGGED ' : ''}TABLE ${qualifiedName(t.schema, t.name)} (\n  ${lines.join(',\n  ')}\n)${by}${withClause(t.with)}`;
 }
 
 export function createEnumSql(e: EnumType): string {
@@ -246,37 +362,29 @@ export function createDomainSql(d: Domain, schemas: ReadonlySet<string>): string
   return sql;
 }
 
+/** Comments of a domain's checks, for the step that creates them. */
+export function domainCheckCommentsSql(d: Domain, checks: readonly DomainCheck[] = d.checks): string[] {
+  const ref = { schema: d.schema, name: d.name };
+  return checks.filter((c) => c.comment !== undefined).map((c) => domainConstraintCommentSql(ref, c.name, c.comment));
+}
+
 /** The option clauses of CREATE/ALTER SEQUENCE for the given fields. */
 export function sequenceOptions(q: Sequence, fields: readonly (keyof Sequence)[]): string {
   const parts: string[] = [];
-  for (const f of fields) {
-    switch (f) {
-      case 'type':
-        if (!/^(smallint|integer|bigint)$/.test(q.type)) throw new Error(`sequence type ${q.type}`);
-        parts.push(`AS ${q.type}`);
-        break;
-      case 'increment':
-        parts.push(`INCREMENT BY ${integer(q.increment, 'increment')}`);
-        break;
-      case 'minValue':
-        parts.push(`MINVALUE ${integer(q.minValue, 'minValue')}`);
-        break;
-      case 'maxValue':
-        parts.push(`MAXVALUE ${integer(q.maxValue, 'maxValue')}`);
-        break;
-      case 'start':
-        parts.push(`START WITH ${integer(q.start, 'start')}`);
-        break;
-      case 'cache':
-        parts.push(`CACHE ${integer(q.cache, 'cache')}`);
-        break;
-      case 'cycle':
-        parts.push(q.cycle ? 'CYCLE' : 'NO CYCLE');
-        break;
-      default:
-        break;
-    }
+  if (fields.includes('type')) {
+    if (!/^(smallint|integer|bigint)$/.test(q.type)) throw new Error(`sequence type ${q.type}`);
+    parts.push(`AS ${q.type}`);
   }
+  const settings: SequenceSettings = {
+    start: BigInt(integer(q.start, 'start')),
+    increment: BigInt(integer(q.increment, 'increment')),
+    minValue: BigInt(integer(q.minValue, 'minValue')),
+    maxValue: BigInt(integer(q.maxValue, 'maxValue')),
+    cache: BigInt(integer(q.cache, 'cache')),
+    cycle: q.cycle,
+  };
+  const settingFields = fields.filter((f): f is SequenceSettingField => f in SEQUENCE_CLAUSES);
+  parts.push(...sequenceSettingsSql(settings, settingFields));
   return parts.join(' ');
 }
 

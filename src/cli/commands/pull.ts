@@ -8,8 +8,9 @@ export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
   static override description =
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
-sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes and
-partitions) in the desired-state format. The output is sorted and stable: the same database gives the
+sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes,
+partitions, storage parameters, row level security, replica identity, identity sequence options and
+comments) in the desired-state format; options at PostgreSQL's defaults are left out. The output is sorted and stable: the same database gives the
 same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
 
 Views, functions and triggers are not part of the desired state yet: pull counts what it left out on

@@ -4,6 +4,7 @@
  */
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
+import { changedSettings, identitySettings } from '../../model/identity.js';
 import { qualified } from '../../model/names.js';
 import type { Column, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
@@ -11,7 +12,7 @@ import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapColumn, mapRelation, mapTable, omit, withOptional } from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
-import { columnDefinition, parenthesized, rel } from '../sql.js';
+import { alterIdentitySql, columnDefinition, identitySql, parenthesized, rel } from '../sql.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planNotNull } from './not-null.js';
@@ -294,7 +295,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
           locks,
         },
       ),
-      set((col) => omit(col, 'identity')),
+      set((col) => omit(omit(col, 'identity'), 'identityOptions')),
       touches,
     );
   } else if (from.identity !== to.identity && to.identity !== undefined) {
@@ -312,6 +313,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
       touches,
     );
   }
+  if (from.identity !== undefined && to.identity !== undefined) planIdentityOptions(ctx, table, from, to);
 
   if (from.default !== to.default && !identityAdded) {
     if (to.default !== undefined) {
@@ -416,6 +418,29 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
   );
 }
 
+/**
+ * New options of an identity column's sequence (INCREMENT, CACHE, MAXVALUE, …): expand. They shape
+ * the values of rows inserted from now on, which both application versions take as they come.
+ * ACCESS EXCLUSIVE on the table for an instant.
+ */
+function planIdentityOptions(ctx: PlanContext, table: RelationRef, from: Column, to: Column): void {
+  const was = identitySettings(from.type, from.identityOptions);
+  const want = identitySettings(to.type, to.identityOptions);
+  const fields = changedSettings(was, want);
+  if (fields.length === 0) return;
+  const what = fields.map((f) => `${f} ${String(was[f])} → ${String(want[f])}`);
+  ctx.add(
+    at.expand('columns'),
+    sqlStep(
+      `change the identity sequence of ${qualified(table.schema, table.name)}.${to.name}: ${what.join(', ')}`,
+      [alterIdentitySql(table, to.name, want, fields)],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => mapColumn(m, table, to.name, (col) => withOptional(col, 'identityOptions', to.identityOptions)),
+    [tableTouch(table)],
+  );
+}
+
 function sameGenerated(a: Column, b: Column): boolean {
   return a.generated?.expression === b.generated?.expression && a.generated?.stored === b.generated?.stored;
 }
@@ -434,10 +459,9 @@ function planAddIdentity(
   const t = rel(table);
   const c = quoteIdent(to.name);
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
-  const kind = to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
   const sql: string[] = [];
   if (from.default !== undefined) sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
-  sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} ADD GENERATED ${kind} AS IDENTITY`);
+  sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} ADD ${identitySql(to)}`);
   sql.push(
     `SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(${quoteLiteral(qualifiedName(table.schema, table.name))}, ` +
       `${quoteLiteral(to.name)}), pg_catalog.max(${c})) FROM ${t} HAVING pg_catalog.max(${c}) IS NOT NULL`,
@@ -452,7 +476,10 @@ function planAddIdentity(
       sql,
       { locks: [lock(table, 'ACCESS EXCLUSIVE', hazards.length > 0 ? 'scan' : 'instant')], hazards },
     ),
-    (m) => mapColumn(m, table, to.name, (col) => ({ ...omit(col, 'default'), identity: to.identity! })),
+    (m) =>
+      mapColumn(m, table, to.name, (col) =>
+        withOptional({ ...omit(col, 'default'), identity: to.identity! }, 'identityOptions', to.identityOptions),
+      ),
     [tableTouch(table)],
   );
 }

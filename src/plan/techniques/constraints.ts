@@ -36,7 +36,16 @@ import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from 
 import { quoteIdent } from '../../render/quote.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
-import { checkSql, createIndexSql, exclusionSql, foreignKeySql, primaryKeySql, rel, uniqueSql } from '../sql.js';
+import {
+  checkSql,
+  constraintCommentsSql,
+  createIndexSql,
+  exclusionSql,
+  foreignKeySql,
+  primaryKeySql,
+  rel,
+  uniqueSql,
+} from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
 
@@ -57,7 +66,7 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
     sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(check.name)}`);
     hazards.push('not-validated');
   }
-  sql.push(`ALTER TABLE ${t} ADD ${checkSql(check, true)}`);
+  sql.push(`ALTER TABLE ${t} ADD ${checkSql(check, true)}`, ...constraintCommentsSql(table, [check]));
   if (!check.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('checks'),
@@ -118,7 +127,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
       at.contract('addPartitions'),
       sqlStep(
         `add foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-        [`ALTER TABLE ${t} ADD ${foreignKeySql(fk, !fk.valid)}`],
+        [`ALTER TABLE ${t} ADD ${foreignKeySql(fk, !fk.valid)}`, ...constraintCommentsSql(table, [fk])],
         {
           locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
           hazards: fk.valid ? [] : ['not-validated'],
@@ -148,7 +157,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   }
   if (noNotValid) {
     const empty = ctx.isEmpty(table);
-    sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, false)}`);
+    sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, false)}`, ...constraintCommentsSql(table, [fk]));
     if (!empty) hazards.push('blocks-writes');
     ctx.add(
       at.expand('foreignKeys'),
@@ -172,7 +181,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     );
     return;
   }
-  sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, true)}`);
+  sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, true)}`, ...constraintCommentsSql(table, [fk]));
   if (!fk.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('foreignKeys'),
@@ -284,7 +293,7 @@ function planAddKey(
       sqlStep(
         `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${name(table)} (no online technique on a partitioned table: ` +
           'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
-        [...dropOld, `ALTER TABLE ${t} ADD ${constraintSql}`],
+        [...dropOld, `ALTER TABLE ${t} ADD ${constraintSql}`, ...constraintCommentsSql(table, [k.key])],
         { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
       ),
       (m) => mapRelation(m, table, setKey),
@@ -323,7 +332,7 @@ function planAddKey(
     place,
     sqlStep(
       `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${name(table)} using index ${indexName}`,
-      [...dropOld, using],
+      [...dropOld, using, ...constraintCommentsSql(table, [k.key])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
     (m) =>
@@ -413,7 +422,7 @@ export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
   const t = rel(table);
   const empty = ctx.isEmpty(table);
   const sql = ch.replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(x.name)}`] : [];
-  sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
+  sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`, ...constraintCommentsSql(table, [x]));
   ctx.add(
     at.expand('exclusions'),
     sqlStep(

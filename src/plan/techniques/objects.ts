@@ -28,7 +28,16 @@ import type { DatabaseModel, Domain, Sequence } from '../../model/types.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
 import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
 import { type ModelEdit, mapColumn, mapRelation, mapSchema, removeNamed, upsert, withOptional } from '../model-edit.js';
-import { createDomainSql, createEnumSql, parenthesized, SEQUENCE_FIELDS, sequenceOptions } from '../sql.js';
+import {
+  constraintCommentSql,
+  createDomainSql,
+  createEnumSql,
+  domainCheckCommentsSql,
+  domainConstraintCommentSql,
+  parenthesized,
+  SEQUENCE_FIELDS,
+  sequenceOptions,
+} from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +166,10 @@ export function planCreateDomain(ctx: PlanContext, ch: CreateDomain): void {
   const d = ch.domain;
   ctx.add(
     at.expand('domains'),
-    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [createDomainSql(d, ctx.schemas)]),
+    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [
+      createDomainSql(d, ctx.schemas),
+      ...domainCheckCommentsSql(d),
+    ]),
     (m) => mapSchema(m, d.schema, (s) => ({ ...s, domains: [...s.domains, withOptional(d, 'comment', undefined)] })),
     [{ kind: 'domain', schema: d.schema, name: d.name }],
   );
@@ -249,6 +261,8 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     if (old !== undefined && old.expression === c.expression) continue;
     const sql = old ? [`ALTER DOMAIN ${d} DROP CONSTRAINT ${quoteIdent(n)}`] : [];
     sql.push(`ALTER DOMAIN ${d} ADD CONSTRAINT ${quoteIdent(n)} CHECK ${parenthesized(c.expression)} NOT VALID`);
+    // The check is new: its comment, if any, goes with it (the diff plans only comments of kept checks).
+    sql.push(...domainCheckCommentsSql(to, [c]));
     ctx.add(
       at.expand('domains'),
       sqlStep(`${old ? 'replace' : 'add'} check ${n} of domain ${display} NOT VALID`, sql, {
@@ -387,6 +401,10 @@ function commentSql(t: CommentTarget, text: string | undefined): string {
       return `COMMENT ON COLUMN ${qualifiedName(t.schema, t.table)}.${quoteIdent(t.column)} IS ${is}`;
     case 'index':
       return `COMMENT ON INDEX ${qualifiedName(t.schema, t.name)} IS ${is}`;
+    case 'constraint':
+      return constraintCommentSql({ schema: t.schema, name: t.table }, t.name, text);
+    case 'domainConstraint':
+      return domainConstraintCommentSql({ schema: t.schema, name: t.domain }, t.name, text);
     case 'enum':
       return `COMMENT ON TYPE ${qualifiedName(t.schema, t.name)} IS ${is}`;
     case 'domain':
@@ -412,6 +430,29 @@ function commentEdit(t: CommentTarget, text: string | undefined): ModelEdit {
         mapRelation(m, { schema: t.schema, name: t.table }, (r) => ({
           ...r,
           indexes: r.indexes.map((i) => (i.name === t.name ? withOptional(i, 'comment', text) : i)),
+        }));
+    case 'constraint': {
+      const set = <T extends { readonly name: string; readonly comment?: string }>(xs: readonly T[]): T[] =>
+        xs.map((x) => (x.name === t.name ? withOptional(x, 'comment', text) : x));
+      return (m) =>
+        mapRelation(m, { schema: t.schema, name: t.table }, (r) => ({
+          ...r,
+          ...(r.primaryKey?.name === t.name ? { primaryKey: withOptional(r.primaryKey, 'comment', text) } : {}),
+          uniqueConstraints: set(r.uniqueConstraints),
+          checks: set(r.checks),
+          foreignKeys: set(r.foreignKeys),
+          exclusionConstraints: set(r.exclusionConstraints),
+        }));
+    }
+    case 'domainConstraint':
+      return (m) =>
+        mapSchema(m, t.schema, (s) => ({
+          ...s,
+          domains: s.domains.map((d) =>
+            d.name === t.domain
+              ? { ...d, checks: d.checks.map((c) => (c.name === t.name ? withOptional(c, 'comment', text) : c)) }
+              : d,
+          ),
         }));
     case 'enum':
       return (m) =>
@@ -445,7 +486,10 @@ function commentOwner(t: CommentTarget): Touch {
       return tableTouch(t);
     case 'column':
     case 'index':
+    case 'constraint':
       return tableTouch({ schema: t.schema, name: t.table });
+    case 'domainConstraint':
+      return { kind: 'domain', schema: t.schema, name: t.domain };
     case 'enum':
     case 'domain':
     case 'sequence':
@@ -463,6 +507,8 @@ function commentLock(t: CommentTarget): LockInfo[] {
       return [lock({ schema: t.schema, name: t.table }, 'SHARE UPDATE EXCLUSIVE')];
     case 'index':
       return [lock(t, 'SHARE UPDATE EXCLUSIVE')];
+    case 'constraint':
+      return [lock({ schema: t.schema, name: t.table }, 'ACCESS SHARE')];
     default:
       return [];
   }

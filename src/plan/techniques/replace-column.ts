@@ -59,7 +59,16 @@ import {
 } from '../model-edit.js';
 import { freshName as freshFrom, generatedName as generated } from '../names.js';
 import { mentions } from '../reparse.js';
-import { checkSql, columnDefinition, createIndexSql, foreignKeySql, rel } from '../sql.js';
+import {
+  checkSql,
+  columnDefinition,
+  constraintCommentsSql,
+  createIndexSql,
+  foreignKeySql,
+  identitySql,
+  rel,
+  replicaIdentitySql,
+} from '../sql.js';
 import { castExpression, createSyncTriggerSql, dropSyncTriggerSql, rowExpression } from '../sync-trigger.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { hasBatchKey } from './columns.js';
@@ -331,9 +340,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     // old sequence goes with the old column).
     const serial = (col: string) =>
       `pg_catalog.pg_get_serial_sequence(${quoteLiteralText(qualifiedName(table.schema, table.name))}, ${quoteLiteralText(col)})`;
-    contractSql.push(
-      `ALTER TABLE ${t} ALTER COLUMN ${n} ADD GENERATED ${to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`,
-    );
+    contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${n} ADD ${identitySql({ ...to, name: newName })}`);
     contractSql.push(
       `SELECT pg_catalog.setval(${serial(newName)}, v) FROM (SELECT pg_catalog.pg_sequence_last_value(${serial(from.name)}::pg_catalog.regclass) AS v) AS old_sequence WHERE v IS NOT NULL`,
     );
@@ -814,6 +821,9 @@ function carryOver(
     const deferrable = key.deferrable ? (key.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
     carry.after.push(
       `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(key.name)} ${label} USING INDEX ${quoteIdent(tmp)}${deferrable}`,
+      ...constraintCommentsSql(table, [
+        key.kind === 'primaryKey' ? desired.primaryKey! : desired.uniqueConstraints.find((x) => x.name === key.name)!,
+      ]),
     );
     carry.edits.push(
       mapRel((r) =>
@@ -834,7 +844,10 @@ function carryOver(
   if (keys.length > 0) {
     for (const [child, liveFk] of incoming) {
       const fk = finalFk(liveFk);
-      carry.after.push(`ALTER TABLE ${rel(child)} ADD ${foreignKeySql(fk, true)}`);
+      carry.after.push(
+        `ALTER TABLE ${rel(child)} ADD ${foreignKeySql(fk, true)}`,
+        ...constraintCommentsSql(child, [fk]),
+      );
       carry.revalidate.push({ table: child, fk });
       carry.edits.push((m) =>
         mapRelation(m, child, (r) => ({
@@ -847,7 +860,10 @@ function carryOver(
 
   for (const ck of liveChecks) {
     const tmp = ctx.freshName(table.schema, [ck.name], 'zdm_new');
-    const shadowCk: CheckConstraint = { ...ck, name: tmp, expression: rewrite(ck.expression), valid: false };
+    const shadowCk: CheckConstraint = omit(
+      { ...ck, name: tmp, expression: rewrite(ck.expression), valid: false },
+      'comment',
+    );
     ctx.add(
       at.expand('checks'),
       sqlStep(
@@ -870,14 +886,17 @@ function carryOver(
         touches,
       );
     }
-    carry.after.push(`ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(ck.name)}`);
     const want = desired.checks.find((x) => x.name === ck.name)!;
+    carry.after.push(
+      `ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(ck.name)}`,
+      ...constraintCommentsSql(table, [want]),
+    );
     carry.edits.push(mapRel((r) => ({ ...r, checks: [...removeNamed(r.checks, tmp), { ...want, valid: ck.valid }] })));
   }
 
   for (const fk of liveFks) {
     const tmp = ctx.freshName(table.schema, [fk.name], 'zdm_new');
-    const shadowFk: ForeignKey = { ...fk, name: tmp, columns: fk.columns.map(sub), valid: false };
+    const shadowFk: ForeignKey = omit({ ...fk, name: tmp, columns: fk.columns.map(sub), valid: false }, 'comment');
     const target = { schema: fk.references.schema, name: fk.references.table };
     ctx.add(
       at.expand('foreignKeys'),
@@ -904,9 +923,17 @@ function carryOver(
         touches,
       );
     }
-    carry.after.push(`ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(fk.name)}`);
     const finalOwn: ForeignKey = { ...finalFk(fk), columns: fk.columns.map((c) => (c === column ? final : c)) };
+    carry.after.push(
+      `ALTER TABLE ${t} RENAME CONSTRAINT ${quoteIdent(tmp)} TO ${quoteIdent(fk.name)}`,
+      ...constraintCommentsSql(table, [finalOwn]),
+    );
     carry.edits.push(mapRel((r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] })));
+  }
+  // Its index went with the old column: the replica identity is set again on the one that took its name.
+  const identity = live.replicaIdentity;
+  if (identity?.kind === 'index' && [...liveIx, ...keys.map((k) => k.key)].some((x) => x.name === identity.index)) {
+    carry.after.push(replicaIdentitySql(table, identity));
   }
   // The old column's own indexes, keys and constraints go with it (DROP COLUMN).
   const names = new Set([...liveIx, ...liveChecks, ...liveFks, ...liveUniques].map((x) => x.name));

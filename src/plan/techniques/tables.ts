@@ -28,6 +28,7 @@ import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTo
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
 import {
   checkSql,
+  constraintCommentsSql,
   createIndexSql,
   createTableSql,
   exclusionSql,
@@ -35,7 +36,9 @@ import {
   partitionBySql,
   primaryKeySql,
   rel,
+  relationPropertiesSql,
   uniqueSql,
+  withClause,
 } from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { boundPredicateSql, moveFromDefaultSql } from './partition-move.js';
@@ -75,6 +78,17 @@ function partsSql(ctx: PlanContext, ref: RelationRef, r: RelationParts, inlineDo
   // A check the desired state wants NOT VALID stays so (CREATE TABLE would validate it).
   for (const c of r.checks) if (!c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, true)}`);
   for (const i of r.indexes) sql.push(createIndexSql(ref, i, { schemas: ctx.schemas }));
+  // Constraint comments go with the constraints (their foreign keys' with those, constraints.ts).
+  sql.push(
+    ...constraintCommentsSql(ref, [
+      ...(r.primaryKey ? [r.primaryKey] : []),
+      ...r.uniqueConstraints,
+      ...r.checks,
+      ...r.exclusionConstraints,
+    ]),
+  );
+  // After the indexes: REPLICA IDENTITY USING INDEX needs its index.
+  sql.push(...relationPropertiesSql(ref, r));
   return sql;
 }
 
@@ -84,7 +98,9 @@ function newPartitionsSql(ctx: PlanContext, parent: RelationRef, r: RelationPart
   for (const p of r.partitions) {
     const ref = { schema: p.schema, name: p.name };
     const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
-    sql.push(`CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}`);
+    sql.push(
+      `CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}${withClause(p.with)}`,
+    );
     sql.push(...partsSql(ctx, ref, p, false));
     sql.push(...newPartitionsSql(ctx, ref, p));
   }
@@ -191,7 +207,7 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
   const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
   const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
   const sql = [
-    `CREATE TABLE ${rel(ref)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}`,
+    `CREATE TABLE ${rel(ref)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}${withClause(p.with)}`,
     ...partsSql(ctx, ref, p, false),
     ...newPartitionsSql(ctx, ref, p),
     `ALTER TABLE ${rel(parent)} ATTACH PARTITION ${rel(ref)} ${partitionBoundSql(p.bound)}`,

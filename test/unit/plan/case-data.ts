@@ -71,6 +71,7 @@ const emailCol = (fn: (c: ReturnType<typeof col>) => ReturnType<typeof col>) =>
     columns: t.columns.map((c) => (c.name === 'email' ? fn(c) : c)),
   }));
 const withEmail = (fn: (t: Table) => Table) => withTable(usersWithEmail, 'users', fn);
+const usersWith = (params: Readonly<Record<string, string>>) => withUsers((t) => ({ ...t, with: params }));
 
 const events = table(
   'events',
@@ -1278,6 +1279,317 @@ export const CASES: readonly Case[] = [
           phase: 'contract',
           summary: /create public\.events_2025 and attach it/,
           sql: [/LIKE/, /FROM \('2024-01-01'\)/],
+        },
+      ],
+    },
+  },
+
+  // ------------------------------------------------------------------------------------------
+  // Table properties (src/plan/techniques/table-properties.ts)
+  {
+    name: 'identity sequence options changed: one ALTER COLUMN in expand',
+    live: usersCol('id', (c) => ({ ...c, identity: 'always' })),
+    desired: usersCol('id', (c) => ({
+      ...c,
+      identity: 'always',
+      identityOptions: { increment: '5', maxValue: '1000000', cache: '20', cycle: true },
+    })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary:
+            /identity sequence of public\.users\.id: increment 1 → 5, maxValue 9223372036854775807 → 1000000, cache 1 → 20, cycle false → true/,
+          sql: [
+            'ALTER TABLE public.users ALTER COLUMN id SET INCREMENT BY 5 SET MAXVALUE 1000000 SET CACHE 20 SET CYCLE',
+          ],
+          locks: [AEL('public.users')],
+          hazards: [],
+        },
+      ],
+    },
+  },
+  {
+    name: 'identity sequence options back to the defaults: stated explicitly',
+    live: usersCol('id', (c) => ({
+      ...c,
+      type: 'integer',
+      identity: 'by default',
+      identityOptions: { minValue: '10', cycle: true },
+    })),
+    desired: usersCol('id', (c) => ({ ...c, type: 'integer', identity: 'by default' })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /minValue 10 → 1, start 10 → 1, cycle true → false/,
+          sql: ['ALTER TABLE public.users ALTER COLUMN id SET MINVALUE 1 SET START WITH 1 SET NO CYCLE'],
+        },
+      ],
+    },
+  },
+  {
+    name: 'identity added with options: ADD GENERATED … AS IDENTITY (options)',
+    live: base,
+    desired: usersCol('id', (c) => ({ ...c, identity: 'always', identityOptions: { start: '1000' } })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /make public\.users\.id an identity column/,
+          sql: [
+            'ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (START WITH 1000)',
+            /setval/,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    name: 'table storage parameters set and reset in one statement, SHARE UPDATE EXCLUSIVE',
+    live: usersWith({ autovacuum_enabled: 'false', fillfactor: '90' }),
+    desired: usersWith({ fillfactor: '80', 'toast.autovacuum_enabled': 'false' }),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary:
+            /set storage parameters of public\.users: fillfactor = 80, toast\.autovacuum_enabled = false, reset autovacuum_enabled/,
+          sql: [
+            'ALTER TABLE public.users RESET (autovacuum_enabled), SET (fillfactor = 80, toast.autovacuum_enabled = false)',
+          ],
+          locks: [SUE('public.users', 'instant')],
+          hazards: [],
+        },
+      ],
+    },
+  },
+  {
+    name: 'storage parameters in another order only: nothing to do',
+    live: usersWith({ autovacuum_enabled: 'false', fillfactor: '90' }),
+    desired: usersWith({ fillfactor: '90', autovacuum_enabled: 'false' }),
+    expect: { steps: [] },
+  },
+  {
+    name: 'one parameter changes where setting only it would reorder them: all are set, in the desired order',
+    live: usersWith({ fillfactor: '90', autovacuum_enabled: 'false' }),
+    desired: usersWith({ fillfactor: '80', autovacuum_enabled: 'false' }),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /fillfactor = 80, autovacuum_enabled = false/,
+          sql: ['ALTER TABLE public.users SET (fillfactor = 80, autovacuum_enabled = false)'],
+        },
+      ],
+    },
+  },
+  {
+    name: 'the last parameter changes: only it is set',
+    live: usersWith({ fillfactor: '90', autovacuum_enabled: 'false' }),
+    desired: usersWith({ fillfactor: '90', autovacuum_enabled: 'true' }),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /: autovacuum_enabled = true$/,
+          sql: ['ALTER TABLE public.users SET (autovacuum_enabled = true)'],
+        },
+      ],
+    },
+  },
+  {
+    name: 'index storage parameters: ALTER INDEX, lock on the index alone; gin fastupdate takes ACCESS EXCLUSIVE',
+    live: withUsers((t) => ({
+      ...t,
+      indexes: [index('users_name_idx', ['name']), index('users_name_gin', ['name'], { method: 'gin' })],
+    })),
+    desired: withUsers((t) => ({
+      ...t,
+      indexes: [
+        index('users_name_idx', ['name'], { with: { fillfactor: '70', deduplicate_items: 'off' } }),
+        index('users_name_gin', ['name'], { method: 'gin', with: { fastupdate: 'off' } }),
+      ],
+    })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /set storage parameters of index public\.users_name_gin: fastupdate = off/,
+          sql: ['ALTER INDEX public.users_name_gin SET (fastupdate = off)'],
+          locks: [AEL('public.users_name_gin')],
+        },
+        {
+          phase: 'expand',
+          summary: /set storage parameters of index public\.users_name_idx: fillfactor = 70, deduplicate_items = off/,
+          sql: ['ALTER INDEX public.users_name_idx SET (fillfactor = 70, deduplicate_items = off)'],
+          locks: [SUE('public.users_name_idx', 'instant')],
+        },
+      ],
+    },
+  },
+  {
+    name: 'BRIN pages_per_range changed: the index is rebuilt (an ALTER would not change the built index)',
+    live: withUsers((t) => ({ ...t, indexes: [index('users_id_brin', ['id'], { method: 'brin' })] })),
+    desired: withUsers((t) => ({
+      ...t,
+      indexes: [index('users_id_brin', ['id'], { method: 'brin', with: { pages_per_range: '32' } })],
+    })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /build index users_id_brin_new .* to replace users_id_brin/,
+          sql: [/WITH \(pages_per_range = 32\)/],
+        },
+        { phase: 'contract', summary: /drop index public\.users_id_brin/ },
+        { phase: 'contract', summary: /rename index users_id_brin_new to users_id_brin/ },
+      ],
+    },
+  },
+  {
+    name: 'row level security on: contract, app-compat; off: expand, app-compat',
+    live: tables(users, table('posts', [id()], { rowLevelSecurity: true, forceRowLevelSecurity: true })),
+    desired: tables({ ...users, rowLevelSecurity: true, forceRowLevelSecurity: true }, table('posts', [id()])),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /disable row level security on public\.posts/,
+          sql: ['ALTER TABLE public.posts DISABLE ROW LEVEL SECURITY'],
+          locks: [AEL('public.posts')],
+          hazards: ['app-compat'],
+        },
+        {
+          phase: 'expand',
+          summary: /stop forcing row level security on public\.posts/,
+          sql: ['ALTER TABLE public.posts NO FORCE ROW LEVEL SECURITY'],
+          hazards: ['app-compat'],
+        },
+        {
+          phase: 'contract',
+          summary: /enable row level security on public\.users/,
+          sql: ['ALTER TABLE public.users ENABLE ROW LEVEL SECURITY'],
+          locks: [AEL('public.users')],
+          hazards: ['app-compat'],
+        },
+        {
+          phase: 'contract',
+          summary: /force row level security on public\.users/,
+          sql: ['ALTER TABLE public.users FORCE ROW LEVEL SECURITY'],
+          hazards: ['app-compat'],
+        },
+      ],
+    },
+  },
+  {
+    name: 'replica identity: FULL in expand; NOTHING in contract with app-compat; an index built in this plan in contract',
+    live: tables(
+      users,
+      table('a', [id()], { primaryKey: pk(['id'], 'a_pkey') }),
+      table('b', [id(), col('code', 'text', { nullable: false })], { primaryKey: pk(['id'], 'b_pkey') }),
+    ),
+    desired: tables(
+      { ...users, replicaIdentity: { kind: 'full' } },
+      table('a', [id()], { primaryKey: pk(['id'], 'a_pkey'), replicaIdentity: { kind: 'nothing' } }),
+      table('b', [id(), col('code', 'text', { nullable: false })], {
+        primaryKey: pk(['id'], 'b_pkey'),
+        indexes: [index('b_code_key', ['code'], { unique: true })],
+        replicaIdentity: { kind: 'index', index: 'b_code_key' },
+      }),
+    ),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /set replica identity of public\.users to FULL \(was DEFAULT\)$/,
+          sql: ['ALTER TABLE public.users REPLICA IDENTITY FULL'],
+          locks: [AEL('public.users')],
+          hazards: [],
+        },
+        { phase: 'expand', summary: /create index b_code_key on public\.b/ },
+        {
+          phase: 'contract',
+          summary: /set replica identity of public\.a to NOTHING .*UPDATE and DELETE fail/,
+          sql: ['ALTER TABLE public.a REPLICA IDENTITY NOTHING'],
+          hazards: ['app-compat'],
+        },
+        {
+          phase: 'contract',
+          summary: /set replica identity of public\.b to USING INDEX b_code_key \(was DEFAULT\)$/,
+          sql: ['ALTER TABLE public.b REPLICA IDENTITY USING INDEX b_code_key'],
+          locks: [AEL('public.b'), { relation: 'public.b_code_key', mode: 'SHARE', hold: 'instant' }],
+          hazards: [],
+        },
+      ],
+    },
+  },
+  {
+    name: 'constraint comments: changed alone with COMMENT ON CONSTRAINT (ACCESS SHARE); a new constraint gets its comment in its own step',
+    live: withUsers((t) => ({ ...t, checks: [check('users_name_len', 'length(name) < 100')] })),
+    desired: withUsers((t) => ({
+      ...t,
+      primaryKey: { ...pk(['id'], 'users_pkey'), comment: 'surrogate' },
+      checks: [
+        check('users_name_len', 'length(name) < 100', { comment: 'fits the label printer' }),
+        check('users_name_nonempty', "name <> ''", { comment: "it's never empty" }),
+      ],
+    })),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /add check users_name_nonempty/,
+          sql: [
+            /ADD CONSTRAINT users_name_nonempty CHECK/,
+            "COMMENT ON CONSTRAINT users_name_nonempty ON public.users IS 'it''s never empty'",
+          ],
+        },
+        {
+          phase: 'expand',
+          summary: /set 2 comments on table public\.users/,
+          sql: [
+            "COMMENT ON CONSTRAINT users_pkey ON public.users IS 'surrogate'",
+            "COMMENT ON CONSTRAINT users_name_len ON public.users IS 'fits the label printer'",
+          ],
+          locks: [{ relation: 'public.users', mode: 'ACCESS SHARE', hold: 'instant' }],
+        },
+        { phase: 'backfill', summary: /validate check users_name_nonempty/ },
+      ],
+    },
+  },
+  {
+    name: 'a new table with every property: all in its creation step',
+    live: db(),
+    desired: tables(
+      table(
+        't',
+        [
+          col('id', 'integer', { nullable: false, identity: 'always', identityOptions: { cache: '10' } }),
+          col('code', 'text', { nullable: false }),
+        ],
+        {
+          primaryKey: { ...pk(['id'], 't_pkey'), comment: 'key' },
+          with: { fillfactor: '70' },
+          rowLevelSecurity: true,
+          replicaIdentity: { kind: 'index', index: 't_code_key' },
+          indexes: [index('t_code_key', ['code'], { unique: true, with: { deduplicate_items: 'off' } })],
+        },
+      ),
+    ),
+    expect: {
+      steps: [
+        {
+          phase: 'expand',
+          summary: /create table public\.t/,
+          sql: [
+            /^CREATE TABLE public\.t \(\n {2}id integer NOT NULL GENERATED ALWAYS AS IDENTITY \(CACHE 10\),[\s\S]*\) WITH \(fillfactor = 70\)$/,
+            'CREATE UNIQUE INDEX t_code_key ON public.t (code) WITH (deduplicate_items = off)',
+            "COMMENT ON CONSTRAINT t_pkey ON public.t IS 'key'",
+            'ALTER TABLE public.t ENABLE ROW LEVEL SECURITY',
+            'ALTER TABLE public.t REPLICA IDENTITY USING INDEX t_code_key',
+          ],
+          hazards: [],
         },
       ],
     },
