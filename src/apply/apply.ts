@@ -15,6 +15,7 @@
  * statement_timeout, application_name) are restored when the run ends.
  */
 import type { Queryable } from '../db/connection.js';
+import { assertNever } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { objectFingerprints, withoutJournal } from '../model/objects.js';
@@ -191,15 +192,7 @@ async function runPhase(
         outcomes.push({ id: step.id, outcome: 'skipped', attempts: 0, durationMs: 0 });
         continue;
       }
-      const outcome =
-        step.kind === 'backfill'
-          ? await runBackfillStep(ctx, step, journal?.cursors.get(step.id))
-          : step.kind === 'copy'
-            ? await runCopyStep(ctx, step, journal?.cursors.get(step.id))
-            : step.kind === 'verify'
-              ? await runVerifyStep(ctx, step)
-              : await runSqlStep(ctx, step, row);
-      outcomes.push(outcome);
+      outcomes.push(await runStep(ctx, step, journal));
       await s.hooks.afterStep?.(step.id);
     }
     const live = await liveSchema(client);
@@ -237,6 +230,45 @@ async function runPhase(
   }
 }
 
+/** Runs one step by its kind; a kind without a runner is a compile error, not a step run as SQL. */
+function runStep(ctx: RunContext, step: Step, journal: PlanJournal | null): Promise<StepOutcome> {
+  switch (step.kind) {
+    case 'sql':
+      return runSqlStep(ctx, step, journal?.steps.get(step.id));
+    case 'backfill':
+      return runBackfillStep(ctx, step, journal?.cursors.get(step.id));
+    case 'copy':
+      return runCopyStep(ctx, step, journal?.cursors.get(step.id));
+    case 'verify':
+      return runVerifyStep(ctx, step);
+    default:
+      return assertNever(step);
+  }
+}
+
+/** What a dry run shows of a step not yet done: the SQL it would run and how. */
+async function wouldRun(ctx: RunContext, step: Step): Promise<{ sql: readonly string[]; how: string }> {
+  const batchSize = (own: number) => ctx.s.batchSize ?? own;
+  switch (step.kind) {
+    case 'sql':
+      return { sql: step.sql, how: step.transaction ? 'in one transaction' : 'outside a transaction' };
+    case 'backfill': {
+      const d = await describeBackfill(ctx, step);
+      const by = d.key.strategy === 'ctid' ? 'ctid ranges' : `${d.key.strategy} (${d.key.columns.join(', ')})`;
+      return { sql: d.sql, how: `in batches of ${batchSize(step.batchSize)} by ${by}, one transaction each` };
+    }
+    case 'copy':
+      return {
+        sql: step.sql,
+        how: `in batches of ${batchSize(step.batchSize)} by (${step.key.join(', ')}), one transaction each`,
+      };
+    case 'verify':
+      return { sql: step.sql, how: 'in one read-only snapshot' };
+    default:
+      return assertNever(step);
+  }
+}
+
 async function dryRunPhase(
   client: Queryable,
   plan: Plan,
@@ -251,13 +283,7 @@ async function dryRunPhase(
   const outcomes: StepOutcome[] = [];
   for (const step of phase.steps) {
     const alreadyDone = journal?.steps.get(step.id)?.status === 'done';
-    let sql: readonly string[] = step.sql;
-    let how = step.kind === 'sql' && step.transaction ? 'in one transaction' : 'outside a transaction';
-    if (step.kind === 'backfill' && !alreadyDone) {
-      const d = await describeBackfill(ctx, step);
-      sql = d.sql;
-      how = `in batches of ${s.batchSize ?? step.batchSize} by ${d.key.strategy === 'ctid' ? 'ctid ranges' : `${d.key.strategy} (${d.key.columns.join(', ')})`}, one transaction each`;
-    }
+    const { sql, how } = alreadyDone ? { sql: step.sql, how: '' } : await wouldRun(ctx, step);
     emit({
       type: 'would-run',
       stepId: step.id,

@@ -7,6 +7,9 @@ import { HAZARDS, type Hazard, PHASES, type Phase, type PhaseName, type Plan, ty
 import { ApplyError } from './errors.js';
 import type { PlanJournal } from './journal.js';
 
+/** Every step kind apply can run: a new kind must be added here (and to the runner in apply.ts). */
+const STEP_KINDS: Readonly<Record<Step['kind'], true>> = { sql: true, backfill: true, copy: true, verify: true };
+
 /** The plan's shape as far as apply relies on it (the plan schema validates the rest when loading). */
 export function validatePlan(plan: Plan): void {
   const problems: string[] = [];
@@ -25,7 +28,7 @@ export function validatePlan(plan: Plan): void {
     for (const step of phase.steps) {
       if (seenSteps.has(step.id)) problems.push(`step id ${step.id} appears twice`);
       seenSteps.add(step.id);
-      if (step.kind !== 'sql' && step.kind !== 'backfill' && step.kind !== 'copy' && step.kind !== 'verify') {
+      if (!Object.hasOwn(STEP_KINDS, step.kind)) {
         problems.push(`step ${String((step as Step).id)}: unknown kind "${String((step as { kind: unknown }).kind)}"`);
       }
       for (const h of step.hazards) {

@@ -1,21 +1,24 @@
+import { ExitCode, type FailureExitCode, ZdmError } from '../errors.js';
 import type { ObjectDifference } from '../model/objects.js';
 import type { Hazard } from '../plan/types.js';
 
+export { messageOf, sqlStateOf } from '../errors.js';
+
 /**
- * Why an apply stopped. The CLI maps each code to an exit code and prints the message as is.
+ * Why an apply (or a rollback) stopped; the exit code follows from the code (`EXIT_CODES`).
  *
- * | code | meaning | changed anything? |
- * |---|---|---|
- * | `invalid-plan` | the plan is malformed or has no such phase, or an option is invalid | no |
- * | `checksum` | the plan file was edited after planning, or differs from the journaled plan of the same id | no |
- * | `hazards` | steps carry hazards that were not allowed (`--allow-hazards`) | no |
- * | `phase-order` | an earlier phase of the plan is not complete | no |
- * | `drift` | the live schema is not the one the plan expects | no |
- * | `locked` | another zdm apply holds the advisory lock on this database | no |
- * | `journal` | the journal in schema `zdm` is from a newer zdm, or unreadable | no |
- * | `lock-timeout` | a step could not get its lock within the retry budget; the step was rolled back | earlier steps only |
- * | `step-failed` | a step's SQL failed; a transactional step was rolled back | earlier steps only |
- * | `post-check` | every step ran, but the live schema differs from the plan's expected result | yes |
+ * | code | meaning | changed anything? | exit |
+ * |---|---|---|---|
+ * | `invalid-plan` | the plan is malformed or has no such phase, or an option is invalid | no | 1 |
+ * | `checksum` | the plan file was edited after planning, or differs from the journaled plan of the same id | no | 1 |
+ * | `hazards` | steps carry hazards that were not allowed (`--allow-hazards`) | no | 1 |
+ * | `phase-order` | an earlier phase of the plan is not complete (rollback: contract has started, or a step has no inverse) | no | 1 |
+ * | `drift` | the live schema is not the one the plan expects | no | 2 |
+ * | `locked` | another zdm apply holds the advisory lock on this database | no | 3 |
+ * | `journal` | the journal in schema `zdm` is from a newer zdm, or unreadable | no | 3 |
+ * | `lock-timeout` | a step could not get its lock within the retry budget; the step was rolled back | earlier steps only | 3 |
+ * | `step-failed` | a step's SQL failed; a transactional step was rolled back | earlier steps only | 3 |
+ * | `post-check` | every step ran, but the live schema differs from the plan's expected result | yes | 3 |
  */
 export type ApplyErrorCode =
   | 'invalid-plan'
@@ -66,7 +69,21 @@ export interface ApplyErrorDetails {
   readonly incompletePhases?: readonly string[];
 }
 
-export class ApplyError extends Error {
+/** The exit code of each ApplyError code (README "Exit codes"). */
+const EXIT_CODES: Readonly<Record<ApplyErrorCode, FailureExitCode>> = {
+  'invalid-plan': ExitCode.invalidInput,
+  checksum: ExitCode.invalidInput,
+  hazards: ExitCode.invalidInput,
+  'phase-order': ExitCode.invalidInput,
+  drift: ExitCode.drift,
+  locked: ExitCode.database,
+  journal: ExitCode.database,
+  'lock-timeout': ExitCode.database,
+  'step-failed': ExitCode.database,
+  'post-check': ExitCode.database,
+};
+
+export class ApplyError extends ZdmError {
   override readonly name = 'ApplyError';
   constructor(
     readonly code: ApplyErrorCode,
@@ -76,14 +93,8 @@ export class ApplyError extends Error {
   ) {
     super(message, options);
   }
-}
 
-/** SQLSTATE of a PostgreSQL error (node-postgres `DatabaseError.code`), if `err` is one. */
-export function sqlStateOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  get exitCode(): FailureExitCode {
+    return EXIT_CODES[this.code];
+  }
 }

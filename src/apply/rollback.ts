@@ -17,12 +17,13 @@
  * have the fingerprint the plan's expand phase started from.
  */
 import type { Queryable } from '../db/connection.js';
+import { assertNever } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
-import type { Plan, Step } from '../plan/types.js';
+import type { Plan, SqlStep, Step } from '../plan/types.js';
 import { validatePlan, verifyChecksum } from './checks.js';
-import { ApplyError, sqlStateOf } from './errors.js';
+import { ApplyError, messageOf, sqlStateOf } from './errors.js';
 import { readPlanJournal } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
 import { msSetting, quoteIdent as quote, sleep } from './sql.js';
@@ -132,15 +133,26 @@ function undoStatement(
 
 /** The undo of one applied step, or why there is none. */
 function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | string {
-  if (step.kind === 'backfill') {
-    // A backfill into a column expand added is undone by dropping the column.
-    const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
-    const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
-    return foreign.length === 0
-      ? { stepId: step.id, sql: [], concurrent: false }
-      : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;
+  switch (step.kind) {
+    case 'sql':
+      return undoSqlStep(step, added);
+    case 'backfill': {
+      // A backfill into a column expand added is undone by dropping the column.
+      const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
+      const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
+      return foreign.length === 0
+        ? { stepId: step.id, sql: [], concurrent: false }
+        : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;
+    }
+    case 'copy':
+    case 'verify':
+      return `a ${step.kind} step has no automatic undo`;
+    default:
+      return assertNever(step);
   }
-  if (step.kind !== 'sql') return `a ${step.kind} step has no automatic undo`;
+}
+
+function undoSqlStep(step: SqlStep, added: ReturnType<typeof addedByPlan>): Undo | string {
   const out: string[] = [];
   let concurrent = false;
   for (const sql of [...step.sql].reverse()) {
@@ -242,9 +254,13 @@ async function runUndo(c: Queryable, u: Undo, o: RollbackOptions): Promise<void>
       return;
     } catch (err) {
       if (sqlStateOf(err) !== '55P03' || attempt >= retries) {
-        throw new ApplyError('step-failed', `rollback of ${u.stepId} failed: ${(err as Error).message}`, {
-          stepId: u.stepId,
-        });
+        const state = sqlStateOf(err);
+        throw new ApplyError(
+          'step-failed',
+          `rollback of ${u.stepId} failed: ${messageOf(err)}`,
+          { stepId: u.stepId, ...(state ? { sqlState: state } : {}) },
+          { cause: err },
+        );
       }
       await sleep(Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random()));
     }

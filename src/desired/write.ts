@@ -4,6 +4,7 @@
  * database always gives the same bytes. Loading the output gives back the same canonical model.
  */
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import { assertNever } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
@@ -16,6 +17,7 @@ import type {
   Index,
   IndexKey,
   Partition,
+  PartitionBound,
   PartitionKey,
   PrimaryKey,
   RelationParts,
@@ -475,25 +477,31 @@ function partitionsNode(schema: string, partitions: readonly Partition[]): Value
   return m;
 }
 
+function boundEntries(b: PartitionBound): [string, Value][] {
+  switch (b.kind) {
+    case 'range':
+      return [
+        ['from', boundValues(b.from)],
+        ['to', boundValues(b.to)],
+      ];
+    case 'list':
+      return [['in', boundValues(b.values)]];
+    case 'hash':
+      return [
+        ['modulus', b.modulus],
+        ['remainder', b.remainder],
+      ];
+    case 'default':
+      return [['default', true]];
+    default:
+      return assertNever(b);
+  }
+}
+
 function partitionNode(parentSchema: string, p: Partition): YAMLMap {
-  const b = p.bound;
-  const bound: [string, Value][] =
-    b.kind === 'range'
-      ? [
-          ['from', boundValues(b.from)],
-          ['to', boundValues(b.to)],
-        ]
-      : b.kind === 'list'
-        ? [['in', boundValues(b.values)]]
-        : b.kind === 'hash'
-          ? [
-              ['modulus', b.modulus],
-              ['remainder', b.remainder],
-            ]
-          : [['default', true]];
   const head: [string, Value][] = [
     ['schema', p.schema === parentSchema ? undefined : p.schema],
-    ...bound,
+    ...boundEntries(p.bound),
     ...propertyEntries(p),
     ['comment', p.comment],
   ];

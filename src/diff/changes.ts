@@ -6,6 +6,7 @@
  * carries `replacedBy`, the add `replaces` (both name the same object, except for a primary key,
  * which is one per table whatever its name). What zdm cannot do yet is an `unsupported` change.
  */
+import { assertNever } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
@@ -359,9 +360,7 @@ export type Change =
 
 export type ChangeKind = Change['kind'];
 
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
-}
+export { assertNever };
 
 /** A one-line description of a change, for messages and tests. */
 export function describeChange(c: Change): string {

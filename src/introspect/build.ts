@@ -2,6 +2,7 @@
  * Assembles the parsed objects into the model tree: columns, constraints and indexes under their
  * relation, partitions under their parent (recursively), everything under its schema.
  */
+import { InternalError, messageOf, ServerError } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
@@ -81,7 +82,8 @@ export interface BuildResult {
   readonly unsupported: readonly UnsupportedFeature[];
 }
 
-export class IntrospectionError extends Error {
+/** A catalog query failed (permissions, a lost connection, …): what was being read, the cause kept. Exit 3. */
+export class IntrospectionError extends ServerError {
   override readonly name = 'IntrospectionError';
 }
 
@@ -96,13 +98,15 @@ function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[
   return out;
 }
 
-/** Runs `fn`, prefixing any error with what was being read, the original kept as `cause`. */
+/**
+ * Runs `fn`, prefixing any error with what was being read, the original kept as `cause`. What fails
+ * here is zdm reading what the catalog returned, not the server: a bug to report, with the object.
+ */
 export function withContext<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new IntrospectionError(`introspecting ${what}: ${msg}`, { cause: err });
+    throw new InternalError(`introspecting ${what}: ${messageOf(err)}`, { cause: err });
   }
 }
 

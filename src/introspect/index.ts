@@ -10,6 +10,7 @@
  * otherwise), or pass `inTransaction: true` to read inside the caller's open one.
  */
 import type { Queryable } from '../db/connection.js';
+import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
 import type { UnsupportedFeature } from './parse.js';
@@ -98,13 +99,18 @@ async function read<R extends object>(
   }
 }
 
+/** The catalog queries are written for PostgreSQL 14 and later (columns 13 does not have). */
+export function checkServerVersion(versionNum: number, version: string): void {
+  if (!(versionNum >= 140000)) {
+    throw new UnsupportedServerError(`PostgreSQL ${version} is not supported: zdm needs PostgreSQL 14 or later`);
+  }
+}
+
 async function readCatalog(client: Queryable, options: IntrospectOptions): Promise<CatalogRows> {
   const [settings] = await read<SettingsRow>(client, 'server version', SETTINGS_SQL);
   if (!settings) throw new IntrospectionError('introspecting server version: no row');
   const versionNum = Number(settings.server_version_num);
-  if (versionNum < 140000) {
-    throw new IntrospectionError(`introspecting: PostgreSQL ${settings.server_version} is not supported (14 or later)`);
-  }
+  checkServerVersion(versionNum, settings.server_version);
   const p = [options.schemas ? [...options.schemas] : null];
   // Sequential on purpose: one connection runs one query at a time anyway.
   const schemas = await read<SchemaRow>(client, 'schemas', SCHEMAS_SQL, p);
@@ -150,7 +156,7 @@ export async function introspectDetailed(
     // would end the caller's transaction: refuse before touching it.
     const [state] = await read<OutsideTransactionRow>(client, 'session state', OUTSIDE_TRANSACTION_SQL);
     if (state?.outside !== true) {
-      throw new IntrospectionError(
+      throw new InternalError(
         'introspecting: called inside an open transaction; pass { inTransaction: true } to read inside it',
       );
     }

@@ -5,6 +5,8 @@
  * can hold any character, so nothing here looks at the text with a regex over the whole thing.
  */
 
+import { InternalError } from '../errors.js';
+
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'open' | 'close' | 'comma' | 'dot' | 'other';
 
 export interface Token {
@@ -17,7 +19,7 @@ export interface Token {
   readonly end: number;
 }
 
-export class DeparseError extends Error {
+export class DeparseError extends InternalError {
   override readonly name = 'DeparseError';
 }
 

@@ -1,4 +1,5 @@
 /** Errors of the planning layer: small classes with a fixed `name` and readonly `issues`. */
+import { InputError } from '../errors.js';
 
 export interface PlanningIssue {
   /** The object concerned: `column public.users.name`, `table public.orders`… */
@@ -12,7 +13,7 @@ export interface PlanningIssue {
 }
 
 /** The desired state asks for something zdm cannot plan (yet): every such difference is listed. */
-export class PlanningError extends Error {
+export class PlanningError extends InputError {
   override readonly name = 'PlanningError';
   constructor(readonly issues: readonly PlanningIssue[]) {
     super(
@@ -31,7 +32,7 @@ export interface PlanFileIssue {
 }
 
 /** A plan file that cannot be used: YAML or schema errors (located by line), or a checksum mismatch. */
-export class PlanFileError extends Error {
+export class PlanFileError extends InputError {
   override readonly name = 'PlanFileError';
   constructor(
     readonly file: string,

@@ -1,4 +1,5 @@
 /** Small pieces the renderers share. */
+import { assertNever } from '../errors.js';
 import type { Hazard, LockInfo, Phase, Plan, Step } from '../plan/types.js';
 
 export const lockText = (l: LockInfo): string => `${l.mode} on ${l.relation} (${l.hold})`;
@@ -26,6 +27,21 @@ export function planHazards(plan: Plan): Hazard[] {
 }
 
 export const outsideTransaction = (s: Step): boolean => !s.transaction;
+
+/** How apply runs a step, in a few words ('' for the plain case: one transaction). */
+export function stepRunText(s: Step): string {
+  switch (s.kind) {
+    case 'sql':
+      return s.transaction ? '' : 'outside a transaction';
+    case 'backfill':
+    case 'copy':
+      return `batches of ${s.batchSize} rows`;
+    case 'verify':
+      return 'one read-only snapshot';
+    default:
+      return assertNever(s);
+  }
+}
 
 /** Short form of a fingerprint for prose: `sha256:0164a29c…`. */
 export const shortFingerprint = (f: string): string => (f.startsWith('sha256:') ? `${f.slice(0, 15)}…` : f);

@@ -3,7 +3,7 @@
  * then each phase's steps with their SQL in ```sql blocks, and the schema diff folded in <details>.
  */
 import type { Plan, Step } from '../plan/types.js';
-import { locksText, phaseHazards, shortFingerprint } from './format.js';
+import { locksText, phaseHazards, shortFingerprint, stepRunText } from './format.js';
 
 /** A code fence longer than any run of backticks in the content. */
 function fenced(lang: string, body: string, indent = ''): string {
@@ -21,12 +21,8 @@ const code = (s: string): string => {
 
 function stepMarkdown(s: Step, n: number): string {
   const hazards = s.hazards.length > 0 ? ` — **hazards: ${s.hazards.map(code).join(', ')}**` : '';
-  const how =
-    s.kind === 'backfill' || s.kind === 'copy'
-      ? ` · batches of ${s.batchSize} rows`
-      : s.transaction
-        ? ''
-        : ' · outside a transaction';
+  const run = stepRunText(s);
+  const how = run ? ` · ${run}` : '';
   const head = `${n}. ${code(s.id)} ${cell(s.summary)}  \n   lock: ${cell(locksText(s.locks))}${how}${hazards}`;
   const sql = s.sql.map((q) => (q.trimEnd().endsWith(';') ? q : `${q};`)).join('\n');
   return `${head}\n\n${fenced('sql', sql, '   ')}`;

@@ -3,6 +3,7 @@
  * transaction (CONCURRENTLY and the like) are marked and have no BEGIN/COMMIT; a backfill shows the
  * statement one batch runs, commented out: `zdm apply` runs it batch by batch with its key range.
  */
+import { assertNever } from '../errors.js';
 import type { Plan, Step } from '../plan/types.js';
 import { locksText, shortFingerprint, stepCount } from './format.js';
 
@@ -17,17 +18,22 @@ const statement = (sql: string): string => (sql.trimEnd().endsWith(';') ? sql.tr
 function stepSql(s: Step): string[] {
   const out = [comment(`${s.id}: ${s.summary}`), comment(`locks: ${locksText(s.locks)}`)];
   if (s.hazards.length > 0) out.push(comment(`hazards: ${s.hazards.join(', ')}`));
-  if (s.kind === 'backfill' || s.kind === 'copy') {
-    out.push(comment(`batched by zdm apply: ${s.batchSize} rows per transaction, resumable; one batch runs:`));
-    for (const q of s.sql) out.push(comment(statement(q)));
-    return out;
+  switch (s.kind) {
+    case 'backfill':
+    case 'copy':
+      out.push(comment(`batched by zdm apply: ${s.batchSize} rows per transaction, resumable; one batch runs:`));
+      for (const q of s.sql) out.push(comment(statement(q)));
+      return out;
+    case 'verify':
+      out.push('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;', ...s.sql.map(statement), 'COMMIT;');
+      return out;
+    case 'sql':
+      if (s.transaction) out.push('BEGIN;', ...s.sql.map(statement), 'COMMIT;');
+      else out.push(comment('runs outside a transaction, one statement at a time'), ...s.sql.map(statement));
+      return out;
+    default:
+      return assertNever(s);
   }
-  if (s.transaction) {
-    out.push('BEGIN;', ...s.sql.map(statement), 'COMMIT;');
-  } else {
-    out.push(comment('runs outside a transaction, one statement at a time'), ...s.sql.map(statement));
-  }
-  return out;
 }
 
 export function renderSql(plan: Plan): string {

@@ -4,7 +4,15 @@
  * without it, plain text (for files, pipes, CI logs).
  */
 import type { Plan } from '../plan/types.js';
-import { locksText, phaseHazards, planHazards, SEVERE_HAZARDS, shortFingerprint, stepCount } from './format.js';
+import {
+  locksText,
+  phaseHazards,
+  planHazards,
+  SEVERE_HAZARDS,
+  shortFingerprint,
+  stepCount,
+  stepRunText,
+} from './format.js';
 
 export interface TextOptions {
   readonly color: boolean;
@@ -32,12 +40,7 @@ export function renderText(plan: Plan, options: TextOptions): string {
     const pad = ' '.repeat(width + 4);
     for (const s of phase.steps) {
       out.push(`  ${bold(s.id.padEnd(width))}  ${s.summary}`);
-      const how =
-        s.kind === 'backfill' || s.kind === 'copy'
-          ? `batches of ${s.batchSize} rows`
-          : s.transaction
-            ? ''
-            : 'outside a transaction';
+      const how = stepRunText(s);
       out.push(`${pad}${dim(`lock: ${locksText(s.locks)}${how ? ` · ${how}` : ''}`)}`);
       if (s.hazards.length > 0) out.push(`${pad}hazards: ${s.hazards.map(hazard).join(', ')}`);
     }

@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
 import type { RelationRef } from '../diff/changes.js';
+import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
 import { qualifiedName, quoteIdent } from '../model/quote.js';
@@ -53,7 +54,7 @@ export interface NormalizeIssue {
   readonly message: string;
 }
 
-export class NormalizeError extends Error {
+export class NormalizeError extends InputError {
   override readonly name = 'NormalizeError';
   constructor(readonly issues: readonly NormalizeIssue[]) {
     super(

@@ -11,12 +11,14 @@ import type { Queryable } from '../db/connection.js';
 import {
   type DesiredIssue,
   DesiredStateError,
+  type LoadedDesiredState,
   loadDesiredState,
   type SourceLocation,
   type SourceMap,
 } from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
 import { diffModels } from '../diff/index.js';
+import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
 import { tablesEqual } from '../model/canonical.js';
@@ -38,6 +40,11 @@ export interface MakePlanOptions {
   /** Plan time (ISO 8601); default now. An input so that tests and example plans are reproducible. */
   readonly now?: Date;
   readonly batchSize?: number;
+  /**
+   * The desired state, already loaded from `desiredPath` (the CLI loads it before it connects, so
+   * that a mistyped path is reported as such even when the database is unreachable).
+   */
+  readonly loaded?: LoadedDesiredState;
 }
 
 export interface MadePlan {
@@ -54,7 +61,7 @@ export interface MadePlan {
 }
 
 /** A plan of this database is applied part-way: planning on top of it would plan from a half state. */
-export class PlanInFlightError extends Error {
+export class PlanInFlightError extends InputError {
   override readonly name = 'PlanInFlightError';
 }
 
@@ -111,7 +118,7 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 }
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
-  const { model: written, sources } = await loadDesiredState(options.desiredPath);
+  const { model: written, sources } = options.loaded ?? (await loadDesiredState(options.desiredPath));
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
   if (flying) {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplyError, type ApplyEvent, applyPhase } from '../../src/apply/index.js';
+import { ApplyError, type ApplyEvent, applyPhase, planStatus } from '../../src/apply/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
@@ -313,9 +313,22 @@ describe('a partition swap copy that is killed', () => {
     await db?.drop();
   });
 
-  it('resumes after its last committed batch, and the verification passes', async () => {
+  it('resumes after its last committed batch, and the verification passes; status shows the copy meanwhile', async () => {
     const made = await makePlan(db.client, { desiredPath: await desiredFile('resume', desired()), batchSize: 1000 });
     await applyPhase(db.client, made.plan, { phase: 'expand' });
+    const wouldRun: string[] = [];
+    await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      dryRun: true,
+      onEvent: (e) => {
+        if (e.type === 'would-run') wouldRun.push(e.message.split('\n')[0]!);
+      },
+    });
+    expect(wouldRun).toEqual([
+      expect.stringMatching(/^backfill\.1: .* — would run in batches of 1000 by \(id\), one transaction each:$/),
+      expect.stringMatching(/^backfill\.2: .* — would run in one read-only snapshot:$/),
+    ]);
     const killed = await applyPhase(db.client, made.plan, {
       phase: 'backfill',
       allowHazards: [...ALLOW],
@@ -329,6 +342,10 @@ describe('a partition swap copy that is killed', () => {
     expect(String(killed)).toMatch(/killed/);
     const half = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM orders_zdm_shadow');
     expect(Number(half[0]!.n)).toBe(5000);
+    const copy = made.plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
+    expect((await planStatus(db.client)).backfillsInProgress).toMatchObject([
+      { stepId: copy?.id, table: 'public.orders', rowsDone: 5000, done: false },
+    ]);
     let batchesInSecondRun = 0;
     await applyPhase(db.client, made.plan, {
       phase: 'backfill',

@@ -1,25 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
-import type { ApplyErrorCode } from '../../apply/index.js';
+import { OptionError } from '../../errors.js';
 import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
-import { BaseCommand, databaseUrlFlag } from '../base.js';
-import { ExitCode, UserError } from '../errors.js';
+import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
+import { readPlanFile } from '../files.js';
 import { parseDuration, parsePause } from '../flags.js';
 import { eventPrinter } from '../progress.js';
-
-/** ApplyError codes → exit codes (README "Exit codes"). */
-const EXIT: Readonly<Record<ApplyErrorCode, number>> = {
-  'invalid-plan': ExitCode.invalidInput,
-  checksum: ExitCode.invalidInput,
-  hazards: ExitCode.invalidInput,
-  'phase-order': ExitCode.invalidInput,
-  drift: ExitCode.drift,
-  locked: ExitCode.database,
-  journal: ExitCode.database,
-  'lock-timeout': ExitCode.database,
-  'step-failed': ExitCode.database,
-  'post-check': ExitCode.database,
-};
 
 export default class Apply extends BaseCommand {
   static override summary = 'Run one phase of a plan (expand, backfill, contract) while the application keeps serving.';
@@ -81,12 +66,12 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
       default: '25%',
     }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
-    verbose: Flags.boolean({ char: 'v', summary: 'Print every statement as it runs.' }),
+    verbose: Flags.boolean({ char: 'v', summary: `Print every statement as it runs. ${VERBOSE_ERRORS}` }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Apply);
-    const [{ ApplyError, applyPhase, applyPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
+    const [{ applyPhase, applyPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
       import('../../apply/index.js'),
       import('../../db/connection.js'),
       import('../../plan/index.js'),
@@ -97,15 +82,9 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
       .filter(Boolean);
     const unknown = allow.filter((h) => !(HAZARDS as readonly string[]).includes(h));
     if (unknown.length) {
-      throw new UserError(`--allow-hazards: unknown hazard(s) ${unknown.join(', ')}; known: ${HAZARDS.join(', ')}`);
+      throw new OptionError(`--allow-hazards: unknown hazard(s) ${unknown.join(', ')}; known: ${HAZARDS.join(', ')}`);
     }
-    let text: string;
-    try {
-      text = await readFile(args.plan, 'utf8');
-    } catch (err) {
-      throw new UserError(`cannot read plan ${args.plan}: ${(err as Error).message}`);
-    }
-    const plan = parsePlan(text, args.plan);
+    const plan = parsePlan(await readPlanFile(args.plan), args.plan);
     const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
     const options = {
       allowHazards: allow as Hazard[],
@@ -121,10 +100,6 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
     try {
       if (flags.phase === 'all') await applyPlan(client, plan, options);
       else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
-    } catch (err) {
-      print.finish();
-      if (err instanceof ApplyError) throw new UserError(`error: ${err.message}`, EXIT[err.code]);
-      throw err;
     } finally {
       print.finish();
       await client.end().catch(() => {});

@@ -1,8 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
+import { DriftError, OptionError } from '../../errors.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
-import { ExitCode, UserError } from '../errors.js';
+import { writeOutput } from '../files.js';
 import { useColor } from '../output.js';
 
 export default class PlanCommand extends BaseCommand {
@@ -54,36 +54,35 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
   async run(): Promise<void> {
     const { flags } = await this.parse(PlanCommand);
     if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
-      throw new UserError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
+      throw new OptionError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
     }
-    const [{ resolveTarget, withClient }, { defaultPlanPath, serializePlan }, render, { makePlan, PlanInFlightError }] =
+    const [{ resolveTarget, withClient }, { defaultPlanPath, serializePlan }, render, { makePlan }, { loadDesiredState }] =
       await Promise.all([
         import('../../db/connection.js'),
         import('../../plan/index.js'),
         import('../../render/index.js'),
         import('../../workflow/plan.js'),
+        import('../../desired/index.js'),
       ]);
+    // The desired state first: a mistyped path or a malformed file is reported as such (exit 1)
+    // without a database, even when the database is unreachable.
+    const loaded = await loadDesiredState(flags.schema);
     const target = resolveTarget(flags['database-url']);
-    const made = await withClient(target, async (c) => {
-      try {
-        return await makePlan(c, {
-          desiredPath: flags.schema,
-          batchSize: flags['batch-size'],
-          ...(flags.name ? { name: flags.name } : {}),
-        });
-      } catch (err) {
-        if (err instanceof PlanInFlightError) throw new UserError(`error: ${err.message}`);
-        throw err;
-      }
-    });
+    const made = await withClient(target, (c) =>
+      makePlan(c, {
+        desiredPath: flags.schema,
+        loaded,
+        batchSize: flags['batch-size'],
+        ...(flags.name ? { name: flags.name } : {}),
+      }),
+    );
     if (flags.check) {
       if (made.empty) {
         this.log('the database matches the desired state');
         return;
       }
       process.stdout.write(made.diff);
-      this.logToStderr('the database differs from the desired state (see the diff above)');
-      this.exit(ExitCode.drift);
+      throw new DriftError('the database differs from the desired state (see the diff above)');
     }
     const color = useColor(process.stdout);
     switch (flags.format) {
@@ -106,8 +105,7 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
       return;
     }
     const out = flags.out ?? defaultPlanPath(made.plan.createdAt, made.plan.id.replace(/^\d{8}T\d{6}Z-/, ''));
-    await mkdir(path.dirname(out) || '.', { recursive: true });
-    await writeFile(out, serializePlan(made.plan, { schemaRef: schemaRef(out) }));
+    await writeOutput(out, serializePlan(made.plan, { schemaRef: schemaRef(out) }), 'plan');
     this.logToStderr(`wrote ${out}\nnext: zdm apply ${out} --phase expand`);
   }
 }

@@ -1,8 +1,9 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { makeOutputDirectory, writeOutput } from '../files.js';
 
 export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
@@ -51,13 +52,12 @@ per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
     if (!out) {
       process.stdout.write(writeDesiredState(model));
     } else if (out.endsWith('/') || out.endsWith(path.sep) || (await isDirectory(out))) {
-      await mkdir(out, { recursive: true });
+      await makeOutputDirectory(out);
       const files = writeDesiredStateFiles(model);
-      for (const [name, text] of files) await writeFile(path.join(out, name), text);
+      for (const [name, text] of files) await writeOutput(path.join(out, name), text, 'desired state');
       this.logToStderr(`wrote ${files.size} file(s) to ${out}`);
     } else {
-      await mkdir(path.dirname(out), { recursive: true });
-      await writeFile(out, writeDesiredState(model, { schemaPath: schemaRef(out) }));
+      await writeOutput(out, writeDesiredState(model, { schemaPath: schemaRef(out) }), 'desired state');
       this.logToStderr(`wrote ${out}`);
     }
     this.logToStderr(leftOutSummary(model));

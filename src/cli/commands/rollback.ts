@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
-import { ExitCode, UserError } from '../errors.js';
+import { readPlanFile } from '../files.js';
 import { parseDuration } from '../flags.js';
 
 export default class Rollback extends BaseCommand {
@@ -30,19 +29,12 @@ changed then, and every such step is named.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Rollback);
-    const [{ ApplyError }, { rollbackPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
-      import('../../apply/index.js'),
+    const [{ rollbackPlan }, { connect, resolveTarget }, { parsePlan }] = await Promise.all([
       import('../../apply/rollback.js'),
       import('../../db/connection.js'),
       import('../../plan/index.js'),
     ]);
-    let text: string;
-    try {
-      text = await readFile(args.plan, 'utf8');
-    } catch (err) {
-      throw new UserError(`cannot read plan ${args.plan}: ${(err as Error).message}`);
-    }
-    const plan = parsePlan(text, args.plan);
+    const plan = parsePlan(await readPlanFile(args.plan), args.plan);
     const client = await connect(resolveTarget(flags['database-url']), 'zdm rollback');
     try {
       const r = await rollbackPlan(client, plan, {
@@ -53,15 +45,6 @@ changed then, and every such step is named.`;
       });
       if (r.nothingToDo) this.log(`plan ${plan.id} has not been applied to this database: nothing to roll back`);
       else this.log(`plan ${plan.id} ${r.dryRun ? 'would be' : 'is'} rolled back (${r.undone.length} steps undone)`);
-    } catch (err) {
-      if (err instanceof ApplyError) {
-        const code =
-          err.code === 'phase-order' || err.code === 'checksum' || err.code === 'invalid-plan'
-            ? ExitCode.invalidInput
-            : ExitCode.database;
-        throw new UserError(`error: ${err.message}`, code);
-      }
-      throw err;
     } finally {
       await client.end().catch(() => {});
     }

@@ -1,13 +1,14 @@
 import { Flags } from '@oclif/core';
 import type { StatusReport } from '../../apply/index.js';
-import { BaseCommand, databaseUrlFlag } from '../base.js';
+import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'Show the plans applied to a database: phases, steps, backfills in progress.';
   static override description =
     `Reads zdm's journal (schema zdm) on the database: every plan applied there, each phase's state
-(pending, in progress, done), each step's state and tries, backfills in progress with rows done, and
-whether an apply is running right now (and who runs it). --json prints the same as JSON.`;
+(pending, in progress, done), each step's state and tries, backfills (and partition-swap copies) in
+progress with rows done, and whether an apply is running right now (and who runs it). --json prints
+the same as JSON.`;
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
 
@@ -15,7 +16,7 @@ whether an apply is running right now (and who runs it). --json prints the same 
 
   static override flags = {
     'database-url': databaseUrlFlag,
-    verbose: Flags.boolean({ char: 'v', summary: 'List every step.' }),
+    verbose: Flags.boolean({ char: 'v', summary: `List every step. ${VERBOSE_ERRORS}` }),
   };
 
   async run(): Promise<StatusReport> {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { pauseAfter } from '../../../src/apply/batches.js';
 import { resolveSettings } from '../../../src/apply/context.js';
 import { ApplyError } from '../../../src/apply/errors.js';
-import { UserError } from '../../../src/cli/errors.js';
 import { parsePause } from '../../../src/cli/flags.js';
+import { OptionError } from '../../../src/errors.js';
 
 describe('the pause after a backfill batch', () => {
   it('is by default a quarter of the batch’s own duration, with no fixed part', () => {
@@ -44,7 +44,7 @@ describe('zdm apply --pause', () => {
   });
 
   it.each(['%', '-5%', '25 percent', 'x%', 'soon'])('refuses %j, saying what it expected', (text) => {
-    expect(() => parsePause(text, '--pause')).toThrow(UserError);
+    expect(() => parsePause(text, '--pause')).toThrow(OptionError);
     expect(() => parsePause(text, '--pause')).toThrow(/--pause .*expected a (percentage|duration)/);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   type DesiredIssue,
@@ -5,6 +8,7 @@ import {
   loadDesiredState,
   parseDesiredState,
 } from '../../../src/desired/index.js';
+import { FileError } from '../../../src/errors.js';
 
 /** The issues a document is rejected with (fails the test when it loads). */
 function issuesOf(text: string, file = 'schema.yaml'): readonly DesiredIssue[] {
@@ -709,7 +713,25 @@ describe('a directory', () => {
     ]);
   });
 
-  test('an issue in one file is reported with that file', async () => {
-    await expect(loadDesiredState('test/fixtures/desired/no-such-dir')).rejects.toThrow(/reading desired state/);
+  test('a path that does not exist is a FileError naming it, in one line', async () => {
+    const err = await loadDesiredState('test/fixtures/desired/no-such-dir').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileError);
+    expect((err as FileError).message).toBe(
+      'cannot read desired state test/fixtures/desired/no-such-dir: no such file or directory',
+    );
+    expect((err as FileError).path).toBe('test/fixtures/desired/no-such-dir');
+    expect(((err as FileError).cause as { code?: string }).code).toBe('ENOENT');
+  });
+
+  test('a directory without YAML files is a FileError naming it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zdm-empty-'));
+    try {
+      await writeFile(path.join(dir, 'notes.txt'), 'not yaml');
+      await expect(loadDesiredState(dir)).rejects.toThrow(
+        new FileError(dir, `desired state ${dir}: the directory has no .yaml or .yml files`),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

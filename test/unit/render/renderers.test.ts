@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { CopyStep, Plan, VerifyStep } from '../../../src/plan/types.js';
 import { renderJson } from '../../../src/render/json.js';
 import { renderMarkdown } from '../../../src/render/markdown.js';
 import { schemaDiff } from '../../../src/render/schema-diff.js';
@@ -104,4 +105,54 @@ test('schemaDiff: a unified diff labelled live and desired', () => {
   expect(d).toContain('--- live');
   expect(d).toContain('+++ desired');
   expect(d).toContain('-x: a\n+x: b');
+});
+
+describe('a partition swap copy and its verification', () => {
+  const from = { schema: 'public', name: 'orders' };
+  const to = { schema: 'public', name: 'orders_zdm_shadow' };
+  const copy: CopyStep = {
+    id: 'backfill.1',
+    kind: 'copy',
+    summary: 'copy public.orders into public.orders_zdm_shadow',
+    locks: [],
+    hazards: ['long-running'],
+    transaction: false,
+    from,
+    to,
+    columns: ['id'],
+    key: ['id'],
+    overridingSystemValue: false,
+    batchSize: 500,
+    sql: ['INSERT INTO public.orders_zdm_shadow (id) SELECT id FROM public.orders WHERE id > $1 ORDER BY id LIMIT 500'],
+  };
+  const verify: VerifyStep = {
+    id: 'backfill.2',
+    kind: 'verify',
+    summary: 'verify public.orders_zdm_shadow against public.orders',
+    locks: [],
+    hazards: [],
+    transaction: false,
+    from,
+    to,
+    columns: ['id'],
+    sql: ['SELECT count(*) FROM public.orders', 'SELECT count(*) FROM public.orders_zdm_shadow'],
+  };
+  const swap: Plan = {
+    ...p,
+    phases: p.phases.map((ph) => (ph.name === 'backfill' ? { ...ph, steps: [copy, verify] } : ph)),
+  };
+
+  test('the copy runs in batches, the verification in one read-only snapshot', () => {
+    const text = renderText(swap, { color: false });
+    expect(text).toContain('lock: no table lock · batches of 500 rows');
+    expect(text).toContain('lock: no table lock · one read-only snapshot');
+    const md = renderMarkdown(swap, '');
+    expect(md).toContain('lock: no table lock · batches of 500 rows');
+    expect(md).toContain('lock: no table lock · one read-only snapshot');
+    const sql = renderSql(swap);
+    expect(sql).toContain('-- batched by zdm apply: 500 rows per transaction, resumable; one batch runs:\n-- INSERT');
+    expect(sql).toContain(
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT count(*) FROM public.orders;\nSELECT count(*) FROM public.orders_zdm_shadow;\nCOMMIT;',
+    );
+  });
 });
