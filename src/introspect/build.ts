@@ -158,10 +158,16 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   for (const ix of rows.indexes) {
-    // The model has no place for a comment on the index behind a constraint (the constraint's own
-    // comment is kept): say so rather than drop it silently.
+    // The model has no place for a comment or storage parameters on the index behind a constraint
+    // (the constraint's own comment is kept): say so rather than drop them silently.
     if (ix.backs_constraint && ix.comment !== null) {
       note(`${relName(ix.table_oid)}: index ${ix.name}`, 'comment on the index of a constraint');
+    }
+    if (ix.backs_constraint && ix.options !== null && ix.options.length > 0) {
+      note(
+        `${relName(ix.table_oid)}: index ${ix.name}`,
+        `storage parameters of the index of a constraint (${ix.options.join(', ')})`,
+      );
     }
     // Constraint-backed indexes are the constraint; attached ones were declared on the parent.
     if (ix.backs_constraint || ix.attached) continue;
