@@ -7,7 +7,7 @@ const versions = (process.env.ZDM_TEST_PG_VERSIONS ?? '14,15,16,17,18').split(',
 const results = [];
 for (const v of versions) {
   console.log(`\n== PostgreSQL ${v}`);
-  const r = spawnSync('npx', ['vitest', 'run', 'test/integration'], {
+  const r = spawnSync('npx', ['vitest', 'run', 'test/integration', 'test/acceptance'], {
     stdio: 'inherit',
     env: { ...process.env, ZDM_TEST_PG_VERSION: v },
   });

@@ -1,9 +1,11 @@
 /**
- * The acceptance suite (DESIGN.md §7): every case of test/acceptance/cases/*.yaml through one
- * harness, on one database that is reset between cases. For each case: run `before`, plan against
- * `desired` and compare the steps of every phase with `expect` (count, order, summary, hazards);
- * apply expand, backfill and contract; the live schema must then equal the normalized desired state,
- * a second plan must be empty and the case's data check must hold.
+ * The acceptance suite: every case of cases/*.yaml (next to this file) whose live schema is made by
+ * SQL (`before`), through one harness, on one database that is reset between cases. For each case:
+ * run `before`, plan against `desired` and check the plan with `expectPlan` (the steps of every
+ * phase: count, order, summary, hazards, and kind, SQL, locks, transaction where given; the
+ * warnings); apply expand, backfill and contract; the live schema must then equal the normalized
+ * desired state, a second plan must be empty and the case's data check must hold. Cases with `live`
+ * (a document) are planned without a server by test/unit/plan/cases.test.ts.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,10 +16,10 @@ import { splitSqlScript } from '../../src/db/sql-script.js';
 import { introspect } from '../../src/introspect/index.js';
 import { canonicalize } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
-import { PHASES, type Plan, type Step } from '../../src/plan/types.js';
+import { PHASES } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { type AcceptanceCase, type ExpectedStep, loadCases } from '../acceptance/cases.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { describePlan, expectPlan, loadCases, serverCases } from './cases.js';
 
 // Drops everything a case may have created: extensions, every schema (zdm's journal too), and
 // recreates an empty `public` (without the comment initdb gives it, so cases need not declare it).
@@ -41,49 +43,6 @@ const NOW = new Date('2026-11-25T12:00:00Z');
 /** Small batches, so that a backfill of a case's few thousand rows takes several. */
 const BATCH = 700;
 
-/** One line per step, the way a reviewer reads a plan: for assertion messages. */
-function describePlan(plan: Plan): string {
-  return plan.phases
-    .flatMap((p) =>
-      p.steps.map(
-        (s) =>
-          `  ${p.name} ${s.id} [${s.kind}] ${s.summary}  hazards=[${s.hazards.join(',')}]\n` +
-          s.sql.map((q) => `      ${q}`).join('\n'),
-      ),
-    )
-    .join('\n');
-}
-
-function lockText(s: Step): string[] {
-  return s.locks.map((l) => `${l.mode} on ${l.relation} (${l.hold})`);
-}
-
-function expectSteps(plan: Plan, expected: AcceptanceCase['expect']): void {
-  const shown = `plan:\n${describePlan(plan)}`;
-  for (const phase of PHASES) {
-    const steps = plan.phases.find((p) => p.name === phase)?.steps ?? [];
-    const want: readonly ExpectedStep[] = expected[phase];
-    expect(
-      steps.map((s) => s.summary),
-      `${phase}: ${want.length} step(s) expected\n${shown}`,
-    ).toHaveLength(want.length);
-    steps.forEach((s, i) => {
-      const w = want[i]!;
-      const at = `${phase} step ${i + 1}\n${shown}`;
-      expect(s.summary, at).toMatch(w.summary);
-      expect(s.hazards, at).toEqual(w.hazards);
-      if (w.kind) expect(s.kind, at).toBe(w.kind);
-      if (w.sql) {
-        expect(s.sql, at).toHaveLength(w.sql.length);
-        w.sql.forEach((re, j) => {
-          expect(s.sql[j], at).toMatch(re);
-        });
-      }
-      if (w.locks) expect(lockText(s), at).toEqual(w.locks);
-    });
-  }
-}
-
 /** A statement of `before` written after a `-- fails: SQLSTATE` line must fail with that code. */
 async function runBefore(sql: string): Promise<void> {
   for (const statement of splitSqlScript(sql)) {
@@ -106,7 +65,7 @@ const db: TestDatabase = await freshDatabase('acceptance');
 const available = new Set(
   (await db.query<{ name: string }>('SELECT name FROM pg_catalog.pg_available_extensions')).map((r) => r.name),
 );
-const cases = loadCases().filter(
+const cases = serverCases(loadCases()).filter(
   (c) =>
     (c.minVersion === undefined || db.major >= c.minVersion) &&
     (c.maxVersion === undefined || db.major <= c.maxVersion) &&
@@ -144,11 +103,7 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
     const desiredPath = path.join(dir, `${c.kind}--${c.name.replace(/[^a-zA-Z0-9]+/g, '-')}.yaml`);
     await writeFile(desiredPath, c.desired);
     const made = await makePlan(client, { desiredPath, name: 'acceptance', now: NOW, batchSize: BATCH });
-    expectSteps(made.plan, c.expect);
-    expect(made.warnings.length, `warnings: ${JSON.stringify(made.warnings)}`).toBe(c.warnings.length);
-    made.warnings.forEach((w, i) => {
-      expect(w).toMatch(c.warnings[i]!);
-    });
+    expectPlan(made.plan, made.warnings, c);
 
     for (const phase of PHASES) {
       await applyPhase(client, made.plan, { phase, allowHazards: c.allowHazards, pauseMs: 0 });
