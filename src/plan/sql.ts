@@ -32,6 +32,7 @@ import type {
   UniqueConstraint,
 } from '../model/types.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../render/quote.js';
+import { dollarTag } from './sync-trigger.js';
 
 export const rel = (r: RelationRef): string => qualifiedName(r.schema, r.name);
 
@@ -242,6 +243,21 @@ export function replicaIdentitySql(table: RelationRef, r: ReplicaIdentity | unde
   const what =
     r === undefined ? 'DEFAULT' : r.kind === 'index' ? `USING INDEX ${quoteIdent(r.index)}` : r.kind.toUpperCase();
   return `ALTER TABLE ${rel(table)} REPLICA IDENTITY ${what}`;
+}
+
+/**
+ * Renames the NOT NULL constraint `from` of a table to `to` where there is one: PostgreSQL 18 makes
+ * one for every NOT NULL column, named after the column (`t_c_not_null`), and keeps the name when the
+ * column is renamed; older versions have none. One statement for every version, so that a plan does
+ * not depend on the server it was made on (partitions follow their parent's rename).
+ */
+export function renameNotNullConstraintSql(table: RelationRef, from: string, to: string): string {
+  const body =
+    ` BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_constraint WHERE conrelid = ${quoteLiteral(rel(table))}::pg_catalog.regclass` +
+    ` AND contype = 'n' AND conname = ${quoteLiteral(from)}) THEN` +
+    ` ALTER TABLE ${rel(table)} RENAME CONSTRAINT ${quoteIdent(from)} TO ${quoteIdent(to)}; END IF; END `;
+  const tag = dollarTag(body);
+  return `DO ${tag}${body}${tag}`;
 }
 
 /** `COMMENT ON CONSTRAINT c ON t IS '…'` (NULL removes it). */

@@ -108,7 +108,7 @@ export function dropSyncTriggerSql(s: Pick<SyncTriggerSpec, 'schema' | 'table' |
 const oneLine = (name: string): string => name.replace(/[\r\n]+/g, ' ');
 
 /** A dollar-quote tag that does not occur in the body (column names and expressions are user text). */
-function dollarTag(body: string): string {
+export function dollarTag(body: string): string {
   let tag = '$zdm$';
   for (let i = 1; body.includes(tag); i++) tag = `$zdm${i}$`;
   return tag;

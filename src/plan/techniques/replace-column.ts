@@ -32,7 +32,7 @@ import type { RelationRef, ReplaceColumn } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { renameColumnInExpression, renameColumnReferences } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified } from '../../model/names.js';
+import { makeObjectName, qualified } from '../../model/names.js';
 import type {
   CheckConstraint,
   Column,
@@ -57,7 +57,7 @@ import {
   removeNamed,
   withOptional,
 } from '../model-edit.js';
-import { freshName as freshFrom, generatedName as generated } from '../names.js';
+import { freshName as freshFrom, generatedName as generated, NOT_NULL_HELPER_ROLE } from '../names.js';
 import { mentions } from '../reparse.js';
 import {
   checkSql,
@@ -67,6 +67,7 @@ import {
   foreignKeySql,
   identitySql,
   rel,
+  renameNotNullConstraintSql,
   replicaIdentitySql,
 } from '../sql.js';
 import { castExpression, createSyncTriggerSql, dropSyncTriggerSql, rowExpression } from '../sync-trigger.js';
@@ -227,7 +228,7 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
     'collation',
     to.collation,
   );
-  const helper = to.nullable ? undefined : ctx.freshName(table.schema, [table.name, newName], 'not_null');
+  const helper = to.nullable ? undefined : ctx.freshName(table.schema, [table.name, newName], NOT_NULL_HELPER_ROLE);
   const expandSql = [`ALTER TABLE ${t} ADD COLUMN ${columnDefinition(added, { schemas: ctx.schemas })}`];
   if (helper !== undefined) {
     expandSql.push(`ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(helper)} CHECK (${n} IS NOT NULL) NOT VALID`);
@@ -348,6 +349,15 @@ export function planReplaceColumn(ctx: PlanContext, ch: ReplaceColumn): void {
   contractSql.push(...carry.before);
   contractSql.push(`ALTER TABLE ${t} DROP COLUMN ${o}`);
   if (!rename) contractSql.push(`ALTER TABLE ${t} RENAME COLUMN ${n} TO ${f}`);
+  if (!rename && helper !== undefined) {
+    contractSql.push(
+      renameNotNullConstraintSql(
+        table,
+        makeObjectName(table.name, newName, 'not_null'),
+        makeObjectName(table.name, finalName, 'not_null'),
+      ),
+    );
+  }
   if (to.default !== undefined) contractSql.push(`ALTER TABLE ${t} ALTER COLUMN ${f} SET DEFAULT ${to.default}`);
   contractSql.push(...carry.after);
   if (!rename && to.comment !== undefined) {
