@@ -245,6 +245,8 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   const buildPartition = (rel: RelationRow): Partition => {
+    // The model keeps UNLOGGED on tables only: say so rather than read the partition as logged silently.
+    if (rel.unlogged) note(`${rel.schema}.${rel.name}`, 'UNLOGGED partition, read as a logged one');
     const bound = withContext(`partition bound of ${rel.schema}.${rel.name}`, () => {
       if (rel.partition_bound === null) throw new Error('partition without a bound');
       return parseBound(rel.partition_bound);

@@ -105,6 +105,10 @@ describe('introspect: table properties', () => {
       feature: 'comment on the index of a constraint',
     });
     expect(unsupported).toContainEqual({
+      object: 'props.events_us',
+      feature: 'UNLOGGED partition, read as a logged one',
+    });
+    expect(unsupported).toContainEqual({
       object: 'props.ticket: index ticket_pkey',
       feature: 'storage parameters of the index of a constraint (fillfactor=90)',
     });
