@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench:traffic [-- --rows 1000000] [-- --rate 200] [-- --connections 4] [-- --baseline-seconds 10]
-//                       [-- --lock-timeout-ms 3000] [-- --pg 18 | --database-url URL] [-- --light]
+//                       [-- --lock-timeout-ms 200] [-- --pg 18 | --database-url URL] [-- --light]
 //
 // Traffic during apply. A steady application workload — reads by primary key (50%), inserts (25%)
 // and updates by primary key (25%) of `orders`, --rate statements/s over --connections connections,
@@ -35,6 +35,12 @@
 //   only once no old-version statement is in flight (as a deploy waits for the old pods to drain).
 //   Inserts name neither column (the default fills it) in both versions.
 //
+// long-reader: the CHECK scenario beside a reporting transaction that holds ACCESS SHARE on orders for
+// --reader-seconds (6) from half a second before expand (BEGIN; SELECT count(*); SELECT pg_sleep(6);
+// COMMIT on its own connection), the most common way a migration stalls an application in
+// production: an ALTER TABLE queued behind the report makes every application statement on the table
+// queue behind it. Its naive contrast is the same instant ALTER with no lock_timeout.
+//
 // The table is set up with an `integer` identity primary key (the kind of table that needs the
 // integer → bigint change); created_at runs back one second per row from the setup time.
 //
@@ -45,7 +51,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { applyPhase } from '../dist/apply/index.js';
+import { applyPhase, DEFAULTS } from '../dist/apply/index.js';
 import { writeDesiredState } from '../dist/desired/write.js';
 import { introspect } from '../dist/introspect/index.js';
 import { withoutJournal } from '../dist/model/objects.js';
@@ -76,16 +82,22 @@ const flags = parseFlags({
   rate: { type: 'number', default: 200, help: 'application statements per second, all connections together' },
   connections: { type: 'number', default: 4, help: 'application connections' },
   'baseline-seconds': { type: 'number', help: 'length of the no-apply baseline (default 10; --light 3)' },
-  'lock-timeout-ms': { type: 'number', help: 'zdm apply --lock-timeout (default 3000; --light 1000)' },
+  'lock-timeout-ms': { type: 'number', help: "zdm apply --lock-timeout (default: zdm's own, 200)" },
   scenarios: { type: 'string', help: 'comma-separated scenario names to run (default: all ready ones)' },
   'no-naive': { type: 'boolean', default: false, help: 'skip the naive contrast runs' },
+  out: { type: 'string', help: 'write the results there instead of bench/results/traffic.json' },
+  'reader-seconds': {
+    type: 'number',
+    help: 'long-reader: how long the reporting transaction holds its lock (default 6; --light 3)',
+  },
   pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own databases)' },
 });
 const light = flags.light;
 const rows = flags.rows ?? (light ? 20_000 : 1_000_000);
 const baselineSeconds = flags['baseline-seconds'] ?? (light ? 3 : 10);
-const lockTimeoutMs = flags['lock-timeout-ms'] ?? (light ? 1000 : 3000);
+/** zdm apply's defaults unless --lock-timeout-ms is given (the bench measures what a user gets). */
+const lockTimeoutMs = flags['lock-timeout-ms'] ?? DEFAULTS.lockTimeoutMs;
 const CUSTOMERS = 10_000;
 /** Setup time, whole seconds: the newest row's created_at, and the partition swap's bounds. */
 const T0 = Math.floor(Date.now() / 1000) * 1000;
@@ -171,25 +183,64 @@ const PARTITIONS = [
   ['orders_default'],
 ];
 
+const addCheck = (m) =>
+  mapTable(m, 'orders', (t) => ({
+    ...t,
+    checks: [
+      ...t.checks,
+      { kind: 'check', name: 'chk_orders_amount_positive', expression: 'amount > 0', noInherit: false, valid: true },
+    ],
+  }));
+
+/** How long the long-reader scenario's reporting transaction holds ACCESS SHARE on orders. */
+const READER_SECONDS = flags['reader-seconds'] ?? (light ? 3 : 6);
+
+/**
+ * A reporting transaction, as a BI tool or a forgotten psql session runs one: `BEGIN; SELECT count(*)
+ * FROM orders; SELECT pg_sleep(N); COMMIT` on its own connection. It holds ACCESS SHARE on orders
+ * (and on the indexes its plan opened) from the count to the commit. Resolves once the sleep has
+ * started and half a second has passed (the report is running when zdm arrives); `done` settles
+ * when it has committed (or failed: `error`).
+ */
+async function longReader(url) {
+  const c = await connectTo(url, 'zdm bench report');
+  await c.query('BEGIN');
+  await c.query('SELECT count(*) FROM orders');
+  const started = performance.now();
+  const done = c
+    .query('SELECT pg_catalog.pg_sleep($1)', [READER_SECONDS])
+    .then(() => c.query('COMMIT'))
+    .then(
+      () => ({ heldMs: round(performance.now() - started) }),
+      (err) => ({
+        heldMs: round(performance.now() - started),
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    )
+    .finally(() => c.end().catch(() => {}));
+  await sleep(500);
+  return { done };
+}
+
 export const SCENARIOS = [
   {
     name: 'check',
     title: 'CHECK (amount > 0): NOT VALID, then VALIDATE',
-    edit: (m) =>
-      mapTable(m, 'orders', (t) => ({
-        ...t,
-        checks: [
-          ...t.checks,
-          {
-            kind: 'check',
-            name: 'chk_orders_amount_positive',
-            expression: 'amount > 0',
-            noInherit: false,
-            valid: true,
-          },
-        ],
-      })),
+    edit: addCheck,
     naive: 'ALTER TABLE orders ADD CONSTRAINT chk_orders_amount_positive CHECK (amount > 0)',
+  },
+  {
+    name: 'long-reader',
+    title: `CHECK (amount > 0) NOT VALID, then VALIDATE, beside a ${READER_SECONDS} s reporting transaction on orders`,
+    workload:
+      `one application version throughout; from 0.5 s before expand, a reporting transaction holds ACCESS SHARE on orders ` +
+      `for ${READER_SECONDS} s (BEGIN; SELECT count(*) FROM orders; SELECT pg_sleep(${READER_SECONDS}); COMMIT)`,
+    edit: addCheck,
+    beforePhase: { expand: longReader },
+    // Without zdm: the same instant ALTER (NOT VALID: no scan) with no lock_timeout, beside the same report.
+    naive: 'ALTER TABLE orders ADD CONSTRAINT chk_orders_amount_positive CHECK (amount > 0) NOT VALID',
+    naiveNote: `no lock_timeout, beside the same ${READER_SECONDS} s reporting transaction`,
+    beforeNaive: longReader,
   },
   {
     name: 'foreign-key',
@@ -378,13 +429,23 @@ async function runScenario(adminUrl, major, scenario, tmp) {
     const workload = await startWorkload(url, application);
     await sleep(300);
     const phases = [];
+    /** Settles when each session a scenario started beside the application (a report) has ended. */
+    const sessions = [];
     let failure;
     try {
       for (const phase of PHASES) {
         const from = performance.now();
         const steps = made.plan.phases.find((p) => p.name === phase)?.steps ?? [];
+        const side = await scenario.beforePhase?.[phase]?.(url);
+        if (side) sessions.push(side.done);
         try {
-          await applyPhase(c, made.plan, { phase, lockTimeoutMs, allowHazards });
+          await applyPhase(c, made.plan, {
+            phase,
+            ...(flags['lock-timeout-ms'] === undefined ? {} : { lockTimeoutMs }),
+            allowHazards,
+            // As zdm apply does: a second session watches concurrent builds while they wait.
+            sideConnection: () => connectTo(url, 'zdm bench apply (watching a wait)'),
+          });
         } catch (err) {
           failure = `${phase}: ${err instanceof Error ? err.message : String(err)}`;
         }
@@ -402,6 +463,7 @@ async function runScenario(adminUrl, major, scenario, tmp) {
     } finally {
       await workload.stop();
     }
+    const reports = await Promise.all(sessions);
     const again = failure ? undefined : await makePlan(c, { desiredPath: desiredFile });
     // No row lost or duplicated on the way (the application never deletes): the loaded rows plus the
     // application's committed inserts.
@@ -415,6 +477,7 @@ async function runScenario(adminUrl, major, scenario, tmp) {
       ...(scenario.afterPhase ? { statementsByAppVersion: application.statements } : {}),
       failure,
       secondPlanEmpty: again?.empty,
+      ...(reports.length ? { reports } : {}),
       rows: { expected: rows + inserted, actual: count },
       updates,
       phases: phases.map((p) => ({
@@ -470,6 +533,7 @@ async function runNaive(adminUrl, major, scenario) {
   try {
     const workload = await startWorkload(url, app());
     await sleep(500);
+    const side = await scenario.beforeNaive?.(url);
     const from = performance.now();
     let error;
     try {
@@ -480,6 +544,7 @@ async function runNaive(adminUrl, major, scenario) {
     const to = performance.now();
     await sleep(500);
     await workload.stop();
+    await side?.done;
     return {
       scenario: scenario.name,
       statement: scenario.naive,
@@ -666,53 +731,58 @@ async function main() {
         (failures.length ? `; scenarios that failed: ${verdict.failedScenarios.join(', ')}` : ''),
     );
     if (light && !verdict.ok) exitCode = 1;
-    writeResults(light ? 'traffic-light' : 'traffic', {
-      benchmark: light ? 'traffic --light' : 'traffic',
-      command: `npm run bench:traffic${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-      date: new Date().toISOString(),
-      machine: facts,
-      settings: {
-        rows,
-        customers: CUSTOMERS,
-        rate: flags.rate,
-        connections: flags.connections,
-        baselineSeconds,
-        lockTimeoutMs,
-      },
-      baseline: cleanSummary(baseline),
-      scenarios: results.map((r) => ({
-        scenario: r.scenario,
-        title: r.title,
-        workload: r.workload,
-        statementsByAppVersion: r.statementsByAppVersion,
-        ...(r.failure ? { failure: r.failure } : {}),
-        secondPlanEmpty: r.secondPlanEmpty,
-        rows: r.rows,
-        updates: r.updates,
-        all: cleanSummary(r.all),
-        phases: r.phases.map((p) => ({
-          phase: p.phase,
-          durationMs: p.durationMs,
-          steps: p.steps,
-          locks: p.locks,
-          ...cleanSummary(p),
-          p99VsBaseline: p.p99Ms && baseline.p99Ms ? round(p.p99Ms / baseline.p99Ms, 2) : null,
-          maxVsBaseline: p.maxMs && baseline.maxMs ? round(p.maxMs / baseline.maxMs, 2) : null,
+    writeResults(
+      light ? 'traffic-light' : 'traffic',
+      {
+        benchmark: light ? 'traffic --light' : 'traffic',
+        command: `npm run bench:traffic${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+        date: new Date().toISOString(),
+        machine: facts,
+        settings: {
+          rows,
+          customers: CUSTOMERS,
+          rate: flags.rate,
+          connections: flags.connections,
+          baselineSeconds,
+          lockTimeoutMs,
+        },
+        baseline: cleanSummary(baseline),
+        scenarios: results.map((r) => ({
+          scenario: r.scenario,
+          title: r.title,
+          workload: r.workload,
+          statementsByAppVersion: r.statementsByAppVersion,
+          ...(r.failure ? { failure: r.failure } : {}),
+          secondPlanEmpty: r.secondPlanEmpty,
+          ...(r.reports ? { reports: r.reports } : {}),
+          rows: r.rows,
+          updates: r.updates,
+          all: cleanSummary(r.all),
+          phases: r.phases.map((p) => ({
+            phase: p.phase,
+            durationMs: p.durationMs,
+            steps: p.steps,
+            locks: p.locks,
+            ...cleanSummary(p),
+            p99VsBaseline: p.p99Ms && baseline.p99Ms ? round(p.p99Ms / baseline.p99Ms, 2) : null,
+            maxVsBaseline: p.maxMs && baseline.maxMs ? round(p.maxMs / baseline.maxMs, 2) : null,
+          })),
         })),
-      })),
-      naive: naive.map((n) => ({
-        scenario: n.scenario,
-        statement: n.statement,
-        note: n.note,
-        durationMs: n.durationMs,
-        ...(n.error ? { error: n.error } : {}),
-        ...cleanSummary(n),
-        zdmMaxMs: round(results.find((r) => r.scenario === n.scenario)?.all.maxMs),
-      })),
-      pending: pending.map((p) => ({ scenario: p.name, title: p.title, status: p.pending })),
-      verdict,
-      totalSeconds: round((performance.now() - t0) / 1000, 0),
-    });
+        naive: naive.map((n) => ({
+          scenario: n.scenario,
+          statement: n.statement,
+          note: n.note,
+          durationMs: n.durationMs,
+          ...(n.error ? { error: n.error } : {}),
+          ...cleanSummary(n),
+          zdmMaxMs: round(results.find((r) => r.scenario === n.scenario)?.all.maxMs),
+        })),
+        pending: pending.map((p) => ({ scenario: p.name, title: p.title, status: p.pending })),
+        verdict,
+        totalSeconds: round((performance.now() - t0) / 1000, 0),
+      },
+      flags.out,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
     await server.stop();

@@ -32,6 +32,7 @@ import {
 } from './checks.js';
 import { type RunContext, resolveSettings } from './context.js';
 import { runCopyStep, runVerifyStep } from './copy.js';
+import { SideSession } from './guard.js';
 import { ensureJournal, type PlanJournal, phaseDone, phaseStarted, readPlanJournal, recordPlan } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
 import { runSqlStep } from './steps.js';
@@ -119,6 +120,7 @@ async function runPhase(
 
   if (!dryRun) await acquireApplyLock(client);
   let saved: SavedSession | null = null;
+  const side = new SideSession(dryRun ? undefined : s.sideConnection);
   try {
     const journal = await readPlanJournal(client, plan.id);
     verifyChecksum(plan, journal);
@@ -178,7 +180,7 @@ async function runPhase(
     await ensureJournal(client);
     await recordPlan(client, plan);
     await phaseStarted(client, plan.id, phase.name);
-    const ctx: RunContext = { c: client, plan, phase, s, emit };
+    const ctx: RunContext = { c: client, plan, phase, s, emit, side };
     const outcomes: StepOutcome[] = [];
     for (const step of phase.steps) {
       const row = journal?.steps.get(step.id);
@@ -225,6 +227,7 @@ async function runPhase(
       durationMs,
     };
   } finally {
+    await side.close();
     if (saved) await restoreSession(client, saved).catch(() => {});
     if (!dryRun) await releaseApplyLock(client).catch(() => {});
   }

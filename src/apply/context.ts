@@ -1,34 +1,40 @@
 import type { Queryable } from '../db/connection.js';
 import type { LockInfo, Phase, Plan } from '../plan/types.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
-import { describeHolders, describeWanted, lockHolders } from './locks.js';
-import { backoffMs, sleep } from './sql.js';
+import { type GuardOptions, type GuardSettings, guardedTries, type SideConnection, type SideSession } from './guard.js';
 import type { ApplyEvent, ApplyOptions, ApplyTestHooks } from './types.js';
 
+/**
+ * Lock waits (src/apply/guard.ts): a try that queues the application waits at most 200 ms, the
+ * stall the application can feel from zdm (measured in BENCHMARKS.md: "long reader"); a step waits
+ * for its locks 10 min in all, long enough for a report or a batch job to end while zdm waits
+ * without queueing (which costs the application nothing), the same as the statement_timeout of a
+ * step, and short enough that a forgotten session makes a deploy fail in minutes, not hours,
+ * naming it. Tries are not counted (the patience bounds them) unless `--retries` is given.
+ */
 export const DEFAULTS = {
-  lockTimeoutMs: 3000,
+  lockTimeoutMs: 200,
+  lockWaitMs: 600_000,
   statementTimeoutMs: 600_000,
   backfillStatementTimeoutMs: 0,
-  maxLockRetries: 8,
+  maxLockRetries: Number.POSITIVE_INFINITY,
   retryBaseDelayMs: 250,
   retryMaxDelayMs: 10_000,
+  guardPollMs: 100,
   pauseMs: 0,
   pauseRatio: 0.25,
   maxBatchMs: 200,
 } as const;
 
-export interface Settings {
-  readonly lockTimeoutMs: number;
+export interface Settings extends GuardSettings {
   readonly statementTimeoutMs: number;
   readonly backfillStatementTimeoutMs: number;
-  readonly maxLockRetries: number;
-  readonly retryBaseDelayMs: number;
-  readonly retryMaxDelayMs: number;
   readonly batchSize: number | undefined;
   readonly pauseMs: number;
   readonly pauseRatio: number;
   readonly maxBatchMs: number;
   readonly hooks: ApplyTestHooks;
+  readonly sideConnection: (() => Promise<SideConnection>) | undefined;
 }
 
 /** What every part of a run needs: the session, the plan and phase, the settings, the event sink. */
@@ -38,6 +44,8 @@ export interface RunContext {
   readonly phase: Phase;
   readonly s: Settings;
   emit(event: ApplyEvent): void;
+  /** The second session that watches concurrent builds while they wait (absent in dry runs). */
+  readonly side?: SideSession;
 }
 
 export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
@@ -49,8 +57,17 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
     return v;
   };
   const batchSize = o.batchSize === undefined ? undefined : Math.floor(num('batchSize', o.batchSize, 1, 1));
+  const cancelAfter = o.cancelBlockersAfterMs;
+  if (o.terminateBlockers === true && cancelAfter === undefined) {
+    throw new ApplyError('invalid-plan', 'option terminateBlockers needs cancelBlockersAfterMs (after how long)');
+  }
   return {
     lockTimeoutMs: num('lockTimeoutMs', o.lockTimeoutMs, DEFAULTS.lockTimeoutMs, 1),
+    lockWaitMs: num('lockWaitMs', o.lockWaitMs, DEFAULTS.lockWaitMs, 0),
+    cancelBlockersAfterMs: cancelAfter === undefined ? undefined : num('cancelBlockersAfterMs', cancelAfter, 0, 0),
+    terminateBlockers: o.terminateBlockers === true,
+    guardPollMs: DEFAULTS.guardPollMs,
+    sideConnection: o.sideConnection,
     statementTimeoutMs: num('statementTimeoutMs', o.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0),
     backfillStatementTimeoutMs: num(
       'backfillStatementTimeoutMs',
@@ -72,67 +89,25 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
 }
 
 /**
- * SQLSTATEs after which the whole try is rolled back and repeated: 55P03 lock_not_available (our
- * lock_timeout fired), 40P01 deadlock_detected (the server chose our transaction as the victim),
- * 40001 serialization_failure.
- */
-export const RETRIABLE = new Set(['55P03', '40P01', '40001']);
-
-/**
- * Runs `attempt` until it succeeds, retrying on a lock timeout or deadlock with jittered exponential
- * backoff, up to `maxLockRetries` retries; then fails with `lock-timeout`, naming the lock the step
- * wanted and who held it. `attempt` must leave no transaction open when it throws.
+ * Runs `attempt` under the lock-queue guard (src/apply/guard.ts): looks for long holders before each
+ * try of a step that queues the application, retries lock timeouts and deadlocks with jittered
+ * backoff within `lockWaitMs`, and fails as `lock-timeout` naming who held the lock. `attempt` gets
+ * the `lock_timeout` of its try and must leave no transaction open when it throws.
  */
 export async function withLockRetry<T>(
   ctx: RunContext,
   stepId: string,
   wanted: readonly LockInfo[],
-  attempt: (n: number) => Promise<T>,
-  options: { readonly rowLocks?: boolean; readonly beforeRetry?: () => Promise<void>; readonly what?: string } = {},
+  attempt: (n: number, t: { readonly lockTimeoutMs: number }) => Promise<T>,
+  options: GuardOptions = {},
 ): Promise<{ value: T; attempts: number }> {
-  for (let n = 1; ; n++) {
-    const t0 = performance.now();
-    try {
-      return { value: await attempt(n), attempts: n };
-    } catch (err) {
-      const state = sqlStateOf(err);
-      if (state === undefined || !RETRIABLE.has(state)) throw err;
-      const waitedMs = Math.round(performance.now() - t0);
-      const holders = await lockHolders(ctx.c, wanted, options.rowLocks ? { rowLocks: true } : {}).catch(
-        (lookup: unknown) => {
-          ctx.emit({ type: 'warning', message: `${stepId}: cannot read who holds the lock: ${messageOf(lookup)}` });
-          return [];
-        },
-      );
-      const why = state === '55P03' ? `lock_timeout (${ctx.s.lockTimeoutMs} ms)` : messageOf(err);
-      if (n > ctx.s.maxLockRetries) {
-        throw new ApplyError(
-          'lock-timeout',
-          `step ${stepId}${options.what ? ` (${options.what})` : ''}: could not get its lock after ${n} tries ` +
-            `(${why} each): it waits for ${describeWanted(wanted)}; ${describeHolders(holders)}. ` +
-            'Nothing of this step was left applied; run the same command again when the holder is done, ' +
-            'or raise --lock-timeout / --lock-retries.',
-          { stepId, sqlState: state, holders, attempts: n },
-          { cause: err },
-        );
-      }
-      const delayMs = backoffMs(n, ctx.s.retryBaseDelayMs, ctx.s.retryMaxDelayMs);
-      ctx.emit({
-        type: 'lock-retry',
-        stepId,
-        attempt: n,
-        waitedMs,
-        delayMs,
-        sqlState: state,
-        holders,
-        message:
-          `${stepId}: try ${n} gave up after ${waitedMs} ms (${why}); retrying in ${delayMs} ms` +
-          (holders.length ? ` — ${describeHolders(holders)}` : ''),
-      });
-      await options.beforeRetry?.();
-      await sleep(delayMs);
-    }
-  }
+  return guardedTries(
+    { ...ctx, emit: ctx.emit, journal: { planId: ctx.plan.id, phase: ctx.phase.name } },
+    stepId,
+    wanted,
+    attempt,
+    options,
+  );
 }
 
 /** Wraps an unexpected error of a step as `step-failed` (an ApplyError passes through). */

@@ -5,8 +5,9 @@
 export { applyPhase, applyPlan, type LiveSchema, liveSchema, type PlanApplyResult } from './apply.js';
 export { DEFAULTS } from './context.js';
 export { ApplyError, type ApplyErrorCode, type ApplyErrorDetails, type LockHolder } from './errors.js';
+export type { BlockerAction, GuardEvent, SideConnection } from './guard.js';
 export { JOURNAL_VERSION } from './journal.js';
-export { ADVISORY_KEY } from './locks.js';
+export { ADVISORY_KEY, type Blocker } from './locks.js';
 export {
   type BackfillStatusReport,
   type PhaseStatusReport,

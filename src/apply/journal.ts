@@ -9,6 +9,13 @@
  *   A transactional step's `done` commits in the same transaction as the step's own SQL.
  * - `zdm.backfill_cursors`: per backfill step, the position after the last committed batch and its
  *   counters, updated in the same transaction as that batch.
+ * - `zdm.blocker_actions` (version 2): every session zdm cancelled or terminated because it blocked a
+ *   step (`--cancel-blockers-after`), with what it was doing. Not tied to `zdm.plans`: the record of
+ *   a killed session outlives a rollback that removes the plan's rows.
+ *
+ * Versions: 1 had no blocker_actions; `ensureJournal` migrates a version-1 journal by adding the
+ * table (nothing else changes, so an older journal is read as before). A zdm that understands only
+ * version 1 refuses a version-2 journal, as it refuses any newer one.
  *
  * Timestamps use clock_timestamp(): now() is the start of the transaction, not of the event.
  */
@@ -16,8 +23,9 @@ import type { Queryable } from '../db/connection.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
 import type { PhaseName, Plan } from '../plan/types.js';
 import { ApplyError } from './errors.js';
+import type { BlockerAction } from './guard.js';
 
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
 
 const DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${JOURNAL_SCHEMA}`,
@@ -61,6 +69,23 @@ const DDL = [
      done boolean NOT NULL DEFAULT false,
      updated_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
      PRIMARY KEY (plan_id, step_id)
+   )`,
+  // Version 2.
+  `CREATE TABLE IF NOT EXISTS ${JOURNAL_SCHEMA}.blocker_actions (
+     at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+     plan_id text NOT NULL,
+     phase text NOT NULL,
+     step_id text NOT NULL,
+     action text NOT NULL CHECK (action IN ('cancel', 'terminate')),
+     pid integer NOT NULL,
+     application_name text,
+     state text,
+     backend_type text,
+     transaction_ms double precision,
+     blocked_ms double precision NOT NULL,
+     query text,
+     reason text NOT NULL,
+     signalled boolean NOT NULL
    )`,
 ];
 
@@ -125,10 +150,12 @@ export async function journalVersion(c: Queryable): Promise<number | null> {
   return version;
 }
 
+/** Creates the journal, or brings an older version up to this one (every step is IF NOT EXISTS). */
 export async function ensureJournal(c: Queryable): Promise<void> {
   for (const sql of DDL) await c.query(sql);
   await c.query(
-    `INSERT INTO ${JOURNAL_SCHEMA}.meta (key, value) VALUES ('journal_version', $1) ON CONFLICT (key) DO NOTHING`,
+    `INSERT INTO ${JOURNAL_SCHEMA}.meta AS m (key, value) VALUES ('journal_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE m.value::integer < EXCLUDED.value::integer`,
     [String(JOURNAL_VERSION)],
   );
 }
@@ -318,5 +345,35 @@ export async function resetCursorKey(c: Queryable, planId: string, stepId: strin
     `UPDATE ${JOURNAL_SCHEMA}.backfill_cursors SET last_key = $3, done = false, updated_at = pg_catalog.clock_timestamp()
       WHERE plan_id = $1 AND step_id = $2`,
     [planId, stepId, JSON.stringify(lastKey)],
+  );
+}
+
+/** Journals a session zdm cancelled or terminated (src/apply/guard.ts): one row of blocker_actions. */
+export async function recordBlockerAction(
+  c: Queryable,
+  at: { readonly planId: string; readonly phase: string },
+  stepId: string,
+  a: BlockerAction,
+): Promise<void> {
+  const b = a.blocker;
+  await c.query(
+    `INSERT INTO ${JOURNAL_SCHEMA}.blocker_actions (plan_id, phase, step_id, action, pid, application_name, state, backend_type,
+                                      transaction_ms, blocked_ms, query, reason, signalled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      at.planId,
+      at.phase,
+      stepId,
+      a.action,
+      b.pid,
+      b.applicationName ?? null,
+      b.state ?? null,
+      b.backendType ?? null,
+      b.transactionMs ?? null,
+      a.blockedMs,
+      b.query ?? null,
+      a.error ? `${a.reason}; ${a.error}` : a.reason,
+      a.signalled,
+    ],
   );
 }

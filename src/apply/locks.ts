@@ -21,9 +21,19 @@ interface HolderRow {
   since: Date | null;
   application_name: string | null;
   query: string | null;
+  transaction_ms?: number | null;
+  backend_type?: string | null;
 }
 
-const toHolder = (r: HolderRow): LockHolder => ({
+/** A lock holder as the lock-queue guard sees it (src/apply/guard.ts): how long it has been at it, and what it is. */
+export interface Blocker extends LockHolder {
+  /** Milliseconds since its transaction (else its statement, else its session) started, when zdm looked. */
+  readonly transactionMs?: number;
+  /** pg_stat_activity.backend_type: `client backend`, `autovacuum worker`, … */
+  readonly backendType?: string;
+}
+
+export const toHolder = (r: HolderRow): Blocker => ({
   pid: r.pid,
   mode: r.mode,
   ...(r.relation ? { relation: r.relation } : {}),
@@ -31,7 +41,18 @@ const toHolder = (r: HolderRow): LockHolder => ({
   ...(r.since ? { since: r.since.toISOString() } : {}),
   ...(r.application_name ? { applicationName: r.application_name } : {}),
   ...(r.query ? { query: oneLine(r.query, 120) } : {}),
+  ...(typeof r.transaction_ms === 'number' ? { transactionMs: Math.round(r.transaction_ms) } : {}),
+  ...(r.backend_type ? { backendType: r.backend_type } : {}),
 });
+
+/**
+ * pg_stat_activity columns of a holder (alias `a`), in the row shape `toHolder` reads. `since` and
+ * `transaction_ms` count from the start of its transaction: a lock is held until the transaction ends.
+ */
+export const ACTIVITY_COLUMNS = `a.state, COALESCE(a.xact_start, a.backend_start) AS since, a.application_name, a.query,
+            a.backend_type,
+            (EXTRACT(EPOCH FROM pg_catalog.clock_timestamp() - COALESCE(a.xact_start, a.query_start, a.backend_start))
+              * 1000)::float8 AS transaction_ms`;
 
 /** The session holding the zdm advisory lock on this database, if any other than ours. */
 export async function advisoryHolder(c: Queryable): Promise<LockHolder | null> {
@@ -82,12 +103,12 @@ export async function lockHolders(
   c: Queryable,
   wanted: readonly LockInfo[],
   options: { readonly rowLocks?: boolean } = {},
-): Promise<LockHolder[]> {
+): Promise<Blocker[]> {
   if (wanted.length === 0) return [];
   const relations = wanted.map((w) => w.relation);
+  // A parallel worker's lock is also held by its leader, the session to name (and to cancel).
   const r = await c.query<HolderRow & { relname: string }>(
-    `SELECT l.pid, l.mode, n.nspname || '.' || c.relname AS relation, a.state,
-            COALESCE(a.xact_start, a.backend_start) AS since, a.application_name, a.query
+    `SELECT l.pid, l.mode, n.nspname || '.' || c.relname AS relation, ${ACTIVITY_COLUMNS}
        FROM pg_catalog.pg_locks l
        JOIN pg_catalog.pg_class c ON c.oid = l.relation
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -95,11 +116,12 @@ export async function lockHolders(
       WHERE l.locktype = 'relation' AND l.granted
         AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
         AND l.pid <> pg_catalog.pg_backend_pid()
+        AND a.backend_type IS DISTINCT FROM 'parallel worker'
         AND n.nspname || '.' || c.relname = ANY ($1::text[])
       ORDER BY since, l.pid`,
     [relations],
   );
-  const out: LockHolder[] = [];
+  const out: Blocker[] = [];
   for (const row of r.rows) {
     const conflicting = wanted.some(
       (w) =>

@@ -21,26 +21,46 @@ import { assertNever } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
-import type { Plan, SqlStep, Step } from '../plan/types.js';
+import type { LockInfo, Plan, SqlStep, Step } from '../plan/types.js';
 import { validatePlan, verifyChecksum } from './checks.js';
+import { resolveSettings } from './context.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
-import { readPlanJournal } from './journal.js';
+import { type GuardContext, type GuardEvent, guardedTries, SideSession, waitKindOf } from './guard.js';
+import { ensureJournal, readPlanJournal } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
-import { msSetting, quoteIdent as quote, sleep } from './sql.js';
+import { msSetting, quoteIdent as quote } from './sql.js';
+import type { ApplyOptions } from './types.js';
 
-export interface RollbackOptions {
-  /** lock_timeout per try of each DROP. Default 3000 ms. */
-  readonly lockTimeoutMs?: number;
-  /** Tries after a lock timeout. Default 8. */
-  readonly maxLockRetries?: number;
+export type RollbackEvent =
+  | {
+      readonly type: 'rollback-step';
+      readonly stepId: string;
+      readonly sql: readonly string[];
+      readonly message: string;
+    }
+  | GuardEvent;
+
+/**
+ * Lock waits go through the same guard as apply's steps (src/apply/guard.ts): each DROP waits
+ * without queueing while a long transaction holds the table, then tries under the short per-try
+ * `lockTimeoutMs` within `lockWaitMs`; a DROP INDEX CONCURRENTLY waits for older transactions in one
+ * try. Defaults as for apply.
+ */
+export interface RollbackOptions
+  extends Pick<
+    ApplyOptions,
+    | 'lockTimeoutMs'
+    | 'lockWaitMs'
+    | 'maxLockRetries'
+    | 'retryBaseDelayMs'
+    | 'retryMaxDelayMs'
+    | 'cancelBlockersAfterMs'
+    | 'terminateBlockers'
+    | 'sideConnection'
+  > {
   /** Print what would run; change nothing. */
   readonly dryRun?: boolean;
-  readonly onEvent?: (e: {
-    readonly type: 'rollback-step';
-    readonly stepId: string;
-    readonly sql: readonly string[];
-    readonly message: string;
-  }) => void;
+  readonly onEvent?: (e: RollbackEvent) => void;
 }
 
 export interface RollbackResult {
@@ -77,6 +97,11 @@ interface Undo {
   readonly sql: string[];
   /** Statements that must run outside a transaction (DROP INDEX CONCURRENTLY). */
   readonly concurrent: boolean;
+  /**
+   * What the undo locks: the relations its step locked, in ACCESS EXCLUSIVE (DROP COLUMN, DROP
+   * CONSTRAINT, DROP TRIGGER), or as the step did for DROP INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE).
+   */
+  readonly locks: readonly LockInfo[];
 }
 
 /** Columns (`table.column` as written) and constraints that the plan's expand adds. */
@@ -141,7 +166,7 @@ function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | strin
       const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
       const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
       return foreign.length === 0
-        ? { stepId: step.id, sql: [], concurrent: false }
+        ? { stepId: step.id, sql: [], concurrent: false, locks: [] }
         : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;
     }
     case 'copy':
@@ -162,13 +187,17 @@ function undoSqlStep(step: SqlStep, added: ReturnType<typeof addedByPlan>): Undo
     concurrent ||= undo.concurrent;
     out.push(undo.sql);
   }
-  return { stepId: step.id, sql: out, concurrent };
+  const locks = concurrent ? step.locks : step.locks.map((l) => ({ ...l, mode: 'ACCESS EXCLUSIVE' as const }));
+  return { stepId: step.id, sql: out, concurrent, locks };
 }
 
 export async function rollbackPlan(c: Queryable, plan: Plan, options: RollbackOptions = {}): Promise<RollbackResult> {
   validatePlan(plan);
+  const { dryRun: _dry, onEvent: _on, ...lockOptions } = options;
+  const s = resolveSettings(lockOptions);
   const dryRun = options.dryRun ?? false;
   if (!dryRun) await acquireApplyLock(c);
+  const side = new SideSession(dryRun ? undefined : s.sideConnection);
   try {
     const journal = await readPlanJournal(c, plan.id);
     if (journal === null) return { planId: plan.id, undone: [], nothingToDo: true, dryRun };
@@ -201,6 +230,15 @@ export async function rollbackPlan(c: Queryable, plan: Plan, options: RollbackOp
         `plan ${plan.id} cannot be rolled back automatically:\n  - ${refusals.join('\n  - ')}`,
       );
     }
+    // Blocker actions are journaled (zdm.blocker_actions outlives the plan's rows deleted below).
+    if (!dryRun) await ensureJournal(c);
+    const gc: GuardContext = {
+      c,
+      s,
+      emit: (e) => options.onEvent?.(e),
+      side,
+      journal: { planId: plan.id, phase: 'rollback' },
+    };
     for (const u of undos) {
       options.onEvent?.({
         type: 'rollback-step',
@@ -208,7 +246,7 @@ export async function rollbackPlan(c: Queryable, plan: Plan, options: RollbackOp
         sql: u.sql,
         message: `${dryRun ? 'would undo' : 'undo'} ${u.stepId}: ${u.sql.join('; ')}`,
       });
-      if (!dryRun) await runUndo(c, u, options);
+      if (!dryRun) await runUndo(gc, u);
     }
     if (dryRun) return { planId: plan.id, undone: undos, nothingToDo: false, dryRun };
     await c.query(`DELETE FROM ${JOURNAL_SCHEMA}.plans WHERE plan_id = $1`, [plan.id]);
@@ -223,46 +261,49 @@ export async function rollbackPlan(c: Queryable, plan: Plan, options: RollbackOp
     }
     return { planId: plan.id, undone: undos, nothingToDo: false, dryRun };
   } finally {
+    await side.close();
     if (!dryRun) await releaseApplyLock(c).catch(() => {});
   }
 }
 
-async function runUndo(c: Queryable, u: Undo, o: RollbackOptions): Promise<void> {
-  const timeout = o.lockTimeoutMs ?? 3000;
-  const retries = o.maxLockRetries ?? 8;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (u.concurrent) {
-        // DROP INDEX CONCURRENTLY refuses to run in a transaction block: one statement at a time.
-        await c.query(`SET lock_timeout = '${msSetting(timeout)}'`);
-        try {
-          for (const sql of u.sql) await c.query(sql);
-        } finally {
-          await c.query('RESET lock_timeout');
+async function runUndo(gc: GuardContext, u: Undo): Promise<void> {
+  const { c } = gc;
+  try {
+    await guardedTries(
+      gc,
+      u.stepId,
+      u.locks,
+      async (_n, t) => {
+        if (u.concurrent) {
+          // DROP INDEX CONCURRENTLY refuses to run in a transaction block: one statement at a time.
+          await c.query(`SET lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
+          try {
+            for (const sql of u.sql) await c.query(sql);
+          } finally {
+            await c.query('RESET lock_timeout');
+          }
+        } else {
+          await c.query('BEGIN');
+          try {
+            await c.query(`SET LOCAL lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
+            for (const sql of u.sql) await c.query(sql);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            throw err;
+          }
         }
-      } else {
-        await c.query('BEGIN');
-        try {
-          await c.query(`SET LOCAL lock_timeout = '${msSetting(timeout)}'`);
-          for (const sql of u.sql) await c.query(sql);
-          await c.query('COMMIT');
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => {});
-          throw err;
-        }
-      }
-      return;
-    } catch (err) {
-      if (sqlStateOf(err) !== '55P03' || attempt >= retries) {
-        const state = sqlStateOf(err);
-        throw new ApplyError(
-          'step-failed',
-          `rollback of ${u.stepId} failed: ${messageOf(err)}`,
-          { stepId: u.stepId, ...(state ? { sqlState: state } : {}) },
-          { cause: err },
-        );
-      }
-      await sleep(Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random()));
-    }
+      },
+      { what: `rollback of ${u.stepId}`, wait: u.concurrent ? waitKindOf(u.sql, u.locks) : 'queues-app' },
+    );
+  } catch (err) {
+    if (err instanceof ApplyError) throw err;
+    const state = sqlStateOf(err);
+    throw new ApplyError(
+      'step-failed',
+      `rollback of ${u.stepId} failed: ${messageOf(err)}`,
+      { stepId: u.stepId, ...(state ? { sqlState: state } : {}) },
+      { cause: err },
+    );
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { SqlStep } from '../plan/types.js';
 import { type RunContext, stepError, withLockRetry } from './context.js';
+import { waitKindOf } from './guard.js';
 import type { JournalStep } from './journal.js';
 import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
 import { msSetting, oneLine, qualifiedIdent } from './sql.js';
@@ -35,7 +36,7 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
       ctx,
       step.id,
       step.locks,
-      async (n) => {
+      async (n, t) => {
         await stepStarting(c, plan.id, phase.name, step.id);
         ctx.emit({
           type: 'step-start',
@@ -48,7 +49,7 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
         await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
           // SET LOCAL: the timeouts end with the transaction, whatever happens to it.
-          await c.query(`SET LOCAL lock_timeout = '${msSetting(s.lockTimeoutMs)}'`);
+          await c.query(`SET LOCAL lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
           await c.query(`SET LOCAL statement_timeout = '${msSetting(s.statementTimeoutMs)}'`);
           for (const sql of step.sql) {
             ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${oneLine(sql)}` });
@@ -61,7 +62,7 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
           throw err;
         }
       },
-      { what: step.summary },
+      { what: step.summary, wait: waitKindOf(step.sql, step.locks) },
     );
     const durationMs = Math.round(performance.now() - t0);
     ctx.emit({
@@ -79,12 +80,12 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
   }
 }
 
-async function setSessionTimeouts(ctx: RunContext): Promise<void> {
+async function setSessionTimeouts(ctx: RunContext, lockTimeoutMs: number): Promise<void> {
   // Session level (not LOCAL): these statements run outside any transaction block. apply.ts restores
   // the session's own values when the run ends.
   await ctx.c.query(
     `SELECT pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false)`,
-    [msSetting(ctx.s.lockTimeoutMs), msSetting(ctx.s.statementTimeoutMs)],
+    [msSetting(lockTimeoutMs), msSetting(ctx.s.statementTimeoutMs)],
   );
 }
 
@@ -134,16 +135,17 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
   const leftovers = r.rows.filter((x) => (x.name === target.name && !reindex) || copies.test(x.name));
   for (const leftover of leftovers) {
     const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedIdent(target.schema, leftover.name)}`;
+    const locks = [{ relation: leftover.table, mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' }] as const;
     await withLockRetry(
       ctx,
       step.id,
-      [{ relation: leftover.table, mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' }],
-      async () => {
-        await setSessionTimeouts(ctx);
+      locks,
+      async (_n, t) => {
+        await setSessionTimeouts(ctx, t.lockTimeoutMs);
         ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${sql}` });
         await ctx.c.query(sql);
       },
-      { what: `drop INVALID leftover index ${target.schema}.${leftover.name}` },
+      { what: `drop INVALID leftover index ${target.schema}.${leftover.name}`, wait: waitKindOf([sql], locks) },
     );
     ctx.emit({
       type: 'leftover-dropped',
@@ -197,13 +199,16 @@ async function runAutocommit(ctx: RunContext, step: SqlStep, journaled: JournalS
         ctx,
         step.id,
         step.locks,
-        async () => {
-          await setSessionTimeouts(ctx);
+        async (_n, t) => {
+          await setSessionTimeouts(ctx, t.lockTimeoutMs);
           ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${oneLine(sql)}` });
           await c.query(sql);
         },
         {
           what: step.summary,
+          // A concurrent build waits for older transactions as long as --lock-wait allows, in one try:
+          // a timeout would throw its table scan away (the retry drops the INVALID index and builds again).
+          wait: waitKindOf([sql], step.locks),
           beforeRetry: async () => {
             await stepRetried(c, plan.id, step.id);
             await cleanup();

@@ -1,5 +1,7 @@
 import type { Hazard, PhaseName } from '../plan/types.js';
 import type { LockHolder } from './errors.js';
+import type { BlockerAction, SideConnection } from './guard.js';
+import type { Blocker } from './locks.js';
 
 /** Test seams: awaited at fixed points of the run, so a test can pause, observe or kill an apply there. */
 export interface ApplyTestHooks {
@@ -15,8 +17,34 @@ export interface ApplyOptions {
   readonly phase: PhaseName;
   /** Hazards the user consented to (`--allow-hazards a,b`). Default: none. */
   readonly allowHazards?: readonly Hazard[];
-  /** `lock_timeout` of every DDL statement and backfill batch, per try. Default 3000 ms. */
+  /**
+   * `lock_timeout` of each try of a step that makes the application's statements queue behind it
+   * while it waits (a lock stronger than SHARE UPDATE EXCLUSIVE), and of each backfill batch: the
+   * longest zdm can stall the application. Default 200 ms. Also the age from which a lock holder's
+   * transaction counts as long: the guard waits for those without queueing (src/apply/guard.ts).
+   */
   readonly lockTimeoutMs?: number;
+  /**
+   * How long a step (or a backfill batch) may wait for its locks in all, over its tries and the
+   * guard's polls; then it fails as `lock-timeout` naming the blockers, with nothing of it applied.
+   * Concurrent builds and validations wait up to this long in one try. Default 600000 (10 min).
+   */
+  readonly lockWaitMs?: number;
+  /**
+   * Cancel (pg_cancel_backend) application sessions that have blocked a step for longer than this;
+   * each is reported (event `blocker-action`) and journaled in zdm.blocker_actions. Default: never.
+   */
+  readonly cancelBlockersAfterMs?: number;
+  /**
+   * With `cancelBlockersAfterMs`: terminate (pg_terminate_backend) blockers a cancel does not reach:
+   * sessions idle in transaction, and sessions still blocking 2 s after a cancel. Default false.
+   */
+  readonly terminateBlockers?: boolean;
+  /**
+   * Opens a second connection to the same database, used to watch a concurrent build while it waits
+   * (who it waits for; blockers to cancel). Without it such waits are reported only when they fail.
+   */
+  readonly sideConnection?: () => Promise<SideConnection>;
   /**
    * `statement_timeout` of every statement that is not a backfill batch (DDL, CREATE INDEX
    * CONCURRENTLY, VALIDATE CONSTRAINT). Default 600000 (10 min): it stops a runaway statement, and
@@ -25,7 +53,10 @@ export interface ApplyOptions {
   readonly statementTimeoutMs?: number;
   /** `statement_timeout` of one backfill batch. Default 0 (off): batches are bounded by their size. */
   readonly backfillStatementTimeoutMs?: number;
-  /** Retries after a lock timeout (55P03) or deadlock (40P01), per step or backfill batch. Default 8. */
+  /**
+   * At most this many retries after a lock timeout (55P03) or deadlock (40P01), per step or backfill
+   * batch. Default: no cap (`lockWaitMs` bounds them).
+   */
   readonly maxLockRetries?: number;
   /** First backoff delay; it doubles per retry up to `retryMaxDelayMs`, times a random factor in [0.5, 1). Default 250. */
   readonly retryBaseDelayMs?: number;
@@ -84,6 +115,22 @@ export type ApplyEvent = EventBase &
         readonly sqlState: string;
         readonly holders: readonly LockHolder[];
       }
+    | {
+        readonly type: 'lock-wait';
+        readonly stepId: string;
+        /**
+         * `guard`: zdm has not requested the lock and waits for long holders to finish, polling
+         * pg_locks; `statement`: a statement that blocks no application statement while it waits (a
+         * concurrent build or validation) is waiting for older transactions.
+         */
+        readonly where: 'guard' | 'statement';
+        /** Since the step started waiting for its locks. */
+        readonly waitedMs: number;
+        /** The step's patience (`lockWaitMs`). */
+        readonly lockWaitMs: number;
+        readonly blockers: readonly Blocker[];
+      }
+    | ({ readonly type: 'blocker-action'; readonly stepId: string } & BlockerAction)
     | { readonly type: 'leftover-dropped'; readonly stepId: string; readonly index: string }
     | { readonly type: 'step-done'; readonly stepId: string; readonly attempts: number; readonly durationMs: number }
     | {

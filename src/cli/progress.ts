@@ -1,11 +1,13 @@
 /**
- * Renders apply events for a person: one line per event; backfill progress as a bar redrawn in place
- * on a terminal, and a plain line at most every few seconds when the output is not a terminal.
+ * Renders apply events for a person: one line per event; backfill progress and a step's wait for
+ * its locks (who blocks it) as a line redrawn in place on a terminal, and a plain line at most every
+ * few seconds when the output is not a terminal (a wait's line also whenever its blockers change).
  */
 import type { ApplyEvent } from '../apply/index.js';
+import type { RollbackEvent } from '../apply/rollback.js';
 
 export interface EventPrinter {
-  (event: ApplyEvent): void;
+  (event: ApplyEvent | RollbackEvent): void;
   /** Ends a progress bar line still being redrawn. */
   finish(): void;
 }
@@ -25,34 +27,50 @@ function eta(s: number | null): string {
 
 export function eventPrinter(
   write: (line: string) => void,
-  stream: { isTTY?: boolean; write(s: string): unknown },
+  stream: { isTTY?: boolean; columns?: number; write(s: string): unknown },
   options: { verbose?: boolean; quiet?: boolean; plainIntervalMs?: number } = {},
 ): EventPrinter {
   const tty = stream.isTTY === true;
   let open = false;
   let lastPlain = 0;
+  let lastBlockers = '';
   const finish = (): void => {
     if (open) stream.write('\n');
     open = false;
   };
-  const print = ((e: ApplyEvent) => {
-    if (e.type === 'backfill-progress') {
-      const line =
-        `  ${e.stepId}: ${bar(e.rowsDone, e.estimatedTotal)}${e.rowsDone.toLocaleString('en-US')} rows` +
-        `${e.estimatedTotal ? ` of ~${Math.round(e.estimatedTotal).toLocaleString('en-US')}` : ''}` +
-        `, ${Math.round(e.rowsPerSecond).toLocaleString('en-US')} rows/s${eta(e.etaSeconds)}`;
-      if (tty) {
-        stream.write(`\r\u001b[2K${line}`);
-        open = true;
-      } else {
-        const now = Date.now();
-        if (now - lastPlain >= (options.plainIntervalMs ?? 5000)) {
-          lastPlain = now;
-          write(line);
-        }
-      }
+  /** A line that replaces itself on a terminal; elsewhere printed at most every few seconds, or when `changed`. */
+  const redraw = (line: string, changed = false): void => {
+    if (tty) {
+      // One physical line, or the next redraw would clear only its last part.
+      const width = (stream.columns ?? 0) > 1 ? stream.columns! - 1 : line.length;
+      stream.write(`\r\u001b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+      open = true;
       return;
     }
+    const now = Date.now();
+    if (changed || now - lastPlain >= (options.plainIntervalMs ?? 5000)) {
+      lastPlain = now;
+      write(line);
+    }
+  };
+  const print = ((e: ApplyEvent | RollbackEvent) => {
+    if (e.type === 'backfill-progress') {
+      redraw(
+        `  ${e.stepId}: ${bar(e.rowsDone, e.estimatedTotal)}${e.rowsDone.toLocaleString('en-US')} rows` +
+          `${e.estimatedTotal ? ` of ~${Math.round(e.estimatedTotal).toLocaleString('en-US')}` : ''}` +
+          `, ${Math.round(e.rowsPerSecond).toLocaleString('en-US')} rows/s${eta(e.etaSeconds)}`,
+      );
+      return;
+    }
+    if (e.type === 'lock-wait') {
+      const blockers = `${e.stepId} ${e.blockers.map((b) => b.pid).join(',')}`;
+      const changed = blockers !== lastBlockers;
+      lastBlockers = blockers;
+      if (changed) finish();
+      redraw(`  ${e.message}`, changed);
+      return;
+    }
+    lastBlockers = '';
     if (e.type === 'statement' && !options.verbose) return;
     if (e.type === 'backfill-resize' && !options.verbose) return;
     // The demo shows plans, not the routine of every apply.

@@ -194,28 +194,30 @@ describe('a partition swap that cannot get its lock', () => {
     await db?.drop();
   });
 
-  it('retries, then fails with the live table in place and the trigger still mirroring writes', async () => {
+  it('waits for the holder without queueing, then fails after --lock-wait with the live table in place and the trigger still mirroring writes', async () => {
     const made = await makePlan(db.client, { desiredPath: await desiredFile('lock', desired()) });
     await applyPhase(db.client, made.plan, { phase: 'expand' });
     await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
     const holder = await db.connect();
     try {
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       await holder.query('BEGIN');
       await holder.query('SELECT count(*) FROM orders');
-      const retries: string[] = [];
+      const waits: string[] = [];
       const err = await applyPhase(db.client, made.plan, {
         phase: 'contract',
         allowHazards: [...ALLOW],
         lockTimeoutMs: 100,
-        maxLockRetries: 2,
-        retryBaseDelayMs: 10,
+        lockWaitMs: 1000,
         onEvent: (e) => {
-          if (e.type === 'lock-retry') retries.push(e.message);
+          if (e.type === 'lock-wait') waits.push(e.message);
         },
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApplyError);
       expect((err as ApplyError).code).toBe('lock-timeout');
-      expect(retries.length).toBe(2);
+      expect((err as ApplyError).details.holders?.map((h) => h.pid)).toContain(holderPid);
+      expect(waits.length).toBeGreaterThan(0);
+      expect(waits.at(-1)).toMatch(/waiting for ACCESS EXCLUSIVE on public\.orders, .* without queueing/);
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();

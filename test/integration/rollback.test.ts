@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, applyPhase } from '../../src/apply/index.js';
-import { rollbackPlan } from '../../src/apply/rollback.js';
+import { type RollbackEvent, rollbackPlan } from '../../src/apply/rollback.js';
 import { introspect } from '../../src/introspect/index.js';
 import { fingerprint } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import type { Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { startWorkload } from '../support/workload.js';
 
 const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
 
@@ -92,6 +93,61 @@ schemas:
     await rollbackPlan(db.client, p);
     expect(await snapshot()).toEqual(before);
   });
+
+  it('waits for a long transaction without queueing, and --cancel-blockers-after ends it (listed and journaled)', async () => {
+    const before = await snapshot();
+    const p = await plan('rb-blocked');
+    await apply(p, 'expand');
+    const report = await db.connect();
+    const readers = [await db.connect(), await db.connect()];
+    try {
+      await report.query(`SET application_name = 'report'`);
+      const pid = (await report.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await report.query('BEGIN');
+      await report.query('SELECT count(*) FROM public.users');
+      const sleeping = report.query('SELECT pg_sleep(8)').then(
+        () => 'finished',
+        (e: Error) => e.message,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const workload = startWorkload(readers, (i) => ({
+        sql: 'SELECT name FROM public.users WHERE id = $1',
+        values: [1 + (i % 1000)],
+      }));
+      const events: RollbackEvent[] = [];
+      const t0 = performance.now();
+      await rollbackPlan(db.client, p, {
+        cancelBlockersAfterMs: 1000,
+        sideConnection: () => db.connect(),
+        onEvent: (e) => events.push(e),
+      });
+      const elapsed = performance.now() - t0;
+      const app = await workload.stop();
+      expect(await sleeping).toMatch(/canceling statement due to user request/);
+      await report.query('ROLLBACK');
+      expect(elapsed).toBeLessThan(5000);
+      const waits = events.filter((e) => e.type === 'lock-wait');
+      expect(waits.length).toBeGreaterThan(0);
+      expect(waits[0]!.message).toMatch(new RegExp(`without queueing .*pid ${pid} \\[report\\] active`));
+      const actions = events.filter((e) => e.type === 'blocker-action');
+      expect(actions.map((a) => a.type === 'blocker-action' && [a.action, a.blocker.pid, a.signalled])).toEqual([
+        ['cancel', pid, true],
+      ]);
+      // The record of the cancelled session outlives the plan's journal rows, which rollback removes.
+      expect(
+        await db.query(`SELECT plan_id, phase, action, pid FROM zdm.blocker_actions WHERE plan_id = $1`, [p.id]),
+      ).toEqual([{ plan_id: p.id, phase: 'rollback', action: 'cancel', pid }]);
+      expect(app.errors).toEqual([]);
+      expect(app.maxMs).toBeLessThan(300);
+      expect(await snapshot()).toEqual(before);
+      console.log(
+        `rollback beside a report: ${elapsed.toFixed(0)} ms; readers ${app.statements} statements, p99 ${app.p99Ms.toFixed(1)} ms, worst ${app.maxMs.toFixed(0)} ms`,
+      );
+    } finally {
+      await report.end();
+      for (const r of readers) await r.end();
+    }
+  }, 60_000);
 
   it('after contract has started: refused, saying why', async () => {
     const p = await plan('rb-contract');

@@ -37,30 +37,31 @@ export interface Workload {
 }
 
 /**
- * Runs `next(i)` (a statement and its parameters) in a loop on `client` until stopped, as fast as
- * the server answers (plus `pauseMs`), recording latencies and errors.
+ * Runs `next(i, k)` (a statement and its parameters; `k` the client's index) in a loop on each client
+ * until stopped, as fast as the server answers (plus `pauseMs`), recording latencies and errors of
+ * all of them together.
  */
 export function startWorkload(
-  client: pg.Client,
-  next: (i: number) => { readonly sql: string; readonly values?: unknown[] },
+  clients: pg.Client | readonly pg.Client[],
+  next: (i: number, k: number) => { readonly sql: string; readonly values?: unknown[] },
   pauseMs = 5,
 ): Workload {
   const latencies: number[] = [];
   const errors: string[] = [];
   let running = true;
-  const loop = (async () => {
+  const loops = (Array.isArray(clients) ? clients : [clients]).map(async (client: pg.Client, k) => {
     for (let i = 0; running; i++) {
-      const q = next(i);
+      const q = next(i, k);
       const r = await timed(client, q.sql, q.values ?? []);
       latencies.push(r.ms);
       if (r.error) errors.push(r.error.message);
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
-  })();
+  });
   return {
     stop: async () => {
       running = false;
-      await loop;
+      await Promise.all(loops);
       const sorted = [...latencies].sort((a, b) => a - b);
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
       return {

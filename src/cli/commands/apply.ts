@@ -4,6 +4,7 @@ import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.j
 import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 import { readPlanFile } from '../files.js';
 import { parseDuration, parsePause } from '../flags.js';
+import { lockFlags, lockOptions } from '../lock-flags.js';
 import { eventPrinter } from '../progress.js';
 
 export default class Apply extends BaseCommand {
@@ -16,10 +17,19 @@ database that drifted from the schema the plan expects (it names the objects tha
 - one apply at a time per database (a session advisory lock);
 - every step is journaled in schema zdm; a killed apply resumes at the first unfinished step and never
   reruns a finished one; a backfill resumes from its last committed batch;
-- every DDL statement runs under --lock-timeout and is retried with jittered backoff when it cannot get
-  its lock, so it never becomes a queue that stalls the application's queries;
-- steps that cannot run in a transaction (CREATE INDEX CONCURRENTLY …) run outside one; an INVALID
-  index left by a failed concurrent build is dropped and built again;
+- a step never waits in the lock queue behind a long transaction: while a session whose transaction
+  has been open longer than --lock-timeout holds a conflicting lock on the step's tables (a report, a
+  forgotten idle transaction), zdm waits without queueing (it does not request the lock) and shows
+  who blocks (pid, application, state, for how long, its query); then the step tries under
+  --lock-timeout (200 ms),
+  the longest the application can be held up behind it, and retries with jittered backoff; after
+  --lock-wait (10 min) in all it fails, naming the blockers, with nothing of the step applied;
+- --cancel-blockers-after cancels, and with --terminate-blockers terminates, sessions that have
+  blocked a step for longer than that: each is listed and recorded in zdm.blocker_actions;
+- steps that cannot run in a transaction (CREATE INDEX CONCURRENTLY …) run outside one; concurrent
+  builds and VALIDATE CONSTRAINT, whose waits hold up no application statement, wait for older
+  transactions in one try (up to --lock-wait) instead of timing out; an INVALID index left by a
+  failed concurrent build is dropped and built again;
 - after the phase, the live schema must be the one the plan expects.
 
 Hazards: data-loss, table-rewrite, blocks-writes, blocks-reads, long-running, app-compat,
@@ -39,6 +49,14 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
       description: 'A development database: every phase in a row',
       command: '<%= config.bin %> apply PLAN --phase all',
     },
+    {
+      description: 'Wait at most 2 minutes for blockers, then fail naming them',
+      command: '<%= config.bin %> apply PLAN --phase expand --lock-wait 2min',
+    },
+    {
+      description: 'End runaway reports and forgotten idle transactions that block a step for more than 30 s',
+      command: '<%= config.bin %> apply PLAN --phase contract --cancel-blockers-after 30s --terminate-blockers',
+    },
   ];
 
   static override args = { plan: Args.string({ required: true, description: 'The plan file (.plan.yaml)' }) };
@@ -47,15 +65,11 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
     phase: Flags.string({ char: 'p', required: true, options: [...PHASES, 'all'], summary: 'Phase to run.' }),
     'database-url': databaseUrlFlag,
     'allow-hazards': Flags.string({ summary: 'Comma-separated hazards you consent to, e.g. data-loss,long-running.' }),
-    'lock-timeout': Flags.string({
-      summary: 'lock_timeout per try of each DDL statement (e.g. 3s, 500ms).',
-      default: '3s',
-    }),
+    ...lockFlags,
     'statement-timeout': Flags.string({
       summary: 'statement_timeout of each non-backfill statement (0 = off).',
       default: '10min',
     }),
-    retries: Flags.integer({ summary: 'Tries after a lock timeout, per step or batch.', default: 8, min: 0 }),
     'batch-size': Flags.integer({ summary: "Rows per backfill batch (default: the plan's).", min: 1 }),
     pause: Flags.string({
       summary: 'Pause after each backfill batch: a share of its duration (25%) or a fixed time (20ms, 0).',
@@ -86,17 +100,18 @@ unique-scope-change, fires-user-triggers, not-validated (see the README).`;
     }
     const plan = parsePlan(await readPlanFile(args.plan), args.plan);
     const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
+    const target = resolveTarget(flags['database-url']);
     const options = {
       allowHazards: allow as Hazard[],
-      lockTimeoutMs: parseDuration(flags['lock-timeout'], '--lock-timeout'),
+      ...lockOptions(flags),
       statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
-      maxLockRetries: flags.retries,
       ...parsePause(flags.pause, '--pause'),
       dryRun: flags['dry-run'],
       onEvent: print,
+      sideConnection: () => connect(target, 'zdm apply (watching a wait)'),
       ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
     };
-    const client = await connect(resolveTarget(flags['database-url']), 'zdm apply');
+    const client = await connect(target, 'zdm apply');
     try {
       if (flags.phase === 'all') await applyPlan(client, plan, options);
       else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });

@@ -56,14 +56,19 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
       throw new OptionError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
     }
-    const [{ resolveTarget, withClient }, { defaultPlanPath, serializePlan }, render, { makePlan }, { loadDesiredState }] =
-      await Promise.all([
-        import('../../db/connection.js'),
-        import('../../plan/index.js'),
-        import('../../render/index.js'),
-        import('../../workflow/plan.js'),
-        import('../../desired/index.js'),
-      ]);
+    const [
+      { resolveTarget, withClient },
+      { defaultPlanPath, serializePlan },
+      render,
+      { makePlan },
+      { loadDesiredState },
+    ] = await Promise.all([
+      import('../../db/connection.js'),
+      import('../../plan/index.js'),
+      import('../../render/index.js'),
+      import('../../workflow/plan.js'),
+      import('../../desired/index.js'),
+    ]);
     // The desired state first: a mistyped path or a malformed file is reported as such (exit 1)
     // without a database, even when the database is unreachable.
     const loaded = await loadDesiredState(flags.schema);

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { readPlanFile } from '../files.js';
-import { parseDuration } from '../flags.js';
+import { lockFlags, lockOptions } from '../lock-flags.js';
+import { eventPrinter } from '../progress.js';
 
 export default class Rollback extends BaseCommand {
   static override summary = 'Undo the expand and backfill phases of a plan, before its contract phase.';
@@ -11,19 +12,26 @@ built concurrently, constraints added NOT VALID), newest first; the old columns 
 never touched. The plan's journal entries are removed, and the live schema must then be the one the
 plan started from. Refused once contract has started (the old columns may be gone), and for steps
 that have no safe inverse (a backfill into a column that existed before the plan, say): nothing is
-changed then, and every such step is named.`;
+changed then, and every such step is named.
+
+Each DROP waits for its locks as apply's steps do: without queueing while a long transaction holds
+the table (the progress line names it), then under --lock-timeout per try, --lock-wait in all;
+--cancel-blockers-after and --terminate-blockers end sessions that block it for longer than that.`;
 
   static override examples = [
     '<%= config.bin %> rollback plans/20261125T120004Z-rename-display-name.plan.yaml',
     { description: 'See what would run, change nothing', command: '<%= config.bin %> rollback PLAN --dry-run' },
+    {
+      description: 'Cancel sessions that block a DROP for more than a minute',
+      command: '<%= config.bin %> rollback PLAN --cancel-blockers-after 1min',
+    },
   ];
 
   static override args = { plan: Args.string({ required: true, description: 'The plan file (.plan.yaml)' }) };
 
   static override flags = {
     'database-url': databaseUrlFlag,
-    'lock-timeout': Flags.string({ summary: 'lock_timeout per try of each DROP (e.g. 3s, 500ms).', default: '3s' }),
-    retries: Flags.integer({ summary: 'Tries after a lock timeout, per step.', default: 8, min: 0 }),
+    ...lockFlags,
     'dry-run': Flags.boolean({ summary: 'Print what would run; change nothing.' }),
   };
 
@@ -35,17 +43,21 @@ changed then, and every such step is named.`;
       import('../../plan/index.js'),
     ]);
     const plan = parsePlan(await readPlanFile(args.plan), args.plan);
-    const client = await connect(resolveTarget(flags['database-url']), 'zdm rollback');
+    const target = resolveTarget(flags['database-url']);
+    const print = eventPrinter((l) => this.log(l), process.stdout);
+    const client = await connect(target, 'zdm rollback');
     try {
       const r = await rollbackPlan(client, plan, {
-        lockTimeoutMs: parseDuration(flags['lock-timeout'], '--lock-timeout'),
-        maxLockRetries: flags.retries,
+        ...lockOptions(flags),
         dryRun: flags['dry-run'],
-        onEvent: (e) => this.log(e.message),
+        onEvent: print,
+        sideConnection: () => connect(target, 'zdm rollback (watching a wait)'),
       });
+      print.finish();
       if (r.nothingToDo) this.log(`plan ${plan.id} has not been applied to this database: nothing to roll back`);
       else this.log(`plan ${plan.id} ${r.dryRun ? 'would be' : 'is'} rolled back (${r.undone.length} steps undone)`);
     } finally {
+      print.finish();
       await client.end().catch(() => {});
     }
   }
