@@ -21,8 +21,10 @@ import type {
   PartitionKey,
   PrimaryKey,
   RelationParts,
+  ReplicaIdentity,
   SchemaModel,
   Sequence,
+  StorageParameters,
   Table,
   UniqueConstraint,
 } from '../model/types.js';
@@ -235,7 +237,14 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
     ['collation', d.collation],
     [
       'checks',
-      d.checks.length > 0 ? namedFlowMap(d.checks, (c) => flowMap([['expression', sql(c.expression)]])) : undefined,
+      d.checks.length > 0
+        ? namedFlowMap(d.checks, (c) =>
+            flowMap([
+              ['expression', sql(c.expression)],
+              ['comment', c.comment],
+            ]),
+          )
+        : undefined,
     ],
     ['comment', d.comment],
   ]);
@@ -250,7 +259,7 @@ function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], 
 function sequenceNode(s: Sequence): Value {
   const defaults = sequenceDefaults(s.type, BigInt(s.increment));
   const startDefault = defaults.start(BigInt(s.minValue), BigInt(s.maxValue));
-  const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : new Scalar(BigInt(v)));
+  const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : seqNumber(v));
   let ownedBy: Value;
   if (s.ownedBy) {
     const { table, column } = s.ownedBy;
@@ -275,11 +284,15 @@ function sequenceNode(s: Sequence): Value {
   ]);
 }
 
+/** A 64-bit integer as a YAML integer. */
+const seqNumber = (v: string | undefined): Value => (v === undefined ? undefined : new Scalar(BigInt(v)));
+
 function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
   const columns = new YAMLMap();
   for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
   return blockMap([
     ['unlogged', trueOnly(t.unlogged)],
+    ...propertyEntries(t),
     ['comment', t.comment],
     ['renamedFrom', t.renamedFrom],
     ['columns', t.columns.length > 0 ? columns : undefined],
@@ -297,9 +310,22 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
           ['stored', false],
         ]);
   }
+  const o = c.identityOptions;
+  const identity: Value =
+    o === undefined
+      ? c.identity
+      : flowMap([
+          ['generated', c.identity],
+          ['start', seqNumber(o.start)],
+          ['increment', seqNumber(o.increment)],
+          ['minValue', seqNumber(o.minValue)],
+          ['maxValue', seqNumber(o.maxValue)],
+          ['cache', seqNumber(o.cache)],
+          ['cycle', o.cycle],
+        ]);
   return flowMap([
     ['type', writtenTypeName(schema, c.type, userTypes)],
-    ['identity', c.identity],
+    ['identity', identity],
     ['generated', generated],
     ['nullable', c.nullable ? undefined : false],
     ['default', sql(c.default)],
@@ -309,6 +335,27 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['using', sql(c.using)],
     ['reverse', sql(c.reverse)],
   ]);
+}
+
+/** Storage parameters in the model's order, values as SQL text is written. */
+function storageNode(params: StorageParameters | undefined): Value {
+  if (params === undefined || Object.keys(params).length === 0) return undefined;
+  return flowMap(Object.keys(params).map((k) => [k, sql(params[k])] as const));
+}
+
+function replicaIdentityNode(r: ReplicaIdentity | undefined): Value {
+  if (r === undefined) return undefined;
+  return r.kind === 'index' ? flowMap([['index', r.index]]) : r.kind;
+}
+
+/** Storage parameters, row level security and replica identity of a table or partition. */
+function propertyEntries(r: RelationParts): [string, Value][] {
+  return [
+    ['with', storageNode(r.with)],
+    ['rowLevelSecurity', r.rowLevelSecurity],
+    ['forceRowLevelSecurity', r.forceRowLevelSecurity],
+    ['replicaIdentity', replicaIdentityNode(r.replicaIdentity)],
+  ];
 }
 
 function partsEntries(schema: string, name: string, r: RelationParts): (readonly [string, Value])[] {
@@ -337,6 +384,7 @@ function primaryKeyNode(relation: string, pk: PrimaryKey): YAMLMap {
     ['columns', flowSeq(pk.columns)],
     ['include', nonEmpty(pk.include)],
     ...timing(pk),
+    ['comment', pk.comment],
   ]);
 }
 
@@ -346,6 +394,7 @@ function uniqueNode(u: UniqueConstraint): YAMLMap {
     ['include', nonEmpty(u.include)],
     ['nullsNotDistinct', trueOnly(u.nullsNotDistinct)],
     ...timing(u),
+    ['comment', u.comment],
   ]);
 }
 
@@ -354,6 +403,7 @@ function checkNode(c: CheckConstraint): YAMLMap {
     ['expression', sql(c.expression)],
     ['noInherit', trueOnly(c.noInherit)],
     ['notValid', trueOnly(!c.valid)],
+    ['comment', c.comment],
   ]);
 }
 
@@ -373,6 +423,7 @@ function foreignKeyNode(schema: string, f: ForeignKey): YAMLMap {
     ['match', f.match === 'simple' ? undefined : f.match],
     ...timing(f),
     ['notValid', trueOnly(!f.valid)],
+    ['comment', f.comment],
   ]);
 }
 
@@ -394,11 +445,11 @@ function exclusionNode(x: ExclusionConstraint): YAMLMap {
     ['include', nonEmpty(x.include)],
     ['where', sql(x.where)],
     ...timing(x),
+    ['comment', x.comment],
   ]);
 }
 
 function indexNode(ix: Index): YAMLMap {
-  const withParams = ix.with && Object.keys(ix.with).length > 0 ? ix.with : undefined;
   return flowMap([
     ['columns', flowSeq(ix.keys.map((k) => formatKeyString(k) ?? flowMap(keyEntries(k))))],
     ['unique', trueOnly(ix.unique)],
@@ -406,16 +457,7 @@ function indexNode(ix: Index): YAMLMap {
     ['include', nonEmpty(ix.include)],
     ['where', sql(ix.where)],
     ['nullsNotDistinct', trueOnly(ix.nullsNotDistinct)],
-    [
-      'with',
-      withParams
-        ? flowMap(
-            Object.keys(withParams)
-              .sort(compare)
-              .map((k) => [k, sql(withParams[k])] as const),
-          )
-        : undefined,
-    ],
+    ['with', storageNode(ix.with)],
     ['comment', ix.comment],
   ]);
 }
@@ -460,6 +502,7 @@ function partitionNode(parentSchema: string, p: Partition): YAMLMap {
   const head: [string, Value][] = [
     ['schema', p.schema === parentSchema ? undefined : p.schema],
     ...boundEntries(p.bound),
+    ...propertyEntries(p),
     ['comment', p.comment],
   ];
   const parts = partsEntries(p.schema, p.name, p).filter(([, v]) => v !== undefined);

@@ -1,7 +1,14 @@
 /** Columns: their definition, and the ALTER TABLE statements that add, change and drop them. */
+import {
+  changedSettings,
+  identitySettings,
+  type SequenceSettingField,
+  type SequenceSettings,
+} from '../model/identity.js';
 import type { Column } from '../model/types.js';
 import { catalogObjectName, parenthesized } from './fragments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
+import { sequenceSettingsSql } from './sequences.js';
 
 export interface ColumnSqlOptions {
   /** Leave NOT NULL out (the column is added nullable and made NOT NULL later). */
@@ -20,8 +27,15 @@ export function columnDefinition(c: Column, opts: ColumnSqlOptions): string {
   if (c.generated !== undefined) {
     sql += ` GENERATED ALWAYS AS ${parenthesized(c.generated.expression)} ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`;
   }
-  if (c.identity !== undefined) sql += ` GENERATED ${identityKind(c.identity)} AS IDENTITY`;
+  if (c.identity !== undefined) sql += ` ${identitySql(c)}`;
   return sql;
+}
+
+/** `GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY [(options)]`: only options that are not the defaults. */
+export function identitySql(c: Pick<Column, 'type' | 'identity' | 'identityOptions'>): string {
+  const s = identitySettings(c.type, c.identityOptions);
+  const options = sequenceSettingsSql(s, changedSettings(identitySettings(c.type, undefined), s));
+  return `GENERATED ${identityKind(c.identity ?? 'by default')} AS IDENTITY${options.length > 0 ? ` (${options.join(' ')})` : ''}`;
 }
 
 const identityKind = (identity: NonNullable<Column['identity']>): string =>
@@ -57,11 +71,26 @@ export const dropExpressionSql = (table: RelationName, column: string): string =
   alterColumn(table, column, 'DROP EXPRESSION');
 export const setExpressionSql = (table: RelationName, column: string, expression: string): string =>
   alterColumn(table, column, `SET EXPRESSION AS ${parenthesized(expression)}`);
+/** `ADD GENERATED … AS IDENTITY [(options)]` on `column`, with the identity and options of `c`. */
 export const addIdentitySql = (
   table: RelationName,
   column: string,
-  identity: NonNullable<Column['identity']>,
-): string => alterColumn(table, column, `ADD GENERATED ${identityKind(identity)} AS IDENTITY`);
+  c: Pick<Column, 'type' | 'identity' | 'identityOptions'>,
+): string => alterColumn(table, column, `ADD ${identitySql(c)}`);
+/** `SET INCREMENT BY 5 SET CYCLE …`: the options of an identity column's sequence that change. */
+export const alterIdentitySql = (
+  table: RelationName,
+  column: string,
+  s: SequenceSettings,
+  fields: readonly SequenceSettingField[],
+): string =>
+  alterColumn(
+    table,
+    column,
+    sequenceSettingsSql(s, fields)
+      .map((o) => `SET ${o}`)
+      .join(' '),
+  );
 export const dropIdentitySql = (table: RelationName, column: string): string =>
   alterColumn(table, column, 'DROP IDENTITY');
 export const setGeneratedSql = (

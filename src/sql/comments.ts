@@ -1,6 +1,6 @@
 /** COMMENT ON: setting or removing the comment of an object. */
 import { assertNever, type CommentTarget } from '../diff/changes.js';
-import type { Table } from '../model/types.js';
+import type { Domain, DomainCheck, Table } from '../model/types.js';
 import { qualifiedName, quoteIdent, quoteLiteral, type RelationName } from './quote.js';
 
 /** `COMMENT ON <object> IS '…'` (`IS NULL` when `text` is undefined); `object` is SQL, e.g. `FUNCTION s.f()`. */
@@ -18,6 +18,10 @@ export function commentSql(t: CommentTarget, text: string | undefined): string {
       return commentOnSql(`COLUMN ${qualifiedName(t.schema, t.table)}.${quoteIdent(t.column)}`, text);
     case 'index':
       return commentOnSql(`INDEX ${qualifiedName(t.schema, t.name)}`, text);
+    case 'constraint':
+      return commentOnSql(`CONSTRAINT ${quoteIdent(t.name)} ON ${qualifiedName(t.schema, t.table)}`, text);
+    case 'domainConstraint':
+      return commentOnSql(`CONSTRAINT ${quoteIdent(t.name)} ON DOMAIN ${qualifiedName(t.schema, t.domain)}`, text);
     case 'enum':
       return commentOnSql(`TYPE ${qualifiedName(t.schema, t.name)}`, text);
     case 'domain':
@@ -44,4 +48,21 @@ export function tableCommentsSql(ref: RelationName, t: Table): string[] {
     }
   }
   return sql;
+}
+
+/** Comments of the constraints of a relation just created or given new constraints, for the step that does it. */
+export function constraintCommentsSql(
+  table: RelationName,
+  constraints: readonly { readonly name: string; readonly comment?: string }[],
+): string[] {
+  return constraints
+    .filter((c) => c.comment !== undefined)
+    .map((c) => commentSql({ kind: 'constraint', schema: table.schema, table: table.name, name: c.name }, c.comment));
+}
+
+/** Comments of a domain's checks, for the step that creates them. */
+export function domainCheckCommentsSql(d: Domain, checks: readonly DomainCheck[] = d.checks): string[] {
+  return checks
+    .filter((c) => c.comment !== undefined)
+    .map((c) => commentSql({ kind: 'domainConstraint', schema: d.schema, domain: d.name, name: c.name }, c.comment));
 }

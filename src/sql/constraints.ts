@@ -11,9 +11,9 @@ import type {
   PrimaryKey,
   UniqueConstraint,
 } from '../model/types.js';
-import { includeSql, parenthesized } from './fragments.js';
+import { dollarQuoted, includeSql, parenthesized } from './fragments.js';
 import { indexKeySql } from './indexes.js';
-import { identList, qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 const OPERATOR = /^[+\-*/<>=~!@#%^&|`?]+$/;
 
@@ -105,4 +105,21 @@ export function validateConstraintSql(table: RelationName, name: string): string
 
 export function renameConstraintSql(table: RelationName, from: string, to: string): string {
   return `ALTER TABLE ${rel(table)} RENAME CONSTRAINT ${quoteIdent(from)} TO ${quoteIdent(to)}`;
+}
+
+/**
+ * Renames the NOT NULL constraint `from` of a table to `to` where there is one: PostgreSQL 18 makes
+ * one for every NOT NULL column, named after the column (`t_c_not_null`), and keeps the name when the
+ * column is renamed; older versions have none. One statement for every version, so that a plan does
+ * not depend on the server it was made on (partitions follow their parent's rename).
+ */
+export function renameNotNullConstraintSql(table: RelationName, from: string, to: string): string {
+  return (
+    'DO ' +
+    dollarQuoted(
+      ` BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_constraint WHERE conrelid = ${quoteLiteral(rel(table))}::pg_catalog.regclass` +
+        ` AND contype = 'n' AND conname = ${quoteLiteral(from)}) THEN` +
+        ` ${renameConstraintSql(table, from, to)}; END IF; END `,
+    )
+  );
 }

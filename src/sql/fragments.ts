@@ -3,7 +3,8 @@
  * expressions are SQL text by definition (the model holds them as the server prints them) and are
  * used as they are, in parentheses where the grammar needs them.
  */
-import { identList, qualifiedName, quoteIdent } from './quote.js';
+import type { StorageParameters } from '../model/types.js';
+import { identList, qualifiedName, quoteIdent, quoteLiteral } from './quote.js';
 
 /**
  * Names of collations and operator classes are `schema.name`, or bare for pg_catalog's (which may
@@ -61,4 +62,26 @@ export function dollarQuoted(body: string): string {
   let tag = '$zdm$';
   for (let n = 1; body.includes(tag); n++) tag = `$zdm${n}$`;
   return `${tag}${body}${tag}`;
+}
+
+/** A storage parameter's name: `fillfactor`, or `toast.autovacuum_enabled` (a namespace and a name). */
+export function storageParameterName(name: string): string {
+  const dot = name.indexOf('.');
+  return dot > 0 ? `${quoteIdent(name.slice(0, dot))}.${quoteIdent(name.slice(dot + 1))}` : quoteIdent(name);
+}
+
+/** `fillfactor = 80, autovacuum_enabled = off`, in the order given (PostgreSQL keeps it). */
+export function storageParameterList(params: StorageParameters): string {
+  return Object.keys(params)
+    .map((k) => {
+      const v = params[k]!;
+      return `${storageParameterName(k)} = ${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
+    })
+    .join(', ');
+}
+
+/** ` WITH (fillfactor = 80, …)` of a table or an index, or nothing when there are none. */
+export function withClause(params: StorageParameters | undefined): string {
+  if (params === undefined || Object.keys(params).length === 0) return '';
+  return ` WITH (${storageParameterList(params)})`;
 }

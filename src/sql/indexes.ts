@@ -1,7 +1,7 @@
 /** Indexes: CREATE INDEX with its keys, and the statements that rename, attach, rebuild and drop them. */
 import type { Index, IndexKey } from '../model/types.js';
-import { catalogObjectName, includeSql, parenthesized } from './fragments.js';
-import { qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+import { catalogObjectName, includeSql, parenthesized, withClause } from './fragments.js';
+import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
 
 export function indexKeySql(k: IndexKey, schemas: ReadonlySet<string>): string {
   let sql: string;
@@ -13,17 +13,6 @@ export function indexKeySql(k: IndexKey, schemas: ReadonlySet<string>): string {
   if (k.descending) sql += ' DESC';
   if (k.nullsFirst !== undefined) sql += k.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST';
   return sql;
-}
-
-function withClause(params: Readonly<Record<string, string>> | undefined): string {
-  if (params === undefined) return '';
-  const entries = Object.keys(params)
-    .sort()
-    .map((k) => {
-      const v = params[k]!;
-      return `${quoteIdent(k)} = ${/^[A-Za-z0-9_.+-]+$/.test(v) ? v : quoteLiteral(v)}`;
-    });
-  return entries.length > 0 ? ` WITH (${entries.join(', ')})` : '';
 }
 
 export interface IndexSqlOptions {

@@ -2,9 +2,9 @@
  * Partitioning: the partition key and bounds, creating, attaching and detaching partitions, and the
  * statements that move the rows a new partition covers out of the default partition.
  */
-import type { PartitionBound, PartitionKey } from '../model/types.js';
+import type { PartitionBound, PartitionKey, StorageParameters } from '../model/types.js';
 import { addConstraintSql, dropConstraintSql } from './constraints.js';
-import { integer } from './fragments.js';
+import { integer, withClause } from './fragments.js';
 import { identList, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 import { lockTablesSql } from './session.js';
 
@@ -37,29 +37,31 @@ export function partitionBoundSql(b: PartitionBound): string {
   }
 }
 
-/** `CREATE TABLE p PARTITION OF parent <bound> [PARTITION BY …]` */
+/** `CREATE TABLE p PARTITION OF parent <bound> [PARTITION BY …] [WITH (…)]` */
 export function createPartitionOfSql(
   partition: RelationName,
   parent: RelationName,
   bound: PartitionBound,
   partitionBy?: PartitionKey,
+  parameters?: StorageParameters,
 ): string {
   const by = partitionBy ? ` ${partitionBySql(partitionBy)}` : '';
-  return `CREATE TABLE ${rel(partition)} PARTITION OF ${rel(parent)} ${partitionBoundSql(bound)}${by}`;
+  return `CREATE TABLE ${rel(partition)} PARTITION OF ${rel(parent)} ${partitionBoundSql(bound)}${by}${withClause(parameters)}`;
 }
 
 /**
  * A new, empty table shaped like the partitioned table, attached as a partition afterwards:
- * `CREATE TABLE … (LIKE parent INCLUDING DEFAULTS INCLUDING CONSTRAINTS [INCLUDING GENERATED]) [PARTITION BY …]`.
+ * `CREATE TABLE … (LIKE parent INCLUDING DEFAULTS INCLUDING CONSTRAINTS [INCLUDING GENERATED]) [PARTITION BY …] [WITH (…)]`.
  */
 export function createPartitionLikeSql(
   partition: RelationName,
   parent: RelationName,
   generated: boolean,
   partitionBy?: PartitionKey,
+  parameters?: StorageParameters,
 ): string {
   const by = partitionBy ? ` ${partitionBySql(partitionBy)}` : '';
-  return `CREATE TABLE ${rel(partition)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}`;
+  return `CREATE TABLE ${rel(partition)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}${withClause(parameters)}`;
 }
 
 export function attachPartitionSql(parent: RelationName, partition: RelationName, bound: PartitionBound): string {

@@ -1,41 +1,42 @@
 /** Sequences, and the statements that move an identity or serial sequence past the values a table holds. */
+import type { SequenceSettingField, SequenceSettings } from '../model/identity.js';
 import type { Sequence } from '../model/types.js';
 import { integer } from './fragments.js';
 import { qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 export const SEQUENCE_FIELDS = ['type', 'increment', 'minValue', 'maxValue', 'start', 'cache', 'cycle'] as const;
 
+const SEQUENCE_CLAUSES: Readonly<Record<SequenceSettingField, (s: SequenceSettings) => string>> = {
+  increment: (s) => `INCREMENT BY ${s.increment}`,
+  minValue: (s) => `MINVALUE ${s.minValue}`,
+  maxValue: (s) => `MAXVALUE ${s.maxValue}`,
+  start: (s) => `START WITH ${s.start}`,
+  cache: (s) => `CACHE ${s.cache}`,
+  cycle: (s) => (s.cycle ? 'CYCLE' : 'NO CYCLE'),
+};
+
+/** Clauses of CREATE/ALTER SEQUENCE (and of an identity column's options) for the given fields: `INCREMENT BY 5`, `NO CYCLE`… */
+export function sequenceSettingsSql(s: SequenceSettings, fields: readonly SequenceSettingField[]): string[] {
+  return fields.map((f) => SEQUENCE_CLAUSES[f](s));
+}
+
 /** The option clauses of CREATE/ALTER SEQUENCE for the given fields. */
 export function sequenceOptions(q: Sequence, fields: readonly (keyof Sequence)[]): string {
   const parts: string[] = [];
-  for (const f of fields) {
-    switch (f) {
-      case 'type':
-        if (!/^(smallint|integer|bigint)$/.test(q.type)) throw new Error(`sequence type ${q.type}`);
-        parts.push(`AS ${q.type}`);
-        break;
-      case 'increment':
-        parts.push(`INCREMENT BY ${integer(q.increment, 'increment')}`);
-        break;
-      case 'minValue':
-        parts.push(`MINVALUE ${integer(q.minValue, 'minValue')}`);
-        break;
-      case 'maxValue':
-        parts.push(`MAXVALUE ${integer(q.maxValue, 'maxValue')}`);
-        break;
-      case 'start':
-        parts.push(`START WITH ${integer(q.start, 'start')}`);
-        break;
-      case 'cache':
-        parts.push(`CACHE ${integer(q.cache, 'cache')}`);
-        break;
-      case 'cycle':
-        parts.push(q.cycle ? 'CYCLE' : 'NO CYCLE');
-        break;
-      default:
-        break;
-    }
+  if (fields.includes('type')) {
+    if (!/^(smallint|integer|bigint)$/.test(q.type)) throw new Error(`sequence type ${q.type}`);
+    parts.push(`AS ${q.type}`);
   }
+  const settings: SequenceSettings = {
+    start: BigInt(integer(q.start, 'start')),
+    increment: BigInt(integer(q.increment, 'increment')),
+    minValue: BigInt(integer(q.minValue, 'minValue')),
+    maxValue: BigInt(integer(q.maxValue, 'maxValue')),
+    cache: BigInt(integer(q.cache, 'cache')),
+    cycle: q.cycle,
+  };
+  const settingFields = fields.filter((f): f is SequenceSettingField => f in SEQUENCE_CLAUSES);
+  parts.push(...sequenceSettingsSql(settings, settingFields));
   return parts.join(' ');
 }
 

@@ -29,8 +29,10 @@ import type {
   IndexKey,
   Partition,
   RelationParts,
+  StorageParameters,
   Table,
 } from '../model/types.js';
+import { omit } from '../plan/model-edit.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
@@ -139,7 +141,7 @@ async function createRelationParts(
     const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
-      createPartitionOfSql({ schema: scratch.schema, name }, rel, p.bound, p.partitionBy),
+      createPartitionOfSql({ schema: scratch.schema, name }, rel, p.bound, p.partitionBy, p.with),
     );
     if (created) await createRelationParts(s, scratch, { schema: scratch.schema, name }, p, ppath, map, schemas);
   }
@@ -213,6 +215,9 @@ function keep(
 const opt = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } =>
   (value !== undefined ? { [key]: value } : {}) as { [P in K]?: string };
 
+const parameters = (p: StorageParameters | undefined): { with?: StorageParameters } =>
+  p === undefined ? {} : { with: p };
+
 function byNameMap<T extends { readonly name: string }>(xs: readonly T[] | undefined): Map<string, T> {
   return new Map((xs ?? []).map((x) => [x.name, x]));
 }
@@ -254,7 +259,7 @@ function mergeParts<T extends RelationParts>(
   const excl = byOrig(map.exclusions, got.exclusionConstraints) as Map<ExclusionConstraint, ExclusionConstraint>;
   const parts = byOrig(map.partitions, got.partitions) as Map<Partition, Partition>;
   return {
-    ...desired,
+    ...(omit(desired, 'with') as T),
     checks: desired.checks.map((c) => {
       const n = checks.get(c.name);
       return n ? { ...c, expression: keep(c.expression, n.expression, liveChecks.get(c.name)?.expression) } : c;
@@ -263,8 +268,13 @@ function mergeParts<T extends RelationParts>(
       const n = indexes.get(ix);
       if (!n) return ix;
       const l = liveIndexes.get(ix.name);
-      const { where: _w, ...rest } = ix;
-      return { ...rest, keys: mergeKeys(ix.keys, n.keys, l?.keys), ...opt('where', keep(ix.where, n.where, l?.where)) };
+      const { where: _w, with: _p, ...rest } = ix;
+      return {
+        ...rest,
+        keys: mergeKeys(ix.keys, n.keys, l?.keys),
+        ...opt('where', keep(ix.where, n.where, l?.where)),
+        ...parameters(n.with),
+      };
     }),
     exclusionConstraints: desired.exclusionConstraints.map((x) => {
       const n = excl.get(x);
@@ -285,6 +295,9 @@ function mergeParts<T extends RelationParts>(
     ...(desired.partitionBy && got.partitionBy
       ? { partitionBy: { ...desired.partitionBy, columns: got.partitionBy.columns } }
       : {}),
+    // Storage parameter values as the server stores them (`FALSE` → `false`); a TOAST parameter of a
+    // table that has no TOAST table is dropped by the server, and so here.
+    ...parameters(got.with),
     partitions: desired.partitions.map((p) => {
       const n = parts.get(p);
       return n ? { ...mergeParts(p, n, map, livePartitions.get(p.name)), bound: n.bound } : p;
@@ -427,7 +440,10 @@ async function normalizeBatch(
       const name = scratch.next('t', tablePath(t));
       map.tables.set(name, t);
       const rel = { schema, name };
-      const created = await s.try(tablePath(t), createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy));
+      const created = await s.try(
+        tablePath(t),
+        createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy, t.with),
+      );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
     }
     const tableOut = new Map<Table, Table>();
@@ -477,11 +493,15 @@ async function normalizeBatch(
       domainOut.set(d, {
         ...d,
         type: g.type,
-        checks: g.checks.map((c) => ({
-          ...c,
-          expression:
-            keep(origChecks.get(c.name)?.expression, c.expression, lChecks.get(c.name)?.expression) ?? c.expression,
-        })),
+        checks: g.checks.map((c) => {
+          const comment = origChecks.get(c.name)?.comment;
+          return {
+            ...omit(c, 'comment'),
+            expression:
+              keep(origChecks.get(c.name)?.expression, c.expression, lChecks.get(c.name)?.expression) ?? c.expression,
+            ...opt('comment', comment),
+          };
+        }),
         ...opt('default', keep(d.default, g.default, l?.default)),
       });
     }

@@ -5,12 +5,14 @@
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { withoutDirectives } from '../../model/directives.js';
+import { changedSettings, identitySettings } from '../../model/identity.js';
 import { qualified } from '../../model/names.js';
 import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import {
   addColumnSql,
   addIdentitySql,
+  alterIdentitySql,
   columnTypeSql,
   dropColumnSql,
   dropDefaultSql,
@@ -263,7 +265,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
       sqlStep(`drop identity of ${display} (its sequence goes; values stay)`, [dropIdentitySql(table, c)], {
         locks,
       }),
-      set((col) => omit(col, 'identity')),
+      set((col) => omit(omit(col, 'identity'), 'identityOptions')),
       touches,
     );
   } else if (from.identity !== to.identity && to.identity !== undefined) {
@@ -280,6 +282,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
       touches,
     );
   }
+  if (from.identity !== undefined && to.identity !== undefined) planIdentityOptions(ctx, table, from, to);
 
   if (from.default !== to.default && !identityAdded) {
     if (to.default !== undefined) {
@@ -379,6 +382,29 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
   );
 }
 
+/**
+ * New options of an identity column's sequence (INCREMENT, CACHE, MAXVALUE, …): expand. They shape
+ * the values of rows inserted from now on, which both application versions take as they come.
+ * ACCESS EXCLUSIVE on the table for an instant.
+ */
+function planIdentityOptions(ctx: PlanContext, table: RelationRef, from: Column, to: Column): void {
+  const was = identitySettings(from.type, from.identityOptions);
+  const want = identitySettings(to.type, to.identityOptions);
+  const fields = changedSettings(was, want);
+  if (fields.length === 0) return;
+  const what = fields.map((f) => `${f} ${String(was[f])} → ${String(want[f])}`);
+  ctx.add(
+    at.expand('columns'),
+    sqlStep(
+      `change the identity sequence of ${qualified(table.schema, table.name)}.${to.name}: ${what.join(', ')}`,
+      [alterIdentitySql(table, to.name, want, fields)],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => mapColumn(m, table, to.name, (col) => withOptional(col, 'identityOptions', to.identityOptions)),
+    [tableTouch(table)],
+  );
+}
+
 function sameGenerated(a: Column, b: Column): boolean {
   return a.generated?.expression === b.generated?.expression && a.generated?.stored === b.generated?.stored;
 }
@@ -397,7 +423,7 @@ function planAddIdentity(
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
   const sql: string[] = [];
   if (from.default !== undefined) sql.push(dropDefaultSql(table, to.name));
-  sql.push(addIdentitySql(table, to.name, to.identity!));
+  sql.push(addIdentitySql(table, to.name, to));
   sql.push(identityAfterMaxSql(table, to.name));
   const indexed = ctx.hasIndexLeadingWith(table, [to.name], 'live');
   const hazards: Hazard[] = indexed || ctx.isEmpty(table) ? [] : ['blocks-reads'];
@@ -409,7 +435,10 @@ function planAddIdentity(
       sql,
       { locks: [lock(table, 'ACCESS EXCLUSIVE', hazards.length > 0 ? 'scan' : 'instant')], hazards },
     ),
-    (m) => mapColumn(m, table, to.name, (col) => ({ ...omit(col, 'default'), identity: to.identity! })),
+    (m) =>
+      mapColumn(m, table, to.name, (col) =>
+        withOptional({ ...omit(col, 'default'), identity: to.identity! }, 'identityOptions', to.identityOptions),
+      ),
     [tableTouch(table)],
   );
 }

@@ -33,6 +33,7 @@ import type {
 } from '../../diff/changes.js';
 import { qualified, qualifiedRef } from '../../model/names.js';
 import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
+import { constraintCommentsSql } from '../../sql/comments.js';
 import {
   addConstraintSql,
   addKeyUsingIndexSql,
@@ -64,7 +65,7 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
     sql.push(dropConstraintSql(table, check.name));
     hazards.push('not-validated');
   }
-  sql.push(addConstraintSql(table, checkSql(check, true)));
+  sql.push(addConstraintSql(table, checkSql(check, true)), ...constraintCommentsSql(table, [check]));
   if (!check.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('checks'),
@@ -115,7 +116,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
       at.contract('addPartitions'),
       sqlStep(
         `add foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
-        [addConstraintSql(table, foreignKeySql(fk, !fk.valid))],
+        [addConstraintSql(table, foreignKeySql(fk, !fk.valid)), ...constraintCommentsSql(table, [fk])],
         {
           locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
           hazards: fk.valid ? [] : ['not-validated'],
@@ -145,7 +146,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   }
   if (noNotValid) {
     const empty = ctx.isEmpty(table);
-    sql.push(addConstraintSql(table, foreignKeySql(fk, false)));
+    sql.push(addConstraintSql(table, foreignKeySql(fk, false)), ...constraintCommentsSql(table, [fk]));
     if (!empty) hazards.push('blocks-writes');
     ctx.add(
       at.expand('foreignKeys'),
@@ -169,7 +170,7 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     );
     return;
   }
-  sql.push(addConstraintSql(table, foreignKeySql(fk, true)));
+  sql.push(addConstraintSql(table, foreignKeySql(fk, true)), ...constraintCommentsSql(table, [fk]));
   if (!fk.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('foreignKeys'),
@@ -275,7 +276,7 @@ function planAddKey(
       sqlStep(
         `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} (no online technique on a partitioned table: ` +
           'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
-        [...dropOld, addConstraintSql(table, constraintSql)],
+        [...dropOld, addConstraintSql(table, constraintSql), ...constraintCommentsSql(table, [k.key])],
         { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
       ),
       (m) => mapRelation(m, table, setKey),
@@ -311,7 +312,7 @@ function planAddKey(
     place,
     sqlStep(
       `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}`,
-      [...dropOld, using],
+      [...dropOld, using, ...constraintCommentsSql(table, [k.key])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
     (m) =>
@@ -400,7 +401,7 @@ export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
   if (ctx.isNew(table)) return;
   const empty = ctx.isEmpty(table);
   const sql = ch.replaces ? [dropConstraintSql(table, x.name)] : [];
-  sql.push(addConstraintSql(table, exclusionSql(x, ctx.schemas)));
+  sql.push(addConstraintSql(table, exclusionSql(x, ctx.schemas)), ...constraintCommentsSql(table, [x]));
   ctx.add(
     at.expand('exclusions'),
     sqlStep(

@@ -1,7 +1,7 @@
 /**
  * The NOT NULL recipe. `SET NOT NULL` alone scans the whole table under ACCESS EXCLUSIVE (318 ms on
  * 3M rows, pg-locks.md): reads and writes wait. Instead:
- *   1. `ADD CONSTRAINT <t>_<c>_not_null CHECK (c IS NOT NULL) NOT VALID`  ACCESS EXCLUSIVE, instant
+ *   1. `ADD CONSTRAINT <t>_<c>_zdm_not_null CHECK (c IS NOT NULL) NOT VALID`  ACCESS EXCLUSIVE, instant
  *   2. `VALIDATE CONSTRAINT …` in its own transaction                    SHARE UPDATE EXCLUSIVE, scan
  *   3. `SET NOT NULL` + drop the helper, one transaction                  ACCESS EXCLUSIVE, instant:
  *      PostgreSQL 12+ sees the validated check and skips the scan.
@@ -13,6 +13,7 @@ import { setNotNullSql } from '../../sql/columns.js';
 import { addConstraintSql, checkSql, dropConstraintSql, notNullExpression } from '../../sql/constraints.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapColumn, mapRelation, removeNamed } from '../model-edit.js';
+import { NOT_NULL_HELPER_ROLE } from '../names.js';
 import { planValidation } from './validate.js';
 
 /** The NOT VALID helper check `(c IS NOT NULL)` named `name`, as the model holds it. */
@@ -27,7 +28,7 @@ export interface NotNullOptions {
 
 /** Plans the three steps of the recipe for `table.column`; returns the helper check's name. */
 export function planNotNull(ctx: PlanContext, table: RelationRef, column: string, o: NotNullOptions = {}): string {
-  const name = ctx.freshName(table.schema, [table.name, column], 'not_null');
+  const name = ctx.freshName(table.schema, [table.name, column], NOT_NULL_HELPER_ROLE);
   const check = notNullCheck(name, column);
   const display = `${qualified(table.schema, table.name)}.${column}`;
   const touches = [tableTouch(table)];

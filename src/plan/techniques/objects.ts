@@ -25,7 +25,7 @@ import type {
 import { assertNever, commentTargetName } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { DatabaseModel, Domain, Sequence } from '../../model/types.js';
-import { commentSql } from '../../sql/comments.js';
+import { commentSql, domainCheckCommentsSql } from '../../sql/comments.js';
 import { qualifiedName } from '../../sql/quote.js';
 import {
   alterExtensionSchemaSql,
@@ -177,7 +177,10 @@ export function planCreateDomain(ctx: PlanContext, ch: CreateDomain): void {
   const d = ch.domain;
   ctx.add(
     at.expand('domains'),
-    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [createDomainSql(d, ctx.schemas)]),
+    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [
+      createDomainSql(d, ctx.schemas),
+      ...domainCheckCommentsSql(d),
+    ]),
     (m) => mapSchema(m, d.schema, (s) => ({ ...s, domains: [...s.domains, withOptional(d, 'comment', undefined)] })),
     [{ kind: 'domain', schema: d.schema, name: d.name }],
   );
@@ -269,6 +272,8 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     if (old !== undefined && old.expression === c.expression) continue;
     const sql = old ? [domainDropConstraintSql(d, n)] : [];
     sql.push(domainAddCheckSql(d, n, c.expression));
+    // The check is new: its comment, if any, goes with it (the diff plans only comments of kept checks).
+    sql.push(...domainCheckCommentsSql(to, [c]));
     ctx.add(
       at.expand('domains'),
       sqlStep(`${old ? 'replace' : 'add'} check ${n} of domain ${display} NOT VALID`, sql, {
@@ -398,6 +403,29 @@ function commentEdit(t: CommentTarget, text: string | undefined): ModelEdit {
           ...r,
           indexes: r.indexes.map((i) => (i.name === t.name ? withOptional(i, 'comment', text) : i)),
         }));
+    case 'constraint': {
+      const set = <T extends { readonly name: string; readonly comment?: string }>(xs: readonly T[]): T[] =>
+        xs.map((x) => (x.name === t.name ? withOptional(x, 'comment', text) : x));
+      return (m) =>
+        mapRelation(m, { schema: t.schema, name: t.table }, (r) => ({
+          ...r,
+          ...(r.primaryKey?.name === t.name ? { primaryKey: withOptional(r.primaryKey, 'comment', text) } : {}),
+          uniqueConstraints: set(r.uniqueConstraints),
+          checks: set(r.checks),
+          foreignKeys: set(r.foreignKeys),
+          exclusionConstraints: set(r.exclusionConstraints),
+        }));
+    }
+    case 'domainConstraint':
+      return (m) =>
+        mapSchema(m, t.schema, (s) => ({
+          ...s,
+          domains: s.domains.map((d) =>
+            d.name === t.domain
+              ? { ...d, checks: d.checks.map((c) => (c.name === t.name ? withOptional(c, 'comment', text) : c)) }
+              : d,
+          ),
+        }));
     case 'enum':
       return (m) =>
         mapSchema(m, t.schema, (s) => ({
@@ -430,7 +458,10 @@ function commentOwner(t: CommentTarget): Touch {
       return tableTouch(t);
     case 'column':
     case 'index':
+    case 'constraint':
       return tableTouch({ schema: t.schema, name: t.table });
+    case 'domainConstraint':
+      return { kind: 'domain', schema: t.schema, name: t.domain };
     case 'enum':
     case 'domain':
     case 'sequence':
@@ -448,6 +479,8 @@ function commentLock(t: CommentTarget): LockInfo[] {
       return [lock({ schema: t.schema, name: t.table }, 'SHARE UPDATE EXCLUSIVE')];
     case 'index':
       return [lock(t, 'SHARE UPDATE EXCLUSIVE')];
+    case 'constraint':
+      return [lock({ schema: t.schema, name: t.table }, 'ACCESS SHARE')];
     default:
       return [];
   }

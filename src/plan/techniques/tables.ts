@@ -147,7 +147,7 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
   const root = rootTable(ctx.live, parent);
   const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
   const sql = [
-    createPartitionLikeSql(ref, parent, generated, p.partitionBy),
+    createPartitionLikeSql(ref, parent, generated, p.partitionBy, p.with),
     ...relationPartsSql(ref, p, ctx.schemas, false),
     ...newPartitionsSql(ref, p, ctx.schemas),
     attachPartitionSql(parent, ref, p.bound),

@@ -140,6 +140,14 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { want: wantT({ partitions: [{ ...p2024, comment: '2024' }] }) },
     allowed: { want: wantT({ comment: 'on the table itself' }) },
   },
+  'table-properties': {
+    refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
+    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), comment: 'not a table property' }) },
+  },
+  'constraint-comment': {
+    refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },
+    allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
+  },
   'materialized-view': {
     refused: { dependents: { views: [onT('materializedView', 'mv')] } },
     allowed: { dependents: { views: [onT('view', 'v')] } },

@@ -5,7 +5,7 @@
 import type { RelationRef, ReplaceColumn } from '../../../diff/changes.js';
 import { renameColumnInExpression } from '../../../diff/renames.js';
 import { withoutDirectives } from '../../../model/directives.js';
-import { qualified } from '../../../model/names.js';
+import { makeObjectName, qualified } from '../../../model/names.js';
 import type {
   CheckConstraint,
   Column,
@@ -26,7 +26,7 @@ import {
   setDefaultSql,
   setNotNullSql,
 } from '../../../sql/columns.js';
-import { commentSql } from '../../../sql/comments.js';
+import { commentSql, constraintCommentsSql } from '../../../sql/comments.js';
 import {
   addConstraintSql,
   addKeyUsingIndexSql,
@@ -34,11 +34,13 @@ import {
   dropConstraintSql,
   foreignKeySql,
   renameConstraintSql,
+  renameNotNullConstraintSql,
 } from '../../../sql/constraints.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { castSql, notCopiedSql, replaceBatchSql } from '../../../sql/rows.js';
 import { identityContinueSql, setOwnedBySql } from '../../../sql/sequences.js';
 import { lockTablesSql } from '../../../sql/session.js';
+import { replicaIdentitySql } from '../../../sql/tables.js';
 import {
   castExpression,
   createSyncTriggerSql,
@@ -57,7 +59,7 @@ import {
   removeNamed,
   withOptional,
 } from '../../model-edit.js';
-import { freshName } from '../../names.js';
+import { freshName, NOT_NULL_HELPER_ROLE } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
@@ -127,6 +129,16 @@ function carryOverSteps(
   carryKeys(s);
   carryChecks(s);
   carryForeignKeys(s);
+  // Its index went with the old column: the replica identity is set again on the one that took its name.
+  const identity = live.replicaIdentity;
+  if (
+    identity?.kind === 'index' &&
+    [...carried.indexes, ...(carried.primaryKey ? [carried.primaryKey] : []), ...carried.uniqueConstraints].some(
+      (x) => x.name === identity.index,
+    )
+  ) {
+    s.carry.after.push(replicaIdentitySql(table, identity));
+  }
   // The old column's own indexes, keys and constraints go with it (DROP COLUMN).
   const moved = new Set(
     [...carried.indexes, ...carried.checks, ...carried.foreignKeys, ...carried.uniqueConstraints].map((x) => x.name),
@@ -237,25 +249,26 @@ function carryKeys(s: CarryScope): void {
       ix,
       `build unique index ${tmp} on ${qualified(table.schema, table.name)} (for ${key.name} on ${s.side}), concurrently`,
     );
-    carry.after.push(addKeyUsingIndexSql(table, key, tmp));
+    const want =
+      key.kind === 'primaryKey'
+        ? carried.desired.primaryKey!
+        : carried.desired.uniqueConstraints.find((x) => x.name === key.name)!;
+    carry.after.push(addKeyUsingIndexSql(table, key, tmp), ...constraintCommentsSql(table, [want]));
     carry.edits.push(
       s.edit((r) =>
         key.kind === 'primaryKey'
-          ? { ...r, indexes: removeNamed(r.indexes, tmp), primaryKey: carried.desired.primaryKey! }
+          ? { ...r, indexes: removeNamed(r.indexes, tmp), primaryKey: want as PrimaryKey }
           : {
               ...r,
               indexes: removeNamed(r.indexes, tmp),
-              uniqueConstraints: [
-                ...removeNamed(r.uniqueConstraints, key.name),
-                carried.desired.uniqueConstraints.find((x) => x.name === key.name)!,
-              ],
+              uniqueConstraints: [...removeNamed(r.uniqueConstraints, key.name), want as UniqueConstraint],
             },
       ),
     );
   }
   for (const [child, liveFk] of carried.incoming) {
     const fk = finalForeignKey(liveFk, table, s.names);
-    carry.after.push(addConstraintSql(child, foreignKeySql(fk, true)));
+    carry.after.push(addConstraintSql(child, foreignKeySql(fk, true)), ...constraintCommentsSql(child, [fk]));
     carry.revalidate.push({ table: child, fk });
     carry.edits.push((m) =>
       mapRelation(m, child, (r) => ({
@@ -282,6 +295,8 @@ interface CarriedConstraint {
   /** The copy added to the table; in contract, the copy replaced by the constraint as the desired state has it. */
   readonly added: (t: Table) => Table;
   readonly settled: (t: Table) => Table;
+  /** The constraint as it ends: its comment is set again once it has its name back. */
+  readonly final: { readonly name: string; readonly comment?: string };
 }
 
 /** Expand: the copy NOT VALID; backfill: its validation; contract: its name back. */
@@ -306,7 +321,7 @@ function carryConstraint(s: CarryScope, c: CarriedConstraint): void {
       ...(c.validateLocks ? { locks: c.validateLocks } : {}),
     });
   }
-  s.carry.after.push(renameConstraintSql(table, c.tmp, c.name));
+  s.carry.after.push(renameConstraintSql(table, c.tmp, c.name), ...constraintCommentsSql(table, [c.final]));
   s.carry.edits.push(s.edit(c.settled));
 }
 
@@ -314,7 +329,10 @@ function carryChecks(s: CarryScope): void {
   const { ctx, table } = s;
   for (const ck of s.carried.checks) {
     const tmp = ctx.freshName(table.schema, [ck.name], 'zdm_new');
-    const shadowCk: CheckConstraint = { ...ck, name: tmp, expression: s.rewrite(ck.expression), valid: false };
+    const shadowCk: CheckConstraint = omit(
+      { ...ck, name: tmp, expression: s.rewrite(ck.expression), valid: false },
+      'comment',
+    );
     const want = s.carried.desired.checks.find((x) => x.name === ck.name)!;
     carryConstraint(s, {
       kind: 'check',
@@ -325,6 +343,7 @@ function carryChecks(s: CarryScope): void {
       locks: [lock(table, 'ACCESS EXCLUSIVE')],
       added: (r) => ({ ...r, checks: [...r.checks, shadowCk] }),
       settled: (r) => ({ ...r, checks: [...removeNamed(r.checks, tmp), { ...want, valid: ck.valid }] }),
+      final: want,
     });
   }
 }
@@ -334,7 +353,7 @@ function carryForeignKeys(s: CarryScope): void {
   const { column, final } = s.names;
   for (const fk of s.carried.foreignKeys) {
     const tmp = ctx.freshName(table.schema, [fk.name], 'zdm_new');
-    const shadowFk: ForeignKey = { ...fk, name: tmp, columns: fk.columns.map(s.sub), valid: false };
+    const shadowFk: ForeignKey = omit({ ...fk, name: tmp, columns: fk.columns.map(s.sub), valid: false }, 'comment');
     const target = { schema: fk.references.schema, name: fk.references.table };
     const finalOwn: ForeignKey = {
       ...finalForeignKey(fk, table, s.names),
@@ -350,6 +369,7 @@ function carryForeignKeys(s: CarryScope): void {
       validateLocks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(target, 'ROW SHARE')],
       added: (r) => ({ ...r, foreignKeys: [...r.foreignKeys, shadowFk] }),
       settled: (r) => ({ ...r, foreignKeys: [...removeNamed(r.foreignKeys, tmp), finalOwn] }),
+      final: finalOwn,
     });
   }
 }
@@ -392,7 +412,7 @@ export function replacementSteps(
   // column (type change), and foreign keys that reference it are re-pointed in contract.
   const carry = carryOverSteps(ctx, table, live, r.names, carried);
   const helper = r.notNull
-    ? notNullCheck(ctx.freshName(table.schema, [table.name, newName], 'not_null'), newName)
+    ? notNullCheck(ctx.freshName(table.schema, [table.name, newName], NOT_NULL_HELPER_ROLE), newName)
     : undefined;
   const s: ColumnScope = { ctx, change: ch, r, spec, ...(helper ? { helper } : {}) };
   const conversion = expandStep(s);
@@ -513,12 +533,21 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   if (r.identityMoves && to.identity !== undefined) {
     // The identity moves: the new column gets its own sequence, started where the old one is (the
     // old sequence goes with the old column).
-    sql.push(addIdentitySql(table, newName, to.identity));
+    sql.push(addIdentitySql(table, newName, to));
     sql.push(identityContinueSql(table, from.name, newName));
   }
   sql.push(...carry.before);
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
+  if (!rename && helper !== undefined) {
+    sql.push(
+      renameNotNullConstraintSql(
+        table,
+        makeObjectName(table.name, newName, 'not_null'),
+        makeObjectName(table.name, finalName, 'not_null'),
+      ),
+    );
+  }
   if (to.default !== undefined) sql.push(setDefaultSql(table, finalName, to.default));
   sql.push(...carry.after);
   if (!rename && to.comment !== undefined) {
