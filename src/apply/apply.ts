@@ -20,6 +20,7 @@ import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { objectFingerprints, withoutJournal } from '../model/objects.js';
 import { PHASES, type Phase, type Plan, type Step } from '../plan/types.js';
+import { setConfigSql } from '../sql/session.js';
 import { describeBackfill, runBackfillStep } from './backfill.js';
 import {
   checkAfter,
@@ -73,11 +74,11 @@ async function saveSession(c: Queryable): Promise<SavedSession> {
 }
 
 async function restoreSession(c: Queryable, saved: SavedSession): Promise<void> {
-  await c.query(
-    `SELECT pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false),
-            pg_catalog.set_config('application_name', $3, false)`,
-    [saved.lockTimeout, saved.statementTimeout, saved.applicationName],
-  );
+  await c.query(setConfigSql(['lock_timeout', 'statement_timeout', 'application_name']), [
+    saved.lockTimeout,
+    saved.statementTimeout,
+    saved.applicationName,
+  ]);
 }
 
 interface Internal {
@@ -174,9 +175,7 @@ async function runPhase(
     if (dryRun) return await dryRunPhase(client, plan, phase, journal, s, emit, t0, resumed);
 
     saved = await saveSession(client);
-    await client.query(`SELECT pg_catalog.set_config('application_name', $1, false)`, [
-      `zdm apply ${plan.id} ${phase.name}`.slice(0, 63),
-    ]);
+    await client.query(setConfigSql(['application_name']), [`zdm apply ${plan.id} ${phase.name}`.slice(0, 63)]);
     await ensureJournal(client);
     await recordPlan(client, plan);
     await phaseStarted(client, plan.id, phase.name);

@@ -31,11 +31,12 @@
  * the expand phase installed the sync trigger that fills the new column on every write.
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
-import { runBatchLoop } from './batches.js';
-import { type RunContext, stepError } from './context.js';
+import { backfillCtidSql, backfillUpdateSql, backfillUpperSql, type Keyset, keyset } from '../sql/rows.js';
+import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
+import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
-import { ensureCursor, type JournalCursor, resetCursorKey, stepFailed, stepStarting } from './journal.js';
-import { qualifiedIdent, quoteIdent } from './sql.js';
+import { ensureCursor, type JournalCursor, resetCursorKey, stepStarting } from './journal.js';
+import { elapsedMs, failedStep, finishedStep } from './outcome.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BackfillKey {
@@ -130,63 +131,6 @@ export async function chooseKey(ctx: RunContext, step: BackfillStep, oid: number
   return { strategy: 'ctid', columns: [], types: [] };
 }
 
-const predicate = (where: string): string => (where.trim() === '' ? 'true' : `(${where})`);
-
-interface BatchSql {
-  /** Upper bound of the next batch; `$1..$k` the cursor (when present), `$last` the offset. */
-  readonly upper: (hasCursor: boolean) => string;
-  /** The UPDATE; cursor `$1..$k` (when present), upper `$k+1..$2k` (when present). */
-  readonly update: (hasCursor: boolean, hasUpper: boolean) => string;
-}
-
-function keysetSql(step: BackfillStep, key: BackfillKey): BatchSql {
-  const table = qualifiedIdent(step.table.schema, step.table.name);
-  const cols = key.columns.map(quoteIdent);
-  const k = cols.length;
-  const row = k === 1 ? cols[0]! : `(${cols.join(', ')})`;
-  const params = (offset: number): string => {
-    const ps = key.types.map((t, i) => `$${offset + i + 1}::${t}`);
-    return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
-  };
-  const where = predicate(step.where);
-  const set = Object.entries(step.set)
-    .map(([col, expr]) => `${quoteIdent(col)} = (${expr})`)
-    .join(', ');
-  return {
-    upper: (hasCursor) =>
-      `SELECT pg_catalog.jsonb_build_array(${cols.map((c) => `${c}::text`).join(', ')}) AS key FROM ${table}` +
-      ` WHERE ${hasCursor ? `${row} > ${params(0)} AND ` : ''}${where}` +
-      ` ORDER BY ${cols.join(', ')} OFFSET $${hasCursor ? k + 1 : 1}::int8 LIMIT 1`,
-    update: (hasCursor, hasUpper) => {
-      const conds: string[] = [];
-      if (hasCursor) conds.push(`${row} > ${params(0)}`);
-      if (hasUpper) conds.push(`${row} <= ${params(hasCursor ? k : 0)}`);
-      conds.push(where);
-      return `UPDATE ${table} SET ${set} WHERE ${conds.join(' AND ')}`;
-    },
-  };
-}
-
-/**
- * A row the walk already updated may have moved into a block it has yet to walk; without a `where`
- * that excludes done rows it would be updated again. So a ctid walk without `where` only touches
- * rows whose `set` columns differ from the values they would get (`IS DISTINCT FROM`): a revisited
- * row no longer does (unless an expression is volatile: such a backfill needs a `where`).
- */
-function ctidSql(step: BackfillStep, from: number, to: number): string {
-  const table = qualifiedIdent(step.table.schema, step.table.name);
-  const entries = Object.entries(step.set);
-  const set = entries.map(([col, expr]) => `${quoteIdent(col)} = (${expr})`).join(', ');
-  const where =
-    step.where.trim() !== ''
-      ? predicate(step.where)
-      : `(${entries.map(([col]) => quoteIdent(col)).join(', ')}, NULL) IS DISTINCT FROM (${entries.map(([, expr]) => `(${expr})`).join(', ')}, NULL)`;
-  return (
-    `UPDATE ${table} SET ${set} WHERE ctid >= '(${Math.trunc(from)},0)'::pg_catalog.tid` +
-    ` AND ctid < '(${Math.trunc(to)},0)'::pg_catalog.tid AND ${where}`
-  );
-}
-
 /** What one batch runs, with the cursor as placeholders: for dry runs and the docs. */
 export async function describeBackfill(
   ctx: RunContext,
@@ -194,9 +138,9 @@ export async function describeBackfill(
 ): Promise<{ key: BackfillKey; sql: string[] }> {
   const facts = await tableFacts(ctx, step);
   const key = await chooseKey(ctx, step, facts.oid);
-  if (key.strategy === 'ctid') return { key, sql: [ctidSql(step, 0, 8)] };
-  const s = keysetSql(step, key);
-  return { key, sql: [s.upper(true), s.update(true, true)] };
+  if (key.strategy === 'ctid') return { key, sql: [backfillCtidSql(step, 0, 8)] };
+  const ks = keyset(key.columns, key.types);
+  return { key, sql: [backfillUpperSql(step, ks, true), backfillUpdateSql(step, ks, true, true)] };
 }
 
 function startPosition(key: BackfillKey, facts: TableFacts): Position {
@@ -230,12 +174,9 @@ export async function runBackfillStep(
   const display = `${step.table.schema}.${step.table.name}`;
   const t0 = performance.now();
   const wanted: LockInfo[] = [{ relation: display, mode: 'ROW EXCLUSIVE', hold: 'scan' }];
-  let batchesThisRun = 0;
-  let rowsThisRun = 0;
-  let maxAttempts = 1;
-  let rowsDone = cursor?.rowsDone ?? 0;
-  let batchesDone = cursor?.batchesDone ?? 0;
+  const { rowsDone, batchesDone } = earlierRuns(cursor);
   let strategy: BackfillStrategy = 'ctid';
+  let run: BatchLoopOutcome;
   try {
     const facts = await tableFacts(ctx, step);
     const key = await chooseKey(ctx, step, facts.oid);
@@ -284,8 +225,8 @@ export async function runBackfillStep(
 
     const tuplesPerBlock =
       facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
-    const keyset = key.strategy === 'ctid' ? null : keysetSql(step, key);
-    const outcome = await runBatchLoop<Position>(ctx, {
+    const ks: Keyset | null = key.strategy === 'ctid' ? null : keyset(key.columns, key.types);
+    run = await runBatchLoop<Position>(ctx, {
       stepId: step.id,
       what: 'backfill batch',
       display,
@@ -299,15 +240,21 @@ export async function runBackfillStep(
         if (p.strategy === 'ctid') {
           const from = p.nextBlock;
           const to = Math.min(p.endBlock, from + Math.max(1, Math.round(size / tuplesPerBlock)));
-          const rows = from >= p.endBlock ? 0 : ((await c.query(ctidSql(step, from, to))).rowCount ?? 0);
+          const rows = from >= p.endBlock ? 0 : ((await c.query(backfillCtidSql(step, from, to))).rowCount ?? 0);
           const next = { ...p, nextBlock: Math.max(from, to) };
           return { rows, next, last: next.nextBlock >= p.endBlock };
         }
         const cur = p.last;
         const cursorValues = cur ?? [];
-        const u = await c.query<{ key: string[] }>(keyset!.upper(cur !== null), [...cursorValues, size - 1]);
+        const u = await c.query<{ key: string[] }>(backfillUpperSql(step, ks!, cur !== null), [
+          ...cursorValues,
+          size - 1,
+        ]);
         const upper = u.rows[0]?.key ?? null;
-        const r = await c.query(keyset!.update(cur !== null, upper !== null), [...cursorValues, ...(upper ?? [])]);
+        const r = await c.query(backfillUpdateSql(step, ks!, cur !== null, upper !== null), [
+          ...cursorValues,
+          ...(upper ?? []),
+        ]);
         return { rows: r.rowCount ?? 0, next: { ...p, last: upper ?? cur }, last: upper === null };
       },
       progress: ({ position, done, rowsDone: total, batchesDone: batches, rowsPerSecond, elapsedSeconds }) => {
@@ -328,35 +275,21 @@ export async function runBackfillStep(
         };
       },
     });
-    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
-    const e = stepError(step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
+  const durationMs = elapsedMs(t0);
+  const { rowsThisRun, batchesThisRun } = run;
   ctx.emit({
     type: 'backfill-done',
     stepId: step.id,
-    rowsDone,
-    batchesDone,
+    rowsDone: run.rowsDone,
+    batchesDone: run.batchesDone,
     rowsThisRun,
     batchesThisRun,
     durationMs,
-    message: `${step.id}: backfill of ${display} done: ${rowsThisRun} rows in ${batchesThisRun} batches in this run (${rowsDone} rows in ${batchesDone} batches in all), ${durationMs} ms`,
+    message: `${step.id}: backfill of ${display} done: ${rowsThisRun} rows in ${batchesThisRun} batches in this run (${run.rowsDone} rows in ${run.batchesDone} batches in all), ${durationMs} ms`,
   });
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: maxAttempts,
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
-  return {
-    id: step.id,
-    outcome: 'applied',
-    attempts: maxAttempts,
-    durationMs,
-    backfill: { strategy, rowsThisRun, batchesThisRun, rowsDone, batchesDone },
-  };
+  finishedStep(ctx, step.id, run.maxAttempts, durationMs);
+  return { id: step.id, outcome: 'applied', attempts: run.maxAttempts, durationMs, backfill: batched(strategy, run) };
 }

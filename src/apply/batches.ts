@@ -9,9 +9,11 @@
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
+import { setLocalSql } from '../sql/session.js';
 import { type RunContext, type Settings, withLockRetry } from './context.js';
-import { advanceCursor, stepDone } from './journal.js';
-import { msSetting, sleep } from './sql.js';
+import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
+import { msSetting, sleep } from './timing.js';
+import type { BackfillStrategy, StepOutcome } from './types.js';
 
 export interface BatchResult<P> {
   readonly rows: number;
@@ -65,6 +67,17 @@ export interface BatchLoopOutcome {
   readonly maxAttempts: number;
 }
 
+/** The counters of a step's earlier runs, from its journaled cursor (none: it has not run). */
+export function earlierRuns(cursor: JournalCursor | undefined): { rowsDone: number; batchesDone: number } {
+  return { rowsDone: cursor?.rowsDone ?? 0, batchesDone: cursor?.batchesDone ?? 0 };
+}
+
+/** A batched step's outcome as apply reports it. */
+export function batched(strategy: BackfillStrategy, run: BatchLoopOutcome): NonNullable<StepOutcome['backfill']> {
+  const { rowsThisRun, batchesThisRun, rowsDone, batchesDone } = run;
+  return { strategy, rowsThisRun, batchesThisRun, rowsDone, batchesDone };
+}
+
 /** The pause after a batch that took `batchMs`: the fixed part plus the proportional part. */
 export function pauseAfter(s: Pick<Settings, 'pauseMs' | 'pauseRatio'>, batchMs: number): number {
   return Math.round(s.pauseMs + s.pauseRatio * batchMs);
@@ -97,9 +110,12 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
           // rare and scanned and sorted the whole table for every batch, a batch took longer than the
           // cap, and batches shrank to a few hundred rows: 1,000,000 rows took 273 s instead of 37.
           await c.query(
-            `SET LOCAL lock_timeout = '${msSetting(loop.lockTimeoutMs)}'; ` +
-              `SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'; ` +
-              'SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off',
+            setLocalSql({
+              lock_timeout: msSetting(loop.lockTimeoutMs),
+              statement_timeout: msSetting(s.backfillStatementTimeoutMs),
+              enable_seqscan: 'off',
+              enable_sort: 'off',
+            }),
           );
           const r = await loop.batch(position, size);
           const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);

@@ -1,5 +1,5 @@
 /**
- * The copy and verify steps of a partition swap (src/plan/techniques/partition-swap.ts).
+ * The copy and verify steps of a partition swap (src/plan/techniques/partition-swap/).
  *
  * Copy: the source is walked in key order, one transaction per batch:
  *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound
@@ -22,17 +22,18 @@
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
-import { runBatchLoop } from './batches.js';
-import { type RunContext, stepError } from './context.js';
+import { compareChecksumsSql, copyBatchSql, copyUpperSql, keyset, rowDifferenceSql } from '../sql/rows.js';
+import { setLocalSql } from '../sql/session.js';
+import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
+import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
-import { ensureCursor, type JournalCursor, stepDone, stepFailed, stepStarting } from './journal.js';
-import { msSetting, qualifiedIdent, quoteIdent } from './sql.js';
+import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
+import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
+import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
 const COPY_LOCK_TIMEOUT_MS = 500;
-
-const idents = (cols: readonly string[]): string => cols.map(quoteIdent).join(', ');
 
 async function keyTypes(ctx: RunContext, step: CopyStep): Promise<string[]> {
   const r = await ctx.c.query<{ name: string; type: string }>(
@@ -59,16 +60,11 @@ export async function runCopyStep(
   cursor: JournalCursor | undefined,
 ): Promise<StepOutcome> {
   const { c, plan, phase, s } = ctx;
-  const from = qualifiedIdent(step.from.schema, step.from.name);
-  const to = qualifiedIdent(step.to.schema, step.to.name);
   const display = `${step.from.schema}.${step.from.name}`;
   const t0 = performance.now();
   const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
-  let rowsDone = cursor?.rowsDone ?? 0;
-  let batchesDone = cursor?.batchesDone ?? 0;
-  let rowsThisRun = 0;
-  let batchesThisRun = 0;
-  let maxAttempts = 1;
+  const { rowsDone, batchesDone } = earlierRuns(cursor);
+  let run: BatchLoopOutcome;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -76,26 +72,7 @@ export async function runCopyStep(
     const saved = cursor?.lastKey;
     const last: string[] | null =
       Array.isArray(saved) && saved.length === step.key.length ? saved.map((v) => String(v)) : null;
-    const k = step.key.length;
-    const keyExpr = k === 1 ? quoteIdent(step.key[0]!) : `(${idents(step.key)})`;
-    const params = (offset: number) => {
-      const ps = types.map((t, i) => `$${offset + i + 1}::${t}`);
-      return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
-    };
-    const keyText = `ARRAY[${step.key.map((col) => `${quoteIdent(col)}::text`).join(', ')}]`;
-    const upperSql = (hasCursor: boolean) =>
-      `SELECT ${keyText} AS key FROM ${from}${hasCursor ? ` WHERE ${keyExpr} > ${params(0)}` : ''} ` +
-      `ORDER BY ${idents(step.key)} OFFSET $${hasCursor ? k + 1 : 1} LIMIT 1`;
-    const insertSql = (hasCursor: boolean, hasUpper: boolean) => {
-      const where: string[] = [];
-      if (hasCursor) where.push(`${keyExpr} > ${params(0)}`);
-      if (hasUpper) where.push(`${keyExpr} <= ${params(hasCursor ? k : 0)}`);
-      return (
-        `INSERT INTO ${to} (${idents(step.columns)})${step.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
-        `SELECT ${idents(step.columns)} FROM ${from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
-        `ORDER BY ${idents(step.key)} FOR SHARE ON CONFLICT DO NOTHING`
-      );
-    };
+    const ks = keyset(step.key, types);
     ctx.emit({
       type: 'step-start',
       stepId: step.id,
@@ -104,7 +81,7 @@ export async function runCopyStep(
       message: `${step.id}: ${step.summary}${last !== null ? `, resuming after ${rowsDone} rows in ${batchesDone} batches` : ''}`,
     });
     await s.hooks.beforeStep?.(step.id);
-    const outcome = await runBatchLoop<string[] | null>(ctx, {
+    run = await runBatchLoop<string[] | null>(ctx, {
       stepId: step.id,
       what: 'copy batch',
       display,
@@ -115,9 +92,12 @@ export async function runCopyStep(
       rowsDone,
       batchesDone,
       batch: async (cur, size) => {
-        const u = await c.query<{ key: string[] }>(upperSql(cur !== null), [...(cur ?? []), size - 1]);
+        const u = await c.query<{ key: string[] }>(copyUpperSql(step, ks, cur !== null), [...(cur ?? []), size - 1]);
         const upper = u.rows[0]?.key ?? null;
-        const r = await c.query(insertSql(cur !== null, upper !== null), [...(cur ?? []), ...(upper ?? [])]);
+        const r = await c.query(copyBatchSql(step, ks, cur !== null, upper !== null), [
+          ...(cur ?? []),
+          ...(upper ?? []),
+        ]);
         return { rows: r.rowCount ?? 0, next: upper ?? cur, last: upper === null };
       },
       progress: ({ done, rowsDone: total, batchesDone: batches, rowsPerSecond }) => ({
@@ -126,43 +106,31 @@ export async function runCopyStep(
         message: `${step.id}: ${total} rows copied in ${batches} batches, ${rowsPerSecond} rows/s`,
       }),
     });
-    ({ rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts } = outcome);
   } catch (err) {
-    const e = stepError(step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: maxAttempts,
+  const durationMs = elapsedMs(t0);
+  finishedStep(
+    ctx,
+    step.id,
+    run.maxAttempts,
     durationMs,
-    message: `${step.id}: copied ${rowsThisRun} rows in ${batchesThisRun} batches in ${durationMs} ms (${rowsDone} rows in all)`,
-  });
+    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)`,
+  );
   return {
     id: step.id,
     outcome: 'applied',
-    attempts: maxAttempts,
+    attempts: run.maxAttempts,
     durationMs,
-    backfill: { strategy: 'primary-key', rowsThisRun, batchesThisRun, rowsDone, batchesDone },
+    backfill: batched('primary-key', run),
   };
 }
 
 export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
-  const from = qualifiedIdent(step.from.schema, step.from.name);
-  const to = qualifiedIdent(step.to.schema, step.to.name);
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   try {
-    await stepStarting(c, plan.id, phase.name, step.id);
-    ctx.emit({
-      type: 'step-start',
-      stepId: step.id,
-      summary: step.summary,
-      attempt: 1,
-      message: `${step.id}: ${step.summary}`,
-    });
+    await startedStep(ctx, step, 1);
     await s.hooks.beforeStep?.(step.id);
     const [liveSql, copySql] = step.sql;
     if (liveSql === undefined || copySql === undefined) {
@@ -170,18 +138,13 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
     }
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      await c.query(`SET LOCAL statement_timeout = '${msSetting(s.backfillStatementTimeoutMs)}'`);
+      await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs) }));
       const r = await c.query<{ live_rows: string; live_sum: string; copy_rows: string; copy_sum: string }>(
-        `SELECT a.rows AS live_rows, a.checksum::text AS live_sum, b.rows AS copy_rows, b.checksum::text AS copy_sum
-           FROM (${liveSql}) AS a, (${copySql}) AS b`,
+        compareChecksumsSql(liveSql, copySql),
       );
       const row = r.rows[0]!;
       if (row.live_rows !== row.copy_rows || row.live_sum !== row.copy_sum) {
-        const cols = idents(step.columns);
-        const d = await c.query<{ missing: string; extra: string }>(
-          `SELECT (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${from} EXCEPT ALL SELECT ${cols} FROM ${to}) AS x) AS missing,
-                  (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${to} EXCEPT ALL SELECT ${cols} FROM ${from}) AS y) AS extra`,
-        );
+        const d = await c.query<{ missing: string; extra: string }>(rowDifferenceSql(step.from, step.to, step.columns));
         const diff = d.rows[0]!;
         throw new ApplyError(
           'step-failed',
@@ -203,17 +166,9 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
     }
     await stepDone(c, plan.id, step.id);
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.backfillStatementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.backfillStatementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: 1,
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
+  const durationMs = elapsedMs(t0);
+  finishedStep(ctx, step.id, 1, durationMs);
   return { id: step.id, outcome: 'applied', attempts: 1, durationMs };
 }

@@ -32,11 +32,12 @@
  * for longer than a given time are cancelled or terminated, each one listed and journaled.
  */
 import type { Queryable } from '../db/connection.js';
+import { CONFLICTS } from '../plan/locks.js';
 import { LOCK_MODES, type LockInfo, type LockMode } from '../plan/types.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
 import { recordBlockerAction } from './journal.js';
 import { ACTIVITY_COLUMNS, type Blocker, describeWanted, lockHolders, toHolder } from './locks.js';
-import { backoffMs, CONFLICTS, oneLine, sleep } from './sql.js';
+import { backoffMs, oneLine, sleep } from './timing.js';
 import type { ApplyEvent } from './types.js';
 
 /** The settings the guard reads (a subset of the run's settings, see context.ts). */

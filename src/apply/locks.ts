@@ -3,9 +3,10 @@
  * that name the session a step waited for.
  */
 import type { Queryable } from '../db/connection.js';
+import { CONFLICTS, PG_LOCK_NAME } from '../plan/locks.js';
 import type { LockInfo } from '../plan/types.js';
 import { ApplyError, type LockHolder } from './errors.js';
-import { CONFLICTS, oneLine, PG_LOCK_NAME } from './sql.js';
+import { oneLine } from './timing.js';
 
 /**
  * The advisory lock key, in the two-int4 form so pg_locks shows it as (classid, objid, objsubid = 2):

@@ -21,14 +21,22 @@ import { assertNever } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
+import { parseIdentifierChain } from '../model/types-text.js';
 import type { LockInfo, Plan, SqlStep, Step } from '../plan/types.js';
+import { dropColumnSql } from '../sql/columns.js';
+import { dropConstraintSql } from '../sql/constraints.js';
+import { dropIndexSql } from '../sql/indexes.js';
+import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
+import { resetSql, setLocalSql, setSessionSql } from '../sql/session.js';
+import { dropFunctionSql, dropTriggerSql } from '../sql/triggers.js';
+import { dropViewSql } from '../sql/views.js';
 import { validatePlan, verifyChecksum } from './checks.js';
 import { resolveSettings } from './context.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
 import { type GuardContext, type GuardEvent, guardedTries, SideSession, waitKindOf } from './guard.js';
 import { ensureJournal, readPlanJournal } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
-import { msSetting, quoteIdent as quote } from './sql.js';
+import { msSetting } from './timing.js';
 import type { ApplyOptions } from './types.js';
 
 export type RollbackEvent =
@@ -89,10 +97,18 @@ const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS 
 const CREATE_VIEW = re(`CREATE (MATERIALIZED )?VIEW ${QUALIFIED}[ \n]`);
 const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED} IS `);
 
-/** `"a"."b"` → the schema part of a qualified name as written (unqualified: `public`). */
-function schemaOf(qualified: string): string {
-  const m = new RegExp(`^(${ID})\\.`).exec(qualified);
-  return m ? m[1]! : 'public';
+/** The relation a `schema.name` of the plan's SQL names (unqualified: in `public`). */
+function relationOf(text: string): RelationName {
+  const parts = parseIdentifierChain(text);
+  if (parts === undefined || parts.length === 0 || parts.length > 2) throw new Error(`not a relation name: ${text}`);
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { schema: 'public', name: parts[0]! };
+}
+
+/** The name one identifier of the plan's SQL spells. */
+function nameOf(text: string): string {
+  const parts = parseIdentifierChain(text);
+  if (parts?.length !== 1) throw new Error(`not an identifier: ${text}`);
+  return parts[0]!;
 }
 
 interface Undo {
@@ -126,7 +142,8 @@ function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<strin
         const v = CREATE_VIEW.exec(sql);
         if (v) relations.add(v[2]!);
         const i = CREATE_INDEX.exec(sql);
-        if (i && v === null && relations.has(i[3]!)) relations.add(`${schemaOf(i[3]!)}.${i[2]}`);
+        if (i && v === null && relations.has(i[3]!))
+          relations.add(qualifiedName(relationOf(i[3]!).schema, nameOf(i[2]!)));
       }
     }
   }
@@ -140,22 +157,21 @@ function undoStatement(
 ): { sql: string; concurrent: boolean } | null | string {
   const tx = (s: string) => ({ sql: s, concurrent: false });
   let m = ADD_COLUMN.exec(sql);
-  if (m) return tx(`ALTER TABLE ${m[1]} DROP COLUMN IF EXISTS ${m[2]}`);
+  if (m) return tx(dropColumnSql(relationOf(m[1]!), nameOf(m[2]!), { ifExists: true }));
   m = ADD_CONSTRAINT.exec(sql);
-  if (m) return tx(`ALTER TABLE ${m[1]} DROP CONSTRAINT IF EXISTS ${m[2]}`);
+  if (m) return tx(dropConstraintSql(relationOf(m[1]!), nameOf(m[2]!), { ifExists: true }));
   m = CREATE_INDEX.exec(sql);
   if (m) {
-    return {
-      sql: `DROP INDEX ${m[1] ? 'CONCURRENTLY ' : ''}IF EXISTS ${schemaOf(m[3]!)}.${m[2]}`,
-      concurrent: m[1] !== undefined,
-    };
+    const concurrent = m[1] !== undefined;
+    const index = { schema: relationOf(m[3]!).schema, name: nameOf(m[2]!) };
+    return { sql: dropIndexSql(index, { concurrently: concurrent, ifExists: true }), concurrent };
   }
   m = CREATE_FUNCTION.exec(sql);
-  if (m) return tx(`DROP FUNCTION IF EXISTS ${m[1]}()`);
+  if (m) return tx(dropFunctionSql(relationOf(m[1]!), { ifExists: true }));
   m = CREATE_TRIGGER.exec(sql);
-  if (m) return tx(`DROP TRIGGER IF EXISTS ${m[1]} ON ${m[2]}`);
+  if (m) return tx(dropTriggerSql(nameOf(m[1]!), relationOf(m[2]!), { ifExists: true }));
   m = CREATE_VIEW.exec(sql);
-  if (m) return tx(`DROP ${m[1] ? 'MATERIALIZED ' : ''}VIEW IF EXISTS ${m[2]}`);
+  if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
   // Comments of a view or materialized view (or of its index or columns) the plan created go with it.
   m = COMMENT_VIEW.exec(sql);
   if (m && added.relations.has(m[1]!)) return null;
@@ -181,8 +197,8 @@ function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | strin
       return undoSqlStep(step, added);
     case 'backfill': {
       // A backfill into a column expand added is undone by dropping the column.
-      const table = `${quote(step.table.schema)}.${quote(step.table.name)}`;
-      const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quote(c)}`));
+      const table = qualifiedName(step.table.schema, step.table.name);
+      const foreign = Object.keys(step.set).filter((c) => !added.columns.has(`${table}.${quoteIdent(c)}`));
       return foreign.length === 0
         ? { stepId: step.id, sql: [], concurrent: false, locks: [] }
         : `it writes column(s) ${foreign.join(', ')} that existed before the plan: their old values are gone`;
@@ -294,16 +310,16 @@ async function runUndo(gc: GuardContext, u: Undo): Promise<void> {
       async (_n, t) => {
         if (u.concurrent) {
           // DROP INDEX CONCURRENTLY refuses to run in a transaction block: one statement at a time.
-          await c.query(`SET lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
+          await c.query(setSessionSql({ lock_timeout: msSetting(t.lockTimeoutMs) }));
           try {
             for (const sql of u.sql) await c.query(sql);
           } finally {
-            await c.query('RESET lock_timeout');
+            await c.query(resetSql('lock_timeout'));
           }
         } else {
           await c.query('BEGIN');
           try {
-            await c.query(`SET LOCAL lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
+            await c.query(setLocalSql({ lock_timeout: msSetting(t.lockTimeoutMs) }));
             for (const sql of u.sql) await c.query(sql);
             await c.query('COMMIT');
           } catch (err) {

@@ -10,11 +10,14 @@
  * for concurrent index builds zdm makes them so (see `dropLeftovers`).
  */
 import type { SqlStep } from '../plan/types.js';
-import { type RunContext, stepError, withLockRetry } from './context.js';
+import { dropIndexSql } from '../sql/indexes.js';
+import { setConfigSql, setLocalSql } from '../sql/session.js';
+import { type RunContext, withLockRetry } from './context.js';
 import { waitKindOf } from './guard.js';
 import type { JournalStep } from './journal.js';
-import { stepDone, stepFailed, stepRetried, stepStarting, stepStatementsDone } from './journal.js';
-import { msSetting, oneLine, qualifiedIdent } from './sql.js';
+import { stepDone, stepRetried, stepStatementsDone } from './journal.js';
+import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
+import { msSetting, oneLine } from './timing.js';
 import type { StepOutcome } from './types.js';
 
 const CREATE_INDEX_CONCURRENTLY = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b/i;
@@ -29,7 +32,7 @@ export async function runSqlStep(
 }
 
 async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   try {
     const { attempts } = await withLockRetry(
@@ -37,20 +40,13 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
       step.id,
       step.locks,
       async (n, t) => {
-        await stepStarting(c, plan.id, phase.name, step.id);
-        ctx.emit({
-          type: 'step-start',
-          stepId: step.id,
-          summary: step.summary,
-          attempt: n,
-          message: `${step.id}: ${step.summary}${n > 1 ? ` (try ${n})` : ''}`,
-        });
+        await startedStep(ctx, step, n, n > 1 ? ` (try ${n})` : '');
         if (n === 1) await s.hooks.beforeStep?.(step.id);
         await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
           // SET LOCAL: the timeouts end with the transaction, whatever happens to it.
-          await c.query(`SET LOCAL lock_timeout = '${msSetting(t.lockTimeoutMs)}'`);
-          await c.query(`SET LOCAL statement_timeout = '${msSetting(s.statementTimeoutMs)}'`);
+          await c.query(setLocalSql({ lock_timeout: msSetting(t.lockTimeoutMs) }));
+          await c.query(setLocalSql({ statement_timeout: msSetting(s.statementTimeoutMs) }));
           for (const sql of step.sql) {
             ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${oneLine(sql)}` });
             await c.query(sql);
@@ -64,29 +60,21 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
       },
       { what: step.summary, wait: waitKindOf(step.sql, step.locks) },
     );
-    const durationMs = Math.round(performance.now() - t0);
-    ctx.emit({
-      type: 'step-done',
-      stepId: step.id,
-      attempts,
-      durationMs,
-      message: `${step.id}: done in ${durationMs} ms`,
-    });
+    const durationMs = elapsedMs(t0);
+    finishedStep(ctx, step.id, attempts, durationMs);
     return { id: step.id, outcome: 'applied', attempts, durationMs };
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.statementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.statementTimeoutMs);
   }
 }
 
 async function setSessionTimeouts(ctx: RunContext, lockTimeoutMs: number): Promise<void> {
   // Session level (not LOCAL): these statements run outside any transaction block. apply.ts restores
   // the session's own values when the run ends.
-  await ctx.c.query(
-    `SELECT pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false)`,
-    [msSetting(lockTimeoutMs), msSetting(ctx.s.statementTimeoutMs)],
-  );
+  await ctx.c.query(setConfigSql(['lock_timeout', 'statement_timeout']), [
+    msSetting(lockTimeoutMs),
+    msSetting(ctx.s.statementTimeoutMs),
+  ]);
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
@@ -134,7 +122,7 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
   const copies = new RegExp(`^${escapeRegExp(target.name)}_cc(new|old)[0-9]*$`);
   const leftovers = r.rows.filter((x) => (x.name === target.name && !reindex) || copies.test(x.name));
   for (const leftover of leftovers) {
-    const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedIdent(target.schema, leftover.name)}`;
+    const sql = dropIndexSql({ schema: target.schema, name: leftover.name }, { concurrently: true, ifExists: true });
     const locks = [{ relation: leftover.table, mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' }] as const;
     await withLockRetry(
       ctx,
@@ -157,20 +145,13 @@ async function dropLeftovers(ctx: RunContext, step: SqlStep, reindex: boolean): 
 }
 
 async function runAutocommit(ctx: RunContext, step: SqlStep, journaled: JournalStep | undefined): Promise<StepOutcome> {
-  const { c, plan, phase, s } = ctx;
+  const { c, plan, s } = ctx;
   const t0 = performance.now();
   let attempts = 0;
   let ranSomething = false;
   const firstStatement = journaled && journaled.status !== 'done' ? journaled.statementsDone : 0;
   try {
-    await stepStarting(c, plan.id, phase.name, step.id);
-    ctx.emit({
-      type: 'step-start',
-      stepId: step.id,
-      summary: step.summary,
-      attempt: 1,
-      message: `${step.id}: ${step.summary}${firstStatement > 0 ? ` (resuming at statement ${firstStatement + 1})` : ''}`,
-    });
+    await startedStep(ctx, step, 1, firstStatement > 0 ? ` (resuming at statement ${firstStatement + 1})` : '');
     await s.hooks.beforeStep?.(step.id);
     for (let i = firstStatement; i < step.sql.length; i++) {
       const sql = step.sql[i]!;
@@ -221,17 +202,9 @@ async function runAutocommit(ctx: RunContext, step: SqlStep, journaled: JournalS
     }
     await stepDone(c, plan.id, step.id);
   } catch (err) {
-    const e = stepError(step.id, step.summary, err, s.statementTimeoutMs);
-    await stepFailed(c, plan.id, step.id, e.message).catch(() => {});
-    throw e;
+    throw await failedStep(ctx, step.id, step.summary, err, s.statementTimeoutMs);
   }
-  const durationMs = Math.round(performance.now() - t0);
-  ctx.emit({
-    type: 'step-done',
-    stepId: step.id,
-    attempts: Math.max(1, attempts),
-    durationMs,
-    message: `${step.id}: done in ${durationMs} ms`,
-  });
+  const durationMs = elapsedMs(t0);
+  finishedStep(ctx, step.id, Math.max(1, attempts), durationMs);
   return { id: step.id, outcome: ranSomething ? 'applied' : 'skipped', attempts: Math.max(1, attempts), durationMs };
 }

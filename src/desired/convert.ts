@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+
+import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 import type {
   CheckConstraint,
@@ -23,21 +25,18 @@ import type {
   PartitionKey,
   PrimaryKey,
   RelationParts,
+  ReplicaIdentity,
   SchemaModel,
   Sequence,
+  StorageParameters,
   Table,
   UniqueConstraint,
   View,
   ViewColumn,
 } from '../model/types.js';
-import {
-  canonicalType,
-  isBuiltinTypeName,
-  isSerialPseudoType,
-  parseIdentifierChain,
-  quoteIdentifier,
-} from '../model/types-text.js';
+import { canonicalType, isBuiltinTypeName, isSerialPseudoType, parseIdentifierChain } from '../model/types-text.js';
 import { viewDefinitionText } from '../model/views.js';
+import { quoteIdent } from '../sql/quote.js';
 import { defaultPrimaryKeyName, SEQUENCE_TYPE_RANGES, sequenceDefaults } from './defaults.js';
 import type { DesiredIssue } from './errors.js';
 import { nullsOrdering, parseKeyString } from './index-keys.js';
@@ -55,7 +54,10 @@ import type {
   RawNumber,
   RawPartition,
   RawRelationParts,
+  RawReplicaIdentity,
   RawSequence,
+  RawSequenceOptions,
+  RawStorageParameters,
   RawTable,
   RawText,
   RawTiming,
@@ -358,7 +360,7 @@ class Converter {
         this.issues.value(
           loc,
           `type \`${written.trim()}\` means \`${name}\` (PostgreSQL folds unquoted names to lower case); ` +
-            `for the type \`${other}\` write '${quoteIdentifier(other)}'`,
+            `for the type \`${other}\` write '${quoteIdent(other)}'`,
         );
       }
     }
@@ -425,7 +427,11 @@ class Converter {
       .entries(raw.checks)
       .map(([checkName, c, at]) => {
         this.checkName(at, checkName, 'constraint');
-        return { name: checkName, expression: this.expression(at.at('expression'), c.expression) };
+        return {
+          name: checkName,
+          expression: this.expression(at.at('expression'), c.expression),
+          ...opt('comment', c.comment || undefined),
+        };
       });
     return {
       kind: 'domain',
@@ -460,17 +466,11 @@ class Converter {
     }
   }
 
-  private convertSequence(schema: string, { name, raw, loc }: Entry<RawSequence>): Sequence {
-    this.checkName(loc, name, 'sequence');
-    this.relationNames.push({ schema, name, what: 'sequence', loc });
-    let type = 'bigint';
-    if (raw.type !== undefined) {
-      type = canonicalType(raw.type);
-      if (!SEQUENCE_TYPE_RANGES[type]) {
-        this.issues.value(loc.at('type'), `a sequence's type is smallint, integer or bigint, not \`${raw.type}\``);
-        type = 'bigint';
-      }
-    }
+  /**
+   * START, INCREMENT, MINVALUE, MAXVALUE, CACHE and CYCLE of a sequence of `type` (a standalone one
+   * or an identity column's), PostgreSQL's defaults filled in, each checked where it was written.
+   */
+  private sequenceSettings(loc: Loc, type: string, raw: RawSequenceOptions): SequenceSettings {
     const [typeMin, typeMax] = SEQUENCE_TYPE_RANGES[type]!;
     let increment = this.sequenceNumber(loc.at('increment'), raw.increment) ?? 1n;
     if (increment === 0n) {
@@ -496,6 +496,21 @@ class Converter {
       this.issues.key(loc, `start (${start}) must lie between minValue (${minValue}) and maxValue (${maxValue})`);
     }
     if (cache < 1n) this.issues.value(loc.at('cache'), 'cache must be at least 1');
+    return { start, increment, minValue, maxValue, cache, cycle: raw.cycle ?? false };
+  }
+
+  private convertSequence(schema: string, { name, raw, loc }: Entry<RawSequence>): Sequence {
+    this.checkName(loc, name, 'sequence');
+    this.relationNames.push({ schema, name, what: 'sequence', loc });
+    let type = 'bigint';
+    if (raw.type !== undefined) {
+      type = canonicalType(raw.type);
+      if (!SEQUENCE_TYPE_RANGES[type]) {
+        this.issues.value(loc.at('type'), `a sequence's type is smallint, integer or bigint, not \`${raw.type}\``);
+        type = 'bigint';
+      }
+    }
+    const { start, increment, minValue, maxValue, cache, cycle } = this.sequenceSettings(loc, type, raw);
 
     let ownedBy: Sequence['ownedBy'];
     if (raw.ownedBy !== undefined) {
@@ -540,7 +555,7 @@ class Converter {
       minValue: String(minValue),
       maxValue: String(maxValue),
       cache: String(cache),
-      cycle: raw.cycle ?? false,
+      cycle,
       ...opt('ownedBy', ownedBy),
       ...opt('comment', raw.comment || undefined),
     };
@@ -593,6 +608,11 @@ class Converter {
     if (raw.identity !== undefined && !IDENTITY_TYPES.has(type)) {
       this.issues.value(loc.at('type'), `an identity column must be smallint, integer or bigint, not \`${raw.type}\``);
     }
+    const identity = typeof raw.identity === 'object' ? raw.identity.generated : raw.identity;
+    const identityOptions =
+      typeof raw.identity === 'object' && IDENTITY_TYPES.has(type)
+        ? identityOptionsOf(type, this.sequenceSettings(loc.at('identity'), type, raw.identity))
+        : undefined;
     if (raw.identity !== undefined && raw.default !== undefined) {
       this.issues.key(loc.at('default'), 'an identity column cannot also have a default');
     }
@@ -620,7 +640,8 @@ class Converter {
       type,
       nullable: forcedNotNull === '' ? (raw.nullable ?? true) : false,
       ...opt('default', raw.default === undefined ? undefined : this.expression(loc.at('default'), raw.default)),
-      ...opt('identity', raw.identity),
+      ...opt('identity', identity),
+      ...opt('identityOptions', identityOptions),
       ...opt('generated', generated),
       ...opt('collation', rawName(raw.collation)),
       ...opt('comment', raw.comment || undefined),
@@ -687,7 +708,14 @@ class Converter {
       this.checkColumns(ctx, at.at('columns'), pk.columns, 'primary key');
       this.checkColumns(ctx, at.at('include'), pk.include ?? [], 'primary key include');
       const timing = this.timing(at, pk);
-      primaryKey = { kind: 'primaryKey', name, columns: pk.columns, include: pk.include ?? [], ...timing };
+      primaryKey = {
+        kind: 'primaryKey',
+        name,
+        columns: pk.columns,
+        include: pk.include ?? [],
+        ...timing,
+        ...opt('comment', pk.comment || undefined),
+      };
       if (!timing.deferrable) uniqueKeys.push(pk.columns);
       ctx.relation.uniques.push({ columns: pk.columns, what: `the primary key \`${name}\``, loc: at });
     }
@@ -710,6 +738,7 @@ class Converter {
           include: u.include ?? [],
           nullsNotDistinct: u.nullsNotDistinct ?? false,
           ...timing,
+          ...opt('comment', u.comment || undefined),
         };
         return c;
       });
@@ -725,6 +754,7 @@ class Converter {
           expression: this.expression(at.at('expression'), c.expression),
           noInherit: c.noInherit ?? false,
           valid: !(c.notValid ?? false),
+          ...opt('comment', c.comment || undefined),
         };
         return check;
       });
@@ -749,6 +779,7 @@ class Converter {
           match: f.match ?? 'simple',
           valid: !(f.notValid ?? false),
           ...this.timing(at, f),
+          ...opt('comment', f.comment || undefined),
         };
         this.deferred.push(() => this.checkForeignKey(fk, at));
         return fk;
@@ -772,6 +803,7 @@ class Converter {
           include: x.include ?? [],
           ...opt('where', x.where === undefined ? undefined : this.expression(at.at('where'), x.where)),
           ...this.timing(at, x),
+          ...opt('comment', x.comment || undefined),
         };
         return c;
       });
@@ -815,6 +847,17 @@ class Converter {
       ...opt('partitionBy', partitionBy),
       partitions,
       ...opt('comment', raw.comment || undefined),
+      ...opt('with', this.storageParameters(loc.at('with'), raw.with)),
+      ...(raw.rowLevelSecurity === true ? { rowLevelSecurity: true as const } : {}),
+      ...(raw.forceRowLevelSecurity === true ? { forceRowLevelSecurity: true as const } : {}),
+      ...opt(
+        'replicaIdentity',
+        this.replicaIdentity(ctx, loc.at('replicaIdentity'), raw.replicaIdentity, {
+          primaryKey,
+          uniqueConstraints,
+          indexes,
+        }),
+      ),
     };
   }
 
@@ -835,11 +878,6 @@ class Converter {
           'NULLS NOT DISTINCT applies to unique indexes only: add `unique: true`',
         );
       }
-      const withEntries = at
-        .at('with')
-        .entries(ix.with)
-        .map(([k, v, vAt]): [string, string] => [k, vAt.text(v)]);
-      withEntries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       if (unique && ix.where === undefined && keys.every((k) => k.column !== undefined)) {
         uniqueKeys.push(keys.map((k) => k.column!));
       }
@@ -858,12 +896,85 @@ class Converter {
         include: ix.include ?? [],
         ...opt('where', ix.where === undefined ? undefined : this.expression(at.at('where'), ix.where)),
         nullsNotDistinct: ix.nullsNotDistinct ?? false,
-        ...opt('with', withEntries.length > 0 ? Object.fromEntries(withEntries) : undefined),
+        ...opt('with', this.storageParameters(at.at('with'), ix.with)),
         valid: true,
         ...opt('comment', ix.comment || undefined),
       };
       return index;
     });
+  }
+
+  /** Storage parameters in the order written (see StorageParameters); undefined when none. */
+  private storageParameters(loc: Loc, raw: RawStorageParameters | undefined): StorageParameters | undefined {
+    const entries = loc.entries(raw).map(([k, v, at]): [string, string] => {
+      if (!/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(k)) {
+        this.issues.key(
+          at,
+          `\`${k}\` is not a storage parameter name (lower-case letters, digits and _, e.g. fillfactor, toast.autovacuum_enabled)`,
+        );
+      }
+      return [k, at.text(v)];
+    });
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  }
+
+  /**
+   * REPLICA IDENTITY: `default` is PostgreSQL's default (absent from the model). USING INDEX needs a
+   * unique, non-partial, non-deferrable index over plain NOT NULL columns of the relation itself.
+   */
+  private replicaIdentity(
+    ctx: RelationContext,
+    loc: Loc,
+    raw: RawReplicaIdentity | undefined,
+    parts: {
+      readonly primaryKey: PrimaryKey | undefined;
+      readonly uniqueConstraints: readonly UniqueConstraint[];
+      readonly indexes: readonly Index[];
+    },
+  ): ReplicaIdentity | undefined {
+    if (raw === undefined || raw === 'default') return undefined;
+    if (raw === 'full' || raw === 'nothing') return { kind: raw };
+    const name = raw.index;
+    const at = loc.at('index');
+    const pk = parts.primaryKey?.name === name ? parts.primaryKey : undefined;
+    const unique = parts.uniqueConstraints.find((u) => u.name === name);
+    const index = parts.indexes.find((i) => i.name === name);
+    let columns: readonly (string | undefined)[] | undefined;
+    let problem = '';
+    if (pk !== undefined || unique !== undefined) {
+      const key = (pk ?? unique)!;
+      columns = key.columns;
+      if (key.deferrable) problem = 'it is deferrable';
+    } else if (index !== undefined) {
+      columns = index.keys.map((k) => k.column);
+      if (!index.unique) problem = 'it is not unique';
+      else if (index.where !== undefined) problem = 'it is partial (has a `where`)';
+      else if (columns.some((c) => c === undefined)) problem = 'it has an expression key';
+    } else {
+      const names = [
+        parts.primaryKey?.name,
+        ...parts.uniqueConstraints.map((u) => u.name),
+        ...parts.indexes.map((i) => i.name),
+      ];
+      this.issues.value(
+        at,
+        `${ctx.label} has no primary key, unique constraint or index \`${name}\`${didYouMean(
+          name,
+          names.filter((n) => n !== undefined),
+        )}`,
+      );
+      return { kind: 'index', index: name };
+    }
+    const nullable = (columns ?? []).filter((c) => c !== undefined && ctx.columns.get(c)?.nullable === true);
+    if (problem === '' && nullable.length > 0)
+      problem = `column ${nullable.map((c) => `\`${c}\``).join(', ')} is nullable`;
+    if (problem !== '') {
+      this.issues.value(
+        at,
+        `\`${name}\` cannot be the replica identity: ${problem} (PostgreSQL needs a unique, non-partial, non-deferrable index over NOT NULL columns)`,
+      );
+    }
+    return { kind: 'index', index: name };
   }
 
   private indexKey(ctx: RelationContext, loc: Loc, raw: RawIndexKey): IndexKey {
@@ -1013,11 +1124,6 @@ class Converter {
     this.typeNames.push({ schema, name, what: 'materialized view', loc });
     const label = `materialized view \`${schema}.${name}\``;
     const relation: Relation = { schema, name, kind: 'table', columns: new Map(), uniqueKeys: [], uniques: [] };
-    const withEntries = loc
-      .at('with')
-      .entries(raw.with)
-      .map(([k, v, vAt]): [string, string] => [k, vAt.text(v)])
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return {
       kind: 'materializedView',
       schema,
@@ -1030,7 +1136,7 @@ class Converter {
         raw.indexes,
         loc.at('indexes'),
       ),
-      ...opt('with', withEntries.length > 0 ? Object.fromEntries(withEntries) : undefined),
+      ...opt('with', this.storageParameters(loc.at('with'), raw.with)),
       ...opt('comment', raw.comment || undefined),
     };
   }

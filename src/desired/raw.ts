@@ -31,29 +31,38 @@ export interface RawDomain {
   readonly nullable?: boolean;
   readonly default?: RawText;
   readonly collation?: string;
-  readonly checks?: Readonly<Record<string, { readonly expression: RawText }>>;
+  readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
   readonly comment?: string;
 }
 
 export type RawNumber = number | string;
 
-export interface RawSequence {
-  readonly type?: string;
+/** Options of a sequence, standalone or an identity column's. */
+export interface RawSequenceOptions {
   readonly start?: RawNumber;
   readonly increment?: RawNumber;
   readonly minValue?: RawNumber;
   readonly maxValue?: RawNumber;
   readonly cache?: RawNumber;
   readonly cycle?: boolean;
+}
+
+export interface RawSequence extends RawSequenceOptions {
+  readonly type?: string;
   readonly ownedBy?: string | { readonly table: string; readonly column: string };
   readonly comment?: string;
 }
+
+export type RawIdentityKind = 'always' | 'by default';
+
+/** `identity: always`, or with options of its sequence: `{ generated: always, increment: 5 }`. */
+export type RawIdentity = RawIdentityKind | (RawSequenceOptions & { readonly generated: RawIdentityKind });
 
 export interface RawColumn {
   readonly type: string;
   readonly nullable?: boolean;
   readonly default?: RawText;
-  readonly identity?: 'always' | 'by default';
+  readonly identity?: RawIdentity;
   readonly generated?: string | { readonly expression: RawText; readonly stored?: boolean };
   readonly collation?: string;
   readonly comment?: string;
@@ -71,18 +80,21 @@ export interface RawPrimaryKey extends RawTiming {
   readonly name?: string;
   readonly columns: readonly string[];
   readonly include?: readonly string[];
+  readonly comment?: string;
 }
 
 export interface RawUnique extends RawTiming {
   readonly columns: readonly string[];
   readonly include?: readonly string[];
   readonly nullsNotDistinct?: boolean;
+  readonly comment?: string;
 }
 
 export interface RawCheck {
   readonly expression: RawText;
   readonly noInherit?: boolean;
   readonly notValid?: boolean;
+  readonly comment?: string;
 }
 
 export type RawFkAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
@@ -94,6 +106,7 @@ export interface RawForeignKey extends RawTiming {
   readonly onUpdate?: RawFkAction;
   readonly match?: 'simple' | 'full' | 'partial';
   readonly notValid?: boolean;
+  readonly comment?: string;
 }
 
 export interface RawKeyObject {
@@ -116,7 +129,11 @@ export interface RawExclusion extends RawTiming {
   readonly elements: readonly RawExclusionElement[];
   readonly include?: readonly string[];
   readonly where?: RawText;
+  readonly comment?: string;
 }
+
+/** Storage parameters: `{ fillfactor: 80, autovacuum_enabled: false }`. */
+export type RawStorageParameters = Readonly<Record<string, RawText>>;
 
 export interface RawIndex {
   readonly columns: readonly RawIndexKey[];
@@ -125,7 +142,7 @@ export interface RawIndex {
   readonly include?: readonly string[];
   readonly where?: RawText;
   readonly nullsNotDistinct?: boolean;
-  readonly with?: Readonly<Record<string, RawText>>;
+  readonly with?: RawStorageParameters;
   readonly comment?: string;
 }
 
@@ -134,8 +151,14 @@ export interface RawPartitionBy {
   readonly columns: readonly string[];
 }
 
+export type RawReplicaIdentity = 'default' | 'full' | 'nothing' | { readonly index: string };
+
 export interface RawRelationParts {
   readonly comment?: string;
+  readonly with?: RawStorageParameters;
+  readonly rowLevelSecurity?: boolean;
+  readonly forceRowLevelSecurity?: boolean;
+  readonly replicaIdentity?: RawReplicaIdentity;
   readonly primaryKey?: RawPrimaryKey;
   readonly uniqueConstraints?: Readonly<Record<string, RawUnique>>;
   readonly checks?: Readonly<Record<string, RawCheck>>;
@@ -188,5 +211,5 @@ export interface RawView extends RawViewLike {
 export interface RawMaterializedView extends RawViewLike {
   readonly withData?: boolean;
   readonly indexes?: Readonly<Record<string, RawIndex>>;
-  readonly with?: Readonly<Record<string, RawText>>;
+  readonly with?: RawStorageParameters;
 }

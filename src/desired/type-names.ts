@@ -1,11 +1,5 @@
-import {
-  canonicalType,
-  displayType,
-  isBuiltinTypeName,
-  parseIdentifierChain,
-  qualifiedTypeName,
-  quoteIdentifier,
-} from '../model/types-text.js';
+import { canonicalType, displayType, isBuiltinTypeName, parseIdentifierChain } from '../model/types-text.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
 
 /**
  * The canonical type of a written one, where a bare name of an enum or domain declared in the same
@@ -16,7 +10,7 @@ export function resolveTypeName(schema: string, written: string, userTypes: Read
   const { base, array } = splitArray(canonical);
   const parts = parseIdentifierChain(base);
   if (parts?.length === 1 && !isBuiltinTypeName(parts[0]!) && userTypes.has(parts[0]!)) {
-    return qualifiedTypeName(schema, parts[0]!) + array;
+    return qualifiedName(schema, parts[0]!) + array;
   }
   return canonical;
 }
@@ -27,7 +21,7 @@ export function writtenTypeName(schema: string, canonical: string, userTypes: Re
   const parts = parseIdentifierChain(base);
   const candidates: string[] = [];
   if (parts?.length === 2 && parts[0] === schema && userTypes.has(parts[1]!)) {
-    candidates.push(quoteIdentifier(parts[1]!) + array);
+    candidates.push(quoteIdent(parts[1]!) + array);
   }
   candidates.push(displayType(canonical), canonical);
   // Only a spelling that reads back as the same type will do.

@@ -22,8 +22,10 @@ import type {
   PartitionKey,
   PrimaryKey,
   RelationParts,
+  ReplicaIdentity,
   SchemaModel,
   Sequence,
+  StorageParameters,
   Table,
   UniqueConstraint,
   View,
@@ -305,7 +307,14 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
     ['collation', d.collation],
     [
       'checks',
-      d.checks.length > 0 ? namedFlowMap(d.checks, (c) => flowMap([['expression', sql(c.expression)]])) : undefined,
+      d.checks.length > 0
+        ? namedFlowMap(d.checks, (c) =>
+            flowMap([
+              ['expression', sql(c.expression)],
+              ['comment', c.comment],
+            ]),
+          )
+        : undefined,
     ],
     ['comment', d.comment],
   ]);
@@ -320,7 +329,7 @@ function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], 
 function sequenceNode(s: Sequence): Value {
   const defaults = sequenceDefaults(s.type, BigInt(s.increment));
   const startDefault = defaults.start(BigInt(s.minValue), BigInt(s.maxValue));
-  const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : new Scalar(BigInt(v)));
+  const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : seqNumber(v));
   let ownedBy: Value;
   if (s.ownedBy) {
     const { table, column } = s.ownedBy;
@@ -345,11 +354,15 @@ function sequenceNode(s: Sequence): Value {
   ]);
 }
 
+/** A 64-bit integer as a YAML integer. */
+const seqNumber = (v: string | undefined): Value => (v === undefined ? undefined : new Scalar(BigInt(v)));
+
 function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
   const columns = new YAMLMap();
   for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
   return blockMap([
     ['unlogged', trueOnly(t.unlogged)],
+    ...propertyEntries(t),
     ['comment', t.comment],
     ['renamedFrom', t.renamedFrom],
     ['columns', t.columns.length > 0 ? columns : undefined],
@@ -367,9 +380,22 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
           ['stored', false],
         ]);
   }
+  const o = c.identityOptions;
+  const identity: Value =
+    o === undefined
+      ? c.identity
+      : flowMap([
+          ['generated', c.identity],
+          ['start', seqNumber(o.start)],
+          ['increment', seqNumber(o.increment)],
+          ['minValue', seqNumber(o.minValue)],
+          ['maxValue', seqNumber(o.maxValue)],
+          ['cache', seqNumber(o.cache)],
+          ['cycle', o.cycle],
+        ]);
   return flowMap([
     ['type', writtenTypeName(schema, c.type, userTypes)],
-    ['identity', c.identity],
+    ['identity', identity],
     ['generated', generated],
     ['nullable', c.nullable ? undefined : false],
     ['default', sql(c.default)],
@@ -379,6 +405,27 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['using', sql(c.using)],
     ['reverse', sql(c.reverse)],
   ]);
+}
+
+/** Storage parameters in the model's order, values as SQL text is written. */
+function storageNode(params: StorageParameters | undefined): Value {
+  if (params === undefined || Object.keys(params).length === 0) return undefined;
+  return flowMap(Object.keys(params).map((k) => [k, sql(params[k])] as const));
+}
+
+function replicaIdentityNode(r: ReplicaIdentity | undefined): Value {
+  if (r === undefined) return undefined;
+  return r.kind === 'index' ? flowMap([['index', r.index]]) : r.kind;
+}
+
+/** Storage parameters, row level security and replica identity of a table or partition. */
+function propertyEntries(r: RelationParts): [string, Value][] {
+  return [
+    ['with', storageNode(r.with)],
+    ['rowLevelSecurity', r.rowLevelSecurity],
+    ['forceRowLevelSecurity', r.forceRowLevelSecurity],
+    ['replicaIdentity', replicaIdentityNode(r.replicaIdentity)],
+  ];
 }
 
 function partsEntries(schema: string, name: string, r: RelationParts): (readonly [string, Value])[] {
@@ -407,6 +454,7 @@ function primaryKeyNode(relation: string, pk: PrimaryKey): YAMLMap {
     ['columns', flowSeq(pk.columns)],
     ['include', nonEmpty(pk.include)],
     ...timing(pk),
+    ['comment', pk.comment],
   ]);
 }
 
@@ -416,6 +464,7 @@ function uniqueNode(u: UniqueConstraint): YAMLMap {
     ['include', nonEmpty(u.include)],
     ['nullsNotDistinct', trueOnly(u.nullsNotDistinct)],
     ...timing(u),
+    ['comment', u.comment],
   ]);
 }
 
@@ -424,6 +473,7 @@ function checkNode(c: CheckConstraint): YAMLMap {
     ['expression', sql(c.expression)],
     ['noInherit', trueOnly(c.noInherit)],
     ['notValid', trueOnly(!c.valid)],
+    ['comment', c.comment],
   ]);
 }
 
@@ -443,6 +493,7 @@ function foreignKeyNode(schema: string, f: ForeignKey): YAMLMap {
     ['match', f.match === 'simple' ? undefined : f.match],
     ...timing(f),
     ['notValid', trueOnly(!f.valid)],
+    ['comment', f.comment],
   ]);
 }
 
@@ -464,17 +515,8 @@ function exclusionNode(x: ExclusionConstraint): YAMLMap {
     ['include', nonEmpty(x.include)],
     ['where', sql(x.where)],
     ...timing(x),
+    ['comment', x.comment],
   ]);
-}
-
-/** Storage parameters (`{ fillfactor: 70 }`), names sorted; none: undefined. */
-function storageNode(params: Readonly<Record<string, string>> | undefined): Value {
-  if (params === undefined || Object.keys(params).length === 0) return undefined;
-  return flowMap(
-    Object.keys(params)
-      .sort(compare)
-      .map((k) => [k, sql(params[k])] as const),
-  );
 }
 
 function indexNode(ix: Index): YAMLMap {
@@ -530,6 +572,7 @@ function partitionNode(parentSchema: string, p: Partition): YAMLMap {
   const head: [string, Value][] = [
     ['schema', p.schema === parentSchema ? undefined : p.schema],
     ...boundEntries(p.bound),
+    ...propertyEntries(p),
     ['comment', p.comment],
   ];
   const parts = partsEntries(p.schema, p.name, p).filter(([, v]) => v !== undefined);

@@ -225,7 +225,7 @@ function joined(first: { range: [number, number, number] }, lastEnd: number, tex
 
 /**
  * In `{ type: numeric(10, 2) }` YAML ends the value at the comma and reads `2)` as a key without a
- * value. SQL in flow maps is too common (the design brief itself writes it) to make people quote
+ * value. SQL in flow maps is too common (README's own examples write it) to make people quote
  * it, so a value with an open parenthesis takes back the value-less keys that close it.
  */
 function rejoinFlowMap(pairs: readonly FlowPair[], text: string): FlowPair[] {

@@ -19,7 +19,9 @@ import type {
   MaterializedView,
   Partition,
   PrimaryKey,
+  ReplicaIdentity,
   Sequence,
+  StorageParameters,
   Table,
   UniqueConstraint,
   View,
@@ -37,8 +39,11 @@ export type CommentTarget =
   | { readonly kind: 'table'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly table: string; readonly column: string }
   | { readonly kind: 'index'; readonly schema: string; readonly table: string; readonly name: string }
+  /** A primary key, unique, check, foreign key or exclusion constraint of a table or partition. */
+  | { readonly kind: 'constraint'; readonly schema: string; readonly table: string; readonly name: string }
   | { readonly kind: 'enum'; readonly schema: string; readonly name: string }
   | { readonly kind: 'domain'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'domainConstraint'; readonly schema: string; readonly domain: string; readonly name: string }
   | { readonly kind: 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'view'; readonly schema: string; readonly name: string }
   | { readonly kind: 'materializedView'; readonly schema: string; readonly name: string }
@@ -130,6 +135,31 @@ export interface SetTableLogged {
   readonly table: RelationRef;
   readonly unlogged: boolean;
 }
+/**
+ * Storage parameters of a table or partition (`index` absent) or of one of its indexes differ.
+ * `from` and `to` are the whole sets (absent: none).
+ */
+export interface SetStorageParameters {
+  readonly kind: 'setStorageParameters';
+  readonly table: RelationRef;
+  readonly index?: string;
+  readonly from?: StorageParameters;
+  readonly to?: StorageParameters;
+}
+/** ENABLE (`setting: enable`) or FORCE ROW LEVEL SECURITY turned on or off. */
+export interface SetRowLevelSecurity {
+  readonly kind: 'setRowLevelSecurity';
+  readonly table: RelationRef;
+  readonly setting: 'enable' | 'force';
+  readonly on: boolean;
+}
+/** REPLICA IDENTITY differs (absent: DEFAULT). */
+export interface SetReplicaIdentity {
+  readonly kind: 'setReplicaIdentity';
+  readonly table: RelationRef;
+  readonly from?: ReplicaIdentity;
+  readonly to?: ReplicaIdentity;
+}
 export interface AddColumn {
   readonly kind: 'addColumn';
   readonly table: RelationRef;
@@ -157,7 +187,7 @@ export interface RenameTable {
 /**
  * A column renamed with `renamedFrom`, or retyped in a way that is not binary-coercible: a new
  * column beside the old one, kept equal by a two-way sync trigger, backfilled, and swapped in in
- * contract (src/plan/techniques/replace-column.ts). `from` is the live column, `to` the desired one.
+ * contract (src/plan/techniques/replace-column/). `from` is the live column, `to` the desired one.
  */
 export interface ReplaceColumn {
   readonly kind: 'replaceColumn';
@@ -269,7 +299,7 @@ export interface DropPartition {
 }
 /**
  * A plain live table whose desired state is partitioned: a partition swap (shadow table, sync
- * trigger, copy, swap in contract; src/plan/techniques/partition-swap.ts). `from` is the live
+ * trigger, copy, swap in contract; src/plan/techniques/partition-swap/). `from` is the live
  * table, `to` the desired one.
  */
 export interface PartitionTable {
@@ -361,6 +391,9 @@ export type Change =
   | DropTable
   | RenameTable
   | SetTableLogged
+  | SetStorageParameters
+  | SetRowLevelSecurity
+  | SetReplicaIdentity
   | AddColumn
   | DropColumn
   | AlterColumn
@@ -440,6 +473,14 @@ export function describeChange(c: Change): string {
       return `rename table ${c.schema}.${c.from} to ${c.to}`;
     case 'setTableLogged':
       return `set table ${rel(c.table)} ${c.unlogged ? 'UNLOGGED' : 'LOGGED'}`;
+    case 'setStorageParameters':
+      return c.index === undefined
+        ? `set storage parameters of ${rel(c.table)}`
+        : `set storage parameters of index ${c.table.schema}.${c.index}`;
+    case 'setRowLevelSecurity':
+      return `${c.on ? c.setting : c.setting === 'enable' ? 'disable' : 'no force'} row level security on ${rel(c.table)}`;
+    case 'setReplicaIdentity':
+      return `set replica identity of ${rel(c.table)} to ${replicaIdentityText(c.to)}`;
     case 'addColumn':
       return `add column ${rel(c.table)}.${c.column.name}`;
     case 'dropColumn':
@@ -509,6 +550,12 @@ export function describeChange(c: Change): string {
   }
 }
 
+/** `DEFAULT`, `FULL`, `NOTHING` or `USING INDEX name`, as in REPLICA IDENTITY (names unquoted). */
+export function replicaIdentityText(r: ReplicaIdentity | undefined): string {
+  if (r === undefined) return 'DEFAULT';
+  return r.kind === 'index' ? `USING INDEX ${r.index}` : r.kind.toUpperCase();
+}
+
 export function commentTargetName(t: CommentTarget): string {
   switch (t.kind) {
     case 'schema':
@@ -519,6 +566,10 @@ export function commentTargetName(t: CommentTarget): string {
       return `column ${t.schema}.${t.table}.${t.column}`;
     case 'index':
       return `index ${t.schema}.${t.name}`;
+    case 'constraint':
+      return `constraint ${t.name} on ${t.schema}.${t.table}`;
+    case 'domainConstraint':
+      return `constraint ${t.name} on domain ${t.schema}.${t.domain}`;
     case 'enum':
       return `type ${t.schema}.${t.name}`;
     case 'domain':

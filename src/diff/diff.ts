@@ -5,6 +5,7 @@
  * facts (index validity) and desired-only directives (`renamedFrom`, `using`, `reverse`) left out of equality.
  */
 import { stableStringify, tablesEqual } from '../model/canonical.js';
+import { withoutDirectives } from '../model/directives.js';
 import { emptySchema } from '../model/objects.js';
 import type {
   Column,
@@ -15,7 +16,9 @@ import type {
   MaterializedView,
   Partition,
   RelationParts,
+  ReplicaIdentity,
   SchemaModel,
+  StorageParameters,
   Table,
   View,
 } from '../model/types.js';
@@ -27,6 +30,10 @@ import { docPath, type PathSegment } from './paths.js';
 import { tableRenames, withColumnReferencesRenamed, withTableRenames } from './renames.js';
 
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
+
+/** `{ key: value }` when value is defined, else `{}` (optional properties are absent, never undefined). */
+const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 function without<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
   // Built up rather than copied and `delete`d from: deleting makes V8 fall back to slow objects,
@@ -263,16 +270,27 @@ function diffDomain(live: Domain, desired: Domain, out: Change[]): void {
   }
   const strip = (d: Domain) => ({
     ...without(d, 'comment'),
-    checks: [...d.checks].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    checks: [...d.checks].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => without(c, 'comment')),
   });
   if (!same(strip(live), strip(desired))) out.push({ kind: 'alterDomain', from: live, to: desired });
+  // A check added or replaced gets its comment with it (objects.ts); one kept as it is may change comment.
+  for (const c of diffKeyed(live.checks, desired.checks, (x) => x.name)) {
+    if (c.kind !== 'both' || c.live.expression !== c.desired.expression) continue;
+    const target: CommentTarget = {
+      kind: 'domainConstraint',
+      schema: desired.schema,
+      domain: desired.name,
+      name: c.key,
+    };
+    commentChange(target, c.live.comment, c.desired.comment, out);
+  }
 }
 
 const allIndexesValid = (r: RelationParts): boolean =>
   r.indexes.every((i) => i.valid) && r.partitions.every(allIndexesValid);
 
 /** Comparable form of a column: what `ALTER COLUMN` can change. */
-const columnShape = (c: Column) => without(c, 'comment', 'renamedFrom', 'using', 'reverse');
+const columnShape = (c: Column) => without(withoutDirectives(c), 'comment');
 
 function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
   // Most tables of a desired state are the live ones: one comparison of canonical texts (computed
@@ -364,8 +382,29 @@ function diffColumn(
   out.push({ kind: 'alterColumn', table, from: live, to: desired });
 }
 
-const indexShape = (ix: Index) => without(ix, 'valid', 'comment');
-const validity = <T extends { readonly valid: boolean }>(x: T) => without(x, 'valid');
+const indexShape = (ix: Index) => without(ix, 'valid', 'comment', 'with');
+/** A constraint as far as its definition goes (its comment changes in place). */
+const shape = <T extends { readonly comment?: string }>(x: T) => without(x, 'comment');
+const validity = <T extends { readonly valid: boolean; readonly comment?: string }>(x: T) =>
+  without(x, 'valid', 'comment');
+
+/**
+ * Storage parameters that only an index build reads: BRIN's `pages_per_range` lives in the index's
+ * metapage once built, so `ALTER INDEX … SET` would change the catalog and not the index.
+ */
+const BUILD_ONLY_INDEX_PARAMETERS = new Set(['pages_per_range']);
+
+/** Same storage parameters, in any order (PostgreSQL keeps them in the order set; order means nothing). */
+const sameParameters = (a: StorageParameters | undefined, b: StorageParameters | undefined): boolean =>
+  same(a ?? {}, b ?? {});
+
+function storageRebuilds(a: Index, b: Index): boolean {
+  const names = new Set([...Object.keys(a.with ?? {}), ...Object.keys(b.with ?? {})]);
+  return [...names].some((n) => BUILD_ONLY_INDEX_PARAMETERS.has(n) && a.with?.[n] !== b.with?.[n]);
+}
+
+const sameReplicaIdentity = (a: ReplicaIdentity | undefined, b: ReplicaIdentity | undefined): boolean =>
+  same(a ?? null, b ?? null);
 
 /** Emits the changes that create a relation (table or partition) and then its foreign keys and comments. */
 function newRelation(rel: Table | Partition, out: Change[], table?: Table, parent?: RelationRef): void {
@@ -399,23 +438,42 @@ function diffParts(
   out: Change[],
 ): void {
   const table = ref;
+  // A constraint added or replaced gets its comment in the step that creates it (src/plan); one
+  // that stays as it is may change its comment alone.
+  const constraintComment = (name: string, from: string | undefined, to: string | undefined) =>
+    commentChange({ kind: 'constraint', schema: ref.schema, table: ref.name, name }, from, to, out);
+  // Names of the keys and indexes rebuilt below (dropped and created again).
+  const rebuilt = new Set<string>();
+
+  if (!sameParameters(live.with, desired.with)) {
+    out.push({ kind: 'setStorageParameters', table, ...opt('from', live.with), ...opt('to', desired.with) });
+  }
+  if ((live.rowLevelSecurity ?? false) !== (desired.rowLevelSecurity ?? false)) {
+    out.push({ kind: 'setRowLevelSecurity', table, setting: 'enable', on: desired.rowLevelSecurity === true });
+  }
+  if ((live.forceRowLevelSecurity ?? false) !== (desired.forceRowLevelSecurity ?? false)) {
+    out.push({ kind: 'setRowLevelSecurity', table, setting: 'force', on: desired.forceRowLevelSecurity === true });
+  }
+
   // Primary key: one per table, whatever its name.
   const lpk = live.primaryKey;
   const dpk = desired.primaryKey;
   if (lpk && !dpk) out.push({ kind: 'dropPrimaryKey', table, primaryKey: lpk });
   else if (!lpk && dpk) out.push({ kind: 'addPrimaryKey', table, primaryKey: dpk });
-  else if (lpk && dpk && !same(lpk, dpk)) {
+  else if (lpk && dpk && (lpk.name !== dpk.name || !same(shape(lpk), shape(dpk)))) {
     out.push({ kind: 'dropPrimaryKey', table, primaryKey: lpk, replacedBy: dpk });
     out.push({ kind: 'addPrimaryKey', table, primaryKey: dpk, replaces: lpk });
-  }
+    rebuilt.add(lpk.name);
+  } else if (lpk && dpk) constraintComment(dpk.name, lpk.comment, dpk.comment);
 
   for (const u of diffKeyed(live.uniqueConstraints, desired.uniqueConstraints, (x) => x.name)) {
     if (u.kind === 'added') out.push({ kind: 'addUnique', table, constraint: u.desired });
     else if (u.kind === 'removed') out.push({ kind: 'dropUnique', table, constraint: u.live });
-    else if (!same(u.live, u.desired)) {
+    else if (!same(shape(u.live), shape(u.desired))) {
       out.push({ kind: 'dropUnique', table, constraint: u.live, replacedBy: u.desired });
       out.push({ kind: 'addUnique', table, constraint: u.desired, replaces: u.live });
-    }
+      rebuilt.add(u.key);
+    } else constraintComment(u.key, u.live.comment, u.desired.comment);
   }
 
   for (const c of diffKeyed(live.checks, desired.checks, (x) => x.name)) {
@@ -424,9 +482,12 @@ function diffParts(
     else if (!same(validity(c.live), validity(c.desired))) {
       out.push({ kind: 'dropCheck', table, check: c.live, replacedBy: c.desired });
       out.push({ kind: 'addCheck', table, check: c.desired, replaces: c.live });
-    } else if (!c.live.valid && c.desired.valid) out.push({ kind: 'validateCheck', table, check: c.desired });
-    else if (c.live.valid && !c.desired.valid) {
-      out.push(cannotInvalidate(`check ${c.key} on ${ref.schema}.${ref.name}`, [...path, 'checks', c.key]));
+    } else {
+      if (!c.live.valid && c.desired.valid) out.push({ kind: 'validateCheck', table, check: c.desired });
+      else if (c.live.valid && !c.desired.valid) {
+        out.push(cannotInvalidate(`check ${c.key} on ${ref.schema}.${ref.name}`, [...path, 'checks', c.key]));
+      }
+      constraintComment(c.key, c.live.comment, c.desired.comment);
     }
   }
 
@@ -436,19 +497,24 @@ function diffParts(
     else if (!same(validity(f.live), validity(f.desired))) {
       out.push({ kind: 'dropForeignKey', table, foreignKey: f.live, replacedBy: f.desired });
       out.push({ kind: 'addForeignKey', table, foreignKey: f.desired, replaces: f.live });
-    } else if (!f.live.valid && f.desired.valid) out.push({ kind: 'validateForeignKey', table, foreignKey: f.desired });
-    else if (f.live.valid && !f.desired.valid) {
-      out.push(cannotInvalidate(`foreign key ${f.key} on ${ref.schema}.${ref.name}`, [...path, 'foreignKeys', f.key]));
+    } else {
+      if (!f.live.valid && f.desired.valid) out.push({ kind: 'validateForeignKey', table, foreignKey: f.desired });
+      else if (f.live.valid && !f.desired.valid) {
+        out.push(
+          cannotInvalidate(`foreign key ${f.key} on ${ref.schema}.${ref.name}`, [...path, 'foreignKeys', f.key]),
+        );
+      }
+      constraintComment(f.key, f.live.comment, f.desired.comment);
     }
   }
 
   for (const x of diffKeyed(live.exclusionConstraints, desired.exclusionConstraints, (e) => e.name)) {
     if (x.kind === 'added') out.push({ kind: 'addExclusion', table, constraint: x.desired });
     else if (x.kind === 'removed') out.push({ kind: 'dropExclusion', table, constraint: x.live });
-    else if (!same(x.live, x.desired)) {
+    else if (!same(shape(x.live), shape(x.desired))) {
       out.push({ kind: 'dropExclusion', table, constraint: x.live, replacedBy: x.desired });
       out.push({ kind: 'addExclusion', table, constraint: x.desired, replaces: x.live });
-    }
+    } else constraintComment(x.key, x.live.comment, x.desired.comment);
   }
 
   for (const i of diffKeyed(live.indexes, desired.indexes, (x) => x.name)) {
@@ -458,12 +524,41 @@ function diffParts(
       commentChange(target, undefined, i.desired.comment, out);
     } else if (i.kind === 'removed') out.push({ kind: 'dropIndex', table, index: i.live });
     else {
-      if (!same(indexShape(i.live), indexShape(i.desired))) {
+      if (!same(indexShape(i.live), indexShape(i.desired)) || storageRebuilds(i.live, i.desired)) {
         out.push({ kind: 'dropIndex', table, index: i.live, replacedBy: i.desired });
         out.push({ kind: 'createIndex', table, index: i.desired, replaces: i.live });
-      } else if (!i.live.valid) out.push({ kind: 'repairIndex', table, index: i.desired });
+        rebuilt.add(i.key);
+      } else {
+        if (!i.live.valid) out.push({ kind: 'repairIndex', table, index: i.desired });
+        if (!sameParameters(i.live.with, i.desired.with)) {
+          out.push({
+            kind: 'setStorageParameters',
+            table,
+            index: i.key,
+            ...opt('from', i.live.with),
+            ...opt('to', i.desired.with),
+          });
+        }
+      }
       commentChange(target, i.live.comment, i.desired.comment, out);
     }
+  }
+
+  if (!sameReplicaIdentity(live.replicaIdentity, desired.replicaIdentity)) {
+    out.push({
+      kind: 'setReplicaIdentity',
+      table,
+      ...opt('from', live.replicaIdentity),
+      ...opt('to', desired.replicaIdentity),
+    });
+  } else if (desired.replicaIdentity?.kind === 'index' && rebuilt.has(desired.replicaIdentity.index)) {
+    // Dropping the index behind the replica identity leaves the table with none until it is set again.
+    out.push({
+      kind: 'unsupported',
+      object: `table ${ref.schema}.${ref.name}`,
+      path: docPath([...path, 'replicaIdentity']),
+      reason: `index ${desired.replicaIdentity.index} is the replica identity and is rebuilt in this plan: set the replica identity to another index (or FULL) in a plan of its own first`,
+    });
   }
 
   for (const p of diffKeyed(live.partitions, desired.partitions, (x) => `${x.schema}.${x.name}`)) {

@@ -5,8 +5,9 @@
  * and foreign keys of other tables that point at it (PostgreSQL follows the table by oid) are not
  * seen as changed.
  */
-import { quoteIdent } from '../model/quote.js';
+
 import type { DatabaseModel, ForeignKey, IndexKey, Partition, RelationParts, Table } from '../model/types.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { RenameTable } from './changes.js';
 
 export function tableRenames(live: DatabaseModel, desired: DatabaseModel): RenameTable[] {
@@ -102,7 +103,7 @@ export function renameColumnInExpression(expr: string, from: string, to: string)
  * called `to` (the column itself keeps its name): those of the table and its partitions, and the
  * foreign keys of every table that reference the column. A column rename is diffed against this,
  * so that what only follows the rename is carried over by the rename itself
- * (src/plan/techniques/replace-column.ts), not planned as a change of its own.
+ * (src/plan/techniques/replace-column/), not planned as a change of its own.
  */
 export function renameColumnReferences(m: DatabaseModel, r: ColumnRename): DatabaseModel {
   const col = (c: string) => (c === r.from ? r.to : c);

@@ -44,6 +44,7 @@ import {
   parseMaterializedView,
   parsePartitionBy,
   parsePrimaryKey,
+  parseRelationProperties,
   parseSequence,
   parseUnique,
   parseView,
@@ -171,6 +172,17 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   for (const ix of rows.indexes) {
+    // The model has no place for a comment or storage parameters on the index behind a constraint
+    // (the constraint's own comment is kept): say so rather than drop them silently.
+    if (ix.backs_constraint && ix.comment !== null) {
+      note(`${relName(ix.table_oid)}: index ${ix.name}`, 'comment on the index of a constraint');
+    }
+    if (ix.backs_constraint && ix.options !== null && ix.options.length > 0) {
+      note(
+        `${relName(ix.table_oid)}: index ${ix.name}`,
+        `storage parameters of the index of a constraint (${ix.options.join(', ')})`,
+      );
+    }
     // Constraint-backed indexes are the constraint; attached ones were declared on the parent.
     if (ix.backs_constraint || ix.attached) continue;
     const keys = parsedKeys.get(ix.oid)!;
@@ -242,10 +254,13 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ...(partitionBy ? { partitionBy } : {}),
       partitions,
       ...(rel.comment !== null ? { comment: rel.comment } : {}),
+      ...parseRelationProperties(rel),
     };
   };
 
   const buildPartition = (rel: RelationRow): Partition => {
+    // The model keeps UNLOGGED on tables only: say so rather than read the partition as logged silently.
+    if (rel.unlogged) note(`${rel.schema}.${rel.name}`, 'UNLOGGED partition, read as a logged one');
     const bound = withContext(`partition bound of ${rel.schema}.${rel.name}`, () => {
       if (rel.partition_bound === null) throw new Error('partition without a bound');
       return parseBound(rel.partition_bound);
@@ -254,9 +269,16 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   const buildTable = (rel: RelationRow): Table => {
-    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
-      (columnsByTable.get(rel.oid) ?? []).map(parseColumn),
-    );
+    const columnRows = columnsByTable.get(rel.oid) ?? [];
+    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
+    for (const c of columnRows) {
+      if (c.identity_type !== null && c.identity_type !== c.type) {
+        note(
+          `${rel.schema}.${rel.name}.${c.name}`,
+          `identity sequence of type ${c.identity_type} (read as one of the column's type, ${c.type})`,
+        );
+      }
+    }
     return {
       kind: 'table',
       schema: rel.schema,

@@ -2,6 +2,8 @@
  * Rows to model objects: one function per kind, pure, no database. Assembling them into the tree
  * (tables, partitions, schemas) is build.ts.
  */
+
+import { identityOptionsOf } from '../model/identity.js';
 import type {
   CheckConstraint,
   Column,
@@ -15,13 +17,16 @@ import type {
   FkAction,
   FkMatch,
   ForeignKey,
+  IdentityOptions,
   Index,
   IndexKey,
   MaterializedView,
   PartitionBound,
   PartitionKey,
   PrimaryKey,
+  ReplicaIdentity,
   Sequence,
+  StorageParameters,
   UniqueConstraint,
   View,
   ViewColumn,
@@ -35,6 +40,7 @@ import type {
   ExtensionRow,
   IndexKeyRow,
   IndexRow,
+  RelationRow,
   SequenceRow,
   TypeRow,
   ViewColumnRow,
@@ -78,7 +84,7 @@ export function parseEnum(row: TypeRow): EnumType {
 }
 
 export function parseDomainCheck(row: DomainCheckRow): DomainCheck {
-  return { name: row.name, expression: row.expression };
+  return { name: row.name, expression: row.expression, ...opt('comment', row.comment) };
 }
 
 export function parseDomain(row: TypeRow, checks: readonly DomainCheck[]): Domain {
@@ -133,10 +139,24 @@ export function parseColumn(row: ColumnRow): Column {
     // The expression of a generated column lives in pg_attrdef too, but it is not a default.
     ...opt('default', generated === null ? row.default_value : null),
     ...opt('identity', identity),
+    ...opt('identityOptions', identity === null ? null : parseIdentityOptions(row)),
     ...opt('generated', generated),
     ...opt('collation', row.collation),
     ...opt('comment', row.comment),
   };
+}
+
+/** The identity sequence's options that are not the defaults for the column's type. */
+function parseIdentityOptions(row: ColumnRow): IdentityOptions | undefined {
+  if (row.identity_start === null) throw new Error(`identity column ${row.name} has no sequence`);
+  return identityOptionsOf(row.type, {
+    start: BigInt(row.identity_start),
+    increment: BigInt(row.identity_increment!),
+    minValue: BigInt(row.identity_min!),
+    maxValue: BigInt(row.identity_max!),
+    cache: BigInt(row.identity_cache!),
+    cycle: row.identity_cycle === true,
+  });
 }
 
 /** An index's keys with what is needed to model them. */
@@ -188,14 +208,16 @@ export function parseIndexKeys(index: IndexRow, keyRows: readonly IndexKeyRow[])
   return { keys, include, unsupported };
 }
 
-/** `WITH (fillfactor=70)` from pg_class.reloptions (`name=value` strings), names sorted. */
-export function parseReloptions(options: readonly string[] | null): Readonly<Record<string, string>> | null {
+/**
+ * `WITH (fillfactor=70)` from pg_class.reloptions (`name=value` strings), in the catalog's order:
+ * statements that set them keep that order (see StorageParameters).
+ */
+export function parseReloptions(options: readonly string[] | null): StorageParameters | null {
   if (options === null || options.length === 0) return null;
   const pairs = options.map((o) => {
     const eq = o.indexOf('=');
     return eq < 0 ? ([o, ''] as const) : ([o.slice(0, eq), o.slice(eq + 1)] as const);
   });
-  pairs.sort((a, b) => compareText(a[0], b[0]));
   return Object.fromEntries(pairs);
 }
 
@@ -239,6 +261,7 @@ export function parsePrimaryKey(row: ConstraintRow, keys: IndexKeys | undefined)
     include: keys?.include ?? [],
     deferrable: row.deferrable,
     initiallyDeferred: row.deferred,
+    ...opt('comment', row.comment),
   };
 }
 
@@ -255,12 +278,20 @@ export function parseUnique(
     nullsNotDistinct: index?.nulls_not_distinct ?? false,
     deferrable: row.deferrable,
     initiallyDeferred: row.deferred,
+    ...opt('comment', row.comment),
   };
 }
 
 export function parseCheck(row: ConstraintRow): CheckConstraint {
   if (row.expression === null) throw new Error(`check ${row.name} has no expression`);
-  return { kind: 'check', name: row.name, expression: row.expression, noInherit: row.no_inherit, valid: row.validated };
+  return {
+    kind: 'check',
+    name: row.name,
+    expression: row.expression,
+    noInherit: row.no_inherit,
+    valid: row.validated,
+    ...opt('comment', row.comment),
+  };
 }
 
 export function parseForeignKey(row: ConstraintRow): ForeignKey {
@@ -279,6 +310,7 @@ export function parseForeignKey(row: ConstraintRow): ForeignKey {
     deferrable: row.deferrable,
     initiallyDeferred: row.deferred,
     valid: row.validated,
+    ...opt('comment', row.comment),
   };
 }
 
@@ -297,6 +329,41 @@ export function parseExclusion(row: ConstraintRow, index: IndexRow, keys: IndexK
     ...opt('where', index.predicate),
     deferrable: row.deferrable,
     initiallyDeferred: row.deferred,
+    ...opt('comment', row.comment),
+  };
+}
+
+/** Storage parameters, row level security and replica identity of a table or partition. */
+export function parseRelationProperties(row: RelationRow): {
+  with?: StorageParameters;
+  rowLevelSecurity?: true;
+  forceRowLevelSecurity?: true;
+  replicaIdentity?: ReplicaIdentity;
+} {
+  const options = [...(row.options ?? []), ...row.toast_options];
+  let replicaIdentity: ReplicaIdentity | null = null;
+  switch (row.replica_identity) {
+    case 'f':
+      replicaIdentity = { kind: 'full' };
+      break;
+    case 'n':
+      replicaIdentity = { kind: 'nothing' };
+      break;
+    case 'i':
+      // With its index dropped, PostgreSQL keeps 'i' and logs no old key, as with NOTHING.
+      replicaIdentity =
+        row.replica_identity_index === null
+          ? { kind: 'nothing' }
+          : { kind: 'index', index: row.replica_identity_index };
+      break;
+    default:
+      break;
+  }
+  return {
+    ...opt('with', parseReloptions(options)),
+    ...(row.row_security ? { rowLevelSecurity: true as const } : {}),
+    ...(row.force_row_security ? { forceRowLevelSecurity: true as const } : {}),
+    ...opt('replicaIdentity', replicaIdentity),
   };
 }
 

@@ -130,10 +130,11 @@ export interface DomainCheckRow {
   readonly type_oid: string;
   readonly name: string;
   readonly expression: string;
+  readonly comment: string | null;
 }
 
 export const DOMAIN_CHECKS_SQL = `SELECT con.contypid::pg_catalog.text AS type_oid, con.conname AS name,
-  pg_catalog.pg_get_expr(con.conbin, 0) AS expression
+  pg_catalog.pg_get_expr(con.conbin, 0) AS expression, ${description('pg_constraint', 'con.oid')} AS comment
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_type t ON t.oid = con.contypid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
@@ -200,6 +201,16 @@ export interface RelationRow {
   /** Parents of a (non-partition) inheritance child, `schema.name`. */
   readonly inherits: string[];
   readonly comment: string | null;
+  /** pg_class.reloptions (`name=value`), in the catalog's order; null when none. */
+  readonly options: string[] | null;
+  /** The TOAST table's reloptions, each prefixed `toast.` (empty when none). */
+  readonly toast_options: string[];
+  readonly row_security: boolean;
+  readonly force_row_security: boolean;
+  /** pg_class.relreplident: d default, f full, n nothing, i index. */
+  readonly replica_identity: string;
+  /** The index flagged indisreplident (with replica identity 'i'). */
+  readonly replica_identity_index: string | null;
 }
 
 export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS relkind,
@@ -218,7 +229,18 @@ export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS
     WHERE h.inhrelid = c.oid AND NOT c.relispartition
     ORDER BY h.inhseqno
   ) AS inherits,
-  ${description('pg_class', 'c.oid')} AS comment
+  ${description('pg_class', 'c.oid')} AS comment,
+  c.reloptions::pg_catalog.text[] AS options,
+  ARRAY(
+    SELECT 'toast.' || o.option FROM pg_catalog.pg_class tc, pg_catalog.unnest(tc.reloptions) WITH ORDINALITY AS o(option, ord)
+    WHERE tc.oid = c.reltoastrelid ORDER BY o.ord
+  ) AS toast_options,
+  c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
+  c.relreplident AS replica_identity,
+  CASE WHEN c.relreplident = 'i' THEN (
+    SELECT ric.relname FROM pg_catalog.pg_index ri JOIN pg_catalog.pg_class ric ON ric.oid = ri.indexrelid
+    WHERE ri.indrelid = c.oid AND ri.indisreplident
+  ) END AS replica_identity_index
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f')
@@ -239,9 +261,20 @@ export interface ColumnRow {
   readonly generated: string;
   readonly collation: string | null;
   readonly comment: string | null;
+  /** The identity sequence's options (identity columns only; 64-bit values as text). */
+  readonly identity_type: string | null;
+  readonly identity_start: string | null;
+  readonly identity_increment: string | null;
+  readonly identity_min: string | null;
+  readonly identity_max: string | null;
+  readonly identity_cache: string | null;
+  readonly identity_cycle: boolean | null;
 }
 
-/** A partition's columns are its parent's: they are not read. */
+/**
+ * A partition's columns are its parent's: they are not read. An identity column's sequence is
+ * found through its internal dependency (deptype 'i') on the column.
+ */
 export const COLUMNS_SQL = `WITH ${RELS_CTE}
 SELECT a.attrelid::pg_catalog.text AS table_oid, a.attnum AS position, a.attname AS name,
   pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
@@ -249,13 +282,27 @@ SELECT a.attrelid::pg_catalog.text AS table_oid, a.attnum AS position, a.attname
   a.attidentity AS identity, a.attgenerated AS generated,
   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
-  ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment
+  ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment,
+  ids.identity_type, ids.identity_start, ids.identity_increment, ids.identity_min, ids.identity_max,
+  ids.identity_cache, ids.identity_cycle
 FROM rels
 JOIN pg_catalog.pg_attribute a ON a.attrelid = rels.oid
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.format_type(s.seqtypid, NULL) AS identity_type,
+    s.seqstart::pg_catalog.text AS identity_start, s.seqincrement::pg_catalog.text AS identity_increment,
+    s.seqmin::pg_catalog.text AS identity_min, s.seqmax::pg_catalog.text AS identity_max,
+    s.seqcache::pg_catalog.text AS identity_cache, s.seqcycle AS identity_cycle
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid
+  WHERE a.attidentity <> '' AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+    AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+    AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'i'
+  LIMIT 1
+) ids ON true
 WHERE NOT rels.relispartition AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum`;
 
@@ -284,6 +331,7 @@ export interface ConstraintRow {
   readonly enforced: boolean;
   /** PostgreSQL 18+: WITHOUT OVERLAPS / PERIOD. */
   readonly period: boolean;
+  readonly comment: string | null;
 }
 
 function attnames(attnums: string, relid: string): string {
@@ -320,7 +368,8 @@ SELECT con.conrelid::pg_catalog.text AS table_oid, con.conname AS name, con.cont
   ) AS exclusion_operators,
   ${versionNum >= 150000 ? 'COALESCE(pg_catalog.cardinality(con.confdelsetcols), 0)' : '0'} AS delete_set_columns,
   ${versionNum >= 180000 ? 'con.conenforced' : 'true'} AS enforced,
-  ${versionNum >= 180000 ? 'con.conperiod' : 'false'} AS period
+  ${versionNum >= 180000 ? 'con.conperiod' : 'false'} AS period,
+  ${description('pg_constraint', 'con.oid')} AS comment
 FROM rels
 JOIN pg_catalog.pg_constraint con ON con.conrelid = rels.oid
 LEFT JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid

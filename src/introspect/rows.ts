@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/connection.js';
-import { quoteIdent as q } from '../model/quote.js';
+import { emptyTablesSql } from '../sql/rows.js';
 
 /** Tables per query: each probe takes an ACCESS SHARE lock until the query's transaction ends. */
 const CHUNK = 200;
@@ -16,10 +16,7 @@ export async function emptyTables(
   const empty = new Set<string>();
   for (let i = 0; i < tables.length; i += CHUNK) {
     const chunk = tables.slice(i, i + CHUNK);
-    const sql = chunk
-      .map((t, j) => `SELECT ${j} AS i WHERE NOT EXISTS (SELECT FROM ${q(t.schema)}.${q(t.name)})`)
-      .join(' UNION ALL ');
-    const res = await client.query<{ i: number }>(sql);
+    const res = await client.query<{ i: number }>(emptyTablesSql(chunk));
     for (const r of res.rows) {
       const t = chunk[r.i]!;
       empty.add(`${t.schema}.${t.name}`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { withoutDirectives } from './directives.js';
 import type {
   DatabaseModel,
   Domain,
@@ -41,7 +42,7 @@ function canonicalTable(t: Table): Table {
   return {
     ...rest,
     // Column order of an existing table is not a difference.
-    columns: sorted(t.columns).map(({ renamedFrom: _rf, using: _u, reverse: _r, ...c }) => c),
+    columns: sorted(t.columns).map(withoutDirectives),
   };
 }
 

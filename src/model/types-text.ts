@@ -4,7 +4,7 @@
  * the model's form without a server; `displayType` picks the short spelling `zdm pull` writes.
  * Types this table does not know (domains, enums, extension types) pass through unchanged.
  */
-import { quoteIdent } from './quote.js';
+import { quoteIdent } from '../sql/quote.js';
 
 const SIMPLE: Readonly<Record<string, string>> = {
   int: 'integer',
@@ -118,9 +118,9 @@ function canonicalName(s: string): string {
   if (!parts) return s.includes('"') ? s : s.toLowerCase();
   if (parts.length === 2 && parts[0] === 'pg_catalog') {
     const inner = parts[1]!;
-    return SIMPLE[inner] ?? quoteIdentifier(inner);
+    return SIMPLE[inner] ?? quoteIdent(inner);
   }
-  return parts.map(quoteIdentifier).join('.');
+  return parts.map(quoteIdent).join('.');
 }
 
 /** Maps a type as a person writes it to the model's canonical spelling. */
@@ -164,9 +164,6 @@ export function displayType(canonical: string): string {
   return canonical;
 }
 
-/** An identifier as SQL text, quoted only when needed (`quote_ident()`'s rule). */
-export const quoteIdentifier = quoteIdent;
-
 /**
  * Splits `schema.name`, `"Mixed Case".x` or `name` into the names PostgreSQL would look up: unquoted
  * parts folded to lower case (ASCII only, as PostgreSQL does), quoted parts verbatim. Undefined when
@@ -204,9 +201,4 @@ export function parseIdentifierChain(text: string): string[] | undefined {
     if (s[i] !== '.') return undefined;
     i++;
   }
-}
-
-/** `schema.name` of a user-defined type as `format_type()` prints it. */
-export function qualifiedTypeName(schema: string, name: string): string {
-  return `${quoteIdentifier(schema)}.${quoteIdentifier(name)}`;
 }

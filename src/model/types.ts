@@ -9,7 +9,9 @@
  *   `public.order_status`. `canonicalType()` in types-text.ts maps common aliases to these.
  * - Expressions (defaults, checks, predicates, generated columns, partition keys) are SQL text in
  *   PostgreSQL's normalized form (`pg_get_expr` output with an empty `search_path`).
- * - Optional properties are absent rather than `undefined` when they do not apply.
+ * - Optional properties are absent rather than `undefined` when they do not apply, and absent when
+ *   they hold PostgreSQL's default (no storage parameters, row level security off, replica identity
+ *   DEFAULT, identity sequence options at their defaults): both sides leave defaults out alike.
  * - Lists keep a meaningful order where PostgreSQL has one (columns in attnum order, enum values,
  *   key columns); sets of named objects are sorted by name in canonical form.
  */
@@ -36,6 +38,7 @@ export interface EnumType {
 export interface DomainCheck {
   readonly name: string;
   readonly expression: string;
+  readonly comment?: string;
 }
 
 export interface Domain {
@@ -69,6 +72,20 @@ export interface Sequence {
   readonly comment?: string;
 }
 
+/**
+ * Options of an identity column's sequence, only those that differ from PostgreSQL's defaults for a
+ * sequence of the column's type (src/model/identity.ts): absent entirely when all are defaults.
+ * 64-bit values as decimal strings, like Sequence.
+ */
+export interface IdentityOptions {
+  readonly start?: string;
+  readonly increment?: string;
+  readonly minValue?: string;
+  readonly maxValue?: string;
+  readonly cache?: string;
+  readonly cycle?: true;
+}
+
 export interface Column {
   readonly kind: 'column';
   readonly name: string;
@@ -76,6 +93,8 @@ export interface Column {
   readonly nullable: boolean;
   readonly default?: string;
   readonly identity?: 'always' | 'by default';
+  /** Only with `identity`, and only when some option of its sequence is not the default. */
+  readonly identityOptions?: IdentityOptions;
   /** Generated column expression; `stored: false` is PostgreSQL 18's virtual generated column. */
   readonly generated?: { readonly expression: string; readonly stored: boolean };
   /** Only when it differs from the type's default collation; `schema.name` unless in pg_catalog. */
@@ -117,8 +136,8 @@ export interface Index {
   readonly include: readonly string[];
   readonly where?: string;
   readonly nullsNotDistinct: boolean;
-  /** Storage parameters (`WITH (fillfactor = 70)`), names sorted. */
-  readonly with?: Readonly<Record<string, string>>;
+  /** Storage parameters (`WITH (fillfactor = 70)`). */
+  readonly with?: StorageParameters;
   /** Live database only: false for an INVALID index (a failed CONCURRENTLY build). Not compared. */
   readonly valid: boolean;
   readonly comment?: string;
@@ -134,6 +153,7 @@ export interface PrimaryKey extends ConstraintTiming {
   readonly name: string;
   readonly columns: readonly string[];
   readonly include: readonly string[];
+  readonly comment?: string;
 }
 
 export interface UniqueConstraint extends ConstraintTiming {
@@ -142,6 +162,7 @@ export interface UniqueConstraint extends ConstraintTiming {
   readonly columns: readonly string[];
   readonly include: readonly string[];
   readonly nullsNotDistinct: boolean;
+  readonly comment?: string;
 }
 
 export interface CheckConstraint {
@@ -151,6 +172,7 @@ export interface CheckConstraint {
   readonly noInherit: boolean;
   /** False for a constraint added NOT VALID and not validated since. */
   readonly valid: boolean;
+  readonly comment?: string;
 }
 
 export interface ForeignKey extends ConstraintTiming {
@@ -162,6 +184,7 @@ export interface ForeignKey extends ConstraintTiming {
   readonly onDelete: FkAction;
   readonly match: FkMatch;
   readonly valid: boolean;
+  readonly comment?: string;
 }
 
 export interface ExclusionElement {
@@ -177,6 +200,7 @@ export interface ExclusionConstraint extends ConstraintTiming {
   readonly elements: readonly ExclusionElement[];
   readonly include: readonly string[];
   readonly where?: string;
+  readonly comment?: string;
 }
 
 export interface PartitionKey {
@@ -190,6 +214,21 @@ export type PartitionBound =
   | { readonly kind: 'list'; readonly values: readonly string[] }
   | { readonly kind: 'hash'; readonly modulus: number; readonly remainder: number }
   | { readonly kind: 'default' };
+
+/**
+ * Storage parameters (`pg_class.reloptions`) in the order PostgreSQL keeps them: `fillfactor`,
+ * `autovacuum_enabled`, … and, for a table's TOAST table, `toast.autovacuum_enabled`. Values are
+ * the text PostgreSQL stores (`80`, `off`, `false`). Order is not a difference (canonical forms sort
+ * keys); it is kept so that the statements zdm writes leave them in the order written.
+ */
+export type StorageParameters = Readonly<Record<string, string>>;
+
+/** REPLICA IDENTITY other than DEFAULT (absent). */
+export type ReplicaIdentity =
+  | { readonly kind: 'full' }
+  | { readonly kind: 'nothing' }
+  /** USING INDEX: a unique index (or primary key / unique constraint) of the relation, by name. */
+  | { readonly kind: 'index'; readonly index: string };
 
 /**
  * What a table and a partition share: constraints and indexes declared on the relation itself.
@@ -206,6 +245,14 @@ export interface RelationParts {
   readonly partitionBy?: PartitionKey;
   readonly partitions: readonly Partition[];
   readonly comment?: string;
+  /** Storage parameters; absent when there are none. */
+  readonly with?: StorageParameters;
+  /** ENABLE ROW LEVEL SECURITY; absent when off. */
+  readonly rowLevelSecurity?: true;
+  /** FORCE ROW LEVEL SECURITY (policies apply to the table's owner too); absent when off. */
+  readonly forceRowLevelSecurity?: true;
+  /** Absent: REPLICA IDENTITY DEFAULT. */
+  readonly replicaIdentity?: ReplicaIdentity;
 }
 
 export interface Partition extends RelationParts {
@@ -277,8 +324,8 @@ export interface MaterializedView {
   /** False for `WITH NO DATA` (live: not populated, `pg_class.relispopulated`). */
   readonly withData: boolean;
   readonly indexes: readonly Index[];
-  /** Storage parameters (`WITH (fillfactor = 70)`), names sorted. */
-  readonly with?: Readonly<Record<string, string>>;
+  /** Storage parameters (`WITH (fillfactor = 70)`). */
+  readonly with?: StorageParameters;
   readonly comment?: string;
 }
 

@@ -10,6 +10,7 @@ import { objectKey } from '../model/objects.js';
 import type {
   Column,
   DatabaseModel,
+  Dependent,
   ForeignKey,
   Index,
   MaterializedView,
@@ -19,6 +20,7 @@ import type {
   View,
 } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
+import { strongerMode } from './locks.js';
 import type { ModelEdit } from './model-edit.js';
 import { freshName } from './names.js';
 import type { Group } from './order.js';
@@ -79,17 +81,6 @@ export function sqlStep(summary: string, sql: readonly string[], o: SqlStepOptio
   return o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
 }
 
-const MODE_STRENGTH: Readonly<Record<LockMode, number>> = {
-  'ACCESS SHARE': 1,
-  'ROW SHARE': 2,
-  'ROW EXCLUSIVE': 3,
-  'SHARE UPDATE EXCLUSIVE': 4,
-  SHARE: 5,
-  'SHARE ROW EXCLUSIVE': 6,
-  EXCLUSIVE: 7,
-  'ACCESS EXCLUSIVE': 8,
-};
-
 /** One lock per relation: the strongest mode, held as long as the longest hold. */
 function dedupeLocks(locks: readonly LockInfo[]): LockInfo[] {
   const out: LockInfo[] = [];
@@ -102,7 +93,7 @@ function dedupeLocks(locks: readonly LockInfo[]): LockInfo[] {
     const o = out[i]!;
     out[i] = {
       relation: l.relation,
-      mode: MODE_STRENGTH[l.mode] > MODE_STRENGTH[o.mode] ? l.mode : o.mode,
+      mode: strongerMode(o.mode, l.mode),
       hold: o.hold === 'scan' || l.hold === 'scan' ? 'scan' : 'instant',
     };
   }
@@ -334,6 +325,14 @@ export class PlanContext {
     return this.liveGraph
       .dependentsOf(objectKey('table', ref.schema, ref.name), column)
       .flatMap((k) => findViewLike(this.input.live, k) ?? []);
+  }
+
+  /**
+   * Triggers of the live database, not managed by zdm, on the table: a backfill's updates fire them,
+   * and they stay on the table's old relation when it is swapped for a new one.
+   */
+  userTriggersOn(ref: RelationRef): Dependent[] {
+    return (this.input.live.dependents?.triggers ?? []).filter((t) => t.schema === ref.schema && t.table === ref.name);
   }
 
   /** Whether the relation has (in the desired state) an index or key whose leading columns are `columns`. */

@@ -14,6 +14,5 @@ export { generatedName, notNullCheckName } from './names.js';
 export { GROUPS } from './order.js';
 export { PLAN_SCHEMA } from './plan-schema.js';
 export { type PlanOptions, type PlanResult, planChanges, serverMajor, suggestSlug } from './planner.js';
-export { notNullCheckExpression } from './techniques/not-null.js';
 export * from './types.js';
 export { isVolatileDefault } from './volatility.js';

@@ -3,19 +3,7 @@
  * within PostgreSQL's 63-byte limit, readable, and never equal to a name already taken.
  */
 import { createHash } from 'node:crypto';
-import { MAX_IDENTIFIER_BYTES } from '../model/names.js';
-
-function truncateUtf8(text: string, maxBytes: number): string {
-  let out = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch, 'utf8');
-    if (bytes + n > maxBytes) break;
-    out += ch;
-    bytes += n;
-  }
-  return out;
-}
+import { clipUtf8, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 
 /**
  * `<parts joined by _>_<role>`; when that is longer than 63 bytes, the joined parts are cut and an
@@ -26,7 +14,7 @@ export function generatedName(parts: readonly string[], role: string): string {
   if (Buffer.byteLength(full, 'utf8') <= MAX_IDENTIFIER_BYTES) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
   const tail = `_${hash}_${role}`;
-  return truncateUtf8(parts.join('_'), MAX_IDENTIFIER_BYTES - Buffer.byteLength(tail, 'utf8')) + tail;
+  return clipUtf8(parts.join('_'), MAX_IDENTIFIER_BYTES - Buffer.byteLength(tail, 'utf8')) + tail;
 }
 
 /** `generatedName(parts, role)`, or with role `role2`, `role3`… until the name is not in `taken`. */
@@ -36,9 +24,16 @@ export function freshName(parts: readonly string[], role: string, taken: Readonl
   return name;
 }
 
-/** Name of the `CHECK (c IS NOT NULL)` helper of the NOT NULL recipe: `<table>_<column>_not_null`. */
+/**
+ * Role of the `CHECK (c IS NOT NULL)` helper of the NOT NULL recipe: `<table>_<column>_zdm_not_null`.
+ * Not `_not_null`: PostgreSQL 18 names the NOT NULL constraint that SET NOT NULL makes
+ * `<table>_<column>_not_null`, and with the helper holding that name it would take `…_not_null1`.
+ */
+export const NOT_NULL_HELPER_ROLE = 'zdm_not_null';
+
+/** Name of the `CHECK (c IS NOT NULL)` helper of the NOT NULL recipe (see NOT_NULL_HELPER_ROLE). */
 export function notNullCheckName(table: string, column: string, taken: ReadonlySet<string>): string {
-  return freshName([table, column], 'not_null', taken);
+  return freshName([table, column], NOT_NULL_HELPER_ROLE, taken);
 }
 
 /** A file-name-safe slug: lower case, words joined by `-`, at most 60 characters. */

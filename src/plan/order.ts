@@ -21,6 +21,8 @@ export const GROUPS = {
     // New tables with their inline keys, checks, indexes and partitions. Their foreign keys wait for
     // 'foreignKeys', so that new tables may reference each other (or themselves) in any order.
     'tables',
+    // UNLOGGED/LOGGED, storage parameters, row level security turned off, replica identity that only
+    // adds to what is logged (src/plan/techniques/table-properties.ts says why each goes where).
     'tableOptions',
     // New and altered columns of existing tables, before the indexes and constraints that use them.
     'columns',
@@ -72,6 +74,10 @@ export const GROUPS = {
     'setNotNull',
     // Primary and unique keys made from their prebuilt index, swapped for the old one in one transaction.
     'keys',
+    // Row level security turned on, replica identity changes that log less or use an index built in
+    // this plan: once the old application version is gone, after the keys they may use, before any
+    // index is dropped.
+    'tableOptions',
     // DROP INDEX CONCURRENTLY; replacement indexes take the old name.
     'dropIndexes',
     'dropConstraints',

@@ -24,9 +24,10 @@ import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
-import * as partitionSwap from './techniques/partition-swap.js';
+import * as partitionSwap from './techniques/partition-swap/index.js';
 import { planRenameTable } from './techniques/rename-table.js';
-import { planReplaceColumn } from './techniques/replace-column.js';
+import { planReplaceColumn } from './techniques/replace-column/index.js';
+import * as tableProperties from './techniques/table-properties.js';
 import * as tables from './techniques/tables.js';
 import * as views from './techniques/views.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
@@ -88,6 +89,9 @@ const HANDLERS: Handlers = {
   createTable: tables.planCreateTable,
   dropTable: tables.planDropTable,
   setTableLogged: tables.planSetTableLogged,
+  setStorageParameters: tableProperties.planSetStorageParameters,
+  setRowLevelSecurity: tableProperties.planSetRowLevelSecurity,
+  setReplicaIdentity: tableProperties.planSetReplicaIdentity,
   addColumn: columns.planAddColumn,
   dropColumn: columns.planDropColumn,
   alterColumn: columns.planAlterColumn,

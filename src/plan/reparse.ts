@@ -8,7 +8,7 @@
  */
 import type { RelationRef } from '../diff/changes.js';
 import type { DatabaseModel, IndexKey, RelationParts } from '../model/types.js';
-import { quoteIdent } from '../render/quote.js';
+import { quoteIdent } from '../sql/quote.js';
 import { findRelation } from './context.js';
 import { mapRelation, withOptional } from './model-edit.js';
 

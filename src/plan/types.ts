@@ -1,5 +1,5 @@
 /**
- * The plan file's shape (DESIGN.md §4), shared by the planner (which writes it), the renderers and
+ * The plan file's shape (README.md, "A plan"), shared by the planner (which writes it), the renderers and
  * apply (which executes it). `schemas/plan.schema.json` describes the same shape for other tools.
  */
 

@@ -1,6 +1,5 @@
 export { renderJson } from './json.js';
 export { renderMarkdown } from './markdown.js';
-export { identList, qualifiedName, quoteIdent, quoteLiteral, RESERVED_KEYWORDS } from './quote.js';
 export { schemaDiff } from './schema-diff.js';
 export { renderSql } from './sql.js';
 export { renderText, type TextOptions } from './text.js';

@@ -12,16 +12,16 @@ import { connect } from '../db/connection.js';
 import { startEmbedded } from '../db/embedded.js';
 import { runSqlScript } from '../db/sql-script.js';
 import { PHASES } from '../plan/types.js';
-import { renderText } from '../render/index.js';
-import { quoteIdent } from '../render/quote.js';
-import { makePlan } from './plan.js';
+import { quoteIdent } from '../sql/quote.js';
+import { type MadePlan, makePlan } from './plan.js';
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/shop');
 
 export interface DemoOptions {
   readonly major?: number;
-  readonly color: boolean;
   readonly out: (line: string) => void;
+  /** Shows a scenario's plan (its schema diff and its steps) before it is applied. */
+  readonly showPlan: (made: MadePlan) => void;
   readonly onEvent: (e: ApplyEvent) => void;
   /** Called with the server's stop function as soon as it runs, so Ctrl-C can clean up. */
   readonly onServer?: (stop: () => Promise<void>) => void;
@@ -119,8 +119,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoScenarioResult[
       out(`   desired state: examples/shop/scenarios/${f}`);
       const t0 = performance.now();
       const made = await makePlan(client, { desiredPath: file, name: f.replace(/^\d+-|\.yaml$/g, '') });
-      out(made.diff.trimEnd());
-      out(renderText(made.plan, { color: options.color }).trimEnd());
+      options.showPlan(made);
       const usersColumns = async () =>
         (
           await client!.query<{ c: string }>(

@@ -21,7 +21,6 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
-import { qualifiedName, quoteIdent } from '../model/quote.js';
 import type {
   DatabaseModel,
   Domain,
@@ -30,18 +29,18 @@ import type {
   IndexKey,
   Partition,
   RelationParts,
+  StorageParameters,
   Table,
 } from '../model/types.js';
-import {
-  checkSql,
-  columnDefinition,
-  createDomainSql,
-  createEnumSql,
-  createIndexSql,
-  exclusionSql,
-  partitionBoundSql,
-  partitionBySql,
-} from '../plan/sql.js';
+import { omit } from '../plan/model-edit.js';
+import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
+import { createIndexSql } from '../sql/indexes.js';
+import { createPartitionOfSql } from '../sql/partitions.js';
+import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
+import { createSequenceSql } from '../sql/sequences.js';
+import { searchPathSql } from '../sql/session.js';
+import { createTableOfColumnsSql } from '../sql/tables.js';
+import { createDomainSql, createEnumSql } from '../sql/types.js';
 
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
@@ -63,9 +62,6 @@ export class NormalizeError extends InputError {
 
 /** Separates the segments of document paths built here: no identifier can contain NUL. */
 const SEP = '\u0000';
-
-const q = quoteIdent;
-const qq = qualifiedName;
 
 interface Scratch {
   readonly schema: string;
@@ -119,10 +115,7 @@ async function createRelationParts(
   schemas: ReadonlySet<string>,
 ): Promise<void> {
   for (const c of parts.checks) {
-    await s.try(
-      `${path}${SEP}checks${SEP}${c.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${checkSql(c, true)}`,
-    );
+    await s.try(`${path}${SEP}checks${SEP}${c.name}`, addConstraintSql(rel, checkSql(c, true)));
   }
   for (const ix of parts.indexes) {
     const name = scratch.next('i', `${path}${SEP}indexes${SEP}${ix.name}`);
@@ -139,7 +132,7 @@ async function createRelationParts(
     map.exclusions.set(name, x);
     await s.try(
       `${path}${SEP}exclusionConstraints${SEP}${x.name}`,
-      `ALTER TABLE ${qq(rel.schema, rel.name)} ADD ${exclusionSql({ ...x, name }, schemas)}`,
+      addConstraintSql(rel, exclusionSql({ ...x, name }, schemas)),
     );
   }
   for (const p of parts.partitions) {
@@ -148,8 +141,7 @@ async function createRelationParts(
     const ppath = `${path}${SEP}partitions${SEP}${p.name}`;
     const created = await s.try(
       ppath,
-      `CREATE TABLE ${qq(scratch.schema, name)} PARTITION OF ${qq(rel.schema, rel.name)} ${partitionBoundSql(p.bound)}` +
-        (p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : ''),
+      createPartitionOfSql({ schema: scratch.schema, name }, rel, p.bound, p.partitionBy, p.with),
     );
     if (created) await createRelationParts(s, scratch, { schema: scratch.schema, name }, p, ppath, map, schemas);
   }
@@ -172,15 +164,12 @@ async function createNewSchemaObjects(
 ): Promise<void> {
   const liveSchemas = new Map(live.schemas.map((x) => [x.name, x]));
   for (const sc of desired.schemas) {
-    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, `CREATE SCHEMA ${q(sc.name)}`);
+    if (!liveSchemas.has(sc.name)) await s.try(`schemas${SEP}${sc.name}`, createSchemaSql(sc.name));
   }
   const liveExt = new Set(live.extensions.map((e) => e.name));
   for (const e of desired.extensions) {
     if (liveExt.has(e.name)) continue;
-    await s.try(
-      `extensions${SEP}${e.name}`,
-      `CREATE EXTENSION IF NOT EXISTS ${q(e.name)}${e.schema ? ` SCHEMA ${q(e.schema)}` : ''}`,
-    );
+    await s.try(`extensions${SEP}${e.name}`, createExtensionSql(e, { ifNotExists: true }));
   }
   for (const sc of desired.schemas) {
     const ls = liveSchemas.get(sc.name);
@@ -194,7 +183,7 @@ async function createNewSchemaObjects(
       if (has('sequences', seq.name)) continue;
       await s.try(
         `schemas${SEP}${sc.name}${SEP}sequences${SEP}${seq.name}`,
-        `CREATE SEQUENCE ${qq(sc.name, seq.name)} AS ${seq.type}`,
+        createSequenceSql({ ...seq, schema: sc.name }, ['type']),
       );
     }
   }
@@ -203,7 +192,7 @@ async function createNewSchemaObjects(
     const ls = liveSchemas.get(sc.name);
     for (const d of sc.domains) {
       if (ls?.domains.some((o) => o.name === d.name)) continue;
-      await s.run(`SET LOCAL search_path = ${q(sc.name)}, public`);
+      await s.run(searchPathSql([sc.name, 'public']));
       await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
   }
@@ -225,6 +214,9 @@ export function keep(
 
 const opt = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } =>
   (value !== undefined ? { [key]: value } : {}) as { [P in K]?: string };
+
+const parameters = (p: StorageParameters | undefined): { with?: StorageParameters } =>
+  p === undefined ? {} : { with: p };
 
 function byNameMap<T extends { readonly name: string }>(xs: readonly T[] | undefined): Map<string, T> {
   return new Map((xs ?? []).map((x) => [x.name, x]));
@@ -267,7 +259,7 @@ function mergeParts<T extends RelationParts>(
   const excl = byOrig(map.exclusions, got.exclusionConstraints) as Map<ExclusionConstraint, ExclusionConstraint>;
   const parts = byOrig(map.partitions, got.partitions) as Map<Partition, Partition>;
   return {
-    ...desired,
+    ...(omit(desired, 'with') as T),
     checks: desired.checks.map((c) => {
       const n = checks.get(c.name);
       return n ? { ...c, expression: keep(c.expression, n.expression, liveChecks.get(c.name)?.expression) } : c;
@@ -276,8 +268,13 @@ function mergeParts<T extends RelationParts>(
       const n = indexes.get(ix);
       if (!n) return ix;
       const l = liveIndexes.get(ix.name);
-      const { where: _w, ...rest } = ix;
-      return { ...rest, keys: mergeKeys(ix.keys, n.keys, l?.keys), ...opt('where', keep(ix.where, n.where, l?.where)) };
+      const { where: _w, with: _p, ...rest } = ix;
+      return {
+        ...rest,
+        keys: mergeKeys(ix.keys, n.keys, l?.keys),
+        ...opt('where', keep(ix.where, n.where, l?.where)),
+        ...parameters(n.with),
+      };
     }),
     exclusionConstraints: desired.exclusionConstraints.map((x) => {
       const n = excl.get(x);
@@ -298,6 +295,9 @@ function mergeParts<T extends RelationParts>(
     ...(desired.partitionBy && got.partitionBy
       ? { partitionBy: { ...desired.partitionBy, columns: got.partitionBy.columns } }
       : {}),
+    // Storage parameter values as the server stores them (`FALSE` → `false`); a TOAST parameter of a
+    // table that has no TOAST table is dropped by the server, and so here.
+    ...parameters(got.with),
     partitions: desired.partitions.map((p) => {
       const n = parts.get(p);
       return n ? { ...mergeParts(p, n, map, livePartitions.get(p.name)), bound: n.bound } : p;
@@ -415,7 +415,7 @@ async function normalizeBatch(
   };
   await client.query('BEGIN');
   try {
-    await s.run(`CREATE SCHEMA ${q(schema)}`);
+    await s.run(createSchemaSql(schema));
     // Names that start a qualified collation / operator class name (`schema.name`).
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
@@ -425,7 +425,7 @@ async function normalizeBatch(
     let searchPath: string | undefined;
     const inSchema = async (name: string): Promise<void> => {
       if (name === searchPath) return;
-      await s.run(`SET LOCAL search_path = ${q(name)}, public`);
+      await s.run(searchPathSql([name, 'public']));
       searchPath = name;
     };
     for (const d of work.domains) {
@@ -442,8 +442,7 @@ async function normalizeBatch(
       const rel = { schema, name };
       const created = await s.try(
         tablePath(t),
-        `CREATE TABLE ${qq(schema, name)} (${t.columns.map((c) => columnDefinition(c, { schemas })).join(', ')})` +
-          (t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : ''),
+        createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
     }
@@ -494,11 +493,15 @@ async function normalizeBatch(
       domainOut.set(d, {
         ...d,
         type: g.type,
-        checks: g.checks.map((c) => ({
-          ...c,
-          expression:
-            keep(origChecks.get(c.name)?.expression, c.expression, lChecks.get(c.name)?.expression) ?? c.expression,
-        })),
+        checks: g.checks.map((c) => {
+          const comment = origChecks.get(c.name)?.comment;
+          return {
+            ...omit(c, 'comment'),
+            expression:
+              keep(origChecks.get(c.name)?.expression, c.expression, lChecks.get(c.name)?.expression) ?? c.expression,
+            ...opt('comment', comment),
+          };
+        }),
         ...opt('default', keep(d.default, g.default, l?.default)),
       });
     }

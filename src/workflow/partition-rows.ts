@@ -9,8 +9,7 @@
  */
 import type { Queryable } from '../db/connection.js';
 import type { Table } from '../model/types.js';
-import { partitionBoundSql, partitionBySql, rel } from '../plan/sql.js';
-import { quoteIdent } from '../render/quote.js';
+import { countOutsideSql, createProbePartitionSql, createProbeSql } from '../sql/partitions.js';
 
 export interface PartitionChange {
   /** The live, plain table. */
@@ -31,13 +30,11 @@ export async function rowsOutsidePartitions(
     if (to.partitions.length === 0) continue;
     await client.query('BEGIN');
     try {
-      await client.query(`CREATE TEMP TABLE zdm_probe (LIKE ${rel(from)}) ${partitionBySql(to.partitionBy)}`);
+      await client.query(createProbeSql('zdm_probe', from, to.partitionBy));
       const defs: string[] = [];
       for (const [i, p] of to.partitions.entries()) {
         const name = `zdm_probe_${i}`;
-        await client.query(
-          `CREATE TEMP TABLE ${quoteIdent(name)} PARTITION OF zdm_probe ${partitionBoundSql(p.bound)}`,
-        );
+        await client.query(createProbePartitionSql(name, 'zdm_probe', p.bound));
         const d = await client.query<{ def: string | null }>(
           `SELECT pg_catalog.pg_get_partition_constraintdef(c.oid) AS def FROM pg_catalog.pg_class c
             WHERE c.relname = $1 AND c.relnamespace = pg_catalog.pg_my_temp_schema()`,
@@ -47,9 +44,7 @@ export async function rowsOutsidePartitions(
         if (def) defs.push(`(${def})`);
         else defs.push('true');
       }
-      const r = await client.query<{ n: string }>(
-        `SELECT pg_catalog.count(*)::text AS n FROM ${rel(from)} WHERE NOT COALESCE(${defs.join(' OR ')}, false)`,
-      );
+      const r = await client.query<{ n: string }>(countOutsideSql(from, defs));
       out[key] = Number(r.rows[0]?.n ?? 0);
     } catch {
       // Bounds PostgreSQL refuses (an overlap, a bad literal): the planner reports them.

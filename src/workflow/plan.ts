@@ -27,7 +27,6 @@ import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import type { Plan } from '../plan/types.js';
-import { schemaDiff } from '../render/index.js';
 import { ZDM_VERSION } from '../version.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
@@ -57,10 +56,9 @@ export interface MakePlanOptions {
 export interface MadePlan {
   readonly plan: Plan;
   readonly warnings: readonly string[];
-  /** The live schema and the (normalized) desired state, as YAML, and their unified diff (written when first read). */
+  /** The live schema and the (normalized) desired state, as YAML (written when first read). */
   readonly liveYaml: string;
   readonly desiredYaml: string;
-  readonly diff: string;
   /** True when the database already matches the desired state (every phase empty). */
   readonly empty: boolean;
   readonly live: DatabaseModel;
@@ -206,13 +204,12 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on
   // a schema of thousands of tables writing both models is a good part of a plan's time.
-  let yaml: { live: string; desired: string; diff: string } | undefined;
+  let yaml: { live: string; desired: string } | undefined;
   const texts = () => {
-    if (yaml === undefined) {
-      const l = writeDesiredState(live, { schemaPath: '' });
-      const d = writeDesiredState(desired, { schemaPath: '' });
-      yaml = { live: l, desired: d, diff: schemaDiff(l, d) };
-    }
+    yaml ??= {
+      live: writeDesiredState(live, { schemaPath: '' }),
+      desired: writeDesiredState(desired, { schemaPath: '' }),
+    };
     return yaml;
   };
   return {
@@ -223,9 +220,6 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     },
     get desiredYaml() {
       return texts().desired;
-    },
-    get diff() {
-      return texts().diff;
     },
     empty: result.plan.phases.every((p) => p.steps.length === 0),
     live,

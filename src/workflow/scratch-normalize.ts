@@ -25,7 +25,7 @@ import { introspect } from '../introspect/index.js';
 import { tablesEqual } from '../model/canonical.js';
 import { dependencyGraph } from '../model/dependencies.js';
 import { objectKey } from '../model/objects.js';
-import { qualifiedName, quoteIdent } from '../model/quote.js';
+
 import type {
   DatabaseModel,
   Index,
@@ -36,16 +36,13 @@ import type {
   View,
   ViewColumn,
 } from '../model/types.js';
-import {
-  columnDefinition,
-  createDomainSql,
-  createEnumSql,
-  createIndexSql,
-  partitionBoundSql,
-  partitionBySql,
-  primaryKeySql,
-} from '../plan/sql.js';
-import { createMaterializedViewSql, createViewSql } from '../plan/view-sql.js';
+import { columnDefinition } from '../sql/columns.js';
+import { primaryKeySql } from '../sql/constraints.js';
+import { createIndexSql } from '../sql/indexes.js';
+import { partitionBoundSql, partitionBySql } from '../sql/partitions.js';
+import { qualifiedName, quoteIdent } from '../sql/quote.js';
+import { createDomainSql, createEnumSql } from '../sql/types.js';
+import { createMaterializedViewSql, createViewSql } from '../sql/views.js';
 import { keep, mergeKeys, NormalizeError, type NormalizeIssue } from './normalize.js';
 
 type ViewLike = View | MaterializedView;

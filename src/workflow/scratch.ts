@@ -23,7 +23,7 @@ import type pg from 'pg';
 import { connect, describeTarget, redact } from '../db/connection.js';
 import { EmbeddedClusterBusy, type EmbeddedServer, startEmbedded } from '../db/embedded.js';
 import { ServerError } from '../errors.js';
-import { quoteIdent } from '../model/quote.js';
+import { quoteIdent } from '../sql/quote.js';
 
 export interface ScratchOptions {
   /** The live server's major version: the scratch server must have the same (deparsing differs between majors). */

@@ -39,6 +39,7 @@ import { writeDesiredStateFiles } from '../../src/desired/index.js';
 import { introspect } from '../../src/introspect/index.js';
 import { parsePlan, serializePlan } from '../../src/plan/file.js';
 import { type Hazard, PHASES, type Plan } from '../../src/plan/types.js';
+import { schemaDiff } from '../../src/render/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
@@ -201,7 +202,7 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     const again = await makePlan(a.client, { desiredPath: schemaDir, name: 'check', scratchUrl: adminUrl() });
     if (!again.empty) {
       problems.push(
-        `zdm plan --check after apply: exit 2, the database still differs:\n${again.diff}\n${describePlan(again.plan)}`,
+        `zdm plan --check after apply: exit 2, the database still differs:\n${schemaDiff(again.liveYaml, again.desiredYaml)}\n${describePlan(again.plan)}`,
       );
     }
     if (c.check) {

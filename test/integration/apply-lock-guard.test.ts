@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queuesApplication } from '../../src/apply/guard.js';
 import { type ApplyEvent, type ApplyOptions, applyPhase } from '../../src/apply/index.js';
-import { PG_LOCK_NAME } from '../../src/apply/sql.js';
+import { PG_LOCK_NAME } from '../../src/plan/locks.js';
 import { LOCK_MODES, type PhaseName, type Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';

@@ -21,6 +21,8 @@ const SHOP = `
   CREATE INDEX orders_recent ON orders (created_at DESC) WHERE status = 'active';
   CREATE VIEW active_orders AS SELECT id, customer_id FROM orders WHERE status = 'active';
   COMMENT ON TABLE orders IS 'one row per order';
+  COMMENT ON CONSTRAINT orders_amount_check ON orders IS 'no free orders';
+  COMMENT ON INDEX customers_email_key IS 'not in the model';
   CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
 `;
 
@@ -43,6 +45,11 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
       '2 table(s), 1 view(s) in 1 schema(s); left out (not managed by zdm yet): 1 function(s)',
     );
     expect(first.stdout).toContain('    views:\n      active_orders:\n        definition: |-\n          SELECT ');
+    // Read but not writable: named on stderr, never dropped silently.
+    expect(first.stderr).toContain(
+      '1 thing(s) the desired state cannot hold, not written: public.customers: index customers_email_key: comment on the index of a constraint',
+    );
+    expect(first.stdout).toContain('comment: no free orders');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('orders:');
     const second = await runCli(['pull'], { env: { DATABASE_URL: db.url } });

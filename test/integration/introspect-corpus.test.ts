@@ -50,6 +50,17 @@ interface Counts {
   materializedViews: number;
   functions: number;
   triggers: number;
+  // Table properties: a relation (index, column, constraint) that has one in the catalog has it in
+  // the model, so pull writes it.
+  storageParameters: number;
+  indexStorageParameters: number;
+  rowLevelSecurity: number;
+  forceRowLevelSecurity: number;
+  replicaIdentity: number;
+  identityColumns: number;
+  identityOptions: number;
+  constraintComments: number;
+  domainCheckComments: number;
 }
 
 interface ReadmeCounts extends Counts {
@@ -103,6 +114,23 @@ function modelCounts(m: DatabaseModel): ReadmeCounts {
     materializedViews: m.schemas.reduce((n, s) => n + s.materializedViews.length, 0),
     functions: m.dependents?.functions.length ?? 0,
     triggers: m.dependents?.triggers.length ?? 0,
+    storageParameters: rels.filter((r) => r.with !== undefined).length,
+    indexStorageParameters: sum((r) => r.indexes.filter((i) => i.with !== undefined).length),
+    rowLevelSecurity: rels.filter((r) => r.rowLevelSecurity).length,
+    forceRowLevelSecurity: rels.filter((r) => r.forceRowLevelSecurity).length,
+    replicaIdentity: rels.filter((r) => r.replicaIdentity !== undefined).length,
+    identityColumns: tables.reduce((n, t) => n + t.columns.filter((c) => c.identity !== undefined).length, 0),
+    identityOptions: tables.reduce((n, t) => n + t.columns.filter((c) => c.identityOptions !== undefined).length, 0),
+    constraintComments: sum((r) =>
+      commented([
+        ...(r.primaryKey ? [r.primaryKey] : []),
+        ...r.uniqueConstraints,
+        ...r.checks,
+        ...r.foreignKeys,
+        ...r.exclusionConstraints,
+      ]),
+    ),
+    domainCheckComments: m.schemas.reduce((n, s) => n + s.domains.reduce((k, d) => k + commented(d.checks), 0), 0),
     // Indexes and constraint indexes are created on every partition too.
     indexRows: sum(
       (r) =>
@@ -160,7 +188,39 @@ async function catalogCounts(db: TestDatabase): Promise<{ counts: Counts; tables
         WHERE ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND ${userNs})::int AS "triggers"`,
+        WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND ${userNs})::int AS "triggers",
+      (SELECT pg_catalog.count(*) ${rel} AND (c.reloptions IS NOT NULL OR EXISTS (
+        SELECT FROM pg_catalog.pg_class t WHERE t.oid = c.reltoastrelid AND t.reloptions IS NOT NULL)))::int AS "storageParameters",
+      (SELECT pg_catalog.count(*) ${rel.replace('WHERE', 'JOIN pg_catalog.pg_index i ON i.indrelid = c.oid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE')}
+        AND ic.reloptions IS NOT NULL
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x'))
+        AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid))::int AS "indexStorageParameters",
+      (SELECT pg_catalog.count(*) ${rel} AND c.relrowsecurity)::int AS "rowLevelSecurity",
+      (SELECT pg_catalog.count(*) ${rel} AND c.relforcerowsecurity)::int AS "forceRowLevelSecurity",
+      (SELECT pg_catalog.count(*) ${rel} AND c.relreplident <> 'd')::int AS "replicaIdentity",
+      (SELECT pg_catalog.count(*) ${rel.replace('WHERE', 'JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid WHERE')}
+        AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> '')::int AS "identityColumns",
+      (SELECT pg_catalog.count(*) ${rel.replace(
+        'WHERE',
+        `JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+         JOIN pg_catalog.pg_depend d ON d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+           AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+         JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid WHERE`,
+      )}
+        AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> ''
+        AND (s.seqincrement <> 1 OR s.seqcache <> 1 OR s.seqcycle
+          OR s.seqmin <> (CASE WHEN s.seqincrement > 0 THEN 1 WHEN a.atttypid = 'int2'::regtype THEN -32768
+            WHEN a.atttypid = 'int4'::regtype THEN -2147483648 ELSE -9223372036854775808 END)
+          OR s.seqmax <> (CASE WHEN s.seqincrement < 0 THEN -1 WHEN a.atttypid = 'int2'::regtype THEN 32767
+            WHEN a.atttypid = 'int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END)
+          OR s.seqstart <> (CASE WHEN s.seqincrement > 0 THEN s.seqmin ELSE s.seqmax END)))::int AS "identityOptions",
+      ${con(`EXISTS (SELECT FROM pg_catalog.pg_description ds WHERE ds.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+        AND ds.objoid = k.oid) AND (k.contype <> 'c' OR k.conislocal) AND k.contype IN ('p', 'u', 'c', 'f', 'x')`)} AS "constraintComments",
+      (SELECT pg_catalog.count(*) FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_type t ON t.oid = k.contypid
+        JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype = 'd' AND ${userNs} AND ${notExt('pg_catalog.pg_type', 't.oid')}
+          AND EXISTS (SELECT FROM pg_catalog.pg_description ds WHERE ds.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+            AND ds.objoid = k.oid))::int AS "domainCheckComments"`,
   );
   return {
     counts: row as Counts,

@@ -1,5 +1,5 @@
 /**
- * Partition swap (a plain table becomes a partitioned one, DESIGN.md §5) on a real PostgreSQL: the
+ * Partition swap (a plain table becomes a partitioned one, docs/techniques.md) on a real PostgreSQL: the
  * whole plan applied while a workload inserts, updates (also moving rows across partitions) and
  * deletes; a swap that cannot get its lock; and the plan-time refusals.
  */

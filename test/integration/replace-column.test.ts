@@ -1,5 +1,5 @@
 /**
- * Column rename and non-coercible type change (src/plan/techniques/replace-column.ts), planned by
+ * Column rename and non-coercible type change (src/plan/techniques/replace-column/), planned by
  * the real planner and applied phase by phase while a concurrent workload of old-app and new-app
  * clients inserts, updates and deletes (test/support/app-workload.ts): no application statement may
  * fail, every row must end with the value its last writer wrote, no row lost or duplicated, and a

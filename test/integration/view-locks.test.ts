@@ -15,22 +15,16 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
+import { PG_LOCK_NAME, strongerMode } from '../../src/plan/locks.js';
 import { LOCK_MODES, type LockInfo, PHASES, type Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { startWorkload } from '../support/workload.js';
 
-const MODE: Readonly<Record<string, LockInfo['mode']>> = {
-  AccessShareLock: 'ACCESS SHARE',
-  RowShareLock: 'ROW SHARE',
-  RowExclusiveLock: 'ROW EXCLUSIVE',
-  ShareUpdateExclusiveLock: 'SHARE UPDATE EXCLUSIVE',
-  ShareLock: 'SHARE',
-  ShareRowExclusiveLock: 'SHARE ROW EXCLUSIVE',
-  ExclusiveLock: 'EXCLUSIVE',
-  AccessExclusiveLock: 'ACCESS EXCLUSIVE',
-};
-const strength = (m: LockInfo['mode']): number => LOCK_MODES.indexOf(m);
+/** pg_locks' name of each mode (`AccessShareLock`) → zdm's (`ACCESS SHARE`). */
+const MODE: Readonly<Record<string, LockInfo['mode']>> = Object.fromEntries(
+  LOCK_MODES.map((m) => [PG_LOCK_NAME[m], m] as const),
+);
 
 /** `MODE on schema.name`, the strongest per relation, of what the session holds now on the relations of `existing`. */
 async function heldLocks(c: pg.Client, existing: ReadonlyMap<string, string>): Promise<string[]> {
@@ -45,7 +39,7 @@ async function heldLocks(c: pg.Client, existing: ReadonlyMap<string, string>): P
     if (rel === undefined) continue;
     const mode = MODE[row.mode]!;
     const had = best.get(rel);
-    if (had === undefined || strength(mode) > strength(had)) best.set(rel, mode);
+    best.set(rel, had === undefined ? mode : strongerMode(had, mode));
   }
   return [...best].map(([rel, mode]) => `${mode} on ${rel}`).sort();
 }

@@ -20,7 +20,7 @@
  * above the initial rows), so that an insert's row is known without RETURNING.
  */
 import pg from 'pg';
-import { qualifiedName, quoteIdent } from '../../src/render/quote.js';
+import { qualifiedName, quoteIdent } from '../../src/sql/quote.js';
 
 export interface Failure {
   readonly role: string;

@@ -29,7 +29,11 @@ in examples/shop/scenarios.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Demo);
-    const { runDemo } = await import('../../workflow/demo.js');
+    const [{ runDemo }, { renderText, schemaDiff }] = await Promise.all([
+      import('../../workflow/demo.js'),
+      import('../../render/index.js'),
+    ]);
+    const color = useColor(process.stdout);
     const print = eventPrinter((l) => this.log(`   ${l}`), process.stdout, { quiet: true });
     let stop: (() => Promise<void>) | undefined;
     const onSignal = (): void => {
@@ -42,10 +46,14 @@ in examples/shop/scenarios.`;
     try {
       const results = await runDemo({
         ...(flags['pg-version'] ? { major: flags['pg-version'] } : {}),
-        color: useColor(process.stdout),
         out: (l) => {
           print.finish();
           this.log(l);
+        },
+        showPlan: (made) => {
+          print.finish();
+          this.log(schemaDiff(made.liveYaml, made.desiredYaml).trimEnd());
+          this.log(renderText(made.plan, { color }).trimEnd());
         },
         onEvent: print,
         onServer: (s) => {

@@ -96,12 +96,13 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
       }),
     );
+    const diff = (): string => render.schemaDiff(made.liveYaml, made.desiredYaml);
     if (flags.check) {
       if (made.empty) {
         this.log('the database matches the desired state');
         return;
       }
-      process.stdout.write(made.diff);
+      process.stdout.write(diff());
       throw new DriftError('the database differs from the desired state (see the diff above)');
     }
     const color = useColor(process.stdout);
@@ -110,14 +111,16 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
         process.stdout.write(render.renderSql(made.plan));
         break;
       case 'markdown':
-        process.stdout.write(render.renderMarkdown(made.plan, made.diff));
+        process.stdout.write(render.renderMarkdown(made.plan, diff()));
         break;
       case 'json':
         process.stdout.write(render.renderJson(made.plan));
         break;
-      default:
-        if (made.diff) process.stdout.write(`${made.diff}\n`);
+      default: {
+        const d = diff();
+        if (d) process.stdout.write(`${d}\n`);
         process.stdout.write(render.renderText(made.plan, { color }));
+      }
     }
     for (const w of made.warnings) this.logToStderr(`warning: ${w}`);
     if (made.empty) {

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
+import type { UnsupportedFeature } from '../../introspect/index.js';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { makeOutputDirectory, writeOutput } from '../files.js';
@@ -10,14 +11,16 @@ export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
   static override description =
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
-sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes and
-partitions, views and materialized views) in the desired-state format. The output is sorted and
-stable: the same database gives the same bytes, so it diffs cleanly in version control. Start a
-project with it, then edit the YAML.
+sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes,
+partitions, storage parameters, row level security, replica identity, identity sequence options and
+comments, views and materialized views) in the desired-state format; options at PostgreSQL's
+defaults are left out. The output is sorted and stable: the same database gives the same bytes, so
+it diffs cleanly in version control. Start a project with it, then edit the YAML.
 
 Functions, triggers, rules, policies and other objects are not part of the desired state yet: pull
-counts what it left out on stderr. zdm's own schema (zdm), system schemas and objects owned by
-extensions are never written.
+counts what it left out on stderr, and names anything else it read that the desired state cannot hold
+(inheritance, a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
+and objects owned by extensions are never written.
 
 --out FILE writes one file, with the queries of views inline; --out DIR (an existing directory, or a
 path ending in /) writes one file per schema plus extensions.yaml, and the query of each view in
@@ -44,14 +47,16 @@ with file:. Without --out the YAML goes to stdout.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Pull);
-    const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspect }] =
+    const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspectDetailed }] =
       await Promise.all([
         import('../../db/connection.js'),
         import('../../desired/index.js'),
         import('../../introspect/index.js'),
       ]);
     const target = resolveTarget(flags['database-url']);
-    const model = await withClient(target, (c) => introspect(c, flags.schema ? { schemas: flags.schema } : {}));
+    const { model, unsupported } = await withClient(target, (c) =>
+      introspectDetailed(c, flags.schema ? { schemas: flags.schema } : {}),
+    );
     const out = flags.out;
     if (!out) {
       process.stdout.write(writeDesiredState(model));
@@ -65,7 +70,7 @@ with file:. Without --out the YAML goes to stdout.`;
       await writeOutput(out, writeDesiredState(model, { schemaPath: schemaRef(out) }), 'desired state');
       this.logToStderr(`wrote ${out}`);
     }
-    this.logToStderr(leftOutSummary(model));
+    this.logToStderr(leftOutSummary(model, unsupported));
   }
 }
 
@@ -83,10 +88,22 @@ function schemaRef(outFile: string): string {
   return path.relative(path.dirname(path.resolve(outFile)), local);
 }
 
-export function leftOutSummary(model: DatabaseModel): string {
-  const base = objectCounts(model);
+/** How many of the examples of what the model cannot hold the summary names. */
+const NAMED_FEATURES = 5;
+
+export function leftOutSummary(model: DatabaseModel, unsupported: readonly UnsupportedFeature[] = []): string {
+  let out = objectCounts(model);
   const left = Object.entries(model.unmanaged ?? {})
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${n} ${kind}(s)`);
-  return left.length ? `${base}; left out (not managed by zdm yet): ${left.join(', ')}` : base;
+  if (left.length > 0) out += `; left out (not managed by zdm yet): ${left.join(', ')}`;
+  if (unsupported.length > 0) {
+    // Read, but with no place in the desired state: named, so that nothing is dropped silently.
+    const named = unsupported.slice(0, NAMED_FEATURES).map((u) => `${u.object}: ${u.feature}`);
+    const more = unsupported.length - named.length;
+    out +=
+      `; ${unsupported.length} thing(s) the desired state cannot hold, not written: ${named.join('; ')}` +
+      (more > 0 ? `; and ${more} more` : '');
+  }
+  return out;
 }

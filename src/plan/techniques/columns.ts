@@ -4,10 +4,27 @@
  */
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
+import { withoutDirectives } from '../../model/directives.js';
+import { changedSettings, identitySettings } from '../../model/identity.js';
 import { qualified } from '../../model/names.js';
-import type { Column, Table } from '../../model/types.js';
+import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { identList, qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import {
+  addColumnSql,
+  addIdentitySql,
+  alterIdentitySql,
+  columnTypeSql,
+  dropColumnSql,
+  dropDefaultSql,
+  dropExpressionSql,
+  dropIdentitySql,
+  dropNotNullSql,
+  setDefaultSql,
+  setExpressionSql,
+  setGeneratedSql,
+} from '../../sql/columns.js';
+import { backfillBatchSql, isNullSql } from '../../sql/rows.js';
+import { identityAfterMaxSql } from '../../sql/sequences.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import {
   chain,
@@ -20,7 +37,7 @@ import {
   withOptional,
 } from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
-import { columnDefinition, parenthesized, rel } from '../sql.js';
+import { hasBatchKey } from '../row-key.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planNotNull } from './not-null.js';
@@ -54,28 +71,6 @@ export function notNullAfterExpand(ctx: PlanContext, table: RelationRef, column:
   return ctx.isNew(table) || addColumnMode(ctx, table, desired) === 'direct';
 }
 
-/** What one batch of a backfill runs, for the reviewer: keyset on the primary key, else ctid ranges. */
-/**
- * Whether apply can walk the table in key order: a primary key, or a unique constraint or plain
- * unique index over NOT NULL columns (src/apply/backfill.ts chooseKey). Without one it walks ctid
- * ranges, which a partitioned table does not have (each partition has its own).
- */
-export function hasBatchKey(t: Table): boolean {
-  if (t.primaryKey) return true;
-  const notNull = (cols: readonly string[]): boolean =>
-    cols.every((name) => t.columns.some((c) => c.name === name && !c.nullable));
-  return (
-    t.uniqueConstraints.some((u) => notNull(u.columns)) ||
-    t.indexes.some(
-      (ix) =>
-        ix.unique &&
-        ix.where === undefined &&
-        ix.keys.every((k) => k.column !== undefined) &&
-        notNull(ix.keys.map((k) => k.column!)),
-    )
-  );
-}
-
 function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr: string, why: string): BackfillDraft {
   const root = rootTable(ctx.live, table);
   if (root?.partitionBy && !hasBatchKey(root)) {
@@ -86,18 +81,8 @@ function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr
         'column a non-volatile default',
     );
   }
-  const key = root?.primaryKey?.columns;
-  const c = quoteIdent(column);
-  const where = `${c} IS NULL`;
-  const range =
-    key && key.length > 0
-      ? `(${identList(key)}) > (${key.map((_, i) => `$${i + 1}`).join(', ')}) AND (${identList(key)}) <= (${key
-          .map((_, i) => `$${key.length + i + 1}`)
-          .join(', ')})`
-      : 'ctid >= $1::tid AND ctid < $2::tid';
-  const triggers = (ctx.live.dependents?.triggers ?? []).filter(
-    (t) => t.schema === table.schema && t.table === table.name,
-  );
+  const where = isNullSql(column);
+  const triggers = ctx.userTriggersOn(table);
   const hazards: Hazard[] = triggers.length > 0 ? ['fires-user-triggers'] : [];
   const triggerNote = triggers.length > 0 ? `; fires trigger(s) ${triggers.map((t) => t.name).join(', ')}` : '';
   return {
@@ -107,7 +92,7 @@ function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr
     set: { [column]: expr },
     where,
     batchSize: ctx.input.batchSize,
-    sql: [`UPDATE ${rel(table)} SET ${c} = ${expr} WHERE ${where} AND ${range}`],
+    sql: [backfillBatchSql({ table, column, expression: expr, where, key: root?.primaryKey?.columns })],
     transaction: false,
     locks: [lock(table, 'ROW EXCLUSIVE')],
     hazards,
@@ -127,11 +112,9 @@ function checkDefault(ctx: PlanContext, table: RelationRef, c: Column): void {
 
 export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
   const { table, column: c } = ch;
-  const t = rel(table);
   const display = `${qualified(table.schema, table.name)}.${c.name}`;
   const touches = [tableTouch(table)];
-  const bare: Column = omit(omit(c, 'comment'), 'renamedFrom');
-  const added = omit(omit(bare, 'using'), 'reverse');
+  const added: Column = omit(withoutDirectives(c), 'comment');
   checkDefault(ctx, table, c);
   const mode = addColumnMode(ctx, table, c);
   switch (mode) {
@@ -155,7 +138,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
           rewrite
             ? `add column ${display} (rewrites the table under ACCESS EXCLUSIVE: ${why})`
             : `add column ${display}`,
-          [`ALTER TABLE ${t} ADD COLUMN ${columnDefinition(typed(c), { schemas: ctx.schemas })}`],
+          [addColumnSql(table, typed(c), { schemas: ctx.schemas })],
           {
             locks: [lock(table, 'ACCESS EXCLUSIVE', rewrite ? 'scan' : 'instant')],
             hazards: rewrite ? ['table-rewrite', 'blocks-reads'] : [],
@@ -169,11 +152,8 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
     case 'volatileDefault':
     case 'using': {
       const expr = mode === 'using' ? c.using! : c.default!;
-      const sql = [
-        `ALTER TABLE ${t} ADD COLUMN ${columnDefinition(typed(c), { nullable: true, noDefault: true, schemas: ctx.schemas })}`,
-      ];
-      if (c.default !== undefined)
-        sql.push(`ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default}`);
+      const sql = [addColumnSql(table, typed(c), { nullable: true, noDefault: true, schemas: ctx.schemas })];
+      if (c.default !== undefined) sql.push(setDefaultSql(table, c.name, c.default));
       const nullableCol: Column = omit({ ...added, nullable: true }, 'default');
       ctx.add(
         at.expand('columns'),
@@ -227,7 +207,7 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
     at.contract('dropColumns'),
     sqlStep(
       `drop column ${qualified(table.schema, table.name)}.${column.name} and its data`,
-      [`ALTER TABLE ${rel(table)} DROP COLUMN ${quoteIdent(column.name)}`],
+      [dropColumnSql(table, column.name)],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards: ['data-loss'] },
     ),
     // PostgreSQL drops the sequences the column owns with it.
@@ -243,8 +223,7 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
 
 export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
   const { table, from, to } = ch;
-  const t = rel(table);
-  const c = quoteIdent(to.name);
+  const c = to.name;
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
   const touches = [tableTouch(table)];
   const locks = [lock(table, 'ACCESS EXCLUSIVE')];
@@ -256,13 +235,9 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
     if (to.generated === undefined) {
       ctx.add(
         at.expand('columns'),
-        sqlStep(
-          `make ${display} a plain column (keeps its values)`,
-          [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP EXPRESSION`],
-          {
-            locks,
-          },
-        ),
+        sqlStep(`make ${display} a plain column (keeps its values)`, [dropExpressionSql(table, c)], {
+          locks,
+        }),
         set((col) => omit(col, 'generated')),
         touches,
       );
@@ -280,7 +255,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
           rewrite
             ? `change generation expression of ${display} (rewrites the table under ACCESS EXCLUSIVE: stored values are recomputed)`
             : `change generation expression of ${display}`,
-          [`ALTER TABLE ${t} ALTER COLUMN ${c} SET EXPRESSION AS ${parenthesized(to.generated.expression)}`],
+          [setExpressionSql(table, c, to.generated.expression)],
           {
             locks: [lock(table, 'ACCESS EXCLUSIVE', rewrite ? 'scan' : 'instant')],
             hazards: rewrite ? ['table-rewrite', 'blocks-reads'] : [],
@@ -299,44 +274,36 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
   else if (from.identity !== undefined && to.identity === undefined) {
     ctx.add(
       at.contract('columns'),
-      sqlStep(
-        `drop identity of ${display} (its sequence goes; values stay)`,
-        [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP IDENTITY`],
-        {
-          locks,
-        },
-      ),
-      set((col) => omit(col, 'identity')),
+      sqlStep(`drop identity of ${display} (its sequence goes; values stay)`, [dropIdentitySql(table, c)], {
+        locks,
+      }),
+      set((col) => omit(omit(col, 'identity'), 'identityOptions')),
       touches,
     );
   } else if (from.identity !== to.identity && to.identity !== undefined) {
-    const kind = to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
     ctx.add(
       at.expand('columns'),
       sqlStep(
         to.identity === 'always'
           ? `make ${display} GENERATED ALWAYS (inserts that give a value fail from now on)`
           : `make ${display} GENERATED BY DEFAULT`,
-        [`ALTER TABLE ${t} ALTER COLUMN ${c} SET GENERATED ${kind}`],
+        [setGeneratedSql(table, c, to.identity)],
         { locks, hazards: to.identity === 'always' ? ['app-compat'] : [] },
       ),
       set((col) => ({ ...col, identity: to.identity! })),
       touches,
     );
   }
+  if (from.identity !== undefined && to.identity !== undefined) planIdentityOptions(ctx, table, from, to);
 
   if (from.default !== to.default && !identityAdded) {
     if (to.default !== undefined) {
       checkDefault(ctx, table, to);
       ctx.add(
         at.expand('columns'),
-        sqlStep(
-          `set default of ${display} to ${to.default}`,
-          [`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${to.default}`],
-          {
-            locks,
-          },
-        ),
+        sqlStep(`set default of ${display} to ${to.default}`, [setDefaultSql(table, c, to.default)], {
+          locks,
+        }),
         set((col) => ({ ...col, default: to.default! })),
         touches,
       );
@@ -344,7 +311,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
       // The old application version may rely on the default: it goes once that version is gone.
       ctx.add(
         at.contract('columns'),
-        sqlStep(`drop default of ${display}`, [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`], { locks }),
+        sqlStep(`drop default of ${display}`, [dropDefaultSql(table, c)], { locks }),
         set((col) => omit(col, 'default')),
         touches,
       );
@@ -365,7 +332,7 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
     const inLivePk = rootTable(ctx.live, table)?.primaryKey?.columns.includes(to.name) ?? false;
     ctx.add(
       inLivePk ? at.contract('columns') : at.expand('columns'),
-      sqlStep(`drop NOT NULL of ${display}`, [`ALTER TABLE ${t} ALTER COLUMN ${c} DROP NOT NULL`], { locks }),
+      sqlStep(`drop NOT NULL of ${display}`, [dropNotNullSql(table, c)], { locks }),
       set((col) => ({ ...col, nullable: true })),
       touches,
     );
@@ -410,7 +377,6 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
       return;
     }
   }
-  const t = rel(table);
   // PostgreSQL refuses ALTER COLUMN … TYPE under a view that reads the column, even a catalog-only one.
   const views = rebuildViews(ctx, viewsReading(ctx, table, from.name), 'expand');
   ctx.add(
@@ -418,11 +384,7 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
     sqlStep(
       `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)` +
         (views ? `; ${views.note}` : ''),
-      [
-        ...(views?.drop ?? []),
-        `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(to.name)} TYPE ${displayType(to.type)}`,
-        ...(views?.create ?? []),
-      ],
+      [...(views?.drop ?? []), columnTypeSql(table, to.name, displayType(to.type)), ...(views?.create ?? [])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? [])], hazards: views?.hazards ?? [] },
     ),
     chain((m) => {
@@ -430,6 +392,29 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
       return rewrite ? mapRelation(typed, table, (r) => mapExpressions(r, rewrite)) : typed;
     }, views?.edit ?? noEdit),
     [tableTouch(table), ...(views?.touches ?? [])],
+  );
+}
+
+/**
+ * New options of an identity column's sequence (INCREMENT, CACHE, MAXVALUE, …): expand. They shape
+ * the values of rows inserted from now on, which both application versions take as they come.
+ * ACCESS EXCLUSIVE on the table for an instant.
+ */
+function planIdentityOptions(ctx: PlanContext, table: RelationRef, from: Column, to: Column): void {
+  const was = identitySettings(from.type, from.identityOptions);
+  const want = identitySettings(to.type, to.identityOptions);
+  const fields = changedSettings(was, want);
+  if (fields.length === 0) return;
+  const what = fields.map((f) => `${f} ${String(was[f])} → ${String(want[f])}`);
+  ctx.add(
+    at.expand('columns'),
+    sqlStep(
+      `change the identity sequence of ${qualified(table.schema, table.name)}.${to.name}: ${what.join(', ')}`,
+      [alterIdentitySql(table, to.name, want, fields)],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+    ),
+    (m) => mapColumn(m, table, to.name, (col) => withOptional(col, 'identityOptions', to.identityOptions)),
+    [tableTouch(table)],
   );
 }
 
@@ -448,17 +433,11 @@ function planAddIdentity(
   to: Column,
   waitForNotNull: boolean,
 ): void {
-  const t = rel(table);
-  const c = quoteIdent(to.name);
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
-  const kind = to.identity === 'always' ? 'ALWAYS' : 'BY DEFAULT';
   const sql: string[] = [];
-  if (from.default !== undefined) sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
-  sql.push(`ALTER TABLE ${t} ALTER COLUMN ${c} ADD GENERATED ${kind} AS IDENTITY`);
-  sql.push(
-    `SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(${quoteLiteral(qualifiedName(table.schema, table.name))}, ` +
-      `${quoteLiteral(to.name)}), pg_catalog.max(${c})) FROM ${t} HAVING pg_catalog.max(${c}) IS NOT NULL`,
-  );
+  if (from.default !== undefined) sql.push(dropDefaultSql(table, to.name));
+  sql.push(addIdentitySql(table, to.name, to));
+  sql.push(identityAfterMaxSql(table, to.name));
   const indexed = ctx.hasIndexLeadingWith(table, [to.name], 'live');
   const hazards: Hazard[] = indexed || ctx.isEmpty(table) ? [] : ['blocks-reads'];
   ctx.add(
@@ -469,7 +448,10 @@ function planAddIdentity(
       sql,
       { locks: [lock(table, 'ACCESS EXCLUSIVE', hazards.length > 0 ? 'scan' : 'instant')], hazards },
     ),
-    (m) => mapColumn(m, table, to.name, (col) => ({ ...omit(col, 'default'), identity: to.identity! })),
+    (m) =>
+      mapColumn(m, table, to.name, (col) =>
+        withOptional({ ...omit(col, 'default'), identity: to.identity! }, 'identityOptions', to.identityOptions),
+      ),
     [tableTouch(table)],
   );
 }

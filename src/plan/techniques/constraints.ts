@@ -31,16 +31,25 @@ import type {
   ValidateCheck,
   ValidateForeignKey,
 } from '../../diff/changes.js';
-import { qualified } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
 import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
-import { quoteIdent } from '../../render/quote.js';
+import { constraintCommentsSql } from '../../sql/comments.js';
+import {
+  addConstraintSql,
+  addKeyUsingIndexSql,
+  checkSql,
+  dropConstraintSql,
+  exclusionSql,
+  foreignKeySql,
+  primaryKeySql,
+  uniqueSql,
+} from '../../sql/constraints.js';
+import { createIndexSql } from '../../sql/indexes.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
-import { checkSql, createIndexSql, exclusionSql, foreignKeySql, primaryKeySql, rel, uniqueSql } from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
+import { planValidation } from './validate.js';
 
 // ---------------------------------------------------------------------------------------------
 // CHECK
@@ -49,22 +58,21 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
   const { table, check } = ch;
   // A new relation gets its checks in its creation step (tables.ts).
   if (ctx.isNew(table)) return;
-  const t = rel(table);
   const sql: string[] = [];
   const locks = [lock(table, 'ACCESS EXCLUSIVE')];
   const hazards: Hazard[] = [];
   if (ch.replaces) {
-    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(check.name)}`);
+    sql.push(dropConstraintSql(table, check.name));
     hazards.push('not-validated');
   }
-  sql.push(`ALTER TABLE ${t} ADD ${checkSql(check, true)}`);
+  sql.push(addConstraintSql(table, checkSql(check, true)), ...constraintCommentsSql(table, [check]));
   if (!check.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('checks'),
     sqlStep(
       ch.replaces
-        ? `replace check ${check.name} on ${name(table)}: ${check.expression} NOT VALID (existing rows unchecked until backfill validates)`
-        : `add check ${check.name} on ${name(table)}: ${check.expression} NOT VALID`,
+        ? `replace check ${check.name} on ${qualifiedRef(table)}: ${check.expression} NOT VALID (existing rows unchecked until backfill validates)`
+        : `add check ${check.name} on ${qualifiedRef(table)}: ${check.expression} NOT VALID`,
       sql,
       { locks, hazards },
     ),
@@ -76,20 +84,11 @@ export function planAddCheck(ctx: PlanContext, ch: AddCheck): void {
 
 export function planValidateCheck(ctx: PlanContext, ch: ValidateCheck): void {
   const { table, check } = ch;
-  ctx.add(
-    at.backfill('validateChecks'),
-    sqlStep(
-      `validate check ${check.name} on ${name(table)}`,
-      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(check.name)}`],
-      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')] },
-    ),
-    (m) =>
-      mapRelation(m, table, (r) => ({
-        ...r,
-        checks: r.checks.map((k) => (k.name === check.name ? { ...k, valid: true } : k)),
-      })),
-    [tableTouch(table)],
-  );
+  planValidation(ctx, at.backfill('validateChecks'), table, {
+    kind: 'check',
+    name: check.name,
+    summary: `validate check ${check.name} on ${qualifiedRef(table)}`,
+  });
 }
 
 export function planDropCheck(ctx: PlanContext, ch: DropCheck): void {
@@ -109,7 +108,6 @@ function fkLocks(table: RelationRef, fk: ForeignKey, mode: LockInfo['mode'], hol
 
 export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   const { table, foreignKey: fk } = ch;
-  const t = rel(table);
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
   const touches = [tableTouch(table), tableTouch(ref)];
   if (ctx.isRecreatedInContract(table)) {
@@ -117,8 +115,8 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     ctx.add(
       at.contract('addPartitions'),
       sqlStep(
-        `add foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-        [`ALTER TABLE ${t} ADD ${foreignKeySql(fk, !fk.valid)}`],
+        `add foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
+        [addConstraintSql(table, foreignKeySql(fk, !fk.valid)), ...constraintCommentsSql(table, [fk])],
         {
           locks: fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant'),
           hazards: fk.valid ? [] : ['not-validated'],
@@ -131,8 +129,8 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   }
   if (!ctx.hasIndexLeadingWith(table, fk.columns)) {
     ctx.warn(
-      `foreign key ${fk.name} on ${name(table)} has no index on (${fk.columns.join(', ')}): ` +
-        `every DELETE or key UPDATE on ${name(ref)} scans ${name(table)}; consider adding one to the desired state`,
+      `foreign key ${fk.name} on ${qualifiedRef(table)} has no index on (${fk.columns.join(', ')}): ` +
+        `every DELETE or key UPDATE on ${qualifiedRef(ref)} scans ${qualifiedRef(table)}; consider adding one to the desired state`,
     );
   }
   // PostgreSQL 17 and older refuse NOT VALID foreign keys on partitioned tables: the key is added
@@ -142,22 +140,22 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
   const hazards: Hazard[] = [];
   let locks = fkLocks(table, fk, 'SHARE ROW EXCLUSIVE', 'instant');
   if (ch.replaces) {
-    sql.push(`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+    sql.push(dropConstraintSql(table, fk.name));
     locks = [...fkLocks(table, ch.replaces, 'ACCESS EXCLUSIVE', 'instant'), ...locks];
     if (!noNotValid) hazards.push('not-validated');
   }
   if (noNotValid) {
     const empty = ctx.isEmpty(table);
-    sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, false)}`);
+    sql.push(addConstraintSql(table, foreignKeySql(fk, false)), ...constraintCommentsSql(table, [fk]));
     if (!empty) hazards.push('blocks-writes');
     ctx.add(
       at.expand('foreignKeys'),
       sqlStep(
-        `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)}` +
+        `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}` +
           (empty
             ? ''
             : ` (validated at once: PostgreSQL < 18 has no NOT VALID foreign keys on partitioned tables; ` +
-              `the check scans ${name(table)} holding SHARE ROW EXCLUSIVE, writes wait)`),
+              `the check scans ${qualifiedRef(table)} holding SHARE ROW EXCLUSIVE, writes wait)`),
         sql,
         {
           locks: [
@@ -172,12 +170,12 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
     );
     return;
   }
-  sql.push(`ALTER TABLE ${t} ADD ${foreignKeySql(fk, true)}`);
+  sql.push(addConstraintSql(table, foreignKeySql(fk, true)), ...constraintCommentsSql(table, [fk]));
   if (!fk.valid) hazards.push('not-validated');
   ctx.add(
     at.expand('foreignKeys'),
     sqlStep(
-      `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${name(table)} → ${name(ref)} NOT VALID`,
+      `${ch.replaces ? 'replace' : 'add'} foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)} NOT VALID`,
       sql,
       {
         locks,
@@ -193,20 +191,13 @@ export function planAddForeignKey(ctx: PlanContext, ch: AddForeignKey): void {
 export function planValidateForeignKey(ctx: PlanContext, ch: ValidateForeignKey): void {
   const { table, foreignKey: fk } = ch;
   const ref: RelationRef = { schema: fk.references.schema, name: fk.references.table };
-  ctx.add(
-    at.backfill('validateForeignKeys'),
-    sqlStep(
-      `validate foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-      [`ALTER TABLE ${rel(table)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`],
-      { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')] },
-    ),
-    (m) =>
-      mapRelation(m, table, (r) => ({
-        ...r,
-        foreignKeys: r.foreignKeys.map((k) => (k.name === fk.name ? { ...k, valid: true } : k)),
-      })),
-    [tableTouch(table), tableTouch(ref)],
-  );
+  planValidation(ctx, at.backfill('validateForeignKeys'), table, {
+    kind: 'foreignKey',
+    name: fk.name,
+    summary: `validate foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
+    locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(ref, 'ROW SHARE', 'scan')],
+    touches: [tableTouch(table), tableTouch(ref)],
+  });
 }
 
 export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {
@@ -216,9 +207,11 @@ export function planDropForeignKey(ctx: PlanContext, ch: DropForeignKey): void {
   ctx.add(
     at.contract('dropForeignKeys'),
     sqlStep(
-      `drop foreign key ${fk.name} on ${name(table)} → ${name(ref)}`,
-      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
-      { locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant') },
+      `drop foreign key ${fk.name} on ${qualifiedRef(table)} → ${qualifiedRef(ref)}`,
+      [dropConstraintSql(table, fk.name)],
+      {
+        locks: fkLocks(table, fk, 'ACCESS EXCLUSIVE', 'instant'),
+      },
     ),
     (m) => mapRelation(m, table, (r) => ({ ...r, foreignKeys: removeNamed(r.foreignKeys, fk.name) })),
     [tableTouch(table), tableTouch(ref)],
@@ -251,7 +244,6 @@ function planAddKey(
   k: Key,
   replaces: PrimaryKey | UniqueConstraint | undefined,
 ): void {
-  const t = rel(table);
   const label = k.kind === 'primaryKey' ? 'primary key' : 'unique constraint';
   const touches = [tableTouch(table)];
   if (replaces) {
@@ -259,7 +251,7 @@ function planAddKey(
     const users = foreignKeysOn(ctx, table, replaces.columns);
     if (users.length > 0) {
       ctx.issue(
-        `${label} ${replaces.name} on ${name(table)}`,
+        `${label} ${replaces.name} on ${qualifiedRef(table)}`,
         `replacing it is not supported yet while ${users.join(', ')} reference${users.length === 1 ? 's' : ''} it: ` +
           'drop the foreign key in one plan and add it back in the next',
       );
@@ -270,7 +262,7 @@ function planAddKey(
     k.kind === 'primaryKey'
       ? { ...r, primaryKey: k.key }
       : { ...r, uniqueConstraints: upsert(removeNamed(r.uniqueConstraints, replaces?.name ?? ''), k.key) };
-  const dropOld = replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(replaces.name)}`] : [];
+  const dropOld = replaces ? [dropConstraintSql(table, replaces.name)] : [];
   const hazards: Hazard[] = replaces ? ['unique-scope-change'] : [];
   const waitForNotNull = k.kind === 'primaryKey' && k.key.columns.some((c) => !notNullAfterExpand(ctx, table, c));
   const place: Placement = replaces || waitForNotNull ? at.contract('keys') : at.expand('keys');
@@ -282,9 +274,9 @@ function planAddKey(
     ctx.add(
       place,
       sqlStep(
-        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${name(table)} (no online technique on a partitioned table: ` +
+        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} (no online technique on a partitioned table: ` +
           'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
-        [...dropOld, `ALTER TABLE ${t} ADD ${constraintSql}`],
+        [...dropOld, addConstraintSql(table, constraintSql), ...constraintCommentsSql(table, [k.key])],
         { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
       ),
       (m) => mapRelation(m, table, setKey),
@@ -304,7 +296,7 @@ function planAddKey(
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `build unique index ${indexName} on ${name(table)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
+      `build unique index ${indexName} on ${qualifiedRef(table)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
       [createIndexSql(table, index, { concurrently: true, schemas: ctx.schemas })],
       {
         transaction: false,
@@ -315,15 +307,12 @@ function planAddKey(
     (m) => mapRelation(m, table, (r) => ({ ...r, indexes: upsert(r.indexes, index) })),
     touches,
   );
-  const timing = k.key.deferrable ? (k.key.initiallyDeferred ? ' DEFERRABLE INITIALLY DEFERRED' : ' DEFERRABLE') : '';
-  const using =
-    `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(k.key.name)} ` +
-    `${k.kind === 'primaryKey' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${quoteIdent(indexName)}${timing}`;
+  const using = addKeyUsingIndexSql(table, k.key, indexName);
   ctx.add(
     place,
     sqlStep(
-      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${name(table)} using index ${indexName}`,
-      [...dropOld, using],
+      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}`,
+      [...dropOld, using, ...constraintCommentsSql(table, [k.key])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
     (m) =>
@@ -410,14 +399,13 @@ export function planDropUnique(ctx: PlanContext, ch: DropUnique): void {
 export function planAddExclusion(ctx: PlanContext, ch: AddExclusion): void {
   const { table, constraint: x } = ch;
   if (ctx.isNew(table)) return;
-  const t = rel(table);
   const empty = ctx.isEmpty(table);
-  const sql = ch.replaces ? [`ALTER TABLE ${t} DROP CONSTRAINT ${quoteIdent(x.name)}`] : [];
-  sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
+  const sql = ch.replaces ? [dropConstraintSql(table, x.name)] : [];
+  sql.push(addConstraintSql(table, exclusionSql(x, ctx.schemas)), ...constraintCommentsSql(table, [x]));
   ctx.add(
     at.expand('exclusions'),
     sqlStep(
-      `${ch.replaces ? 'replace' : 'add'} exclusion constraint ${x.name} on ${name(table)}` +
+      `${ch.replaces ? 'replace' : 'add'} exclusion constraint ${x.name} on ${qualifiedRef(table)}` +
         (empty ? '' : ' (no online technique: builds its index under ACCESS EXCLUSIVE, reads and writes wait)'),
       sql,
       {
@@ -450,11 +438,10 @@ function dropConstraint(
 ): void {
   ctx.add(
     at.contract('dropConstraints'),
-    sqlStep(
-      `drop ${label} ${constraint} on ${name(table)}`,
-      [`ALTER TABLE ${rel(table)} DROP CONSTRAINT ${quoteIdent(constraint)}`],
-      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
-    ),
+    sqlStep(`drop ${label} ${constraint} on ${qualifiedRef(table)}`, [dropConstraintSql(table, constraint)], {
+      locks: [lock(table, 'ACCESS EXCLUSIVE')],
+      hazards,
+    }),
     (m) => mapRelation(m, table, edit),
     [tableTouch(table)],
   );

@@ -15,16 +15,20 @@
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { commentSql } from '../../sql/comments.js';
+import {
+  attachIndexSql,
+  createIndexSql,
+  dropIndexSql,
+  reindexConcurrentlySql,
+  renameIndexSql,
+} from '../../sql/indexes.js';
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
-import { createIndexSql } from '../sql.js';
 import type { Hazard } from '../types.js';
 import { isLeftoverOfKey } from './constraints.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 
 export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const { table, index } = ch;
@@ -37,8 +41,8 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
       at.expand('indexes'),
       sqlStep(
         ch.replaces
-          ? `build index ${buildName} on ${name(table)} to replace ${index.name} (definition changed)`
-          : `create index ${index.name} on ${name(table)}`,
+          ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
+          : `create index ${index.name} on ${qualifiedRef(table)}`,
         [createIndexSql(table, index, { concurrently: true, name: buildName, schemas: ctx.schemas })],
         {
           transaction: false,
@@ -54,9 +58,9 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
 
   // contract: the old index goes, the new one takes its name (and its comment).
   dropIndexStep(ctx, table, ch.replaces, uniqueScopeChanged(ch.replaces, index) ? ['unique-scope-change'] : []);
-  const sql = [`ALTER INDEX ${qualifiedName(table.schema, buildName)} RENAME TO ${quoteIdent(index.name)}`];
+  const sql = [renameIndexSql(table.schema, buildName, index.name)];
   if (index.comment !== undefined) {
-    sql.push(`COMMENT ON INDEX ${qualifiedName(table.schema, index.name)} IS ${quoteLiteral(index.comment)}`);
+    sql.push(commentSql({ kind: 'index', schema: table.schema, table: table.name, name: index.name }, index.comment));
   }
   ctx.add(
     at.contract('dropIndexes'),
@@ -78,7 +82,7 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `create index ${buildName} on ${name(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
+      `create index ${buildName} on ${qualifiedRef(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
       [createIndexSql(table, index, { only: true, name: buildName, schemas: ctx.schemas })],
       { locks: [lock(table, 'SHARE')] },
     ),
@@ -101,7 +105,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       ctx.add(
         at.expand('indexes'),
         sqlStep(
-          `create index ${child} on ${name(part)} alone (ON ONLY)`,
+          `create index ${child} on ${qualifiedRef(part)} alone (ON ONLY)`,
           [createIndexSql(part, index, { only: true, name: child, schemas: ctx.schemas })],
           { locks: [lock(part, 'SHARE')] },
         ),
@@ -113,7 +117,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       ctx.add(
         at.expand('indexes'),
         sqlStep(
-          `create index ${child} on partition ${name(part)}`,
+          `create index ${child} on partition ${qualifiedRef(part)}`,
           [createIndexSql(part, index, { concurrently: true, name: child, schemas: ctx.schemas })],
           {
             transaction: false,
@@ -130,7 +134,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
       at.expand('indexes'),
       sqlStep(
         `attach index ${child} to ${parentIndex}`,
-        [`ALTER INDEX ${qualifiedName(parentSchema, parentIndex)} ATTACH PARTITION ${qualifiedName(p.schema, child)}`],
+        [attachIndexSql({ schema: parentSchema, name: parentIndex }, { schema: p.schema, name: child })],
         {
           locks: [
             lock({ schema: parentSchema, name: parentIndex }, 'SHARE UPDATE EXCLUSIVE'),
@@ -154,18 +158,18 @@ function uniqueScopeChanged(a: Index, b: Index): boolean {
 
 function dropIndexStep(ctx: PlanContext, table: RelationRef, index: Index, hazards: Hazard[]): void {
   const partitioned = ctx.isPartitioned(table);
-  const ix = qualifiedName(table.schema, index.name);
+  const ix = { schema: table.schema, name: index.name };
   ctx.add(
     at.contract('dropIndexes'),
     partitioned
       ? sqlStep(
-          `drop index ${qualified(table.schema, index.name)} on ${name(table)} (partitioned: not concurrently)`,
-          [`DROP INDEX ${ix}`],
+          `drop index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)} (partitioned: not concurrently)`,
+          [dropIndexSql(ix)],
           { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
         )
       : sqlStep(
-          `drop index ${qualified(table.schema, index.name)} on ${name(table)}`,
-          [`DROP INDEX CONCURRENTLY ${ix}`],
+          `drop index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)}`,
+          [dropIndexSql(ix, { concurrently: true })],
           {
             transaction: false,
             locks: [lock(table, 'SHARE UPDATE EXCLUSIVE')],
@@ -189,8 +193,8 @@ export function planRepairIndex(ctx: PlanContext, ch: RepairIndex): void {
   ctx.add(
     at.expand('indexes'),
     sqlStep(
-      `rebuild invalid index ${qualified(table.schema, index.name)} on ${name(table)} (left by a failed build)`,
-      [`REINDEX INDEX CONCURRENTLY ${qualifiedName(table.schema, index.name)}`],
+      `rebuild invalid index ${qualified(table.schema, index.name)} on ${qualifiedRef(table)} (left by a failed build)`,
+      [reindexConcurrentlySql({ schema: table.schema, name: index.name })],
       {
         transaction: false,
         locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],

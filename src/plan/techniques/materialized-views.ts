@@ -20,12 +20,17 @@ import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
 import type { Index, MaterializedView } from '../../model/types.js';
 import { notReplaceable } from '../../model/views.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { commentSql } from '../../sql/comments.js';
+import { createIndexSql, dropIndexSql, renameIndexSql } from '../../sql/indexes.js';
+import {
+  createMaterializedViewSql,
+  dropViewSql,
+  materializedViewStorageSql,
+  renameMaterializedViewSql,
+} from '../../sql/views.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, mapMaterializedView, removeNamed, upsert, withOptional } from '../model-edit.js';
-import { createIndexSql, withClause } from '../sql.js';
 import type { LockInfo } from '../types.js';
-import { createMaterializedViewSql } from '../view-sql.js';
 import { putViewLike, rebuildClaimed, removeViewLike, viewCommentsSql } from './views.js';
 
 const display = (v: { schema: string; name: string }): string => `materialized view ${qualified(v.schema, v.name)}`;
@@ -94,15 +99,14 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
 
   // The swap: one instant transaction.
   const views = rebuildClaimed(ctx, claimed, early ? 'expand' : 'contract');
-  const mv = (name: string) => qualifiedName(schema, name);
   // No LOCK TABLE (PostgreSQL refuses it on a materialized view): each RENAME takes ACCESS
   // EXCLUSIVE, the old one's first; nothing but this step uses the new one yet.
   const sql = [
     ...(views?.drop ?? []),
-    `ALTER MATERIALIZED VIEW ${mv(to.name)} RENAME TO ${quoteIdent(retired)}`,
-    ...[...oldIndex].map(([n, o]) => `ALTER INDEX ${mv(n)} RENAME TO ${quoteIdent(o)}`),
-    `ALTER MATERIALIZED VIEW ${mv(temp)} RENAME TO ${quoteIdent(to.name)}`,
-    ...[...tempIndex].map(([n, t]) => `ALTER INDEX ${mv(t)} RENAME TO ${quoteIdent(n)}`),
+    renameMaterializedViewSql({ schema, name: to.name }, retired),
+    ...[...oldIndex].map(([n, o]) => renameIndexSql(schema, n, o)),
+    renameMaterializedViewSql(ref, to.name),
+    ...[...tempIndex].map(([n, t]) => renameIndexSql(schema, t, n)),
     ...(views?.create ?? []),
   ];
   const reason = early
@@ -137,7 +141,7 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
   // contract: the old one goes (nothing reads it any more).
   ctx.add(
     at.contract('dropViews'),
-    sqlStep(`drop the old ${display(to)}, now ${retired}`, [`DROP MATERIALIZED VIEW ${mv(retired)}`], {
+    sqlStep(`drop the old ${display(to)}, now ${retired}`, [dropViewSql(retiredMv, { materialized: true })], {
       locks: [lock(retiredMv, 'ACCESS EXCLUSIVE')],
     }),
     (m) => removeViewLike(m, retiredMv),
@@ -161,14 +165,7 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
 
   if (stableStringify(from.with ?? {}) !== stableStringify(to.with ?? {})) {
     const reset = Object.keys(from.with ?? {}).filter((k) => to.with?.[k] === undefined);
-    const sql: string[] = [];
-    if (reset.length > 0)
-      sql.push(`ALTER MATERIALIZED VIEW ${qualifiedName(schema, to.name)} RESET (${reset.map(quoteIdent).join(', ')})`);
-    if (to.with !== undefined && Object.keys(to.with).length > 0) {
-      sql.push(
-        `ALTER MATERIALIZED VIEW ${qualifiedName(schema, to.name)} SET${withClause(to.with).replace(/^ WITH/, '')}`,
-      );
-    }
+    const sql = materializedViewStorageSql(ref, reset, to.with);
     ctx.add(
       at.expand('views'),
       sqlStep(`set the storage parameters of ${display(to)}`, sql, { locks: [lock(ref, 'SHARE UPDATE EXCLUSIVE')] }),
@@ -186,9 +183,7 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
           at.expand('comments'),
           sqlStep(
             `${ix.comment === undefined ? 'remove' : 'set'} comment on index ${qualified(schema, ix.name)}`,
-            [
-              `COMMENT ON INDEX ${qualifiedName(schema, ix.name)} IS ${ix.comment === undefined ? 'NULL' : quoteLiteral(ix.comment)}`,
-            ],
+            [commentSql({ kind: 'index', schema, table: to.name, name: ix.name }, ix.comment)],
             { locks: [lock({ schema, name: ix.name }, 'SHARE UPDATE EXCLUSIVE')] },
           ),
           edit((v) => ({ ...v, indexes: upsert(v.indexes, withOptional(old, 'comment', ix.comment)) })),
@@ -216,12 +211,11 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
       touches,
     );
     if (old !== undefined) dropIndex(ctx, to, old);
-    const rename =
-      old === undefined ? [] : [`ALTER INDEX ${qualifiedName(schema, buildName)} RENAME TO ${quoteIdent(ix.name)}`];
+    const rename = old === undefined ? [] : [renameIndexSql(schema, buildName, ix.name)];
     const comment =
       ix.comment === undefined
         ? []
-        : [`COMMENT ON INDEX ${qualifiedName(schema, ix.name)} IS ${quoteLiteral(ix.comment)}`];
+        : [commentSql({ kind: 'index', schema, table: to.name, name: ix.name }, ix.comment)];
     if (rename.length + comment.length > 0) {
       ctx.add(
         old === undefined ? at.expand('comments') : at.contract('dropIndexes'),
@@ -246,7 +240,7 @@ function dropIndex(ctx: PlanContext, mv: MaterializedView, ix: Index): void {
     at.contract('dropIndexes'),
     sqlStep(
       `drop index ${qualified(mv.schema, ix.name)} of ${display(mv)}`,
-      [`DROP INDEX CONCURRENTLY ${qualifiedName(mv.schema, ix.name)}`],
+      [dropIndexSql({ schema: mv.schema, name: ix.name }, { concurrently: true })],
       { transaction: false, locks: [lock(mv, 'SHARE UPDATE EXCLUSIVE')] },
     ),
     (m) => mapMaterializedView(m, mv.schema, mv.name, (v) => ({ ...v, indexes: removeNamed(v.indexes, ix.name) })),

@@ -26,7 +26,36 @@ import { assertNever, commentTargetName } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import { emptySchema } from '../../model/objects.js';
 import type { DatabaseModel, Domain, MaterializedView, Sequence, View } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { commentSql, domainCheckCommentsSql } from '../../sql/comments.js';
+import { qualifiedName } from '../../sql/quote.js';
+import {
+  alterExtensionSchemaSql,
+  createExtensionSql,
+  createSchemaSql,
+  dropExtensionSql,
+  dropSchemaSql,
+} from '../../sql/schemas.js';
+import {
+  alterSequenceSql,
+  createSequenceSql,
+  dropSequenceSql,
+  SEQUENCE_FIELDS,
+  setOwnedBySql,
+} from '../../sql/sequences.js';
+import {
+  addEnumValueSql,
+  createDomainSql,
+  createEnumSql,
+  domainAddCheckSql,
+  domainDropConstraintSql,
+  domainDropDefaultSql,
+  domainNotNullSql,
+  domainSetDefaultSql,
+  domainValidateConstraintSql,
+  dropDomainSql,
+  dropTypeSql,
+  enumPositionSql,
+} from '../../sql/types.js';
 import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
 import {
   type ModelEdit,
@@ -40,7 +69,6 @@ import {
   upsert,
   withOptional,
 } from '../model-edit.js';
-import { createDomainSql, createEnumSql, parenthesized, SEQUENCE_FIELDS, sequenceOptions } from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,9 +78,7 @@ export function planCreateExtension(ctx: PlanContext, ch: CreateExtension): void
   const e = ch.extension;
   ctx.add(
     at.expand('extensions'),
-    sqlStep(`create extension ${e.name}`, [
-      `CREATE EXTENSION ${quoteIdent(e.name)}${e.schema !== undefined ? ` SCHEMA ${quoteIdent(e.schema)}` : ''}`,
-    ]),
+    sqlStep(`create extension ${e.name}`, [createExtensionSql(e)]),
     (m) => ({ ...m, extensions: [...m.extensions, e] }),
     [{ kind: 'extension', name: e.name }],
   );
@@ -62,7 +88,7 @@ export function planDropExtension(ctx: PlanContext, ch: DropExtension): void {
   const e = ch.extension;
   ctx.add(
     at.contract('dropExtensions'),
-    sqlStep(`drop extension ${e.name} and every object it created`, [`DROP EXTENSION ${quoteIdent(e.name)}`], {
+    sqlStep(`drop extension ${e.name} and every object it created`, [dropExtensionSql(e.name)], {
       hazards: ['data-loss'],
     }),
     (m) => ({ ...m, extensions: m.extensions.filter((x) => x.name !== e.name) }),
@@ -76,7 +102,7 @@ export function planAlterExtensionSchema(ctx: PlanContext, ch: AlterExtensionSch
     at.expand('extensions'),
     sqlStep(
       `move extension ${ch.to.name} to schema ${to} (references qualified with the old schema break)`,
-      [`ALTER EXTENSION ${quoteIdent(ch.to.name)} SET SCHEMA ${quoteIdent(to)}`],
+      [alterExtensionSchemaSql(ch.to.name, to)],
       { hazards: ['app-compat'] },
     ),
     (m) => ({ ...m, extensions: m.extensions.map((x) => (x.name === ch.to.name ? ch.to : x)) }),
@@ -87,7 +113,7 @@ export function planAlterExtensionSchema(ctx: PlanContext, ch: AlterExtensionSch
 export function planCreateSchema(ctx: PlanContext, ch: CreateSchema): void {
   ctx.add(
     at.expand('schemas'),
-    sqlStep(`create schema ${ch.name}`, [`CREATE SCHEMA ${quoteIdent(ch.name)}`]),
+    sqlStep(`create schema ${ch.name}`, [createSchemaSql(ch.name)]),
     (m) => ({
       ...m,
       schemas: [...m.schemas, emptySchema(ch.name)],
@@ -101,7 +127,7 @@ export function planDropSchema(ctx: PlanContext, ch: DropSchema): void {
   // this fail rather than vanish silently.
   ctx.add(
     at.contract('dropSchemas'),
-    sqlStep(`drop schema ${ch.name}`, [`DROP SCHEMA ${quoteIdent(ch.name)}`]),
+    sqlStep(`drop schema ${ch.name}`, [dropSchemaSql(ch.name)]),
     (m) => ({ ...m, schemas: m.schemas.filter((s) => s.name !== ch.name) }),
     [{ kind: 'schema', name: ch.name }],
   );
@@ -124,27 +150,21 @@ export function planDropEnum(ctx: PlanContext, ch: DropEnum): void {
   const e = ch.enum;
   ctx.add(
     at.contract('dropEnums'),
-    sqlStep(`drop enum ${qualified(e.schema, e.name)}`, [`DROP TYPE ${qualifiedName(e.schema, e.name)}`]),
+    sqlStep(`drop enum ${qualified(e.schema, e.name)}`, [dropTypeSql(e)]),
     (m) => mapSchema(m, e.schema, (s) => ({ ...s, enums: removeNamed(s.enums, e.name) })),
     [{ kind: 'enum', schema: e.schema, name: e.name }],
   );
 }
 
 export function planAddEnumValue(ctx: PlanContext, ch: AddEnumValue): void {
-  let where = '';
-  if (ch.position !== undefined) {
-    where =
-      'before' in ch.position
-        ? ` BEFORE ${quoteLiteral(ch.position.before)}`
-        : ` AFTER ${quoteLiteral(ch.position.after)}`;
-  }
+  const where = enumPositionSql(ch.position);
   // Its own transaction: a label added in a transaction cannot be used before that transaction
   // commits. IF NOT EXISTS makes a retry after a lost acknowledgement harmless.
   ctx.add(
     at.expand('enums'),
     sqlStep(
       `add value '${ch.value}' to enum ${qualified(ch.schema, ch.name)}${where.replace(/^ (BEFORE|AFTER)/, (x) => x.toLowerCase())}`,
-      [`ALTER TYPE ${qualifiedName(ch.schema, ch.name)} ADD VALUE IF NOT EXISTS ${quoteLiteral(ch.value)}${where}`],
+      [addEnumValueSql(ch, ch.value, ch.position)],
     ),
     (m) =>
       mapSchema(m, ch.schema, (s) => ({
@@ -169,7 +189,10 @@ export function planCreateDomain(ctx: PlanContext, ch: CreateDomain): void {
   const d = ch.domain;
   ctx.add(
     at.expand('domains'),
-    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [createDomainSql(d, ctx.schemas)]),
+    sqlStep(`create domain ${qualified(d.schema, d.name)}`, [
+      createDomainSql(d, ctx.schemas),
+      ...domainCheckCommentsSql(d),
+    ]),
     (m) => mapSchema(m, d.schema, (s) => ({ ...s, domains: [...s.domains, withOptional(d, 'comment', undefined)] })),
     [{ kind: 'domain', schema: d.schema, name: d.name }],
   );
@@ -179,7 +202,7 @@ export function planDropDomain(ctx: PlanContext, ch: DropDomain): void {
   const d = ch.domain;
   ctx.add(
     at.contract('dropDomains'),
-    sqlStep(`drop domain ${qualified(d.schema, d.name)}`, [`DROP DOMAIN ${qualifiedName(d.schema, d.name)}`]),
+    sqlStep(`drop domain ${qualified(d.schema, d.name)}`, [dropDomainSql(d)]),
     (m) => mapSchema(m, d.schema, (s) => ({ ...s, domains: removeNamed(s.domains, d.name) })),
     [{ kind: 'domain', schema: d.schema, name: d.name }],
   );
@@ -200,7 +223,7 @@ function tablesUsing(m: DatabaseModel, d: Domain): RelationRef[] {
 
 export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
   const { from, to } = ch;
-  const d = qualifiedName(to.schema, to.name);
+  const d = to;
   const display = qualified(to.schema, to.name);
   const touch: Touch = { kind: 'domain', schema: to.schema, name: to.name };
   const users = tablesUsing(ctx.live, to);
@@ -219,14 +242,14 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     if (to.default !== undefined) {
       ctx.add(
         at.expand('domains'),
-        sqlStep(`set default of domain ${display} to ${to.default}`, [`ALTER DOMAIN ${d} SET DEFAULT ${to.default}`]),
+        sqlStep(`set default of domain ${display} to ${to.default}`, [domainSetDefaultSql(d, to.default)]),
         edit((x) => ({ ...x, default: to.default! })),
         [touch],
       );
     } else {
       ctx.add(
         at.contract('columns'),
-        sqlStep(`drop default of domain ${display}`, [`ALTER DOMAIN ${d} DROP DEFAULT`]),
+        sqlStep(`drop default of domain ${display}`, [domainDropDefaultSql(d)]),
         edit((x) => withOptional(x, 'default', undefined)),
         [touch],
       );
@@ -236,8 +259,8 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     ctx.add(
       at.expand('domains'),
       to.nullable
-        ? sqlStep(`drop NOT NULL of domain ${display}`, [`ALTER DOMAIN ${d} DROP NOT NULL`])
-        : sqlStep(`set domain ${display} NOT NULL${scanNote}`, [`ALTER DOMAIN ${d} SET NOT NULL`], {
+        ? sqlStep(`drop NOT NULL of domain ${display}`, [domainNotNullSql(d, false)])
+        : sqlStep(`set domain ${display} NOT NULL${scanNote}`, [domainNotNullSql(d, true)], {
             locks: scanLocks,
             hazards: scanHazards,
           }),
@@ -251,7 +274,7 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     if (wantChecks.has(n)) continue;
     ctx.add(
       at.contract('dropConstraints'),
-      sqlStep(`drop check ${n} of domain ${display}`, [`ALTER DOMAIN ${d} DROP CONSTRAINT ${quoteIdent(c.name)}`]),
+      sqlStep(`drop check ${n} of domain ${display}`, [domainDropConstraintSql(d, c.name)]),
       edit((x) => ({ ...x, checks: removeNamed(x.checks, n) })),
       [touch],
     );
@@ -259,8 +282,10 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
   for (const [n, c] of [...wantChecks].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const old = liveChecks.get(n);
     if (old !== undefined && old.expression === c.expression) continue;
-    const sql = old ? [`ALTER DOMAIN ${d} DROP CONSTRAINT ${quoteIdent(n)}`] : [];
-    sql.push(`ALTER DOMAIN ${d} ADD CONSTRAINT ${quoteIdent(n)} CHECK ${parenthesized(c.expression)} NOT VALID`);
+    const sql = old ? [domainDropConstraintSql(d, n)] : [];
+    sql.push(domainAddCheckSql(d, n, c.expression));
+    // The check is new: its comment, if any, goes with it (the diff plans only comments of kept checks).
+    sql.push(...domainCheckCommentsSql(to, [c]));
     ctx.add(
       at.expand('domains'),
       sqlStep(`${old ? 'replace' : 'add'} check ${n} of domain ${display} NOT VALID`, sql, {
@@ -271,14 +296,10 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
     );
     ctx.add(
       at.backfill('validateChecks'),
-      sqlStep(
-        `validate check ${n} of domain ${display}${scanNote}`,
-        [`ALTER DOMAIN ${d} VALIDATE CONSTRAINT ${quoteIdent(n)}`],
-        {
-          locks: scanLocks,
-          hazards: scanHazards,
-        },
-      ),
+      sqlStep(`validate check ${n} of domain ${display}${scanNote}`, [domainValidateConstraintSql(d, n)], {
+        locks: scanLocks,
+        hazards: scanHazards,
+      }),
       (m) => m,
       [touch],
     );
@@ -290,11 +311,6 @@ export function planAlterDomain(ctx: PlanContext, ch: AlterDomain): void {
 
 const seqRef = (q: Sequence): RelationRef => ({ schema: q.schema, name: q.name });
 
-function ownedBySql(q: Sequence): string {
-  const o = q.ownedBy;
-  return o === undefined ? 'NONE' : `${qualifiedName(o.schema, o.table)}.${quoteIdent(o.column)}`;
-}
-
 function planOwnership(ctx: PlanContext, q: Sequence): void {
   const display = qualified(q.schema, q.name);
   ctx.add(
@@ -303,7 +319,7 @@ function planOwnership(ctx: PlanContext, q: Sequence): void {
       q.ownedBy === undefined
         ? `sequence ${display} is owned by no column`
         : `sequence ${display} is owned by ${qualified(q.ownedBy.schema, q.ownedBy.table)}.${q.ownedBy.column}`,
-      [`ALTER SEQUENCE ${qualifiedName(q.schema, q.name)} OWNED BY ${ownedBySql(q)}`],
+      [setOwnedBySql(q, q.ownedBy)],
       { locks: [lock(seqRef(q), 'SHARE ROW EXCLUSIVE')] },
     ),
     (m) =>
@@ -319,9 +335,7 @@ export function planCreateSequence(ctx: PlanContext, ch: CreateSequence): void {
   const q = ch.sequence;
   ctx.add(
     at.expand('sequences'),
-    sqlStep(`create sequence ${qualified(q.schema, q.name)}`, [
-      `CREATE SEQUENCE ${qualifiedName(q.schema, q.name)} ${sequenceOptions(q, SEQUENCE_FIELDS)}`,
-    ]),
+    sqlStep(`create sequence ${qualified(q.schema, q.name)}`, [createSequenceSql(q)]),
     (m) =>
       mapSchema(m, q.schema, (s) => ({
         ...s,
@@ -346,7 +360,7 @@ export function planAlterSequence(ctx: PlanContext, ch: AlterSequence): void {
       at.expand('sequences'),
       sqlStep(
         `alter sequence ${qualified(to.schema, to.name)} (${fields.join(', ')})`,
-        [`ALTER SEQUENCE ${qualifiedName(to.schema, to.name)} ${sequenceOptions(to, fields)}`],
+        [alterSequenceSql(to, fields)],
         { locks: [lock(seqRef(to), 'SHARE ROW EXCLUSIVE')] },
       ),
       (m) =>
@@ -375,11 +389,9 @@ export function planDropSequence(ctx: PlanContext, ch: DropSequence): void {
   }
   ctx.add(
     at.contract('dropSequences'),
-    sqlStep(
-      `drop sequence ${qualified(q.schema, q.name)} (its current value is lost)`,
-      [`DROP SEQUENCE ${qualifiedName(q.schema, q.name)}`],
-      { hazards: ['data-loss'] },
-    ),
+    sqlStep(`drop sequence ${qualified(q.schema, q.name)} (its current value is lost)`, [dropSequenceSql(q)], {
+      hazards: ['data-loss'],
+    }),
     (m) => mapSchema(m, q.schema, (s) => ({ ...s, sequences: removeNamed(s.sequences, q.name) })),
     [{ kind: 'sequence', schema: q.schema, name: q.name }],
   );
@@ -387,34 +399,6 @@ export function planDropSequence(ctx: PlanContext, ch: DropSequence): void {
 
 // ---------------------------------------------------------------------------------------------
 // Comments
-
-function commentSql(t: CommentTarget, text: string | undefined): string {
-  const is = text === undefined ? 'NULL' : quoteLiteral(text);
-  switch (t.kind) {
-    case 'schema':
-      return `COMMENT ON SCHEMA ${quoteIdent(t.name)} IS ${is}`;
-    case 'table':
-      return `COMMENT ON TABLE ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'column':
-      return `COMMENT ON COLUMN ${qualifiedName(t.schema, t.table)}.${quoteIdent(t.column)} IS ${is}`;
-    case 'index':
-      return `COMMENT ON INDEX ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'enum':
-      return `COMMENT ON TYPE ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'domain':
-      return `COMMENT ON DOMAIN ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'sequence':
-      return `COMMENT ON SEQUENCE ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'view':
-      return `COMMENT ON VIEW ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'materializedView':
-      return `COMMENT ON MATERIALIZED VIEW ${qualifiedName(t.schema, t.name)} IS ${is}`;
-    case 'viewColumn':
-      return `COMMENT ON COLUMN ${qualifiedName(t.schema, t.view)}.${quoteIdent(t.column)} IS ${is}`;
-    default:
-      return assertNever(t);
-  }
-}
 
 function commentEdit(t: CommentTarget, text: string | undefined): ModelEdit {
   switch (t.kind) {
@@ -430,6 +414,29 @@ function commentEdit(t: CommentTarget, text: string | undefined): ModelEdit {
         mapRelation(m, { schema: t.schema, name: t.table }, (r) => ({
           ...r,
           indexes: r.indexes.map((i) => (i.name === t.name ? withOptional(i, 'comment', text) : i)),
+        }));
+    case 'constraint': {
+      const set = <T extends { readonly name: string; readonly comment?: string }>(xs: readonly T[]): T[] =>
+        xs.map((x) => (x.name === t.name ? withOptional(x, 'comment', text) : x));
+      return (m) =>
+        mapRelation(m, { schema: t.schema, name: t.table }, (r) => ({
+          ...r,
+          ...(r.primaryKey?.name === t.name ? { primaryKey: withOptional(r.primaryKey, 'comment', text) } : {}),
+          uniqueConstraints: set(r.uniqueConstraints),
+          checks: set(r.checks),
+          foreignKeys: set(r.foreignKeys),
+          exclusionConstraints: set(r.exclusionConstraints),
+        }));
+    }
+    case 'domainConstraint':
+      return (m) =>
+        mapSchema(m, t.schema, (s) => ({
+          ...s,
+          domains: s.domains.map((d) =>
+            d.name === t.domain
+              ? { ...d, checks: d.checks.map((c) => (c.name === t.name ? withOptional(c, 'comment', text) : c)) }
+              : d,
+          ),
         }));
     case 'enum':
       return (m) =>
@@ -474,7 +481,10 @@ function commentOwner(t: CommentTarget): Touch {
       return tableTouch(t);
     case 'column':
     case 'index':
+    case 'constraint':
       return tableTouch({ schema: t.schema, name: t.table });
+    case 'domainConstraint':
+      return { kind: 'domain', schema: t.schema, name: t.domain };
     case 'enum':
     case 'domain':
     case 'sequence':
@@ -498,6 +508,8 @@ function commentLock(t: CommentTarget): LockInfo[] {
     case 'view':
     case 'materializedView':
       return [lock(t, 'SHARE UPDATE EXCLUSIVE')];
+    case 'constraint':
+      return [lock({ schema: t.schema, name: t.table }, 'ACCESS SHARE')];
     case 'viewColumn':
       return [lock({ schema: t.schema, name: t.view }, 'SHARE UPDATE EXCLUSIVE')];
     default:

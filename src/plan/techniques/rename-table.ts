@@ -11,13 +11,15 @@
 import type { RenameTable } from '../../diff/changes.js';
 import { renameTableIn } from '../../diff/renames.js';
 import { qualified } from '../../model/names.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { TRANSITIONAL_COMMENT_PREFIX } from '../../model/views.js';
+import { renameTableSql } from '../../sql/tables.js';
+import { commentOnViewSql, createViewOfTableSql, dropViewSql } from '../../sql/views.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
 
 export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
   const { schema, from, to } = ch;
-  const oldName = qualifiedName(schema, from);
-  const newName = qualifiedName(schema, to);
+  const oldName = { schema, name: from };
+  const newName = { schema, name: to };
   const touches = [
     { kind: 'table' as const, schema, name: from },
     { kind: 'table' as const, schema, name: to },
@@ -27,22 +29,25 @@ export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
     sqlStep(
       `rename table ${qualified(schema, from)} to ${to}, and leave an updatable view ${qualified(schema, from)} over it for the old application version`,
       [
-        `ALTER TABLE ${oldName} RENAME TO ${quoteIdent(to)}`,
-        `CREATE VIEW ${oldName} AS SELECT * FROM ${newName}`,
-        `COMMENT ON VIEW ${oldName} IS ${quoteLiteral(`zdm: the old name of ${qualified(schema, to)} until contract`)}`,
+        renameTableSql(oldName, to),
+        createViewOfTableSql(oldName, newName),
+        // The marker that keeps this view out of the user's schema (introspection leaves it out).
+        commentOnViewSql(
+          oldName,
+          `${TRANSITIONAL_COMMENT_PREFIX}the old name of ${qualified(schema, to)} until contract`,
+        ),
       ],
-      { locks: [lock({ schema, name: from }, 'ACCESS EXCLUSIVE')] },
+      { locks: [lock(oldName, 'ACCESS EXCLUSIVE')] },
     ),
     (m) => renameTableIn(m, schema, from, to),
     touches,
   );
   ctx.add(
     at.contract('dropViews'),
-    sqlStep(
-      `drop view ${qualified(schema, from)} (the old name of ${qualified(schema, to)})`,
-      [`DROP VIEW ${oldName}`],
-      { locks: [lock({ schema, name: from }, 'ACCESS EXCLUSIVE')], hazards: ['app-compat'] },
-    ),
+    sqlStep(`drop view ${qualified(schema, from)} (the old name of ${qualified(schema, to)})`, [dropViewSql(oldName)], {
+      locks: [lock(oldName, 'ACCESS EXCLUSIVE')],
+      hazards: ['app-compat'],
+    }),
     (m) => m,
     [{ kind: 'table', schema, name: to }],
   );

@@ -12,35 +12,23 @@
  * - Drops are in contract and lose data. A partition is detached CONCURRENTLY first where
  *   PostgreSQL allows it (no default partition), so the parent never waits.
  */
-import type {
-  AddPartition,
-  CreateTable,
-  DropPartition,
-  DropTable,
-  RelationRef,
-  SetTableLogged,
-} from '../../diff/changes.js';
-import { qualified } from '../../model/names.js';
+import type { AddPartition, CreateTable, DropPartition, DropTable, SetTableLogged } from '../../diff/changes.js';
+import { withoutDirectives } from '../../model/directives.js';
+import { qualifiedRef } from '../../model/names.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { quoteIdent } from '../../render/quote.js';
+import { dropConstraintSql } from '../../sql/constraints.js';
+import {
+  attachPartitionSql,
+  boundPredicateSql,
+  createPartitionLikeSql,
+  detachPartitionConcurrentlySql,
+  moveFromDefaultSql,
+} from '../../sql/partitions.js';
+import { createTableSql, dropTableSql, newPartitionsSql, relationPartsSql, setLoggedSql } from '../../sql/tables.js';
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
-import {
-  checkSql,
-  createIndexSql,
-  createTableSql,
-  exclusionSql,
-  partitionBoundSql,
-  partitionBySql,
-  primaryKeySql,
-  rel,
-  uniqueSql,
-} from '../sql.js';
 import type { Hazard, LockInfo } from '../types.js';
-import { boundPredicateSql, moveFromDefaultSql } from './partition-move.js';
-
-const name = (r: RelationRef) => qualified(r.schema, r.name);
 
 /** A new relation as the model shows it right after its creation step: no foreign keys, no comments yet. */
 export function asCreated<T extends Table | Partition>(r: T): T {
@@ -54,41 +42,10 @@ export function asCreated<T extends Table | Partition>(r: T): T {
   if (stripped.kind === 'table') {
     return {
       ...stripped,
-      columns: stripped.columns.map((c: Column) =>
-        omit(omit(omit(omit(c, 'comment'), 'renamedFrom'), 'using'), 'reverse'),
-      ),
+      columns: stripped.columns.map((c: Column) => omit(withoutDirectives(c), 'comment')),
     } as T;
   }
   return stripped;
-}
-
-/** Statements that give a freshly created, empty relation what it declares beyond CREATE TABLE. */
-function partsSql(ctx: PlanContext, ref: RelationRef, r: RelationParts, inlineDone: boolean): string[] {
-  const t = rel(ref);
-  const sql: string[] = [];
-  if (!inlineDone) {
-    if (r.primaryKey) sql.push(`ALTER TABLE ${t} ADD ${primaryKeySql(r.primaryKey)}`);
-    for (const u of r.uniqueConstraints) sql.push(`ALTER TABLE ${t} ADD ${uniqueSql(u)}`);
-    for (const c of r.checks) if (c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, false)}`);
-    for (const x of r.exclusionConstraints) sql.push(`ALTER TABLE ${t} ADD ${exclusionSql(x, ctx.schemas)}`);
-  }
-  // A check the desired state wants NOT VALID stays so (CREATE TABLE would validate it).
-  for (const c of r.checks) if (!c.valid) sql.push(`ALTER TABLE ${t} ADD ${checkSql(c, true)}`);
-  for (const i of r.indexes) sql.push(createIndexSql(ref, i, { schemas: ctx.schemas }));
-  return sql;
-}
-
-/** `CREATE TABLE p PARTITION OF parent …` for the partitions of a relation that is itself new. */
-function newPartitionsSql(ctx: PlanContext, parent: RelationRef, r: RelationParts): string[] {
-  const sql: string[] = [];
-  for (const p of r.partitions) {
-    const ref = { schema: p.schema, name: p.name };
-    const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
-    sql.push(`CREATE TABLE ${rel(ref)} PARTITION OF ${rel(parent)} ${partitionBoundSql(p.bound)}${by}`);
-    sql.push(...partsSql(ctx, ref, p, false));
-    sql.push(...newPartitionsSql(ctx, ref, p));
-  }
-  return sql;
 }
 
 const hasNotValid = (r: RelationParts): boolean => r.checks.some((c) => !c.valid) || r.partitions.some(hasNotValid);
@@ -103,8 +60,8 @@ export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   const created = asCreated(t);
   const sql = [
     createTableSql({ ...t, columns: t.columns.map((c) => ({ ...c, type: displayType(c.type) })) }, ctx.schemas),
-    ...partsSql(ctx, ref, t, true),
-    ...newPartitionsSql(ctx, ref, t),
+    ...relationPartsSql(ref, t, ctx.schemas, true),
+    ...newPartitionsSql(ref, t, ctx.schemas),
   ];
   const parts = countPartitions(t);
   const detail = [`${t.columns.length} column${t.columns.length === 1 ? '' : 's'}`];
@@ -112,7 +69,7 @@ export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   if (parts > 0) detail.push(`${parts} partition${parts === 1 ? '' : 's'}`);
   ctx.add(
     at.expand('tables'),
-    sqlStep(`create table ${name(ref)} (${detail.join(', ')})`, sql, {
+    sqlStep(`create table ${qualifiedRef(ref)} (${detail.join(', ')})`, sql, {
       locks: [lock(ref, 'ACCESS EXCLUSIVE')],
       hazards: hasNotValid(t) ? ['not-validated'] : [],
     }),
@@ -128,7 +85,7 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   // first group); objects zdm does not manage cannot be.
   const refusal = ctx.unmanagedRefusal(ref, undefined, 'drop it');
   if (refusal !== undefined) {
-    ctx.issue(`table ${name(ref)}`, refusal);
+    ctx.issue(`table ${qualifiedRef(ref)}`, refusal);
     return;
   }
   // Foreign keys of other dropped tables that reference this one go first (PostgreSQL refuses to
@@ -138,8 +95,8 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
     ctx.add(
       at.contract('dropForeignKeys'),
       sqlStep(
-        `drop foreign key ${fk.name} on ${name(owner)} → ${name(ref)} (both tables are dropped)`,
-        [`ALTER TABLE ${rel(owner)} DROP CONSTRAINT ${quoteIdent(fk.name)}`],
+        `drop foreign key ${fk.name} on ${qualifiedRef(owner)} → ${qualifiedRef(ref)} (both tables are dropped)`,
+        [dropConstraintSql(owner, fk.name)],
         { locks: [lock(owner, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')] },
       ),
       (m) => mapRelation(m, owner, (r) => ({ ...r, foreignKeys: r.foreignKeys.filter((f) => f.name !== fk.name) })),
@@ -153,8 +110,8 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop table ${name(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
-      [`DROP TABLE ${rel(ref)}`],
+      `drop table ${qualifiedRef(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
+      [dropTableSql(ref)],
       { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks], hazards: ['data-loss'] },
     ),
     (m) =>
@@ -172,9 +129,9 @@ export function planSetTableLogged(ctx: PlanContext, ch: SetTableLogged): void {
   ctx.add(
     at.expand('tableOptions'),
     sqlStep(
-      `make ${name(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
+      `make ${qualifiedRef(ch.table)} ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}` +
         (empty ? '' : ' (no online technique: rewrites the table under ACCESS EXCLUSIVE, reads and writes wait)'),
-      [`ALTER TABLE ${rel(ch.table)} SET ${ch.unlogged ? 'UNLOGGED' : 'LOGGED'}`],
+      [setLoggedSql(ch.table, ch.unlogged)],
       { locks: [lock(ch.table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan')], hazards },
     ),
     (m) => mapRelation(m, ch.table, (r) => ({ ...(r as Table), unlogged: ch.unlogged })),
@@ -188,12 +145,11 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
   const ref = { schema: p.schema, name: p.name };
   const root = rootTable(ctx.live, parent);
   const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
-  const by = p.partitionBy ? ` ${partitionBySql(p.partitionBy)}` : '';
   const sql = [
-    `CREATE TABLE ${rel(ref)} (LIKE ${rel(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS${generated ? ' INCLUDING GENERATED' : ''})${by}`,
-    ...partsSql(ctx, ref, p, false),
-    ...newPartitionsSql(ctx, ref, p),
-    `ALTER TABLE ${rel(parent)} ATTACH PARTITION ${rel(ref)} ${partitionBoundSql(p.bound)}`,
+    createPartitionLikeSql(ref, parent, generated, p.partitionBy, p.with),
+    ...relationPartsSql(ref, p, ctx.schemas, false),
+    ...newPartitionsSql(ref, p, ctx.schemas),
+    attachPartitionSql(parent, ref, p.bound),
   ];
   const locks: LockInfo[] = [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')];
   const hazards: Hazard[] = [];
@@ -204,22 +160,25 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
     const d = { schema: defaultPart.schema, name: defaultPart.name };
     locks.push(lock(d, 'ACCESS EXCLUSIVE', 'scan'));
     hazards.push('blocks-reads');
-    note = ` (scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
-    // Rows of the default partition the new one covers move into it first (partition-move.ts).
+    note = ` (scans the default partition ${qualifiedRef(d)} under ACCESS EXCLUSIVE to prove none of its rows belongs here)`;
+    // Rows of the default partition the new one covers move into it first (src/sql/partitions.ts, moveFromDefaultSql).
     const predicate = liveParent?.partitionBy ? boundPredicateSql(liveParent.partitionBy, p.bound) : undefined;
     if (predicate !== undefined && !ctx.isEmpty(d) && root) {
       const columns = root.columns.filter((c) => c.generated === undefined).map((c) => c.name);
       const move = moveFromDefaultSql(d, ref, columns, predicate, ctx.freshName(ref.schema, [p.name], 'zdm_bound'));
       sql.splice(sql.length - 1, 0, ...move.before);
       sql.push(...move.after);
-      note = ` (moves the rows it covers out of the default partition ${name(d)} first, then scans the default partition ${name(d)} under ACCESS EXCLUSIVE to prove none is left)`;
+      note = ` (moves the rows it covers out of the default partition ${qualifiedRef(d)} first, then scans the default partition ${qualifiedRef(d)} under ACCESS EXCLUSIVE to prove none is left)`;
     }
   }
   if (hasNotValid(p)) hazards.push('not-validated');
   const place: Placement = ch.replaces ? at.contract('addPartitions') : at.expand('partitions');
   ctx.add(
     place,
-    sqlStep(`create ${name(ref)} and attach it as a partition of ${name(parent)}${note}`, sql, { locks, hazards }),
+    sqlStep(`create ${qualifiedRef(ref)} and attach it as a partition of ${qualifiedRef(parent)}${note}`, sql, {
+      locks,
+      hazards,
+    }),
     (m) => mapRelation(m, parent, (r) => ({ ...r, partitions: [...r.partitions, asCreated(p)] })),
     [tableTouch(parent), tableTouch(ref)],
   );
@@ -243,8 +202,8 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
     ctx.add(
       at.contract('dropPartitions'),
       sqlStep(
-        `detach partition ${name(ref)} from ${name(parent)} concurrently`,
-        [`ALTER TABLE ${rel(parent)} DETACH PARTITION ${rel(ref)} CONCURRENTLY`],
+        `detach partition ${qualifiedRef(ref)} from ${qualifiedRef(parent)} concurrently`,
+        [detachPartitionConcurrentlySql(parent, ref)],
         { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'SHARE UPDATE EXCLUSIVE')] },
       ),
       (m) => m,
@@ -254,9 +213,9 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
   ctx.add(
     at.contract('dropPartitions'),
     sqlStep(
-      `drop ${hasDefault ? 'partition' : 'detached partition'} ${name(ref)} and its data` +
+      `drop ${hasDefault ? 'partition' : 'detached partition'} ${qualifiedRef(ref)} and its data` +
         (ch.replacedBy ? ' (its bound changes: recreated empty below)' : ''),
-      [`DROP TABLE ${rel(ref)}`],
+      [dropTableSql(ref)],
       {
         locks: hasDefault
           ? [lock(parent, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')]

@@ -37,7 +37,9 @@ import { keyKind } from '../../model/dependencies.js';
 import { qualified } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, View } from '../../model/types.js';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../../render/quote.js';
+import { commentSql } from '../../sql/comments.js';
+import { createIndexSql } from '../../sql/indexes.js';
+import { createMaterializedViewSql, createViewSql, dropViewSql } from '../../sql/views.js';
 import {
   at,
   findViewLike,
@@ -49,9 +51,7 @@ import {
   type ViewLike,
 } from '../context.js';
 import { type ModelEdit, mapSchema, removeNamed } from '../model-edit.js';
-import { createIndexSql } from '../sql.js';
 import type { Hazard, LockInfo, PhaseName } from '../types.js';
-import { createMaterializedViewSql, createViewSql, dropViewSql } from '../view-sql.js';
 import { planMaterializedSwap, swapKeepsReaders } from './materialized-views.js';
 
 /** The changes planned here, in dependency order (materialized-views.ts has the technique of a swap). */
@@ -94,22 +94,19 @@ function changeKey(c: ViewChange): string {
 
 /** COMMENT ON statements that give a (re)created view its desired comments. */
 export function viewCommentsSql(v: ViewLike): string[] {
-  const target = qualifiedName(v.schema, v.name);
+  const materialized = v.kind === 'materializedView';
   const out: string[] = [];
-  if (v.comment !== undefined) {
-    out.push(
-      `COMMENT ON ${v.kind === 'materializedView' ? 'MATERIALIZED VIEW' : 'VIEW'} ${target} IS ${quoteLiteral(v.comment)}`,
-    );
-  }
+  if (v.comment !== undefined) out.push(commentSql({ kind: v.kind, schema: v.schema, name: v.name }, v.comment));
   for (const c of v.columns) {
-    if (c.comment !== undefined)
-      out.push(`COMMENT ON COLUMN ${target}.${quoteIdent(c.name)} IS ${quoteLiteral(c.comment)}`);
+    if (c.comment === undefined) continue;
+    out.push(
+      commentSql({ kind: 'viewColumn', schema: v.schema, view: v.name, materialized, column: c.name }, c.comment),
+    );
   }
   if (v.kind === 'materializedView') {
     for (const ix of v.indexes) {
-      if (ix.comment !== undefined) {
-        out.push(`COMMENT ON INDEX ${qualifiedName(v.schema, ix.name)} IS ${quoteLiteral(ix.comment)}`);
-      }
+      if (ix.comment === undefined) continue;
+      out.push(commentSql({ kind: 'index', schema: v.schema, table: v.name, name: ix.name }, ix.comment));
     }
   }
   return out;
@@ -129,6 +126,11 @@ export function createViewLikeSql(ctx: PlanContext, v: ViewLike): string[] {
     ...v.indexes.map((ix) => createIndexSql(ref, ix, { schemas: ctx.schemas })),
     ...viewCommentsSql(v),
   ];
+}
+
+/** `DROP VIEW` or `DROP MATERIALIZED VIEW` of `v`. */
+function dropViewLikeSql(v: ViewLike): string {
+  return dropViewSql(v, { materialized: v.kind === 'materializedView' });
 }
 
 /** The model with `v` added (or put in place of the one of its name). */
@@ -248,7 +250,7 @@ export function rebuildClaimed(
   if (gone.length > 0) notes.push(`${names(gone)} dropped (not in the desired state)`);
   for (const k of recreated) warnRecreated(ctx, k);
   return {
-    drop: live.map((k) => dropViewSql(findViewLike(ctx.live, k)!)),
+    drop: live.map((k) => dropViewLikeSql(findViewLike(ctx.live, k)!)),
     create: recreated.flatMap((k) => createViewLikeSql(ctx, findViewLike(ctx.desired, k)!)),
     locks,
     hazards: [...new Set(hazards)],
@@ -455,7 +457,7 @@ function planReplace(ctx: PlanContext, c: ReplaceView): void {
 function planDrop(ctx: PlanContext, v: ViewLike): void {
   ctx.add(
     at.contract('dropViews'),
-    sqlStep(`drop ${display(v)}`, [dropViewSql(v)], {
+    sqlStep(`drop ${display(v)}`, [dropViewLikeSql(v)], {
       locks: [lock(v, 'ACCESS EXCLUSIVE')],
       hazards: ['app-compat'],
     }),

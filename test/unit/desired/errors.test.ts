@@ -463,6 +463,92 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
       },
     ],
   },
+  {
+    name: 'identity options out of range for the column type, at the option',
+    text: withUsers(
+      'columns:',
+      '  id: { type: integer, identity: { generated: always, maxValue: 3000000000, cache: 0 } }',
+    ),
+    issues: [
+      {
+        line: 7,
+        at: '3000000000',
+        path: `${T}.users.columns.id.identity.maxValue`,
+        message: '3000000000 is out of range for type integer',
+      },
+      { line: 7, at: '0 }', path: `${T}.users.columns.id.identity.cache`, message: 'cache must be at least 1' },
+    ],
+  },
+  {
+    name: 'identity options with start outside the bounds',
+    text: withUsers('columns:', '  id: { type: bigint, identity: { generated: always, start: 5, maxValue: 3 } }'),
+    issues: [
+      {
+        line: 7,
+        at: 'identity',
+        path: `${T}.users.columns.id.identity`,
+        message: 'start (5) must lie between minValue (1) and maxValue (3)',
+      },
+    ],
+  },
+  {
+    name: 'replica identity on an index PostgreSQL cannot use, or none',
+    text: [
+      ...withUsers(
+        'columns:',
+        '  id: { type: bigint, nullable: false }',
+        '  email: { type: text }',
+        'replicaIdentity: { index: users_email_idx }',
+        'indexes:',
+        '  users_email_idx: { columns: [email], unique: true }',
+      )
+        .split('\n')
+        .slice(0, -1),
+      '      posts:',
+      '        columns:',
+      '          id: { type: bigint, nullable: false }',
+      '        replicaIdentity: { index: posts_pkey }',
+      '',
+    ].join('\n'),
+    issues: [
+      {
+        line: 9,
+        at: 'users_email_idx',
+        path: `${T}.users.replicaIdentity.index`,
+        message: '`users_email_idx` cannot be the replica identity: column `email` is nullable',
+      },
+      {
+        line: 15,
+        at: 'posts_pkey',
+        path: `${T}.posts.replicaIdentity.index`,
+        message: 'table `public.posts` has no primary key, unique constraint or index `posts_pkey`',
+      },
+    ],
+  },
+  {
+    name: 'a storage parameter name that is not one',
+    text: withUsers('columns:', '  id: { type: bigint }', 'with: { FillFactor: 80 }'),
+    issues: [
+      {
+        line: 8,
+        at: 'FillFactor',
+        path: `${T}.users.with.FillFactor`,
+        message: '`FillFactor` is not a storage parameter name (lower-case letters, digits and _',
+      },
+    ],
+  },
+  {
+    name: 'a replica identity that is not one',
+    text: withUsers('columns:', '  id: { type: bigint }', 'replicaIdentity: everything'),
+    issues: [
+      {
+        line: 8,
+        at: 'everything',
+        path: `${T}.users.replicaIdentity`,
+        message: 'expected one of `default`, `full`, `nothing`, got string "everything"',
+      },
+    ],
+  },
 ];
 
 describe('located errors', () => {

@@ -84,7 +84,12 @@ const users = table(
   'public',
   'users',
   [
-    col('id', 'bigint', { nullable: false, identity: 'always', comment: 'surrogate key' }),
+    col('id', 'bigint', {
+      nullable: false,
+      identity: 'always',
+      identityOptions: { increment: '5', maxValue: '1000000', cache: '20', cycle: true },
+      comment: 'surrogate key',
+    }),
     col('display_name', 'character varying(200)', { nullable: false, collation: 'C', renamedFrom: 'name' }),
     col('status', 'public.order_status', { default: "'pending'::order_status" }),
     col('statuses', 'public.order_status[]'),
@@ -115,6 +120,10 @@ const users = table(
   {
     comment: 'people',
     renamedFrom: 'accounts',
+    with: { fillfactor: '80', autovacuum_enabled: 'off', 'toast.autovacuum_enabled': 'false' },
+    rowLevelSecurity: true,
+    forceRowLevelSecurity: true,
+    replicaIdentity: { kind: 'full' },
     primaryKey: {
       kind: 'primaryKey',
       name: 'users_pk_custom',
@@ -122,6 +131,7 @@ const users = table(
       include: ['display_name'],
       deferrable: false,
       initiallyDeferred: false,
+      comment: 'the key: with "quotes"',
     },
     uniqueConstraints: [
       {
@@ -141,11 +151,19 @@ const users = table(
         nullsNotDistinct: false,
         deferrable: false,
         initiallyDeferred: false,
+        comment: 'one per code',
       },
     ],
     checks: [
       { kind: 'check', name: 'chk_price', expression: 'price >= (0)::numeric', noInherit: true, valid: false },
-      { kind: 'check', name: 'chk_qty', expression: '(qty < 1000)', noInherit: false, valid: true },
+      {
+        kind: 'check',
+        name: 'chk_qty',
+        expression: '(qty < 1000)',
+        noInherit: false,
+        valid: true,
+        comment: 'fits the label printer',
+      },
       { kind: 'check', name: 'chk_true', expression: 'true', noInherit: false, valid: true },
     ],
     exclusionConstraints: [
@@ -168,6 +186,7 @@ const users = table(
         ],
         include: ['note'],
         where: "(status <> 'shipped'::order_status)",
+        comment: 'no double booking',
         deferrable: true,
         initiallyDeferred: false,
       },
@@ -242,6 +261,7 @@ const orders = table(
       {
         kind: 'foreignKey',
         name: 'fk_orders_user',
+        comment: 'who ordered',
         columns: ['user_id'],
         references: { schema: 'public', table: 'users', columns: ['id'] },
         onUpdate: 'set null',
@@ -273,6 +293,9 @@ const orders = table(
         { kind: 'range', from: ['2024-01-01 00:00:00+00'], to: ['2025-01-01 00:00:00+00'] },
         {
           comment: 'last year',
+          with: { fillfactor: '90' },
+          rowLevelSecurity: true,
+          replicaIdentity: { kind: 'nothing' },
           checks: [
             { kind: 'check', name: 'chk_2024_region', expression: 'region IS NOT NULL', noInherit: false, valid: true },
           ],
@@ -338,7 +361,14 @@ const orders = table(
 const events = table(
   'public',
   'events',
-  [col('id', 'bigint', { nullable: false, identity: 'by default' }), col('payload', 'jsonb')],
+  [
+    col('id', 'bigint', {
+      nullable: false,
+      identity: 'by default',
+      identityOptions: { start: '-100', increment: '-1' },
+    }),
+    col('payload', 'jsonb'),
+  ],
   {
     unlogged: true,
     partitionBy: { strategy: 'hash', columns: ['(id % (10)::bigint)'] },
@@ -348,6 +378,7 @@ const events = table(
         'events_p0',
         { kind: 'hash', modulus: 2, remainder: 0 },
         {
+          replicaIdentity: { kind: 'index', index: 'events_p0_pkey' },
           primaryKey: {
             kind: 'primaryKey',
             name: 'events_p0_pkey',
@@ -436,7 +467,7 @@ export const FULL_MODEL: DatabaseModel = {
           default: '1',
           checks: [
             { name: 'positive_int_check', expression: 'VALUE > 0' },
-            { name: 'a_small', expression: '(VALUE < 1000000)' },
+            { name: 'a_small', expression: '(VALUE < 1000000)', comment: 'below a million' },
           ],
           comment: 'strictly positive',
         },

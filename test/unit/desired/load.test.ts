@@ -23,8 +23,8 @@ const doc = (...lines: string[]) =>
     '\n',
   );
 
-describe('the design brief example', () => {
-  test('loads into the model the brief describes', async () => {
+describe('the example desired state', () => {
+  test('loads into the model it describes', async () => {
     const { model } = await loadDesiredState('test/fixtures/desired/design/schema.yaml');
     expect(model.extensions).toEqual([{ kind: 'extension', name: 'pgcrypto' }]);
     expect(schemaOf(model).enums).toEqual([

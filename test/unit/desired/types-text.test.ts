@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { resolveTypeName, writtenTypeName } from '../../../src/desired/type-names.js';
-import { canonicalType, displayType, parseIdentifierChain, quoteIdentifier } from '../../../src/model/types-text.js';
+import { canonicalType, displayType, parseIdentifierChain } from '../../../src/model/types-text.js';
+import { quoteIdent } from '../../../src/sql/quote.js';
 
 describe('canonicalType and displayType', () => {
   // written → canonical (format_type) → displayed (what pull writes), which reads back as canonical
@@ -60,8 +61,8 @@ describe('identifiers', () => {
     ['ünï', '"ünï"'],
     ['_x1', '_x1'],
     ['x$', '"x$"'],
-  ])('quoteIdentifier(%j) = %s', (name, quoted) => {
-    expect(quoteIdentifier(name)).toBe(quoted);
+  ])('quoteIdent(%j) = %s', (name, quoted) => {
+    expect(quoteIdent(name)).toBe(quoted);
     expect(parseIdentifierChain(quoted)).toEqual([name]);
   });
 

@@ -10,7 +10,7 @@ import {
 import type { DatabaseModel } from '../../../src/model/types.js';
 import { col, emptySchema, FULL_MODEL, index, key, table } from './full-model.js';
 
-const EXPECTED_DESIGN = `# yaml-language-server: $schema=../schemas/desired-state.schema.json
+const EXPECTED_EXAMPLE = `# yaml-language-server: $schema=../schemas/desired-state.schema.json
 version: 1
 extensions: [ pgcrypto ]
 schemas:
@@ -53,9 +53,9 @@ schemas:
 `;
 
 describe('writeDesiredState', () => {
-  test('the design example: sorted, defaults left out, flow style for leaf objects', async () => {
+  test('the example desired state: sorted, defaults left out, flow style for leaf objects', async () => {
     const { model } = await loadDesiredState('test/fixtures/desired/design/schema.yaml');
-    expect(writeDesiredState(model, { schemaPath: '../schemas/desired-state.schema.json' })).toBe(EXPECTED_DESIGN);
+    expect(writeDesiredState(model, { schemaPath: '../schemas/desired-state.schema.json' })).toBe(EXPECTED_EXAMPLE);
   });
 
   test('the schema comment line: a default, a chosen path, or none', () => {

@@ -30,8 +30,8 @@ describe('models after each phase', () => {
       withTable(tables(users), 'users', (t) => ({ ...t, columns: t.columns.map((c) => ({ ...c, nullable: false })) })),
       (t) => [t.checks.map((c) => [c.name, c.expression, c.valid]), t.columns.find((c) => c.name === 'name')!.nullable],
       [
-        [[['users_name_not_null', '(name IS NOT NULL)', false]], true],
-        [[['users_name_not_null', '(name IS NOT NULL)', true]], true],
+        [[['users_name_zdm_not_null', '(name IS NOT NULL)', false]], true],
+        [[['users_name_zdm_not_null', '(name IS NOT NULL)', true]], true],
         [[], false],
       ],
     ],
@@ -47,7 +47,7 @@ describe('models after each phase', () => {
         [{ kind: 'column', name: 'tok', type: 'uuid', nullable: true, default: 'gen_random_uuid()' }, []],
         [
           { kind: 'column', name: 'tok', type: 'uuid', nullable: true, default: 'gen_random_uuid()' },
-          ['users_tok_not_null'],
+          ['users_tok_zdm_not_null'],
         ],
         [{ kind: 'column', name: 'tok', type: 'uuid', nullable: false, default: 'gen_random_uuid()' }, []],
       ],

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Change } from '../../../src/diff/changes.js';
 import { diffModels } from '../../../src/diff/diff.js';
-import { identifierBytes } from '../../../src/model/names.js';
+import { identifierBytes, makeObjectName } from '../../../src/model/names.js';
 import { freshName, generatedName, notNullCheckName } from '../../../src/plan/names.js';
 import { suggestSlug } from '../../../src/plan/planner.js';
 import { check, orders, tables } from './builders.js';
@@ -28,7 +28,7 @@ describe('generated names', () => {
 
   test('a taken name gets a number', () => {
     expect(freshName(['t', 'c'], 'not_null', new Set(['t_c_not_null']))).toBe('t_c_not_null2');
-    expect(notNullCheckName('t', 'c', new Set(['t_c_not_null', 't_c_not_null2']))).toBe('t_c_not_null3');
+    expect(notNullCheckName('t', 'c', new Set(['t_c_zdm_not_null', 't_c_zdm_not_null2']))).toBe('t_c_zdm_not_null3');
   });
 });
 
@@ -52,5 +52,21 @@ describe('suggestSlug', () => {
     const live = tables(orders);
     const desired = tables({ ...orders, checks: [check('chk_orders_amount_positive', 'amount > 0')] });
     expect(suggestSlug(diffModels(live, desired))).toBe('add-check-chk-orders-amount-positive');
+  });
+});
+
+describe('makeObjectName: the names PostgreSQL gives what it names itself', () => {
+  // Read back from PostgreSQL 18 (NOT NULL constraints of a table with long names).
+  test.each([
+    ['t'.repeat(40), 'c'.repeat(30), 'not_null', `${'t'.repeat(27)}_${'c'.repeat(26)}_not_null`],
+    ['t'.repeat(40), 'é'.repeat(31), 'not_null', `${'t'.repeat(27)}_${'é'.repeat(13)}_not_null`],
+    ['t'.repeat(40), 'x', 'not_null', `${'t'.repeat(40)}_x_not_null`],
+    ['code', 'k', 'not_null', 'code_k_not_null'],
+  ])('%s, %s, %s', (name1, name2, label, want) => {
+    expect(makeObjectName(name1, name2, label)).toBe(want);
+  });
+
+  test('without a second name: the primary key', () => {
+    expect(makeObjectName('t'.repeat(70), undefined, 'pkey')).toBe(`${'t'.repeat(58)}_pkey`);
   });
 });

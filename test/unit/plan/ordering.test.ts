@@ -109,7 +109,12 @@ describe('ordering', () => {
           primaryKey: pk(['id'], 't_pkey'),
         }),
       ),
-      [/^UPDATE public\.t SET u/, /ADD CONSTRAINT t_u_not_null/, /VALIDATE CONSTRAINT t_u_not_null/, /SET NOT NULL/],
+      [
+        /^UPDATE public\.t SET u/,
+        /ADD CONSTRAINT t_u_zdm_not_null/,
+        /VALIDATE CONSTRAINT t_u_zdm_not_null/,
+        /SET NOT NULL/,
+      ],
     ],
     [
       'a dropped table goes before the enum its column used, and the enum before its schema',

@@ -1,8 +1,8 @@
-/** The partition swap technique (src/plan/techniques/partition-swap.ts), without a database. */
+/** The partition swap technique (src/plan/techniques/partition-swap/), without a database. */
 import { describe, expect, test } from 'vitest';
 import type { DatabaseModel, Table } from '../../../src/model/types.js';
 import { PlanningError } from '../../../src/plan/errors.js';
-import { boundProblems } from '../../../src/plan/techniques/partition-swap.js';
+import { boundProblems } from '../../../src/plan/techniques/partition-swap/decide.js';
 import { col, fk, id, index, partition, pk, range, table, tables, unique } from './builders.js';
 import { flat, plan } from './helpers.js';
 

@@ -1,4 +1,4 @@
-/** The rename / type-change recipe (src/plan/techniques/replace-column.ts) and table renames, as planned. */
+/** The rename / type-change recipe (src/plan/techniques/replace-column/) and table renames, as planned. */
 import { describe, expect, test } from 'vitest';
 import type { DatabaseModel } from '../../../src/model/types.js';
 import { PlanningError } from '../../../src/plan/errors.js';
@@ -48,18 +48,18 @@ describe('column rename', () => {
       'CREATE TRIGGER',
     ]);
     expect(expand!.sql[1]).toBe(
-      'ALTER TABLE public.users ADD CONSTRAINT users_display_name_not_null CHECK (display_name IS NOT NULL) NOT VALID',
+      'ALTER TABLE public.users ADD CONSTRAINT users_display_name_zdm_not_null CHECK (display_name IS NOT NULL) NOT VALID',
     );
     expect(backfill).toMatchObject({
       set: { display_name: 'name' },
       where: 'display_name IS NULL AND (name) IS NOT NULL',
     });
-    expect(validate!.sql).toEqual(['ALTER TABLE public.users VALIDATE CONSTRAINT users_display_name_not_null']);
+    expect(validate!.sql).toEqual(['ALTER TABLE public.users VALIDATE CONSTRAINT users_display_name_zdm_not_null']);
     expect(contract!.sql).toEqual([
       'DROP TRIGGER users_display_name_zdm_sync ON public.users',
       'DROP FUNCTION public.users_display_name_zdm_sync()',
       'ALTER TABLE public.users ALTER COLUMN display_name SET NOT NULL',
-      'ALTER TABLE public.users DROP CONSTRAINT users_display_name_not_null',
+      'ALTER TABLE public.users DROP CONSTRAINT users_display_name_zdm_not_null',
       'ALTER TABLE public.users DROP COLUMN name',
     ]);
     expect(r.models.expand.schemas.flatMap((x) => x.tables).flatMap((t) => t.columns.map((c) => c.name))).toEqual([
@@ -221,7 +221,7 @@ describe('rename of a column with keys, indexes and constraints (carried over, n
       'expand: add column public.customers.customer_no',
       'expand: build unique index customers_pkey_zdm_new on public.customers',
       'backfill: backfill public.customers.customer_no = id where it is still NULL, in batches',
-      'backfill: validate check customers_customer_no_not_null on public.customers',
+      'backfill: validate check customers_customer_no_zdm_not_null on public.customers',
       'contract: drop the sync trigger and column public.customers.id',
       'contract: validate foreign key orders_customer_fk on public.orders',
     ]);

@@ -172,7 +172,7 @@ describe('seed scenarios', () => {
       expect.objectContaining({
         phase: 'expand',
         sql: [
-          'ALTER TABLE public.users ADD CONSTRAINT users_verified_at_not_null CHECK (verified_at IS NOT NULL) NOT VALID',
+          'ALTER TABLE public.users ADD CONSTRAINT users_verified_at_zdm_not_null CHECK (verified_at IS NOT NULL) NOT VALID',
         ],
         transaction: true,
         locks: [{ relation: 'public.users', mode: AEL, hold: 'instant' }],
@@ -180,7 +180,7 @@ describe('seed scenarios', () => {
       }),
       expect.objectContaining({
         phase: 'backfill',
-        sql: ['ALTER TABLE public.users VALIDATE CONSTRAINT users_verified_at_not_null'],
+        sql: ['ALTER TABLE public.users VALIDATE CONSTRAINT users_verified_at_zdm_not_null'],
         transaction: true,
         locks: [{ relation: 'public.users', mode: SUE, hold: 'scan' }],
         hazards: [],
@@ -189,7 +189,7 @@ describe('seed scenarios', () => {
         phase: 'contract',
         sql: [
           'ALTER TABLE public.users ALTER COLUMN verified_at SET NOT NULL',
-          'ALTER TABLE public.users DROP CONSTRAINT users_verified_at_not_null',
+          'ALTER TABLE public.users DROP CONSTRAINT users_verified_at_zdm_not_null',
         ],
         transaction: true,
         locks: [{ relation: 'public.users', mode: AEL, hold: 'instant' }],
@@ -202,14 +202,14 @@ describe('seed scenarios', () => {
     expect(checksOf('expand')).toEqual([
       {
         kind: 'check',
-        name: 'users_verified_at_not_null',
+        name: 'users_verified_at_zdm_not_null',
         expression: '(verified_at IS NOT NULL)',
         noInherit: false,
         valid: false,
       },
     ]);
     expect(checksOf('backfill')).toEqual([
-      expect.objectContaining({ name: 'users_verified_at_not_null', valid: true }),
+      expect.objectContaining({ name: 'users_verified_at_zdm_not_null', valid: true }),
     ]);
     expect(checksOf('contract')).toEqual([]);
   });

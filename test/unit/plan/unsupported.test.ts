@@ -8,6 +8,7 @@ import {
   db,
   enumType,
   id,
+  index,
   partition,
   pk,
   range,
@@ -118,6 +119,38 @@ describe('unsupported changes', () => {
       'column public.order items.q',
       /there is no cast from integer to date/,
       'schemas.public.tables["order items"].columns.q.type',
+    ],
+    [
+      'the index behind the replica identity rebuilt in the same plan',
+      tables({
+        ...users,
+        indexes: [index('users_name_key', ['name'], { unique: true })],
+        replicaIdentity: { kind: 'index', index: 'users_name_key' },
+      }),
+      tables({
+        ...users,
+        indexes: [index('users_name_key', ['name'], { unique: true, where: 'id > 0' })],
+        replicaIdentity: { kind: 'index', index: 'users_name_key' },
+      }),
+      'table public.users',
+      /index users_name_key is the replica identity and is rebuilt in this plan: set the replica identity to another index \(or FULL\) in a plan of its own first/,
+      'schemas.public.tables.users.replicaIdentity',
+    ],
+    [
+      'a partition swap of a table with row level security',
+      tables({ ...events, primaryKey: pk(['id', 'at'], 'events_pkey'), rowLevelSecurity: true }),
+      tables({ ...partitioned, primaryKey: pk(['id', 'at'], 'events_pkey'), rowLevelSecurity: true }),
+      'table public.events',
+      /storage parameters, row level security and replica identity are not carried by the partition swap yet/,
+      'schemas.public.tables.events',
+    ],
+    [
+      'a partition swap of a table whose constraints get comments',
+      tables({ ...events, primaryKey: pk(['id', 'at'], 'events_pkey') }),
+      tables({ ...partitioned, primaryKey: { ...pk(['id', 'at'], 'events_pkey'), comment: 'key' } }),
+      'table public.events',
+      /comments on constraints are not supported by the partition swap yet/,
+      'schemas.public.tables.events',
     ],
   ])('%s', (_name, live, desired, object, message, path) => {
     const e = planningError(live, desired);

@@ -1,6 +1,6 @@
 /**
- * The one place SQL text is made from names and strings. Every SQL generator in zdm goes through
- * these functions: a table named `a"b; drop` is data, never syntax.
+ * The one place SQL text is made from names and strings. Every statement builder of src/sql goes
+ * through these functions: a table named `a"b; drop` is data, never syntax.
  */
 
 /**
@@ -218,4 +218,15 @@ export function qualifiedName(schema: string, name: string): string {
 /** A list of identifiers, quoted and comma separated: `a, "B", c`. */
 export function identList(names: readonly string[]): string {
   return names.map(quoteIdent).join(', ');
+}
+
+/** A relation (table, partition, view, sequence), an index or a function: its schema and name. */
+export interface RelationName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** `schema.name` of a relation, each part quoted as needed. */
+export function rel(r: RelationName): string {
+  return qualifiedName(r.schema, r.name);
 }

@@ -1,0 +1,22 @@
+/** Waiting and timing helpers of the engine: sleeps, retry backoff, timeout settings, one-line SQL for messages. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Exponential backoff with jitter: base·2^(retry-1), capped, times a random factor in [0.5, 1).
+ * The jitter keeps two clients that timed out together from retrying in lock step.
+ */
+export function backoffMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(exp * (0.5 + random() * 0.5));
+}
+
+/** One line of SQL for messages: whitespace collapsed, shortened. */
+export function oneLine(sql: string, max = 160): string {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** A value PostgreSQL accepts for a `*_timeout` setting: integer milliseconds. */
+export function msSetting(ms: number): string {
+  return `${Math.max(0, Math.round(ms))}ms`;
+}

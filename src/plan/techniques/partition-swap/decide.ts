@@ -1,0 +1,158 @@
+/**
+ * What a partition swap does, as data (no SQL, no model edit): the key the copy walks and the
+ * mirror matches rows by, the columns copied, the views recreated, the foreign keys re-pointed, the
+ * sequences and identities carried over; and the facts about the desired partitions the refusal
+ * rules and the hazards need.
+ */
+import type { PartitionTable, RelationRef } from '../../../diff/changes.js';
+import { objectKey } from '../../../model/objects.js';
+import type { ForeignKey, Partition, PartitionBound, Sequence, Table } from '../../../model/types.js';
+import { findViewLike, type PlanContext, type ViewLike } from '../../context.js';
+import { indexColumns, rowKey } from '../../row-key.js';
+
+/** Plain-column elements of a partition key (expressions are parenthesized and left out). */
+export function partitionColumns(t: Table): string[] {
+  return (t.partitionBy?.columns ?? []).filter((c) => !c.startsWith('('));
+}
+
+/** Column sets the desired table is unique on: what a foreign key may reference, what ON CONFLICT catches. */
+export function uniqueSets(t: Table): { what: string; columns: readonly string[] }[] {
+  const out: { what: string; columns: readonly string[] }[] = [];
+  if (t.primaryKey) out.push({ what: `primary key ${t.primaryKey.name}`, columns: t.primaryKey.columns });
+  for (const u of t.uniqueConstraints) out.push({ what: `unique constraint ${u.name}`, columns: u.columns });
+  for (const i of t.indexes) {
+    if (i.unique && i.where === undefined && i.keys.every((k) => k.column !== undefined)) {
+      out.push({ what: `unique index ${i.name}`, columns: indexColumns(i) });
+    }
+  }
+  return out;
+}
+
+/** Bound values as numbers where they can be compared at plan time (numbers, dates, timestamps). */
+function comparable(v: string): number | undefined {
+  if (/^minvalue$/i.test(v)) return Number.NEGATIVE_INFINITY;
+  if (/^maxvalue$/i.test(v)) return Number.POSITIVE_INFINITY;
+  const text = v.replace(/::[\w ."[\]]+$/, '').replace(/^'(.*)'$/, '$1');
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*([+-]\d{2}(?::?\d{2})?|Z)?$/.exec(text);
+  if (!m) return undefined;
+  let zone = m[3] ?? 'Z';
+  if (/^[+-]\d{2}$/.test(zone)) zone += ':00';
+  const ms = Date.parse(`${m[1]}T${m[2] ?? '00:00:00'}${zone}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export interface BoundProblems {
+  readonly overlaps: string[];
+  readonly gaps: string[];
+}
+
+/**
+ * Overlapping bounds and gaps between range partitions (single-column keys whose values compare
+ * at plan time), and list values claimed by two partitions. PostgreSQL refuses overlaps too, but
+ * only when expand creates the shadow; a gap it accepts, and every row written into one fails.
+ */
+export function boundProblems(parts: readonly Partition[], columns: number): BoundProblems {
+  const overlaps: string[] = [];
+  const gaps: string[] = [];
+  const ranges: { p: Partition; from: number; to: number; b: Extract<PartitionBound, { kind: 'range' }> }[] = [];
+  const listed = new Map<string, string>();
+  for (const p of parts) {
+    const b = p.bound;
+    if (b.kind === 'range' && columns === 1) {
+      const from = comparable(b.from[0] ?? '');
+      const to = comparable(b.to[0] ?? '');
+      if (from !== undefined && to !== undefined) ranges.push({ p, from, to, b });
+    } else if (b.kind === 'list') {
+      for (const v of b.values) {
+        const other = listed.get(v);
+        if (other !== undefined) overlaps.push(`partitions ${other} and ${p.name} both list the value ${v}`);
+        else listed.set(v, p.name);
+      }
+    }
+  }
+  ranges.sort((x, y) => x.from - y.from || x.to - y.to);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    const cur = ranges[i]!;
+    if (cur.from < prev.to) {
+      overlaps.push(
+        `partition ${cur.p.name} (from ${cur.b.from.join(', ')}) overlaps partition ${prev.p.name} (to ${prev.b.to.join(', ')})`,
+      );
+    } else if (cur.from > prev.to) {
+      gaps.push(
+        `between ${prev.b.to.join(', ')} (end of ${prev.p.name}) and ${cur.b.from.join(', ')} (start of ${cur.p.name})`,
+      );
+    }
+  }
+  const first = ranges[0];
+  const last = ranges[ranges.length - 1];
+  if (first && first.from !== Number.NEGATIVE_INFINITY) gaps.push(`before ${first.b.from.join(', ')}`);
+  if (last && last.to !== Number.POSITIVE_INFINITY) gaps.push(`from ${last.b.to.join(', ')} on`);
+  return { overlaps, gaps };
+}
+
+/** Rows no desired partition takes, by the bounds alone: none when there is a default partition. */
+export function uncoveredRanges(want: Table): string[] {
+  const { gaps } = boundProblems(want.partitions, want.partitionBy?.columns.length ?? 0);
+  return want.partitions.some((p) => p.bound.kind === 'default') ? [] : gaps;
+}
+
+/**
+ * Views and materialized views that read the table when contract swaps it: those of the desired
+ * state (created, replaced or kept before the swap; dropped ones go in contract before it).
+ */
+export function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
+  return ctx.desiredGraph
+    .dependentsOf(objectKey('table', ref.schema, ref.name))
+    .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
+}
+
+/** The swap, once the refusal rules let it through. */
+export interface Swap {
+  readonly ref: RelationRef;
+  readonly live: Table;
+  readonly want: Table;
+  /** The live table's row key: the copy walks it, the mirror finds a row's copy by it (and the partition key). */
+  readonly key: readonly string[];
+  readonly partitionColumns: readonly string[];
+  /** Columns copied (every column but generated ones), in the live table's order. */
+  readonly columns: readonly string[];
+  /** The copy writes a GENERATED ALWAYS identity column: `OVERRIDING SYSTEM VALUE`. */
+  readonly overridingSystemValue: boolean;
+  /** Value ranges no partition takes: the application's writes there fail once the mirror runs. */
+  readonly uncovered: readonly string[];
+  /** Views over the table, recreated over the partitioned table by the swap. */
+  readonly views: readonly ViewLike[];
+  /** Foreign keys of other tables to the table that the desired state keeps: re-pointed NOT VALID by the swap. */
+  readonly repointed: readonly (readonly [RelationRef, ForeignKey])[];
+  /** Sequences the table's columns own: their ownership moves to the partitioned table. */
+  readonly ownedSequences: readonly Sequence[];
+  /** Identity columns: their sequence continues past both the old sequence and the copied values. */
+  readonly identityColumns: readonly string[];
+}
+
+export function decideSwap(ctx: PlanContext, ch: PartitionTable): Swap {
+  const live = ch.from;
+  const ref = { schema: live.schema, name: live.name };
+  return {
+    ref,
+    live,
+    want: ch.to,
+    key: rowKey(live)!,
+    partitionColumns: partitionColumns(ch.to),
+    columns: live.columns.filter((c) => c.generated === undefined).map((c) => c.name),
+    overridingSystemValue: live.columns.some((c) => c.identity === 'always' && c.generated === undefined),
+    uncovered: uncoveredRanges(ch.to),
+    views: dependentViews(ctx, ref).filter((v) => v.kind === 'view'),
+    repointed: ctx
+      .liveForeignKeysTo(ref)
+      .filter(([owner, fk]) => ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name)),
+    ownedSequences: ctx.live.schemas.flatMap((s) =>
+      s.sequences
+        .filter((q) => q.ownedBy?.schema === ref.schema && q.ownedBy.table === ref.name)
+        .map((q) => ({ ...q, schema: s.name })),
+    ),
+    identityColumns: live.columns.filter((c) => c.identity !== undefined).map((c) => c.name),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Partition swap: a plain live table becomes a partitioned table while the application keeps
+ * reading and writing it.
+ *
+ * - expand: a shadow table `<t>_zdm_shadow`, `PARTITION BY …` with every desired partition, key,
+ *   check, index and foreign key, built while it is empty (plain CREATE INDEX: nothing to wait for).
+ *   Its keys and indexes carry temporary names: index names are unique per schema and the live table
+ *   still holds the desired ones. Then an AFTER INSERT/UPDATE/DELETE row trigger (and an AFTER
+ *   TRUNCATE one) on the live table that mirrors every write into the shadow in the writer's own
+ *   transaction. An UPDATE is mirrored as delete + insert, so one that moves the row to another
+ *   partition or changes its key is mirrored like any other.
+ * - backfill: a copy step (src/apply/copy.ts) walks the live table in key order, one transaction per
+ *   batch: `INSERT … SELECT … FOR SHARE … ON CONFLICT DO NOTHING`. FOR SHARE makes a concurrent
+ *   DELETE or UPDATE of a row being copied wait for the batch to commit (its trigger then mirrors it
+ *   over the copy), and a row deleted before the batch read it is not read at all: nothing deleted is
+ *   resurrected. ON CONFLICT DO NOTHING keeps a newer version the trigger already wrote. Then a
+ *   verify step compares row count and an order-independent checksum of both tables in one snapshot.
+ * - contract: the verify step once more (no lock: the trigger keeps both tables equal in every
+ *   snapshot), then one transaction under lock_timeout (retried): lock both tables, check that the
+ *   sync triggers are still there and enabled (counting rows here would hold ACCESS EXCLUSIVE for
+ *   ~0.5 s per million rows), recreate views over the table, drop the trigger, rename the live table to `<t>_zdm_retired` and the shadow to `<t>`
+ *   (keys and indexes to their desired names), move sequence ownership and identity state past the
+ *   old maximum, re-point the foreign keys of other tables `NOT VALID` (validated in the next step,
+ *   under SHARE UPDATE EXCLUSIVE). Dropping the retired table is its own step (`data-loss`).
+ *
+ * The technique in three parts: rules.ts (why it cannot be planned), decide.ts (what happens, as
+ * data) and steps.ts (the steps, with their SQL, locks and model edits).
+ */
+import type { PartitionTable } from '../../../diff/changes.js';
+import { docPath } from '../../../diff/paths.js';
+import { qualified } from '../../../model/names.js';
+import type { PlanContext } from '../../context.js';
+import { decideSwap, partitionColumns, uncoveredRanges } from './decide.js';
+import { swapRefusals } from './rules.js';
+import { swapSteps } from './steps.js';
+
+export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
+  const live = ch.from;
+  const want = ch.to;
+  const ref = { schema: live.schema, name: live.name };
+  const object = `table ${qualified(ref.schema, ref.name)}`;
+  const refusals = swapRefusals({ ctx, live, want, ref, partitionColumns: partitionColumns(want) });
+  for (const r of refusals) {
+    if (r.object !== undefined) ctx.issue(r.object.name, r.message, r.object.path);
+    else ctx.issue(object, r.message, docPath(['schemas', want.schema, 'tables', want.name, ...(r.at ?? [])]));
+  }
+  const uncovered = uncoveredRanges(want);
+  if (uncovered.length > 0) {
+    ctx.warn(
+      `${object}: no partition and no default partition for rows ${uncovered.join('; ')}: once the sync trigger is installed, ` +
+        'the application cannot write such rows (add a default partition to accept them)',
+    );
+  }
+  if (refusals.length > 0) return;
+  swapSteps(ctx, decideSwap(ctx, ch));
+}

@@ -1,0 +1,412 @@
+/**
+ * Why a partition swap cannot be planned: named rules, each `(facts, item) → reason | undefined`.
+ * Unlike a column replacement, every reason is reported at once (a table is partitioned once: the
+ * user fixes the desired state in one go). Rules are grouped into checks: a check applies its rules
+ * to each of its items (a key, a column, a foreign key…), and the first rule that refuses an item
+ * reports it; a check of the table as a whole has one item.
+ */
+import type { RelationRef } from '../../../diff/changes.js';
+import { docPath } from '../../../diff/paths.js';
+import { stableStringify } from '../../../model/canonical.js';
+import { withoutDirectives } from '../../../model/directives.js';
+import { qualified, qualifiedRef } from '../../../model/names.js';
+import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
+import type { PlanContext } from '../../context.js';
+import { indexColumns, rowKey } from '../../row-key.js';
+import { boundProblems, dependentViews, uniqueSets } from './decide.js';
+
+export interface SwapFacts {
+  readonly ctx: PlanContext;
+  readonly live: Table;
+  readonly want: Table;
+  readonly ref: RelationRef;
+  /** The desired partition key's plain columns. */
+  readonly partitionColumns: readonly string[];
+}
+
+/** A reason, on the table (at a path below its own in the desired state) or on another object. */
+export interface Refusal {
+  readonly message: string;
+  /** Below the table's desired-state path (`['columns', 'x']`); none: the table itself. */
+  readonly at?: readonly string[];
+  /** Another object than the table (a foreign key of another table), and its desired-state path. */
+  readonly object?: { readonly name: string; readonly path: string };
+}
+
+export interface Rule<X> {
+  readonly name: string;
+  refuse(f: SwapFacts, item: X): Refusal | undefined;
+}
+
+/** Rules applied to each item of a check; the first that refuses an item reports it. */
+export interface Check<X> {
+  readonly items: (f: SwapFacts) => readonly X[];
+  readonly rules: readonly Rule<X>[];
+}
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
+const comparableColumn = (c: Column): string => {
+  const { kind: _k, comment: _c, ...rest } = withoutDirectives(c);
+  return stableStringify(rest);
+};
+const on = (message: string, ...at: string[]): Refusal => ({ message, at });
+const onColumn = (c: Column, what: string): Refusal => on(`column ${c.name} ${what}`, 'columns', c.name);
+const fkOn = (owner: RelationRef, fk: { readonly name: string }, message: string): Refusal => ({
+  message,
+  object: {
+    name: `foreign key ${fk.name} on ${qualifiedRef(owner)}`,
+    path: docPath(['schemas', owner.schema, 'tables', owner.name, 'foreignKeys', fk.name]),
+  },
+});
+
+/** A check of items of one kind (for the types of its rules). */
+const check = <X>(c: Check<X>): Check<X> => c;
+/** A check of the table as a whole. */
+const whole = (rule: Rule<undefined>): Check<undefined> => ({ items: () => [undefined], rules: [rule] });
+
+interface Key {
+  readonly what: string;
+  readonly columns: readonly string[];
+  readonly at: readonly string[];
+}
+
+/** The desired table's unique keys, each with its path. */
+function keysOf(want: Table): Key[] {
+  const keys: Key[] = [];
+  if (want.primaryKey) {
+    keys.push({ what: `primary key ${want.primaryKey.name}`, columns: want.primaryKey.columns, at: ['primaryKey'] });
+  }
+  for (const u of want.uniqueConstraints) {
+    keys.push({ what: `unique constraint ${u.name}`, columns: u.columns, at: ['uniqueConstraints', u.name] });
+  }
+  for (const i of want.indexes) {
+    if (i.unique) keys.push({ what: `unique index ${i.name}`, columns: indexColumns(i), at: ['indexes', i.name] });
+  }
+  return keys;
+}
+
+function hasComments(r: RelationParts): boolean {
+  return r.partitions.some((p) => p.comment !== undefined || hasComments(p));
+}
+
+/** Storage parameters, row level security or a replica identity on the relation or one of its partitions. */
+function hasTableProperties(r: RelationParts): boolean {
+  const own =
+    r.with !== undefined ||
+    r.rowLevelSecurity !== undefined ||
+    r.forceRowLevelSecurity !== undefined ||
+    r.replicaIdentity !== undefined;
+  return own || r.partitions.some(hasTableProperties);
+}
+
+function hasConstraintComments(r: RelationParts): boolean {
+  const keys = [...(r.primaryKey ? [r.primaryKey] : []), ...r.uniqueConstraints, ...r.checks, ...r.foreignKeys];
+  return (
+    [...keys, ...r.exclusionConstraints].some((c) => c.comment !== undefined) ||
+    r.partitions.some(hasConstraintComments)
+  );
+}
+
+/** A column of the desired table with its live namesake, then each live column the desired table drops. */
+interface ColumnPair {
+  readonly live?: Column;
+  readonly want?: Column;
+}
+
+function columnPairs({ live, want }: SwapFacts): ColumnPair[] {
+  return [
+    ...want.columns.map((w): ColumnPair => {
+      const l = live.columns.find((x) => x.name === w.name);
+      return l ? { want: w, live: l } : { want: w };
+    }),
+    ...live.columns.filter((l) => !want.columns.some((w) => w.name === l.name)).map((l): ColumnPair => ({ live: l })),
+  ];
+}
+
+/** A live foreign key of any relation that references the table, with the relation that has it. */
+type Referencing = readonly [RelationRef, ForeignKey];
+
+export const SWAP_CHECKS: readonly Check<unknown>[] = [
+  check<Key>({
+    items: ({ want }) => keysOf(want),
+    rules: [
+      {
+        // Keys of a partitioned table must contain the partition key (a PostgreSQL rule).
+        name: 'key-without-partition-key',
+        refuse: ({ partitionColumns }, k) => {
+          const missing = partitionColumns.filter((c) => !k.columns.includes(c));
+          return missing.length > 0
+            ? on(
+                `${k.what} (${k.columns.join(', ')}) must contain the partition key of a partitioned table: add ${missing.join(', ')} to its columns`,
+                ...k.at,
+              )
+            : undefined;
+        },
+      },
+    ],
+  }),
+  check<ColumnPair>({
+    items: columnPairs,
+    rules: [
+      {
+        name: 'column-is-new',
+        refuse: (_, { live, want }) =>
+          want && !live
+            ? onColumn(want, 'is new: add it in a plan of its own before partitioning the table')
+            : undefined,
+      },
+      {
+        name: 'column-changes',
+        refuse: (_, { live, want }) =>
+          want && live && comparableColumn(live) !== comparableColumn(want)
+            ? onColumn(want, 'changes too: change it in a plan of its own before partitioning the table')
+            : undefined,
+      },
+      {
+        name: 'column-is-dropped',
+        refuse: (_, { live, want }) =>
+          live && !want
+            ? on(
+                `column ${live.name} is dropped too: drop it in a plan of its own before or after partitioning the table`,
+                'columns',
+              )
+            : undefined,
+      },
+    ],
+  }),
+  whole({
+    name: 'unlogged-changes',
+    refuse: ({ live, want }) =>
+      live.unlogged !== want.unlogged
+        ? on('UNLOGGED changes too: change it in a plan of its own', 'unlogged')
+        : undefined,
+  }),
+  check<undefined>({
+    items: () => [undefined],
+    rules: [
+      {
+        name: 'no-row-key',
+        refuse: ({ live }) =>
+          rowKey(live) === undefined
+            ? on(
+                'the live table has no primary key or unique key over NOT NULL columns: zdm needs one to keep the partitioned copy in step and to copy in batches; add one in a plan of its own first',
+              )
+            : undefined,
+      },
+      {
+        name: 'no-key-with-row-key',
+        refuse: ({ live, want, partitionColumns }) => {
+          const key = rowKey(live) ?? [];
+          return uniqueSets(want).some((u) => key.every((c) => u.columns.includes(c)))
+            ? undefined
+            : on(
+                `the partitioned table needs a primary or unique key that contains the live key (${key.join(', ')}), e.g. primaryKey: { columns: [${[...new Set([...key, ...partitionColumns])].join(', ')}] }`,
+              );
+        },
+      },
+    ],
+  }),
+  check<Referencing>({
+    // Foreign keys of other tables to this one are re-pointed at the partitioned table by the swap:
+    // only possible when the desired table is unique on exactly the referenced columns. One the
+    // desired state drops is dropped in contract before the swap.
+    items: ({ ctx, ref }) => ctx.liveForeignKeysTo(ref),
+    rules: [
+      {
+        name: 'self-referencing-foreign-key',
+        refuse: ({ ref }, [owner, fk]) =>
+          owner.schema === ref.schema && owner.name === ref.name
+            ? on(
+                `foreign key ${fk.name} references the table itself: partitioning such a table is not supported yet`,
+                'foreignKeys',
+                fk.name,
+              )
+            : undefined,
+      },
+      {
+        name: 'referencing-foreign-key-changes',
+        refuse: ({ ctx, ref }, [owner, fk]) => {
+          const desired = ctx.desiredRelation(owner)?.foreignKeys.find((f) => f.name === fk.name);
+          return desired !== undefined && stableStringify(desired) !== stableStringify(fk)
+            ? fkOn(
+                owner,
+                fk,
+                `references ${qualifiedRef(ref)}, which is being partitioned: change the foreign key in a plan of its own`,
+              )
+            : undefined;
+        },
+      },
+      {
+        name: 'referenced-columns-not-unique',
+        refuse: ({ ctx, ref, want, partitionColumns }, [owner, fk]) => {
+          const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
+          const cols = fk.references.columns;
+          if (!kept || uniqueSets(want).some((u) => sameSet(u.columns, cols))) return undefined;
+          const need = [...cols, ...partitionColumns.filter((c) => !cols.includes(c))];
+          return fkOn(
+            owner,
+            fk,
+            `references ${qualifiedRef(ref)} (${cols.join(', ')}), which cannot stay unique once the table is partitioned by ` +
+              `${want.partitionBy?.columns.join(', ')} (a unique key of a partitioned table must contain the partition key): ` +
+              `the desired state must make it reference columns [${need.join(', ')}] (with matching columns on ${qualifiedRef(owner)}) ` +
+              'and keep a unique key on exactly those columns, or drop the foreign key',
+          );
+        },
+      },
+      {
+        name: 'partitioned-referencing-table-before-18',
+        refuse: ({ ctx, ref }, [owner, fk]) => {
+          const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
+          return kept && ctx.isPartitioned(owner) && ctx.input.serverMajor < 18
+            ? fkOn(
+                owner,
+                fk,
+                `would be re-pointed NOT VALID at the partitioned ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
+              )
+            : undefined;
+        },
+      },
+    ],
+  }),
+  check<Referencing>({
+    items: ({ ctx, ref }) =>
+      ctx.desired.schemas.flatMap((s) =>
+        s.tables.flatMap((t) =>
+          t.foreignKeys
+            .filter((f) => f.references.schema === ref.schema && f.references.table === ref.name)
+            .map((f): Referencing => [{ schema: s.name, name: t.name }, f]),
+        ),
+      ),
+    rules: [
+      {
+        name: 'new-referencing-foreign-key',
+        refuse: ({ ctx, ref }, [owner, f]) =>
+          ctx.liveRelation(owner)?.foreignKeys.some((x) => x.name === f.name) ||
+          (owner.schema === ref.schema && owner.name === ref.name)
+            ? undefined
+            : fkOn(
+                owner,
+                f,
+                `is new and references ${qualifiedRef(ref)}, which is being partitioned: add it in a later plan`,
+              ),
+      },
+    ],
+  }),
+  check<ForeignKey>({
+    items: ({ want }) => want.foreignKeys,
+    rules: [
+      {
+        name: 'not-valid-foreign-key-before-18',
+        refuse: ({ ctx }, f) =>
+          !f.valid && ctx.input.serverMajor < 18
+            ? on(`foreign key ${f.name} NOT VALID on a partitioned table needs PostgreSQL 18`, 'foreignKeys', f.name)
+            : undefined,
+      },
+    ],
+  }),
+  check<string>({
+    items: ({ want }) => boundProblems(want.partitions, want.partitionBy?.columns.length ?? 0).overlaps,
+    rules: [{ name: 'bounds-overlap', refuse: (_, o) => on(`partition bounds overlap: ${o}`, 'partitions') }],
+  }),
+  whole({
+    name: 'rows-outside-partitions',
+    refuse: ({ ctx, ref }) => {
+      const outside = ctx.input.rowsOutsidePartitions?.[qualifiedRef(ref)] ?? 0;
+      return outside > 0
+        ? on(
+            `${outside} live row${outside === 1 ? '' : 's'} would fall into no partition: add partitions that cover them or a default partition`,
+            'partitions',
+          )
+        : undefined;
+    },
+  }),
+  whole({
+    name: 'partition-foreign-key',
+    refuse: ({ want }) =>
+      want.partitions.some((p) => p.foreignKeys.length > 0 || p.partitions.some((q) => q.foreignKeys.length > 0))
+        ? on('foreign keys declared on single partitions are not supported by the partition swap yet', 'partitions')
+        : undefined,
+  }),
+  whole({
+    name: 'partition-comment',
+    refuse: ({ want }) =>
+      hasComments(want)
+        ? on(
+            'comments on partitions are not supported by the partition swap yet: set them in a later plan',
+            'partitions',
+          )
+        : undefined,
+  }),
+  whole({
+    // The shadow would take them before the swap (row level security would then filter the sync
+    // trigger's copies through policies it does not have), or lose the live table's at the swap.
+    name: 'table-properties',
+    refuse: ({ live, want }) =>
+      hasTableProperties(live) || hasTableProperties(want)
+        ? on(
+            'storage parameters, row level security and replica identity are not carried by the partition swap yet: ' +
+              'reset them on the live table in a plan of its own first, and set them again in a later plan',
+          )
+        : undefined,
+  }),
+  whole({
+    name: 'constraint-comment',
+    refuse: ({ want }) =>
+      hasConstraintComments(want)
+        ? on('comments on constraints are not supported by the partition swap yet: set them in a later plan')
+        : undefined,
+  }),
+  whole({
+    name: 'materialized-view',
+    refuse: ({ ctx, ref }) => {
+      const matviews = dependentViews(ctx, ref).filter((v) => v.kind === 'materializedView');
+      return matviews.length > 0
+        ? on(
+            `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
+              'it cannot be re-pointed at the partitioned table; drop it first and recreate it after contract',
+          )
+        : undefined;
+    },
+  }),
+  whole({
+    name: 'unmanaged-dependent',
+    refuse: ({ ctx, ref }) => {
+      // Triggers have their own rule; views are re-pointed by the swap.
+      const deps = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger '));
+      return deps.length > 0
+        ? on(
+            `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the table: ` +
+              'they would keep reading the retired table; drop them first and recreate them after contract',
+          )
+        : undefined;
+    },
+  }),
+  whole({
+    name: 'user-trigger',
+    refuse: ({ ctx, ref }) => {
+      const triggers = ctx.userTriggersOn(ref);
+      return triggers.length > 0
+        ? on(
+            `trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} (not managed by zdm) on the table would not move to the partitioned table: drop them first and recreate them after contract`,
+          )
+        : undefined;
+    },
+  }),
+];
+
+/** Every reason the swap cannot be planned, in the order of the checks; empty when it can. */
+export function swapRefusals(f: SwapFacts): Refusal[] {
+  const out: Refusal[] = [];
+  for (const c of SWAP_CHECKS) {
+    for (const item of c.items(f)) {
+      for (const rule of c.rules) {
+        const r = rule.refuse(f, item);
+        if (r !== undefined) {
+          out.push(r);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,348 @@
+/**
+ * The steps of a partition swap: the decision (decide.ts) turned into expand, backfill and contract
+ * steps, each with its SQL (built by src/sql), its locks and its model edit.
+ */
+import type { RelationRef } from '../../../diff/changes.js';
+import { tableWithoutDirectives } from '../../../model/directives.js';
+import { qualified, qualifiedRef } from '../../../model/names.js';
+import type { DatabaseModel, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
+import { displayType } from '../../../model/types-text.js';
+import { tableCommentsSql } from '../../../sql/comments.js';
+import {
+  addConstraintSql,
+  checkSql,
+  dropConstraintSql,
+  foreignKeySql,
+  renameConstraintSql,
+  uniqueSql,
+} from '../../../sql/constraints.js';
+import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
+import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
+import { identityPastSql, setOwnedBySql } from '../../../sql/sequences.js';
+import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
+import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../../sql/tables.js';
+import { createMirrorSql, dropMirrorSql, type MirrorSpec, mirrorIntactSql } from '../../../sql/triggers.js';
+import { replaceSavedViewsSql, saveViewDefinitionsSql } from '../../../sql/views.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../../context.js';
+import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
+import { freshName } from '../../names.js';
+import type { Hazard, LockInfo } from '../../types.js';
+import { planValidation } from '../validate.js';
+import type { Swap } from './decide.js';
+
+/** The names the swap makes. */
+interface Names {
+  readonly shadow: RelationRef;
+  readonly retired: RelationRef;
+  readonly fn: string;
+  readonly trigger: string;
+  readonly truncateTrigger: string;
+  /** Desired name → temporary name on the shadow (keys, indexes, exclusion constraints). */
+  readonly temp: ReadonlyMap<string, string>;
+  /** Live name → name on the retired table, for the live keys and indexes whose names the shadow takes. */
+  readonly old: ReadonlyMap<string, string>;
+}
+
+function relationNames(t: Table): string[] {
+  return [
+    ...(t.primaryKey ? [t.primaryKey.name] : []),
+    ...t.uniqueConstraints.map((u) => u.name),
+    ...t.exclusionConstraints.map((x) => x.name),
+    ...t.indexes.map((i) => i.name),
+  ];
+}
+
+function makeNames(ctx: PlanContext, live: Table, want: Table): Names {
+  const schema = live.schema;
+  const temp = new Map<string, string>();
+  for (const n of relationNames(want)) temp.set(n, ctx.freshName(schema, [n], 'zdm_new'));
+  const wanted = new Set([...relationNames(want), ...collectPartitionNames(want)]);
+  const old = new Map<string, string>();
+  for (const n of relationNames(live)) if (wanted.has(n)) old.set(n, ctx.freshName(schema, [n], 'zdm_old'));
+  const functions = new Set(
+    (ctx.live.dependents?.functions ?? []).filter((f) => f.schema === schema).map((f) => f.name.replace(/\(.*$/, '')),
+  );
+  const fn = freshName([live.name], 'zdm_sync', functions);
+  return {
+    shadow: { schema, name: ctx.freshName(schema, [live.name], 'zdm_shadow') },
+    retired: { schema, name: ctx.freshName(schema, [live.name], 'zdm_retired') },
+    fn,
+    trigger: freshName([live.name], 'zdm_sync', new Set()),
+    truncateTrigger: freshName([live.name], 'zdm_sync_truncate', new Set()),
+    temp,
+    old,
+  };
+}
+
+function collectPartitionNames(r: RelationParts): string[] {
+  return r.partitions.flatMap((p) => [p.name, ...collectPartitionNames(p)]);
+}
+
+const renamed = <T extends { readonly name: string }>(x: T, map: ReadonlyMap<string, string>): T => {
+  const n = map.get(x.name);
+  return n === undefined ? x : { ...x, name: n };
+};
+
+/** A table with its keys, exclusion constraints and indexes renamed by `map`. */
+function withRenamedParts(t: Table, map: ReadonlyMap<string, string>): Table {
+  const pk: PrimaryKey | undefined = t.primaryKey ? renamed(t.primaryKey, map) : undefined;
+  const out: Table = {
+    ...t,
+    uniqueConstraints: t.uniqueConstraints.map((u) => renamed(u, map)),
+    exclusionConstraints: t.exclusionConstraints.map((x) => renamed(x, map)),
+    indexes: t.indexes.map((i) => renamed(i, map)),
+  };
+  return pk ? { ...out, primaryKey: pk } : omit(out, 'primaryKey');
+}
+
+/** What every step of one swap needs. */
+interface Scope {
+  readonly ctx: PlanContext;
+  readonly swap: Swap;
+  readonly n: Names;
+  readonly mirror: MirrorSpec;
+}
+
+export function swapSteps(ctx: PlanContext, swap: Swap): void {
+  const { live, want } = swap;
+  const n = makeNames(ctx, live, want);
+  const mirror: MirrorSpec = {
+    table: live,
+    shadow: n.shadow,
+    function: n.fn,
+    trigger: n.trigger,
+    truncateTrigger: n.truncateTrigger,
+    key: swap.key,
+    partitionColumns: swap.partitionColumns,
+  };
+  const s: Scope = { ctx, swap, n, mirror };
+  createShadowStep(s);
+  mirrorStep(s);
+  // backfill: copy in key order, then verify; contract: a last full comparison (no lock), then the
+  // swap in one short transaction.
+  copyStep(s);
+  verifyStep(
+    s,
+    at.backfill('copyTables'),
+    `verify that ${qualifiedRef(n.shadow)} has the rows of ${qualifiedRef(swap.ref)}: row count and checksum, in one snapshot`,
+  );
+  verifyStep(
+    s,
+    at.contract('swapTables'),
+    `verify again, right before the swap, that ${qualifiedRef(n.shadow)} has the rows of ${qualifiedRef(swap.ref)}`,
+  );
+  swapStep(s);
+  for (const [owner, fk] of swap.repointed) {
+    if (!fk.valid) continue;
+    planValidation(ctx, at.contract('swapTables'), owner, {
+      kind: 'foreignKey',
+      name: fk.name,
+      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the partitioned ${qualifiedRef(swap.ref)}`,
+      locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
+    });
+  }
+  dropRetiredStep(s);
+}
+
+/** Expand: the shadow, empty, with everything the desired table declares (keys and indexes under temporary names). */
+function createShadowStep({ ctx, swap: { ref, want }, n }: Scope): void {
+  const created: Table = { ...tableWithoutDirectives(withRenamedParts(want, n.temp)), name: n.shadow.name };
+  const sql = [
+    createTableSql(
+      {
+        ...created,
+        // The desired table's inline NOT VALID checks are added NOT VALID below.
+        checks: created.checks.filter((c) => c.valid),
+        // Added below: CREATE TABLE silently leaves out a unique constraint on the primary key's columns.
+        uniqueConstraints: [],
+        columns: created.columns.map((c) => ({ ...c, type: displayType(c.type) })),
+      },
+      ctx.schemas,
+    ),
+    ...created.uniqueConstraints.map((u) => addConstraintSql(n.shadow, uniqueSql(u))),
+    ...created.checks.filter((c) => !c.valid).map((c) => addConstraintSql(n.shadow, checkSql(c, true))),
+    ...created.indexes.map((i) => createIndexSql(n.shadow, i, { schemas: ctx.schemas })),
+    ...newPartitionsSql(n.shadow, created, ctx.schemas),
+    ...created.foreignKeys.map((f) => addConstraintSql(n.shadow, foreignKeySql(f, !f.valid))),
+    ...tableCommentsSql(n.shadow, created),
+  ];
+  const fkLocks: LockInfo[] = want.foreignKeys.map((f) =>
+    lock({ schema: f.references.schema, name: f.references.table }, 'SHARE ROW EXCLUSIVE'),
+  );
+  const parts = collectPartitionNames(want).length;
+  ctx.add(
+    at.expand('tables'),
+    sqlStep(
+      `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
+      sql,
+      { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks] },
+    ),
+    (m) => mapSchema(m, ref.schema, (x) => ({ ...x, tables: [...x.tables, created] })),
+    [tableTouch(n.shadow)],
+  );
+}
+
+/** Expand: the triggers that mirror every write of the live table into the shadow. */
+function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
+  const hazards: Hazard[] = swap.uncovered.length > 0 ? ['app-compat'] : [];
+  ctx.add(
+    at.expand('tables'),
+    sqlStep(
+      `keep ${qualifiedRef(n.shadow)} in step with ${qualifiedRef(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write`,
+      createMirrorSql(mirror),
+      { locks: [lock(swap.ref, 'SHARE ROW EXCLUSIVE')], hazards },
+    ),
+    noEdit,
+    [tableTouch(swap.ref), tableTouch(n.shadow)],
+  );
+}
+
+function copyStep({ ctx, swap, n }: Scope): void {
+  const { ref, key, columns } = swap;
+  const copy: CopySpec = { from: ref, to: n.shadow, columns, key, overridingSystemValue: swap.overridingSystemValue };
+  ctx.add(
+    at.backfill('copyTables'),
+    {
+      kind: 'copy',
+      summary: `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})`,
+      transaction: false,
+      from: ref,
+      to: n.shadow,
+      columns,
+      key,
+      overridingSystemValue: swap.overridingSystemValue,
+      batchSize: ctx.input.batchSize,
+      sql: [copyBatchSql(copy, keyset(key), true, true)],
+      locks: [lock(ref, 'ROW SHARE', 'scan'), lock(n.shadow, 'ROW EXCLUSIVE', 'scan')],
+      hazards: ['long-running'],
+    },
+    noEdit,
+    [tableTouch(ref), tableTouch(n.shadow)],
+  );
+}
+
+/** The comparison of the live table and its copy: after the copy, and again before the swap. */
+function verifyStep({ ctx, swap: { ref, columns }, n }: Scope, placement: Placement, summary: string): void {
+  ctx.add(
+    placement,
+    {
+      kind: 'verify',
+      summary,
+      transaction: false,
+      from: ref,
+      to: n.shadow,
+      columns,
+      sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
+      locks: [lock(ref, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
+      hazards: ['long-running'],
+    },
+    noEdit,
+    [tableTouch(ref), tableTouch(n.shadow)],
+  );
+}
+
+/** Contract: the swap, in one transaction under ACCESS EXCLUSIVE on both tables. */
+function swapStep({ ctx, swap, n, mirror }: Scope): void {
+  const { ref, live, want, views, repointed } = swap;
+  const sql: string[] = [lockTablesSql([ref, n.shadow], 'ACCESS EXCLUSIVE')];
+  // The full comparison ran just before (contract's verify step, no lock); under the lock only what
+  // could have broken the sync since is checked: both triggers still there and enabled for ordinary
+  // sessions. Counting both tables here would hold ACCESS EXCLUSIVE for ~0.5 s per million rows.
+  sql.push(mirrorIntactSql(mirror));
+  // Views over the table follow it by OID to the retired name: their definitions are read before
+  // the renames, with every name schema-qualified (empty search_path), and replaced after them, so
+  // that they read the partitioned table (CREATE OR REPLACE keeps their OID, grants and dependents).
+  if (views.length > 0) {
+    sql.push(searchPathSql([]));
+    sql.push(saveViewDefinitionsSql(views));
+  }
+  sql.push(...dropMirrorSql(mirror));
+  sql.push(renameTableSql(ref, n.retired.name));
+  // The live keys and indexes give their names up (the retired table's constraints through it, its
+  // indexes by their own name), and the shadow's take them.
+  const liveConstraints = constraintNames(live);
+  for (const [from, to] of n.old) {
+    sql.push(
+      liveConstraints.has(from) ? renameConstraintSql(n.retired, from, to) : renameIndexSql(ref.schema, from, to),
+    );
+  }
+  sql.push(renameTableSql(n.shadow, ref.name));
+  const wantConstraints = constraintNames(want);
+  for (const [to, from] of n.temp) {
+    sql.push(wantConstraints.has(to) ? renameConstraintSql(ref, from, to) : renameIndexSql(ref.schema, from, to));
+  }
+  for (const q of swap.ownedSequences) sql.push(setOwnedBySql(q, q.ownedBy));
+  for (const c of swap.identityColumns) sql.push(identityPastSql(ref, n.retired, c));
+  for (const [owner, fk] of repointed) {
+    sql.push(dropConstraintSql(owner, fk.name));
+    sql.push(addConstraintSql(owner, foreignKeySql(fk, true)));
+  }
+  if (views.length > 0) sql.push(replaceSavedViewsSql());
+  const final = tableWithoutDirectives(want);
+  const retiredTable: Table = { ...withRenamedParts(live, n.old), name: n.retired.name };
+  ctx.add(
+    at.contract('swapTables'),
+    sqlStep(
+      `swap ${qualifiedRef(ref)} for its partitioned copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
+        (repointed.length > 0
+          ? `; ${repointed.length} foreign key${repointed.length === 1 ? '' : 's'} re-pointed NOT VALID`
+          : '') +
+        (views.length > 0
+          ? `; view${views.length === 1 ? '' : 's'} ${views.map((v) => qualified(v.schema, v.name)).join(', ')} recreated over it`
+          : ''),
+      sql,
+      {
+        locks: [
+          lock(ref, 'ACCESS EXCLUSIVE'),
+          lock(n.shadow, 'ACCESS EXCLUSIVE'),
+          ...swap.ownedSequences.map((q) => lock(q, 'ACCESS EXCLUSIVE')),
+          ...repointed.map(([owner]) => lock(owner, 'ACCESS EXCLUSIVE')),
+          ...views.map((v) => lock({ schema: v.schema, name: v.name }, 'ACCESS EXCLUSIVE')),
+        ],
+      },
+    ),
+    (m: DatabaseModel) => {
+      let out = mapSchema(m, ref.schema, (x) => ({
+        ...x,
+        tables: [...x.tables.filter((t) => t.name !== ref.name && t.name !== n.shadow.name), final, retiredTable],
+      }));
+      for (const [owner, fk] of repointed) {
+        out = mapRelation(out, owner, (x) => ({
+          ...x,
+          foreignKeys: x.foreignKeys.map((f) => (f.name === fk.name ? { ...f, valid: false } : f)),
+        }));
+      }
+      return out;
+    },
+    [tableTouch(ref), tableTouch(n.shadow), tableTouch(n.retired), ...repointed.map(([o]) => tableTouch(o))],
+  );
+}
+
+/** Names of the table's keys and exclusion constraints (renamed through the table, unlike its indexes). */
+function constraintNames(t: Table): Set<string> {
+  return new Set([
+    ...(t.primaryKey ? [t.primaryKey.name] : []),
+    ...t.uniqueConstraints.map((u) => u.name),
+    ...t.exclusionConstraints.map((x) => x.name),
+  ]);
+}
+
+/** Contract: the retired table goes, with its data. */
+function dropRetiredStep({ ctx, swap: { ref, live }, n }: Scope): void {
+  const refLocks = live.foreignKeys.map((f) =>
+    lock({ schema: f.references.schema, name: f.references.table }, 'ACCESS EXCLUSIVE'),
+  );
+  ctx.add(
+    at.contract('dropTables'),
+    sqlStep(
+      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the partition swap, and its data`,
+      [dropTableSql(n.retired)],
+      {
+        locks: [lock(n.retired, 'ACCESS EXCLUSIVE'), ...refLocks],
+        hazards: ['data-loss'],
+      },
+    ),
+    (m) => mapSchema(m, ref.schema, (s) => ({ ...s, tables: s.tables.filter((x) => x.name !== n.retired.name) })),
+    [tableTouch(n.retired)],
+  );
+}

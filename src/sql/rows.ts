@@ -1,0 +1,214 @@
+/**
+ * Statements over a table's rows: a backfill's UPDATE batches and a partition swap's copy batches,
+ * both as the plan shows them to the reviewer (placeholders for the key range) and as apply runs
+ * them, the comparison of a table with its copy, and the probe for empty tables.
+ *
+ * Identifiers from the plan (table, key and column names) always go through quoteIdent; expressions
+ * from the plan (`set`, `where`) are SQL by contract and are parenthesized, never quoted.
+ */
+import { identList, quoteIdent, type RelationName, rel } from './quote.js';
+
+/** A walk in key order: the key as a row value, and the parameters that bound it. */
+export interface Keyset {
+  /** The key columns, quoted. */
+  readonly columns: readonly string[];
+  /** `id`, or `(a, b)` for a key of several columns (compared as row values, which a btree serves). */
+  readonly row: string;
+  /** The key's value as parameters from `$offset+1`: cast to the key's types when they are known. */
+  readonly params: (offset: number) => string;
+}
+
+/** The keyset of `columns`; `types` (as `format_type` prints them) cast the parameters (journaled as text). */
+export function keyset(columns: readonly string[], types?: readonly string[]): Keyset {
+  const cols = columns.map(quoteIdent);
+  const k = cols.length;
+  return {
+    columns: cols,
+    row: k === 1 ? cols[0]! : `(${cols.join(', ')})`,
+    params: (offset) => {
+      const ps = columns.map((_, i) => `$${offset + i + 1}${types ? `::${types[i]}` : ''}`);
+      return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backfill
+
+/** `"c" IS NULL`: the rows a backfill of column c has yet to fill. */
+export function isNullSql(column: string): string {
+  return `${quoteIdent(column)} IS NULL`;
+}
+
+/** `"c"::type`: the column's value cast to another type (no type: the value as it is). */
+export function castSql(column: string, type?: string): string {
+  return type === undefined ? quoteIdent(column) : `${quoteIdent(column)}::${type}`;
+}
+
+/** A backfill of one column as the plan shows it: what one batch sets, where, walking which key. */
+export interface BatchDisplay {
+  readonly table: RelationName;
+  readonly column: string;
+  readonly expression: string;
+  readonly where: string;
+  /** The primary key; none: ctid ranges. */
+  readonly key: readonly string[] | undefined;
+}
+
+/**
+ * One batch of a backfill as the reviewer reads it: `UPDATE t SET c = expr WHERE where AND <key
+ * range>`, the range as placeholders `$1…` over the primary key, else over ctid.
+ */
+export function backfillBatchSql({ table, column, expression, where, key }: BatchDisplay): string {
+  const range =
+    key && key.length > 0
+      ? `(${identList(key)}) > (${key.map((_, i) => `$${i + 1}`).join(', ')}) AND (${identList(key)}) <= (${key
+          .map((_, i) => `$${key.length + i + 1}`)
+          .join(', ')})`
+      : 'ctid >= $1::tid AND ctid < $2::tid';
+  return `UPDATE ${rel(table)} SET ${quoteIdent(column)} = ${expression} WHERE ${where} AND ${range}`;
+}
+
+/**
+ * One batch of a column replacement's backfill as the reviewer reads it: the new column set from
+ * the old one where it is still NULL, the range as `$cursor`/`$upper` over the primary key, else
+ * `$range` of ctids.
+ */
+export function replaceBatchSql({ table, column, expression, where, key }: BatchDisplay): string {
+  const range =
+    key && key.length > 0 ? `(${identList(key)}) > ($cursor) AND (${identList(key)}) <= ($upper)` : 'ctid in $range';
+  return `UPDATE ${rel(table)} SET ${quoteIdent(column)} = (${expression}) WHERE ${where} AND ${range}`;
+}
+
+/** `"new" IS NULL AND (conv) IS NOT NULL`: rows of a column replacement no write has touched since expand. */
+export function notCopiedSql(column: string, expression: string): string {
+  return `${isNullSql(column)} AND (${expression}) IS NOT NULL`;
+}
+
+/** What a backfill step does, as apply runs it: the table, the columns it sets and which rows need it. */
+export interface BackfillSpec {
+  readonly table: RelationName;
+  /** Column → SQL expression over the row. */
+  readonly set: Readonly<Record<string, string>>;
+  /** SQL predicate; empty: every row. */
+  readonly where: string;
+}
+
+const predicate = (where: string): string => (where.trim() === '' ? 'true' : `(${where})`);
+
+const assignments = (set: Readonly<Record<string, string>>): string =>
+  Object.entries(set)
+    .map(([col, expr]) => `${quoteIdent(col)} = (${expr})`)
+    .join(', ');
+
+/**
+ * The upper bound of the next batch: the key (as a JSON array of text) of the `$offset`-th row past
+ * the cursor that needs the update. A plain read: it takes no row locks. Parameters: the cursor
+ * `$1..$k` (when there is one), then the offset.
+ */
+export function backfillUpperSql(b: BackfillSpec, ks: Keyset, hasCursor: boolean): string {
+  const k = ks.columns.length;
+  return (
+    `SELECT pg_catalog.jsonb_build_array(${ks.columns.map((c) => `${c}::text`).join(', ')}) AS key FROM ${rel(b.table)}` +
+    ` WHERE ${hasCursor ? `${ks.row} > ${ks.params(0)} AND ` : ''}${predicate(b.where)}` +
+    ` ORDER BY ${ks.columns.join(', ')} OFFSET $${hasCursor ? k + 1 : 1}::int8 LIMIT 1`
+  );
+}
+
+/** The batch's UPDATE; parameters: the cursor `$1..$k` (when there is one), then the upper bound (when there is one). */
+export function backfillUpdateSql(b: BackfillSpec, ks: Keyset, hasCursor: boolean, hasUpper: boolean): string {
+  const conds: string[] = [];
+  if (hasCursor) conds.push(`${ks.row} > ${ks.params(0)}`);
+  if (hasUpper) conds.push(`${ks.row} <= ${ks.params(hasCursor ? ks.columns.length : 0)}`);
+  conds.push(predicate(b.where));
+  return `UPDATE ${rel(b.table)} SET ${assignments(b.set)} WHERE ${conds.join(' AND ')}`;
+}
+
+/**
+ * A batch over a range of heap blocks, for a table without a usable key. A row the walk already
+ * updated may have moved into a block it has yet to walk; without a `where` that excludes done rows
+ * it would be updated again. So a walk without `where` only touches rows whose `set` columns differ
+ * from the values they would get (`IS DISTINCT FROM`): a revisited row no longer does (unless an
+ * expression is volatile: such a backfill needs a `where`).
+ */
+export function backfillCtidSql(b: BackfillSpec, fromBlock: number, toBlock: number): string {
+  const entries = Object.entries(b.set);
+  const where =
+    b.where.trim() !== ''
+      ? predicate(b.where)
+      : `(${entries.map(([col]) => quoteIdent(col)).join(', ')}, NULL) IS DISTINCT FROM (${entries.map(([, expr]) => `(${expr})`).join(', ')}, NULL)`;
+  return (
+    `UPDATE ${rel(b.table)} SET ${assignments(b.set)} WHERE ctid >= '(${Math.trunc(fromBlock)},0)'::pg_catalog.tid` +
+    ` AND ctid < '(${Math.trunc(toBlock)},0)'::pg_catalog.tid AND ${where}`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copy (partition swap)
+
+/** What a copy step does: every row of `from` into `to`, in key order. */
+export interface CopySpec {
+  readonly from: RelationName;
+  readonly to: RelationName;
+  readonly columns: readonly string[];
+  readonly key: readonly string[];
+  /** `INSERT … OVERRIDING SYSTEM VALUE`: the target has a GENERATED ALWAYS identity column. */
+  readonly overridingSystemValue: boolean;
+}
+
+/** The upper bound of the next copy batch (as a text array); parameters: the cursor (when there is one), then the offset. */
+export function copyUpperSql(c: CopySpec, ks: Keyset, hasCursor: boolean): string {
+  const k = ks.columns.length;
+  return (
+    `SELECT ARRAY[${ks.columns.map((col) => `${col}::text`).join(', ')}] AS key FROM ${rel(c.from)}` +
+    `${hasCursor ? ` WHERE ${ks.row} > ${ks.params(0)}` : ''} ` +
+    `ORDER BY ${ks.columns.join(', ')} OFFSET $${hasCursor ? k + 1 : 1} LIMIT 1`
+  );
+}
+
+/**
+ * One copy batch: `INSERT INTO to (cols) SELECT cols FROM from WHERE key in the batch ORDER BY key
+ * FOR SHARE ON CONFLICT DO NOTHING`. Parameters: the cursor (when there is one), then the upper
+ * bound (when there is one). Without types in the keyset, as the reviewer reads it.
+ */
+export function copyBatchSql(c: CopySpec, ks: Keyset, hasCursor: boolean, hasUpper: boolean): string {
+  const where: string[] = [];
+  if (hasCursor) where.push(`${ks.row} > ${ks.params(0)}`);
+  if (hasUpper) where.push(`${ks.row} <= ${ks.params(hasCursor ? ks.columns.length : 0)}`);
+  const cols = identList(c.columns);
+  return (
+    `INSERT INTO ${rel(c.to)} (${cols})${c.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
+    `SELECT ${cols} FROM ${rel(c.from)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `ORDER BY ${ks.columns.join(', ')} FOR SHARE ON CONFLICT DO NOTHING`
+  );
+}
+
+/** count(*) and an order-independent checksum (sum of 64-bit row hashes) of `columns` of a table. */
+export function checksumSql(t: RelationName, columns: readonly string[]): string {
+  const row = `ROW(${identList(columns)})::text`;
+  return (
+    `SELECT pg_catalog.count(*) AS rows, ` +
+    `COALESCE(pg_catalog.sum(('x' || pg_catalog.substr(pg_catalog.md5(${row}), 1, 16))::bit(64)::int8::numeric), 0) AS checksum ` +
+    `FROM ${rel(t)}`
+  );
+}
+
+/** The two checksum queries of a verify step side by side: one statement, one snapshot. */
+export function compareChecksumsSql(liveSql: string, copySql: string): string {
+  return `SELECT a.rows AS live_rows, a.checksum::text AS live_sum, b.rows AS copy_rows, b.checksum::text AS copy_sum
+           FROM (${liveSql}) AS a, (${copySql}) AS b`;
+}
+
+/** Rows of `from` missing from `to` and rows of `to` not in `from`, counted with EXCEPT ALL. */
+export function rowDifferenceSql(from: RelationName, to: RelationName, columns: readonly string[]): string {
+  const cols = identList(columns);
+  const f = rel(from);
+  const t = rel(to);
+  return `SELECT (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${f} EXCEPT ALL SELECT ${cols} FROM ${t}) AS x) AS missing,
+                  (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${t} EXCEPT ALL SELECT ${cols} FROM ${f}) AS y) AS extra`;
+}
+
+/** One query over several tables: the index (0-based, column `i`) of each that has no row. */
+export function emptyTablesSql(tables: readonly RelationName[]): string {
+  return tables.map((t, j) => `SELECT ${j} AS i WHERE NOT EXISTS (SELECT FROM ${rel(t)})`).join(' UNION ALL ');
+}

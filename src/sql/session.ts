@@ -1,0 +1,43 @@
+/**
+ * Statements about the session and its transaction rather than an object: settings (`SET`,
+ * `set_config`) and explicit table locks.
+ */
+import type { LockMode } from '../plan/types.js';
+import { identList, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+
+const assignments = (scope: string, settings: Readonly<Record<string, string>>): string =>
+  Object.entries(settings)
+    .map(([name, value]) => `SET ${scope}${quoteIdent(name)} = ${quoteLiteral(value)}`)
+    .join('; ');
+
+/** `SET LOCAL a = '…'; SET LOCAL b = '…'`: ends with the transaction, whatever happens to it. One round trip. */
+export function setLocalSql(settings: Readonly<Record<string, string>>): string {
+  return assignments('LOCAL ', settings);
+}
+
+/** `SET a = '…'`: for the rest of the session (statements that refuse to run in a transaction block). */
+export function setSessionSql(settings: Readonly<Record<string, string>>): string {
+  return assignments('', settings);
+}
+
+export function resetSql(name: string): string {
+  return `RESET ${quoteIdent(name)}`;
+}
+
+/**
+ * `SELECT pg_catalog.set_config('a', $1, false), …`: session settings whose values are the query's
+ * parameters, in the order of `names` (works outside a transaction block too).
+ */
+export function setConfigSql(names: readonly string[]): string {
+  return `SELECT ${names.map((n, i) => `pg_catalog.set_config(${quoteLiteral(n)}, $${i + 1}, false)`).join(', ')}`;
+}
+
+/** `SET LOCAL search_path = a, b`; none: an empty search_path (every name printed schema-qualified). */
+export function searchPathSql(schemas: readonly string[]): string {
+  return `SET LOCAL search_path = ${schemas.length > 0 ? identList(schemas) : "''"}`;
+}
+
+/** `LOCK TABLE a, b IN <mode> MODE`, each table once, in the order given (the order locks are taken in). */
+export function lockTablesSql(tables: readonly RelationName[], mode: LockMode): string {
+  return `LOCK TABLE ${[...new Set(tables.map(rel))].join(', ')} IN ${mode} MODE`;
+}

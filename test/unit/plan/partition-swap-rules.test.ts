@@ -1,0 +1,216 @@
+/**
+ * The refusal rules of a partition swap (src/plan/techniques/partition-swap/rules.ts), one by one:
+ * for each rule an input that it refuses and one it lets through, everything else equal.
+ */
+import { describe, expect, test } from 'vitest';
+import type {
+  Column,
+  DatabaseModel,
+  Dependency,
+  Dependent,
+  Dependents,
+  MaterializedView,
+  Partition,
+  Table,
+  View,
+} from '../../../src/model/types.js';
+import { PlanContext } from '../../../src/plan/context.js';
+import { partitionColumns } from '../../../src/plan/techniques/partition-swap/decide.js';
+import { type Check, SWAP_CHECKS, type SwapFacts } from '../../../src/plan/techniques/partition-swap/rules.js';
+import {
+  col,
+  fk,
+  id,
+  materializedView,
+  partition,
+  pk,
+  range,
+  table,
+  tables,
+  unique,
+  view,
+  withViews as withViewsOf,
+} from './builders.js';
+
+interface Case {
+  /** The live table t; the other live tables. */
+  readonly live?: Table;
+  readonly others?: readonly Table[];
+  /** The desired table t; the other desired tables (default: the live ones). */
+  readonly want?: Table;
+  readonly desiredOthers?: readonly Table[];
+  readonly serverMajor?: number;
+  readonly outside?: number;
+  readonly dependents?: Partial<Dependents>;
+  /** Views and materialized views of both sides, with their edges (`kind public.name -> table public.t`). */
+  readonly views?: { readonly views: readonly (View | MaterializedView)[]; readonly edges: readonly string[] };
+  /** Edges of the live dependency graph from objects zdm does not manage. */
+  readonly unmanaged?: readonly Dependency[];
+}
+
+const d = col('d', 'date', { nullable: false });
+const byD = { partitionBy: { strategy: 'range' as const, columns: ['d'] } };
+const p2024 = partition('t_2024', range('2024-01-01', '2025-01-01'));
+const liveT = (columns: readonly Column[] = [id(), d], parts: Partial<Table> = { primaryKey: pk(['id']) }): Table =>
+  table('t', columns, parts);
+const wantT = (parts: Partial<Table> = {}, columns: readonly Column[] = [id(), d]): Table =>
+  table('t', columns, { ...byD, primaryKey: pk(['id', 'd']), partitions: [p2024], ...parts });
+const child = (parts: Partial<Table> = {}): Table =>
+  table('c', [id(), col('t_id', 'bigint'), col('t_d', 'date')], {
+    foreignKeys: [fk('c_t_fk', ['t_id', 't_d'], 't', ['id', 'd'])],
+    ...parts,
+  });
+const overT = (kind: 'view' | 'materializedView', name: string): NonNullable<Case['views']> => ({
+  views: [
+    kind === 'view'
+      ? view(name, 'SELECT t.id\n   FROM public.t', ['id bigint'])
+      : materializedView(name, 'SELECT t.id\n   FROM public.t', ['id bigint']),
+  ],
+  edges: [`${kind} public.${name} -> table public.t#id`],
+});
+const onT = (kind: Dependent['kind'], name: string, table = 't'): Dependent => ({
+  kind,
+  schema: 'public',
+  name,
+  ...(kind === 'trigger' ? { table } : {}),
+  dependsOn: [{ schema: 'public', table }],
+});
+
+function facts(c: Case): SwapFacts {
+  const live = c.live ?? liveT();
+  const want = c.want ?? wantT();
+  const withViews = (m: DatabaseModel): DatabaseModel => (c.views ? withViewsOf(m, c.views.views, c.views.edges) : m);
+  const liveModel: DatabaseModel = {
+    ...withViews(tables(live, ...(c.others ?? []))),
+    ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
+  };
+  const ctx = new PlanContext({
+    live: c.unmanaged ? { ...liveModel, dependencies: [...(liveModel.dependencies ?? []), ...c.unmanaged] } : liveModel,
+    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? []))),
+    serverMajor: c.serverMajor ?? 18,
+    rowCounts: {},
+    batchSize: 1000,
+    rowsOutsidePartitions: { 'public.t': c.outside ?? 0 },
+  });
+  return { ctx, live, want, ref: { schema: 'public', name: 't' }, partitionColumns: partitionColumns(want) };
+}
+
+const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed: Case }>> = {
+  'key-without-partition-key': {
+    refused: { want: wantT({ primaryKey: pk(['id']) }) },
+    allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
+  },
+  'column-is-new': {
+    refused: { want: wantT({}, [id(), d, col('x', 'text')]) },
+    allowed: { live: liveT([id(), d, col('x', 'text')]), want: wantT({}, [id(), d, col('x', 'text')]) },
+  },
+  'column-changes': {
+    refused: { want: wantT({}, [id(), col('d', 'timestamp with time zone', { nullable: false })]) },
+    allowed: { want: wantT({}, [id(), col('d', 'date', { nullable: false, comment: 'comments are not compared' })]) },
+  },
+  'column-is-dropped': {
+    refused: { live: liveT([id(), d, col('x', 'text')]) },
+    allowed: { live: liveT([id(), d]) },
+  },
+  'unlogged-changes': {
+    refused: { want: wantT({ unlogged: true }) },
+    allowed: { want: wantT({ unlogged: false }) },
+  },
+  'no-row-key': {
+    refused: { live: liveT([id(), d], {}) },
+    allowed: { live: liveT([id(), d], { uniqueConstraints: [unique('t_id_key', ['id'])] }) },
+  },
+  'no-key-with-row-key': {
+    refused: { want: wantT({ primaryKey: pk(['d']) }) },
+    allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
+  },
+  'self-referencing-foreign-key': {
+    refused: {
+      live: liveT([id(), d, col('parent', 'bigint')], {
+        primaryKey: pk(['id']),
+        foreignKeys: [fk('t_parent_fk', ['parent'], 't')],
+      }),
+    },
+    allowed: { live: liveT([id(), d, col('parent', 'bigint')], { primaryKey: pk(['id']) }) },
+  },
+  'referencing-foreign-key-changes': {
+    refused: {
+      others: [child()],
+      desiredOthers: [
+        child({ foreignKeys: [fk('c_t_fk', ['t_id', 't_d'], 't', ['id', 'd'], { onDelete: 'cascade' })] }),
+      ],
+    },
+    allowed: { others: [child()] },
+  },
+  'referenced-columns-not-unique': {
+    refused: { others: [child({ foreignKeys: [fk('c_t_fk', ['t_id'], 't', ['id'])] })] },
+    allowed: { others: [child()] },
+  },
+  'partitioned-referencing-table-before-18': {
+    refused: { others: [child(byD)], serverMajor: 17 },
+    allowed: { others: [child(byD)], serverMajor: 18 },
+  },
+  'new-referencing-foreign-key': {
+    refused: { others: [child({ foreignKeys: [] })], desiredOthers: [child()] },
+    allowed: { others: [child()], desiredOthers: [child()] },
+  },
+  'not-valid-foreign-key-before-18': {
+    refused: { want: wantT({ foreignKeys: [fk('t_c_fk', ['id'], 'c', ['id'], { valid: false })] }), serverMajor: 17 },
+    allowed: { want: wantT({ foreignKeys: [fk('t_c_fk', ['id'], 'c', ['id'], { valid: false })] }), serverMajor: 18 },
+  },
+  'bounds-overlap': {
+    refused: { want: wantT({ partitions: [p2024, partition('t_x', range('2024-06-01', '2026-01-01'))] }) },
+    allowed: { want: wantT({ partitions: [p2024, partition('t_x', range('2025-01-01', '2026-01-01'))] }) },
+  },
+  'rows-outside-partitions': {
+    refused: { outside: 3 },
+    allowed: { outside: 0 },
+  },
+  'partition-foreign-key': {
+    refused: {
+      want: wantT({ partitions: [{ ...p2024, foreignKeys: [fk('t_2024_fk', ['id'], 'c')] } satisfies Partition] }),
+    },
+    allowed: { want: wantT({ partitions: [p2024] }) },
+  },
+  'partition-comment': {
+    refused: { want: wantT({ partitions: [{ ...p2024, comment: '2024' }] }) },
+    allowed: { want: wantT({ comment: 'on the table itself' }) },
+  },
+  'table-properties': {
+    refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
+    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), comment: 'not a table property' }) },
+  },
+  'constraint-comment': {
+    refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },
+    allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
+  },
+  'materialized-view': {
+    refused: { views: overT('materializedView', 'mv') },
+    allowed: { views: overT('view', 'v') },
+  },
+  'unmanaged-dependent': {
+    refused: { unmanaged: [{ from: 'function public.f()', to: 'table public.t', column: 'id' }] },
+    allowed: { unmanaged: [{ from: 'function public.f()', to: 'table public.c', column: 'id' }] },
+  },
+  'user-trigger': {
+    refused: { dependents: { triggers: [onT('trigger', 'tr')] } },
+    allowed: { dependents: { triggers: [onT('trigger', 'tr', 'c')] } },
+  },
+};
+
+const RULES = SWAP_CHECKS.flatMap((c: Check<unknown>) => c.rules.map((r) => [r.name, r, c] as const));
+
+describe('partition swap refusal rules', () => {
+  test('every rule has a case, and every case a rule', () => {
+    expect(RULES.map(([name]) => name).sort()).toEqual(Object.keys(CASES).sort());
+  });
+
+  test.each(RULES)('%s refuses its case and lets the other through', (name, rule, check) => {
+    const refuses = (c: Case): boolean => {
+      const f = facts(c);
+      return check.items(f).some((item) => rule.refuse(f, item) !== undefined);
+    };
+    expect(refuses(CASES[name]!.refused)).toBe(true);
+    expect(refuses(CASES[name]!.allowed)).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+/** Statements of src/sql that no plan shows: apply's session settings, rollback's drops, the batch walks. */
+import { describe, expect, test } from 'vitest';
+import { dropColumnSql } from '../../../src/sql/columns.js';
+import { dropConstraintSql } from '../../../src/sql/constraints.js';
+import { dropIndexSql } from '../../../src/sql/indexes.js';
+import { backfillUpdateSql, backfillUpperSql, copyBatchSql, copyUpperSql, keyset } from '../../../src/sql/rows.js';
+import {
+  lockTablesSql,
+  resetSql,
+  searchPathSql,
+  setConfigSql,
+  setLocalSql,
+  setSessionSql,
+} from '../../../src/sql/session.js';
+import { dropFunctionSql, dropTriggerSql } from '../../../src/sql/triggers.js';
+
+const orders = { schema: 'public', name: 'orders' };
+const odd = { schema: 'My Schema', name: 'a"b' };
+
+describe('session settings', () => {
+  test('SET LOCAL / SET / RESET quote names and values', () => {
+    expect(setLocalSql({ lock_timeout: '500ms', enable_seqscan: 'off' })).toBe(
+      "SET LOCAL lock_timeout = '500ms'; SET LOCAL enable_seqscan = 'off'",
+    );
+    expect(setSessionSql({ lock_timeout: "1'2" })).toBe("SET lock_timeout = '1''2'");
+    expect(resetSql('lock_timeout')).toBe('RESET lock_timeout');
+  });
+
+  test('set_config takes the values as parameters, in order', () => {
+    expect(setConfigSql(['lock_timeout', 'application_name'])).toBe(
+      "SELECT pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('application_name', $2, false)",
+    );
+  });
+
+  test('search_path: a list of schemas, or empty', () => {
+    expect(searchPathSql(['My Schema', 'public'])).toBe('SET LOCAL search_path = "My Schema", public');
+    expect(searchPathSql([])).toBe("SET LOCAL search_path = ''");
+  });
+
+  test('LOCK TABLE names each table once, in the order given', () => {
+    expect(lockTablesSql([odd, orders, odd], 'ACCESS EXCLUSIVE')).toBe(
+      'LOCK TABLE "My Schema"."a""b", public.orders IN ACCESS EXCLUSIVE MODE',
+    );
+  });
+});
+
+describe('rollback drops', () => {
+  test('IF EXISTS, names quoted', () => {
+    expect(dropColumnSql(odd, 'x y', { ifExists: true })).toBe(
+      'ALTER TABLE "My Schema"."a""b" DROP COLUMN IF EXISTS "x y"',
+    );
+    expect(dropConstraintSql(orders, 'c', { ifExists: true })).toBe(
+      'ALTER TABLE public.orders DROP CONSTRAINT IF EXISTS c',
+    );
+    expect(dropIndexSql({ schema: 'public', name: 'ix' }, { concurrently: true, ifExists: true })).toBe(
+      'DROP INDEX CONCURRENTLY IF EXISTS public.ix',
+    );
+    expect(dropTriggerSql('t', orders, { ifExists: true })).toBe('DROP TRIGGER IF EXISTS t ON public.orders');
+    expect(dropFunctionSql({ schema: 'public', name: 'f' }, { ifExists: true })).toBe(
+      'DROP FUNCTION IF EXISTS public.f()',
+    );
+  });
+});
+
+describe('batch walks', () => {
+  const copy = {
+    from: orders,
+    to: { schema: 'public', name: 'orders_zdm_shadow' },
+    columns: ['id', 'n'],
+    key: ['id', 'n'],
+    overridingSystemValue: false,
+  };
+
+  test('a key of several columns is compared as a row value; apply casts the journaled text to its types', () => {
+    const ks = keyset(['id', 'n'], ['bigint', 'integer']);
+    expect(copyUpperSql(copy, ks, true)).toBe(
+      'SELECT ARRAY[id::text, n::text] AS key FROM public.orders WHERE (id, n) > ($1::bigint, $2::integer) ORDER BY id, n OFFSET $3 LIMIT 1',
+    );
+    expect(copyBatchSql(copy, ks, false, true)).toBe(
+      'INSERT INTO public.orders_zdm_shadow (id, n) SELECT id, n FROM public.orders WHERE (id, n) <= ($1::bigint, $2::integer) ORDER BY id, n FOR SHARE ON CONFLICT DO NOTHING',
+    );
+  });
+
+  test('the plan shows the copy batch with untyped placeholders', () => {
+    expect(copyBatchSql({ ...copy, key: ['id'] }, keyset(['id']), true, true)).toBe(
+      'INSERT INTO public.orders_zdm_shadow (id, n) SELECT id, n FROM public.orders WHERE id > $1 AND id <= $2 ORDER BY id FOR SHARE ON CONFLICT DO NOTHING',
+    );
+  });
+
+  test('a backfill batch updates only the set columns, of the rows that need it', () => {
+    const b = { table: orders, set: { total: 'amount * 2' }, where: 'total IS NULL' };
+    const ks = keyset(['id'], ['bigint']);
+    expect(backfillUpperSql(b, ks, false)).toBe(
+      'SELECT pg_catalog.jsonb_build_array(id::text) AS key FROM public.orders WHERE (total IS NULL) ORDER BY id OFFSET $1::int8 LIMIT 1',
+    );
+    expect(backfillUpdateSql(b, ks, true, true)).toBe(
+      'UPDATE public.orders SET total = (amount * 2) WHERE id > $1::bigint AND id <= $2::bigint AND (total IS NULL)',
+    );
+  });
+});
