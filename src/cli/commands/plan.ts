@@ -59,7 +59,9 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
         'When the desired state changes a view, zdm builds the desired state in a scratch database of the live ' +
         "server's major version and reads the views back as PostgreSQL prints them. With this flag it creates " +
         'a database zdm_scratch_<random> on the given server (the user needs CREATEDB) and drops it at the end; ' +
-        'without it zdm starts an embedded PostgreSQL (linux-x64). Example: postgresql://postgres@localhost:5432/postgres.',
+        'without it zdm starts an embedded PostgreSQL (linux-x64), whose cluster it keeps between runs under ' +
+        '<OS temp dir>/zdm-cache-<uid> (ZDM_CACHE_DIR moves it; empty keeps none). ' +
+        'Example: postgresql://postgres@localhost:5432/postgres.',
       env: 'ZDM_SCRATCH_URL',
       helpGroup: 'DATABASE',
     }),
