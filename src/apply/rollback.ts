@@ -7,7 +7,7 @@
  *
  * The inverse of each statement is read from the statement itself: zdm's planner writes a small,
  * fixed set of additive forms (ADD COLUMN, ADD CONSTRAINT, CREATE INDEX CONCURRENTLY, CREATE
- * FUNCTION, CREATE TRIGGER, …). A statement of any other form (SET DEFAULT on an existing column, a
+ * FUNCTION, CREATE TRIGGER, CREATE [MATERIALIZED] VIEW, …). A statement of any other form (SET DEFAULT on an existing column, a
  * new enum label, OWNED BY, a backfill into an existing column) has no safe inverse: rollback then
  * refuses before it changes anything, naming the step.
  *
@@ -29,6 +29,7 @@ import { dropIndexSql } from '../sql/indexes.js';
 import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
 import { resetSql, setLocalSql, setSessionSql } from '../sql/session.js';
 import { dropFunctionSql, dropTriggerSql } from '../sql/triggers.js';
+import { dropViewSql } from '../sql/views.js';
 import { validatePlan, verifyChecksum } from './checks.js';
 import { resolveSettings } from './context.js';
 import { ApplyError, messageOf, sqlStateOf } from './errors.js';
@@ -92,6 +93,9 @@ const SET_DEFAULT = re(`ALTER TABLE ${QUALIFIED} ALTER COLUMN (${ID}) SET DEFAUL
 const VALIDATE = re(`ALTER TABLE ${QUALIFIED} VALIDATE CONSTRAINT (${ID})$`);
 const COMMENT_FUNCTION = re(`COMMENT ON FUNCTION `);
 const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS `);
+// A new view or materialized view (not CREATE OR REPLACE: the old definition is not in the plan).
+const CREATE_VIEW = re(`CREATE (MATERIALIZED )?VIEW ${QUALIFIED}[ \n]`);
+const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED} IS `);
 
 /** The relation a `schema.name` of the plan's SQL names (unqualified: in `public`). */
 function relationOf(text: string): RelationName {
@@ -119,10 +123,14 @@ interface Undo {
   readonly locks: readonly LockInfo[];
 }
 
-/** Columns (`table.column` as written) and constraints that the plan's expand adds. */
-function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<string> } {
+/**
+ * Columns (`table.column` as written), constraints, and views and materialized views (with their
+ * indexes) that the plan's expand adds.
+ */
+function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<string>; relations: Set<string> } {
   const columns = new Set<string>();
   const constraints = new Set<string>();
+  const relations = new Set<string>();
   for (const phase of plan.phases) {
     if (phase.name !== 'expand') continue;
     for (const step of phase.steps) {
@@ -131,10 +139,15 @@ function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<strin
         if (c) columns.add(`${c[1]}.${c[2]}`);
         const k = ADD_CONSTRAINT.exec(sql);
         if (k) constraints.add(`${k[1]}.${k[2]}`);
+        const v = CREATE_VIEW.exec(sql);
+        if (v) relations.add(v[2]!);
+        const i = CREATE_INDEX.exec(sql);
+        if (i && v === null && relations.has(i[3]!))
+          relations.add(qualifiedName(relationOf(i[3]!).schema, nameOf(i[2]!)));
       }
     }
   }
-  return { columns, constraints };
+  return { columns, constraints, relations };
 }
 
 /** The inverse of one statement: SQL, null (nothing to undo), or why there is none. */
@@ -157,6 +170,13 @@ function undoStatement(
   if (m) return tx(dropFunctionSql(relationOf(m[1]!), { ifExists: true }));
   m = CREATE_TRIGGER.exec(sql);
   if (m) return tx(dropTriggerSql(nameOf(m[1]!), relationOf(m[2]!), { ifExists: true }));
+  m = CREATE_VIEW.exec(sql);
+  if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
+  // Comments of a view or materialized view (or of its index or columns) the plan created go with it.
+  m = COMMENT_VIEW.exec(sql);
+  if (m && added.relations.has(m[1]!)) return null;
+  m = COMMENT_COLUMN.exec(sql);
+  if (m && added.relations.has(m[1]!)) return null;
   // The function goes, and its comment with it.
   if (COMMENT_FUNCTION.test(sql)) return null;
   m = SET_DEFAULT.exec(sql) ?? COMMENT_COLUMN.exec(sql);

@@ -11,7 +11,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -26,7 +26,9 @@ export interface EmbeddedServer {
   readonly url: string;
   readonly port: number;
   readonly major: number;
-  /** Stops the server and removes its data directory. Safe to call twice. */
+  /** Whether the server runs on a cluster kept from an earlier run (`EmbeddedOptions.cacheDir`). */
+  readonly reused: boolean;
+  /** Stops the server and removes its data directory (not a kept one). Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,18 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` server settings. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly onLog?: (line: string) => void;
+  /**
+   * Keep the cluster (what initdb makes, most of the start-up time) in this directory and start the
+   * server on it again next time. The caller must leave nothing of its own in it. One server at a
+   * time per cluster: when another process runs one on it, or the kept cluster does not start, this
+   * throws EmbeddedClusterBusy, and the caller starts a fresh server instead.
+   */
+  readonly cacheDir?: string;
+}
+
+/** The kept cluster of `EmbeddedOptions.cacheDir` cannot be used now (another server runs on it, or it is damaged). */
+export class EmbeddedClusterBusy extends ServerError {
+  override readonly name: string = 'EmbeddedClusterBusy';
 }
 
 const require = createRequire(import.meta.url);
@@ -187,15 +201,22 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const native = await reachableNative(dir, user);
   const bin = (name: string): string => path.join(native, 'bin', name);
 
-  const root = await mkdtemp(path.join(tmpdir(), 'zdm-pg-'));
-  await chmod(root, 0o755);
-  const data = path.join(root, 'data');
-  await mkdir(data);
-  if (user) await chown(data, user.uid, user.gid);
-  // Random, so that redacting it from messages never mangles ordinary words.
-  const password = `pw${randomBytes(9).toString('hex')}`;
-  const pwfile = path.join(root, 'pwfile');
-  await writeFile(pwfile, `${password}\n`, { mode: 0o644 });
+  // The cluster: a kept one (cacheDir) when there is one, else a new one in a temporary folder.
+  const kept = options.cacheDir === undefined ? undefined : await keptCluster(options.cacheDir, native, major);
+  let root = kept;
+  let password =
+    kept === undefined ? undefined : await readFile(path.join(kept, 'pwfile'), 'utf8').catch(() => undefined);
+  const reused = kept !== undefined && password !== undefined && existsSync(path.join(kept, 'data', 'PG_VERSION'));
+  if (!reused) {
+    root = await mkdtemp(path.join(kept === undefined ? tmpdir() : path.dirname(kept), 'zdm-pg-'));
+    await chmod(root, 0o755);
+    const data = path.join(root, 'data');
+    await mkdir(data);
+    if (user) await chown(data, user.uid, user.gid);
+    // Random, so that redacting it from messages never mangles ordinary words.
+    password = `pw${randomBytes(9).toString('hex')}`;
+    await writeFile(path.join(root, 'pwfile'), `${password}\n`, { mode: 0o644 });
+  }
 
   let server: ChildProcess | undefined;
   let stopped = false;
@@ -214,34 +235,27 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
         s.kill('SIGINT');
       });
     }
-    await rm(root, { recursive: true, force: true });
+    if (root !== kept) await rm(root!, { recursive: true, force: true });
   };
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      const init = run(
-        bin('initdb'),
-        [
-          `--pgdata=${data}`,
-          '--auth=password',
-          '--username=postgres',
-          `--pwfile=${pwfile}`,
-          '--encoding=UTF8',
-          '--no-locale',
-          '--no-sync',
-        ],
-        user,
-        log,
-      );
-      let err = '';
-      init.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      init.on('error', reject);
-      init.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`initdb exited with ${code}: ${err.trim()}`)),
-      );
-    });
+    if (!reused) {
+      await initdb(bin('initdb'), root!, user, log);
+      // initdb has read the password (as the server's OS user): from now on only this user may.
+      await chmod(path.join(root!, 'pwfile'), 0o600);
+      await chmod(root!, 0o711);
+      // Into place in one step. When another process put a cluster there meanwhile (or a damaged
+      // one is in the way), this one serves once and goes at stop.
+      if (kept !== undefined) {
+        await rm(kept, { recursive: true, force: true }).catch(() => {});
+        await rename(root!, kept).then(
+          () => {
+            root = kept;
+          },
+          () => {},
+        );
+      }
+    }
     const port = await freePort();
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
@@ -256,7 +270,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     };
     server = run(
       bin('postgres'),
-      ['-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+      ['-D', path.join(root!, 'data'), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
       user,
       log,
     );
@@ -272,14 +286,72 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       server!.on('error', reject);
       server!.on('exit', (code) => reject(new Error(`postgres exited with ${code}: ${err.trim().slice(-2000)}`)));
     });
-    return { url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, port, major, stop };
+    return {
+      url: `postgresql://postgres:${password!.trim()}@127.0.0.1:${port}/postgres`,
+      port,
+      major,
+      reused,
+      stop,
+    };
   } catch (err) {
     await stop();
-    throw new ServerError(
-      `embedded PostgreSQL ${major} failed to start: ${err instanceof Error ? err.message : String(err)}`,
-      {
+    const message = err instanceof Error ? err.message : String(err);
+    if (root === kept && kept !== undefined) {
+      // Another server runs on the kept cluster (its postmaster.pid), or it is damaged: the caller
+      // starts a fresh server. A damaged one goes, so that the next run makes it again.
+      if (!/lock file .* already exists/.test(message)) await rm(kept, { recursive: true, force: true });
+      throw new EmbeddedClusterBusy(`embedded PostgreSQL ${major}: the kept cluster ${kept} cannot start: ${message}`, {
         cause: err,
-      },
-    );
+      });
+    }
+    throw new ServerError(`embedded PostgreSQL ${major} failed to start: ${message}`, { cause: err });
   }
+}
+
+async function initdb(
+  file: string,
+  root: string,
+  user: { uid: number; gid: number } | undefined,
+  log: (l: string) => void,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const init = run(
+      file,
+      [
+        `--pgdata=${path.join(root, 'data')}`,
+        '--auth=password',
+        '--username=postgres',
+        `--pwfile=${path.join(root, 'pwfile')}`,
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-sync',
+      ],
+      user,
+      log,
+    );
+    let err = '';
+    init.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    init.on('error', reject);
+    init.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`initdb exited with ${code}: ${err.trim()}`)),
+    );
+  });
+}
+
+/**
+ * Where the kept cluster of these binaries lives under `cacheDir` (created when missing, owned by
+ * this user, not writable by others), or undefined when `cacheDir` is not safe to use (another
+ * user's, a symlink, writable by others).
+ */
+async function keptCluster(cacheDir: string, native: string, major: number): Promise<string | undefined> {
+  try {
+    await mkdir(cacheDir, { recursive: true, mode: 0o711 });
+    const st = await lstat(cacheDir);
+    if (!st.isDirectory() || st.uid !== userInfo().uid || (st.mode & 0o022) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  return path.join(cacheDir, `pg${major}-${createHash('sha256').update(native).digest('hex').slice(0, 12)}`);
 }

@@ -3,6 +3,8 @@
  * desired state), then every object is converted and checked where it was written, and last come
  * the checks that need the whole state (foreign-key targets, names shared by different objects).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
@@ -17,6 +19,7 @@ import type {
   ForeignKey,
   Index,
   IndexKey,
+  MaterializedView,
   Partition,
   PartitionBound,
   PartitionKey,
@@ -28,8 +31,11 @@ import type {
   StorageParameters,
   Table,
   UniqueConstraint,
+  View,
+  ViewColumn,
 } from '../model/types.js';
 import { canonicalType, isBuiltinTypeName, isSerialPseudoType, parseIdentifierChain } from '../model/types-text.js';
+import { viewDefinitionText } from '../model/views.js';
 import { quoteIdent } from '../sql/quote.js';
 import { defaultPrimaryKeyName, SEQUENCE_TYPE_RANGES, sequenceDefaults } from './defaults.js';
 import type { DesiredIssue } from './errors.js';
@@ -44,6 +50,7 @@ import type {
   RawExtension,
   RawIndexKey,
   RawKeyObject,
+  RawMaterializedView,
   RawNumber,
   RawPartition,
   RawRelationParts,
@@ -54,6 +61,8 @@ import type {
   RawTable,
   RawText,
   RawTiming,
+  RawView,
+  RawViewLike,
 } from './raw.js';
 import { didYouMean } from './suggest.js';
 import { resolveTypeName } from './type-names.js';
@@ -123,6 +132,8 @@ interface MergedSchema {
   readonly domains: Map<string, Entry<RawDomain>>;
   readonly sequences: Map<string, Entry<RawSequence>>;
   readonly tables: Map<string, Entry<RawTable>>;
+  readonly views: Map<string, Entry<RawView>>;
+  readonly materializedViews: Map<string, Entry<RawMaterializedView>>;
 }
 
 /** A table or partition, as foreign keys and OWNED BY see it. */
@@ -178,6 +189,11 @@ interface RelationContext {
   /** The columns of the root table (partitions have their parent's columns). */
   readonly columns: ReadonlyMap<string, Column>;
   readonly relation: Relation;
+  /**
+   * A materialized view's columns come from its query: only the server knows them (it reports an
+   * index on a column the view has not).
+   */
+  readonly columnsUnknown?: boolean;
 }
 
 const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
@@ -188,14 +204,25 @@ const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 export interface ConvertResult {
   readonly model: DatabaseModel;
   readonly issues: readonly DesiredIssue[];
+  /** The .sql files that `file:` keys named (absolute paths), each once, sorted. */
+  readonly sqlFiles: readonly string[];
+}
+
+export interface ConvertOptions {
+  /** Reads a file `file:` names (an absolute path). Default: the file system, UTF-8. */
+  readonly readFile?: (absolutePath: string) => string;
 }
 
 /** Merges and converts documents that passed the JSON Schema. */
-export function convertDocuments(docs: readonly ParsedDocument[]): ConvertResult {
-  return new Converter().run(docs);
+export function convertDocuments(docs: readonly ParsedDocument[], options: ConvertOptions = {}): ConvertResult {
+  return new Converter(options.readFile ?? ((p) => readFileSync(p, 'utf8'))).run(docs);
 }
 
 class Converter {
+  private readonly sqlFiles = new Set<string>();
+
+  constructor(private readonly readFile: (absolutePath: string) => string) {}
+
   private readonly issues = new Issues();
   private readonly relations = new Map<string, Relation>();
   private readonly relationNames: NamedThing[] = [];
@@ -211,6 +238,7 @@ class Converter {
     return {
       model: { kind: 'database', extensions, schemas: schemaModels },
       issues: this.issues.list,
+      sqlFiles: [...this.sqlFiles].sort(),
     };
   }
 
@@ -242,7 +270,15 @@ class Converter {
         let merged = this.schemas.get(name);
         if (!merged) {
           this.checkName(loc, name, 'schema');
-          merged = { name, enums: new Map(), domains: new Map(), sequences: new Map(), tables: new Map() };
+          merged = {
+            name,
+            enums: new Map(),
+            domains: new Map(),
+            sequences: new Map(),
+            tables: new Map(),
+            views: new Map(),
+            materializedViews: new Map(),
+          };
           this.schemas.set(name, merged);
         }
         if (rawSchema.comment !== undefined) {
@@ -254,6 +290,14 @@ class Converter {
         this.mergeNamed('domain', name, merged.domains, loc.at('domains'), rawSchema.domains);
         this.mergeNamed('sequence', name, merged.sequences, loc.at('sequences'), rawSchema.sequences);
         this.mergeNamed('table', name, merged.tables, loc.at('tables'), rawSchema.tables);
+        this.mergeNamed('view', name, merged.views, loc.at('views'), rawSchema.views);
+        this.mergeNamed(
+          'materialized view',
+          name,
+          merged.materializedViews,
+          loc.at('materializedViews'),
+          rawSchema.materializedViews,
+        );
       }
     }
     return extensions;
@@ -330,6 +374,8 @@ class Converter {
     const domains = [...s.domains.values()].map((e) => this.convertDomain(s.name, e));
     const sequences = [...s.sequences.values()].map((e) => this.convertSequence(s.name, e));
     const tables = [...s.tables.values()].map((e) => this.convertTable(s.name, e));
+    const views = [...s.views.values()].map((e) => this.convertView(s.name, e));
+    const materializedViews = [...s.materializedViews.values()].map((e) => this.convertMaterializedView(s.name, e));
     const comment = s.comment?.raw;
     return {
       kind: 'schema',
@@ -338,6 +384,8 @@ class Converter {
       domains,
       sequences,
       tables,
+      views,
+      materializedViews,
       ...opt('comment', comment === '' ? undefined : comment),
     };
   }
@@ -607,7 +655,7 @@ class Converter {
 
   /** Reports a column the relation does not have; true when it has it. */
   private checkColumn(ctx: RelationContext, at: Loc, name: string, what: string): boolean {
-    if (ctx.columns.has(name)) return true;
+    if (ctx.columns.has(name) || ctx.columnsUnknown === true) return true;
     const hint = didYouMean(name, ctx.columns.keys());
     const expr = hint === '' && /[()\s]/.test(name) ? '; for an expression write { expression: ... }' : '';
     this.issues.value(at, `${what}: ${ctx.label} has no column \`${name}\`${hint}${expr}`);
@@ -760,45 +808,7 @@ class Converter {
         return c;
       });
 
-    const indexes = loc
-      .at('indexes')
-      .entries(raw.indexes)
-      .map(([name, ix, at]) => {
-        this.checkName(at, name, 'index');
-        indexName(name, at, 'index');
-        const keys = ix.columns.map((k, i) => this.indexKey(ctx, at.at('columns', i), k));
-        this.checkColumns(ctx, at.at('include'), ix.include ?? [], 'index include');
-        const unique = ix.unique ?? false;
-        if (ix.nullsNotDistinct && !unique) {
-          this.issues.value(
-            at.at('nullsNotDistinct'),
-            'NULLS NOT DISTINCT applies to unique indexes only: add `unique: true`',
-          );
-        }
-        if (unique && ix.where === undefined && keys.every((k) => k.column !== undefined)) {
-          uniqueKeys.push(keys.map((k) => k.column!));
-        }
-        if (unique)
-          ctx.relation.uniques.push({
-            columns: keys.map((k) => k.column),
-            what: `the unique index \`${name}\``,
-            loc: at,
-          });
-        const index: Index = {
-          kind: 'index',
-          name,
-          unique,
-          method: accessMethod(ix.using),
-          keys,
-          include: ix.include ?? [],
-          ...opt('where', ix.where === undefined ? undefined : this.expression(at.at('where'), ix.where)),
-          nullsNotDistinct: ix.nullsNotDistinct ?? false,
-          ...opt('with', this.storageParameters(at.at('with'), ix.with)),
-          valid: true,
-          ...opt('comment', ix.comment || undefined),
-        };
-        return index;
-      });
+    const indexes = this.convertIndexes(ctx, raw.indexes, loc.at('indexes'));
 
     let partitionBy: PartitionKey | undefined;
     if (raw.partitionBy) {
@@ -849,6 +859,49 @@ class Converter {
         }),
       ),
     };
+  }
+
+  /** Indexes of a table, partition or materialized view; their names share the schema's namespace of relations. */
+  private convertIndexes(ctx: RelationContext, raw: RawRelationParts['indexes'], loc: Loc): Index[] {
+    const indexName = (name: string, at: Loc, what: string) =>
+      this.relationNames.push({ schema: ctx.schema, name, what, loc: at });
+    const uniqueKeys = ctx.relation.uniqueKeys;
+    return loc.entries(raw).map(([name, ix, at]) => {
+      this.checkName(at, name, 'index');
+      indexName(name, at, 'index');
+      const keys = ix.columns.map((k, i) => this.indexKey(ctx, at.at('columns', i), k));
+      this.checkColumns(ctx, at.at('include'), ix.include ?? [], 'index include');
+      const unique = ix.unique ?? false;
+      if (ix.nullsNotDistinct && !unique) {
+        this.issues.value(
+          at.at('nullsNotDistinct'),
+          'NULLS NOT DISTINCT applies to unique indexes only: add `unique: true`',
+        );
+      }
+      if (unique && ix.where === undefined && keys.every((k) => k.column !== undefined)) {
+        uniqueKeys.push(keys.map((k) => k.column!));
+      }
+      if (unique)
+        ctx.relation.uniques.push({
+          columns: keys.map((k) => k.column),
+          what: `the unique index \`${name}\``,
+          loc: at,
+        });
+      const index: Index = {
+        kind: 'index',
+        name,
+        unique,
+        method: accessMethod(ix.using),
+        keys,
+        include: ix.include ?? [],
+        ...opt('where', ix.where === undefined ? undefined : this.expression(at.at('where'), ix.where)),
+        nullsNotDistinct: ix.nullsNotDistinct ?? false,
+        ...opt('with', this.storageParameters(at.at('with'), ix.with)),
+        valid: true,
+        ...opt('comment', ix.comment || undefined),
+      };
+      return index;
+    });
   }
 
   /** Storage parameters in the order written (see StorageParameters); undefined when none. */
@@ -1002,6 +1055,90 @@ class Converter {
     };
     for (const u of ctx.relation.uniques) check(u, undefined);
     for (let r = ctx.relation.parent; r; r = r.parent) for (const u of r.uniques) check(u, r);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /**
+   * The query of a view or materialized view: `definition`, or the contents of the `file` it names
+   * (relative to the YAML file), without surrounding blanks and final semicolon.
+   */
+  private viewQuery(what: string, raw: RawViewLike, loc: Loc): string {
+    if (raw.definition !== undefined && raw.file !== undefined) {
+      this.issues.key(loc.at('file'), `a ${what} has \`definition\` or \`file\`, not both`);
+      return '';
+    }
+    if (raw.file !== undefined) {
+      const at = loc.at('file');
+      const file = path.resolve(path.dirname(loc.doc.file), raw.file);
+      let text: string;
+      try {
+        text = this.readFile(file);
+      } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+        this.issues.value(at, `cannot read \`${raw.file}\` (${file}): ${why}`);
+        return '';
+      }
+      this.sqlFiles.add(file);
+      const q = viewDefinitionText(text);
+      if (q === '') this.issues.value(at, `\`${raw.file}\` holds no query`);
+      return q;
+    }
+    if (raw.definition === undefined) {
+      this.issues.key(loc, `a ${what} needs its query: \`definition\` (SQL) or \`file\` (a .sql file)`);
+      return '';
+    }
+    return viewDefinitionText(this.expression(loc.at('definition'), raw.definition));
+  }
+
+  private viewColumns(raw: RawViewLike, loc: Loc): ViewColumn[] {
+    return loc
+      .at('columns')
+      .entries(raw.columns)
+      .map(([name, c, at]) => {
+        this.checkName(at, name, 'column');
+        return { name, ...opt('comment', c.comment || undefined) };
+      });
+  }
+
+  private convertView(schema: string, { name, raw, loc }: Entry<RawView>): View {
+    this.checkName(loc, name, 'view');
+    this.relationNames.push({ schema, name, what: 'view', loc });
+    this.typeNames.push({ schema, name, what: 'view', loc });
+    return {
+      kind: 'view',
+      schema,
+      name,
+      definition: this.viewQuery('view', raw, loc),
+      columns: this.viewColumns(raw, loc),
+      securityBarrier: raw.securityBarrier ?? false,
+      securityInvoker: raw.securityInvoker ?? false,
+      ...opt('checkOption', raw.checkOption),
+      ...opt('comment', raw.comment || undefined),
+    };
+  }
+
+  private convertMaterializedView(schema: string, { name, raw, loc }: Entry<RawMaterializedView>): MaterializedView {
+    this.checkName(loc, name, 'materialized view');
+    this.relationNames.push({ schema, name, what: 'materialized view', loc });
+    this.typeNames.push({ schema, name, what: 'materialized view', loc });
+    const label = `materialized view \`${schema}.${name}\``;
+    const relation: Relation = { schema, name, kind: 'table', columns: new Map(), uniqueKeys: [], uniques: [] };
+    return {
+      kind: 'materializedView',
+      schema,
+      name,
+      definition: this.viewQuery('materialized view', raw, loc),
+      columns: this.viewColumns(raw, loc),
+      withData: raw.withData ?? true,
+      indexes: this.convertIndexes(
+        { schema, name, label, columns: new Map(), relation, columnsUnknown: true },
+        raw.indexes,
+        loc.at('indexes'),
+      ),
+      ...opt('with', this.storageParameters(loc.at('with'), raw.with)),
+      ...opt('comment', raw.comment || undefined),
+    };
   }
 
   // ---------------------------------------------------------------- partitions
@@ -1186,8 +1323,11 @@ class Converter {
         );
       }
     };
-    clash(this.relationNames, 'tables, partitions, sequences and indexes (including those of constraints)');
-    clash(this.typeNames, 'enums, domains and tables (each table has a row type)');
+    clash(
+      this.relationNames,
+      'tables, partitions, sequences, views, materialized views and indexes (including those of constraints)',
+    );
+    clash(this.typeNames, 'enums, domains, tables and views (each table and view has a row type)');
   }
 }
 

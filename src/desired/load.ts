@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FileError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
-import { convertDocuments } from './convert.js';
+import { type ConvertOptions, convertDocuments } from './convert.js';
 import { type DesiredIssue, DesiredStateError } from './errors.js';
 import type { SourceLocation, SourceMap } from './paths.js';
 import { validateDocument } from './validate.js';
@@ -12,6 +12,8 @@ export interface LoadedDesiredState {
   readonly model: DatabaseModel;
   /** Where each object was written, by document path (`schemas.public.tables.orders.columns.id`). */
   readonly sources: SourceMap;
+  /** The .sql files the documents name with `file:` (absolute paths, sorted). */
+  readonly sqlFiles: readonly string[];
 }
 
 /** A desired-state document held in memory: its text and the name to report it under. */
@@ -58,8 +60,11 @@ export function parseDesiredState(text: string, file: string): LoadedDesiredStat
   return loadDesiredSources([{ file, text }]);
 }
 
-/** Parses and merges in-memory documents, in the order given, as a directory would be. */
-export function loadDesiredSources(docs: readonly DesiredSource[]): LoadedDesiredState {
+/**
+ * Parses and merges in-memory documents, in the order given, as a directory would be. A `file:`
+ * key is read relative to its document's `file` (through `options.readFile` when given).
+ */
+export function loadDesiredSources(docs: readonly DesiredSource[], options: ConvertOptions = {}): LoadedDesiredState {
   const issues: DesiredIssue[] = [];
   const parsed: ParsedDocument[] = [];
   for (const { file, text } of docs) {
@@ -72,9 +77,9 @@ export function loadDesiredSources(docs: readonly DesiredSource[]): LoadedDesire
   }
   // Semantic checks assume well-formed documents: fix the structure first.
   if (issues.length > 0) throw new DesiredStateError(issues);
-  const { model, issues: semantic } = convertDocuments(parsed);
+  const { model, issues: semantic, sqlFiles } = convertDocuments(parsed, options);
   if (semantic.length > 0) throw new DesiredStateError(semantic);
-  return { model, sources: sourceMap(parsed) };
+  return { model, sources: sourceMap(parsed), sqlFiles };
 }
 
 function sourceMap(docs: readonly ParsedDocument[]): SourceMap {

@@ -20,6 +20,8 @@ export interface RawSchema {
   readonly domains?: Readonly<Record<string, RawDomain>>;
   readonly sequences?: Readonly<Record<string, RawSequence>>;
   readonly tables?: Readonly<Record<string, RawTable>>;
+  readonly views?: Readonly<Record<string, RawView>>;
+  readonly materializedViews?: Readonly<Record<string, RawMaterializedView>>;
 }
 
 export type RawEnum = readonly RawText[] | { readonly values: readonly RawText[]; readonly comment?: string };
@@ -184,4 +186,30 @@ export interface RawPartition extends RawRelationParts {
   readonly modulus?: number;
   readonly remainder?: number;
   readonly default?: boolean;
+}
+
+export interface RawViewColumn {
+  readonly comment?: string;
+}
+
+/** What views and materialized views share: the query, inline or in a file, comments. */
+export interface RawViewLike {
+  /** The query (SQL). Exactly one of `definition` and `file`. */
+  readonly definition?: RawText;
+  /** A .sql file holding the query, relative to the YAML file that names it. */
+  readonly file?: string;
+  readonly comment?: string;
+  readonly columns?: Readonly<Record<string, RawViewColumn>>;
+}
+
+export interface RawView extends RawViewLike {
+  readonly securityBarrier?: boolean;
+  readonly securityInvoker?: boolean;
+  readonly checkOption?: 'local' | 'cascaded';
+}
+
+export interface RawMaterializedView extends RawViewLike {
+  readonly withData?: boolean;
+  readonly indexes?: Readonly<Record<string, RawIndex>>;
+  readonly with?: RawStorageParameters;
 }

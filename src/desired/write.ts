@@ -16,6 +16,7 @@ import type {
   ForeignKey,
   Index,
   IndexKey,
+  MaterializedView,
   Partition,
   PartitionBound,
   PartitionKey,
@@ -27,6 +28,7 @@ import type {
   StorageParameters,
   Table,
   UniqueConstraint,
+  View,
 } from '../model/types.js';
 import { defaultPrimaryKeyName, sequenceDefaults } from './defaults.js';
 import { formatKeyString } from './index-keys.js';
@@ -38,6 +40,11 @@ export interface WriteOptions {
    * comment: a path relative to the written file, or a URL. An empty string leaves the line out.
    */
   readonly schemaPath?: string;
+  /**
+   * Where the query of a view or materialized view is written instead of inline: the `file:` path
+   * (relative to the YAML file) for an object key (`view public.v`), from writeDesiredStateFiles.
+   */
+  readonly queryFiles?: ReadonlyMap<string, string>;
 }
 
 /** For a desired state kept at the root of a project that has zdm installed. */
@@ -58,7 +65,7 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   if (model.schemas.length > 0) {
     const schemas = new YAMLMap();
     byName(model.schemas).forEach((s, i) => {
-      add(schemas, s.name, schemaNode(s), i > 0);
+      add(schemas, s.name, schemaNode(s, options.queryFiles), i > 0);
     });
     add(root, 'schemas', schemas);
   }
@@ -74,33 +81,55 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
 
 /**
  * One document per schema (`<schema>.yaml`) plus `extensions.yaml` when there are extensions, each
- * a complete document with `version: 1`. Loading the directory gives back the model; a single file
- * loads on its own unless it refers to another schema's tables (foreign keys, partitions elsewhere).
+ * a complete document with `version: 1`, and the query of each view in `<schema>/views/<view>.sql`
+ * (materialized views: `<schema>/materialized-views/<view>.sql`), which the document names with
+ * `file:`. Keys are paths relative to the directory, with `/`. Loading the directory gives back the
+ * model; a single file loads on its own unless it refers to another schema's tables (foreign keys,
+ * partitions elsewhere).
+ *
+ * File names: an object's name is kept where it is letters, digits, `_` and `-`; anything else
+ * (`/`, `.`, blanks, control characters, …) is %-encoded as UTF-8 bytes (`my.view` →
+ * `my%2Eview.sql`), and a name that differs from one already written only in case gets `-2`, `-3`…
+ * (case-insensitive file systems), in name order, so the same model always gives the same files.
  */
 export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptions = {}): Map<string, string> {
   const files = new Map<string, string>();
   const taken = new Set<string>();
-  const claim = (base: string): string => {
-    let name = `${base}.yaml`;
+  const claim = (base: string, ext: string): string => {
+    let name = `${base}${ext}`;
     // Case-insensitive file systems: `Sales` and `sales` must not land in one file.
-    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${base}-${n}.yaml`;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${base}-${n}${ext}`;
     taken.add(name.toLowerCase());
     return name;
   };
   if (model.extensions.length > 0) {
     files.set(
-      claim('extensions'),
+      claim('extensions', '.yaml'),
       writeDesiredState({ kind: 'database', extensions: model.extensions, schemas: [] }, options),
     );
   }
   for (const s of byName(model.schemas)) {
-    files.set(claim(fileBase(s.name)), writeDesiredState({ kind: 'database', extensions: [], schemas: [s] }, options));
+    const yamlName = claim(fileBase(s.name), '.yaml');
+    const dir = yamlName.slice(0, -'.yaml'.length);
+    const queryFiles = new Map<string, string>();
+    const queries: [string, string][] = [];
+    for (const v of [...byName(s.views), ...byName(s.materializedViews)]) {
+      const folder = `${dir}/${v.kind === 'view' ? 'views' : 'materialized-views'}`;
+      const file = claim(`${folder}/${fileBase(v.name)}`, '.sql');
+      queryFiles.set(`${v.kind} ${s.name}.${v.name}`, file);
+      queries.push([file, `${v.definition};\n`]);
+    }
+    files.set(
+      yamlName,
+      writeDesiredState({ kind: 'database', extensions: [], schemas: [s] }, { ...options, queryFiles }),
+    );
+    for (const [file, text] of queries) files.set(file, text);
   }
   if (files.size === 0) files.set('schema.yaml', writeDesiredState(model, options));
   return files;
 }
 
-/** A schema name as a file name: letters, digits, `_` and `-` kept, anything else %-encoded. */
+/** A name as a file name: letters, digits, `_` and `-` kept, anything else %-encoded. */
 function fileBase(schema: string): string {
   return Array.from(schema)
     .map((ch) =>
@@ -208,14 +237,55 @@ function extensionNode(e: Extension): string | YAMLMap {
       ]);
 }
 
-function schemaNode(s: SchemaModel): YAMLMap {
+function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined): YAMLMap {
   const userTypes = new Set([...s.enums.map((e) => e.name), ...s.domains.map((d) => d.name)]);
+  const file = (v: View | MaterializedView) => queryFiles?.get(`${v.kind} ${s.name}.${v.name}`);
   return blockMap([
     ['comment', s.comment],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
     ['sequences', namedMap(s.sequences, sequenceNode)],
     ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
+    ['views', namedMap(s.views, (v) => viewNode(v, file(v)), true)],
+    ['materializedViews', namedMap(s.materializedViews, (v) => materializedViewNode(v, file(v)), true)],
+  ]);
+}
+
+/** The query: `file: <path>` when it is written to a file, else inline as a literal block. */
+function queryEntry(v: View | MaterializedView, file: string | undefined): readonly [string, Value] {
+  if (file !== undefined) return ['file', file];
+  const text = new Scalar(v.definition);
+  text.type = Scalar.BLOCK_LITERAL;
+  return ['definition', text];
+}
+
+function viewColumnsNode(v: View | MaterializedView): Value {
+  const commented = v.columns.filter((c) => c.comment !== undefined);
+  if (commented.length === 0) return undefined;
+  const m = new YAMLMap();
+  for (const c of commented) add(m, c.name, flowMap([['comment', c.comment]]));
+  return m;
+}
+
+function viewNode(v: View, file: string | undefined): YAMLMap {
+  return blockMap([
+    queryEntry(v, file),
+    ['securityBarrier', trueOnly(v.securityBarrier)],
+    ['securityInvoker', trueOnly(v.securityInvoker)],
+    ['checkOption', v.checkOption],
+    ['comment', v.comment],
+    ['columns', viewColumnsNode(v)],
+  ]);
+}
+
+function materializedViewNode(v: MaterializedView, file: string | undefined): YAMLMap {
+  return blockMap([
+    queryEntry(v, file),
+    ['withData', v.withData ? undefined : false],
+    ['with', storageNode(v.with)],
+    ['comment', v.comment],
+    ['columns', viewColumnsNode(v)],
+    ['indexes', namedMap(v.indexes, indexNode)],
   ]);
 }
 

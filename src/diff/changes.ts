@@ -16,6 +16,7 @@ import type {
   Extension,
   ForeignKey,
   Index,
+  MaterializedView,
   Partition,
   PrimaryKey,
   ReplicaIdentity,
@@ -23,6 +24,7 @@ import type {
   StorageParameters,
   Table,
   UniqueConstraint,
+  View,
 } from '../model/types.js';
 
 /** A table or a partition (both are relations of their schema). */
@@ -42,7 +44,17 @@ export type CommentTarget =
   | { readonly kind: 'enum'; readonly schema: string; readonly name: string }
   | { readonly kind: 'domain'; readonly schema: string; readonly name: string }
   | { readonly kind: 'domainConstraint'; readonly schema: string; readonly domain: string; readonly name: string }
-  | { readonly kind: 'sequence'; readonly schema: string; readonly name: string };
+  | { readonly kind: 'sequence'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'view'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'materializedView'; readonly schema: string; readonly name: string }
+  /** A column of a view or materialized view. */
+  | {
+      readonly kind: 'viewColumn';
+      readonly schema: string;
+      readonly view: string;
+      readonly materialized: boolean;
+      readonly column: string;
+    };
 
 export interface CreateExtension {
   readonly kind: 'createExtension';
@@ -295,6 +307,55 @@ export interface PartitionTable {
   readonly from: Table;
   readonly to: Table;
 }
+export interface CreateView {
+  readonly kind: 'createView';
+  readonly view: View;
+}
+export interface DropView {
+  readonly kind: 'dropView';
+  readonly view: View;
+}
+/**
+ * The definition or options of a view differ, and `CREATE OR REPLACE VIEW` can make the change
+ * (the view keeps its columns, in order and type, and may gain some at the end).
+ */
+export interface ReplaceView {
+  readonly kind: 'replaceView';
+  readonly from: View;
+  readonly to: View;
+}
+/** The view changes in a way `CREATE OR REPLACE VIEW` refuses (`reason`): drop and create. */
+export interface RecreateView {
+  readonly kind: 'recreateView';
+  readonly from: View;
+  readonly to: View;
+  readonly reason: string;
+}
+/** A new materialized view with its indexes; its comments come as their own changes. */
+export interface CreateMaterializedView {
+  readonly kind: 'createMaterializedView';
+  readonly view: MaterializedView;
+}
+export interface DropMaterializedView {
+  readonly kind: 'dropMaterializedView';
+  readonly view: MaterializedView;
+}
+/**
+ * The definition or the population (`withData`) of a materialized view differs: a new one is built
+ * beside it under a temporary name and swapped in (src/plan/techniques/materialized-views.ts). Its
+ * indexes, storage parameters and comments come with it.
+ */
+export interface ReplaceMaterializedView {
+  readonly kind: 'replaceMaterializedView';
+  readonly from: MaterializedView;
+  readonly to: MaterializedView;
+}
+/** Same definition and population; indexes (or their comments) or storage parameters differ. */
+export interface AlterMaterializedView {
+  readonly kind: 'alterMaterializedView';
+  readonly from: MaterializedView;
+  readonly to: MaterializedView;
+}
 export interface SetComment {
   readonly kind: 'setComment';
   readonly target: CommentTarget;
@@ -355,6 +416,14 @@ export type Change =
   | AddPartition
   | DropPartition
   | PartitionTable
+  | CreateView
+  | DropView
+  | ReplaceView
+  | RecreateView
+  | CreateMaterializedView
+  | DropMaterializedView
+  | ReplaceMaterializedView
+  | AlterMaterializedView
   | SetComment
   | Unsupported;
 
@@ -456,6 +525,22 @@ export function describeChange(c: Change): string {
       return `add partition ${c.partition.schema}.${c.partition.name} of ${rel(c.parent)}`;
     case 'dropPartition':
       return `drop partition ${c.partition.schema}.${c.partition.name} of ${rel(c.parent)}`;
+    case 'createView':
+      return `create view ${c.view.schema}.${c.view.name}`;
+    case 'dropView':
+      return `drop view ${c.view.schema}.${c.view.name}`;
+    case 'replaceView':
+      return `replace view ${c.to.schema}.${c.to.name}`;
+    case 'recreateView':
+      return `recreate view ${c.to.schema}.${c.to.name}`;
+    case 'createMaterializedView':
+      return `create materialized view ${c.view.schema}.${c.view.name}`;
+    case 'dropMaterializedView':
+      return `drop materialized view ${c.view.schema}.${c.view.name}`;
+    case 'replaceMaterializedView':
+      return `replace materialized view ${c.to.schema}.${c.to.name}`;
+    case 'alterMaterializedView':
+      return `alter materialized view ${c.to.schema}.${c.to.name}`;
     case 'setComment':
       return `${c.comment === undefined ? 'remove' : 'set'} comment on ${commentTargetName(c.target)}`;
     case 'unsupported':
@@ -491,6 +576,12 @@ export function commentTargetName(t: CommentTarget): string {
       return `domain ${t.schema}.${t.name}`;
     case 'sequence':
       return `sequence ${t.schema}.${t.name}`;
+    case 'view':
+      return `view ${t.schema}.${t.name}`;
+    case 'materializedView':
+      return `materialized view ${t.schema}.${t.name}`;
+    case 'viewColumn':
+      return `column ${t.schema}.${t.view}.${t.column}`;
     default:
       return assertNever(t);
   }

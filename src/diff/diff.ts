@@ -6,19 +6,23 @@
  */
 import { stableStringify, tablesEqual } from '../model/canonical.js';
 import { withoutDirectives } from '../model/directives.js';
+import { emptySchema } from '../model/objects.js';
 import type {
   Column,
   DatabaseModel,
   Domain,
   EnumType,
   Index,
+  MaterializedView,
   Partition,
   RelationParts,
   ReplicaIdentity,
   SchemaModel,
   StorageParameters,
   Table,
+  View,
 } from '../model/types.js';
+import { notReplaceable } from '../model/views.js';
 import type { Change, CommentTarget, RelationRef } from './changes.js';
 import { isBinaryCoercible } from './coercible.js';
 import { diffKeyed } from './keyed.js';
@@ -39,14 +43,7 @@ function without<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<
   return copy as Omit<T, K>;
 }
 
-const EMPTY_SCHEMA = (name: string): SchemaModel => ({
-  kind: 'schema',
-  name,
-  enums: [],
-  domains: [],
-  sequences: [],
-  tables: [],
-});
+const EMPTY_SCHEMA = emptySchema;
 
 /**
  * Every difference between `live` and `desired`. Unsupported differences come as `unsupported`
@@ -153,6 +150,74 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     } else {
       diffTable(t.live, t.desired, path, out);
     }
+  }
+
+  for (const v of diffKeyed(live.views, desired.views, (x) => x.name)) {
+    if (v.kind === 'added') {
+      out.push({ kind: 'createView', view: v.desired });
+      viewComments(v.desired, undefined, v.desired, out);
+    } else if (v.kind === 'removed') out.push({ kind: 'dropView', view: v.live });
+    else {
+      if (!same(viewShape(v.live), viewShape(v.desired))) {
+        const reason = notReplaceable(v.live.columns, v.desired.columns);
+        out.push(
+          reason === undefined
+            ? { kind: 'replaceView', from: v.live, to: v.desired }
+            : { kind: 'recreateView', from: v.live, to: v.desired, reason },
+        );
+      }
+      viewComments(v.desired, v.live, v.desired, out);
+    }
+  }
+
+  for (const v of diffKeyed(live.materializedViews, desired.materializedViews, (x) => x.name)) {
+    if (v.kind === 'added') {
+      out.push({ kind: 'createMaterializedView', view: v.desired });
+      viewComments(v.desired, undefined, v.desired, out);
+    } else if (v.kind === 'removed') out.push({ kind: 'dropMaterializedView', view: v.live });
+    else {
+      if (v.live.definition !== v.desired.definition || v.live.withData !== v.desired.withData) {
+        out.push({ kind: 'replaceMaterializedView', from: v.live, to: v.desired });
+      } else if (!same(materializedShape(v.live), materializedShape(v.desired))) {
+        out.push({ kind: 'alterMaterializedView', from: v.live, to: v.desired });
+      }
+      viewComments(v.desired, v.live, v.desired, out);
+    }
+  }
+}
+
+/** What `CREATE OR REPLACE VIEW` sets: definition and options (columns follow from the definition). */
+const viewShape = (v: View) => without(v, 'columns', 'comment');
+/** What a materialized view has besides its definition and comments: indexes (with their comments), storage, population. */
+const materializedShape = (v: MaterializedView) => ({
+  ...without(v, 'columns', 'comment'),
+  indexes: [...v.indexes].sort((a, b) => (a.name < b.name ? -1 : 1)).map((i) => without(i, 'valid')),
+});
+
+/**
+ * Comment changes of a view or materialized view and its columns. A view that is (re)created loses
+ * its comments: the planner re-applies them in the step that creates it.
+ */
+function viewComments(
+  v: View | MaterializedView,
+  live: View | MaterializedView | undefined,
+  desired: View | MaterializedView,
+  out: Change[],
+): void {
+  const materialized = v.kind === 'materializedView';
+  const target: CommentTarget = { kind: v.kind, schema: v.schema, name: v.name };
+  commentChange(target, live?.comment, desired.comment, out);
+  const liveComments = new Map((live?.columns ?? []).map((c) => [c.name, c.comment]));
+  const names = [...new Set([...liveComments.keys(), ...desired.columns.map((c) => c.name)])].sort();
+  const wanted = new Map(desired.columns.map((c) => [c.name, c.comment]));
+  for (const column of names) {
+    if (!wanted.has(column)) continue;
+    commentChange(
+      { kind: 'viewColumn', schema: v.schema, view: v.name, materialized, column },
+      liveComments.get(column),
+      wanted.get(column),
+      out,
+    );
   }
 }
 

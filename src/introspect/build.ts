@@ -7,12 +7,14 @@ import type {
   CheckConstraint,
   Column,
   DatabaseModel,
+  Dependency,
   Dependents,
   Domain,
   EnumType,
   ExclusionConstraint,
   ForeignKey,
   Index,
+  MaterializedView,
   Partition,
   PrimaryKey,
   RelationParts,
@@ -20,7 +22,9 @@ import type {
   Sequence,
   Table,
   UniqueConstraint,
+  View,
 } from '../model/types.js';
+import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
 import {
   byName,
   compareText,
@@ -37,16 +41,20 @@ import {
   parseForeignKey,
   parseIndex,
   parseIndexKeys,
+  parseMaterializedView,
   parsePartitionBy,
   parsePrimaryKey,
   parseRelationProperties,
   parseSequence,
   parseUnique,
+  parseView,
+  parseViewColumn,
   type UnsupportedFeature,
 } from './parse.js';
 import type {
   ColumnRow,
   ConstraintRow,
+  DependencyRow,
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
@@ -57,6 +65,9 @@ import type {
   SequenceRow,
   SettingsRow,
   TypeRow,
+  UnmanagedCountRow,
+  ViewColumnRow,
+  ViewRow,
 } from './queries.js';
 
 /** Everything the queries returned, by kind. */
@@ -72,7 +83,10 @@ export interface CatalogRows {
   readonly constraints: readonly ConstraintRow[];
   readonly indexes: readonly IndexRow[];
   readonly indexKeys: readonly IndexKeyRow[];
-  readonly views: readonly DependentRow[];
+  readonly views: readonly ViewRow[];
+  readonly viewColumns: readonly ViewColumnRow[];
+  readonly dependencies: readonly DependencyRow[];
+  readonly unmanaged: readonly UnmanagedCountRow[];
   readonly functions: readonly DependentRow[];
   readonly triggers: readonly DependentRow[];
 }
@@ -281,9 +295,13 @@ export function buildModel(rows: CatalogRows): BuildResult {
     domains: Domain[];
     sequences: Sequence[];
     tables: Table[];
+    views: View[];
+    materializedViews: MaterializedView[];
   }
   const schemaContent = new Map<string, SchemaContent>();
-  for (const s of rows.schemas) schemaContent.set(s.name, { enums: [], domains: [], sequences: [], tables: [] });
+  for (const s of rows.schemas) {
+    schemaContent.set(s.name, { enums: [], domains: [], sequences: [], tables: [], views: [], materializedViews: [] });
+  }
   const contentOf = (schema: string): SchemaContent | undefined => schemaContent.get(schema);
 
   const checksByDomain = groupBy(rows.domainChecks, (c) => c.type_oid);
@@ -329,6 +347,21 @@ export function buildModel(rows: CatalogRows): BuildResult {
     content.tables.push(buildTable(rel));
   }
 
+  const columnsByView = groupBy(rows.viewColumns, (c) => c.view_oid);
+  for (const v of rows.views) {
+    const content = contentOf(v.schema);
+    if (!content) continue;
+    // zdm's own, for the time of a plan (see TRANSITIONAL_COMMENT_PREFIX).
+    if (v.kind === 'v' && v.comment?.startsWith(TRANSITIONAL_COMMENT_PREFIX)) continue;
+    const columns = (columnsByView.get(v.oid) ?? []).map(parseViewColumn);
+    if (v.kind === 'm') {
+      const indexes = [...(parts.get(v.oid)?.indexes ?? [])].sort(byName);
+      content.materializedViews.push(parseMaterializedView(v, columns, indexes));
+    } else {
+      content.views.push(parseView(v, columns));
+    }
+  }
+
   const schemas: SchemaModel[] = rows.schemas
     .map((s) => {
       const c = schemaContent.get(s.name)!;
@@ -339,13 +372,14 @@ export function buildModel(rows: CatalogRows): BuildResult {
         domains: c.domains.sort(byName),
         sequences: c.sequences.sort(byName),
         tables: c.tables.sort(byName),
+        views: c.views.sort(byName),
+        materializedViews: c.materializedViews.sort(byName),
         ...(s.comment !== null ? { comment: s.comment } : {}),
       };
     })
     .sort(byName);
 
   const dependents: Dependents = {
-    views: parseDependents(rows.views, (r) => (r.kind === 'm' ? 'materializedView' : 'view')),
     functions: parseDependents(rows.functions, () => 'function'),
     triggers: parseDependents(rows.triggers, () => 'trigger'),
   };
@@ -358,6 +392,14 @@ export function buildModel(rows: CatalogRows): BuildResult {
       extensions: rows.extensions.map(parseExtension).sort(byName),
       schemas,
       dependents,
+      dependencies: rows.dependencies.map(
+        (r): Dependency => ({
+          from: r.from_key,
+          to: r.to_key,
+          ...(r.to_column !== null ? { column: r.to_column } : {}),
+        }),
+      ),
+      unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },
     },
     unsupported,

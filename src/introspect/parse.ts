@@ -20,6 +20,7 @@ import type {
   IdentityOptions,
   Index,
   IndexKey,
+  MaterializedView,
   PartitionBound,
   PartitionKey,
   PrimaryKey,
@@ -27,7 +28,10 @@ import type {
   Sequence,
   StorageParameters,
   UniqueConstraint,
+  View,
+  ViewColumn,
 } from '../model/types.js';
+import { viewDefinitionText, viewOptionsFrom } from '../model/views.js';
 import type {
   ColumnRow,
   ConstraintRow,
@@ -39,6 +43,8 @@ import type {
   RelationRow,
   SequenceRow,
   TypeRow,
+  ViewColumnRow,
+  ViewRow,
 } from './queries.js';
 import { DeparseError, indexDefElements, parseKeySuffix, parsePartitionBound, parsePartitionKey } from './sql-text.js';
 
@@ -414,4 +420,41 @@ export function parseDependents(
     (a, b) =>
       compareText(a.schema, b.schema) || compareText(a.table ?? '', b.table ?? '') || compareText(a.name, b.name),
   );
+}
+
+export function parseViewColumn(row: ViewColumnRow): ViewColumn {
+  return { name: row.name, type: row.type, ...opt('collation', row.collation), ...opt('comment', row.comment) };
+}
+
+export function parseView(row: ViewRow, columns: readonly ViewColumn[]): View {
+  const o = viewOptionsFrom(row.options);
+  return {
+    kind: 'view',
+    schema: row.schema,
+    name: row.name,
+    definition: viewDefinitionText(row.definition),
+    columns,
+    securityBarrier: o.securityBarrier,
+    securityInvoker: o.securityInvoker,
+    ...opt('checkOption', o.checkOption),
+    ...opt('comment', row.comment),
+  };
+}
+
+export function parseMaterializedView(
+  row: ViewRow,
+  columns: readonly ViewColumn[],
+  indexes: readonly Index[],
+): MaterializedView {
+  return {
+    kind: 'materializedView',
+    schema: row.schema,
+    name: row.name,
+    definition: viewDefinitionText(row.definition),
+    columns,
+    withData: row.populated,
+    indexes,
+    ...opt('with', parseReloptions(row.options)),
+    ...opt('comment', row.comment),
+  };
 }

@@ -36,15 +36,22 @@ function description(catalog: string, oid: string, subId = '0'): string {
  * Tables and partitions zdm reads. Partitions are read whatever the `schemas` option says: they belong
  * under their parent, which the option selects.
  */
-const RELS_CTE = `rels AS (
+const RELS_CTE = relsCte(`'r', 'p'`);
+
+/** The same, with materialized views: the relations whose indexes are read. */
+const INDEXED_RELS_CTE = relsCte(`'r', 'p', 'm'`);
+
+function relsCte(relkinds: string): string {
+  return `rels AS (
   SELECT c.oid, c.relispartition
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p')
+  WHERE c.relkind IN (${relkinds})
     AND ${SYSTEM_SCHEMAS}
     AND (c.relispartition OR ${USER_SCHEMAS})
     AND ${notExtensionMember('pg_class', 'c.oid')}
 )`;
+}
 
 export interface SettingsRow {
   readonly server_version: string;
@@ -414,9 +421,9 @@ const INDEX_MAY_PRINT_SUFFIX = `EXISTS (
         OR NOT COALESCE(kc.opcdefault AND kc.opcintype = ka.atttypid, false)
         OR ia.attoptions IS NOT NULL))`;
 
-/** All indexes of the relations read, including those behind constraints (for their keys). */
+/** All indexes of the relations read (materialized views too), including those behind constraints (for their keys). */
 export function indexesSql(versionNum: number): string {
-  return `WITH ${RELS_CTE}
+  return `WITH ${INDEXED_RELS_CTE}
 SELECT i.indexrelid::pg_catalog.text AS oid, i.indrelid::pg_catalog.text AS table_oid, ic.relname AS name,
   i.indisunique AS unique, am.amname AS method, i.indnkeyatts AS key_count, i.indisvalid AS valid,
   CASE WHEN ${INDEX_MAY_PRINT_SUFFIX} THEN pg_catalog.pg_get_indexdef(i.indexrelid, 0, true) END AS definition,
@@ -453,7 +460,7 @@ export interface IndexKeyRow {
  * of pg_attribute); a column key's text is `quote_ident` of its name, what `pg_get_indexdef` prints
  * for it (one call per key was a third of the introspection of a schema of thousands of tables).
  */
-export const INDEX_KEYS_SQL = `WITH ${RELS_CTE}
+export const INDEX_KEYS_SQL = `WITH ${INDEXED_RELS_CTE}
 SELECT i.indexrelid::pg_catalog.text AS index_oid, k.n AS position, a.attname AS column_name,
   CASE WHEN a.attname IS NOT NULL THEN pg_catalog.quote_ident(a.attname)
     ELSE pg_catalog.pg_get_indexdef(i.indexrelid, k.n + 1, true) END AS key_text,
@@ -480,7 +487,7 @@ export interface DependentRow {
   readonly oid: string;
   readonly schema: string;
   readonly name: string;
-  /** v view, m materialized view, for views; the function's kind for functions. */
+  /** The function's kind (pg_proc.prokind) for functions, the table's relkind for triggers. */
   readonly kind: string;
   readonly table_name: string | null;
   readonly dep_schema: string | null;
@@ -510,16 +517,157 @@ function dependencyTargets(catalog: string, oid: string, extra = ''): string {
 ) target ON true`;
 }
 
-/** Views and materialized views, with what their rewrite rule depends on. */
-export const VIEWS_SQL = `SELECT v.oid::pg_catalog.text AS oid, n.nspname AS schema, v.relname AS name, v.relkind AS kind,
-  NULL::pg_catalog.text AS table_name, target.dep_schema, target.dep_table, target.dep_column
-FROM pg_catalog.pg_class v
-JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
-LEFT JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.oid
-${dependencyTargets('pg_rewrite', 'r.oid', 'AND d.refobjid <> v.oid')}
-WHERE v.relkind IN ('v', 'm')
+export interface ViewRow {
+  readonly oid: string;
+  readonly schema: string;
+  readonly name: string;
+  /** v view, m materialized view. */
+  readonly kind: string;
+  /** `pg_get_viewdef(oid, true)` under the session's empty search_path. */
+  readonly definition: string;
+  readonly options: string[] | null;
+  /** pg_class.relispopulated: false for a materialized view created or refreshed WITH NO DATA. */
+  readonly populated: boolean;
+  readonly comment: string | null;
+}
+
+const VIEWS_WHERE = `v.relkind IN ('v', 'm')
   AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
   AND ${notExtensionMember('pg_class', 'v.oid')}`;
+
+/** Views and materialized views. */
+export const VIEWS_SQL = `SELECT v.oid::pg_catalog.text AS oid, n.nspname AS schema, v.relname AS name, v.relkind AS kind,
+  pg_catalog.pg_get_viewdef(v.oid, true) AS definition, v.reloptions::pg_catalog.text[] AS options,
+  v.relispopulated AS populated, ${description('pg_class', 'v.oid')} AS comment
+FROM pg_catalog.pg_class v
+JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+WHERE ${VIEWS_WHERE}`;
+
+export interface ViewColumnRow {
+  readonly view_oid: string;
+  readonly position: number;
+  readonly name: string;
+  readonly type: string;
+  readonly collation: string | null;
+  readonly comment: string | null;
+}
+
+/** The output columns of views and materialized views, in order. */
+export const VIEW_COLUMNS_SQL = `SELECT a.attrelid::pg_catalog.text AS view_oid, a.attnum AS position, a.attname AS name,
+  pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+    THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
+  ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment
+FROM pg_catalog.pg_class v
+JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = v.oid
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE ${VIEWS_WHERE} AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum`;
+
+export interface DependencyRow {
+  /** Object key of the dependent (src/model/objects.ts). */
+  readonly from_key: string;
+  /** Object key of what it depends on. */
+  readonly to_key: string;
+  readonly to_column: string | null;
+}
+
+const regclass = (name: string): string => `'pg_catalog.${name}'::pg_catalog.regclass`;
+const USER_NS = (ns: string): string =>
+  `${ns}.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND ${ns}.nspname !~ '^pg_(toast|temp)'`;
+/** `'table '`, `'view '`… for a pg_class row `c`: the kind part of its object key (null: not a node). */
+const RELATION_KIND = (c: string): string =>
+  `CASE ${c}.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '
+    WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'type ' END`;
+const FUNCTION_KEY = (p: string, ns: string): string =>
+  `CASE ${p}.prokind WHEN 'a' THEN 'aggregate ' WHEN 'p' THEN 'procedure ' ELSE 'function ' END
+    || ${ns}.nspname || '.' || ${p}.proname || '(' || pg_catalog.pg_get_function_identity_arguments(${p}.oid) || ')'`;
+
+/**
+ * The dependency graph (src/model/dependencies.ts): one row per normal (`n`) pg_depend entry from an
+ * object that can depend on tables, columns, views, types or functions (a view's or a rule's
+ * rewrite rule, a function, a trigger, a policy, a publication's table, an operator, a cast) to such
+ * an object in a user schema, both named by their object keys. A view's rule depending on its own
+ * view, objects of extensions and what system schemas hold are left out. Array types stand for their
+ * element type.
+ */
+export const DEPENDENCIES_SQL = `WITH dep AS (
+  SELECT DISTINCT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid
+  FROM pg_catalog.pg_depend d
+  WHERE d.deptype = 'n'
+    AND d.classid IN (${['pg_rewrite', 'pg_proc', 'pg_trigger', 'pg_policy', 'pg_publication_rel', 'pg_operator', 'pg_cast'].map(regclass).join(', ')})
+    AND d.refclassid IN (${['pg_class', 'pg_type', 'pg_proc'].map(regclass).join(', ')})
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend x WHERE x.classid = d.classid AND x.objid = d.objid AND x.deptype = 'e')
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend x
+      WHERE x.classid = d.refclassid AND x.objid = d.refobjid AND x.deptype = 'e')
+), src AS (
+  SELECT dep.*,
+    CASE dep.classid
+      WHEN ${regclass('pg_rewrite')} THEN (
+        SELECT CASE WHEN r.rulename = '_RETURN' AND c.relkind IN ('v', 'm') THEN ${RELATION_KIND('c')}
+            ELSE 'rule ' || r.rulename || ' on ' END || n.nspname || '.' || c.relname
+        FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE r.oid = dep.objid AND ${USER_NS('n')}
+          AND NOT (r.rulename = '_RETURN' AND dep.refclassid = ${regclass('pg_class')} AND dep.refobjid = r.ev_class)
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend x
+            WHERE x.classid = ${regclass('pg_class')} AND x.objid = c.oid AND x.deptype = 'e'))
+      WHEN ${regclass('pg_proc')} THEN (
+        SELECT ${FUNCTION_KEY('p', 'n')}
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE p.oid = dep.objid AND ${USER_NS('n')})
+      WHEN ${regclass('pg_trigger')} THEN (
+        SELECT 'trigger ' || t.tgname || ' on ' || n.nspname || '.' || c.relname
+        FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE t.oid = dep.objid AND NOT t.tgisinternal AND ${USER_NS('n')})
+      WHEN ${regclass('pg_policy')} THEN (
+        SELECT 'policy ' || pol.polname || ' on ' || n.nspname || '.' || c.relname
+        FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE pol.oid = dep.objid AND ${USER_NS('n')})
+      WHEN ${regclass('pg_publication_rel')} THEN (
+        SELECT 'publication ' || pub.pubname
+        FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication pub ON pub.oid = pr.prpubid
+        WHERE pr.oid = dep.objid)
+      -- Operators and casts: 'operator public.=(integer,integer)', 'cast from integer to public.t'.
+      ELSE pg_catalog.pg_describe_object(dep.classid, dep.objid, 0)
+    END AS from_key
+  FROM dep
+), ref AS (
+  SELECT src.from_key, src.refobjid, src.refobjsubid, src.refclassid,
+    CASE WHEN src.refclassid = ${regclass('pg_type')} THEN (
+      SELECT CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+      FROM pg_catalog.pg_type t WHERE t.oid = src.refobjid) END AS type_oid
+  FROM src WHERE src.from_key IS NOT NULL
+)
+SELECT DISTINCT e.* FROM (SELECT ref.from_key,
+  CASE ref.refclassid
+    WHEN ${regclass('pg_class')} THEN (
+      SELECT ${RELATION_KIND('c')} || n.nspname || '.' || c.relname
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid = ref.refobjid AND ${USER_NS('n')})
+    WHEN ${regclass('pg_type')} THEN (
+      SELECT CASE WHEN t.typtype = 'e' THEN 'enum ' WHEN t.typtype = 'd' THEN 'domain '
+          WHEN t.typtype = 'c' THEN COALESCE(${RELATION_KIND('c')}, 'type ') ELSE 'type ' END
+        || n.nspname || '.' || COALESCE(c.relname, t.typname)
+      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      LEFT JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND t.typtype = 'c'
+      WHERE t.oid = ref.type_oid AND ${USER_NS('n')})
+    WHEN ${regclass('pg_proc')} THEN (
+      SELECT ${FUNCTION_KEY('p', 'n')}
+      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE p.oid = ref.refobjid AND ${USER_NS('n')})
+  END AS to_key,
+  CASE WHEN ref.refclassid = ${regclass('pg_class')} AND ref.refobjsubid > 0 THEN (
+    SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = ref.refobjid AND a.attnum = ref.refobjsubid
+  ) END AS to_column
+FROM ref) AS e
+WHERE e.to_key IS NOT NULL
+ORDER BY 1, 2, 3`;
 
 /**
  * Functions and procedures, named `name(identity arguments)` so overloads stay apart. PostgreSQL
@@ -547,3 +695,54 @@ ${dependencyTargets('pg_trigger', 'tg.oid')}
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
   AND ${SYSTEM_SCHEMAS} AND (c.relispartition OR ${USER_SCHEMAS})
   AND ${notExtensionMember('pg_class', 'c.oid')}`;
+
+export interface UnmanagedCountRow {
+  readonly kind: string;
+  readonly count: number;
+}
+
+/**
+ * How many objects of each kind zdm does not manage the database holds (for `zdm pull` to say what
+ * it left out): user objects only, those of extensions excluded.
+ */
+export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS count FROM (
+  SELECT 'function' AS kind, pg_catalog.count(*) AS count FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prokind <> 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
+  UNION ALL
+  SELECT 'aggregate', pg_catalog.count(*) FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prokind = 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
+  UNION ALL
+  SELECT 'trigger', pg_catalog.count(*) FROM pg_catalog.pg_trigger tg
+    JOIN pg_catalog.pg_class c ON c.oid = tg.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+  UNION ALL
+  SELECT 'rule', pg_catalog.count(*) FROM pg_catalog.pg_rewrite r
+    JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE r.rulename <> '_RETURN' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+  UNION ALL
+  SELECT 'event trigger', pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e
+    WHERE ${notExtensionMember('pg_event_trigger', 'e.oid')}
+  UNION ALL
+  SELECT 'operator', pg_catalog.count(*) FROM pg_catalog.pg_operator o
+    JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+    WHERE ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_operator', 'o.oid')}
+  UNION ALL
+  SELECT 'cast', pg_catalog.count(*) FROM pg_catalog.pg_cast k
+    WHERE k.oid >= 16384 AND ${notExtensionMember('pg_cast', 'k.oid')}
+  UNION ALL
+  SELECT 'foreign-data wrapper', pg_catalog.count(*) FROM pg_catalog.pg_foreign_data_wrapper w
+    WHERE ${notExtensionMember('pg_foreign_data_wrapper', 'w.oid')}
+  UNION ALL
+  SELECT 'foreign server', pg_catalog.count(*) FROM pg_catalog.pg_foreign_server f
+    WHERE ${notExtensionMember('pg_foreign_server', 'f.oid')}
+  UNION ALL
+  SELECT 'foreign table', pg_catalog.count(*) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'f' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+  UNION ALL
+  SELECT 'publication', pg_catalog.count(*) FROM pg_catalog.pg_publication pub
+) AS counts
+WHERE count > 0
+ORDER BY kind`;

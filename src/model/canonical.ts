@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
-import type { DatabaseModel, Domain, Index, Partition, RelationParts, SchemaModel, Table } from './types.js';
+import type {
+  DatabaseModel,
+  Domain,
+  Index,
+  MaterializedView,
+  Partition,
+  RelationParts,
+  SchemaModel,
+  Table,
+  View,
+  ViewColumn,
+} from './types.js';
 
 const byName = <T extends { readonly name: string }>(a: T, b: T): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -66,6 +77,26 @@ export function domainsEqual(a: Domain, b: Domain): boolean {
   return stableStringify(c(a)) === stableStringify(c(b));
 }
 
+/**
+ * A view's columns follow from its definition and what it reads: only their comments are the
+ * view's own (a desired state lists only the columns it comments).
+ */
+function canonicalViewColumns(columns: readonly ViewColumn[]): ViewColumn[] {
+  return sorted(columns.filter((c) => c.comment !== undefined)).map((c) => ({ name: c.name, comment: c.comment! }));
+}
+
+export function canonicalView(v: View): View {
+  return { ...v, columns: canonicalViewColumns(v.columns) };
+}
+
+export function canonicalMaterializedView(v: MaterializedView): MaterializedView {
+  return {
+    ...v,
+    columns: canonicalViewColumns(v.columns),
+    indexes: sorted(v.indexes).map(canonicalIndex) as unknown as Index[],
+  };
+}
+
 function canonicalSchema(s: SchemaModel): SchemaModel {
   return {
     ...s,
@@ -73,13 +104,32 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
     sequences: sorted(s.sequences),
     tables: sorted(s.tables).map(canonicalTable),
+    views: sorted(s.views).map(canonicalView),
+    materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
+  };
+}
+
+/**
+ * The canonical model as fingerprints hash it: lists of kinds added after version 0.1 are left out
+ * when empty, so the fingerprints of a schema without them stay what they were, and plans written
+ * before stay valid.
+ */
+function hashedForm(m: DatabaseModel): unknown {
+  return {
+    ...m,
+    schemas: m.schemas.map(({ views, materializedViews, ...rest }) => ({
+      ...rest,
+      ...(views.length > 0 ? { views } : {}),
+      ...(materializedViews.length > 0 ? { materializedViews } : {}),
+    })),
   };
 }
 
 /**
  * The comparable form of a model: named sets sorted, desired-only directives (`renamedFrom`,
- * `using`, `reverse`) and live-only facts (index validity, dependents, server version) removed, column order
- * ignored. Two models describe the same schema exactly when their canonical forms are deep-equal.
+ * `using`, `reverse`) and live-only facts (index validity, dependents, dependencies, server version)
+ * removed, column order ignored, view columns reduced to their comments. Two models describe the same
+ * schema exactly when their canonical forms are deep-equal.
  */
 export function canonicalize(m: DatabaseModel): DatabaseModel {
   return {
@@ -130,7 +180,7 @@ export function fingerprint(m: DatabaseModel): string {
 }
 
 /** The canonical model as text. */
-const canonicalText = memoized((m: DatabaseModel): string => stableStringify(canonicalize(m)));
+const canonicalText = memoized((m: DatabaseModel): string => stableStringify(hashedForm(canonicalize(m))));
 
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
   return a === b || canonicalText(a) === canonicalText(b);

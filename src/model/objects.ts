@@ -6,12 +6,36 @@
  *
  * Keys are `<kind> <qualified name>`:
  *   `schema public`, `extension pgcrypto`, `table public.orders`, `enum public.order_status`,
- *   `domain public.email`, `sequence public.orders_id_seq`.
- * A table's fingerprint covers its columns, constraints, indexes and partitions; a schema's only the
- * schema itself (name, comment), not what it contains.
+ *   `domain public.email`, `sequence public.orders_id_seq`, `view public.active_customer`,
+ *   `materializedView public.sales_by_region`.
+ * A table's fingerprint covers its columns, constraints, indexes and partitions, a materialized
+ * view's its indexes; a schema's only the schema itself (name, comment), not what it contains. The
+ * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
-import type { DatabaseModel } from './types.js';
+import type { DatabaseModel, SchemaModel } from './types.js';
+
+/** Kinds of schema-qualified objects, as their keys spell them. */
+export type SchemaObjectKind = 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
+
+/** `table public.orders`: the key of a schema-qualified object (for fingerprints and the dependency graph). */
+export function objectKey(kind: SchemaObjectKind, schema: string, name: string): string {
+  return `${kind} ${schema}.${name}`;
+}
+
+/** A schema with nothing in it. */
+export function emptySchema(name: string): SchemaModel {
+  return {
+    kind: 'schema',
+    name,
+    enums: [],
+    domains: [],
+    sequences: [],
+    tables: [],
+    views: [],
+    materializedViews: [],
+  };
+}
 
 /** The schema apply keeps its journal in. It is not part of any user schema: fingerprints leave it out. */
 export const JOURNAL_SCHEMA = 'zdm';
@@ -46,12 +70,14 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
   };
   for (const e of m.extensions) put(`extension ${e.name}`, e);
   for (const s of m.schemas) {
-    const { enums, domains, sequences, tables, ...own } = s;
+    const { enums, domains, sequences, tables, views, materializedViews, ...own } = s;
     put(`schema ${s.name}`, own);
-    for (const x of enums) put(`enum ${s.name}.${x.name}`, x);
-    for (const x of domains) put(`domain ${s.name}.${x.name}`, x);
-    for (const x of sequences) put(`sequence ${s.name}.${x.name}`, x);
-    for (const x of tables) put(`table ${s.name}.${x.name}`, x);
+    for (const x of enums) put(objectKey('enum', s.name, x.name), x);
+    for (const x of domains) put(objectKey('domain', s.name, x.name), x);
+    for (const x of sequences) put(objectKey('sequence', s.name, x.name), x);
+    for (const x of tables) put(objectKey('table', s.name, x.name), x);
+    for (const x of views) put(objectKey('view', s.name, x.name), x);
+    for (const x of materializedViews) put(objectKey('materializedView', s.name, x.name), x);
   }
   return out;
 }

@@ -273,6 +273,62 @@ export interface Table extends RelationParts {
   readonly renamedFrom?: string;
 }
 
+/**
+ * An output column of a view or materialized view. Its name, type and collation follow from the
+ * definition and the relations it reads, so only the comment is compared (see canonical.ts); the
+ * rest is read from a server (the live database, or the scratch database that normalizes a desired
+ * state) for the planner's decisions, e.g. whether `CREATE OR REPLACE VIEW` can replace a view.
+ */
+export interface ViewColumn {
+  readonly name: string;
+  /** `format_type()` of the column; absent in a desired state not normalized through a server. */
+  readonly type?: string;
+  /** Only when it differs from the type's default collation; `schema.name` unless in pg_catalog. */
+  readonly collation?: string;
+  readonly comment?: string;
+}
+
+export type ViewCheckOption = 'local' | 'cascaded';
+
+export interface View {
+  readonly kind: 'view';
+  readonly schema: string;
+  readonly name: string;
+  /**
+   * The query, as `pg_get_viewdef(oid, true)` prints it under an empty `search_path` (every name
+   * outside pg_catalog schema-qualified), without the leading blank and the final semicolon.
+   */
+  readonly definition: string;
+  /**
+   * Output columns in order (read from a server). A desired state not normalized yet lists only the
+   * columns it gives a comment.
+   */
+  readonly columns: readonly ViewColumn[];
+  /** `WITH (security_barrier)`. */
+  readonly securityBarrier: boolean;
+  /** `WITH (security_invoker)` (PostgreSQL 15+). */
+  readonly securityInvoker: boolean;
+  /** `WITH [LOCAL | CASCADED] CHECK OPTION`. */
+  readonly checkOption?: ViewCheckOption;
+  readonly comment?: string;
+}
+
+export interface MaterializedView {
+  readonly kind: 'materializedView';
+  readonly schema: string;
+  readonly name: string;
+  /** As for View.definition. */
+  readonly definition: string;
+  /** As for View.columns. */
+  readonly columns: readonly ViewColumn[];
+  /** False for `WITH NO DATA` (live: not populated, `pg_class.relispopulated`). */
+  readonly withData: boolean;
+  readonly indexes: readonly Index[];
+  /** Storage parameters (`WITH (fillfactor = 70)`). */
+  readonly with?: StorageParameters;
+  readonly comment?: string;
+}
+
 export interface SchemaModel {
   readonly kind: 'schema';
   readonly name: string;
@@ -280,10 +336,12 @@ export interface SchemaModel {
   readonly domains: readonly Domain[];
   readonly sequences: readonly Sequence[];
   readonly tables: readonly Table[];
+  readonly views: readonly View[];
+  readonly materializedViews: readonly MaterializedView[];
   readonly comment?: string;
 }
 
-/** A reference from an object zdm does not manage (view, function, trigger) to a table or column. */
+/** A reference from an object zdm does not manage (function, trigger) to a table or column. */
 export interface DependencyTarget {
   readonly schema: string;
   readonly table: string;
@@ -292,7 +350,7 @@ export interface DependencyTarget {
 }
 
 export interface Dependent {
-  readonly kind: 'view' | 'materializedView' | 'function' | 'trigger';
+  readonly kind: 'function' | 'trigger';
   readonly schema: string;
   readonly name: string;
   /** For a trigger, the table it is on. */
@@ -302,13 +360,25 @@ export interface Dependent {
 
 /**
  * Objects read from a live database that the desired state does not manage (yet). They are never
- * compared; planners use them to know what a change would break (a view over a renamed column, a
+ * compared; planners use them to know what a change would break (a trigger on a renamed column, a
  * trigger a backfill would fire).
  */
 export interface Dependents {
-  readonly views: readonly Dependent[];
   readonly functions: readonly Dependent[];
   readonly triggers: readonly Dependent[];
+}
+
+/**
+ * One edge of the dependency graph (src/model/dependencies.ts): `from` needs `to` (and PostgreSQL
+ * knows it: pg_depend). Both are object keys (src/model/objects.ts): `view public.v`,
+ * `table public.t`, `materializedView public.mv`; objects zdm does not manage get keys of their own
+ * kind (`function public.f(integer)`, `rule r on public.t`, `trigger t on public.t`, …).
+ */
+export interface Dependency {
+  readonly from: string;
+  readonly to: string;
+  /** The column of `to` (a table, view or materialized view) when the dependency is on one column. */
+  readonly column?: string;
 }
 
 export interface DatabaseModel {
@@ -317,6 +387,18 @@ export interface DatabaseModel {
   readonly schemas: readonly SchemaModel[];
   /** Live database only. */
   readonly dependents?: Dependents;
+  /**
+   * What depends on what, from pg_depend: of the live database, or of the scratch database a
+   * desired state was built in (a desired state that was not has a copy of the live edges between
+   * the objects it keeps). Never compared.
+   */
+  readonly dependencies?: readonly Dependency[];
+  /**
+   * Live database only: how many objects of each kind zdm does not manage (yet) the database holds,
+   * by kind (`function`, `trigger`, `rule`, `event trigger`, `aggregate`, `operator`, `cast`,
+   * `foreign-data wrapper`, `foreign server`, `foreign table`, `publication`), kinds with none left out.
+   */
+  readonly unmanaged?: Readonly<Record<string, number>>;
   /** Live database only: e.g. `PostgreSQL 18.4`. */
   readonly server?: { readonly version: string; readonly versionNum: number };
 }

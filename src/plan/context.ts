@@ -4,16 +4,20 @@
  */
 import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
+import { type DependencyGraph, dependencyGraph, isManagedKey } from '../model/dependencies.js';
 import { qualified } from '../model/names.js';
+import { objectKey } from '../model/objects.js';
 import type {
   Column,
   DatabaseModel,
   Dependent,
   ForeignKey,
   Index,
+  MaterializedView,
   Partition,
   RelationParts,
   Table,
+  View,
 } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
 import { strongerMode } from './locks.js';
@@ -28,7 +32,7 @@ export type StepDraft = SqlDraft | BackfillDraft | Omit<CopyStep, 'id'> | Omit<V
 
 /** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
 export interface Touch {
-  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table';
+  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
   readonly schema?: string;
   readonly name: string;
 }
@@ -127,6 +131,23 @@ const relationIndex = memoized((m: DatabaseModel): ReadonlyMap<string, RelationI
   return out;
 });
 
+export type ViewLike = View | MaterializedView;
+
+/** Every view and materialized view of a model by its object key, built once per model. */
+const viewIndex = memoized((m: DatabaseModel): ReadonlyMap<string, ViewLike> => {
+  const out = new Map<string, ViewLike>();
+  for (const s of m.schemas) {
+    for (const v of s.views) out.set(objectKey('view', s.name, v.name), v);
+    for (const v of s.materializedViews) out.set(objectKey('materializedView', s.name, v.name), v);
+  }
+  return out;
+});
+
+/** The view or materialized view with this object key (`view public.v`), if the model has it. */
+export function findViewLike(m: DatabaseModel, key: string): ViewLike | undefined {
+  return viewIndex(m).get(key);
+}
+
 export function findRelation(m: DatabaseModel, ref: RelationRef): Relation | undefined {
   return relationIndex(m).get(`${ref.schema}\u0000${ref.name}`)?.relation;
 }
@@ -150,6 +171,13 @@ export class PlanContext {
   readonly actions: Action[] = [];
   readonly issues: PlanningIssue[] = [];
   readonly warnings: string[] = [];
+  /**
+   * Views and materialized views (object keys) that a step drops and creates again around another
+   * change (techniques/views.ts rebuildViews): the view planning leaves them alone.
+   */
+  readonly rebuiltViews = new Set<string>();
+  /** Views whose creating step sets their comments: no comment step of their own. */
+  readonly viewCommentsSet = new Set<string>();
   /** Schema names the SQL generators treat as qualifiers of collations and operator classes. */
   readonly schemas: ReadonlySet<string>;
   private readonly taken = new Map<string, Set<string>>();
@@ -258,20 +286,45 @@ export class PlanContext {
     return out;
   }
 
+  /** The dependency graph of the live database. */
+  get liveGraph(): DependencyGraph {
+    return dependencyGraph(this.input.live);
+  }
+  /** The dependency graph of the desired state (of the scratch database it was built in). */
+  get desiredGraph(): DependencyGraph {
+    return dependencyGraph(this.input.desired);
+  }
+
   /**
-   * Views (and materialized views) of the live database, not managed by zdm, that use the table, or
-   * the column when one is given: PostgreSQL refuses to drop it or change its type under them.
+   * Objects of the live database zdm does not manage (functions with SQL-standard bodies, rules,
+   * policies, publications, …) that depend on the table, or on the column when one is given:
+   * PostgreSQL refuses to drop it or change its type under them. Each as its key reads
+   * (`rule r on public.t`), sorted.
    */
-  viewsUsing(ref: RelationRef, column?: string): string[] {
-    const views = this.input.live.dependents?.views ?? [];
-    return views
-      .filter((v) =>
-        v.dependsOn.some(
-          (d) => d.schema === ref.schema && d.table === ref.name && (column === undefined || d.column === column),
-        ),
-      )
-      .map((v) => `${v.kind === 'materializedView' ? 'materialized view' : 'view'} ${qualified(v.schema, v.name)}`)
+  unmanagedDependents(ref: RelationRef, column?: string): string[] {
+    // A trigger, rule or policy on the table itself goes with the table.
+    const own = ` on ${qualified(ref.schema, ref.name)}`;
+    return this.liveGraph
+      .dependentsOf(objectKey('table', ref.schema, ref.name), column)
+      .filter((k) => !isManagedKey(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
+  }
+
+  /** The refusal of a change under objects zdm does not manage (`unmanagedDependents`), or undefined. */
+  unmanagedRefusal(ref: RelationRef, column: string | undefined, change: string): string | undefined {
+    const deps = this.unmanagedDependents(ref, column);
+    if (deps.length === 0) return undefined;
+    return (
+      `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
+      `PostgreSQL refuses to ${change} under ${deps.length === 1 ? 'it' : 'them'}; drop or change ${deps.length === 1 ? 'it' : 'them'} first`
+    );
+  }
+
+  /** Live views and materialized views that read the table (the column, when given) directly. */
+  liveViewsUsing(ref: RelationRef, column?: string): ViewLike[] {
+    return this.liveGraph
+      .dependentsOf(objectKey('table', ref.schema, ref.name), column)
+      .flatMap((k) => findViewLike(this.input.live, k) ?? []);
   }
 
   /**

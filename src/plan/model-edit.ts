@@ -3,7 +3,18 @@
  * model (and fingerprint) expected after each phase. Each returns a new model; nothing is mutated.
  */
 import type { RelationRef } from '../diff/changes.js';
-import type { Column, DatabaseModel, Partition, RelationParts, SchemaModel, Sequence, Table } from '../model/types.js';
+import type {
+  Column,
+  DatabaseModel,
+  MaterializedView,
+  Partition,
+  RelationParts,
+  SchemaModel,
+  Sequence,
+  Table,
+  View,
+  ViewColumn,
+} from '../model/types.js';
 
 export type ModelEdit = (m: DatabaseModel) => DatabaseModel;
 
@@ -114,4 +125,37 @@ export function dropOwnedSequences(m: DatabaseModel, ref: RelationRef, column?: 
       s.sequences.some(owned) ? { ...s, sequences: s.sequences.filter((q) => !owned(q)) } : s,
     ),
   };
+}
+
+/** Applies `fn` to view `schema.name`. */
+export function mapView(m: DatabaseModel, schema: string, name: string, fn: (v: View) => View): DatabaseModel {
+  return mapSchema(m, schema, (s) => {
+    if (!s.views.some((v) => v.name === name)) throw new Error(`model edit: no view ${schema}.${name}`);
+    return { ...s, views: s.views.map((v) => (v.name === name ? fn(v) : v)) };
+  });
+}
+
+/** Applies `fn` to materialized view `schema.name`. */
+export function mapMaterializedView(
+  m: DatabaseModel,
+  schema: string,
+  name: string,
+  fn: (v: MaterializedView) => MaterializedView,
+): DatabaseModel {
+  return mapSchema(m, schema, (s) => {
+    if (!s.materializedViews.some((v) => v.name === name)) {
+      throw new Error(`model edit: no materialized view ${schema}.${name}`);
+    }
+    return { ...s, materializedViews: s.materializedViews.map((v) => (v.name === name ? fn(v) : v)) };
+  });
+}
+
+/** Applies `fn` to column `column` of a view's or materialized view's column list. */
+export function mapViewColumn<T extends { readonly columns: readonly ViewColumn[]; readonly name: string }>(
+  v: T,
+  column: string,
+  fn: (c: ViewColumn) => ViewColumn,
+): T {
+  if (!v.columns.some((c) => c.name === column)) throw new Error(`model edit: no column ${column} in view ${v.name}`);
+  return { ...v, columns: v.columns.map((c) => (c.name === column ? fn(c) : c)) };
 }

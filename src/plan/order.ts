@@ -42,6 +42,9 @@ export const GROUPS = {
     'foreignKeys',
     // Exclusion constraints have no online technique; kept apart so they are easy to spot.
     'exclusions',
+    // Views and materialized views, created and replaced after every table, column and index they
+    // may read, in the order of the desired dependency graph.
+    'views',
     // Comments last: the objects they are on exist by now.
     'comments',
   ],
@@ -58,7 +61,8 @@ export const GROUPS = {
     'validateForeignKeys',
   ],
   contract: [
-    // Views zdm left under a renamed table's old name: before anything changes a column they select.
+    // Views zdm left under a renamed table's old name, views re-created with other columns, dropped
+    // views (what reads a view first): before anything changes a column or table they select.
     'dropViews',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',

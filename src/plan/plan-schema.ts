@@ -70,7 +70,7 @@ export const PLAN_SCHEMA = {
     fingerprint: str('`sha256:` and 64 lower-case hex digits.', { pattern: '^sha256:[0-9a-f]{64}$' }),
     objectFingerprints: {
       description:
-        'Fingerprints of objects, keyed `<kind> <schema>.<name>` (`table public.orders`, `enum public.status`, `schema public`); ' +
+        'Fingerprints of objects, keyed `<kind> <schema>.<name>` (`table public.orders`, `enum public.status`, `schema public`, `view public.active_orders`, `materializedView public.totals`); ' +
         '`absent` for an object that does not exist at that point.',
       type: 'object',
       additionalProperties: {

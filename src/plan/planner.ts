@@ -11,7 +11,7 @@ import { type Change, type ChangeKind, describeChange, type SetComment } from '.
 import { diffModels } from '../diff/diff.js';
 import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
-import { ABSENT, objectFingerprints, withoutJournal } from '../model/objects.js';
+import { ABSENT, objectFingerprints, objectKey, withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
 import { withChecksum } from './checksum.js';
 import { type Action, PlanContext, rootTable, type Touch, touchKey } from './context.js';
@@ -22,12 +22,14 @@ import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
+import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
 import { planRenameTable } from './techniques/rename-table.js';
 import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as tableProperties from './techniques/table-properties.js';
 import * as tables from './techniques/tables.js';
+import * as views from './techniques/views.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 
 export interface PlanOptions {
@@ -113,7 +115,16 @@ const HANDLERS: Handlers = {
   addPartition: tables.planAddPartition,
   dropPartition: tables.planDropPartition,
   partitionTable: partitionSwap.planPartitionTable,
-  // Comments are gathered and planned together, one step per object (objects.planComments).
+  // Views are gathered and planned together, in dependency order, after every other change
+  // (views.planViews); so are comments, one step per object (objects.planComments).
+  createView: () => {},
+  dropView: () => {},
+  replaceView: () => {},
+  recreateView: () => {},
+  createMaterializedView: () => {},
+  dropMaterializedView: () => {},
+  replaceMaterializedView: () => {},
+  alterMaterializedView: materializedViews.planAlterMaterializedView,
   setComment: () => {},
   unsupported: (ctx, c) => ctx.issue(c.object, c.reason, c.path),
 };
@@ -164,11 +175,17 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
   }
   const comments: SetComment[] = [];
+  const viewChanges: views.ViewChange[] = [];
   for (const c of changes) {
     if (c.kind === 'setComment') comments.push(c);
-    else (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
+    else if (isViewChange(c)) viewChanges.push(c);
+    (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
   }
-  objects.planComments(ctx, comments);
+  views.planViews(ctx, viewChanges);
+  objects.planComments(
+    ctx,
+    comments.filter((c) => !ctx.viewCommentsSet.has(commentViewKey(c.target) ?? '')),
+  );
   if (ctx.issues.length > 0) throw new PlanningError(ctx.issues);
 
   const models = {} as Record<PhaseName, DatabaseModel>;
@@ -206,6 +223,25 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     phases,
   };
   return { plan: withChecksum(body), warnings: [...ctx.warnings], changes, models };
+}
+
+function isViewChange(c: Change): c is views.ViewChange {
+  return (
+    c.kind === 'createView' ||
+    c.kind === 'dropView' ||
+    c.kind === 'replaceView' ||
+    c.kind === 'recreateView' ||
+    c.kind === 'createMaterializedView' ||
+    c.kind === 'dropMaterializedView' ||
+    c.kind === 'replaceMaterializedView'
+  );
+}
+
+/** The object key of the view or materialized view a comment is on (its own, or one of its columns'). */
+function commentViewKey(t: SetComment['target']): string | undefined {
+  if (t.kind === 'view' || t.kind === 'materializedView') return objectKey(t.kind, t.schema, t.name);
+  if (t.kind === 'viewColumn') return objectKey(t.materialized ? 'materializedView' : 'view', t.schema, t.view);
+  return undefined;
 }
 
 function ordered(actions: readonly Action[], phase: PhaseName): Action[] {

@@ -28,6 +28,12 @@ export function commentSql(t: CommentTarget, text: string | undefined): string {
       return commentOnSql(`DOMAIN ${qualifiedName(t.schema, t.name)}`, text);
     case 'sequence':
       return commentOnSql(`SEQUENCE ${qualifiedName(t.schema, t.name)}`, text);
+    case 'view':
+      return commentOnSql(`VIEW ${qualifiedName(t.schema, t.name)}`, text);
+    case 'materializedView':
+      return commentOnSql(`MATERIALIZED VIEW ${qualifiedName(t.schema, t.name)}`, text);
+    case 'viewColumn':
+      return commentOnSql(`COLUMN ${qualifiedName(t.schema, t.view)}.${quoteIdent(t.column)}`, text);
     default:
       return assertNever(t);
   }

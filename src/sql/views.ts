@@ -1,7 +1,56 @@
-/** Views: the compatibility view of a table rename, and carrying dependent views over to a new table. */
+/**
+ * Views and materialized views: as the desired state has them, the compatibility view of a table
+ * rename, and carrying dependent views over to a new table. A definition is the server's normalized
+ * text (every name outside pg_catalog schema-qualified), used as it is.
+ */
+import type { MaterializedView, StorageParameters, View } from '../model/types.js';
 import { commentOnSql } from './comments.js';
-import { dollarQuoted } from './fragments.js';
-import { quoteLiteral, type RelationName, rel } from './quote.js';
+import { dollarQuoted, withClause } from './fragments.js';
+import { qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+
+/** `[WITH (security_barrier = true, …)]` of a view. */
+function viewOptions(v: View): string {
+  const o: string[] = [];
+  if (v.securityBarrier) o.push('security_barrier = true');
+  if (v.securityInvoker) o.push('security_invoker = true');
+  return o.length > 0 ? ` WITH (${o.join(', ')})` : '';
+}
+
+/**
+ * `CREATE [OR REPLACE] VIEW …`. OR REPLACE sets every option anew: an option left out is reset
+ * (PostgreSQL replaces the view's reloptions as a whole).
+ */
+export function createViewSql(v: View, orReplace = false): string {
+  const check = v.checkOption === undefined ? '' : `\nWITH ${v.checkOption.toUpperCase()} CHECK OPTION`;
+  return `CREATE ${orReplace ? 'OR REPLACE ' : ''}VIEW ${qualifiedName(v.schema, v.name)}${viewOptions(v)} AS\n${v.definition}${check}`;
+}
+
+/** `CREATE MATERIALIZED VIEW …` under the view's name or `name`, populated or `WITH NO DATA`. */
+export function createMaterializedViewSql(v: MaterializedView, name = v.name): string {
+  return (
+    `CREATE MATERIALIZED VIEW ${qualifiedName(v.schema, name)}${withClause(v.with)} AS\n${v.definition}\n` +
+    (v.withData ? 'WITH DATA' : 'WITH NO DATA')
+  );
+}
+
+/** `ALTER MATERIALIZED VIEW … RENAME TO …` */
+export function renameMaterializedViewSql(v: RelationName, to: string): string {
+  return `ALTER MATERIALIZED VIEW ${rel(v)} RENAME TO ${quoteIdent(to)}`;
+}
+
+/** `ALTER MATERIALIZED VIEW … RESET (…)` and `SET (…)` for storage parameters that changed. */
+export function materializedViewStorageSql(
+  v: RelationName,
+  reset: readonly string[],
+  set: StorageParameters | undefined,
+): string[] {
+  const sql: string[] = [];
+  if (reset.length > 0) sql.push(`ALTER MATERIALIZED VIEW ${rel(v)} RESET (${reset.map(quoteIdent).join(', ')})`);
+  if (set !== undefined && Object.keys(set).length > 0) {
+    sql.push(`ALTER MATERIALIZED VIEW ${rel(v)} SET${withClause(set).replace(/^ WITH/, '')}`);
+  }
+  return sql;
+}
 
 /** `SELECT *` of one table: an automatically updatable view (reads, INSERT with defaults, UPDATE, DELETE go through). */
 export function createViewOfTableSql(view: RelationName, table: RelationName): string {
@@ -12,8 +61,12 @@ export function commentOnViewSql(view: RelationName, text: string | undefined): 
   return commentOnSql(`VIEW ${rel(view)}`, text);
 }
 
-export function dropViewSql(view: RelationName): string {
-  return `DROP VIEW ${rel(view)}`;
+/** `DROP [MATERIALIZED] VIEW [IF EXISTS] …` */
+export function dropViewSql(
+  view: RelationName,
+  opts: { readonly materialized?: boolean; readonly ifExists?: boolean } = {},
+): string {
+  return `DROP ${opts.materialized ? 'MATERIALIZED ' : ''}VIEW ${opts.ifExists ? 'IF EXISTS ' : ''}${rel(view)}`;
 }
 
 /**

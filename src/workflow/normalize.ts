@@ -204,7 +204,7 @@ async function createNewSchemaObjects(
  * Text that is byte-for-byte what the live database prints for the same object is the same
  * expression, so it is kept as it is instead of going through the server a second time.
  */
-function keep(
+export function keep(
   original: string | undefined,
   normalized: string | undefined,
   live: string | undefined,
@@ -222,7 +222,7 @@ function byNameMap<T extends { readonly name: string }>(xs: readonly T[] | undef
   return new Map((xs ?? []).map((x) => [x.name, x]));
 }
 
-function mergeKeys(
+export function mergeKeys(
   orig: readonly IndexKey[],
   got: readonly IndexKey[],
   live: readonly IndexKey[] | undefined,

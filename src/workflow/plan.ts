@@ -30,6 +30,8 @@ import type { Plan } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
+import { withScratchDatabase } from './scratch.js';
+import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */
@@ -44,6 +46,11 @@ export interface MakePlanOptions {
    * that a mistyped path is reported as such even when the database is unreachable).
    */
   readonly loaded?: LoadedDesiredState;
+  /**
+   * A server of the live server's major version to build the desired state on when views need
+   * normalizing (scratch.ts); default: an embedded server zdm starts.
+   */
+  readonly scratchUrl?: string;
 }
 
 export interface MadePlan {
@@ -63,10 +70,15 @@ export class PlanInFlightError extends InputError {
   override readonly name = 'PlanInFlightError';
 }
 
-/** sha256 of the desired-state input: the file's bytes, or each file of the directory (path and bytes) in path order. */
-export async function desiredSha256(p: string): Promise<string> {
+/**
+ * sha256 of the desired-state input: the file's bytes, or each file of the directory (path and
+ * bytes) in path order; then each .sql file the input names with `file:` (its path relative to the
+ * input's directory, and its bytes), in path order.
+ */
+export async function desiredSha256(p: string, sqlFiles: readonly string[] = []): Promise<string> {
   const h = createHash('sha256');
-  if ((await stat(p)).isDirectory()) {
+  const isDirectory = (await stat(p)).isDirectory();
+  if (isDirectory) {
     const files = (await readdir(p, { recursive: true }))
       .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).some((part) => part.startsWith('.')))
       .sort();
@@ -77,6 +89,12 @@ export async function desiredSha256(p: string): Promise<string> {
     }
   } else {
     h.update(await readFile(p));
+  }
+  const root = path.resolve(isDirectory ? p : path.dirname(p));
+  for (const f of [...sqlFiles].map((x) => path.relative(root, x)).sort()) {
+    h.update(`${f}\n`);
+    h.update(await readFile(path.resolve(root, f)));
+    h.update('\n');
   }
   return `sha256:${h.digest('hex')}`;
 }
@@ -116,7 +134,7 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 }
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
-  const { model: written, sources } = options.loaded ?? (await loadDesiredState(options.desiredPath));
+  const { model: written, sources, sqlFiles } = options.loaded ?? (await loadDesiredState(options.desiredPath));
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
   if (flying) {
@@ -129,6 +147,18 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
+    if (viewsNeedingServer(desired, live).length > 0) {
+      const tables = desired;
+      desired = await withScratchDatabase(
+        {
+          major: Math.floor((live.server?.versionNum ?? 0) / 10000),
+          ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
+        },
+        (scratch) => normalizeViews(scratch, tables, live),
+      );
+    } else {
+      desired = withLiveViewFacts(desired, live);
+    }
   } catch (err) {
     if (err instanceof NormalizeError) {
       throw new DesiredStateError(
@@ -155,7 +185,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       id: planId(createdAt, slug),
       createdAt,
       zdmVersion: ZDM_VERSION,
-      desiredSha256: await desiredSha256(options.desiredPath),
+      desiredSha256: await desiredSha256(options.desiredPath, sqlFiles),
       serverVersion: live.server?.version ?? 'PostgreSQL',
       rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
       rowsOutsidePartitions: outside,

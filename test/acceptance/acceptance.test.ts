@@ -18,7 +18,7 @@ import { canonicalize } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import { PHASES } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { describePlan, expectPlan, loadCases, serverCases } from './cases.js';
 
 // Drops everything a case may have created: extensions, every schema (zdm's journal too), and
@@ -102,7 +102,13 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
 
     const desiredPath = path.join(dir, `${c.kind}--${c.name.replace(/[^a-zA-Z0-9]+/g, '-')}.yaml`);
     await writeFile(desiredPath, c.desired);
-    const made = await makePlan(client, { desiredPath, name: 'acceptance', now: NOW, batchSize: BATCH });
+    const made = await makePlan(client, {
+      desiredPath,
+      name: 'acceptance',
+      now: NOW,
+      batchSize: BATCH,
+      scratchUrl: adminUrl(),
+    });
     expectPlan(made.plan, made.warnings, c);
 
     for (const phase of PHASES) {

@@ -149,13 +149,15 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     const schemaDir = path.join(dir, 'schema');
     await mkdir(schemaDir);
     for (const [name, text] of writeDesiredStateFiles(await introspect(b.client))) {
+      // The queries of views are in per-schema folders (<schema>/views/<view>.sql).
+      await mkdir(path.dirname(path.join(schemaDir, name)), { recursive: true });
       await writeFile(path.join(schemaDir, name), text);
     }
 
     // zdm plan --schema DIR/ (on A)
     let made: Awaited<ReturnType<typeof makePlan>>;
     try {
-      made = await makePlan(a.client, { desiredPath: schemaDir, name: 'shared-case' });
+      made = await makePlan(a.client, { desiredPath: schemaDir, name: 'shared-case', scratchUrl: adminUrl() });
     } catch (err) {
       const message = (err as Error).message;
       if (status.kind === 'refused') {
@@ -197,7 +199,7 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
         problems.push(`the schemas differ (pg_dump ${pgDump.major} --schema-only):\n${formatDifference(d)}`);
       }
     }
-    const again = await makePlan(a.client, { desiredPath: schemaDir, name: 'check' });
+    const again = await makePlan(a.client, { desiredPath: schemaDir, name: 'check', scratchUrl: adminUrl() });
     if (!again.empty) {
       problems.push(
         `zdm plan --check after apply: exit 2, the database still differs:\n${schemaDiff(again.liveYaml, again.desiredYaml)}\n${describePlan(again.plan)}`,

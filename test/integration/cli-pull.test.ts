@@ -23,6 +23,7 @@ const SHOP = `
   COMMENT ON TABLE orders IS 'one row per order';
   COMMENT ON CONSTRAINT orders_amount_check ON orders IS 'no free orders';
   COMMENT ON INDEX customers_email_key IS 'not in the model';
+  CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
 `;
 
 describe('zdm pull and zdm validate (the built CLI)', () => {
@@ -40,7 +41,10 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
 
   it('prints YAML that validates and loads back to the introspected model, byte-stable across runs', async () => {
     const first = await runCli(['pull', '--database-url', db.url]);
-    expect(first.stderr).toContain('left out (not managed by zdm yet): 1 view(s)');
+    expect(first.stderr).toContain(
+      '2 table(s), 1 view(s) in 1 schema(s); left out (not managed by zdm yet): 1 function(s)',
+    );
+    expect(first.stdout).toContain('    views:\n      active_orders:\n        definition: |-\n          SELECT ');
     // Read but not writable: named on stderr, never dropped silently.
     expect(first.stderr).toContain(
       '1 thing(s) the desired state cannot hold, not written: public.customers: index customers_email_key: comment on the index of a constraint',
@@ -56,7 +60,7 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     await writeFile(file, first.stdout);
     const v = await runCli(['validate', file]);
     expect(v.stderr).toBe('');
-    expect(v.stdout).toContain('valid (2 table(s) in 1 schema(s))');
+    expect(v.stdout).toContain('valid (2 table(s), 1 view(s) in 1 schema(s))');
     expect(v.code).toBe(0);
 
     const { model } = await loadDesiredState(file);
@@ -68,9 +72,19 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     const out = path.join(dir, 'schema-dir') + path.sep;
     const r = await runCli(['pull', '--database-url', db.url, '--out', out]);
     expect(r.code).toBe(0);
-    expect((await readdir(out)).sort()).toEqual(['public.yaml']);
+    expect((await readdir(out)).sort()).toEqual(['public', 'public.yaml']);
+    // The view's query in its own file, which the YAML names.
+    expect(await readdir(path.join(out, 'public', 'views'))).toEqual(['active_orders.sql']);
+    expect(await readFile(path.join(out, 'public.yaml'), 'utf8')).toContain(
+      '      active_orders:\n        file: public/views/active_orders.sql\n',
+    );
+    expect(await readFile(path.join(out, 'public', 'views', 'active_orders.sql'), 'utf8')).toMatch(
+      /^SELECT orders\.id,\n|^SELECT id,\n/,
+    );
     const v = await runCli(['validate', out]);
     expect(v.code).toBe(0);
+    const { model } = await loadDesiredState(out);
+    expect(canonicalize(model)).toEqual(canonicalize(await introspect(db.client)));
   });
 
   it('reads the PG* variables when no URL is given', async () => {

@@ -108,6 +108,8 @@ describe('introspect (kitchen sink)', () => {
       domains: [],
       sequences: [],
       tables: [],
+      views: [],
+      materializedViews: [],
     });
     const fnSchemas = new Set(model.dependents?.functions.map((f) => f.schema));
     expect(fnSchemas).toEqual(new Set(['shop']));
@@ -583,28 +585,38 @@ describe('introspect (kitchen sink)', () => {
     ]);
   });
 
-  it('reads views, materialized views, functions and triggers as dependents', () => {
+  it('reads views and materialized views, their columns, options and comments', () => {
+    const shop = schema(model, 'shop');
+    expect(shop.views.map((v) => v.name)).toEqual(['customer_names']);
+    const v = shop.views[0]!;
+    expect(v).toMatchObject({ kind: 'view', schema: 'shop', name: 'customer_names', securityBarrier: false });
+    // pg_get_viewdef with an empty search_path: names qualified, no leading blank, no final semicolon.
+    expect(v.definition).toMatch(/^SELECT .*\n.*FROM shop\.customers$/s);
+    expect(v.columns.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'bigint'],
+      ['name', 'character varying(200)'],
+    ]);
+    const mv = shop.materializedViews[0]!;
+    expect(mv).toMatchObject({ kind: 'materializedView', name: 'order_totals', withData: true });
+    expect(mv.definition).toMatch(/FROM shop\.orders\n\s+GROUP BY /);
+  });
+
+  it('reads the dependency graph, and functions and triggers as dependents', () => {
+    const edges = (model.dependencies ?? []).filter((d) => d.from.includes(' shop.') || d.from.includes(' on shop.'));
+    expect(edges).toEqual(
+      expect.arrayContaining([
+        { from: 'view shop.customer_names', to: 'table shop.customers', column: 'id' },
+        { from: 'view shop.customer_names', to: 'table shop.customers', column: 'name' },
+        { from: 'materializedView shop.order_totals', to: 'table shop.orders', column: 'amount' },
+        { from: 'materializedView shop.order_totals', to: 'table shop.orders', column: 'customer_id' },
+        { from: 'function shop.customer_count()', to: 'table shop.customers', column: 'score' },
+        { from: 'trigger customers_touch on shop.customers', to: 'function shop.touch()' },
+        { from: 'trigger customers_touch on shop.customers', to: 'table shop.customers', column: 'name' },
+      ]),
+    );
+    // A view's rule depends on its own view too: not an edge.
+    expect(edges.some((d) => d.from === d.to)).toBe(false);
     expect(model.dependents).toEqual({
-      views: [
-        {
-          kind: 'view',
-          schema: 'shop',
-          name: 'customer_names',
-          dependsOn: [
-            { schema: 'shop', table: 'customers', column: 'id' },
-            { schema: 'shop', table: 'customers', column: 'name' },
-          ],
-        },
-        {
-          kind: 'materializedView',
-          schema: 'shop',
-          name: 'order_totals',
-          dependsOn: [
-            { schema: 'shop', table: 'orders', column: 'amount' },
-            { schema: 'shop', table: 'orders', column: 'customer_id' },
-          ],
-        },
-      ],
       functions: [
         {
           kind: 'function',
@@ -634,6 +646,7 @@ describe('introspect (kitchen sink)', () => {
         },
       ],
     });
+    expect(model.unmanaged).toEqual({ function: 2, trigger: 2 });
   });
 
   it('reads inheritance children and typed tables as plain tables and reports what the model cannot hold', () => {
@@ -663,12 +676,12 @@ describe('introspect (kitchen sink)', () => {
   it('reads only the schemas asked for (partitions follow their parent)', async () => {
     const only = await introspect(client, { schemas: ['Shop "EU"', 'zdm'] });
     expect(only.schemas).toEqual([schema(model, 'Shop "EU"')]);
-    expect(only.dependents).toEqual({ views: [], functions: [], triggers: [] });
+    expect(only.dependents).toEqual({ functions: [], triggers: [] });
   });
 
   it('never reads the zdm schema', () => {
     expect(model.schemas.some((s) => s.name === 'zdm')).toBe(false);
-    expect(model.dependents?.views.some((v) => v.schema === 'zdm')).toBe(false);
+    expect((model.dependencies ?? []).some((d) => / zdm\./.test(d.from) || / zdm\./.test(d.to))).toBe(false);
   });
 
   it("leaves the caller's session as it was", async () => {
@@ -767,6 +780,9 @@ describe('introspect (kitchen sink)', () => {
       ...before,
       schemas: before.schemas.filter((s) => s.name !== 'evil'),
       dependents: { ...before.dependents!, functions: before.dependents!.functions.filter((f) => f.schema !== 'evil') },
+      dependencies: before.dependencies!.filter((d) => !d.from.includes(' evil.')),
+      unmanaged: model.unmanaged,
     }).toEqual(model);
+    expect(before.unmanaged).toEqual({ ...model.unmanaged, function: 5, operator: 1 });
   });
 });

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, type ApplyEvent, applyPhase, planStatus } from '../../src/apply/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
 
 const SETUP = `
@@ -61,6 +61,10 @@ function desired(opts: { pk?: string; unique?: boolean; partitions?: string; ext
 schemas:
   public:
     comment: standard public schema
+    views:
+      active_orders:
+        definition: SELECT id, customer_id, amount FROM orders WHERE status = 'active'
+        checkOption: local
     tables:
       customers:
         columns:
@@ -126,7 +130,11 @@ describe('partition swap under a concurrent workload', () => {
   });
 
   it('swaps orders for a partitioned table with zero failed statements and no lost or extra row', async () => {
-    const made = await makePlan(db.client, { desiredPath: await desiredFile('swap', desired()), batchSize: 500 });
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('swap', desired()),
+      batchSize: 500,
+    });
     const kinds = made.plan.phases.map((p) => p.steps.map((s) => s.kind));
     expect(kinds).toEqual([
       ['sql', 'sql'],
@@ -179,7 +187,10 @@ describe('partition swap under a concurrent workload', () => {
       `INSERT INTO orders (customer_id, amount, created_at) VALUES (1, 1, '2025-05-05') RETURNING id::text`,
     );
     expect(BigInt(next[0]!.id)).toBeGreaterThan(BigInt(max[0]!.m));
-    const again = await makePlan(db.client, { desiredPath: await desiredFile('swap', desired()) });
+    const again = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('swap', desired()),
+    });
     expect(again.empty).toBe(true);
   }, 180_000);
 });
@@ -195,7 +206,10 @@ describe('a partition swap that cannot get its lock', () => {
   });
 
   it('waits for the holder without queueing, then fails after --lock-wait with the live table in place and the trigger still mirroring writes', async () => {
-    const made = await makePlan(db.client, { desiredPath: await desiredFile('lock', desired()) });
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('lock', desired()),
+    });
     await applyPhase(db.client, made.plan, { phase: 'expand' });
     await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
     const holder = await db.connect();
@@ -254,7 +268,9 @@ describe('partition swap: plan-time refusals', () => {
   });
 
   const refusal = async (name: string, text: string): Promise<string> => {
-    const err = await makePlan(db.client, { desiredPath: await desiredFile(name, text) }).catch((e: unknown) => e);
+    const err = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: await desiredFile(name, text) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     const e = err as Error & { issues?: readonly { message: string }[] };
     return [e.message, ...(e.issues ?? []).map((i) => i.message)].join('\n');
@@ -316,7 +332,11 @@ describe('a partition swap copy that is killed', () => {
   });
 
   it('resumes after its last committed batch, and the verification passes; status shows the copy meanwhile', async () => {
-    const made = await makePlan(db.client, { desiredPath: await desiredFile('resume', desired()), batchSize: 1000 });
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('resume', desired()),
+      batchSize: 1000,
+    });
     await applyPhase(db.client, made.plan, { phase: 'expand' });
     const wouldRun: string[] = [];
     await applyPhase(db.client, made.plan, {
@@ -378,7 +398,11 @@ describe('a partition swap copy whose batches run long', () => {
   });
 
   it('halves its batches as a backfill does (they hold row locks until they commit)', async () => {
-    const made = await makePlan(db.client, { desiredPath: await desiredFile('slow', desired()), batchSize: 4000 });
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('slow', desired()),
+      batchSize: 4000,
+    });
     await applyPhase(db.client, made.plan, { phase: 'expand' });
     const events: ApplyEvent[] = [];
     const stopped = await applyPhase(db.client, made.plan, {

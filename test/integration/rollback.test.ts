@@ -13,7 +13,7 @@ import { fingerprint } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import type { Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { startWorkload } from '../support/workload.js';
 
 const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
@@ -148,6 +148,69 @@ schemas:
       for (const r of readers) await r.end();
     }
   }, 60_000);
+
+  it('after expand: new views and materialized views (their indexes and comments) are dropped; a replaced view is refused', async () => {
+    const before = await snapshot();
+    const withViews = (replace: boolean) => `
+version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          name: { type: varchar(200), nullable: false }
+          n: { type: integer }
+        primaryKey: { columns: [id] }
+        checks:
+          users_n_check: { expression: n > 0 }
+        indexes:
+          idx_users_n: { columns: [n] }
+    views:
+      user_names:
+        definition: SELECT id, name FROM users
+        comment: new in this plan
+        columns:
+          name: { comment: the name }
+${replace ? '      kept:\n        definition: SELECT id, n FROM users\n' : ''}    materializedViews:
+      user_count:
+        definition: SELECT count(*) AS n FROM users
+        comment: new too
+        indexes:
+          user_count_n: { columns: [n], unique: true, comment: one row }
+`;
+    const file = path.join(dir, 'rb-views.yaml');
+    await writeFile(file, withViews(false));
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'rb-views', scratchUrl: adminUrl() })).plan;
+    expect(p.phases[0]!.steps.map((s) => s.summary)).toEqual([
+      expect.stringMatching(/^create materialized view public\.user_count with 1 index/),
+      'create view public.user_names',
+    ]);
+    await apply(p, 'expand');
+    const r = await rollbackPlan(db.client, p);
+    expect(r.undone.map((u) => u.sql)).toEqual([
+      ['DROP VIEW IF EXISTS public.user_names'],
+      ['DROP INDEX IF EXISTS public.user_count_n', 'DROP MATERIALIZED VIEW IF EXISTS public.user_count'],
+    ]);
+    expect((await snapshot()).schema).toBe(before.schema);
+
+    // A view that existed before, replaced: its old definition is not in the plan.
+    await db.exec('CREATE VIEW kept AS SELECT id FROM users');
+    try {
+      await writeFile(file, withViews(true));
+      const q = (await makePlan(db.client, { desiredPath: file, name: 'rb-views-2', scratchUrl: adminUrl() })).plan;
+      await apply(q, 'expand');
+      const err = await rollbackPlan(db.client, q).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /replace view public\.kept .*: no automatic undo for: CREATE OR REPLACE VIEW public\.kept/,
+      );
+      await apply(q, 'backfill');
+      await apply(q, 'contract');
+    } finally {
+      await db.exec('DROP VIEW IF EXISTS user_names; DROP MATERIALIZED VIEW IF EXISTS user_count; DROP VIEW kept');
+    }
+  });
 
   it('after contract has started: refused, saying why', async () => {
     const p = await plan('rb-contract');

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminUrl } from './db.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -16,7 +17,8 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
+    // Views are normalized on a scratch database of the test server, not on an embedded one per run.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ZDM_SCRATCH_URL: adminUrl(), ...options.env };
     // The tests' own connection settings must not leak into the CLI unless a test passes them.
     if (!options.env || !('DATABASE_URL' in options.env)) delete env.DATABASE_URL;
     const child = spawn(process.execPath, [path.join(projectRoot, 'bin/run.js'), ...args], {

@@ -3,7 +3,7 @@
  * per schema), validated and loaded back, equals what introspection read; and normalizing the loaded
  * state through the server (what `zdm plan` does to a desired state) changes nothing.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -25,8 +25,11 @@ export async function expectRoundTrip(client: Queryable, live: DatabaseModel): P
     expect(writeDesiredState(single.model)).toBe(text);
 
     const split = path.join(dir, 'split');
-    await import('node:fs/promises').then((fs) => fs.mkdir(split));
-    for (const [name, content] of writeDesiredStateFiles(live)) await writeFile(path.join(split, name), content);
+    await mkdir(split);
+    for (const [name, content] of writeDesiredStateFiles(live)) {
+      await mkdir(path.dirname(path.join(split, name)), { recursive: true });
+      await writeFile(path.join(split, name), content);
+    }
     const merged = await loadDesiredState(split);
     expect(canonicalize(merged.model)).toEqual(canonicalize(live));
 

@@ -19,6 +19,10 @@ comment, json as JSON. The plan file is written to plans/<UTC time>-<slug>.plan.
 otherwise. --check writes nothing: it exits 0 when the database already matches, 2 when it does not
 (for drift detection in CI).
 
+When the desired state changes a view or materialized view, zdm builds the desired state in a scratch
+database (an embedded PostgreSQL of the live server's major version, or --scratch-url) to read the
+views back as PostgreSQL normalizes them. Nothing is created on the live database.
+
 zdm refuses to plan while another plan is applied part-way on the database.`;
 
   static override examples = [
@@ -49,6 +53,18 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     }),
     check: Flags.boolean({ summary: 'Write nothing; exit 0 when the database matches the desired state, 2 when not.' }),
     'batch-size': Flags.integer({ summary: 'Rows per backfill batch written into the plan.', default: 5000, min: 1 }),
+    'scratch-url': Flags.string({
+      summary: 'Server to normalize views on (default: an embedded PostgreSQL zdm starts).',
+      description:
+        'When the desired state changes a view, zdm builds the desired state in a scratch database of the live ' +
+        "server's major version and reads the views back as PostgreSQL prints them. With this flag it creates " +
+        'a database zdm_scratch_<random> on the given server (the user needs CREATEDB) and drops it at the end; ' +
+        'without it zdm starts an embedded PostgreSQL (linux-x64), whose cluster it keeps between runs under ' +
+        '<OS temp dir>/zdm-cache-<uid> (ZDM_CACHE_DIR moves it; empty keeps none). ' +
+        'Example: postgresql://postgres@localhost:5432/postgres.',
+      env: 'ZDM_SCRATCH_URL',
+      helpGroup: 'DATABASE',
+    }),
   };
 
   async run(): Promise<void> {
@@ -79,6 +95,7 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
         loaded,
         batchSize: flags['batch-size'],
         ...(flags.name ? { name: flags.name } : {}),
+        ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
       }),
     );
     const diff = (): string => render.schemaDiff(made.liveYaml, made.desiredYaml);

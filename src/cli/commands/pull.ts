@@ -5,6 +5,7 @@ import type { UnsupportedFeature } from '../../introspect/index.js';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { makeOutputDirectory, writeOutput } from '../files.js';
+import { objectCounts } from '../output.js';
 
 export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
@@ -12,15 +13,19 @@ export default class Pull extends BaseCommand {
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
 sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes,
 partitions, storage parameters, row level security, replica identity, identity sequence options and
-comments) in the desired-state format; options at PostgreSQL's defaults are left out. The output is sorted and stable: the same database gives the
-same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
+comments, views and materialized views) in the desired-state format; options at PostgreSQL's
+defaults are left out. The output is sorted and stable: the same database gives the same bytes, so
+it diffs cleanly in version control. Start a project with it, then edit the YAML.
 
-Views, functions and triggers are not part of the desired state yet: pull counts what it left out on
-stderr, and names anything else it read that the desired state cannot hold (inheritance, a comment on
-the index behind a constraint, …). zdm's own schema (zdm), system schemas and objects owned by extensions are never written.
+Functions, triggers, rules, policies and other objects are not part of the desired state yet: pull
+counts what it left out on stderr, and names anything else it read that the desired state cannot hold
+(inheritance, a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
+and objects owned by extensions are never written.
 
---out FILE writes one file; --out DIR (an existing directory, or a path ending in /) writes one file
-per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
+--out FILE writes one file, with the queries of views inline; --out DIR (an existing directory, or a
+path ending in /) writes one file per schema plus extensions.yaml, and the query of each view in
+<schema>/views/<view>.sql (<schema>/materialized-views/ for materialized views), which the YAML names
+with file:. Without --out the YAML goes to stdout.`;
 
   static override examples = [
     { description: 'Print the schema of the database in DATABASE_URL', command: '<%= config.bin %> pull' },
@@ -58,7 +63,8 @@ per schema plus extensions.yaml; without --out the YAML goes to stdout.`;
     } else if (out.endsWith('/') || out.endsWith(path.sep) || (await isDirectory(out))) {
       await makeOutputDirectory(out);
       const files = writeDesiredStateFiles(model);
-      for (const [name, text] of files) await writeOutput(path.join(out, name), text, 'desired state');
+      // Keys use `/` (the .sql files of views are in per-schema folders); writeOutput makes the folders.
+      for (const [name, text] of files) await writeOutput(path.join(out, ...name.split('/')), text, 'desired state');
       this.logToStderr(`wrote ${files.size} file(s) to ${out}`);
     } else {
       await writeOutput(out, writeDesiredState(model, { schemaPath: schemaRef(out) }), 'desired state');
@@ -86,15 +92,10 @@ function schemaRef(outFile: string): string {
 const NAMED_FEATURES = 5;
 
 export function leftOutSummary(model: DatabaseModel, unsupported: readonly UnsupportedFeature[] = []): string {
-  const d = model.dependents;
-  const tables = model.schemas.reduce((n, s) => n + s.tables.length, 0);
-  let out = `${tables} table(s) in ${model.schemas.length} schema(s)`;
-  const parts = [
-    [d?.views.length ?? 0, 'view(s)'],
-    [d?.functions.length ?? 0, 'function(s)'],
-    [d?.triggers.length ?? 0, 'trigger(s)'],
-  ] as const;
-  const left = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  let out = objectCounts(model);
+  const left = Object.entries(model.unmanaged ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${kind}(s)`);
   if (left.length > 0) out += `; left out (not managed by zdm yet): ${left.join(', ')}`;
   if (unsupported.length > 0) {
     // Read, but with no place in the desired state: named, so that nothing is dropped silently.

@@ -8,11 +8,12 @@ export default class Rollback extends BaseCommand {
   static override summary = 'Undo the expand and backfill phases of a plan, before its contract phase.';
   static override description =
     `Drops what the plan's expand phase added (new columns, sync triggers and their functions, indexes
-built concurrently, constraints added NOT VALID), newest first; the old columns and their data were
-never touched. The plan's journal entries are removed, and the live schema must then be the one the
-plan started from. Refused once contract has started (the old columns may be gone), and for steps
-that have no safe inverse (a backfill into a column that existed before the plan, say): nothing is
-changed then, and every such step is named.
+built concurrently, constraints added NOT VALID, new views and materialized views), newest first; the
+old columns and their data were never touched. The plan's journal entries are removed, and the live
+schema must then be the one the plan started from. Refused once contract has started (the old columns
+may be gone), and for steps that have no safe inverse (a backfill into a column that existed before
+the plan, a view replaced with CREATE OR REPLACE, say): nothing is changed then, and every such step
+is named.
 
 Each DROP waits for its locks as apply's steps do: without queueing while a long transaction holds
 the table (the progress line names it), then under --lock-timeout per try, --lock-wait in all;

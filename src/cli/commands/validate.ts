@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../base.js';
+import { objectCounts } from '../output.js';
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check a desired-state file or directory without touching any database.';
@@ -23,7 +24,6 @@ was expected, and the command exits 1. Exits 0 and prints a one-line summary whe
     const { args } = await this.parse(Validate);
     const { loadDesiredState } = await import('../../desired/index.js');
     const { model } = await loadDesiredState(args.path);
-    const tables = model.schemas.reduce((n, s) => n + s.tables.length, 0);
-    this.log(`${args.path}: valid (${tables} table(s) in ${model.schemas.length} schema(s))`);
+    this.log(`${args.path}: valid (${objectCounts(model)})`);
   }
 }

@@ -26,12 +26,22 @@ import {
 import { backfillBatchSql, isNullSql } from '../../sql/rows.js';
 import { identityAfterMaxSql } from '../../sql/sequences.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
-import { dropOwnedSequences, mapColumn, mapRelation, mapTable, omit, withOptional } from '../model-edit.js';
+import {
+  chain,
+  dropOwnedSequences,
+  mapColumn,
+  mapRelation,
+  mapTable,
+  noEdit,
+  omit,
+  withOptional,
+} from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
 import { hasBatchKey } from '../row-key.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planNotNull } from './not-null.js';
+import { rebuildViews, viewsReading } from './views.js';
 
 /** How a new column of an existing table is added. */
 export type AddColumnMode =
@@ -182,11 +192,13 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
   const { table, column } = ch;
   // Dropping a whole table drops its columns: nothing to do here then.
   if (ctx.desiredRelation(table) === undefined) return;
-  const views = ctx.viewsUsing(table, column.name);
-  if (views.length > 0) {
+  // Views that read the column are changed or dropped before (techniques/views.ts, in contract's
+  // first group); objects zdm does not manage cannot be.
+  const refusal = ctx.unmanagedRefusal(table, column.name, 'drop it');
+  if (refusal !== undefined) {
     ctx.issue(
       `column ${qualified(table.schema, table.name)}.${column.name}`,
-      `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to drop it; drop or change the view first`,
+      refusal,
       docPath(['schemas', table.schema, 'tables', table.name]),
     );
     return;
@@ -338,11 +350,9 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
   const path = docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'type']);
   const refuse = (why: string) => ctx.issue(`column ${display}`, why, path);
-  const views = ctx.viewsUsing(table, to.name);
-  if (views.length > 0) {
-    refuse(
-      `${views.join(', ')} (not managed by zdm) uses the column: PostgreSQL refuses to change its type; drop or change the view first`,
-    );
+  const refusal = ctx.unmanagedRefusal(table, to.name, 'change its type');
+  if (refusal !== undefined) {
+    refuse(refusal);
     return;
   }
   const root = rootTable(ctx.live, table);
@@ -367,18 +377,21 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
       return;
     }
   }
+  // PostgreSQL refuses ALTER COLUMN … TYPE under a view that reads the column, even a catalog-only one.
+  const views = rebuildViews(ctx, viewsReading(ctx, table, from.name), 'expand');
   ctx.add(
     at.expand('columns'),
     sqlStep(
-      `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)`,
-      [columnTypeSql(table, to.name, displayType(to.type))],
-      { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
+      `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)` +
+        (views ? `; ${views.note}` : ''),
+      [...(views?.drop ?? []), columnTypeSql(table, to.name, displayType(to.type)), ...(views?.create ?? [])],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? [])], hazards: views?.hazards ?? [] },
     ),
-    (m) => {
+    chain((m) => {
       const typed = mapColumn(m, table, to.name, (col) => ({ ...col, type: to.type }));
       return rewrite ? mapRelation(typed, table, (r) => mapExpressions(r, rewrite)) : typed;
-    },
-    [tableTouch(table)],
+    }, views?.edit ?? noEdit),
+    [tableTouch(table), ...(views?.touches ?? [])],
   );
 }
 

@@ -24,7 +24,8 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever, commentTargetName } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
-import type { DatabaseModel, Domain, Sequence } from '../../model/types.js';
+import { emptySchema } from '../../model/objects.js';
+import type { DatabaseModel, Domain, MaterializedView, Sequence, View } from '../../model/types.js';
 import { commentSql, domainCheckCommentsSql } from '../../sql/comments.js';
 import { qualifiedName } from '../../sql/quote.js';
 import {
@@ -56,7 +57,18 @@ import {
   enumPositionSql,
 } from '../../sql/types.js';
 import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
-import { type ModelEdit, mapColumn, mapRelation, mapSchema, removeNamed, upsert, withOptional } from '../model-edit.js';
+import {
+  type ModelEdit,
+  mapColumn,
+  mapMaterializedView,
+  mapRelation,
+  mapSchema,
+  mapView,
+  mapViewColumn,
+  removeNamed,
+  upsert,
+  withOptional,
+} from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -104,7 +116,7 @@ export function planCreateSchema(ctx: PlanContext, ch: CreateSchema): void {
     sqlStep(`create schema ${ch.name}`, [createSchemaSql(ch.name)]),
     (m) => ({
       ...m,
-      schemas: [...m.schemas, { kind: 'schema', name: ch.name, enums: [], domains: [], sequences: [], tables: [] }],
+      schemas: [...m.schemas, emptySchema(ch.name)],
     }),
     [{ kind: 'schema', name: ch.name }],
   );
@@ -444,6 +456,17 @@ function commentEdit(t: CommentTarget, text: string | undefined): ModelEdit {
           ...s,
           sequences: s.sequences.map((e) => (e.name === t.name ? withOptional(e, 'comment', text) : e)),
         }));
+    case 'view':
+      return (m) => mapView(m, t.schema, t.name, (v) => withOptional(v, 'comment', text));
+    case 'materializedView':
+      return (m) => mapMaterializedView(m, t.schema, t.name, (v) => withOptional(v, 'comment', text));
+    case 'viewColumn': {
+      const set = <T extends View | MaterializedView>(v: T): T =>
+        mapViewColumn(v, t.column, (c) => withOptional(c, 'comment', text));
+      return t.materialized
+        ? (m) => mapMaterializedView(m, t.schema, t.view, set)
+        : (m) => mapView(m, t.schema, t.view, set);
+    }
     default:
       return assertNever(t);
   }
@@ -465,7 +488,11 @@ function commentOwner(t: CommentTarget): Touch {
     case 'enum':
     case 'domain':
     case 'sequence':
+    case 'view':
+    case 'materializedView':
       return { kind: t.kind, schema: t.schema, name: t.name };
+    case 'viewColumn':
+      return { kind: t.materialized ? 'materializedView' : 'view', schema: t.schema, name: t.view };
     default:
       return assertNever(t);
   }
@@ -478,9 +505,13 @@ function commentLock(t: CommentTarget): LockInfo[] {
     case 'column':
       return [lock({ schema: t.schema, name: t.table }, 'SHARE UPDATE EXCLUSIVE')];
     case 'index':
+    case 'view':
+    case 'materializedView':
       return [lock(t, 'SHARE UPDATE EXCLUSIVE')];
     case 'constraint':
       return [lock({ schema: t.schema, name: t.table }, 'ACCESS SHARE')];
+    case 'viewColumn':
+      return [lock({ schema: t.schema, name: t.view }, 'SHARE UPDATE EXCLUSIVE')];
     default:
       return [];
   }

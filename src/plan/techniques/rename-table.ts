@@ -11,6 +11,7 @@
 import type { RenameTable } from '../../diff/changes.js';
 import { renameTableIn } from '../../diff/renames.js';
 import { qualified } from '../../model/names.js';
+import { TRANSITIONAL_COMMENT_PREFIX } from '../../model/views.js';
 import { renameTableSql } from '../../sql/tables.js';
 import { commentOnViewSql, createViewOfTableSql, dropViewSql } from '../../sql/views.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
@@ -30,7 +31,11 @@ export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
       [
         renameTableSql(oldName, to),
         createViewOfTableSql(oldName, newName),
-        commentOnViewSql(oldName, `zdm: the old name of ${qualified(schema, to)} until contract`),
+        // The marker that keeps this view out of the user's schema (introspection leaves it out).
+        commentOnViewSql(
+          oldName,
+          `${TRANSITIONAL_COMMENT_PREFIX}the old name of ${qualified(schema, to)} until contract`,
+        ),
       ],
       { locks: [lock(oldName, 'ACCESS EXCLUSIVE')] },
     ),

@@ -2,6 +2,7 @@
  * A model that uses every feature of the model types, with names chosen to trip YAML and SQL
  * quoting. Shared by the round-trip and writer tests.
  */
+import { emptySchema as noObjects } from '../../../src/model/objects.js';
 import type {
   Column,
   DatabaseModel,
@@ -72,12 +73,7 @@ export const index = (
 });
 
 export const emptySchema = (name: string, extra: Partial<SchemaModel> = {}): SchemaModel => ({
-  kind: 'schema',
-  name,
-  enums: [],
-  domains: [],
-  sequences: [],
-  tables: [],
+  ...noObjects(name),
   ...extra,
 });
 
@@ -538,10 +534,65 @@ export const FULL_MODEL: DatabaseModel = {
         },
       ],
       tables: [users, legacy, orders, events, weird, ...yamlSpecial, table('public', LONGEST_NAME, [])],
+      views: [
+        {
+          kind: 'view',
+          schema: 'public',
+          name: 'active_users',
+          definition: 'SELECT users.id,\n    users.email\n   FROM public.users\n  WHERE (users.id > 0)',
+          columns: [{ name: 'email', comment: 'where to write' }],
+          securityBarrier: true,
+          securityInvoker: false,
+          checkOption: 'local',
+          comment: 'users that can log in',
+        },
+        {
+          kind: 'view',
+          schema: 'public',
+          name: 'one',
+          definition: 'SELECT 1 AS one',
+          columns: [],
+          securityBarrier: false,
+          securityInvoker: true,
+        },
+      ],
+      materializedViews: [
+        {
+          kind: 'materializedView',
+          schema: 'public',
+          name: 'user_counts',
+          definition: 'SELECT count(*) AS n\n   FROM public.users',
+          columns: [{ name: 'n', comment: 'how many' }],
+          withData: false,
+          indexes: [index('user_counts_n', [key('n')], { unique: true, comment: 'one row' })],
+          with: { fillfactor: '70' },
+          comment: 'counted nightly',
+        },
+      ],
     },
     emptySchema('archive'),
     emptySchema('Sales', {
       comment: 'upper-case schema',
+      views: [
+        {
+          kind: 'view',
+          schema: 'Sales',
+          name: 'Odd/Name.v',
+          definition: 'SELECT customers.id\n   FROM "Sales".customers',
+          columns: [],
+          securityBarrier: false,
+          securityInvoker: false,
+        },
+        {
+          kind: 'view',
+          schema: 'Sales',
+          name: 'odd/name.V',
+          definition: 'SELECT 2 AS two',
+          columns: [],
+          securityBarrier: false,
+          securityInvoker: false,
+        },
+      ],
       tables: [
         table('Sales', 'customers', [col('id', 'bigint', { nullable: false }), col('user_id', 'bigint')], {
           primaryKey: {
@@ -571,7 +622,6 @@ export const FULL_MODEL: DatabaseModel = {
     }),
   ],
   dependents: {
-    views: [{ kind: 'view', schema: 'public', name: 'v_users', dependsOn: [{ schema: 'public', table: 'users' }] }],
     functions: [],
     triggers: [],
   },

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -39,13 +39,31 @@ describe('round trip: canonicalize(load(write(M))) equals canonicalize(M)', () =
     const dir = await mkdtemp(path.join(tmpdir(), 'zdm-desired-'));
     dirs.push(dir);
     const files = writeDesiredStateFiles(FULL_MODEL);
-    expect([...files.keys()]).toEqual(['extensions.yaml', 'Sales.yaml', 'archive.yaml', 'public.yaml']);
+    // A view's query in <schema>/views/<view>.sql: a name that is not a safe file name is %-encoded,
+    // one that differs from another only in case gets -2.
+    expect([...files.keys()]).toEqual([
+      'extensions.yaml',
+      'Sales.yaml',
+      'Sales/views/Odd%2FName%2Ev.sql',
+      'Sales/views/odd%2Fname%2EV-2.sql',
+      'archive.yaml',
+      'public.yaml',
+      'public/views/active_users.sql',
+      'public/views/one.sql',
+      'public/materialized-views/user_counts.sql',
+    ]);
+    expect(files.get('public.yaml')).toContain('      active_users:\n        file: public/views/active_users.sql\n');
+    expect(files.get('public/views/one.sql')).toBe('SELECT 1 AS one;\n');
     for (const [name, text] of files) {
-      expect(text).toMatch(/^# yaml-language-server: \$schema=.*\nversion: 1\n/);
+      if (name.endsWith('.yaml')) expect(text).toMatch(/^# yaml-language-server: \$schema=.*\nversion: 1\n/);
+      await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
       await writeFile(path.join(dir, name), text);
     }
-    const { model } = await loadDesiredState(dir);
-    expect(canonicalize(model)).toEqual(canonicalize(FULL_MODEL));
+    const loaded = await loadDesiredState(dir);
+    expect(canonicalize(loaded.model)).toEqual(canonicalize(FULL_MODEL));
+    expect(loaded.sqlFiles.map((f) => path.relative(dir, f))).toEqual(
+      [...files.keys()].filter((f) => f.endsWith('.sql')).sort(),
+    );
   });
 
   test('a per-schema file without references elsewhere loads on its own', () => {

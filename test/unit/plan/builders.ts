@@ -2,6 +2,7 @@
  * Small builders for schema models, so that planner cases stay short. Everything defaults to what a
  * plain PostgreSQL object has (schema `public`, nullable columns, btree indexes, valid constraints).
  */
+import { emptySchema } from '../../../src/model/objects.js';
 import type {
   CheckConstraint,
   Column,
@@ -13,6 +14,7 @@ import type {
   ForeignKey,
   Index,
   IndexKey,
+  MaterializedView,
   Partition,
   PartitionBound,
   PrimaryKey,
@@ -20,6 +22,7 @@ import type {
   Sequence,
   Table,
   UniqueConstraint,
+  View,
 } from '../../../src/model/types.js';
 
 export function db(
@@ -31,9 +34,11 @@ export function db(
 
 export function schema(
   name: string,
-  parts: Partial<Pick<SchemaModel, 'enums' | 'domains' | 'sequences' | 'tables' | 'comment'>> = {},
+  parts: Partial<
+    Pick<SchemaModel, 'enums' | 'domains' | 'sequences' | 'tables' | 'views' | 'materializedViews' | 'comment'>
+  > = {},
 ): SchemaModel {
-  return { kind: 'schema', name, enums: [], domains: [], sequences: [], tables: [], ...parts };
+  return { ...emptySchema(name), ...parts };
 }
 
 /** A database with one schema `public` holding these tables. */
@@ -219,3 +224,64 @@ export const orders = table(
   { primaryKey: pk(['id'], 'orders_pkey') },
 );
 export const users = table('users', [id(), col('name', 'text')], { primaryKey: pk(['id'], 'users_pkey') });
+
+/** A view; `columns` as `name type` pairs (`['id bigint', 'name text']`), the types a server would read. */
+export function view(name: string, definition: string, columns: readonly string[], opts: Partial<View> = {}): View {
+  return {
+    kind: 'view',
+    schema: 'public',
+    name,
+    definition,
+    columns: columns.map((c) => {
+      const [n, ...type] = c.split(' ');
+      return { name: n!, type: type.join(' ') };
+    }),
+    securityBarrier: false,
+    securityInvoker: false,
+    ...opts,
+  };
+}
+
+export function materializedView(
+  name: string,
+  definition: string,
+  columns: readonly string[],
+  opts: Partial<MaterializedView> = {},
+): MaterializedView {
+  const v = view(name, definition, columns);
+  return {
+    kind: 'materializedView',
+    schema: 'public',
+    name,
+    definition,
+    columns: v.columns,
+    withData: true,
+    indexes: [],
+    ...opts,
+  };
+}
+
+/** `m` with these views and materialized views in `public`, and these dependency edges (`from -> to[.column]`). */
+export function withViews(
+  m: DatabaseModel,
+  views: readonly (View | MaterializedView)[],
+  edges: readonly string[] = [],
+): DatabaseModel {
+  return {
+    ...m,
+    schemas: m.schemas.map((s) =>
+      s.name !== 'public'
+        ? s
+        : {
+            ...s,
+            views: views.filter((v): v is View => v.kind === 'view'),
+            materializedViews: views.filter((v): v is MaterializedView => v.kind === 'materializedView'),
+          },
+    ),
+    dependencies: edges.map((e) => {
+      const [from, to] = e.split(' -> ') as [string, string];
+      const m2 = /^(\w+ [^ ]+?)(?:#(.+))?$/.exec(to)!;
+      return { from, to: m2[1]!, ...(m2[2] ? { column: m2[2] } : {}) };
+    }),
+  };
+}

@@ -3,11 +3,34 @@
  * for each rule an input that it refuses and one it lets through, everything else equal.
  */
 import { describe, expect, test } from 'vitest';
-import type { Column, DatabaseModel, Dependent, Dependents, Partition, Table } from '../../../src/model/types.js';
+import type {
+  Column,
+  DatabaseModel,
+  Dependency,
+  Dependent,
+  Dependents,
+  MaterializedView,
+  Partition,
+  Table,
+  View,
+} from '../../../src/model/types.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { partitionColumns } from '../../../src/plan/techniques/partition-swap/decide.js';
 import { type Check, SWAP_CHECKS, type SwapFacts } from '../../../src/plan/techniques/partition-swap/rules.js';
-import { col, fk, id, partition, pk, range, table, tables, unique } from './builders.js';
+import {
+  col,
+  fk,
+  id,
+  materializedView,
+  partition,
+  pk,
+  range,
+  table,
+  tables,
+  unique,
+  view,
+  withViews as withViewsOf,
+} from './builders.js';
 
 interface Case {
   /** The live table t; the other live tables. */
@@ -19,6 +42,10 @@ interface Case {
   readonly serverMajor?: number;
   readonly outside?: number;
   readonly dependents?: Partial<Dependents>;
+  /** Views and materialized views of both sides, with their edges (`kind public.name -> table public.t`). */
+  readonly views?: { readonly views: readonly (View | MaterializedView)[]; readonly edges: readonly string[] };
+  /** Edges of the live dependency graph from objects zdm does not manage. */
+  readonly unmanaged?: readonly Dependency[];
 }
 
 const d = col('d', 'date', { nullable: false });
@@ -33,6 +60,14 @@ const child = (parts: Partial<Table> = {}): Table =>
     foreignKeys: [fk('c_t_fk', ['t_id', 't_d'], 't', ['id', 'd'])],
     ...parts,
   });
+const overT = (kind: 'view' | 'materializedView', name: string): NonNullable<Case['views']> => ({
+  views: [
+    kind === 'view'
+      ? view(name, 'SELECT t.id\n   FROM public.t', ['id bigint'])
+      : materializedView(name, 'SELECT t.id\n   FROM public.t', ['id bigint']),
+  ],
+  edges: [`${kind} public.${name} -> table public.t#id`],
+});
 const onT = (kind: Dependent['kind'], name: string, table = 't'): Dependent => ({
   kind,
   schema: 'public',
@@ -44,13 +79,14 @@ const onT = (kind: Dependent['kind'], name: string, table = 't'): Dependent => (
 function facts(c: Case): SwapFacts {
   const live = c.live ?? liveT();
   const want = c.want ?? wantT();
+  const withViews = (m: DatabaseModel): DatabaseModel => (c.views ? withViewsOf(m, c.views.views, c.views.edges) : m);
   const liveModel: DatabaseModel = {
-    ...tables(live, ...(c.others ?? [])),
-    ...(c.dependents ? { dependents: { views: [], functions: [], triggers: [], ...c.dependents } } : {}),
+    ...withViews(tables(live, ...(c.others ?? []))),
+    ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
   };
   const ctx = new PlanContext({
-    live: liveModel,
-    desired: tables(want, ...(c.desiredOthers ?? c.others ?? [])),
+    live: c.unmanaged ? { ...liveModel, dependencies: [...(liveModel.dependencies ?? []), ...c.unmanaged] } : liveModel,
+    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? []))),
     serverMajor: c.serverMajor ?? 18,
     rowCounts: {},
     batchSize: 1000,
@@ -149,8 +185,12 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
   },
   'materialized-view': {
-    refused: { dependents: { views: [onT('materializedView', 'mv')] } },
-    allowed: { dependents: { views: [onT('view', 'v')] } },
+    refused: { views: overT('materializedView', 'mv') },
+    allowed: { views: overT('view', 'v') },
+  },
+  'unmanaged-dependent': {
+    refused: { unmanaged: [{ from: 'function public.f()', to: 'table public.t', column: 'id' }] },
+    allowed: { unmanaged: [{ from: 'function public.f()', to: 'table public.c', column: 'id' }] },
   },
   'user-trigger': {
     refused: { dependents: { triggers: [onT('trigger', 'tr')] } },

@@ -125,21 +125,47 @@ describe('partition swap', () => {
   });
 
   test('a view over the table is recreated in the swap; a materialized view or a table without a key is refused', () => {
-    const withView = (kind: 'view' | 'materializedView'): DatabaseModel => ({
-      ...tables(base()),
-      dependents: {
-        views: [{ kind, schema: 'public', name: 'v', dependsOn: [{ schema: 'public', table: 'events' }] }],
-        functions: [],
-        triggers: [],
-      },
+    const definition = 'SELECT events.id\n   FROM public.events';
+    const columns = [{ name: 'id', type: 'bigint' }];
+    const withView = (m: DatabaseModel, kind: 'view' | 'materializedView'): DatabaseModel => ({
+      ...m,
+      schemas: m.schemas.map((s) =>
+        s.name !== 'public'
+          ? s
+          : kind === 'view'
+            ? {
+                ...s,
+                views: [
+                  {
+                    kind,
+                    schema: 'public',
+                    name: 'v',
+                    definition,
+                    columns,
+                    securityBarrier: false,
+                    securityInvoker: false,
+                  },
+                ],
+              }
+            : {
+                ...s,
+                materializedViews: [
+                  { kind, schema: 'public', name: 'v', definition, columns, withData: true, indexes: [] },
+                ],
+              },
+      ),
+      dependencies: [{ from: `${kind} public.v`, to: 'table public.events', column: 'id' }],
     });
-    const swap = flat(plan(withView('view'), tables(partitioned(base()))))[5]!;
+    const swap = flat(plan(withView(tables(base()), 'view'), withView(tables(partitioned(base())), 'view')))[5]!;
     expect(swap.summary).toMatch(/view public\.v recreated over it/);
     expect(swap.sql.join('\n')).toContain(`pg_catalog.pg_get_viewdef(c.oid)`);
     expect(swap.sql.join('\n')).toContain('CREATE OR REPLACE VIEW');
-    expect(issues(withView('materializedView'), tables(partitioned(base()))).join('\n')).toMatch(
-      /materialized view public\.v .* uses the table/,
-    );
+    expect(
+      issues(
+        withView(tables(base()), 'materializedView'),
+        withView(tables(partitioned(base())), 'materializedView'),
+      ).join('\n'),
+    ).toMatch(/materialized view public\.v uses the table/);
     const { primaryKey: _pk, ...rest } = base();
     expect(issues(tables(rest as Table), tables(partitioned(base()))).join('\n')).toMatch(
       /no primary key or unique key over NOT NULL columns/,

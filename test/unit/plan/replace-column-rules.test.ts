@@ -3,7 +3,7 @@
  * one: for each rule an input that it refuses and one it lets through, everything else equal.
  */
 import { describe, expect, test } from 'vitest';
-import type { Column, DatabaseModel, Dependent, Dependents, Table } from '../../../src/model/types.js';
+import type { Column, DatabaseModel, Dependency, Dependent, Dependents, Table } from '../../../src/model/types.js';
 import { PlanContext, rootTable } from '../../../src/plan/context.js';
 import { decideCarried, decideReplacement } from '../../../src/plan/techniques/replace-column/decide.js';
 import {
@@ -24,13 +24,16 @@ interface Case {
   readonly from: Column;
   readonly to: Column;
   readonly dependents?: Partial<Dependents>;
+  /** Edges of the live dependency graph. */
+  readonly dependencies?: readonly Dependency[];
 }
 
 /** The facts every rule sees for replacing column `from` of public.t by `to`. */
 function facts(c: Case): CarryFacts {
   const live: DatabaseModel = {
     ...tables(...c.live),
-    ...(c.dependents ? { dependents: { views: [], functions: [], triggers: [], ...c.dependents } } : {}),
+    ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
+    ...(c.dependencies ? { dependencies: c.dependencies } : {}),
   };
   const desired = tables(...(c.desired ?? c.live));
   const ctx = new PlanContext({ live, desired, serverMajor: 18, rowCounts: {}, batchSize: 1000 });
@@ -52,14 +55,16 @@ const virtual = (to: Column): Case => ({
   from: n('integer', { generated: computed(false) }),
   to,
 });
-/** A view or a trigger on public.t that depends on its column `column`. */
-const dependent = (kind: 'view' | 'trigger', column: string): Dependent => ({
+/** A trigger on public.t that depends on its column `column`. */
+const dependent = (kind: 'trigger', column: string): Dependent => ({
   kind,
   schema: 'public',
-  name: kind === 'view' ? 'v' : 'tr',
-  ...(kind === 'trigger' ? { table: 't' } : {}),
+  name: 'tr',
+  table: 't',
   dependsOn: [{ schema: 'public', table: 't', column }],
 });
+/** A function zdm does not manage (a SQL-standard body) that reads column `column` of public.t. */
+const reader = (column: string): Dependency[] => [{ from: 'function public.f()', to: 'table public.t', column }];
 /** A type change of n, integer → bigint, with these live and desired tables. */
 const retype = (live: readonly Table[], desired: readonly Table[] = live): Case => ({
   live,
@@ -73,9 +78,9 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { live: [t([id(), n()])], from: n(), to: n('integer', { nullable: false, identity: 'always' }) },
     allowed: { live: [t([id(), n()])], from: n(), to: n('bigint') },
   },
-  'view-uses-column': {
-    refused: { ...retype([t([id(), n()])]), dependents: { views: [dependent('view', 'n')] } },
-    allowed: { ...retype([t([id(), n()])]), dependents: { views: [dependent('view', 'id')] } },
+  'unmanaged-uses-column': {
+    refused: { ...retype([t([id(), n()])]), dependencies: reader('n') },
+    allowed: { ...retype([t([id(), n()])]), dependencies: reader('id') },
   },
   'check-uses-virtual-column': {
     refused: {

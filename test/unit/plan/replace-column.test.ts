@@ -73,7 +73,6 @@ describe('column rename', () => {
     const live: DatabaseModel = {
       ...liveNotNull,
       dependents: {
-        views: [],
         functions: [],
         triggers: [{ kind: 'trigger', schema: 'public', name: 'users_touch', table: 'users', dependsOn: [] }],
       },

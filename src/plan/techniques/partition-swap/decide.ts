@@ -5,8 +5,9 @@
  * rules and the hazards need.
  */
 import type { PartitionTable, RelationRef } from '../../../diff/changes.js';
-import type { Dependent, ForeignKey, Partition, PartitionBound, Sequence, Table } from '../../../model/types.js';
-import type { PlanContext } from '../../context.js';
+import { objectKey } from '../../../model/objects.js';
+import type { ForeignKey, Partition, PartitionBound, Sequence, Table } from '../../../model/types.js';
+import { findViewLike, type PlanContext, type ViewLike } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
 
 /** Plain-column elements of a partition key (expressions are parenthesized and left out). */
@@ -97,11 +98,14 @@ export function uncoveredRanges(want: Table): string[] {
   return want.partitions.some((p) => p.bound.kind === 'default') ? [] : gaps;
 }
 
-/** Views and materialized views of the live database (not managed by zdm) over the table. */
-export function dependentViews(ctx: PlanContext, ref: RelationRef): Dependent[] {
-  return (ctx.live.dependents?.views ?? []).filter((v) =>
-    v.dependsOn.some((d) => d.schema === ref.schema && d.table === ref.name),
-  );
+/**
+ * Views and materialized views that read the table when contract swaps it: those of the desired
+ * state (created, replaced or kept before the swap; dropped ones go in contract before it).
+ */
+export function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
+  return ctx.desiredGraph
+    .dependentsOf(objectKey('table', ref.schema, ref.name))
+    .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
 }
 
 /** The swap, once the refusal rules let it through. */
@@ -119,7 +123,7 @@ export interface Swap {
   /** Value ranges no partition takes: the application's writes there fail once the mirror runs. */
   readonly uncovered: readonly string[];
   /** Views over the table, recreated over the partitioned table by the swap. */
-  readonly views: readonly Dependent[];
+  readonly views: readonly ViewLike[];
   /** Foreign keys of other tables to the table that the desired state keeps: re-pointed NOT VALID by the swap. */
   readonly repointed: readonly (readonly [RelationRef, ForeignKey])[];
   /** Sequences the table's columns own: their ownership moves to the partitioned table. */

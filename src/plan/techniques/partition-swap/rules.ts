@@ -362,8 +362,21 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       const matviews = dependentViews(ctx, ref).filter((v) => v.kind === 'materializedView');
       return matviews.length > 0
         ? on(
-            `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} (not managed by zdm) uses the table: ` +
+            `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
               'it cannot be re-pointed at the partitioned table; drop it first and recreate it after contract',
+          )
+        : undefined;
+    },
+  }),
+  whole({
+    name: 'unmanaged-dependent',
+    refuse: ({ ctx, ref }) => {
+      // Triggers have their own rule; views are re-pointed by the swap.
+      const deps = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger '));
+      return deps.length > 0
+        ? on(
+            `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the table: ` +
+              'they would keep reading the retired table; drop them first and recreate them after contract',
           )
         : undefined;
     },

@@ -62,11 +62,13 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
         : undefined,
   },
   {
-    name: 'view-uses-column',
+    // Views over the column are dropped and created again in the swap (steps.ts); what zdm does not
+    // manage cannot be (triggers have their own rule).
+    name: 'unmanaged-uses-column',
     refuse: ({ ctx, change }) => {
-      const views = ctx.viewsUsing(change.table, change.from.name);
-      return views.length > 0
-        ? `${views.join(', ')} (not managed by zdm) uses the column: change the view first`
+      const deps = ctx.unmanagedDependents(change.table, change.from.name).filter((k) => !k.startsWith('trigger '));
+      return deps.length > 0
+        ? `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} first`
         : undefined;
     },
   },

@@ -6,6 +6,7 @@ import type { RelationRef, ReplaceColumn } from '../../../diff/changes.js';
 import { renameColumnInExpression } from '../../../diff/renames.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { makeObjectName, qualified } from '../../../model/names.js';
+import { objectKey } from '../../../model/objects.js';
 import type {
   CheckConstraint,
   Column,
@@ -48,7 +49,7 @@ import {
   rowExpression,
   type SyncTriggerSpec,
 } from '../../../sql/triggers.js';
-import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../../context.js';
+import { at, findViewLike, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../../context.js';
 import {
   chain,
   type ModelEdit,
@@ -64,6 +65,7 @@ import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
 import { planValidation } from '../validate.js';
+import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
 
 /** What the carry-over adds to the contract transaction. */
@@ -537,6 +539,20 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
     sql.push(identityContinueSql(table, from.name, newName));
   }
   sql.push(...carry.before);
+  // Views that read the old column keep reading it (in sync) until here; PostgreSQL refuses to drop
+  // it under them: they are dropped, and created again on the new column once it has its name. On
+  // a type change the desired state's views over the column are among them (created or replaced in
+  // expand, they read the old column of that name).
+  const viewStarts = [
+    ...viewsReading(ctx, table, from.name),
+    ...(rename
+      ? []
+      : ctx.desiredGraph
+          .dependentsOf(objectKey('table', table.schema, table.name), to.name)
+          .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
+  ];
+  const views = rebuildViews(ctx, viewStarts, 'contract');
+  sql.push(...(views?.drop ?? []));
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
   if (!rename && helper !== undefined) {
@@ -553,6 +569,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   if (!rename && to.comment !== undefined) {
     sql.push(commentSql({ kind: 'column', schema: table.schema, table: table.name, column: finalName }, to.comment));
   }
+  sql.push(...(views?.create ?? []));
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
@@ -566,18 +583,23 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   ctx.add(
     at.contract('dropColumns'),
     sqlStep(
-      rename
+      (rename
         ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
-            (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
-        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`,
+          (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
+        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
+        (views ? `; ${views.note}` : ''),
       sql,
-      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks] },
+      {
+        locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
+        hazards: views?.hazards ?? [],
+      },
     ),
-    chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName)),
+    chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName), views?.edit ?? ((m) => m)),
     [
       tableTouch(table),
       ...carry.touches,
       ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
+      ...(views?.touches ?? []),
     ],
   );
   for (const { table: child, fk } of carry.revalidate) {

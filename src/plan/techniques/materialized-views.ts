@@ -1,0 +1,249 @@
+/**
+ * Changes of an existing materialized view. Created and dropped ones are planned with the views
+ * (views.ts), in the same dependency order.
+ *
+ * - A new query (or `withData` changes): `REFRESH` would hold ACCESS EXCLUSIVE for the whole query
+ *   (readers wait), and CONCURRENTLY needs a unique index and still runs the query on the old
+ *   definition. Instead the new materialized view is built beside the old one under a temporary
+ *   name, populated, with its indexes and comments (plain CREATE INDEX: the new relation is invisible
+ *   to other sessions until its step commits, so nothing waits for the build); then one instant
+ *   transaction swaps the two by rename (ACCESS EXCLUSIVE on both, and on the views that read it,
+ *   which are dropped and created again on the new one), and contract drops the old one. Readers are
+ *   never blocked for the query. The swap is in expand when the old application version still finds
+ *   what it reads (the columns kept, in order and type; populated), else in contract (`app-compat`).
+ * - Indexes: built `CONCURRENTLY` (SHARE UPDATE EXCLUSIVE: reads go on), dropped `CONCURRENTLY` in
+ *   contract; a changed one is built under a temporary name and takes the old name in contract.
+ * - Storage parameters: `ALTER MATERIALIZED VIEW … SET / RESET`.
+ */
+import type { AlterMaterializedView, ReplaceMaterializedView } from '../../diff/changes.js';
+import { stableStringify } from '../../model/canonical.js';
+import { qualified } from '../../model/names.js';
+import type { Index, MaterializedView } from '../../model/types.js';
+import { notReplaceable } from '../../model/views.js';
+import { commentSql } from '../../sql/comments.js';
+import { createIndexSql, dropIndexSql, renameIndexSql } from '../../sql/indexes.js';
+import {
+  createMaterializedViewSql,
+  dropViewSql,
+  materializedViewStorageSql,
+  renameMaterializedViewSql,
+} from '../../sql/views.js';
+import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
+import { chain, mapMaterializedView, removeNamed, upsert, withOptional } from '../model-edit.js';
+import type { LockInfo } from '../types.js';
+import { putViewLike, rebuildClaimed, removeViewLike, viewCommentsSql } from './views.js';
+
+const display = (v: { schema: string; name: string }): string => `materialized view ${qualified(v.schema, v.name)}`;
+const touch = (v: { schema: string; name: string }): Touch => ({
+  kind: 'materializedView',
+  schema: v.schema,
+  name: v.name,
+});
+
+/**
+ * Whether the old application version still finds what it reads once the new materialized view
+ * is in place: the same columns first, and rows (it was populated, so is the new one).
+ */
+export function swapKeepsReaders(from: MaterializedView, to: MaterializedView): boolean {
+  return notReplaceable(from.columns, to.columns) === undefined && (to.withData || !from.withData);
+}
+
+/**
+ * Build beside, swap by rename, drop the old one in contract. `claimed`: the views that read it
+ * (views.ts claimViews), dropped and created again in the swap transaction.
+ */
+export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedView, claimed: ReadonlySet<string>): void {
+  const { from, to } = c;
+  const early = swapKeepsReaders(from, to);
+  const schema = to.schema;
+  const temp = ctx.freshName(schema, [to.name], 'zdm_new');
+  const retired = ctx.freshName(schema, [to.name], 'zdm_old');
+  const tempIndex = new Map(to.indexes.map((ix) => [ix.name, ctx.freshName(schema, [ix.name], 'zdm_new')]));
+  // Live indexes whose names the new ones take move aside with the old materialized view.
+  const oldIndex = new Map(
+    from.indexes
+      .filter((ix) => tempIndex.has(ix.name))
+      .map((ix) => [ix.name, ctx.freshName(schema, [ix.name], 'zdm_old')]),
+  );
+  const built: MaterializedView = {
+    ...to,
+    name: temp,
+    indexes: to.indexes.map((ix) => ({ ...ix, name: tempIndex.get(ix.name)! })),
+  };
+  const sources: LockInfo[] = ctx.desiredGraph
+    .dependenciesOf(`materializedView ${schema}.${to.name}`)
+    .filter((k) => /^(table|view|materializedView) /.test(k))
+    .map((k) => {
+      const rest = k.slice(k.indexOf(' ') + 1);
+      const dot = rest.indexOf('.');
+      return lock({ schema: rest.slice(0, dot), name: rest.slice(dot + 1) }, 'ACCESS SHARE', 'scan');
+    });
+  ctx.viewCommentsSet.add(`materializedView ${schema}.${to.name}`);
+
+  // expand: the new one, beside the old one.
+  const ref = { schema, name: temp };
+  ctx.add(
+    at.expand('views'),
+    sqlStep(
+      `build the new ${display(to)} beside the old one as ${temp}${to.withData ? ' (runs its query; reads of the old one and writes of the tables go on)' : ' WITH NO DATA'}`,
+      [
+        createMaterializedViewSql(built),
+        ...built.indexes.map((ix) => createIndexSql(ref, ix, { schemas: ctx.schemas })),
+        ...viewCommentsSql(built),
+      ],
+      { locks: sources, hazards: to.withData ? ['long-running'] : [] },
+    ),
+    (m) => putViewLike(m, built),
+    [touch(ref)],
+  );
+
+  // The swap: one instant transaction.
+  const views = rebuildClaimed(ctx, claimed, early ? 'expand' : 'contract');
+  // No LOCK TABLE (PostgreSQL refuses it on a materialized view): each RENAME takes ACCESS
+  // EXCLUSIVE, the old one's first; nothing but this step uses the new one yet.
+  const sql = [
+    ...(views?.drop ?? []),
+    renameMaterializedViewSql({ schema, name: to.name }, retired),
+    ...[...oldIndex].map(([n, o]) => renameIndexSql(schema, n, o)),
+    renameMaterializedViewSql(ref, to.name),
+    ...[...tempIndex].map(([n, t]) => renameIndexSql(schema, t, n)),
+    ...(views?.create ?? []),
+  ];
+  const reason = early
+    ? ''
+    : ` (${notReplaceable(from.columns, to.columns) ?? 'it is no longer populated'}: readers of the old columns break)`;
+  const retiredMv: MaterializedView = {
+    ...from,
+    name: retired,
+    indexes: from.indexes.map((ix) => ({ ...ix, name: oldIndex.get(ix.name) ?? ix.name })),
+  };
+  ctx.add(
+    early ? at.expand('views') : at.contract('dropViews'),
+    sqlStep(
+      `swap the new ${display(to)} in by rename, the old one becomes ${retired}${reason}` +
+        (views ? `; ${views.note}` : ''),
+      sql,
+      {
+        locks: [lock(to, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? [])],
+        hazards: [...(early ? [] : (['app-compat'] as const)), ...(views?.hazards ?? [])],
+      },
+    ),
+    chain(
+      (m) => removeViewLike(m, from),
+      (m) => removeViewLike(m, built),
+      (m) => putViewLike(m, retiredMv),
+      (m) => putViewLike(m, to),
+      views?.edit ?? ((m) => m),
+    ),
+    [touch(to), touch(ref), touch(retiredMv), ...(views?.touches ?? [])],
+  );
+
+  // contract: the old one goes (nothing reads it any more).
+  ctx.add(
+    at.contract('dropViews'),
+    sqlStep(`drop the old ${display(to)}, now ${retired}`, [dropViewSql(retiredMv, { materialized: true })], {
+      locks: [lock(retiredMv, 'ACCESS EXCLUSIVE')],
+    }),
+    (m) => removeViewLike(m, retiredMv),
+    [touch(retiredMv)],
+  );
+}
+
+const sameIndex = (a: Index, b: Index): boolean => {
+  const shape = ({ valid: _v, comment: _c, ...rest }: Index) => rest;
+  return stableStringify(shape(a)) === stableStringify(shape(b));
+};
+
+/** Same query and population: its indexes, their comments and storage parameters. */
+export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterializedView): void {
+  const { from, to } = c;
+  const schema = to.schema;
+  const ref = { schema, name: to.name };
+  const edit = (fn: (v: MaterializedView) => MaterializedView) => (m: Parameters<typeof removeViewLike>[0]) =>
+    mapMaterializedView(m, schema, to.name, fn);
+  const touches = [touch(to)];
+
+  if (stableStringify(from.with ?? {}) !== stableStringify(to.with ?? {})) {
+    const reset = Object.keys(from.with ?? {}).filter((k) => to.with?.[k] === undefined);
+    const sql = materializedViewStorageSql(ref, reset, to.with);
+    ctx.add(
+      at.expand('views'),
+      sqlStep(`set the storage parameters of ${display(to)}`, sql, { locks: [lock(ref, 'SHARE UPDATE EXCLUSIVE')] }),
+      edit((v) => withOptional(v, 'with', to.with)),
+      touches,
+    );
+  }
+
+  const live = new Map(from.indexes.map((ix) => [ix.name, ix]));
+  for (const ix of to.indexes) {
+    const old = live.get(ix.name);
+    if (old !== undefined && sameIndex(old, ix)) {
+      if (old.comment !== ix.comment) {
+        ctx.add(
+          at.expand('comments'),
+          sqlStep(
+            `${ix.comment === undefined ? 'remove' : 'set'} comment on index ${qualified(schema, ix.name)}`,
+            [commentSql({ kind: 'index', schema, table: to.name, name: ix.name }, ix.comment)],
+            { locks: [lock({ schema, name: ix.name }, 'SHARE UPDATE EXCLUSIVE')] },
+          ),
+          edit((v) => ({ ...v, indexes: upsert(v.indexes, withOptional(old, 'comment', ix.comment)) })),
+          touches,
+        );
+      }
+      continue;
+    }
+    const buildName = old === undefined ? ix.name : ctx.freshName(schema, [ix.name], 'zdm_new');
+    const built: Index = withOptional({ ...ix, name: buildName, valid: true }, 'comment', undefined);
+    ctx.add(
+      at.expand('indexes'),
+      sqlStep(
+        old === undefined
+          ? `create index ${ix.name} on ${display(to)}`
+          : `build index ${buildName} on ${display(to)} to replace ${ix.name} (definition changed)`,
+        [createIndexSql(ref, ix, { concurrently: true, name: buildName, schemas: ctx.schemas })],
+        {
+          transaction: false,
+          locks: [lock(ref, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+          concurrentIndex: { schema, name: buildName },
+        },
+      ),
+      edit((v) => ({ ...v, indexes: [...v.indexes, built] })),
+      touches,
+    );
+    if (old !== undefined) dropIndex(ctx, to, old);
+    const rename = old === undefined ? [] : [renameIndexSql(schema, buildName, ix.name)];
+    const comment =
+      ix.comment === undefined
+        ? []
+        : [commentSql({ kind: 'index', schema, table: to.name, name: ix.name }, ix.comment)];
+    if (rename.length + comment.length > 0) {
+      ctx.add(
+        old === undefined ? at.expand('comments') : at.contract('dropIndexes'),
+        sqlStep(
+          old === undefined
+            ? `set comment on index ${qualified(schema, ix.name)}`
+            : `rename index ${buildName} to ${ix.name}`,
+          [...rename, ...comment],
+          { locks: [lock({ schema, name: buildName }, 'SHARE UPDATE EXCLUSIVE')] },
+        ),
+        edit((v) => ({ ...v, indexes: upsert(removeNamed(v.indexes, buildName), { ...ix, valid: true }) })),
+        touches,
+      );
+    }
+  }
+  const wanted = new Set(to.indexes.map((ix) => ix.name));
+  for (const ix of from.indexes) if (!wanted.has(ix.name)) dropIndex(ctx, to, ix);
+}
+
+function dropIndex(ctx: PlanContext, mv: MaterializedView, ix: Index): void {
+  ctx.add(
+    at.contract('dropIndexes'),
+    sqlStep(
+      `drop index ${qualified(mv.schema, ix.name)} of ${display(mv)}`,
+      [dropIndexSql({ schema: mv.schema, name: ix.name }, { concurrently: true })],
+      { transaction: false, locks: [lock(mv, 'SHARE UPDATE EXCLUSIVE')] },
+    ),
+    (m) => mapMaterializedView(m, mv.schema, mv.name, (v) => ({ ...v, indexes: removeNamed(v.indexes, ix.name) })),
+    [touch(mv)],
+  );
+}
