@@ -20,6 +20,7 @@ export const HAZARDS = [
   'unique-scope-change',
   'fires-user-triggers',
   'not-validated',
+  'data-unchecked',
 ] as const;
 export type Hazard = (typeof HAZARDS)[number];
 
@@ -33,6 +34,8 @@ export const HAZARD_DESCRIPTIONS: Readonly<Record<Hazard, string>> = {
   'unique-scope-change': 'changes which rows a unique or primary key treats as duplicates',
   'fires-user-triggers': "a backfill's updates fire the table's own row triggers",
   'not-validated': 'leaves existing rows unchecked: a constraint stays NOT VALID',
+  'data-unchecked':
+    "zdm plan's data preflight could not check the existing rows this step checks or converts (its time budget ran out, or the check failed): the step may fail on them",
 };
 
 /** Table lock modes, weakest first (PostgreSQL's "Explicit Locking", table 13.2). */

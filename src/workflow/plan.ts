@@ -17,7 +17,7 @@ import {
   type SourceMap,
 } from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
-import { diffModels } from '../diff/index.js';
+import { type Change, diffModels } from '../diff/index.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
@@ -26,10 +26,12 @@ import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
+import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { Plan } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
+import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
 import { withScratchDatabase } from './scratch.js';
 import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
 
@@ -51,6 +53,11 @@ export interface MakePlanOptions {
    * normalizing (scratch.ts); default: an embedded server zdm starts.
    */
   readonly scratchUrl?: string;
+  /**
+   * The data preflight (preflight.ts): `false` skips it; default: on, within
+   * DEFAULT_PREFLIGHT_BUDGET_MS in all.
+   */
+  readonly preflight?: false | { readonly budgetMs: number };
 }
 
 export interface MadePlan {
@@ -63,6 +70,8 @@ export interface MadePlan {
   readonly empty: boolean;
   readonly live: DatabaseModel;
   readonly desired: DatabaseModel;
+  /** What the data preflight found, check by check (empty when it was skipped or had nothing to check). */
+  readonly preflight: readonly CheckOutcome[];
 }
 
 /** A plan of this database is applied part-way: planning on top of it would plan from a half state. */
@@ -173,10 +182,12 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   const now = options.now ?? new Date();
   const createdAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   let result: ReturnType<typeof planChanges>;
+  let changes: Change[] = [];
+  let empty = new Set<string>();
   try {
-    const changes = diffModels(live, desired);
+    changes = diffModels(live, desired);
     const slug = options.name ?? suggestSlug(changes);
-    const empty = await emptyTables(client, changedTables(live, desired));
+    empty = await emptyTables(client, changedTables(live, desired));
     const outside = await rowsOutsidePartitions(
       client,
       changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
@@ -202,6 +213,27 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     }
     throw err;
   }
+  let plan = result.plan;
+  const warnings = [...result.warnings];
+  let preflight: CheckOutcome[] = [];
+  if (options.preflight !== false && plan.phases.some((p) => p.steps.length > 0)) {
+    preflight = await runPreflight(client, dataChecks(live, changes, empty), {
+      budgetMs: options.preflight?.budgetMs ?? DEFAULT_PREFLIGHT_BUDGET_MS,
+    });
+    const violated = preflight.flatMap((o) => (o.status === 'violated' ? [o] : []));
+    if (violated.length > 0) throw new PreflightError(violated);
+    const unchecked = preflight.flatMap((o) => (o.status === 'unchecked' ? [o] : []));
+    for (const u of unchecked) {
+      warnings.push(
+        `data preflight: ${u.check.object} not checked: ${u.reason}` +
+          (u.notApplicable ? ' (it reads what this plan creates)' : '; its steps carry the data-unchecked hazard'),
+      );
+    }
+    plan = withUncheckedHazards(
+      plan,
+      unchecked.filter((u) => !u.notApplicable).map((u) => u.check),
+    );
+  }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on
   // a schema of thousands of tables writing both models is a good part of a plan's time.
   let yaml: { live: string; desired: string } | undefined;
@@ -213,16 +245,17 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     return yaml;
   };
   return {
-    plan: result.plan,
-    warnings: result.warnings,
+    plan,
+    warnings,
     get liveYaml() {
       return texts().live;
     },
     get desiredYaml() {
       return texts().desired;
     },
-    empty: result.plan.phases.every((p) => p.steps.length === 0),
+    empty: plan.phases.every((p) => p.steps.length === 0),
     live,
     desired,
+    preflight,
   };
 }

@@ -33,7 +33,7 @@ database that drifted from the schema the plan expects (it names the objects tha
 - after the phase, the live schema must be the one the plan expects.
 
 Hazards: data-loss, table-rewrite, blocks-writes, blocks-reads, long-running, app-compat,
-unique-scope-change, fires-user-triggers, not-validated (see the README).`;
+unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the README).`;
 
   static override examples = [
     '<%= config.bin %> apply plans/20261125T120000Z-orders-check.plan.yaml --phase expand',

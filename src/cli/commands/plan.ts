@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core';
 import { DriftError, OptionError } from '../../errors.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { writeOutput } from '../files.js';
+import { parseDuration } from '../flags.js';
 import { useColor } from '../output.js';
 
 export default class PlanCommand extends BaseCommand {
@@ -22,6 +23,14 @@ otherwise. --check writes nothing: it exits 0 when the database already matches,
 When the desired state changes a view or materialized view, zdm builds the desired state in a scratch
 database (an embedded PostgreSQL of the live server's major version, or --scratch-url) to read the
 views back as PostgreSQL normalizes them. Nothing is created on the live database.
+
+Before writing the plan, a data preflight reads the live rows (read-only, each check in a READ ONLY
+transaction) that a step would check or convert: rows a CHECK or FOREIGN KEY rejects, NULLs under a
+NOT NULL, duplicates under a primary key, unique constraint or unique index, values a type change or
+\`using\` expression cannot convert. Any such row stops the plan (exit 1, nothing written) with the
+count and up to five of them by key. The checks share one time budget (--preflight-budget, 60s); one
+that does not finish in it, or fails, is not skipped silently: the steps it guards get the
+data-unchecked hazard, which zdm apply runs only with --allow-hazards data-unchecked.
 
 zdm refuses to plan while another plan is applied part-way on the database.`;
 
@@ -53,6 +62,15 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     }),
     check: Flags.boolean({ summary: 'Write nothing; exit 0 when the database matches the desired state, 2 when not.' }),
     'batch-size': Flags.integer({ summary: 'Rows per backfill batch written into the plan.', default: 5000, min: 1 }),
+    preflight: Flags.boolean({
+      summary: 'Check the live rows the plan checks or converts before writing it (--no-preflight skips it).',
+      default: true,
+      allowNo: true,
+    }),
+    'preflight-budget': Flags.string({
+      summary: 'Time budget of the whole data preflight; a check still running then is reported as a hazard.',
+      default: '60s',
+    }),
     'scratch-url': Flags.string({
       summary: 'Server to normalize views on (default: an embedded PostgreSQL zdm starts).',
       description:
@@ -72,6 +90,7 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
       throw new OptionError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
     }
+    const preflightBudgetMs = parseDuration(flags['preflight-budget'], '--preflight-budget');
     const [
       { resolveTarget, withClient },
       { defaultPlanPath, serializePlan },
@@ -96,6 +115,7 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
         batchSize: flags['batch-size'],
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
+        preflight: flags.check || !flags.preflight ? false : { budgetMs: preflightBudgetMs },
       }),
     );
     const diff = (): string => render.schemaDiff(made.liveYaml, made.desiredYaml);
@@ -125,6 +145,8 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
       }
     }
     for (const w of made.warnings) this.logToStderr(`warning: ${w}`);
+    const passed = made.preflight.filter((o) => o.status === 'passed').length;
+    if (passed > 0) this.logToStderr(`data preflight: ${passed} of ${made.preflight.length} checks passed`);
     if (made.empty) {
       this.logToStderr('nothing to do: the database already matches the desired state (no plan written)');
       return;
