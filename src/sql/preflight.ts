@@ -72,11 +72,12 @@ export interface ForeignKeyRows {
  * are all non-null; MATCH FULL also rejects a key that is partly null.
  */
 export function orphanSql(fk: ForeignKeyRows): string {
+  const ref = fk.references;
   const missing =
-    fk.references === undefined
+    ref === undefined
       ? 'true'
-      : `NOT EXISTS (SELECT FROM ${rel(fk.references.table)} AS zdm_parent WHERE ${fk.columns
-          .map((c, i) => `zdm_parent.${quoteIdent(fk.references.columns[i]!)} = zdm_child.${quoteIdent(c)}`)
+      : `NOT EXISTS (SELECT FROM ${rel(ref.table)} AS zdm_parent WHERE ${fk.columns
+          .map((c, i) => `zdm_parent.${quoteIdent(ref.columns[i]!)} = zdm_child.${quoteIdent(c)}`)
           .join(' AND ')})`;
   const all = fk.columns.map((c) => `zdm_child.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
   if (fk.match === 'full' && fk.columns.length > 1) {
