@@ -197,6 +197,8 @@ interface RelationContext {
 }
 
 const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
+/** Index methods whose pg_am.amclusterable is true. */
+const CLUSTERABLE_METHODS = new Set(['btree', 'gist']);
 
 const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -858,7 +860,68 @@ class Converter {
           indexes,
         }),
       ),
+      ...opt(
+        'clusterOn',
+        this.clusterOn(ctx, loc.at('clusterOn'), raw.clusterOn, {
+          primaryKey,
+          uniqueConstraints,
+          indexes,
+          partitionBy,
+        }),
+      ),
     };
+  }
+
+  /**
+   * CLUSTER ON: an index of the relation (or its primary key or a unique constraint) that PostgreSQL
+   * can cluster on: not partial, of a method that can order (btree, gist); not on a partitioned table.
+   */
+  private clusterOn(
+    ctx: RelationContext,
+    loc: Loc,
+    name: string | undefined,
+    parts: {
+      readonly primaryKey: PrimaryKey | undefined;
+      readonly uniqueConstraints: readonly UniqueConstraint[];
+      readonly indexes: readonly Index[];
+      readonly partitionBy: PartitionKey | undefined;
+    },
+  ): string | undefined {
+    if (name === undefined) return undefined;
+    if (parts.partitionBy !== undefined) {
+      this.issues.value(
+        loc,
+        `${ctx.label} is partitioned: PostgreSQL cannot mark an index of a partitioned table for CLUSTER`,
+      );
+      return name;
+    }
+    const index = parts.indexes.find((i) => i.name === name);
+    if (
+      index === undefined &&
+      parts.primaryKey?.name !== name &&
+      !parts.uniqueConstraints.some((u) => u.name === name)
+    ) {
+      const names = [
+        parts.primaryKey?.name,
+        ...parts.uniqueConstraints.map((u) => u.name),
+        ...parts.indexes.map((i) => i.name),
+      ];
+      this.issues.value(
+        loc,
+        `${ctx.label} has no primary key, unique constraint or index \`${name}\`${didYouMean(
+          name,
+          names.filter((n) => n !== undefined),
+        )}`,
+      );
+    } else if (index?.where !== undefined) {
+      this.issues.value(loc, `\`${name}\` cannot be clustered on: it is partial (has a \`where\`)`);
+    } else if (index !== undefined && !CLUSTERABLE_METHODS.has(index.method)) {
+      this.issues.value(
+        loc,
+        `\`${name}\` cannot be clustered on: a ${index.method} index cannot order rows (btree and gist can)`,
+      );
+    }
+    return name;
   }
 
   /** Indexes of a table, partition or materialized view; their names share the schema's namespace of relations. */

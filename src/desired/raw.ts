@@ -159,6 +159,7 @@ export interface RawRelationParts {
   readonly rowLevelSecurity?: boolean;
   readonly forceRowLevelSecurity?: boolean;
   readonly replicaIdentity?: RawReplicaIdentity;
+  readonly clusterOn?: string;
   readonly primaryKey?: RawPrimaryKey;
   readonly uniqueConstraints?: Readonly<Record<string, RawUnique>>;
   readonly checks?: Readonly<Record<string, RawCheck>>;

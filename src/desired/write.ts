@@ -418,13 +418,14 @@ function replicaIdentityNode(r: ReplicaIdentity | undefined): Value {
   return r.kind === 'index' ? flowMap([['index', r.index]]) : r.kind;
 }
 
-/** Storage parameters, row level security and replica identity of a table or partition. */
+/** Storage parameters, row level security, replica identity and CLUSTER ON of a table or partition. */
 function propertyEntries(r: RelationParts): [string, Value][] {
   return [
     ['with', storageNode(r.with)],
     ['rowLevelSecurity', r.rowLevelSecurity],
     ['forceRowLevelSecurity', r.forceRowLevelSecurity],
     ['replicaIdentity', replicaIdentityNode(r.replicaIdentity)],
+    ['clusterOn', r.clusterOn],
   ];
 }
 

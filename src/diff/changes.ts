@@ -160,6 +160,13 @@ export interface SetReplicaIdentity {
   readonly from?: ReplicaIdentity;
   readonly to?: ReplicaIdentity;
 }
+/** CLUSTER ON differs (absent: none). */
+export interface SetClusterOn {
+  readonly kind: 'setClusterOn';
+  readonly table: RelationRef;
+  readonly from?: string;
+  readonly to?: string;
+}
 export interface AddColumn {
   readonly kind: 'addColumn';
   readonly table: RelationRef;
@@ -394,6 +401,7 @@ export type Change =
   | SetStorageParameters
   | SetRowLevelSecurity
   | SetReplicaIdentity
+  | SetClusterOn
   | AddColumn
   | DropColumn
   | AlterColumn
@@ -481,6 +489,8 @@ export function describeChange(c: Change): string {
       return `${c.on ? c.setting : c.setting === 'enable' ? 'disable' : 'no force'} row level security on ${rel(c.table)}`;
     case 'setReplicaIdentity':
       return `set replica identity of ${rel(c.table)} to ${replicaIdentityText(c.to)}`;
+    case 'setClusterOn':
+      return c.to === undefined ? `set ${rel(c.table)} without cluster` : `cluster ${rel(c.table)} on ${c.to}`;
     case 'addColumn':
       return `add column ${rel(c.table)}.${c.column.name}`;
     case 'dropColumn':

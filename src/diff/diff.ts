@@ -561,6 +561,18 @@ function diffParts(
     });
   }
 
+  if (live.clusterOn !== desired.clusterOn) {
+    out.push({ kind: 'setClusterOn', table, ...opt('from', live.clusterOn), ...opt('to', desired.clusterOn) });
+  } else if (desired.clusterOn !== undefined && rebuilt.has(desired.clusterOn)) {
+    // The flag goes with the old index: the rebuilt one would not have it.
+    out.push({
+      kind: 'unsupported',
+      object: `table ${ref.schema}.${ref.name}`,
+      path: docPath([...path, 'clusterOn']),
+      reason: `index ${desired.clusterOn} is the table's CLUSTER ON index and is rebuilt in this plan: remove clusterOn (or set it to another index) in a plan of its own first`,
+    });
+  }
+
   for (const p of diffKeyed(live.partitions, desired.partitions, (x) => `${x.schema}.${x.name}`)) {
     const ppath = [...path, 'partitions', p.kind === 'removed' ? p.live.name : p.desired.name];
     if (p.kind === 'added') newRelation(p.desired, out, undefined, ref);

@@ -333,12 +333,13 @@ export function parseExclusion(row: ConstraintRow, index: IndexRow, keys: IndexK
   };
 }
 
-/** Storage parameters, row level security and replica identity of a table or partition. */
+/** Storage parameters, row level security, replica identity and CLUSTER ON of a table or partition. */
 export function parseRelationProperties(row: RelationRow): {
   with?: StorageParameters;
   rowLevelSecurity?: true;
   forceRowLevelSecurity?: true;
   replicaIdentity?: ReplicaIdentity;
+  clusterOn?: string;
 } {
   const options = [...(row.options ?? []), ...row.toast_options];
   let replicaIdentity: ReplicaIdentity | null = null;
@@ -364,6 +365,7 @@ export function parseRelationProperties(row: RelationRow): {
     ...(row.row_security ? { rowLevelSecurity: true as const } : {}),
     ...(row.force_row_security ? { forceRowLevelSecurity: true as const } : {}),
     ...opt('replicaIdentity', replicaIdentity),
+    ...opt('clusterOn', row.cluster_index),
   };
 }
 

@@ -211,6 +211,8 @@ export interface RelationRow {
   readonly replica_identity: string;
   /** The index flagged indisreplident (with replica identity 'i'). */
   readonly replica_identity_index: string | null;
+  /** The index flagged indisclustered (ALTER TABLE … CLUSTER ON). */
+  readonly cluster_index: string | null;
 }
 
 export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS relkind,
@@ -240,7 +242,9 @@ export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS
   CASE WHEN c.relreplident = 'i' THEN (
     SELECT ric.relname FROM pg_catalog.pg_index ri JOIN pg_catalog.pg_class ric ON ric.oid = ri.indexrelid
     WHERE ri.indrelid = c.oid AND ri.indisreplident
-  ) END AS replica_identity_index
+  ) END AS replica_identity_index,
+  (SELECT cic.relname FROM pg_catalog.pg_index ci JOIN pg_catalog.pg_class cic ON cic.oid = ci.indexrelid
+    WHERE ci.indrelid = c.oid AND ci.indisclustered) AS cluster_index
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f')

@@ -253,6 +253,8 @@ export interface RelationParts {
   readonly forceRowLevelSecurity?: true;
   /** Absent: REPLICA IDENTITY DEFAULT. */
   readonly replicaIdentity?: ReplicaIdentity;
+  /** CLUSTER ON: the index a bare `CLUSTER` of the table uses (pg_index.indisclustered); absent when none. */
+  readonly clusterOn?: string;
 }
 
 export interface Partition extends RelationParts {

@@ -92,6 +92,7 @@ const HANDLERS: Handlers = {
   setStorageParameters: tableProperties.planSetStorageParameters,
   setRowLevelSecurity: tableProperties.planSetRowLevelSecurity,
   setReplicaIdentity: tableProperties.planSetReplicaIdentity,
+  setClusterOn: tableProperties.planSetClusterOn,
   addColumn: columns.planAddColumn,
   dropColumn: columns.planDropColumn,
   alterColumn: columns.planAlterColumn,

@@ -120,14 +120,20 @@ export function replicaIdentitySql(table: RelationName, r: ReplicaIdentity | und
   return `ALTER TABLE ${rel(table)} REPLICA IDENTITY ${what}`;
 }
 
+/** `ALTER TABLE t CLUSTER ON i`, or `ALTER TABLE t SET WITHOUT CLUSTER` (no index). */
+export function clusterOnSql(table: RelationName, index: string | undefined): string {
+  return `ALTER TABLE ${rel(table)} ${index === undefined ? 'SET WITHOUT CLUSTER' : `CLUSTER ON ${quoteIdent(index)}`}`;
+}
+
 /**
  * What a new, empty relation (table or partition) declares beyond its columns, keys and indexes:
- * row level security and replica identity. No application uses it yet: nothing to stage.
+ * row level security, replica identity and CLUSTER ON. No application uses it yet: nothing to stage.
  */
 export function relationPropertiesSql(table: RelationName, r: RelationParts): string[] {
   const sql: string[] = [];
   if (r.rowLevelSecurity) sql.push(rowLevelSecuritySql(table, 'enable', true));
   if (r.forceRowLevelSecurity) sql.push(rowLevelSecuritySql(table, 'force', true));
   if (r.replicaIdentity !== undefined) sql.push(replicaIdentitySql(table, r.replicaIdentity));
+  if (r.clusterOn !== undefined) sql.push(clusterOnSql(table, r.clusterOn));
   return sql;
 }

@@ -59,43 +59,50 @@ describe.skipIf(unavailable !== null)('the corpus rebuilt from nothing by pull â
   for (const entry of listCorpus()) {
     const gap = KNOWN_GAPS[entry.name];
     const run = gap !== undefined && !STRICT ? test.fails : test;
-    run(`${entry.name}${gap !== undefined ? ` (known gap: ${gap})` : ''}`, async (ctx) => {
-      const b = await freshDatabase(`rebuild ${entry.name} b`);
-      dbs.push(b);
-      const missing = await missingExtensions(b, entry);
-      if (missing.length > 0) {
-        console.log(`corpus-rebuild: ${entry.name} skipped: the server lacks extension(s) ${missing.join(', ')}`);
-        ctx.skip();
-        return;
-      }
-      const load = await loadCorpus(b, entry.name);
-      const a = await freshDatabase(`rebuild ${entry.name} a`);
-      dbs.push(a);
-      const dir = await mkdtemp(path.join(tmpdir(), `zdm-rebuild-${entry.name}-`));
-      try {
-        // The extension schemas the corpus file expects (its loader made them in B the same way).
-        for (const ext of entry.extensions) {
-          if (ext.schema) await a.exec(`CREATE SCHEMA IF NOT EXISTS "${ext.schema.replaceAll('"', '""')}"`);
+    run(
+      `${entry.name}${gap !== undefined ? ` (known gap: ${gap})` : ''}`,
+      async (ctx) => {
+        const b = await freshDatabase(`rebuild ${entry.name} b`);
+        dbs.push(b);
+        const missing = await missingExtensions(b, entry);
+        if (missing.length > 0) {
+          console.log(`corpus-rebuild: ${entry.name} skipped: the server lacks extension(s) ${missing.join(', ')}`);
+          ctx.skip();
+          return;
         }
-        for (const [name, text] of writeDesiredStateFiles(await introspect(b.client))) {
-          await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-          await writeFile(path.join(dir, name), text);
-        }
-        const made = await makePlan(a.client, { desiredPath: dir, name: 'rebuild', scratchUrl: adminUrl() });
-        const plan = parsePlan(serializePlan(made.plan), 'rebuild.plan.yaml');
-        const allowHazards = declaredHazards(plan);
-        for (const phase of PHASES) await applyPhase(a.client, plan, { phase, allowHazards, pauseMs: 0 });
+        const load = await loadCorpus(b, entry.name);
+        const a = await freshDatabase(`rebuild ${entry.name} a`);
+        dbs.push(a);
+        const dir = await mkdtemp(path.join(tmpdir(), `zdm-rebuild-${entry.name}-`));
+        try {
+          // The extension schemas the corpus file expects (its loader made them in B the same way).
+          for (const ext of entry.extensions) {
+            if (ext.schema) await a.exec(`CREATE SCHEMA IF NOT EXISTS "${ext.schema.replaceAll('"', '""')}"`);
+          }
+          for (const [name, text] of writeDesiredStateFiles(await introspect(b.client))) {
+            await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+            await writeFile(path.join(dir, name), text);
+          }
+          const made = await makePlan(a.client, { desiredPath: dir, name: 'rebuild', scratchUrl: adminUrl() });
+          const plan = parsePlan(serializePlan(made.plan), 'rebuild.plan.yaml');
+          const allowHazards = declaredHazards(plan);
+          for (const phase of PHASES) await applyPhase(a.client, plan, { phase, allowHazards, pauseMs: 0 });
 
-        const d = compareDumps((await catalogDump(a.client)).filter(inScope), (await catalogDump(b.client)).filter(inScope));
-        expect(
-          d.onlyInA.length + d.onlyInB.length === 0 ? '' : formatDifference(d, 'rebuilt', 'corpus'),
-          `${entry.name}: the rebuilt schema differs from the corpus (${load.errors.length} statements of the file failed to load)`,
-        ).toBe('');
-        const again = await makePlan(a.client, { desiredPath: dir, name: 'check', scratchUrl: adminUrl() });
-        expect(again.empty, `${entry.name}: zdm plan --check after the rebuild still finds differences`).toBe(true);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }, 600_000);
+          const d = compareDumps(
+            (await catalogDump(a.client)).filter(inScope),
+            (await catalogDump(b.client)).filter(inScope),
+          );
+          expect(
+            d.onlyInA.length + d.onlyInB.length === 0 ? '' : formatDifference(d, 'rebuilt', 'corpus'),
+            `${entry.name}: the rebuilt schema differs from the corpus (${load.errors.length} statements of the file failed to load)`,
+          ).toBe('');
+          const again = await makePlan(a.client, { desiredPath: dir, name: 'check', scratchUrl: adminUrl() });
+          expect(again.empty, `${entry.name}: zdm plan --check after the rebuild still finds differences`).toBe(true);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+      600_000,
+    );
   }
 });

@@ -80,8 +80,8 @@ describe('table properties: declared locks are the locks PostgreSQL takes', () =
     return out;
   }
 
-  function stepsFor(desired: DatabaseModel): (SqlStep & { phase: string })[] {
-    const { plan } = planChanges(live, desired, {
+  function stepsFor(desired: DatabaseModel, from: DatabaseModel = live): (SqlStep & { phase: string })[] {
+    const { plan } = planChanges(from, desired, {
       id: 'p-locks',
       createdAt: '2026-11-25T12:00:00Z',
       zdmVersion: '0.1.0',
@@ -147,6 +147,31 @@ describe('table properties: declared locks are the locks PostgreSQL takes', () =
     // The identity sequence is locked too, as ALTER SEQUENCE locks it; the model does not name it
     // (it is part of its column), and every INSERT that draws from it waits for the table's lock first.
     await proveLocks(steps[0]!, undefined, { 'public.t_id_seq': 'SHARE ROW EXCLUSIVE' });
+  });
+
+  it('CLUSTER ON and SET WITHOUT CLUSTER: SHARE UPDATE EXCLUSIVE on the table (and the index marked), reads and writes go on, no row moves', async () => {
+    const on = stepsFor(withT(live, (t) => ({ ...t, clusterOn: 't_code_key' })));
+    expect(on.map((s) => [s.phase, s.sql])).toEqual([['expand', ['ALTER TABLE public.t CLUSTER ON t_code_key']]]);
+    expect(on[0]!.locks).toEqual([
+      { relation: 'public.t', mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' },
+      { relation: 'public.t_code_key', mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' },
+    ]);
+    const before = await db.query<{ f: string }>(`SELECT pg_relation_filenode('public.t')::text AS f`);
+    await proveLocks(on[0]!, trafficGoesOn);
+    await db.exec('ALTER TABLE public.t CLUSTER ON t_pkey');
+    try {
+      const clustered = await introspect(db.client);
+      const off = stepsFor(
+        withT(clustered, ({ clusterOn: _was, ...t }) => t),
+        clustered,
+      );
+      expect(off.map((s) => s.sql)).toEqual([['ALTER TABLE public.t SET WITHOUT CLUSTER']]);
+      await proveLocks(off[0]!, trafficGoesOn);
+    } finally {
+      await db.exec('ALTER TABLE public.t SET WITHOUT CLUSTER');
+    }
+    // A catalog mark: the table was not rewritten.
+    expect(await db.query<{ f: string }>(`SELECT pg_relation_filenode('public.t')::text AS f`)).toEqual(before);
   });
 
   it('table storage parameters: SHARE UPDATE EXCLUSIVE on the table, reads and writes go on', async () => {

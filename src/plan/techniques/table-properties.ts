@@ -23,11 +23,17 @@
  * Every one but the storage parameters takes ACCESS EXCLUSIVE on the table for an instant
  * (test/integration/table-properties-locks.test.ts proves the modes from pg_locks).
  */
-import type { RelationRef, SetReplicaIdentity, SetRowLevelSecurity, SetStorageParameters } from '../../diff/changes.js';
+import type {
+  RelationRef,
+  SetClusterOn,
+  SetReplicaIdentity,
+  SetRowLevelSecurity,
+  SetStorageParameters,
+} from '../../diff/changes.js';
 import { replicaIdentityText } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
 import type { ReplicaIdentity } from '../../model/types.js';
-import { replicaIdentitySql, rowLevelSecuritySql, setStorageParametersSql } from '../../sql/tables.js';
+import { clusterOnSql, replicaIdentitySql, rowLevelSecuritySql, setStorageParametersSql } from '../../sql/tables.js';
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, withOptional } from '../model-edit.js';
 import { storageParameterChange, storageParameterLock } from '../storage-parameters.js';
@@ -124,6 +130,34 @@ export function planSetReplicaIdentity(ctx: PlanContext, ch: SetReplicaIdentity)
       { locks, hazards },
     ),
     (m) => mapRelation(m, table, (r) => withOptional(r, 'replicaIdentity', to)),
+    [tableTouch(table)],
+  );
+}
+
+/**
+ * CLUSTER ON marks the index a bare `CLUSTER` uses: a catalog change under SHARE UPDATE EXCLUSIVE on
+ * the table and on that index (reads and writes go on; measured in test/integration/table-properties-locks.test.ts). zdm never
+ * runs CLUSTER itself. On an index that exists now it goes in expand; on one this plan builds, in
+ * contract, once it is there.
+ */
+export function planSetClusterOn(ctx: PlanContext, ch: SetClusterOn): void {
+  const { table, from, to } = ch;
+  const ready = to === undefined || liveKeyOrIndex(ctx, table, to);
+  ctx.add(
+    ready ? at.expand('tableOptions') : at.contract('tableOptions'),
+    sqlStep(
+      to === undefined
+        ? `set ${name(table)} without cluster (was clustered on ${from})`
+        : `cluster ${name(table)} on ${to}${from !== undefined ? ` (was ${from})` : ''}: marks the index, reorders no row`,
+      [clusterOnSql(table, to)],
+      {
+        locks: [
+          lock(table, 'SHARE UPDATE EXCLUSIVE'),
+          ...(to !== undefined ? [lock({ schema: table.schema, name: to }, 'SHARE UPDATE EXCLUSIVE')] : []),
+        ],
+      },
+    ),
+    (m) => mapRelation(m, table, (r) => withOptional(r, 'clusterOn', to)),
     [tableTouch(table)],
   );
 }

@@ -526,6 +526,65 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
     ],
   },
   {
+    name: 'CLUSTER ON an index that is missing, partial, of a method that cannot order, or on a partitioned table',
+    text: [
+      ...withUsers(
+        'columns:',
+        '  id: { type: bigint, nullable: false }',
+        '  email: { type: text }',
+        'clusterOn: users_email_hash',
+        'indexes:',
+        '  users_email_hash: { columns: [email], using: hash }',
+        '  users_email_some: { columns: [email], where: "id > 0" }',
+      )
+        .split('\n')
+        .slice(0, -1),
+      '      posts:',
+      '        columns:',
+      '          id: { type: bigint, nullable: false }',
+      '        clusterOn: posts_pkey',
+      '      events:',
+      '        columns:',
+      '          at: { type: date, nullable: false }',
+      '        clusterOn: events_at',
+      '        partitionBy: { strategy: range, columns: [at] }',
+      '      notes:',
+      '        columns:',
+      '          id: { type: bigint, nullable: false }',
+      '        clusterOn: notes_some',
+      '        indexes:',
+      '          notes_some: { columns: [id], where: "id > 0" }',
+      '',
+    ].join('\n'),
+    issues: [
+      {
+        line: 9,
+        at: 'users_email_hash',
+        path: `${T}.users.clusterOn`,
+        message: '`users_email_hash` cannot be clustered on: a hash index cannot order rows (btree and gist can)',
+      },
+      {
+        line: 16,
+        at: 'posts_pkey',
+        path: `${T}.posts.clusterOn`,
+        message: 'table `public.posts` has no primary key, unique constraint or index `posts_pkey`',
+      },
+      {
+        line: 20,
+        at: 'events_at',
+        path: `${T}.events.clusterOn`,
+        message:
+          'table `public.events` is partitioned: PostgreSQL cannot mark an index of a partitioned table for CLUSTER',
+      },
+      {
+        line: 25,
+        at: 'notes_some',
+        path: `${T}.notes.clusterOn`,
+        message: '`notes_some` cannot be clustered on: it is partial (has a `where`)',
+      },
+    ],
+  },
+  {
     name: 'a storage parameter name that is not one',
     text: withUsers('columns:', '  id: { type: bigint }', 'with: { FillFactor: 80 }'),
     issues: [

@@ -124,6 +124,7 @@ const users = table(
     rowLevelSecurity: true,
     forceRowLevelSecurity: true,
     replicaIdentity: { kind: 'full' },
+    clusterOn: 'users_code_key',
     primaryKey: {
       kind: 'primaryKey',
       name: 'users_pk_custom',

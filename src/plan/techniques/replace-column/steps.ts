@@ -41,7 +41,7 @@ import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { castSql, notCopiedSql, replaceBatchSql } from '../../../sql/rows.js';
 import { identityContinueSql, setOwnedBySql } from '../../../sql/sequences.js';
 import { lockTablesSql } from '../../../sql/session.js';
-import { replicaIdentitySql } from '../../../sql/tables.js';
+import { clusterOnSql, replicaIdentitySql } from '../../../sql/tables.js';
 import {
   castExpression,
   createSyncTriggerSql,
@@ -133,13 +133,17 @@ function carryOverSteps(
   carryForeignKeys(s);
   // Its index went with the old column: the replica identity is set again on the one that took its name.
   const identity = live.replicaIdentity;
-  if (
-    identity?.kind === 'index' &&
-    [...carried.indexes, ...(carried.primaryKey ? [carried.primaryKey] : []), ...carried.uniqueConstraints].some(
-      (x) => x.name === identity.index,
-    )
-  ) {
+  const carriedIndexes = new Set(
+    [...carried.indexes, ...(carried.primaryKey ? [carried.primaryKey] : []), ...carried.uniqueConstraints].map(
+      (x) => x.name,
+    ),
+  );
+  if (identity?.kind === 'index' && carriedIndexes.has(identity.index)) {
     s.carry.after.push(replicaIdentitySql(table, identity));
+  }
+  // So is the CLUSTER ON mark.
+  if (live.clusterOn !== undefined && carriedIndexes.has(live.clusterOn)) {
+    s.carry.after.push(clusterOnSql(table, live.clusterOn));
   }
   // The old column's own indexes, keys and constraints go with it (DROP COLUMN).
   const moved = new Set(
