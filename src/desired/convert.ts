@@ -1187,6 +1187,8 @@ class Converter {
     this.typeNames.push({ schema, name, what: 'materialized view', loc });
     const label = `materialized view \`${schema}.${name}\``;
     const relation: Relation = { schema, name, kind: 'table', columns: new Map(), uniqueKeys: [], uniques: [] };
+    const ctx = { schema, name, label, columns: new Map(), relation, columnsUnknown: true };
+    const indexes = this.convertIndexes(ctx, raw.indexes, loc.at('indexes'));
     return {
       kind: 'materializedView',
       schema,
@@ -1194,12 +1196,17 @@ class Converter {
       definition: this.viewQuery('materialized view', raw, loc),
       columns: this.viewColumns(raw, loc),
       withData: raw.withData ?? true,
-      indexes: this.convertIndexes(
-        { schema, name, label, columns: new Map(), relation, columnsUnknown: true },
-        raw.indexes,
-        loc.at('indexes'),
-      ),
+      indexes,
       ...opt('with', this.storageParameters(loc.at('with'), raw.with)),
+      ...opt(
+        'clusterOn',
+        this.clusterOn(ctx, loc.at('clusterOn'), raw.clusterOn, {
+          primaryKey: undefined,
+          uniqueConstraints: [],
+          indexes,
+          partitionBy: undefined,
+        }),
+      ),
       ...opt('comment', raw.comment || undefined),
     };
   }

@@ -213,4 +213,5 @@ export interface RawMaterializedView extends RawViewLike {
   readonly withData?: boolean;
   readonly indexes?: Readonly<Record<string, RawIndex>>;
   readonly with?: RawStorageParameters;
+  readonly clusterOn?: string;
 }

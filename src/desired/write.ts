@@ -283,6 +283,7 @@ function materializedViewNode(v: MaterializedView, file: string | undefined): YA
     queryEntry(v, file),
     ['withData', v.withData ? undefined : false],
     ['with', storageNode(v.with)],
+    ['clusterOn', v.clusterOn],
     ['comment', v.comment],
     ['columns', viewColumnsNode(v)],
     ['indexes', namedMap(v.indexes, indexNode)],

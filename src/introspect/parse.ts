@@ -457,6 +457,7 @@ export function parseMaterializedView(
     withData: row.populated,
     indexes,
     ...opt('with', parseReloptions(row.options)),
+    ...opt('clusterOn', row.cluster_index),
     ...opt('comment', row.comment),
   };
 }

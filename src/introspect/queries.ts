@@ -533,6 +533,8 @@ export interface ViewRow {
   /** pg_class.relispopulated: false for a materialized view created or refreshed WITH NO DATA. */
   readonly populated: boolean;
   readonly comment: string | null;
+  /** The index flagged indisclustered (a materialized view's CLUSTER ON). */
+  readonly cluster_index: string | null;
 }
 
 const VIEWS_WHERE = `v.relkind IN ('v', 'm')
@@ -542,7 +544,9 @@ const VIEWS_WHERE = `v.relkind IN ('v', 'm')
 /** Views and materialized views. */
 export const VIEWS_SQL = `SELECT v.oid::pg_catalog.text AS oid, n.nspname AS schema, v.relname AS name, v.relkind AS kind,
   pg_catalog.pg_get_viewdef(v.oid, true) AS definition, v.reloptions::pg_catalog.text[] AS options,
-  v.relispopulated AS populated, ${description('pg_class', 'v.oid')} AS comment
+  v.relispopulated AS populated, ${description('pg_class', 'v.oid')} AS comment,
+  (SELECT cic.relname FROM pg_catalog.pg_index ci JOIN pg_catalog.pg_class cic ON cic.oid = ci.indexrelid
+    WHERE ci.indrelid = v.oid AND ci.indisclustered) AS cluster_index
 FROM pg_catalog.pg_class v
 JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
 WHERE ${VIEWS_WHERE}`;

@@ -328,6 +328,8 @@ export interface MaterializedView {
   readonly indexes: readonly Index[];
   /** Storage parameters (`WITH (fillfactor = 70)`). */
   readonly with?: StorageParameters;
+  /** As for a table's: the index a bare `CLUSTER` uses; absent when none. */
+  readonly clusterOn?: string;
   readonly comment?: string;
 }
 

@@ -70,6 +70,9 @@ const q = quoteIdent;
 export function dataChecks(live: DatabaseModel, changes: readonly Change[], empty: ReadonlySet<string>): DataCheck[] {
   const out: DataCheck[] = [];
   const holdsRows = (t: RelationRef) => findRelation(live, t) !== undefined && !empty.has(qualified(t));
+  // Keys over a column this plan adds have no existing values to check.
+  const haveColumns = (t: RelationRef, cols: readonly string[]) =>
+    cols.every((n) => columnOf(live, t, n) !== undefined);
   const keyOf = (t: RelationRef) => {
     const root = rootTable(live, t);
     return root === undefined ? undefined : rowKey(root);
@@ -93,7 +96,7 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
       }
       case 'addForeignKey':
       case 'validateForeignKey': {
-        if (!c.foreignKey.valid || !holdsRows(c.table)) break;
+        if (!c.foreignKey.valid || !holdsRows(c.table) || !haveColumns(c.table, c.foreignKey.columns)) break;
         if (c.kind === 'addForeignKey' && c.replaces !== undefined && sameReference(c.replaces, c.foreignKey)) break;
         out.push(foreignKeyCheck(live, c.table, c.foreignKey, keyOf(c.table)));
         break;
@@ -125,6 +128,7 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
       }
       case 'addPrimaryKey': {
         if (!holdsRows(c.table) || sameColumns(c.replaces?.columns, c.primaryKey.columns)) break;
+        if (!haveColumns(c.table, c.primaryKey.columns)) break;
         const cols = c.primaryKey.columns;
         const object = `primary key ${qualified(c.table)}.${c.primaryKey.name}`;
         const nullable = cols.filter((n) => columnOf(live, c.table, n)?.nullable !== false);
@@ -144,6 +148,7 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
       }
       case 'addUnique': {
         if (!holdsRows(c.table) || sameColumns(c.replaces?.columns, c.constraint.columns)) break;
+        if (!haveColumns(c.table, c.constraint.columns)) break;
         out.push(
           duplicates(
             `unique constraint ${qualified(c.table)}.${c.constraint.name}`,
@@ -157,6 +162,13 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
       }
       case 'createIndex': {
         if (!c.index.unique || !holdsRows(c.table) || sameUniqueness(c.replaces, c.index)) break;
+        if (
+          !haveColumns(
+            c.table,
+            c.index.keys.flatMap((k) => (k.column !== undefined ? [k.column] : [])),
+          )
+        )
+          break;
         out.push(
           duplicates(
             `unique index ${c.table.schema}.${c.index.name}`,

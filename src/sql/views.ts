@@ -52,6 +52,11 @@ export function materializedViewStorageSql(
   return sql;
 }
 
+/** `ALTER MATERIALIZED VIEW v CLUSTER ON i`, or `… SET WITHOUT CLUSTER` (no index). */
+export function materializedViewClusterOnSql(v: RelationName, index: string | undefined): string {
+  return `ALTER MATERIALIZED VIEW ${rel(v)} ${index === undefined ? 'SET WITHOUT CLUSTER' : `CLUSTER ON ${quoteIdent(index)}`}`;
+}
+
 /** `SELECT *` of one table: an automatically updatable view (reads, INSERT with defaults, UPDATE, DELETE go through). */
 export function createViewOfTableSql(view: RelationName, table: RelationName): string {
   return `CREATE VIEW ${rel(view)} AS SELECT * FROM ${rel(table)}`;

@@ -222,16 +222,16 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     });
     const violated = preflight.flatMap((o) => (o.status === 'violated' ? [o] : []));
     if (violated.length > 0) throw new PreflightError(violated);
-    const unchecked = preflight.flatMap((o) => (o.status === 'unchecked' ? [o] : []));
+    // A check that reads a column or table this plan creates has no existing rows to check.
+    const unchecked = preflight.flatMap((o) => (o.status === 'unchecked' && !o.notApplicable ? [o] : []));
     for (const u of unchecked) {
       warnings.push(
-        `data preflight: ${u.check.object} not checked: ${u.reason}` +
-          (u.notApplicable ? ' (it reads what this plan creates)' : '; its steps carry the data-unchecked hazard'),
+        `data preflight: ${u.check.object} not checked: ${u.reason}; its steps carry the data-unchecked hazard`,
       );
     }
     plan = withUncheckedHazards(
       plan,
-      unchecked.filter((u) => !u.notApplicable).map((u) => u.check),
+      unchecked.map((u) => u.check),
     );
   }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on

@@ -25,6 +25,7 @@ import { createIndexSql, dropIndexSql, renameIndexSql } from '../../sql/indexes.
 import {
   createMaterializedViewSql,
   dropViewSql,
+  materializedViewClusterOnSql,
   materializedViewStorageSql,
   renameMaterializedViewSql,
 } from '../../sql/views.js';
@@ -65,11 +66,11 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
       .filter((ix) => tempIndex.has(ix.name))
       .map((ix) => [ix.name, ctx.freshName(schema, [ix.name], 'zdm_old')]),
   );
-  const built: MaterializedView = {
-    ...to,
-    name: temp,
-    indexes: to.indexes.map((ix) => ({ ...ix, name: tempIndex.get(ix.name)! })),
-  };
+  const built: MaterializedView = withOptional(
+    { ...to, name: temp, indexes: to.indexes.map((ix) => ({ ...ix, name: tempIndex.get(ix.name)! })) },
+    'clusterOn',
+    to.clusterOn === undefined ? undefined : tempIndex.get(to.clusterOn),
+  );
   const sources: LockInfo[] = ctx.desiredGraph
     .dependenciesOf(`materializedView ${schema}.${to.name}`)
     .filter((k) => /^(table|view|materializedView) /.test(k))
@@ -89,6 +90,7 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
       [
         createMaterializedViewSql(built),
         ...built.indexes.map((ix) => createIndexSql(ref, ix, { schemas: ctx.schemas })),
+        ...(to.clusterOn !== undefined ? [materializedViewClusterOnSql(ref, tempIndex.get(to.clusterOn)!)] : []),
         ...viewCommentsSql(built),
       ],
       { locks: sources, hazards: to.withData ? ['long-running'] : [] },
@@ -211,7 +213,14 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
       touches,
     );
     if (old !== undefined) dropIndex(ctx, to, old);
-    const rename = old === undefined ? [] : [renameIndexSql(schema, buildName, ix.name)];
+    // A rebuilt index does not inherit the old one's CLUSTER ON mark: set it on the new one.
+    const rename =
+      old === undefined
+        ? []
+        : [
+            renameIndexSql(schema, buildName, ix.name),
+            ...(to.clusterOn === ix.name ? [materializedViewClusterOnSql(ref, ix.name)] : []),
+          ];
     const comment =
       ix.comment === undefined
         ? []
@@ -226,13 +235,42 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
           [...rename, ...comment],
           { locks: [lock({ schema, name: buildName }, 'SHARE UPDATE EXCLUSIVE')] },
         ),
-        edit((v) => ({ ...v, indexes: upsert(removeNamed(v.indexes, buildName), { ...ix, valid: true }) })),
+        edit((v) => {
+          const indexes = upsert(removeNamed(v.indexes, buildName), { ...ix, valid: true });
+          return to.clusterOn === ix.name ? { ...v, indexes, clusterOn: ix.name } : { ...v, indexes };
+        }),
         touches,
       );
     }
   }
   const wanted = new Set(to.indexes.map((ix) => ix.name));
   for (const ix of from.indexes) if (!wanted.has(ix.name)) dropIndex(ctx, to, ix);
+
+  const rebuilt = (name: string) => {
+    const old = live.get(name);
+    const next = to.indexes.find((ix) => ix.name === name);
+    return old !== undefined && next !== undefined && !sameIndex(old, next);
+  };
+  if (from.clusterOn !== to.clusterOn && !(to.clusterOn !== undefined && rebuilt(to.clusterOn))) {
+    // After 'indexes' in expand: an index built by this plan is there.
+    ctx.add(
+      at.expand('views'),
+      sqlStep(
+        to.clusterOn === undefined
+          ? `set ${display(to)} without cluster (was clustered on ${from.clusterOn})`
+          : `cluster ${display(to)} on ${to.clusterOn}: marks the index, reorders no row`,
+        [materializedViewClusterOnSql(ref, to.clusterOn)],
+        {
+          locks: [
+            lock(ref, 'SHARE UPDATE EXCLUSIVE'),
+            ...(to.clusterOn !== undefined ? [lock({ schema, name: to.clusterOn }, 'SHARE UPDATE EXCLUSIVE')] : []),
+          ],
+        },
+      ),
+      edit((v) => withOptional(v, 'clusterOn', to.clusterOn)),
+      touches,
+    );
+  }
 }
 
 function dropIndex(ctx: PlanContext, mv: MaterializedView, ix: Index): void {

@@ -39,7 +39,12 @@ import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, View } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import { createIndexSql } from '../../sql/indexes.js';
-import { createMaterializedViewSql, createViewSql, dropViewSql } from '../../sql/views.js';
+import {
+  createMaterializedViewSql,
+  createViewSql,
+  dropViewSql,
+  materializedViewClusterOnSql,
+} from '../../sql/views.js';
 import {
   at,
   findViewLike,
@@ -124,6 +129,7 @@ export function createViewLikeSql(ctx: PlanContext, v: ViewLike): string[] {
   return [
     createMaterializedViewSql(v),
     ...v.indexes.map((ix) => createIndexSql(ref, ix, { schemas: ctx.schemas })),
+    ...(v.clusterOn !== undefined ? [materializedViewClusterOnSql(ref, v.clusterOn)] : []),
     ...viewCommentsSql(v),
   ];
 }
