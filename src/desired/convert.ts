@@ -197,6 +197,8 @@ interface RelationContext {
 }
 
 const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
+/** The attribute options of a column (ALTER COLUMN … SET (…)). */
+const COLUMN_OPTIONS = new Set(['n_distinct', 'n_distinct_inherited']);
 /** Index methods whose pg_am.amclusterable is true. */
 const CLUSTERABLE_METHODS = new Set(['btree', 'gist']);
 
@@ -646,6 +648,8 @@ class Converter {
       ...opt('identityOptions', identityOptions),
       ...opt('generated', generated),
       ...opt('collation', rawName(raw.collation)),
+      ...opt('options', this.columnOptions(loc.at('options'), raw.options)),
+      ...opt('statistics', raw.statistics === -1 ? undefined : raw.statistics),
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
       ...opt('using', raw.using === undefined ? undefined : this.expression(loc.at('using'), raw.using)),
@@ -979,6 +983,17 @@ class Converter {
       return [k, at.text(v)];
     });
     return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  }
+
+  /** Attribute options of a column: PostgreSQL has two, n_distinct and n_distinct_inherited. */
+  private columnOptions(loc: Loc, raw: RawStorageParameters | undefined): StorageParameters | undefined {
+    const options = this.storageParameters(loc, raw);
+    for (const [k, , at] of loc.entries(raw)) {
+      if (!COLUMN_OPTIONS.has(k)) {
+        this.issues.key(at, `\`${k}\` is not an attribute option: PostgreSQL has n_distinct and n_distinct_inherited`);
+      }
+    }
+    return options;
   }
 
   /**

@@ -65,6 +65,8 @@ export interface RawColumn {
   readonly identity?: RawIdentity;
   readonly generated?: string | { readonly expression: RawText; readonly stored?: boolean };
   readonly collation?: string;
+  readonly options?: RawStorageParameters;
+  readonly statistics?: number;
   readonly comment?: string;
   readonly renamedFrom?: string;
   readonly using?: RawText;

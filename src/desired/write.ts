@@ -401,6 +401,8 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['nullable', c.nullable ? undefined : false],
     ['default', sql(c.default)],
     ['collation', c.collation],
+    ['options', storageNode(c.options)],
+    ['statistics', c.statistics],
     ['comment', c.comment],
     ['renamedFrom', c.renamedFrom],
     ['using', sql(c.using)],

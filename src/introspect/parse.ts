@@ -142,6 +142,8 @@ export function parseColumn(row: ColumnRow): Column {
     ...opt('identityOptions', identity === null ? null : parseIdentityOptions(row)),
     ...opt('generated', generated),
     ...opt('collation', row.collation),
+    ...opt('options', parseReloptions(row.options)),
+    ...opt('statistics', row.statistics),
     ...opt('comment', row.comment),
   };
 }

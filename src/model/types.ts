@@ -99,6 +99,10 @@ export interface Column {
   readonly generated?: { readonly expression: string; readonly stored: boolean };
   /** Only when it differs from the type's default collation; `schema.name` unless in pg_catalog. */
   readonly collation?: string;
+  /** Attribute options (`ALTER COLUMN … SET (n_distinct = -0.02)`): n_distinct, n_distinct_inherited. */
+  readonly options?: StorageParameters;
+  /** Statistics target (`ALTER COLUMN … SET STATISTICS 1000`); absent: the server's default_statistics_target. */
+  readonly statistics?: number;
   readonly comment?: string;
   /** Desired state only: the column's previous name (a rename, not drop + add). */
   readonly renamedFrom?: string;

@@ -5,8 +5,8 @@ import {
   type SequenceSettingField,
   type SequenceSettings,
 } from '../model/identity.js';
-import type { Column } from '../model/types.js';
-import { catalogObjectName, parenthesized } from './fragments.js';
+import type { Column, StorageParameters } from '../model/types.js';
+import { catalogObjectName, parenthesized, storageParameterList, storageParameterName } from './fragments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
 import { sequenceSettingsSql } from './sequences.js';
 
@@ -98,3 +98,35 @@ export const setGeneratedSql = (
   column: string,
   identity: NonNullable<Column['identity']>,
 ): string => alterColumn(table, column, `SET GENERATED ${identityKind(identity)}`);
+
+/**
+ * `ALTER COLUMN c RESET (…), SET (…)` for attribute options that changed (`reset`: names to remove;
+ * `set`: names and values to set); none when nothing changed.
+ */
+export function columnOptionsSql(
+  table: RelationName,
+  column: string,
+  change: { readonly reset: readonly string[]; readonly set: StorageParameters },
+): string[] {
+  const sql: string[] = [];
+  if (change.reset.length > 0) {
+    sql.push(alterColumn(table, column, `RESET (${change.reset.map(storageParameterName).join(', ')})`));
+  }
+  if (Object.keys(change.set).length > 0) {
+    sql.push(alterColumn(table, column, `SET (${storageParameterList(change.set)})`));
+  }
+  return sql;
+}
+
+/** `ALTER COLUMN c SET STATISTICS n` (none: -1, the server's default_statistics_target). */
+export function columnStatisticsSql(table: RelationName, column: string, target: number | undefined): string {
+  return alterColumn(table, column, `SET STATISTICS ${target ?? -1}`);
+}
+
+/** What a new column declares beyond its definition: its attribute options and statistics target. */
+export function columnPropertiesSql(table: RelationName, c: Column): string[] {
+  return [
+    ...(c.options !== undefined ? columnOptionsSql(table, c.name, { reset: [], set: c.options }) : []),
+    ...(c.statistics !== undefined ? [columnStatisticsSql(table, c.name, c.statistics)] : []),
+  ];
+}

@@ -1,6 +1,6 @@
 /** Tables: CREATE TABLE with what a new table declares, and the statements that rename, alter and drop them. */
 import type { Column, PartitionKey, RelationParts, ReplicaIdentity, StorageParameters, Table } from '../model/types.js';
-import { columnDefinition } from './columns.js';
+import { columnDefinition, columnPropertiesSql } from './columns.js';
 import { constraintCommentsSql } from './comments.js';
 import { addConstraintSql, checkSql, exclusionSql, primaryKeySql, uniqueSql } from './constraints.js';
 import { storageParameterList, storageParameterName, withClause } from './fragments.js';
@@ -135,5 +135,6 @@ export function relationPropertiesSql(table: RelationName, r: RelationParts): st
   if (r.forceRowLevelSecurity) sql.push(rowLevelSecuritySql(table, 'force', true));
   if (r.replicaIdentity !== undefined) sql.push(replicaIdentitySql(table, r.replicaIdentity));
   if (r.clusterOn !== undefined) sql.push(clusterOnSql(table, r.clusterOn));
+  if ('columns' in r) for (const c of (r as Table).columns) sql.push(...columnPropertiesSql(table, c));
   return sql;
 }

@@ -174,6 +174,27 @@ describe('table properties: declared locks are the locks PostgreSQL takes', () =
     expect(await db.query<{ f: string }>(`SELECT pg_relation_filenode('public.t')::text AS f`)).toEqual(before);
   });
 
+  it('column attribute options and statistics target: SHARE UPDATE EXCLUSIVE on the table, reads and writes go on', async () => {
+    const steps = stepsFor(
+      withT(live, (t) => ({
+        ...t,
+        columns: t.columns.map((c) =>
+          c.name === 'code'
+            ? { ...c, options: { n_distinct: '-0.5', n_distinct_inherited: '100' }, statistics: 1000 }
+            : c,
+        ),
+      })),
+    );
+    expect(steps.map((s) => [s.phase, s.sql])).toEqual([
+      ['expand', ['ALTER TABLE public.t ALTER COLUMN code SET (n_distinct = -0.5, n_distinct_inherited = 100)']],
+      ['expand', ['ALTER TABLE public.t ALTER COLUMN code SET STATISTICS 1000']],
+    ]);
+    for (const s of steps) {
+      expect(s.locks).toEqual([{ relation: 'public.t', mode: 'SHARE UPDATE EXCLUSIVE', hold: 'instant' }]);
+      await proveLocks(s, trafficGoesOn);
+    }
+  });
+
   it('table storage parameters: SHARE UPDATE EXCLUSIVE on the table, reads and writes go on', async () => {
     const steps = stepsFor(
       withT(live, (t) => ({

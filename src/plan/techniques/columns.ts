@@ -13,6 +13,9 @@ import {
   addColumnSql,
   addIdentitySql,
   alterIdentitySql,
+  columnOptionsSql,
+  columnPropertiesSql,
+  columnStatisticsSql,
   columnTypeSql,
   dropColumnSql,
   dropDefaultSql,
@@ -38,6 +41,7 @@ import {
 } from '../model-edit.js';
 import { anyExpression, baseType, mapExpressions, mentions, reparsedType, withoutCasts } from '../reparse.js';
 import { hasBatchKey } from '../row-key.js';
+import { storageParameterChange } from '../storage-parameters.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planNotNull } from './not-null.js';
@@ -138,7 +142,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
           rewrite
             ? `add column ${display} (rewrites the table under ACCESS EXCLUSIVE: ${why})`
             : `add column ${display}`,
-          [addColumnSql(table, typed(c), { schemas: ctx.schemas })],
+          [addColumnSql(table, typed(c), { schemas: ctx.schemas }), ...columnPropertiesSql(table, c)],
           {
             locks: [lock(table, 'ACCESS EXCLUSIVE', rewrite ? 'scan' : 'instant')],
             hazards: rewrite ? ['table-rewrite', 'blocks-reads'] : [],
@@ -154,6 +158,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
       const expr = mode === 'using' ? c.using! : c.default!;
       const sql = [addColumnSql(table, typed(c), { nullable: true, noDefault: true, schemas: ctx.schemas })];
       if (c.default !== undefined) sql.push(setDefaultSql(table, c.name, c.default));
+      sql.push(...columnPropertiesSql(table, c));
       const nullableCol: Column = omit({ ...added, nullable: true }, 'default');
       ctx.add(
         at.expand('columns'),
@@ -230,6 +235,38 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
   const set = (fn: (col: Column) => Column) => (m: Parameters<typeof mapColumn>[0]) => mapColumn(m, table, to.name, fn);
 
   if (from.type !== to.type) planTypeChange(ctx, table, from, to);
+
+  // Attribute options and the statistics target: catalog changes under SHARE UPDATE EXCLUSIVE (reads
+  // and writes go on), for the planner's statistics only.
+  const options = storageParameterChange(from.options, to.options);
+  const optionsSql = columnOptionsSql(table, c, options);
+  if (optionsSql.length > 0) {
+    ctx.add(
+      at.expand('columns'),
+      sqlStep(
+        `set attribute options of ${display}: ${[
+          ...Object.keys(options.set).map((k) => `${k} = ${options.set[k]}`),
+          ...options.reset.map((k) => `reset ${k}`),
+        ].join(', ')}`,
+        optionsSql,
+        { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE')] },
+      ),
+      set((col) => withOptional(col, 'options', to.options)),
+      touches,
+    );
+  }
+  if (from.statistics !== to.statistics) {
+    ctx.add(
+      at.expand('columns'),
+      sqlStep(
+        `set the statistics target of ${display} to ${to.statistics ?? 'the default'}`,
+        [columnStatisticsSql(table, c, to.statistics)],
+        { locks: [lock(table, 'SHARE UPDATE EXCLUSIVE')] },
+      ),
+      set((col) => withOptional(col, 'statistics', to.statistics)),
+      touches,
+    );
+  }
 
   if (!sameGenerated(from, to)) {
     if (to.generated === undefined) {

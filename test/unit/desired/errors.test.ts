@@ -585,6 +585,23 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
     ],
   },
   {
+    name: 'an attribute option PostgreSQL does not have',
+    text: withUsers('columns:', '  id: { type: bigint, options: { n_distinct: -0.5, fillfactor: 70 } }'),
+    issues: [
+      {
+        line: 7,
+        at: 'fillfactor',
+        path: `${T}.users.columns.id.options.fillfactor`,
+        message: '`fillfactor` is not an attribute option: PostgreSQL has n_distinct and n_distinct_inherited',
+      },
+    ],
+  },
+  {
+    name: 'a statistics target out of range',
+    text: withUsers('columns:', '  name: { type: text, statistics: 20000 }'),
+    issues: [{ line: 7, at: '20000', path: `${T}.users.columns.name.statistics`, message: 'must be <= 10000' }],
+  },
+  {
     name: 'a storage parameter name that is not one',
     text: withUsers('columns:', '  id: { type: bigint }', 'with: { FillFactor: 80 }'),
     issues: [

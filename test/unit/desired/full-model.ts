@@ -115,7 +115,7 @@ const users = table(
     col('1e3', 'integer'),
     col('note', 'text', { comment: 'free text: with # and - and "quotes"\nand a second line' }),
     col('during', 'tstzrange'),
-    col('room', 'integer'),
+    col('room', 'integer', { options: { n_distinct: '-0.02', n_distinct_inherited: '50' }, statistics: 1000 }),
   ],
   {
     comment: 'people',

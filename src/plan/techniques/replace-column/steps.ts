@@ -21,6 +21,7 @@ import { displayType } from '../../../model/types-text.js';
 import {
   addColumnSql,
   addIdentitySql,
+  columnPropertiesSql,
   columnTypeSql,
   dropColumnSql,
   renameColumnSql,
@@ -445,12 +446,21 @@ function expandStep(s: ColumnScope): string {
     ...(to.using !== undefined ? [`old → new: ${to.using}`] : []),
     ...(to.reverse !== undefined ? [`new → old: ${to.reverse}`] : []),
   ];
-  const added: Column = withOptional<Column, 'collation'>(
-    { kind: 'column', name: newName, type: to.type, nullable: true },
-    'collation',
-    to.collation,
+  // Attribute options and the statistics target are the new column's from the start (a rename keeps them).
+  const added: Column = withOptional(
+    withOptional(
+      withOptional<Column, 'collation'>(
+        { kind: 'column', name: newName, type: to.type, nullable: true },
+        'collation',
+        to.collation,
+      ),
+      'options',
+      to.options,
+    ),
+    'statistics',
+    to.statistics,
   );
-  const sql = [addColumnSql(table, added, { schemas: ctx.schemas })];
+  const sql = [addColumnSql(table, added, { schemas: ctx.schemas }), ...columnPropertiesSql(table, added)];
   if (helper !== undefined) sql.push(addConstraintSql(table, checkSql(helper, true)));
   sql.push(...createSyncTriggerSql({ ...s.spec, conv, rev }));
   ctx.add(
