@@ -132,7 +132,7 @@ export interface RunDecision {
   /** Targets to run first, then stop if any fails (all the runnable ones without `--canary`). */
   readonly first: readonly string[];
   /** Targets to run after `first` succeeded (empty when the canary holds the rest back). */
-  readonly then: readonly string[];
+  readonly rest: readonly string[];
   readonly alreadyDone: readonly string[];
   readonly skipped: ReadonlyMap<string, SkipReason>;
 }
@@ -190,17 +190,17 @@ export function decideRun(
       { targets: [...skipped.keys()] },
     );
   }
-  if (options.canary === undefined) return { first: runnable, then: [], alreadyDone, skipped };
+  if (options.canary === undefined) return { first: runnable, rest: [], alreadyDone, skipped };
   const first = runnable.slice(0, options.canary);
   const rest = runnable.slice(options.canary);
-  if (options.continueAfterCanary) return { first, then: rest, alreadyDone, skipped };
+  if (options.continueAfterCanary) return { first, rest, alreadyDone, skipped };
   for (const name of rest) {
     skipped.set(name, {
       reason: 'held-back',
       detail: `after the ${first.length} canar${first.length === 1 ? 'y' : 'ies'}: run again with --continue`,
     });
   }
-  return { first, then: [], alreadyDone, skipped };
+  return { first, rest: [], alreadyDone, skipped };
 }
 
 export type TargetOutcome =

@@ -175,12 +175,12 @@ describe('decideRun', () => {
     const five = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, readiness: ready }));
     const held = decideRun(five, { phase: 'expand', canary: 2 });
     expect(held.first).toEqual(['a', 'b']);
-    expect(held.then).toEqual([]);
+    expect(held.rest).toEqual([]);
     expect([...held.skipped.keys()]).toEqual(['c', 'd', 'e']);
     expect(held.skipped.get('c')?.reason).toBe('held-back');
     const cont = decideRun(five, { phase: 'expand', canary: 2, continueAfterCanary: true });
     expect(cont.first).toEqual(['a', 'b']);
-    expect(cont.then).toEqual(['c', 'd', 'e']);
+    expect(cont.rest).toEqual(['c', 'd', 'e']);
   });
 });
 
