@@ -86,7 +86,9 @@ export type Readiness =
       readonly differences: readonly ObjectDifference[];
     }
   /** An earlier phase of the plan is not done there. */
-  | { readonly state: 'not-ready'; readonly incomplete: readonly { phase: PhaseName; progress: string }[] };
+  | { readonly state: 'not-ready'; readonly incomplete: readonly { phase: PhaseName; progress: string }[] }
+  /** Its journal or schema could not be read (no connection, a journal from a newer zdm…). */
+  | { readonly state: 'unreadable'; readonly error: string; readonly exitCode: number };
 
 /** The earlier phases of `phase` in `plan` that the probe does not show done. */
 function incompletePhases(plan: Plan, phase: PhaseName, probe: TargetProbe) {
@@ -129,6 +131,8 @@ export type SkipReason =
 
 /** The decision before anything runs. */
 export interface RunDecision {
+  /** Targets whose probe failed: they count as failed. */
+  readonly unreadable: ReadonlyMap<string, { readonly error: string; readonly exitCode: number }>;
   /** Targets to run first, then stop if any fails (all the runnable ones without `--canary`). */
   readonly first: readonly string[];
   /** Targets to run after `first` succeeded (empty when the canary holds the rest back). */
@@ -148,7 +152,8 @@ export function describeDrift(r: Extract<Readiness, { state: 'drifted' }>): stri
   return `schema ${r.actual}, the plan expects ${r.expected}: ${objects}`;
 }
 
-function describeIncomplete(r: Extract<Readiness, { state: 'not-ready' }>): string {
+function describeIncomplete(r: Extract<Readiness, { state: 'not-ready' | 'unreadable' }>): string {
+  if (r.state === 'unreadable') return `its journal could not be read: ${r.error}`;
   return r.incomplete.map((i) => `${i.phase} ${i.progress}`).join('; ');
 }
 
@@ -160,47 +165,55 @@ function describeIncomplete(r: Extract<Readiness, { state: 'not-ready' }>): stri
 export function decideRun(
   targets: readonly { name: string; readiness: Readiness }[],
   options: RunOptions,
+  /** Targets not run here (other shards) that contract must still wait for. */
+  others: readonly { name: string; readiness: Readiness }[] = [],
 ): RunDecision {
   const skipped = new Map<string, SkipReason>();
+  const unreadable = new Map<string, Extract<Readiness, { state: 'unreadable' }>>();
   const alreadyDone: string[] = [];
   const runnable: string[] = [];
   for (const { name, readiness: r } of targets) {
     if (r.state === 'done') alreadyDone.push(name);
     else if (r.state === 'ready' || r.state === 'resume') runnable.push(name);
     else if (r.state === 'drifted') skipped.set(name, { reason: 'drifted', detail: describeDrift(r) });
+    else if (r.state === 'unreadable') unreadable.set(name, r);
     else skipped.set(name, { reason: 'not-ready', detail: describeIncomplete(r) });
   }
-  const lagging = targets.filter((t) => t.readiness.state === 'not-ready');
+  const everyone = [...targets, ...others];
+  const lagging = everyone.flatMap((t) =>
+    t.readiness.state === 'not-ready' || t.readiness.state === 'unreadable' ? [{ name: t.name, r: t.readiness }] : [],
+  );
   if (options.phase === 'contract' && lagging.length > 0) {
     throw new FleetError(
       'refused',
-      `phase contract refused: ${lagging.length} of ${targets.length} targets have not finished the earlier ` +
+      `phase contract refused: ${lagging.length} of ${everyone.length} targets have not finished the earlier ` +
         `phases, and contract runs nowhere until every database has:\n${lagging
-          .map((t) => `  ${t.name}: ${describeIncomplete(t.readiness as Extract<Readiness, { state: 'not-ready' }>)}`)
+          .map((t) => `  ${t.name}: ${describeIncomplete(t.r)}`)
           .join('\n')}\nNothing was changed on any target.`,
       { targets: lagging.map((t) => t.name) },
     );
   }
-  if (options.allOrNothing && skipped.size > 0) {
+  if (options.allOrNothing && skipped.size + unreadable.size > 0) {
     throw new FleetError(
       'refused',
-      `--all-or-nothing: ${skipped.size} of ${targets.length} targets cannot run phase ${options.phase}:\n${[...skipped]
-        .map(([n, s]) => `  ${n} (${s.reason}): ${s.detail}`)
-        .join('\n')}\nNothing was changed on any target.`,
-      { targets: [...skipped.keys()] },
+      `--all-or-nothing: ${skipped.size + unreadable.size} of ${targets.length} targets cannot run phase ${options.phase}:\n${[
+        ...[...skipped].map(([n, s]) => `  ${n} (${s.reason}): ${s.detail}`),
+        ...[...unreadable].map(([n, r]) => `  ${n} (unreadable): ${r.error}`),
+      ].join('\n')}\nNothing was changed on any target.`,
+      { targets: [...skipped.keys(), ...unreadable.keys()] },
     );
   }
-  if (options.canary === undefined) return { first: runnable, rest: [], alreadyDone, skipped };
+  if (options.canary === undefined) return { first: runnable, rest: [], alreadyDone, skipped, unreadable };
   const first = runnable.slice(0, options.canary);
   const rest = runnable.slice(options.canary);
-  if (options.continueAfterCanary) return { first, rest, alreadyDone, skipped };
+  if (options.continueAfterCanary) return { first, rest, alreadyDone, skipped, unreadable };
   for (const name of rest) {
     skipped.set(name, {
       reason: 'held-back',
       detail: `after the ${first.length} canar${first.length === 1 ? 'y' : 'ies'}: run again with --continue`,
     });
   }
-  return { first, rest: [], alreadyDone, skipped };
+  return { first, rest: [], alreadyDone, skipped, unreadable };
 }
 
 export type TargetOutcome =
