@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { describeDifferences } from '../apply/checks.js';
 import { ExitCode } from '../errors.js';
-import { compareObjects, type ObjectDifference } from '../model/objects.js';
+import { ABSENT, compareObjects, type ObjectDifference } from '../model/objects.js';
 import { PHASES, type PhaseName, type Plan } from '../plan/types.js';
 import { FleetError } from './errors.js';
 import type { FleetTarget } from './targets.js';
@@ -253,4 +253,17 @@ export async function runPool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+}
+
+/**
+ * How a target's schema differs from the reference target's (per-object fingerprints of both, as
+ * `liveSchema` reads them): objects changed, missing on the target, or on the target only.
+ */
+export function compareSchemas(
+  reference: Readonly<Record<string, string>>,
+  target: Readonly<Record<string, string>>,
+): ObjectDifference[] {
+  const expected: Record<string, string> = { ...reference };
+  for (const object of Object.keys(target)) if (!Object.hasOwn(reference, object)) expected[object] = ABSENT;
+  return compareObjects(expected, target);
 }

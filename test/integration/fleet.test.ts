@@ -2,6 +2,7 @@
  * A fleet of 20 databases on the one test server (a database per tenant): a rename with a backfill
  * of real rows (users.name → display_name) planned once and applied to all of them phase by phase,
  * through the CLI as a user runs it:
+ * - `zdm plan --targets` plans once and finds the database whose schema differs;
  * - one database drifted (an extra column): skipped and reported with what differs;
  * - the canary stops after K targets, --continue runs the rest;
  * - at most --concurrency targets apply at once (seen from pg_stat_activity, not only our events);
@@ -132,6 +133,27 @@ describe('zdm apply --targets: a fleet of 20 databases', () => {
     return step?.backfill?.rowsDone ?? 0;
   };
   const apply = (...args: string[]) => runCli(['apply', planFile, '--targets', targetsFile, ...args], { env });
+
+  it('zdm plan --targets plans against the reference and lists the targets whose schema differs', async () => {
+    const out = path.join(dir, 'cli.plan.yaml');
+    const schema = path.join(dir, 'schema.yaml');
+    const r = await runCli(['plan', '--schema', schema, '--targets', targetsFile, '--out', out], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('fleet: 18 of 19 other target(s) have the schema of the reference tenant-01');
+    expect(r.stderr).toMatch(
+      new RegExp(`\\n {2}${DRIFTED} differs \\(sha256:[0-9a-f]+\\): table public.users differs\\n`),
+    );
+    expect(r.stderr).toContain(
+      `error: the fleet has drifted: ${DRIFTED} do not have the schema of the reference tenant-01`,
+    );
+    // The plan is written all the same: it is right for every other target.
+    expect(await readFile(out, 'utf8')).toContain('renamed');
+    const unknown = await runCli(['plan', '--schema', schema, '--targets', targetsFile, '--reference', 'nope'], {
+      env,
+    });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('--reference nope: no target of that name');
+  }, 120_000);
 
   it('expand: the canaries first; then the rest, 4 at a time; the drifted database is skipped with what differs', async () => {
     const canary = await apply('--phase', 'expand', '--canary', '2');

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  compareSchemas,
   decideRun,
   fleetExitCode,
   parseShard,
@@ -226,5 +227,16 @@ describe('runPool', () => {
       () => ran.length >= 2,
     );
     expect(ran).toEqual([1, 2]);
+  });
+});
+
+describe('compareSchemas', () => {
+  test('changed, missing on the target, on the target only', () => {
+    expect(compareSchemas({ 'table a': '1', 'table b': '2' }, { 'table a': '9', 'view c': '3' })).toEqual([
+      { object: 'table a', difference: 'changed' },
+      { object: 'table b', difference: 'missing' },
+      { object: 'view c', difference: 'unexpected' },
+    ]);
+    expect(compareSchemas({ 'table a': '1' }, { 'table a': '1' })).toEqual([]);
   });
 });
