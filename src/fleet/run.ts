@@ -11,6 +11,7 @@ import { readPlanJournal } from '../apply/journal.js';
 import { type ConnectionTarget, connect } from '../db/connection.js';
 import { ExitCode, messageOf, ZdmError } from '../errors.js';
 import type { PhaseName, Plan } from '../plan/types.js';
+import { refuseCitus } from '../workflow/citus.js';
 import {
   decideRun,
   fleetExitCode,
@@ -60,6 +61,7 @@ export function connectionOf(t: FleetTarget): ConnectionTarget {
 
 /** What the journal and the live schema of one target say about the phase. */
 export async function probeTarget(c: pg.Client, plan: Plan, phase: PhaseName): Promise<TargetProbe> {
+  await refuseCitus(c, 'zdm apply');
   const journal = await readPlanJournal(c, plan.id);
   const phases: Partial<Record<PhaseName, 'in-progress' | 'done'>> = {};
   const stepsDone: Partial<Record<PhaseName, number>> = {};

@@ -173,6 +173,8 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
     };
     const client = await connect(target, 'zdm apply');
     try {
+      const { refuseCitus } = await import('../../workflow/citus.js');
+      await refuseCitus(client, 'zdm apply');
       if (flags.phase === 'all') await applyPlan(client, plan, options);
       else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
     } finally {
