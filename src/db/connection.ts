@@ -13,7 +13,7 @@ export interface ConnectionTarget {
   /** Connection string, when one was given; absent means "use PG* variables". */
   readonly url?: string;
   /** Where the target came from, for messages. */
-  readonly source: '--database-url' | 'DATABASE_URL' | 'PG* environment';
+  readonly source: '--database-url' | 'DATABASE_URL' | 'PG* environment' | 'targets file';
 }
 
 export function resolveTarget(flagUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionTarget {

@@ -30,11 +30,18 @@ function validator(): ValidateFunction {
 }
 
 export function validateDocument(doc: ParsedDocument): DesiredIssue[] {
+  return validateWith(doc, validator(), 'the file is empty: a desired-state file starts with `version: 1`');
+}
+
+/**
+ * Validates a parsed document against a compiled JSON Schema (the desired state's, or another YAML
+ * format of zdm's, such as the targets file), each finding located at its YAML node.
+ */
+export function validateWith(doc: ParsedDocument, validate: ValidateFunction, emptyMessage: string): DesiredIssue[] {
   if (doc.value === null || doc.value === undefined) {
     const p = doc.valuePosition([]);
-    return [issue(doc, p, [], 'the file is empty: a desired-state file starts with `version: 1`')];
+    return [issue(doc, p, [], emptyMessage)];
   }
-  const validate = validator();
   if (validate(doc.value)) return [];
   const seen = new Set<string>();
   const out: DesiredIssue[] = [];

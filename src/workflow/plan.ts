@@ -29,6 +29,7 @@ import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.j
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { Plan } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
+import { refuseCitus } from './citus.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
 import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
@@ -144,6 +145,7 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
   const { model: written, sources, sqlFiles } = options.loaded ?? (await loadDesiredState(options.desiredPath));
+  await refuseCitus(client, 'zdm plan');
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
   if (flying) {

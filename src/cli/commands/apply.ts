@@ -33,7 +33,19 @@ database that drifted from the schema the plan expects (it names the objects tha
 - after the phase, the live schema must be the one the plan expects.
 
 Hazards: data-loss, table-rewrite, blocks-writes, blocks-reads, long-running, app-compat,
-unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the README).`;
+unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the README).
+
+A fleet (--targets FILE, the databases that share one schema): every target is first checked
+against the schema the phase expects; drifted targets are listed with what differs and skipped (or,
+with --all-or-nothing, the run is refused). Then at most --concurrency targets at a time run the phase
+exactly as above, each under its own journal and advisory lock, so a killed run resumes target by
+target. --phase contract is refused while any target of the file (or --group; every shard) has not
+finished the earlier phases, naming them. --canary K runs the first K targets, then stops unless
+--continue (and stops anyway when a canary failed). --shard I/N takes a stable share of the targets
+(by a hash of their names) for N workers. A live table on a terminal, plain lines when piped, the
+result as JSON with --json. Exit codes of a fleet run: 0 the phase is done on every selected target,
+1 refused before anything ran, 2 nothing failed but some targets were skipped (drifted, not ready,
+held back by the canary), 3 some targets failed (each listed with its error).`;
 
   static override examples = [
     '<%= config.bin %> apply plans/20261125T120000Z-orders-check.plan.yaml --phase expand',
@@ -56,6 +68,11 @@ unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the
     {
       description: 'End runaway reports and forgotten idle transactions that block a step for more than 30 s',
       command: '<%= config.bin %> apply PLAN --phase contract --cancel-blockers-after 30s --terminate-blockers',
+    },
+    {
+      description: 'Expand on a fleet: two canaries first, then the rest, four databases at a time',
+      command:
+        '<%= config.bin %> apply PLAN --phase expand --targets targets.yaml --canary 2 --continue --concurrency 4',
     },
   ];
 
@@ -81,6 +98,40 @@ unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the
     }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
     verbose: Flags.boolean({ char: 'v', summary: `Print every statement as it runs. ${VERBOSE_ERRORS}` }),
+    targets: Flags.string({
+      summary: 'Apply to every database of a targets file (schemas/targets.schema.json) instead of one.',
+      exclusive: ['database-url'],
+      helpGroup: 'FLEET',
+    }),
+    group: Flags.string({ summary: 'Only the targets of this group.', dependsOn: ['targets'], helpGroup: 'FLEET' }),
+    shard: Flags.string({
+      summary: 'I/N: this worker takes a stable share of the targets, one of N.',
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
+    concurrency: Flags.integer({
+      summary: 'Targets applying at once (default 4).',
+      min: 1,
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
+    canary: Flags.integer({
+      summary: 'Run the first K targets, then stop (unless --continue).',
+      min: 1,
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
+    continue: Flags.boolean({
+      summary: 'After the canaries succeeded, run the rest.',
+      dependsOn: ['canary'],
+      helpGroup: 'FLEET',
+    }),
+    'all-or-nothing': Flags.boolean({
+      summary: 'Refuse the run when any target drifted or is not ready.',
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
+    json: Flags.boolean({ summary: 'Print the fleet result as JSON.', dependsOn: ['targets'], helpGroup: 'FLEET' }),
   };
 
   async run(): Promise<void> {
@@ -99,20 +150,31 @@ unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the
       throw new OptionError(`--allow-hazards: unknown hazard(s) ${unknown.join(', ')}; known: ${HAZARDS.join(', ')}`);
     }
     const plan = parsePlan(await readPlanFile(args.plan), args.plan);
-    const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
-    const target = resolveTarget(flags['database-url']);
-    const options = {
+    const engine = {
       allowHazards: allow as Hazard[],
       ...lockOptions(flags),
       statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
       ...parsePause(flags.pause, '--pause'),
       dryRun: flags['dry-run'],
+      ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
+    };
+    if (flags.targets) {
+      const { runFleetApply } = await import('../fleet.js');
+      const code = await runFleetApply(plan, engine, { ...flags, targets: flags.targets });
+      if (code !== 0) this.exit(code);
+      return;
+    }
+    const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
+    const target = resolveTarget(flags['database-url']);
+    const options = {
+      ...engine,
       onEvent: print,
       sideConnection: () => connect(target, 'zdm apply (watching a wait)'),
-      ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
     };
     const client = await connect(target, 'zdm apply');
     try {
+      const { refuseCitus } = await import('../../workflow/citus.js');
+      await refuseCitus(client, 'zdm apply');
       if (flags.phase === 'all') await applyPlan(client, plan, options);
       else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
     } finally {

@@ -32,7 +32,12 @@ count and up to five of them by key. The checks share one time budget (--preflig
 that does not finish in it, or fails, is not skipped silently: the steps it guards get the
 data-unchecked hazard, which zdm apply runs only with --allow-hazards data-unchecked.
 
-zdm refuses to plan while another plan is applied part-way on the database.`;
+zdm refuses to plan while another plan is applied part-way on the database.
+
+With --targets FILE (a fleet: the databases that share one schema), the plan is made against the
+reference target (the first of the file, or --reference NAME), and every other target's live schema is
+compared with the reference's: those that differ are listed with the objects that differ, and the
+command exits 2 (after writing the plan): the plan would be refused there as drift.`;
 
   static override examples = [
     { description: 'Plan and write plans/<time>-<slug>.plan.yaml', command: '<%= config.bin %> plan --schema schema/' },
@@ -43,6 +48,10 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     {
       description: 'Fail CI when production drifted from the committed schema',
       command: '<%= config.bin %> plan --schema schema/ --check',
+    },
+    {
+      description: 'Plan once for a fleet, and check that every database has the same schema',
+      command: '<%= config.bin %> plan --schema schema/ --targets targets.yaml',
     },
   ];
 
@@ -83,6 +92,16 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
       env: 'ZDM_SCRATCH_URL',
       helpGroup: 'DATABASE',
     }),
+    targets: Flags.string({
+      summary: 'Plan against the reference target of a targets file; check every other has its schema.',
+      exclusive: ['database-url'],
+      helpGroup: 'FLEET',
+    }),
+    reference: Flags.string({
+      summary: 'Name of the reference target (default: the first).',
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
   };
 
   async run(): Promise<void> {
@@ -107,7 +126,21 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     // The desired state first: a mistyped path or a malformed file is reported as such (exit 1)
     // without a database, even when the database is unreachable.
     const loaded = await loadDesiredState(flags.schema);
-    const target = resolveTarget(flags['database-url']);
+    const fleet = flags.targets ? await fleetReference(flags.targets, flags.reference) : undefined;
+    const target = fleet?.target ?? resolveTarget(flags['database-url']);
+    /** With --targets: whether every other target has the reference's schema (exit 2 when not). */
+    const checkFleet = async (): Promise<void> => {
+      if (!fleet) return;
+      const { compareFleet, renderComparison } = await import('../../fleet/compare.js');
+      const c = await compareFleet(fleet.reference, fleet.others);
+      this.logToStderr(renderComparison(c));
+      if (c.differing.length + c.unreadable.length > 0) {
+        throw new DriftError(
+          `the fleet has drifted: ${[...c.differing, ...c.unreadable].map((d) => d.name).join(', ')} ` +
+            `do not have the schema of the reference ${c.reference.name}; the plan would be refused there`,
+        );
+      }
+    };
     const made = await withClient(target, (c) =>
       makePlan(c, {
         desiredPath: flags.schema,
@@ -122,6 +155,7 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     if (flags.check) {
       if (made.empty) {
         this.log('the database matches the desired state');
+        await checkFleet();
         return;
       }
       process.stdout.write(diff());
@@ -149,12 +183,32 @@ zdm refuses to plan while another plan is applied part-way on the database.`;
     if (passed > 0) this.logToStderr(`data preflight: ${passed} of ${made.preflight.length} checks passed`);
     if (made.empty) {
       this.logToStderr('nothing to do: the database already matches the desired state (no plan written)');
+      await checkFleet();
       return;
     }
     const out = flags.out ?? defaultPlanPath(made.plan.createdAt, made.plan.id.replace(/^\d{8}T\d{6}Z-/, ''));
     await writeOutput(out, serializePlan(made.plan, { schemaRef: schemaRef(out) }), 'plan');
-    this.logToStderr(`wrote ${out}\nnext: zdm apply ${out} --phase expand`);
+    this.logToStderr(
+      `wrote ${out}\nnext: zdm apply ${out} --phase expand${fleet ? ` --targets ${flags.targets}` : ''}`,
+    );
+    await checkFleet();
   }
+}
+
+/** The reference target of a targets file (the first, or the one named) and the others. */
+async function fleetReference(file: string, name: string | undefined) {
+  const [{ loadTargetsFile }, { connectionOf }] = await Promise.all([
+    import('../../fleet/targets.js'),
+    import('../../fleet/run.js'),
+  ]);
+  const { targets } = await loadTargetsFile(file);
+  const reference = name === undefined ? targets[0]! : targets.find((t) => t.name === name);
+  if (!reference) {
+    throw new OptionError(
+      `--reference ${name}: no target of that name in ${file} (${targets.map((t) => t.name).join(', ')})`,
+    );
+  }
+  return { reference, others: targets.filter((t) => t !== reference), target: connectionOf(reference) };
 }
 
 function schemaRef(outFile: string): string {

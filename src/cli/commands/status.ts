@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { StatusReport } from '../../apply/index.js';
+import type { FleetStatus } from '../../fleet/status.js';
 import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 
 export default class Status extends BaseCommand {
@@ -8,19 +9,54 @@ export default class Status extends BaseCommand {
     `Reads zdm's journal (schema zdm) on the database: every plan applied there, each phase's state
 (pending, in progress, done), each step's state and tries, backfills (and partition-swap copies) in
 progress with rows done, and whether an apply is running right now (and who runs it). --json prints
-the same as JSON.`;
+the same as JSON.
 
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
+With --targets FILE: the fleet matrix, one line per target and one column per phase of the newest plan
+journaled on any target (or --plan ID), with backfill progress and whether an apply runs there now,
+whichever worker did the work. Exit 3 when a target cannot be read.`;
+
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --json',
+    '<%= config.bin %> status --targets targets.yaml --group eu',
+  ];
 
   static override enableJsonFlag = true;
 
   static override flags = {
     'database-url': databaseUrlFlag,
     verbose: Flags.boolean({ char: 'v', summary: `List every step. ${VERBOSE_ERRORS}` }),
+    targets: Flags.string({
+      summary: 'The fleet matrix (target × phase) of a targets file.',
+      exclusive: ['database-url'],
+      helpGroup: 'FLEET',
+    }),
+    group: Flags.string({ summary: 'Only the targets of this group.', dependsOn: ['targets'], helpGroup: 'FLEET' }),
+    plan: Flags.string({
+      summary: 'The plan id to show (default: the newest).',
+      dependsOn: ['targets'],
+      helpGroup: 'FLEET',
+    }),
   };
 
-  async run(): Promise<StatusReport> {
+  async run(): Promise<StatusReport | FleetStatus> {
     const { flags } = await this.parse(Status);
+    if (flags.targets) {
+      const [{ fleetStatus, renderFleetStatus }, { loadTargetsFile }, { selectTargets }] = await Promise.all([
+        import('../../fleet/status.js'),
+        import('../../fleet/targets.js'),
+        import('../../fleet/core.js'),
+      ]);
+      const file = await loadTargetsFile(flags.targets);
+      const targets = selectTargets(file.targets, flags.group !== undefined ? { group: flags.group } : {});
+      const status = await fleetStatus(targets, flags.plan !== undefined ? { planId: flags.plan } : {});
+      if (!this.jsonEnabled()) this.log(renderFleetStatus(status));
+      if (status.rows.some((r) => r.error !== undefined)) {
+        if (this.jsonEnabled()) this.logJson(status);
+        this.exit(3);
+      }
+      return status;
+    }
     const [{ planStatus }, { resolveTarget, withClient }] = await Promise.all([
       import('../../apply/index.js'),
       import('../../db/connection.js'),
