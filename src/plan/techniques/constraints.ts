@@ -31,8 +31,9 @@ import type {
   ValidateCheck,
   ValidateForeignKey,
 } from '../../diff/changes.js';
+import { stableStringify } from '../../model/canonical.js';
 import { qualified, qualifiedRef } from '../../model/names.js';
-import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
+import type { DatabaseModel, ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
 import { constraintCommentsSql } from '../../sql/comments.js';
 import {
   addConstraintSql,
@@ -45,7 +46,7 @@ import {
   uniqueSql,
 } from '../../sql/constraints.js';
 import { createIndexSql } from '../../sql/indexes.js';
-import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, type Relation, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
@@ -285,6 +286,22 @@ function planAddKey(
     return;
   }
 
+  // A live unique index of the key's name and definition that the desired state drops: the key
+  // takes it over (USING INDEX), nothing is built or dropped.
+  if (!replaces && adoptableIndex(ctx, table, k.key.name) !== undefined) {
+    ctx.add(
+      place,
+      sqlStep(
+        `add ${label} ${k.key.name} on ${qualifiedRef(table)} using its existing index ${k.key.name}`,
+        [addKeyUsingIndexSql(table, k.key, k.key.name), ...constraintCommentsSql(table, [k.key])],
+        { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
+      ),
+      (m) => mapRelation(m, table, (r) => ({ ...setKey(r), indexes: removeNamed(r.indexes, k.key.name) })),
+      touches,
+    );
+    return;
+  }
+
   // An INVALID index under the key's name is what a failed earlier build left: apply drops it before
   // building again (concurrentIndex), so the name is free for the build.
   const leftover = isLeftoverOfKey(ctx, table, k.key.name);
@@ -292,6 +309,20 @@ function planAddKey(
     ctx.isTakenLive(table.schema, k.key.name) && !leftover
       ? ctx.freshName(table.schema, [k.key.name], 'new')
       : k.key.name;
+  // USING INDEX renames the new index to the key's name: when a live index or constraint that this
+  // plan drops holds that name, the key waits until contract has dropped it.
+  const holder = replaces || leftover ? undefined : nameHolder(ctx, table, k.key.name);
+  let keyPlace = place;
+  if (holder !== undefined) {
+    if (holder.kept) {
+      ctx.issue(
+        `${label} ${k.key.name} on ${qualifiedRef(table)}`,
+        `the name is taken by ${holder.what}, which the desired state keeps: PostgreSQL would refuse the key; rename one of them`,
+      );
+      return;
+    }
+    keyPlace = at.contract('keysAfterDrops');
+  }
   const index = keyIndex(k, indexName);
   ctx.add(
     at.expand('indexes'),
@@ -309,9 +340,10 @@ function planAddKey(
   );
   const using = addKeyUsingIndexSql(table, k.key, indexName);
   ctx.add(
-    place,
+    keyPlace,
     sqlStep(
-      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}`,
+      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}` +
+        (holder === undefined ? '' : ` (after ${holder.what} is dropped: the name is free only then)`),
       [...dropOld, using, ...constraintCommentsSql(table, [k.key])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
@@ -322,6 +354,109 @@ function planAddKey(
       })),
     touches,
   );
+}
+
+/**
+ * The live index of `table` named `name` that a new primary or unique key of that name can take over
+ * with `ADD CONSTRAINT … USING INDEX`: valid, unique, btree, over exactly the key's columns in
+ * ascending order with default collation and operator class, the same INCLUDE columns and NULLS
+ * [NOT] DISTINCT, no predicate, no storage parameters and no comment (which the constraint would
+ * keep unseen), and not kept as an index by the desired state.
+ */
+export function adoptableIndex(ctx: PlanContext, table: RelationRef, name: string): Index | undefined {
+  const live = ctx.liveRelation(table)?.indexes.find((i) => i.name === name);
+  const desired = ctx.desiredRelation(table);
+  if (live === undefined || desired === undefined || desired.indexes.some((i) => i.name === name)) return undefined;
+  // USING INDEX is refused on a partitioned table.
+  if (ctx.isPartitioned(table)) return undefined;
+  const key: Key | undefined =
+    desired.primaryKey?.name === name
+      ? { kind: 'primaryKey', key: desired.primaryKey }
+      : mapDefined(
+          desired.uniqueConstraints.find((u) => u.name === name),
+          (key) => ({ kind: 'unique', key }),
+        );
+  if (key === undefined || !live.valid || live.comment !== undefined || live.with !== undefined) return undefined;
+  if (key.key.deferrable) return undefined; // a deferrable key's index is not the immediate one PostgreSQL checks with
+  const want = keyIndex(key, name);
+  const same = (a: Index) =>
+    stableStringify([a.unique, a.method, a.keys, a.include, a.where ?? null, a.nullsNotDistinct]);
+  return same(live) === same(want) ? live : undefined;
+}
+
+function mapDefined<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
+  return x === undefined ? undefined : f(x);
+}
+
+/**
+ * What holds `name` live where a key of `table` named so would clash: a relation or index of the
+ * schema (an index takes the key's name), or a constraint of the table; and whether the desired state
+ * keeps it (then no plan can add the key).
+ */
+function nameHolder(
+  ctx: PlanContext,
+  table: RelationRef,
+  name: string,
+): { readonly what: string; readonly kept: boolean } | undefined {
+  const live = ctx.liveRelation(table);
+  const desired = ctx.desiredRelation(table);
+  if (live === undefined || desired === undefined) return undefined;
+  const constraintNames = (r: typeof live) => [
+    ...(r.primaryKey ? [r.primaryKey.name] : []),
+    ...r.uniqueConstraints.map((x) => x.name),
+    ...r.checks.map((x) => x.name),
+    ...r.foreignKeys.map((x) => x.name),
+    ...r.exclusionConstraints.map((x) => x.name),
+  ];
+  if (live.indexes.some((i) => i.name === name)) {
+    return { what: `index ${qualified(table.schema, name)}`, kept: desired.indexes.some((i) => i.name === name) };
+  }
+  if (constraintNames(live).includes(name)) {
+    // The desired state gives the name to the new key: the live constraint of that name is dropped.
+    return { what: `constraint ${name} on ${qualifiedRef(table)}`, kept: false };
+  }
+  // Another relation of the schema, or the index of another table's key.
+  const other = relationNamed(ctx.live, table.schema, name, table);
+  if (other === undefined) return undefined;
+  return { what: other, kept: relationNamed(ctx.desired, table.schema, name, table) !== undefined };
+}
+
+/**
+ * What in `schema` of model `m` is a relation named `name` (a table, partition, sequence, view,
+ * materialized view, an index, or the index of a primary, unique or exclusion key), other than the
+ * keys and indexes of `except`; undefined when nothing is.
+ */
+function relationNamed(m: DatabaseModel, schema: string, name: string, except: RelationRef): string | undefined {
+  const q = qualified(schema, name);
+  const inParts = (s: string, r: Relation): string | undefined => {
+    if (s === schema && r.name === name) return `${r.kind === 'partition' ? 'partition' : 'table'} ${q}`;
+    const self = s === except.schema && r.name === except.name;
+    if (s === schema && !self) {
+      const keys = [...(r.primaryKey ? [r.primaryKey] : []), ...r.uniqueConstraints, ...r.exclusionConstraints];
+      if (keys.some((k) => k.name === name)) return `the index of constraint ${name} on ${qualified(s, r.name)}`;
+      if (r.indexes.some((i) => i.name === name)) return `index ${q} on ${qualified(s, r.name)}`;
+    }
+    for (const p of r.partitions) {
+      const found = inParts(p.schema, p);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  for (const sm of m.schemas) {
+    if (sm.name === schema) {
+      if (sm.sequences.some((x) => x.name === name)) return `sequence ${q}`;
+      if (sm.views.some((x) => x.name === name)) return `view ${q}`;
+      for (const v of sm.materializedViews) {
+        if (v.name === name) return `materialized view ${q}`;
+        if (v.indexes.some((i) => i.name === name)) return `index ${q} on ${qualified(schema, v.name)}`;
+      }
+    }
+    for (const t of sm.tables) {
+      const found = inParts(sm.name, t);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /** Foreign keys, live and kept in the desired state, whose referenced columns are exactly `columns` of `table`. */

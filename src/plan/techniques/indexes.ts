@@ -28,7 +28,7 @@ import {
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
 import type { Hazard } from '../types.js';
-import { isLeftoverOfKey } from './constraints.js';
+import { adoptableIndex, isLeftoverOfKey } from './constraints.js';
 
 export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const { table, index } = ch;
@@ -185,6 +185,8 @@ export function planDropIndex(ctx: PlanContext, ch: DropIndex): void {
   if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
   // The leftover of a failed build of a key's index: the key's build step replaces it.
   if (isLeftoverOfKey(ctx, ch.table, ch.index.name)) return;
+  // An index a new key of its name takes over (USING INDEX): it stays, as the key's index.
+  if (adoptableIndex(ctx, ch.table, ch.index.name) !== undefined) return;
   dropIndexStep(ctx, ch.table, ch.index, ch.index.unique ? ['unique-scope-change'] : []);
 }
 
