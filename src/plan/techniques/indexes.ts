@@ -15,7 +15,7 @@
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified, qualifiedRef } from '../../model/names.js';
+import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import {
@@ -100,7 +100,8 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
 function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: Index, parentIndex: string): void {
   for (const p of ctx.partitionsDuringExpand(parent)) {
     const part: RelationRef = { schema: p.schema, name: p.name };
-    const child = ctx.freshName(p.schema, [p.name, parentIndex], 'idx');
+    // The name PostgreSQL gives it when the same index is created on the parent by hand.
+    const child = ctx.pgIndexName(p.schema, p.name, indexColumnNames(index.keys, index.include), 'idx');
     if (p.partitionBy !== undefined) {
       ctx.add(
         at.expand('indexes'),
