@@ -32,7 +32,7 @@ import type {
   ValidateForeignKey,
 } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified, qualifiedRef } from '../../model/names.js';
+import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
 import type { DatabaseModel, ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
 import { constraintCommentsSql } from '../../sql/comments.js';
 import {
@@ -269,16 +269,27 @@ function planAddKey(
   const place: Placement = replaces || waitForNotNull ? at.contract('keys') : at.expand('keys');
   const constraintSql = k.kind === 'primaryKey' ? primaryKeySql(k.key) : uniqueSql(k.key);
 
-  if (ctx.isPartitioned(table) && !ctx.isEmpty(table)) {
+  if (ctx.isPartitioned(table)) {
+    if (replaces === undefined && !ctx.isEmpty(table)) {
+      planPartitionedKey(ctx, table, k, place, setKey);
+      return;
+    }
+    // Empty: nothing to build. A replaced key: the old one must go in the same transaction, and
     // USING INDEX is not available on partitioned tables: the constraint builds its indexes itself,
     // holding ACCESS EXCLUSIVE on the table for the whole build.
+    const empty = ctx.isEmpty(table);
     ctx.add(
       place,
       sqlStep(
-        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} (no online technique on a partitioned table: ` +
-          'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
+        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)}` +
+          (empty
+            ? ''
+            : ' (no online technique for a changed key on a partitioned table: builds its index under ACCESS EXCLUSIVE, reads and writes wait)'),
         [...dropOld, addConstraintSql(table, constraintSql), ...constraintCommentsSql(table, [k.key])],
-        { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
+        {
+          locks: [lock(table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan'), ...partitionKeyLocks(ctx, table)],
+          hazards: empty ? hazards : [...hazards, 'blocks-reads'],
+        },
       ),
       (m) => mapRelation(m, table, setKey),
       touches,
@@ -354,6 +365,117 @@ function planAddKey(
       })),
     touches,
   );
+}
+
+/**
+ * A primary or unique key added to a partitioned table with rows, without building under ACCESS
+ * EXCLUSIVE. PostgreSQL refuses `CREATE INDEX CONCURRENTLY` on a partitioned table and `ADD
+ * CONSTRAINT … USING INDEX` on one, and `ADD CONSTRAINT` on the parent attaches a partition's index
+ * only when a constraint of the partition is behind it (a plain unique index is not taken: it builds
+ * another). So, per partition (recursively): the unique index `CONCURRENTLY` (expand, SHARE UPDATE
+ * EXCLUSIVE), the partition's constraint `USING INDEX` (ACCESS EXCLUSIVE on the partition, instant);
+ * then `ADD CONSTRAINT` on the parent finds every partition's constraint and attaches it instead of
+ * building: ACCESS EXCLUSIVE on the parent, and on each partition SHARE (PostgreSQL 14–17) or ACCESS
+ * EXCLUSIVE (18), for an instant. A sub-partitioned partition gets its constraint the same way as
+ * the parent, once its own partitions have theirs. Each partition's index and constraint get the
+ * name PostgreSQL gives them when the key is added by hand (`m_1_pkey`, `m_1_tenant_v_key`).
+ */
+function planPartitionedKey(
+  ctx: PlanContext,
+  table: RelationRef,
+  k: Key,
+  place: Placement,
+  setKey: Parameters<typeof mapRelation>[2],
+): void {
+  const label = k.kind === 'primaryKey' ? 'primary key' : 'unique constraint';
+  const touches = [tableTouch(table)];
+  const columnNames = indexColumnNames(
+    k.key.columns.map((column) => ({ column, descending: false })),
+    k.key.include,
+  );
+  const visit = (parent: RelationRef): void => {
+    for (const p of ctx.partitionsDuringExpand(parent)) {
+      const part: RelationRef = { schema: p.schema, name: p.name };
+      const name = ctx.pgIndexName(p.schema, p.name, columnNames, k.kind === 'primaryKey' ? 'pkey' : 'key');
+      const partKey = { ...k, key: { ...k.key, name } } as Key;
+      if (p.partitionBy !== undefined) {
+        visit(part);
+        ctx.add(
+          place,
+          sqlStep(
+            `add ${label} ${name} on ${qualifiedRef(part)} for ${k.key.name} (attaches its partitions' constraints, builds nothing)`,
+            [
+              addConstraintSql(
+                part,
+                partKey.kind === 'primaryKey' ? primaryKeySql(partKey.key) : uniqueSql(partKey.key),
+              ),
+            ],
+            { locks: [lock(part, 'ACCESS EXCLUSIVE'), ...partitionKeyLocks(ctx, part)] },
+          ),
+          (m) => m,
+          touches,
+        );
+        continue;
+      }
+      const index = keyIndex(partKey, name);
+      ctx.add(
+        at.expand('indexes'),
+        sqlStep(
+          `build unique index ${name} on partition ${qualifiedRef(part)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
+          [createIndexSql(part, index, { concurrently: true, schemas: ctx.schemas })],
+          {
+            transaction: false,
+            locks: [lock(part, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+            concurrentIndex: { schema: p.schema, name },
+          },
+        ),
+        (m) => mapRelation(m, part, (r) => ({ ...r, indexes: upsert(r.indexes, index) })),
+        touches,
+      );
+      ctx.add(
+        place,
+        sqlStep(
+          `add ${label} ${name} on partition ${qualifiedRef(part)} using index ${name}, for ${k.key.name}`,
+          [addKeyUsingIndexSql(part, partKey.key, name)],
+          { locks: [lock(part, 'ACCESS EXCLUSIVE')] },
+        ),
+        // Attached to the parent's key in this same group, after which the model does not show it.
+        (m) => mapRelation(m, part, (r) => ({ ...r, indexes: removeNamed(r.indexes, name) })),
+        touches,
+      );
+    }
+  };
+  visit(table);
+  ctx.add(
+    place,
+    sqlStep(
+      `add ${label} ${k.key.name} on ${qualifiedRef(table)} (attaches every partition's constraint, builds nothing)`,
+      [
+        addConstraintSql(table, k.kind === 'primaryKey' ? primaryKeySql(k.key) : uniqueSql(k.key)),
+        ...constraintCommentsSql(table, [k.key]),
+      ],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...partitionKeyLocks(ctx, table)] },
+    ),
+    (m) => mapRelation(m, table, setKey),
+    touches,
+  );
+}
+
+/**
+ * The locks `ADD CONSTRAINT` of a key on a partitioned table takes on its partitions (measured on
+ * PostgreSQL 14–18, docs/techniques.md): SHARE, ACCESS EXCLUSIVE from PostgreSQL 18 on.
+ */
+function partitionKeyLocks(ctx: PlanContext, table: RelationRef): LockInfo[] {
+  const mode = ctx.input.serverMajor >= 18 ? 'ACCESS EXCLUSIVE' : 'SHARE';
+  const out: LockInfo[] = [];
+  const visit = (parent: RelationRef): void => {
+    for (const p of ctx.partitionsDuringExpand(parent)) {
+      out.push(lock({ schema: p.schema, name: p.name }, mode));
+      visit({ schema: p.schema, name: p.name });
+    }
+  };
+  visit(table);
+  return out;
 }
 
 /**
