@@ -7,7 +7,10 @@
  *   partition's constraint USING INDEX, then the parent's ADD CONSTRAINT, which attaches them and
  *   builds nothing (every partition index keeps its relfilenode), while writers on other connections
  *   go on without a failed statement;
- * - a unique constraint that takes over the live unique index of its name.
+ * - a unique constraint that takes over the live unique index of its name;
+ * - a column's collation changed under an index on it: the index built again CONCURRENTLY with the
+ *   new collation, then the column changed without a rewrite and without rebuilding anything (the
+ *   table and every index keep their relfilenode across that step), writers and readers going on.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +23,7 @@ import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { runObserved } from '../support/observed-locks.js';
 import { startWorkload } from '../support/workload.js';
 
-describe('locks of primary and unique key steps, from pg_locks', () => {
+describe('locks of primary and unique key steps and of a collation change, from pg_locks', () => {
   let db: TestDatabase;
   let dir: string;
   const writers: pg.Client[] = [];
@@ -42,11 +45,11 @@ describe('locks of primary and unique key steps, from pg_locks', () => {
     return (await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() })).plan;
   };
 
-  /** Index name → relfilenode, for the indexes of schema public that have storage. */
-  const indexFiles = async (): Promise<Record<string, string>> => {
+  /** Index name → relfilenode, for the indexes of schema public that have storage (and the tables, with `tables`). */
+  const indexFiles = async (tables = false): Promise<Record<string, string>> => {
     const r = await db.query<{ name: string; file: string }>(
       `SELECT c.relname AS name, c.relfilenode::text AS file FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind = 'i'`,
+        WHERE n.nspname = 'public' AND c.relkind IN ('i'${tables ? ", 'r'" : ''})`,
     );
     return Object.fromEntries(r.map((x) => [x.name, x.file]));
   };
@@ -148,5 +151,60 @@ describe('locks of primary and unique key steps, from pg_locks', () => {
       },
     ]);
     expect(await indexFiles()).toEqual(before);
+  });
+
+  it('a collation change under an index: prebuilt CONCURRENTLY, then the column changed with no rewrite and no rebuild', async () => {
+    const plan = await planFor(
+      'collation',
+      `CREATE TABLE word (id int PRIMARY KEY, w text);
+       CREATE INDEX word_w ON word (w);
+       INSERT INTO word SELECT g, 'w' || g FROM generate_series(1, 20000) g;`,
+      `    tables:
+      word:
+        columns:
+          id: { type: integer, nullable: false }
+          w: { type: text, collation: C }
+        primaryKey: { columns: [id] }
+        indexes:
+          word_w: { columns: [w] }
+`,
+    );
+    const workload = startWorkload(writers, (i, k) =>
+      k === 0
+        ? { sql: 'INSERT INTO word VALUES ($1, $2)', values: [100_000 + i, `n${i}`] }
+        : { sql: "SELECT count(*) FROM word WHERE w >= 'w5'" },
+    );
+    const start = await indexFiles(true);
+    let beforeChange: Record<string, string> = {};
+    let afterChange: Record<string, string> = {};
+    const isChange = (summary: string) => summary.startsWith('change collation of public.word.w');
+    const observed = await runObserved(db.client, plan, {
+      before: async (step) => {
+        if (isChange(step.summary)) beforeChange = await indexFiles(true);
+      },
+      after: async (step) => {
+        if (isChange(step.summary)) afterChange = await indexFiles(true);
+      },
+    });
+    const report = await workload.stop();
+    expect(report.errors).toEqual([]);
+    expect(report.statements).toBeGreaterThan(10);
+    expect(observed.map((o) => o.step.replace(/^\S+ /, ''))).toEqual([
+      'rename index word_w_new to word_w',
+      'change collation of public.word.w (default → C; no rewrite, its indexes already built with it: word_w)',
+    ]);
+    // The rename locks only the index (what it declares), no table; the column change the table alone.
+    expect(observed[0]!.declared).toEqual(['SHARE UPDATE EXCLUSIVE on public.word_w_new']);
+    expect(observed[0]!.held).toEqual([]);
+    expect(observed[1]!.declared).toEqual(['ACCESS EXCLUSIVE on public.word']);
+    expect(observed[1]!.held).toEqual(observed[1]!.declared);
+    // Nothing rewritten or rebuilt by the column change, and the table never rewritten.
+    expect(Object.keys(beforeChange).sort()).toEqual(['word', 'word_pkey', 'word_w']);
+    expect(afterChange).toEqual(beforeChange);
+    expect(afterChange.word).toBe(start.word);
+    const collation = await db.query<{ c: string }>(
+      `SELECT pg_catalog.pg_get_indexdef('public.word_w'::regclass) AS c`,
+    );
+    expect(collation[0]!.c).toBe('CREATE INDEX word_w ON public.word USING btree (w)');
   });
 });

@@ -6,6 +6,7 @@
  * collation equal to the new one (measured on PostgreSQL 14 and 18, docs/techniques.md). So:
  *
  * - no index keyed on the column: the column changed in place in expand (ACCESS EXCLUSIVE, instant);
+ *   indexes keyed on it that the desired state drops: the same, in contract once they are dropped;
  * - plain indexes keyed on it: each is built again `CONCURRENTLY` under a fresh name in expand with
  *   an explicit `COLLATE new` on the column's keys (readers and writers go on), contract drops the
  *   old one `CONCURRENTLY` and gives the new one its name, and only then changes the column: nothing
@@ -47,8 +48,9 @@ export function planCollationChange(ctx: PlanContext, table: RelationRef, from: 
   const desired = ctx.desiredRelation(table)!;
   const col = to.name;
   const keyed = (ix: Index) => ix.keys.some((k) => k.column === col && k.collation === undefined);
+  const keyedLive = live.indexes.filter(keyed);
   // Indexes the desired state drops go in contract before the column changes: nothing to rebuild.
-  const rebuilt = live.indexes.filter((ix) => keyed(ix) && desired.indexes.some((d) => d.name === ix.name));
+  const rebuilt = keyedLive.filter((ix) => desired.indexes.some((d) => d.name === ix.name));
   const collation = to.collation ?? 'default';
   for (const ix of rebuilt) {
     const collated: Index = {
@@ -64,12 +66,14 @@ export function planCollationChange(ctx: PlanContext, table: RelationRef, from: 
   }
   const touches = [tableTouch(table)];
   ctx.add(
-    rebuilt.length === 0 ? at.expand('columns') : at.contract('columns'),
+    keyedLive.length === 0 ? at.expand('columns') : at.contract('columns'),
     sqlStep(
       `change collation of ${display} (${change}; no rewrite` +
-        (rebuilt.length === 0
-          ? ', no index on it)'
-          : `, its indexes already built with it: ${rebuilt.map((i) => i.name).join(', ')})`),
+        (rebuilt.length > 0
+          ? `, its indexes already built with it: ${rebuilt.map((i) => i.name).join(', ')})`
+          : keyedLive.length > 0
+            ? ', after the indexes on it are dropped)'
+            : ', no index to rebuild)'),
       [columnCollationSql(table, col, displayType(to.type), collation, ctx.schemas)],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
     ),
