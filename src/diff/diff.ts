@@ -362,13 +362,7 @@ function diffColumn(
     out.push({ kind: 'replaceColumn', table, from: live, to: desired });
     return;
   }
-  if (live.collation !== desired.collation) {
-    unsupported(
-      `changing the collation (${live.collation ?? 'default'} → ${desired.collation ?? 'default'}) is not supported yet`,
-      'collation',
-    );
-    return;
-  }
+  // A changed collation is an alterColumn: the planner decides how (techniques/collation.ts).
   if (!same(live.generated, desired.generated)) {
     if (live.generated === undefined) {
       unsupported('turning a plain column into a generated column is not supported yet', 'generated');

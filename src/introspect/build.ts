@@ -171,6 +171,14 @@ export function buildModel(rows: CatalogRows): BuildResult {
     return p;
   };
 
+  const attachedIndexNames: Record<string, string[]> = {};
+  for (const ix of rows.indexes) {
+    const schema = relByOid.get(ix.table_oid)?.schema;
+    if (!ix.attached || schema === undefined) continue;
+    attachedIndexNames[schema] = [...(attachedIndexNames[schema] ?? []), ix.name];
+  }
+  for (const names of Object.values(attachedIndexNames)) names.sort();
+
   for (const ix of rows.indexes) {
     // The model has no place for a comment or storage parameters on the index behind a constraint
     // (the constraint's own comment is kept): say so rather than drop them silently.
@@ -400,6 +408,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         }),
       ),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
+      ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },
     },
     unsupported,

@@ -1,3 +1,5 @@
+import type { IndexKey } from './types.js';
+
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; zdm rejects longer names instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
@@ -39,6 +41,139 @@ export function makeObjectName(name1: string, name2: string | undefined, label: 
   }
   const parts = [clipUtf8(name1, n1), ...(name2 === undefined ? [] : [clipUtf8(name2, n2)]), label];
   return parts.join('_');
+}
+
+/**
+ * The label PostgreSQL ends the name of an index it names itself with (ChooseIndexName in its
+ * indexcmds.c): a primary key's `pkey`, a unique constraint's `key`, an exclusion constraint's
+ * `excl`, any other index's `idx`.
+ */
+export type IndexNameLabel = 'pkey' | 'key' | 'excl' | 'idx';
+
+/**
+ * The name PostgreSQL chooses for an index it names itself: the index of a partition that a
+ * partitioned table's index or key creates or clones, an index created without a name.
+ * ChooseIndexName → ChooseRelationName: `makeObjectName(table, <column names joined by _>, label)`
+ * (a primary key's name has no column part); while `isTaken(name)` (a relation of the schema, or for
+ * a constraint's index a constraint of the schema, has the name), the label gets a number:
+ * `t_a_idx`, `t_a_idx1`, `t_a_idx2`…
+ */
+export function chooseIndexName(
+  table: string,
+  columnNames: readonly string[],
+  label: IndexNameLabel,
+  isTaken: (name: string) => boolean,
+): string {
+  const addition = label === 'pkey' ? undefined : indexNameAddition(columnNames);
+  let name = makeObjectName(table, addition, label);
+  for (let pass = 1; isTaken(name); pass++) name = makeObjectName(table, addition, `${label}${pass}`);
+  return name;
+}
+
+/** ChooseIndexNameAddition: the column names joined by `_`, stopping once 64 bytes are reached. */
+function indexNameAddition(names: readonly string[]): string {
+  let buf = '';
+  for (const name of names) {
+    if (buf !== '') buf += '_';
+    buf += clipUtf8(name, MAX_IDENTIFIER_BYTES);
+    if (identifierBytes(buf) > MAX_IDENTIFIER_BYTES) break;
+  }
+  return buf;
+}
+
+/**
+ * The column names of an index's columns, keys then INCLUDE columns (ChooseIndexColumnNames): a
+ * column key's column name, an expression's name as FigureIndexColname derives it (`indexKeyName`),
+ * a name equal to an earlier one made distinct with a number (`id`, `id1`, `id2`…).
+ */
+export function indexColumnNames(keys: readonly IndexKey[], include: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (const orig of [...keys.map(indexKeyName), ...include]) {
+    let name = orig;
+    for (let i = 1; out.includes(name); i++) {
+      const n = String(i);
+      name = clipUtf8(orig, MAX_IDENTIFIER_BYTES - n.length) + n;
+    }
+    out.push(name);
+  }
+  return out;
+}
+
+/**
+ * The name PostgreSQL gives an index column (FigureIndexColname in its parse_target.c): the column's
+ * name; for an expression, the name of the function it calls (`lower(email)` → `lower`), through
+ * casts and collations to what they apply to (`(code)::text` → `code`, a cast of something nameless
+ * → the type's name), `case`, `coalesce`, `greatest`…; `expr` for anything else (`(a + b)`).
+ */
+export function indexKeyName(key: IndexKey): string {
+  if (key.column !== undefined) return key.column;
+  return expressionName(key.expression ?? '') ?? 'expr';
+}
+
+const IDENT = String.raw`(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*|"(?:[^"]|"")+")`;
+const IDENT_ONLY = new RegExp(`^${IDENT}$`);
+const CALL = new RegExp(String.raw`^(?:${IDENT}\.)?(${IDENT})\(`);
+const CAST = new RegExp(String.raw`^(.*)::(?:${IDENT}\.)?(?:${IDENT}\s+)*(${IDENT})(?:\s*\([^()]*\))?(?:\[\])*$`, 's');
+const KEYWORD_NAMES: Readonly<Record<string, string>> = {
+  CASE: 'case',
+  ARRAY: 'array',
+  ROW: 'row',
+  CURRENT_DATE: 'current_date',
+  CURRENT_TIME: 'current_time',
+  CURRENT_TIMESTAMP: 'current_timestamp',
+  LOCALTIME: 'localtime',
+  LOCALTIMESTAMP: 'localtimestamp',
+  CURRENT_USER: 'current_user',
+  SESSION_USER: 'session_user',
+  CURRENT_ROLE: 'current_role',
+};
+
+function unquote(ident: string): string {
+  return ident.startsWith('"') ? ident.slice(1, -1).replaceAll('""', '"') : ident.toLowerCase();
+}
+
+/** Whether `text` is one parenthesized group `( … )` with balanced parentheses (quotes respected). */
+function wrapped(text: string): boolean {
+  if (!text.startsWith('(') || !text.endsWith(')')) return false;
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0 && i < text.length - 1) return false;
+  }
+  return depth === 0;
+}
+
+/** Whether the call `name(` that starts `text` ends exactly at its end. */
+function wholeCall(text: string, open: number): boolean {
+  return wrapped(text.slice(open));
+}
+
+function expressionName(expression: string): string | undefined {
+  let text = expression.trim();
+  while (wrapped(text)) text = text.slice(1, -1).trim();
+  const collate = /^(.*)\s+COLLATE\s+\S+$/s.exec(text);
+  if (collate && !wrapped(text)) return expressionName(collate[1]!);
+  const cast = CAST.exec(text);
+  if (cast && (wrapped(cast[1]!) || IDENT_ONLY.test(cast[1]!))) {
+    return expressionName(cast[1]!) ?? unquote(cast[2]!);
+  }
+  if (IDENT_ONLY.test(text)) {
+    const word = KEYWORD_NAMES[text.toUpperCase()];
+    return word ?? unquote(text);
+  }
+  const call = CALL.exec(text);
+  if (call && wholeCall(text, call[0].length - 1)) return unquote(call[1]!);
+  const head = /^([A-Z_]+)(?![A-Za-z0-9_])/.exec(text)?.[1];
+  if (head === 'CASE' && text.endsWith('END')) return 'case';
+  if ((head === 'ARRAY' || head === 'ROW') && wholeCall(text, head.length)) return head.toLowerCase();
+  return undefined;
 }
 
 /** Qualified display name `schema.name`, quoting neither part (for messages, not SQL). */

@@ -407,6 +407,12 @@ export interface DatabaseModel {
    * `foreign-data wrapper`, `foreign server`, `foreign table`, `publication`), kinds with none left out.
    */
   readonly unmanaged?: Readonly<Record<string, number>>;
+  /**
+   * Live database only: by schema, the names of the indexes the model leaves out (a partition's index
+   * attached to its parent's index or key), which PostgreSQL counts as taken when it chooses a name.
+   * Never compared.
+   */
+  readonly attachedIndexNames?: Readonly<Record<string, readonly string[]>>;
   /** Live database only: e.g. `PostgreSQL 18.4`. */
   readonly server?: { readonly version: string; readonly versionNum: number };
 }

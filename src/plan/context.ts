@@ -5,7 +5,7 @@
 import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
 import { type DependencyGraph, dependencyGraph, isManagedKey } from '../model/dependencies.js';
-import { qualified } from '../model/names.js';
+import { chooseIndexName, type IndexNameLabel, qualified } from '../model/names.js';
 import { objectKey } from '../model/objects.js';
 import type {
   Column,
@@ -184,6 +184,8 @@ export class PlanContext {
   /** Partitions dropped and created again in contract (their bound changed). */
   private readonly recreated = new Set<string>();
   private readonly liveNames = new Map<string, Set<string>>();
+  /** Names this plan made up (freshName, pgIndexName), by schema. */
+  private readonly chosen = new Map<string, Set<string>>();
 
   constructor(readonly input: PlannerInput) {
     const names = new Set<string>(['pg_catalog', 'public', 'information_schema']);
@@ -249,7 +251,29 @@ export class PlanContext {
     const taken = this.takenIn(schema);
     const name = freshName(parts, role, taken);
     taken.add(name);
+    this.chosenIn(schema).add(name);
     return name;
+  }
+  /**
+   * The name PostgreSQL would give an index of `table` that it names itself (chooseIndexName: a
+   * partition's index made for its parent's index or key), with a number added while the name is
+   * used live or by a name this plan chose; taken from then on.
+   */
+  pgIndexName(schema: string, table: string, columnNames: readonly string[], label: IndexNameLabel): string {
+    const live = this.liveNames.get(schema);
+    const chosen = this.chosenIn(schema);
+    const name = chooseIndexName(table, columnNames, label, (n) => (live?.has(n) ?? false) || chosen.has(n));
+    chosen.add(name);
+    this.takenIn(schema).add(name);
+    return name;
+  }
+  private chosenIn(schema: string): Set<string> {
+    let s = this.chosen.get(schema);
+    if (!s) {
+      s = new Set();
+      this.chosen.set(schema, s);
+    }
+    return s;
   }
   /** Whether `name` is used in `schema` by a live relation, index or constraint. */
   isTakenLive(schema: string, name: string): boolean {
@@ -370,6 +394,7 @@ function collectNames(m: DatabaseModel, into: Map<string, Set<string>>): void {
       parts(p.schema, p);
     }
   };
+  for (const [schema, names] of Object.entries(m.attachedIndexNames ?? {})) for (const n of names) add(schema, n);
   for (const s of m.schemas) {
     for (const x of [...s.enums, ...s.domains, ...s.sequences]) add(s.name, x.name);
     for (const t of s.tables) {

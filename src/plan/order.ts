@@ -81,6 +81,9 @@ export const GROUPS = {
     // DROP INDEX CONCURRENTLY; replacement indexes take the old name.
     'dropIndexes',
     'dropConstraints',
+    // Keys whose name a live index or constraint dropped just above held (USING INDEX gives the
+    // prebuilt index the key's name, which must be free by then).
+    'keysAfterDrops',
     // DROP DEFAULT / DROP IDENTITY / DROP NOT NULL: after the keys that needed the column NOT NULL are gone.
     'columns',
     'dropPartitions',

@@ -59,6 +59,14 @@ const alterColumn = (table: RelationName, column: string, action: string): strin
 /** `TYPE type`: `type` as people write it (displayType), which is what the server prints back. */
 export const columnTypeSql = (table: RelationName, column: string, type: string): string =>
   alterColumn(table, column, `TYPE ${type}`);
+/** `TYPE type COLLATE collation` (`default` for the type's default collation). */
+export const columnCollationSql = (
+  table: RelationName,
+  column: string,
+  type: string,
+  collation: string,
+  schemas: ReadonlySet<string>,
+): string => alterColumn(table, column, `TYPE ${type} COLLATE ${catalogObjectName(collation, schemas)}`);
 export const setDefaultSql = (table: RelationName, column: string, expression: string): string =>
   alterColumn(table, column, `SET DEFAULT ${expression}`);
 export const dropDefaultSql = (table: RelationName, column: string): string =>

@@ -44,6 +44,7 @@ import { hasBatchKey } from '../row-key.js';
 import { storageParameterChange } from '../storage-parameters.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
+import { planCollationChange } from './collation.js';
 import { planNotNull } from './not-null.js';
 import { rebuildViews, viewsReading } from './views.js';
 
@@ -234,7 +235,11 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
   const locks = [lock(table, 'ACCESS EXCLUSIVE')];
   const set = (fn: (col: Column) => Column) => (m: Parameters<typeof mapColumn>[0]) => mapColumn(m, table, to.name, fn);
 
-  if (from.type !== to.type) planTypeChange(ctx, table, from, to);
+  if (from.collation !== to.collation) {
+    // Also refuses a type change that comes with it (two plans).
+    planCollationChange(ctx, table, from, to);
+    if (from.type !== to.type) return;
+  } else if (from.type !== to.type) planTypeChange(ctx, table, from, to);
 
   // Attribute options and the statistics target: catalog changes under SHARE UPDATE EXCLUSIVE (reads
   // and writes go on), for the planner's statistics only.

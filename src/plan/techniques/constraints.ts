@@ -31,8 +31,9 @@ import type {
   ValidateCheck,
   ValidateForeignKey,
 } from '../../diff/changes.js';
-import { qualified, qualifiedRef } from '../../model/names.js';
-import type { ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
+import { stableStringify } from '../../model/canonical.js';
+import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
+import type { DatabaseModel, ForeignKey, Index, Partition, PrimaryKey, UniqueConstraint } from '../../model/types.js';
 import { constraintCommentsSql } from '../../sql/comments.js';
 import {
   addConstraintSql,
@@ -45,7 +46,7 @@ import {
   uniqueSql,
 } from '../../sql/constraints.js';
 import { createIndexSql } from '../../sql/indexes.js';
-import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, type Relation, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, omit, removeNamed, upsert } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
 import { notNullAfterExpand } from './columns.js';
@@ -268,18 +269,45 @@ function planAddKey(
   const place: Placement = replaces || waitForNotNull ? at.contract('keys') : at.expand('keys');
   const constraintSql = k.kind === 'primaryKey' ? primaryKeySql(k.key) : uniqueSql(k.key);
 
-  if (ctx.isPartitioned(table) && !ctx.isEmpty(table)) {
+  if (ctx.isPartitioned(table)) {
+    if (replaces === undefined && !ctx.isEmpty(table)) {
+      planPartitionedKey(ctx, table, k, place, setKey);
+      return;
+    }
+    // Empty: nothing to build. A replaced key: the old one must go in the same transaction, and
     // USING INDEX is not available on partitioned tables: the constraint builds its indexes itself,
     // holding ACCESS EXCLUSIVE on the table for the whole build.
+    const empty = ctx.isEmpty(table);
     ctx.add(
       place,
       sqlStep(
-        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} (no online technique on a partitioned table: ` +
-          'builds its index under ACCESS EXCLUSIVE, reads and writes wait)',
+        `${replaces ? 'replace' : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)}` +
+          (empty
+            ? ''
+            : ' (no online technique for a changed key on a partitioned table: builds its index under ACCESS EXCLUSIVE, reads and writes wait)'),
         [...dropOld, addConstraintSql(table, constraintSql), ...constraintCommentsSql(table, [k.key])],
-        { locks: [lock(table, 'ACCESS EXCLUSIVE', 'scan')], hazards: [...hazards, 'blocks-reads'] },
+        {
+          locks: [lock(table, 'ACCESS EXCLUSIVE', empty ? 'instant' : 'scan'), ...partitionKeyLocks(ctx, table)],
+          hazards: empty ? hazards : [...hazards, 'blocks-reads'],
+        },
       ),
       (m) => mapRelation(m, table, setKey),
+      touches,
+    );
+    return;
+  }
+
+  // A live unique index of the key's name and definition that the desired state drops: the key
+  // takes it over (USING INDEX), nothing is built or dropped.
+  if (!replaces && adoptableIndex(ctx, table, k.key.name) !== undefined) {
+    ctx.add(
+      place,
+      sqlStep(
+        `add ${label} ${k.key.name} on ${qualifiedRef(table)} using its existing index ${k.key.name}`,
+        [addKeyUsingIndexSql(table, k.key, k.key.name), ...constraintCommentsSql(table, [k.key])],
+        { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
+      ),
+      (m) => mapRelation(m, table, (r) => ({ ...setKey(r), indexes: removeNamed(r.indexes, k.key.name) })),
       touches,
     );
     return;
@@ -292,6 +320,20 @@ function planAddKey(
     ctx.isTakenLive(table.schema, k.key.name) && !leftover
       ? ctx.freshName(table.schema, [k.key.name], 'new')
       : k.key.name;
+  // USING INDEX renames the new index to the key's name: when a live index or constraint that this
+  // plan drops holds that name, the key waits until contract has dropped it.
+  const holder = replaces || leftover ? undefined : nameHolder(ctx, table, k.key.name);
+  let keyPlace = place;
+  if (holder !== undefined) {
+    if (holder.kept) {
+      ctx.issue(
+        `${label} ${k.key.name} on ${qualifiedRef(table)}`,
+        `the name is taken by ${holder.what}, which the desired state keeps: PostgreSQL would refuse the key; rename one of them`,
+      );
+      return;
+    }
+    keyPlace = at.contract('keysAfterDrops');
+  }
   const index = keyIndex(k, indexName);
   ctx.add(
     at.expand('indexes'),
@@ -309,9 +351,10 @@ function planAddKey(
   );
   const using = addKeyUsingIndexSql(table, k.key, indexName);
   ctx.add(
-    place,
+    keyPlace,
     sqlStep(
-      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}`,
+      `${replaces ? `swap ${label} ${replaces.name} for` : 'add'} ${label} ${k.key.name} on ${qualifiedRef(table)} using index ${indexName}` +
+        (holder === undefined ? '' : ` (after ${holder.what} is dropped: the name is free only then)`),
       [...dropOld, using, ...constraintCommentsSql(table, [k.key])],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards },
     ),
@@ -322,6 +365,220 @@ function planAddKey(
       })),
     touches,
   );
+}
+
+/**
+ * A primary or unique key added to a partitioned table with rows, without building under ACCESS
+ * EXCLUSIVE. PostgreSQL refuses `CREATE INDEX CONCURRENTLY` on a partitioned table and `ADD
+ * CONSTRAINT … USING INDEX` on one, and `ADD CONSTRAINT` on the parent attaches a partition's index
+ * only when a constraint of the partition is behind it (a plain unique index is not taken: it builds
+ * another). So, per partition (recursively): the unique index `CONCURRENTLY` (expand, SHARE UPDATE
+ * EXCLUSIVE), the partition's constraint `USING INDEX` (ACCESS EXCLUSIVE on the partition, instant);
+ * then `ADD CONSTRAINT` on the parent finds every partition's constraint and attaches it instead of
+ * building: ACCESS EXCLUSIVE on the parent, and on each partition SHARE (PostgreSQL 14–17) or ACCESS
+ * EXCLUSIVE (18), for an instant. A sub-partitioned partition gets its constraint the same way as
+ * the parent, once its own partitions have theirs. Each partition's index and constraint get the
+ * name PostgreSQL gives them when the key is added by hand (`m_1_pkey`, `m_1_tenant_v_key`).
+ */
+function planPartitionedKey(
+  ctx: PlanContext,
+  table: RelationRef,
+  k: Key,
+  place: Placement,
+  setKey: Parameters<typeof mapRelation>[2],
+): void {
+  const label = k.kind === 'primaryKey' ? 'primary key' : 'unique constraint';
+  const touches = [tableTouch(table)];
+  const columnNames = indexColumnNames(
+    k.key.columns.map((column) => ({ column, descending: false })),
+    k.key.include,
+  );
+  const visit = (parent: RelationRef): void => {
+    for (const p of ctx.partitionsDuringExpand(parent)) {
+      const part: RelationRef = { schema: p.schema, name: p.name };
+      const name = ctx.pgIndexName(p.schema, p.name, columnNames, k.kind === 'primaryKey' ? 'pkey' : 'key');
+      const partKey = { ...k, key: { ...k.key, name } } as Key;
+      if (p.partitionBy !== undefined) {
+        visit(part);
+        ctx.add(
+          place,
+          sqlStep(
+            `add ${label} ${name} on ${qualifiedRef(part)} for ${k.key.name} (attaches its partitions' constraints, builds nothing)`,
+            [
+              addConstraintSql(
+                part,
+                partKey.kind === 'primaryKey' ? primaryKeySql(partKey.key) : uniqueSql(partKey.key),
+              ),
+            ],
+            { locks: [lock(part, 'ACCESS EXCLUSIVE'), ...partitionKeyLocks(ctx, part)] },
+          ),
+          (m) => m,
+          touches,
+        );
+        continue;
+      }
+      const index = keyIndex(partKey, name);
+      ctx.add(
+        at.expand('indexes'),
+        sqlStep(
+          `build unique index ${name} on partition ${qualifiedRef(part)} (${k.key.columns.join(', ')}) for ${label} ${k.key.name}`,
+          [createIndexSql(part, index, { concurrently: true, schemas: ctx.schemas })],
+          {
+            transaction: false,
+            locks: [lock(part, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+            concurrentIndex: { schema: p.schema, name },
+          },
+        ),
+        (m) => mapRelation(m, part, (r) => ({ ...r, indexes: upsert(r.indexes, index) })),
+        touches,
+      );
+      ctx.add(
+        place,
+        sqlStep(
+          `add ${label} ${name} on partition ${qualifiedRef(part)} using index ${name}, for ${k.key.name}`,
+          [addKeyUsingIndexSql(part, partKey.key, name)],
+          { locks: [lock(part, 'ACCESS EXCLUSIVE')] },
+        ),
+        // Attached to the parent's key in this same group, after which the model does not show it.
+        (m) => mapRelation(m, part, (r) => ({ ...r, indexes: removeNamed(r.indexes, name) })),
+        touches,
+      );
+    }
+  };
+  visit(table);
+  ctx.add(
+    place,
+    sqlStep(
+      `add ${label} ${k.key.name} on ${qualifiedRef(table)} (attaches every partition's constraint, builds nothing)`,
+      [
+        addConstraintSql(table, k.kind === 'primaryKey' ? primaryKeySql(k.key) : uniqueSql(k.key)),
+        ...constraintCommentsSql(table, [k.key]),
+      ],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...partitionKeyLocks(ctx, table)] },
+    ),
+    (m) => mapRelation(m, table, setKey),
+    touches,
+  );
+}
+
+/**
+ * The locks `ADD CONSTRAINT` of a key on a partitioned table takes on its partitions (measured on
+ * PostgreSQL 14–18, docs/techniques.md): SHARE, ACCESS EXCLUSIVE from PostgreSQL 18 on.
+ */
+function partitionKeyLocks(ctx: PlanContext, table: RelationRef): LockInfo[] {
+  const mode = ctx.input.serverMajor >= 18 ? 'ACCESS EXCLUSIVE' : 'SHARE';
+  const out: LockInfo[] = [];
+  const visit = (parent: RelationRef): void => {
+    for (const p of ctx.partitionsDuringExpand(parent)) {
+      out.push(lock({ schema: p.schema, name: p.name }, mode));
+      visit({ schema: p.schema, name: p.name });
+    }
+  };
+  visit(table);
+  return out;
+}
+
+/**
+ * The live index of `table` named `name` that a new primary or unique key of that name can take over
+ * with `ADD CONSTRAINT … USING INDEX`: valid, unique, btree, over exactly the key's columns in
+ * ascending order with default collation and operator class, the same INCLUDE columns and NULLS
+ * [NOT] DISTINCT, no predicate, no storage parameters and no comment (which the constraint would
+ * keep unseen), and not kept as an index by the desired state.
+ */
+export function adoptableIndex(ctx: PlanContext, table: RelationRef, name: string): Index | undefined {
+  const live = ctx.liveRelation(table)?.indexes.find((i) => i.name === name);
+  const desired = ctx.desiredRelation(table);
+  if (live === undefined || desired === undefined || desired.indexes.some((i) => i.name === name)) return undefined;
+  // USING INDEX is refused on a partitioned table.
+  if (ctx.isPartitioned(table)) return undefined;
+  const key: Key | undefined =
+    desired.primaryKey?.name === name
+      ? { kind: 'primaryKey', key: desired.primaryKey }
+      : mapDefined(
+          desired.uniqueConstraints.find((u) => u.name === name),
+          (key) => ({ kind: 'unique', key }),
+        );
+  if (key === undefined || !live.valid || live.comment !== undefined || live.with !== undefined) return undefined;
+  if (key.key.deferrable) return undefined; // a deferrable key's index is not the immediate one PostgreSQL checks with
+  const want = keyIndex(key, name);
+  const same = (a: Index) =>
+    stableStringify([a.unique, a.method, a.keys, a.include, a.where ?? null, a.nullsNotDistinct]);
+  return same(live) === same(want) ? live : undefined;
+}
+
+function mapDefined<T, U>(x: T | undefined, f: (x: T) => U): U | undefined {
+  return x === undefined ? undefined : f(x);
+}
+
+/**
+ * What holds `name` live where a key of `table` named so would clash: a relation or index of the
+ * schema (an index takes the key's name), or a constraint of the table; and whether the desired state
+ * keeps it (then no plan can add the key).
+ */
+function nameHolder(
+  ctx: PlanContext,
+  table: RelationRef,
+  name: string,
+): { readonly what: string; readonly kept: boolean } | undefined {
+  const live = ctx.liveRelation(table);
+  const desired = ctx.desiredRelation(table);
+  if (live === undefined || desired === undefined) return undefined;
+  const constraintNames = (r: typeof live) => [
+    ...(r.primaryKey ? [r.primaryKey.name] : []),
+    ...r.uniqueConstraints.map((x) => x.name),
+    ...r.checks.map((x) => x.name),
+    ...r.foreignKeys.map((x) => x.name),
+    ...r.exclusionConstraints.map((x) => x.name),
+  ];
+  if (live.indexes.some((i) => i.name === name)) {
+    return { what: `index ${qualified(table.schema, name)}`, kept: desired.indexes.some((i) => i.name === name) };
+  }
+  if (constraintNames(live).includes(name)) {
+    // The desired state gives the name to the new key: the live constraint of that name is dropped.
+    return { what: `constraint ${name} on ${qualifiedRef(table)}`, kept: false };
+  }
+  // Another relation of the schema, or the index of another table's key.
+  const other = relationNamed(ctx.live, table.schema, name, table);
+  if (other === undefined) return undefined;
+  return { what: other, kept: relationNamed(ctx.desired, table.schema, name, table) !== undefined };
+}
+
+/**
+ * What in `schema` of model `m` is a relation named `name` (a table, partition, sequence, view,
+ * materialized view, an index, or the index of a primary, unique or exclusion key), other than the
+ * keys and indexes of `except`; undefined when nothing is.
+ */
+function relationNamed(m: DatabaseModel, schema: string, name: string, except: RelationRef): string | undefined {
+  const q = qualified(schema, name);
+  const inParts = (s: string, r: Relation): string | undefined => {
+    if (s === schema && r.name === name) return `${r.kind === 'partition' ? 'partition' : 'table'} ${q}`;
+    const self = s === except.schema && r.name === except.name;
+    if (s === schema && !self) {
+      const keys = [...(r.primaryKey ? [r.primaryKey] : []), ...r.uniqueConstraints, ...r.exclusionConstraints];
+      if (keys.some((k) => k.name === name)) return `the index of constraint ${name} on ${qualified(s, r.name)}`;
+      if (r.indexes.some((i) => i.name === name)) return `index ${q} on ${qualified(s, r.name)}`;
+    }
+    for (const p of r.partitions) {
+      const found = inParts(p.schema, p);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  for (const sm of m.schemas) {
+    if (sm.name === schema) {
+      if (sm.sequences.some((x) => x.name === name)) return `sequence ${q}`;
+      if (sm.views.some((x) => x.name === name)) return `view ${q}`;
+      for (const v of sm.materializedViews) {
+        if (v.name === name) return `materialized view ${q}`;
+        if (v.indexes.some((i) => i.name === name)) return `index ${q} on ${qualified(schema, v.name)}`;
+      }
+    }
+    for (const t of sm.tables) {
+      const found = inParts(sm.name, t);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 /** Foreign keys, live and kept in the desired state, whose referenced columns are exactly `columns` of `table`. */

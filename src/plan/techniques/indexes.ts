@@ -15,7 +15,7 @@
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified, qualifiedRef } from '../../model/names.js';
+import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import {
@@ -28,7 +28,7 @@ import {
 import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
 import type { Hazard } from '../types.js';
-import { isLeftoverOfKey } from './constraints.js';
+import { adoptableIndex, isLeftoverOfKey } from './constraints.js';
 
 export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const { table, index } = ch;
@@ -100,7 +100,8 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
 function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: Index, parentIndex: string): void {
   for (const p of ctx.partitionsDuringExpand(parent)) {
     const part: RelationRef = { schema: p.schema, name: p.name };
-    const child = ctx.freshName(p.schema, [p.name, parentIndex], 'idx');
+    // The name PostgreSQL gives it when the same index is created on the parent by hand.
+    const child = ctx.pgIndexName(p.schema, p.name, indexColumnNames(index.keys, index.include), 'idx');
     if (p.partitionBy !== undefined) {
       ctx.add(
         at.expand('indexes'),
@@ -185,6 +186,8 @@ export function planDropIndex(ctx: PlanContext, ch: DropIndex): void {
   if (ch.replacedBy || ctx.desiredRelation(ch.table) === undefined) return;
   // The leftover of a failed build of a key's index: the key's build step replaces it.
   if (isLeftoverOfKey(ctx, ch.table, ch.index.name)) return;
+  // An index a new key of its name takes over (USING INDEX): it stays, as the key's index.
+  if (adoptableIndex(ctx, ch.table, ch.index.name) !== undefined) return;
   dropIndexStep(ctx, ch.table, ch.index, ch.index.unique ? ['unique-scope-change'] : []);
 }
 

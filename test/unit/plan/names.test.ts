@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import type { Change } from '../../../src/diff/changes.js';
 import { diffModels } from '../../../src/diff/diff.js';
-import { identifierBytes, makeObjectName } from '../../../src/model/names.js';
+import {
+  chooseIndexName,
+  identifierBytes,
+  indexColumnNames,
+  indexKeyName,
+  makeObjectName,
+} from '../../../src/model/names.js';
 import { freshName, generatedName, notNullCheckName } from '../../../src/plan/names.js';
 import { suggestSlug } from '../../../src/plan/planner.js';
 import { check, orders, tables } from './builders.js';
@@ -68,5 +74,76 @@ describe('makeObjectName: the names PostgreSQL gives what it names itself', () =
 
   test('without a second name: the primary key', () => {
     expect(makeObjectName('t'.repeat(70), undefined, 'pkey')).toBe(`${'t'.repeat(58)}_pkey`);
+  });
+});
+
+describe('chooseIndexName: the name PostgreSQL gives an index it names itself', () => {
+  const none = () => false;
+  // Each expected name read back from PostgreSQL 18 and 14 (the same on both): the indexes a
+  // partition gets when its parent is indexed by hand.
+  test('<table>_<columns>_idx, _key for a unique constraint, _pkey without columns', () => {
+    expect(chooseIndexName('r_a', ['id', 'at'], 'idx', none)).toBe('r_a_id_at_idx');
+    expect(chooseIndexName('m_1', ['tenant', 'v'], 'key', none)).toBe('m_1_tenant_v_key');
+    expect(chooseIndexName('m_1', ['tenant', 'id'], 'pkey', none)).toBe('m_1_pkey');
+    expect(chooseIndexName('r_a', ['id', 'at', 's'], 'key', none)).toBe('r_a_id_at_s_key');
+  });
+
+  test('long names: the longer of table and columns is clipped a byte at a time to fit 63 bytes', () => {
+    const table = `${'p'.repeat(40)}_2025_part`;
+    const cols = ['c'.repeat(30), 'é'.repeat(30), 'id'];
+    const name = chooseIndexName(table, cols, 'idx', none);
+    expect(name).toBe(`${'p'.repeat(29)}_${'c'.repeat(29)}_idx`);
+    expect(identifierBytes(name)).toBe(63);
+  });
+
+  test('a name taken (by any relation of the schema): a number after the label, counting up', () => {
+    const taken = new Set(['r_a_id_at_idx', 'r_a_id_at_idx1']);
+    expect(chooseIndexName('r_a', ['id', 'at'], 'idx', (n) => taken.has(n))).toBe('r_a_id_at_idx2');
+    expect(chooseIndexName('r_a', ['id', 'at'], 'key', (n) => n === 'r_a_id_at_key')).toBe('r_a_id_at_key1');
+    expect(chooseIndexName('m_1', [], 'pkey', (n) => n === 'm_1_pkey')).toBe('m_1_pkey1');
+  });
+
+  test('a numbered name still fits: the clipping makes room for the number', () => {
+    const table = 't'.repeat(63);
+    const first = chooseIndexName(table, ['a'], 'idx', none);
+    const second = chooseIndexName(table, ['a'], 'idx', (n) => n === first);
+    expect(first).toBe(`${'t'.repeat(57)}_a_idx`);
+    expect(second).toBe(`${'t'.repeat(56)}_a_idx1`);
+  });
+});
+
+describe('indexColumnNames: the column names PostgreSQL derives for an index name', () => {
+  const expr = (expression: string) => ({ expression, descending: false });
+  const column = (c: string) => ({ column: c, descending: false });
+  // Each expression as pg_get_indexdef prints it, and the name PostgreSQL 18 gave `CREATE INDEX ON t (…)`.
+  test.each([
+    ['lower(b)', 'lower'],
+    ['(a + 1)', 'expr'],
+    ['(b::character varying(10))', 'b'],
+    ['(a::text)', 'a'],
+    ['COALESCE(a, 0)', 'coalesce'],
+    ['(\nCASE\n    WHEN a > 0 THEN 1\n    ELSE 0\nEND)', 'case'],
+    ['GREATEST(a, 1)', 'greatest'],
+    ['public.t_f(a)', 't_f'],
+    ["(d ->> 'k'::text)", 'expr'],
+    ["date_trunc('day'::text, (c AT TIME ZONE 'UTC'::text))", 'date_trunc'],
+    ['(lower(a) || lower(b))', 'expr'],
+  ])('%s → %s', (expression, want) => {
+    expect(indexKeyName(expr(expression.replaceAll('\\n', '\n')))).toBe(want);
+  });
+
+  test('repeated names get numbers, INCLUDE columns count', () => {
+    expect(indexColumnNames([column('Mixed Col'), column('a'), column('a')])).toEqual(['Mixed Col', 'a', 'a1']);
+    expect(indexColumnNames([expr('lower(b)'), expr('upper(b)'), expr('lower(b)')])).toEqual([
+      'lower',
+      'upper',
+      'lower1',
+    ]);
+    expect(indexColumnNames([expr('(id + 1)'), column('id'), expr('lower(s)')], ['at'])).toEqual([
+      'expr',
+      'id',
+      'lower',
+      'at',
+    ]);
   });
 });

@@ -339,10 +339,8 @@ describe('partitioned tables: the recipe runs on the parent; what it cannot carr
     const extra = { indexes: [index('ev_n_idx', ['n'])], checks: [check('ev_n_check', '(n > 0)')] };
     const sql = flat(plan(tables(ev('integer', extra)), tables(ev('bigint', extra)))).flatMap((x) => x.sql);
     expect(sql).toContain('CREATE INDEX ev_n_idx_zdm_new ON ONLY public.ev (n_zdm_new)');
-    expect(sql).toContain('ALTER INDEX public.ev_n_idx_zdm_new ATTACH PARTITION public.ev_1_ev_n_idx_zdm_new_idx');
-    expect(sql.some((x) => x.startsWith('CREATE INDEX CONCURRENTLY ev_1_ev_n_idx_zdm_new_idx ON public.ev_1 '))).toBe(
-      true,
-    );
+    expect(sql).toContain('ALTER INDEX public.ev_n_idx_zdm_new ATTACH PARTITION public.ev_1_n_zdm_new_idx');
+    expect(sql.some((x) => x.startsWith('CREATE INDEX CONCURRENTLY ev_1_n_zdm_new_idx ON public.ev_1 '))).toBe(true);
     expect(sql).toContain('ALTER TABLE public.ev ADD CONSTRAINT ev_n_check_zdm_new CHECK (n_zdm_new > 0) NOT VALID');
     expect(sql.some((x) => /CREATE INDEX CONCURRENTLY \S+ ON public\.ev /.test(x))).toBe(false);
   });
