@@ -386,6 +386,8 @@ class Converter {
       tables,
       views,
       materializedViews,
+      functions: [],
+      triggers: [],
       ...opt('comment', comment === '' ? undefined : comment),
     };
   }

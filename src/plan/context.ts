@@ -6,7 +6,8 @@ import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
 import { type DependencyGraph, dependencyGraph, isManagedKey } from '../model/dependencies.js';
 import { qualified } from '../model/names.js';
-import { objectKey } from '../model/objects.js';
+import { objectFingerprints, objectKey } from '../model/objects.js';
+import { isRoutineKey } from '../model/routines.js';
 import type {
   Column,
   DatabaseModel,
@@ -296,17 +297,23 @@ export class PlanContext {
   }
 
   /**
-   * Objects of the live database zdm does not manage (functions with SQL-standard bodies, rules,
-   * policies, publications, …) that depend on the table, or on the column when one is given:
-   * PostgreSQL refuses to drop it or change its type under them. Each as its key reads
-   * (`rule r on public.t`), sorted.
+   * Objects of the live database that PostgreSQL refuses to drop the table, or drop or retype the
+   * column when one is given, under: those zdm does not manage (rules, policies, publications, …,
+   * and functions or triggers only the dependency graph knows), and functions, procedures and
+   * triggers that it manages but does not re-create around such a change yet (a function the
+   * desired state drops is not one: it goes first). Each as its key reads (`rule r on public.t`),
+   * sorted.
    */
   unmanagedDependents(ref: RelationRef, column?: string): string[] {
     // A trigger, rule or policy on the table itself goes with the table.
     const own = ` on ${qualified(ref.schema, ref.name)}`;
+    const desired = objectFingerprints(this.input.desired);
+    const live = objectFingerprints(this.input.live);
+    const blocks = (k: string): boolean =>
+      !isManagedKey(k) || ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired));
     return this.liveGraph
       .dependentsOf(objectKey('table', ref.schema, ref.name), column)
-      .filter((k) => !isManagedKey(k) && (column !== undefined || !k.endsWith(own)))
+      .filter((k) => blocks(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
   }
 
@@ -314,9 +321,20 @@ export class PlanContext {
   unmanagedRefusal(ref: RelationRef, column: string | undefined, change: string): string | undefined {
     const deps = this.unmanagedDependents(ref, column);
     if (deps.length === 0) return undefined;
+    const live = objectFingerprints(this.input.live);
+    const named = deps.map((k) =>
+      k in live ? `${k} (zdm does not re-create it around this change yet)` : `${k} (not managed by zdm)`,
+    );
+    const one = deps.length === 1;
+    if (deps.every((k) => !(k in live))) {
+      return (
+        `${deps.join(', ')} (not managed by zdm) depend${one ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
+        `PostgreSQL refuses to ${change} under ${one ? 'it' : 'them'}; drop or change ${one ? 'it' : 'them'} first`
+      );
+    }
     return (
-      `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
-      `PostgreSQL refuses to ${change} under ${deps.length === 1 ? 'it' : 'them'}; drop or change ${deps.length === 1 ? 'it' : 'them'} first`
+      `${named.join(', ')} depend${one ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
+      `PostgreSQL refuses to ${change} under ${one ? 'it' : 'them'}; drop or change ${one ? 'it' : 'them'} in a plan of its own first`
     );
   }
 

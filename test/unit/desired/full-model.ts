@@ -569,6 +569,8 @@ export const FULL_MODEL: DatabaseModel = {
           comment: 'counted nightly',
         },
       ],
+      functions: [],
+      triggers: [],
     },
     emptySchema('archive'),
     emptySchema('Sales', {
