@@ -280,6 +280,8 @@ const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly
       tables: [],
       views: [],
       materializedViews: [],
+      functions: [],
+      triggers: [],
     });
     const tables = m.schemas.flatMap((s) => s.tables);
     expect(tables.some((t) => t.columns.some((c) => c.identity !== undefined))).toBe(true);
