@@ -33,13 +33,26 @@ export type StepDraft = SqlDraft | BackfillDraft | Omit<CopyStep, 'id'> | Omit<V
 
 /** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
 export interface Touch {
-  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
+  readonly kind:
+    | 'extension'
+    | 'schema'
+    | 'enum'
+    | 'domain'
+    | 'sequence'
+    | 'table'
+    | 'view'
+    | 'materializedView'
+    | 'function'
+    | 'procedure'
+    | 'trigger';
   readonly schema?: string;
   readonly name: string;
+  /** The object key when it is not `<kind> <schema>.<name>` (a routine, a trigger: src/model/routines.ts). */
+  readonly key?: string;
 }
 
 export const touchKey = (t: Touch): string =>
-  `${t.kind} ${t.schema === undefined ? t.name : qualified(t.schema, t.name)}`;
+  t.key ?? `${t.kind} ${t.schema === undefined ? t.name : qualified(t.schema, t.name)}`;
 export const tableTouch = (r: RelationRef): Touch => ({ kind: 'table', schema: r.schema, name: r.name });
 
 export type Placement = { [P in PhaseName]: { readonly phase: P; readonly group: Group<P> } }[PhaseName];

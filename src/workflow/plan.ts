@@ -32,6 +32,7 @@ import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
 import { withScratchDatabase } from './scratch.js';
 import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
+import { routinesNeedingServer } from './scratch-routines.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */
@@ -147,7 +148,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
-    if (viewsNeedingServer(desired, live).length > 0) {
+    if (viewsNeedingServer(desired, live).length > 0 || routinesNeedingServer(desired, live).length > 0) {
       const tables = desired;
       desired = await withScratchDatabase(
         {
