@@ -33,6 +33,7 @@ import { assertNever } from '../../diff/changes.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
+import { quoteIdent } from '../../sql/quote.js';
 import { commentRoutineSql, createRoutineSql, createRoutineStatements, dropRoutineSql } from '../../sql/routines.js';
 import {
   commentTriggerSql,
@@ -107,6 +108,38 @@ function readsRelations(ctx: PlanContext, r: Routine): boolean {
   );
 }
 
+/**
+ * The locks creating a SQL-standard body takes: PostgreSQL parses it then, locking each relation it
+ * names as a query would (measured: ROW EXCLUSIVE on the target of an INSERT, UPDATE, DELETE or
+ * MERGE, ACCESS SHARE on what it reads). The relations come from the desired graph; the mode from
+ * the body as the server prints it (names schema-qualified). A string body locks nothing.
+ */
+function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
+  if (!r.sqlBody) return [];
+  const out: LockInfo[] = [];
+  for (const k of ctx.desiredGraph.dependenciesOf(routineKey(r))) {
+    const kind = keyKind(k);
+    if (!RELATION_KINDS.has(kind)) continue;
+    const name = k.slice(kind.length + 1);
+    const dot = name.indexOf('.');
+    const ref = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+    if (
+      ctx.liveRelation(ref) === undefined &&
+      !ctx.live.schemas.some(
+        (s) => s.name === ref.schema && [...s.views, ...s.materializedViews].some((v) => v.name === ref.name),
+      )
+    )
+      continue;
+    const target = `${quoteIdent(ref.schema)}.${quoteIdent(ref.name)}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const written = new RegExp(
+      `\\b(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|MERGE\\s+INTO)\\s+(ONLY\\s+)?${target}\\b`,
+      'i',
+    );
+    out.push(lock(ref, written.test(r.body) ? 'ROW EXCLUSIVE' : 'ACCESS SHARE'));
+  }
+  return out;
+}
+
 function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): void {
   const r = c.kind === 'createRoutine' ? c.routine : c.to;
   const what = `${r.kind} ${r.schema}.${r.name}`;
@@ -127,7 +160,7 @@ function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): v
   }
   ctx.add(
     at.expand(readsRelations(ctx, r) ? 'bodyFunctions' : 'functions'),
-    sqlStep(summary, sql),
+    sqlStep(summary, sql, { locks: sql.some((q) => q.startsWith('CREATE')) ? bodyLocks(ctx, r) : [] }),
     (m) => putRoutine(m, r),
     [routineTouch(r)],
   );
@@ -164,7 +197,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         ...createRoutineStatements(c.to),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
-      { locks: liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')) },
+      { locks: [...liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
     ),
     chain(
       ...liveTriggers.map(
