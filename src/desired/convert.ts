@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
+import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
@@ -26,10 +27,13 @@ import type {
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
+  Routine,
+  RoutineArgument,
   SchemaModel,
   Sequence,
   StorageParameters,
   Table,
+  Trigger,
   UniqueConstraint,
   View,
   ViewColumn,
@@ -55,12 +59,15 @@ import type {
   RawPartition,
   RawRelationParts,
   RawReplicaIdentity,
+  RawRoutine,
+  RawSchema,
   RawSequence,
   RawSequenceOptions,
   RawStorageParameters,
   RawTable,
   RawText,
   RawTiming,
+  RawTrigger,
   RawView,
   RawViewLike,
 } from './raw.js';
@@ -134,6 +141,10 @@ interface MergedSchema {
   readonly tables: Map<string, Entry<RawTable>>;
   readonly views: Map<string, Entry<RawView>>;
   readonly materializedViews: Map<string, Entry<RawMaterializedView>>;
+  readonly functions: Map<string, Entry<RawRoutine>>;
+  readonly procedures: Map<string, Entry<RawRoutine>>;
+  /** Keyed `table NUL name`. */
+  readonly triggers: Map<string, Entry<RawTrigger> & { readonly table: string }>;
 }
 
 /** A table or partition, as foreign keys and OWNED BY see it. */
@@ -282,6 +293,9 @@ class Converter {
             tables: new Map(),
             views: new Map(),
             materializedViews: new Map(),
+            functions: new Map(),
+            procedures: new Map(),
+            triggers: new Map(),
           };
           this.schemas.set(name, merged);
         }
@@ -302,6 +316,7 @@ class Converter {
           loc.at('materializedViews'),
           rawSchema.materializedViews,
         );
+        this.mergeRoutinesAndTriggers(name, merged, rawSchema, loc);
       }
     }
     return extensions;
@@ -390,6 +405,8 @@ class Converter {
       tables,
       views,
       materializedViews,
+      functions: this.convertRoutines(s),
+      triggers: this.convertTriggers(s),
       ...opt('comment', comment === '' ? undefined : comment),
     };
   }
@@ -1135,6 +1152,171 @@ class Converter {
     for (let r = ctx.relation.parent; r; r = r.parent) for (const u of r.uniques) check(u, r);
   }
 
+  // ---------------------------------------------------------------- functions, procedures, triggers
+
+  private mergeRoutinesAndTriggers(schema: string, merged: MergedSchema, raw: RawSchema, loc: Loc): void {
+    this.mergeNamed('function', schema, merged.functions, loc.at('functions'), raw.functions);
+    this.mergeNamed('procedure', schema, merged.procedures, loc.at('procedures'), raw.procedures);
+    for (const [table, triggers, tableLoc] of loc.at('triggers').entries(raw.triggers)) {
+      for (const [name, t, at] of tableLoc.entries(triggers)) {
+        const key = `${table}\u0000${name}`;
+        const first = merged.triggers.get(key);
+        if (first) this.duplicate(`trigger \`${name}\` on \`${schema}.${table}\``, first.loc, at);
+        else merged.triggers.set(key, { name, raw: t, loc: at, table });
+      }
+    }
+  }
+
+  /** The body text of a routine: `body`, or the contents of `file` (relative to the YAML file), as written. */
+  private routineBody(raw: RawRoutine, loc: Loc): string {
+    if (raw.body !== undefined && raw.file !== undefined) {
+      this.issues.key(loc.at('file'), 'a function has `body` or `file`, not both');
+      return '';
+    }
+    if (raw.file !== undefined) {
+      const at = loc.at('file');
+      const file = path.resolve(path.dirname(loc.doc.file), raw.file);
+      try {
+        const text = this.readFile(file);
+        this.sqlFiles.add(file);
+        return text;
+      } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+        this.issues.value(at, `cannot read \`${raw.file}\` (${file}): ${why}`);
+        return '';
+      }
+    }
+    if (raw.body === undefined) {
+      this.issues.key(loc, 'a function needs its body: `body` (text) or `file` (a .sql file)');
+      return '';
+    }
+    return loc.at('body').text(raw.body);
+  }
+
+  private convertRoutines(s: MergedSchema): Routine[] {
+    const out: Routine[] = [];
+    // A function and a procedure share the namespace of routines.
+    const seen = new Map<string, Loc>();
+    for (const [kind, map] of [
+      ['function', s.functions],
+      ['procedure', s.procedures],
+    ] as const) {
+      for (const { name: key, raw, loc } of map.values()) {
+        const paren = key.indexOf('(');
+        const name = paren < 0 ? key : key.slice(0, paren).trim();
+        this.checkName(loc, name, kind);
+        const args = (raw.arguments ?? []).map((a, i): RoutineArgument => {
+          const at = loc.at('arguments', i);
+          if (a.name !== undefined) this.checkName(at.at('name'), a.name, 'argument');
+          return {
+            ...(a.mode !== undefined && a.mode !== 'in' ? { mode: a.mode } : {}),
+            ...opt('name', a.name),
+            type: this.resolveType(s.name, a.type, at.at('type')),
+            ...(a.default !== undefined ? { default: this.expression(at.at('default'), a.default) } : {}),
+          };
+        });
+        if (kind === 'procedure' && raw.returns !== undefined) {
+          this.issues.value(loc.at('returns'), 'a procedure returns nothing: leave `returns` out');
+        }
+        if (
+          kind === 'function' &&
+          raw.returns === undefined &&
+          !args.some((a) => a.mode === 'out' || a.mode === 'inout')
+        ) {
+          this.issues.key(loc, `function \`${s.name}.${key}\` needs \`returns\` (or OUT arguments)`);
+        }
+        const returns =
+          raw.returns === undefined || /^\s*(SETOF\s|TABLE\s*\(|trigger\s*$|record\s*$)/i.test(raw.returns)
+            ? raw.returns?.trim()
+            : this.resolveType(s.name, raw.returns, loc.at('returns'));
+        const text = this.routineBody(raw, loc);
+        const sqlBody = raw.language.toLowerCase() === 'sql' && /^\s*(RETURN\b|BEGIN\s+ATOMIC\b)/i.test(text);
+        const r: Routine = {
+          kind,
+          schema: s.name,
+          name,
+          arguments: args,
+          ...opt('returns', kind === 'function' ? returns : undefined),
+          language: raw.language.toLowerCase(),
+          body: sqlBody ? viewDefinitionText(text) : text,
+          ...(sqlBody ? { sqlBody: true as const } : {}),
+          ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
+          ...(raw.strict ? { strict: true as const } : {}),
+          ...(raw.securityDefiner ? { securityDefiner: true as const } : {}),
+          ...(raw.leakproof ? { leakproof: true as const } : {}),
+          ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
+          ...(raw.cost !== undefined && raw.cost !== defaultCost(raw.language.toLowerCase()) ? { cost: raw.cost } : {}),
+          ...(kind === 'function' && raw.rows !== undefined && raw.rows !== defaultRows(returns)
+            ? { rows: raw.rows }
+            : {}),
+          ...(raw.set !== undefined && Object.keys(raw.set).length > 0
+            ? {
+                set: Object.fromEntries(
+                  loc
+                    .at('set')
+                    .entries(raw.set)
+                    .map(([k, v, at]) => [k, at.text(v)]),
+                ),
+              }
+            : {}),
+          ...opt('comment', raw.comment || undefined),
+        };
+        if (paren >= 0) {
+          const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();
+          const types = written === '' ? [] : splitTopLevel(written).map((t) => this.resolveType(s.name, t, loc));
+          const want = routineSignature(r);
+          if (`${name}(${types.join(', ')})` !== want) {
+            this.issues.key(loc, `\`${key}\` does not match the ${kind}'s arguments: their signature is \`${want}\``);
+          }
+        }
+        const sig = routineSignature(r);
+        const first = seen.get(sig);
+        if (first) this.issues.key(loc, `\`${s.name}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
+        else seen.set(sig, loc);
+        out.push(r);
+      }
+    }
+    return sortRoutines(out);
+  }
+
+  private convertTriggers(s: MergedSchema): Trigger[] {
+    const out: Trigger[] = [];
+    for (const { name, raw, loc, table } of s.triggers.values()) {
+      this.checkName(loc, name, 'trigger');
+      // `name`: a function of this schema; `pg_catalog.name` is kept as PostgreSQL prints it (bare).
+      const fn = raw.function.startsWith('pg_catalog.')
+        ? raw.function.slice('pg_catalog.'.length)
+        : raw.function.includes('.')
+          ? raw.function
+          : `${s.name}.${raw.function}`;
+      const enabled = raw.enabled === 'enabled' ? undefined : raw.enabled;
+      if (raw.constraint !== true && (raw.deferrable !== undefined || raw.initiallyDeferred !== undefined)) {
+        this.issues.key(loc.at('deferrable'), 'only a constraint trigger (`constraint: true`) is deferrable');
+      }
+      out.push({
+        kind: 'trigger',
+        schema: s.name,
+        table,
+        name,
+        timing: raw.timing,
+        events: (['insert', 'delete', 'update', 'truncate'] as const).filter((e) => raw.events.includes(e)),
+        ...(raw.columns !== undefined && raw.columns.length > 0 ? { columns: [...raw.columns] } : {}),
+        forEach: raw.forEach ?? 'statement',
+        ...(raw.when !== undefined ? { when: this.expression(loc.at('when'), raw.when) } : {}),
+        function: fn,
+        ...(raw.arguments !== undefined && raw.arguments.length > 0
+          ? { arguments: raw.arguments.map((a, i) => loc.at('arguments', i).text(a)) }
+          : {}),
+        ...opt('oldTable', raw.oldTable),
+        ...opt('newTable', raw.newTable),
+        ...(raw.constraint === true ? { constraint: this.timing(loc, raw) } : {}),
+        ...opt('enabled', enabled),
+        ...opt('comment', raw.comment || undefined),
+      });
+    }
+    return sortTriggers(out);
+  }
+
   // ---------------------------------------------------------------- views
 
   /**
@@ -1435,4 +1617,22 @@ function accessMethod(written: string | undefined): string {
   if (written === undefined) return 'btree';
   const t = written.trim();
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t) ? t.toLowerCase() : t;
+}
+
+/** `a, b(1, 2), c` → `['a', 'b(1, 2)', 'c']`: a list split at the commas outside parentheses. */
+function splitTopLevel(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start).trim());
+  return out;
 }

@@ -22,6 +22,11 @@ export interface RawSchema {
   readonly tables?: Readonly<Record<string, RawTable>>;
   readonly views?: Readonly<Record<string, RawView>>;
   readonly materializedViews?: Readonly<Record<string, RawMaterializedView>>;
+  /** Keyed by name, or by `name(type, …)` for one of several overloads. */
+  readonly functions?: Readonly<Record<string, RawRoutine>>;
+  readonly procedures?: Readonly<Record<string, RawRoutine>>;
+  /** Keyed by the table (or view) they are on, then by trigger name. */
+  readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
 
 export type RawEnum = readonly RawText[] | { readonly values: readonly RawText[]; readonly comment?: string };
@@ -216,4 +221,46 @@ export interface RawMaterializedView extends RawViewLike {
   readonly indexes?: Readonly<Record<string, RawIndex>>;
   readonly with?: RawStorageParameters;
   readonly clusterOn?: string;
+}
+
+// --- Functions, procedures and triggers ---
+
+export interface RawRoutineArgument {
+  readonly mode?: 'in' | 'out' | 'inout' | 'variadic';
+  readonly name?: string;
+  readonly type: string;
+  readonly default?: RawText;
+}
+
+export interface RawRoutine {
+  readonly arguments?: readonly RawRoutineArgument[];
+  readonly returns?: string;
+  readonly language: string;
+  /** The body (`AS $$…$$`, or a SQL-standard `RETURN …` / `BEGIN ATOMIC … END`). One of `body` and `file`. */
+  readonly body?: RawText;
+  readonly file?: string;
+  readonly volatility?: 'immutable' | 'stable' | 'volatile';
+  readonly strict?: boolean;
+  readonly securityDefiner?: boolean;
+  readonly leakproof?: boolean;
+  readonly parallel?: 'safe' | 'restricted' | 'unsafe';
+  readonly cost?: number;
+  readonly rows?: number;
+  readonly set?: Readonly<Record<string, RawText>>;
+  readonly comment?: string;
+}
+
+export interface RawTrigger extends RawTiming {
+  readonly timing: 'before' | 'after' | 'instead of';
+  readonly events: readonly ('insert' | 'update' | 'delete' | 'truncate')[];
+  readonly columns?: readonly string[];
+  readonly forEach?: 'row' | 'statement';
+  readonly when?: RawText;
+  readonly function: string;
+  readonly arguments?: readonly RawText[];
+  readonly oldTable?: string;
+  readonly newTable?: string;
+  readonly constraint?: boolean;
+  readonly enabled?: 'enabled' | 'disabled' | 'replica' | 'always';
+  readonly comment?: string;
 }

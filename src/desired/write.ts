@@ -3,8 +3,10 @@
  * canonical model only: named objects sorted, keys in a fixed order, defaults left out, so the same
  * database always gives the same bytes. Loading the output gives back the same canonical model.
  */
+
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
+import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
@@ -23,10 +25,12 @@ import type {
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
+  Routine,
   SchemaModel,
   Sequence,
   StorageParameters,
   Table,
+  Trigger,
   UniqueConstraint,
   View,
 } from '../model/types.js';
@@ -118,6 +122,11 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
       const file = claim(`${folder}/${fileBase(v.name)}`, '.sql');
       queryFiles.set(`${v.kind} ${s.name}.${v.name}`, file);
       queries.push([file, `${v.definition};\n`]);
+    }
+    for (const r of sortRoutines(s.functions)) {
+      const file = claim(`${dir}/${r.kind === 'function' ? 'functions' : 'procedures'}/${fileBase(r.name)}`, '.sql');
+      queryFiles.set(routineKey(r), file);
+      queries.push([file, r.sqlBody ? `${r.body};\n` : r.body]);
     }
     files.set(
       yamlName,
@@ -248,6 +257,99 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
     ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
     ['views', namedMap(s.views, (v) => viewNode(v, file(v)), true)],
     ['materializedViews', namedMap(s.materializedViews, (v) => materializedViewNode(v, file(v)), true)],
+    ['functions', routinesNode(s, 'function', queryFiles)],
+    ['procedures', routinesNode(s, 'procedure', queryFiles)],
+    ['triggers', triggersNode(s)],
+  ]);
+}
+
+// ------------------------------------------------------------------ functions, procedures, triggers
+
+/**
+ * The functions (or procedures) of a schema by name, or by `name(type, …)` where the schema has
+ * several of that name; the body inline (a literal block when it has several lines) or `file:`.
+ */
+function routinesNode(s: SchemaModel, kind: Routine['kind'], files: ReadonlyMap<string, string> | undefined): Value {
+  const rs = sortRoutines(s.functions.filter((r) => r.kind === kind));
+  if (rs.length === 0) return undefined;
+  const count = new Map<string, number>();
+  for (const r of rs) count.set(r.name, (count.get(r.name) ?? 0) + 1);
+  const m = new YAMLMap();
+  rs.forEach((r, i) => {
+    add(m, count.get(r.name)! > 1 ? routineSignature(r) : r.name, routineNode(r, files?.get(routineKey(r))), i > 0);
+  });
+  return m;
+}
+
+function routineNode(r: Routine, file: string | undefined): YAMLMap {
+  const args = r.arguments.map((a) =>
+    flowMap([
+      ['mode', a.mode],
+      ['name', a.name],
+      ['type', a.type],
+      ['default', sql(a.default)],
+    ]),
+  );
+  let body: readonly [string, Value];
+  if (file !== undefined) body = ['file', file];
+  else if (r.body.includes('\n')) {
+    const text = new Scalar(r.body);
+    text.type = Scalar.BLOCK_LITERAL;
+    body = ['body', text];
+  } else body = ['body', r.body];
+  return blockMap([
+    ['arguments', args.length > 0 ? flowSeq(args) : undefined],
+    ['returns', r.returns],
+    ['language', r.language],
+    ['volatility', r.volatility],
+    ['strict', r.strict],
+    ['securityDefiner', r.securityDefiner],
+    ['leakproof', r.leakproof],
+    ['parallel', r.parallel],
+    ['cost', r.cost],
+    ['rows', r.rows],
+    ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
+    ['comment', r.comment],
+    body,
+  ]);
+}
+
+/** Triggers by table, then name. */
+function triggersNode(s: SchemaModel): Value {
+  if (s.triggers.length === 0) return undefined;
+  const byTable = new Map<string, Trigger[]>();
+  for (const t of sortTriggers(s.triggers)) byTable.set(t.table, [...(byTable.get(t.table) ?? []), t]);
+  const m = new YAMLMap();
+  [...byTable].forEach(([table, ts], i) => {
+    add(
+      m,
+      table,
+      namedMap(ts, (t) => triggerNode(s.name, t)),
+      i > 0,
+    );
+  });
+  return m;
+}
+
+function triggerNode(schema: string, t: Trigger): YAMLMap {
+  // A function of the trigger's schema by its name; pg_catalog's (tsvector_update_trigger) qualified.
+  const own = `${schema}.`;
+  const local = t.function.startsWith(own) && !t.function.slice(own.length).includes('.');
+  const fn = local ? t.function.slice(own.length) : t.function.includes('.') ? t.function : `pg_catalog.${t.function}`;
+  return blockMap([
+    ['timing', t.timing],
+    ['events', flowSeq(t.events)],
+    ['columns', t.columns !== undefined ? nonEmpty(t.columns) : undefined],
+    ['forEach', t.forEach],
+    ['when', sql(t.when)],
+    ['function', fn],
+    ['arguments', t.arguments !== undefined ? flowSeq(t.arguments) : undefined],
+    ['oldTable', t.oldTable],
+    ['newTable', t.newTable],
+    ['constraint', t.constraint ? true : undefined],
+    ...(t.constraint ? timing(t.constraint) : []),
+    ['enabled', t.enabled],
+    ['comment', t.comment],
   ]);
 }
 

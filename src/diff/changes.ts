@@ -6,7 +6,9 @@
  * carries `replacedBy`, the add `replaces` (both name the same object, except for a primary key,
  * which is one per table whatever its name). What zdm cannot do yet is an `unsupported` change.
  */
+
 import { assertNever } from '../errors.js';
+import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
@@ -20,9 +22,11 @@ import type {
   Partition,
   PrimaryKey,
   ReplicaIdentity,
+  Routine,
   Sequence,
   StorageParameters,
   Table,
+  Trigger,
   UniqueConstraint,
   View,
 } from '../model/types.js';
@@ -432,8 +436,85 @@ export type Change =
   | DropMaterializedView
   | ReplaceMaterializedView
   | AlterMaterializedView
+  | RoutineChange
+  | TriggerChange
   | SetComment
   | Unsupported;
+
+// --- Functions, procedures and triggers ---
+
+/** A new function or procedure (with its comment). */
+export interface CreateRoutine {
+  readonly kind: 'createRoutine';
+  readonly routine: Routine;
+}
+export interface DropRoutine {
+  readonly kind: 'dropRoutine';
+  readonly routine: Routine;
+}
+/**
+ * The same routine (signature) with another definition that `CREATE OR REPLACE` can give it, or
+ * only another comment.
+ */
+export interface ReplaceRoutine {
+  readonly kind: 'replaceRoutine';
+  readonly from: Routine;
+  readonly to: Routine;
+}
+/** The same signature with a change `CREATE OR REPLACE` refuses (`reason`): drop and create. */
+export interface RecreateRoutine {
+  readonly kind: 'recreateRoutine';
+  readonly from: Routine;
+  readonly to: Routine;
+  readonly reason: string;
+}
+export interface CreateTrigger {
+  readonly kind: 'createTrigger';
+  readonly trigger: Trigger;
+}
+export interface DropTrigger {
+  readonly kind: 'dropTrigger';
+  readonly trigger: Trigger;
+}
+/** The trigger's definition changes (CREATE OR REPLACE TRIGGER), and maybe its state and comment. */
+export interface ReplaceTrigger {
+  readonly kind: 'replaceTrigger';
+  readonly from: Trigger;
+  readonly to: Trigger;
+}
+/** Only the enabled state or the comment of a trigger changes. */
+export interface AlterTrigger {
+  readonly kind: 'alterTrigger';
+  readonly from: Trigger;
+  readonly to: Trigger;
+}
+export type RoutineChange = CreateRoutine | DropRoutine | ReplaceRoutine | RecreateRoutine;
+export type TriggerChange = CreateTrigger | DropTrigger | ReplaceTrigger | AlterTrigger;
+
+function describeRoutineChange(c: RoutineChange | TriggerChange): string {
+  const r = (x: Routine) => `${x.kind} ${x.schema}.${routineSignature(x)}`;
+  const t = (x: Trigger) => `trigger ${x.name} on ${x.schema}.${x.table}`;
+  switch (c.kind) {
+    case 'createRoutine':
+      return `create ${r(c.routine)}`;
+    case 'dropRoutine':
+      return `drop ${r(c.routine)}`;
+    case 'replaceRoutine':
+      return `replace ${r(c.to)}`;
+    case 'recreateRoutine':
+      return `recreate ${r(c.to)}`;
+    case 'createTrigger':
+      return `create ${t(c.trigger)}`;
+    case 'dropTrigger':
+      return `drop ${t(c.trigger)}`;
+    case 'replaceTrigger':
+      return `replace ${t(c.to)}`;
+    case 'alterTrigger':
+      return `alter ${t(c.to)}`;
+    default:
+      return assertNever(c);
+  }
+}
 
 export type ChangeKind = Change['kind'];
 
@@ -551,6 +632,15 @@ export function describeChange(c: Change): string {
       return `replace materialized view ${c.to.schema}.${c.to.name}`;
     case 'alterMaterializedView':
       return `alter materialized view ${c.to.schema}.${c.to.name}`;
+    case 'createRoutine':
+    case 'dropRoutine':
+    case 'replaceRoutine':
+    case 'recreateRoutine':
+    case 'createTrigger':
+    case 'dropTrigger':
+    case 'replaceTrigger':
+    case 'alterTrigger':
+      return describeRoutineChange(c);
     case 'setComment':
       return `${c.comment === undefined ? 'remove' : 'set'} comment on ${commentTargetName(c.target)}`;
     case 'unsupported':

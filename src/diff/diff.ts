@@ -28,6 +28,7 @@ import { isBinaryCoercible } from './coercible.js';
 import { diffKeyed } from './keyed.js';
 import { docPath, type PathSegment } from './paths.js';
 import { tableRenames, withColumnReferencesRenamed, withTableRenames } from './renames.js';
+import { diffRoutinesAndTriggers } from './routines.js';
 
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
 
@@ -184,6 +185,8 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
       viewComments(v.desired, v.live, v.desired, out);
     }
   }
+
+  diffRoutinesAndTriggers(live, desired, out);
 }
 
 /** What `CREATE OR REPLACE VIEW` sets: definition and options (columns follow from the definition). */

@@ -2,6 +2,7 @@
  * Assembles the parsed objects into the model tree: columns, constraints and indexes under their
  * relation, partitions under their parent (recursively), everything under its schema.
  */
+
 import { InternalError, messageOf, ServerError } from '../errors.js';
 import type {
   CheckConstraint,
@@ -69,6 +70,7 @@ import type {
   ViewColumnRow,
   ViewRow,
 } from './queries.js';
+import { type RoutineRow, routinesBySchema, type TriggerRow } from './routines.js';
 
 /** Everything the queries returned, by kind. */
 export interface CatalogRows {
@@ -89,6 +91,8 @@ export interface CatalogRows {
   readonly unmanaged: readonly UnmanagedCountRow[];
   readonly functions: readonly DependentRow[];
   readonly triggers: readonly DependentRow[];
+  readonly routineDefinitions: readonly RoutineRow[];
+  readonly triggerDefinitions: readonly TriggerRow[];
 }
 
 export interface BuildResult {
@@ -370,9 +374,11 @@ export function buildModel(rows: CatalogRows): BuildResult {
     }
   }
 
+  const routines = routinesBySchema(rows.routineDefinitions, rows.triggerDefinitions);
   const schemas: SchemaModel[] = rows.schemas
     .map((s) => {
       const c = schemaContent.get(s.name)!;
+      const r = routines.get(s.name);
       return {
         kind: 'schema' as const,
         name: s.name,
@@ -382,6 +388,8 @@ export function buildModel(rows: CatalogRows): BuildResult {
         tables: c.tables.sort(byName),
         views: c.views.sort(byName),
         materializedViews: c.materializedViews.sort(byName),
+        functions: r?.functions ?? [],
+        triggers: r?.triggers ?? [],
         ...(s.comment !== null ? { comment: s.comment } : {}),
       };
     })

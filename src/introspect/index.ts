@@ -52,6 +52,8 @@ import {
   type ViewRow,
 } from './queries.js';
 
+import { ROUTINES_SQL, type RoutineRow, TRIGGER_DEFINITIONS_SQL, type TriggerRow } from './routines.js';
+
 export { IntrospectionError } from './build.js';
 export type { UnsupportedFeature } from './parse.js';
 
@@ -139,6 +141,8 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const unmanaged = await read<UnmanagedCountRow>(client, 'objects zdm does not manage', UNMANAGED_COUNTS_SQL);
   const functions = await read<DependentRow>(client, 'functions', FUNCTIONS_SQL, p);
   const triggers = await read<DependentRow>(client, 'triggers', TRIGGERS_SQL, p);
+  const routineDefinitions = await read<RoutineRow>(client, 'function definitions', ROUTINES_SQL, p);
+  const triggerDefinitions = await read<TriggerRow>(client, 'trigger definitions', TRIGGER_DEFINITIONS_SQL, p);
   return {
     settings,
     schemas,
@@ -157,6 +161,8 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     unmanaged,
     functions,
     triggers,
+    routineDefinitions,
+    triggerDefinitions,
   };
 }
 

@@ -10,13 +10,13 @@
  */
 
 /** PostgreSQL's own schemas and zdm's journal schema are never read. */
-const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND n.nspname !~ '^pg_(toast|temp)'`;
+export const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND n.nspname !~ '^pg_(toast|temp)'`;
 
 /** The caller's `schemas` option. */
-const USER_SCHEMAS = `($1::pg_catalog.text[] IS NULL OR n.nspname::pg_catalog.text = ANY ($1::pg_catalog.text[]))`;
+export const USER_SCHEMAS = `($1::pg_catalog.text[] IS NULL OR n.nspname::pg_catalog.text = ANY ($1::pg_catalog.text[]))`;
 
 /** Objects an extension created (pg_depend deptype 'e') belong to the extension, not to the schema. */
-function notExtensionMember(catalog: string, oid: string): string {
+export function notExtensionMember(catalog: string, oid: string): string {
   return `NOT EXISTS (SELECT FROM pg_catalog.pg_depend x
     WHERE x.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass AND x.objid = ${oid} AND x.deptype = 'e')`;
 }
@@ -27,7 +27,7 @@ function qualifiedName(schemaCol: string, nameCol: string): string {
     ELSE ${schemaCol}::pg_catalog.text || '.' || ${nameCol}::pg_catalog.text END`;
 }
 
-function description(catalog: string, oid: string, subId = '0'): string {
+export function description(catalog: string, oid: string, subId = '0'): string {
   return `(SELECT d.description FROM pg_catalog.pg_description d
     WHERE d.classoid = 'pg_catalog.${catalog}'::pg_catalog.regclass AND d.objoid = ${oid} AND d.objsubid = ${subId})`;
 }
@@ -597,7 +597,7 @@ const RELATION_KIND = (c: string): string =>
     WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'type ' END`;
 const FUNCTION_KEY = (p: string, ns: string): string =>
   `CASE ${p}.prokind WHEN 'a' THEN 'aggregate ' WHEN 'p' THEN 'procedure ' ELSE 'function ' END
-    || ${ns}.nspname || '.' || ${p}.proname || '(' || pg_catalog.pg_get_function_identity_arguments(${p}.oid) || ')'`;
+    || ${ns}.nspname || '.' || ${p}.proname || '(' || pg_catalog.oidvectortypes(${p}.proargtypes) || ')'`;
 
 /**
  * The dependency graph (src/model/dependencies.ts): one row per normal (`n`) pg_depend entry from an
@@ -719,17 +719,15 @@ export interface UnmanagedCountRow {
  * it left out): user objects only, those of extensions excluded.
  */
 export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS count FROM (
-  SELECT 'function' AS kind, pg_catalog.count(*) AS count FROM pg_catalog.pg_proc p
-    JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prokind <> 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
-  UNION ALL
-  SELECT 'aggregate', pg_catalog.count(*) FROM pg_catalog.pg_proc p
+  SELECT 'aggregate' AS kind, pg_catalog.count(*) AS count FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE p.prokind = 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
   UNION ALL
+  -- Triggers on foreign tables: the table is not managed, nor its triggers.
   SELECT 'trigger', pg_catalog.count(*) FROM pg_catalog.pg_trigger tg
     JOIN pg_catalog.pg_class c ON c.oid = tg.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+    WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND c.relkind NOT IN ('r', 'p', 'v')
+      AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
   UNION ALL
   SELECT 'rule', pg_catalog.count(*) FROM pg_catalog.pg_rewrite r
     JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
+import { sortRoutines, sortTriggers } from './routines.js';
 import type {
   DatabaseModel,
   Domain,
@@ -106,6 +107,8 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     tables: sorted(s.tables).map(canonicalTable),
     views: sorted(s.views).map(canonicalView),
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
+    functions: sortRoutines(s.functions),
+    triggers: sortTriggers(s.triggers),
   };
 }
 
@@ -117,10 +120,12 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
 function hashedForm(m: DatabaseModel): unknown {
   return {
     ...m,
-    schemas: m.schemas.map(({ views, materializedViews, ...rest }) => ({
+    schemas: m.schemas.map(({ views, materializedViews, functions, triggers, ...rest }) => ({
       ...rest,
       ...(views.length > 0 ? { views } : {}),
       ...(materializedViews.length > 0 ? { materializedViews } : {}),
+      ...(functions.length > 0 ? { functions } : {}),
+      ...(triggers.length > 0 ? { triggers } : {}),
     })),
   };
 }

@@ -120,10 +120,20 @@ export function keyKind(key: string): string {
 
 /**
  * Kinds zdm manages: a change to one is planned like any other. Dependents of other kinds
- * (functions, triggers, rules, policies, publications, operators, casts…) are only known, and a
+ * (aggregates, rules, policies, publications, operators, casts…) are only known, and a
  * change that would break one is refused, naming it.
  */
-const MANAGED_KINDS = new Set(['table', 'view', 'materializedView', 'enum', 'domain', 'sequence']);
+const MANAGED_KINDS = new Set([
+  'table',
+  'view',
+  'materializedView',
+  'enum',
+  'domain',
+  'sequence',
+  'function',
+  'procedure',
+  'trigger',
+]);
 
 export function isManagedKey(key: string): boolean {
   return MANAGED_KINDS.has(keyKind(key));

@@ -7,12 +7,14 @@
  * Keys are `<kind> <qualified name>`:
  *   `schema public`, `extension pgcrypto`, `table public.orders`, `enum public.order_status`,
  *   `domain public.email`, `sequence public.orders_id_seq`, `view public.active_customer`,
- *   `materializedView public.sales_by_region`.
+ *   `materializedView public.sales_by_region`, `function public.f(integer)`, `procedure public.p()`,
+ *   `trigger t on public.orders` (routines.ts).
  * A table's fingerprint covers its columns, constraints, indexes and partitions, a materialized
  * view's its indexes; a schema's only the schema itself (name, comment), not what it contains. The
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
+import { routineKey, triggerKey } from './routines.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
@@ -34,6 +36,8 @@ export function emptySchema(name: string): SchemaModel {
     tables: [],
     views: [],
     materializedViews: [],
+    functions: [],
+    triggers: [],
   };
 }
 
@@ -70,7 +74,7 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
   };
   for (const e of m.extensions) put(`extension ${e.name}`, e);
   for (const s of m.schemas) {
-    const { enums, domains, sequences, tables, views, materializedViews, ...own } = s;
+    const { enums, domains, sequences, tables, views, materializedViews, functions, triggers, ...own } = s;
     put(`schema ${s.name}`, own);
     for (const x of enums) put(objectKey('enum', s.name, x.name), x);
     for (const x of domains) put(objectKey('domain', s.name, x.name), x);
@@ -78,6 +82,8 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
     for (const x of tables) put(objectKey('table', s.name, x.name), x);
     for (const x of views) put(objectKey('view', s.name, x.name), x);
     for (const x of materializedViews) put(objectKey('materializedView', s.name, x.name), x);
+    for (const x of functions) put(routineKey(x), x);
+    for (const x of triggers) put(triggerKey(x), x);
   }
   return out;
 }

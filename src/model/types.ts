@@ -337,6 +337,89 @@ export interface MaterializedView {
   readonly comment?: string;
 }
 
+// --- Functions, procedures and triggers (src/model/routines.ts) ---
+
+export type ArgumentMode = 'in' | 'out' | 'inout' | 'variadic';
+
+/** One declared argument of a function or procedure (a `RETURNS TABLE` column is in `returns`). */
+export interface RoutineArgument {
+  /** Absent: `in`. */
+  readonly mode?: Exclude<ArgumentMode, 'in'>;
+  readonly name?: string;
+  /** `format_type()` of the argument's type (no typmod: PostgreSQL keeps none for arguments). */
+  readonly type: string;
+  /** `pg_get_function_arg_default` of the argument. */
+  readonly default?: string;
+}
+
+export type Volatility = 'immutable' | 'stable' | 'volatile';
+export type Parallel = 'safe' | 'restricted' | 'unsafe';
+
+/**
+ * A function or procedure. Its identity is `schema.name(argument types)` (routineIdentity in
+ * routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
+ */
+export interface Routine {
+  readonly kind: 'function' | 'procedure';
+  readonly schema: string;
+  readonly name: string;
+  readonly arguments: readonly RoutineArgument[];
+  /** Functions only: `pg_get_function_result` (`integer`, `SETOF text`, `TABLE(a integer)`, `trigger`). */
+  readonly returns?: string;
+  readonly language: string;
+  /**
+   * The body: `prosrc` as written (`AS $$ … $$`), or for a SQL-standard body (`sqlBody`),
+   * `pg_get_function_sqlbody` (`RETURN …` / `BEGIN ATOMIC … END`) under an empty search_path.
+   */
+  readonly body: string;
+  readonly sqlBody?: true;
+  /** Absent: volatile. */
+  readonly volatility?: Exclude<Volatility, 'volatile'>;
+  readonly strict?: true;
+  readonly securityDefiner?: true;
+  readonly leakproof?: true;
+  /** Absent: unsafe. */
+  readonly parallel?: Exclude<Parallel, 'unsafe'>;
+  /** Absent: PostgreSQL's default (1 for C and internal functions, 100 for the others). */
+  readonly cost?: number;
+  /** Absent: the default (1000 for a set-returning function, none otherwise). */
+  readonly rows?: number;
+  /** `SET name = value` options (`proconfig`), in the order PostgreSQL keeps them. */
+  readonly set?: Readonly<Record<string, string>>;
+  readonly comment?: string;
+}
+
+export type TriggerEvent = 'insert' | 'update' | 'delete' | 'truncate';
+
+/** Absent on a trigger: ENABLE (fires in origin and local sessions). */
+export type TriggerEnabled = 'disabled' | 'replica' | 'always';
+
+/** A trigger on a table, partitioned table or view of its schema (clones on partitions left out). */
+export interface Trigger {
+  readonly kind: 'trigger';
+  readonly schema: string;
+  /** The relation it is on, in the same schema. */
+  readonly table: string;
+  readonly name: string;
+  readonly timing: 'before' | 'after' | 'instead of';
+  /** In PostgreSQL's order: insert, delete, update, truncate. */
+  readonly events: readonly TriggerEvent[];
+  /** `UPDATE OF` columns, in attnum order. */
+  readonly columns?: readonly string[];
+  readonly forEach: 'row' | 'statement';
+  /** `WHEN (…)`, as pg_get_triggerdef prints it (without the parentheses). */
+  readonly when?: string;
+  /** `schema.name` of the function it executes. */
+  readonly function: string;
+  readonly arguments?: readonly string[];
+  readonly oldTable?: string;
+  readonly newTable?: string;
+  /** A constraint trigger (`CREATE CONSTRAINT TRIGGER`), with its timing. */
+  readonly constraint?: ConstraintTiming;
+  readonly enabled?: TriggerEnabled;
+  readonly comment?: string;
+}
+
 export interface SchemaModel {
   readonly kind: 'schema';
   readonly name: string;
@@ -346,6 +429,10 @@ export interface SchemaModel {
   readonly tables: readonly Table[];
   readonly views: readonly View[];
   readonly materializedViews: readonly MaterializedView[];
+  /** Functions and procedures, sorted by routineIdentity. */
+  readonly functions: readonly Routine[];
+  /** Triggers, sorted by table, then name. */
+  readonly triggers: readonly Trigger[];
   readonly comment?: string;
 }
 

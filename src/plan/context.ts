@@ -6,7 +6,8 @@ import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
 import { type DependencyGraph, dependencyGraph, isManagedKey } from '../model/dependencies.js';
 import { chooseIndexName, type IndexNameLabel, qualified } from '../model/names.js';
-import { objectKey } from '../model/objects.js';
+import { objectFingerprints, objectKey } from '../model/objects.js';
+import { isRoutineKey } from '../model/routines.js';
 import type {
   Column,
   DatabaseModel,
@@ -32,13 +33,26 @@ export type StepDraft = SqlDraft | BackfillDraft | Omit<CopyStep, 'id'> | Omit<V
 
 /** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
 export interface Touch {
-  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
+  readonly kind:
+    | 'extension'
+    | 'schema'
+    | 'enum'
+    | 'domain'
+    | 'sequence'
+    | 'table'
+    | 'view'
+    | 'materializedView'
+    | 'function'
+    | 'procedure'
+    | 'trigger';
   readonly schema?: string;
   readonly name: string;
+  /** The object key when it is not `<kind> <schema>.<name>` (a routine, a trigger: src/model/routines.ts). */
+  readonly key?: string;
 }
 
 export const touchKey = (t: Touch): string =>
-  `${t.kind} ${t.schema === undefined ? t.name : qualified(t.schema, t.name)}`;
+  t.key ?? `${t.kind} ${t.schema === undefined ? t.name : qualified(t.schema, t.name)}`;
 export const tableTouch = (r: RelationRef): Touch => ({ kind: 'table', schema: r.schema, name: r.name });
 
 export type Placement = { [P in PhaseName]: { readonly phase: P; readonly group: Group<P> } }[PhaseName];
@@ -320,17 +334,23 @@ export class PlanContext {
   }
 
   /**
-   * Objects of the live database zdm does not manage (functions with SQL-standard bodies, rules,
-   * policies, publications, …) that depend on the table, or on the column when one is given:
-   * PostgreSQL refuses to drop it or change its type under them. Each as its key reads
-   * (`rule r on public.t`), sorted.
+   * Objects of the live database that PostgreSQL refuses to drop the table, or drop or retype the
+   * column when one is given, under: those zdm does not manage (rules, policies, publications, …,
+   * and functions or triggers only the dependency graph knows), and functions, procedures and
+   * triggers that it manages but does not re-create around such a change yet (a function the
+   * desired state drops is not one: it goes first). Each as its key reads (`rule r on public.t`),
+   * sorted.
    */
   unmanagedDependents(ref: RelationRef, column?: string): string[] {
     // A trigger, rule or policy on the table itself goes with the table.
     const own = ` on ${qualified(ref.schema, ref.name)}`;
+    const desired = objectFingerprints(this.input.desired);
+    const live = objectFingerprints(this.input.live);
+    const blocks = (k: string): boolean =>
+      !isManagedKey(k) || ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired));
     return this.liveGraph
       .dependentsOf(objectKey('table', ref.schema, ref.name), column)
-      .filter((k) => !isManagedKey(k) && (column !== undefined || !k.endsWith(own)))
+      .filter((k) => blocks(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
   }
 
@@ -338,9 +358,20 @@ export class PlanContext {
   unmanagedRefusal(ref: RelationRef, column: string | undefined, change: string): string | undefined {
     const deps = this.unmanagedDependents(ref, column);
     if (deps.length === 0) return undefined;
+    const live = objectFingerprints(this.input.live);
+    const named = deps.map((k) =>
+      k in live ? `${k} (zdm does not re-create it around this change yet)` : `${k} (not managed by zdm)`,
+    );
+    const one = deps.length === 1;
+    if (deps.every((k) => !(k in live))) {
+      return (
+        `${deps.join(', ')} (not managed by zdm) depend${one ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
+        `PostgreSQL refuses to ${change} under ${one ? 'it' : 'them'}; drop or change ${one ? 'it' : 'them'} first`
+      );
+    }
     return (
-      `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
-      `PostgreSQL refuses to ${change} under ${deps.length === 1 ? 'it' : 'them'}; drop or change ${deps.length === 1 ? 'it' : 'them'} first`
+      `${named.join(', ')} depend${one ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
+      `PostgreSQL refuses to ${change} under ${one ? 'it' : 'them'}; drop or change ${one ? 'it' : 'them'} in a plan of its own first`
     );
   }
 

@@ -18,6 +18,11 @@ export const GROUPS = {
     'domains',
     // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
     'sequences',
+    // Functions and procedures (new, or replaced with CREATE OR REPLACE) before the tables, columns,
+    // checks, defaults and indexes that may call them; their bodies are not checked at creation
+    // (check_function_bodies off), so they may name tables created below. Not those with a
+    // SQL-standard body that reads tables: 'bodyFunctions'.
+    'functions',
     // New tables with their inline keys, checks, indexes and partitions. Their foreign keys wait for
     // 'foreignKeys', so that new tables may reference each other (or themselves) in any order.
     'tables',
@@ -45,6 +50,10 @@ export const GROUPS = {
     // Views and materialized views, created and replaced after every table, column and index they
     // may read, in the order of the desired dependency graph.
     'views',
+    // Functions with a SQL-standard body (parsed at creation) that read tables or views.
+    'bodyFunctions',
+    // Triggers after their tables, views and functions (CREATE [OR REPLACE] TRIGGER: SHARE ROW EXCLUSIVE).
+    'triggers',
     // Comments last: the objects they are on exist by now.
     'comments',
   ],
@@ -61,9 +70,15 @@ export const GROUPS = {
     'validateForeignKeys',
   ],
   contract: [
+    // Dropped triggers first (ACCESS EXCLUSIVE on their table, for an instant): before the views,
+    // columns, tables and functions they are on or use.
+    'dropTriggers',
     // Views zdm left under a renamed table's old name, views re-created with other columns, dropped
     // views (what reads a view first): before anything changes a column or table they select.
     'dropViews',
+    // Functions whose change CREATE OR REPLACE refuses: dropped and created again with the triggers
+    // that use them, in one transaction, once the old application version is gone.
+    'recreateFunctions',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',
     // Partition swaps (the shadow takes the live table's place in one short transaction; foreign keys
@@ -91,6 +106,8 @@ export const GROUPS = {
     'addPartitions',
     'dropColumns',
     'dropTables',
+    // After the triggers, views, columns and tables that used them.
+    'dropFunctions',
     // After the columns and tables whose defaults call nextval() on them.
     'dropSequences',
     // After the columns of that type; before the enums a domain may be over.

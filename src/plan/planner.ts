@@ -27,6 +27,7 @@ import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
 import { planRenameTable } from './techniques/rename-table.js';
 import { planReplaceColumn } from './techniques/replace-column/index.js';
+import * as routines from './techniques/routines.js';
 import * as tableProperties from './techniques/table-properties.js';
 import * as tables from './techniques/tables.js';
 import * as views from './techniques/views.js';
@@ -126,6 +127,15 @@ const HANDLERS: Handlers = {
   dropMaterializedView: () => {},
   replaceMaterializedView: () => {},
   alterMaterializedView: materializedViews.planAlterMaterializedView,
+  // Functions, procedures and triggers likewise, after the views (routines.planRoutinesAndTriggers).
+  createRoutine: () => {},
+  dropRoutine: () => {},
+  replaceRoutine: () => {},
+  recreateRoutine: () => {},
+  createTrigger: () => {},
+  dropTrigger: () => {},
+  replaceTrigger: () => {},
+  alterTrigger: () => {},
   setComment: () => {},
   unsupported: (ctx, c) => ctx.issue(c.object, c.reason, c.path),
 };
@@ -177,12 +187,15 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   }
   const comments: SetComment[] = [];
   const viewChanges: views.ViewChange[] = [];
+  const routineChanges: (routines.RoutineChange | routines.TriggerChange)[] = [];
   for (const c of changes) {
     if (c.kind === 'setComment') comments.push(c);
     else if (isViewChange(c)) viewChanges.push(c);
+    else if (routines.isRoutineOrTriggerChange(c)) routineChanges.push(c);
     (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
   }
   views.planViews(ctx, viewChanges);
+  routines.planRoutinesAndTriggers(ctx, routineChanges);
   objects.planComments(
     ctx,
     comments.filter((c) => !ctx.viewCommentsSet.has(commentViewKey(c.target) ?? '')),

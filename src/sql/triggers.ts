@@ -30,7 +30,7 @@
  * changes its key is mirrored like any other.
  */
 import { qualified } from '../model/names.js';
-import type { Table } from '../model/types.js';
+import type { Table, Trigger } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
@@ -222,4 +222,62 @@ export function dropTriggerSql(name: string, table: RelationName, o: { readonly 
 /** `DROP FUNCTION [IF EXISTS] schema.name()`: zdm's functions take no argument. */
 export function dropFunctionSql(fn: RelationName, o: { readonly ifExists?: boolean } = {}): string {
   return `DROP FUNCTION ${o.ifExists ? 'IF EXISTS ' : ''}${rel(fn)}()`;
+}
+
+// --- Triggers of the desired state (src/model/types.ts Trigger) ---
+
+/** The function a trigger executes: `schema.name` (or a bare pg_catalog name) as SQL. */
+function triggerFunctionSql(fn: string): string {
+  const dot = fn.indexOf('.');
+  return dot < 0 ? `pg_catalog.${quoteIdent(fn)}` : `${quoteIdent(fn.slice(0, dot))}.${quoteIdent(fn.slice(dot + 1))}`;
+}
+
+/** `CREATE [OR REPLACE] [CONSTRAINT] TRIGGER …` as the model has it. */
+export function createUserTriggerSql(t: Trigger, o: { readonly replace?: boolean } = {}): string {
+  const events = t.events
+    .map((e) => (e === 'update' && t.columns !== undefined ? `UPDATE OF ${identList(t.columns)}` : e.toUpperCase()))
+    .join(' OR ');
+  const parts = [
+    `CREATE ${o.replace ? 'OR REPLACE ' : ''}${t.constraint ? 'CONSTRAINT ' : ''}TRIGGER ${quoteIdent(t.name)}`,
+    `${t.timing.toUpperCase()} ${events} ON ${qualifiedName(t.schema, t.table)}`,
+  ];
+  if (t.constraint) {
+    parts.push(t.constraint.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE');
+    parts.push(t.constraint.initiallyDeferred ? 'INITIALLY DEFERRED' : 'INITIALLY IMMEDIATE');
+  }
+  if (t.oldTable !== undefined || t.newTable !== undefined) {
+    parts.push('REFERENCING');
+    if (t.oldTable !== undefined) parts.push(`OLD TABLE AS ${quoteIdent(t.oldTable)}`);
+    if (t.newTable !== undefined) parts.push(`NEW TABLE AS ${quoteIdent(t.newTable)}`);
+  }
+  parts.push(`FOR EACH ${t.forEach.toUpperCase()}`);
+  if (t.when !== undefined) parts.push(`WHEN (${t.when})`);
+  parts.push(`EXECUTE FUNCTION ${triggerFunctionSql(t.function)}(${(t.arguments ?? []).map(quoteLiteral).join(', ')})`);
+  return parts.join(' ');
+}
+
+/** `ALTER TABLE … ENABLE | DISABLE | ENABLE REPLICA | ENABLE ALWAYS TRIGGER name`. */
+export function enableTriggerSql(t: Trigger): string {
+  const how =
+    t.enabled === 'disabled'
+      ? 'DISABLE'
+      : t.enabled === 'replica'
+        ? 'ENABLE REPLICA'
+        : t.enabled === 'always'
+          ? 'ENABLE ALWAYS'
+          : 'ENABLE';
+  return `ALTER TABLE ${qualifiedName(t.schema, t.table)} ${how} TRIGGER ${quoteIdent(t.name)}`;
+}
+
+export function commentTriggerSql(t: Trigger, text: string | undefined): string {
+  return commentOnSql(`TRIGGER ${quoteIdent(t.name)} ON ${qualifiedName(t.schema, t.table)}`, text);
+}
+
+/** Everything that creates `t` as the model has it: the trigger, its enabled state, its comment. */
+export function createUserTriggerStatements(t: Trigger, o: { readonly replace?: boolean } = {}): string[] {
+  return [
+    createUserTriggerSql(t, o),
+    ...(t.enabled !== undefined ? [enableTriggerSql(t)] : []),
+    ...(t.comment !== undefined ? [commentTriggerSql(t, t.comment)] : []),
+  ];
 }

@@ -21,6 +21,7 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
+import { routineKey } from '../model/routines.js';
 import type {
   DatabaseModel,
   Domain,
@@ -36,6 +37,7 @@ import { omit } from '../plan/model-edit.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
+import { createRoutineSql } from '../sql/routines.js';
 import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
 import { searchPathSql } from '../sql/session.js';
@@ -98,6 +100,18 @@ class Session {
 
   run(sql: string): Promise<unknown> {
     return this.client.query(sql);
+  }
+
+  /** Runs `sql` under a savepoint; a failure is not an issue (the caller has other ways to report it). */
+  async attempt(sql: string): Promise<void> {
+    const name = `zdm_sp_${++this.sp}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      await this.client.query(sql);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+    } catch {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    }
   }
 }
 
@@ -185,6 +199,16 @@ async function createNewSchemaObjects(
         `schemas${SEP}${sc.name}${SEP}sequences${SEP}${seq.name}`,
         createSequenceSql({ ...seq, schema: sc.name }, ['type']),
       );
+    }
+  }
+  // New functions (checks, defaults and generated columns may call them), bodies unchecked; one that
+  // cannot be created here is reported by the scratch database (scratch-routines.ts), not here.
+  const liveRoutines = new Set(live.schemas.flatMap((x) => x.functions.map(routineKey)));
+  for (const sc of desired.schemas) {
+    for (const r of sc.functions) {
+      if (liveRoutines.has(routineKey(r))) continue;
+      await s.run(searchPathSql([sc.name, 'public']));
+      await s.attempt(`SET LOCAL check_function_bodies = off; ${createRoutineSql(r)}`);
     }
   }
   // Domains after enums (a domain over an enum), with the same search_path rule as tables.

@@ -35,6 +35,7 @@ import { rowsOutsidePartitions } from './partition-rows.js';
 import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
 import { withScratchDatabase } from './scratch.js';
 import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
+import { routinesNeedingServer } from './scratch-routines.js';
 
 export interface MakePlanOptions {
   /** Desired-state file or directory. */
@@ -158,7 +159,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
-    if (viewsNeedingServer(desired, live).length > 0) {
+    if (viewsNeedingServer(desired, live).length > 0 || routinesNeedingServer(desired, live).length > 0) {
       const tables = desired;
       desired = await withScratchDatabase(
         {

@@ -44,6 +44,7 @@ import { qualifiedName, quoteIdent } from '../sql/quote.js';
 import { createDomainSql, createEnumSql } from '../sql/types.js';
 import { createMaterializedViewSql, createViewSql } from '../sql/views.js';
 import { keep, mergeKeys, NormalizeError, type NormalizeIssue } from './normalize.js';
+import { buildCodeObjects, routineObjects, routinesNeedingServer, withServerRoutines } from './scratch-routines.js';
 
 type ViewLike = View | MaterializedView;
 const keyOf = (v: ViewLike): string => objectKey(v.kind, v.schema, v.name);
@@ -279,9 +280,23 @@ export async function normalizeViews(
 ): Promise<DatabaseModel> {
   const tableFailures = await buildTables(client, desired);
   const all = desired.schemas.flatMap((s): ViewLike[] => [...s.views, ...s.materializedViews]);
+  // Routines before the views that may call them, again after the views for SQL-standard bodies
+  // that read views; triggers last (scratch-routines.ts).
+  const code = routineObjects(desired);
+  let routineFailures = await buildCodeObjects(client, code.routines);
   const failed = await buildViews(client, all);
+  if (routineFailures.size > 0) routineFailures = await buildCodeObjects(client, [...routineFailures.keys()]);
+  const triggerFailures = await buildCodeObjects(client, code.triggers);
   const issues: NormalizeIssue[] = [];
   const issue = (segments: string[], message: string) => issues.push({ path: segments.join('.'), segments, message });
+  // A routine or trigger that is the live one needs no server: one that cannot be built here is kept
+  // with its live facts. Any other failure is the desired state's.
+  const neededCode = new Set(routinesNeedingServer(desired, live));
+  const keptCode = new Set<string>();
+  for (const [o, message] of [...routineFailures, ...triggerFailures]) {
+    if (neededCode.has(o.key)) issue(o.path, message);
+    else keptCode.add(o.key);
+  }
   // A view the plan leaves as it is may read what the scratch database cannot have (a function zdm
   // does not manage yet): its live facts hold, and it is not an error. Any other failure is, with
   // what could not be built as its likely reason.
@@ -350,14 +365,18 @@ export async function normalizeViews(
       }),
     };
   };
-  const schemasOut: SchemaModel[] = desired.schemas.map((s) => ({
-    ...s,
-    views: s.views.map(normalizeOne),
-    materializedViews: s.materializedViews.map(normalizeOne),
-  }));
+  const schemasOut: SchemaModel[] = withServerRoutines(
+    desired.schemas.map((s) => ({
+      ...s,
+      views: s.views.map(normalizeOne),
+      materializedViews: s.materializedViews.map(normalizeOne),
+    })),
+    got,
+    neededCode,
+  );
   if (issues.length > 0) throw new NormalizeError(issues);
   // The views kept with their live facts keep their live edges too.
-  const keptKeys = new Set([...kept].map(keyOf));
+  const keptKeys = new Set([...[...kept].map(keyOf), ...keptCode]);
   const keptEdges = (live.dependencies ?? []).filter((d) => keptKeys.has(d.from));
   return { ...desired, schemas: schemasOut, dependencies: [...(got.dependencies ?? []), ...keptEdges] };
 }

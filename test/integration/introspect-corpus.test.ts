@@ -112,8 +112,9 @@ function modelCounts(m: DatabaseModel): ReadmeCounts {
     indexes: sum((r) => r.indexes.length),
     views: m.schemas.reduce((n, s) => n + s.views.length, 0),
     materializedViews: m.schemas.reduce((n, s) => n + s.materializedViews.length, 0),
-    functions: m.dependents?.functions.length ?? 0,
-    triggers: m.dependents?.triggers.length ?? 0,
+    // Managed since issue 12: in the model, not only among the dependents.
+    functions: m.schemas.reduce((n, s) => n + s.functions.length, 0),
+    triggers: m.schemas.reduce((n, s) => n + s.triggers.length, 0),
     storageParameters: rels.filter((r) => r.with !== undefined).length,
     indexStorageParameters: sum((r) => r.indexes.filter((i) => i.with !== undefined).length),
     rowLevelSecurity: rels.filter((r) => r.rowLevelSecurity).length,
@@ -185,10 +186,10 @@ async function catalogCounts(db: TestDatabase): Promise<{ counts: Counts; tables
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'm' AND ${userNs} AND ${notExt('pg_catalog.pg_class', 'c.oid')})::int AS "materializedViews",
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
+        WHERE p.prokind IN ('f', 'p') AND ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND ${userNs})::int AS "triggers",
+        WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND c.relkind IN ('r', 'p', 'v') AND ${userNs})::int AS "triggers",
       (SELECT pg_catalog.count(*) ${rel} AND (c.reloptions IS NOT NULL OR EXISTS (
         SELECT FROM pg_catalog.pg_class t WHERE t.oid = c.reltoastrelid AND t.reloptions IS NOT NULL)))::int AS "storageParameters",
       (SELECT pg_catalog.count(*) ${rel.replace('WHERE', 'JOIN pg_catalog.pg_index i ON i.indrelid = c.oid JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE')}
@@ -279,6 +280,8 @@ const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly
       tables: [],
       views: [],
       materializedViews: [],
+      functions: [],
+      triggers: [],
     });
     const tables = m.schemas.flatMap((s) => s.tables);
     expect(tables.some((t) => t.columns.some((c) => c.identity !== undefined))).toBe(true);

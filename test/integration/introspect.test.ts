@@ -110,6 +110,8 @@ describe('introspect (kitchen sink)', () => {
       tables: [],
       views: [],
       materializedViews: [],
+      functions: [],
+      triggers: [],
     });
     const fnSchemas = new Set(model.dependents?.functions.map((f) => f.schema));
     expect(fnSchemas).toEqual(new Set(['shop']));
@@ -646,7 +648,8 @@ describe('introspect (kitchen sink)', () => {
         },
       ],
     });
-    expect(model.unmanaged).toEqual({ function: 2, trigger: 2 });
+    // Functions and triggers are managed (issue 12): nothing else here is left out.
+    expect(model.unmanaged).toEqual({});
   });
 
   it('reads inheritance children and typed tables as plain tables and reports what the model cannot hold', () => {
@@ -783,6 +786,6 @@ describe('introspect (kitchen sink)', () => {
       dependencies: before.dependencies!.filter((d) => !d.from.includes(' evil.')),
       unmanaged: model.unmanaged,
     }).toEqual(model);
-    expect(before.unmanaged).toEqual({ ...model.unmanaged, function: 5, operator: 1 });
+    expect(before.unmanaged).toEqual({ ...model.unmanaged, operator: 1 });
   });
 });

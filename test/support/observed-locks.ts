@@ -1,6 +1,7 @@
 /**
  * Running a plan's steps one by one while reading, from pg_locks, the relation locks each
- * transactional step holds: the proof that a step's declared locks are the locks PostgreSQL takes.
+ * transactional step holds: the proof that a step's declared locks are the locks PostgreSQL takes
+ * (view-locks, routine-locks, key-locks, policy-locks).
  */
 import type pg from 'pg';
 import { PG_LOCK_NAME, strongerMode } from '../../src/plan/locks.js';

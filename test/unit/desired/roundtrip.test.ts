@@ -51,7 +51,15 @@ describe('round trip: canonicalize(load(write(M))) equals canonicalize(M)', () =
       'public/views/active_users.sql',
       'public/views/one.sql',
       'public/materialized-views/user_counts.sql',
+      'public/functions/gross.sql',
+      'public/functions/gross-2.sql',
+      'public/procedures/reprice.sql',
+      'public/functions/touch.sql',
     ]);
+    // A function's body byte for byte; a SQL-standard body as a statement; overloads by signature.
+    expect(files.get('public/functions/gross.sql')).toBe(' SELECT round(n * 1.25, 2) ');
+    expect(files.get('public/functions/gross-2.sql')).toBe('RETURN (n * ((1)::numeric + rate));\n');
+    expect(files.get('public.yaml')).toContain('    gross(numeric, numeric):\n');
     expect(files.get('public.yaml')).toContain('      active_users:\n        file: public/views/active_users.sql\n');
     expect(files.get('public/views/one.sql')).toBe('SELECT 1 AS one;\n');
     for (const [name, text] of files) {

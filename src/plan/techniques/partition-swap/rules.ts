@@ -384,7 +384,14 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
   whole({
     name: 'user-trigger',
     refuse: ({ ctx, ref }) => {
-      const triggers = ctx.userTriggersOn(ref);
+      // Triggers of the model move with the swap (steps.ts); only others (zdm's own, of a plan in
+      // flight) would stay behind.
+      const managed = new Set(
+        ctx.live.schemas.flatMap((s) =>
+          s.triggers.filter((t) => t.schema === ref.schema && t.table === ref.name).map((t) => t.name),
+        ),
+      );
+      const triggers = ctx.userTriggersOn(ref).filter((t) => !managed.has(t.name));
       return triggers.length > 0
         ? on(
             `trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} (not managed by zdm) on the table would not move to the partitioned table: drop them first and recreate them after contract`,

@@ -14,6 +14,7 @@ import {
   dropConstraintSql,
   foreignKeySql,
   renameConstraintSql,
+  renameNotNullConstraintSql,
   uniqueSql,
 } from '../../../sql/constraints.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
@@ -21,7 +22,14 @@ import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/r
 import { identityPastSql, setOwnedBySql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../../sql/tables.js';
-import { createMirrorSql, dropMirrorSql, type MirrorSpec, mirrorIntactSql } from '../../../sql/triggers.js';
+import {
+  createMirrorSql,
+  createUserTriggerStatements,
+  dropMirrorSql,
+  dropTriggerSql,
+  type MirrorSpec,
+  mirrorIntactSql,
+} from '../../../sql/triggers.js';
 import { replaceSavedViewsSql, saveViewDefinitionsSql } from '../../../sql/views.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../../context.js';
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
@@ -278,6 +286,22 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
     sql.push(addConstraintSql(owner, foreignKeySql(fk, true)));
   }
   if (views.length > 0) sql.push(replaceSavedViewsSql());
+  // PostgreSQL 18 names a NOT NULL constraint after its table (`<shadow>_<column>_not_null`): the
+  // partitioned table takes the names the table had (partitions follow; a no-op before 18).
+  for (const c of want.columns) {
+    if (c.nullable) continue;
+    const from = `${n.shadow.name}_${c.name}_not_null`;
+    const to = `${ref.name}_${c.name}_not_null`;
+    if (Buffer.byteLength(from) <= 63 && Buffer.byteLength(to) <= 63)
+      sql.push(renameNotNullConstraintSql(ref, from, to));
+  }
+  // The table's triggers (as expand left them: the desired ones) stay on the retired table by OID:
+  // dropped there and created on the partitioned table, which clones row triggers to its partitions.
+  const triggers = ctx.desired.schemas
+    .flatMap((s) => s.triggers)
+    .filter((t) => t.schema === ref.schema && t.table === ref.name);
+  for (const t of triggers) sql.push(dropTriggerSql(t.name, n.retired));
+  for (const t of triggers) sql.push(...createUserTriggerStatements(t));
   const final = tableWithoutDirectives(want);
   const retiredTable: Table = { ...withRenamedParts(live, n.old), name: n.retired.name };
   ctx.add(
@@ -289,6 +313,9 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
           : '') +
         (views.length > 0
           ? `; view${views.length === 1 ? '' : 's'} ${views.map((v) => qualified(v.schema, v.name)).join(', ')} recreated over it`
+          : '') +
+        (triggers.length > 0
+          ? `; trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} moved to it`
           : ''),
       sql,
       {

@@ -1,0 +1,387 @@
+/**
+ * Functions, procedures and triggers.
+ *
+ * - A new function or procedure, or one `CREATE OR REPLACE` can change (same kind, result type,
+ *   argument names and modes, no default removed), is created in expand, before the tables whose
+ *   columns, checks and indexes may call it (group `functions`; its body is not checked then,
+ *   `check_function_bodies = off`, as pg_dump does), or after the views when it has a SQL-standard
+ *   body that reads tables or views (`bodyFunctions`, parsed at creation). No lock on any table.
+ * - A function whose change `CREATE OR REPLACE` refuses is dropped and created again in contract,
+ *   in one transaction with the triggers that execute it (dropped first, created again after it).
+ *   Anything else that uses it (a view, a column default, a check) makes the plan refuse, naming it.
+ * - A dropped function goes in contract, after the triggers, views, columns and tables that used it;
+ *   refused while something zdm does not manage uses it.
+ * - A new trigger is created in expand after its table and function (CREATE TRIGGER: SHARE ROW
+ *   EXCLUSIVE on the table, which blocks writes for an instant); a changed one is replaced in place
+ *   with CREATE OR REPLACE TRIGGER (same lock; it is never missing), except a constraint trigger,
+ *   which PostgreSQL cannot replace: dropped and created in one transaction (ACCESS EXCLUSIVE).
+ *   ENABLE/DISABLE: SHARE ROW EXCLUSIVE; COMMENT ON TRIGGER: SHARE UPDATE EXCLUSIVE.
+ * - A dropped trigger goes first in contract (DROP TRIGGER: ACCESS EXCLUSIVE, for an instant).
+ */
+import type {
+  CreateRoutine,
+  CreateTrigger,
+  DropRoutine,
+  DropTrigger,
+  RecreateRoutine,
+  ReplaceRoutine,
+  ReplaceTrigger,
+  RoutineChange,
+  TriggerChange,
+} from '../../diff/changes.js';
+import { assertNever } from '../../diff/changes.js';
+import { isManagedKey, keyKind } from '../../model/dependencies.js';
+import { routineKey, triggerKey } from '../../model/routines.js';
+import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
+import { quoteIdent } from '../../sql/quote.js';
+import { commentRoutineSql, createRoutineSql, createRoutineStatements, dropRoutineSql } from '../../sql/routines.js';
+import {
+  commentTriggerSql,
+  createUserTriggerSql,
+  createUserTriggerStatements,
+  dropTriggerSql,
+  enableTriggerSql,
+} from '../../sql/triggers.js';
+import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
+import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
+import type { LockInfo } from '../types.js';
+
+export type { RoutineChange, TriggerChange };
+
+const RELATION_KINDS = new Set(['table', 'view', 'materializedView']);
+
+export const routineTouch = (r: Routine): Touch => ({
+  kind: r.kind,
+  schema: r.schema,
+  name: r.name,
+  key: routineKey(r),
+});
+export const triggerTouch = (t: Trigger): Touch => ({
+  kind: 'trigger',
+  schema: t.schema,
+  name: t.name,
+  key: triggerKey(t),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Model edits
+
+export function putRoutine(m: DatabaseModel, r: Routine): DatabaseModel {
+  const k = routineKey(r);
+  return mapSchema(m, r.schema, (s) => ({ ...s, functions: [...s.functions.filter((x) => routineKey(x) !== k), r] }));
+}
+
+export function removeRoutine(m: DatabaseModel, r: Routine): DatabaseModel {
+  const k = routineKey(r);
+  return mapSchema(m, r.schema, (s) => ({ ...s, functions: s.functions.filter((x) => routineKey(x) !== k) }));
+}
+
+export function putTrigger(m: DatabaseModel, t: Trigger): DatabaseModel {
+  const k = triggerKey(t);
+  return mapSchema(m, t.schema, (s) => ({ ...s, triggers: [...s.triggers.filter((x) => triggerKey(x) !== k), t] }));
+}
+
+export function removeTrigger(m: DatabaseModel, t: Trigger): DatabaseModel {
+  const k = triggerKey(t);
+  return mapSchema(m, t.schema, (s) => ({ ...s, triggers: s.triggers.filter((x) => triggerKey(x) !== k) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locks
+
+/** The lock a trigger statement takes on its table, unless the table is new (no one else sees it). */
+function triggerLock(ctx: PlanContext, t: Trigger, mode: LockInfo['mode']): LockInfo[] {
+  const ref = { schema: t.schema, name: t.table };
+  const exists =
+    ctx.liveRelation(ref) !== undefined ||
+    ctx.live.schemas.some((s) => s.name === t.schema && s.views.some((v) => v.name === t.table));
+  return exists ? [lock(ref, mode)] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routines
+
+/** Whether the desired routine's SQL-standard body reads tables or views (then it waits for them). */
+function readsRelations(ctx: PlanContext, r: Routine): boolean {
+  return (
+    r.sqlBody === true && ctx.desiredGraph.dependenciesOf(routineKey(r)).some((k) => RELATION_KINDS.has(keyKind(k)))
+  );
+}
+
+/**
+ * The locks creating a SQL-standard body takes: PostgreSQL parses it then, locking each relation it
+ * names as a query would (measured: ROW EXCLUSIVE on the target of an INSERT, UPDATE, DELETE or
+ * MERGE, ACCESS SHARE on what it reads). The relations come from the desired graph; the mode from
+ * the body as the server prints it (names schema-qualified). A string body locks nothing.
+ */
+function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
+  if (!r.sqlBody) return [];
+  const out: LockInfo[] = [];
+  for (const k of ctx.desiredGraph.dependenciesOf(routineKey(r))) {
+    const kind = keyKind(k);
+    if (!RELATION_KINDS.has(kind)) continue;
+    const name = k.slice(kind.length + 1);
+    const dot = name.indexOf('.');
+    const ref = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+    if (
+      ctx.liveRelation(ref) === undefined &&
+      !ctx.live.schemas.some(
+        (s) => s.name === ref.schema && [...s.views, ...s.materializedViews].some((v) => v.name === ref.name),
+      )
+    )
+      continue;
+    const target = `${quoteIdent(ref.schema)}.${quoteIdent(ref.name)}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const written = new RegExp(
+      `\\b(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|MERGE\\s+INTO)\\s+(ONLY\\s+)?${target}\\b`,
+      'i',
+    );
+    out.push(lock(ref, written.test(r.body) ? 'ROW EXCLUSIVE' : 'ACCESS SHARE'));
+  }
+  return out;
+}
+
+function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): void {
+  const r = c.kind === 'createRoutine' ? c.routine : c.to;
+  const what = `${r.kind} ${r.schema}.${r.name}`;
+  let sql: string[];
+  let summary: string;
+  if (c.kind === 'createRoutine') {
+    sql = createRoutineStatements(r);
+    summary = `create ${what}`;
+  } else {
+    const { comment: _a, ...from } = c.from;
+    const { comment: _b, ...to } = c.to;
+    const definition = JSON.stringify(from) !== JSON.stringify(to);
+    sql = [
+      ...(definition ? ['SET LOCAL check_function_bodies = off', createRoutineSql(r, { replace: true })] : []),
+      ...(c.from.comment !== c.to.comment ? [commentRoutineSql(r, c.to.comment)] : []),
+    ];
+    summary = definition ? `replace ${what}` : `${c.to.comment === undefined ? 'remove' : 'set'} comment on ${what}`;
+  }
+  ctx.add(
+    at.expand(readsRelations(ctx, r) ? 'bodyFunctions' : 'functions'),
+    sqlStep(summary, sql, { locks: sql.some((q) => q.startsWith('CREATE')) ? bodyLocks(ctx, r) : [] }),
+    (m) => putRoutine(m, r),
+    [routineTouch(r)],
+  );
+}
+
+/**
+ * Drop and create again, with the triggers that execute the routine; refused when anything else
+ * depends on it (PostgreSQL would refuse the DROP).
+ */
+function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): void {
+  const key = routineKey(c.from);
+  const dependents = ctx.liveGraph.dependentsOf(key);
+  const triggers = dependents.filter((k) => keyKind(k) === 'trigger');
+  const others = dependents.filter((k) => keyKind(k) !== 'trigger');
+  if (others.length > 0) {
+    ctx.issue(
+      `${c.to.kind} ${c.to.schema}.${c.to.name}`,
+      `${c.reason}, so it must be dropped and created again, and ${others.join(', ')} use${others.length === 1 ? 's' : ''} it: ` +
+        'change them in a plan of their own first',
+    );
+    return;
+  }
+  const liveTriggers = triggers.map((k) => findTrigger(ctx.live, k)).filter((t): t is Trigger => t !== undefined);
+  const desiredTriggers = triggers.map((k) => findTrigger(ctx.desired, k)).filter((t): t is Trigger => t !== undefined);
+  for (const k of triggers) claimed.add(k);
+  const what = `${c.to.kind} ${c.to.schema}.${c.to.name}`;
+  ctx.add(
+    at.contract('recreateFunctions'),
+    sqlStep(
+      `drop and create again ${what} (${c.reason})${liveTriggers.length > 0 ? `, with triggers ${liveTriggers.map((t) => `${t.name} on ${t.schema}.${t.table}`).join(', ')}` : ''}`,
+      [
+        ...liveTriggers.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
+        dropRoutineSql(c.from),
+        ...createRoutineStatements(c.to),
+        ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
+      ],
+      { locks: [...liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
+    ),
+    chain(
+      ...liveTriggers.map(
+        (t): ModelEdit =>
+          (m) =>
+            removeTrigger(m, t),
+      ),
+      (m) => putRoutine(removeRoutine(m, c.from), c.to),
+      ...desiredTriggers.map(
+        (t): ModelEdit =>
+          (m) =>
+            putTrigger(m, t),
+      ),
+    ),
+    [routineTouch(c.to), ...liveTriggers.map(triggerTouch), ...desiredTriggers.map(triggerTouch)],
+  );
+}
+
+function drop(ctx: PlanContext, c: DropRoutine): void {
+  const r = c.routine;
+  const unmanaged = ctx.liveGraph.dependentsOf(routineKey(r)).filter((k) => !isManagedKey(k));
+  if (unmanaged.length > 0) {
+    ctx.issue(
+      `${r.kind} ${r.schema}.${r.name}`,
+      `${unmanaged.join(', ')} (not managed by zdm) use${unmanaged.length === 1 ? 's' : ''} it: PostgreSQL refuses to drop it; drop or change ${unmanaged.length === 1 ? 'it' : 'them'} first`,
+    );
+    return;
+  }
+  ctx.add(
+    at.contract('dropFunctions'),
+    sqlStep(`drop ${r.kind} ${r.schema}.${r.name}`, [dropRoutineSql(r)]),
+    (m) => removeRoutine(m, r),
+    [routineTouch(r)],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triggers
+
+function findTrigger(m: DatabaseModel, key: string): Trigger | undefined {
+  for (const s of m.schemas) for (const t of s.triggers) if (triggerKey(t) === key) return t;
+  return undefined;
+}
+
+function createTrigger(ctx: PlanContext, c: CreateTrigger): void {
+  const t = c.trigger;
+  const locks = [
+    ...triggerLock(ctx, t, 'SHARE ROW EXCLUSIVE'),
+    ...(t.comment !== undefined ? triggerLock(ctx, t, 'SHARE UPDATE EXCLUSIVE') : []),
+  ];
+  ctx.add(
+    at.expand('triggers'),
+    sqlStep(`create trigger ${t.name} on ${t.schema}.${t.table}`, createUserTriggerStatements(t), { locks }),
+    (m) => putTrigger(m, t),
+    [triggerTouch(t)],
+  );
+}
+
+function dropTrigger(ctx: PlanContext, c: DropTrigger): void {
+  const t = c.trigger;
+  ctx.add(
+    at.contract('dropTriggers'),
+    sqlStep(
+      `drop trigger ${t.name} on ${t.schema}.${t.table}`,
+      [dropTriggerSql(t.name, { schema: t.schema, name: t.table })],
+      { locks: triggerLock(ctx, t, 'ACCESS EXCLUSIVE') },
+    ),
+    (m) => removeTrigger(m, t),
+    [triggerTouch(t)],
+  );
+}
+
+/** The enabled state and the comment of `to`, where `from` (as the step leaves it) differs. */
+function stateSql(from: Trigger | undefined, to: Trigger): { sql: string[]; locks: (ctx: PlanContext) => LockInfo[] } {
+  const sql: string[] = [];
+  const modes: LockInfo['mode'][] = [];
+  if ((from?.enabled ?? 'origin') !== (to.enabled ?? 'origin')) {
+    sql.push(enableTriggerSql(to));
+    modes.push('SHARE ROW EXCLUSIVE');
+  }
+  if (from?.comment !== to.comment) {
+    sql.push(commentTriggerSql(to, to.comment));
+    modes.push('SHARE UPDATE EXCLUSIVE');
+  }
+  return { sql, locks: (ctx) => modes.flatMap((m) => triggerLock(ctx, to, m)) };
+}
+
+function replaceTrigger(ctx: PlanContext, c: ReplaceTrigger): void {
+  const { from, to } = c;
+  const name = `trigger ${to.name} on ${to.schema}.${to.table}`;
+  // PostgreSQL 14+ (every version zdm supports) has CREATE OR REPLACE TRIGGER.
+  if (from.constraint === undefined && to.constraint === undefined) {
+    // CREATE OR REPLACE TRIGGER keeps the trigger's comment and sets it enabled (ENABLE).
+    const { enabled: _enabled, ...replaced } = from;
+    const state = stateSql(replaced, to);
+    ctx.add(
+      at.expand('triggers'),
+      sqlStep(`replace ${name}`, [createUserTriggerSql(to, { replace: true }), ...state.sql], {
+        locks: [...triggerLock(ctx, to, 'SHARE ROW EXCLUSIVE'), ...state.locks(ctx)],
+      }),
+      (m) => putTrigger(m, to),
+      [triggerTouch(to)],
+    );
+    return;
+  }
+  // A constraint trigger cannot be replaced: dropped and created in one transaction.
+  ctx.add(
+    at.expand('triggers'),
+    sqlStep(
+      `drop and create again ${name} (a constraint trigger cannot be replaced)`,
+      [dropTriggerSql(from.name, { schema: from.schema, name: from.table }), ...createUserTriggerStatements(to)],
+      { locks: triggerLock(ctx, to, 'ACCESS EXCLUSIVE') },
+    ),
+    (m) => putTrigger(m, to),
+    [triggerTouch(to)],
+  );
+}
+
+function alterTrigger(ctx: PlanContext, from: Trigger, to: Trigger): void {
+  const state = stateSql(from, to);
+  ctx.add(
+    at.expand('triggers'),
+    sqlStep(`alter trigger ${to.name} on ${to.schema}.${to.table}`, state.sql, { locks: state.locks(ctx) }),
+    (m) => putTrigger(m, to),
+    [triggerTouch(to)],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Plans every routine and trigger change, after the other changes: routine creates in the order of
+ * the desired graph, drops in the reverse order of the live one.
+ */
+export function planRoutinesAndTriggers(ctx: PlanContext, changes: readonly (RoutineChange | TriggerChange)[]): void {
+  const claimed = new Set<string>();
+  const routineChanges = changes.filter((c): c is RoutineChange => c.kind.endsWith('Routine'));
+  const keyOf = (c: RoutineChange) =>
+    routineKey(c.kind === 'createRoutine' || c.kind === 'dropRoutine' ? c.routine : c.to);
+  const byKey = new Map(routineChanges.map((c) => [keyOf(c), c]));
+  const creates = ctx.desiredGraph.order(routineChanges.filter((c) => c.kind !== 'dropRoutine').map(keyOf));
+  const drops = ctx.liveGraph.order(routineChanges.filter((c) => c.kind === 'dropRoutine').map(keyOf)).reverse();
+  for (const k of creates) {
+    const c = byKey.get(k)!;
+    if (c.kind === 'recreateRoutine') recreate(ctx, c, claimed);
+    else if (c.kind === 'createRoutine' || c.kind === 'replaceRoutine') createOrReplace(ctx, c);
+  }
+  for (const k of drops) drop(ctx, byKey.get(k) as DropRoutine);
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'createRoutine':
+      case 'dropRoutine':
+      case 'replaceRoutine':
+      case 'recreateRoutine':
+        break;
+      case 'createTrigger':
+        if (!claimed.has(triggerKey(c.trigger))) createTrigger(ctx, c);
+        break;
+      case 'dropTrigger':
+        if (!claimed.has(triggerKey(c.trigger))) dropTrigger(ctx, c);
+        break;
+      case 'replaceTrigger':
+        if (!claimed.has(triggerKey(c.to))) replaceTrigger(ctx, c);
+        break;
+      case 'alterTrigger':
+        if (!claimed.has(triggerKey(c.to))) alterTrigger(ctx, c.from, c.to);
+        break;
+      default:
+        assertNever(c);
+    }
+  }
+}
+
+const KINDS = new Set<string>([
+  'createRoutine',
+  'dropRoutine',
+  'replaceRoutine',
+  'recreateRoutine',
+  'createTrigger',
+  'dropTrigger',
+  'replaceTrigger',
+  'alterTrigger',
+]);
+
+export function isRoutineOrTriggerChange(c: { readonly kind: string }): c is RoutineChange | TriggerChange {
+  return KINDS.has(c.kind);
+}
