@@ -255,7 +255,12 @@ class Converter {
         const e: Extension =
           typeof ext === 'string'
             ? { kind: 'extension', name: ext }
-            : { kind: 'extension', name: ext.name, ...opt('schema', ext.schema === 'public' ? undefined : ext.schema) };
+            : {
+                kind: 'extension',
+                name: ext.name,
+                ...opt('schema', ext.schema === 'public' ? undefined : ext.schema),
+                ...opt('version', ext.version),
+              };
         this.checkName(typeof ext === 'string' ? loc : loc.at('name'), e.name, 'extension');
         if (typeof ext !== 'string' && ext.schema !== undefined) this.checkName(loc.at('schema'), ext.schema, 'schema');
         const first = extensionAt.get(e.name);

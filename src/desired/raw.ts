@@ -12,7 +12,7 @@ export interface RawDocument {
   readonly schemas?: Readonly<Record<string, RawSchema>>;
 }
 
-export type RawExtension = string | { readonly name: string; readonly schema?: string };
+export type RawExtension = string | { readonly name: string; readonly schema?: string; readonly version?: string };
 
 export interface RawSchema {
   readonly comment?: string;

@@ -228,12 +228,15 @@ const nonEmpty = (names: readonly string[]): YAMLSeq | undefined => (names.lengt
 
 // ------------------------------------------------------------------ objects
 
+/** A pinned version only (a live model has the installed one, which pins nothing). */
 function extensionNode(e: Extension): string | YAMLMap {
-  return e.schema === undefined
+  const version = e.version;
+  return e.schema === undefined && version === undefined
     ? e.name
     : flowMap([
         ['name', e.name],
         ['schema', e.schema],
+        ['version', version],
       ]);
 }
 

@@ -64,6 +64,12 @@ export interface DropExtension {
   readonly kind: 'dropExtension';
   readonly extension: Extension;
 }
+/** `ALTER EXTENSION … UPDATE TO` the version the desired state pins. */
+export interface AlterExtensionVersion {
+  readonly kind: 'alterExtensionVersion';
+  readonly from: Extension;
+  readonly to: Extension;
+}
 export interface AlterExtensionSchema {
   readonly kind: 'alterExtensionSchema';
   readonly from: Extension;
@@ -376,6 +382,7 @@ export type Change =
   | CreateExtension
   | DropExtension
   | AlterExtensionSchema
+  | AlterExtensionVersion
   | CreateSchema
   | DropSchema
   | CreateEnum
@@ -439,6 +446,8 @@ export function describeChange(c: Change): string {
       return `create extension ${c.extension.name}`;
     case 'dropExtension':
       return `drop extension ${c.extension.name}`;
+    case 'alterExtensionVersion':
+      return `update extension ${c.to.name} from version ${c.from.installedVersion ?? '?'} to ${c.to.version ?? '?'}`;
     case 'alterExtensionSchema':
       return `move extension ${c.to.name} to schema ${c.to.schema ?? 'public'}`;
     case 'createSchema':

@@ -62,6 +62,9 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
     else if ((e.live.schema ?? 'public') !== (e.desired.schema ?? 'public')) {
       out.push({ kind: 'alterExtensionSchema', from: e.live, to: e.desired });
     }
+    if (e.kind === 'both' && e.desired.version !== undefined && e.desired.version !== e.live.installedVersion) {
+      out.push({ kind: 'alterExtensionVersion', from: e.live, to: e.desired });
+    }
   }
 
   for (const s of diffKeyed(live.schemas, desired.schemas, (x) => x.name)) {

@@ -70,7 +70,12 @@ export interface UnsupportedFeature {
 }
 
 export function parseExtension(row: ExtensionRow): Extension {
-  return { kind: 'extension', name: row.name, ...(row.schema === 'public' ? {} : { schema: row.schema }) };
+  return {
+    kind: 'extension',
+    name: row.name,
+    ...(row.schema === 'public' ? {} : { schema: row.schema }),
+    installedVersion: row.version,
+  };
 }
 
 export function parseEnum(row: TypeRow): EnumType {

@@ -84,9 +84,10 @@ WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_namespa
 export interface ExtensionRow {
   readonly name: string;
   readonly schema: string;
+  readonly version: string;
 }
 
-export const EXTENSIONS_SQL = `SELECT e.extname AS name, n.nspname AS schema
+export const EXTENSIONS_SQL = `SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version
 FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'`;

@@ -134,7 +134,7 @@ function hashedForm(m: DatabaseModel): unknown {
 export function canonicalize(m: DatabaseModel): DatabaseModel {
   return {
     kind: 'database',
-    extensions: sorted(m.extensions),
+    extensions: sorted(m.extensions).map(({ version: _v, installedVersion: _i, ...e }) => e),
     schemas: sorted(m.schemas).map(canonicalSchema),
   };
 }

@@ -25,6 +25,14 @@ export interface Extension {
   readonly name: string;
   /** Schema the extension's objects live in, when not `public`. */
   readonly schema?: string;
+  /**
+   * Desired state only: the version it pins (created with VERSION, else updated with `ALTER
+   * EXTENSION … UPDATE TO`); absent, any version will do. Left out of comparison (canonical.ts):
+   * the diff compares it with `installedVersion` when it is there.
+   */
+  readonly version?: string;
+  /** Live database only: the version installed (`pg_extension.extversion`). Never compared. */
+  readonly installedVersion?: string;
 }
 
 export interface EnumType {

@@ -75,6 +75,7 @@ const HANDLERS: Handlers = {
   createExtension: objects.planCreateExtension,
   dropExtension: objects.planDropExtension,
   alterExtensionSchema: objects.planAlterExtensionSchema,
+  alterExtensionVersion: objects.planAlterExtensionVersion,
   createSchema: objects.planCreateSchema,
   dropSchema: objects.planDropSchema,
   createEnum: objects.planCreateEnum,

@@ -434,7 +434,7 @@ export const FULL_MODEL: DatabaseModel = {
   kind: 'database',
   extensions: [
     { kind: 'extension', name: 'pgcrypto' },
-    { kind: 'extension', name: 'cube', schema: 'ext' },
+    { kind: 'extension', name: 'cube', schema: 'ext', version: '1.5' },
   ],
   schemas: [
     {
