@@ -11,6 +11,7 @@ import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Domain,
   EnumType,
@@ -44,6 +45,7 @@ import { formatPath, type PathSegment } from './paths.js';
 import type {
   RawBoundValue,
   RawColumn,
+  RawCompositeType,
   RawDocument,
   RawDomain,
   RawEnum,
@@ -130,6 +132,7 @@ interface MergedSchema {
   comment?: Entry<string>;
   readonly enums: Map<string, Entry<RawEnum>>;
   readonly domains: Map<string, Entry<RawDomain>>;
+  readonly compositeTypes: Map<string, Entry<RawCompositeType>>;
   readonly sequences: Map<string, Entry<RawSequence>>;
   readonly tables: Map<string, Entry<RawTable>>;
   readonly views: Map<string, Entry<RawView>>;
@@ -279,6 +282,7 @@ class Converter {
             name,
             enums: new Map(),
             domains: new Map(),
+            compositeTypes: new Map(),
             sequences: new Map(),
             tables: new Map(),
             views: new Map(),
@@ -293,6 +297,13 @@ class Converter {
         }
         this.mergeNamed('enum', name, merged.enums, loc.at('enums'), rawSchema.enums);
         this.mergeNamed('domain', name, merged.domains, loc.at('domains'), rawSchema.domains);
+        this.mergeNamed(
+          'composite type',
+          name,
+          merged.compositeTypes,
+          loc.at('compositeTypes'),
+          rawSchema.compositeTypes,
+        );
         this.mergeNamed('sequence', name, merged.sequences, loc.at('sequences'), rawSchema.sequences);
         this.mergeNamed('table', name, merged.tables, loc.at('tables'), rawSchema.tables);
         this.mergeNamed('view', name, merged.views, loc.at('views'), rawSchema.views);
@@ -342,7 +353,7 @@ class Converter {
 
   private userTypes(schema: string): Set<string> {
     const s = this.schemas.get(schema);
-    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? [])]);
+    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? []), ...(s?.compositeTypes.keys() ?? [])]);
   }
 
   private resolveType(schema: string, written: string, loc: Loc): string {
@@ -377,6 +388,7 @@ class Converter {
   private convertSchema(s: MergedSchema): SchemaModel {
     const enums = [...s.enums.values()].map((e) => this.convertEnum(s.name, e));
     const domains = [...s.domains.values()].map((e) => this.convertDomain(s.name, e));
+    const compositeTypes = [...s.compositeTypes.values()].map((e) => this.convertCompositeType(s.name, e));
     const sequences = [...s.sequences.values()].map((e) => this.convertSequence(s.name, e));
     const tables = [...s.tables.values()].map((e) => this.convertTable(s.name, e));
     const views = [...s.views.values()].map((e) => this.convertView(s.name, e));
@@ -387,6 +399,7 @@ class Converter {
       name: s.name,
       enums,
       domains,
+      compositeTypes,
       sequences,
       tables,
       views,
@@ -449,6 +462,30 @@ class Converter {
       checks,
       ...opt('comment', raw.comment || undefined),
     };
+  }
+
+  // ---------------------------------------------------------------- composite types (issue 12)
+
+  private convertCompositeType(schema: string, { name, raw, loc }: Entry<RawCompositeType>): CompositeType {
+    this.checkName(loc, name, 'composite type');
+    // A composite type is a relation too (pg_class relkind c): its name clashes with tables'.
+    this.relationNames.push({ schema, name, what: 'composite type', loc });
+    this.typeNames.push({ schema, name, what: 'composite type', loc });
+    const attributes = loc
+      .at('attributes')
+      .entries(raw.attributes)
+      .map(([attribute, a, at]) => {
+        this.checkName(at, attribute, 'attribute');
+        return {
+          name: attribute,
+          type: this.resolveType(schema, a.type, at.at('type')),
+          ...opt('collation', rawName(a.collation)),
+          ...opt('comment', a.comment || undefined),
+        };
+      });
+    if (attributes.length === 0)
+      this.issues.value(loc.at('attributes'), 'a composite type needs at least one attribute');
+    return { kind: 'compositeType', schema, name, attributes, ...opt('comment', raw.comment || undefined) };
   }
 
   private expression(loc: Loc, value: RawText): string {
@@ -1332,7 +1369,7 @@ class Converter {
       this.relationNames,
       'tables, partitions, sequences, views, materialized views and indexes (including those of constraints)',
     );
-    clash(this.typeNames, 'enums, domains, tables and views (each table and view has a row type)');
+    clash(this.typeNames, 'enums, domains, composite types, tables and views (each table and view has a row type)');
   }
 }
 

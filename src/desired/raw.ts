@@ -18,6 +18,7 @@ export interface RawSchema {
   readonly comment?: string;
   readonly enums?: Readonly<Record<string, RawEnum>>;
   readonly domains?: Readonly<Record<string, RawDomain>>;
+  readonly compositeTypes?: Readonly<Record<string, RawCompositeType>>;
   readonly sequences?: Readonly<Record<string, RawSequence>>;
   readonly tables?: Readonly<Record<string, RawTable>>;
   readonly views?: Readonly<Record<string, RawView>>;
@@ -32,6 +33,14 @@ export interface RawDomain {
   readonly default?: RawText;
   readonly collation?: string;
   readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
+  readonly comment?: string;
+}
+
+/** `CREATE TYPE … AS (…)`: attributes in order. */
+export interface RawCompositeType {
+  readonly attributes: Readonly<
+    Record<string, { readonly type: string; readonly collation?: string; readonly comment?: string }>
+  >;
   readonly comment?: string;
 }
 

@@ -8,6 +8,7 @@ import { assertNever } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Domain,
   EnumType,
@@ -241,12 +242,17 @@ function extensionNode(e: Extension): string | YAMLMap {
 }
 
 function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined): YAMLMap {
-  const userTypes = new Set([...s.enums.map((e) => e.name), ...s.domains.map((d) => d.name)]);
+  const userTypes = new Set([
+    ...s.enums.map((e) => e.name),
+    ...s.domains.map((d) => d.name),
+    ...s.compositeTypes.map((c) => c.name),
+  ]);
   const file = (v: View | MaterializedView) => queryFiles?.get(`${v.kind} ${s.name}.${v.name}`);
   return blockMap([
     ['comment', s.comment],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
+    ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
     ['sequences', namedMap(s.sequences, sequenceNode)],
     ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
     ['views', namedMap(s.views, (v) => viewNode(v, file(v)), true)],
@@ -320,6 +326,26 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
         : undefined,
     ],
     ['comment', d.comment],
+  ]);
+}
+
+/** Attributes in the type's order (not sorted: the order is the type's). */
+function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Value {
+  const attributes = new YAMLMap();
+  for (const a of c.attributes) {
+    add(
+      attributes,
+      a.name,
+      flowMap([
+        ['type', writtenTypeName(c.schema, a.type, userTypes)],
+        ['collation', a.collation],
+        ['comment', a.comment],
+      ]),
+    );
+  }
+  return blockMap([
+    ['attributes', attributes],
+    ['comment', c.comment],
   ]);
 }
 

@@ -10,6 +10,7 @@ import { assertNever } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -64,6 +65,23 @@ export interface DropExtension {
   readonly kind: 'dropExtension';
   readonly extension: Extension;
 }
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CreateCompositeType {
+  readonly kind: 'createCompositeType';
+  readonly type: CompositeType;
+}
+export interface DropCompositeType {
+  readonly kind: 'dropCompositeType';
+  readonly type: CompositeType;
+}
+/** Attributes added, dropped or of another type, comments of the type and its attributes. */
+export interface AlterCompositeType {
+  readonly kind: 'alterCompositeType';
+  readonly from: CompositeType;
+  readonly to: CompositeType;
+}
+
 /** `ALTER EXTENSION … UPDATE TO` the version the desired state pins. */
 export interface AlterExtensionVersion {
   readonly kind: 'alterExtensionVersion';
@@ -383,6 +401,9 @@ export type Change =
   | DropExtension
   | AlterExtensionSchema
   | AlterExtensionVersion
+  | CreateCompositeType
+  | DropCompositeType
+  | AlterCompositeType
   | CreateSchema
   | DropSchema
   | CreateEnum
@@ -446,6 +467,12 @@ export function describeChange(c: Change): string {
       return `create extension ${c.extension.name}`;
     case 'dropExtension':
       return `drop extension ${c.extension.name}`;
+    case 'createCompositeType':
+      return `create type ${c.type.schema}.${c.type.name}`;
+    case 'dropCompositeType':
+      return `drop type ${c.type.schema}.${c.type.name}`;
+    case 'alterCompositeType':
+      return `alter type ${c.to.schema}.${c.to.name}`;
     case 'alterExtensionVersion':
       return `update extension ${c.to.name} from version ${c.from.installedVersion ?? '?'} to ${c.to.version ?? '?'}`;
     case 'alterExtensionSchema':

@@ -114,6 +114,13 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     }
   }
 
+  // Composite types (issue 12): their comments go with their own change (planned in one step).
+  for (const c of diffKeyed(live.compositeTypes, desired.compositeTypes, (x) => x.name)) {
+    if (c.kind === 'added') out.push({ kind: 'createCompositeType', type: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropCompositeType', type: c.live });
+    else if (!same(c.live, c.desired)) out.push({ kind: 'alterCompositeType', from: c.live, to: c.desired });
+  }
+
   for (const q of diffKeyed(live.sequences, desired.sequences, (x) => x.name)) {
     if (q.kind === 'added') {
       out.push({ kind: 'createSequence', sequence: q.desired });

@@ -6,6 +6,7 @@ import { InternalError, messageOf, ServerError } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Dependency,
   Dependents,
@@ -32,6 +33,7 @@ import {
   parseBound,
   parseCheck,
   parseColumn,
+  parseCompositeType,
   parseDependents,
   parseDomain,
   parseDomainCheck,
@@ -53,6 +55,7 @@ import {
 } from './parse.js';
 import type {
   ColumnRow,
+  CompositeAttributeRow,
   ConstraintRow,
   DependencyRow,
   DependentRow,
@@ -77,6 +80,7 @@ export interface CatalogRows {
   readonly extensions: readonly ExtensionRow[];
   readonly types: readonly TypeRow[];
   readonly domainChecks: readonly DomainCheckRow[];
+  readonly compositeAttributes: readonly CompositeAttributeRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -293,6 +297,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   interface SchemaContent {
     enums: EnumType[];
     domains: Domain[];
+    compositeTypes: CompositeType[];
     sequences: Sequence[];
     tables: Table[];
     views: View[];
@@ -300,11 +305,20 @@ export function buildModel(rows: CatalogRows): BuildResult {
   }
   const schemaContent = new Map<string, SchemaContent>();
   for (const s of rows.schemas) {
-    schemaContent.set(s.name, { enums: [], domains: [], sequences: [], tables: [], views: [], materializedViews: [] });
+    schemaContent.set(s.name, {
+      enums: [],
+      domains: [],
+      compositeTypes: [],
+      sequences: [],
+      tables: [],
+      views: [],
+      materializedViews: [],
+    });
   }
   const contentOf = (schema: string): SchemaContent | undefined => schemaContent.get(schema);
 
   const checksByDomain = groupBy(rows.domainChecks, (c) => c.type_oid);
+  const attributesByType = groupBy(rows.compositeAttributes, (a) => a.type_oid);
   for (const t of rows.types) {
     const content = contentOf(t.schema);
     if (!content) continue;
@@ -320,7 +334,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         );
         break;
       case 'c':
-        note(`${t.schema}.${t.name}`, 'composite type');
+        content.compositeTypes.push(parseCompositeType(t, attributesByType.get(t.oid) ?? []));
         break;
       case 'r':
         note(`${t.schema}.${t.name}`, 'range type');
@@ -370,6 +384,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         name: s.name,
         enums: c.enums.sort(byName),
         domains: c.domains.sort(byName),
+        compositeTypes: c.compositeTypes.sort(byName),
         sequences: c.sequences.sort(byName),
         tables: c.tables.sort(byName),
         views: c.views.sort(byName),

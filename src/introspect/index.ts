@@ -16,7 +16,9 @@ import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,
+  COMPOSITE_ATTRIBUTES_SQL,
   type ColumnRow,
+  type CompositeAttributeRow,
   type ConstraintRow,
   constraintsSql,
   DEPENDENCIES_SQL,
@@ -127,6 +129,12 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const extensions = await read<ExtensionRow>(client, 'extensions', EXTENSIONS_SQL);
   const types = await read<TypeRow>(client, 'types', TYPES_SQL, p);
   const domainChecks = await read<DomainCheckRow>(client, 'domain checks', DOMAIN_CHECKS_SQL, p);
+  const compositeAttributes = await read<CompositeAttributeRow>(
+    client,
+    'composite type attributes',
+    COMPOSITE_ATTRIBUTES_SQL,
+    p,
+  );
   const sequences = await read<SequenceRow>(client, 'sequences', SEQUENCES_SQL, p);
   const relations = await read<RelationRow>(client, 'tables', RELATIONS_SQL, p);
   const columns = await read<ColumnRow>(client, 'columns', COLUMNS_SQL, p);
@@ -145,6 +153,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     extensions,
     types,
     domainChecks,
+    compositeAttributes,
     sequences,
     relations,
     columns,

@@ -7,6 +7,7 @@ import { identityOptionsOf } from '../model/identity.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DependencyTarget,
   Dependent,
   Domain,
@@ -34,6 +35,7 @@ import type {
 import { viewDefinitionText, viewOptionsFrom } from '../model/views.js';
 import type {
   ColumnRow,
+  CompositeAttributeRow,
   ConstraintRow,
   DependentRow,
   DomainCheckRow,
@@ -460,6 +462,23 @@ export function parseMaterializedView(
     withData: row.populated,
     indexes,
     ...opt('with', parseReloptions(row.options)),
+    ...opt('comment', row.comment),
+  };
+}
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export function parseCompositeType(row: TypeRow, attributes: readonly CompositeAttributeRow[]): CompositeType {
+  return {
+    kind: 'compositeType',
+    schema: row.schema,
+    name: row.name,
+    attributes: attributes.map((a) => ({
+      name: a.name,
+      type: a.type,
+      ...opt('collation', a.collation),
+      ...opt('comment', a.comment),
+    })),
     ...opt('comment', row.comment),
   };
 }

@@ -582,7 +582,7 @@ const USER_NS = (ns: string): string =>
 /** `'table '`, `'view '`… for a pg_class row `c`: the kind part of its object key (null: not a node). */
 const RELATION_KIND = (c: string): string =>
   `CASE ${c}.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '
-    WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'type ' END`;
+    WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'compositeType ' END`;
 const FUNCTION_KEY = (p: string, ns: string): string =>
   `CASE ${p}.prokind WHEN 'a' THEN 'aggregate ' WHEN 'p' THEN 'procedure ' ELSE 'function ' END
     || ${ns}.nspname || '.' || ${p}.proname || '(' || pg_catalog.pg_get_function_identity_arguments(${p}.oid) || ')'`;
@@ -747,3 +747,31 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
 ) AS counts
 WHERE count > 0
 ORDER BY kind`;
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CompositeAttributeRow {
+  /** The composite type's pg_type oid (TypeRow.oid). */
+  readonly type_oid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly collation: string | null;
+  readonly comment: string | null;
+}
+
+/** The attributes of standalone composite types (`CREATE TYPE … AS`), in attnum order. */
+export const COMPOSITE_ATTRIBUTES_SQL = `SELECT t.oid::pg_catalog.text AS type_oid, a.attname AS name,
+  pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
+    THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
+  ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_class r ON r.oid = t.typrelid AND r.relkind = 'c'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_catalog.pg_type at ON at.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE t.typtype = 'c' AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
+  AND ${notExtensionMember('pg_type', 't.oid')}
+ORDER BY t.oid, a.attnum`;

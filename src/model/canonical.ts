@@ -102,6 +102,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     ...s,
     enums: sorted(s.enums),
     domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
+    compositeTypes: sorted(s.compositeTypes),
     sequences: sorted(s.sequences),
     tables: sorted(s.tables).map(canonicalTable),
     views: sorted(s.views).map(canonicalView),
@@ -117,8 +118,9 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
 function hashedForm(m: DatabaseModel): unknown {
   return {
     ...m,
-    schemas: m.schemas.map(({ views, materializedViews, ...rest }) => ({
+    schemas: m.schemas.map(({ views, materializedViews, compositeTypes, ...rest }) => ({
       ...rest,
+      ...(compositeTypes.length > 0 ? { compositeTypes } : {}),
       ...(views.length > 0 ? { views } : {}),
       ...(materializedViews.length > 0 ? { materializedViews } : {}),
     })),

@@ -123,7 +123,7 @@ export function keyKind(key: string): string {
  * (functions, triggers, rules, policies, publications, operators, casts…) are only known, and a
  * change that would break one is refused, naming it.
  */
-const MANAGED_KINDS = new Set(['table', 'view', 'materializedView', 'enum', 'domain', 'sequence']);
+const MANAGED_KINDS = new Set(['table', 'view', 'materializedView', 'enum', 'domain', 'sequence', 'compositeType']);
 
 export function isManagedKey(key: string): boolean {
   return MANAGED_KINDS.has(keyKind(key));

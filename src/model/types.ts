@@ -62,6 +62,27 @@ export interface Domain {
   readonly comment?: string;
 }
 
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CompositeAttribute {
+  readonly name: string;
+  /** Canonical type. */
+  readonly type: string;
+  /** A collation other than the type's default, qualified (`pg_catalog."C"`). */
+  readonly collation?: string;
+  readonly comment?: string;
+}
+
+/** `CREATE TYPE … AS (…)`. */
+export interface CompositeType {
+  readonly kind: 'compositeType';
+  readonly schema: string;
+  readonly name: string;
+  /** In attnum order: the order is the type's (row constructors, `(x).*`). */
+  readonly attributes: readonly CompositeAttribute[];
+  readonly comment?: string;
+}
+
 export interface Sequence {
   readonly kind: 'sequence';
   readonly schema: string;
@@ -342,6 +363,7 @@ export interface SchemaModel {
   readonly name: string;
   readonly enums: readonly EnumType[];
   readonly domains: readonly Domain[];
+  readonly compositeTypes: readonly CompositeType[];
   readonly sequences: readonly Sequence[];
   readonly tables: readonly Table[];
   readonly views: readonly View[];

@@ -32,7 +32,16 @@ export type StepDraft = SqlDraft | BackfillDraft | Omit<CopyStep, 'id'> | Omit<V
 
 /** An object a step touches, for the per-phase drift fingerprints (`Phase.objects`). */
 export interface Touch {
-  readonly kind: 'extension' | 'schema' | 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
+  readonly kind:
+    | 'extension'
+    | 'schema'
+    | 'enum'
+    | 'domain'
+    | 'compositeType'
+    | 'sequence'
+    | 'table'
+    | 'view'
+    | 'materializedView';
   readonly schema?: string;
   readonly name: string;
 }

@@ -16,6 +16,9 @@ export const GROUPS = {
     'enums',
     // After enums (a domain may be over one), before the columns of the domain.
     'domains',
+    // Composite types: after the enums and domains an attribute may be of, before the tables and
+    // columns of the type (src/plan/techniques/composite-types.ts).
+    'compositeTypes',
     // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
     'sequences',
     // New tables with their inline keys, checks, indexes and partitions. Their foreign keys wait for
@@ -90,6 +93,9 @@ export const GROUPS = {
     'dropTables',
     // After the columns and tables whose defaults call nextval() on them.
     'dropSequences',
+    // Attributes and composite types: after the columns and tables of the type; before the enums
+    // and domains an attribute may be of.
+    'dropCompositeTypes',
     // After the columns of that type; before the enums a domain may be over.
     'dropDomains',
     'dropEnums',

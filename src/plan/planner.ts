@@ -20,6 +20,7 @@ import { slugify } from './names.js';
 import { groupIndex } from './order.js';
 import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
+import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
@@ -76,6 +77,10 @@ const HANDLERS: Handlers = {
   dropExtension: objects.planDropExtension,
   alterExtensionSchema: objects.planAlterExtensionSchema,
   alterExtensionVersion: objects.planAlterExtensionVersion,
+  // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createCompositeType: () => {},
+  dropCompositeType: () => {},
+  alterCompositeType: () => {},
   createSchema: objects.planCreateSchema,
   dropSchema: objects.planDropSchema,
   createEnum: objects.planCreateEnum,
@@ -183,6 +188,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
   }
   views.planViews(ctx, viewChanges);
+  planCompositeTypes(ctx, changes.filter(isCompositeTypeChange));
   objects.planComments(
     ctx,
     comments.filter((c) => !ctx.viewCommentsSet.has(commentViewKey(c.target) ?? '')),

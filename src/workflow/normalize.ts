@@ -21,6 +21,8 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
+import { compositeTypesUsedFirst } from '../model/composite-types.js';
+import { qualified } from '../model/names.js';
 import type {
   DatabaseModel,
   Domain,
@@ -33,6 +35,7 @@ import type {
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
@@ -195,6 +198,14 @@ async function createNewSchemaObjects(
       await s.run(searchPathSql([sc.name, 'public']));
       await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
+  }
+  // Composite types after the enums and domains an attribute may be of, a type used by another first.
+  const liveTypes = new Set(live.schemas.flatMap((sc) => sc.compositeTypes.map((t) => qualified(sc.name, t.name))));
+  const newTypes = desired.schemas
+    .flatMap((sc) => sc.compositeTypes)
+    .filter((t) => !liveTypes.has(qualified(t.schema, t.name)));
+  for (const t of compositeTypesUsedFirst(newTypes)) {
+    await s.try(`schemas${SEP}${t.schema}${SEP}compositeTypes${SEP}${t.name}`, createCompositeTypeSql(t, schemas));
   }
 }
 

@@ -11,7 +11,7 @@ export default class Pull extends BaseCommand {
   static override summary = 'Write the live database schema as desired-state YAML.';
   static override description =
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
-sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes,
+composite types, sequences, tables with their columns, keys, checks, foreign keys, exclusion constraints, indexes,
 partitions, storage parameters, row level security, replica identity, identity sequence options and
 comments, views and materialized views) in the desired-state format; options at PostgreSQL's
 defaults are left out. The output is sorted and stable: the same database gives the same bytes, so

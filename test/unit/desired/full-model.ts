@@ -457,6 +457,21 @@ export const FULL_MODEL: DatabaseModel = {
         },
         { kind: 'enum', schema: 'public', name: 'Mood Ü', values: [] },
       ],
+      compositeTypes: [
+        {
+          kind: 'compositeType',
+          schema: 'public',
+          name: 'point2',
+          // Not in name order: the type's order is kept.
+          attributes: [
+            { name: 'y', type: 'double precision', comment: 'north' },
+            { name: 'x', type: 'double precision' },
+            { name: 'label', type: 'text', collation: 'C' },
+            { name: 'status', type: 'public.order_status' },
+          ],
+          comment: 'a point',
+        },
+      ],
       domains: [
         {
           kind: 'domain',
