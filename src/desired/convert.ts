@@ -24,6 +24,7 @@ import type {
   Partition,
   PartitionBound,
   PartitionKey,
+  Policy,
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
@@ -630,7 +631,35 @@ class Converter {
       columns: [...columns.values()],
       ...parts,
       ...opt('renamedFrom', raw.renamedFrom),
+      ...this.convertPolicies(loc, raw.policies),
     };
+  }
+
+  // ---------------------------------------------------------------- policies (issue 12)
+
+  private convertPolicies(loc: Loc, raw: RawTable['policies']): { policies?: Policy[] } {
+    const policies = loc
+      .at('policies')
+      .entries(raw)
+      .map(([name, p, at]): Policy => {
+        this.checkName(at, name, 'policy');
+        const roles = [...new Set((p.roles ?? []).map((r) => (r.toLowerCase() === 'public' ? 'public' : r)))].sort();
+        (p.roles ?? []).forEach((r, i) => {
+          this.checkName(at.at('roles', i), r, 'role');
+        });
+        const publicOnly = roles.length === 0 || (roles.length === 1 && roles[0] === 'public');
+        return {
+          name,
+          ...(p.restrictive === true ? { restrictive: true as const } : {}),
+          ...opt('command', p.command === 'all' ? undefined : p.command),
+          ...(publicOnly ? {} : { roles }),
+          ...opt('using', p.using === undefined ? undefined : this.expression(at.at('using'), p.using)),
+          ...opt('withCheck', p.withCheck === undefined ? undefined : this.expression(at.at('withCheck'), p.withCheck)),
+          ...opt('comment', p.comment || undefined),
+        };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return policies.length > 0 ? { policies } : {};
   }
 
   private convertColumn(schema: string, name: string, raw: RawColumn, loc: Loc, inPrimaryKey: boolean): Column {

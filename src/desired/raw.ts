@@ -182,6 +182,17 @@ export interface RawTable extends RawRelationParts {
   readonly unlogged?: boolean;
   readonly renamedFrom?: string;
   readonly columns?: Readonly<Record<string, RawColumn>>;
+  readonly policies?: Readonly<Record<string, RawPolicy>>;
+}
+
+/** A row level security policy (issue 12). */
+export interface RawPolicy {
+  readonly restrictive?: boolean;
+  readonly command?: 'all' | 'select' | 'insert' | 'update' | 'delete';
+  readonly roles?: readonly string[];
+  readonly using?: RawText;
+  readonly withCheck?: RawText;
+  readonly comment?: string;
 }
 
 /** A partition bound value; null is SQL's NULL (list partitions). */

@@ -21,6 +21,7 @@ import type {
   Partition,
   PartitionBound,
   PartitionKey,
+  Policy,
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
@@ -396,6 +397,19 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
     ['renamedFrom', t.renamedFrom],
     ['columns', t.columns.length > 0 ? columns : undefined],
     ...partsEntries(t.schema, t.name, t),
+    ['policies', namedMap(t.policies ?? [], policyNode)],
+  ]);
+}
+
+/** A row level security policy (issue 12): defaults (permissive, all, PUBLIC) left out. */
+function policyNode(p: Policy): Value {
+  return flowMap([
+    ['restrictive', p.restrictive],
+    ['command', p.command],
+    ['roles', p.roles === undefined ? undefined : flowSeq(p.roles)],
+    ['using', sql(p.using)],
+    ['withCheck', sql(p.withCheck)],
+    ['comment', p.comment],
   ]);
 }
 

@@ -19,6 +19,7 @@ import type {
   Index,
   MaterializedView,
   Partition,
+  Policy,
   PrimaryKey,
   ReplicaIdentity,
   Sequence,
@@ -65,6 +66,26 @@ export interface DropExtension {
   readonly kind: 'dropExtension';
   readonly extension: Extension;
 }
+// ---------------------------------------------------------------- policies (issue 12)
+
+export interface CreatePolicy {
+  readonly kind: 'createPolicy';
+  readonly table: RelationRef;
+  readonly policy: Policy;
+}
+export interface DropPolicy {
+  readonly kind: 'dropPolicy';
+  readonly table: RelationRef;
+  readonly policy: Policy;
+}
+/** Roles, USING, WITH CHECK or the comment changed (ALTER POLICY, or drop and create: see the planner). */
+export interface AlterPolicy {
+  readonly kind: 'alterPolicy';
+  readonly table: RelationRef;
+  readonly from: Policy;
+  readonly to: Policy;
+}
+
 // ---------------------------------------------------------------- composite types (issue 12)
 
 export interface CreateCompositeType {
@@ -402,6 +423,9 @@ export type Change =
   | AlterExtensionSchema
   | AlterExtensionVersion
   | CreateCompositeType
+  | CreatePolicy
+  | DropPolicy
+  | AlterPolicy
   | DropCompositeType
   | AlterCompositeType
   | CreateSchema
@@ -467,6 +491,12 @@ export function describeChange(c: Change): string {
       return `create extension ${c.extension.name}`;
     case 'dropExtension':
       return `drop extension ${c.extension.name}`;
+    case 'createPolicy':
+      return `create policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
+    case 'dropPolicy':
+      return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
+    case 'alterPolicy':
+      return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
     case 'createCompositeType':
       return `create type ${c.type.schema}.${c.type.name}`;
     case 'dropCompositeType':

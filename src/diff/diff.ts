@@ -155,10 +155,12 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     if (t.kind === 'added') {
       if (t.desired.renamedFrom !== undefined && renamedAway.has(t.desired.renamedFrom)) continue;
       newRelation(t.desired, out, t.desired);
+      diffPolicies(t.desired, undefined, t.desired, out);
     } else if (t.kind === 'removed') {
       if (!renamedAway.has(t.key)) out.push({ kind: 'dropTable', table: t.live });
     } else {
       diffTable(t.live, t.desired, path, out);
+      diffPolicies(t.desired, t.live, t.desired, out);
     }
   }
 
@@ -193,6 +195,16 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
       }
       viewComments(v.desired, v.live, v.desired, out);
     }
+  }
+}
+
+/** Policies of a table (issue 12); a new table's are created after it (`live` undefined). */
+function diffPolicies(ref: RelationRef, live: Table | undefined, desired: Table, out: Change[]): void {
+  const table: RelationRef = { schema: ref.schema, name: ref.name };
+  for (const p of diffKeyed(live?.policies ?? [], desired.policies ?? [], (x) => x.name)) {
+    if (p.kind === 'added') out.push({ kind: 'createPolicy', table, policy: p.desired });
+    else if (p.kind === 'removed') out.push({ kind: 'dropPolicy', table, policy: p.live });
+    else if (!same(p.live, p.desired)) out.push({ kind: 'alterPolicy', table, from: p.live, to: p.desired });
   }
 }
 

@@ -45,6 +45,7 @@ import {
   parseIndexKeys,
   parseMaterializedView,
   parsePartitionBy,
+  parsePolicy,
   parsePrimaryKey,
   parseRelationProperties,
   parseSequence,
@@ -63,6 +64,7 @@ import type {
   ExtensionRow,
   IndexKeyRow,
   IndexRow,
+  PolicyRow,
   RelationRow,
   SchemaRow,
   SequenceRow,
@@ -81,6 +83,7 @@ export interface CatalogRows {
   readonly types: readonly TypeRow[];
   readonly domainChecks: readonly DomainCheckRow[];
   readonly compositeAttributes: readonly CompositeAttributeRow[];
+  readonly policies: readonly PolicyRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -272,6 +275,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
     return { kind: 'partition', schema: rel.schema, name: rel.name, bound, ...relationParts(rel) };
   };
 
+  const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
   const buildTable = (rel: RelationRow): Table => {
     const columnRows = columnsByTable.get(rel.oid) ?? [];
     const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
@@ -283,6 +287,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         );
       }
     }
+    const policies = (policiesByTable.get(rel.oid) ?? []).map(parsePolicy);
     return {
       kind: 'table',
       schema: rel.schema,
@@ -290,6 +295,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       unlogged: rel.unlogged,
       columns,
       ...relationParts(rel),
+      ...(policies.length > 0 ? { policies } : {}),
     };
   };
 

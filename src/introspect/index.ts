@@ -35,6 +35,8 @@ import {
   indexesSql,
   OUTSIDE_TRANSACTION_SQL,
   type OutsideTransactionRow,
+  POLICIES_SQL,
+  type PolicyRow,
   RELATIONS_SQL,
   type RelationRow,
   SCHEMAS_SQL,
@@ -141,6 +143,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const constraints = await read<ConstraintRow>(client, 'constraints', constraintsSql(versionNum), p);
   const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
   const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
+  const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
   const views = await read<ViewRow>(client, 'views', VIEWS_SQL, p);
   const viewColumns = await read<ViewColumnRow>(client, 'view columns', VIEW_COLUMNS_SQL, p);
   const dependencies = await read<DependencyRow>(client, 'dependencies', DEPENDENCIES_SQL);
@@ -154,6 +157,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     types,
     domainChecks,
     compositeAttributes,
+    policies,
     sequences,
     relations,
     columns,

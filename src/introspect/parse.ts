@@ -24,6 +24,8 @@ import type {
   MaterializedView,
   PartitionBound,
   PartitionKey,
+  Policy,
+  PolicyCommand,
   PrimaryKey,
   ReplicaIdentity,
   Sequence,
@@ -42,6 +44,7 @@ import type {
   ExtensionRow,
   IndexKeyRow,
   IndexRow,
+  PolicyRow,
   RelationRow,
   SequenceRow,
   TypeRow,
@@ -479,6 +482,31 @@ export function parseCompositeType(row: TypeRow, attributes: readonly CompositeA
       ...opt('collation', a.collation),
       ...opt('comment', a.comment),
     })),
+    ...opt('comment', row.comment),
+  };
+}
+
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+const POLICY_COMMANDS: Readonly<Record<string, PolicyCommand | undefined>> = {
+  r: 'select',
+  a: 'insert',
+  w: 'update',
+  d: 'delete',
+  '*': undefined,
+};
+
+export function parsePolicy(row: PolicyRow): Policy {
+  if (!(row.command in POLICY_COMMANDS)) throw new Error(`policy ${row.name}: unknown command ${row.command}`);
+  const command = POLICY_COMMANDS[row.command];
+  const publicOnly = row.roles.length === 1 && row.roles[0] === 'public';
+  return {
+    name: row.name,
+    ...(row.permissive ? {} : { restrictive: true as const }),
+    ...opt('command', command),
+    ...(publicOnly ? {} : { roles: [...row.roles].sort() }),
+    ...opt('using', row.using),
+    ...opt('withCheck', row.with_check),
     ...opt('comment', row.comment),
   };
 }

@@ -775,3 +775,32 @@ LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 WHERE t.typtype = 'c' AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
   AND ${notExtensionMember('pg_type', 't.oid')}
 ORDER BY t.oid, a.attnum`;
+
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+export interface PolicyRow {
+  readonly table_oid: string;
+  readonly name: string;
+  readonly permissive: boolean;
+  /** pg_policy.polcmd: r select, a insert, w update, d delete, * all. */
+  readonly command: string;
+  /** Role names, sorted; `public` for PUBLIC. */
+  readonly roles: string[];
+  readonly using: string | null;
+  readonly with_check: string | null;
+  readonly comment: string | null;
+}
+
+export const POLICIES_SQL = `SELECT pol.polrelid::pg_catalog.text AS table_oid, pol.polname AS name,
+  pol.polpermissive AS permissive, pol.polcmd::pg_catalog.text AS command,
+  ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r.oid)::pg_catalog.text END
+    FROM pg_catalog.unnest(pol.polroles) AS r(oid) ORDER BY 1) AS roles,
+  pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using,
+  pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS with_check,
+  ${description('pg_policy', 'pol.oid')} AS comment
+FROM pg_catalog.pg_policy pol
+JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
+  AND ${notExtensionMember('pg_class', 'c.oid')}
+ORDER BY pol.polrelid, pol.polname`;

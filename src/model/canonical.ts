@@ -39,10 +39,13 @@ function canonicalParts<T extends RelationParts>(r: T): T {
 
 function canonicalTable(t: Table): Table {
   const { renamedFrom: _r, ...rest } = canonicalParts(t);
+  const { policies, ...others } = rest;
   return {
-    ...rest,
+    ...others,
     // Column order of an existing table is not a difference.
     columns: sorted(t.columns).map(withoutDirectives),
+    // Policies (issue 12): absent when there are none, so a table's fingerprint stays what it was.
+    ...(policies !== undefined && policies.length > 0 ? { policies: sorted(policies) } : {}),
   };
 }
 

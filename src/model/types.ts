@@ -292,12 +292,34 @@ export interface Partition extends RelationParts {
   readonly bound: PartitionBound;
 }
 
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+export type PolicyCommand = 'select' | 'insert' | 'update' | 'delete';
+
+/** `CREATE POLICY name ON table …`. Defaults are absent: PERMISSIVE, FOR ALL, TO PUBLIC. */
+export interface Policy {
+  readonly name: string;
+  /** AS RESTRICTIVE; absent for PERMISSIVE. */
+  readonly restrictive?: true;
+  /** FOR …; absent for ALL. */
+  readonly command?: PolicyCommand;
+  /** TO …: role names, sorted; absent for PUBLIC alone. `public` stands for PUBLIC in a list. */
+  readonly roles?: readonly string[];
+  /** USING expression, normalized (`pg_get_expr`). */
+  readonly using?: string;
+  /** WITH CHECK expression, normalized. */
+  readonly withCheck?: string;
+  readonly comment?: string;
+}
+
 export interface Table extends RelationParts {
   readonly kind: 'table';
   readonly schema: string;
   readonly name: string;
   readonly unlogged: boolean;
   readonly columns: readonly Column[];
+  /** Row level security policies, sorted by name; absent when the table has none. */
+  readonly policies?: readonly Policy[];
   /** Desired state only: the table's previous name in the same schema. */
   readonly renamedFrom?: string;
 }

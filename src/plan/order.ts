@@ -48,6 +48,9 @@ export const GROUPS = {
     // Views and materialized views, created and replaced after every table, column and index they
     // may read, in the order of the desired dependency graph.
     'views',
+    // Row level security policies: after the tables, columns and views their expressions may use
+    // (src/plan/techniques/policies.ts).
+    'policies',
     // Comments last: the objects they are on exist by now.
     'comments',
   ],
@@ -67,6 +70,8 @@ export const GROUPS = {
     // Views zdm left under a renamed table's old name, views re-created with other columns, dropped
     // views (what reads a view first): before anything changes a column or table they select.
     'dropViews',
+    // Policies: before the columns their expressions may use are dropped.
+    'dropPolicies',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',
     // Partition swaps (the shadow takes the live table's place in one short transaction; foreign keys

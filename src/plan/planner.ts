@@ -26,6 +26,7 @@ import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
+import * as policies from './techniques/policies.js';
 import { planRenameTable } from './techniques/rename-table.js';
 import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as tableProperties from './techniques/table-properties.js';
@@ -77,6 +78,9 @@ const HANDLERS: Handlers = {
   dropExtension: objects.planDropExtension,
   alterExtensionSchema: objects.planAlterExtensionSchema,
   alterExtensionVersion: objects.planAlterExtensionVersion,
+  createPolicy: policies.planCreatePolicy,
+  dropPolicy: policies.planDropPolicy,
+  alterPolicy: policies.planAlterPolicy,
   // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
   createCompositeType: () => {},
   dropCompositeType: () => {},

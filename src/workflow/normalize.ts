@@ -30,6 +30,7 @@ import type {
   Index,
   IndexKey,
   Partition,
+  Policy,
   RelationParts,
   StorageParameters,
   Table,
@@ -39,6 +40,7 @@ import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
+import { createPolicySql } from '../sql/policies.js';
 import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
 import { searchPathSql } from '../sql/session.js';
@@ -316,6 +318,26 @@ function mergeParts<T extends RelationParts>(
   };
 }
 
+/** The desired policies with their expressions as the server deparses them (issue 12). */
+function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
+  if (desired.policies === undefined) return {};
+  const gotPolicies = byNameMap(got.policies);
+  const livePolicies = byNameMap(live?.policies);
+  return {
+    policies: desired.policies.map((p) => {
+      const n = gotPolicies.get(p.name);
+      if (!n) return p;
+      const l = livePolicies.get(p.name);
+      const { using: _u, withCheck: _w, ...rest } = p;
+      return {
+        ...rest,
+        ...opt('using', keep(p.using, n.using, l?.using)),
+        ...opt('withCheck', keep(p.withCheck, n.withCheck, l?.withCheck)),
+      };
+    }),
+  };
+}
+
 export interface NormalizeOptions {
   /**
    * Normalize every table and domain, also those written exactly as the live database prints them
@@ -456,6 +478,10 @@ async function normalizeBatch(
         createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
+      // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
+      for (const pol of created ? (t.policies ?? []) : []) {
+        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
+      }
     }
     const tableOut = new Map<Table, Table>();
     const domainOut = new Map<Domain, Domain>();
@@ -473,6 +499,7 @@ async function normalizeBatch(
       const merged = mergeParts(t, g, map, liveTable);
       tableOut.set(t, {
         ...merged,
+        ...mergePolicies(t, g, liveTable),
         columns: t.columns.map((c) => {
           const n = cols.get(c.name);
           if (!n) return c;
