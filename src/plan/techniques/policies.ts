@@ -1,7 +1,8 @@
 /**
  * Row level security policies (issue 12). Every policy statement takes ACCESS EXCLUSIVE on its
  * table (../shared/pg-locks.md: CREATE / ALTER / DROP POLICY), held only for the statement: lock
- * timeout and retry, as for other instant DDL.
+ * timeout and retry, as for other instant DDL. COMMENT ON POLICY takes ACCESS SHARE. Proven from
+ * pg_locks in test/integration/policy-locks.test.ts.
  *
  * - New policies in expand (group `policies`: after the tables, columns, views and functions an
  *   expression may use), with their comments.
@@ -91,9 +92,10 @@ export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
     summary = `replace policy ${to.name} on ${name} (${blocker}: ALTER POLICY cannot; dropped and created in one transaction)`;
     sql = [dropPolicySql(table, from.name), ...createSql(table, to)];
   }
+  // COMMENT ON POLICY alone takes ACCESS SHARE (measured: test/integration/policy-locks.test.ts).
   ctx.add(
     at.expand('policies'),
-    sqlStep(summary, sql, { locks: [lock(table, 'ACCESS EXCLUSIVE')] }),
+    sqlStep(summary, sql, { locks: [lock(table, shapeChanges ? 'ACCESS EXCLUSIVE' : 'ACCESS SHARE')] }),
     (m) => withPolicy(m, table, to.name, to),
     [tableTouch(table)],
   );
