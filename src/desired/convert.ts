@@ -647,6 +647,13 @@ class Converter {
         (p.roles ?? []).forEach((r, i) => {
           this.checkName(at.at('roles', i), r, 'role');
         });
+        if (roles.length > 1 && roles.includes('public')) {
+          this.issues.value(
+            at.at('roles'),
+            `policy \`${name}\`: \`public\` (every role) is listed with other roles, which PostgreSQL ignores ` +
+              '(it keeps PUBLIC alone); list either `public` or the roles',
+          );
+        }
         const publicOnly = roles.length === 0 || (roles.length === 1 && roles[0] === 'public');
         return {
           name,

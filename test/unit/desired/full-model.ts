@@ -124,6 +124,18 @@ const users = table(
     rowLevelSecurity: true,
     forceRowLevelSecurity: true,
     replicaIdentity: { kind: 'full' },
+    policies: [
+      { name: 'everyone', using: 'true' },
+      {
+        name: 'own rows',
+        restrictive: true,
+        command: 'update',
+        roles: ['App Reader', 'app_writer'],
+        using: '(display_name = CURRENT_USER)',
+        withCheck: "(note <> 'x: y')",
+        comment: 'only their own',
+      },
+    ],
     primaryKey: {
       kind: 'primaryKey',
       name: 'users_pk_custom',
