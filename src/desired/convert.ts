@@ -12,6 +12,7 @@ import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers 
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Domain,
   EnumType,
@@ -24,6 +25,7 @@ import type {
   Partition,
   PartitionBound,
   PartitionKey,
+  Policy,
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
@@ -48,6 +50,7 @@ import { formatPath, type PathSegment } from './paths.js';
 import type {
   RawBoundValue,
   RawColumn,
+  RawCompositeType,
   RawDocument,
   RawDomain,
   RawEnum,
@@ -137,6 +140,7 @@ interface MergedSchema {
   comment?: Entry<string>;
   readonly enums: Map<string, Entry<RawEnum>>;
   readonly domains: Map<string, Entry<RawDomain>>;
+  readonly compositeTypes: Map<string, Entry<RawCompositeType>>;
   readonly sequences: Map<string, Entry<RawSequence>>;
   readonly tables: Map<string, Entry<RawTable>>;
   readonly views: Map<string, Entry<RawView>>;
@@ -270,7 +274,12 @@ class Converter {
         const e: Extension =
           typeof ext === 'string'
             ? { kind: 'extension', name: ext }
-            : { kind: 'extension', name: ext.name, ...opt('schema', ext.schema === 'public' ? undefined : ext.schema) };
+            : {
+                kind: 'extension',
+                name: ext.name,
+                ...opt('schema', ext.schema === 'public' ? undefined : ext.schema),
+                ...opt('version', ext.version),
+              };
         this.checkName(typeof ext === 'string' ? loc : loc.at('name'), e.name, 'extension');
         if (typeof ext !== 'string' && ext.schema !== undefined) this.checkName(loc.at('schema'), ext.schema, 'schema');
         const first = extensionAt.get(e.name);
@@ -289,6 +298,7 @@ class Converter {
             name,
             enums: new Map(),
             domains: new Map(),
+            compositeTypes: new Map(),
             sequences: new Map(),
             tables: new Map(),
             views: new Map(),
@@ -306,6 +316,13 @@ class Converter {
         }
         this.mergeNamed('enum', name, merged.enums, loc.at('enums'), rawSchema.enums);
         this.mergeNamed('domain', name, merged.domains, loc.at('domains'), rawSchema.domains);
+        this.mergeNamed(
+          'composite type',
+          name,
+          merged.compositeTypes,
+          loc.at('compositeTypes'),
+          rawSchema.compositeTypes,
+        );
         this.mergeNamed('sequence', name, merged.sequences, loc.at('sequences'), rawSchema.sequences);
         this.mergeNamed('table', name, merged.tables, loc.at('tables'), rawSchema.tables);
         this.mergeNamed('view', name, merged.views, loc.at('views'), rawSchema.views);
@@ -356,7 +373,7 @@ class Converter {
 
   private userTypes(schema: string): Set<string> {
     const s = this.schemas.get(schema);
-    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? [])]);
+    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? []), ...(s?.compositeTypes.keys() ?? [])]);
   }
 
   private resolveType(schema: string, written: string, loc: Loc): string {
@@ -391,6 +408,7 @@ class Converter {
   private convertSchema(s: MergedSchema): SchemaModel {
     const enums = [...s.enums.values()].map((e) => this.convertEnum(s.name, e));
     const domains = [...s.domains.values()].map((e) => this.convertDomain(s.name, e));
+    const compositeTypes = [...s.compositeTypes.values()].map((e) => this.convertCompositeType(s.name, e));
     const sequences = [...s.sequences.values()].map((e) => this.convertSequence(s.name, e));
     const tables = [...s.tables.values()].map((e) => this.convertTable(s.name, e));
     const views = [...s.views.values()].map((e) => this.convertView(s.name, e));
@@ -401,6 +419,7 @@ class Converter {
       name: s.name,
       enums,
       domains,
+      compositeTypes,
       sequences,
       tables,
       views,
@@ -465,6 +484,30 @@ class Converter {
       checks,
       ...opt('comment', raw.comment || undefined),
     };
+  }
+
+  // ---------------------------------------------------------------- composite types (issue 12)
+
+  private convertCompositeType(schema: string, { name, raw, loc }: Entry<RawCompositeType>): CompositeType {
+    this.checkName(loc, name, 'composite type');
+    // A composite type is a relation too (pg_class relkind c): its name clashes with tables'.
+    this.relationNames.push({ schema, name, what: 'composite type', loc });
+    this.typeNames.push({ schema, name, what: 'composite type', loc });
+    const attributes = loc
+      .at('attributes')
+      .entries(raw.attributes)
+      .map(([attribute, a, at]) => {
+        this.checkName(at, attribute, 'attribute');
+        return {
+          name: attribute,
+          type: this.resolveType(schema, a.type, at.at('type')),
+          ...opt('collation', rawName(a.collation)),
+          ...opt('comment', a.comment || undefined),
+        };
+      });
+    if (attributes.length === 0)
+      this.issues.value(loc.at('attributes'), 'a composite type needs at least one attribute');
+    return { kind: 'compositeType', schema, name, attributes, ...opt('comment', raw.comment || undefined) };
   }
 
   private expression(loc: Loc, value: RawText): string {
@@ -609,7 +652,42 @@ class Converter {
       columns: [...columns.values()],
       ...parts,
       ...opt('renamedFrom', raw.renamedFrom),
+      ...this.convertPolicies(loc, raw.policies),
     };
+  }
+
+  // ---------------------------------------------------------------- policies (issue 12)
+
+  private convertPolicies(loc: Loc, raw: RawTable['policies']): { policies?: Policy[] } {
+    const policies = loc
+      .at('policies')
+      .entries(raw)
+      .map(([name, p, at]): Policy => {
+        this.checkName(at, name, 'policy');
+        const roles = [...new Set((p.roles ?? []).map((r) => (r.toLowerCase() === 'public' ? 'public' : r)))].sort();
+        (p.roles ?? []).forEach((r, i) => {
+          this.checkName(at.at('roles', i), r, 'role');
+        });
+        if (roles.length > 1 && roles.includes('public')) {
+          this.issues.value(
+            at.at('roles'),
+            `policy \`${name}\`: \`public\` (every role) is listed with other roles, which PostgreSQL ignores ` +
+              '(it keeps PUBLIC alone); list either `public` or the roles',
+          );
+        }
+        const publicOnly = roles.length === 0 || (roles.length === 1 && roles[0] === 'public');
+        return {
+          name,
+          ...(p.restrictive === true ? { restrictive: true as const } : {}),
+          ...opt('command', p.command === 'all' ? undefined : p.command),
+          ...(publicOnly ? {} : { roles }),
+          ...opt('using', p.using === undefined ? undefined : this.expression(at.at('using'), p.using)),
+          ...opt('withCheck', p.withCheck === undefined ? undefined : this.expression(at.at('withCheck'), p.withCheck)),
+          ...opt('comment', p.comment || undefined),
+        };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return policies.length > 0 ? { policies } : {};
   }
 
   private convertColumn(schema: string, name: string, raw: RawColumn, loc: Loc, inPrimaryKey: boolean): Column {
@@ -1594,7 +1672,7 @@ class Converter {
       this.relationNames,
       'tables, partitions, sequences, views, materialized views and indexes (including those of constraints)',
     );
-    clash(this.typeNames, 'enums, domains, tables and views (each table and view has a row type)');
+    clash(this.typeNames, 'enums, domains, composite types, tables and views (each table and view has a row type)');
   }
 }
 

@@ -12,12 +12,13 @@ export interface RawDocument {
   readonly schemas?: Readonly<Record<string, RawSchema>>;
 }
 
-export type RawExtension = string | { readonly name: string; readonly schema?: string };
+export type RawExtension = string | { readonly name: string; readonly schema?: string; readonly version?: string };
 
 export interface RawSchema {
   readonly comment?: string;
   readonly enums?: Readonly<Record<string, RawEnum>>;
   readonly domains?: Readonly<Record<string, RawDomain>>;
+  readonly compositeTypes?: Readonly<Record<string, RawCompositeType>>;
   readonly sequences?: Readonly<Record<string, RawSequence>>;
   readonly tables?: Readonly<Record<string, RawTable>>;
   readonly views?: Readonly<Record<string, RawView>>;
@@ -37,6 +38,14 @@ export interface RawDomain {
   readonly default?: RawText;
   readonly collation?: string;
   readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
+  readonly comment?: string;
+}
+
+/** `CREATE TYPE … AS (…)`: attributes in order. */
+export interface RawCompositeType {
+  readonly attributes: Readonly<
+    Record<string, { readonly type: string; readonly collation?: string; readonly comment?: string }>
+  >;
   readonly comment?: string;
 }
 
@@ -181,6 +190,17 @@ export interface RawTable extends RawRelationParts {
   readonly unlogged?: boolean;
   readonly renamedFrom?: string;
   readonly columns?: Readonly<Record<string, RawColumn>>;
+  readonly policies?: Readonly<Record<string, RawPolicy>>;
+}
+
+/** A row level security policy (issue 12). */
+export interface RawPolicy {
+  readonly restrictive?: boolean;
+  readonly command?: 'all' | 'select' | 'insert' | 'update' | 'delete';
+  readonly roles?: readonly string[];
+  readonly using?: RawText;
+  readonly withCheck?: RawText;
+  readonly comment?: string;
 }
 
 /** A partition bound value; null is SQL's NULL (list partitions). */

@@ -10,6 +10,7 @@ import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../mod
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Domain,
   EnumType,
@@ -22,6 +23,7 @@ import type {
   Partition,
   PartitionBound,
   PartitionKey,
+  Policy,
   PrimaryKey,
   RelationParts,
   ReplicaIdentity,
@@ -237,22 +239,30 @@ const nonEmpty = (names: readonly string[]): YAMLSeq | undefined => (names.lengt
 
 // ------------------------------------------------------------------ objects
 
+/** A pinned version only (a live model has the installed one, which pins nothing). */
 function extensionNode(e: Extension): string | YAMLMap {
-  return e.schema === undefined
+  const version = e.version;
+  return e.schema === undefined && version === undefined
     ? e.name
     : flowMap([
         ['name', e.name],
         ['schema', e.schema],
+        ['version', version],
       ]);
 }
 
 function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined): YAMLMap {
-  const userTypes = new Set([...s.enums.map((e) => e.name), ...s.domains.map((d) => d.name)]);
+  const userTypes = new Set([
+    ...s.enums.map((e) => e.name),
+    ...s.domains.map((d) => d.name),
+    ...s.compositeTypes.map((c) => c.name),
+  ]);
   const file = (v: View | MaterializedView) => queryFiles?.get(`${v.kind} ${s.name}.${v.name}`);
   return blockMap([
     ['comment', s.comment],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
+    ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
     ['sequences', namedMap(s.sequences, sequenceNode)],
     ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
     ['views', namedMap(s.views, (v) => viewNode(v, file(v)), true)],
@@ -423,6 +433,26 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
   ]);
 }
 
+/** Attributes in the type's order (not sorted: the order is the type's). */
+function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Value {
+  const attributes = new YAMLMap();
+  for (const a of c.attributes) {
+    add(
+      attributes,
+      a.name,
+      flowMap([
+        ['type', writtenTypeName(c.schema, a.type, userTypes)],
+        ['collation', a.collation],
+        ['comment', a.comment],
+      ]),
+    );
+  }
+  return blockMap([
+    ['attributes', attributes],
+    ['comment', c.comment],
+  ]);
+}
+
 function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], write: (item: T) => Value): YAMLMap {
   const m = namedMap(items, write)!;
   m.flow = true;
@@ -470,6 +500,19 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
     ['renamedFrom', t.renamedFrom],
     ['columns', t.columns.length > 0 ? columns : undefined],
     ...partsEntries(t.schema, t.name, t),
+    ['policies', namedMap(t.policies ?? [], policyNode)],
+  ]);
+}
+
+/** A row level security policy (issue 12): defaults (permissive, all, PUBLIC) left out. */
+function policyNode(p: Policy): Value {
+  return flowMap([
+    ['restrictive', p.restrictive],
+    ['command', p.command],
+    ['roles', p.roles === undefined ? undefined : flowSeq(p.roles)],
+    ['using', sql(p.using)],
+    ['withCheck', sql(p.withCheck)],
+    ['comment', p.comment],
   ]);
 }
 

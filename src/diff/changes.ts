@@ -12,6 +12,7 @@ import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -20,6 +21,7 @@ import type {
   Index,
   MaterializedView,
   Partition,
+  Policy,
   PrimaryKey,
   ReplicaIdentity,
   Routine,
@@ -67,6 +69,49 @@ export interface CreateExtension {
 export interface DropExtension {
   readonly kind: 'dropExtension';
   readonly extension: Extension;
+}
+// ---------------------------------------------------------------- policies (issue 12)
+
+export interface CreatePolicy {
+  readonly kind: 'createPolicy';
+  readonly table: RelationRef;
+  readonly policy: Policy;
+}
+export interface DropPolicy {
+  readonly kind: 'dropPolicy';
+  readonly table: RelationRef;
+  readonly policy: Policy;
+}
+/** Roles, USING, WITH CHECK or the comment changed (ALTER POLICY, or drop and create: see the planner). */
+export interface AlterPolicy {
+  readonly kind: 'alterPolicy';
+  readonly table: RelationRef;
+  readonly from: Policy;
+  readonly to: Policy;
+}
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CreateCompositeType {
+  readonly kind: 'createCompositeType';
+  readonly type: CompositeType;
+}
+export interface DropCompositeType {
+  readonly kind: 'dropCompositeType';
+  readonly type: CompositeType;
+}
+/** Attributes added, dropped or of another type, comments of the type and its attributes. */
+export interface AlterCompositeType {
+  readonly kind: 'alterCompositeType';
+  readonly from: CompositeType;
+  readonly to: CompositeType;
+}
+
+/** `ALTER EXTENSION … UPDATE TO` the version the desired state pins. */
+export interface AlterExtensionVersion {
+  readonly kind: 'alterExtensionVersion';
+  readonly from: Extension;
+  readonly to: Extension;
 }
 export interface AlterExtensionSchema {
   readonly kind: 'alterExtensionSchema';
@@ -387,6 +432,13 @@ export type Change =
   | CreateExtension
   | DropExtension
   | AlterExtensionSchema
+  | AlterExtensionVersion
+  | CreateCompositeType
+  | CreatePolicy
+  | DropPolicy
+  | AlterPolicy
+  | DropCompositeType
+  | AlterCompositeType
   | CreateSchema
   | DropSchema
   | CreateEnum
@@ -528,6 +580,20 @@ export function describeChange(c: Change): string {
       return `create extension ${c.extension.name}`;
     case 'dropExtension':
       return `drop extension ${c.extension.name}`;
+    case 'createPolicy':
+      return `create policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
+    case 'dropPolicy':
+      return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
+    case 'alterPolicy':
+      return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
+    case 'createCompositeType':
+      return `create type ${c.type.schema}.${c.type.name}`;
+    case 'dropCompositeType':
+      return `drop type ${c.type.schema}.${c.type.name}`;
+    case 'alterCompositeType':
+      return `alter type ${c.to.schema}.${c.to.name}`;
+    case 'alterExtensionVersion':
+      return `update extension ${c.to.name} from version ${c.from.installedVersion ?? '?'} to ${c.to.version ?? '?'}`;
     case 'alterExtensionSchema':
       return `move extension ${c.to.name} to schema ${c.to.schema ?? 'public'}`;
     case 'createSchema':

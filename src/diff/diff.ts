@@ -63,6 +63,9 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
     else if ((e.live.schema ?? 'public') !== (e.desired.schema ?? 'public')) {
       out.push({ kind: 'alterExtensionSchema', from: e.live, to: e.desired });
     }
+    if (e.kind === 'both' && e.desired.version !== undefined && e.desired.version !== e.live.installedVersion) {
+      out.push({ kind: 'alterExtensionVersion', from: e.live, to: e.desired });
+    }
   }
 
   for (const s of diffKeyed(live.schemas, desired.schemas, (x) => x.name)) {
@@ -112,6 +115,13 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     }
   }
 
+  // Composite types (issue 12): their comments go with their own change (planned in one step).
+  for (const c of diffKeyed(live.compositeTypes, desired.compositeTypes, (x) => x.name)) {
+    if (c.kind === 'added') out.push({ kind: 'createCompositeType', type: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropCompositeType', type: c.live });
+    else if (!same(c.live, c.desired)) out.push({ kind: 'alterCompositeType', from: c.live, to: c.desired });
+  }
+
   for (const q of diffKeyed(live.sequences, desired.sequences, (x) => x.name)) {
     if (q.kind === 'added') {
       out.push({ kind: 'createSequence', sequence: q.desired });
@@ -146,10 +156,12 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     if (t.kind === 'added') {
       if (t.desired.renamedFrom !== undefined && renamedAway.has(t.desired.renamedFrom)) continue;
       newRelation(t.desired, out, t.desired);
+      diffPolicies(t.desired, undefined, t.desired, out);
     } else if (t.kind === 'removed') {
       if (!renamedAway.has(t.key)) out.push({ kind: 'dropTable', table: t.live });
     } else {
       diffTable(t.live, t.desired, path, out);
+      diffPolicies(t.desired, t.live, t.desired, out);
     }
   }
 
@@ -187,6 +199,16 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
   }
 
   diffRoutinesAndTriggers(live, desired, out);
+}
+
+/** Policies of a table (issue 12); a new table's are created after it (`live` undefined). */
+function diffPolicies(ref: RelationRef, live: Table | undefined, desired: Table, out: Change[]): void {
+  const table: RelationRef = { schema: ref.schema, name: ref.name };
+  for (const p of diffKeyed(live?.policies ?? [], desired.policies ?? [], (x) => x.name)) {
+    if (p.kind === 'added') out.push({ kind: 'createPolicy', table, policy: p.desired });
+    else if (p.kind === 'removed') out.push({ kind: 'dropPolicy', table, policy: p.live });
+    else if (!same(p.live, p.desired)) out.push({ kind: 'alterPolicy', table, from: p.live, to: p.desired });
+  }
 }
 
 /** What `CREATE OR REPLACE VIEW` sets: definition and options (columns follow from the definition). */

@@ -7,6 +7,7 @@ import { InternalError, messageOf, ServerError } from '../errors.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DatabaseModel,
   Dependency,
   Dependents,
@@ -33,6 +34,7 @@ import {
   parseBound,
   parseCheck,
   parseColumn,
+  parseCompositeType,
   parseDependents,
   parseDomain,
   parseDomainCheck,
@@ -44,6 +46,7 @@ import {
   parseIndexKeys,
   parseMaterializedView,
   parsePartitionBy,
+  parsePolicy,
   parsePrimaryKey,
   parseRelationProperties,
   parseSequence,
@@ -54,6 +57,7 @@ import {
 } from './parse.js';
 import type {
   ColumnRow,
+  CompositeAttributeRow,
   ConstraintRow,
   DependencyRow,
   DependentRow,
@@ -61,6 +65,7 @@ import type {
   ExtensionRow,
   IndexKeyRow,
   IndexRow,
+  PolicyRow,
   RelationRow,
   SchemaRow,
   SequenceRow,
@@ -79,6 +84,8 @@ export interface CatalogRows {
   readonly extensions: readonly ExtensionRow[];
   readonly types: readonly TypeRow[];
   readonly domainChecks: readonly DomainCheckRow[];
+  readonly compositeAttributes: readonly CompositeAttributeRow[];
+  readonly policies: readonly PolicyRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -280,6 +287,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
     return { kind: 'partition', schema: rel.schema, name: rel.name, bound, ...relationParts(rel) };
   };
 
+  const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
   const buildTable = (rel: RelationRow): Table => {
     const columnRows = columnsByTable.get(rel.oid) ?? [];
     const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
@@ -291,6 +299,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         );
       }
     }
+    const policies = (policiesByTable.get(rel.oid) ?? []).map(parsePolicy);
     return {
       kind: 'table',
       schema: rel.schema,
@@ -298,6 +307,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       unlogged: rel.unlogged,
       columns,
       ...relationParts(rel),
+      ...(policies.length > 0 ? { policies } : {}),
     };
   };
 
@@ -305,6 +315,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   interface SchemaContent {
     enums: EnumType[];
     domains: Domain[];
+    compositeTypes: CompositeType[];
     sequences: Sequence[];
     tables: Table[];
     views: View[];
@@ -312,11 +323,20 @@ export function buildModel(rows: CatalogRows): BuildResult {
   }
   const schemaContent = new Map<string, SchemaContent>();
   for (const s of rows.schemas) {
-    schemaContent.set(s.name, { enums: [], domains: [], sequences: [], tables: [], views: [], materializedViews: [] });
+    schemaContent.set(s.name, {
+      enums: [],
+      domains: [],
+      compositeTypes: [],
+      sequences: [],
+      tables: [],
+      views: [],
+      materializedViews: [],
+    });
   }
   const contentOf = (schema: string): SchemaContent | undefined => schemaContent.get(schema);
 
   const checksByDomain = groupBy(rows.domainChecks, (c) => c.type_oid);
+  const attributesByType = groupBy(rows.compositeAttributes, (a) => a.type_oid);
   for (const t of rows.types) {
     const content = contentOf(t.schema);
     if (!content) continue;
@@ -332,7 +352,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         );
         break;
       case 'c':
-        note(`${t.schema}.${t.name}`, 'composite type');
+        content.compositeTypes.push(parseCompositeType(t, attributesByType.get(t.oid) ?? []));
         break;
       case 'r':
         note(`${t.schema}.${t.name}`, 'range type');
@@ -384,6 +404,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         name: s.name,
         enums: c.enums.sort(byName),
         domains: c.domains.sort(byName),
+        compositeTypes: c.compositeTypes.sort(byName),
         sequences: c.sequences.sort(byName),
         tables: c.tables.sort(byName),
         views: c.views.sort(byName),

@@ -16,7 +16,9 @@ import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,
+  COMPOSITE_ATTRIBUTES_SQL,
   type ColumnRow,
+  type CompositeAttributeRow,
   type ConstraintRow,
   constraintsSql,
   DEPENDENCIES_SQL,
@@ -33,6 +35,8 @@ import {
   indexesSql,
   OUTSIDE_TRANSACTION_SQL,
   type OutsideTransactionRow,
+  POLICIES_SQL,
+  type PolicyRow,
   RELATIONS_SQL,
   type RelationRow,
   SCHEMAS_SQL,
@@ -129,12 +133,19 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const extensions = await read<ExtensionRow>(client, 'extensions', EXTENSIONS_SQL);
   const types = await read<TypeRow>(client, 'types', TYPES_SQL, p);
   const domainChecks = await read<DomainCheckRow>(client, 'domain checks', DOMAIN_CHECKS_SQL, p);
+  const compositeAttributes = await read<CompositeAttributeRow>(
+    client,
+    'composite type attributes',
+    COMPOSITE_ATTRIBUTES_SQL,
+    p,
+  );
   const sequences = await read<SequenceRow>(client, 'sequences', SEQUENCES_SQL, p);
   const relations = await read<RelationRow>(client, 'tables', RELATIONS_SQL, p);
   const columns = await read<ColumnRow>(client, 'columns', COLUMNS_SQL, p);
   const constraints = await read<ConstraintRow>(client, 'constraints', constraintsSql(versionNum), p);
   const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
   const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
+  const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
   const views = await read<ViewRow>(client, 'views', VIEWS_SQL, p);
   const viewColumns = await read<ViewColumnRow>(client, 'view columns', VIEW_COLUMNS_SQL, p);
   const dependencies = await read<DependencyRow>(client, 'dependencies', DEPENDENCIES_SQL);
@@ -149,6 +160,8 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     extensions,
     types,
     domainChecks,
+    compositeAttributes,
+    policies,
     sequences,
     relations,
     columns,

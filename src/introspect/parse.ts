@@ -7,6 +7,7 @@ import { identityOptionsOf } from '../model/identity.js';
 import type {
   CheckConstraint,
   Column,
+  CompositeType,
   DependencyTarget,
   Dependent,
   Domain,
@@ -23,6 +24,8 @@ import type {
   MaterializedView,
   PartitionBound,
   PartitionKey,
+  Policy,
+  PolicyCommand,
   PrimaryKey,
   ReplicaIdentity,
   Sequence,
@@ -34,12 +37,14 @@ import type {
 import { viewDefinitionText, viewOptionsFrom } from '../model/views.js';
 import type {
   ColumnRow,
+  CompositeAttributeRow,
   ConstraintRow,
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
   IndexKeyRow,
   IndexRow,
+  PolicyRow,
   RelationRow,
   SequenceRow,
   TypeRow,
@@ -70,7 +75,12 @@ export interface UnsupportedFeature {
 }
 
 export function parseExtension(row: ExtensionRow): Extension {
-  return { kind: 'extension', name: row.name, ...(row.schema === 'public' ? {} : { schema: row.schema }) };
+  return {
+    kind: 'extension',
+    name: row.name,
+    ...(row.schema === 'public' ? {} : { schema: row.schema }),
+    installedVersion: row.version,
+  };
 }
 
 export function parseEnum(row: TypeRow): EnumType {
@@ -460,6 +470,48 @@ export function parseMaterializedView(
     indexes,
     ...opt('with', parseReloptions(row.options)),
     ...opt('clusterOn', row.cluster_index),
+    ...opt('comment', row.comment),
+  };
+}
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export function parseCompositeType(row: TypeRow, attributes: readonly CompositeAttributeRow[]): CompositeType {
+  return {
+    kind: 'compositeType',
+    schema: row.schema,
+    name: row.name,
+    attributes: attributes.map((a) => ({
+      name: a.name,
+      type: a.type,
+      ...opt('collation', a.collation),
+      ...opt('comment', a.comment),
+    })),
+    ...opt('comment', row.comment),
+  };
+}
+
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+const POLICY_COMMANDS: Readonly<Record<string, PolicyCommand | undefined>> = {
+  r: 'select',
+  a: 'insert',
+  w: 'update',
+  d: 'delete',
+  '*': undefined,
+};
+
+export function parsePolicy(row: PolicyRow): Policy {
+  if (!(row.command in POLICY_COMMANDS)) throw new Error(`policy ${row.name}: unknown command ${row.command}`);
+  const command = POLICY_COMMANDS[row.command];
+  const publicOnly = row.roles.length === 1 && row.roles[0] === 'public';
+  return {
+    name: row.name,
+    ...(row.permissive ? {} : { restrictive: true as const }),
+    ...opt('command', command),
+    ...(publicOnly ? {} : { roles: [...row.roles].sort() }),
+    ...opt('using', row.using),
+    ...opt('withCheck', row.with_check),
     ...opt('comment', row.comment),
   };
 }

@@ -84,9 +84,10 @@ WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_namespa
 export interface ExtensionRow {
   readonly name: string;
   readonly schema: string;
+  readonly version: string;
 }
 
-export const EXTENSIONS_SQL = `SELECT e.extname AS name, n.nspname AS schema
+export const EXTENSIONS_SQL = `SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version
 FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'`;
@@ -594,7 +595,7 @@ const USER_NS = (ns: string): string =>
 /** `'table '`, `'view '`… for a pg_class row `c`: the kind part of its object key (null: not a node). */
 const RELATION_KIND = (c: string): string =>
   `CASE ${c}.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '
-    WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'type ' END`;
+    WHEN 'm' THEN 'materializedView ' WHEN 'f' THEN 'foreignTable ' WHEN 'S' THEN 'sequence ' WHEN 'c' THEN 'compositeType ' END`;
 const FUNCTION_KEY = (p: string, ns: string): string =>
   `CASE ${p}.prokind WHEN 'a' THEN 'aggregate ' WHEN 'p' THEN 'procedure ' ELSE 'function ' END
     || ${ns}.nspname || '.' || ${p}.proname || '(' || pg_catalog.oidvectortypes(${p}.proargtypes) || ')'`;
@@ -757,3 +758,60 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
 ) AS counts
 WHERE count > 0
 ORDER BY kind`;
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CompositeAttributeRow {
+  /** The composite type's pg_type oid (TypeRow.oid). */
+  readonly type_oid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly collation: string | null;
+  readonly comment: string | null;
+}
+
+/** The attributes of standalone composite types (`CREATE TYPE … AS`), in attnum order. */
+export const COMPOSITE_ATTRIBUTES_SQL = `SELECT t.oid::pg_catalog.text AS type_oid, a.attname AS name,
+  pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
+    THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
+  ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_class r ON r.oid = t.typrelid AND r.relkind = 'c'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_catalog.pg_type at ON at.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE t.typtype = 'c' AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
+  AND ${notExtensionMember('pg_type', 't.oid')}
+ORDER BY t.oid, a.attnum`;
+
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+export interface PolicyRow {
+  readonly table_oid: string;
+  readonly name: string;
+  readonly permissive: boolean;
+  /** pg_policy.polcmd: r select, a insert, w update, d delete, * all. */
+  readonly command: string;
+  /** Role names, sorted; `public` for PUBLIC. */
+  readonly roles: string[];
+  readonly using: string | null;
+  readonly with_check: string | null;
+  readonly comment: string | null;
+}
+
+export const POLICIES_SQL = `SELECT pol.polrelid::pg_catalog.text AS table_oid, pol.polname AS name,
+  pol.polpermissive AS permissive, pol.polcmd::pg_catalog.text AS command,
+  ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r.oid)::pg_catalog.text END
+    FROM pg_catalog.unnest(pol.polroles) AS r(oid) ORDER BY 1) AS roles,
+  pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) AS using,
+  pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) AS with_check,
+  ${description('pg_policy', 'pol.oid')} AS comment
+FROM pg_catalog.pg_policy pol
+JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
+  AND ${notExtensionMember('pg_class', 'c.oid')}
+ORDER BY pol.polrelid, pol.polname`;

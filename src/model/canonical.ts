@@ -40,10 +40,13 @@ function canonicalParts<T extends RelationParts>(r: T): T {
 
 function canonicalTable(t: Table): Table {
   const { renamedFrom: _r, ...rest } = canonicalParts(t);
+  const { policies, ...others } = rest;
   return {
-    ...rest,
+    ...others,
     // Column order of an existing table is not a difference.
     columns: sorted(t.columns).map(withoutDirectives),
+    // Policies (issue 12): absent when there are none, so a table's fingerprint stays what it was.
+    ...(policies !== undefined && policies.length > 0 ? { policies: sorted(policies) } : {}),
   };
 }
 
@@ -103,6 +106,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     ...s,
     enums: sorted(s.enums),
     domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
+    compositeTypes: sorted(s.compositeTypes),
     sequences: sorted(s.sequences),
     tables: sorted(s.tables).map(canonicalTable),
     views: sorted(s.views).map(canonicalView),
@@ -120,8 +124,9 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
 function hashedForm(m: DatabaseModel): unknown {
   return {
     ...m,
-    schemas: m.schemas.map(({ views, materializedViews, functions, triggers, ...rest }) => ({
+    schemas: m.schemas.map(({ views, materializedViews, compositeTypes, functions, triggers, ...rest }) => ({
       ...rest,
+      ...(compositeTypes.length > 0 ? { compositeTypes } : {}),
       ...(views.length > 0 ? { views } : {}),
       ...(materializedViews.length > 0 ? { materializedViews } : {}),
       ...(functions.length > 0 ? { functions } : {}),
@@ -139,7 +144,7 @@ function hashedForm(m: DatabaseModel): unknown {
 export function canonicalize(m: DatabaseModel): DatabaseModel {
   return {
     kind: 'database',
-    extensions: sorted(m.extensions),
+    extensions: sorted(m.extensions).map(({ version: _v, installedVersion: _i, ...e }) => e),
     schemas: sorted(m.schemas).map(canonicalSchema),
   };
 }

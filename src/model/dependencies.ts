@@ -130,6 +130,7 @@ const MANAGED_KINDS = new Set([
   'enum',
   'domain',
   'sequence',
+  'compositeType',
   'function',
   'procedure',
   'trigger',

@@ -18,7 +18,7 @@ import { routineKey, triggerKey } from './routines.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
-export type SchemaObjectKind = 'enum' | 'domain' | 'sequence' | 'table' | 'view' | 'materializedView';
+export type SchemaObjectKind = 'enum' | 'domain' | 'compositeType' | 'sequence' | 'table' | 'view' | 'materializedView';
 
 /** `table public.orders`: the key of a schema-qualified object (for fingerprints and the dependency graph). */
 export function objectKey(kind: SchemaObjectKind, schema: string, name: string): string {
@@ -32,6 +32,7 @@ export function emptySchema(name: string): SchemaModel {
     name,
     enums: [],
     domains: [],
+    compositeTypes: [],
     sequences: [],
     tables: [],
     views: [],
@@ -74,10 +75,12 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
   };
   for (const e of m.extensions) put(`extension ${e.name}`, e);
   for (const s of m.schemas) {
-    const { enums, domains, sequences, tables, views, materializedViews, functions, triggers, ...own } = s;
+    const { enums, domains, compositeTypes, sequences, tables, views, materializedViews, functions, triggers, ...own } =
+      s;
     put(`schema ${s.name}`, own);
     for (const x of enums) put(objectKey('enum', s.name, x.name), x);
     for (const x of domains) put(objectKey('domain', s.name, x.name), x);
+    for (const x of compositeTypes) put(objectKey('compositeType', s.name, x.name), x);
     for (const x of sequences) put(objectKey('sequence', s.name, x.name), x);
     for (const x of tables) put(objectKey('table', s.name, x.name), x);
     for (const x of views) put(objectKey('view', s.name, x.name), x);

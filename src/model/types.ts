@@ -25,6 +25,14 @@ export interface Extension {
   readonly name: string;
   /** Schema the extension's objects live in, when not `public`. */
   readonly schema?: string;
+  /**
+   * Desired state only: the version it pins (created with VERSION, else updated with `ALTER
+   * EXTENSION … UPDATE TO`); absent, any version will do. Left out of comparison (canonical.ts):
+   * the diff compares it with `installedVersion` when it is there.
+   */
+  readonly version?: string;
+  /** Live database only: the version installed (`pg_extension.extversion`). Never compared. */
+  readonly installedVersion?: string;
 }
 
 export interface EnumType {
@@ -51,6 +59,27 @@ export interface Domain {
   readonly default?: string;
   readonly collation?: string;
   readonly checks: readonly DomainCheck[];
+  readonly comment?: string;
+}
+
+// ---------------------------------------------------------------- composite types (issue 12)
+
+export interface CompositeAttribute {
+  readonly name: string;
+  /** Canonical type. */
+  readonly type: string;
+  /** A collation other than the type's default, qualified (`pg_catalog."C"`). */
+  readonly collation?: string;
+  readonly comment?: string;
+}
+
+/** `CREATE TYPE … AS (…)`. */
+export interface CompositeType {
+  readonly kind: 'compositeType';
+  readonly schema: string;
+  readonly name: string;
+  /** In attnum order: the order is the type's (row constructors, `(x).*`). */
+  readonly attributes: readonly CompositeAttribute[];
   readonly comment?: string;
 }
 
@@ -269,12 +298,34 @@ export interface Partition extends RelationParts {
   readonly bound: PartitionBound;
 }
 
+// ---------------------------------------------------------------- row level security policies (issue 12)
+
+export type PolicyCommand = 'select' | 'insert' | 'update' | 'delete';
+
+/** `CREATE POLICY name ON table …`. Defaults are absent: PERMISSIVE, FOR ALL, TO PUBLIC. */
+export interface Policy {
+  readonly name: string;
+  /** AS RESTRICTIVE; absent for PERMISSIVE. */
+  readonly restrictive?: true;
+  /** FOR …; absent for ALL. */
+  readonly command?: PolicyCommand;
+  /** TO …: role names, sorted; absent for PUBLIC alone. `public` stands for PUBLIC in a list. */
+  readonly roles?: readonly string[];
+  /** USING expression, normalized (`pg_get_expr`). */
+  readonly using?: string;
+  /** WITH CHECK expression, normalized. */
+  readonly withCheck?: string;
+  readonly comment?: string;
+}
+
 export interface Table extends RelationParts {
   readonly kind: 'table';
   readonly schema: string;
   readonly name: string;
   readonly unlogged: boolean;
   readonly columns: readonly Column[];
+  /** Row level security policies, sorted by name; absent when the table has none. */
+  readonly policies?: readonly Policy[];
   /** Desired state only: the table's previous name in the same schema. */
   readonly renamedFrom?: string;
 }
@@ -425,6 +476,7 @@ export interface SchemaModel {
   readonly name: string;
   readonly enums: readonly EnumType[];
   readonly domains: readonly Domain[];
+  readonly compositeTypes: readonly CompositeType[];
   readonly sequences: readonly Sequence[];
   readonly tables: readonly Table[];
   readonly views: readonly View[];

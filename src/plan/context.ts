@@ -38,6 +38,7 @@ export interface Touch {
     | 'schema'
     | 'enum'
     | 'domain'
+    | 'compositeType'
     | 'sequence'
     | 'table'
     | 'view'
@@ -190,6 +191,11 @@ export class PlanContext {
    * change (techniques/views.ts rebuildViews): the view planning leaves them alone.
    */
   readonly rebuiltViews = new Set<string>();
+  /**
+   * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
+   * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
+   */
+  readonly indexesBuiltByReplacement = new Set<string>();
   /** Views whose creating step sets their comments: no comment step of their own. */
   readonly viewCommentsSet = new Set<string>();
   /** Schema names the SQL generators treat as qualifiers of collations and operator classes. */

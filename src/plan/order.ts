@@ -16,6 +16,9 @@ export const GROUPS = {
     'enums',
     // After enums (a domain may be over one), before the columns of the domain.
     'domains',
+    // Composite types: after the enums and domains an attribute may be of, before the tables and
+    // columns of the type (src/plan/techniques/composite-types.ts).
+    'compositeTypes',
     // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
     'sequences',
     // Functions and procedures (new, or replaced with CREATE OR REPLACE) before the tables, columns,
@@ -54,6 +57,9 @@ export const GROUPS = {
     'bodyFunctions',
     // Triggers after their tables, views and functions (CREATE [OR REPLACE] TRIGGER: SHARE ROW EXCLUSIVE).
     'triggers',
+    // Row level security policies: after the tables, columns and views their expressions may use
+    // (src/plan/techniques/policies.ts).
+    'policies',
     // Comments last: the objects they are on exist by now.
     'comments',
   ],
@@ -79,6 +85,8 @@ export const GROUPS = {
     // Functions whose change CREATE OR REPLACE refuses: dropped and created again with the triggers
     // that use them, in one transaction, once the old application version is gone.
     'recreateFunctions',
+    // Policies: before the columns their expressions may use are dropped.
+    'dropPolicies',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',
     // Partition swaps (the shadow takes the live table's place in one short transaction; foreign keys
@@ -110,6 +118,9 @@ export const GROUPS = {
     'dropFunctions',
     // After the columns and tables whose defaults call nextval() on them.
     'dropSequences',
+    // Attributes and composite types: after the columns and tables of the type; before the enums
+    // and domains an attribute may be of.
+    'dropCompositeTypes',
     // After the columns of that type; before the enums a domain may be over.
     'dropDomains',
     'dropEnums',

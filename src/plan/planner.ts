@@ -20,11 +20,13 @@ import { slugify } from './names.js';
 import { groupIndex } from './order.js';
 import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
+import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
 import * as constraints from './techniques/constraints.js';
 import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
+import * as policies from './techniques/policies.js';
 import { planRenameTable } from './techniques/rename-table.js';
 import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as routines from './techniques/routines.js';
@@ -76,6 +78,14 @@ const HANDLERS: Handlers = {
   createExtension: objects.planCreateExtension,
   dropExtension: objects.planDropExtension,
   alterExtensionSchema: objects.planAlterExtensionSchema,
+  alterExtensionVersion: objects.planAlterExtensionVersion,
+  createPolicy: policies.planCreatePolicy,
+  dropPolicy: policies.planDropPolicy,
+  alterPolicy: policies.planAlterPolicy,
+  // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createCompositeType: () => {},
+  dropCompositeType: () => {},
+  alterCompositeType: () => {},
   createSchema: objects.planCreateSchema,
   dropSchema: objects.planDropSchema,
   createEnum: objects.planCreateEnum,
@@ -196,6 +206,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   }
   views.planViews(ctx, viewChanges);
   routines.planRoutinesAndTriggers(ctx, routineChanges);
+  planCompositeTypes(ctx, changes.filter(isCompositeTypeChange));
   objects.planComments(
     ctx,
     comments.filter((c) => !ctx.viewCommentsSet.has(commentViewKey(c.target) ?? '')),

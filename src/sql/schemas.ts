@@ -1,6 +1,6 @@
 /** Schemas and extensions. */
 import type { Extension } from '../model/types.js';
-import { quoteIdent } from './quote.js';
+import { quoteIdent, quoteLiteral } from './quote.js';
 
 export function createSchemaSql(name: string): string {
   return `CREATE SCHEMA ${quoteIdent(name)}`;
@@ -13,7 +13,12 @@ export function dropSchemaSql(name: string): string {
 
 export function createExtensionSql(e: Extension, o: { readonly ifNotExists?: boolean } = {}): string {
   const schema = e.schema !== undefined ? ` SCHEMA ${quoteIdent(e.schema)}` : '';
-  return `CREATE EXTENSION ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(e.name)}${schema}`;
+  const version = e.version !== undefined ? ` VERSION ${quoteLiteral(e.version)}` : '';
+  return `CREATE EXTENSION ${o.ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(e.name)}${schema}${version}`;
+}
+
+export function alterExtensionVersionSql(name: string, version: string): string {
+  return `ALTER EXTENSION ${quoteIdent(name)} UPDATE TO ${quoteLiteral(version)}`;
 }
 
 export function dropExtensionSql(name: string): string {

@@ -21,6 +21,8 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
+import { compositeTypesUsedFirst } from '../model/composite-types.js';
+import { qualified } from '../model/names.js';
 import { routineKey } from '../model/routines.js';
 import type {
   DatabaseModel,
@@ -29,14 +31,17 @@ import type {
   Index,
   IndexKey,
   Partition,
+  Policy,
   RelationParts,
   StorageParameters,
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
+import { createPolicySql } from '../sql/policies.js';
 import { createRoutineSql } from '../sql/routines.js';
 import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
@@ -220,6 +225,14 @@ async function createNewSchemaObjects(
       await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
     }
   }
+  // Composite types after the enums and domains an attribute may be of, a type used by another first.
+  const liveTypes = new Set(live.schemas.flatMap((sc) => sc.compositeTypes.map((t) => qualified(sc.name, t.name))));
+  const newTypes = desired.schemas
+    .flatMap((sc) => sc.compositeTypes)
+    .filter((t) => !liveTypes.has(qualified(t.schema, t.name)));
+  for (const t of compositeTypesUsedFirst(newTypes)) {
+    await s.try(`schemas${SEP}${t.schema}${SEP}compositeTypes${SEP}${t.name}`, createCompositeTypeSql(t, schemas));
+  }
 }
 
 /**
@@ -325,6 +338,26 @@ function mergeParts<T extends RelationParts>(
     partitions: desired.partitions.map((p) => {
       const n = parts.get(p);
       return n ? { ...mergeParts(p, n, map, livePartitions.get(p.name)), bound: n.bound } : p;
+    }),
+  };
+}
+
+/** The desired policies with their expressions as the server deparses them (issue 12). */
+function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
+  if (desired.policies === undefined) return {};
+  const gotPolicies = byNameMap(got.policies);
+  const livePolicies = byNameMap(live?.policies);
+  return {
+    policies: desired.policies.map((p) => {
+      const n = gotPolicies.get(p.name);
+      if (!n) return p;
+      const l = livePolicies.get(p.name);
+      const { using: _u, withCheck: _w, ...rest } = p;
+      return {
+        ...rest,
+        ...opt('using', keep(p.using, n.using, l?.using)),
+        ...opt('withCheck', keep(p.withCheck, n.withCheck, l?.withCheck)),
+      };
     }),
   };
 }
@@ -469,6 +502,10 @@ async function normalizeBatch(
         createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
+      // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
+      for (const pol of created ? (t.policies ?? []) : []) {
+        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
+      }
     }
     const tableOut = new Map<Table, Table>();
     const domainOut = new Map<Domain, Domain>();
@@ -486,6 +523,7 @@ async function normalizeBatch(
       const merged = mergeParts(t, g, map, liveTable);
       tableOut.set(t, {
         ...merged,
+        ...mergePolicies(t, g, liveTable),
         columns: t.columns.map((c) => {
           const n = cols.get(c.name);
           if (!n) return c;

@@ -23,9 +23,9 @@
 import type { Queryable } from '../db/connection.js';
 import { introspect } from '../introspect/index.js';
 import { tablesEqual } from '../model/canonical.js';
+import { compositeTypesUsedFirst } from '../model/composite-types.js';
 import { dependencyGraph } from '../model/dependencies.js';
 import { objectKey } from '../model/objects.js';
-
 import type {
   DatabaseModel,
   Index,
@@ -37,6 +37,7 @@ import type {
   ViewColumn,
 } from '../model/types.js';
 import { columnDefinition } from '../sql/columns.js';
+import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { primaryKeySql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { partitionBoundSql, partitionBySql } from '../sql/partitions.js';
@@ -199,6 +200,9 @@ async function buildTables(client: Queryable, desired: DatabaseModel): Promise<M
         await attempt(client, `CREATE SEQUENCE ${qualifiedName(s.name, q.name)} AS ${q.type}`),
       );
     }
+  }
+  for (const t of compositeTypesUsedFirst(desired.schemas.flatMap((s) => s.compositeTypes))) {
+    note(objectKey('compositeType', t.schema, t.name), await attempt(client, createCompositeTypeSql(t, schemas)));
   }
   for (const s of desired.schemas) {
     for (const t of s.tables) {

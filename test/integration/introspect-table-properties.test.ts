@@ -84,6 +84,24 @@ describe('introspect: table properties', () => {
     expect(events.partitions[0]).not.toHaveProperty('rowLevelSecurity');
   });
 
+  it('reads row level security policies: permissive or restrictive, command, roles, USING, WITH CHECK, comment', async () => {
+    const [me] = await db.query<{ user: string }>('SELECT current_user AS user');
+    expect(table(model, 'ticket').policies).toEqual([
+      { name: 'everyone', using: 'true' },
+      {
+        name: 'own ticket',
+        restrictive: true,
+        command: 'update',
+        // The role and the user that ran the fixture (CURRENT_USER), sorted by code point.
+        roles: [me!.user, 'Zdm Props Reader'].sort(),
+        using: '(code = CURRENT_USER)',
+        withCheck: '(length(code) < 10)',
+        comment: 'their own',
+      },
+    ]);
+    expect(table(model, 'owner')).not.toHaveProperty('policies');
+  });
+
   it('reads comments on every kind of constraint and on domain checks', () => {
     const ticket = table(model, 'ticket');
     expect(ticket.primaryKey?.comment).toBe('surrogate key');

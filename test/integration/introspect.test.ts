@@ -86,9 +86,9 @@ describe('introspect (kitchen sink)', () => {
 
   it('lists extensions (not plpgsql) with their schema when not public', () => {
     expect(model.extensions).toEqual([
-      { kind: 'extension', name: 'btree_gist', schema: 'ext' },
-      { kind: 'extension', name: 'cube' },
-      { kind: 'extension', name: 'earthdistance' },
+      { kind: 'extension', name: 'btree_gist', schema: 'ext', installedVersion: expect.any(String) },
+      { kind: 'extension', name: 'cube', installedVersion: expect.any(String) },
+      { kind: 'extension', name: 'earthdistance', installedVersion: expect.any(String) },
     ]);
   });
 
@@ -106,6 +106,7 @@ describe('introspect (kitchen sink)', () => {
       name: 'ext',
       enums: [],
       domains: [],
+      compositeTypes: [],
       sequences: [],
       tables: [],
       views: [],
@@ -652,6 +653,31 @@ describe('introspect (kitchen sink)', () => {
     expect(model.unmanaged).toEqual({});
   });
 
+  it('reads composite types with their attributes in order, collations and comments', () => {
+    expect(schema(model, 'shop').compositeTypes).toEqual([
+      {
+        kind: 'compositeType',
+        schema: 'shop',
+        name: 'address',
+        attributes: [
+          { name: 'street', type: 'text' },
+          { name: 'city', type: 'text' },
+        ],
+      },
+      {
+        kind: 'compositeType',
+        schema: 'shop',
+        name: 'price',
+        attributes: [
+          { name: 'amount', type: 'numeric(10,2)' },
+          { name: 'currency', type: 'text', collation: 'C', comment: 'ISO 4217' },
+          { name: 'status', type: 'shop.order_status' },
+        ],
+        comment: 'an amount in a currency',
+      },
+    ]);
+  });
+
   it('reads inheritance children and typed tables as plain tables and reports what the model cannot hold', () => {
     expect(table(model, 'shop', 'audit_log').columns.map((c) => c.name)).toEqual(['at', 'who']);
     expect(table(model, 'shop', 'addresses').columns).toEqual([
@@ -659,7 +685,6 @@ describe('introspect (kitchen sink)', () => {
       { kind: 'column', name: 'city', type: 'text', nullable: true },
     ]);
     const expected = [
-      { object: 'shop.address', feature: 'composite type' },
       { object: 'shop.addresses', feature: 'typed table (OF shop.address), read as a plain table' },
       { object: 'shop.audit_log', feature: 'INHERITS (shop.base_log), read as a plain table' },
     ];

@@ -33,6 +33,8 @@ import { adoptableIndex, isLeftoverOfKey } from './constraints.js';
 export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const { table, index } = ch;
   if (ctx.isNew(table)) return; // built in the relation's creation step
+  // On a column a shadow column replaces: built on the shadow (the diff lists the column's change first).
+  if (!ch.replaces && ctx.indexesBuiltByReplacement.has(qualified(table.schema, index.name))) return;
   const buildName = ch.replaces ? ctx.freshName(table.schema, [index.name], 'new') : index.name;
   const built: Index = withOptional({ ...index, name: buildName, valid: true }, 'comment', undefined);
   if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName);

@@ -7,6 +7,7 @@ import type {
   AddEnumValue,
   AlterDomain,
   AlterExtensionSchema,
+  AlterExtensionVersion,
   AlterSequence,
   CommentTarget,
   CreateDomain,
@@ -30,6 +31,7 @@ import { commentSql, domainCheckCommentsSql } from '../../sql/comments.js';
 import { qualifiedName } from '../../sql/quote.js';
 import {
   alterExtensionSchemaSql,
+  alterExtensionVersionSql,
   createExtensionSql,
   createSchemaSql,
   dropExtensionSql,
@@ -93,6 +95,27 @@ export function planDropExtension(ctx: PlanContext, ch: DropExtension): void {
     }),
     (m) => ({ ...m, extensions: m.extensions.filter((x) => x.name !== e.name) }),
     [{ kind: 'extension', name: e.name }],
+  );
+}
+
+/**
+ * The version the desired state pins: the extension's update script runs (it locks no table by
+ * itself: ../shared/pg-locks.md), in expand before anything that may use what the new version adds.
+ */
+export function planAlterExtensionVersion(ctx: PlanContext, ch: AlterExtensionVersion): void {
+  const version = ch.to.version!;
+  ctx.add(
+    at.expand('extensions'),
+    sqlStep(
+      `update extension ${ch.to.name} from version ${ch.from.installedVersion ?? '?'} to ${version} (its update script may change functions the application calls)`,
+      [alterExtensionVersionSql(ch.to.name, version)],
+      { hazards: ['app-compat'] },
+    ),
+    (m) => ({
+      ...m,
+      extensions: m.extensions.map((x) => (x.name === ch.to.name ? { ...x, installedVersion: version } : x)),
+    }),
+    [{ kind: 'extension', name: ch.to.name }],
   );
 }
 

@@ -57,7 +57,8 @@ function countPartitions(r: RelationParts): number {
 export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   const t = ch.table;
   const ref = { schema: t.schema, name: t.name };
-  const created = asCreated(t);
+  // Its policies are created after it (techniques/policies.ts): they may use what comes later.
+  const { policies: _policies, ...created } = asCreated(t);
   const sql = [
     createTableSql({ ...t, columns: t.columns.map((c) => ({ ...c, type: displayType(c.type) })) }, ctx.schemas),
     ...relationPartsSql(ref, t, ctx.schemas, true),

@@ -64,6 +64,18 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
     issues: [{ line: 8, at: 'name', path: '', message: 'YAML syntax error: Flow map in block collection must be' }],
   },
   {
+    name: 'a policy for public and other roles (PostgreSQL would keep PUBLIC alone)',
+    text: withUsers('columns:', '  id: { type: bigint }', 'policies:', '  p: { roles: [app, public], using: "true" }'),
+    issues: [
+      {
+        line: 9,
+        at: '[app',
+        path: `${T}.users.policies.p.roles`,
+        message: 'policy `p`: `public` (every role) is listed with other roles, which PostgreSQL ignores',
+      },
+    ],
+  },
+  {
     name: 'a bracket inside a flow map explains itself',
     text: withUsers('columns:', '  tags: { type: text[] }'),
     issues: [

@@ -125,6 +125,18 @@ const users = table(
     forceRowLevelSecurity: true,
     replicaIdentity: { kind: 'full' },
     clusterOn: 'users_code_key',
+    policies: [
+      { name: 'everyone', using: 'true' },
+      {
+        name: 'own rows',
+        restrictive: true,
+        command: 'update',
+        roles: ['App Reader', 'app_writer'],
+        using: '(display_name = CURRENT_USER)',
+        withCheck: "(note <> 'x: y')",
+        comment: 'only their own',
+      },
+    ],
     primaryKey: {
       kind: 'primaryKey',
       name: 'users_pk_custom',
@@ -435,7 +447,7 @@ export const FULL_MODEL: DatabaseModel = {
   kind: 'database',
   extensions: [
     { kind: 'extension', name: 'pgcrypto' },
-    { kind: 'extension', name: 'cube', schema: 'ext' },
+    { kind: 'extension', name: 'cube', schema: 'ext', version: '1.5' },
   ],
   schemas: [
     {
@@ -457,6 +469,21 @@ export const FULL_MODEL: DatabaseModel = {
           values: ['yes', 'no', 'null', '~', '1e3', '- x', '#x', 'true', '0777', 'a: b', "it's", 'ünï', ' padded '],
         },
         { kind: 'enum', schema: 'public', name: 'Mood Ü', values: [] },
+      ],
+      compositeTypes: [
+        {
+          kind: 'compositeType',
+          schema: 'public',
+          name: 'point2',
+          // Not in name order: the type's order is kept.
+          attributes: [
+            { name: 'y', type: 'double precision', comment: 'north' },
+            { name: 'x', type: 'double precision' },
+            { name: 'label', type: 'text', collation: 'C' },
+            { name: 'status', type: 'public.order_status' },
+          ],
+          comment: 'a point',
+        },
       ],
       domains: [
         {

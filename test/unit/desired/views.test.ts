@@ -137,7 +137,7 @@ describe('views in the desired state', () => {
           column: 7,
           path: 'schemas.public.views.t',
           message:
-            'view `public.t` has the same name as the table at schema.yaml:5:7; enums, domains, tables and views',
+            'view `public.t` has the same name as the table at schema.yaml:5:7; enums, domains, composite types, tables and views',
         },
         {
           line: 8,

@@ -35,7 +35,10 @@ export function db(
 export function schema(
   name: string,
   parts: Partial<
-    Pick<SchemaModel, 'enums' | 'domains' | 'sequences' | 'tables' | 'views' | 'materializedViews' | 'comment'>
+    Pick<
+      SchemaModel,
+      'enums' | 'domains' | 'compositeTypes' | 'sequences' | 'tables' | 'views' | 'materializedViews' | 'comment'
+    >
   > = {},
 ): SchemaModel {
   return { ...emptySchema(name), ...parts };

@@ -260,6 +260,18 @@ describe('rename of a column with keys, indexes and constraints (carried over, n
     );
   });
 
+  test('a type change with an index added on the column in the same plan builds it on the shadow column, not on the old one', () => {
+    const live = tables(table('t', [id(), col('a', 'integer')]));
+    const desired = tables(table('t', [id(), col('a', 'bigint')], { indexes: [index('t_a_idx', ['a'])] }));
+    const steps = flat(plan(live, desired));
+    const indexSql = steps.flatMap((x) => x.sql.filter((q) => /INDEX/.test(q)).map((q) => `${x.phase}: ${q}`));
+    // Built on the old column it would go with it when the swap drops that column.
+    expect(indexSql).toEqual([
+      'expand: CREATE INDEX CONCURRENTLY t_a_idx_zdm_new ON public.t (a_zdm_new)',
+      'contract: ALTER INDEX public.t_a_idx_zdm_new RENAME TO t_a_idx',
+    ]);
+  });
+
   test('an expression that mentions the name inside a string literal is not renamed', () => {
     const live = tables(table('t', [id(), col('a', 'text')], { checks: [check('t_a_check', "(a <> 'a'::text)")] }));
     const desired = tables(

@@ -156,7 +156,17 @@ export function decideCarried(
     if (rename) return kept(onColumn, finals, wanted);
     return sameIgnoringValidity(finals, wanted) ? onColumn : undefined;
   };
-  const indexes = carried(live.indexes, liveFinal.indexes.filter(uf.ix), desired.indexes.filter(uf.ix));
+  // A type change builds the indexes the desired state adds on the column (names the live table
+  // does not have) on the shadow column too: built on the old column, they would go with it.
+  const liveIndexNames = new Set(live.indexes.map((x) => x.name));
+  const wantedIndexes = desired.indexes.filter(uf.ix);
+  const addedIndexes = rename ? [] : wantedIndexes.filter((x) => !liveIndexNames.has(x.name));
+  const keptIndexes = carried(
+    live.indexes,
+    liveFinal.indexes.filter(uf.ix),
+    wantedIndexes.filter((x) => liveIndexNames.has(x.name) || rename),
+  );
+  const indexes = keptIndexes === undefined ? undefined : [...keptIndexes, ...addedIndexes];
   const checks = carried(live.checks, liveFinal.checks.filter(uf.check), desired.checks.filter(uf.check));
   const foreignKeys = carried(live.foreignKeys, liveFinal.foreignKeys.filter(uf.fk), desired.foreignKeys.filter(uf.fk));
   const uniqueConstraints = carried(

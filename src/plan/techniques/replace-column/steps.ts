@@ -186,6 +186,8 @@ function buildIndexStep(s: CarryScope, ix: Index, summary: string): void {
 function carryIndexes(s: CarryScope): void {
   const { ctx, table, carry } = s;
   for (const ix of s.carried.indexes) {
+    if (!s.live.indexes.some((x) => x.name === ix.name))
+      ctx.indexesBuiltByReplacement.add(qualified(table.schema, ix.name));
     const tmp = ctx.freshName(table.schema, [ix.name], 'zdm_new');
     const shadowIx: Index = withOptional(
       {

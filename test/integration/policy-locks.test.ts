@@ -1,0 +1,133 @@
+/**
+ * The locks the plan declares for row level security policies, proven from pg_locks (every
+ * transactional step runs once inside BEGIN … ROLLBACK while its own locks are read, then for real):
+ * CREATE, ALTER, DROP POLICY and the drop-and-create of a policy ALTER POLICY cannot change take
+ * ACCESS EXCLUSIVE on the table (../shared/pg-locks.md), and nothing else; COMMENT ON POLICY alone
+ * takes ACCESS SHARE.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePlan } from '../../src/workflow/plan.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { runObserved } from '../support/observed-locks.js';
+
+const ROLE = `DO $$BEGIN CREATE ROLE zdm_policy_reader; EXCEPTION WHEN duplicate_object THEN NULL; END$$;`;
+
+describe('locks of policy steps, from pg_locks', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('policy locks');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-policy-locks-'));
+    await db.exec(ROLE);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const table = (policies: string) => `    tables:
+      t:
+        columns:
+          id: { type: integer, nullable: false }
+          owner: { type: text }
+        primaryKey: { columns: [id] }
+        rowLevelSecurity: true
+${policies === '' ? '' : `        policies:\n${policies}`}`;
+  const before = (policies: string) =>
+    `CREATE TABLE t (id int PRIMARY KEY, owner text); ALTER TABLE t ENABLE ROW LEVEL SECURITY; ${policies}`;
+
+  it.for([
+    [
+      'create two policies, one with a comment',
+      before(''),
+      table(`          p_read: { roles: [zdm_policy_reader], using: owner = current_user, comment: own rows }
+          p_write: { restrictive: true, command: insert, withCheck: owner = current_user }
+`),
+      ['create policy p_read on public.t', 'create policy p_write on public.t'],
+      'ACCESS EXCLUSIVE',
+    ],
+    [
+      'change roles and USING (ALTER POLICY)',
+      before(`CREATE POLICY p ON t USING (true);`),
+      table(`          p: { roles: [zdm_policy_reader], using: owner = current_user }
+`),
+      ['alter policy p on public.t'],
+      'ACCESS EXCLUSIVE',
+    ],
+    [
+      'change the command (drop and create in one transaction)',
+      before(`CREATE POLICY p ON t USING (owner = current_user);`),
+      table(`          p: { command: select, using: owner = current_user }
+`),
+      [expect.stringMatching(/^replace policy p on public\.t \(FOR all → select: /)],
+      'ACCESS EXCLUSIVE',
+    ],
+    [
+      'change a comment',
+      before(`CREATE POLICY p ON t USING (true);`),
+      table(`          p: { using: 'true', comment: now commented }
+`),
+      ['comment on policy p on public.t'],
+      'ACCESS SHARE',
+    ],
+    [
+      'drop a policy',
+      before(`CREATE POLICY p ON t USING (true);`),
+      table(''),
+      ['drop policy p on public.t'],
+      'ACCESS EXCLUSIVE',
+    ],
+  ] as const)('%s', async ([name, live, desired, summaries, mode]) => {
+    await db.exec(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public; ${live}`);
+    const file = path.join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+    await writeFile(file, `version: 1\nschemas:\n  public:\n${desired}`);
+    const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    const observed = await runObserved(db.client, made.plan);
+    expect(observed.map((o) => o.step.replace(/^\S+ /, ''))).toEqual(summaries);
+    for (const o of observed) {
+      expect(o.declared, o.step).toEqual([`${mode} on public.t`]);
+      expect(o.held, o.step).toEqual(o.declared);
+    }
+    // Converged: planned again, nothing is left to do.
+    const again = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    expect(again.plan.phases.flatMap((p) => p.steps)).toEqual([]);
+  });
+});
+
+describe('roles stay outside zdm', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('policy roles');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-policy-roles-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a policy for a role that does not exist is a plan-time error naming the role at its file:line', async () => {
+    await db.exec(`CREATE TABLE t (id int PRIMARY KEY)`);
+    const file = path.join(dir, 'desired.yaml');
+    await writeFile(
+      file,
+      `version: 1
+schemas:
+  public:
+    tables:
+      t:
+        columns:
+          id: { type: integer, nullable: false }
+        primaryKey: { columns: [id] }
+        policies:
+          p: { roles: [zdm_no_such_role], using: 'true' }
+`,
+    );
+    await expect(makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() })).rejects.toThrow(
+      /desired\.yaml:10:11: schemas\.public\.tables\.t\.policies\.p: .*role "zdm_no_such_role" does not exist/,
+    );
+  });
+});
