@@ -639,17 +639,30 @@ class Converter {
     }
     const relation: Relation = { schema, name, kind: 'table', columns, uniqueKeys: [], uniques: [] };
     this.relations.set(relationKey(schema, name), relation);
+    // A child of INHERITS has its parents' columns too: keys and indexes may name them.
+    const inherits = raw.inherits?.map((p) => (p.includes('.') ? p : `${schema}.${p}`));
     const parts = this.convertParts(
-      { schema, name, label: `table \`${schema}.${name}\``, columns, relation },
+      {
+        schema,
+        name,
+        label: `table \`${schema}.${name}\``,
+        columns,
+        relation,
+        ...(inherits !== undefined ? { columnsUnknown: true } : {}),
+      },
       raw,
       loc,
     );
+    inherits?.forEach((parent, i) => {
+      this.deferred.push(() => this.checkParent(`${schema}.${name}`, parent, loc.at('inherits', i)));
+    });
     return {
       kind: 'table',
       schema,
       name,
       unlogged: raw.unlogged ?? false,
       columns: [...columns.values()],
+      ...opt('inherits', inherits),
       ...parts,
       ...opt('renamedFrom', raw.renamedFrom),
       ...this.convertPolicies(loc, raw.policies),
@@ -1606,6 +1619,21 @@ class Converter {
     const hint = didYouMean(name, names);
     if (hint !== '') return hint;
     return this.schemas.has(schema) ? ' in the desired state' : ` (schema \`${schema}\` is not in the desired state)`;
+  }
+
+  /** An INHERITS parent: a table of the desired state, not partitioned. */
+  private checkParent(child: string, parent: string, loc: Loc): void {
+    const dot = parent.indexOf('.');
+    const [schema, name] = [parent.slice(0, dot), parent.slice(dot + 1)];
+    const target = this.relations.get(relationKey(schema, name));
+    if (target === undefined || target.kind !== 'table') {
+      this.issues.value(
+        loc,
+        `\`${child}\` inherits from \`${parent}\`, which is not a table${this.tableHint(schema, name)}`,
+      );
+    } else if (`${schema}.${name}` === child) {
+      this.issues.value(loc, `\`${child}\` cannot inherit from itself`);
+    }
   }
 
   private checkForeignKey(fk: ForeignKey, loc: Loc): void {

@@ -188,6 +188,7 @@ export interface RawRelationParts {
 
 export interface RawTable extends RawRelationParts {
   readonly unlogged?: boolean;
+  readonly inherits?: readonly string[];
   readonly renamedFrom?: string;
   readonly columns?: Readonly<Record<string, RawColumn>>;
   readonly policies?: Readonly<Record<string, RawPolicy>>;

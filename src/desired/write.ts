@@ -495,6 +495,12 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
   for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
   return blockMap([
     ['unlogged', trueOnly(t.unlogged)],
+    [
+      'inherits',
+      t.inherits === undefined
+        ? undefined
+        : flowSeq(t.inherits.map((p) => (p.startsWith(`${t.schema}.`) ? p.slice(t.schema.length + 1) : p))),
+    ],
     ...propertyEntries(t),
     ['comment', t.comment],
     ['renamedFrom', t.renamedFrom],

@@ -328,6 +328,14 @@ function diffTable(live: Table, desired: Table, path: readonly PathSegment[], ou
     out.push({ kind: 'partitionTable', from: live, to: desired });
     return;
   }
+  if (!same(live.inherits ?? [], desired.inherits ?? [])) {
+    out.push({
+      kind: 'unsupported',
+      object,
+      path: docPath([...path, 'inherits']),
+      reason: `changing the parents of a live table (INHERITS ${(live.inherits ?? []).join(', ') || 'none'} → ${(desired.inherits ?? []).join(', ') || 'none'}) is not supported yet: run ALTER TABLE … INHERIT / NO INHERIT by hand, then plan again`,
+    });
+  }
   if (!same(live.partitionBy, desired.partitionBy)) {
     out.push({
       kind: 'unsupported',

@@ -289,7 +289,8 @@ export function buildModel(rows: CatalogRows): BuildResult {
 
   const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
   const buildTable = (rel: RelationRow): Table => {
-    const columnRows = columnsByTable.get(rel.oid) ?? [];
+    // A child of INHERITS lists its own columns; the inherited ones follow from its parents.
+    const columnRows = (columnsByTable.get(rel.oid) ?? []).filter((c) => rel.inherits.length === 0 || c.local);
     const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
     for (const c of columnRows) {
       if (c.identity_type !== null && c.identity_type !== c.type) {
@@ -306,6 +307,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       name: rel.name,
       unlogged: rel.unlogged,
       columns,
+      ...(rel.inherits.length > 0 ? { inherits: rel.inherits } : {}),
       ...relationParts(rel),
       ...(policies.length > 0 ? { policies } : {}),
     };
@@ -373,9 +375,6 @@ export function buildModel(rows: CatalogRows): BuildResult {
     }
     if (rel.of_type !== null)
       note(`${rel.schema}.${rel.name}`, `typed table (OF ${rel.of_type}), read as a plain table`);
-    if (rel.inherits.length > 0) {
-      note(`${rel.schema}.${rel.name}`, `INHERITS (${rel.inherits.join(', ')}), read as a plain table`);
-    }
     content.tables.push(buildTable(rel));
   }
 

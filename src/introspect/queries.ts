@@ -266,6 +266,8 @@ export interface ColumnRow {
   readonly generated: string;
   readonly collation: string | null;
   readonly comment: string | null;
+  /** Declared on the table itself (false: inherited only, from an INHERITS parent). */
+  readonly local: boolean;
   /** pg_attribute.attoptions (`n_distinct=-0.02`); null when none. */
   readonly options: string[] | null;
   /** pg_attribute.attstattarget when set (null: the default; -1 before PostgreSQL 17). */
@@ -292,7 +294,7 @@ SELECT a.attrelid::pg_catalog.text AS table_oid, a.attnum AS position, a.attname
   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
   ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment,
-  a.attoptions::pg_catalog.text[] AS options, NULLIF(a.attstattarget, -1)::pg_catalog.int4 AS statistics,
+  a.attislocal AS local, a.attoptions::pg_catalog.text[] AS options, NULLIF(a.attstattarget, -1)::pg_catalog.int4 AS statistics,
   ids.identity_type, ids.identity_start, ids.identity_increment, ids.identity_min, ids.identity_max,
   ids.identity_cache, ids.identity_cycle
 FROM rels

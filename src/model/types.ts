@@ -323,7 +323,13 @@ export interface Table extends RelationParts {
   readonly schema: string;
   readonly name: string;
   readonly unlogged: boolean;
+  /**
+   * The columns declared on the table itself. A table with `inherits` lists only its own (attislocal):
+   * the ones it inherits follow from its parents, with their defaults and NOT NULL.
+   */
   readonly columns: readonly Column[];
+  /** INHERITS: its parents (`schema.name`), in order; absent when none. */
+  readonly inherits?: readonly string[];
   /** Row level security policies, sorted by name; absent when the table has none. */
   readonly policies?: readonly Policy[];
   /** Desired state only: the table's previous name in the same schema. */

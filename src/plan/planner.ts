@@ -12,7 +12,7 @@ import { diffModels } from '../diff/diff.js';
 import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
 import { ABSENT, objectFingerprints, objectKey, withoutJournal } from '../model/objects.js';
-import type { DatabaseModel } from '../model/types.js';
+import type { DatabaseModel, Table } from '../model/types.js';
 import { withChecksum } from './checksum.js';
 import { type Action, PlanContext, rootTable, type Touch, touchKey } from './context.js';
 import { PlanningError } from './errors.js';
@@ -183,7 +183,10 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   // The techniques see live tables under the names expand's table renames give them (the rename
   // step's model edit does the same to the phase models, which start from the live model).
   const renamed = withTableRenames(live, desired);
-  const changes = [...tableRenames(live, desired), ...diffModels(anticipateReparse(renamed, desired), desired)];
+  const changes = parentsFirst([
+    ...tableRenames(live, desired),
+    ...diffModels(anticipateReparse(renamed, desired), desired),
+  ]);
   const ctx = new PlanContext({
     live: renamed,
     desired,
@@ -248,6 +251,36 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     phases,
   };
   return { plan: withChecksum(body), warnings: [...ctx.warnings], changes, models };
+}
+
+/**
+ * New tables after their INHERITS parents, and dropped ones before theirs (PostgreSQL refuses to
+ * drop a table with children); every other change keeps its place.
+ */
+export function parentsFirst(changes: readonly Change[]): Change[] {
+  const creates = parentsBeforeChildren(changes.flatMap((c) => (c.kind === 'createTable' ? [c] : [])));
+  const drops = parentsBeforeChildren(changes.flatMap((c) => (c.kind === 'dropTable' ? [c] : []))).reverse();
+  let ci = 0;
+  let di = 0;
+  return changes.map((c) => (c.kind === 'createTable' ? creates[ci++]! : c.kind === 'dropTable' ? drops[di++]! : c));
+}
+
+/** `of` in an order where a table comes after those of its INHERITS parents that are in `of`. */
+function parentsBeforeChildren<C extends { readonly table: Table }>(of: readonly C[]): C[] {
+  const byKey = new Map(of.map((c) => [`${c.table.schema}.${c.table.name}`, c]));
+  const done = new Set<C>();
+  const out: C[] = [];
+  const visit = (c: C): void => {
+    if (done.has(c)) return;
+    done.add(c);
+    for (const p of c.table.inherits ?? []) {
+      const parent = byKey.get(p);
+      if (parent !== undefined) visit(parent);
+    }
+    out.push(c);
+  };
+  for (const c of of) visit(c);
+  return out;
 }
 
 function isViewChange(c: Change): c is views.ViewChange {

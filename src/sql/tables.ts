@@ -6,7 +6,7 @@ import { addConstraintSql, checkSql, exclusionSql, primaryKeySql, uniqueSql } fr
 import { storageParameterList, storageParameterName, withClause } from './fragments.js';
 import { createIndexSql } from './indexes.js';
 import { createPartitionOfSql, partitionBySql } from './partitions.js';
-import { quoteIdent, type RelationName, rel } from './quote.js';
+import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
 
 /** `CREATE TABLE` with its columns and the constraints that can be declared inline (all but foreign keys). */
 export function createTableSql(t: Table, schemas: ReadonlySet<string>): string {
@@ -16,7 +16,14 @@ export function createTableSql(t: Table, schemas: ReadonlySet<string>): string {
   for (const c of t.checks) if (c.valid) lines.push(checkSql(c, false));
   for (const x of t.exclusionConstraints) lines.push(exclusionSql(x, schemas));
   const by = t.partitionBy ? ` ${partitionBySql(t.partitionBy)}` : '';
-  return `CREATE ${t.unlogged ? 'UNLOGGED ' : ''}TABLE ${rel(t)} (\n  ${lines.join(',\n  ')}\n)${by}${withClause(t.with)}`;
+  const inherits = t.inherits === undefined ? '' : ` INHERITS (${t.inherits.map(parentName).join(', ')})`;
+  return `CREATE ${t.unlogged ? 'UNLOGGED ' : ''}TABLE ${rel(t)} (\n  ${lines.join(',\n  ')}\n)${inherits}${by}${withClause(t.with)}`;
+}
+
+/** A parent of INHERITS, `schema.name` in the model, as SQL. */
+function parentName(p: string): string {
+  const dot = p.indexOf('.');
+  return qualifiedName(p.slice(0, dot), p.slice(dot + 1));
 }
 
 /** `CREATE TABLE t (columns) [PARTITION BY …] [WITH (…)]` on one line: the columns alone, no constraint. */

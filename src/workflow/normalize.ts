@@ -25,6 +25,7 @@ import { compositeTypesUsedFirst } from '../model/composite-types.js';
 import { qualified } from '../model/names.js';
 import { routineKey } from '../model/routines.js';
 import type {
+  Column,
   DatabaseModel,
   Domain,
   ExclusionConstraint,
@@ -118,6 +119,29 @@ class Session {
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
     }
   }
+}
+
+/** The columns `t` inherits from its INHERITS parents in `m` (at any depth), as name, type and collation. */
+function inheritedColumns(m: DatabaseModel, t: Table, seen: ReadonlySet<string> = new Set()): Column[] {
+  const own = new Set(t.columns.map((c) => c.name));
+  const out = new Map<string, Column>();
+  for (const p of t.inherits ?? []) {
+    if (seen.has(p)) continue;
+    const dot = p.indexOf('.');
+    const parent = m.schemas.find((s) => s.name === p.slice(0, dot))?.tables.find((x) => x.name === p.slice(dot + 1));
+    if (parent === undefined) continue;
+    for (const c of [...inheritedColumns(m, parent, new Set([...seen, p])), ...parent.columns]) {
+      if (own.has(c.name) || out.has(c.name)) continue;
+      out.set(c.name, {
+        kind: 'column',
+        name: c.name,
+        type: c.type,
+        nullable: true,
+        ...(c.collation ? { collation: c.collation } : {}),
+      });
+    }
+  }
+  return [...out.values()];
 }
 
 function tablePath(t: { schema: string; name: string }): string {
@@ -499,7 +523,9 @@ async function normalizeBatch(
       const rel = { schema, name };
       const created = await s.try(
         tablePath(t),
-        createTableOfColumnsSql(rel, t.columns, schemas, t.partitionBy, t.with),
+        // A child of INHERITS is made with its parents' columns (name and type) instead: its keys,
+        // indexes and checks may use them, and no live parent is locked.
+        createTableOfColumnsSql(rel, [...inheritedColumns(desired, t), ...t.columns], schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
       // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.

@@ -614,6 +614,18 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
     issues: [{ line: 7, at: '20000', path: `${T}.users.columns.name.statistics`, message: 'must be <= 10000' }],
   },
   {
+    name: 'INHERITS from a table that is not in the desired state',
+    text: withUsers('columns:', '  id: { type: bigint }', 'inherits: [user]'),
+    issues: [
+      {
+        line: 8,
+        at: 'user',
+        path: `${T}.users.inherits[0]`,
+        message: '`public.users` inherits from `public.user`, which is not a table',
+      },
+    ],
+  },
+  {
     name: 'a storage parameter name that is not one',
     text: withUsers('columns:', '  id: { type: bigint }', 'with: { FillFactor: 80 }'),
     issues: [

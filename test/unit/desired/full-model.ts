@@ -561,7 +561,20 @@ export const FULL_MODEL: DatabaseModel = {
           cycle: false,
         },
       ],
-      tables: [users, legacy, orders, events, weird, ...yamlSpecial, table('public', LONGEST_NAME, [])],
+      tables: [
+        users,
+        legacy,
+        // INHERITS: its own columns only, an index over an inherited one.
+        table('public', 'legacy_archive', [col('archived_at', 'timestamp with time zone')], {
+          inherits: ['public.legacy'],
+          indexes: [index('legacy_archive_id', [key('id')])],
+        }),
+        orders,
+        events,
+        weird,
+        ...yamlSpecial,
+        table('public', LONGEST_NAME, []),
+      ],
       views: [
         {
           kind: 'view',

@@ -176,6 +176,10 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { want: wantT({ partitions: [{ ...p2024, comment: '2024' }] }) },
     allowed: { want: wantT({ comment: 'on the table itself' }) },
   },
+  inheritance: {
+    refused: { live: liveT(undefined, { primaryKey: pk(['id']), inherits: ['public.base'] }) },
+    allowed: { live: liveT(undefined, { primaryKey: pk(['id']) }) },
+  },
   'table-properties': {
     refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
     allowed: { live: liveT(undefined, { primaryKey: pk(['id']), comment: 'not a table property' }) },

@@ -74,6 +74,14 @@ const retype = (live: readonly Table[], desired: readonly Table[] = live): Case 
 });
 
 const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed: Case }>> = {
+  inheritance: {
+    refused: {
+      live: [t([id(), n()]), table('child', [col('extra', 'text')], { inherits: ['public.t'] })],
+      from: n(),
+      to: n('bigint'),
+    },
+    allowed: { live: [t([id(), n()]), table('other', [col('extra', 'text')])], from: n(), to: n('bigint') },
+  },
   'becomes-identity': {
     refused: { live: [t([id(), n()])], from: n(), to: n('integer', { nullable: false, identity: 'always' }) },
     allowed: { live: [t([id(), n()])], from: n(), to: n('bigint') },

@@ -141,8 +141,16 @@ describe('unsupported changes', () => {
       tables({ ...events, primaryKey: pk(['id', 'at'], 'events_pkey'), rowLevelSecurity: true }),
       tables({ ...partitioned, primaryKey: pk(['id', 'at'], 'events_pkey'), rowLevelSecurity: true }),
       'table public.events',
-      /storage parameters, row level security and replica identity are not carried by the partition swap yet/,
+      /storage parameters, row level security, replica identity and CLUSTER ON are not carried by the partition swap yet/,
       'schemas.public.tables.events',
+    ],
+    [
+      'a live table given a parent (INHERITS)',
+      tables(events, table('archive', [col('note', 'text')])),
+      tables(events, table('archive', [col('note', 'text')], { inherits: ['public.events'] })),
+      'table public.archive',
+      /changing the parents of a live table \(INHERITS none → public\.events\) is not supported yet/,
+      'schemas.public.tables.archive.inherits',
     ],
     [
       'a partition swap of a table whose constraints get comments',

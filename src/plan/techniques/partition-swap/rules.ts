@@ -89,13 +89,14 @@ function hasComments(r: RelationParts): boolean {
   return r.partitions.some((p) => p.comment !== undefined || hasComments(p));
 }
 
-/** Storage parameters, row level security or a replica identity on the relation or one of its partitions. */
+/** Storage parameters, row level security, a replica identity or CLUSTER ON on the relation or one of its partitions. */
 function hasTableProperties(r: RelationParts): boolean {
   const own =
     r.with !== undefined ||
     r.rowLevelSecurity !== undefined ||
     r.forceRowLevelSecurity !== undefined ||
-    r.replicaIdentity !== undefined;
+    r.replicaIdentity !== undefined ||
+    r.clusterOn !== undefined;
   return own || r.partitions.some(hasTableProperties);
 }
 
@@ -338,13 +339,21 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
+    // PostgreSQL: a partitioned table cannot inherit; a live parent's children would stay on the retired table.
+    name: 'inheritance',
+    refuse: ({ live }) =>
+      live.inherits !== undefined
+        ? on(`the table inherits from ${live.inherits.join(', ')} (INHERITS): a partitioned table cannot`)
+        : undefined,
+  }),
+  whole({
     // The shadow would take them before the swap (row level security would then filter the sync
     // trigger's copies through policies it does not have), or lose the live table's at the swap.
     name: 'table-properties',
     refuse: ({ live, want }) =>
       hasTableProperties(live) || hasTableProperties(want)
         ? on(
-            'storage parameters, row level security and replica identity are not carried by the partition swap yet: ' +
+            'storage parameters, row level security, replica identity and CLUSTER ON are not carried by the partition swap yet: ' +
               'reset them on the live table in a plan of its own first, and set them again in a later plan',
           )
         : undefined,
