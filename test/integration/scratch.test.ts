@@ -126,9 +126,9 @@ ${views}`,
     ]);
   });
 
-  it('keeps the live facts of a view it does not change that reads a function zdm does not manage', async () => {
+  it('keeps the live facts of a view it does not change that reads an aggregate zdm does not manage', async () => {
     await db.exec(`
-      CREATE FUNCTION shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(t)';
+      CREATE AGGREGATE shout(text) (SFUNC = textcat, STYPE = text, INITCOND = '');
       CREATE VIEW loud AS SELECT shout(name) AS name FROM customer;
     `);
     try {
@@ -158,7 +158,7 @@ ${loudQuery
       expect(made.plan.phases.flatMap((p) => p.steps.map((x) => x.summary))).toEqual([
         'replace view public.active_customer (CREATE OR REPLACE: same columns)',
       ]);
-      // Changing it needs the function in the scratch database: reported, with why.
+      // Changing it needs the aggregate in the scratch database (aggregates stay outside zdm): reported, with why.
       const d2 = await desired(
         'unmanaged2',
         viewsYaml('SELECT id, name FROM customer WHERE active', `${liveLoud} WHERE true`),
@@ -168,7 +168,7 @@ ${loudQuery
         ['schemas.public.views.loud', expect.stringMatching(/function public\.shout\(text\) does not exist/)],
       ]);
     } finally {
-      await db.exec('DROP VIEW loud; DROP FUNCTION shout(text)');
+      await db.exec('DROP VIEW loud; DROP AGGREGATE shout(text)');
     }
   });
 
