@@ -10,9 +10,15 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
 export function objectCounts(model: DatabaseModel): string {
   const count = (f: (s: DatabaseModel['schemas'][number]) => number) => model.schemas.reduce((n, s) => n + f(s), 0);
   const parts = [`${count((s) => s.tables.length)} table(s)`];
-  const views = count((s) => s.views.length);
-  const matviews = count((s) => s.materializedViews.length);
-  if (views > 0) parts.push(`${views} view(s)`);
-  if (matviews > 0) parts.push(`${matviews} materialized view(s)`);
+  const more: readonly [string, number][] = [
+    ['view(s)', count((s) => s.views.length)],
+    ['materialized view(s)', count((s) => s.materializedViews.length)],
+    ['function(s)', count((s) => s.functions.filter((f) => f.kind !== 'procedure').length)],
+    ['procedure(s)', count((s) => s.functions.filter((f) => f.kind === 'procedure').length)],
+    ['trigger(s)', count((s) => s.triggers.length)],
+    ['composite type(s)', count((s) => s.compositeTypes.length)],
+    ['polic(ies)', count((s) => s.tables.reduce((n, t) => n + (t.policies?.length ?? 0), 0))],
+  ];
+  for (const [what, n] of more) if (n > 0) parts.push(`${n} ${what}`);
   return `${parts.join(', ')} in ${model.schemas.length} schema(s)`;
 }

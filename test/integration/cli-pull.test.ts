@@ -41,9 +41,9 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
 
   it('prints YAML that validates and loads back to the introspected model, byte-stable across runs', async () => {
     const first = await runCli(['pull', '--database-url', db.url]);
-    expect(first.stderr).toContain(
-      '2 table(s), 1 view(s) in 1 schema(s); left out (not managed by zdm yet): 1 function(s)',
-    );
+    // Functions are managed (issue 12): counted with what is written, nothing left out.
+    expect(first.stderr).toContain('2 table(s), 1 view(s), 1 function(s) in 1 schema(s);');
+    expect(first.stderr).not.toContain('left out');
     expect(first.stdout).toContain('    views:\n      active_orders:\n        definition: |-\n          SELECT ');
     // Read but not writable: named on stderr, never dropped silently.
     expect(first.stderr).toContain(
@@ -60,7 +60,7 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     await writeFile(file, first.stdout);
     const v = await runCli(['validate', file]);
     expect(v.stderr).toBe('');
-    expect(v.stdout).toContain('valid (2 table(s), 1 view(s) in 1 schema(s))');
+    expect(v.stdout).toContain('valid (2 table(s), 1 view(s), 1 function(s) in 1 schema(s))');
     expect(v.code).toBe(0);
 
     const { model } = await loadDesiredState(file);
