@@ -4,8 +4,9 @@
  * through meanwhile.
  *
  * To keep each step running long enough to observe, the index predicate and the check call a
- * function that sleeps 1 ms per row (it is fast while the plan is made, and made slow afterwards:
- * function bodies are not part of the schema fingerprint).
+ * function that sleeps per row as long as a one-row table says: 0 while the plan is made, 1 ms
+ * afterwards (data, not schema: the fingerprint the plan expects does not change; functions are
+ * part of the schema, so the function itself must stay as it is).
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,10 @@ describe('zdm apply: locks taken by long steps, observed from other sessions', (
     observer = await db.connect();
     writer = await db.connect();
     await db.exec(`
-      CREATE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN true; END $$;
+      CREATE TABLE public.lf_sleep (s float8 NOT NULL);
+      INSERT INTO public.lf_sleep VALUES (0);
+      CREATE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+        AS $$ BEGIN PERFORM pg_catalog.pg_sleep((SELECT s FROM public.lf_sleep)); RETURN true; END $$;
       CREATE TABLE public.lf (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL, note text);
       INSERT INTO public.lf (v) SELECT g FROM generate_series(1, ${ROWS}) g;
       ANALYZE public.lf;`);
@@ -53,8 +57,7 @@ describe('zdm apply: locks taken by long steps, observed from other sessions', (
         }),
       ],
     });
-    await db.exec(`CREATE OR REPLACE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
-                     AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$`);
+    await db.exec('UPDATE public.lf_sleep SET s = 0.001');
     applyPid = (await db.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   });
   afterAll(async () => {

@@ -99,7 +99,11 @@ describe('zdm apply: resume after a killed apply', () => {
 
   async function slowIndexPlan(id: string) {
     await db.exec(`
-      CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN true; END $$;
+      CREATE TABLE IF NOT EXISTS public.rs_sleep (s float8 NOT NULL);
+      DELETE FROM public.rs_sleep;
+      INSERT INTO public.rs_sleep VALUES (0);
+      CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+        AS $$ BEGIN PERFORM pg_catalog.pg_sleep((SELECT s FROM public.rs_sleep)); RETURN true; END $$;
       CREATE TABLE public.${id} (id int PRIMARY KEY, v int);
       INSERT INTO public.${id} SELECT g, g FROM generate_series(1, 1500) g;`);
     const plan = await buildPlan(db.client, {
@@ -115,8 +119,8 @@ describe('zdm apply: resume after a killed apply', () => {
         ),
       ],
     });
-    await db.exec(`CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
-                     AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$`);
+    // Slow from now on: a row, not the function (functions are part of the schema the plan expects).
+    await db.exec('UPDATE public.rs_sleep SET s = 0.001');
     return plan;
   }
 
