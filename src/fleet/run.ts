@@ -6,6 +6,7 @@
  * advisory lock, so a killed fleet run resumes, target by target, where each one stopped.
  */
 import type pg from 'pg';
+import { findPhase, validatePlan, verifyChecksum } from '../apply/checks.js';
 import { type ApplyEvent, type ApplyOptions, applyPhase, liveSchema } from '../apply/index.js';
 import { readPlanJournal } from '../apply/journal.js';
 import { type ConnectionTarget, connect } from '../db/connection.js';
@@ -108,6 +109,10 @@ async function probeAll(
 export async function applyFleet(plan: Plan, options: FleetApplyOptions): Promise<FleetResult> {
   const emit = (e: FleetEvent): void => options.onEvent?.(e);
   const { phase, targets } = options;
+  // What needs no database is refused once, not once per target.
+  validatePlan(plan);
+  verifyChecksum(plan, null);
+  findPhase(plan, phase);
   const probes = await probeAll(plan, phase, targets, options.concurrency);
   const others =
     phase === 'contract' && options.otherShards?.length

@@ -242,6 +242,13 @@ describe('zdm apply --targets: a fleet of 20 databases', () => {
     expect(refused.stderr).toContain('phase contract refused: 1 of 20 targets have not finished the earlier phases');
     expect(refused.stderr).toContain(`${DRIFTED}: expand not started; backfill not started`);
     expect(await phaseState(dbs[0]!, 'contract')).toBe('pending');
+    // A plan edited after planning is refused once, before any target is read.
+    const edited = path.join(dir, 'edited.plan.yaml');
+    await writeFile(edited, (await readFile(planFile, 'utf8')).replace('summary: add column', 'summary: Add column'));
+    const r = await runCli(['apply', edited, '--phase', 'contract', '--targets', targetsFile], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: \S+edited\.plan\.yaml:\d+:\d+: checksum: checksum mismatch/);
+    expect(r.stdout).toBe('');
   }, 60_000);
 
   it('two workers --shard 1/2 and 2/2 started together cover every target once; the fleet converges', async () => {
