@@ -13,7 +13,13 @@
  *   USING INDEX` (ACCESS EXCLUSIVE, instant). A primary key waits for contract when one of its
  *   columns goes through the NOT NULL recipe (SET NOT NULL first), and so does the swap of a changed
  *   key (drop old + add new in one transaction). When the name is taken, the index is built under a
- *   fresh name: USING INDEX renames it to the constraint's name.
+ *   fresh name: USING INDEX renames it to the constraint's name, so when a live index or constraint
+ *   that the plan drops holds the name, the key is added in contract after that drop; a live unique
+ *   index of the key's name and definition is taken over instead (`adoptableIndex`); a name the
+ *   desired state keeps elsewhere is refused at plan time.
+ * - PRIMARY KEY and UNIQUE on a partitioned table with rows: per partition CONCURRENTLY + the
+ *   partition's constraint USING INDEX, then the parent's ADD CONSTRAINT attaches them
+ *   (`planPartitionedKey`).
  * - EXCLUDE has no online technique: it builds its index under ACCESS EXCLUSIVE.
  */
 import type {
