@@ -14,5 +14,11 @@ export function objectCounts(model: DatabaseModel): string {
   const matviews = count((s) => s.materializedViews.length);
   if (views > 0) parts.push(`${views} view(s)`);
   if (matviews > 0) parts.push(`${matviews} materialized view(s)`);
+  const functions = count((s) => s.functions.filter((r) => r.kind === 'function').length);
+  const procedures = count((s) => s.functions.filter((r) => r.kind === 'procedure').length);
+  const triggers = count((s) => s.triggers.length);
+  if (functions > 0) parts.push(`${functions} function(s)`);
+  if (procedures > 0) parts.push(`${procedures} procedure(s)`);
+  if (triggers > 0) parts.push(`${triggers} trigger(s)`);
   return `${parts.join(', ')} in ${model.schemas.length} schema(s)`;
 }
