@@ -179,6 +179,8 @@ function undoStatement(
   if (m && added.relations.has(m[1]!)) return null;
   // The function goes, and its comment with it.
   if (COMMENT_FUNCTION.test(sql)) return null;
+  // A setting of the step's own transaction (new functions are created with their bodies unchecked).
+  if (sql === 'SET LOCAL check_function_bodies = off') return null;
   m = SET_DEFAULT.exec(sql) ?? COMMENT_COLUMN.exec(sql);
   if (m) return added.columns.has(`${m[1]}.${m[2]}`) ? null : `it changes column ${m[2]} that existed before the plan`;
   m = VALIDATE.exec(sql);

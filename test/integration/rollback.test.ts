@@ -212,6 +212,45 @@ ${replace ? '      kept:\n        definition: SELECT id, n FROM users\n' : ''}  
     }
   });
 
+  it('after expand: a new trigger function and its trigger are dropped', async () => {
+    const before = await snapshot();
+    const file = path.join(dir, 'rb-trigger.yaml');
+    await writeFile(
+      file,
+      `${desired}    functions:
+      touch:
+        returns: trigger
+        language: plpgsql
+        body: BEGIN RETURN NEW; END
+    triggers:
+      users:
+        users_touch:
+          timing: before
+          events: [update]
+          forEach: row
+          function: touch
+`
+        .replace(
+          'display_name: { type: varchar(200), nullable: false, renamedFrom: name }',
+          'name: { type: varchar(200), nullable: false }',
+        )
+        .replace('n: { type: bigint }', 'n: { type: integer }')
+        .replace('          idx_users_display_name: { columns: [display_name] }\n', ''),
+    );
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'rb-trigger', scratchUrl: adminUrl() })).plan;
+    expect(p.phases[0]!.steps.map((s) => s.summary)).toEqual([
+      'create function public.touch',
+      'create trigger users_touch on public.users',
+    ]);
+    await apply(p, 'expand');
+    const r = await rollbackPlan(db.client, p);
+    expect(r.undone.map((u) => u.sql)).toEqual([
+      ['DROP TRIGGER IF EXISTS users_touch ON public.users'],
+      ['DROP FUNCTION IF EXISTS public.touch()'],
+    ]);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('after contract has started: refused, saying why', async () => {
     const p = await plan('rb-contract');
     for (const phase of ['expand', 'backfill', 'contract'] as const) await apply(p, phase);

@@ -1,6 +1,6 @@
 /**
  * The locks the plan declares for functions, procedures and triggers, proven from pg_locks (see
- * test/support/step-locks.ts): the relations that existed before each step must be exactly the
+ * test/support/observed-locks.ts): the relations that existed before each step must be exactly the
  * declared ones, each held in exactly the declared mode at its strongest. Function steps lock no
  * table; CREATE [OR REPLACE] TRIGGER and ENABLE/DISABLE take SHARE ROW EXCLUSIVE, COMMENT ON TRIGGER
  * SHARE UPDATE EXCLUSIVE, DROP TRIGGER ACCESS EXCLUSIVE.
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
-import { type Observed, runObserved } from '../support/observed-locks.js';
+import { useLockScenarios } from '../support/observed-locks.js';
 import { startWorkload } from '../support/workload.js';
 
 const TABLE = `    tables:
@@ -37,29 +37,7 @@ const TOUCH = `    functions:
 `;
 
 describe('locks of function, procedure and trigger steps, from pg_locks', () => {
-  let db: TestDatabase;
-  let dir: string;
-  beforeAll(async () => {
-    db = await freshDatabase('routine locks');
-    dir = await mkdtemp(path.join(tmpdir(), 'zdm-routine-locks-'));
-  });
-  afterAll(async () => {
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  const scenario = async (name: string, before: string, desired: string): Promise<Observed[]> => {
-    await db.exec(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public; ${before}`);
-    const file = path.join(dir, `${name}.yaml`);
-    await writeFile(file, `version: 1\nschemas:\n  public:\n${desired}`);
-    const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
-    const observed = await runObserved(db.client, made.plan);
-    expect(observed.length, 'the scenario has transactional steps').toBeGreaterThan(0);
-    // The database now is the desired state: a second plan is empty.
-    const again = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
-    expect(again.plan.phases.flatMap((p) => p.steps.map((s) => s.summary))).toEqual([]);
-    return observed;
-  };
+  const { scenario, db } = useLockScenarios('routine locks');
 
   const DOC = `CREATE TABLE doc (id int PRIMARY KEY, body text, mark text);`;
   const OLD_TOUCH = `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.mark := 'old'; RETURN NEW; END$$;`;
@@ -151,8 +129,11 @@ describe('locks of function, procedure and trigger steps, from pg_locks', () => 
 `,
     ],
   ] as const)('%s', async ([name, before, desired]) => {
-    const observed = await scenario(name.replace(/\W+/g, '-'), before, desired);
+    const { observed, file } = await scenario(name, before, desired);
     for (const o of observed) expect(o.held, o.step).toEqual(o.declared);
+    // The database now is the desired state: a second plan is empty.
+    const again = await makePlan(db().client, { desiredPath: file, scratchUrl: adminUrl() });
+    expect(again.plan.phases.flatMap((p) => p.steps.map((s) => s.summary))).toEqual([]);
   });
 });
 

@@ -17,30 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
-import { type Observed, runObserved } from '../support/observed-locks.js';
+import { useLockScenarios } from '../support/observed-locks.js';
 import { startWorkload } from '../support/workload.js';
 
 describe('locks of view and materialized-view steps, from pg_locks', () => {
-  let db: TestDatabase;
-  let dir: string;
-  beforeAll(async () => {
-    db = await freshDatabase('view locks');
-    dir = await mkdtemp(path.join(tmpdir(), 'zdm-view-locks-'));
-  });
-  afterAll(async () => {
-    await db?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  const scenario = async (name: string, before: string, desired: string): Promise<Observed[]> => {
-    await db.exec(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public; ${before}`);
-    const file = path.join(dir, `${name}.yaml`);
-    await writeFile(file, `version: 1\nschemas:\n  public:\n${desired}`);
-    const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
-    const observed = await runObserved(db.client, made.plan);
-    expect(observed.length, 'the scenario has transactional steps').toBeGreaterThan(0);
-    return observed;
-  };
+  const { scenario } = useLockScenarios('view locks');
 
   const table = `    tables:
       t:
@@ -131,7 +112,7 @@ describe('locks of view and materialized-view steps, from pg_locks', () => {
       table,
     ],
   ] as const)('%s', async ([name, before, desired]) => {
-    const observed = await scenario(name.replace(/\W+/g, '-'), before, desired);
+    const { observed } = await scenario(name, before, desired);
     for (const o of observed) expect(o.held, o.step).toEqual(o.declared);
   });
 });

@@ -3,9 +3,15 @@
  * transactional step holds: the proof that a step's declared locks are the locks PostgreSQL takes
  * (view-locks, routine-locks, key-locks, policy-locks).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { PG_LOCK_NAME, strongerMode } from '../../src/plan/locks.js';
 import { LOCK_MODES, type LockInfo, PHASES, type Plan, type SqlStep } from '../../src/plan/types.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { adminUrl, freshDatabase, type TestDatabase } from './db.js';
 
 /** pg_locks' name of each mode (`AccessShareLock`) → zdm's (`ACCESS SHARE`). */
 const MODE: Readonly<Record<string, LockInfo['mode']>> = Object.fromEntries(
@@ -86,4 +92,43 @@ export async function runObserved(c: pg.Client, plan: Plan, hooks: ObserveHooks 
     }
   }
   return out;
+}
+
+export interface LockScenario {
+  readonly observed: Observed[];
+  /** The desired-state file the scenario planned. */
+  readonly file: string;
+}
+
+/**
+ * Registers (inside a `describe`) a fresh database and folder for lock scenarios, and returns the
+ * function that runs one: `public` reset, `before` run, `desired` (the body of schema `public`)
+ * planned through the scratch database and run with every transactional step observed.
+ */
+export function useLockScenarios(label: string): {
+  scenario(name: string, before: string, desired: string): Promise<LockScenario>;
+  db(): TestDatabase;
+} {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase(label);
+    dir = await mkdtemp(path.join(tmpdir(), `zdm-${label.replace(/\W+/g, '-')}-`));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    db: () => db,
+    async scenario(name, before, desired) {
+      await db.exec(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public; ${before}`);
+      const file = path.join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+      await writeFile(file, `version: 1\nschemas:\n  public:\n${desired}`);
+      const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+      const observed = await runObserved(db.client, made.plan);
+      expect(observed.length, 'the scenario has transactional steps').toBeGreaterThan(0);
+      return { observed, file };
+    },
+  };
 }

@@ -12,20 +12,22 @@ export default class Pull extends BaseCommand {
   static override description =
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
 composite types, sequences, tables with their columns, keys, checks, foreign keys, exclusion
-constraints, indexes, partitions, storage parameters, row level security and its policies, replica
-identity, identity sequence options and comments, views and materialized views) in the
-desired-state format; options at PostgreSQL's defaults are left out. The output is sorted and stable: the same database gives the same bytes, so
-it diffs cleanly in version control. Start a project with it, then edit the YAML.
+constraints, indexes, partitions, inheritance, storage parameters, CLUSTER ON, row level security
+and its policies, replica identity, identity sequence options, privileges and comments, views and
+materialized views, functions, procedures and triggers) in the desired-state format; options at
+PostgreSQL's defaults are left out. The output is sorted and stable: the same database gives the
+same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
 
-Functions, triggers, rules, privileges and other objects are not part of the desired state yet: pull
+Aggregates, rules, range types and other objects are not part of the desired state yet: pull
 counts what it left out on stderr, and names anything else it read that the desired state cannot hold
-(inheritance, a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
+(a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
 and objects owned by extensions are never written.
 
---out FILE writes one file, with the queries of views inline; --out DIR (an existing directory, or a
-path ending in /) writes one file per schema plus extensions.yaml, and the query of each view in
-<schema>/views/<view>.sql (<schema>/materialized-views/ for materialized views), which the YAML names
-with file:. Without --out the YAML goes to stdout.`;
+--out FILE writes one file, with the queries of views and bodies of functions inline; --out DIR (an
+existing directory, or a path ending in /) writes one file per schema plus extensions.yaml, the query
+of each view in <schema>/views/<view>.sql (<schema>/materialized-views/ for materialized views) and
+the body of each function in <schema>/functions/<name>.sql (<schema>/procedures/ for procedures),
+which the YAML names with file:. Without --out the YAML goes to stdout.`;
 
   static override examples = [
     { description: 'Print the schema of the database in DATABASE_URL', command: '<%= config.bin %> pull' },

@@ -1,0 +1,159 @@
+/**
+ * Functions, procedures and triggers through the diff and the planner, on models built in code:
+ * which change is a CREATE OR REPLACE and which a drop and create again, the groups they go in,
+ * the refusals that name what would break, and the model after contract.
+ */
+import { describe, expect, test } from 'vitest';
+import { diffModels } from '../../../src/diff/diff.js';
+import { routineNotReplaceable } from '../../../src/model/routines.js';
+import type { DatabaseModel, Routine, Trigger } from '../../../src/model/types.js';
+import { PlanningError } from '../../../src/plan/errors.js';
+import { col, id, table, tables } from './builders.js';
+import { flat, plan } from './helpers.js';
+
+const doc = table('doc', [id('integer'), col('body', 'text')]);
+
+const touch: Routine = {
+  kind: 'function',
+  schema: 'public',
+  name: 'touch',
+  arguments: [],
+  returns: 'trigger',
+  language: 'plpgsql',
+  body: 'BEGIN RETURN NEW; END',
+};
+const f: Routine = {
+  kind: 'function',
+  schema: 'public',
+  name: 'f',
+  arguments: [{ name: 'x', type: 'integer' }],
+  returns: 'integer',
+  language: 'sql',
+  body: ' SELECT x ',
+};
+const trig: Trigger = {
+  kind: 'trigger',
+  schema: 'public',
+  table: 'doc',
+  name: 'doc_touch',
+  timing: 'before',
+  events: ['insert'],
+  forEach: 'row',
+  function: 'public.touch',
+};
+
+function withCode(
+  m: DatabaseModel,
+  functions: readonly Routine[],
+  triggers: readonly Trigger[] = [],
+  edges: readonly [string, string][] = [],
+): DatabaseModel {
+  return {
+    ...m,
+    schemas: m.schemas.map((s) => (s.name === 'public' ? { ...s, functions, triggers } : s)),
+    dependencies: edges.map(([from, to]) => ({ from, to })),
+  };
+}
+
+describe('the CREATE OR REPLACE rule', () => {
+  test.each([
+    ['a new body', { body: ' SELECT x + 1 ' }, undefined],
+    ['new options', { volatility: 'immutable', strict: true }, undefined],
+    ['a default added', { arguments: [{ name: 'x', type: 'integer', default: '1' }] }, undefined],
+    ['another result type', { returns: 'bigint' }, /result type changes \(integer → bigint\)/],
+    ['an argument renamed', { arguments: [{ name: 'y', type: 'integer' }] }, /argument 1 changes name \(x → y\)/],
+    ['a procedure', { kind: 'procedure', returns: undefined }, /changes from a function to a procedure/],
+  ] as const)('%s', (_name, change, reason) => {
+    const to = { ...f, ...change } as Routine;
+    const got = routineNotReplaceable(f, to);
+    if (reason === undefined) expect(got).toBeUndefined();
+    else expect(got).toMatch(reason);
+  });
+
+  test('a default removed', () => {
+    const from = { ...f, arguments: [{ name: 'x', type: 'integer', default: '1' }] };
+    expect(routineNotReplaceable(from, f)).toMatch(/loses its default/);
+  });
+});
+
+describe('functions and triggers in the plan', () => {
+  test('new: the function before the tables in expand, the trigger after them', () => {
+    const live = tables();
+    const desired = withCode(tables(doc), [touch], [trig]);
+    const steps = flat(plan(live, desired));
+    expect(steps.map((s) => [s.phase, s.summary])).toEqual([
+      ['expand', 'create function public.touch'],
+      ['expand', 'create table public.doc (2 columns)'],
+      ['expand', 'create trigger doc_touch on public.doc'],
+    ]);
+    // The table is new: no one else can see it, no lock to wait for.
+    expect(steps[2]!.locks).toEqual([]);
+  });
+
+  test('a body change is replaced in place; a result type change is dropped and created again in contract', () => {
+    const live = withCode(tables(doc), [f, touch]);
+    const desired = withCode(tables(doc), [
+      { ...f, returns: 'bigint' },
+      { ...touch, body: 'BEGIN RETURN NULL; END' },
+    ]);
+    expect(diffModels(live, desired).map((c) => c.kind)).toEqual(['recreateRoutine', 'replaceRoutine']);
+    const steps = flat(plan(live, desired));
+    expect(steps.map((s) => [s.phase, s.summary])).toEqual([
+      ['expand', 'replace function public.touch'],
+      ['contract', 'drop and create again function public.f (its result type changes (integer → bigint))'],
+    ]);
+    expect(steps[0]!.sql[1]).toMatch(/^CREATE OR REPLACE FUNCTION public\.touch\(\) RETURNS trigger/);
+  });
+
+  test('a trigger function whose result changes is created again with its triggers, in one transaction', () => {
+    const setof = { ...touch, name: 'touch' };
+    const live = withCode(
+      tables(doc),
+      [setof],
+      [trig],
+      [['trigger doc_touch on public.doc', 'function public.touch()']],
+    );
+    const desired = withCode(tables(doc), [
+      { ...setof, arguments: [{ mode: 'out', name: 'x', type: 'integer' }], returns: 'integer' },
+    ]);
+    const steps = flat(plan(live, desired));
+    expect(steps.map((s) => s.summary)).toEqual([
+      'drop and create again function public.touch (its result type changes (trigger → integer)), with triggers doc_touch on public.doc',
+    ]);
+    expect(steps[0]!.sql[0]).toBe('DROP TRIGGER doc_touch ON public.doc');
+    expect(steps[0]!.locks).toEqual([{ relation: 'public.doc', mode: 'ACCESS EXCLUSIVE', hold: 'instant' }]);
+  });
+
+  test('a function an object zdm does not manage uses cannot be dropped: refused, naming it', () => {
+    const live = withCode(tables(doc), [f], [], [['rule r on public.doc', 'function public.f(integer)']]);
+    expect(() => plan(live, withCode(tables(doc), []))).toThrow(PlanningError);
+    expect(() => plan(live, withCode(tables(doc), []))).toThrow(/rule r on public\.doc \(not managed by zdm\) uses it/);
+  });
+
+  test('a function a view uses cannot be dropped and created again: refused, naming the view', () => {
+    const live = withCode(tables(doc), [f], [], [['view public.v', 'function public.f(integer)']]);
+    expect(() => plan(live, withCode(tables(doc), [{ ...f, returns: 'bigint' }]))).toThrow(
+      /its result type changes \(integer → bigint\), so it must be dropped and created again, and view public\.v uses it/,
+    );
+  });
+
+  test('a changed constraint trigger is dropped and created in one transaction; a dropped trigger goes first in contract', () => {
+    const late: Trigger = {
+      ...trig,
+      name: 'doc_late',
+      timing: 'after',
+      constraint: { deferrable: false, initiallyDeferred: false },
+    };
+    const live = withCode(tables(doc), [touch], [late, trig]);
+    const desired = withCode(tables(doc), [touch], [{ ...late, events: ['insert', 'update'] }]);
+    const steps = flat(plan(live, desired));
+    expect(steps.map((s) => [s.phase, s.summary, s.locks.map((l) => l.mode)])).toEqual([
+      [
+        'expand',
+        'drop and create again trigger doc_late on public.doc (a constraint trigger cannot be replaced)',
+        ['ACCESS EXCLUSIVE'],
+      ],
+      ['contract', 'drop trigger doc_touch on public.doc', ['ACCESS EXCLUSIVE']],
+    ]);
+  });
+});
