@@ -3,6 +3,7 @@
  * relation, partitions under their parent (recursively), everything under its schema.
  */
 import { InternalError, messageOf, ServerError } from '../errors.js';
+import { compareGrants } from '../model/grants.js';
 import type {
   CheckConstraint,
   Column,
@@ -14,6 +15,7 @@ import type {
   EnumType,
   ExclusionConstraint,
   ForeignKey,
+  Grant,
   Index,
   MaterializedView,
   Partition,
@@ -41,6 +43,7 @@ import {
   parseExclusion,
   parseExtension,
   parseForeignKey,
+  parseGrant,
   parseIndex,
   parseIndexKeys,
   parseMaterializedView,
@@ -62,6 +65,7 @@ import type {
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
+  GrantRow,
   IndexKeyRow,
   IndexRow,
   PolicyRow,
@@ -84,6 +88,7 @@ export interface CatalogRows {
   readonly domainChecks: readonly DomainCheckRow[];
   readonly compositeAttributes: readonly CompositeAttributeRow[];
   readonly policies: readonly PolicyRow[];
+  readonly grants: readonly GrantRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -276,9 +281,18 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
+  // Privileges (issue 12): a live model lists them on every table, sequence and schema (none: []).
+  const grantsByObject = groupBy(rows.grants, (g) => [g.on, g.schema, g.name ?? '', g.column ?? ''].join('\u0000'));
+  const grantsOf = (on: GrantRow['on'], schema: string, name = '', column = ''): Grant[] =>
+    (grantsByObject.get([on, schema, name, column].join('\u0000')) ?? []).map(parseGrant).sort(compareGrants);
   const buildTable = (rel: RelationRow): Table => {
     const columnRows = columnsByTable.get(rel.oid) ?? [];
-    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
+    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
+      columnRows.map((c) => {
+        const g = grantsOf('column', rel.schema, rel.name, c.name);
+        return g.length > 0 ? { ...parseColumn(c), grants: g } : parseColumn(c);
+      }),
+    );
     for (const c of columnRows) {
       if (c.identity_type !== null && c.identity_type !== c.type) {
         note(
@@ -296,6 +310,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       columns,
       ...relationParts(rel),
       ...(policies.length > 0 ? { policies } : {}),
+      grants: grantsOf('relation', rel.schema, rel.name),
     };
   };
 
@@ -350,7 +365,9 @@ export function buildModel(rows: CatalogRows): BuildResult {
         break;
     }
   }
-  for (const s of rows.sequences) contentOf(s.schema)?.sequences.push(parseSequence(s));
+  for (const s of rows.sequences) {
+    contentOf(s.schema)?.sequences.push({ ...parseSequence(s), grants: grantsOf('relation', s.schema, s.name) });
+  }
   for (const rel of rows.relations) {
     if (rel.is_partition) continue;
     const content = contentOf(rel.schema);
@@ -396,6 +413,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         views: c.views.sort(byName),
         materializedViews: c.materializedViews.sort(byName),
         ...(s.comment !== null ? { comment: s.comment } : {}),
+        grants: grantsOf('schema', s.name),
       };
     })
     .sort(byName);

@@ -104,6 +104,7 @@ describe('introspect (kitchen sink)', () => {
     expect(schema(model, 'ext')).toEqual({
       kind: 'schema',
       name: 'ext',
+      grants: [],
       enums: [],
       domains: [],
       compositeTypes: [],
@@ -162,6 +163,7 @@ describe('introspect (kitchen sink)', () => {
     expect(schema(model, 'shop').sequences).toEqual([
       {
         kind: 'sequence',
+        grants: [],
         schema: 'shop',
         name: 'customers_legacy_id_seq',
         type: 'integer',
@@ -175,6 +177,7 @@ describe('introspect (kitchen sink)', () => {
       },
       {
         kind: 'sequence',
+        grants: [],
         schema: 'shop',
         name: 'invoice_no',
         type: 'integer',
@@ -287,6 +290,7 @@ describe('introspect (kitchen sink)', () => {
       schema: 'shop',
       name: 'customers',
       unlogged: false,
+      grants: [],
       primaryKey: {
         kind: 'primaryKey',
         name: 'customers_pkey',
