@@ -130,4 +130,27 @@ schemas:
       /desired\.yaml:10:11: schemas\.public\.tables\.t\.policies\.p: .*role "zdm_no_such_role" does not exist/,
     );
   });
+
+  it('a grant to a role that does not exist is a plan-time error naming the role at its file:line', async () => {
+    await db.exec(`DROP TABLE IF EXISTS t; CREATE TABLE t (id int PRIMARY KEY)`);
+    const file = path.join(dir, 'grants.yaml');
+    await writeFile(
+      file,
+      `version: 1
+schemas:
+  public:
+    tables:
+      t:
+        grants: { public: [SELECT], zdm_no_such_role: [SELECT] }
+        columns:
+          id: { type: integer, nullable: false, grants: { zdm_no_such_role_either: [UPDATE] } }
+        primaryKey: { columns: [id] }
+`,
+    );
+    const made = makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    await expect(made).rejects.toThrow(
+      /grants\.yaml:6:\d+: schemas\.public\.tables\.t\.grants\.zdm_no_such_role: .*role "zdm_no_such_role" does not exist: zdm does not create roles/,
+    );
+    await expect(made).rejects.toThrow(/grants\.yaml:8:\d+: .*role "zdm_no_such_role_either" does not exist/);
+  });
 });
