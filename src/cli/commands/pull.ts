@@ -16,11 +16,12 @@ constraints, indexes, partitions, storage parameters, row level security and its
 identity, identity sequence options and comments, views and materialized views, privileges) in the
 desired-state format; options at PostgreSQL's defaults are left out. Every schema, table and
 sequence gets a \`grants\` key (\`{}\` for none), so the pulled state manages their privileges; a
-desired state without the key leaves them alone. The output is sorted and stable: the same database gives the same bytes, so
-it diffs cleanly in version control. Start a project with it, then edit the YAML.
+desired state without the key leaves them alone. The output is sorted and stable: the same
+database gives the same bytes, so it diffs cleanly in version control. Start a project with it,
+then edit the YAML.
 
-Functions, triggers, rules, default privileges, owners and other objects are not part of the desired state yet: pull
-counts what it left out on stderr, and names anything else it read that the desired state cannot hold
+Functions, triggers, rules, default privileges, owners and other objects are not part of the
+desired state yet: pull counts what it left out on stderr, and names anything else it read that the desired state cannot hold
 (inheritance, a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
 and objects owned by extensions are never written.
 
