@@ -21,9 +21,9 @@ database gives the same bytes, so it diffs cleanly in version control. Start a p
 then edit the YAML.
 
 Functions, triggers, rules, default privileges, owners and other objects are not part of the
-desired state yet: pull counts what it left out on stderr, and names anything else it read that the desired state cannot hold
-(inheritance, a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
-and objects owned by extensions are never written.
+desired state yet: pull counts what it left out on stderr, and names anything else it read that
+the desired state cannot hold (inheritance, a comment on the index behind a constraint, …). zdm's
+own schema (zdm), system schemas and objects owned by extensions are never written.
 
 --out FILE writes one file, with the queries of views inline; --out DIR (an existing directory, or a
 path ending in /) writes one file per schema plus extensions.yaml, and the query of each view in
