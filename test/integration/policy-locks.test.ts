@@ -36,13 +36,13 @@ describe('locks of policy steps, from pg_locks', () => {
         primaryKey: { columns: [id] }
         rowLevelSecurity: true
 ${policies === '' ? '' : `        policies:\n${policies}`}`;
-  const before = (policies: string) =>
+  const liveSql = (policies: string) =>
     `CREATE TABLE t (id int PRIMARY KEY, owner text); ALTER TABLE t ENABLE ROW LEVEL SECURITY; ${policies}`;
 
   it.for([
     [
       'create two policies, one with a comment',
-      before(''),
+      liveSql(''),
       table(`          p_read: { roles: [zdm_policy_reader], using: owner = current_user, comment: own rows }
           p_write: { restrictive: true, command: insert, withCheck: owner = current_user }
 `),
@@ -51,7 +51,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change roles and USING (ALTER POLICY)',
-      before(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(`          p: { roles: [zdm_policy_reader], using: owner = current_user }
 `),
       ['alter policy p on public.t'],
@@ -59,7 +59,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change the command (drop and create in one transaction)',
-      before(`CREATE POLICY p ON t USING (owner = current_user);`),
+      liveSql(`CREATE POLICY p ON t USING (owner = current_user);`),
       table(`          p: { command: select, using: owner = current_user }
 `),
       [expect.stringMatching(/^replace policy p on public\.t \(FOR all → select: /)],
@@ -67,7 +67,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change a comment',
-      before(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(`          p: { using: 'true', comment: now commented }
 `),
       ['comment on policy p on public.t'],
@@ -75,7 +75,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'drop a policy',
-      before(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(''),
       ['drop policy p on public.t'],
       'ACCESS EXCLUSIVE',
