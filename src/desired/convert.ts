@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
+import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
@@ -19,6 +19,7 @@ import type {
   ExclusionConstraint,
   Extension,
   ForeignKey,
+  Grant,
   Index,
   IndexKey,
   MaterializedView,
@@ -55,6 +56,7 @@ import type {
   RawDomain,
   RawEnum,
   RawExtension,
+  RawGrants,
   RawIndexKey,
   RawKeyObject,
   RawMaterializedView,
@@ -138,6 +140,7 @@ interface Entry<T> {
 interface MergedSchema {
   readonly name: string;
   comment?: Entry<string>;
+  grants?: Entry<RawGrants>;
   readonly enums: Map<string, Entry<RawEnum>>;
   readonly domains: Map<string, Entry<RawDomain>>;
   readonly compositeTypes: Map<string, Entry<RawCompositeType>>;
@@ -309,6 +312,11 @@ class Converter {
           };
           this.schemas.set(name, merged);
         }
+        if (rawSchema.grants !== undefined) {
+          const entry = { name: 'grants', raw: rawSchema.grants, loc: loc.at('grants') };
+          if (merged.grants) this.duplicate(`grants of schema \`${name}\``, merged.grants.loc, entry.loc);
+          else merged.grants = entry;
+        }
         if (rawSchema.comment !== undefined) {
           const entry = { name: 'comment', raw: rawSchema.comment, loc: loc.at('comment') };
           if (merged.comment) this.duplicate(`comment of schema \`${name}\``, merged.comment.loc, entry.loc);
@@ -427,6 +435,7 @@ class Converter {
       functions: this.convertRoutines(s),
       triggers: this.convertTriggers(s),
       ...opt('comment', comment === '' ? undefined : comment),
+      ...(s.grants ? this.convertGrants(s.grants.loc, s.grants.raw, 'schema') : {}),
     };
   }
 
@@ -622,6 +631,7 @@ class Converter {
       cycle,
       ...opt('ownedBy', ownedBy),
       ...opt('comment', raw.comment || undefined),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'sequence'),
     };
   }
 
@@ -666,7 +676,41 @@ class Converter {
       ...parts,
       ...opt('renamedFrom', raw.renamedFrom),
       ...this.convertPolicies(loc, raw.policies),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'table'),
     };
+  }
+
+  // ---------------------------------------------------------------- privileges (issue 12)
+
+  /** `{ grants }` when the YAML has the key (the object's privileges are managed), else nothing. */
+  private convertGrants(loc: Loc, raw: RawGrants | undefined, on: keyof typeof PRIVILEGES): { grants?: Grant[] } {
+    if (raw === undefined) return {};
+    const allowed: readonly string[] = PRIVILEGES[on];
+    const grants: Grant[] = [];
+    const seen = new Set<string>();
+    for (const [who, privileges, at] of loc.entries(raw)) {
+      const grantee = who.toLowerCase() === 'public' ? 'public' : who;
+      this.checkName(at, grantee, 'role');
+      privileges.forEach((text, i) => {
+        const m = /^\s*([A-Za-z]+)(\s+WITH\s+GRANT\s+OPTION)?\s*$/i.exec(text);
+        const privilege = m?.[1]?.toUpperCase();
+        if (m === null || privilege === undefined || !allowed.includes(privilege)) {
+          this.issues.value(
+            at.at(i),
+            `\`${text}\` is not a privilege of a ${on}: one of ${allowed.join(', ')}, optionally followed by WITH GRANT OPTION`,
+          );
+          return;
+        }
+        const g: Grant = { grantee, privilege, ...(m[2] !== undefined ? { grantable: true as const } : {}) };
+        if (seen.has(grantKey(g))) {
+          this.issues.value(at.at(i), `${privilege} is listed twice for ${grantee}`);
+          return;
+        }
+        seen.add(grantKey(g));
+        grants.push(g);
+      });
+    }
+    return { grants: grants.sort(compareGrants) };
   }
 
   // ---------------------------------------------------------------- policies (issue 12)
@@ -760,6 +804,7 @@ class Converter {
       ...opt('statistics', raw.statistics === -1 ? undefined : raw.statistics),
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'column'),
       ...opt('using', raw.using === undefined ? undefined : this.expression(loc.at('using'), raw.using)),
       ...opt('reverse', raw.reverse === undefined ? undefined : this.expression(loc.at('reverse'), raw.reverse)),
     };

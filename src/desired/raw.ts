@@ -16,6 +16,7 @@ export type RawExtension = string | { readonly name: string; readonly schema?: s
 
 export interface RawSchema {
   readonly comment?: string;
+  readonly grants?: RawGrants;
   readonly enums?: Readonly<Record<string, RawEnum>>;
   readonly domains?: Readonly<Record<string, RawDomain>>;
   readonly compositeTypes?: Readonly<Record<string, RawCompositeType>>;
@@ -62,6 +63,7 @@ export interface RawSequenceOptions {
 }
 
 export interface RawSequence extends RawSequenceOptions {
+  readonly grants?: RawGrants;
   readonly type?: string;
   readonly ownedBy?: string | { readonly table: string; readonly column: string };
   readonly comment?: string;
@@ -72,7 +74,11 @@ export type RawIdentityKind = 'always' | 'by default';
 /** `identity: always`, or with options of its sequence: `{ generated: always, increment: 5 }`. */
 export type RawIdentity = RawIdentityKind | (RawSequenceOptions & { readonly generated: RawIdentityKind });
 
+/** Privileges by grantee (issue 12): `{ app_reader: [SELECT, 'INSERT WITH GRANT OPTION'] }`. */
+export type RawGrants = Readonly<Record<string, readonly string[]>>;
+
 export interface RawColumn {
+  readonly grants?: RawGrants;
   readonly type: string;
   readonly nullable?: boolean;
   readonly default?: RawText;
@@ -192,6 +198,7 @@ export interface RawTable extends RawRelationParts {
   readonly renamedFrom?: string;
   readonly columns?: Readonly<Record<string, RawColumn>>;
   readonly policies?: Readonly<Record<string, RawPolicy>>;
+  readonly grants?: RawGrants;
 }
 
 /** A row level security policy (issue 12). */

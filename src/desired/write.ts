@@ -17,6 +17,7 @@ import type {
   ExclusionConstraint,
   Extension,
   ForeignKey,
+  Grant,
   Index,
   IndexKey,
   MaterializedView,
@@ -260,6 +261,7 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
   const file = (v: View | MaterializedView) => queryFiles?.get(`${v.kind} ${s.name}.${v.name}`);
   return blockMap([
     ['comment', s.comment],
+    ['grants', grantsNode(s.grants)],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
     ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
@@ -484,6 +486,7 @@ function sequenceNode(s: Sequence): Value {
     ['cycle', trueOnly(s.cycle)],
     ['ownedBy', ownedBy],
     ['comment', s.comment],
+    ['grants', grantsNode(s.grants)],
   ]);
 }
 
@@ -503,11 +506,30 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
     ],
     ...propertyEntries(t),
     ['comment', t.comment],
+    ['grants', grantsNode(t.grants)],
     ['renamedFrom', t.renamedFrom],
     ['columns', t.columns.length > 0 ? columns : undefined],
     ...partsEntries(t.schema, t.name, t),
     ['policies', namedMap(t.policies ?? [], policyNode)],
   ]);
+}
+
+/**
+ * Privileges by grantee (issue 12), `{}` for none: written wherever the model has the list (a live
+ * model has it on every table, sequence and schema), so a pulled desired state manages them.
+ */
+function grantsNode(grants: readonly Grant[] | undefined): Value {
+  if (grants === undefined) return undefined;
+  const m = new YAMLMap();
+  m.flow = true;
+  const by = new Map<string, string[]>();
+  for (const g of grants) {
+    by.set(g.grantee, [...(by.get(g.grantee) ?? []), `${g.privilege}${g.grantable ? ' WITH GRANT OPTION' : ''}`]);
+  }
+  for (const [who, privileges] of [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    add(m, who, flowSeq(privileges));
+  }
+  return m;
 }
 
 /** A row level security policy (issue 12): defaults (permissive, all, PUBLIC) left out. */
@@ -555,6 +577,7 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['options', storageNode(c.options)],
     ['statistics', c.statistics],
     ['comment', c.comment],
+    ['grants', grantsNode(c.grants)],
     ['renamedFrom', c.renamedFrom],
     ['using', sql(c.using)],
     ['reverse', sql(c.reverse)],

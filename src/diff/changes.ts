@@ -18,6 +18,7 @@ import type {
   ExclusionConstraint,
   Extension,
   ForeignKey,
+  Grant,
   Index,
   MaterializedView,
   Partition,
@@ -70,6 +71,39 @@ export interface DropExtension {
   readonly kind: 'dropExtension';
   readonly extension: Extension;
 }
+// ---------------------------------------------------------------- privileges (issue 12)
+
+/** What a GRANT or REVOKE is on. */
+export type GrantTarget =
+  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
+  | { readonly kind: 'schema'; readonly name: string };
+
+/** The privileges of one object where the desired state manages them (src/diff/grants.ts). */
+export interface ChangeGrants {
+  readonly kind: 'changeGrants';
+  readonly on: GrantTarget;
+  /** Granted (new privileges, or ones that gain the grant option). */
+  readonly grant: readonly Grant[];
+  /** Revoked (the privilege itself). */
+  readonly revoke: readonly Grant[];
+  /** Only the grant option revoked. */
+  readonly revokeOption: readonly Grant[];
+  /** The desired list. */
+  readonly to: readonly Grant[];
+}
+
+export function grantTargetName(on: GrantTarget): string {
+  switch (on.kind) {
+    case 'schema':
+      return `schema ${on.name}`;
+    case 'column':
+      return `column ${on.schema}.${on.name}.${on.column}`;
+    default:
+      return `${on.kind} ${on.schema}.${on.name}`;
+  }
+}
+
 // ---------------------------------------------------------------- policies (issue 12)
 
 export interface CreatePolicy {
@@ -435,6 +469,7 @@ export type Change =
   | AlterExtensionVersion
   | CreateCompositeType
   | CreatePolicy
+  | ChangeGrants
   | DropPolicy
   | AlterPolicy
   | DropCompositeType
@@ -580,6 +615,8 @@ export function describeChange(c: Change): string {
       return `create extension ${c.extension.name}`;
     case 'dropExtension':
       return `drop extension ${c.extension.name}`;
+    case 'changeGrants':
+      return `privileges on ${grantTargetName(c.on)}`;
     case 'createPolicy':
       return `create policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'dropPolicy':

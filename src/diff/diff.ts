@@ -4,6 +4,7 @@
  * canonical forms (src/model/canonical.ts): named sets by name, column order ignored, live-only
  * facts (index validity) and desired-only directives (`renamedFrom`, `using`, `reverse`) left out of equality.
  */
+
 import { stableStringify, tablesEqual } from '../model/canonical.js';
 import { withoutDirectives } from '../model/directives.js';
 import { emptySchema } from '../model/objects.js';
@@ -25,6 +26,7 @@ import type {
 import { notReplaceable } from '../model/views.js';
 import type { Change, CommentTarget, RelationRef } from './changes.js';
 import { isBinaryCoercible } from './coercible.js';
+import { diffGrants } from './grants.js';
 import { diffKeyed } from './keyed.js';
 import { docPath, type PathSegment } from './paths.js';
 import { tableRenames, withColumnReferencesRenamed, withTableRenames } from './renames.js';
@@ -83,6 +85,7 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
       commentChange({ kind: 'schema', name: s.key }, s.live.comment, s.desired.comment, out);
     }
   }
+  out.push(...diffGrants(live, desired));
   return out;
 }
 

@@ -4,6 +4,7 @@
  */
 
 import { InternalError, messageOf, ServerError } from '../errors.js';
+import { compareGrants } from '../model/grants.js';
 import type {
   CheckConstraint,
   Column,
@@ -15,6 +16,7 @@ import type {
   EnumType,
   ExclusionConstraint,
   ForeignKey,
+  Grant,
   Index,
   MaterializedView,
   Partition,
@@ -42,6 +44,7 @@ import {
   parseExclusion,
   parseExtension,
   parseForeignKey,
+  parseGrant,
   parseIndex,
   parseIndexKeys,
   parseMaterializedView,
@@ -63,6 +66,7 @@ import type {
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
+  GrantRow,
   IndexKeyRow,
   IndexRow,
   PolicyRow,
@@ -86,6 +90,7 @@ export interface CatalogRows {
   readonly domainChecks: readonly DomainCheckRow[];
   readonly compositeAttributes: readonly CompositeAttributeRow[];
   readonly policies: readonly PolicyRow[];
+  readonly grants: readonly GrantRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -288,10 +293,19 @@ export function buildModel(rows: CatalogRows): BuildResult {
   };
 
   const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
+  // Privileges (issue 12): a live model lists them on every table, sequence and schema (none: []).
+  const grantsByObject = groupBy(rows.grants, (g) => [g.on, g.schema, g.name ?? '', g.column ?? ''].join('\u0000'));
+  const grantsOf = (on: GrantRow['on'], schema: string, name = '', column = ''): Grant[] =>
+    (grantsByObject.get([on, schema, name, column].join('\u0000')) ?? []).map(parseGrant).sort(compareGrants);
   const buildTable = (rel: RelationRow): Table => {
     // A child of INHERITS lists its own columns; the inherited ones follow from its parents.
     const columnRows = (columnsByTable.get(rel.oid) ?? []).filter((c) => rel.inherits.length === 0 || c.local);
-    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () => columnRows.map(parseColumn));
+    const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
+      columnRows.map((c) => {
+        const g = grantsOf('column', rel.schema, rel.name, c.name);
+        return g.length > 0 ? { ...parseColumn(c), grants: g } : parseColumn(c);
+      }),
+    );
     for (const c of columnRows) {
       if (c.identity_type !== null && c.identity_type !== c.type) {
         note(
@@ -310,6 +324,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ...(rel.inherits.length > 0 ? { inherits: rel.inherits } : {}),
       ...relationParts(rel),
       ...(policies.length > 0 ? { policies } : {}),
+      grants: grantsOf('relation', rel.schema, rel.name),
     };
   };
 
@@ -364,7 +379,9 @@ export function buildModel(rows: CatalogRows): BuildResult {
         break;
     }
   }
-  for (const s of rows.sequences) contentOf(s.schema)?.sequences.push(parseSequence(s));
+  for (const s of rows.sequences) {
+    contentOf(s.schema)?.sequences.push({ ...parseSequence(s), grants: grantsOf('relation', s.schema, s.name) });
+  }
   for (const rel of rows.relations) {
     if (rel.is_partition) continue;
     const content = contentOf(rel.schema);
@@ -411,6 +428,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         functions: r?.functions ?? [],
         triggers: r?.triggers ?? [],
         ...(s.comment !== null ? { comment: s.comment } : {}),
+        grants: grantsOf('schema', s.name),
       };
     })
     .sort(byName);

@@ -29,6 +29,8 @@ import {
   EXTENSIONS_SQL,
   type ExtensionRow,
   FUNCTIONS_SQL,
+  GRANTS_SQL,
+  type GrantRow,
   INDEX_KEYS_SQL,
   type IndexKeyRow,
   type IndexRow,
@@ -146,6 +148,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
   const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
   const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
+  const grants = await read<GrantRow>(client, 'privileges', GRANTS_SQL, p);
   const views = await read<ViewRow>(client, 'views', VIEWS_SQL, p);
   const viewColumns = await read<ViewColumnRow>(client, 'view columns', VIEW_COLUMNS_SQL, p);
   const dependencies = await read<DependencyRow>(client, 'dependencies', DEPENDENCIES_SQL);
@@ -162,6 +165,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     domainChecks,
     compositeAttributes,
     policies,
+    grants,
     sequences,
     relations,
     columns,

@@ -18,6 +18,7 @@ import type {
   FkAction,
   FkMatch,
   ForeignKey,
+  Grant,
   IdentityOptions,
   Index,
   IndexKey,
@@ -42,6 +43,7 @@ import type {
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
+  GrantRow,
   IndexKeyRow,
   IndexRow,
   PolicyRow,
@@ -514,4 +516,10 @@ export function parsePolicy(row: PolicyRow): Policy {
     ...opt('withCheck', row.with_check),
     ...opt('comment', row.comment),
   };
+}
+
+// ---------------------------------------------------------------- privileges (issue 12)
+
+export function parseGrant(row: GrantRow): Grant {
+  return { grantee: row.grantee, privilege: row.privilege, ...(row.grantable ? { grantable: true as const } : {}) };
 }

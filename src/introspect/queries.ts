@@ -817,3 +817,49 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
   AND ${notExtensionMember('pg_class', 'c.oid')}
 ORDER BY pol.polrelid, pol.polname`;
+
+// ---------------------------------------------------------------- privileges (issue 12)
+
+export interface GrantRow {
+  /** `relation` (a table or sequence), `column` or `schema`. */
+  readonly on: 'relation' | 'column' | 'schema';
+  readonly schema: string;
+  /** The relation; null for a schema. */
+  readonly name: string | null;
+  readonly column: string | null;
+  /** A role name, or `public` for PUBLIC. */
+  readonly grantee: string;
+  readonly privilege: string;
+  readonly grantable: boolean;
+}
+
+const GRANTEE = `CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END`;
+
+/**
+ * The privileges granted on tables (not partitions), their columns, sequences and schemas, from
+ * their ACLs; the owner's own left out. A NULL ACL (never granted or revoked) holds the owner's
+ * alone: no rows.
+ */
+export const GRANTS_SQL = `SELECT 'relation' AS on, n.nspname AS schema, c.relname AS name, NULL::pg_catalog.text AS column,
+  ${GRANTEE} AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+WHERE c.relkind IN ('r', 'p', 'S') AND NOT c.relispartition AND c.relacl IS NOT NULL AND a.grantee <> c.relowner
+  AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'column', n.nspname, c.relname, att.attname::pg_catalog.text,
+  ${GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
+CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) a
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND att.attacl IS NOT NULL AND a.grantee <> c.relowner
+  AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'schema', n.nspname, NULL, NULL, ${GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_catalog.pg_namespace n
+CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+WHERE n.nspacl IS NOT NULL AND a.grantee <> n.nspowner
+  AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_namespace', 'n.oid')}
+ORDER BY 1, 2, 3, 4, 5, 6`;

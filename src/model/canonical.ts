@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
 import { sortRoutines, sortTriggers } from './routines.js';
 import type {
+  Column,
   DatabaseModel,
   Domain,
   Index,
@@ -9,6 +10,7 @@ import type {
   Partition,
   RelationParts,
   SchemaModel,
+  Sequence,
   Table,
   View,
   ViewColumn,
@@ -38,13 +40,19 @@ function canonicalParts<T extends RelationParts>(r: T): T {
   };
 }
 
+/** Privileges are compared by the diff where the desired state manages them (src/diff/grants.ts). */
+const withoutGrants = <T extends { readonly grants?: unknown }>(x: T): Omit<T, 'grants'> => {
+  const { grants: _g, ...rest } = x;
+  return rest;
+};
+
 function canonicalTable(t: Table): Table {
-  const { renamedFrom: _r, ...rest } = canonicalParts(t);
+  const { renamedFrom: _r, grants: _g, ...rest } = canonicalParts(t);
   const { policies, ...others } = rest;
   return {
     ...others,
     // Column order of an existing table is not a difference.
-    columns: sorted(t.columns).map(withoutDirectives),
+    columns: sorted(t.columns).map((c) => withoutGrants(withoutDirectives(c)) as Column),
     // Policies (issue 12): absent when there are none, so a table's fingerprint stays what it was.
     ...(policies !== undefined && policies.length > 0 ? { policies: sorted(policies) } : {}),
   };
@@ -103,11 +111,11 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 
 function canonicalSchema(s: SchemaModel): SchemaModel {
   return {
-    ...s,
+    ...(withoutGrants(s) as SchemaModel),
     enums: sorted(s.enums),
     domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
     compositeTypes: sorted(s.compositeTypes),
-    sequences: sorted(s.sequences),
+    sequences: sorted(s.sequences).map((q) => withoutGrants(q) as Sequence),
     tables: sorted(s.tables).map(canonicalTable),
     views: sorted(s.views).map(canonicalView),
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),

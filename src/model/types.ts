@@ -83,7 +83,7 @@ export interface CompositeType {
   readonly comment?: string;
 }
 
-export interface Sequence {
+export interface Sequence extends Grantable {
   readonly kind: 'sequence';
   readonly schema: string;
   readonly name: string;
@@ -115,7 +115,7 @@ export interface IdentityOptions {
   readonly cycle?: true;
 }
 
-export interface Column {
+export interface Column extends Grantable {
   readonly kind: 'column';
   readonly name: string;
   readonly type: string;
@@ -298,6 +298,32 @@ export interface Partition extends RelationParts {
   readonly bound: PartitionBound;
 }
 
+// ---------------------------------------------------------------- privileges (issue 12)
+
+/**
+ * One privilege held by one grantee on an object (a table, one of its columns, a sequence, a
+ * schema). The owner's own privileges are left out: owners are outside zdm.
+ */
+export interface Grant {
+  /** A role name, or `public` for PUBLIC. */
+  readonly grantee: string;
+  /** `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `REFERENCES`, `TRIGGER`, `MAINTAIN`, `USAGE`, `CREATE`. */
+  readonly privilege: string;
+  /** WITH GRANT OPTION. */
+  readonly grantable?: true;
+}
+
+/**
+ * `grants` of a table, sequence or schema: a live model always has the list (empty when there are
+ * none); a desired state has it only where the object's privileges are managed (its YAML has a
+ * `grants` key, `{}` for none); absent, the privileges are left as they are. A table's `grants` key
+ * manages its columns' privileges too (a column without `grants` has none). Never compared through
+ * canonical.ts: the diff compares them where the desired state manages them (src/diff/grants.ts).
+ */
+export interface Grantable {
+  readonly grants?: readonly Grant[];
+}
+
 // ---------------------------------------------------------------- row level security policies (issue 12)
 
 export type PolicyCommand = 'select' | 'insert' | 'update' | 'delete';
@@ -318,7 +344,7 @@ export interface Policy {
   readonly comment?: string;
 }
 
-export interface Table extends RelationParts {
+export interface Table extends RelationParts, Grantable {
   readonly kind: 'table';
   readonly schema: string;
   readonly name: string;
@@ -477,7 +503,7 @@ export interface Trigger {
   readonly comment?: string;
 }
 
-export interface SchemaModel {
+export interface SchemaModel extends Grantable {
   readonly kind: 'schema';
   readonly name: string;
   readonly enums: readonly EnumType[];

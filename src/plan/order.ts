@@ -60,6 +60,8 @@ export const GROUPS = {
     // Row level security policies: after the tables, columns and views their expressions may use
     // (src/plan/techniques/policies.ts).
     'policies',
+    // Privileges granted: the objects they are on exist by now (src/plan/techniques/grants.ts).
+    'grants',
     // Comments last: the objects they are on exist by now.
     'comments',
   ],
@@ -87,6 +89,8 @@ export const GROUPS = {
     'recreateFunctions',
     // Policies: before the columns their expressions may use are dropped.
     'dropPolicies',
+    // Privileges revoked once the old application version is gone.
+    'revokes',
     // Foreign keys first: they hold on to the keys, columns and tables dropped below.
     'dropForeignKeys',
     // Partition swaps (the shadow takes the live table's place in one short transaction; foreign keys

@@ -22,6 +22,7 @@ import { anticipateReparse } from './reparse.js';
 import * as columns from './techniques/columns.js';
 import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
 import * as constraints from './techniques/constraints.js';
+import { planChangeGrants } from './techniques/grants.js';
 import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
 import * as objects from './techniques/objects.js';
@@ -79,6 +80,7 @@ const HANDLERS: Handlers = {
   dropExtension: objects.planDropExtension,
   alterExtensionSchema: objects.planAlterExtensionSchema,
   alterExtensionVersion: objects.planAlterExtensionVersion,
+  changeGrants: planChangeGrants,
   createPolicy: policies.planCreatePolicy,
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,

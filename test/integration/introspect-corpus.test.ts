@@ -274,6 +274,7 @@ const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly
     expect(m.schemas.find((s) => s.name === 'ext')).toEqual({
       kind: 'schema',
       name: 'ext',
+      grants: [],
       enums: [],
       domains: [],
       compositeTypes: [],

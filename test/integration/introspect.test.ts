@@ -104,6 +104,7 @@ describe('introspect (kitchen sink)', () => {
     expect(schema(model, 'ext')).toEqual({
       kind: 'schema',
       name: 'ext',
+      grants: [],
       enums: [],
       domains: [],
       compositeTypes: [],
@@ -164,6 +165,7 @@ describe('introspect (kitchen sink)', () => {
     expect(schema(model, 'shop').sequences).toEqual([
       {
         kind: 'sequence',
+        grants: [],
         schema: 'shop',
         name: 'customers_legacy_id_seq',
         type: 'integer',
@@ -177,6 +179,7 @@ describe('introspect (kitchen sink)', () => {
       },
       {
         kind: 'sequence',
+        grants: [],
         schema: 'shop',
         name: 'invoice_no',
         type: 'integer',
@@ -289,6 +292,7 @@ describe('introspect (kitchen sink)', () => {
       schema: 'shop',
       name: 'customers',
       unlogged: false,
+      grants: [],
       primaryKey: {
         kind: 'primaryKey',
         name: 'customers_pkey',

@@ -36,13 +36,13 @@ describe('locks of policy steps, from pg_locks', () => {
         primaryKey: { columns: [id] }
         rowLevelSecurity: true
 ${policies === '' ? '' : `        policies:\n${policies}`}`;
-  const startingWith = (policies: string) =>
+  const liveSql = (policies: string) =>
     `CREATE TABLE t (id int PRIMARY KEY, owner text); ALTER TABLE t ENABLE ROW LEVEL SECURITY; ${policies}`;
 
   it.for([
     [
       'create two policies, one with a comment',
-      startingWith(''),
+      liveSql(''),
       table(`          p_read: { roles: [zdm_policy_reader], using: owner = current_user, comment: own rows }
           p_write: { restrictive: true, command: insert, withCheck: owner = current_user }
 `),
@@ -51,7 +51,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change roles and USING (ALTER POLICY)',
-      startingWith(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(`          p: { roles: [zdm_policy_reader], using: owner = current_user }
 `),
       ['alter policy p on public.t'],
@@ -59,7 +59,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change the command (drop and create in one transaction)',
-      startingWith(`CREATE POLICY p ON t USING (owner = current_user);`),
+      liveSql(`CREATE POLICY p ON t USING (owner = current_user);`),
       table(`          p: { command: select, using: owner = current_user }
 `),
       [expect.stringMatching(/^replace policy p on public\.t \(FOR all → select: /)],
@@ -67,7 +67,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'change a comment',
-      startingWith(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(`          p: { using: 'true', comment: now commented }
 `),
       ['comment on policy p on public.t'],
@@ -75,7 +75,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     ],
     [
       'drop a policy',
-      startingWith(`CREATE POLICY p ON t USING (true);`),
+      liveSql(`CREATE POLICY p ON t USING (true);`),
       table(''),
       ['drop policy p on public.t'],
       'ACCESS EXCLUSIVE',
@@ -129,5 +129,28 @@ schemas:
     await expect(makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() })).rejects.toThrow(
       /desired\.yaml:10:11: schemas\.public\.tables\.t\.policies\.p: .*role "zdm_no_such_role" does not exist/,
     );
+  });
+
+  it('a grant to a role that does not exist is a plan-time error naming the role at its file:line', async () => {
+    await db.exec(`DROP TABLE IF EXISTS t; CREATE TABLE t (id int PRIMARY KEY)`);
+    const file = path.join(dir, 'grants.yaml');
+    await writeFile(
+      file,
+      `version: 1
+schemas:
+  public:
+    tables:
+      t:
+        grants: { public: [SELECT], zdm_no_such_role: [SELECT] }
+        columns:
+          id: { type: integer, nullable: false, grants: { zdm_no_such_role_either: [UPDATE] } }
+        primaryKey: { columns: [id] }
+`,
+    );
+    const made = makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    await expect(made).rejects.toThrow(
+      /grants\.yaml:6:\d+: schemas\.public\.tables\.t\.grants\.zdm_no_such_role: .*role "zdm_no_such_role" does not exist: zdm does not create roles/,
+    );
+    await expect(made).rejects.toThrow(/grants\.yaml:8:\d+: .*role "zdm_no_such_role_either" does not exist/);
   });
 });

@@ -13,15 +13,17 @@ export default class Pull extends BaseCommand {
     `Introspects the database and writes what zdm manages (schemas, extensions, enums, domains,
 composite types, sequences, tables with their columns, keys, checks, foreign keys, exclusion
 constraints, indexes, partitions, inheritance, storage parameters, CLUSTER ON, row level security
-and its policies, replica identity, identity sequence options, privileges and comments, views and
-materialized views, functions, procedures and triggers) in the desired-state format; options at
-PostgreSQL's defaults are left out. The output is sorted and stable: the same database gives the
-same bytes, so it diffs cleanly in version control. Start a project with it, then edit the YAML.
+and its policies, replica identity, identity sequence options and comments, views and materialized
+views, functions, procedures and triggers, privileges) in the desired-state format; options at
+PostgreSQL's defaults are left out. Every schema, table and sequence gets a \`grants\` key (\`{}\`
+for none), so the pulled state manages their privileges; a desired state without the key leaves
+them alone. The output is sorted and stable: the same database gives the same bytes, so it diffs
+cleanly in version control. Start a project with it, then edit the YAML.
 
-Aggregates, rules, range types and other objects are not part of the desired state yet: pull
-counts what it left out on stderr, and names anything else it read that the desired state cannot hold
-(a comment on the index behind a constraint, …). zdm's own schema (zdm), system schemas
-and objects owned by extensions are never written.
+Aggregates, rules, range types, default privileges, owners and other objects are not part of the
+desired state yet: pull counts what it left out on stderr, and names anything else it read that
+the desired state cannot hold (a comment on the index behind a constraint, …). zdm's own schema
+(zdm), system schemas and objects owned by extensions are never written.
 
 --out FILE writes one file, with the queries of views and bodies of functions inline; --out DIR (an
 existing directory, or a path ending in /) writes one file per schema plus extensions.yaml, the query

@@ -1,0 +1,53 @@
+/** GRANT and REVOKE on tables, columns, sequences and schemas (issue 12). */
+import type { Grant } from '../model/types.js';
+import { quoteIdent, type RelationName, rel } from './quote.js';
+
+/** What a GRANT or REVOKE is on. */
+export type GrantObject =
+  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
+  | { readonly kind: 'schema'; readonly name: string };
+
+const grantee = (g: string): string => (g === 'public' ? 'PUBLIC' : quoteIdent(g));
+
+function onSql(o: GrantObject): string {
+  switch (o.kind) {
+    case 'table':
+    case 'column':
+      return `TABLE ${rel(o as RelationName)}`;
+    case 'sequence':
+      return `SEQUENCE ${rel(o as RelationName)}`;
+    case 'schema':
+      return `SCHEMA ${quoteIdent(o.name)}`;
+  }
+}
+
+const privilegeSql = (o: GrantObject, privilege: string): string =>
+  o.kind === 'column' ? `${privilege} (${quoteIdent(o.column)})` : privilege;
+
+/** One GRANT per grantee and grant option, its privileges together. */
+export function grantSql(o: GrantObject, grants: readonly Grant[]): string[] {
+  return grouped(grants).map(
+    ([who, grantable, privileges]) =>
+      `GRANT ${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} TO ${grantee(who)}${grantable ? ' WITH GRANT OPTION' : ''}`,
+  );
+}
+
+/** One REVOKE per grantee (`GRANT OPTION FOR` when only the option goes). */
+export function revokeSql(o: GrantObject, grants: readonly Grant[], optionOnly = false): string[] {
+  return grouped(grants.map((g) => ({ grantee: g.grantee, privilege: g.privilege }))).map(
+    ([who, , privileges]) =>
+      `REVOKE ${optionOnly ? 'GRANT OPTION FOR ' : ''}${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} FROM ${grantee(who)}`,
+  );
+}
+
+function grouped(grants: readonly Grant[]): [string, boolean, string[]][] {
+  const out = new Map<string, [string, boolean, string[]]>();
+  for (const g of grants) {
+    const key = `${g.grantee}\u0000${g.grantable === true}`;
+    const entry = out.get(key) ?? [g.grantee, g.grantable === true, []];
+    entry[2].push(g.privilege);
+    out.set(key, entry);
+  }
+  return [...out.values()];
+}
