@@ -12,6 +12,7 @@
  * | 2 | `DriftError` | the database differs from what was expected: `zdm plan --check` found a difference, or `zdm apply` found drift |
  * | 3 | `ServerError` | cannot connect, an unsupported server version, another apply is running, a lock could not be had within the retries, or a step failed |
  * | 4 | `InternalError` | internal error (a bug: please report it); also any error that is not a `ZdmError` |
+ * | 130 | `ApplyError` `interrupted` | `zdm apply` stopped on Ctrl-C or SIGTERM after its current batch or step, everything done so far journaled: run it again to resume |
  *
  * `ApplyError` is a `ZdmError` whose exit code follows its `code` (src/apply/errors.ts).
  */
@@ -21,6 +22,7 @@ export const ExitCode = {
   drift: 2,
   database: 3,
   internal: 4,
+  interrupted: 130,
 } as const;
 
 /** The exit code of a failure: anything in the table but success. */

@@ -31,7 +31,7 @@ import {
   validatePlan,
   verifyChecksum,
 } from './checks.js';
-import { type RunContext, resolveSettings } from './context.js';
+import { type RunContext, resolveSettings, stopIfAsked } from './context.js';
 import { runCopyStep, runVerifyStep } from './copy.js';
 import { SideSession } from './guard.js';
 import { ensureJournal, type PlanJournal, phaseDone, phaseStarted, readPlanJournal, recordPlan } from './journal.js';
@@ -183,6 +183,7 @@ async function runPhase(
     const outcomes: StepOutcome[] = [];
     for (const step of phase.steps) {
       const row = journal?.steps.get(step.id);
+      if (row?.status !== 'done') stopIfAsked(s, plan, phase.name, `before step ${step.id}`);
       if (row?.status === 'done') {
         emit({
           type: 'step-skipped',

@@ -10,7 +10,7 @@
  */
 import type { LockInfo } from '../plan/types.js';
 import { setLocalSql } from '../sql/session.js';
-import { type RunContext, type Settings, withLockRetry } from './context.js';
+import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
 import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './timing.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
@@ -169,7 +169,11 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     }
     await s.hooks.afterBatch?.(loop.stepId, batchesDone, rowsDone);
     const pause = pauseAfter(s, batch.ms);
-    if (!done && pause > 0) await sleep(pause);
+    if (!done && pause > 0) await sleep(pause, s.signal);
+    // Committed and journaled: a stop request ends the run here (the next run resumes after it).
+    if (!done) {
+      stopIfAsked(s, plan, ctx.phase.name, `after batch ${batchesDone} of ${loop.display} (${rowsDone} rows done)`);
+    }
   }
   return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
 }

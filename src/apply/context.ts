@@ -35,6 +35,19 @@ export interface Settings extends GuardSettings {
   readonly maxBatchMs: number;
   readonly hooks: ApplyTestHooks;
   readonly sideConnection: (() => Promise<SideConnection>) | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * Stops the run when it was asked to (ApplyOptions.signal): called between batches and steps, when
+ * everything before is committed and journaled.
+ */
+export function stopIfAsked(s: Settings, plan: { readonly id: string }, phase: string, where: string): void {
+  if (s.signal?.aborted !== true) return;
+  throw new ApplyError(
+    'interrupted',
+    `stopped on request ${where}; everything done so far is journaled: run \`zdm apply ${plan.id} --phase ${phase}\` again to resume`,
+  );
 }
 
 /** What every part of a run needs: the session, the plan and phase, the settings, the event sink. */
@@ -85,6 +98,7 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
       : { pauseMs: num('pauseMs', o.pauseMs, 0, 0), pauseRatio: num('pauseRatio', o.pauseRatio, 0, 0) }),
     maxBatchMs: num('maxBatchMs', o.maxBatchMs, DEFAULTS.maxBatchMs, 1),
     hooks: o.testHooks ?? {},
+    signal: o.signal,
   };
 }
 

@@ -19,6 +19,7 @@ export { messageOf, sqlStateOf } from '../errors.js';
  * | `lock-timeout` | a step could not get its lock within the retry budget; the step was rolled back | earlier steps only | 3 |
  * | `step-failed` | a step's SQL failed; a transactional step was rolled back | earlier steps only | 3 |
  * | `post-check` | every step ran, but the live schema differs from the plan's expected result | yes | 3 |
+ * | `interrupted` | stopped on request (Ctrl-C, SIGTERM) after the current batch or step; the journal has everything done | earlier steps and batches only | 130 |
  */
 export type ApplyErrorCode =
   | 'invalid-plan'
@@ -30,7 +31,8 @@ export type ApplyErrorCode =
   | 'journal'
   | 'lock-timeout'
   | 'step-failed'
-  | 'post-check';
+  | 'post-check'
+  | 'interrupted';
 
 /** A session holding a lock another session waits for, read from pg_locks and pg_stat_activity. */
 export interface LockHolder {
@@ -81,6 +83,7 @@ const EXIT_CODES: Readonly<Record<ApplyErrorCode, FailureExitCode>> = {
   'lock-timeout': ExitCode.database,
   'step-failed': ExitCode.database,
   'post-check': ExitCode.database,
+  interrupted: ExitCode.interrupted,
 };
 
 export class ApplyError extends ZdmError {

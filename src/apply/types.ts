@@ -76,6 +76,12 @@ export interface ApplyOptions {
   readonly pauseRatio?: number;
   /** A batch slower than this halves the batch size; fast batches grow it back to `batchSize`. Default 200 ms. */
   readonly maxBatchMs?: number;
+  /**
+   * A stop request (the CLI aborts it on Ctrl-C or SIGTERM): checked after each backfill or copy
+   * batch and before each step; the batch or step under way finishes and is journaled, then apply
+   * stops with ApplyError `interrupted` (exit 130). Running the phase again resumes.
+   */
+  readonly signal?: AbortSignal;
   /** Progress and log lines; the engine never prints. */
   readonly onEvent?: (event: ApplyEvent) => void;
   readonly testHooks?: ApplyTestHooks;

@@ -32,6 +32,9 @@ database that drifted from the schema the plan expects (it names the objects tha
   failed concurrent build is dropped and built again;
 - after the phase, the live schema must be the one the plan expects.
 
+Ctrl-C or SIGTERM stops it after the backfill batch or step under way, with everything done so far
+journaled (exit 130); run the same command again to resume. A second Ctrl-C quits at once.
+
 Hazards: data-loss, table-rewrite, blocks-writes, blocks-reads, long-running, app-compat,
 unique-scope-change, fires-user-triggers, not-validated, data-unchecked (see the README).
 
@@ -150,36 +153,54 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
       throw new OptionError(`--allow-hazards: unknown hazard(s) ${unknown.join(', ')}; known: ${HAZARDS.join(', ')}`);
     }
     const plan = parsePlan(await readPlanFile(args.plan), args.plan);
-    const engine = {
-      allowHazards: allow as Hazard[],
-      ...lockOptions(flags),
-      statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
-      ...parsePause(flags.pause, '--pause'),
-      dryRun: flags['dry-run'],
-      ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
+    // Ctrl-C or SIGTERM: finish the batch or step under way, journal it, stop with exit 130 (resume by
+    // running the phase again). A second one quits at once; PostgreSQL rolls back what was in flight.
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+      this.logToStderr(
+        `${signal}: stopping after the current batch or step (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`,
+      );
     };
-    if (flags.targets) {
-      const { runFleetApply } = await import('../fleet.js');
-      const code = await runFleetApply(plan, engine, { ...flags, targets: flags.targets });
-      if (code !== 0) this.exit(code);
-      return;
-    }
-    const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
-    const target = resolveTarget(flags['database-url']);
-    const options = {
-      ...engine,
-      onEvent: print,
-      sideConnection: () => connect(target, 'zdm apply (watching a wait)'),
-    };
-    const client = await connect(target, 'zdm apply');
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
-      const { refuseCitus } = await import('../../workflow/citus.js');
-      await refuseCitus(client, 'zdm apply');
-      if (flags.phase === 'all') await applyPlan(client, plan, options);
-      else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
+      const engine = {
+        signal: stop.signal,
+        allowHazards: allow as Hazard[],
+        ...lockOptions(flags),
+        statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
+        ...parsePause(flags.pause, '--pause'),
+        dryRun: flags['dry-run'],
+        ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
+      };
+      if (flags.targets) {
+        const { runFleetApply } = await import('../fleet.js');
+        const code = await runFleetApply(plan, engine, { ...flags, targets: flags.targets });
+        if (code !== 0) this.exit(code);
+        return;
+      }
+      const print = eventPrinter((l) => this.log(l), process.stdout, { verbose: flags.verbose });
+      const target = resolveTarget(flags['database-url']);
+      const options = {
+        ...engine,
+        onEvent: print,
+        sideConnection: () => connect(target, 'zdm apply (watching a wait)'),
+      };
+      const client = await connect(target, 'zdm apply');
+      try {
+        const { refuseCitus } = await import('../../workflow/citus.js');
+        await refuseCitus(client, 'zdm apply');
+        if (flags.phase === 'all') await applyPlan(client, plan, options);
+        else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
+      } finally {
+        print.finish();
+        await client.end().catch(() => {});
+      }
     } finally {
-      print.finish();
-      await client.end().catch(() => {});
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   }
 }
