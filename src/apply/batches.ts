@@ -9,7 +9,7 @@
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
-import { setLocalSql } from '../sql/session.js';
+import { REPLICA_LAG_SQL, setLocalSql } from '../sql/session.js';
 import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
 import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './timing.js';
@@ -97,6 +97,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   const runStart = performance.now();
   let done = false;
   while (!done) {
+    await waitForReplicas(ctx, loop.stepId);
     const { value: batch, attempts } = await withLockRetry(
       ctx,
       loop.stepId,
@@ -176,4 +177,29 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     }
   }
   return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
+}
+
+/** Waits (without holding anything) while a standby replays more than --max-replica-lag behind. */
+async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
+  const { s } = ctx;
+  if (s.maxReplicaLagMs === 0) return;
+  const read = s.replicaLag ?? readReplicaLag;
+  for (;;) {
+    const lag = await read(ctx.c);
+    if (lag === undefined || lag <= s.maxReplicaLagMs) return;
+    ctx.emit({
+      type: 'replica-lag-wait',
+      stepId,
+      lagMs: Math.round(lag),
+      maxLagMs: s.maxReplicaLagMs,
+      message: `${stepId}: waiting: a standby replays ${(lag / 1000).toFixed(1)} s behind (--max-replica-lag ${(s.maxReplicaLagMs / 1000).toFixed(1)} s)`,
+    });
+    await sleep(Math.min(1000, Math.max(100, lag - s.maxReplicaLagMs)), s.signal);
+    stopIfAsked(s, ctx.plan, ctx.phase.name, `while ${stepId} waited for a standby`);
+  }
+}
+
+async function readReplicaLag(c: RunContext['c']): Promise<number | undefined> {
+  const r = await c.query<{ lag_ms: number | null }>(REPLICA_LAG_SQL);
+  return r.rows[0]?.lag_ms ?? undefined;
 }

@@ -24,6 +24,7 @@ export const DEFAULTS = {
   pauseMs: 0,
   pauseRatio: 0.25,
   maxBatchMs: 200,
+  maxReplicaLagMs: 5000,
 } as const;
 
 export interface Settings extends GuardSettings {
@@ -36,6 +37,8 @@ export interface Settings extends GuardSettings {
   readonly hooks: ApplyTestHooks;
   readonly sideConnection: (() => Promise<SideConnection>) | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly maxReplicaLagMs: number;
+  readonly replicaLag: ((c: Queryable) => Promise<number | undefined>) | undefined;
 }
 
 /**
@@ -99,6 +102,8 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
     maxBatchMs: num('maxBatchMs', o.maxBatchMs, DEFAULTS.maxBatchMs, 1),
     hooks: o.testHooks ?? {},
     signal: o.signal,
+    maxReplicaLagMs: num('maxReplicaLagMs', o.maxReplicaLagMs, DEFAULTS.maxReplicaLagMs, 0),
+    replicaLag: o.replicaLag === undefined ? undefined : () => o.replicaLag!(),
   };
 }
 

@@ -77,6 +77,16 @@ export interface ApplyOptions {
   /** A batch slower than this halves the batch size; fast batches grow it back to `batchSize`. Default 200 ms. */
   readonly maxBatchMs?: number;
   /**
+   * Before each backfill or copy batch, wait while a standby replays more than this far behind (its
+   * `replay_lag` in pg_stat_replication, the largest of them). Default 5000 ms; 0 turns it off.
+   */
+  readonly maxReplicaLagMs?: number;
+  /**
+   * Where the replication lag is read (ms; undefined: no standby). Default: pg_stat_replication on
+   * the applying session. Injected by tests that have no standby.
+   */
+  readonly replicaLag?: () => Promise<number | undefined>;
+  /**
    * A stop request (the CLI aborts it on Ctrl-C or SIGTERM): checked after each backfill or copy
    * batch and before each step; the batch or step under way finishes and is journaled, then apply
    * stops with ApplyError `interrupted` (exit 130). Running the phase again resumes.
@@ -173,6 +183,13 @@ export type ApplyEvent = EventBase &
         /** pg_class.reltuples of the table when the step started (null: never analyzed). */
         readonly estimatedTotal: number | null;
         readonly etaSeconds: number | null;
+      }
+    | {
+        readonly type: 'replica-lag-wait';
+        readonly stepId: string;
+        /** The largest replay lag of a standby, ms. */
+        readonly lagMs: number;
+        readonly maxLagMs: number;
       }
     | {
         readonly type: 'backfill-resize';

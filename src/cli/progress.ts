@@ -62,6 +62,10 @@ export function eventPrinter(
       );
       return;
     }
+    if (e.type === 'replica-lag-wait') {
+      redraw(`  ${e.message}`);
+      return;
+    }
     if (e.type === 'lock-wait') {
       const blockers = `${e.stepId} ${e.blockers.map((b) => b.pid).join(',')}`;
       const changed = blockers !== lastBlockers;

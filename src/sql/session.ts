@@ -41,3 +41,10 @@ export function searchPathSql(schemas: readonly string[]): string {
 export function lockTablesSql(tables: readonly RelationName[], mode: LockMode): string {
   return `LOCK TABLE ${[...new Set(tables.map(rel))].join(', ')} IN ${mode} MODE`;
 }
+
+/**
+ * The largest replay lag of the standbys streaming from this server, in ms (`lag_ms`; NULL with no
+ * standby, with none behind, or without the right to read it: pg_read_all_stats).
+ */
+export const REPLICA_LAG_SQL =
+  'SELECT (pg_catalog.max(pg_catalog.date_part(\'epoch\', replay_lag)) * 1000)::float8 AS lag_ms FROM pg_catalog.pg_stat_replication';

@@ -43,6 +43,50 @@ describe('zdm apply: backfill', () => {
 
   const count = async (sql: string): Promise<number> => (await db.query<{ n: number }>(sql))[0]!.n;
 
+  it('waits before a batch while a standby lags more than maxReplicaLagMs (lag source injected: no standby here), then goes on', async () => {
+    await db.exec(`CREATE TABLE public.lagged (id int PRIMARY KEY, v int, w int);
+                   INSERT INTO public.lagged SELECT g, g, NULL FROM generate_series(1, 1000) g;`);
+    const plan = await backfillPlan('p-replica-lag', [
+      backfillStep('backfill.1', 'public.lagged', { w: 'v * 2' }, { where: 'w IS NULL', batchSize: 250 }),
+    ]);
+    // The standby is 8 s behind for the first three reads (before batch 1, twice while waiting),
+    // then 1 s (within the limit), then 9 s before batch 3 once, then caught up.
+    const lags = [8000, 8000, 8000, 1000, 1000, 9000];
+    const reads: { lag: number | undefined; rowsFilled: number }[] = [];
+    const { result, events } = await run(plan, {
+      maxReplicaLagMs: 5000,
+      replicaLag: async () => {
+        const lag = lags.shift();
+        reads.push({ lag, rowsFilled: await count('SELECT count(w)::int AS n FROM public.lagged') });
+        return lag;
+      },
+    });
+    expect(result.steps[0]!.backfill?.rowsDone).toBe(1000);
+    const waits = events.filter((e) => e.type === 'replica-lag-wait');
+    expect(waits.map((e) => e.type === 'replica-lag-wait' && [e.lagMs, e.maxLagMs])).toEqual([
+      [8000, 5000],
+      [8000, 5000],
+      [8000, 5000],
+      [9000, 5000],
+    ]);
+    expect(waits[0]!.message).toBe('backfill.1: waiting: a standby replays 8.0 s behind (--max-replica-lag 5.0 s)');
+    // No batch ran while the standby was behind: rows filled only after a read within the limit.
+    expect(reads.slice(0, 4).map((r) => r.rowsFilled)).toEqual([0, 0, 0, 0]);
+    expect(reads.map((r) => r.rowsFilled).slice(3, 7)).toEqual([0, 250, 500, 500]);
+    expect(await count('SELECT count(*)::int AS n FROM public.lagged WHERE w = v * 2')).toBe(1000);
+  });
+
+  it('reads no lag, and waits for nothing, from a server with no standby (pg_stat_replication)', async () => {
+    await db.exec(`CREATE TABLE public.unlagged (id int PRIMARY KEY, v int, w int);
+                   INSERT INTO public.unlagged SELECT g, g, NULL FROM generate_series(1, 300) g;`);
+    const plan = await backfillPlan('p-no-standby', [
+      backfillStep('backfill.1', 'public.unlagged', { w: 'v' }, { where: 'w IS NULL', batchSize: 100 }),
+    ]);
+    const { events } = await run(plan, { maxReplicaLagMs: 1 });
+    expect(events.some((e) => e.type === 'replica-lag-wait')).toBe(false);
+    expect(await count('SELECT count(w)::int AS n FROM public.unlagged')).toBe(300);
+  });
+
   it('walks a composite primary key (text, timestamptz) in key order', async () => {
     await db.exec(`
       CREATE TABLE public.visits (region text, at timestamptz, n int NOT NULL, label text,

@@ -99,6 +99,14 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         'is busy and batches slow down; a duration sleeps that long after every batch.',
       default: '25%',
     }),
+    'max-replica-lag': Flags.string({
+      summary: 'Before each backfill or copy batch, wait while a standby replays more than this far behind (0: never).',
+      description:
+        "Read from pg_stat_replication's replay_lag on the database applied to (the largest over its standbys); " +
+        'the wait shows on the progress line. Reading the lag needs pg_read_all_stats (or superuser); without it ' +
+        'no lag is seen and nothing waits. Example: 10s.',
+      default: '5s',
+    }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
     verbose: Flags.boolean({ char: 'v', summary: `Print every statement as it runs. ${VERBOSE_ERRORS}` }),
     targets: Flags.string({
@@ -171,6 +179,7 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         allowHazards: allow as Hazard[],
         ...lockOptions(flags),
         statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
+        maxReplicaLagMs: parseDuration(flags['max-replica-lag'], '--max-replica-lag'),
         ...parsePause(flags.pause, '--pause'),
         dryRun: flags['dry-run'],
         ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),
