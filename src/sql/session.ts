@@ -47,4 +47,4 @@ export function lockTablesSql(tables: readonly RelationName[], mode: LockMode): 
  * standby, with none behind, or without the right to read it: pg_read_all_stats).
  */
 export const REPLICA_LAG_SQL =
-  'SELECT (pg_catalog.max(pg_catalog.date_part(\'epoch\', replay_lag)) * 1000)::float8 AS lag_ms FROM pg_catalog.pg_stat_replication';
+  "SELECT (pg_catalog.max(pg_catalog.date_part('epoch', replay_lag)) * 1000)::float8 AS lag_ms FROM pg_catalog.pg_stat_replication";
