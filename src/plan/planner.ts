@@ -260,25 +260,35 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
  * drop a table with children); every other change keeps its place.
  */
 export function parentsFirst(changes: readonly Change[]): Change[] {
-  const creates = parentsBeforeChildren(changes.flatMap((c) => (c.kind === 'createTable' ? [c] : [])));
-  const drops = parentsBeforeChildren(changes.flatMap((c) => (c.kind === 'dropTable' ? [c] : []))).reverse();
+  const creates = inheritanceOrder(
+    changes.flatMap((c) => (c.kind === 'createTable' ? [c] : [])),
+    'parents',
+  );
+  const drops = inheritanceOrder(
+    changes.flatMap((c) => (c.kind === 'dropTable' ? [c] : [])),
+    'children',
+  );
   let ci = 0;
   let di = 0;
   return changes.map((c) => (c.kind === 'createTable' ? creates[ci++]! : c.kind === 'dropTable' ? drops[di++]! : c));
 }
 
-/** `of` in an order where a table comes after those of its INHERITS parents that are in `of`. */
-function parentsBeforeChildren<C extends { readonly table: Table }>(of: readonly C[]): C[] {
-  const byKey = new Map(of.map((c) => [`${c.table.schema}.${c.table.name}`, c]));
+/**
+ * `of` in its own order, except that a table comes after those of its INHERITS parents (`first:
+ * 'parents'`) or children (`first: 'children'`) that are in `of`.
+ */
+function inheritanceOrder<C extends { readonly table: Table }>(of: readonly C[], first: 'parents' | 'children'): C[] {
+  const key = (c: C) => `${c.table.schema}.${c.table.name}`;
+  const before = (c: C): C[] =>
+    first === 'parents'
+      ? of.filter((p) => c.table.inherits?.includes(key(p)))
+      : of.filter((child) => child.table.inherits?.includes(key(c)));
   const done = new Set<C>();
   const out: C[] = [];
   const visit = (c: C): void => {
     if (done.has(c)) return;
     done.add(c);
-    for (const p of c.table.inherits ?? []) {
-      const parent = byKey.get(p);
-      if (parent !== undefined) visit(parent);
-    }
+    for (const b of before(c)) visit(b);
     out.push(c);
   };
   for (const c of of) visit(c);
