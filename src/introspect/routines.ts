@@ -64,6 +64,9 @@ JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.prokind IN ('f', 'p') AND p.proname !~ ${ZDM_OWN_SQL}
   AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
   AND ${notExtensionMember('pg_proc', 'p.oid')}
+  -- A range type's constructors belong to the type (an internal dependency): not routines of their own.
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+    AND d.objid = p.oid AND d.deptype = 'i')
 ORDER BY n.nspname, p.proname, p.oid`;
 
 export interface TriggerRow {

@@ -174,3 +174,21 @@ describe('the dependency graph', () => {
     expect(model.unmanaged?.trigger).toBeUndefined();
   });
 });
+
+describe('what belongs to another object, or stays outside', () => {
+  it("reads no range type's constructors as functions; counts collations and text search configurations as left out", async () => {
+    const other = await freshDatabase('introspect_range');
+    try {
+      await other.exec(`
+        CREATE TYPE public.timerange AS RANGE (subtype = time);
+        CREATE TEXT SEARCH CONFIGURATION public.mycfg (COPY = pg_catalog.simple);
+        CREATE COLLATION public.mycoll (provider = libc, locale = 'C');`);
+      const m = await introspect(other.client);
+      // timerange(time, time), timerange(time, time, text) and the multirange's three constructors.
+      expect(m.schemas.flatMap((s) => s.functions)).toEqual([]);
+      expect(m.unmanaged).toEqual({ collation: 1, 'text search configuration': 1 });
+    } finally {
+      await other.drop();
+    }
+  });
+});
