@@ -29,7 +29,10 @@ describe('zdm apply: locks taken by long steps, observed from other sessions', (
     observer = await db.connect();
     writer = await db.connect();
     await db.exec(`
-      CREATE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN true; END $$;
+      -- Slow from the start (nothing calls it before the plan runs): functions are part of the schema
+      -- the plan's fingerprints cover, so it may not change between plan and apply.
+      CREATE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+        AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$;
       CREATE TABLE public.lf (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL, note text);
       INSERT INTO public.lf (v) SELECT g FROM generate_series(1, ${ROWS}) g;
       ANALYZE public.lf;`);
@@ -53,8 +56,6 @@ describe('zdm apply: locks taken by long steps, observed from other sessions', (
         }),
       ],
     });
-    await db.exec(`CREATE OR REPLACE FUNCTION public.lf_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
-                     AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$`);
     applyPid = (await db.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   });
   afterAll(async () => {

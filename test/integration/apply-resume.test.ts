@@ -99,7 +99,10 @@ describe('zdm apply: resume after a killed apply', () => {
 
   async function slowIndexPlan(id: string) {
     await db.exec(`
-      CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN true; END $$;
+      -- Slow from the start (nothing calls it before the plan runs): functions are part of the schema
+      -- the plan's fingerprints cover, so it may not change between plan and apply.
+      CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+        AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$;
       CREATE TABLE public.${id} (id int PRIMARY KEY, v int);
       INSERT INTO public.${id} SELECT g, g FROM generate_series(1, 1500) g;`);
     const plan = await buildPlan(db.client, {
@@ -115,8 +118,6 @@ describe('zdm apply: resume after a killed apply', () => {
         ),
       ],
     });
-    await db.exec(`CREATE OR REPLACE FUNCTION public.rs_slow(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
-                     AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN true; END $$`);
     return plan;
   }
 
