@@ -10,7 +10,7 @@ import { docPath } from '../../../diff/paths.js';
 import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
-import { objectKey } from '../../../model/objects.js';
+import { objectFingerprints, objectKey } from '../../../model/objects.js';
 import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
@@ -463,12 +463,17 @@ export const UNPARTITION_CHECKS: readonly Check<unknown>[] = [
       {
         name: 'partition-dependent',
         refuse: ({ ctx }, p) => {
-          const managed = ctx.desiredGraph
-            .dependentsOf(objectKey('table', p.schema, p.name))
-            .filter((k) => !k.startsWith('trigger '));
-          const deps = [
-            ...new Set([...managed, ...ctx.unmanagedDependents(p).filter((k) => !k.startsWith('trigger '))]),
-          ];
+          // What reads the partition itself (a view, a function, a policy of another table…), but not
+          // what is on it (it goes with it), nor what this plan drops before contract's drops: a
+          // managed object of a desired schema that the desired state leaves out.
+          const desired = objectFingerprints(ctx.desired);
+          const managedSchemas = new Set(ctx.desired.schemas.map((x) => x.name));
+          const own = ` on ${qualifiedRef(p)}`;
+          const deps = ctx.liveGraph.dependentsOf(objectKey('table', p.schema, p.name)).filter((k) => {
+            if (k.endsWith(own)) return false;
+            const schema = /^[a-zA-Z]+ ([^.]+)\./.exec(k)?.[1];
+            return k in desired || schema === undefined || !managedSchemas.has(schema);
+          });
           return deps.length > 0
             ? on(
                 `${deps.join(', ')} depend${deps.length === 1 ? 's' : ''} on the partition ${qualifiedRef(p)}, which the swap drops with the partitioned table: ` +
