@@ -19,7 +19,7 @@ import {
 } from '../../../sql/constraints.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
-import { identityPastSql, setOwnedBySql } from '../../../sql/sequences.js';
+import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../../sql/tables.js';
 import {
@@ -295,6 +295,8 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
   }
   for (const q of swap.ownedSequences) sql.push(setOwnedBySql(q, q.ownedBy));
   for (const c of swap.identityColumns) sql.push(identityPastSql(ref, n.retired, c));
+  // Identity sequences follow their table by OID: the table's name goes with the retired table's.
+  for (const c of swap.identityColumns) sql.push(swapIdentitySequenceNamesSql(ref, n.retired, c));
   for (const [owner, fk] of repointed) {
     sql.push(dropConstraintSql(owner, fk.name));
     sql.push(addConstraintSql(owner, foreignKeySql(fk, true)));
