@@ -183,6 +183,22 @@ const PARTITIONS = [
   ['orders_default'],
 ];
 
+/** orders partitioned in one transaction, as a tool without online techniques does it (the partition swap's naive run, and the unpartition scenario's starting point). */
+const PARTITION_IN_ONE_TRANSACTION = [
+  'BEGIN',
+  'LOCK TABLE orders IN ACCESS EXCLUSIVE MODE',
+  'CREATE TABLE orders_p (LIKE orders INCLUDING DEFAULTS INCLUDING IDENTITY, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)',
+  ...PARTITIONS.map(
+    ([name, from, to]) =>
+      `CREATE TABLE ${name} PARTITION OF orders_p ${from === undefined ? 'DEFAULT' : `FOR VALUES FROM (${from}) TO (${to})`}`,
+  ),
+  'INSERT INTO orders_p OVERRIDING SYSTEM VALUE SELECT * FROM orders',
+  "SELECT setval(pg_get_serial_sequence('orders_p', 'id'), (SELECT max(id) FROM orders))",
+  'DROP TABLE orders',
+  'ALTER TABLE orders_p RENAME TO orders',
+  'COMMIT',
+].join(';\n');
+
 const addCheck = (m) =>
   mapTable(m, 'orders', (t) => ({
     ...t,
@@ -360,20 +376,20 @@ export const SCENARIOS = [
     naiveLabel:
       'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; CREATE TABLE orders_p (…) PARTITION BY RANGE (created_at) and its 4 partitions; ' +
       'INSERT INTO orders_p … SELECT * FROM orders; DROP TABLE orders; ALTER TABLE orders_p RENAME TO orders; COMMIT',
-    naive: [
-      'BEGIN',
-      'LOCK TABLE orders IN ACCESS EXCLUSIVE MODE',
-      'CREATE TABLE orders_p (LIKE orders INCLUDING DEFAULTS INCLUDING IDENTITY, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)',
-      ...PARTITIONS.map(
-        ([name, from, to]) =>
-          `CREATE TABLE ${name} PARTITION OF orders_p ${from === undefined ? 'DEFAULT' : `FOR VALUES FROM (${from}) TO (${to})`}`,
-      ),
-      'INSERT INTO orders_p OVERRIDING SYSTEM VALUE SELECT * FROM orders',
-      "SELECT setval(pg_get_serial_sequence('orders_p', 'id'), (SELECT max(id) FROM orders))",
-      'DROP TABLE orders',
-      'ALTER TABLE orders_p RENAME TO orders',
-      'COMMIT',
-    ].join(';\n'),
+    naive: PARTITION_IN_ONE_TRANSACTION,
+  },
+  {
+    name: 'unpartition',
+    title:
+      'orders, partitioned by range of created_at, becomes a plain table again (the partition swap in reverse: plain shadow, sync trigger on the partitioned table, copy, verify, swap)',
+    workload: 'one application version throughout (reads and updates by id; the primary key stays (id, created_at))',
+    // Run on the scenario's copy of the database before the workload starts and the plan is made.
+    prepare: PARTITION_IN_ONE_TRANSACTION,
+    edit: (m) =>
+      mapTable(m, 'orders', (t) => {
+        const { partitionBy: _key, ...plain } = t;
+        return { ...plain, partitions: [] };
+      }),
   },
 ];
 
@@ -419,6 +435,7 @@ async function runScenario(adminUrl, major, scenario, tmp) {
   const url = await copyDatabase(adminUrl, major);
   const c = await connectTo(url, 'zdm bench apply');
   try {
+    if (scenario.prepare) await c.query(scenario.prepare);
     const live = withoutJournal(await introspect(c));
     const desiredFile = path.join(tmp, `${scenario.name}.yaml`);
     writeFileSync(desiredFile, writeDesiredState(scenario.edit(live), { schemaPath: '' }));

@@ -397,6 +397,15 @@ export interface PartitionTable {
   readonly from: Table;
   readonly to: Table;
 }
+/**
+ * A partitioned live table whose desired state is a plain table: the partition swap in reverse
+ * (src/plan/techniques/partition-swap/). `from` is the live table, `to` the desired one.
+ */
+export interface UnpartitionTable {
+  readonly kind: 'unpartitionTable';
+  readonly from: Table;
+  readonly to: Table;
+}
 export interface CreateView {
   readonly kind: 'createView';
   readonly view: View;
@@ -515,6 +524,7 @@ export type Change =
   | AddPartition
   | DropPartition
   | PartitionTable
+  | UnpartitionTable
   | CreateView
   | DropView
   | ReplaceView
@@ -659,6 +669,8 @@ export function describeChange(c: Change): string {
       return `create table ${c.table.schema}.${c.table.name}`;
     case 'partitionTable':
       return `partition table ${c.from.schema}.${c.from.name}`;
+    case 'unpartitionTable':
+      return `unpartition table ${c.from.schema}.${c.from.name}`;
     case 'dropTable':
       return `drop table ${c.table.schema}.${c.table.name}`;
     case 'renameTable':

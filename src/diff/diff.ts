@@ -331,6 +331,10 @@ function diffTable(live: Table, desired: Table, path: readonly PathSegment[], ou
     out.push({ kind: 'partitionTable', from: live, to: desired });
     return;
   }
+  if (live.partitionBy !== undefined && desired.partitionBy === undefined) {
+    out.push({ kind: 'unpartitionTable', from: live, to: desired });
+    return;
+  }
   if (!same(live.inherits ?? [], desired.inherits ?? [])) {
     out.push({
       kind: 'unsupported',
@@ -347,9 +351,7 @@ function diffTable(live: Table, desired: Table, path: readonly PathSegment[], ou
       reason:
         live.partitionBy === undefined
           ? 'turning a plain table into a partitioned table is not supported yet'
-          : desired.partitionBy === undefined
-            ? 'turning a partitioned table into a plain table is not supported yet'
-            : 'changing the partition key of a table is not supported yet',
+          : 'changing the partition key of a table is not supported yet',
     });
     return;
   }

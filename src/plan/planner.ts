@@ -129,6 +129,7 @@ const HANDLERS: Handlers = {
   addPartition: tables.planAddPartition,
   dropPartition: tables.planDropPartition,
   partitionTable: partitionSwap.planPartitionTable,
+  unpartitionTable: partitionSwap.planUnpartitionTable,
   // Views are gathered and planned together, in dependency order, after every other change
   // (views.planViews); so are comments, one step per object (objects.planComments).
   createView: () => {},

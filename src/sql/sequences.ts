@@ -1,7 +1,7 @@
 /** Sequences, and the statements that move an identity or serial sequence past the values a table holds. */
 import type { SequenceSettingField, SequenceSettings } from '../model/identity.js';
 import type { Sequence } from '../model/types.js';
-import { integer } from './fragments.js';
+import { dollarQuoted, integer } from './fragments.js';
 import { qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 export const SEQUENCE_FIELDS = ['type', 'increment', 'minValue', 'maxValue', 'start', 'cache', 'cycle'] as const;
@@ -89,4 +89,27 @@ export function identityPastSql(table: RelationName, previous: RelationName, col
     `pg_catalog.pg_sequence_last_value(${serialSequence(previous, column)}::pg_catalog.regclass), ` +
     `(SELECT pg_catalog.max(${quoteIdent(column)}) FROM ${rel(previous)})) AS m) AS zdm_last WHERE m IS NOT NULL`
   );
+}
+
+/**
+ * After a table swap: the identity sequence of `table` (the copy, which now has the table's name)
+ * takes the name of `previous`'s (the retired table's), which takes the copy's: the sequence is
+ * named as if the table had been created under its name. A DO block: identity sequence names are
+ * PostgreSQL's choice, not in the model. ACCESS EXCLUSIVE on both sequences.
+ */
+export function swapIdentitySequenceNamesSql(table: RelationName, previous: RelationName, column: string): string {
+  const body = [
+    'DECLARE',
+    `  o pg_catalog.regclass := ${serialSequence(previous, column)}::pg_catalog.regclass;`,
+    `  n pg_catalog.regclass := ${serialSequence(table, column)}::pg_catalog.regclass;`,
+    '  o_name pg_catalog.name := (SELECT relname FROM pg_catalog.pg_class WHERE oid = o);',
+    '  n_name pg_catalog.name := (SELECT relname FROM pg_catalog.pg_class WHERE oid = n);',
+    'BEGIN',
+    '  IF o IS NULL OR n IS NULL THEN RETURN; END IF;',
+    "  EXECUTE pg_catalog.format('ALTER SEQUENCE %s RENAME TO %I', o, 'zdm_seq_' || o::pg_catalog.oid);",
+    "  EXECUTE pg_catalog.format('ALTER SEQUENCE %s RENAME TO %I', n, o_name);",
+    "  EXECUTE pg_catalog.format('ALTER SEQUENCE %s RENAME TO %I', o, n_name);",
+    'END',
+  ].join('\n');
+  return `DO ${dollarQuoted(`\n${body}\n`)}`;
 }

@@ -181,6 +181,9 @@ describe('partition swap under a concurrent workload', () => {
     );
     expect(view[0]!.n).toBe(view[0]!.m);
     expect(view[0]!.opts).toEqual(['check_option=local']);
+    // The identity sequence has the name PostgreSQL gives it when the table is created by hand.
+    const seq = await db.query<{ s: string }>(`SELECT pg_get_serial_sequence('orders', 'id') AS s`);
+    expect(seq[0]!.s).toBe('public.orders_id_seq');
     // Identity continues past the old maximum.
     const max = await db.query<{ m: string }>('SELECT max(id)::text AS m FROM orders');
     const next = await db.query<{ id: string }>(

@@ -183,3 +183,62 @@ describe('partition swap', () => {
     expect(p.gaps.length).toBe(gaps);
   });
 });
+
+describe('unpartition (the partition swap in reverse)', () => {
+  const plain = (t: Table): Table => {
+    const { partitionBy: _key, ...rest } = t;
+    return { ...rest, primaryKey: pk(['id', 'at'], `${t.name}_pkey`), partitions: [] };
+  };
+
+  test('plain shadow, mirror on the partitioned parent, copy, verify, swap with every partition locked, drop', () => {
+    const live = partitioned(base());
+    const r = plan(tables(live), tables(plain(base())));
+    const steps = flat(r);
+    expect(steps.map((s) => `${s.phase} ${s.kind}`)).toEqual([
+      'expand sql',
+      'expand sql',
+      'backfill copy',
+      'backfill verify',
+      'contract verify',
+      'contract sql',
+      'contract sql',
+    ]);
+    expect(steps[0]!.sql[0]).toMatch(/^CREATE TABLE public\.events_zdm_shadow \(/);
+    expect(steps[0]!.sql.join('\n')).not.toContain('PARTITION');
+    expect(steps[1]!.sql.join('\n')).toContain('AFTER INSERT OR UPDATE OR DELETE ON public.events FOR EACH ROW');
+    const relations = (i: number) => steps[i]!.locks.map((l) => `${l.mode} on ${l.relation}`);
+    expect(relations(1)).toEqual([
+      'SHARE ROW EXCLUSIVE on public.events',
+      'SHARE ROW EXCLUSIVE on public.events_2025',
+      'SHARE ROW EXCLUSIVE on public.events_default',
+    ]);
+    const copy = steps[2]!;
+    expect(copy.kind === 'copy' && copy.key).toEqual(['id', 'at']);
+    expect(relations(5)).toEqual([
+      'ACCESS EXCLUSIVE on public.events',
+      'ACCESS EXCLUSIVE on public.events_2025',
+      'ACCESS EXCLUSIVE on public.events_default',
+      'ACCESS EXCLUSIVE on public.events_zdm_shadow',
+    ]);
+    expect(steps[5]!.summary).toMatch(/^swap public\.events for its plain copy/);
+    expect(steps[6]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
+    expect(steps[6]!.hazards).toEqual(['data-loss']);
+    expect(relations(6)).toContain('ACCESS EXCLUSIVE on public.events_2025');
+  });
+
+  test('refuses a desired table that takes a partition name, and a column change in the same plan', () => {
+    const live = partitioned(base());
+    const want = plain(base());
+    const other = table('events_2025', [id()]);
+    expect(issues(tables(live), tables(want, other)).join('\n')).toMatch(
+      /table public\.events: the desired state has a relation named public\.events_2025, a partition of the live public\.events/,
+    );
+    const changed = {
+      ...want,
+      columns: want.columns.map((c) => (c.name === 'note' ? { ...c, type: 'varchar(10)' } : c)),
+    };
+    expect(issues(tables(live), tables(changed))).toEqual([
+      'table public.events: column note changes too: change it in a plan of its own before turning the partitioned table into a plain table',
+    ]);
+  });
+});

@@ -4,9 +4,9 @@
  * sequences and identities carried over; and the facts about the desired partitions the refusal
  * rules and the hazards need.
  */
-import type { PartitionTable, RelationRef } from '../../../diff/changes.js';
+import type { PartitionTable, RelationRef, UnpartitionTable } from '../../../diff/changes.js';
 import { objectKey } from '../../../model/objects.js';
-import type { ForeignKey, Partition, PartitionBound, Sequence, Table } from '../../../model/types.js';
+import type { ForeignKey, Partition, PartitionBound, RelationParts, Sequence, Table } from '../../../model/types.js';
 import { findViewLike, type PlanContext, type ViewLike } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
 
@@ -108,9 +108,18 @@ export function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
     .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
 }
 
+/** Every partition of a partitioned table, at every level (sub-partitions after their parent). */
+export function partitionRefs(r: RelationParts): RelationRef[] {
+  return r.partitions.flatMap((p) => [{ schema: p.schema, name: p.name }, ...partitionRefs(p)]);
+}
+
 /** The swap, once the refusal rules let it through. */
 export interface Swap {
   readonly ref: RelationRef;
+  /** Partitioned → plain (an unpartition): the live table is the partitioned one. */
+  readonly reverse: boolean;
+  /** The live table's partitions (reverse only): every lock on the live table is taken on them too. */
+  readonly livePartitions: readonly RelationRef[];
   readonly live: Table;
   readonly want: Table;
   /** The live table's row key: the copy walks it, the mirror finds a row's copy by it (and the partition key). */
@@ -122,21 +131,23 @@ export interface Swap {
   readonly overridingSystemValue: boolean;
   /** Value ranges no partition takes: the application's writes there fail once the mirror runs. */
   readonly uncovered: readonly string[];
-  /** Views over the table, recreated over the partitioned table by the swap. */
+  /** Views over the table, recreated over the new table by the swap. */
   readonly views: readonly ViewLike[];
   /** Foreign keys of other tables to the table that the desired state keeps: re-pointed NOT VALID by the swap. */
   readonly repointed: readonly (readonly [RelationRef, ForeignKey])[];
-  /** Sequences the table's columns own: their ownership moves to the partitioned table. */
+  /** Sequences the table's columns own: their ownership moves to the new table. */
   readonly ownedSequences: readonly Sequence[];
   /** Identity columns: their sequence continues past both the old sequence and the copied values. */
   readonly identityColumns: readonly string[];
 }
 
-export function decideSwap(ctx: PlanContext, ch: PartitionTable): Swap {
+export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTable): Swap {
   const live = ch.from;
   const ref = { schema: live.schema, name: live.name };
   return {
     ref,
+    reverse: ch.kind === 'unpartitionTable',
+    livePartitions: partitionRefs(live),
     live,
     want: ch.to,
     key: rowKey(live)!,

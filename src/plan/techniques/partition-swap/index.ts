@@ -26,7 +26,7 @@
  * The technique in three parts: rules.ts (why it cannot be planned), decide.ts (what happens, as
  * data) and steps.ts (the steps, with their SQL, locks and model edits).
  */
-import type { PartitionTable } from '../../../diff/changes.js';
+import type { PartitionTable, UnpartitionTable } from '../../../diff/changes.js';
 import { docPath } from '../../../diff/paths.js';
 import { qualified } from '../../../model/names.js';
 import type { PlanContext } from '../../context.js';
@@ -50,6 +50,27 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
       `${object}: no partition and no default partition for rows ${uncovered.join('; ')}: once the sync trigger is installed, ` +
         'the application cannot write such rows (add a default partition to accept them)',
     );
+  }
+  if (refusals.length > 0) return;
+  swapSteps(ctx, decideSwap(ctx, ch));
+}
+
+/**
+ * Partitioned → plain ("unpartition"): the swap in reverse, by the same steps. The shadow is a plain
+ * table with the desired shape; the sync triggers go on the partitioned table (its row trigger is
+ * cloned to every partition, so writes addressed to a partition directly are mirrored too); the copy
+ * walks the partitioned table by its row key; contract swaps the names, re-points the foreign keys of
+ * other tables and drops the retired partitioned table with its partitions.
+ */
+export function planUnpartitionTable(ctx: PlanContext, ch: UnpartitionTable): void {
+  const live = ch.from;
+  const want = ch.to;
+  const ref = { schema: live.schema, name: live.name };
+  const object = `table ${qualified(ref.schema, ref.name)}`;
+  const refusals = swapRefusals({ ctx, live, want, ref, partitionColumns: [], reverse: true });
+  for (const r of refusals) {
+    if (r.object !== undefined) ctx.issue(r.object.name, r.message, r.object.path);
+    else ctx.issue(object, r.message, docPath(['schemas', want.schema, 'tables', want.name, ...(r.at ?? [])]));
   }
   if (refusals.length > 0) return;
   swapSteps(ctx, decideSwap(ctx, ch));

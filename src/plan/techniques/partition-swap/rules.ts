@@ -10,19 +10,28 @@ import { docPath } from '../../../diff/paths.js';
 import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
+import { objectFingerprints, objectKey } from '../../../model/objects.js';
 import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
-import { boundProblems, dependentViews, uniqueSets } from './decide.js';
+import { boundProblems, dependentViews, partitionRefs, uniqueSets } from './decide.js';
 
 export interface SwapFacts {
   readonly ctx: PlanContext;
   readonly live: Table;
   readonly want: Table;
   readonly ref: RelationRef;
-  /** The desired partition key's plain columns. */
+  /** The desired partition key's plain columns (none when the desired table is plain). */
   readonly partitionColumns: readonly string[];
+  /** Partitioned → plain: the swap in reverse. */
+  readonly reverse?: boolean;
 }
+
+/** What the swap does to the table, for messages. */
+const doing = (f: SwapFacts): string =>
+  f.reverse ? 'turning the partitioned table into a plain table' : 'partitioning the table';
+const being = (f: SwapFacts): string => (f.reverse ? 'being turned into a plain table' : 'being partitioned');
+const newTable = (f: SwapFacts): string => (f.reverse ? 'the plain table' : 'the partitioned table');
 
 /** A reason, on the table (at a path below its own in the desired state) or on another object. */
 export interface Refusal {
@@ -151,24 +160,22 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'column-is-new',
-        refuse: (_, { live, want }) =>
-          want && !live
-            ? onColumn(want, 'is new: add it in a plan of its own before partitioning the table')
-            : undefined,
+        refuse: (f, { live, want }) =>
+          want && !live ? onColumn(want, `is new: add it in a plan of its own before ${doing(f)}`) : undefined,
       },
       {
         name: 'column-changes',
-        refuse: (_, { live, want }) =>
+        refuse: (f, { live, want }) =>
           want && live && comparableColumn(live) !== comparableColumn(want)
-            ? onColumn(want, 'changes too: change it in a plan of its own before partitioning the table')
+            ? onColumn(want, `changes too: change it in a plan of its own before ${doing(f)}`)
             : undefined,
       },
       {
         name: 'column-is-dropped',
-        refuse: (_, { live, want }) =>
+        refuse: (f, { live, want }) =>
           live && !want
             ? on(
-                `column ${live.name} is dropped too: drop it in a plan of its own before or after partitioning the table`,
+                `column ${live.name} is dropped too: drop it in a plan of its own before or after ${doing(f)}`,
                 'columns',
               )
             : undefined,
@@ -187,21 +194,22 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'no-row-key',
-        refuse: ({ live }) =>
-          rowKey(live) === undefined
+        refuse: (f) =>
+          rowKey(f.live) === undefined
             ? on(
-                'the live table has no primary key or unique key over NOT NULL columns: zdm needs one to keep the partitioned copy in step and to copy in batches; add one in a plan of its own first',
+                `the live table has no primary key or unique key over NOT NULL columns: zdm needs one to keep ${f.reverse ? 'the plain' : 'the partitioned'} copy in step and to copy in batches; add one in a plan of its own first`,
               )
             : undefined,
       },
       {
         name: 'no-key-with-row-key',
-        refuse: ({ live, want, partitionColumns }) => {
+        refuse: (f) => {
+          const { live, want, partitionColumns } = f;
           const key = rowKey(live) ?? [];
           return uniqueSets(want).some((u) => key.every((c) => u.columns.includes(c)))
             ? undefined
             : on(
-                `the partitioned table needs a primary or unique key that contains the live key (${key.join(', ')}), e.g. primaryKey: { columns: [${[...new Set([...key, ...partitionColumns])].join(', ')}] }`,
+                `${newTable(f)} needs a primary or unique key that contains the live key (${key.join(', ')}), e.g. primaryKey: { columns: [${[...new Set([...key, ...partitionColumns])].join(', ')}] }`,
               );
         },
       },
@@ -215,10 +223,10 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'self-referencing-foreign-key',
-        refuse: ({ ref }, [owner, fk]) =>
-          owner.schema === ref.schema && owner.name === ref.name
+        refuse: (f, [owner, fk]) =>
+          owner.schema === f.ref.schema && owner.name === f.ref.name
             ? on(
-                `foreign key ${fk.name} references the table itself: partitioning such a table is not supported yet`,
+                `foreign key ${fk.name} references the table itself: ${doing(f).replace(/the table$/, 'such a table')} is not supported yet`,
                 'foreignKeys',
                 fk.name,
               )
@@ -226,23 +234,31 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       },
       {
         name: 'referencing-foreign-key-changes',
-        refuse: ({ ctx, ref }, [owner, fk]) => {
-          const desired = ctx.desiredRelation(owner)?.foreignKeys.find((f) => f.name === fk.name);
+        refuse: (facts, [owner, fk]) => {
+          const desired = facts.ctx.desiredRelation(owner)?.foreignKeys.find((f) => f.name === fk.name);
           return desired !== undefined && stableStringify(desired) !== stableStringify(fk)
             ? fkOn(
                 owner,
                 fk,
-                `references ${qualifiedRef(ref)}, which is being partitioned: change the foreign key in a plan of its own`,
+                `references ${qualifiedRef(facts.ref)}, which is ${being(facts)}: change the foreign key in a plan of its own`,
               )
             : undefined;
         },
       },
       {
         name: 'referenced-columns-not-unique',
-        refuse: ({ ctx, ref, want, partitionColumns }, [owner, fk]) => {
+        refuse: ({ ctx, ref, want, partitionColumns, reverse }, [owner, fk]) => {
           const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
           const cols = fk.references.columns;
           if (!kept || uniqueSets(want).some((u) => sameSet(u.columns, cols))) return undefined;
+          if (reverse) {
+            return fkOn(
+              owner,
+              fk,
+              `references ${qualifiedRef(ref)} (${cols.join(', ')}), and the desired plain table has no primary key, unique constraint or unique index on exactly those columns: ` +
+                'keep one in the desired state, or drop the foreign key',
+            );
+          }
           const need = [...cols, ...partitionColumns.filter((c) => !cols.includes(c))];
           return fkOn(
             owner,
@@ -256,13 +272,13 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       },
       {
         name: 'partitioned-referencing-table-before-18',
-        refuse: ({ ctx, ref }, [owner, fk]) => {
+        refuse: ({ ctx, ref, reverse }, [owner, fk]) => {
           const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
           return kept && ctx.isPartitioned(owner) && ctx.input.serverMajor < 18
             ? fkOn(
                 owner,
                 fk,
-                `would be re-pointed NOT VALID at the partitioned ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
+                `would be re-pointed NOT VALID at the ${reverse ? 'plain' : 'partitioned'} ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
               )
             : undefined;
         },
@@ -281,14 +297,14 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'new-referencing-foreign-key',
-        refuse: ({ ctx, ref }, [owner, f]) =>
-          ctx.liveRelation(owner)?.foreignKeys.some((x) => x.name === f.name) ||
-          (owner.schema === ref.schema && owner.name === ref.name)
+        refuse: (facts, [owner, f]) =>
+          facts.ctx.liveRelation(owner)?.foreignKeys.some((x) => x.name === f.name) ||
+          (owner.schema === facts.ref.schema && owner.name === facts.ref.name)
             ? undefined
             : fkOn(
                 owner,
                 f,
-                `is new and references ${qualifiedRef(ref)}, which is being partitioned: add it in a later plan`,
+                `is new and references ${qualifiedRef(facts.ref)}, which is ${being(facts)}: add it in a later plan`,
               ),
       },
     ],
@@ -298,8 +314,8 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'not-valid-foreign-key-before-18',
-        refuse: ({ ctx }, f) =>
-          !f.valid && ctx.input.serverMajor < 18
+        refuse: ({ ctx, reverse }, f) =>
+          !reverse && !f.valid && ctx.input.serverMajor < 18
             ? on(`foreign key ${f.name} NOT VALID on a partitioned table needs PostgreSQL 18`, 'foreignKeys', f.name)
             : undefined,
       },
@@ -367,12 +383,12 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
   }),
   whole({
     name: 'materialized-view',
-    refuse: ({ ctx, ref }) => {
-      const matviews = dependentViews(ctx, ref).filter((v) => v.kind === 'materializedView');
+    refuse: (f) => {
+      const matviews = dependentViews(f.ctx, f.ref).filter((v) => v.kind === 'materializedView');
       return matviews.length > 0
         ? on(
             `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
-              'it cannot be re-pointed at the partitioned table; drop it first and recreate it after contract',
+              `it cannot be re-pointed at ${newTable(f)}; drop it first and recreate it after contract`,
           )
         : undefined;
     },
@@ -392,7 +408,8 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
   }),
   whole({
     name: 'user-trigger',
-    refuse: ({ ctx, ref }) => {
+    refuse: (f) => {
+      const { ctx, ref } = f;
       // Triggers of the model move with the swap (steps.ts); only others (zdm's own, of a plan in
       // flight) would stay behind.
       const managed = new Set(
@@ -403,17 +420,77 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       const triggers = ctx.userTriggersOn(ref).filter((t) => !managed.has(t.name));
       return triggers.length > 0
         ? on(
-            `trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} (not managed by zdm) on the table would not move to the partitioned table: drop them first and recreate them after contract`,
+            `trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} (not managed by zdm) on the table would not move to ${newTable(f)}: drop them first and recreate them after contract`,
           )
         : undefined;
     },
   }),
 ];
 
+/**
+ * Partitioned → plain only: what hangs on the live table's partitions. The partitions go with the
+ * retired table (dropped in contract), so nothing may read or reference them, and no desired
+ * relation may take a partition's name while it still exists.
+ */
+export const UNPARTITION_CHECKS: readonly Check<unknown>[] = [
+  check<RelationRef>({
+    items: ({ live }) => partitionRefs(live),
+    rules: [
+      {
+        name: 'partition-name-taken',
+        refuse: ({ ctx, ref }, p) =>
+          ctx.desiredRelation(p) !== undefined
+            ? on(
+                `the desired state has a relation named ${qualifiedRef(p)}, a partition of the live ${qualifiedRef(ref)} until contract drops it: ` +
+                  'create it in a later plan, or rename the partition first',
+                'partitions',
+              )
+            : undefined,
+      },
+      {
+        name: 'partition-referenced',
+        refuse: ({ ctx }, p) => {
+          const fks = ctx.liveForeignKeysTo(p);
+          return fks.length > 0
+            ? on(
+                `foreign key${fks.length === 1 ? '' : 's'} ${fks.map(([o, f]) => `${f.name} on ${qualifiedRef(o)}`).join(', ')} reference${fks.length === 1 ? 's' : ''} the partition ${qualifiedRef(p)}, which the swap drops: ` +
+                  'drop or re-point them in a plan of their own first',
+                'partitions',
+              )
+            : undefined;
+        },
+      },
+      {
+        name: 'partition-dependent',
+        refuse: ({ ctx }, p) => {
+          // What reads the partition itself (a view, a function, a policy of another table…), but not
+          // what is on it (it goes with it), nor what this plan drops before contract's drops: a
+          // managed object of a desired schema that the desired state leaves out.
+          const desired = objectFingerprints(ctx.desired);
+          const managedSchemas = new Set(ctx.desired.schemas.map((x) => x.name));
+          const own = ` on ${qualifiedRef(p)}`;
+          const deps = ctx.liveGraph.dependentsOf(objectKey('table', p.schema, p.name)).filter((k) => {
+            if (k.endsWith(own)) return false;
+            const schema = /^[a-zA-Z]+ ([^.]+)\./.exec(k)?.[1];
+            return k in desired || schema === undefined || !managedSchemas.has(schema);
+          });
+          return deps.length > 0
+            ? on(
+                `${deps.join(', ')} depend${deps.length === 1 ? 's' : ''} on the partition ${qualifiedRef(p)}, which the swap drops with the partitioned table: ` +
+                  'zdm cannot carry them to the plain table; drop them first (or make them read the table itself) and recreate them after contract',
+                'partitions',
+              )
+            : undefined;
+        },
+      },
+    ],
+  }),
+];
+
 /** Every reason the swap cannot be planned, in the order of the checks; empty when it can. */
 export function swapRefusals(f: SwapFacts): Refusal[] {
   const out: Refusal[] = [];
-  for (const c of SWAP_CHECKS) {
+  for (const c of f.reverse ? [...SWAP_CHECKS, ...UNPARTITION_CHECKS] : SWAP_CHECKS) {
     for (const item of c.items(f)) {
       for (const rule of c.rules) {
         const r = rule.refuse(f, item);

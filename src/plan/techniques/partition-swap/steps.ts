@@ -19,7 +19,7 @@ import {
 } from '../../../sql/constraints.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
-import { identityPastSql, setOwnedBySql } from '../../../sql/sequences.js';
+import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../../sql/tables.js';
 import {
@@ -145,15 +145,25 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     planValidation(ctx, at.contract('swapTables'), owner, {
       kind: 'foreignKey',
       name: fk.name,
-      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the partitioned ${qualifiedRef(swap.ref)}`,
+      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the ${swap.reverse ? 'plain' : 'partitioned'} ${qualifiedRef(swap.ref)}`,
       locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
     });
   }
   dropRetiredStep(s);
 }
 
+/** `mode` on the live table and, when it is the partitioned one, on each of its partitions (PostgreSQL locks them too). */
+function liveLocks(swap: Swap, mode: LockInfo['mode'], hold: LockInfo['hold'] = 'instant'): LockInfo[] {
+  return [swap.ref, ...swap.livePartitions].map((r) => lock(r, mode, hold));
+}
+
+/** The same for the retired table (its partitions keep their names). */
+function retiredLocks(swap: Swap, retired: RelationRef): LockInfo[] {
+  return [retired, ...swap.livePartitions].map((r) => lock(r, 'ACCESS EXCLUSIVE'));
+}
+
 /** Expand: the shadow, empty, with everything the desired table declares (keys and indexes under temporary names). */
-function createShadowStep({ ctx, swap: { ref, want }, n }: Scope): void {
+function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void {
   const created: Table = { ...tableWithoutDirectives(withRenamedParts(want, n.temp)), name: n.shadow.name };
   const sql = [
     createTableSql(
@@ -181,7 +191,9 @@ function createShadowStep({ ctx, swap: { ref, want }, n }: Scope): void {
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
+      reverse
+        ? `create ${qualifiedRef(n.shadow)}, the plain copy of the partitioned ${qualifiedRef(ref)} (keys and indexes built while it is empty)`
+        : `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
       sql,
       { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks] },
     ),
@@ -196,9 +208,10 @@ function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      `keep ${qualifiedRef(n.shadow)} in step with ${qualifiedRef(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write`,
+      `keep ${qualifiedRef(n.shadow)} in step with ${qualifiedRef(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write` +
+        (swap.reverse ? ' (the row trigger is cloned to every partition)' : ''),
       createMirrorSql(mirror),
-      { locks: [lock(swap.ref, 'SHARE ROW EXCLUSIVE')], hazards },
+      { locks: liveLocks(swap, 'SHARE ROW EXCLUSIVE'), hazards },
     ),
     noEdit,
     [tableTouch(swap.ref), tableTouch(n.shadow)],
@@ -221,7 +234,7 @@ function copyStep({ ctx, swap, n }: Scope): void {
       overridingSystemValue: swap.overridingSystemValue,
       batchSize: ctx.input.batchSize,
       sql: [copyBatchSql(copy, keyset(key), true, true)],
-      locks: [lock(ref, 'ROW SHARE', 'scan'), lock(n.shadow, 'ROW EXCLUSIVE', 'scan')],
+      locks: [...liveLocks(swap, 'ROW SHARE', 'scan'), lock(n.shadow, 'ROW EXCLUSIVE', 'scan')],
       hazards: ['long-running'],
     },
     noEdit,
@@ -230,7 +243,8 @@ function copyStep({ ctx, swap, n }: Scope): void {
 }
 
 /** The comparison of the live table and its copy: after the copy, and again before the swap. */
-function verifyStep({ ctx, swap: { ref, columns }, n }: Scope, placement: Placement, summary: string): void {
+function verifyStep({ ctx, swap, n }: Scope, placement: Placement, summary: string): void {
+  const { ref, columns } = swap;
   ctx.add(
     placement,
     {
@@ -241,7 +255,7 @@ function verifyStep({ ctx, swap: { ref, columns }, n }: Scope, placement: Placem
       to: n.shadow,
       columns,
       sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
-      locks: [lock(ref, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
+      locks: [...liveLocks(swap, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
       hazards: ['long-running'],
     },
     noEdit,
@@ -281,6 +295,8 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
   }
   for (const q of swap.ownedSequences) sql.push(setOwnedBySql(q, q.ownedBy));
   for (const c of swap.identityColumns) sql.push(identityPastSql(ref, n.retired, c));
+  // Identity sequences follow their table by OID: the table's name goes with the retired table's.
+  for (const c of swap.identityColumns) sql.push(swapIdentitySequenceNamesSql(ref, n.retired, c));
   for (const [owner, fk] of repointed) {
     sql.push(dropConstraintSql(owner, fk.name));
     sql.push(addConstraintSql(owner, foreignKeySql(fk, true)));
@@ -307,7 +323,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
   ctx.add(
     at.contract('swapTables'),
     sqlStep(
-      `swap ${qualifiedRef(ref)} for its partitioned copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
+      `swap ${qualifiedRef(ref)} for its ${swap.reverse ? 'plain' : 'partitioned'} copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
         (repointed.length > 0
           ? `; ${repointed.length} foreign key${repointed.length === 1 ? '' : 's'} re-pointed NOT VALID`
           : '') +
@@ -320,7 +336,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
       sql,
       {
         locks: [
-          lock(ref, 'ACCESS EXCLUSIVE'),
+          ...liveLocks(swap, 'ACCESS EXCLUSIVE'),
           lock(n.shadow, 'ACCESS EXCLUSIVE'),
           ...swap.ownedSequences.map((q) => lock(q, 'ACCESS EXCLUSIVE')),
           ...repointed.map(([owner]) => lock(owner, 'ACCESS EXCLUSIVE')),
@@ -355,17 +371,19 @@ function constraintNames(t: Table): Set<string> {
 }
 
 /** Contract: the retired table goes, with its data. */
-function dropRetiredStep({ ctx, swap: { ref, live }, n }: Scope): void {
+function dropRetiredStep({ ctx, swap, n }: Scope): void {
+  const { ref, live } = swap;
   const refLocks = live.foreignKeys.map((f) =>
     lock({ schema: f.references.schema, name: f.references.table }, 'ACCESS EXCLUSIVE'),
   );
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the partition swap, and its data`,
+      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the partition swap, and its data` +
+        (swap.livePartitions.length > 0 ? ` (with its ${swap.livePartitions.length} partitions)` : ''),
       [dropTableSql(n.retired)],
       {
-        locks: [lock(n.retired, 'ACCESS EXCLUSIVE'), ...refLocks],
+        locks: [...retiredLocks(swap, n.retired), ...refLocks],
         hazards: ['data-loss'],
       },
     ),
