@@ -199,6 +199,15 @@ const PARTITION_IN_ONE_TRANSACTION = [
   'COMMIT',
 ].join(';\n');
 
+/** The primary key of orders once partitioned (it must hold the partition key). */
+const PK_ID_CREATED_AT = {
+  kind: 'primaryKey',
+  columns: ['id', 'created_at'],
+  include: [],
+  deferrable: false,
+  initiallyDeferred: false,
+};
+
 const addCheck = (m) =>
   mapTable(m, 'orders', (t) => ({
     ...t,
@@ -377,6 +386,15 @@ export const SCENARIOS = [
       'BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; CREATE TABLE orders_p (…) PARTITION BY RANGE (created_at) and its 4 partitions; ' +
       'INSERT INTO orders_p … SELECT * FROM orders; DROP TABLE orders; ALTER TABLE orders_p RENAME TO orders; COMMIT',
     naive: PARTITION_IN_ONE_TRANSACTION,
+  },
+  {
+    name: 'partitioned-key',
+    title:
+      "a primary key (id, created_at) added to orders, partitioned and with rows: per partition CREATE UNIQUE INDEX CONCURRENTLY and the partition's key USING INDEX, then the parent's ADD CONSTRAINT attaches them",
+    workload: 'one application version throughout (reads and updates by id)',
+    // orders partitioned with no primary key, on the scenario's copy, before the workload starts.
+    prepare: PARTITION_IN_ONE_TRANSACTION.replace(', PRIMARY KEY (id, created_at)', ''),
+    edit: (m) => mapTable(m, 'orders', (t) => ({ ...t, primaryKey: { ...PK_ID_CREATED_AT, name: 'orders_pkey' } })),
   },
   {
     name: 'unpartition',
