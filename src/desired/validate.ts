@@ -2,7 +2,8 @@
  * Structural validation against schemas/desired-state.schema.json (the same file editors use), with
  * ajv's findings rewritten as located, human messages.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { DesiredIssue } from './errors.js';
@@ -16,15 +17,38 @@ export const DESIRED_STATE_SCHEMA_PATH = fileURLToPath(
   new URL('../../schemas/desired-state.schema.json', import.meta.url),
 );
 
+/**
+ * The validator `npm run build` compiles ahead of time (ajv's standalone code, next to the built
+ * module: scripts/compile-validator.mjs), so that `zdm` does not load ajv and compile the schema on
+ * every run (~150 ms). Absent when running from the sources: then it is compiled on first use.
+ */
+const PRECOMPILED_PATH = fileURLToPath(new URL('./desired-state.validate.cjs', import.meta.url));
+
 let compiled: ValidateFunction | undefined;
+
+/** ajv as the desired-state schema is compiled with, at run time or ahead of time (`source` for the latter). */
+export function desiredStateAjv(options: { readonly source?: boolean } = {}): { ajv: Ajv; validate: ValidateFunction } {
+  const schema = JSON.parse(readFileSync(DESIRED_STATE_SCHEMA_PATH, 'utf8')) as object;
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    allowUnionTypes: true,
+    ...(options.source ? { code: { source: true } } : {}),
+  });
+  // Annotation only: how to describe the expected value when a value has the wrong type.
+  ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+  return { ajv, validate: ajv.compile(schema) };
+}
 
 function validator(): ValidateFunction {
   if (!compiled) {
-    const schema = JSON.parse(readFileSync(DESIRED_STATE_SCHEMA_PATH, 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    // Annotation only: how to describe the expected value when a value has the wrong type.
-    ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-    compiled = ajv.compile(schema);
+    if (existsSync(PRECOMPILED_PATH) && process.env.ZDM_COMPILE_SCHEMA !== '1') {
+      const loaded = createRequire(import.meta.url)(PRECOMPILED_PATH) as { default?: ValidateFunction };
+      compiled = (loaded.default ?? loaded) as ValidateFunction;
+    } else {
+      compiled = desiredStateAjv().validate;
+    }
   }
   return compiled;
 }
