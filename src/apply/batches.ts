@@ -9,7 +9,7 @@
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
-import { REPLICA_LAG_SQL, setLocalSql } from '../sql/session.js';
+import { REPLICA_LAG_SQL, setLocalSql, WAITING_ON_ME_SQL } from '../sql/session.js';
 import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
 import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './timing.js';
@@ -121,8 +121,11 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
           const r = await loop.batch(position, size);
           const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);
           if (r.last) await stepDone(c, plan.id, loop.stepId);
+          await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
+          // Did the application queue behind this batch's row locks? (Read while they are held.)
+          const waiting = (await c.query<{ n: number }>(WAITING_ON_ME_SQL)).rows[0]?.n ?? 0;
           await c.query('COMMIT');
-          return { ...r, counters, ms: performance.now() - t0 };
+          return { ...r, counters, waiting, ms: performance.now() - t0 };
         } catch (err) {
           await c.query('ROLLBACK').catch(() => {});
           throw err;
@@ -169,7 +172,23 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       size = resized;
     }
     await s.hooks.afterBatch?.(loop.stepId, batchesDone, rowsDone);
-    const pause = pauseAfter(s, batch.ms);
+    let pause = pauseAfter(s, batch.ms);
+    if (batch.waiting > 0 && !done) {
+      // Application statements waited for this batch: halve the next one, and give them at least as
+      // long as the batch took before it.
+      const smaller = Math.max(minSize, Math.floor(size / 2));
+      pause = Math.max(pause, Math.round(batch.ms));
+      ctx.emit({
+        type: 'backfill-backoff',
+        stepId: loop.stepId,
+        waiting: batch.waiting,
+        from: size,
+        to: smaller,
+        pauseMs: pause,
+        message: `${loop.stepId}: ${batch.waiting} application session(s) waited for batch ${batchesDone}'s row locks: batch size ${size} → ${smaller}, pause ${pause} ms`,
+      });
+      size = smaller;
+    }
     if (!done && pause > 0) await sleep(pause, s.signal);
     // Committed and journaled: a stop request ends the run here (the next run resumes after it).
     if (!done) {

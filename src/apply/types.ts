@@ -11,6 +11,8 @@ export interface ApplyTestHooks {
   readonly afterStep?: (stepId: string) => void | Promise<void>;
   /** After each committed backfill batch, before the pause. */
   readonly afterBatch?: (stepId: string, batchesDone: number, rowsDone: number) => void | Promise<void>;
+  /** Inside a batch's transaction, its rows written and locked, before it counts who waits for them. */
+  readonly beforeBatchCommit?: (stepId: string, batchesDone: number) => void | Promise<void>;
 }
 
 export interface ApplyOptions {
@@ -183,6 +185,16 @@ export type ApplyEvent = EventBase &
         /** pg_class.reltuples of the table when the step started (null: never analyzed). */
         readonly estimatedTotal: number | null;
         readonly etaSeconds: number | null;
+      }
+    | {
+        /** A batch made application statements wait on its row locks: smaller batches, a longer pause. */
+        readonly type: 'backfill-backoff';
+        readonly stepId: string;
+        /** Sessions waiting for the batch's transaction when it was about to commit. */
+        readonly waiting: number;
+        readonly from: number;
+        readonly to: number;
+        readonly pauseMs: number;
       }
     | {
         readonly type: 'replica-lag-wait';

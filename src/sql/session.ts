@@ -48,3 +48,7 @@ export function lockTablesSql(tables: readonly RelationName[], mode: LockMode): 
  */
 export const REPLICA_LAG_SQL =
   "SELECT (pg_catalog.max(pg_catalog.date_part('epoch', replay_lag)) * 1000)::float8 AS lag_ms FROM pg_catalog.pg_stat_replication";
+
+/** How many sessions wait for a lock this session holds (`n`): who a batch's row locks hold up. */
+export const WAITING_ON_ME_SQL =
+  'SELECT pg_catalog.count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(pid))';

@@ -76,6 +76,51 @@ describe('zdm apply: backfill', () => {
     expect(await count('SELECT count(*)::int AS n FROM public.lagged WHERE w = v * 2')).toBe(1000);
   });
 
+  it('a batch that made an application statement wait on its row locks: the next batches are smaller and the pause longer', async () => {
+    await db.exec(`CREATE TABLE public.contended (id int PRIMARY KEY, v int, w int);
+                   INSERT INTO public.contended SELECT g, g, NULL FROM generate_series(1, 1000) g;`);
+    const plan = await backfillPlan('p-backoff', [
+      backfillStep('backfill.1', 'public.contended', { w: 'v * 2' }, { where: 'w IS NULL', batchSize: 200 }),
+    ]);
+    const app = await db.connect();
+    let appUpdate: Promise<unknown> | undefined;
+    try {
+      const appPid = (await app.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const { result, events } = await run(plan, {
+        testHooks: {
+          // Inside the first batch, its rows locked: the application updates one of them and waits.
+          beforeBatchCommit: async (_step, batchesDone) => {
+            if (batchesDone !== 0) return;
+            appUpdate = app.query('UPDATE public.contended SET v = v WHERE id = 1');
+            for (let i = 0; i < 500; i++) {
+              const w = await db.query<{ e: string | null }>(
+                'SELECT wait_event_type AS e FROM pg_stat_activity WHERE pid = $1',
+                [appPid],
+              );
+              if (w[0]?.e === 'Lock') return;
+              await new Promise((r) => setTimeout(r, 10));
+            }
+            throw new Error('the application statement never waited');
+          },
+        },
+      });
+      await appUpdate;
+      const backoffs = events.filter((e) => e.type === 'backfill-backoff');
+      expect(backoffs.map((e) => e.type === 'backfill-backoff' && [e.waiting, e.from, e.to])).toEqual([[1, 200, 100]]);
+      expect(backoffs[0]!.message).toMatch(
+        /1 application session\(s\) waited for batch 1's row locks: batch size 200 → 100, pause \d+ ms/,
+      );
+      const sizes = events.flatMap((e) => (e.type === 'backfill-progress' ? [e.batchSize] : []));
+      expect(sizes[0]).toBe(200);
+      expect(sizes[1]).toBeLessThanOrEqual(100);
+      expect(result.steps[0]!.backfill?.rowsDone).toBe(1000);
+      expect(await count('SELECT count(*)::int AS n FROM public.contended WHERE w = v * 2')).toBe(1000);
+    } finally {
+      await appUpdate?.catch(() => {});
+      await app.end();
+    }
+  });
+
   it('reads no lag, and waits for nothing, from a server with no standby (pg_stat_replication)', async () => {
     await db.exec(`CREATE TABLE public.unlagged (id int PRIMARY KEY, v int, w int);
                    INSERT INTO public.unlagged SELECT g, g, NULL FROM generate_series(1, 300) g;`);
