@@ -24,6 +24,7 @@ import { makePlan } from '../../src/workflow/plan.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { unavailableOutsideCi } from '../support/shared-folder.js';
 
 /** Catalog-dump lines of kinds zdm does not manage yet, left out of the comparison. */
 const OUT_OF_SCOPE: readonly { readonly pattern: RegExp; readonly why: string }[] = [
@@ -54,8 +55,7 @@ function declaredHazards(plan: Plan): Hazard[] {
   return [...new Set(plan.phases.flatMap((p) => p.steps.flatMap((s) => s.hazards)))];
 }
 
-const unavailable = corpusUnavailableReason();
-if (unavailable) console.log(`corpus-rebuild: skipped: ${unavailable}`);
+const unavailable = unavailableOutsideCi(corpusUnavailableReason(), 'corpus-rebuild');
 
 describe.skipIf(unavailable !== null)('the corpus rebuilt from nothing by pull → plan → apply', () => {
   const dbs: TestDatabase[] = [];

@@ -53,6 +53,7 @@ import {
   sharedCasesUnavailableReason,
   statusOn,
 } from '../support/shared-cases.js';
+import { unavailableOutsideCi } from '../support/shared-folder.js';
 import { runSqlScript } from '../support/sql-script.js';
 import { describePlan } from './cases.js';
 
@@ -99,8 +100,7 @@ function failedStep(plan: Plan, err: unknown): string {
   return `\nthe step: ${step.id} ${step.summary}\n${step.sql.map((q) => `    ${q}`).join('\n')}`;
 }
 
-const unavailable = sharedCasesUnavailableReason();
-if (unavailable) console.log(`shared-cases: skipped: ${unavailable}`);
+const unavailable = unavailableOutsideCi(sharedCasesUnavailableReason(), 'shared-cases');
 const cases = listSharedCases();
 const major = unavailable ? 0 : await serverMajor();
 const expectations = unavailable

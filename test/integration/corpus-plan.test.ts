@@ -12,8 +12,9 @@ import { introspect } from '../../src/introspect/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { unavailableOutsideCi } from '../support/shared-folder.js';
 
-const unavailable = corpusUnavailableReason();
+const unavailable = unavailableOutsideCi(corpusUnavailableReason(), 'corpus-plan');
 const entries =
   unavailable === null
     ? listCorpus().filter((e) => e.name === 'pagila' || e.name === 'evaka' || e.name === 'musicbrainz')

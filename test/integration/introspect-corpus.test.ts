@@ -9,6 +9,7 @@ import type { DatabaseModel, Partition, Table } from '../../src/model/types.js';
 import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { expectRoundTrip } from '../support/roundtrip.js';
+import { unavailableOutsideCi } from '../support/shared-folder.js';
 
 /**
  * Feature counts the corpus README gives, in its own terms: its "tables" are tables plus partitions,
@@ -326,8 +327,7 @@ const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly
   },
 };
 
-const unavailable = corpusUnavailableReason();
-if (unavailable) console.log(`introspect-corpus: skipped: ${unavailable}`);
+const unavailable = unavailableOutsideCi(corpusUnavailableReason(), 'introspect-corpus');
 
 describe.skipIf(unavailable !== null)('introspection of the corpus', () => {
   const dbs: TestDatabase[] = [];
