@@ -8,6 +8,7 @@ import path from 'node:path';
 import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
+import { COLUMN_OPTIONS } from '../model/objects.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
@@ -215,8 +216,6 @@ interface RelationContext {
 }
 
 const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
-/** The attribute options of a column (ALTER COLUMN … SET (…)). */
-const COLUMN_OPTIONS = new Set(['n_distinct', 'n_distinct_inherited']);
 /** Index methods whose pg_am.amclusterable is true. */
 const CLUSTERABLE_METHODS = new Set(['btree', 'gist']);
 

@@ -5,6 +5,7 @@
 
 import { InternalError, messageOf, ServerError } from '../errors.js';
 import { compareGrants } from '../model/grants.js';
+import { COLUMN_OPTIONS } from '../model/objects.js';
 import type {
   CheckConstraint,
   Column,
@@ -301,7 +302,10 @@ export function buildModel(rows: CatalogRows): BuildResult {
     // A child of INHERITS lists its own columns; the inherited ones follow from its parents.
     const columnRows = (columnsByTable.get(rel.oid) ?? []).filter((c) => rel.inherits.length === 0 || c.local);
     const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
-      columnRows.map((c) => {
+      columnRows.map((row) => {
+        const c = withKnownOptions(row, (unknown) =>
+          note(`${rel.schema}.${rel.name}.${row.name}`, `attribute options PostgreSQL does not document (${unknown})`),
+        );
         const g = grantsOf('column', rel.schema, rel.name, c.name);
         return g.length > 0 ? { ...parseColumn(c), grants: g } : parseColumn(c);
       }),
@@ -459,4 +463,19 @@ export function buildModel(rows: CatalogRows): BuildResult {
     },
     unsupported,
   };
+}
+
+/**
+ * The column with only the attribute options the model holds (COLUMN_OPTIONS). Some servers keep
+ * others of their own in pg_attribute.attoptions (`pg_attver=…` was seen on a Debian build of 15):
+ * they cannot be set with ALTER COLUMN … SET, so they are named by pull instead of written.
+ */
+function withKnownOptions(row: ColumnRow, onUnknown: (unknown: string) => void): ColumnRow {
+  if (row.options === null) return row;
+  const known = row.options.filter((o) =>
+    COLUMN_OPTIONS.has(o.slice(0, o.indexOf('=') < 0 ? o.length : o.indexOf('='))),
+  );
+  if (known.length === row.options.length) return row;
+  onUnknown(row.options.filter((o) => !known.includes(o)).join(', '));
+  return { ...row, options: known.length > 0 ? known : null };
 }

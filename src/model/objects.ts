@@ -42,6 +42,9 @@ export function emptySchema(name: string): SchemaModel {
   };
 }
 
+/** The attribute options of a column (`ALTER COLUMN … SET (…)`): the only two PostgreSQL accepts. */
+export const COLUMN_OPTIONS: ReadonlySet<string> = new Set(['n_distinct', 'n_distinct_inherited']);
+
 /** The schema apply keeps its journal in. It is not part of any user schema: fingerprints leave it out. */
 export const JOURNAL_SCHEMA = 'zdm';
 

@@ -135,4 +135,37 @@ describe('introspect: table properties', () => {
   it('pulled YAML loads back to the same model, and normalizing it through the server changes nothing', async () => {
     await expectRoundTrip(client, model);
   });
+
+  it('keeps the attribute options PostgreSQL documents and names the others a server keeps of its own', async () => {
+    // Seen on a Debian build of PostgreSQL 15: `pg_attver=…` in pg_attribute.attoptions of every
+    // column, which ALTER COLUMN … SET rejects. Written here straight into the catalog (superuser).
+    const own = await db.connect();
+    try {
+      await own.query('CREATE TABLE props_attver (a integer, b integer)');
+      await own.query('ALTER TABLE props_attver ALTER COLUMN b SET (n_distinct = 7)');
+      await own.query(
+        `UPDATE pg_catalog.pg_attribute SET attoptions = attoptions || '{pg_attver=35284736}'::text[]
+         WHERE attrelid = 'props_attver'::regclass AND attnum > 0`,
+      );
+      const detailed = await introspectDetailed(own);
+      const t = detailed.model.schemas.find((s) => s.name === 'public')?.tables.find((x) => x.name === 'props_attver');
+      expect(t?.columns.map((c) => [c.name, c.options])).toEqual([
+        ['a', undefined],
+        ['b', { n_distinct: '7' }],
+      ]);
+      expect(detailed.unsupported.filter((u) => u.object.startsWith('public.props_attver'))).toEqual([
+        {
+          object: 'public.props_attver.a',
+          feature: 'attribute options PostgreSQL does not document (pg_attver=35284736)',
+        },
+        {
+          object: 'public.props_attver.b',
+          feature: 'attribute options PostgreSQL does not document (pg_attver=35284736)',
+        },
+      ]);
+    } finally {
+      await own.query('DROP TABLE IF EXISTS props_attver');
+      await own.end();
+    }
+  });
 });
