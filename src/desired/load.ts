@@ -82,12 +82,17 @@ export function loadDesiredSources(docs: readonly DesiredSource[], options: Conv
   return { model, sources: sourceMap(parsed), sqlFiles };
 }
 
+/** Looked up in the documents when an error must be located (the first document that has the path). */
 function sourceMap(docs: readonly ParsedDocument[]): SourceMap {
-  const map = new Map<string, SourceLocation>();
-  for (const doc of docs) {
-    for (const [p, loc] of doc.locations()) if (!map.has(p)) map.set(p, loc);
-  }
-  return map;
+  return {
+    get(path: string): SourceLocation | undefined {
+      for (const doc of docs) {
+        const at = doc.location(path);
+        if (at !== undefined) return at;
+      }
+      return undefined;
+    },
+  };
 }
 
 async function yamlFilesUnder(dir: string): Promise<string[]> {

@@ -15,7 +15,9 @@ export interface SourceLocation {
  * position of the key for a map entry (`schemas.public.tables.orders` → `orders:`), of the item for
  * a list entry. Later stages use it to point their own errors at the YAML.
  */
-export type SourceMap = ReadonlyMap<string, SourceLocation>;
+export interface SourceMap {
+  get(path: string): SourceLocation | undefined;
+}
 
 /** The location of `segments`, or of the nearest enclosing part of the document that has one. */
 export function locate(sources: SourceMap, segments: readonly PathSegment[]): SourceLocation | undefined {

@@ -13,9 +13,10 @@ export interface Position {
 }
 
 interface NodeInfo {
-  /** Position of the key, for a map entry. */
-  readonly key?: Position;
-  readonly value: Position;
+  /** Offset of the key in the text, for a map entry. */
+  readonly key?: number;
+  /** Offset of the node in the text (line and column are worked out only when asked for). */
+  readonly value: number;
   /** Keys of a map node in the order written (JSON objects put integer-like keys first). */
   readonly keys?: readonly string[];
   /** Source text of a plain scalar that YAML resolved to something other than a string. */
@@ -28,17 +29,18 @@ export class ParsedDocument {
     readonly file: string,
     readonly value: unknown,
     private readonly nodes: ReadonlyMap<string, NodeInfo>,
+    private readonly lineCounter: LineCounter,
   ) {}
 
   /** Position of the entry's key (a map entry) or of the node, else of the nearest ancestor. */
   keyPosition(segments: readonly PathSegment[]): Position {
     const info = this.nearest(segments);
-    return info.key ?? info.value;
+    return this.position(info.key ?? info.value);
   }
 
   /** Position of the node's value, else of the nearest ancestor. */
   valuePosition(segments: readonly PathSegment[]): Position {
-    return this.nearest(segments).value;
+    return this.position(this.nearest(segments).value);
   }
 
   /** Keys of the map at `segments`, in the order they were written. */
@@ -55,12 +57,17 @@ export class ParsedDocument {
     return this.nodes.get(formatPath(segments))?.source ?? String(value);
   }
 
-  /** Every located node as a source-map entry. */
-  *locations(): Iterable<[string, SourceLocation]> {
-    for (const [path, info] of this.nodes) {
-      const p = info.key ?? info.value;
-      yield [path, { file: this.file, line: p.line, column: p.column }];
-    }
+  /** Where the node at `path` (a formatted path) was written: its key for a map entry. */
+  location(path: string): SourceLocation | undefined {
+    const info = this.nodes.get(path);
+    if (info === undefined) return undefined;
+    return { file: this.file, ...this.position(info.key ?? info.value) };
+  }
+
+  private position(offset: number): Position {
+    if (offset < 0) return { line: 1, column: 1 };
+    const lp = this.lineCounter.linePos(offset);
+    return { line: lp.line, column: lp.col };
   }
 
   private nearest(segments: readonly PathSegment[]): NodeInfo {
@@ -68,7 +75,7 @@ export class ParsedDocument {
       const info = this.nodes.get(formatPath(segments.slice(0, n)));
       if (info) return info;
     }
-    return { value: { line: 1, column: 1 } };
+    return { value: -1 };
   }
 }
 
@@ -98,11 +105,13 @@ export function parseYaml(text: string, file: string): ParseResult {
   const nodes = new Map<string, NodeInfo>();
   const active = new Set<Node>();
 
-  const build = (node: Node | null | undefined, segments: PathSegment[], key: Position | undefined): unknown => {
+  // Offsets, not positions: a line and column are worked out only for an issue (or when asked).
+  const build = (node: Node | null | undefined, segments: PathSegment[], key: number | undefined): unknown => {
     const path = formatPath(segments);
-    const at = node?.range ? pos(node.range[0]) : (key ?? { line: 1, column: 1 });
-    const record = (extra: Partial<NodeInfo> = {}) =>
-      nodes.set(path, { ...(key ? { key } : {}), value: at, ...extra } as NodeInfo);
+    const atOffset = node?.range ? node.range[0] : (key ?? -1);
+    const at = (): Position => (atOffset < 0 ? { line: 1, column: 1 } : pos(atOffset));
+    const record = (extra?: Partial<NodeInfo>) =>
+      nodes.set(path, key === undefined ? { value: atOffset, ...extra } : { key, value: atOffset, ...extra });
     if (node == null) {
       record();
       return null;
@@ -110,13 +119,13 @@ export function parseYaml(text: string, file: string): ParseResult {
     if (isAlias(node)) {
       const target = node.resolve(doc as Document);
       if (!target || active.has(target)) {
-        issues.push({ file, ...at, path, message: `alias *${node.source} does not resolve to a finite value` });
+        issues.push({ file, ...at(), path, message: `alias *${node.source} does not resolve to a finite value` });
         record();
         return null;
       }
       active.add(target);
       // The alias's own position stands for every node under it.
-      const value = build(target, segments, key ?? at);
+      const value = build(target, segments, key ?? atOffset);
       active.delete(target);
       return value;
     }
@@ -133,7 +142,7 @@ export function parseYaml(text: string, file: string): ParseResult {
       }
       issues.push({
         file,
-        ...at,
+        ...at(),
         path,
         message: 'unsupported YAML value (only strings, numbers, booleans, lists and maps)',
       });
@@ -148,21 +157,23 @@ export function parseYaml(text: string, file: string): ParseResult {
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
       const keys: string[] = [];
-      const keyAt = new Map<string, Position>();
+      const keyAt = new Map<string, number>();
       const pairs = node.flow ? rejoinFlowMap(node.items as FlowPair[], text) : node.items;
       for (const pair of pairs) {
         const k = pair.key as Node | null;
-        const kp = k?.range ? pos(k.range[0]) : at;
+        const kp = k?.range ? k.range[0] : atOffset;
+        const kpos = (): Position => (kp < 0 ? { line: 1, column: 1 } : pos(kp));
         const name = keyText(k);
         if (name === undefined) {
-          issues.push({ file, ...kp, path, message: 'a map key must be a plain string, not a list or a map' });
+          issues.push({ file, ...kpos(), path, message: 'a map key must be a plain string, not a list or a map' });
           continue;
         }
-        const first = keyAt.get(name);
-        if (first) {
+        const firstOffset = keyAt.get(name);
+        if (firstOffset !== undefined) {
+          const first = firstOffset < 0 ? { line: 1, column: 1 } : pos(firstOffset);
           issues.push({
             file,
-            ...kp,
+            ...kpos(),
             path: formatPath([...segments, name]),
             message: `duplicate key \`${name}\` (first at line ${first.line}, column ${first.column}): a key may appear only once in a map`,
           });
@@ -186,7 +197,7 @@ export function parseYaml(text: string, file: string): ParseResult {
   };
 
   const value = build(doc.contents as Node | null, [], undefined);
-  return { document: new ParsedDocument(file, value, nodes), issues };
+  return { document: new ParsedDocument(file, value, nodes, lineCounter), issues };
 }
 
 interface FlowPair {

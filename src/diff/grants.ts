@@ -4,6 +4,7 @@
  * (none where the live object is new). One change per object.
  */
 import { compareGrants, grantKey } from '../model/grants.js';
+import { named } from '../model/objects.js';
 import type { DatabaseModel, Grant } from '../model/types.js';
 import type { Change, GrantTarget } from './changes.js';
 
@@ -15,21 +16,17 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
     if (c !== undefined) out.push(c);
   };
   for (const s of desired.schemas) {
-    const ls = live.schemas.find((x) => x.name === s.name);
+    const ls = named(live.schemas, s.name);
     add({ kind: 'schema', name: s.name }, ls?.grants, s.grants);
     for (const q of s.sequences) {
-      add(
-        { kind: 'sequence', schema: s.name, name: q.name },
-        ls?.sequences.find((x) => x.name === q.name)?.grants,
-        q.grants,
-      );
+      add({ kind: 'sequence', schema: s.name, name: q.name }, named(ls?.sequences, q.name)?.grants, q.grants);
     }
     for (const t of s.tables) {
-      const lt = ls?.tables.find((x) => x.name === t.name);
+      const lt = named(ls?.tables, t.name);
       add({ kind: 'table', schema: s.name, name: t.name }, lt?.grants, t.grants);
       for (const c of t.columns) {
         const wanted = c.grants ?? (t.grants !== undefined ? [] : undefined);
-        const lc = lt?.columns.find((x) => x.name === c.name);
+        const lc = named(lt?.columns, c.name);
         add({ kind: 'column', schema: s.name, name: t.name, column: c.name }, lc?.grants, wanted);
       }
     }

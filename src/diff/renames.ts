@@ -6,6 +6,7 @@
  * seen as changed.
  */
 
+import { named } from '../model/objects.js';
 import type { DatabaseModel, ForeignKey, IndexKey, Partition, RelationParts, Table } from '../model/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { RenameTable } from './changes.js';
@@ -70,13 +71,13 @@ export interface ColumnRename {
 export function columnRenames(live: DatabaseModel, desired: DatabaseModel): ColumnRename[] {
   const out: ColumnRename[] = [];
   for (const ds of desired.schemas) {
-    const ls = live.schemas.find((s) => s.name === ds.name);
+    const ls = named(live.schemas, ds.name);
     for (const t of ds.tables) {
-      const lt = ls?.tables.find((x) => x.name === t.name);
+      if (!t.columns.some((c) => c.renamedFrom !== undefined)) continue;
+      const lt = named(ls?.tables, t.name);
       if (lt === undefined) continue;
-      const names = new Set(lt.columns.map((c) => c.name));
       for (const c of t.columns) {
-        if (c.renamedFrom !== undefined && names.has(c.renamedFrom) && !names.has(c.name)) {
+        if (c.renamedFrom !== undefined && named(lt.columns, c.renamedFrom) && !named(lt.columns, c.name)) {
           out.push({ schema: ds.name, table: t.name, from: c.renamedFrom, to: c.name });
         }
       }

@@ -42,6 +42,22 @@ export function emptySchema(name: string): SchemaModel {
   };
 }
 
+const nameIndexes = new WeakMap<readonly { readonly name: string }[], Map<string, { readonly name: string }>>();
+
+/**
+ * The member of `xs` called `name`, found through an index built once per array (models are
+ * immutable values): looking up each desired table among thousands of live ones stays linear.
+ */
+export function named<T extends { readonly name: string }>(xs: readonly T[] | undefined, name: string): T | undefined {
+  if (xs === undefined) return undefined;
+  let index = nameIndexes.get(xs);
+  if (index === undefined) {
+    index = new Map(xs.map((x) => [x.name, x]));
+    nameIndexes.set(xs, index);
+  }
+  return index.get(name) as T | undefined;
+}
+
 /** The attribute options of a column (`ALTER COLUMN … SET (…)`): the only two PostgreSQL accepts. */
 export const COLUMN_OPTIONS: ReadonlySet<string> = new Set(['n_distinct', 'n_distinct_inherited']);
 
