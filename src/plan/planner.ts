@@ -279,17 +279,25 @@ export function parentsFirst(changes: readonly Change[]): Change[] {
  * 'parents'`) or children (`first: 'children'`) that are in `of`.
  */
 function inheritanceOrder<C extends { readonly table: Table }>(of: readonly C[], first: 'parents' | 'children'): C[] {
-  const key = (c: C) => `${c.table.schema}.${c.table.name}`;
-  const before = (c: C): C[] =>
-    first === 'parents'
-      ? of.filter((p) => c.table.inherits?.includes(key(p)))
-      : of.filter((child) => child.table.inherits?.includes(key(c)));
+  // Each change's neighbours in the order asked for, from one pass over the changes (no search per change).
+  const byKey = new Map<string, C>(of.map((c) => [`${c.table.schema}.${c.table.name}`, c]));
+  const before = new Map<C, C[]>();
+  for (const child of of) {
+    for (const parentKey of child.table.inherits ?? []) {
+      const parent = byKey.get(parentKey);
+      if (parent === undefined) continue;
+      const [later, earlier] = first === 'parents' ? [child, parent] : [parent, child];
+      const list = before.get(later);
+      if (list === undefined) before.set(later, [earlier]);
+      else list.push(earlier);
+    }
+  }
   const done = new Set<C>();
   const out: C[] = [];
   const visit = (c: C): void => {
     if (done.has(c)) return;
     done.add(c);
-    for (const b of before(c)) visit(b);
+    for (const b of before.get(c) ?? []) visit(b);
     out.push(c);
   };
   for (const c of of) visit(c);
