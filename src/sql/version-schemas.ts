@@ -1,7 +1,9 @@
 /** Version schemas of the view path for renames (src/model/versions.ts, src/plan/techniques/rename-views.ts). */
-import { type VersionSchema, versionSchemaComment } from '../model/versions.js';
+import { VERSION_SCHEMA_COMMENT_PREFIX, type VersionSchema, versionSchemaComment } from '../model/versions.js';
 import { commentOnSql } from './comments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
+import { dropSchemaSql } from './schemas.js';
+import { dropViewSql } from './views.js';
 
 export function createVersionSchemaSql(v: VersionSchema): string[] {
   return [`CREATE SCHEMA ${quoteIdent(v.name)}`, commentOnSql(`SCHEMA ${quoteIdent(v.name)}`, versionSchemaComment(v))];
@@ -29,5 +31,15 @@ export function createVersionViewSql(
 
 /** The version schema and its views (no CASCADE: a view zdm did not make there makes it fail, not vanish). */
 export function dropVersionSchemaSql(name: string, views: readonly string[]): string[] {
-  return [...views.map((v) => `DROP VIEW IF EXISTS ${rel({ schema: name, name: v })}`), `DROP SCHEMA IF EXISTS ${quoteIdent(name)}`];
+  return [
+    ...views.map((v) => dropViewSql({ schema: name, name: v }, { ifExists: true })),
+    dropSchemaSql(name, { ifExists: true }),
+  ];
 }
+
+/** The live version schemas: `name`, `comment` (read back with versionOfComment). */
+export const VERSION_SCHEMAS_SQL = `SELECT n.nspname AS name, d.description AS comment
+FROM pg_catalog.pg_namespace n
+JOIN pg_catalog.pg_description d ON d.objoid = n.oid AND d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objsubid = 0
+WHERE d.description LIKE '${VERSION_SCHEMA_COMMENT_PREFIX}%'
+ORDER BY n.nspname`;

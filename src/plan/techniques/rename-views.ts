@@ -312,7 +312,10 @@ function planVersionSchemas(
     );
   }
   for (const v of [old, neu]) {
-    const usage = [...grantees].sort().map((g) => `GRANT USAGE ON SCHEMA "${v.name.replaceAll('"', '""')}" TO ${g === 'public' ? 'PUBLIC' : `"${g.replaceAll('"', '""')}"`}`);
+    const usage = grantSql(
+      { kind: 'schema', name: v.name },
+      [...grantees].sort().map((grantee) => ({ grantee, privilege: 'USAGE' })),
+    );
     (v === old ? oldSql : newSql).push(...usage);
   }
   const reads = liveSchema.tables.map((t) => lock({ schema, name: renameOf(t.name)?.from ?? t.name }, 'ACCESS SHARE'));
