@@ -1,0 +1,251 @@
+/**
+ * Renames with no copy (`--renames views`, src/plan/techniques/rename-views.ts), planned by the real
+ * planner and applied phase by phase while an old and a new application version write the table,
+ * each on its own version schema's search_path (test/support/app-workload.ts): no application
+ * statement may fail, every row ends with the value its last writer wrote, a second plan is empty;
+ * `zdm rollback` before contract renames back; the WAL of a rename of a table with many rows stays
+ * under 1 MB; the declared locks are the ones PostgreSQL takes (test/support/observed-locks.ts).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPhase, planStatus } from '../../src/apply/index.js';
+import { rollbackPlan } from '../../src/apply/rollback.js';
+import { versionSearchPath } from '../../src/model/versions.js';
+import type { Plan } from '../../src/plan/types.js';
+import { planVersions } from '../../src/plan/versions.js';
+import { makePlan } from '../../src/workflow/plan.js';
+import { AppWorkload } from '../support/app-workload.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { runObserved } from '../support/observed-locks.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('renames through version schemas of views (--renames views)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('rename views');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-rename-views-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function plan(name: string, yaml: string): Promise<Plan> {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(file, yaml);
+    return (await makePlan(db.client, { desiredPath: file, name, renames: 'views' })).plan;
+  }
+  async function replanEmpty(name: string, yaml: string): Promise<boolean> {
+    const file = path.join(dir, `${name}-again.yaml`);
+    await writeFile(file, yaml);
+    return (await makePlan(db.client, { desiredPath: file })).empty;
+  }
+  const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract') =>
+    applyPhase(db.client, p, { phase, allowHazards: ['app-compat'], pauseMs: 0 });
+  const versionSchemas = async () =>
+    (
+      await db.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname ~ '^(public|app)_v[0-9a-f]{8}$' ORDER BY 1`,
+      )
+    ).map((r) => r.nspname);
+  const columns = async (table: string) =>
+    (
+      await db.query<{ attname: string }>(
+        `SELECT attname FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      )
+    ).map((r) => r.attname);
+  async function rows(sql: string): Promise<Map<number, string>> {
+    const r = await db.query<{ id: string; v: string | null }>(sql);
+    return new Map(r.map((x) => [Number(x.id), String(x.v)]));
+  }
+
+  it('renames users.name to display_name in place: zero failed statements through expand, backfill and contract', async () => {
+    await db.exec(`
+      CREATE TABLE public.users (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'anon', email text);
+      CREATE INDEX users_name_idx ON public.users (name);
+      CREATE TABLE public.teams (id integer PRIMARY KEY, label text);
+      INSERT INTO public.users SELECT g, 'user ' || g, 'u' || g || '@x' FROM generate_series(1, 3000) g;
+      ANALYZE public.users;`);
+    const desired = `
+version: 1
+options: { renames: views }
+schemas:
+  public:
+    tables:
+      teams:
+        columns:
+          id: { type: integer, nullable: false }
+          label: { type: text }
+        primaryKey: { columns: [id] }
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          display_name: { type: text, nullable: false, default: "'anon'", renamedFrom: name }
+          email: { type: text }
+        primaryKey: { columns: [id] }
+        indexes:
+          users_name_idx: { columns: [display_name] }
+`;
+    // options.renames in the desired state picks the view path too (no renames option given here).
+    const file = path.join(dir, 'users.yaml');
+    await writeFile(file, desired);
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'users' })).plan;
+    const [old, neu] = planVersions(p);
+    expect([old?.role, neu?.role]).toEqual(['old', 'new']);
+    const initial = await rows('SELECT id, name AS v FROM public.users');
+    const w = new AppWorkload(db.url, { schema: 'public', name: 'users' }, 'id', initial);
+    // The old version as it runs today, on the base schema.
+    const before = await w.start('old-app', 'name', 2);
+    await sleep(150);
+    const lsn0 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l;
+    await apply(p, 'expand');
+    expect(await versionSchemas()).toEqual([old!.name, neu!.name].sort());
+    const status = await planStatus(db.client);
+    expect(status.versions.map((v) => `${v.role} ${v.searchPath}`).sort()).toEqual(
+      [`new ${neu!.name}, public`, `old ${old!.name}, public`].sort(),
+    );
+    // The operator moves the old version onto its version schema (a restart with the printed
+    // search_path), and deploys the new version on its own.
+    const oldApp = await w.start('old-app', 'name', 3, { schema: old!.name, name: 'users' }, versionSearchPath(old!));
+    await w.stopGroup(before);
+    const newApp = await w.start('new-app', 'display_name', 3, { schema: neu!.name, name: 'users' }, versionSearchPath(neu!));
+    await sleep(150);
+    await apply(p, 'backfill');
+    expect(await columns('public.users')).toEqual(['id', 'display_name', 'email']);
+    await sleep(200);
+    await w.stopGroup(oldApp);
+    await apply(p, 'contract');
+    // The new version keeps running: its search_path now resolves to public.users.
+    await sleep(150);
+    await w.stopGroup(newApp);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    const lsn1 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l;
+    console.log(
+      `rename through views under workload (PostgreSQL ${db.major}): ${report.statements} statements ${JSON.stringify(report.byRole)}, ` +
+        `p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms, 0 failed (WAL incl. the workload's: ${lsn0} → ${lsn1})`,
+    );
+    expect(report.byRole['old-app']!.updates).toBeGreaterThan(10);
+    expect(report.byRole['new-app']!.updates).toBeGreaterThan(10);
+    const got = await rows('SELECT id, display_name AS v FROM public.users');
+    expect(got).toEqual(new Map([...w.expected()].map(([k, v]) => [k, String(v)])));
+    expect(await versionSchemas()).toEqual([]);
+    expect((await planStatus(db.client)).versions).toEqual([]);
+    expect(await replanEmpty('users', desired)).toBe(true);
+  });
+
+  it('zdm rollback before contract renames back and drops the version schemas, the old version running throughout', async () => {
+    await db.exec(`
+      CREATE TABLE public.accounts (id bigint PRIMARY KEY, label text NOT NULL DEFAULT 'x');
+      INSERT INTO public.accounts SELECT g, 'a' || g FROM generate_series(1, 2000) g;`);
+    const base = `
+version: 1
+schemas:
+  public:
+    tables:
+      accounts:
+        columns:
+          id: { type: bigint, nullable: false }
+          LABEL
+        primaryKey: { columns: [id] }
+      teams:
+        columns:
+          id: { type: integer, nullable: false }
+          label: { type: text }
+        primaryKey: { columns: [id] }
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          display_name: { type: text, nullable: false, default: "'anon'" }
+          email: { type: text }
+        primaryKey: { columns: [id] }
+        indexes:
+          users_name_idx: { columns: [display_name] }
+`;
+    const desired = base.replace('LABEL', `title: { type: text, nullable: false, default: "'x'", renamedFrom: label }`);
+    const p = await plan('accounts', desired);
+    const [old] = planVersions(p);
+    const initial = await rows('SELECT id, label AS v FROM public.accounts');
+    const w = new AppWorkload(db.url, { schema: 'public', name: 'accounts' }, 'id', initial);
+    await apply(p, 'expand');
+    const oldApp = await w.start('old-app', 'label', 3, { schema: old!.name, name: 'accounts' }, versionSearchPath(old!));
+    await sleep(100);
+    await apply(p, 'backfill');
+    expect(await columns('public.accounts')).toEqual(['id', 'title']);
+    await sleep(100);
+    const undone = await rollbackPlan(db.client, p);
+    expect(undone.undone.map((u) => u.sql.join('; '))).toEqual([
+      'ALTER TABLE public.accounts RENAME COLUMN title TO label',
+      expect.stringMatching(/^DROP VIEW IF EXISTS public_v\w+\.\w+; .*DROP SCHEMA IF EXISTS public_v\w+$/),
+      expect.stringMatching(/^DROP VIEW IF EXISTS public_v\w+\.\w+; .*DROP SCHEMA IF EXISTS public_v\w+$/),
+    ]);
+    // The old version's search_path now resolves to public.accounts, which has its names again.
+    await sleep(150);
+    await w.stopGroup(oldApp);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    expect(report.byRole['old-app']!.updates).toBeGreaterThan(10);
+    expect(await columns('public.accounts')).toEqual(['id', 'label']);
+    expect(await versionSchemas()).toEqual([]);
+    expect(await replanEmpty('accounts', base.replace('LABEL', `label: { type: text, nullable: false, default: "'x'" }`))).toBe(true);
+    // And the plan may be applied again from the start.
+    await apply(p, 'expand');
+    await apply(p, 'backfill');
+    await apply(p, 'contract');
+    expect(await columns('public.accounts')).toEqual(['id', 'title']);
+  });
+
+  it('writes under 1 MB of WAL to rename a column of a table with 300,000 rows', async () => {
+    await db.exec(`
+      CREATE TABLE public.events (id bigint PRIMARY KEY, payload text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+      CREATE INDEX events_payload_idx ON public.events (payload);
+      INSERT INTO public.events SELECT g, repeat('x', 40) || g, now() FROM generate_series(1, 300000) g;
+      CHECKPOINT;`);
+    const sizes = async () =>
+      (
+        await db.query<{ heap: string; total: string }>(
+          `SELECT pg_relation_size('public.events')::text AS heap, pg_total_relation_size('public.events')::text AS total`,
+        )
+      )[0]!;
+    const before = await sizes();
+    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'accounts.yaml'), 'utf8')).replace(
+      'schemas:\n  public:\n    tables:\n',
+      `schemas:\n  public:\n    tables:\n      events:\n        columns:\n          id: { type: bigint, nullable: false }\n          body: { type: text, nullable: false, renamedFrom: payload }\n          at: { type: timestamp with time zone, nullable: false, default: now() }\n        primaryKey: { columns: [id] }\n        indexes:\n          events_payload_idx: { columns: [body] }\n`,
+    );
+    const p = await plan('events', yaml);
+    const lsn0 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l;
+    await apply(p, 'expand');
+    await apply(p, 'backfill');
+    await apply(p, 'contract');
+    const wal = Number(
+      (await db.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsn0}')::text AS b`))[0]!.b,
+    );
+    const after = await sizes();
+    console.log(
+      `rename through views, 300,000 rows (PostgreSQL ${db.major}): WAL ${wal} bytes (heap ${before.heap} bytes); ` +
+        `total size ${before.total} → ${after.total} bytes`,
+    );
+    expect(await columns('public.events')).toEqual(['id', 'body', 'at']);
+    expect(wal).toBeLessThan(1024 * 1024);
+    expect(after.total).toBe(before.total);
+  });
+
+  it('declares the locks PostgreSQL takes (pg_locks), each step in turn', async () => {
+    await db.exec(`CREATE TABLE public.lk (id int PRIMARY KEY, a text); CREATE TABLE public.lk2 (id int PRIMARY KEY);`);
+    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'events.yaml'), 'utf8')).replace(
+      'schemas:\n  public:\n    tables:\n',
+      `schemas:\n  public:\n    tables:\n      lk:\n        columns:\n          id: { type: integer, nullable: false }\n          b: { type: text, renamedFrom: a }\n        primaryKey: { columns: [id] }\n      lk_renamed:\n        renamedFrom: lk2\n        columns:\n          id: { type: integer, nullable: false }\n        primaryKey: { name: lk2_pkey, columns: [id] }\n`,
+    ).replace('renamedFrom: payload', '');
+    const p = await plan('locks', yaml);
+    const observed = await runObserved(db.client, p);
+    // Two version schemas in expand, a rename in place per table in backfill, one drop in contract.
+    expect(observed.length).toBe(5);
+    for (const o of observed) expect(o.held, o.step).toEqual(o.declared);
+    expect(await columns('public.lk')).toEqual(['id', 'b']);
+    expect(await columns('public.lk_renamed')).toEqual(['id']);
+  });
+});
