@@ -112,7 +112,13 @@ schemas:
     // search_path), and deploys the new version on its own.
     const oldApp = await w.start('old-app', 'name', 3, { schema: old!.name, name: 'users' }, versionSearchPath(old!));
     await w.stopGroup(before);
-    const newApp = await w.start('new-app', 'display_name', 3, { schema: neu!.name, name: 'users' }, versionSearchPath(neu!));
+    const newApp = await w.start(
+      'new-app',
+      'display_name',
+      3,
+      { schema: neu!.name, name: 'users' },
+      versionSearchPath(neu!),
+    );
     await sleep(150);
     await apply(p, 'backfill');
     expect(await columns('public.users')).toEqual(['id', 'display_name', 'email']);
@@ -172,7 +178,13 @@ schemas:
     const initial = await rows('SELECT id, label AS v FROM public.accounts');
     const w = new AppWorkload(db.url, { schema: 'public', name: 'accounts' }, 'id', initial);
     await apply(p, 'expand');
-    const oldApp = await w.start('old-app', 'label', 3, { schema: old!.name, name: 'accounts' }, versionSearchPath(old!));
+    const oldApp = await w.start(
+      'old-app',
+      'label',
+      3,
+      { schema: old!.name, name: 'accounts' },
+      versionSearchPath(old!),
+    );
     await sleep(100);
     await apply(p, 'backfill');
     expect(await columns('public.accounts')).toEqual(['id', 'title']);
@@ -191,7 +203,9 @@ schemas:
     expect(report.byRole['old-app']!.updates).toBeGreaterThan(10);
     expect(await columns('public.accounts')).toEqual(['id', 'label']);
     expect(await versionSchemas()).toEqual([]);
-    expect(await replanEmpty('accounts', base.replace('LABEL', `label: { type: text, nullable: false, default: "'x'" }`))).toBe(true);
+    expect(
+      await replanEmpty('accounts', base.replace('LABEL', `label: { type: text, nullable: false, default: "'x'" }`)),
+    ).toBe(true);
     // And the plan may be applied again from the start.
     await apply(p, 'expand');
     await apply(p, 'backfill');
@@ -236,10 +250,12 @@ schemas:
 
   it('declares the locks PostgreSQL takes (pg_locks), each step in turn', async () => {
     await db.exec(`CREATE TABLE public.lk (id int PRIMARY KEY, a text); CREATE TABLE public.lk2 (id int PRIMARY KEY);`);
-    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'events.yaml'), 'utf8')).replace(
-      'schemas:\n  public:\n    tables:\n',
-      `schemas:\n  public:\n    tables:\n      lk:\n        columns:\n          id: { type: integer, nullable: false }\n          b: { type: text, renamedFrom: a }\n        primaryKey: { columns: [id] }\n      lk_renamed:\n        renamedFrom: lk2\n        columns:\n          id: { type: integer, nullable: false }\n        primaryKey: { name: lk2_pkey, columns: [id] }\n`,
-    ).replace('renamedFrom: payload', '');
+    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'events.yaml'), 'utf8'))
+      .replace(
+        'schemas:\n  public:\n    tables:\n',
+        `schemas:\n  public:\n    tables:\n      lk:\n        columns:\n          id: { type: integer, nullable: false }\n          b: { type: text, renamedFrom: a }\n        primaryKey: { columns: [id] }\n      lk_renamed:\n        renamedFrom: lk2\n        columns:\n          id: { type: integer, nullable: false }\n        primaryKey: { name: lk2_pkey, columns: [id] }\n`,
+      )
+      .replace('renamedFrom: payload', '');
     const p = await plan('locks', yaml);
     const observed = await runObserved(db.client, p);
     // Two version schemas in expand, a rename in place per table in backfill, one drop in contract.
@@ -247,5 +263,45 @@ schemas:
     for (const o of observed) expect(o.held, o.step).toEqual(o.declared);
     expect(await columns('public.lk')).toEqual(['id', 'b']);
     expect(await columns('public.lk_renamed')).toEqual(['id']);
+  });
+
+  it('a killed apply resumes: the journal skips the steps done and runs the rest', async () => {
+    await db.exec(`CREATE TABLE public.resumed (id int PRIMARY KEY, old_name text);`);
+    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'locks.yaml'), 'utf8'))
+      .replace(
+        'schemas:\n  public:\n    tables:\n',
+        `schemas:\n  public:\n    tables:\n      resumed:\n        columns:\n          id: { type: integer, nullable: false }\n          new_name: { type: text, renamedFrom: old_name }\n        primaryKey: { columns: [id] }\n`,
+      )
+      .replace('renamedFrom: a', '')
+      .replace('renamedFrom: lk2', '');
+    const p = await plan('resumed', yaml);
+    const killed = (at: string) => ({
+      testHooks: {
+        afterStep: (id: string) => {
+          if (id === at) throw new Error(`killed after ${id}`);
+        },
+      },
+    });
+    const run = (phase: 'expand' | 'backfill' | 'contract', extra = {}) =>
+      applyPhase(db.client, p, { phase, allowHazards: ['app-compat'], pauseMs: 0, ...extra });
+    await expect(run('expand', killed('expand.1'))).rejects.toThrow(/killed after expand.1/);
+    expect((await versionSchemas()).length).toBe(1);
+    const resumed = await run('expand');
+    expect(resumed.resumed).toBe(true);
+    expect(resumed.steps.map((s) => `${s.id} ${s.outcome}`)).toEqual(['expand.1 skipped', 'expand.2 applied']);
+    await expect(
+      run('backfill', {
+        testHooks: {
+          beforeStep: () => {
+            throw new Error('killed');
+          },
+        },
+      }),
+    ).rejects.toThrow(/killed/);
+    expect(await columns('public.resumed')).toEqual(['id', 'old_name']);
+    await run('backfill');
+    await run('contract');
+    expect(await columns('public.resumed')).toEqual(['id', 'new_name']);
+    expect(await versionSchemas()).toEqual([]);
   });
 });
