@@ -39,9 +39,10 @@ export function versionNotes(plan: Plan, phase: PhaseName): string[] {
       'next: restart (or reconnect) the old application version with its search_path, then run backfill ' +
       'with --allow-hazards app-compat: it renames in place, and every session still on the base names breaks; ' +
       'the new version may be deployed with its search_path now',
-    backfill: 'next: once the old application version is gone, run contract (--allow-hazards app-compat): it drops both version schemas',
+    backfill:
+      'next: once the old application version is gone, run contract (--allow-hazards app-compat): it drops both version schemas',
     contract:
-      'done: the version schemas are dropped; the new version\'s search_path resolves to the base schema, which has its names',
+      "done: the version schemas are dropped; the new version's search_path resolves to the base schema, which has its names",
   };
   return [...(phase === 'contract' ? [] : lines), next[phase]];
 }

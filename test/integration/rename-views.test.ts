@@ -9,6 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase, planStatus } from '../../src/apply/index.js';
 import { rollbackPlan } from '../../src/apply/rollback.js';
@@ -257,6 +258,21 @@ schemas:
       )
       .replace('renamedFrom: payload', '');
     const p = await plan('locks', yaml);
+    // While a version schema's views are created (the step's transaction open), a writer goes through.
+    const create = p.phases.flatMap((ph) => ph.steps).find((st) => st.id === 'expand.1');
+    if (create === undefined) throw new Error('no expand.1');
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    try {
+      await db.client.query('BEGIN');
+      for (const q of create.sql) await db.client.query(q);
+      await writer.query(`SET lock_timeout = '500ms'`);
+      await writer.query(`INSERT INTO public.lk VALUES (1, 'x')`);
+      await writer.query(`UPDATE public.lk SET a = 'y' WHERE id = 1`);
+      await db.client.query('ROLLBACK');
+    } finally {
+      await writer.end();
+    }
     const observed = await runObserved(db.client, p);
     // Two version schemas in expand, a rename in place per table in backfill, one drop in contract.
     expect(observed.length).toBe(5);

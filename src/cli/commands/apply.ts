@@ -206,7 +206,8 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         // --renames views: the search_path of each application version, and what comes next.
         if (!flags['dry-run']) {
           const { versionNotes } = await import('../../plan/versions.js');
-          for (const l of versionNotes(plan, flags.phase === 'all' ? 'contract' : (flags.phase as PhaseName))) this.log(l);
+          for (const l of versionNotes(plan, flags.phase === 'all' ? 'contract' : (flags.phase as PhaseName)))
+            this.log(l);
         }
       } finally {
         print.finish();

@@ -37,8 +37,8 @@
 import type { Change, RenameTable, ReplaceColumn } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { renameColumnInExpression, renameColumnReferences, renameTableIn } from '../../diff/renames.js';
-import { objectKey } from '../../model/objects.js';
 import { qualified } from '../../model/names.js';
+import { objectKey } from '../../model/objects.js';
 import type { Column, DatabaseModel, Grant, Table } from '../../model/types.js';
 import { type VersionSchema, versionSchemaName } from '../../model/versions.js';
 import { renameColumnSql } from '../../sql/columns.js';
@@ -46,7 +46,7 @@ import { grantSql } from '../../sql/grants.js';
 import { renameTableSql } from '../../sql/tables.js';
 import { createVersionSchemaSql, createVersionViewSql, dropVersionSchemaSql } from '../../sql/version-schemas.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
-import { chain, mapColumn, type ModelEdit } from '../model-edit.js';
+import { chain, type ModelEdit, mapColumn } from '../model-edit.js';
 
 /** Which technique a rename takes: a second column kept in sync and backfilled, or views. */
 export const RENAME_PATHS = ['copy', 'views'] as const;
@@ -130,7 +130,10 @@ function isRenamedColumnComment(c: Change, changes: readonly Change[]): boolean 
 
 /** The renames by table, or undefined after reporting why the view path cannot take them. */
 function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] | undefined {
-  const byTable = new Map<string, { schema: string; from: string; to: string; columns: { from: string; to: string }[] }>();
+  const byTable = new Map<
+    string,
+    { schema: string; from: string; to: string; columns: { from: string; to: string }[] }
+  >();
   const entry = (schema: string, table: string) => {
     const key = qualified(schema, table);
     let e = byTable.get(key);
@@ -146,11 +149,17 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
     if (isRenamedColumnComment(c, changes)) {
       const r = changes.find(
         (x): x is ReplaceColumn =>
-          x.kind === 'replaceColumn' && c.kind === 'setComment' && c.target.kind === 'column' && x.to.name === c.target.column,
+          x.kind === 'replaceColumn' &&
+          c.kind === 'setComment' &&
+          c.target.kind === 'column' &&
+          x.to.name === c.target.column,
       );
       if (r !== undefined && c.kind === 'setComment' && r.from.comment !== c.comment) {
         refused = true;
-        ctx.issue(`column ${qualified(r.table.schema, r.table.name)}.${r.to.name}`, '--renames views: change its comment in a plan of its own');
+        ctx.issue(
+          `column ${qualified(r.table.schema, r.table.name)}.${r.to.name}`,
+          '--renames views: change its comment in a plan of its own',
+        );
       }
       continue;
     }
@@ -205,7 +214,8 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
 const describe = (c: Change): string => c.kind;
 
 function columnRefusal(ctx: PlanContext, c: ReplaceColumn): string | undefined {
-  if (!isPureRename(c)) return 'the view path renames in place and changes nothing else about the column; change it in a plan of its own, or use --renames copy';
+  if (!isPureRename(c))
+    return 'the view path renames in place and changes nothing else about the column; change it in a plan of its own, or use --renames copy';
   const ref = c.table;
   const deps = ctx.liveGraph.dependentsOf(objectKey('table', ref.schema, ref.name), c.from.name);
   if (deps.length > 0) {
@@ -224,7 +234,8 @@ function columnRefusal(ctx: PlanContext, c: ReplaceColumn): string | undefined {
   if ((t?.policies?.length ?? 0) > 0) return 'the table has row level security policies: use --renames copy';
   const uses = (e: string | undefined) => e !== undefined && renameColumnInExpression(e, c.from.name, '\u0000') !== e;
   const user = t?.columns.find((x) => x.name !== c.from.name && (uses(x.default) || uses(x.generated?.expression)));
-  if (user !== undefined) return `the default or generated expression of column ${user.name} uses it: use --renames copy`;
+  if (user !== undefined)
+    return `the default or generated expression of column ${user.name} uses it: use --renames copy`;
   return undefined;
 }
 
@@ -259,9 +270,7 @@ function planVersionSchemas(
   const desiredSchema = ctx.desired.schemas.find((s) => s.name === schema);
   const renameOf = (t: string) => renames.find((r) => r.to === t);
   const invoker = ctx.input.serverMajor >= 15;
-  const grantees = new Set(
-    (liveSchema.grants ?? []).filter((g) => g.privilege === 'USAGE').map((g) => g.grantee),
-  );
+  const grantees = new Set((liveSchema.grants ?? []).filter((g) => g.privilege === 'USAGE').map((g) => g.grantee));
   const oldSql: string[] = createVersionSchemaSql(old);
   const newSql: string[] = createVersionSchemaSql(neu);
   const oldViews: string[] = [];
@@ -305,7 +314,10 @@ function planVersionSchemas(
       createVersionViewSql(
         { schema: neu.name, name: t.name },
         now,
-        [...kept.map((c) => ({ column: c.name, as: newName(c.name) })), ...added.map((c) => ({ column: c.name, as: c.name }))],
+        [
+          ...kept.map((c) => ({ column: c.name, as: newName(c.name) })),
+          ...added.map((c) => ({ column: c.name, as: c.name })),
+        ],
         invoker,
       ),
       ...grants(neu, t.name, want, (c) => c),
@@ -369,10 +381,15 @@ function planRenameInPlace(ctx: PlanContext, r: TableRenames): void {
   for (const c of r.columns) {
     sql.push(renameColumnSql({ schema, name: to }, c.from, c.to));
     edits.push((m: DatabaseModel) =>
-      mapColumn(renameColumnReferences(m, { schema, table: to, from: c.from, to: c.to }), { schema, name: to }, c.from, (x) => ({
-        ...x,
-        name: c.to,
-      })),
+      mapColumn(
+        renameColumnReferences(m, { schema, table: to, from: c.from, to: c.to }),
+        { schema, name: to },
+        c.from,
+        (x) => ({
+          ...x,
+          name: c.to,
+        }),
+      ),
     );
   }
   const what = [

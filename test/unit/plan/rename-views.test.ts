@@ -11,11 +11,8 @@ const teams = table('teams', [col('id', 'integer', { nullable: false }), col('la
   primaryKey: pk(['id'], 'teams_pkey'),
 });
 // Tables sorted by name, as a live model has them.
-const live = tables(
-  teams,
-  withTable(tables(users), 'users', (t) => ({ ...t, indexes: [index('users_name_idx', ['name'])] })).schemas[0]!
-    .tables[0]!,
-);
+const withIndex = { ...users, indexes: [index('users_name_idx', ['name'])] };
+const live = tables(teams, withIndex);
 const desired = withTable(live, 'users', (t) => ({
   ...t,
   columns: [id(), col('display_name', 'text', { renamedFrom: 'name' })],
@@ -31,7 +28,12 @@ describe('--renames views', () => {
     expect(old).toMatch(/^public_v[0-9a-f]{8}$/);
     expect(neu).not.toBe(old);
     const steps = flat(r);
-    expect(steps.map((s) => `${s.phase}:${s.kind}`)).toEqual(['expand:sql', 'expand:sql', 'backfill:sql', 'contract:sql']);
+    expect(steps.map((s) => `${s.phase}:${s.kind}`)).toEqual([
+      'expand:sql',
+      'expand:sql',
+      'backfill:sql',
+      'contract:sql',
+    ]);
     const [oldStep, newStep, rename, drop] = steps;
     expect(oldStep!.sql).toEqual([
       `CREATE SCHEMA ${old}`,
@@ -81,7 +83,13 @@ describe('--renames views', () => {
 
   test('a table rename: the old version sees the old name, the new one the new name, over the same table', () => {
     const want = tables(
-      { ...desired.schemas[0]!.tables.find((t) => t.name === 'users')!, name: 'members', renamedFrom: 'users' },
+      {
+        ...withIndex,
+        columns: [id(), col('display_name', 'text', { renamedFrom: 'name' })],
+        indexes: [index('users_name_idx', ['display_name'])],
+        name: 'members',
+        renamedFrom: 'users',
+      },
       teams,
     );
     const r = plan(live, want, views);
