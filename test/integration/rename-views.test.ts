@@ -18,6 +18,7 @@ import type { Plan } from '../../src/plan/types.js';
 import { planVersions } from '../../src/plan/versions.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { AppWorkload } from '../support/app-workload.js';
+import { runCli } from '../support/cli.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { runObserved } from '../support/observed-locks.js';
 
@@ -319,5 +320,61 @@ schemas:
     await run('contract');
     expect(await columns('public.resumed')).toEqual(['id', 'new_name']);
     expect(await versionSchemas()).toEqual([]);
+  });
+
+  it("the CLI: zdm plan --renames views, zdm apply prints each version's search_path, zdm status lists the live versions", async () => {
+    await db.exec(`CREATE TABLE public.cli_t (id int PRIMARY KEY, before_name text);`);
+    const file = path.join(dir, 'cli.yaml');
+    await writeFile(
+      file,
+      (await (await import('node:fs/promises')).readFile(path.join(dir, 'resumed.yaml'), 'utf8'))
+        .replace(
+          'schemas:\n  public:\n    tables:\n',
+          `schemas:\n  public:\n    tables:\n      cli_t:\n        columns:\n          id: { type: integer, nullable: false }\n          after_name: { type: text, renamedFrom: before_name }\n        primaryKey: { columns: [id] }\n`,
+        )
+        .replace('renamedFrom: old_name', ''),
+    );
+    const planFile = path.join(dir, 'cli.plan.yaml');
+    const made = await runCli(['plan', '--schema', file, '-d', db.url, '--out', planFile, '--renames', 'views']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/create version schema public_v[0-9a-f]{8}/);
+    const expand = await runCli(['apply', planFile, '--phase', 'expand', '-d', db.url]);
+    expect(expand.code, expand.stderr).toBe(0);
+    expect(expand.stdout).toMatch(/old application version \(public\): SET search_path = public_v[0-9a-f]{8}, public/);
+    expect(expand.stdout).toMatch(/new application version \(public\): SET search_path = public_v[0-9a-f]{8}, public/);
+    const status = await runCli(['status', '-d', db.url]);
+    expect(status.stdout).toMatch(
+      /live version: public_v[0-9a-f]{8} \(the old application version of public\): search_path public_v[0-9a-f]{8}, public/,
+    );
+    // The rename in place waits for the operator's word that the old version has moved.
+    const refused = await runCli(['apply', planFile, '--phase', 'backfill', '-d', db.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/app-compat/);
+    const backfill = await runCli([
+      'apply',
+      planFile,
+      '--phase',
+      'backfill',
+      '-d',
+      db.url,
+      '--allow-hazards',
+      'app-compat',
+    ]);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(backfill.stdout).toMatch(/next: once the old application version is gone, run contract/);
+    const contract = await runCli([
+      'apply',
+      planFile,
+      '--phase',
+      'contract',
+      '-d',
+      db.url,
+      '--allow-hazards',
+      'app-compat',
+    ]);
+    expect(contract.code, contract.stderr).toBe(0);
+    expect(contract.stdout).toMatch(/done: the version schemas are dropped/);
+    expect((await runCli(['status', '-d', db.url])).stdout).not.toMatch(/live version/);
+    expect(await columns('public.cli_t')).toEqual(['id', 'after_name']);
   });
 });
