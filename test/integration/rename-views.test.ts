@@ -232,21 +232,45 @@ schemas:
       'schemas:\n  public:\n    tables:\n',
       `schemas:\n  public:\n    tables:\n      events:\n        columns:\n          id: { type: bigint, nullable: false }\n          body: { type: text, nullable: false, renamedFrom: payload }\n          at: { type: timestamp with time zone, nullable: false, default: now() }\n        primaryKey: { columns: [id] }\n        indexes:\n          events_payload_idx: { columns: [body] }\n`,
     );
-    const p = await plan('events', yaml);
-    const lsn0 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l;
-    await apply(p, 'expand');
-    await apply(p, 'backfill');
-    await apply(p, 'contract');
-    const wal = Number(
-      (await db.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsn0}')::text AS b`))[0]!.b,
-    );
+    const back = yaml
+      .replace(
+        'body: { type: text, nullable: false, renamedFrom: payload }',
+        'payload: { type: text, nullable: false, renamedFrom: body }',
+      )
+      .replace('events_payload_idx: { columns: [body] }', 'events_payload_idx: { columns: [payload] }');
+    const relfilenode = async () =>
+      (await db.query<{ f: string }>(`SELECT pg_relation_filenode('public.events')::text AS f`))[0]!.f;
+    const file0 = await relfilenode();
+    // WAL is the whole server's: other sessions (test files running beside this one) only add to it.
+    // So the rename is measured up to three times, back and forth, and the least is the bound.
+    const renameMeasured = async (desired: string, name: string): Promise<number> => {
+      const p = await plan(name, desired);
+      const lsn0 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l;
+      await apply(p, 'expand');
+      await apply(p, 'backfill');
+      await apply(p, 'contract');
+      return Number(
+        (await db.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsn0}')::text AS b`))[0]!.b,
+      );
+    };
+    const wals: number[] = [];
+    let atBody = false;
+    while (wals.length < 3 && !(wals.length > 0 && Math.min(...wals) < 1024 * 1024)) {
+      wals.push(await renameMeasured(atBody ? back : yaml, `events-${wals.length + 1}`));
+      atBody = !atBody;
+    }
+    if (!atBody) await renameMeasured(yaml, 'events-last');
+    await writeFile(path.join(dir, 'events.yaml'), yaml);
+    const wal = Math.min(...wals);
     const after = await sizes();
     console.log(
-      `rename through views, 300,000 rows (PostgreSQL ${db.major}): WAL ${wal} bytes (heap ${before.heap} bytes); ` +
+      `rename through views, 300,000 rows (PostgreSQL ${db.major}): WAL ${wals.join(', ')} bytes (heap ${before.heap} bytes); ` +
         `total size ${before.total} → ${after.total} bytes`,
     );
     expect(await columns('public.events')).toEqual(['id', 'body', 'at']);
     expect(wal).toBeLessThan(1024 * 1024);
+    // No row was written: the table and its indexes are the same files, of the same size.
+    expect(await relfilenode()).toBe(file0);
     expect(after.total).toBe(before.total);
   });
 
