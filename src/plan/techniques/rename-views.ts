@@ -34,7 +34,7 @@
  * PostgreSQL 14 (no security_invoker views), and changes other than renames, added or dropped
  * columns, tables and indexes, and comments in the same plan.
  */
-import type { Change, RenameTable, ReplaceColumn } from '../../diff/changes.js';
+import { type Change, describeChange, type RenameTable, type ReplaceColumn } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { renameColumnInExpression, renameColumnReferences, renameTableIn } from '../../diff/renames.js';
 import { qualified } from '../../model/names.js';
@@ -95,7 +95,9 @@ export function planRenamesWithViews(
   changes: readonly Change[],
   fingerprints: { readonly live: string; readonly desired: string },
 ): Set<Change> {
-  const handled = new Set<Change>(changes.filter((c) => isViewPathChange(c) || isRenamedColumnComment(c, changes)));
+  // A plan without renames is planned as it would be without the option (a project-wide option).
+  if (!changes.some(isViewPathChange)) return new Set();
+  const handled = new Set<Change>(changes.filter((c) => isViewPathChange(c) || renamedColumnOf(c, changes)));
   const renames = collect(ctx, changes);
   if (renames === undefined) return handled;
   const schemas = [...new Set(renames.map((r) => r.schema))].sort();
@@ -115,11 +117,11 @@ export function planRenamesWithViews(
  * new column. Kept when unchanged (a changed one is refused in collect: it would be set in expand,
  * before the rename).
  */
-function isRenamedColumnComment(c: Change, changes: readonly Change[]): boolean {
-  if (c.kind !== 'setComment' || c.target.kind !== 'column') return false;
+function renamedColumnOf(c: Change, changes: readonly Change[]): ReplaceColumn | undefined {
+  if (c.kind !== 'setComment' || c.target.kind !== 'column') return undefined;
   const t = c.target;
-  return changes.some(
-    (r) =>
+  return changes.find(
+    (r): r is ReplaceColumn =>
       r.kind === 'replaceColumn' &&
       r.from.name !== r.to.name &&
       r.table.schema === t.schema &&
@@ -146,18 +148,12 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
   let refused = false;
   const tableRenamed = changes.some((c) => c.kind === 'renameTable');
   for (const c of changes) {
-    if (isRenamedColumnComment(c, changes)) {
-      const r = changes.find(
-        (x): x is ReplaceColumn =>
-          x.kind === 'replaceColumn' &&
-          c.kind === 'setComment' &&
-          c.target.kind === 'column' &&
-          x.to.name === c.target.column,
-      );
-      if (r !== undefined && c.kind === 'setComment' && r.from.comment !== c.comment) {
+    const commented = renamedColumnOf(c, changes);
+    if (commented !== undefined) {
+      if (c.kind === 'setComment' && commented.from.comment !== c.comment) {
         refused = true;
         ctx.issue(
-          `column ${qualified(r.table.schema, r.table.name)}.${r.to.name}`,
+          `column ${qualified(commented.table.schema, commented.table.name)}.${commented.to.name}`,
           '--renames views: change its comment in a plan of its own',
         );
       }
@@ -184,7 +180,7 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
         'plan',
         `--renames views plans renames with added or dropped columns, tables and indexes and comments only ` +
           `(a table rename: renames alone); ` +
-          `plan "${describe(c)}" on its own first, or use --renames copy`,
+          `plan "${describeChange(c)}" on its own first, or use --renames copy`,
       );
     }
   }
@@ -210,8 +206,6 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
   }
   return refused ? undefined : out.sort((a, b) => qualified(a.schema, a.to).localeCompare(qualified(b.schema, b.to)));
 }
-
-const describe = (c: Change): string => c.kind;
 
 function columnRefusal(ctx: PlanContext, c: ReplaceColumn): string | undefined {
   if (!isPureRename(c))

@@ -127,6 +127,16 @@ describe('--renames views', () => {
       ...t,
       columns: [t.columns[0]!, col('label', 'text', { nullable: false })],
     }));
-    expect(() => plan(live, withCheck, views)).toThrow(/plan "alterColumn" on its own first, or use --renames copy/);
+    expect(() => plan(live, withCheck, views)).toThrow(
+      /plan "[^"]*label[^"]*" on its own first, or use --renames copy/,
+    );
+  });
+
+  test('a plan without renames is planned as without the option (options.renames is project-wide)', () => {
+    const notNull = withTable(live, 'teams', (t) => ({
+      ...t,
+      columns: [t.columns[0]!, col('label', 'text', { nullable: false })],
+    }));
+    expect(plan(live, notNull, views).plan.phases).toEqual(plan(live, notNull).plan.phases);
   });
 });
