@@ -31,8 +31,9 @@
  * column (type, default, nullability…), a renamed column that views, policies, generated columns,
  * defaults or triggers use (they name it, or deparse differently once it is renamed), tables with
  * INHERITS in the schema (their inherited columns are not in the model), row level security on
- * PostgreSQL 14 (no security_invoker views), and changes other than renames, added or dropped
- * columns, tables and indexes, and comments in the same plan.
+ * PostgreSQL 14 (no security_invoker views), changes other than renames, added or dropped
+ * columns, tables and indexes, and comments in the same plan, and any of those on a renamed table
+ * (they would run in expand, before the new names exist).
  */
 import { type Change, describeChange, type RenameTable, type ReplaceColumn } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
@@ -181,6 +182,20 @@ function collect(ctx: PlanContext, changes: readonly Change[]): TableRenames[] |
         `--renames views plans renames with added or dropped columns, tables and indexes and comments only ` +
           `(a table rename: renames alone); ` +
           `plan "${describeChange(c)}" on its own first, or use --renames copy`,
+      );
+    }
+  }
+  // Beside a rename, a change of the same table would run in expand under the new names, which
+  // exist only once backfill renamed in place.
+  const renamedTables = new Set([...byTable.keys()]);
+  for (const c of changes) {
+    if (!ALONGSIDE.has(c.kind) || c.kind === 'setComment' || c.kind === 'createTable' || !('table' in c)) continue;
+    const t = c.table as { readonly schema: string; readonly name: string };
+    if (renamedTables.has(qualified(t.schema, t.name))) {
+      refused = true;
+      ctx.issue(
+        `table ${qualified(t.schema, t.name)}`,
+        `--renames views renames in place in backfill: plan "${describeChange(c)}" on its own, before or after`,
       );
     }
   }

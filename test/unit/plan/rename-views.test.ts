@@ -132,6 +132,18 @@ describe('--renames views', () => {
     );
   });
 
+  test('a change of a table beside its rename is refused; of another table, planned', () => {
+    const withEmail = withTable(desired, 'users', (t) => ({ ...t, columns: [...t.columns, col('email', 'text')] }));
+    expect(() => plan(live, withEmail, views)).toThrow(/renames in place in backfill: plan "add column/);
+    const teamsNote = withTable(desired, 'teams', (t) => ({ ...t, columns: [...t.columns, col('note', 'text')] }));
+    const r = plan(live, teamsNote, views);
+    expect(flat(r)[0]!.sql).toEqual(['ALTER TABLE public.teams ADD COLUMN note text']);
+    // The new version's view shows the column expand adds.
+    expect(flat(r)[2]!.sql).toContain(
+      `CREATE VIEW ${versionSchemaName('public', fingerprint(teamsNote))}.teams WITH (security_invoker = true) AS SELECT id, label, note FROM public.teams`,
+    );
+  });
+
   test('a plan without renames is planned as without the option (options.renames is project-wide)', () => {
     const notNull = withTable(live, 'teams', (t) => ({
       ...t,
