@@ -401,4 +401,49 @@ schemas:
     expect((await runCli(['status', '-d', db.url])).stdout).not.toMatch(/live version/);
     expect(await columns('public.cli_t')).toEqual(['id', 'after_name']);
   });
+
+  it('renames a table and its column in place: each version writes its own names, zero failed statements', async () => {
+    await db.exec(`
+      CREATE TABLE public.clients (id bigint PRIMARY KEY, nick text);
+      INSERT INTO public.clients SELECT g, 'c' || g FROM generate_series(1, 1000) g;`);
+    const yaml = (await (await import('node:fs/promises')).readFile(path.join(dir, 'cli.yaml'), 'utf8'))
+      .replace(
+        'schemas:\n  public:\n    tables:\n',
+        `schemas:\n  public:\n    tables:\n      customers:\n        renamedFrom: clients\n        columns:\n          id: { type: bigint, nullable: false }\n          handle: { type: text, renamedFrom: nick }\n        primaryKey: { name: clients_pkey, columns: [id] }\n`,
+      )
+      .replace('renamedFrom: before_name', '');
+    const p = await plan('customers', yaml);
+    const [old, neu] = planVersions(p);
+    const w = new AppWorkload(
+      db.url,
+      { schema: 'public', name: 'clients' },
+      'id',
+      await rows('SELECT id, nick AS v FROM public.clients'),
+    );
+    await apply(p, 'expand');
+    const oldApp = await w.start('old-app', 'nick', 2, { schema: old!.name, name: 'clients' }, versionSearchPath(old!));
+    const newApp = await w.start(
+      'new-app',
+      'handle',
+      2,
+      { schema: neu!.name, name: 'customers' },
+      versionSearchPath(neu!),
+    );
+    await sleep(150);
+    await apply(p, 'backfill');
+    await sleep(150);
+    await w.stopGroup(oldApp);
+    await apply(p, 'contract');
+    await sleep(100);
+    await w.stopGroup(newApp);
+    const report = await w.stop();
+    expect(report.failures).toEqual([]);
+    expect(report.byRole['old-app']!.updates).toBeGreaterThan(5);
+    expect(report.byRole['new-app']!.updates).toBeGreaterThan(5);
+    expect(await columns('public.customers')).toEqual(['id', 'handle']);
+    const got = await rows('SELECT id, handle AS v FROM public.customers');
+    expect(got).toEqual(new Map([...w.expected()].map(([k, v]) => [k, String(v)])));
+    expect(await versionSchemas()).toEqual([]);
+    expect(await replanEmpty('customers', yaml)).toBe(true);
+  });
 });
