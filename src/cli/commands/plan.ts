@@ -53,6 +53,10 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       description: 'Plan once for a fleet, and check that every database has the same schema',
       command: '<%= config.bin %> plan --schema schema/ --targets targets.yaml',
     },
+    {
+      description: 'Rename in place, no copy: each application version on its own version schema of views',
+      command: '<%= config.bin %> plan --schema schema/ --renames views',
+    },
   ];
 
   static override flags = {
