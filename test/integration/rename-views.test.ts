@@ -421,6 +421,27 @@ schemas:
       await rows('SELECT id, nick AS v FROM public.clients'),
     );
     await apply(p, 'expand');
+    // RETURNING, ON CONFLICT and a column left to its default go through a version's view.
+    const direct = new pg.Client({
+      connectionString: db.url,
+      options: `-c search_path=${versionSearchPath(neu!).replaceAll(' ', '')}`,
+    });
+    await direct.connect();
+    try {
+      const ins = await direct.query(
+        `INSERT INTO customers (id) VALUES (500000) ON CONFLICT (id) DO UPDATE SET handle = 'dup' RETURNING id, handle`,
+      );
+      expect(ins.rows).toEqual([{ id: '500000', handle: null }]);
+      const upd = await direct.query(
+        `INSERT INTO customers (id, handle) VALUES (500000, 'x') ON CONFLICT (id) DO UPDATE SET handle = excluded.handle RETURNING handle`,
+      );
+      expect(upd.rows).toEqual([{ handle: 'x' }]);
+      expect((await direct.query(`DELETE FROM customers WHERE id = 500000 RETURNING handle`)).rows).toEqual([
+        { handle: 'x' },
+      ]);
+    } finally {
+      await direct.end();
+    }
     const oldApp = await w.start('old-app', 'nick', 2, { schema: old!.name, name: 'clients' }, versionSearchPath(old!));
     const newApp = await w.start(
       'new-app',
