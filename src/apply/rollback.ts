@@ -7,7 +7,8 @@
  *
  * The inverse of each statement is read from the statement itself: zdm's planner writes a small,
  * fixed set of additive forms (ADD COLUMN, ADD CONSTRAINT, CREATE INDEX CONCURRENTLY, CREATE
- * FUNCTION, CREATE TRIGGER, CREATE [MATERIALIZED] VIEW, …). A statement of any other form (SET DEFAULT on an existing column, a
+ * FUNCTION, CREATE TRIGGER, CREATE [MATERIALIZED] VIEW, CREATE SCHEMA, and the renames in place of
+ * `--renames views`, renamed back). A statement of any other form (SET DEFAULT on an existing column, a
  * new enum label, OWNED BY, a backfill into an existing column) has no safe inverse: rollback then
  * refuses before it changes anything, naming the step.
  *
@@ -23,11 +24,13 @@ import { fingerprint } from '../model/canonical.js';
 import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
 import { parseIdentifierChain } from '../model/types-text.js';
 import type { LockInfo, Plan, SqlStep, Step } from '../plan/types.js';
-import { dropColumnSql } from '../sql/columns.js';
+import { dropColumnSql, renameColumnSql } from '../sql/columns.js';
 import { dropConstraintSql } from '../sql/constraints.js';
 import { dropIndexSql } from '../sql/indexes.js';
 import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
+import { dropSchemaSql } from '../sql/schemas.js';
 import { resetSql, setLocalSql, setSessionSql } from '../sql/session.js';
+import { renameTableSql } from '../sql/tables.js';
 import { dropFunctionSql, dropTriggerSql } from '../sql/triggers.js';
 import { dropViewSql } from '../sql/views.js';
 import { validatePlan, verifyChecksum } from './checks.js';
@@ -96,6 +99,13 @@ const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS 
 // A new view or materialized view (not CREATE OR REPLACE: the old definition is not in the plan).
 const CREATE_VIEW = re(`CREATE (MATERIALIZED )?VIEW ${QUALIFIED}[ \n]`);
 const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED} IS `);
+// Renames in place (--renames views; a table rename): renamed back.
+const RENAME_COLUMN = re(`ALTER TABLE ${QUALIFIED} RENAME COLUMN (${ID}) TO (${ID})$`);
+const RENAME_TABLE = re(`ALTER TABLE ${QUALIFIED} RENAME TO (${ID})$`);
+// A new schema (a version schema of --renames views), its comment and the grants on what is in it.
+const CREATE_SCHEMA = re(`CREATE SCHEMA (${ID})$`);
+const COMMENT_SCHEMA = re(`COMMENT ON SCHEMA (${ID}) IS `);
+const GRANT_ON = re(`GRANT .* ON (TABLE|SCHEMA) ${QUALIFIED} TO `);
 
 /** The relation a `schema.name` of the plan's SQL names (unqualified: in `public`). */
 function relationOf(text: string): RelationName {
@@ -127,7 +137,13 @@ interface Undo {
  * Columns (`table.column` as written), constraints, and views and materialized views (with their
  * indexes) that the plan's expand adds.
  */
-function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<string>; relations: Set<string> } {
+function addedByPlan(plan: Plan): {
+  columns: Set<string>;
+  constraints: Set<string>;
+  relations: Set<string>;
+  schemas: Set<string>;
+} {
+  const schemas = new Set<string>();
   const columns = new Set<string>();
   const constraints = new Set<string>();
   const relations = new Set<string>();
@@ -141,13 +157,15 @@ function addedByPlan(plan: Plan): { columns: Set<string>; constraints: Set<strin
         if (k) constraints.add(`${k[1]}.${k[2]}`);
         const v = CREATE_VIEW.exec(sql);
         if (v) relations.add(v[2]!);
+        const sc = CREATE_SCHEMA.exec(sql);
+        if (sc) schemas.add(nameOf(sc[1]!));
         const i = CREATE_INDEX.exec(sql);
         if (i && v === null && relations.has(i[3]!))
           relations.add(qualifiedName(relationOf(i[3]!).schema, nameOf(i[2]!)));
       }
     }
   }
-  return { columns, constraints, relations };
+  return { columns, constraints, relations, schemas };
 }
 
 /** The inverse of one statement: SQL, null (nothing to undo), or why there is none. */
@@ -172,6 +190,19 @@ function undoStatement(
   if (m) return tx(dropTriggerSql(nameOf(m[1]!), relationOf(m[2]!), { ifExists: true }));
   m = CREATE_VIEW.exec(sql);
   if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
+  m = RENAME_COLUMN.exec(sql);
+  if (m) return tx(renameColumnSql(relationOf(m[1]!), nameOf(m[3]!), nameOf(m[2]!)));
+  m = RENAME_TABLE.exec(sql);
+  if (m) {
+    const from = relationOf(m[1]!);
+    return tx(renameTableSql({ schema: from.schema, name: nameOf(m[2]!) }, from.name));
+  }
+  m = CREATE_SCHEMA.exec(sql);
+  if (m) return tx(dropSchemaSql(nameOf(m[1]!), { ifExists: true }));
+  m = COMMENT_SCHEMA.exec(sql);
+  if (m && added.schemas.has(nameOf(m[1]!))) return null;
+  m = GRANT_ON.exec(sql);
+  if (m && (m[1] === 'SCHEMA' ? added.schemas.has(nameOf(m[2]!)) : added.relations.has(m[2]!))) return null;
   // Comments of a view or materialized view (or of its index or columns) the plan created go with it.
   m = COMMENT_VIEW.exec(sql);
   if (m && added.relations.has(m[1]!)) return null;

@@ -4,7 +4,9 @@
 import type { Queryable } from '../db/connection.js';
 import { assertNever } from '../errors.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
+import { type VersionSchema, versionOfComment, versionSearchPath } from '../model/versions.js';
 import { PHASES, type PhaseName, type Plan, type Step } from '../plan/types.js';
+import { VERSION_SCHEMAS_SQL } from '../sql/version-schemas.js';
 import type { LockHolder } from './errors.js';
 import { journalVersion, readPlanJournal } from './journal.js';
 import { advisoryHolder } from './locks.js';
@@ -66,6 +68,19 @@ export interface StatusReport {
   readonly plans: readonly PlanStatusReport[];
   /** Batched steps (backfills, a partition swap's copy) started and not done, over every plan. */
   readonly backfillsInProgress: readonly BackfillStatusReport[];
+  /**
+   * The live version schemas (`--renames views`): each application version's schema, with the
+   * search_path it connects with. Empty when none.
+   */
+  readonly versions: readonly (VersionSchema & { readonly searchPath: string })[];
+}
+
+async function liveVersions(client: Queryable): Promise<StatusReport['versions']> {
+  const r = await client.query<{ name: string; comment: string }>(VERSION_SCHEMAS_SQL);
+  return r.rows.flatMap((row) => {
+    const v = versionOfComment(row.name, row.comment);
+    return v === undefined ? [] : [{ ...v, searchPath: versionSearchPath(v) }];
+  });
 }
 
 /** The table a batched step walks (a backfill's table, a copy's source), whose progress status reports. */
@@ -88,7 +103,13 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
   const active = holder ? { activeApply: holder } : {};
   const version = await journalVersion(client);
   if (version === null) {
-    return { journal: { schema: JOURNAL_SCHEMA, exists: false }, ...active, plans: [], backfillsInProgress: [] };
+    return {
+      journal: { schema: JOURNAL_SCHEMA, exists: false },
+      ...active,
+      plans: [],
+      backfillsInProgress: [],
+      versions: await liveVersions(client),
+    };
   }
   const rows = await client.query<{ plan: Plan }>(
     `SELECT plan FROM ${JOURNAL_SCHEMA}.plans ORDER BY first_applied_at, plan_id`,
@@ -164,5 +185,6 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
     ...active,
     plans,
     backfillsInProgress: inProgress,
+    versions: await liveVersions(client),
   };
 }

@@ -14,6 +14,13 @@ export interface LoadedDesiredState {
   readonly sources: SourceMap;
   /** The .sql files the documents name with `file:` (absolute paths, sorted). */
   readonly sqlFiles: readonly string[];
+  /** The documents' top-level `options` (the last document that sets one wins). */
+  readonly options?: DesiredOptions;
+}
+
+/** The desired state's top-level `options`: how zdm plans for this project. */
+export interface DesiredOptions {
+  readonly renames?: 'copy' | 'views';
 }
 
 /** A desired-state document held in memory: its text and the name to report it under. */
@@ -79,7 +86,17 @@ export function loadDesiredSources(docs: readonly DesiredSource[], options: Conv
   if (issues.length > 0) throw new DesiredStateError(issues);
   const { model, issues: semantic, sqlFiles } = convertDocuments(parsed, options);
   if (semantic.length > 0) throw new DesiredStateError(semantic);
-  return { model, sources: sourceMap(parsed), sqlFiles };
+  const options_ = desiredOptions(parsed);
+  return { model, sources: sourceMap(parsed), sqlFiles, ...(options_ !== undefined ? { options: options_ } : {}) };
+}
+
+function desiredOptions(docs: readonly ParsedDocument[]): DesiredOptions | undefined {
+  let out: DesiredOptions | undefined;
+  for (const d of docs) {
+    const o = (d.value as { options?: DesiredOptions } | null)?.options;
+    if (o !== undefined) out = { ...out, ...o };
+  }
+  return out;
 }
 
 /** Looked up in the documents when an error must be located (the first document that has the path). */

@@ -8,6 +8,8 @@ export type RawText = string | number | boolean;
 
 export interface RawDocument {
   readonly version: 1;
+  /** How zdm plans for this project (src/desired/load.ts, DesiredOptions). */
+  readonly options?: { readonly renames?: 'copy' | 'views' };
   readonly extensions?: readonly RawExtension[];
   readonly schemas?: Readonly<Record<string, RawSchema>>;
 }

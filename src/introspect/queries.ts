@@ -8,9 +8,17 @@
  * Row types mirror the SQL aliases exactly; oids come back as text (map keys), `"char"` columns as
  * one-letter strings ('' when unset).
  */
+import { VERSION_SCHEMA_COMMENT_PREFIX } from '../model/versions.js';
 
-/** PostgreSQL's own schemas and zdm's journal schema are never read. */
-export const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND n.nspname !~ '^pg_(toast|temp)'`;
+/**
+ * zdm's version schemas (src/model/versions.ts), marked by their comment: `ns` is the pg_namespace alias.
+ */
+export const NOT_VERSION_SCHEMA = (ns: string): string => `NOT EXISTS (SELECT FROM pg_catalog.pg_description vd
+    WHERE vd.objoid = ${ns}.oid AND vd.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND vd.objsubid = 0
+      AND vd.description LIKE '${VERSION_SCHEMA_COMMENT_PREFIX}%')`;
+
+/** PostgreSQL's own schemas, zdm's journal schema and zdm's version schemas are never read. */
+export const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND n.nspname !~ '^pg_(toast|temp)' AND ${NOT_VERSION_SCHEMA('n')}`;
 
 /** The caller's `schemas` option. */
 export const USER_SCHEMAS = `($1::pg_catalog.text[] IS NULL OR n.nspname::pg_catalog.text = ANY ($1::pg_catalog.text[]))`;
@@ -593,7 +601,7 @@ export interface DependencyRow {
 
 const regclass = (name: string): string => `'pg_catalog.${name}'::pg_catalog.regclass`;
 const USER_NS = (ns: string): string =>
-  `${ns}.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND ${ns}.nspname !~ '^pg_(toast|temp)'`;
+  `${ns}.nspname NOT IN ('pg_catalog', 'information_schema', 'zdm') AND ${ns}.nspname !~ '^pg_(toast|temp)' AND ${NOT_VERSION_SCHEMA(ns)}`;
 /** `'table '`, `'view '`… for a pg_class row `c`: the kind part of its object key (null: not a node). */
 const RELATION_KIND = (c: string): string =>
   `CASE ${c}.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '

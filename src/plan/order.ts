@@ -66,6 +66,9 @@ export const GROUPS = {
     'comments',
   ],
   backfill: [
+    // --renames views: the renames in place, once the old application version uses its version
+    // schema (src/plan/techniques/rename-views.ts; hazard app-compat: the operator's word for it).
+    'renameInPlace',
     // Batched data copies before any constraint that checks the copied data.
     'data',
     // Partition swaps: the copy of the live table into its partitioned shadow, then its verification.

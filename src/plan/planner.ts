@@ -29,6 +29,7 @@ import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
 import * as policies from './techniques/policies.js';
 import { planRenameTable } from './techniques/rename-table.js';
+import { planRenamesWithViews, type RenamePath } from './techniques/rename-views.js';
 import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as routines from './techniques/routines.js';
 import * as tableProperties from './techniques/table-properties.js';
@@ -60,6 +61,8 @@ export interface PlanOptions {
    * plan fail with the count; tables not listed are not checked.
    */
   readonly rowsOutsidePartitions?: Readonly<Record<string, number>>;
+  /** How renames are planned: a copied column (default), or version schemas of views (rename-views.ts). */
+  readonly renames?: RenamePath;
 }
 
 export interface PlanResult {
@@ -201,10 +204,15 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   for (const c of changes) {
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
   }
+  const byViews =
+    options.renames === 'views'
+      ? planRenamesWithViews(ctx, changes, { live: fingerprint(live), desired: fingerprint(desired) })
+      : new Set<Change>();
   const comments: SetComment[] = [];
   const viewChanges: views.ViewChange[] = [];
   const routineChanges: (routines.RoutineChange | routines.TriggerChange)[] = [];
   for (const c of changes) {
+    if (byViews.has(c)) continue;
     if (c.kind === 'setComment') comments.push(c);
     else if (isViewChange(c)) viewChanges.push(c);
     else if (routines.isRoutineOrTriggerChange(c)) routineChanges.push(c);

@@ -7,8 +7,8 @@ export function createSchemaSql(name: string): string {
 }
 
 /** No CASCADE: anything left in the schema makes it fail rather than vanish silently. */
-export function dropSchemaSql(name: string): string {
-  return `DROP SCHEMA ${quoteIdent(name)}`;
+export function dropSchemaSql(name: string, o: { readonly ifExists?: boolean } = {}): string {
+  return `DROP SCHEMA ${o.ifExists ? 'IF EXISTS ' : ''}${quoteIdent(name)}`;
 }
 
 export function createExtensionSql(e: Extension, o: { readonly ifNotExists?: boolean } = {}): string {

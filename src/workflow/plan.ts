@@ -27,6 +27,7 @@ import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
+import type { RenamePath } from '../plan/techniques/rename-views.js';
 import type { Plan } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
 import { refuseCitus } from './citus.js';
@@ -45,6 +46,8 @@ export interface MakePlanOptions {
   /** Plan time (ISO 8601); default now. An input so that tests and example plans are reproducible. */
   readonly now?: Date;
   readonly batchSize?: number;
+  /** How renames are planned (`zdm plan --renames`); default: the desired state's `options.renames`, else copy. */
+  readonly renames?: RenamePath;
   /**
    * The desired state, already loaded from `desiredPath` (the CLI loads it before it connects, so
    * that a mistyped path is reported as such even when the database is unreachable).
@@ -145,7 +148,9 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 }
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
-  const { model: written, sources, sqlFiles } = options.loaded ?? (await loadDesiredState(options.desiredPath));
+  const loaded = options.loaded ?? (await loadDesiredState(options.desiredPath));
+  const { model: written, sources, sqlFiles } = loaded;
+  const renames = options.renames ?? loaded.options?.renames;
   await refuseCitus(client, 'zdm plan');
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
@@ -204,6 +209,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
       rowsOutsidePartitions: outside,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(renames !== undefined ? { renames } : {}),
     });
   } catch (err) {
     if (err instanceof PlanningError && err.issues.some((i) => i.path)) {

@@ -76,17 +76,26 @@ export class AppWorkload {
     column: string,
     count: number,
     table: { readonly schema: string; readonly name: string } = this.table,
+    /**
+     * The clients connect with this search_path and name the table unqualified (an application
+     * version on its version schema of `--renames views`); `table.schema` is then not used.
+     */
+    searchPath?: string,
   ): Promise<ClientGroup> {
     this.counts[role] ??= { inserts: 0, updates: 0, deletes: 0 };
     const clients: pg.Client[] = [];
     for (let i = 0; i < count; i++) {
-      const c = new pg.Client({ connectionString: this.url, application_name: `zdm-test-${role}` });
+      const c = new pg.Client({
+        connectionString: this.url,
+        application_name: `zdm-test-${role}`,
+        ...(searchPath !== undefined ? { options: `-c search_path=${searchPath.replaceAll(' ', '')}` } : {}),
+      });
       c.on('error', () => {});
       await c.connect();
       clients.push(c);
     }
     let running = true;
-    const loops = clients.map((c) => this.loop(c, role, column, table, () => running));
+    const loops = clients.map((c) => this.loop(c, role, column, table, () => running, searchPath !== undefined));
     const group: ClientGroup = {
       role,
       column,
@@ -139,8 +148,9 @@ export class AppWorkload {
     column: string,
     table: { readonly schema: string; readonly name: string },
     running: () => boolean,
+    unqualified = false,
   ): Promise<void> {
-    const t = qualifiedName(table.schema, table.name);
+    const t = unqualified ? quoteIdent(table.name) : qualifiedName(table.schema, table.name);
     const k = quoteIdent(this.key);
     const col = quoteIdent(column);
     while (running()) {

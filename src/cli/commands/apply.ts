@@ -203,6 +203,12 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         await refuseCitus(client, 'zdm apply');
         if (flags.phase === 'all') await applyPlan(client, plan, options);
         else await applyPhase(client, plan, { ...options, phase: flags.phase as PhaseName });
+        // --renames views: the search_path of each application version, and what comes next.
+        if (!flags['dry-run']) {
+          const { versionNotes } = await import('../../plan/versions.js');
+          for (const l of versionNotes(plan, flags.phase === 'all' ? 'contract' : (flags.phase as PhaseName)))
+            this.log(l);
+        }
       } finally {
         print.finish();
         await client.end().catch(() => {});

@@ -53,6 +53,10 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       description: 'Plan once for a fleet, and check that every database has the same schema',
       command: '<%= config.bin %> plan --schema schema/ --targets targets.yaml',
     },
+    {
+      description: 'Rename in place, no copy: each application version on its own version schema of views',
+      command: '<%= config.bin %> plan --schema schema/ --renames views',
+    },
   ];
 
   static override flags = {
@@ -70,6 +74,11 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       default: 'text',
     }),
     check: Flags.boolean({ summary: 'Write nothing; exit 0 when the database matches the desired state, 2 when not.' }),
+    renames: Flags.string({
+      summary:
+        'How renames are planned: copy (a second column kept in sync and backfilled) or views (renamed in place, each application version on its own version schema of views; README "Choosing a rename path"). Default: the desired state\'s options.renames, else copy.',
+      options: ['copy', 'views'],
+    }),
     'batch-size': Flags.integer({ summary: 'Rows per backfill batch written into the plan.', default: 5000, min: 1 }),
     preflight: Flags.boolean({
       summary: 'Check the live rows the plan checks or converts before writing it (--no-preflight skips it).',
@@ -146,6 +155,7 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
         desiredPath: flags.schema,
         loaded,
         batchSize: flags['batch-size'],
+        ...(flags.renames !== undefined ? { renames: flags.renames as 'copy' | 'views' } : {}),
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
         preflight: flags.check || !flags.preflight ? false : { budgetMs: preflightBudgetMs },

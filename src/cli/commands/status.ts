@@ -70,6 +70,9 @@ whichever worker did the work. Exit 3 when a target cannot be read.`;
 export function renderStatus(r: StatusReport, verbose = false): string {
   const lines: string[] = [];
   if (r.activeApply) lines.push(`apply running: ${JSON.stringify(r.activeApply)}`);
+  for (const v of r.versions ?? []) {
+    lines.push(`live version: ${v.name} (the ${v.role} application version of ${v.base}): search_path ${v.searchPath}`);
+  }
   if (!r.journal.exists || r.plans.length === 0) {
     lines.push('no plan has been applied to this database');
     return lines.join('\n');
