@@ -25,7 +25,7 @@ import {
   reindexConcurrentlySql,
   renameIndexSql,
 } from '../../sql/indexes.js';
-import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
 import type { Hazard } from '../types.js';
 import { adoptableIndex, isLeftoverOfKey } from './constraints.js';
@@ -79,10 +79,16 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
 }
 
 /** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
-export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: Index, buildName: string): void {
+export function buildPartitioned(
+  ctx: PlanContext,
+  table: RelationRef,
+  index: Index,
+  buildName: string,
+  where: Placement = at.expand('indexes'),
+): void {
   const touches = [tableTouch(table)];
   ctx.add(
-    at.expand('indexes'),
+    where,
     sqlStep(
       `create index ${buildName} on ${qualifiedRef(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
       [createIndexSql(table, index, { only: true, name: buildName, schemas: ctx.schemas })],
@@ -96,17 +102,23 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
       })),
     touches,
   );
-  attachPartitionIndexes(ctx, table, index, buildName);
+  attachPartitionIndexes(ctx, table, index, buildName, where);
 }
 
-function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: Index, parentIndex: string): void {
+function attachPartitionIndexes(
+  ctx: PlanContext,
+  parent: RelationRef,
+  index: Index,
+  parentIndex: string,
+  where: Placement,
+): void {
   for (const p of ctx.partitionsDuringExpand(parent)) {
     const part: RelationRef = { schema: p.schema, name: p.name };
     // The name PostgreSQL gives it when the same index is created on the parent by hand.
     const child = ctx.pgIndexName(p.schema, p.name, indexColumnNames(index.keys, index.include), 'idx');
     if (p.partitionBy !== undefined) {
       ctx.add(
-        at.expand('indexes'),
+        where,
         sqlStep(
           `create index ${child} on ${qualifiedRef(part)} alone (ON ONLY)`,
           [createIndexSql(part, index, { only: true, name: child, schemas: ctx.schemas })],
@@ -115,10 +127,10 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
         (m) => m,
         [tableTouch(parent)],
       );
-      attachPartitionIndexes(ctx, part, index, child);
+      attachPartitionIndexes(ctx, part, index, child, where);
     } else {
       ctx.add(
-        at.expand('indexes'),
+        where,
         sqlStep(
           `create index ${child} on partition ${qualifiedRef(part)}`,
           [createIndexSql(part, index, { concurrently: true, name: child, schemas: ctx.schemas })],
@@ -134,7 +146,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
     }
     const parentSchema = parent.schema;
     ctx.add(
-      at.expand('indexes'),
+      where,
       sqlStep(
         `attach index ${child} to ${parentIndex}`,
         [attachIndexSql({ schema: parentSchema, name: parentIndex }, { schema: p.schema, name: child })],
