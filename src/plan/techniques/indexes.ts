@@ -14,6 +14,7 @@
  *   CONCURRENTLY` (PostgreSQL 12+), in expand.
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
+import { renameColumnInExpression } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
 import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
@@ -37,10 +38,11 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   if (!ch.replaces && ctx.indexesBuiltByReplacement.has(qualified(table.schema, index.name))) return;
   const buildName = ch.replaces ? ctx.freshName(table.schema, [index.name], 'new') : index.name;
   const built: Index = withOptional({ ...index, name: buildName, valid: true }, 'comment', undefined);
-  if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName);
+  const where = onBackfilledColumn(ctx, table, index) ? at.backfill('indexes') : at.expand('indexes');
+  if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName, where);
   else {
     ctx.add(
-      at.expand('indexes'),
+      where,
       sqlStep(
         ch.replaces
           ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
@@ -77,6 +79,24 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
     [tableTouch(table)],
   );
 }
+
+/**
+ * An index on a column a backfill of this plan fills (a new column, a rename's new column): built
+ * after the backfill, or every batch would write its entries too, and no batch update could be HOT.
+ * Expressions and predicates count when they name the column.
+ */
+function onBackfilledColumn(ctx: PlanContext, table: RelationRef, index: Index): boolean {
+  const prefix = `${qualified(table.schema, table.name)}.`;
+  const filled = [...ctx.backfilledColumns].filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length));
+  if (filled.length === 0) return false;
+  const columns = new Set([...index.keys.flatMap((k) => (k.column !== undefined ? [k.column] : [])), ...index.include]);
+  const texts = [...index.keys.flatMap((k) => (k.expression !== undefined ? [k.expression] : [])), index.where ?? ''];
+  return filled.some((c) => columns.has(c) || texts.some((t) => namesColumn(t, c)));
+}
+
+/** Whether an expression names the column (renameColumnInExpression's reading: string literals left out). */
+const namesColumn = (text: string, column: string): boolean =>
+  renameColumnInExpression(text, column, `${column}_`) !== text;
 
 /** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
 export function buildPartitioned(

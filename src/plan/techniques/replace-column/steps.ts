@@ -506,6 +506,7 @@ function backfillSteps(s: ColumnScope, live: Table, conversion: string): void {
   // "Where they differ" would overwrite such a write whenever using(reverse(x)) is not x (a lossy
   // `reverse`, or both columns written on purpose).
   const where = notCopiedSql(newName, conversion);
+  ctx.backfilledColumns.add(`${qualified(table.schema, table.name)}.${newName}`);
   ctx.add(
     at.backfill('data'),
     {
