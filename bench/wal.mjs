@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 // npm run bench:wal [-- --rows 1000000] [-- --only rename,bigint,swap] [-- --pg 18 | --database-url URL]
 //                   [-- --dist PATH] [-- --label after]
 //
@@ -25,8 +27,6 @@
 // the same server, another engine. Writes bench/results/wal[-<label>].json.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import {
   connectTo,
   dropDatabase,

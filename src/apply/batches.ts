@@ -158,8 +158,10 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       wal !== null && walNow !== null
         ? walPacing(walNow.bytes - wal.bytes, walNow.at - wal.at, s.maxWalRate)
         : { bytesPerSecond: null, pauseMs: 0 };
-    wal = walNow;
     const walPauseMs = done ? 0 : paced.pauseMs;
+    // The pause pays for this interval's bytes: the next interval starts after it (counted in both,
+    // the rate could reach twice the cap).
+    wal = walNow === null ? null : { ...walNow, at: walNow.at + walPauseMs };
     const walText =
       paced.bytesPerSecond === null
         ? ''

@@ -88,7 +88,7 @@ export interface ApplyOptions {
   /**
    * Cap on the rate at which the server writes WAL while a backfill or copy runs, in bytes per
    * second (`--max-wal-rate 20MB/s`): after each batch, the WAL written since the last one
-   * (`pg_current_wal_lsn()` differences: the whole server's) over the time since; above the cap the
+   * (`pg_current_wal_insert_lsn()` differences: the whole server's) over the time since; above the cap the
    * loop sleeps until the average is back at it (src/apply/wal-rate.ts). Default 0: no cap.
    */
   readonly maxWalRate?: number;

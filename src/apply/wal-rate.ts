@@ -1,11 +1,12 @@
 /**
  * `--max-wal-rate`: pacing a backfill or copy on the rate at which the server writes WAL.
  *
- * After each batch the loop reads `pg_current_wal_lsn()` (a byte position in the WAL stream; the
+ * After each batch the loop reads `pg_current_wal_insert_lsn()` (a byte position in the WAL stream; the
  * difference of two readings is the WAL the whole server wrote between them, full-page images
  * included: the application's writes count too, which is what replicas and archives have to keep up
  * with). When the bytes written since the last reading, over the time since it, exceed the cap, the
- * loop sleeps until the average is back at the cap: `bytes / cap − elapsed`. The arithmetic is here,
+ * loop sleeps until the average is back at the cap: `bytes / cap − elapsed`; the next interval starts
+ * when that pause ends (each pause pays for its own interval only). The arithmetic is here,
  * pure; the reading is `WAL_POSITION_SQL` (src/sql/session.ts).
  */
 /** The WAL written between two readings, and the pause that brings their rate down to `maxBytesPerSecond`. */

@@ -55,10 +55,12 @@ export const WAITING_ON_ME_SQL =
 
 /**
  * Where the server is in its WAL stream, in bytes since 0/0 (`bytes`, as text: it passes 2^53 only
- * after 8 PB of WAL). The difference of two readings is the WAL written between them.
+ * after 8 PB of WAL). The difference of two readings is the WAL written between them. The insert
+ * position, not pg_current_wal_lsn() (what has been written out of the WAL buffers so far, which
+ * lags behind with synchronous_commit off and moves in jumps).
  */
 export const WAL_POSITION_SQL =
-  "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::text AS bytes";
+  "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(), '0/0')::text AS bytes";
 
 /**
  * `VACUUM (TRUNCATE false) t`: not FULL, so it takes SHARE UPDATE EXCLUSIVE, which no query and no

@@ -4,8 +4,8 @@
  * "The copy path".
  */
 import { describe, expect, test } from 'vitest';
-import { formatRate, walPacing } from '../../src/apply/wal-rate.js';
 import { vacuumDue, vacuumInterval } from '../../src/apply/vacuum.js';
+import { formatRate, walPacing } from '../../src/apply/wal-rate.js';
 import { parseRate, parseShare } from '../../src/cli/flags.js';
 import { col, id, index, table, tables } from './plan/builders.js';
 import { flat, plan } from './plan/helpers.js';
@@ -36,8 +36,8 @@ describe('indexes on a column a backfill fills are built after it', () => {
     const desired = tables(
       table('t', [id(), col('a', 'text'), col('b', 'text', { nullable: false, using: 'upper(a)' })], {
         indexes: [
-          index('t_lower_b_idx', [{ expression: 'lower(b)' }]),
-          index('t_a_b_idx', [{ expression: "(a || 'b')" }]),
+          index('t_lower_b_idx', [{ expression: 'lower(b)', descending: false }]),
+          index('t_a_b_idx', [{ expression: "(a || 'b')", descending: false }]),
         ],
       }),
     );

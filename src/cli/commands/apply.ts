@@ -110,7 +110,7 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
     'max-wal-rate': Flags.string({
       summary: 'Pace backfills and copies so that the server writes WAL at most this fast, e.g. 20MB/s (0: no cap).',
       description:
-        "Measured after each batch from pg_current_wal_lsn(): the whole server's WAL (the application's too, " +
+        "Measured after each batch from pg_current_wal_insert_lsn(): the whole server's WAL (the application's too, " +
         'full-page images included) since the previous batch, over the time since. Above the cap, the next batch ' +
         'waits until the average is back at it. The rate shows on the progress line.',
       default: '0',
