@@ -23,7 +23,7 @@ import os from 'node:os';
 // the table's heap and total size (sum over its partitions, indexes and TOAST included) before,
 // after backfill (the peak) and after contract.
 //
-// --dist PATH loads zdm from another build (e.g. main's, to measure "before"): the same tables,
+// --vacuum-every and --max-wal-rate are zdm apply's. --dist PATH loads zdm from another build (e.g. main's, to measure "before"): the same tables,
 // the same server, another engine. Writes bench/results/wal[-<label>].json.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,11 +49,19 @@ const flags = parseFlags({
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own database)' },
   dist: { type: 'string', default: path.join(root, 'dist'), help: 'the zdm build to measure (e.g. main’s dist)' },
   label: { type: 'string', default: '', help: 'names the results file: bench/results/wal-<label>.json' },
+  'vacuum-every': { type: 'string', help: 'as zdm apply --vacuum-every (default: zdm’s, 10%)' },
+  'max-wal-rate': { type: 'string', help: 'as zdm apply --max-wal-rate (default: zdm’s, none)' },
 });
 
 const dist = path.resolve(flags.dist);
 const load = (m) => import(pathToFileURL(path.join(dist, m)).href);
 const [{ applyPhase }, { makePlan }] = await Promise.all([load('apply/index.js'), load('workflow/plan.js')]);
+
+const { parseRate, parseShare } = await import('../dist/cli/flags.js');
+const engineOptions = {
+  ...(flags['vacuum-every'] !== undefined ? { vacuumEvery: parseShare(flags['vacuum-every'], '--vacuum-every') } : {}),
+  ...(flags['max-wal-rate'] !== undefined ? { maxWalRate: parseRate(flags['max-wal-rate'], '--max-wal-rate') } : {}),
+};
 
 const MB = 1024 * 1024;
 const SCENARIOS = {
@@ -173,6 +181,7 @@ async function run(c, name, tmp) {
     const w = await walPosition(c);
     const p0 = performance.now();
     await applyPhase(c, made.plan, {
+      ...engineOptions,
       phase,
       allowHazards,
       onEvent: (e) => {
@@ -285,6 +294,7 @@ async function main() {
       machine: facts,
       settings,
       dist: path.relative(root, dist) || '.',
+      options: engineOptions,
       results,
     });
     if (!flags['database-url']) await dropDatabase(server.url, db);
