@@ -29,6 +29,10 @@
  * walk ends even though every updated row version may land in a later block. A row the application
  * updates moves too, possibly to a block already walked; that is harmless when, as in every zdm plan,
  * the expand phase installed the sync trigger that fills the new column on every write.
+ *
+ * Every `--vacuum-every` share of the rows (and after the last batch) the table is vacuumed between
+ * two batches, so that the next batches write their row versions into the space of the ones they
+ * replaced (src/apply/vacuum.ts).
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
 import { backfillCtidSql, backfillUpdateSql, backfillUpperSql, type Keyset, keyset } from '../sql/rows.js';
@@ -38,6 +42,7 @@ import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, resetCursorKey, stepStarting } from './journal.js';
 import { elapsedMs, failedStep, finishedStep } from './outcome.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
+import { vacuumDue, vacuumInterval, vacuumRound } from './vacuum.js';
 
 export interface BackfillKey {
   readonly strategy: BackfillStrategy;
@@ -226,6 +231,8 @@ export async function runBackfillStep(
     const tuplesPerBlock =
       facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
     const ks: Keyset | null = key.strategy === 'ctid' ? null : keyset(key.columns, key.types);
+    const vacuumEvery = vacuumInterval(s.vacuumEvery, estimatedTotal, Math.round(facts.blocks * tuplesPerBlock));
+    let vacuumedAt = rowsDone;
     run = await runBatchLoop<Position>(ctx, {
       stepId: step.id,
       what: 'backfill batch',
@@ -256,6 +263,11 @@ export async function runBackfillStep(
           ...(upper ?? []),
         ]);
         return { rows: r.rowCount ?? 0, next: { ...p, last: upper ?? cur }, last: upper === null };
+      },
+      between: async ({ rowsDone: total, done }) => {
+        if (!vacuumDue(vacuumEvery, total, vacuumedAt, done)) return;
+        vacuumedAt = total;
+        await vacuumRound(ctx, step.id, step.table);
       },
       progress: ({ position, done, rowsDone: total, batchesDone: batches, rowsPerSecond, elapsedSeconds }) => {
         let etaSeconds: number | null = null;

@@ -3,17 +3,20 @@
  * transaction per batch, the cursor journaled in the batch's own transaction (so a killed apply
  * resumes after the last committed batch and never repeats one), lock waits bounded and retried,
  * batches halved when one runs past `--max-batch` time and grown back when they are quick, progress
- * reported after each batch, a pause between batches (see `pauseAfter`).
+ * reported after each batch (with the rate the server writes WAL at), a pause between batches (see
+ * `pauseAfter`), longer when the WAL rate is over `--max-wal-rate` (src/apply/wal-rate.ts), and
+ * what the caller does between two batches (`between`: a backfill's VACUUM, src/apply/vacuum.ts).
  *
  * What a batch does is the caller's: `batch(position, size)` runs inside the transaction and says
  * how many rows it touched, where the walk is now, and whether that was the last batch.
  */
 import type { LockInfo } from '../plan/types.js';
-import { REPLICA_LAG_SQL, setLocalSql, WAITING_ON_ME_SQL } from '../sql/session.js';
+import { REPLICA_LAG_SQL, setLocalSql, WAITING_ON_ME_SQL, WAL_POSITION_SQL } from '../sql/session.js';
 import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
 import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
 import { msSetting, sleep } from './timing.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
+import { formatRate, walPacing } from './wal-rate.js';
 
 export interface BatchResult<P> {
   readonly rows: number;
@@ -56,6 +59,8 @@ export interface BatchLoop<P> {
     readonly etaSeconds: number | null;
     readonly message: string;
   };
+  /** After each committed batch (the last one too), before the pause: no transaction is open. */
+  readonly between?: (p: { readonly rowsDone: number; readonly done: boolean }) => Promise<void>;
 }
 
 export interface BatchLoopOutcome {
@@ -95,6 +100,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   let batchesThisRun = 0;
   let maxAttempts = 1;
   const runStart = performance.now();
+  let wal = await readWal(c);
   let done = false;
   while (!done) {
     await waitForReplicas(ctx, loop.stepId);
@@ -144,6 +150,23 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     const rowsPerSecond = elapsedSeconds > 0 ? Math.round(rowsThisRun / elapsedSeconds) : 0;
     const batchMs = Math.round(batch.ms);
     const shown = loop.progress({ position, done, rowsDone, batchesDone, rowsPerSecond, elapsedSeconds });
+    await loop.between?.({ rowsDone, done });
+    // The WAL written since the last reading (this batch, the vacuum, the application's writes), and
+    // the pause that brings its rate down to --max-wal-rate.
+    const walNow = await readWal(c);
+    const paced =
+      wal !== null && walNow !== null
+        ? walPacing(walNow.bytes - wal.bytes, walNow.at - wal.at, s.maxWalRate)
+        : { bytesPerSecond: null, pauseMs: 0 };
+    const walPauseMs = done ? 0 : paced.pauseMs;
+    // The pause pays for this interval's bytes: the next interval starts after it (counted in both,
+    // the rate could reach twice the cap).
+    wal = walNow === null ? null : { ...walNow, at: walNow.at + walPauseMs };
+    const walText =
+      paced.bytesPerSecond === null
+        ? ''
+        : `, WAL ${formatRate(paced.bytesPerSecond)}` +
+          (walPauseMs > 0 ? ` (over --max-wal-rate ${formatRate(s.maxWalRate)}: pause ${walPauseMs} ms)` : '');
     ctx.emit({
       type: 'backfill-progress',
       stepId: loop.stepId,
@@ -153,7 +176,10 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       batchMs,
       batchSize: size,
       rowsPerSecond,
+      walBytesPerSecond: paced.bytesPerSecond === null ? null : Math.round(paced.bytesPerSecond),
+      walPauseMs,
       ...shown,
+      message: `${shown.message}${walText}`,
     });
     // Keep each batch short: it holds its row locks until it commits.
     let resized = size;
@@ -172,7 +198,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       size = resized;
     }
     await s.hooks.afterBatch?.(loop.stepId, batchesDone, rowsDone);
-    let pause = pauseAfter(s, batch.ms);
+    let pause = Math.max(pauseAfter(s, batch.ms), walPauseMs);
     if (batch.waiting > 0 && !done) {
       // Application statements waited for this batch: halve the next one, and give them at least as
       // long as the batch took before it.
@@ -215,6 +241,17 @@ async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
     });
     await sleep(Math.min(1000, Math.max(100, lag - s.maxReplicaLagMs)), s.signal);
     stopIfAsked(s, ctx.plan, ctx.phase.name, `while ${stepId} waited for a standby`);
+  }
+}
+
+/** Where the server's WAL is, and when that was read; null where it cannot be read (a standby). */
+async function readWal(c: RunContext['c']): Promise<{ bytes: number; at: number } | null> {
+  try {
+    const r = await c.query<{ bytes: string }>(WAL_POSITION_SQL);
+    const bytes = Number(r.rows[0]?.bytes);
+    return Number.isFinite(bytes) ? { bytes, at: performance.now() } : null;
+  } catch {
+    return null;
   }
 }
 

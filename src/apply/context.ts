@@ -25,6 +25,8 @@ export const DEFAULTS = {
   pauseRatio: 0.25,
   maxBatchMs: 200,
   maxReplicaLagMs: 5000,
+  maxWalRate: 0,
+  vacuumEvery: 0.1,
 } as const;
 
 export interface Settings extends GuardSettings {
@@ -38,6 +40,10 @@ export interface Settings extends GuardSettings {
   readonly sideConnection: (() => Promise<SideConnection>) | undefined;
   readonly signal: AbortSignal | undefined;
   readonly maxReplicaLagMs: number;
+  /** Bytes of WAL per second (0: no cap). */
+  readonly maxWalRate: number;
+  /** Share of the table's rows between two VACUUMs of a backfill (0: none). */
+  readonly vacuumEvery: number;
   readonly replicaLag: ((c: Queryable) => Promise<number | undefined>) | undefined;
 }
 
@@ -103,6 +109,8 @@ export function resolveSettings(o: Omit<ApplyOptions, 'phase'>): Settings {
     hooks: o.testHooks ?? {},
     signal: o.signal,
     maxReplicaLagMs: num('maxReplicaLagMs', o.maxReplicaLagMs, DEFAULTS.maxReplicaLagMs, 0),
+    maxWalRate: num('maxWalRate', o.maxWalRate, DEFAULTS.maxWalRate, 0),
+    vacuumEvery: num('vacuumEvery', o.vacuumEvery, DEFAULTS.vacuumEvery, 0),
     replicaLag: o.replicaLag === undefined ? undefined : () => o.replicaLag!(),
   };
 }

@@ -13,6 +13,8 @@ export interface ApplyTestHooks {
   readonly afterBatch?: (stepId: string, batchesDone: number, rowsDone: number) => void | Promise<void>;
   /** Inside a batch's transaction, its rows written and locked, before it counts who waits for them. */
   readonly beforeBatchCommit?: (stepId: string, batchesDone: number) => void | Promise<void>;
+  /** Between batches, right before a backfill's VACUUM of its table (src/apply/vacuum.ts). */
+  readonly beforeVacuum?: (stepId: string) => void | Promise<void>;
 }
 
 export interface ApplyOptions {
@@ -83,6 +85,20 @@ export interface ApplyOptions {
    * `replay_lag` in pg_stat_replication, the largest of them). Default 5000 ms; 0 turns it off.
    */
   readonly maxReplicaLagMs?: number;
+  /**
+   * Cap on the rate at which the server writes WAL while a backfill or copy runs, in bytes per
+   * second (`--max-wal-rate 20MB/s`): after each batch, the WAL written since the last one
+   * (`pg_current_wal_insert_lsn()` differences: the whole server's) over the time since; above the cap the
+   * loop sleeps until the average is back at it (src/apply/wal-rate.ts). Default 0: no cap.
+   */
+  readonly maxWalRate?: number;
+  /**
+   * A backfill runs `VACUUM` (not FULL: SHARE UPDATE EXCLUSIVE, no query or write waits for it) on
+   * its table each time it has updated this share of the table's rows, and after its last batch, so
+   * that the next batches reuse the space of the row versions they replaced and the table does not
+   * double (src/apply/vacuum.ts). Default 0.1; 0: never.
+   */
+  readonly vacuumEvery?: number;
   /**
    * Where the replication lag is read (ms; undefined: no standby). Default: pg_stat_replication on
    * the applying session. Injected by tests that have no standby.
@@ -185,6 +201,20 @@ export type ApplyEvent = EventBase &
         /** pg_class.reltuples of the table when the step started (null: never analyzed). */
         readonly estimatedTotal: number | null;
         readonly etaSeconds: number | null;
+        /** WAL the server wrote per second since the previous batch (null: not readable). */
+        readonly walBytesPerSecond: number | null;
+        /** The pause `--max-wal-rate` asked for after this batch (0: none). */
+        readonly walPauseMs: number;
+      }
+    | {
+        readonly type: 'vacuum';
+        readonly stepId: string;
+        readonly table: string;
+        /** `skipped`: its lock was not had within the per-try lock timeout (autovacuum, a DDL). */
+        readonly outcome: 'done' | 'skipped' | 'failed';
+        readonly durationMs: number;
+        /** pg_relation_size of the table after it (bytes). */
+        readonly heapBytes: number | null;
       }
     | {
         /** A batch made application statements wait on its row locks: smaller batches, a longer pause. */

@@ -25,3 +25,32 @@ export function parseDuration(text: string, flag: string): number {
   }
   return Math.round(Number(m[1]) * unit);
 }
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1024,
+  mb: 1024 ** 2,
+  gb: 1024 ** 3,
+};
+
+/** `20MB/s`, `512kB/s`, `1GB/s`, `0` (off) → bytes per second (units of 1024, as PostgreSQL's). */
+export function parseRate(text: string, flag: string): number {
+  const t = text.trim();
+  if (t === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?b)\/s$/i.exec(t);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined || !(Number(m[1]) > 0)) {
+    throw new OptionError(`${flag} ${JSON.stringify(text)}: expected a rate such as 20MB/s, 512kB/s or 1GB/s (0: off)`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `10%` (or `0`, off) → 0.1. */
+export function parseShare(text: string, flag: string): number {
+  if (text.trim() === '0') return 0;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (!m || Number(m[1]) > 100) {
+    throw new OptionError(`${flag} ${JSON.stringify(text)}: expected a percentage such as 10% (0: off)`);
+  }
+  return Number(m[1]) / 100;
+}

@@ -5,6 +5,7 @@
  */
 import type { ApplyEvent } from '../apply/index.js';
 import type { RollbackEvent } from '../apply/rollback.js';
+import { formatRate } from '../apply/wal-rate.js';
 
 export interface EventPrinter {
   (event: ApplyEvent | RollbackEvent): void;
@@ -58,7 +59,9 @@ export function eventPrinter(
       redraw(
         `  ${e.stepId}: ${bar(e.rowsDone, e.estimatedTotal)}${e.rowsDone.toLocaleString('en-US')} rows` +
           `${e.estimatedTotal ? ` of ~${Math.round(e.estimatedTotal).toLocaleString('en-US')}` : ''}` +
-          `, ${Math.round(e.rowsPerSecond).toLocaleString('en-US')} rows/s${eta(e.etaSeconds)}`,
+          `, ${Math.round(e.rowsPerSecond).toLocaleString('en-US')} rows/s${eta(e.etaSeconds)}` +
+          (e.walBytesPerSecond === null ? '' : `, WAL ${formatRate(e.walBytesPerSecond)}`) +
+          (e.walPauseMs > 0 ? ` (over --max-wal-rate: pause ${e.walPauseMs} ms)` : ''),
       );
       return;
     }

@@ -196,6 +196,11 @@ export class PlanContext {
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
    */
   readonly indexesBuiltByReplacement = new Set<string>();
+  /**
+   * Columns (`schema.table.column`) a backfill step of this plan fills: new indexes on them are built
+   * after it (backfill group `indexes`), so that its batches write no index entries (techniques/indexes.ts).
+   */
+  readonly backfilledColumns = new Set<string>();
   /** Views whose creating step sets their comments: no comment step of their own. */
   readonly viewCommentsSet = new Set<string>();
   /** Schema names the SQL generators treat as qualifiers of collations and operator classes. */

@@ -52,3 +52,26 @@ export const REPLICA_LAG_SQL =
 /** How many sessions wait for a lock this session holds (`n`): who a batch's row locks hold up. */
 export const WAITING_ON_ME_SQL =
   'SELECT pg_catalog.count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(pid))';
+
+/**
+ * Where the server is in its WAL stream, in bytes since 0/0 (`bytes`, as text: it passes 2^53 only
+ * after 8 PB of WAL). The difference of two readings is the WAL written between them. The insert
+ * position, not pg_current_wal_lsn() (what has been written out of the WAL buffers so far, which
+ * lags behind with synchronous_commit off and moves in jumps).
+ */
+export const WAL_POSITION_SQL =
+  "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(), '0/0')::text AS bytes";
+
+/**
+ * `VACUUM (TRUNCATE false) t`: not FULL, so it takes SHARE UPDATE EXCLUSIVE, which no query and no
+ * INSERT, UPDATE or DELETE waits for; without the truncation of empty pages at the end of the table,
+ * which would take ACCESS EXCLUSIVE for a moment (and on standbys, replayed).
+ */
+export function vacuumSql(table: RelationName): string {
+  return `VACUUM (TRUNCATE false) ${rel(table)}`;
+}
+
+/** The size of a table's main fork in bytes (`bytes`, as text), its indexes and TOAST left out. */
+export function heapBytesSql(table: RelationName): string {
+  return `SELECT pg_catalog.pg_relation_size(${quoteLiteral(rel(table))}::pg_catalog.regclass)::text AS bytes`;
+}

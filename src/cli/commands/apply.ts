@@ -3,7 +3,7 @@ import { OptionError } from '../../errors.js';
 import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
 import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 import { readPlanFile } from '../files.js';
-import { parseDuration, parsePause } from '../flags.js';
+import { parseDuration, parsePause, parseRate, parseShare } from '../flags.js';
 import { lockFlags, lockOptions } from '../lock-flags.js';
 import { eventPrinter } from '../progress.js';
 
@@ -107,6 +107,22 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         'no lag is seen and nothing waits. Example: 10s.',
       default: '5s',
     }),
+    'max-wal-rate': Flags.string({
+      summary: 'Pace backfills and copies so that the server writes WAL at most this fast, e.g. 20MB/s (0: no cap).',
+      description:
+        "Measured after each batch from pg_current_wal_insert_lsn(): the whole server's WAL (the application's too, " +
+        'full-page images included) since the previous batch, over the time since. Above the cap, the next batch ' +
+        'waits until the average is back at it. The rate shows on the progress line.',
+      default: '0',
+    }),
+    'vacuum-every': Flags.string({
+      summary: 'VACUUM the table each time a backfill has updated this share of its rows, and at its end (0: never).',
+      description:
+        'A plain VACUUM (not FULL: SHARE UPDATE EXCLUSIVE, no query or write waits for it), so that the next ' +
+        'batches reuse the space of the row versions they replaced and the table does not double. Skipped for a ' +
+        'round when autovacuum or a DDL holds the table.',
+      default: '10%',
+    }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
     verbose: Flags.boolean({ char: 'v', summary: `Print every statement as it runs. ${VERBOSE_ERRORS}` }),
     targets: Flags.string({
@@ -180,6 +196,8 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         ...lockOptions(flags),
         statementTimeoutMs: parseDuration(flags['statement-timeout'], '--statement-timeout'),
         maxReplicaLagMs: parseDuration(flags['max-replica-lag'], '--max-replica-lag'),
+        maxWalRate: parseRate(flags['max-wal-rate'], '--max-wal-rate'),
+        vacuumEvery: parseShare(flags['vacuum-every'], '--vacuum-every'),
         ...parsePause(flags.pause, '--pause'),
         dryRun: flags['dry-run'],
         ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),

@@ -87,6 +87,7 @@ function backfillStep(ctx: PlanContext, table: RelationRef, column: string, expr
     );
   }
   const where = isNullSql(column);
+  ctx.backfilledColumns.add(`${qualified(table.schema, table.name)}.${column}`);
   const triggers = ctx.userTriggersOn(table);
   const hazards: Hazard[] = triggers.length > 0 ? ['fires-user-triggers'] : [];
   const triggerNote = triggers.length > 0 ? `; fires trigger(s) ${triggers.map((t) => t.name).join(', ')}` : '';

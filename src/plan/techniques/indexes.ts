@@ -14,6 +14,7 @@
  *   CONCURRENTLY` (PostgreSQL 12+), in expand.
  */
 import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../diff/changes.js';
+import { renameColumnInExpression } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
 import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
 import type { Index } from '../../model/types.js';
@@ -25,7 +26,7 @@ import {
   reindexConcurrentlySql,
   renameIndexSql,
 } from '../../sql/indexes.js';
-import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { mapRelation, removeNamed, upsert, withOptional } from '../model-edit.js';
 import type { Hazard } from '../types.js';
 import { adoptableIndex, isLeftoverOfKey } from './constraints.js';
@@ -37,10 +38,11 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   if (!ch.replaces && ctx.indexesBuiltByReplacement.has(qualified(table.schema, index.name))) return;
   const buildName = ch.replaces ? ctx.freshName(table.schema, [index.name], 'new') : index.name;
   const built: Index = withOptional({ ...index, name: buildName, valid: true }, 'comment', undefined);
-  if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName);
+  const where = onBackfilledColumn(ctx, table, index) ? at.backfill('indexes') : at.expand('indexes');
+  if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName, where);
   else {
     ctx.add(
-      at.expand('indexes'),
+      where,
       sqlStep(
         ch.replaces
           ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
@@ -78,11 +80,35 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   );
 }
 
+/**
+ * An index on a column a backfill of this plan fills (a new column, a rename's new column): built
+ * after the backfill, or every batch would write its entries too, and no batch update could be HOT.
+ * Expressions and predicates count when they name the column.
+ */
+function onBackfilledColumn(ctx: PlanContext, table: RelationRef, index: Index): boolean {
+  const prefix = `${qualified(table.schema, table.name)}.`;
+  const filled = [...ctx.backfilledColumns].filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length));
+  if (filled.length === 0) return false;
+  const columns = new Set([...index.keys.flatMap((k) => (k.column !== undefined ? [k.column] : [])), ...index.include]);
+  const texts = [...index.keys.flatMap((k) => (k.expression !== undefined ? [k.expression] : [])), index.where ?? ''];
+  return filled.some((c) => columns.has(c) || texts.some((t) => namesColumn(t, c)));
+}
+
+/** Whether an expression names the column (renameColumnInExpression's reading: string literals left out). */
+const namesColumn = (text: string, column: string): boolean =>
+  renameColumnInExpression(text, column, `${column}_`) !== text;
+
 /** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
-export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: Index, buildName: string): void {
+export function buildPartitioned(
+  ctx: PlanContext,
+  table: RelationRef,
+  index: Index,
+  buildName: string,
+  where: Placement = at.expand('indexes'),
+): void {
   const touches = [tableTouch(table)];
   ctx.add(
-    at.expand('indexes'),
+    where,
     sqlStep(
       `create index ${buildName} on ${qualifiedRef(table)} alone (ON ONLY: invalid until every partition's index is attached)`,
       [createIndexSql(table, index, { only: true, name: buildName, schemas: ctx.schemas })],
@@ -96,17 +122,23 @@ export function buildPartitioned(ctx: PlanContext, table: RelationRef, index: In
       })),
     touches,
   );
-  attachPartitionIndexes(ctx, table, index, buildName);
+  attachPartitionIndexes(ctx, table, index, buildName, where);
 }
 
-function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: Index, parentIndex: string): void {
+function attachPartitionIndexes(
+  ctx: PlanContext,
+  parent: RelationRef,
+  index: Index,
+  parentIndex: string,
+  where: Placement,
+): void {
   for (const p of ctx.partitionsDuringExpand(parent)) {
     const part: RelationRef = { schema: p.schema, name: p.name };
     // The name PostgreSQL gives it when the same index is created on the parent by hand.
     const child = ctx.pgIndexName(p.schema, p.name, indexColumnNames(index.keys, index.include), 'idx');
     if (p.partitionBy !== undefined) {
       ctx.add(
-        at.expand('indexes'),
+        where,
         sqlStep(
           `create index ${child} on ${qualifiedRef(part)} alone (ON ONLY)`,
           [createIndexSql(part, index, { only: true, name: child, schemas: ctx.schemas })],
@@ -115,10 +147,10 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
         (m) => m,
         [tableTouch(parent)],
       );
-      attachPartitionIndexes(ctx, part, index, child);
+      attachPartitionIndexes(ctx, part, index, child, where);
     } else {
       ctx.add(
-        at.expand('indexes'),
+        where,
         sqlStep(
           `create index ${child} on partition ${qualifiedRef(part)}`,
           [createIndexSql(part, index, { concurrently: true, name: child, schemas: ctx.schemas })],
@@ -134,7 +166,7 @@ function attachPartitionIndexes(ctx: PlanContext, parent: RelationRef, index: In
     }
     const parentSchema = parent.schema;
     ctx.add(
-      at.expand('indexes'),
+      where,
       sqlStep(
         `attach index ${child} to ${parentIndex}`,
         [attachIndexSql({ schema: parentSchema, name: parentIndex }, { schema: p.schema, name: child })],

@@ -103,8 +103,8 @@ interface CarryScope {
 
 /**
  * The indexes and constraints of the column, rebuilt on the new column of a rename or the shadow
- * column of a type change: built in expand (indexes CONCURRENTLY, constraints NOT VALID), validated
- * in backfill, renamed to their old names in the contract transaction once the old column (and with
+ * column of a type change: constraints added NOT VALID in expand and validated in backfill, indexes
+ * built CONCURRENTLY in backfill once the batches are done (`AFTER_DATA`), renamed to their old names in the contract transaction once the old column (and with
  * it the old objects) is gone. Foreign keys of other tables that reference the column are dropped
  * and re-added NOT VALID in that transaction (on the final column name), then validated.
  */
@@ -168,11 +168,20 @@ function carryOverSteps(
   return s.carry;
 }
 
+/**
+ * Where the indexes on the new column are built: in backfill, after the batches (group `indexes`,
+ * before the validations). Built in expand, every batch wrote an entry in each of them, and no
+ * batch update could be HOT (an update that changes an indexed column never is): measured in
+ * BENCHMARKS.md ("The copy path"). Nothing reads them before contract (the old column keeps its
+ * own indexes until then), and a unique one still refuses duplicates when it is built.
+ */
+const AFTER_DATA = at.backfill('indexes');
+
 /** `CREATE INDEX CONCURRENTLY` under a temporary name, as the step that builds it on the shadow. */
 function buildIndexStep(s: CarryScope, ix: Index, summary: string): void {
   const { ctx, table } = s;
   ctx.add(
-    at.expand('indexes'),
+    AFTER_DATA,
     sqlStep(summary, [createIndexSql(table, ix, { concurrently: true, schemas: ctx.schemas })], {
       transaction: false,
       locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
@@ -205,7 +214,7 @@ function carryIndexes(s: CarryScope): void {
     const built = omit(shadowIx, 'comment');
     // CONCURRENTLY is refused on a partitioned table: ON ONLY the table, CONCURRENTLY per
     // partition, ATTACH each (src/plan/techniques/indexes.ts).
-    if (s.live.partitionBy !== undefined) buildPartitioned(ctx, table, built, tmp);
+    if (s.live.partitionBy !== undefined) buildPartitioned(ctx, table, built, tmp, AFTER_DATA);
     else {
       buildIndexStep(
         s,
@@ -497,6 +506,7 @@ function backfillSteps(s: ColumnScope, live: Table, conversion: string): void {
   // "Where they differ" would overwrite such a write whenever using(reverse(x)) is not x (a lossy
   // `reverse`, or both columns written on purpose).
   const where = notCopiedSql(newName, conversion);
+  ctx.backfilledColumns.add(`${qualified(table.schema, table.name)}.${newName}`);
   ctx.add(
     at.backfill('data'),
     {

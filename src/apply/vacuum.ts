@@ -1,0 +1,80 @@
+/**
+ * VACUUM during a backfill, so that the table does not double.
+ *
+ * A backfill UPDATE writes a new version of every row and leaves the old one dead. Without a vacuum
+ * until the end, the new versions cannot reuse that space: they go to new pages at the end of the
+ * table, which ends twice its size (a size a plain VACUUM never gives back). A `VACUUM` (not FULL)
+ * each time a share of the rows is done (`--vacuum-every`, 10% by default) marks the space of the
+ * row versions replaced so far free, and the next batches write their new versions there: the table
+ * grows by about that share instead of by all of it (measured in BENCHMARKS.md, "The copy path").
+ * Pages no batch touched yet are all-visible and skipped; only the walked part and the indexes are
+ * read.
+ *
+ * VACUUM takes SHARE UPDATE EXCLUSIVE on the table: no query, INSERT, UPDATE or DELETE waits for it
+ * (it conflicts with DDL, index builds, ANALYZE and other vacuums only). It runs between batches,
+ * outside any transaction, under the per-try `lock_timeout`: when autovacuum (or a DDL) holds the
+ * table, the round is skipped, reported, and tried again after the next share; zdm never waits in
+ * the lock queue behind autovacuum, and never makes it cancel itself. A round that fails otherwise
+ * is reported and skipped too: the vacuum only saves space, the backfill goes on without it.
+ */
+import type { RelationName } from '../sql/quote.js';
+import { heapBytesSql, setConfigSql, vacuumSql } from '../sql/session.js';
+import type { RunContext } from './context.js';
+import { messageOf, sqlStateOf } from './errors.js';
+import { msSetting } from './timing.js';
+
+/**
+ * The rows between two vacuums: `share` of the table's estimated rows, at least one batch (null:
+ * never, `share` 0). A table never analyzed counts as `fallbackRows`.
+ */
+export function vacuumInterval(share: number, estimatedRows: number | null, fallbackRows: number): number | null {
+  if (share <= 0) return null;
+  const rows = estimatedRows !== null && estimatedRows > 0 ? estimatedRows : fallbackRows;
+  return Math.max(1, Math.round(rows * share));
+}
+
+/** Whether a vacuum is due: the last batch, or `interval` rows since the last one. */
+export function vacuumDue(interval: number | null, rowsDone: number, rowsAtLast: number, done: boolean): boolean {
+  if (interval === null) return false;
+  return done ? rowsDone > rowsAtLast : rowsDone - rowsAtLast >= interval;
+}
+
+/** One VACUUM of `table`, between batches (no transaction open). Never throws: it reports. */
+export async function vacuumRound(ctx: RunContext, stepId: string, table: RelationName): Promise<void> {
+  const { c, s } = ctx;
+  const display = `${table.schema}.${table.name}`;
+  const t0 = performance.now();
+  let outcome: 'done' | 'skipped' | 'failed' = 'done';
+  let why = '';
+  try {
+    // Session level: VACUUM refuses a transaction block. Batches set their own (SET LOCAL), and
+    // apply restores the session's values when the run ends.
+    await c.query(setConfigSql(['lock_timeout', 'statement_timeout']), [
+      msSetting(s.lockTimeoutMs),
+      msSetting(s.backfillStatementTimeoutMs),
+    ]);
+    await s.hooks.beforeVacuum?.(stepId);
+    await c.query(vacuumSql(table));
+  } catch (err) {
+    outcome = sqlStateOf(err) === '55P03' ? 'skipped' : 'failed';
+    why = outcome === 'skipped' ? `its lock was not had within ${s.lockTimeoutMs} ms` : messageOf(err);
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  const size = await c
+    .query<{ bytes: string | null }>(heapBytesSql(table))
+    .then((r) => (r.rows[0]?.bytes == null ? null : Number(r.rows[0].bytes)))
+    .catch(() => null);
+  const mb = size === null ? '' : `, table ${(size / 1024 ** 2).toFixed(0)} MB`;
+  ctx.emit({
+    type: 'vacuum',
+    stepId,
+    table: display,
+    outcome,
+    durationMs,
+    heapBytes: size,
+    message:
+      outcome === 'done'
+        ? `${stepId}: VACUUM ${display} in ${durationMs} ms (the space of the replaced row versions is reused by the next batches${mb})`
+        : `${stepId}: VACUUM ${display} skipped this round: ${why}${mb}`,
+  });
+}
