@@ -27,6 +27,7 @@ import { dropColumnSql } from '../sql/columns.js';
 import { dropConstraintSql } from '../sql/constraints.js';
 import { dropIndexSql } from '../sql/indexes.js';
 import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
+import { dropSequenceSql } from '../sql/sequences.js';
 import { resetSql, setLocalSql, setSessionSql } from '../sql/session.js';
 import { dropFunctionSql, dropTriggerSql } from '../sql/triggers.js';
 import { dropViewSql } from '../sql/views.js';
@@ -96,6 +97,13 @@ const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS 
 // A new view or materialized view (not CREATE OR REPLACE: the old definition is not in the plan).
 const CREATE_VIEW = re(`CREATE (MATERIALIZED )?VIEW ${QUALIFIED}[ \n]`);
 const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED} IS `);
+// The contract gate's tracking of a rename (src/sql/old-writes.ts): its sequence and function in
+// zdm's schema go; the schema and its USAGE grant stay (they are the journal's, and other plans in
+// flight may track through them).
+const CREATE_SEQUENCE = re(`CREATE SEQUENCE ${QUALIFIED} `);
+const JOURNAL_SCHEMA_SQL = re(
+  `(?:CREATE SCHEMA IF NOT EXISTS ${quoteIdent(JOURNAL_SCHEMA)}$|GRANT USAGE ON SCHEMA ${quoteIdent(JOURNAL_SCHEMA)} TO PUBLIC$|COMMENT ON SEQUENCE |GRANT EXECUTE ON FUNCTION )`,
+);
 
 /** The relation a `schema.name` of the plan's SQL names (unqualified: in `public`). */
 function relationOf(text: string): RelationName {
@@ -170,6 +178,11 @@ function undoStatement(
   if (m) return tx(dropFunctionSql(relationOf(m[1]!), { ifExists: true }));
   m = CREATE_TRIGGER.exec(sql);
   if (m) return tx(dropTriggerSql(nameOf(m[1]!), relationOf(m[2]!), { ifExists: true }));
+  m = CREATE_SEQUENCE.exec(sql);
+  if (m && relationOf(m[1]!).schema === JOURNAL_SCHEMA)
+    return tx(dropSequenceSql(relationOf(m[1]!), { ifExists: true }));
+  // The sequence's comment and the function's grant go with them.
+  if (JOURNAL_SCHEMA_SQL.test(sql)) return null;
   m = CREATE_VIEW.exec(sql);
   if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
   // Comments of a view or materialized view (or of its index or columns) the plan created go with it.

@@ -8,6 +8,7 @@ import { PHASES, type PhaseName, type Plan, type Step } from '../plan/types.js';
 import type { LockHolder } from './errors.js';
 import { journalVersion, readPlanJournal } from './journal.js';
 import { advisoryHolder } from './locks.js';
+import { type OldWritesStatus, oldWritesGates, readOldWrites } from './old-writes.js';
 
 export interface StepStatusReport {
   readonly id: string;
@@ -66,6 +67,11 @@ export interface StatusReport {
   readonly plans: readonly PlanStatusReport[];
   /** Batched steps (backfills, a partition swap's copy) started and not done, over every plan. */
   readonly backfillsInProgress: readonly BackfillStatusReport[];
+  /**
+   * The contract gate: each renamed column between expand and contract (its contract step not
+   * done), with the last write of the old application version (src/apply/old-writes.ts).
+   */
+  readonly oldWrites: readonly OldWritesStatus[];
 }
 
 /** The table a batched step walks (a backfill's table, a copy's source), whose progress status reports. */
@@ -88,16 +94,26 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
   const active = holder ? { activeApply: holder } : {};
   const version = await journalVersion(client);
   if (version === null) {
-    return { journal: { schema: JOURNAL_SCHEMA, exists: false }, ...active, plans: [], backfillsInProgress: [] };
+    return {
+      journal: { schema: JOURNAL_SCHEMA, exists: false },
+      ...active,
+      plans: [],
+      backfillsInProgress: [],
+      oldWrites: [],
+    };
   }
   const rows = await client.query<{ plan: Plan }>(
     `SELECT plan FROM ${JOURNAL_SCHEMA}.plans ORDER BY first_applied_at, plan_id`,
   );
   const plans: PlanStatusReport[] = [];
   const inProgress: BackfillStatusReport[] = [];
+  const oldWrites: OldWritesStatus[] = [];
   for (const { plan } of rows.rows) {
     const j = await readPlanJournal(client, plan.id);
     if (!j) continue;
+    const gates = oldWritesGates(plan).filter((g) => j.steps.get(g.stepId)?.status !== 'done');
+    if (j.phases.has('expand'))
+      oldWrites.push(...(await readOldWrites(client, plan.id, gates)).filter((x) => x.tracked));
     const phases: PhaseStatusReport[] = [];
     for (const phase of [...plan.phases].sort((a, b) => PHASES.indexOf(a.name) - PHASES.indexOf(b.name))) {
       const steps: StepStatusReport[] = [];
@@ -164,5 +180,6 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
     ...active,
     plans,
     backfillsInProgress: inProgress,
+    oldWrites,
   };
 }
