@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createOldWritesSql, oldWritesTracking } from '../dist/sql/old-writes.js';
 // npm run bench:old-writes [-- --rows 10000] [-- --updates 2000] [-- --rounds 5] [-- --connections 4]
 //                          [-- --pg 18 | --database-url URL]
 //
@@ -19,7 +20,6 @@
 //     network and the commit (the trigger's own cost shows best here).
 // Writes bench/results/old-writes.json.
 import { castExpression, createSyncTriggerSql, dropTriggerSql } from '../dist/sql/triggers.js';
-import { createOldWritesSql, oldWritesTracking } from '../dist/sql/old-writes.js';
 import {
   connectTo,
   dropDatabase,
@@ -167,7 +167,14 @@ try {
       `concurrent: ${flags.connections} connections\n`,
   );
   printTable(
-    ['variant', 'median', 'p99', 'UPDATEs/s (1 connection)', `UPDATEs/s (${flags.connections} connections)`, 'in the server, µs per UPDATE'],
+    [
+      'variant',
+      'median',
+      'p99',
+      'UPDATEs/s (1 connection)',
+      `UPDATEs/s (${flags.connections} connections)`,
+      'in the server, µs per UPDATE',
+    ],
     summary.map((x) => [
       x.variant,
       `${x.medianMs.toFixed(3)} ms`,
