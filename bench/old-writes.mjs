@@ -17,7 +17,10 @@ import { createOldWritesSql, oldWritesTracking } from '../dist/sql/old-writes.js
 //   - one connection: latency of each statement (median, p99) and throughput;
 //   - --connections connections at once: throughput (writers contending on the tracking's sequence);
 //   - in the server: one DO block of --updates updates per variant, µs per UPDATE without the
-//     network and the commit (the trigger's own cost shows best here).
+//     network and the commit (the trigger's own cost shows best here);
+//   - the tracking function alone, 20,000 calls in a DO block, against an empty PL/pgSQL function:
+//     what one old-version write adds, without the table's noise.
+// The table is vacuumed before each variant's turn.
 // Writes bench/results/old-writes.json.
 import { castExpression, createSyncTriggerSql, dropTriggerSql } from '../dist/sql/triggers.js';
 import {
@@ -123,6 +126,20 @@ try {
     return Number(rows[0].us);
   }
 
+  // The tracking function alone, called in a loop in the server, against the same loop calling an
+  // empty PL/pgSQL function: what one old-version write adds, without the table's noise.
+  await c.query(`CREATE FUNCTION zdm_bench_noop() RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$`);
+  async function callLoop(fn) {
+    const r = await c.query(
+      `DO $$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+         FOR i IN 1..20000 LOOP PERFORM ${fn}(); END LOOP;
+         PERFORM set_config('zdm_bench.us', (extract(epoch FROM clock_timestamp() - t0) * 1e6 / 20000)::text, false);
+       END $$; SELECT current_setting('zdm_bench.us') AS us`,
+    );
+    return Number(r[r.length - 1].rows[0].us);
+  }
+  const calls = { noop: [], tracking: [] };
+
   const results = Object.fromEntries(VARIANTS.map((v) => [v.name, { lat: [], ms: 0, cc: 0, ccMs: 0, server: [] }]));
   // Warm-up: every variant once, not counted.
   for (const v of VARIANTS) {
@@ -131,7 +148,10 @@ try {
   }
   for (let round_ = 0; round_ < flags.rounds; round_++) {
     const order = round_ % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    calls.noop.push(await callLoop('zdm_bench_noop'));
+    calls.tracking.push(await callLoop(`${tracking.schema}.${tracking.name}`));
     for (const v of order) {
+      await c.query('VACUUM t');
       await use(v);
       const s = await serial(c);
       const r = results[v.name];
@@ -189,11 +209,17 @@ try {
       `throughput ${fmtRatio(t.perSecond / s.perSecond)} (1 connection), ${fmtRatio(t.concurrentPerSecond / s.concurrentPerSecond)} ` +
       `(${flags.connections}), in the server +${round(t.serverUsPerUpdate - s.serverUsPerUpdate, 1)} µs per UPDATE`,
   );
+  const callUs = { noop: round(median(calls.noop), 2), tracking: round(median(calls.tracking), 2) };
+  console.log(
+    `the tracking function alone, called in a loop in the server: ${callUs.tracking} µs per call ` +
+      `(an empty PL/pgSQL function: ${callUs.noop} µs): +${round(callUs.tracking - callUs.noop, 2)} µs per old-version write`,
+  );
   console.log(`tracking sequence at the end: ${last.rows[0].last_value} (is_called ${last.rows[0].is_called})`);
   writeResults('old-writes', {
     flags: { rows: flags.rows, updates: flags.updates, rounds: flags.rounds, connections: flags.connections },
     machine: await machineFacts(server.url),
     summary,
+    functionCallUs: callUs,
     trackingOverSync: {
       median: round(t.medianMs / s.medianMs, 3),
       p99: round(t.p99Ms / s.p99Ms, 3),

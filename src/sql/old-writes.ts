@@ -21,9 +21,14 @@
  * Privileges: the sync trigger runs as the application's role, which may not even see schema zdm.
  * So the tracking is a SECURITY DEFINER function owned by the role that applies the plan, the only
  * one that can change the sequence; it can only set it to the current second (a caller can make the
- * gate refuse, the cautious side, never make it pass). Every name in it is schema-qualified and its
- * search_path pinned. The application's roles get USAGE on schema zdm (to call it by name; the
+ * gate refuse, the cautious side, never make it pass). Every name in it is schema-qualified, its
+ * operator too (`OPERATOR(pg_catalog.<)`), so the caller's search_path cannot change what it calls;
+ * its search_path is not pinned with `SET`, which would double the cost of a call (measured:
+ * bench/old-writes.mjs). The application's roles get USAGE on schema zdm (to call it by name; the
  * journal's tables stay unreadable to them) and EXECUTE on the function.
+ *
+ * The trigger calls it as an assignment (`zdm_noted := zdm.f()`), which PL/pgSQL evaluates as a
+ * simple expression, not through the executor as a `PERFORM` (half the cost again).
  */
 import { JOURNAL_SCHEMA } from '../model/objects.js';
 import { dollarQuoted } from './fragments.js';
@@ -54,9 +59,12 @@ DECLARE
   zdm_now bigint := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint;
 BEGIN
   -- zdm: the old application version wrote ${commentSafe(t.column)}. Read first, set at most once a second.
+  -- Every name is schema-qualified: this SECURITY DEFINER function runs under the caller's search_path.
   IF COALESCE(pg_catalog.pg_sequence_last_value(${regclass}), -1) OPERATOR(pg_catalog.<) zdm_now THEN
     PERFORM pg_catalog.setval(${regclass}, zdm_now);
+    RETURN true;
   END IF;
+  RETURN false;
 END
 `;
   return [
@@ -64,14 +72,17 @@ END
     `GRANT USAGE ON SCHEMA ${quoteIdent(t.schema)} TO PUBLIC`,
     `CREATE SEQUENCE ${seq} AS bigint MINVALUE 0 START 0 NO CYCLE`,
     `COMMENT ON SEQUENCE ${seq} IS ${quoteLiteral(`zdm: epoch second of the last write of the old application version to ${t.column}`)}`,
-    `CREATE FUNCTION ${seq}() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(body)}`,
+    `CREATE FUNCTION ${seq}() RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER AS ${dollarQuoted(body)}`,
     `GRANT EXECUTE ON FUNCTION ${seq}() TO PUBLIC`,
   ];
 }
 
-/** The PL/pgSQL statement the sync trigger runs on an old-version write. */
+/** The variable the sync trigger assigns the call's result to (see noteOldWriteSql). */
+export const NOTED_VARIABLE = 'zdm_noted';
+
+/** The PL/pgSQL statement the sync trigger runs on an old-version write (it declares NOTED_VARIABLE boolean). */
 export function noteOldWriteSql(t: OldWritesTracking): string {
-  return `PERFORM ${rel(t)}();`;
+  return `${NOTED_VARIABLE} := ${rel(t)}();`;
 }
 
 /** Drops the function and the sequence (contract; rollback reads its inverse from createOldWritesSql). */

@@ -38,7 +38,7 @@ import { qualified } from '../model/names.js';
 import type { Table, Trigger } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
-import { noteOldWriteSql, type OldWritesTracking } from './old-writes.js';
+import { NOTED_VARIABLE, noteOldWriteSql, type OldWritesTracking } from './old-writes.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 export interface SyncTriggerSpec {
@@ -90,11 +90,12 @@ export function createSyncTriggerSql(s: SyncTriggerSpec): string[] {
   const noteOld = s.oldWrites === undefined ? '' : `\n      ${noteOldWriteSql(s.oldWrites)}`;
   const noteOldInsert =
     s.oldWrites === undefined ? '' : `\n      IF ${o} IS NOT NULL THEN ${noteOldWriteSql(s.oldWrites)} END IF;`;
+  const declare = s.oldWrites === undefined ? '' : `DECLARE\n  ${NOTED_VARIABLE} boolean;\n`;
   const body = `
 #variable_conflict use_column
 -- zdm: keeps ${commentSafe(s.table)}.${commentSafe(s.oldColumn)} (old) and ${commentSafe(s.table)}.${commentSafe(s.newColumn)} (new) equal
 -- while both application versions run. Created in expand, dropped in contract (or by zdm rollback).
-BEGIN
+${declare}BEGIN
   IF TG_OP = 'INSERT' THEN
     IF ${n} IS NULL THEN
       -- The new column has no default while the sync runs: NULL means the writer left it out.

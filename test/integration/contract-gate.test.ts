@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, applyPhase, planStatus } from '../../src/apply/index.js';
 import { rollbackPlan } from '../../src/apply/rollback.js';
 import { serializePlan } from '../../src/plan/index.js';
-import type { Plan, SqlStep } from '../../src/plan/types.js';
+import type { OldWritesGate, Plan, SqlStep } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { AppWorkload } from '../support/app-workload.js';
 import { runCli } from '../support/cli.js';
@@ -54,9 +54,13 @@ describe('the contract gate', () => {
   }
   const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract', extra: object = {}) =>
     applyPhase(db.client, p, { phase, allowHazards: [...ALLOW], pauseMs: 0, ...extra });
-  const gateOf = (p: Plan) =>
-    p.phases.flatMap((ph) => ph.steps).find((s): s is SqlStep => s.kind === 'sql' && s.oldWrites !== undefined)
-      .oldWrites!;
+  function gateOf(p: Plan): OldWritesGate {
+    const step = p.phases
+      .flatMap((ph) => ph.steps)
+      .find((s): s is SqlStep => s.kind === 'sql' && s.oldWrites !== undefined);
+    if (step?.oldWrites === undefined) throw new Error('the plan has no contract gate');
+    return step.oldWrites;
+  }
   async function table(name: string, column: string): Promise<Map<number, string>> {
     await db.exec(`
       CREATE TABLE public.${name} (id bigint PRIMARY KEY, ${column} text);

@@ -57,7 +57,7 @@ describe('column rename', () => {
     expect(expand!.sql[4]).toBe(
       'CREATE SEQUENCE zdm.public_users_display_name_zdm_sync_old_writes AS bigint MINVALUE 0 START 0 NO CYCLE',
     );
-    expect(expand!.sql[8]).toContain('PERFORM zdm.public_users_display_name_zdm_sync_old_writes();');
+    expect(expand!.sql[8]).toContain('zdm_noted := zdm.public_users_display_name_zdm_sync_old_writes();');
     expect(expand!.sql[1]).toBe(
       'ALTER TABLE public.users ADD CONSTRAINT users_display_name_zdm_not_null CHECK (display_name IS NOT NULL) NOT VALID',
     );
