@@ -4,7 +4,9 @@
  * refuses, changing nothing, while that version wrote within --old-writes-quiet, and goes once it
  * has been quiet that long or with --force. Under the old-app/new-app workload: no application
  * statement fails, and the tracking takes no row lock (a concurrent old-version writer is not
- * blocked by one whose transaction is open).
+ * blocked by one whose transaction is open). An application role with no privilege on schema zdm
+ * writes through it; rollback and contract drop it; a contract stopped part-way resumes, guarded
+ * until its swap has run.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -257,5 +259,83 @@ schemas:
     );
     expect(p.phases.flatMap((ph) => ph.steps).some((s) => s.kind === 'sql' && s.oldWrites !== undefined)).toBe(false);
     expect(p.phases.flatMap((ph) => ph.steps.flatMap((s) => s.sql)).some((s) => s.includes('old_writes'))).toBe(false);
+  });
+});
+
+describe('the contract gate and a contract that stopped part-way', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('contract gate resume');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-gate-resume-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('resumes: the gate still guards the rename whose swap has not run, and is gone with it', async () => {
+    await db.exec(`
+      CREATE TABLE public.items (id bigint PRIMARY KEY, code text, extra text);
+      INSERT INTO public.items SELECT g, 'c' || g, 'e' || g FROM generate_series(1, 100) g;`);
+    const file = path.join(dir, 'items.yaml');
+    await writeFile(
+      file,
+      `
+version: 1
+schemas:
+  public:
+    tables:
+      items:
+        columns:
+          id: { type: bigint, nullable: false }
+          sku: { type: text, renamedFrom: code }
+        primaryKey: { columns: [id] }
+`,
+    );
+    const p = (await makePlan(db.client, { desiredPath: file, name: 'items' })).plan;
+    const contract = p.phases.find((ph) => ph.name === 'contract')?.steps ?? [];
+    expect(contract.map((s) => [s.id, s.kind === 'sql' && s.oldWrites !== undefined])).toEqual([
+      ['contract.1', true],
+      ['contract.2', false],
+    ]);
+    const opts = { allowHazards: ['data-loss' as const], pauseMs: 0 };
+    const oldWrite = () => db.exec(`UPDATE public.items SET code = 'old ' || pg_backend_pid() WHERE id = 7`);
+    const codeOf = (e: unknown) => (e instanceof ApplyError ? e.code : String(e));
+    await applyPhase(db.client, p, { ...opts, phase: 'expand' });
+    await applyPhase(db.client, p, { ...opts, phase: 'backfill' });
+    await oldWrite();
+    // Stopped (Ctrl-C) before the first step, the gate forced: the phase is started, nothing done.
+    const stop = new AbortController();
+    stop.abort();
+    const first = await applyPhase(db.client, p, {
+      ...opts,
+      phase: 'contract',
+      force: true,
+      signal: stop.signal,
+    }).catch((e: unknown) => e);
+    expect(codeOf(first)).toBe('interrupted');
+    // The old version writes again: the resumed contract is refused as a first one would be.
+    await oldWrite();
+    const again = await applyPhase(db.client, p, { ...opts, phase: 'contract' }).catch((e: unknown) => e);
+    expect(codeOf(again)).toBe('old-writes');
+    // Forced, and stopped after the swap (contract.1): the rename's tracking went with it.
+    const stop2 = new AbortController();
+    const third = await applyPhase(db.client, p, {
+      ...opts,
+      phase: 'contract',
+      force: true,
+      signal: stop2.signal,
+      testHooks: { afterStep: (id) => (id === 'contract.1' ? stop2.abort() : undefined) },
+    }).catch((e: unknown) => e);
+    expect(codeOf(third)).toBe('interrupted');
+    expect((await planStatus(db.client)).oldWrites).toEqual([]);
+    // Resumed at the default quiet period, without --force: nothing left to guard, contract.2 runs.
+    const done = await applyPhase(db.client, p, { ...opts, phase: 'contract' });
+    expect(done.status).toBe('applied');
+    expect(done.steps.map((s) => [s.id, s.outcome])).toEqual([
+      ['contract.1', 'skipped'],
+      ['contract.2', 'applied'],
+    ]);
   });
 });
