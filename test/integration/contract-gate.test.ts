@@ -42,6 +42,8 @@ describe('the contract gate', () => {
   let dir: string;
   beforeAll(async () => {
     db = await freshDatabase('contract gate');
+    // The desired states here have no comment on schema public: no plan removes it, whichever test runs alone.
+    await db.exec('COMMENT ON SCHEMA public IS NULL');
     dir = await mkdtemp(path.join(tmpdir(), 'zdm-gate-'));
   });
   afterAll(async () => {
@@ -220,7 +222,8 @@ describe('the contract gate', () => {
     await apply(p, 'expand');
     const role = `zdm_gate_app_${db.name.slice(-8)}`;
     await db.exec(
-      `CREATE ROLE ${role}; GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT, INSERT, UPDATE ON public.notes TO ${role};`,
+      `CREATE ROLE ${role}; GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT, INSERT, UPDATE ON public.notes TO ${role};
+       CREATE SCHEMA ${role} AUTHORIZATION ${role};`,
     );
     const app = await db.connect();
     try {
@@ -230,15 +233,26 @@ describe('the contract gate', () => {
       // The journal stays closed to it.
       const denied = await app.query('SELECT count(*) FROM zdm.plans').catch((e: Error) => e);
       expect(denied).toBeInstanceOf(Error);
+      // Its search_path cannot redirect the SECURITY DEFINER function: an operator `<` of its own
+      // ahead of pg_catalog is never called (it would fail the write), nor can it set the sequence.
+      await app.query(`
+        CREATE FUNCTION ${role}.lt(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$;
+        CREATE OPERATOR ${role}.< (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = ${role}.lt);
+        SET search_path = ${role}, pg_catalog, public;`);
+      await db.exec(`SELECT setval('${seq}', 1)`);
+      await app.query(`UPDATE public.notes SET body = 'old, odd search_path' WHERE id = 2`);
+      expect(Number((await db.query<{ v: string }>(`SELECT last_value AS v FROM ${seq}`))[0]!.v)).toBeGreaterThan(1);
+      expect(await app.query(`SELECT setval('${seq}', 1)`).catch((e: Error) => e)).toBeInstanceOf(Error);
     } finally {
       await app.end();
     }
     const status = await planStatus(db.client);
     expect(status.oldWrites.find((x) => x.table === 'public.notes')?.lastWriteAt).not.toBeNull();
+    // The role and what it made go first: rollback checks the schema is the one expand started from.
+    await db.exec(`DROP OWNED BY ${role}; DROP ROLE ${role};`);
     await rollbackPlan(db.client, p);
     expect(await exists(`to_regclass('${seq}')`)).toBeNull();
     expect(await exists(`to_regprocedure('${seq}()')`)).toBeNull();
-    await db.exec(`DROP OWNED BY ${role}; DROP ROLE ${role};`);
   });
 
   it('a type change under the same name is not tracked: both versions write that name', async () => {
