@@ -478,6 +478,9 @@ async function runScenario(adminUrl, major, scenario, tmp) {
             phase,
             ...(flags['lock-timeout-ms'] === undefined ? {} : { lockTimeoutMs }),
             allowHazards,
+            // The contract gate: the old version drains right before contract (as a deploy waits
+            // for its old pods), seconds before; the default quiet period (1 h) would refuse it.
+            oldWritesQuietMs: 0,
             // As zdm apply does: a second session watches concurrent builds while they wait.
             sideConnection: () => connectTo(url, 'zdm bench apply (watching a wait)'),
           });

@@ -8,7 +8,7 @@
  * | code | kind | meaning |
  * |------|------|---------|
  * | 0 | | success |
- * | 1 | `InputError` | invalid input: a desired-state or plan file with errors, a missing or unreadable file, an edited plan, bad flags, a change zdm refuses to plan, a phase out of order, hazards not allowed |
+ * | 1 | `InputError` | invalid input: a desired-state or plan file with errors, a missing or unreadable file, an edited plan, bad flags, a change zdm refuses to plan, a phase out of order, hazards not allowed, contract while the old application version still writes a renamed column |
  * | 2 | `DriftError` | the database differs from what was expected: `zdm plan --check` found a difference, or `zdm apply` found drift |
  * | 3 | `ServerError` | cannot connect, an unsupported server version, another apply is running, a lock could not be had within the retries, or a step failed |
  * | 4 | `InternalError` | internal error (a bug: please report it); also any error that is not a `ZdmError` |

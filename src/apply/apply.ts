@@ -36,6 +36,7 @@ import { runCopyStep, runVerifyStep } from './copy.js';
 import { SideSession } from './guard.js';
 import { ensureJournal, type PlanJournal, phaseDone, phaseStarted, readPlanJournal, recordPlan } from './journal.js';
 import { acquireApplyLock, releaseApplyLock } from './locks.js';
+import { checkOldWrites, OLD_WRITES_QUIET_MS } from './old-writes.js';
 import { runSqlStep } from './steps.js';
 import type { ApplyEvent, ApplyOptions, ApplyResult, StepOutcome } from './types.js';
 
@@ -162,6 +163,11 @@ async function runPhase(
       checkDrift(plan, phase, await liveSchema(client));
       emit({ type: 'check', check: 'drift', message: `${phase.name}: the live schema is the planned one` });
     }
+    await checkOldWrites(client, plan, phase, journal, {
+      quietMs: options.oldWritesQuietMs ?? OLD_WRITES_QUIET_MS,
+      force: options.force === true,
+      emit,
+    });
 
     emit({
       type: 'phase-start',

@@ -1,6 +1,7 @@
 import { ExitCode, type FailureExitCode, ZdmError } from '../errors.js';
 import type { ObjectDifference } from '../model/objects.js';
 import type { Hazard } from '../plan/types.js';
+import type { OldWritesStatus } from './old-writes.js';
 
 export { messageOf, sqlStateOf } from '../errors.js';
 
@@ -13,6 +14,7 @@ export { messageOf, sqlStateOf } from '../errors.js';
  * | `checksum` | the plan file was edited after planning, or differs from the journaled plan of the same id | no | 1 |
  * | `hazards` | steps carry hazards that were not allowed (`--allow-hazards`) | no | 1 |
  * | `phase-order` | an earlier phase of the plan is not complete (rollback: contract has started, or a step has no inverse) | no | 1 |
+ * | `old-writes` | contract would drop a renamed column the old application version wrote within `--old-writes-quiet` (src/apply/old-writes.ts) | no | 1 |
  * | `drift` | the live schema is not the one the plan expects | no | 2 |
  * | `locked` | another zdm apply holds the advisory lock on this database | no | 3 |
  * | `journal` | the journal in schema `zdm` is from a newer zdm, or unreadable | no | 3 |
@@ -26,6 +28,7 @@ export type ApplyErrorCode =
   | 'checksum'
   | 'hazards'
   | 'phase-order'
+  | 'old-writes'
   | 'drift'
   | 'locked'
   | 'journal'
@@ -69,6 +72,8 @@ export interface ApplyErrorDetails {
   readonly attempts?: number;
   /** `phase-order`: the earlier phases that are not complete. */
   readonly incompletePhases?: readonly string[];
+  /** `old-writes`: the columns the old application version wrote within the quiet period. */
+  readonly oldWrites?: readonly OldWritesStatus[];
 }
 
 /** The exit code of each ApplyError code (README "Exit codes"). */
@@ -77,6 +82,7 @@ const EXIT_CODES: Readonly<Record<ApplyErrorCode, FailureExitCode>> = {
   checksum: ExitCode.invalidInput,
   hazards: ExitCode.invalidInput,
   'phase-order': ExitCode.invalidInput,
+  'old-writes': ExitCode.invalidInput,
   drift: ExitCode.drift,
   locked: ExitCode.database,
   journal: ExitCode.database,

@@ -8,6 +8,7 @@ export { ApplyError, type ApplyErrorCode, type ApplyErrorDetails, type LockHolde
 export type { BlockerAction, GuardEvent, SideConnection } from './guard.js';
 export { JOURNAL_VERSION } from './journal.js';
 export { ADVISORY_KEY, type Blocker } from './locks.js';
+export { OLD_WRITES_QUIET_MS, type OldWritesStatus } from './old-writes.js';
 export {
   type BackfillStatusReport,
   type PhaseStatusReport,

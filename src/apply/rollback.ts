@@ -29,6 +29,7 @@ import { dropConstraintSql } from '../sql/constraints.js';
 import { dropIndexSql } from '../sql/indexes.js';
 import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
 import { dropSchemaSql } from '../sql/schemas.js';
+import { dropSequenceSql } from '../sql/sequences.js';
 import { resetSql, setLocalSql, setSessionSql } from '../sql/session.js';
 import { renameTableSql } from '../sql/tables.js';
 import { dropFunctionSql, dropTriggerSql } from '../sql/triggers.js';
@@ -106,6 +107,13 @@ const RENAME_TABLE = re(`ALTER TABLE ${QUALIFIED} RENAME TO (${ID})$`);
 const CREATE_SCHEMA = re(`CREATE SCHEMA (${ID})$`);
 const COMMENT_SCHEMA = re(`COMMENT ON SCHEMA (${ID}) IS `);
 const GRANT_ON = re(`GRANT .* ON (TABLE|SCHEMA) ${QUALIFIED} TO `);
+// The contract gate's tracking of a rename (src/sql/old-writes.ts): its sequence and function in
+// zdm's schema go; the schema and its USAGE grant stay (they are the journal's, and other plans in
+// flight may track through them).
+const CREATE_SEQUENCE = re(`CREATE SEQUENCE ${QUALIFIED} `);
+const JOURNAL_SCHEMA_SQL = re(
+  `(?:CREATE SCHEMA IF NOT EXISTS ${quoteIdent(JOURNAL_SCHEMA)}$|GRANT USAGE ON SCHEMA ${quoteIdent(JOURNAL_SCHEMA)} TO PUBLIC$|COMMENT ON SEQUENCE |GRANT EXECUTE ON FUNCTION )`,
+);
 
 /** The relation a `schema.name` of the plan's SQL names (unqualified: in `public`). */
 function relationOf(text: string): RelationName {
@@ -188,6 +196,11 @@ function undoStatement(
   if (m) return tx(dropFunctionSql(relationOf(m[1]!), { ifExists: true }));
   m = CREATE_TRIGGER.exec(sql);
   if (m) return tx(dropTriggerSql(nameOf(m[1]!), relationOf(m[2]!), { ifExists: true }));
+  m = CREATE_SEQUENCE.exec(sql);
+  if (m && relationOf(m[1]!).schema === JOURNAL_SCHEMA)
+    return tx(dropSequenceSql(relationOf(m[1]!), { ifExists: true }));
+  // The sequence's comment and the function's grant go with them.
+  if (JOURNAL_SCHEMA_SQL.test(sql)) return null;
   m = CREATE_VIEW.exec(sql);
   if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
   m = RENAME_COLUMN.exec(sql);

@@ -10,6 +10,7 @@ import { VERSION_SCHEMAS_SQL } from '../sql/version-schemas.js';
 import type { LockHolder } from './errors.js';
 import { journalVersion, readPlanJournal } from './journal.js';
 import { advisoryHolder } from './locks.js';
+import { type OldWritesStatus, oldWritesGates, readOldWrites } from './old-writes.js';
 
 export interface StepStatusReport {
   readonly id: string;
@@ -69,6 +70,11 @@ export interface StatusReport {
   /** Batched steps (backfills, a partition swap's copy) started and not done, over every plan. */
   readonly backfillsInProgress: readonly BackfillStatusReport[];
   /**
+   * The contract gate: each renamed column between expand and contract (its contract step not
+   * done), with the last write of the old application version (src/apply/old-writes.ts).
+   */
+  readonly oldWrites: readonly OldWritesStatus[];
+  /**
    * The live version schemas (`--renames views`): each application version's schema, with the
    * search_path it connects with. Empty when none.
    */
@@ -109,6 +115,7 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
       plans: [],
       backfillsInProgress: [],
       versions: await liveVersions(client),
+      oldWrites: [],
     };
   }
   const rows = await client.query<{ plan: Plan }>(
@@ -116,9 +123,13 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
   );
   const plans: PlanStatusReport[] = [];
   const inProgress: BackfillStatusReport[] = [];
+  const oldWrites: OldWritesStatus[] = [];
   for (const { plan } of rows.rows) {
     const j = await readPlanJournal(client, plan.id);
     if (!j) continue;
+    const gates = oldWritesGates(plan).filter((g) => j.steps.get(g.stepId)?.status !== 'done');
+    if (j.phases.has('expand'))
+      oldWrites.push(...(await readOldWrites(client, plan.id, gates)).filter((x) => x.tracked));
     const phases: PhaseStatusReport[] = [];
     for (const phase of [...plan.phases].sort((a, b) => PHASES.indexOf(a.name) - PHASES.indexOf(b.name))) {
       const steps: StepStatusReport[] = [];
@@ -186,5 +197,6 @@ export async function planStatus(client: Queryable): Promise<StatusReport> {
     plans,
     backfillsInProgress: inProgress,
     versions: await liveVersions(client),
+    oldWrites,
   };
 }

@@ -31,3 +31,12 @@ export function oneLine(sql: string, max = 160): string {
 export function msSetting(ms: number): string {
   return `${Math.max(0, Math.round(ms))}ms`;
 }
+
+/** An age for people: `12 s`, `4 min 10 s`, `2 h 5 min`. */
+export function formatAge(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  const min = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)} h${min ? ` ${min} min` : ''}`;
+}

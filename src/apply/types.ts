@@ -66,6 +66,13 @@ export interface ApplyOptions {
   readonly retryBaseDelayMs?: number;
   /** Default 10000. */
   readonly retryMaxDelayMs?: number;
+  /**
+   * The contract gate (src/apply/old-writes.ts): contract refuses while the old application version
+   * wrote a renamed column within this long. Default 3600000 (1 h); 0 turns the gate off.
+   */
+  readonly oldWritesQuietMs?: number;
+  /** Run contract even while the old application version writes (the gate reports and goes on). */
+  readonly force?: boolean;
   /** Run the checks and report what would run (events of type `would-run`); change nothing. */
   readonly dryRun?: boolean;
   /** Rows per backfill batch; default: the step's `batchSize`. */
@@ -132,7 +139,10 @@ export type ApplyEvent = EventBase &
         readonly resumed: boolean;
         readonly dryRun: boolean;
       }
-    | { readonly type: 'check'; readonly check: 'checksum' | 'hazards' | 'phase-order' | 'drift' | 'resume' }
+    | {
+        readonly type: 'check';
+        readonly check: 'checksum' | 'hazards' | 'phase-order' | 'drift' | 'resume' | 'old-writes';
+      }
     | { readonly type: 'warning' }
     | { readonly type: 'step-skipped'; readonly stepId: string; readonly reason: 'done' | 'index-valid' }
     | { readonly type: 'step-start'; readonly stepId: string; readonly summary: string; readonly attempt: number }

@@ -274,6 +274,38 @@ export const PLAN_SCHEMA = {
             name: str('Name of the index.', { minLength: 1 }),
           },
         },
+        oldWrites: {
+          description:
+            'For the contract step that ends a renamed column: where the sync trigger noted the last write of the old application version. Apply refuses the phase while that version wrote within --old-writes-quiet (unless --force).',
+          type: 'object',
+          additionalProperties: false,
+          required: ['table', 'column', 'newColumn', 'sequence'],
+          properties: {
+            table: {
+              description: 'The table of the column.',
+              type: 'object',
+              additionalProperties: false,
+              required: ['schema', 'name'],
+              properties: {
+                schema: str('Schema of the table.', { minLength: 1 }),
+                name: str('Name of the table.', { minLength: 1 }),
+              },
+            },
+            column: str('The old column (its name until contract).', { minLength: 1 }),
+            newColumn: str('The new column.', { minLength: 1 }),
+            sequence: {
+              description:
+                "The tracking sequence, in zdm's schema: its value is the epoch second of the last old-version write.",
+              type: 'object',
+              additionalProperties: false,
+              required: ['schema', 'name'],
+              properties: {
+                schema: str('Schema of the sequence (zdm).', { minLength: 1 }),
+                name: str('Name of the sequence.', { minLength: 1 }),
+              },
+            },
+          },
+        },
       },
     },
     backfillStep: {

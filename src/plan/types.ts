@@ -77,6 +77,22 @@ export interface SqlStep extends StepBase {
    * INVALID leftover of an earlier failed try before it runs the step again.
    */
   readonly concurrentIndex?: { readonly schema: string; readonly name: string };
+  /**
+   * A contract step that ends a renamed column: the sequence in which the sync trigger notes the old
+   * application version's writes (src/sql/old-writes.ts). Apply refuses the phase while that
+   * version wrote within `--old-writes-quiet`.
+   */
+  readonly oldWrites?: OldWritesGate;
+}
+
+/** The contract gate of one renamed column (SqlStep.oldWrites). */
+export interface OldWritesGate {
+  readonly table: { readonly schema: string; readonly name: string };
+  /** The old column (its name until contract) and the new one. */
+  readonly column: string;
+  readonly newColumn: string;
+  /** The tracking sequence, in zdm's schema. */
+  readonly sequence: { readonly schema: string; readonly name: string };
 }
 
 /** A batched UPDATE, one transaction per batch, resumable from the journaled cursor. */

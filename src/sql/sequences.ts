@@ -54,8 +54,8 @@ export function setOwnedBySql(q: RelationName, owner: Sequence['ownedBy']): stri
   return `ALTER SEQUENCE ${rel(q)} OWNED BY ${by}`;
 }
 
-export function dropSequenceSql(q: RelationName): string {
-  return `DROP SEQUENCE ${rel(q)}`;
+export function dropSequenceSql(q: RelationName, o: { readonly ifExists?: boolean } = {}): string {
+  return `DROP SEQUENCE ${o.ifExists ? 'IF EXISTS ' : ''}${rel(q)}`;
 }
 
 /** The identity or serial sequence of a column, as a SQL expression. */

@@ -19,6 +19,11 @@
  *            neither changed, new still NULL (a row the backfill has not reached) → new := conv(old):
  *              the NOT VALID `new IS NOT NULL` check applies to every update and would fail it
  *
+ * A rename also tells the contract gate's tracking (src/sql/old-writes.ts) of each write of the old
+ * application version: an INSERT that leaves the new column NULL while the old one is not NULL,
+ * and an UPDATE of only the old column. (An INSERT leaving both NULL is left out: the new version
+ * inserting a NULL looks the same.)
+ *
  * On a partitioned table the trigger is created on the parent (PostgreSQL 13+ clones it to every
  * partition). An UPDATE that moves a row to another partition fires the BEFORE UPDATE trigger on
  * the source and then the BEFORE INSERT trigger on the destination, with both columns set: the
@@ -33,6 +38,7 @@ import { qualified } from '../model/names.js';
 import type { Table, Trigger } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
+import { NOTED_VARIABLE, noteOldWriteSql, type OldWritesTracking } from './old-writes.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 export interface SyncTriggerSpec {
@@ -46,6 +52,12 @@ export interface SyncTriggerSpec {
   readonly conv: string;
   /** New → old: a plain cast, or the column's `reverse` expression (see rowExpression). */
   readonly rev: string;
+  /**
+   * A rename: the contract gate's tracking, told of every write of the old application version
+   * (src/sql/old-writes.ts). Absent for a type change under the same name, which both versions
+   * write alike.
+   */
+  readonly oldWrites?: OldWritesTracking;
 }
 
 /**
@@ -73,22 +85,28 @@ export function createSyncTriggerSql(s: SyncTriggerSpec): string[] {
   const function_ = { schema: s.schema, name: s.name };
   const fn = rel(function_);
   const table = { schema: s.schema, name: s.table };
+  // The old application version does not know the new column: an INSERT that leaves it NULL while
+  // the old one has a value (given, or its default), or an UPDATE of only the old column.
+  const noteOld = s.oldWrites === undefined ? '' : `\n      ${noteOldWriteSql(s.oldWrites)}`;
+  const noteOldInsert =
+    s.oldWrites === undefined ? '' : `\n      IF ${o} IS NOT NULL THEN ${noteOldWriteSql(s.oldWrites)} END IF;`;
+  const declare = s.oldWrites === undefined ? '' : `DECLARE\n  ${NOTED_VARIABLE} boolean;\n`;
   const body = `
 #variable_conflict use_column
 -- zdm: keeps ${commentSafe(s.table)}.${commentSafe(s.oldColumn)} (old) and ${commentSafe(s.table)}.${commentSafe(s.newColumn)} (new) equal
 -- while both application versions run. Created in expand, dropped in contract (or by zdm rollback).
-BEGIN
+${declare}BEGIN
   IF TG_OP = 'INSERT' THEN
     IF ${n} IS NULL THEN
       -- The new column has no default while the sync runs: NULL means the writer left it out.
-      ${n} := ${s.conv};
+      ${n} := ${s.conv};${noteOldInsert}
     ELSE
       -- Only the new application version knows the new column: what it wrote wins.
       ${o} := ${s.rev};
     END IF;
   ELSIF ${o} IS DISTINCT FROM ${oo} AND ${n} IS NOT DISTINCT FROM ${on} THEN
     -- Only the old column changed (the old application version): follow it.
-    ${n} := ${s.conv};
+    ${n} := ${s.conv};${noteOld}
   ELSIF ${n} IS DISTINCT FROM ${on} AND ${o} IS NOT DISTINCT FROM ${oo} THEN
     -- Only the new column changed: copy it back, unless it already matches the old value
     -- (the backfill's own update).

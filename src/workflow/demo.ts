@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApplyEvent, applyPhase } from '../apply/index.js';
+import { sleep } from '../apply/timing.js';
 import { connect } from '../db/connection.js';
 import { startEmbedded } from '../db/embedded.js';
 import { runSqlScript } from '../db/sql-script.js';
@@ -37,6 +38,9 @@ export interface DemoScenarioResult {
   readonly workloadMaxMs: number;
   readonly secondPlanEmpty: boolean;
 }
+
+/** The contract gate's quiet period in the demo (zdm apply's default is 1 h). */
+const DEMO_OLD_WRITES_QUIET_MS = 2000;
 
 /**
  * A few writers acting as the application: inserts and updates on orders and users, all the time.
@@ -126,14 +130,42 @@ export async function runDemo(options: DemoOptions): Promise<DemoScenarioResult[
             `SELECT attname AS c FROM pg_catalog.pg_attribute WHERE attrelid = 'public.users'::pg_catalog.regclass AND attnum > 0 AND NOT attisdropped`,
           )
         ).rows.map((r) => r.c);
-      const workload = startWorkload(server.url, (await usersColumns()).includes('name') ? 'name' : 'display_name');
+      const oldName = (await usersColumns()).includes('name');
+      const workload = startWorkload(server.url, oldName ? 'name' : 'display_name');
+      let deployedAt: number | undefined;
       let stats: { statements: number; errors: number; maxMs: number };
       try {
         for (const phase of PHASES) {
-          // Before contract the new application version is deployed (it knows the renamed column).
-          if (phase === 'contract' && (await usersColumns()).includes('display_name')) workload.deploy('display_name');
+          // Once expand has added the renamed column, the new application version is deployed (it
+          // knows display_name); contract's gate then wants the old one quiet for a while (1 h by
+          // default, DEMO_OLD_WRITES_QUIET_MS here), which the demo waits out.
+          if (
+            phase !== 'expand' &&
+            oldName &&
+            deployedAt === undefined &&
+            (await usersColumns()).includes('display_name')
+          ) {
+            workload.deploy('display_name');
+            deployedAt = performance.now();
+          }
+          if (phase === 'contract' && deployedAt !== undefined) {
+            const wait = DEMO_OLD_WRITES_QUIET_MS + 500 - (performance.now() - deployedAt);
+            if (wait > 0) {
+              out(
+                `\n   (the old version is gone; contract refuses until it has been quiet for --old-writes-quiet, ` +
+                  `${DEMO_OLD_WRITES_QUIET_MS / 1000} s in this demo: waiting ${Math.ceil(wait)} ms)`,
+              );
+              await sleep(wait);
+            }
+          }
           out(`\n$ zdm apply ${made.plan.id}.plan.yaml --phase ${phase}`);
-          await applyPhase(client, made.plan, { phase, lockTimeoutMs: 2000, pauseMs: 0, onEvent: options.onEvent });
+          await applyPhase(client, made.plan, {
+            phase,
+            lockTimeoutMs: 2000,
+            pauseMs: 0,
+            oldWritesQuietMs: DEMO_OLD_WRITES_QUIET_MS,
+            onEvent: options.onEvent,
+          });
         }
       } finally {
         stats = await workload.stop();

@@ -41,8 +41,10 @@ describe('rename and type change through a sync trigger', () => {
     await writeFile(file, yaml);
     return (await makePlan(db.client, { desiredPath: file })).empty;
   }
+  // The contract gate is off (oldWritesQuietMs 0): these tests check the sync under writes of both
+  // versions up to contract; the gate has its own test (contract-gate.test.ts).
   const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract') =>
-    applyPhase(db.client, p, { phase, allowHazards: [...ALLOW], pauseMs: 0 });
+    applyPhase(db.client, p, { phase, allowHazards: [...ALLOW], pauseMs: 0, oldWritesQuietMs: 0 });
 
   async function rows(sql: string): Promise<Map<number, string>> {
     const r = await db.query<{ id: string; v: string | null }>(sql);

@@ -30,7 +30,9 @@ database that drifted from the schema the plan expects (it names the objects tha
   builds and VALIDATE CONSTRAINT, whose waits hold up no application statement, wait for older
   transactions in one try (up to --lock-wait) instead of timing out; an INVALID index left by a
   failed concurrent build is dropped and built again;
-- after the phase, the live schema must be the one the plan expects.
+- after the phase, the live schema must be the one the plan expects;
+- the contract gate: contract refuses, changing nothing, while the old application version wrote a
+  renamed column within --old-writes-quiet (1h), as the sync trigger noted it; --force overrides.
 
 Ctrl-C or SIGTERM stops it after the backfill batch or step under way, with everything done so far
 journaled (exit 130); run the same command again to resume. A second Ctrl-C quits at once.
@@ -59,6 +61,10 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
     {
       description: 'Consent to dropping a column',
       command: '<%= config.bin %> apply PLAN --phase contract --allow-hazards data-loss',
+    },
+    {
+      description: 'Contract once the old version has not written a renamed column for 10 minutes',
+      command: '<%= config.bin %> apply PLAN --phase contract --old-writes-quiet 10min',
     },
     {
       description: 'A development database: every phase in a row',
@@ -122,6 +128,23 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         'batches reuse the space of the row versions they replaced and the table does not double. Skipped for a ' +
         'round when autovacuum or a DDL holds the table.',
       default: '10%',
+    }),
+    'old-writes-quiet': Flags.string({
+      summary:
+        'Contract refuses while the old application version wrote a renamed column within this long (0: never refuses).',
+      description:
+        'While a rename is between expand and contract, the sync trigger notes when a writer last changed only the ' +
+        'old column: the old application version (`zdm status` shows it). Contract drops that column, so it refuses ' +
+        'while the old version wrote within this period, naming the table, the column and the time of the last write. ' +
+        'One hour by default: a stalled rolling deploy, a forgotten instance or an hourly job of the old version ' +
+        'writes within it, and waiting costs only time while contracting too early fails their writes.',
+      default: '1h',
+    }),
+    force: Flags.boolean({
+      summary: 'Run contract even while the old application version writes (overrides the contract gate only).',
+      description:
+        'Only the --old-writes-quiet refusal is overridden (and reported); hazards still need --allow-hazards, ' +
+        'and drift, checksum and phase order are still checked.',
     }),
     'dry-run': Flags.boolean({ summary: 'Run the checks and print what would run; change nothing.' }),
     verbose: Flags.boolean({ char: 'v', summary: `Print every statement as it runs. ${VERBOSE_ERRORS}` }),
@@ -198,6 +221,8 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
         maxReplicaLagMs: parseDuration(flags['max-replica-lag'], '--max-replica-lag'),
         maxWalRate: parseRate(flags['max-wal-rate'], '--max-wal-rate'),
         vacuumEvery: parseShare(flags['vacuum-every'], '--vacuum-every'),
+        oldWritesQuietMs: parseDuration(flags['old-writes-quiet'], '--old-writes-quiet'),
+        force: flags.force,
         ...parsePause(flags.pause, '--pause'),
         dryRun: flags['dry-run'],
         ...(flags['batch-size'] ? { batchSize: flags['batch-size'] } : {}),

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { StatusReport } from '../../apply/index.js';
+import { formatAge } from '../../apply/timing.js';
 import type { FleetStatus } from '../../fleet/status.js';
 import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';
 
@@ -8,8 +9,9 @@ export default class Status extends BaseCommand {
   static override description =
     `Reads zdm's journal (schema zdm) on the database: every plan applied there, each phase's state
 (pending, in progress, done), each step's state and tries, backfills (and partition-swap copies) in
-progress with rows done, and whether an apply is running right now (and who runs it). --json prints
-the same as JSON.
+progress with rows done, and whether an apply is running right now (and who runs it). For each
+renamed column between expand and contract: when the old application version last wrote it (the
+contract gate of zdm apply), or "none seen since expand". --json prints the same as JSON.
 
 With --targets FILE: the fleet matrix, one line per target and one column per phase of the newest plan
 journaled on any target (or --plan ID), with backfill progress and whether an apply runs there now,
@@ -94,5 +96,13 @@ export function renderStatus(r: StatusReport, verbose = false): string {
     }
   }
   for (const b of r.backfillsInProgress) lines.push(`backfill in progress: ${JSON.stringify(b)}`);
+  for (const w of r.oldWrites) {
+    lines.push(
+      `old-version writes of ${w.table}.${w.column} (renamed to ${w.newColumn}): ` +
+        (w.lastWriteAt === null
+          ? 'none seen since expand'
+          : `last ${w.lastWriteAt} (${formatAge(w.ageSeconds ?? 0)} ago)`),
+    );
+  }
   return lines.join('\n');
 }

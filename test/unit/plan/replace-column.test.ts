@@ -43,10 +43,21 @@ describe('column rename', () => {
     expect(expand!.sql.map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual([
       'ALTER TABLE',
       'ALTER TABLE',
+      'CREATE SCHEMA',
+      'GRANT USAGE',
+      'CREATE SEQUENCE',
+      'COMMENT ON',
+      'CREATE FUNCTION',
+      'GRANT EXECUTE',
       'CREATE FUNCTION',
       'COMMENT ON',
       'CREATE TRIGGER',
     ]);
+    // The contract gate's tracking: a sequence and its function in zdm, told by the sync trigger.
+    expect(expand!.sql[4]).toBe(
+      'CREATE SEQUENCE zdm.public_users_display_name_zdm_sync_old_writes AS bigint MINVALUE 0 START 0 NO CYCLE',
+    );
+    expect(expand!.sql[8]).toContain('zdm_noted := zdm.public_users_display_name_zdm_sync_old_writes();');
     expect(expand!.sql[1]).toBe(
       'ALTER TABLE public.users ADD CONSTRAINT users_display_name_zdm_not_null CHECK (display_name IS NOT NULL) NOT VALID',
     );
@@ -58,10 +69,20 @@ describe('column rename', () => {
     expect(contract!.sql).toEqual([
       'DROP TRIGGER users_display_name_zdm_sync ON public.users',
       'DROP FUNCTION public.users_display_name_zdm_sync()',
+      'DROP FUNCTION IF EXISTS zdm.public_users_display_name_zdm_sync_old_writes()',
+      'DROP SEQUENCE IF EXISTS zdm.public_users_display_name_zdm_sync_old_writes',
       'ALTER TABLE public.users ALTER COLUMN display_name SET NOT NULL',
       'ALTER TABLE public.users DROP CONSTRAINT users_display_name_zdm_not_null',
       'ALTER TABLE public.users DROP COLUMN name',
     ]);
+    expect(contract).toMatchObject({
+      oldWrites: {
+        table: { schema: 'public', name: 'users' },
+        column: 'name',
+        newColumn: 'display_name',
+        sequence: { schema: 'zdm', name: 'public_users_display_name_zdm_sync_old_writes' },
+      },
+    });
     expect(r.models.expand.schemas.flatMap((x) => x.tables).flatMap((t) => t.columns.map((c) => c.name))).toEqual([
       'id',
       'name',
@@ -143,7 +164,7 @@ describe('reverse expression (new → old) of the sync trigger', () => {
   const syncFunction = (desired: DatabaseModel) =>
     flat(plan(live, desired))
       .flatMap((s) => s.sql)
-      .find((x) => x.startsWith('CREATE FUNCTION'))!;
+      .find((x) => x.startsWith('CREATE FUNCTION public.'))!;
 
   test('no cast back from the new type and no `reverse`: refused, naming the column and what to give', () => {
     const issues = issuesOf(live, toRange());

@@ -39,6 +39,7 @@ import {
   renameNotNullConstraintSql,
 } from '../../../sql/constraints.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
+import { createOldWritesSql, dropOldWritesSql, oldWritesTracking } from '../../../sql/old-writes.js';
 import { castSql, notCopiedSql, replaceBatchSql } from '../../../sql/rows.js';
 import { identityContinueSql, setOwnedBySql } from '../../../sql/sequences.js';
 import { lockTablesSql } from '../../../sql/session.js';
@@ -61,7 +62,7 @@ import {
   removeNamed,
   withOptional,
 } from '../../model-edit.js';
-import { freshName, NOT_NULL_HELPER_ROLE } from '../../names.js';
+import { freshName, generatedName, NOT_NULL_HELPER_ROLE } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
@@ -419,12 +420,22 @@ export function replacementSteps(
 ): void {
   const { table, from } = ch;
   const newName = r.names.shadow;
+  const name = freshFunctionName(ctx, table, newName);
+  // A rename: the old version writes the old name, the new one the new name; the contract gate
+  // tells them apart. A type change under the same name is written alike by both: nothing to track.
+  const tracking = r.rename
+    ? oldWritesTracking(
+        generatedName([table.schema, name], 'old_writes'),
+        `${qualified(table.schema, table.name)}.${from.name}`,
+      )
+    : undefined;
   const spec = {
     schema: table.schema,
     table: table.name,
     oldColumn: from.name,
     newColumn: newName,
-    name: freshFunctionName(ctx, table, newName),
+    name,
+    ...(tracking ? { oldWrites: tracking } : {}),
   };
   // The column's indexes and constraints are rebuilt on the new column (rename) or the shadow
   // column (type change), and foreign keys that reference it are re-pointed in contract.
@@ -473,6 +484,7 @@ function expandStep(s: ColumnScope): string {
   );
   const sql = [addColumnSql(table, added, { schemas: ctx.schemas }), ...columnPropertiesSql(table, added)];
   if (helper !== undefined) sql.push(addConstraintSql(table, checkSql(helper, true)));
+  if (s.spec.oldWrites !== undefined) sql.push(...createOldWritesSql(s.spec.oldWrites));
   sql.push(...createSyncTriggerSql({ ...s.spec, conv, rev }));
   ctx.add(
     at.expand('columns'),
@@ -550,6 +562,8 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
     sql.push(lockTablesSql(order, 'ACCESS EXCLUSIVE'));
   }
   sql.push(...dropSyncTriggerSql(s.spec));
+  const tracking = s.spec.oldWrites;
+  if (tracking !== undefined) sql.push(...dropOldWritesSql(tracking));
   // Sequences the old column owns would be dropped with it (serial columns): they move first.
   const owned = r.ownedSequences;
   for (const q of owned) sql.push(setOwnedBySql(q, { schema: table.schema, table: table.name, column: newName }));
@@ -606,20 +620,31 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         checks: helper === undefined ? x.checks : removeNamed(x.checks, helper.name),
       };
     });
+  const swap = sqlStep(
+    (rename
+      ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
+        (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
+      : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
+      (views ? `; ${views.note}` : ''),
+    sql,
+    {
+      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
+      hazards: views?.hazards ?? [],
+    },
+  );
   ctx.add(
     at.contract('dropColumns'),
-    sqlStep(
-      (rename
-        ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
-          (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
-        : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
-        (views ? `; ${views.note}` : ''),
-      sql,
-      {
-        locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
-        hazards: views?.hazards ?? [],
-      },
-    ),
+    tracking === undefined
+      ? swap
+      : {
+          ...swap,
+          oldWrites: {
+            table: { schema: table.schema, name: table.name },
+            column: from.name,
+            newColumn: finalName,
+            sequence: { schema: tracking.schema, name: tracking.name },
+          },
+        },
     chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName), views?.edit ?? ((m) => m)),
     [
       tableTouch(table),
