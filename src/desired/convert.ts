@@ -465,7 +465,15 @@ class Converter {
       values.push(label);
     });
     const comment = Array.isArray(raw) ? undefined : (raw as { comment?: string }).comment;
-    return { kind: 'enum', schema, name, values, ...opt('comment', comment || undefined) };
+    const grants = Array.isArray(raw) ? undefined : (raw as { grants?: RawGrants }).grants;
+    return {
+      kind: 'enum',
+      schema,
+      name,
+      values,
+      ...opt('comment', comment || undefined),
+      ...this.convertGrants(loc.at('grants'), grants, 'type'),
+    };
   }
 
   private convertDomain(schema: string, { name, raw, loc }: Entry<RawDomain>): Domain {
@@ -492,6 +500,7 @@ class Converter {
       ...opt('collation', rawName(raw.collation)),
       checks,
       ...opt('comment', raw.comment || undefined),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'type'),
     };
   }
 
@@ -516,7 +525,14 @@ class Converter {
       });
     if (attributes.length === 0)
       this.issues.value(loc.at('attributes'), 'a composite type needs at least one attribute');
-    return { kind: 'compositeType', schema, name, attributes, ...opt('comment', raw.comment || undefined) };
+    return {
+      kind: 'compositeType',
+      schema,
+      name,
+      attributes,
+      ...opt('comment', raw.comment || undefined),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'type'),
+    };
   }
 
   private expression(loc: Loc, value: RawText): string {
@@ -1396,6 +1412,7 @@ class Converter {
               }
             : {}),
           ...opt('comment', raw.comment || undefined),
+          ...this.convertGrants(loc.at('grants'), raw.grants, kind),
         };
         if (paren >= 0) {
           const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();

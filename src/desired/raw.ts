@@ -31,7 +31,9 @@ export interface RawSchema {
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
 
-export type RawEnum = readonly RawText[] | { readonly values: readonly RawText[]; readonly comment?: string };
+export type RawEnum =
+  | readonly RawText[]
+  | { readonly values: readonly RawText[]; readonly comment?: string; readonly grants?: RawGrants };
 
 export interface RawDomain {
   readonly type: string;
@@ -40,6 +42,7 @@ export interface RawDomain {
   readonly collation?: string;
   readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 /** `CREATE TYPE … AS (…)`: attributes in order. */
@@ -48,6 +51,7 @@ export interface RawCompositeType {
     Record<string, { readonly type: string; readonly collation?: string; readonly comment?: string }>
   >;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 export type RawNumber = number | string;
@@ -276,6 +280,7 @@ export interface RawRoutine {
   readonly rows?: number;
   readonly set?: Readonly<Record<string, RawText>>;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 export interface RawTrigger extends RawTiming {

@@ -6,6 +6,7 @@
 
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
+import { DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
@@ -322,6 +323,7 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['rows', r.rows],
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
     ['comment', r.comment],
+    ['grants', ownGrantsNode('routine', r.grants)],
     body,
   ]);
 }
@@ -406,11 +408,13 @@ function materializedViewNode(v: MaterializedView, file: string | undefined): YA
 
 function enumNode(e: EnumType): Value {
   const values = flowSeq(e.values);
-  return e.comment === undefined
+  const grants = ownGrantsNode('type', e.grants);
+  return e.comment === undefined && grants === undefined
     ? values
     : flowMap([
         ['values', values],
         ['comment', e.comment],
+        ['grants', grants],
       ]);
 }
 
@@ -432,6 +436,7 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
         : undefined,
     ],
     ['comment', d.comment],
+    ['grants', ownGrantsNode('type', d.grants)],
   ]);
 }
 
@@ -452,6 +457,7 @@ function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Va
   return blockMap([
     ['attributes', attributes],
     ['comment', c.comment],
+    ['grants', ownGrantsNode('type', c.grants)],
   ]);
 }
 
@@ -530,6 +536,16 @@ function grantsNode(grants: readonly Grant[] | undefined): Value {
     add(m, who, flowSeq(privileges));
   }
   return m;
+}
+
+/**
+ * Privileges of a function, procedure or type: written only when they are not PostgreSQL's default
+ * for the kind (EXECUTE / USAGE to PUBLIC, nothing else), so that a schema whose code never had a
+ * GRANT or REVOKE pulls without a `grants` key on each function. Without the key they are not
+ * managed; write `grants: { public: [EXECUTE] }` to manage a function's default privileges.
+ */
+function ownGrantsNode(kind: keyof typeof DEFAULT_GRANTS, grants: readonly Grant[] | undefined): Value {
+  return isDefaultGrants(kind, grants) ? undefined : grantsNode(grants);
 }
 
 /** A row level security policy (issue 12): defaults (permissive, all, PUBLIC) left out. */

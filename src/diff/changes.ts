@@ -26,6 +26,7 @@ import type {
   PrimaryKey,
   ReplicaIdentity,
   Routine,
+  RoutineArgument,
   Sequence,
   StorageParameters,
   Table,
@@ -77,7 +78,16 @@ export interface DropExtension {
 export type GrantTarget =
   | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string };
+  | { readonly kind: 'schema'; readonly name: string }
+  /** A function or procedure, named by its signature. */
+  | {
+      readonly kind: 'function' | 'procedure';
+      readonly schema: string;
+      readonly name: string;
+      readonly arguments: readonly RoutineArgument[];
+    }
+  /** An enum, composite type or domain (GRANT … ON TYPE; ON DOMAIN for a domain). */
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string };
 
 /** The privileges of one object where the desired state manages them (src/diff/grants.ts). */
 export interface ChangeGrants {
@@ -99,6 +109,11 @@ export function grantTargetName(on: GrantTarget): string {
       return `schema ${on.name}`;
     case 'column':
       return `column ${on.schema}.${on.name}.${on.column}`;
+    case 'function':
+    case 'procedure':
+      return `${on.kind} ${on.schema}.${routineSignature(on)}`;
+    case 'compositeType':
+      return `composite type ${on.schema}.${on.name}`;
     default:
       return `${on.kind} ${on.schema}.${on.name}`;
   }

@@ -1,9 +1,11 @@
 /**
  * Privileges (issue 12): compared only where the desired state manages them (a `grants` key on the
- * schema, table, column or sequence; a table's key manages its columns too), against the live lists
- * (none where the live object is new). One change per object.
+ * schema, table, column, sequence, function, procedure or type; a table's key manages its columns
+ * too), against the live lists (where the live object is new: none, or for a function or type the
+ * EXECUTE / USAGE to PUBLIC that CREATE gives it). One change per object.
  */
-import { compareGrants, grantKey } from '../model/grants.js';
+import { compareGrants, DEFAULT_GRANTS, grantKey } from '../model/grants.js';
+import { routineKey } from '../model/routines.js';
 import type { DatabaseModel, Grant } from '../model/types.js';
 import type { Change, GrantTarget } from './changes.js';
 
@@ -24,6 +26,21 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
         q.grants,
       );
     }
+    const liveRoutines = new Map((ls?.functions ?? []).map((r) => [routineKey(r), r]));
+    for (const r of s.functions) {
+      const { kind, schema, name, arguments: args } = r;
+      add({ kind, schema, name, arguments: args }, liveRoutines.get(routineKey(r))?.grants ?? DEFAULT_GRANTS.routine, r.grants);
+    }
+    for (const [kind, list, liveList] of [
+      ['enum', s.enums, ls?.enums],
+      ['domain', s.domains, ls?.domains],
+      ['compositeType', s.compositeTypes, ls?.compositeTypes],
+    ] as const) {
+      for (const t of list) {
+        const lt = liveList?.find((x) => x.name === t.name);
+        add({ kind, schema: s.name, name: t.name }, lt?.grants ?? DEFAULT_GRANTS.type, t.grants);
+      }
+    }
     for (const t of s.tables) {
       const lt = ls?.tables.find((x) => x.name === t.name);
       add({ kind: 'table', schema: s.name, name: t.name }, lt?.grants, t.grants);
@@ -37,7 +54,8 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
   return out;
 }
 
-function grantChange(on: GrantTarget, from: readonly Grant[], to: readonly Grant[]): Change | undefined {
+/** The change that takes `on`'s privileges from `from` to `to`, or undefined when they are the same. */
+export function grantChange(on: GrantTarget, from: readonly Grant[], to: readonly Grant[]): Change | undefined {
   const had = new Map(from.map((g) => [grantKey(g), g]));
   const want = new Map(to.map((g) => [grantKey(g), g]));
   // New privileges, and existing ones that gain the grant option.

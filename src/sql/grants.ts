@@ -1,12 +1,20 @@
-/** GRANT and REVOKE on tables, columns, sequences and schemas (issue 12). */
-import type { Grant } from '../model/types.js';
-import { quoteIdent, type RelationName, rel } from './quote.js';
+/** GRANT and REVOKE on tables, columns, sequences, schemas, functions, procedures and types (issue 12). */
+import type { Grant, RoutineArgument } from '../model/types.js';
+import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
+import { routineObject } from './routines.js';
 
 /** What a GRANT or REVOKE is on. */
 export type GrantObject =
   | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string };
+  | { readonly kind: 'schema'; readonly name: string }
+  | {
+      readonly kind: 'function' | 'procedure';
+      readonly schema: string;
+      readonly name: string;
+      readonly arguments: readonly RoutineArgument[];
+    }
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string };
 
 const grantee = (g: string): string => (g === 'public' ? 'PUBLIC' : quoteIdent(g));
 
@@ -19,6 +27,14 @@ function onSql(o: GrantObject): string {
       return `SEQUENCE ${rel(o as RelationName)}`;
     case 'schema':
       return `SCHEMA ${quoteIdent(o.name)}`;
+    case 'function':
+    case 'procedure':
+      return routineObject(o);
+    case 'enum':
+    case 'compositeType':
+      return `TYPE ${qualifiedName(o.schema, o.name)}`;
+    case 'domain':
+      return `DOMAIN ${qualifiedName(o.schema, o.name)}`;
   }
 }
 

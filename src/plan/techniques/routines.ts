@@ -42,7 +42,9 @@ import {
   dropTriggerSql,
   enableTriggerSql,
 } from '../../sql/triggers.js';
+import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
+import { privilegesAgainSql } from './grants.js';
 import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
 
@@ -149,8 +151,8 @@ function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): v
     sql = createRoutineStatements(r);
     summary = `create ${what}`;
   } else {
-    const { comment: _a, ...from } = c.from;
-    const { comment: _b, ...to } = c.to;
+    const { comment: _a, grants: _ga, ...from } = c.from;
+    const { comment: _b, grants: _gb, ...to } = c.to;
     const definition = JSON.stringify(from) !== JSON.stringify(to);
     sql = [
       ...(definition ? ['SET LOCAL check_function_bodies = off', createRoutineSql(r, { replace: true })] : []),
@@ -195,6 +197,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         ...liveTriggers.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
         dropRoutineSql(c.from),
         ...createRoutineStatements(c.to),
+        ...privilegesAgainSql(c.to, DEFAULT_GRANTS.routine, c.to.grants ?? c.from.grants ?? DEFAULT_GRANTS.routine),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
       { locks: [...liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
