@@ -9,7 +9,29 @@ export type RawText = string | number | boolean;
 export interface RawDocument {
   readonly version: 1;
   readonly extensions?: readonly RawExtension[];
+  /** By role (FOR ROLE): ALTER DEFAULT PRIVILEGES (issue 12). */
+  readonly defaultPrivileges?: Readonly<Record<string, RawRoleDefaultPrivileges>>;
   readonly schemas?: Readonly<Record<string, RawSchema>>;
+}
+
+/** The default privileges of one role's new objects, by kind of object; `inSchema` by schema. */
+export interface RawRoleDefaultPrivileges {
+  readonly tables?: RawGrants;
+  readonly sequences?: RawGrants;
+  readonly functions?: RawGrants;
+  readonly types?: RawGrants;
+  readonly schemas?: RawGrants;
+  readonly inSchema?: Readonly<
+    Record<
+      string,
+      {
+        readonly tables?: RawGrants;
+        readonly sequences?: RawGrants;
+        readonly functions?: RawGrants;
+        readonly types?: RawGrants;
+      }
+    >
+  >;
 }
 
 export type RawExtension = string | { readonly name: string; readonly schema?: string; readonly version?: string };

@@ -6,6 +6,7 @@
 
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
+import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   Column,
   CompositeType,
   DatabaseModel,
+  DefaultPrivilege,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -70,6 +72,9 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   if (model.extensions.length > 0) {
     add(root, 'extensions', flowSeq(byName(model.extensions).map(extensionNode)));
   }
+  if (model.defaultPrivileges !== undefined && model.defaultPrivileges.length > 0) {
+    add(root, 'defaultPrivileges', defaultPrivilegesNode(model.defaultPrivileges));
+  }
   if (model.schemas.length > 0) {
     const schemas = new YAMLMap();
     byName(model.schemas).forEach((s, i) => {
@@ -114,6 +119,15 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
     files.set(
       claim('extensions', '.yaml'),
       writeDesiredState({ kind: 'database', extensions: model.extensions, schemas: [] }, options),
+    );
+  }
+  if (model.defaultPrivileges !== undefined && model.defaultPrivileges.length > 0) {
+    files.set(
+      claim('default-privileges', '.yaml'),
+      writeDesiredState(
+        { kind: 'database', extensions: [], schemas: [], defaultPrivileges: model.defaultPrivileges },
+        options,
+      ),
     );
   }
   for (const s of byName(model.schemas)) {
@@ -536,6 +550,30 @@ function grantsNode(grants: readonly Grant[] | undefined): Value {
     add(m, who, flowSeq(privileges));
   }
   return m;
+}
+
+/**
+ * Default privileges (issue 12) by role, its global kinds, then `inSchema` by schema; every entry
+ * the model has (a live one exists only where it differs from PostgreSQL's default).
+ */
+function defaultPrivilegesNode(entries: readonly DefaultPrivilege[]): YAMLMap {
+  const byRole = new Map<string, DefaultPrivilege[]>();
+  for (const e of sortDefaultPrivileges(entries)) byRole.set(e.role, [...(byRole.get(e.role) ?? []), e]);
+  const out = new YAMLMap();
+  for (const [role, list] of byRole) {
+    const kinds = (schema: string | undefined): [string, Value][] =>
+      list.filter((e) => e.schema === schema).map((e) => [e.on, grantsNode(e.grants)]);
+    const schemas = [...new Set(list.flatMap((e) => (e.schema !== undefined ? [e.schema] : [])))];
+    add(
+      out,
+      role,
+      blockMap([
+        ...kinds(undefined),
+        ['inSchema', schemas.length > 0 ? blockMap(schemas.map((s) => [s, blockMap(kinds(s))])) : undefined],
+      ]),
+    );
+  }
+  return out;
 }
 
 /**

@@ -8,8 +8,10 @@
  */
 
 import { assertNever } from '../errors.js';
+import { defaultPrivilegeName } from '../model/default-privileges.js';
 import { routineSignature } from '../model/routines.js';
 import type {
+  DefaultPrivilegeKind,
   CheckConstraint,
   Column,
   CompositeType,
@@ -87,7 +89,14 @@ export type GrantTarget =
       readonly arguments: readonly RoutineArgument[];
     }
   /** An enum, composite type or domain (GRANT … ON TYPE; ON DOMAIN for a domain). */
-  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string };
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
+  /** ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] … ON on. */
+  | {
+      readonly kind: 'defaultPrivileges';
+      readonly role: string;
+      readonly schema?: string;
+      readonly on: DefaultPrivilegeKind;
+    };
 
 /** The privileges of one object where the desired state manages them (src/diff/grants.ts). */
 export interface ChangeGrants {
@@ -114,6 +123,8 @@ export function grantTargetName(on: GrantTarget): string {
       return `${on.kind} ${on.schema}.${routineSignature(on)}`;
     case 'compositeType':
       return `composite type ${on.schema}.${on.name}`;
+    case 'defaultPrivileges':
+      return defaultPrivilegeName(on);
     default:
       return `${on.kind} ${on.schema}.${on.name}`;
   }

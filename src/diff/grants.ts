@@ -4,6 +4,7 @@
  * too), against the live lists (where the live object is new: none, or for a function or type the
  * EXECUTE / USAGE to PUBLIC that CREATE gives it). One change per object.
  */
+import { defaultPrivilegeKey, implicitDefaultPrivileges, sortDefaultPrivileges } from '../model/default-privileges.js';
 import { compareGrants, DEFAULT_GRANTS, grantKey } from '../model/grants.js';
 import { routineKey } from '../model/routines.js';
 import type { DatabaseModel, Grant } from '../model/types.js';
@@ -49,6 +50,19 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
         const lc = lt?.columns.find((x) => x.name === c.name);
         add({ kind: 'column', schema: s.name, name: t.name, column: c.name }, lc?.grants, wanted);
       }
+    }
+  }
+  // Default privileges (issue 12): managed as a whole where the desired state has the list; an
+  // entry either side leaves out stands for PostgreSQL's default.
+  if (desired.defaultPrivileges !== undefined) {
+    const liveEntries = new Map((live.defaultPrivileges ?? []).map((e) => [defaultPrivilegeKey(e), e]));
+    const desiredEntries = new Map(desired.defaultPrivileges.map((e) => [defaultPrivilegeKey(e), e]));
+    const keys = sortDefaultPrivileges([...liveEntries.values(), ...desired.defaultPrivileges]).map(defaultPrivilegeKey);
+    for (const k of new Set(keys)) {
+      const e = (desiredEntries.get(k) ?? liveEntries.get(k))!;
+      const on = { kind: 'defaultPrivileges', role: e.role, ...(e.schema !== undefined ? { schema: e.schema } : {}), on: e.on } as const;
+      const implicit = implicitDefaultPrivileges(e);
+      add(on, liveEntries.get(k)?.grants ?? implicit, desiredEntries.get(k)?.grants ?? implicit);
     }
   }
   return out;

@@ -3,6 +3,7 @@
  * relation, partitions under their parent (recursively), everything under its schema.
  */
 
+import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import { InternalError, messageOf, ServerError } from '../errors.js';
 import { compareGrants } from '../model/grants.js';
 import type {
@@ -91,6 +92,7 @@ export interface CatalogRows {
   readonly compositeAttributes: readonly CompositeAttributeRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
+  readonly defaultPrivileges: readonly DefaultPrivilegeRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -453,6 +455,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
           ...(r.to_column !== null ? { column: r.to_column } : {}),
         }),
       ),
+      defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

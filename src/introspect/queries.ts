@@ -98,13 +98,14 @@ const GRANTEE = `CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_us
 /**
  * The privileges of one function or type as a JSON list of `{ grantee, privilege, grantable }`, the
  * owner's own left out: from its ACL, or, when that is NULL (never granted or revoked), from
- * PostgreSQL's default for the kind (`acldefault('f' | 'T', owner)`: EXECUTE / USAGE to PUBLIC).
+ * PostgreSQL's default for the kind (`acldefault('f' | 'T', owner)`: EXECUTE / USAGE to PUBLIC;
+ * `aclKind` undefined: an ACL that is never NULL).
  */
-export const aclGrantsJson = (acl: string, aclKind: 'f' | 'T', owner: string): string =>
+export const aclGrantsJson = (acl: string, aclKind: 'f' | 'T' | undefined, owner: string): string =>
   `(SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object('grantee', x.grantee, 'privilege', x.privilege,
       'grantable', x.grantable) ORDER BY x.grantee, x.privilege), '[]')
     FROM (SELECT ${GRANTEE} AS grantee, a.privilege_type AS privilege, pg_catalog.bool_or(a.is_grantable) AS grantable
-      FROM pg_catalog.aclexplode(COALESCE(${acl}, pg_catalog.acldefault('${aclKind}', ${owner}))) a
+      FROM pg_catalog.aclexplode(${aclKind === undefined ? acl : `COALESCE(${acl}, pg_catalog.acldefault('${aclKind}', ${owner}))`}) a
       WHERE a.grantee <> ${owner} GROUP BY 1, 2) x)`;
 
 export interface TypeRow {

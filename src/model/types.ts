@@ -326,6 +326,23 @@ export interface Grantable {
   readonly grants?: readonly Grant[];
 }
 
+/** What `ALTER DEFAULT PRIVILEGES … ON <kind>` applies to (pg_default_acl.defaclobjtype r, S, f, T, n). */
+export type DefaultPrivilegeKind = 'tables' | 'sequences' | 'functions' | 'types' | 'schemas';
+
+/**
+ * `ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] GRANT … ON kind`: the privileges the
+ * objects `role` creates from now on get (one pg_default_acl row; src/model/default-privileges.ts).
+ */
+export interface DefaultPrivilege {
+  /** FOR ROLE: whose new objects. */
+  readonly role: string;
+  /** IN SCHEMA; absent: in every schema (a global entry, which may also take PUBLIC's default away). */
+  readonly schema?: string;
+  readonly on: DefaultPrivilegeKind;
+  /** By grantee, the role's own left out; sorted (compareGrants). */
+  readonly grants: readonly Grant[];
+}
+
 // ---------------------------------------------------------------- row level security policies (issue 12)
 
 export type PolicyCommand = 'select' | 'insert' | 'update' | 'delete';
@@ -586,6 +603,13 @@ export interface DatabaseModel {
    * Never compared.
    */
   readonly attachedIndexNames?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Default privileges (issue 12), sorted by role, schema, kind: a live model has every
+   * pg_default_acl entry; a desired state has the list only when it manages them (its
+   * `defaultPrivileges` key), and then an entry it leaves out is at PostgreSQL's default. Never
+   * compared through canonical.ts: src/diff/default-privileges.ts compares them.
+   */
+  readonly defaultPrivileges?: readonly DefaultPrivilege[];
   /** Live database only: e.g. `PostgreSQL 18.4`. */
   readonly server?: { readonly version: string; readonly versionNum: number };
 }

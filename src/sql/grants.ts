@@ -1,5 +1,8 @@
-/** GRANT and REVOKE on tables, columns, sequences, schemas, functions, procedures and types (issue 12). */
-import type { Grant, RoutineArgument } from '../model/types.js';
+/**
+ * GRANT and REVOKE on tables, columns, sequences, schemas, functions, procedures and types, and
+ * ALTER DEFAULT PRIVILEGES (issue 12).
+ */
+import type { DefaultPrivilegeKind, Grant, RoutineArgument } from '../model/types.js';
 import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
 import { routineObject } from './routines.js';
 
@@ -14,7 +17,13 @@ export type GrantObject =
       readonly name: string;
       readonly arguments: readonly RoutineArgument[];
     }
-  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string };
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
+  | {
+      readonly kind: 'defaultPrivileges';
+      readonly role: string;
+      readonly schema?: string;
+      readonly on: DefaultPrivilegeKind;
+    };
 
 const grantee = (g: string): string => (g === 'public' ? 'PUBLIC' : quoteIdent(g));
 
@@ -35,17 +44,25 @@ function onSql(o: GrantObject): string {
       return `TYPE ${qualifiedName(o.schema, o.name)}`;
     case 'domain':
       return `DOMAIN ${qualifiedName(o.schema, o.name)}`;
+    case 'defaultPrivileges':
+      return o.on.toUpperCase();
   }
 }
 
 const privilegeSql = (o: GrantObject, privilege: string): string =>
   o.kind === 'column' ? `${privilege} (${quoteIdent(o.column)})` : privilege;
 
+/** `ALTER DEFAULT PRIVILEGES FOR ROLE r [IN SCHEMA s] ` before the GRANT or REVOKE of default privileges. */
+const prefix = (o: GrantObject): string =>
+  o.kind === 'defaultPrivileges'
+    ? `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(o.role)} ${o.schema !== undefined ? `IN SCHEMA ${quoteIdent(o.schema)} ` : ''}`
+    : '';
+
 /** One GRANT per grantee and grant option, its privileges together. */
 export function grantSql(o: GrantObject, grants: readonly Grant[]): string[] {
   return grouped(grants).map(
     ([who, grantable, privileges]) =>
-      `GRANT ${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} TO ${grantee(who)}${grantable ? ' WITH GRANT OPTION' : ''}`,
+      `${prefix(o)}GRANT ${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} TO ${grantee(who)}${grantable ? ' WITH GRANT OPTION' : ''}`,
   );
 }
 
@@ -53,7 +70,7 @@ export function grantSql(o: GrantObject, grants: readonly Grant[]): string[] {
 export function revokeSql(o: GrantObject, grants: readonly Grant[], optionOnly = false): string[] {
   return grouped(grants.map((g) => ({ grantee: g.grantee, privilege: g.privilege }))).map(
     ([who, , privileges]) =>
-      `REVOKE ${optionOnly ? 'GRANT OPTION FOR ' : ''}${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} FROM ${grantee(who)}`,
+      `${prefix(o)}REVOKE ${optionOnly ? 'GRANT OPTION FOR ' : ''}${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} FROM ${grantee(who)}`,
   );
 }
 

@@ -1,5 +1,6 @@
 /**
- * Roles are not managed by zdm (issue 12): every role the desired state names (a grantee) must
+ * Roles are not managed by zdm (issue 12): every role the desired state names (a grantee, the role
+ * of default privileges) must
  * exist in the database planned against. One that does not is an error at plan time, located at
  * the key that names it (file:line through the document path).
  */
@@ -32,6 +33,11 @@ export function rolesNamed(desired: DatabaseModel): RoleUse[] {
     for (const e of s.enums) add(e.grants, ['schemas', s.name, 'enums', e.name]);
     for (const d of s.domains) add(d.grants, ['schemas', s.name, 'domains', d.name]);
     for (const c of s.compositeTypes) add(c.grants, ['schemas', s.name, 'compositeTypes', c.name]);
+  }
+  for (const e of desired.defaultPrivileges ?? []) {
+    const at = ['defaultPrivileges', e.role, ...(e.schema !== undefined ? ['inSchema', e.schema] : []), e.on];
+    uses.push({ role: e.role, path: ['defaultPrivileges', e.role] });
+    for (const g of e.grants) if (g.grantee !== 'public') uses.push({ role: g.grantee, path: [...at, g.grantee] });
   }
   return uses;
 }

@@ -19,7 +19,12 @@ import type { Grant } from '../../model/types.js';
 import { grantSql, revokeSql } from '../../sql/grants.js';
 import { at, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
 
-function touchOf(on: GrantTarget): Touch {
+function touchesOf(on: GrantTarget): Touch[] {
+  // Default privileges belong to no object the drift check fingerprints.
+  return on.kind === 'defaultPrivileges' ? [] : [touchOf(on)];
+}
+
+function touchOf(on: Exclude<GrantTarget, { kind: 'defaultPrivileges' }>): Touch {
   switch (on.kind) {
     case 'schema':
       return { kind: 'schema', name: on.name };
@@ -54,13 +59,13 @@ export function planChangeGrants(ctx: PlanContext, ch: ChangeGrants): void {
         ...(ch.grant.length > 0 ? [`grant ${listed(ch.grant)}`] : []),
         ...(ch.revoke.length > 0 ? [`revoke ${listed(ch.revoke, 'from')}`] : []),
       ];
-      ctx.add(at.expand('grants'), sqlStep(`${what.join(', ')} on new ${name}`, sql), (m) => m, [touchOf(on)]);
+      ctx.add(at.expand('grants'), sqlStep(`${what.join(', ')} on new ${name}`, sql), (m) => m, touchesOf(on));
     }
     return;
   }
   if (ch.grant.length > 0) {
     ctx.add(at.expand('grants'), sqlStep(`grant ${listed(ch.grant)} on ${name}`, grantSql(on, ch.grant)), (m) => m, [
-      touchOf(on),
+      ...touchesOf(on),
     ]);
   }
   if (ch.revoke.length + ch.revokeOption.length === 0) return;
@@ -74,7 +79,7 @@ export function planChangeGrants(ctx: PlanContext, ch: ChangeGrants): void {
       { hazards: ['app-compat'] },
     ),
     (m) => m,
-    [touchOf(on)],
+    touchesOf(on),
   );
 }
 
