@@ -14,9 +14,9 @@ import type {
   CheckConstraint,
   Column,
   CompositeType,
+  DatabaseModel,
   DefaultPrivilege,
   DefaultPrivilegeKind,
-  DatabaseModel,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -714,7 +714,13 @@ class Converter {
   private convertDefaultPrivileges(docs: readonly ParsedDocument[]): DefaultPrivilege[] | undefined {
     let out: DefaultPrivilege[] | undefined;
     const roleAt = new Map<string, Loc>();
-    const privilegesOf = { tables: 'table', sequences: 'sequence', functions: 'function', types: 'type', schemas: 'schema' } as const;
+    const privilegesOf = {
+      tables: 'table',
+      sequences: 'sequence',
+      functions: 'function',
+      types: 'type',
+      schemas: 'schema',
+    } as const;
     for (const doc of docs) {
       const raw = doc.value as RawDocument;
       if (raw.defaultPrivileges === undefined) continue;
@@ -729,7 +735,10 @@ class Converter {
         roleAt.set(role, loc);
         const entries: [string | undefined, Loc, Partial<Record<DefaultPrivilegeKind, RawGrants>>][] = [
           [undefined, loc, r],
-          ...loc.at('inSchema').entries(r.inSchema).map(([schema, x, at]): [string, Loc, typeof x] => [schema, at, x]),
+          ...loc
+            .at('inSchema')
+            .entries(r.inSchema)
+            .map(([schema, x, at]): [string, Loc, typeof x] => [schema, at, x]),
         ];
         for (const [schema, at, grants] of entries) {
           if (schema !== undefined) this.checkName(at, schema, 'schema');

@@ -7,7 +7,7 @@
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
-import { DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
+import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,

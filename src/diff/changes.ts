@@ -11,10 +11,10 @@ import { assertNever } from '../errors.js';
 import { defaultPrivilegeName } from '../model/default-privileges.js';
 import { routineSignature } from '../model/routines.js';
 import type {
-  DefaultPrivilegeKind,
   CheckConstraint,
   Column,
   CompositeType,
+  DefaultPrivilegeKind,
   Domain,
   EnumType,
   ExclusionConstraint,

@@ -30,7 +30,11 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
     const liveRoutines = new Map((ls?.functions ?? []).map((r) => [routineKey(r), r]));
     for (const r of s.functions) {
       const { kind, schema, name, arguments: args } = r;
-      add({ kind, schema, name, arguments: args }, liveRoutines.get(routineKey(r))?.grants ?? DEFAULT_GRANTS.routine, r.grants);
+      add(
+        { kind, schema, name, arguments: args },
+        liveRoutines.get(routineKey(r))?.grants ?? DEFAULT_GRANTS.routine,
+        r.grants,
+      );
     }
     for (const [kind, list, liveList] of [
       ['enum', s.enums, ls?.enums],
@@ -57,10 +61,17 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
   if (desired.defaultPrivileges !== undefined) {
     const liveEntries = new Map((live.defaultPrivileges ?? []).map((e) => [defaultPrivilegeKey(e), e]));
     const desiredEntries = new Map(desired.defaultPrivileges.map((e) => [defaultPrivilegeKey(e), e]));
-    const keys = sortDefaultPrivileges([...liveEntries.values(), ...desired.defaultPrivileges]).map(defaultPrivilegeKey);
+    const keys = sortDefaultPrivileges([...liveEntries.values(), ...desired.defaultPrivileges]).map(
+      defaultPrivilegeKey,
+    );
     for (const k of new Set(keys)) {
       const e = (desiredEntries.get(k) ?? liveEntries.get(k))!;
-      const on = { kind: 'defaultPrivileges', role: e.role, ...(e.schema !== undefined ? { schema: e.schema } : {}), on: e.on } as const;
+      const on = {
+        kind: 'defaultPrivileges',
+        role: e.role,
+        ...(e.schema !== undefined ? { schema: e.schema } : {}),
+        on: e.on,
+      } as const;
       const implicit = implicitDefaultPrivileges(e);
       add(on, liveEntries.get(k)?.grants ?? implicit, desiredEntries.get(k)?.grants ?? implicit);
     }

@@ -3,7 +3,6 @@
  * relation, partitions under their parent (recursively), everything under its schema.
  */
 
-import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import { InternalError, messageOf, ServerError } from '../errors.js';
 import { compareGrants } from '../model/grants.js';
 import type {
@@ -30,6 +29,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import {
   byName,
   compareText,

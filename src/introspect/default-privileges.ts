@@ -36,7 +36,9 @@ export function parseDefaultPrivileges(rows: readonly DefaultPrivilegeRow[]): De
     rows.flatMap((r): DefaultPrivilege[] => {
       const on = KIND_OF[r.kind];
       if (on === undefined) return [];
-      return [{ role: r.role, ...(r.schema !== null ? { schema: r.schema } : {}), on, grants: parseGrantList(r.grants) }];
+      return [
+        { role: r.role, ...(r.schema !== null ? { schema: r.schema } : {}), on, grants: parseGrantList(r.grants) },
+      ];
     }),
   );
 }

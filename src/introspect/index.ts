@@ -9,11 +9,12 @@
  * `SET LOCAL`, so the caller's session is left as it was. Call it outside a transaction (it refuses
  * otherwise), or pass `inTransaction: true` to read inside the caller's open one.
  */
-import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
+
 import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,

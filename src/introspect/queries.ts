@@ -874,7 +874,6 @@ export interface GrantRow {
   readonly grantable: boolean;
 }
 
-
 /**
  * The privileges granted on tables (not partitions), their columns, sequences and schemas, from
  * their ACLs; the owner's own left out. A NULL ACL (never granted or revoked) holds the owner's

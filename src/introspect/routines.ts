@@ -6,7 +6,14 @@
 import { defaultCost, defaultRows, isZdmOwnName, sortRoutines, sortTriggers } from '../model/routines.js';
 import type { ArgumentMode, Routine, RoutineArgument, Trigger, TriggerEnabled, TriggerEvent } from '../model/types.js';
 import { parseGrantList } from './parse.js';
-import { aclGrantsJson, description, type GrantJson, notExtensionMember, SYSTEM_SCHEMAS, USER_SCHEMAS } from './queries.js';
+import {
+  aclGrantsJson,
+  description,
+  type GrantJson,
+  notExtensionMember,
+  SYSTEM_SCHEMAS,
+  USER_SCHEMAS,
+} from './queries.js';
 
 const ZDM_OWN_SQL = `'_zdm_sync(_truncate)?[0-9]*$'`;
 

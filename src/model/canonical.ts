@@ -44,7 +44,6 @@ function canonicalParts<T extends RelationParts>(r: T): T {
   };
 }
 
-
 function canonicalTable(t: Table): Table {
   const { renamedFrom: _r, grants: _g, ...rest } = canonicalParts(t);
   const { policies, ...others } = rest;

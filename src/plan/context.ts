@@ -377,7 +377,9 @@ export class PlanContext {
   /** Keys of `unmanagedDependents`, each followed by why zdm cannot take it along. */
   namedDependents(deps: readonly string[]): string[] {
     return deps.map((k) =>
-      this.isModelDependent(k) ? `${k} (zdm does not re-create it around this change yet)` : `${k} (not managed by zdm)`,
+      this.isModelDependent(k)
+        ? `${k} (zdm does not re-create it around this change yet)`
+        : `${k} (not managed by zdm)`,
     );
   }
 

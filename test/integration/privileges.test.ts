@@ -103,7 +103,9 @@ schemas:
     await expect(made).rejects.toThrow(
       /roles\.yaml:8:\d+: schemas\.public\.functions\.answer\.grants\.zdm_no_such_caller: .*role "zdm_no_such_caller" does not exist: zdm does not create roles/,
     );
-    await expect(made).rejects.toThrow(/roles\.yaml:3:\d+: defaultPrivileges\.zdm_no_such_owner: .*role "zdm_no_such_owner" does not exist/);
+    await expect(made).rejects.toThrow(
+      /roles\.yaml:3:\d+: defaultPrivileges\.zdm_no_such_owner: .*role "zdm_no_such_owner" does not exist/,
+    );
     await expect(made).rejects.toThrow(
       /roles\.yaml:4:\d+: defaultPrivileges\.zdm_no_such_owner\.tables\.zdm_no_such_reader: .*role "zdm_no_such_reader" does not exist/,
     );

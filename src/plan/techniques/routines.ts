@@ -31,6 +31,7 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
+import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
 import { quoteIdent } from '../../sql/quote.js';
@@ -42,11 +43,10 @@ import {
   dropTriggerSql,
   enableTriggerSql,
 } from '../../sql/triggers.js';
-import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
-import { privilegesAgainSql } from './grants.js';
 import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
+import { privilegesAgainSql } from './grants.js';
 
 export type { RoutineChange, TriggerChange };
 
