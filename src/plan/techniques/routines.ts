@@ -31,6 +31,7 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
+import { objectFingerprints } from '../../model/objects.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
@@ -103,11 +104,16 @@ function triggerLock(ctx: PlanContext, t: Trigger, mode: LockInfo['mode']): Lock
 // ---------------------------------------------------------------------------------------------
 // Routines
 
-/** Whether the desired routine's SQL-standard body reads tables or views (then it waits for them). */
+/**
+ * Whether the desired routine waits for the tables and views: its SQL-standard body reads one, or
+ * its arguments or result are the row type of one the plan creates (`RETURNS SETOF orders`).
+ */
 function readsRelations(ctx: PlanContext, r: Routine): boolean {
-  return (
-    r.sqlBody === true && ctx.desiredGraph.dependenciesOf(routineKey(r)).some((k) => RELATION_KINDS.has(keyKind(k)))
-  );
+  const relations = ctx.desiredGraph.dependenciesOf(routineKey(r)).filter((k) => RELATION_KINDS.has(keyKind(k)));
+  if (relations.length === 0) return false;
+  if (r.sqlBody === true) return true;
+  const liveKeys = objectFingerprints(ctx.live);
+  return relations.some((k) => !(k in liveKeys));
 }
 
 /**
