@@ -132,7 +132,13 @@ describe('introspect (kitchen sink)', () => {
       },
     ]);
     expect(schema(model, 'Shop "EU"').enums).toEqual([
-      { kind: 'enum', schema: 'Shop "EU"', name: 'Währung', values: ['EUR', 'CHF', "it's"], grants: [{ grantee: 'public', privilege: 'USAGE' }] },
+      {
+        kind: 'enum',
+        schema: 'Shop "EU"',
+        name: 'Währung',
+        values: ['EUR', 'CHF', "it's"],
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
+      },
     ]);
   });
 

@@ -31,8 +31,8 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
-import { objectFingerprints } from '../../model/objects.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
+import { objectFingerprints } from '../../model/objects.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
 import { quoteIdent } from '../../sql/quote.js';
