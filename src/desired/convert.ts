@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
@@ -15,6 +16,8 @@ import type {
   Column,
   CompositeType,
   DatabaseModel,
+  DefaultPrivilege,
+  DefaultPrivilegeKind,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -254,10 +257,16 @@ class Converter {
   run(docs: readonly ParsedDocument[]): ConvertResult {
     const extensions = this.merge(docs);
     const schemaModels = [...this.schemas.values()].map((s) => this.convertSchema(s));
+    const defaultPrivileges = this.convertDefaultPrivileges(docs);
     for (const check of this.deferred) check();
     this.checkNamespaces();
     return {
-      model: { kind: 'database', extensions, schemas: schemaModels },
+      model: {
+        kind: 'database',
+        extensions,
+        schemas: schemaModels,
+        ...(defaultPrivileges !== undefined ? { defaultPrivileges } : {}),
+      },
       issues: this.issues.list,
       sqlFiles: [...this.sqlFiles].sort(),
     };
@@ -464,7 +473,15 @@ class Converter {
       values.push(label);
     });
     const comment = Array.isArray(raw) ? undefined : (raw as { comment?: string }).comment;
-    return { kind: 'enum', schema, name, values, ...opt('comment', comment || undefined) };
+    const grants = Array.isArray(raw) ? undefined : (raw as { grants?: RawGrants }).grants;
+    return {
+      kind: 'enum',
+      schema,
+      name,
+      values,
+      ...opt('comment', comment || undefined),
+      ...this.convertGrants(loc.at('grants'), grants, 'type'),
+    };
   }
 
   private convertDomain(schema: string, { name, raw, loc }: Entry<RawDomain>): Domain {
@@ -491,6 +508,7 @@ class Converter {
       ...opt('collation', rawName(raw.collation)),
       checks,
       ...opt('comment', raw.comment || undefined),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'type'),
     };
   }
 
@@ -515,7 +533,14 @@ class Converter {
       });
     if (attributes.length === 0)
       this.issues.value(loc.at('attributes'), 'a composite type needs at least one attribute');
-    return { kind: 'compositeType', schema, name, attributes, ...opt('comment', raw.comment || undefined) };
+    return {
+      kind: 'compositeType',
+      schema,
+      name,
+      attributes,
+      ...opt('comment', raw.comment || undefined),
+      ...this.convertGrants(loc.at('grants'), raw.grants, 'type'),
+    };
   }
 
   private expression(loc: Loc, value: RawText): string {
@@ -680,6 +705,52 @@ class Converter {
   }
 
   // ---------------------------------------------------------------- privileges (issue 12)
+
+  /**
+   * `defaultPrivileges` (issue 12): undefined when no document has the key (not managed), else every
+   * entry listed (one the key leaves out is at PostgreSQL's default). A role in two files is an error.
+   */
+  private convertDefaultPrivileges(docs: readonly ParsedDocument[]): DefaultPrivilege[] | undefined {
+    let out: DefaultPrivilege[] | undefined;
+    const roleAt = new Map<string, Loc>();
+    const privilegesOf = {
+      tables: 'table',
+      sequences: 'sequence',
+      functions: 'function',
+      types: 'type',
+      schemas: 'schema',
+    } as const;
+    for (const doc of docs) {
+      const raw = doc.value as RawDocument;
+      if (raw.defaultPrivileges === undefined) continue;
+      out ??= [];
+      for (const [role, r, loc] of new Loc(doc, []).at('defaultPrivileges').entries(raw.defaultPrivileges)) {
+        this.checkName(loc, role, 'role');
+        const first = roleAt.get(role);
+        if (first) {
+          this.duplicate(`default privileges of role \`${role}\``, first, loc);
+          continue;
+        }
+        roleAt.set(role, loc);
+        const entries: [string | undefined, Loc, Partial<Record<DefaultPrivilegeKind, RawGrants>>][] = [
+          [undefined, loc, r],
+          ...loc
+            .at('inSchema')
+            .entries(r.inSchema)
+            .map(([schema, x, at]): [string, Loc, typeof x] => [schema, at, x]),
+        ];
+        for (const [schema, at, grants] of entries) {
+          if (schema !== undefined) this.checkName(at, schema, 'schema');
+          for (const on of Object.keys(privilegesOf) as DefaultPrivilegeKind[]) {
+            if (grants[on] === undefined) continue;
+            const g = this.convertGrants(at.at(on), grants[on], privilegesOf[on]).grants ?? [];
+            out.push({ role, ...opt('schema', schema), on, grants: g });
+          }
+        }
+      }
+    }
+    return out === undefined ? undefined : sortDefaultPrivileges(out);
+  }
 
   /** `{ grants }` when the YAML has the key (the object's privileges are managed), else nothing. */
   private convertGrants(loc: Loc, raw: RawGrants | undefined, on: keyof typeof PRIVILEGES): { grants?: Grant[] } {
@@ -1395,6 +1466,7 @@ class Converter {
               }
             : {}),
           ...opt('comment', raw.comment || undefined),
+          ...this.convertGrants(loc.at('grants'), raw.grants, kind),
         };
         if (paren >= 0) {
           const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();

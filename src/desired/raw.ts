@@ -11,7 +11,29 @@ export interface RawDocument {
   /** How zdm plans for this project (src/desired/load.ts, DesiredOptions). */
   readonly options?: { readonly renames?: 'copy' | 'views' };
   readonly extensions?: readonly RawExtension[];
+  /** By role (FOR ROLE): ALTER DEFAULT PRIVILEGES (issue 12). */
+  readonly defaultPrivileges?: Readonly<Record<string, RawRoleDefaultPrivileges>>;
   readonly schemas?: Readonly<Record<string, RawSchema>>;
+}
+
+/** The default privileges of one role's new objects, by kind of object; `inSchema` by schema. */
+export interface RawRoleDefaultPrivileges {
+  readonly tables?: RawGrants;
+  readonly sequences?: RawGrants;
+  readonly functions?: RawGrants;
+  readonly types?: RawGrants;
+  readonly schemas?: RawGrants;
+  readonly inSchema?: Readonly<
+    Record<
+      string,
+      {
+        readonly tables?: RawGrants;
+        readonly sequences?: RawGrants;
+        readonly functions?: RawGrants;
+        readonly types?: RawGrants;
+      }
+    >
+  >;
 }
 
 export type RawExtension = string | { readonly name: string; readonly schema?: string; readonly version?: string };
@@ -33,7 +55,9 @@ export interface RawSchema {
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
 
-export type RawEnum = readonly RawText[] | { readonly values: readonly RawText[]; readonly comment?: string };
+export type RawEnum =
+  | readonly RawText[]
+  | { readonly values: readonly RawText[]; readonly comment?: string; readonly grants?: RawGrants };
 
 export interface RawDomain {
   readonly type: string;
@@ -42,6 +66,7 @@ export interface RawDomain {
   readonly collation?: string;
   readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 /** `CREATE TYPE … AS (…)`: attributes in order. */
@@ -50,6 +75,7 @@ export interface RawCompositeType {
     Record<string, { readonly type: string; readonly collation?: string; readonly comment?: string }>
   >;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 export type RawNumber = number | string;
@@ -278,6 +304,7 @@ export interface RawRoutine {
   readonly rows?: number;
   readonly set?: Readonly<Record<string, RawText>>;
   readonly comment?: string;
+  readonly grants?: RawGrants;
 }
 
 export interface RawTrigger extends RawTiming {

@@ -6,12 +6,15 @@
 
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
+import { sortDefaultPrivileges } from '../model/default-privileges.js';
+import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
   CompositeType,
   DatabaseModel,
+  DefaultPrivilege,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -69,6 +72,9 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   if (model.extensions.length > 0) {
     add(root, 'extensions', flowSeq(byName(model.extensions).map(extensionNode)));
   }
+  if (model.defaultPrivileges !== undefined && model.defaultPrivileges.length > 0) {
+    add(root, 'defaultPrivileges', defaultPrivilegesNode(model.defaultPrivileges));
+  }
   if (model.schemas.length > 0) {
     const schemas = new YAMLMap();
     byName(model.schemas).forEach((s, i) => {
@@ -113,6 +119,15 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
     files.set(
       claim('extensions', '.yaml'),
       writeDesiredState({ kind: 'database', extensions: model.extensions, schemas: [] }, options),
+    );
+  }
+  if (model.defaultPrivileges !== undefined && model.defaultPrivileges.length > 0) {
+    files.set(
+      claim('default-privileges', '.yaml'),
+      writeDesiredState(
+        { kind: 'database', extensions: [], schemas: [], defaultPrivileges: model.defaultPrivileges },
+        options,
+      ),
     );
   }
   for (const s of byName(model.schemas)) {
@@ -322,6 +337,7 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['rows', r.rows],
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
     ['comment', r.comment],
+    ['grants', ownGrantsNode('routine', r.grants)],
     body,
   ]);
 }
@@ -406,11 +422,13 @@ function materializedViewNode(v: MaterializedView, file: string | undefined): YA
 
 function enumNode(e: EnumType): Value {
   const values = flowSeq(e.values);
-  return e.comment === undefined
+  const grants = ownGrantsNode('type', e.grants);
+  return e.comment === undefined && grants === undefined
     ? values
     : flowMap([
         ['values', values],
         ['comment', e.comment],
+        ['grants', grants],
       ]);
 }
 
@@ -432,6 +450,7 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
         : undefined,
     ],
     ['comment', d.comment],
+    ['grants', ownGrantsNode('type', d.grants)],
   ]);
 }
 
@@ -452,6 +471,7 @@ function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Va
   return blockMap([
     ['attributes', attributes],
     ['comment', c.comment],
+    ['grants', ownGrantsNode('type', c.grants)],
   ]);
 }
 
@@ -530,6 +550,40 @@ function grantsNode(grants: readonly Grant[] | undefined): Value {
     add(m, who, flowSeq(privileges));
   }
   return m;
+}
+
+/**
+ * Default privileges (issue 12) by role, its global kinds, then `inSchema` by schema; every entry
+ * the model has (a live one exists only where it differs from PostgreSQL's default).
+ */
+function defaultPrivilegesNode(entries: readonly DefaultPrivilege[]): YAMLMap {
+  const byRole = new Map<string, DefaultPrivilege[]>();
+  for (const e of sortDefaultPrivileges(entries)) byRole.set(e.role, [...(byRole.get(e.role) ?? []), e]);
+  const out = new YAMLMap();
+  for (const [role, list] of byRole) {
+    const kinds = (schema: string | undefined): [string, Value][] =>
+      list.filter((e) => e.schema === schema).map((e) => [e.on, grantsNode(e.grants)]);
+    const schemas = [...new Set(list.flatMap((e) => (e.schema !== undefined ? [e.schema] : [])))];
+    add(
+      out,
+      role,
+      blockMap([
+        ...kinds(undefined),
+        ['inSchema', schemas.length > 0 ? blockMap(schemas.map((s) => [s, blockMap(kinds(s))])) : undefined],
+      ]),
+    );
+  }
+  return out;
+}
+
+/**
+ * Privileges of a function, procedure or type: written only when they are not PostgreSQL's default
+ * for the kind (EXECUTE / USAGE to PUBLIC, nothing else), so that a schema whose code never had a
+ * GRANT or REVOKE pulls without a `grants` key on each function. Without the key they are not
+ * managed; write `grants: { public: [EXECUTE] }` to manage a function's default privileges.
+ */
+function ownGrantsNode(kind: keyof typeof DEFAULT_GRANTS, grants: readonly Grant[] | undefined): Value {
+  return isDefaultGrants(kind, grants) ? undefined : grantsNode(grants);
 }
 
 /** A row level security policy (issue 12): defaults (permissive, all, PUBLIC) left out. */

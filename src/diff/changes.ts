@@ -8,11 +8,13 @@
  */
 
 import { assertNever } from '../errors.js';
+import { defaultPrivilegeName } from '../model/default-privileges.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
   Column,
   CompositeType,
+  DefaultPrivilegeKind,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -26,6 +28,7 @@ import type {
   PrimaryKey,
   ReplicaIdentity,
   Routine,
+  RoutineArgument,
   Sequence,
   StorageParameters,
   Table,
@@ -77,7 +80,23 @@ export interface DropExtension {
 export type GrantTarget =
   | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string };
+  | { readonly kind: 'schema'; readonly name: string }
+  /** A function or procedure, named by its signature. */
+  | {
+      readonly kind: 'function' | 'procedure';
+      readonly schema: string;
+      readonly name: string;
+      readonly arguments: readonly RoutineArgument[];
+    }
+  /** An enum, composite type or domain (GRANT … ON TYPE; ON DOMAIN for a domain). */
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
+  /** ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] … ON on. */
+  | {
+      readonly kind: 'defaultPrivileges';
+      readonly role: string;
+      readonly schema?: string;
+      readonly on: DefaultPrivilegeKind;
+    };
 
 /** The privileges of one object where the desired state manages them (src/diff/grants.ts). */
 export interface ChangeGrants {
@@ -99,6 +118,13 @@ export function grantTargetName(on: GrantTarget): string {
       return `schema ${on.name}`;
     case 'column':
       return `column ${on.schema}.${on.name}.${on.column}`;
+    case 'function':
+    case 'procedure':
+      return `${on.kind} ${on.schema}.${routineSignature(on)}`;
+    case 'compositeType':
+      return `composite type ${on.schema}.${on.name}`;
+    case 'defaultPrivileges':
+      return defaultPrivilegeName(on);
     default:
       return `${on.kind} ${on.schema}.${on.name}`;
   }

@@ -122,7 +122,8 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
   for (const c of diffKeyed(live.compositeTypes, desired.compositeTypes, (x) => x.name)) {
     if (c.kind === 'added') out.push({ kind: 'createCompositeType', type: c.desired });
     else if (c.kind === 'removed') out.push({ kind: 'dropCompositeType', type: c.live });
-    else if (!same(c.live, c.desired)) out.push({ kind: 'alterCompositeType', from: c.live, to: c.desired });
+    else if (!same(without(c.live, 'grants'), without(c.desired, 'grants')))
+      out.push({ kind: 'alterCompositeType', from: c.live, to: c.desired });
   }
 
   for (const q of diffKeyed(live.sequences, desired.sequences, (x) => x.name)) {
@@ -297,7 +298,7 @@ function diffDomain(live: Domain, desired: Domain, out: Change[]): void {
     return;
   }
   const strip = (d: Domain) => ({
-    ...without(d, 'comment'),
+    ...without(d, 'comment', 'grants'),
     checks: [...d.checks].sort((a, b) => (a.name < b.name ? -1 : 1)).map((c) => without(c, 'comment')),
   });
   if (!same(strip(live), strip(desired))) out.push({ kind: 'alterDomain', from: live, to: desired });

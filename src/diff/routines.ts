@@ -16,8 +16,8 @@ const without = <T extends object, K extends keyof T>(x: T, ...keys: K[]): Omit<
 };
 const same = (a: unknown, b: unknown): boolean => stableStringify(a) === stableStringify(b);
 
-/** What CREATE OR REPLACE sets: everything but the comment. */
-const routineShape = (r: Routine) => without(r, 'comment');
+/** What CREATE OR REPLACE sets: everything but the comment (and the privileges: src/diff/grants.ts). */
+const routineShape = (r: Routine) => without(r, 'comment', 'grants');
 /** What CREATE OR REPLACE TRIGGER sets: everything but the enabled state and the comment. */
 const triggerShape = (t: Trigger) => without(t, 'enabled', 'comment');
 

@@ -30,6 +30,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import {
   byName,
   compareText,
@@ -92,6 +93,7 @@ export interface CatalogRows {
   readonly compositeAttributes: readonly CompositeAttributeRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
+  readonly defaultPrivileges: readonly DefaultPrivilegeRow[];
   readonly sequences: readonly SequenceRow[];
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
@@ -457,6 +459,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
           ...(r.to_column !== null ? { column: r.to_column } : {}),
         }),
       ),
+      defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

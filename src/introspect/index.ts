@@ -9,10 +9,12 @@
  * `SET LOCAL`, so the caller's session is left as it was. Call it outside a transaction (it refuses
  * otherwise), or pass `inTransaction: true` to read inside the caller's open one.
  */
+
 import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,
@@ -149,6 +151,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
   const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
   const grants = await read<GrantRow>(client, 'privileges', GRANTS_SQL, p);
+  const defaultPrivileges = await read<DefaultPrivilegeRow>(client, 'default privileges', DEFAULT_PRIVILEGES_SQL, p);
   const views = await read<ViewRow>(client, 'views', VIEWS_SQL, p);
   const viewColumns = await read<ViewColumnRow>(client, 'view columns', VIEW_COLUMNS_SQL, p);
   const dependencies = await read<DependencyRow>(client, 'dependencies', DEPENDENCIES_SQL);
@@ -166,6 +169,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     compositeAttributes,
     policies,
     grants,
+    defaultPrivileges,
     sequences,
     relations,
     columns,

@@ -3,6 +3,7 @@
  * (tables, partitions, schemas) is build.ts.
  */
 
+import { compareGrants } from '../model/grants.js';
 import { identityOptionsOf } from '../model/identity.js';
 import type {
   CheckConstraint,
@@ -43,6 +44,7 @@ import type {
   DependentRow,
   DomainCheckRow,
   ExtensionRow,
+  GrantJson,
   GrantRow,
   IndexKeyRow,
   IndexRow,
@@ -92,6 +94,7 @@ export function parseEnum(row: TypeRow): EnumType {
     name: row.name,
     values: row.enum_values ?? [],
     ...opt('comment', row.comment),
+    grants: parseGrantList(row.grants),
   };
 }
 
@@ -111,6 +114,7 @@ export function parseDomain(row: TypeRow, checks: readonly DomainCheck[]): Domai
     ...opt('collation', row.collation),
     checks: [...checks].sort(byName),
     ...opt('comment', row.comment),
+    grants: parseGrantList(row.grants),
   };
 }
 
@@ -490,6 +494,7 @@ export function parseCompositeType(row: TypeRow, attributes: readonly CompositeA
       ...opt('comment', a.comment),
     })),
     ...opt('comment', row.comment),
+    grants: parseGrantList(row.grants),
   };
 }
 
@@ -520,6 +525,11 @@ export function parsePolicy(row: PolicyRow): Policy {
 
 // ---------------------------------------------------------------- privileges (issue 12)
 
-export function parseGrant(row: GrantRow): Grant {
+export function parseGrant(row: Pick<GrantRow, 'grantee' | 'privilege' | 'grantable'>): Grant {
   return { grantee: row.grantee, privilege: row.privilege, ...(row.grantable ? { grantable: true as const } : {}) };
+}
+
+/** The privileges of a function or type (aclGrantsJson), in the model's order. */
+export function parseGrantList(rows: readonly GrantJson[]): Grant[] {
+  return rows.map(parseGrant).sort(compareGrants);
 }

@@ -100,6 +100,22 @@ FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'`;
 
+// Privileges (issue 12): the grantee of an aclexplode row, `public` for PUBLIC.
+const GRANTEE = `CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END`;
+
+/**
+ * The privileges of one function or type as a JSON list of `{ grantee, privilege, grantable }`, the
+ * owner's own left out: from its ACL, or, when that is NULL (never granted or revoked), from
+ * PostgreSQL's default for the kind (`acldefault('f' | 'T', owner)`: EXECUTE / USAGE to PUBLIC;
+ * `aclKind` undefined: an ACL that is never NULL).
+ */
+export const aclGrantsJson = (acl: string, aclKind: 'f' | 'T' | undefined, owner: string): string =>
+  `(SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object('grantee', x.grantee, 'privilege', x.privilege,
+      'grantable', x.grantable) ORDER BY x.grantee, x.privilege), '[]')
+    FROM (SELECT ${GRANTEE} AS grantee, a.privilege_type AS privilege, pg_catalog.bool_or(a.is_grantable) AS grantable
+      FROM pg_catalog.aclexplode(${aclKind === undefined ? acl : `COALESCE(${acl}, pg_catalog.acldefault('${aclKind}', ${owner}))`}) a
+      WHERE a.grantee <> ${owner} GROUP BY 1, 2) x)`;
+
 export interface TypeRow {
   readonly oid: string;
   readonly schema: string;
@@ -112,6 +128,15 @@ export interface TypeRow {
   readonly default_value: string | null;
   readonly collation: string | null;
   readonly comment: string | null;
+  /** Privileges (issue 12): aclGrantsJson. */
+  readonly grants: readonly GrantJson[];
+}
+
+/** One privilege of an aclGrantsJson list. */
+export interface GrantJson {
+  readonly grantee: string;
+  readonly privilege: string;
+  readonly grantable: boolean;
 }
 
 export const TYPES_SQL = `SELECT t.oid::pg_catalog.text AS oid, n.nspname AS schema, t.typname AS name, t.typtype AS type_type,
@@ -123,7 +148,8 @@ export const TYPES_SQL = `SELECT t.oid::pg_catalog.text AS oid, n.nspname AS sch
   pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS default_value,
   CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> b.typcollation
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
-  ${description('pg_type', 't.oid')} AS comment
+  ${description('pg_type', 't.oid')} AS comment,
+  ${aclGrantsJson('t.typacl', 'T', 't.typowner')} AS grants
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
@@ -855,8 +881,6 @@ export interface GrantRow {
   readonly privilege: string;
   readonly grantable: boolean;
 }
-
-const GRANTEE = `CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::pg_catalog.text END`;
 
 /**
  * The privileges granted on tables (not partitions), their columns, sequences and schemas, from

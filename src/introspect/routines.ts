@@ -5,7 +5,15 @@
  */
 import { defaultCost, defaultRows, isZdmOwnName, sortRoutines, sortTriggers } from '../model/routines.js';
 import type { ArgumentMode, Routine, RoutineArgument, Trigger, TriggerEnabled, TriggerEvent } from '../model/types.js';
-import { description, notExtensionMember, SYSTEM_SCHEMAS, USER_SCHEMAS } from './queries.js';
+import { parseGrantList } from './parse.js';
+import {
+  aclGrantsJson,
+  description,
+  type GrantJson,
+  notExtensionMember,
+  SYSTEM_SCHEMAS,
+  USER_SCHEMAS,
+} from './queries.js';
 
 const ZDM_OWN_SQL = `'_zdm_sync(_truncate)?[0-9]*$'`;
 
@@ -39,6 +47,8 @@ export interface RoutineRow {
   readonly config: string[] | null;
   readonly arguments: RoutineArgumentRow[] | null;
   readonly comment: string | null;
+  /** Privileges (issue 12): aclGrantsJson. */
+  readonly grants: readonly GrantJson[];
 }
 
 /** Functions and procedures (aggregates and window functions are not: prokind 'a', 'w'). */
@@ -57,7 +67,8 @@ export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.pr
         pg_catalog.unnest(p.proargmodes), pg_catalog.unnest(p.proargnames))
       WITH ORDINALITY AS a(type, mode, name, n)
     WHERE a.type IS NOT NULL) AS arguments,
-  ${description('pg_proc', 'p.oid')} AS comment
+  ${description('pg_proc', 'p.oid')} AS comment,
+  ${aclGrantsJson('p.proacl', 'f', 'p.proowner')} AS grants
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -165,6 +176,7 @@ export function parseRoutine(row: RoutineRow): Routine {
     ...(kind === 'function' && rows !== defaultRows(returns) ? { rows } : {}),
     ...(set !== undefined ? { set } : {}),
     ...(row.comment !== null ? { comment: row.comment } : {}),
+    grants: parseGrantList(row.grants),
   };
 }
 

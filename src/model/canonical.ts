@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
+import { withoutGrants } from './grants.js';
 import { sortRoutines, sortTriggers } from './routines.js';
 import type {
   Column,
+  CompositeType,
   DatabaseModel,
   Domain,
+  EnumType,
   Index,
   MaterializedView,
   Partition,
   RelationParts,
+  Routine,
   SchemaModel,
   Sequence,
   Table,
@@ -39,12 +43,6 @@ function canonicalParts<T extends RelationParts>(r: T): T {
       .map((p) => canonicalParts<Partition>(p)),
   };
 }
-
-/** Privileges are compared by the diff where the desired state manages them (src/diff/grants.ts). */
-const withoutGrants = <T extends { readonly grants?: unknown }>(x: T): Omit<T, 'grants'> => {
-  const { grants: _g, ...rest } = x;
-  return rest;
-};
 
 function canonicalTable(t: Table): Table {
   const { renamedFrom: _r, grants: _g, ...rest } = canonicalParts(t);
@@ -85,7 +83,7 @@ const canonicalTableText = memoized((t: Table): string => stableStringify(canoni
 
 /** True when two domains describe the same domain (check order ignored). */
 export function domainsEqual(a: Domain, b: Domain): boolean {
-  const c = (d: Domain): Domain => ({ ...d, checks: sorted(d.checks) });
+  const c = (d: Domain): Domain => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) });
   return stableStringify(c(a)) === stableStringify(c(b));
 }
 
@@ -112,14 +110,14 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 function canonicalSchema(s: SchemaModel): SchemaModel {
   return {
     ...(withoutGrants(s) as SchemaModel),
-    enums: sorted(s.enums),
-    domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
-    compositeTypes: sorted(s.compositeTypes),
+    enums: sorted(s.enums).map((e) => withoutGrants(e) as EnumType),
+    domains: sorted(s.domains).map((d) => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) })),
+    compositeTypes: sorted(s.compositeTypes).map((t) => withoutGrants(t) as CompositeType),
     sequences: sorted(s.sequences).map((q) => withoutGrants(q) as Sequence),
     tables: sorted(s.tables).map(canonicalTable),
     views: sorted(s.views).map(canonicalView),
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
-    functions: sortRoutines(s.functions),
+    functions: sortRoutines(s.functions).map((r) => withoutGrants(r) as Routine),
     triggers: sortTriggers(s.triggers),
   };
 }

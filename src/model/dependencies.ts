@@ -120,7 +120,7 @@ export function keyKind(key: string): string {
 
 /**
  * Kinds zdm manages: a change to one is planned like any other. Dependents of other kinds
- * (aggregates, rules, policies, publications, operators, casts…) are only known, and a
+ * (aggregates, rules, publications, operators, casts…) are only known, and a
  * change that would break one is refused, naming it.
  */
 const MANAGED_KINDS = new Set([
@@ -134,6 +134,7 @@ const MANAGED_KINDS = new Set([
   'function',
   'procedure',
   'trigger',
+  'policy',
 ]);
 
 export function isManagedKey(key: string): boolean {

@@ -17,4 +17,34 @@ export const PRIVILEGES = {
   column: ['SELECT', 'INSERT', 'UPDATE', 'REFERENCES'],
   sequence: ['USAGE', 'SELECT', 'UPDATE'],
   schema: ['USAGE', 'CREATE'],
+  function: ['EXECUTE'],
+  procedure: ['EXECUTE'],
+  type: ['USAGE'],
 } as const satisfies Record<string, readonly string[]>;
+
+/**
+ * What PostgreSQL gives PUBLIC on a new function or procedure (`acldefault('f', owner)`) and on a
+ * new type or domain (`acldefault('T', owner)`), besides the owner's own: the privileges a live
+ * object with a NULL ACL holds, and the ones a CREATE starts from.
+ */
+export const DEFAULT_GRANTS = {
+  routine: [{ grantee: 'public', privilege: 'EXECUTE' }],
+  type: [{ grantee: 'public', privilege: 'USAGE' }],
+} as const satisfies Record<string, readonly Grant[]>;
+
+/** Whether `grants` are exactly PostgreSQL's default ones of `kind` (`zdm pull` leaves those out). */
+export function isDefaultGrants(kind: keyof typeof DEFAULT_GRANTS, grants: readonly Grant[] | undefined): boolean {
+  const d = DEFAULT_GRANTS[kind];
+  return (
+    grants !== undefined &&
+    grants.length === d.length &&
+    grants.every((g, i) => g.grantee === d[i]!.grantee && g.privilege === d[i]!.privilege && g.grantable !== true)
+  );
+}
+
+/** The object without its privileges: what every comparison but src/diff/grants.ts looks at. */
+export const withoutGrants = <T extends { readonly grants?: unknown }>(x: T): Omit<T, 'grants'> => {
+  if (x.grants === undefined) return x;
+  const { grants: _g, ...rest } = x;
+  return rest;
+};

@@ -35,7 +35,7 @@ export interface Extension {
   readonly installedVersion?: string;
 }
 
-export interface EnumType {
+export interface EnumType extends Grantable {
   readonly kind: 'enum';
   readonly schema: string;
   readonly name: string;
@@ -49,7 +49,7 @@ export interface DomainCheck {
   readonly comment?: string;
 }
 
-export interface Domain {
+export interface Domain extends Grantable {
   readonly kind: 'domain';
   readonly schema: string;
   readonly name: string;
@@ -74,7 +74,7 @@ export interface CompositeAttribute {
 }
 
 /** `CREATE TYPE … AS (…)`. */
-export interface CompositeType {
+export interface CompositeType extends Grantable {
   readonly kind: 'compositeType';
   readonly schema: string;
   readonly name: string;
@@ -302,12 +302,12 @@ export interface Partition extends RelationParts {
 
 /**
  * One privilege held by one grantee on an object (a table, one of its columns, a sequence, a
- * schema). The owner's own privileges are left out: owners are outside zdm.
+ * schema, a function or procedure, a type). The owner's own privileges are left out.
  */
 export interface Grant {
   /** A role name, or `public` for PUBLIC. */
   readonly grantee: string;
-  /** `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `REFERENCES`, `TRIGGER`, `MAINTAIN`, `USAGE`, `CREATE`. */
+  /** `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `REFERENCES`, `TRIGGER`, `MAINTAIN`, `USAGE`, `CREATE`, `EXECUTE`. */
   readonly privilege: string;
   /** WITH GRANT OPTION. */
   readonly grantable?: true;
@@ -319,9 +319,28 @@ export interface Grant {
  * `grants` key, `{}` for none); absent, the privileges are left as they are. A table's `grants` key
  * manages its columns' privileges too (a column without `grants` has none). Never compared through
  * canonical.ts: the diff compares them where the desired state manages them (src/diff/grants.ts).
+ * Functions, procedures and types (enums, domains, composite types) have them too; their live list
+ * holds PostgreSQL's default (EXECUTE / USAGE to PUBLIC) when their ACL is NULL (src/model/grants.ts).
  */
 export interface Grantable {
   readonly grants?: readonly Grant[];
+}
+
+/** What `ALTER DEFAULT PRIVILEGES … ON <kind>` applies to (pg_default_acl.defaclobjtype r, S, f, T, n). */
+export type DefaultPrivilegeKind = 'tables' | 'sequences' | 'functions' | 'types' | 'schemas';
+
+/**
+ * `ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] GRANT … ON kind`: the privileges the
+ * objects `role` creates from now on get (one pg_default_acl row; src/model/default-privileges.ts).
+ */
+export interface DefaultPrivilege {
+  /** FOR ROLE: whose new objects. */
+  readonly role: string;
+  /** IN SCHEMA; absent: in every schema (a global entry, which may also take PUBLIC's default away). */
+  readonly schema?: string;
+  readonly on: DefaultPrivilegeKind;
+  /** By grantee, the role's own left out; sorted (compareGrants). */
+  readonly grants: readonly Grant[];
 }
 
 // ---------------------------------------------------------------- row level security policies (issue 12)
@@ -442,7 +461,7 @@ export type Parallel = 'safe' | 'restricted' | 'unsafe';
  * A function or procedure. Its identity is `schema.name(argument types)` (routineIdentity in
  * routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
  */
-export interface Routine {
+export interface Routine extends Grantable {
   readonly kind: 'function' | 'procedure';
   readonly schema: string;
   readonly name: string;
@@ -584,6 +603,13 @@ export interface DatabaseModel {
    * Never compared.
    */
   readonly attachedIndexNames?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Default privileges (issue 12), sorted by role, schema, kind: a live model has every
+   * pg_default_acl entry; a desired state has the list only when it manages them (its
+   * `defaultPrivileges` key), and then an entry it leaves out is at PostgreSQL's default. Never
+   * compared through canonical.ts: src/diff/default-privileges.ts compares them.
+   */
+  readonly defaultPrivileges?: readonly DefaultPrivilege[];
   /** Live database only: e.g. `PostgreSQL 18.4`. */
   readonly server?: { readonly version: string; readonly versionNum: number };
 }

@@ -357,24 +357,44 @@ export class PlanContext {
     const own = ` on ${qualified(ref.schema, ref.name)}`;
     const desired = objectFingerprints(this.input.desired);
     const live = objectFingerprints(this.input.live);
+    // Policies (issue 12) are managed, and not re-created around such a change either (one the
+    // desired state drops goes first, in contract).
+    const desiredPolicies = new Set(
+      this.input.desired.schemas.flatMap((s) =>
+        s.tables.flatMap((t) => (t.policies ?? []).map((p) => `policy ${p.name} on ${s.name}.${t.name}`)),
+      ),
+    );
     const blocks = (k: string): boolean =>
-      !isManagedKey(k) || ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired));
+      !isManagedKey(k) ||
+      ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired)) ||
+      (k.startsWith('policy ') && desiredPolicies.has(k));
     return this.liveGraph
       .dependentsOf(objectKey('table', ref.schema, ref.name), column)
       .filter((k) => blocks(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
   }
 
+  /** Whether a key of `unmanagedDependents` is an object of the model (managed, but not re-created around the change). */
+  private isModelDependent(k: string): boolean {
+    return k in objectFingerprints(this.input.live) || (k.startsWith('policy ') && isManagedKey(k));
+  }
+
+  /** Keys of `unmanagedDependents`, each followed by why zdm cannot take it along. */
+  namedDependents(deps: readonly string[]): string[] {
+    return deps.map((k) =>
+      this.isModelDependent(k)
+        ? `${k} (zdm does not re-create it around this change yet)`
+        : `${k} (not managed by zdm)`,
+    );
+  }
+
   /** The refusal of a change under objects zdm does not manage (`unmanagedDependents`), or undefined. */
   unmanagedRefusal(ref: RelationRef, column: string | undefined, change: string): string | undefined {
     const deps = this.unmanagedDependents(ref, column);
     if (deps.length === 0) return undefined;
-    const live = objectFingerprints(this.input.live);
-    const named = deps.map((k) =>
-      k in live ? `${k} (zdm does not re-create it around this change yet)` : `${k} (not managed by zdm)`,
-    );
+    const named = this.namedDependents(deps);
     const one = deps.length === 1;
-    if (deps.every((k) => !(k in live))) {
+    if (deps.every((k) => !this.isModelDependent(k))) {
       return (
         `${deps.join(', ')} (not managed by zdm) depend${one ? 's' : ''} on the ${column === undefined ? 'table' : 'column'}: ` +
         `PostgreSQL refuses to ${change} under ${one ? 'it' : 'them'}; drop or change ${one ? 'it' : 'them'} first`

@@ -53,7 +53,8 @@ export const GROUPS = {
     // Views and materialized views, created and replaced after every table, column and index they
     // may read, in the order of the desired dependency graph.
     'views',
-    // Functions with a SQL-standard body (parsed at creation) that read tables or views.
+    // Functions with a SQL-standard body (parsed at creation) that read tables or views, and those
+    // whose arguments or result are the row type of a new table.
     'bodyFunctions',
     // Triggers after their tables, views and functions (CREATE [OR REPLACE] TRIGGER: SHARE ROW EXCLUSIVE).
     'triggers',

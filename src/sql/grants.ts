@@ -1,12 +1,29 @@
-/** GRANT and REVOKE on tables, columns, sequences and schemas (issue 12). */
-import type { Grant } from '../model/types.js';
-import { quoteIdent, type RelationName, rel } from './quote.js';
+/**
+ * GRANT and REVOKE on tables, columns, sequences, schemas, functions, procedures and types, and
+ * ALTER DEFAULT PRIVILEGES (issue 12).
+ */
+import type { DefaultPrivilegeKind, Grant, RoutineArgument } from '../model/types.js';
+import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
+import { routineObject } from './routines.js';
 
 /** What a GRANT or REVOKE is on. */
 export type GrantObject =
   | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string };
+  | { readonly kind: 'schema'; readonly name: string }
+  | {
+      readonly kind: 'function' | 'procedure';
+      readonly schema: string;
+      readonly name: string;
+      readonly arguments: readonly RoutineArgument[];
+    }
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
+  | {
+      readonly kind: 'defaultPrivileges';
+      readonly role: string;
+      readonly schema?: string;
+      readonly on: DefaultPrivilegeKind;
+    };
 
 const grantee = (g: string): string => (g === 'public' ? 'PUBLIC' : quoteIdent(g));
 
@@ -19,17 +36,33 @@ function onSql(o: GrantObject): string {
       return `SEQUENCE ${rel(o as RelationName)}`;
     case 'schema':
       return `SCHEMA ${quoteIdent(o.name)}`;
+    case 'function':
+    case 'procedure':
+      return routineObject(o);
+    case 'enum':
+    case 'compositeType':
+      return `TYPE ${qualifiedName(o.schema, o.name)}`;
+    case 'domain':
+      return `DOMAIN ${qualifiedName(o.schema, o.name)}`;
+    case 'defaultPrivileges':
+      return o.on.toUpperCase();
   }
 }
 
 const privilegeSql = (o: GrantObject, privilege: string): string =>
   o.kind === 'column' ? `${privilege} (${quoteIdent(o.column)})` : privilege;
 
+/** `ALTER DEFAULT PRIVILEGES FOR ROLE r [IN SCHEMA s] ` before the GRANT or REVOKE of default privileges. */
+const prefix = (o: GrantObject): string =>
+  o.kind === 'defaultPrivileges'
+    ? `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(o.role)} ${o.schema !== undefined ? `IN SCHEMA ${quoteIdent(o.schema)} ` : ''}`
+    : '';
+
 /** One GRANT per grantee and grant option, its privileges together. */
 export function grantSql(o: GrantObject, grants: readonly Grant[]): string[] {
   return grouped(grants).map(
     ([who, grantable, privileges]) =>
-      `GRANT ${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} TO ${grantee(who)}${grantable ? ' WITH GRANT OPTION' : ''}`,
+      `${prefix(o)}GRANT ${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} TO ${grantee(who)}${grantable ? ' WITH GRANT OPTION' : ''}`,
   );
 }
 
@@ -37,7 +70,7 @@ export function grantSql(o: GrantObject, grants: readonly Grant[]): string[] {
 export function revokeSql(o: GrantObject, grants: readonly Grant[], optionOnly = false): string[] {
   return grouped(grants.map((g) => ({ grantee: g.grantee, privilege: g.privilege }))).map(
     ([who, , privileges]) =>
-      `REVOKE ${optionOnly ? 'GRANT OPTION FOR ' : ''}${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} FROM ${grantee(who)}`,
+      `${prefix(o)}REVOKE ${optionOnly ? 'GRANT OPTION FOR ' : ''}${privileges.map((p) => privilegeSql(o, p)).join(', ')} ON ${onSql(o)} FROM ${grantee(who)}`,
   );
 }
 

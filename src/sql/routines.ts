@@ -39,7 +39,7 @@ export function routineSignatureSql(r: Pick<Routine, 'kind' | 'schema' | 'name' 
 }
 
 /** `FUNCTION public.f(integer)` / `PROCEDURE public.p()`. */
-function routineObject(r: Pick<Routine, 'kind' | 'schema' | 'name' | 'arguments'>): string {
+export function routineObject(r: Pick<Routine, 'kind' | 'schema' | 'name' | 'arguments'>): string {
   return `${r.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION'} ${routineSignatureSql(r)}`;
 }
 

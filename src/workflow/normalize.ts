@@ -29,7 +29,6 @@ import type {
   DatabaseModel,
   Domain,
   ExclusionConstraint,
-  Grant,
   Index,
   IndexKey,
   Partition,
@@ -50,6 +49,7 @@ import { createSequenceSql } from '../sql/sequences.js';
 import { searchPathSql } from '../sql/session.js';
 import { createTableOfColumnsSql } from '../sql/tables.js';
 import { createDomainSql, createEnumSql } from '../sql/types.js';
+import { missingRoles } from './roles.js';
 
 export interface NormalizeIssue {
   /** Document path of the object, e.g. `schemas.public.tables.orders.checks.chk_amount`. */
@@ -367,45 +367,6 @@ function mergeParts<T extends RelationParts>(
   };
 }
 
-/**
- * Roles are not managed by zdm (issue 12): a grant to a role that does not exist is an error at
- * plan time, located at the grantee's key.
- */
-async function checkGrantees(client: Queryable, desired: DatabaseModel): Promise<void> {
-  const uses: { role: string; path: string[] }[] = [];
-  const add = (grants: readonly Grant[] | undefined, path: string[]): void => {
-    for (const g of grants ?? [])
-      if (g.grantee !== 'public') uses.push({ role: g.grantee, path: [...path, 'grants', g.grantee] });
-  };
-  for (const s of desired.schemas) {
-    add(s.grants, ['schemas', s.name]);
-    for (const q of s.sequences) add(q.grants, ['schemas', s.name, 'sequences', q.name]);
-    for (const t of s.tables) {
-      add(t.grants, ['schemas', s.name, 'tables', t.name]);
-      for (const c of t.columns) add(c.grants, ['schemas', s.name, 'tables', t.name, 'columns', c.name]);
-    }
-  }
-  if (uses.length === 0) return;
-  const r = await client.query<{ rolname: string }>(
-    'SELECT rolname::pg_catalog.text AS rolname FROM pg_catalog.pg_roles WHERE rolname = ANY ($1::pg_catalog.text[])',
-    [[...new Set(uses.map((u) => u.role))]],
-  );
-  const exists = new Set(r.rows.map((x) => x.rolname));
-  const seen = new Set<string>();
-  const issues: NormalizeIssue[] = [];
-  for (const u of uses) {
-    const key = u.path.join(SEP);
-    if (exists.has(u.role) || seen.has(key)) continue;
-    seen.add(key);
-    issues.push({
-      path: u.path.join('.'),
-      segments: u.path,
-      message: `role "${u.role}" does not exist: zdm does not create roles; create it first (or fix the name)`,
-    });
-  }
-  if (issues.length > 0) throw new NormalizeError(issues);
-}
-
 /** The desired policies with their expressions as the server deparses them (issue 12). */
 function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
   if (desired.policies === undefined) return {};
@@ -460,7 +421,9 @@ export async function normalizeDesired(
   live: DatabaseModel,
   options: NormalizeOptions = {},
 ): Promise<DatabaseModel> {
-  await checkGrantees(client, desired);
+  // Roles are not managed by zdm (issue 12): a role the desired state names must exist.
+  const roleIssues = await missingRoles(client, desired);
+  if (roleIssues.length > 0) throw new NormalizeError(roleIssues);
   const liveTables = new Map(live.schemas.flatMap((x) => x.tables.map((t) => [`${t.schema}.${t.name}`, t] as const)));
   const liveDomains = new Map(live.schemas.flatMap((x) => x.domains.map((d) => [`${d.schema}.${d.name}`, d] as const)));
   const differs = <T extends { schema: string; name: string }>(

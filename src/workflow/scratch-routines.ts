@@ -20,7 +20,7 @@ import { createRoutineSql } from '../sql/routines.js';
 import { createUserTriggerSql } from '../sql/triggers.js';
 
 const routineShape = (r: Routine): string => {
-  const { comment: _c, ...rest } = r;
+  const { comment: _c, grants: _g, ...rest } = r;
   return stableStringify(rest);
 };
 const triggerShape = (t: Trigger): string => {
@@ -59,17 +59,22 @@ export interface CodeObject {
   readonly schema: string;
 }
 
+/** The document path of a routine: by name, or by `name(types)` when the schema has overloads of it. */
+export function routinePath(s: SchemaModel, r: Routine): string[] {
+  const many = s.functions.filter((x) => x.name === r.name && x.kind === r.kind).length > 1;
+  const yamlKey = many ? routineKey(r).slice(r.kind.length + 1 + s.name.length + 1) : r.name;
+  return ['schemas', s.name, r.kind === 'function' ? 'functions' : 'procedures', yamlKey];
+}
+
 /** What the scratch database builds for the routines and triggers of `desired`: routines first. */
 export function routineObjects(desired: DatabaseModel): { routines: CodeObject[]; triggers: CodeObject[] } {
   const routines: CodeObject[] = [];
   const triggers: CodeObject[] = [];
   for (const s of desired.schemas) {
     for (const r of s.functions) {
-      const many = s.functions.filter((x) => x.name === r.name && x.kind === r.kind).length > 1;
-      const yamlKey = many ? routineKey(r).slice(r.kind.length + 1 + s.name.length + 1) : r.name;
       routines.push({
         key: routineKey(r),
-        path: ['schemas', s.name, r.kind === 'function' ? 'functions' : 'procedures', yamlKey],
+        path: routinePath(s, r),
         sql: createRoutineSql(r),
         schema: s.name,
       });
@@ -117,8 +122,8 @@ export async function buildCodeObjects(
 
 /**
  * The desired schemas with each routine and trigger in `needed` replaced by the server's form of it
- * (`got`, the scratch database read back), keeping the desired comment (and enabled state of a
- * trigger, which the scratch database does not set).
+ * (`got`, the scratch database read back), keeping the desired comment and privileges (and enabled
+ * state of a trigger, which the scratch database does not set).
  */
 export function withServerRoutines(
   schemas: readonly SchemaModel[],
@@ -132,8 +137,13 @@ export function withServerRoutines(
     functions: s.functions.map((r) => {
       const g = needed.has(routineKey(r)) ? gotRoutines.get(routineKey(r)) : undefined;
       if (g === undefined) return r;
-      const { comment: _c, ...rest } = g;
-      return r.comment !== undefined ? { ...rest, comment: r.comment } : rest;
+      // The desired comment and privileges (the scratch database has PostgreSQL's default ones).
+      const { comment: _c, grants: _g, ...rest } = g;
+      return {
+        ...rest,
+        ...(r.comment !== undefined ? { comment: r.comment } : {}),
+        ...(r.grants !== undefined ? { grants: r.grants } : {}),
+      };
     }),
     triggers: s.triggers.map((t) => {
       const g = needed.has(triggerKey(t)) ? gotTriggers.get(triggerKey(t)) : undefined;

@@ -242,6 +242,7 @@ const FEATURES: Readonly<Record<string, (m: DatabaseModel, unsupported: readonly
       type: 'integer',
       nullable: true,
       checks: [{ name: 'year_check', expression: '((VALUE >= 1901) AND (VALUE <= 2155))' }],
+      grants: [{ grantee: 'public', privilege: 'USAGE' }],
     });
     const payment = pub.tables.find((t) => t.name === 'payment')!;
     expect(payment.partitionBy).toEqual({ strategy: 'range', columns: ['payment_date'] });

@@ -77,6 +77,7 @@ describe('functions and procedures', () => {
       volatility: 'immutable',
       parallel: 'safe',
       comment: 'net plus VAT',
+      grants: [{ grantee: 'public', privilege: 'EXECUTE' }],
     });
     expect(f('function app.gross(numeric, numeric)')).toEqual({
       kind: 'function',
@@ -91,6 +92,7 @@ describe('functions and procedures', () => {
       body: 'RETURN (n * ((1)::numeric + rate))',
       sqlBody: true,
       volatility: 'immutable',
+      grants: [{ grantee: 'public', privilege: 'EXECUTE' }],
     });
     expect(f('function app.pairs(text, integer[])').arguments).toEqual([
       { mode: 'out', name: 'a', type: 'integer' },

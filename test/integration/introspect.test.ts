@@ -127,10 +127,18 @@ describe('introspect (kitchen sink)', () => {
         name: 'order_status',
         values: ['pending', 'active', 'shipped'],
         comment: 'Lifecycle of an order',
+        // PostgreSQL's default (a NULL ACL): USAGE to PUBLIC.
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
       },
     ]);
     expect(schema(model, 'Shop "EU"').enums).toEqual([
-      { kind: 'enum', schema: 'Shop "EU"', name: 'Währung', values: ['EUR', 'CHF', "it's"] },
+      {
+        kind: 'enum',
+        schema: 'Shop "EU"',
+        name: 'Währung',
+        values: ['EUR', 'CHF', "it's"],
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
+      },
     ]);
   });
 
@@ -144,6 +152,7 @@ describe('introspect (kitchen sink)', () => {
         nullable: true,
         collation: 'C',
         checks: [{ name: 'code_check', expression: "(VALUE ~ '^[A-Z]+$'::text)" }],
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
       },
       {
         kind: 'domain',
@@ -157,6 +166,7 @@ describe('introspect (kitchen sink)', () => {
           { name: 'positive_amount_max', expression: '(VALUE < (1000000)::numeric)' },
         ],
         comment: 'Money, never negative',
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
       },
     ]);
   });
@@ -667,6 +677,7 @@ describe('introspect (kitchen sink)', () => {
           { name: 'street', type: 'text' },
           { name: 'city', type: 'text' },
         ],
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
       },
       {
         kind: 'compositeType',
@@ -678,6 +689,7 @@ describe('introspect (kitchen sink)', () => {
           { name: 'status', type: 'shop.order_status' },
         ],
         comment: 'an amount in a currency',
+        grants: [{ grantee: 'public', privilege: 'USAGE' }],
       },
     ]);
   });

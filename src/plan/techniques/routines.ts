@@ -31,6 +31,8 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
+import { DEFAULT_GRANTS } from '../../model/grants.js';
+import { objectFingerprints } from '../../model/objects.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
 import { quoteIdent } from '../../sql/quote.js';
@@ -45,6 +47,7 @@ import {
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
+import { privilegesAgainSql } from './grants.js';
 
 export type { RoutineChange, TriggerChange };
 
@@ -101,11 +104,16 @@ function triggerLock(ctx: PlanContext, t: Trigger, mode: LockInfo['mode']): Lock
 // ---------------------------------------------------------------------------------------------
 // Routines
 
-/** Whether the desired routine's SQL-standard body reads tables or views (then it waits for them). */
+/**
+ * Whether the desired routine waits for the tables and views: its SQL-standard body reads one, or
+ * its arguments or result are the row type of one the plan creates (`RETURNS SETOF orders`).
+ */
 function readsRelations(ctx: PlanContext, r: Routine): boolean {
-  return (
-    r.sqlBody === true && ctx.desiredGraph.dependenciesOf(routineKey(r)).some((k) => RELATION_KINDS.has(keyKind(k)))
-  );
+  const relations = ctx.desiredGraph.dependenciesOf(routineKey(r)).filter((k) => RELATION_KINDS.has(keyKind(k)));
+  if (relations.length === 0) return false;
+  if (r.sqlBody === true) return true;
+  const liveKeys = objectFingerprints(ctx.live);
+  return relations.some((k) => !(k in liveKeys));
 }
 
 /**
@@ -149,8 +157,8 @@ function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): v
     sql = createRoutineStatements(r);
     summary = `create ${what}`;
   } else {
-    const { comment: _a, ...from } = c.from;
-    const { comment: _b, ...to } = c.to;
+    const { comment: _a, grants: _ga, ...from } = c.from;
+    const { comment: _b, grants: _gb, ...to } = c.to;
     const definition = JSON.stringify(from) !== JSON.stringify(to);
     sql = [
       ...(definition ? ['SET LOCAL check_function_bodies = off', createRoutineSql(r, { replace: true })] : []),
@@ -195,6 +203,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         ...liveTriggers.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
         dropRoutineSql(c.from),
         ...createRoutineStatements(c.to),
+        ...privilegesAgainSql(c.to, DEFAULT_GRANTS.routine, c.to.grants ?? c.from.grants ?? DEFAULT_GRANTS.routine),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
       { locks: [...liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },

@@ -7,7 +7,7 @@ import {
   writeDesiredState,
   writeDesiredStateFiles,
 } from '../../../src/desired/index.js';
-import type { DatabaseModel } from '../../../src/model/types.js';
+import type { DatabaseModel, Grant } from '../../../src/model/types.js';
 import { col, emptySchema, FULL_MODEL, index, key, table } from './full-model.js';
 
 const EXPECTED_EXAMPLE = `# yaml-language-server: $schema=../schemas/desired-state.schema.json
@@ -157,6 +157,53 @@ describe('writeDesiredStateFiles', () => {
   test('a model with nothing in it is still one loadable file', () => {
     const files = writeDesiredStateFiles({ kind: 'database', extensions: [], schemas: [] }, { schemaPath: '' });
     expect([...files]).toEqual([['schema.yaml', 'version: 1\n']]);
+  });
+});
+
+describe('privileges of functions and types, default privileges (issue 12)', () => {
+  const answer = {
+    kind: 'function' as const,
+    schema: 'public',
+    name: 'answer',
+    arguments: [],
+    returns: 'integer',
+    language: 'sql',
+    body: 'SELECT 42',
+  };
+  const withCode = (grants: readonly Grant[]): DatabaseModel => ({
+    kind: 'database',
+    extensions: [],
+    schemas: [{ ...emptySchema('public'), functions: [{ ...answer, grants }] }],
+    defaultPrivileges: [
+      { role: 'owner', on: 'functions', grants: [] },
+      { role: 'owner', schema: 'app', on: 'tables', grants: [{ grantee: 'reader', privilege: 'SELECT' }] },
+    ],
+  });
+
+  test("PostgreSQL's default (EXECUTE to PUBLIC) is not written; anything else is, and reads back", () => {
+    const plain = writeDesiredState(withCode([{ grantee: 'public', privilege: 'EXECUTE' }]), { schemaPath: '' });
+    expect(plain).not.toMatch(/grants/);
+    const text = writeDesiredState(withCode([{ grantee: 'reader', privilege: 'EXECUTE', grantable: true }]), {
+      schemaPath: '',
+    });
+    expect(text).toMatch(/grants: \{ reader: \[ EXECUTE WITH GRANT OPTION \] \}/);
+    expect(text).toMatch(
+      /defaultPrivileges:\n {2}owner:\n {4}functions: \{\}\n {4}inSchema:\n {6}app:\n {8}tables: \{ reader: \[ SELECT \] \}/,
+    );
+    const back = parseDesiredState(text, 'x.yaml');
+    expect(back.model.schemas[0]?.functions[0]?.grants).toEqual([
+      { grantee: 'reader', privilege: 'EXECUTE', grantable: true },
+    ]);
+    expect(back.model.defaultPrivileges).toEqual(withCode([]).defaultPrivileges);
+  });
+
+  test('a privilege a function cannot have is an error at its place', () => {
+    expect(() =>
+      parseDesiredState(
+        'version: 1\nschemas:\n  public:\n    functions:\n      f: { returns: integer, language: sql, body: SELECT 1, grants: { r: [SELECT] } }\n',
+        'x.yaml',
+      ),
+    ).toThrow(/x\.yaml:5:\d+: .*`SELECT` is not a privilege of a function: one of EXECUTE/);
   });
 });
 

@@ -252,3 +252,33 @@ describe('replace-column refusal rules', () => {
     expect(rule.refuse(facts(c.allowed))).toBeUndefined();
   });
 });
+
+describe('a policy over the column (issue 12: policies are managed)', () => {
+  const rule = COLUMN_RULES.find((r) => r.name === 'unmanaged-uses-column')!;
+  const own = { name: 'own', using: '(n > 0)' };
+  const policyReads = (column: string): Dependency[] => [
+    { from: 'policy own on public.t', to: 'table public.t', column },
+  ];
+
+  test('a kept policy that reads the column is named as managed, not re-created around the change yet', () => {
+    const c = { ...retype([t([id(), n()], { policies: [own] })]), dependencies: policyReads('n') };
+    const reason = rule.refuse(facts(c));
+    expect(reason).toMatch(
+      /^policy own on public\.t \(zdm does not re-create it around this change yet\) depends on the column/,
+    );
+    expect(reason).not.toMatch(/not managed/);
+  });
+
+  test('a policy the desired state drops does not hold the change back', () => {
+    const c = {
+      ...retype([t([id(), n()], { policies: [own] })], [t([id(), n('bigint')])]),
+      dependencies: policyReads('n'),
+    };
+    expect(rule.refuse(facts(c))).toBeUndefined();
+  });
+
+  test('a policy over another column does not either', () => {
+    const c = { ...retype([t([id(), n()], { policies: [own] })]), dependencies: policyReads('id') };
+    expect(rule.refuse(facts(c))).toBeUndefined();
+  });
+});

@@ -400,7 +400,7 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       const deps = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger '));
       return deps.length > 0
         ? on(
-            `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the table: ` +
+            `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the table: ` +
               'they would keep reading the retired table; drop them first and recreate them after contract',
           )
         : undefined;

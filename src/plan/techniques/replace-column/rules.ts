@@ -85,7 +85,7 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
     refuse: ({ ctx, change }) => {
       const deps = ctx.unmanagedDependents(change.table, change.from.name).filter((k) => !k.startsWith('trigger '));
       return deps.length > 0
-        ? `${deps.join(', ')} (not managed by zdm) depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} first`
+        ? `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} in a plan of ${deps.length === 1 ? 'its' : 'their'} own first`
         : undefined;
     },
   },
