@@ -39,7 +39,7 @@ export function diffGrants(live: DatabaseModel, desired: DatabaseModel): Change[
       ['compositeType', s.compositeTypes, ls?.compositeTypes],
     ] as const) {
       for (const t of list) {
-        const lt = named(liveList, t.name);
+        const lt = named<{ readonly name: string; readonly grants?: readonly Grant[] }>(liveList, t.name);
         add({ kind, schema: s.name, name: t.name }, lt?.grants ?? DEFAULT_GRANTS.type, t.grants);
       }
     }
