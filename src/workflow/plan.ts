@@ -69,11 +69,6 @@ export interface MakePlanOptions {
    * the section out. `zdm plan` rehearses unless --no-rehearse.
    */
   readonly rehearse?: boolean;
-  /**
-   * A test seam: the plan as the planner made it, to be altered before the rehearsal (a test
-   * simulates a planner bug with it). Never set by zdm itself.
-   */
-  readonly beforeRehearsal?: (plan: Plan) => Plan;
 }
 
 export interface MadePlan {
@@ -251,7 +246,6 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       unchecked.map((u) => u.check),
     );
   }
-  if (options.beforeRehearsal) plan = withChecksum(options.beforeRehearsal(plan));
   if (options.rehearse !== undefined && plan.phases.some((p) => p.steps.length > 0)) {
     const rehearsal = options.rehearse
       ? await rehearsePlan(plan, live, desired, {
