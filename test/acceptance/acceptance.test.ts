@@ -19,6 +19,7 @@ import { withoutJournal } from '../../src/model/objects.js';
 import { PHASES } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { expectRehearsed } from '../support/rehearsal.js';
 import { describePlan, expectPlan, loadCases, serverCases } from './cases.js';
 
 // Drops everything a case may have created: extensions, every schema (zdm's journal too), and
@@ -108,7 +109,11 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
       now: NOW,
       batchSize: BATCH,
       scratchUrl: adminUrl(),
+      // Every case is rehearsed: a step that fails on the scratch copy, or takes a lock its declared
+      // locks do not cover, makes makePlan throw (src/workflow/rehearse.ts).
+      rehearse: true,
     });
+    expectRehearsed(made.plan);
     expectPlan(made.plan, made.warnings, c);
 
     for (const phase of PHASES) {
