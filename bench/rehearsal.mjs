@@ -82,9 +82,16 @@ try {
     });
   }
   await c.end();
-  console.log(`\nzdm plan on the shop example, with and without rehearsal (scratch: ${flags.scratch}), median of ${flags.runs}`);
+  console.log(
+    `\nzdm plan on the shop example, with and without rehearsal (scratch: ${flags.scratch}), median of ${flags.runs}`,
+  );
   printTable(['scenario', 'steps', 'plan', 'plan + rehearsal', 'added', 'rehearsal (its own clock)'], rows);
-  writeResults('rehearsal', { machine: await machineFacts(server.url), scratch: flags.scratch, runs: flags.runs, results });
+  writeResults('rehearsal', {
+    machine: await machineFacts(server.url),
+    scratch: flags.scratch,
+    runs: flags.runs,
+    results,
+  });
   if (!flags['database-url']) await dropDatabase(server.url, db);
 } finally {
   await server.stop();

@@ -79,7 +79,11 @@ export const PLAN_SCHEMA = {
           properties: {
             rehearsed: { description: 'The plan was rehearsed, every step as declared.', const: true },
             server: str('The scratch server, e.g. `PostgreSQL 18.4` (the live major version).'),
-            durationMs: { description: 'Wall time of the whole rehearsal, copy of the schema included.', type: 'integer', minimum: 0 },
+            durationMs: {
+              description: 'Wall time of the whole rehearsal, copy of the schema included.',
+              type: 'integer',
+              minimum: 0,
+            },
             steps: {
               description: 'Every step, in the order it ran.',
               type: 'array',
@@ -90,7 +94,8 @@ export const PLAN_SCHEMA = {
                 properties: {
                   id: str('The step id, e.g. `expand.1`.', { pattern: '^(expand|backfill|contract)\\.[1-9][0-9]*$' }),
                   durationMs: {
-                    description: 'Wall time of the step on the (empty) scratch copy: not a forecast of its live duration.',
+                    description:
+                      'Wall time of the step on the (empty) scratch copy: not a forecast of its live duration.',
                     type: 'integer',
                     minimum: 0,
                   },

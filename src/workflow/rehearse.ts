@@ -33,14 +33,7 @@ import { introspect } from '../introspect/index.js';
 import { withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
 import { planChanges } from '../plan/index.js';
-import {
-  HAZARDS,
-  type ObservedLock,
-  type Plan,
-  type Rehearsal,
-  type RehearsedStep,
-  type Step,
-} from '../plan/types.js';
+import { HAZARDS, type ObservedLock, type Plan, type Rehearsal, type RehearsedStep, type Step } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
 import { ScratchError, withScratchDatabase } from './scratch.js';
 
@@ -82,8 +75,10 @@ function rolesOf(...models: DatabaseModel[]): string[] {
     else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         if (k === 'grantee' && typeof x === 'string') out.add(x);
-        else if (k === 'roles' && Array.isArray(x)) for (const r of x) if (typeof r === 'string') out.add(r);
-        else walk(x);
+        else if (k === 'roles' && Array.isArray(x))
+          for (const r of x)
+            if (typeof r === 'string') out.add(r);
+            else walk(x);
       }
     }
   };

@@ -159,7 +159,9 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
   it('zdm plan writes the rehearsal, under the checksum: apply refuses the plan once the section is edited', async () => {
     const out = path.join(dir, 'rehearsed.plan.yaml');
     const r = await cli(['--out', out]);
-    expect(r.stderr).toMatch(/^rehearsal: \d+ steps applied to a scratch copy of the live schema on PostgreSQL \d+\.\d+ in \d+ ms, every lock taken as declared$/m);
+    expect(r.stderr).toMatch(
+      /^rehearsal: \d+ steps applied to a scratch copy of the live schema on PostgreSQL \d+\.\d+ in \d+ ms, every lock taken as declared$/m,
+    );
     expect(r.code, r.stderr).toBe(0);
     const text = await readFile(out, 'utf8');
     const plan = parsePlan(text, out);
@@ -198,7 +200,9 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
     const out = path.join(dir, `bug-${says.length}.plan.yaml`);
     const r = await cli(['--out', out], faultEnv(from, to));
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stderr).toMatch(/rehearsal of the plan on a scratch copy of the live schema failed, nothing was written: step (expand|backfill|contract)\.\d+ \(/);
+    expect(r.stderr).toMatch(
+      /rehearsal of the plan on a scratch copy of the live schema failed, nothing was written: step (expand|backfill|contract)\.\d+ \(/,
+    );
     expect(r.stderr).toContain(says);
     expect(r.stderr).toContain(from);
     expect(r.stderr).toContain('this is a zdm bug');

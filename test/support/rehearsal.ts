@@ -18,6 +18,9 @@ export function expectRehearsed(plan: Plan): void {
   if (!r?.rehearsed) throw new Error(`plan ${plan.id} was not rehearsed`);
   expect(r.steps.map((s) => s.id)).toEqual(steps.map((s) => s.id));
   for (const [i, step] of steps.entries()) {
-    expect(undeclaredLocks(step.locks, r.steps[i]!.locks), `${step.id} ${step.summary}: locks beyond the declared`).toEqual([]);
+    expect(
+      undeclaredLocks(step.locks, r.steps[i]!.locks),
+      `${step.id} ${step.summary}: locks beyond the declared`,
+    ).toEqual([]);
   }
 }

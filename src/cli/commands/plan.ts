@@ -90,14 +90,14 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
     }),
     rehearse: Flags.boolean({
       summary:
-        'Apply the plan to a scratch copy of the live schema and check each step\'s locks before writing it (--no-rehearse skips it).',
+        "Apply the plan to a scratch copy of the live schema and check each step's locks before writing it (--no-rehearse skips it).",
       default: true,
       allowNo: true,
     }),
     'scratch-url': Flags.string({
       summary: 'Server to rehearse the plan and normalize views on (default: an embedded PostgreSQL zdm starts).',
       description:
-        'zdm rehearses the plan in a scratch database of the live server\'s major version, and when the desired ' +
+        "zdm rehearses the plan in a scratch database of the live server's major version, and when the desired " +
         'state changes a view it builds the desired state there to read the views back as PostgreSQL prints them. With this flag it creates ' +
         'a database zdm_scratch_<random> on the given server (the user needs CREATEDB) and drops it at the end; ' +
         'without it zdm starts an embedded PostgreSQL (linux-x64), whose cluster it keeps between runs under ' +
