@@ -146,7 +146,7 @@ export async function rehearsePlan(
     {
       major: Math.floor((live.server?.versionNum ?? 0) / 10000),
       roles: rolesOf(live, desired),
-      purpose: 'to rehearse the plan',
+      purpose: 'to rehearse the plan (--no-rehearse skips the rehearsal)',
       ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
     },
     async (scratch, info) => {
