@@ -34,6 +34,25 @@ export async function relationNames(c: Queryable): Promise<Map<string, string>> 
   return new Map(r.rows.map((x) => [x.oid, x.rel]));
 }
 
+/**
+ * The partitioned tables above each partition (`schema.name` → its ancestors, nearest first). A
+ * statement on a partitioned table takes its lock on every partition too: a lock declared on the
+ * parent covers them (`undeclaredLocks`).
+ */
+export async function partitionAncestors(c: Queryable): Promise<Map<string, string[]>> {
+  const r = await c.query<{ rel: string; ancestors: string[] }>(
+    `SELECT n.nspname || '.' || k.relname AS rel,
+            ARRAY(SELECT an.nspname || '.' || ak.relname
+                    FROM pg_catalog.pg_partition_ancestors(k.oid) WITH ORDINALITY AS a(oid, i)
+                    JOIN pg_catalog.pg_class ak ON ak.oid = a.oid
+                    JOIN pg_catalog.pg_namespace an ON an.oid = ak.relnamespace
+                   WHERE a.oid <> k.oid ORDER BY a.i) AS ancestors
+       FROM pg_catalog.pg_class k JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace
+      WHERE k.relispartition AND k.relkind IN ('r', 'p')`,
+  );
+  return new Map(r.rows.map((x) => [x.rel, x.ancestors]));
+}
+
 const LOCKS_SQL = `SELECT l.relation::text AS oid, l.mode FROM pg_catalog.pg_locks l
   WHERE l.pid = COALESCE($1::int4, pg_catalog.pg_backend_pid()) AND l.granted AND l.locktype = 'relation'`;
 
@@ -72,10 +91,23 @@ export function strongestLocks(locks: readonly ObservedLock[]): ObservedLock[] {
 
 /**
  * The locks taken that the declared ones do not cover: on a relation not declared, or in a mode
- * that conflicts with something the declared mode of that relation lets through.
+ * that conflicts with something the declared mode of that relation lets through. A lock declared on
+ * a partitioned table covers its partitions (`ancestors`: partition → its partitioned tables), which
+ * PostgreSQL locks in the same mode when a statement recurses.
  */
-export function undeclaredLocks(declared: readonly LockInfo[], taken: readonly ObservedLock[]): ObservedLock[] {
-  return taken.filter((t) => !declared.some((d) => d.relation === t.relation && coversMode(d.mode, t.mode)));
+export function undeclaredLocks(
+  declared: readonly LockInfo[],
+  taken: readonly ObservedLock[],
+  ancestors: ReadonlyMap<string, readonly string[]> = new Map(),
+): ObservedLock[] {
+  return taken.filter(
+    (t) =>
+      !declared.some(
+        (d) =>
+          (d.relation === t.relation || (ancestors.get(t.relation) ?? []).includes(d.relation)) &&
+          coversMode(d.mode, t.mode),
+      ),
+  );
 }
 
 const ALL_LOCKS_SQL = `SELECT l.relation::text AS oid, l.mode, l.granted FROM pg_catalog.pg_locks l

@@ -24,7 +24,14 @@
  */
 import type pg from 'pg';
 import { ApplyError, applyPlan } from '../apply/index.js';
-import { heldLocks, LockWatcher, relationNames, strongestLocks, undeclaredLocks } from '../apply/observe-locks.js';
+import {
+  heldLocks,
+  LockWatcher,
+  partitionAncestors,
+  relationNames,
+  strongestLocks,
+  undeclaredLocks,
+} from '../apply/observe-locks.js';
 import { connect } from '../db/connection.js';
 import { describeChange } from '../diff/changes.js';
 import { diffModels } from '../diff/index.js';
@@ -157,6 +164,7 @@ export async function rehearsePlan(
       const durations = new Map<string, number>();
       const lastSql = new Map<string, string>();
       let existing = new Map<string, string>();
+      let ancestors = new Map<string, string[]>();
       let watcher: LockWatcher | undefined;
       let held: ObservedLock[] = [];
       try {
@@ -171,6 +179,7 @@ export async function rehearsePlan(
           testHooks: {
             beforeStep: async (id) => {
               existing = await relationNames(side);
+              ancestors = await partitionAncestors(side);
               held = [];
               const step = steps.get(id)!;
               if (step.kind !== 'sql' || !step.transaction) watcher = await LockWatcher.start(side, pid, existing);
@@ -184,7 +193,7 @@ export async function rehearsePlan(
               const step = steps.get(id)!;
               const locks = strongestLocks(held);
               rehearsed.push({ id, durationMs: durations.get(id) ?? 0, locks });
-              const extra = undeclaredLocks(step.locks, locks);
+              const extra = undeclaredLocks(step.locks, locks, ancestors);
               if (extra.length > 0) {
                 throw new RehearsalError(
                   `step ${id} (${step.summary}) took ${lockText(extra)}, which its declared locks ` +
