@@ -41,8 +41,10 @@ import { parsePlan, serializePlan } from '../../src/plan/file.js';
 import { type Hazard, PHASES, type Plan } from '../../src/plan/types.js';
 import { schemaDiff } from '../../src/render/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
+import { rehearsePlan } from '../../src/workflow/rehearse.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { expectRehearsed, rehearsalSelector } from '../support/rehearsal.js';
 import { pgDumpFor, pgDumpLines } from '../support/pg-dump.js';
 import {
   type CaseStatus,
@@ -136,6 +138,9 @@ async function newRoles(c: SharedCase): Promise<string[]> {
   return [...new Set(named)].filter((r) => !existing.some((e) => e.rolname === r));
 }
 
+/** Which plans of the run are rehearsed. */
+const rehearse = rehearsalSelector();
+
 async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
   const roles = await newRoles(c);
   const a = await freshDatabase(`sc_${c.name}_a`);
@@ -173,6 +178,18 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     }
     const plan = parsePlan(serializePlan(made.plan), 'shared-case.plan.yaml');
     const planText = `the plan:\n${describePlan(plan) || '  (no steps)'}`;
+
+    // zdm plan's rehearsal (test/support/rehearsal.ts says which cases: every kind of step once)
+    if (rehearse(plan)) {
+      try {
+        expectRehearsed({
+          ...plan,
+          rehearsal: await rehearsePlan(plan, made.live, made.desired, { scratchUrl: adminUrl() }),
+        });
+      } catch (err) {
+        throw new CaseFailure(`zdm plan's rehearsal failed: ${(err as Error).message}\n\n${planText}`);
+      }
+    }
 
     // zdm apply PLAN --phase expand|backfill|contract --allow-hazards <what the plan declares>
     const allowHazards = declaredHazards(plan);
