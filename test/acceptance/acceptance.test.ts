@@ -89,18 +89,15 @@ const cases = serverCases(loadCases()).filter(
 
 describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
   let dir: string;
+  const rehearse = rehearsalSelector();
+  let rehearsed = 0;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'zdm-acceptance-'));
   });
   afterAll(async () => {
+    console.log(`acceptance: ${rehearsed} of ${cases.length} cases rehearsed`);
     await db.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  const rehearse = rehearsalSelector();
-  let rehearsed = 0;
-  afterAll(() => {
-    console.log(`acceptance: ${rehearsed} of ${cases.length} cases rehearsed`);
   });
 
   it('has at least 40 cases to run on this server', () => {

@@ -44,8 +44,8 @@ import { makePlan } from '../../src/workflow/plan.js';
 import { rehearsePlan } from '../../src/workflow/rehearse.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
-import { expectRehearsed, rehearsalSelector } from '../support/rehearsal.js';
 import { pgDumpFor, pgDumpLines } from '../support/pg-dump.js';
+import { expectRehearsed, rehearsalSelector } from '../support/rehearsal.js';
 import {
   type CaseStatus,
   listSharedCases,
