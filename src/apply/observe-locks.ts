@@ -93,7 +93,10 @@ export function strongestLocks(locks: readonly ObservedLock[]): ObservedLock[] {
  * The locks taken that the declared ones do not cover: on a relation not declared, or in a mode
  * that conflicts with something the declared mode of that relation lets through. A lock declared on
  * a partitioned table covers its partitions (`ancestors`: partition → its partitioned tables), which
- * PostgreSQL locks in the same mode when a statement recurses.
+ * PostgreSQL locks in the same mode when a statement recurses. ACCESS SHARE is never reported:
+ * only ACCESS EXCLUSIVE conflicts with it, so it makes no application statement wait, and statements
+ * take it on relations they only read (GRANT, ALTER INDEX … ATTACH PARTITION on the parent table,
+ * ALTER SEQUENCE … OWNED BY on the table), which the planner does not declare.
  */
 export function undeclaredLocks(
   declared: readonly LockInfo[],
@@ -102,6 +105,7 @@ export function undeclaredLocks(
 ): ObservedLock[] {
   return taken.filter(
     (t) =>
+      t.mode !== 'ACCESS SHARE' &&
       !declared.some(
         (d) =>
           (d.relation === t.relation || (ancestors.get(t.relation) ?? []).includes(d.relation)) &&

@@ -42,15 +42,16 @@ CREATE SCHEMA public;
 `;
 
 /**
- * Cases whose plan rehearsal stops today, each with what it says: steps that take locks the planner
- * does not declare (planner bugs found by rehearsal, to fix in the techniques; then the entry goes).
+ * Cases whose plan rehearsal stops today, each with what it says: mostly steps that take locks the
+ * planner does not declare (planner bugs rehearsal found, to fix in the techniques; then the entry
+ * goes). These cases are always rehearsed.
  */
 const REHEARSAL_GAPS: Readonly<Record<string, string>> = {
   'inheritance/a child table created with INHERITS, its own column, an index over an inherited column':
     'took SHARE UPDATE EXCLUSIVE on public.base',
-  'partitions/index a partitioned table with rows': 'took ACCESS SHARE on public.events,',
-  'quoting/quoted partitioned table with a quoted partition and an index on the parent':
-    'took ACCESS SHARE on Log Data.Events "raw",',
+  // Not a lock: the scratch schema after contract differs from the desired one in the sequence
+  // (not investigated yet; the copy carries no sequence position, a likely cause).
+  "sequences/change a sequence's increment and keep its position": 'alter sequence public.invoice_no',
   'renames/rename a foreign key column with its index and a check on it': 'took ACCESS EXCLUSIVE on public.customers',
 };
 

@@ -30,7 +30,7 @@ describe('coversMode: a declared mode covers a taken one when it conflicts with 
 });
 
 describe('undeclaredLocks', () => {
-  test('a lock on a relation the step does not declare, or stronger than declared, is reported; weaker ones are not', () => {
+  test('a lock on a relation the step does not declare, or stronger than declared, is reported; weaker ones and ACCESS SHARE are not', () => {
     const declared = [lock('public.orders', 'SHARE UPDATE EXCLUSIVE'), lock('public.customers', 'SHARE ROW EXCLUSIVE')];
     expect(
       undeclaredLocks(declared, [
@@ -38,10 +38,11 @@ describe('undeclaredLocks', () => {
         { relation: 'public.orders', mode: 'ACCESS EXCLUSIVE' },
         { relation: 'public.customers', mode: 'SHARE' },
         { relation: 'public.items', mode: 'ACCESS SHARE' },
+        { relation: 'public.items', mode: 'ROW SHARE' },
       ]),
     ).toEqual([
       { relation: 'public.orders', mode: 'ACCESS EXCLUSIVE' },
-      { relation: 'public.items', mode: 'ACCESS SHARE' },
+      { relation: 'public.items', mode: 'ROW SHARE' },
     ]);
   });
 });
