@@ -234,12 +234,22 @@ export async function rehearsePlan(
       if (left.length > 0) {
         throw new RehearsalError(
           `after contract the scratch schema still differs from the desired state (${left.length} changes left, ` +
-            `the first: ${describeChange(left[0]!)})`,
+            `the first: ${describeChange(left[0]!)}${fieldsChanged(left[0]!)})`,
         );
       }
       return { rehearsed: true, server, durationMs: Math.round(performance.now() - t0), steps: rehearsed };
     },
   );
+}
+
+/** `: start, cache` — the fields a change from → to alters, when it has both sides. */
+function fieldsChanged(change: object): string {
+  const { from, to } = change as { from?: unknown; to?: unknown };
+  if (from === null || typeof from !== 'object' || to === null || typeof to !== 'object') return '';
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].filter(
+    (k) => JSON.stringify((from as Record<string, unknown>)[k]) !== JSON.stringify((to as Record<string, unknown>)[k]),
+  );
+  return keys.length > 0 ? `: ${keys.sort().join(', ')}` : '';
 }
 
 /** One line for `zdm plan`: `rehearsal: 5 steps applied on PostgreSQL 18.4 (a scratch copy) in 812 ms, locks as declared`. */

@@ -49,9 +49,14 @@ CREATE SCHEMA public;
 const REHEARSAL_GAPS: Readonly<Record<string, string>> = {
   'inheritance/a child table created with INHERITS, its own column, an index over an inherited column':
     'took SHARE UPDATE EXCLUSIVE on public.base',
-  // Not a lock: the scratch schema after contract differs from the desired one in the sequence
-  // (not investigated yet; the copy carries no sequence position, a likely cause).
-  "sequences/change a sequence's increment and keep its position": 'alter sequence public.invoice_no',
+  // Not locks: after contract the scratch sequence's grants differ from the desired ones (the final
+  // comparison is zdm's diff, which compares grants; the post-checks' fingerprints do not): not
+  // investigated yet.
+  'sequences/create a standalone sequence': 'alter sequence public.invoice_no: grants',
+  "sequences/change a sequence's increment and keep its position": 'alter sequence public.invoice_no: grants',
+  'sequences/new column numbered from a new owned sequence, backfilled': 'alter sequence public.tickets_no_seq: grants',
+  'sequences/drop a serial column but keep its sequence': 'alter sequence public.tickets_no_seq: grants',
+  'sequences/change several sequence options at once': 'alter sequence public.counter: grants',
   'renames/rename a foreign key column with its index and a check on it': 'took ACCESS EXCLUSIVE on public.customers',
 };
 
