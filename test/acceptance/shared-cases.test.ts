@@ -138,6 +138,14 @@ async function newRoles(c: SharedCase): Promise<string[]> {
   return [...new Set(named)].filter((r) => !existing.some((e) => e.rolname === r));
 }
 
+/**
+ * Cases whose rehearsal stops today, with what it says: steps taking locks the planner does not
+ * declare (planner bugs rehearsal found; the entry goes when the technique declares the lock).
+ */
+const REHEARSAL_GAPS: Readonly<Record<string, string>> = {
+  triggers: 'step expand.6 (create trigger ev_touch on public.ev) took SHARE ROW EXCLUSIVE on public.ev',
+};
+
 /** Which plans of the run are rehearsed. */
 const rehearse = rehearsalSelector();
 
@@ -180,7 +188,13 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     const planText = `the plan:\n${describePlan(plan) || '  (no steps)'}`;
 
     // zdm plan's rehearsal (test/support/rehearsal.ts says which cases: every kind of step once)
-    if (rehearse(plan)) {
+    const gap = REHEARSAL_GAPS[c.name];
+    if (gap !== undefined) {
+      await expect(
+        rehearsePlan(plan, made.live, made.desired, { scratchUrl: adminUrl() }),
+        'a planner gap rehearsal finds: when this fails, the gap is fixed; remove it from REHEARSAL_GAPS',
+      ).rejects.toThrow(gap);
+    } else if (rehearse(plan)) {
       try {
         expectRehearsed({
           ...plan,
