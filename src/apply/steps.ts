@@ -51,6 +51,7 @@ async function runTransactional(ctx: RunContext, step: SqlStep): Promise<StepOut
             ctx.emit({ type: 'statement', stepId: step.id, sql, message: `  ${oneLine(sql)}` });
             await c.query(sql);
           }
+          await s.hooks.beforeCommit?.(step.id);
           await stepDone(c, plan.id, step.id);
           await c.query('COMMIT');
         } catch (err) {

@@ -7,6 +7,11 @@ import type { Blocker } from './locks.js';
 export interface ApplyTestHooks {
   /** Before a step's first statement runs (after the journal says `started`). */
   readonly beforeStep?: (stepId: string) => void | Promise<void>;
+  /**
+   * Inside a transactional SQL step's transaction, its statements run, before it is journaled `done`
+   * and committed: the step's locks are all held here (rehearsal reads them from pg_locks).
+   */
+  readonly beforeCommit?: (stepId: string) => void | Promise<void>;
   /** After a step is journaled `done`, before the next step starts. Not called for skipped steps. */
   readonly afterStep?: (stepId: string) => void | Promise<void>;
   /** After each committed backfill batch, before the pause. */

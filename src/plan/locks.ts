@@ -42,3 +42,13 @@ export const PG_LOCK_NAME: Readonly<Record<LockMode, string>> = byMode(
 export function strongerMode(a: LockMode, b: LockMode): LockMode {
   return LOCK_MODES.indexOf(a) >= LOCK_MODES.indexOf(b) ? a : b;
 }
+
+/**
+ * Whether holding `declared` says all there is to say about holding `taken`: every mode `taken`
+ * conflicts with, `declared` conflicts with too, so `taken` blocks no session `declared` lets
+ * through. SHARE does not cover SHARE UPDATE EXCLUSIVE (which conflicts with itself), nor ROW
+ * EXCLUSIVE: the strength order of LOCK_MODES is not enough to compare two modes.
+ */
+export function coversMode(declared: LockMode, taken: LockMode): boolean {
+  return CONFLICTS[taken].every((m) => CONFLICTS[declared].includes(m));
+}

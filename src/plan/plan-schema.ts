@@ -60,6 +60,66 @@ export const PLAN_SCHEMA = {
       type: 'array',
       items: { $ref: '#/definitions/phase' },
     },
+    rehearsal: {
+      description:
+        "What `zdm plan`'s rehearsal saw: every phase applied by zdm's apply engine to a scratch copy of the live schema " +
+        '(schema only), each step with the locks read from pg_locks and its duration. `rehearsed: false` when ' +
+        '`zdm plan --no-rehearse` skipped it; absent in plans written before rehearsal existed.',
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rehearsed'],
+          properties: { rehearsed: { description: 'The plan was not rehearsed.', const: false } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rehearsed', 'server', 'durationMs', 'steps'],
+          properties: {
+            rehearsed: { description: 'The plan was rehearsed, every step as declared.', const: true },
+            server: str('The scratch server, e.g. `PostgreSQL 18.4` (the live major version).'),
+            durationMs: {
+              description: 'Wall time of the whole rehearsal, copy of the schema included.',
+              type: 'integer',
+              minimum: 0,
+            },
+            steps: {
+              description: 'Every step, in the order it ran.',
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['id', 'durationMs', 'locks'],
+                properties: {
+                  id: str('The step id, e.g. `expand.1`.', { pattern: '^(expand|backfill|contract)\\.[1-9][0-9]*$' }),
+                  durationMs: {
+                    description:
+                      'Wall time of the step on the (empty) scratch copy: not a forecast of its live duration.',
+                    type: 'integer',
+                    minimum: 0,
+                  },
+                  locks: {
+                    description:
+                      'The relation locks the step held (tables, views, materialized views that existed before it), per relation the modes no other held mode covers.',
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      additionalProperties: false,
+                      required: ['relation', 'mode'],
+                      properties: {
+                        relation: str('`schema.name`.'),
+                        mode: { description: 'PostgreSQL table lock mode.', enum: [...LOCK_MODES] },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
     checksum: {
       description:
         'sha256 over the canonical JSON (keys sorted) of everything above; apply refuses a plan whose content does not match.',

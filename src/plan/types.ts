@@ -176,6 +176,35 @@ export interface PlanSource {
   readonly fingerprint: string;
 }
 
+/** A lock rehearsal saw a step hold: `mode` on `relation` (`schema.name`). */
+export interface ObservedLock {
+  readonly relation: string;
+  readonly mode: LockMode;
+}
+
+/** What rehearsal (src/workflow/rehearse.ts) saw one step do on the scratch copy. */
+export interface RehearsedStep {
+  readonly id: string;
+  /** Wall time of the step on the scratch copy (schema only: not a forecast of the live duration). */
+  readonly durationMs: number;
+  /** Relation locks the step held, per relation the modes no other of its modes covers; relations it created left out. */
+  readonly locks: readonly ObservedLock[];
+}
+
+/**
+ * `zdm plan`'s rehearsal: every phase applied by the apply engine to a scratch copy of the live
+ * schema, each step's locks read from pg_locks. `rehearsed: false` when `--no-rehearse` skipped it.
+ */
+export type Rehearsal =
+  | { readonly rehearsed: false }
+  | {
+      readonly rehearsed: true;
+      /** The scratch server, `PostgreSQL 18.4`. */
+      readonly server: string;
+      readonly durationMs: number;
+      readonly steps: readonly RehearsedStep[];
+    };
+
 export interface Plan {
   readonly version: 1;
   readonly id: string;
@@ -184,6 +213,8 @@ export interface Plan {
   readonly createdAt: string;
   readonly source: PlanSource;
   readonly phases: readonly Phase[];
+  /** Absent in plans written before rehearsal existed, or by library callers that did not ask for it. */
+  readonly rehearsal?: Rehearsal;
   /** `sha256:` over the canonical content of everything above; apply refuses a plan that does not match. */
   readonly checksum: string;
 }

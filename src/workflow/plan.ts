@@ -25,6 +25,7 @@ import { tablesEqual } from '../model/canonical.js';
 import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
+import { withChecksum } from '../plan/checksum.js';
 import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { RenamePath } from '../plan/techniques/rename-views.js';
@@ -34,6 +35,7 @@ import { refuseCitus } from './citus.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
 import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
+import { notRehearsed, rehearsePlan } from './rehearse.js';
 import { withScratchDatabase } from './scratch.js';
 import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
 import { routinesNeedingServer } from './scratch-routines.js';
@@ -63,6 +65,13 @@ export interface MakePlanOptions {
    * DEFAULT_PREFLIGHT_BUDGET_MS in all.
    */
   readonly preflight?: false | { readonly budgetMs: number };
+  /**
+   * Rehearsal (rehearse.ts): `true` applies the plan to a scratch copy of the live schema (on
+   * `scratchUrl`, else an embedded server) and records what it saw in the plan's `rehearsal`
+   * section; `false` marks the plan not rehearsed; absent (library callers that predate it) leaves
+   * the section out. `zdm plan` rehearses unless --no-rehearse.
+   */
+  readonly rehearse?: boolean;
 }
 
 export interface MadePlan {
@@ -242,6 +251,14 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
       plan,
       unchecked.map((u) => u.check),
     );
+  }
+  if (options.rehearse !== undefined && plan.phases.some((p) => p.steps.length > 0)) {
+    const rehearsal = options.rehearse
+      ? await rehearsePlan(plan, live, desired, {
+          ...(options.scratchUrl !== undefined ? { scratchUrl: options.scratchUrl } : {}),
+        })
+      : notRehearsed();
+    plan = withChecksum({ ...plan, rehearsal });
   }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on
   // a schema of thousands of tables writing both models is a good part of a plan's time.

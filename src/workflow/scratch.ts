@@ -39,6 +39,8 @@ export interface ScratchOptions {
    * default `ZDM_CACHE_DIR`, else `<OS temp dir>/zdm-cache-<uid>`; an empty string keeps none.
    */
   readonly cacheDir?: string;
+  /** What zdm needs it for, in the message when none can be had: default `to normalize views`. */
+  readonly purpose?: string;
 }
 
 function defaultCacheDir(): string {
@@ -54,6 +56,8 @@ export interface ScratchInfo {
   readonly readyMs: number;
   /** An embedded server started on its cluster kept from an earlier run (no initdb). */
   readonly reusedCluster: boolean;
+  /** The scratch database's URL, for a second session on it (never printed: it may hold a password). */
+  readonly url: string;
 }
 
 /** No scratch database could be had, or it is unfit. Exit 3. */
@@ -81,7 +85,7 @@ export async function withScratchDatabase<T>(
       }
     } catch (err) {
       throw new ScratchError(
-        `zdm needs a scratch database of PostgreSQL ${options.major} to normalize views, and could not start an ` +
+        `zdm needs a scratch database of PostgreSQL ${options.major} ${options.purpose ?? 'to normalize views'}, and could not start an ` +
           `embedded one (${err instanceof Error ? err.message : String(err)}): give a server of that version with ` +
           '--scratch-url URL (or ZDM_SCRATCH_URL), where zdm may create and drop a database',
         { cause: err },
@@ -131,7 +135,12 @@ export async function withScratchDatabase<T>(
         url.pathname = `/${encodeURIComponent(name)}`;
         const client = await connect({ url: url.toString(), source: '--database-url' }, 'zdm scratch');
         try {
-          return await fn(client, { source, readyMs: performance.now() - t0, reusedCluster: server?.reused ?? false });
+          return await fn(client, {
+            source,
+            readyMs: performance.now() - t0,
+            reusedCluster: server?.reused ?? false,
+            url: url.toString(),
+          });
         } finally {
           await client.end().catch(() => {});
         }

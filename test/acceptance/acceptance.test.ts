@@ -18,7 +18,9 @@ import { canonicalize } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import { PHASES } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
+import { rehearsePlan } from '../../src/workflow/rehearse.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { expectRehearsed, rehearsalSelector } from '../support/rehearsal.js';
 import { describePlan, expectPlan, loadCases, serverCases } from './cases.js';
 
 // Drops everything a case may have created: extensions, every schema (zdm's journal too), and
@@ -38,6 +40,25 @@ BEGIN
 END $$;
 CREATE SCHEMA public;
 `;
+
+/**
+ * Cases whose plan rehearsal stops today, each with what it says: mostly steps that take locks the
+ * planner does not declare (planner bugs rehearsal found, to fix in the techniques; then the entry
+ * goes). These cases are always rehearsed.
+ */
+const REHEARSAL_GAPS: Readonly<Record<string, string>> = {
+  'inheritance/a child table created with INHERITS, its own column, an index over an inherited column':
+    'took SHARE UPDATE EXCLUSIVE on public.base',
+  // Not locks: after contract the scratch sequence's grants differ from the desired ones (the final
+  // comparison is zdm's diff, which compares grants; the post-checks' fingerprints do not): not
+  // investigated yet.
+  'sequences/create a standalone sequence': 'alter sequence public.invoice_no: grants',
+  "sequences/change a sequence's increment and keep its position": 'alter sequence public.invoice_no: grants',
+  'sequences/new column numbered from a new owned sequence, backfilled': 'alter sequence public.tickets_no_seq: grants',
+  'sequences/drop a serial column but keep its sequence': 'alter sequence public.tickets_no_seq: grants',
+  'sequences/change several sequence options at once': 'alter sequence public.counter: grants',
+  'renames/rename a foreign key column with its index and a check on it': 'took ACCESS EXCLUSIVE on public.customers',
+};
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 /** Small batches, so that a backfill of a case's few thousand rows takes several. */
@@ -74,10 +95,13 @@ const cases = serverCases(loadCases()).filter(
 
 describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
   let dir: string;
+  const rehearse = rehearsalSelector();
+  let rehearsed = 0;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'zdm-acceptance-'));
   });
   afterAll(async () => {
+    console.log(`acceptance: ${rehearsed} of ${cases.length} cases rehearsed`);
     await db.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -110,6 +134,20 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
       scratchUrl: adminUrl(),
     });
     expectPlan(made.plan, made.warnings, c);
+    // Rehearsed (the cases with a kind of step not rehearsed yet; all with ZDM_REHEARSE_ALL=1): a
+    // step that fails on the scratch copy, or takes a lock its declared locks do not cover, throws.
+    const gap = REHEARSAL_GAPS[c.id];
+    if (gap !== undefined) {
+      await expect(
+        rehearsePlan(made.plan, made.live, made.desired, { scratchUrl: adminUrl() }),
+        'a planner gap rehearsal finds: when this fails, the gap is fixed; remove it from REHEARSAL_GAPS',
+      ).rejects.toThrow(gap);
+      rehearsed++;
+    } else if (rehearse(made.plan)) {
+      const rehearsal = await rehearsePlan(made.plan, made.live, made.desired, { scratchUrl: adminUrl() });
+      expectRehearsed({ ...made.plan, rehearsal });
+      rehearsed++;
+    }
 
     for (const phase of PHASES) {
       await applyPhase(client, made.plan, { phase, allowHazards: c.allowHazards, pauseMs: 0 });

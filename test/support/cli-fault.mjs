@@ -6,7 +6,10 @@
  *
  * - `server-version:130016`: the server reports that `server_version_num` (and `server_version` 13.16),
  *   as a PostgreSQL 13 would;
- * - `query-throws`: every query rejects with a plain TypeError, as a bug in zdm would.
+ * - `query-throws`: every query rejects with a plain TypeError, as a bug in zdm would;
+ * - `sql-rewrite`: a query whose text is exactly `ZDM_TEST_SQL_FROM` runs `ZDM_TEST_SQL_TO` instead: a
+ *   step whose SQL does more (a stronger lock) or other (a failure) than its plan says, as a planner
+ *   bug would make it; the plan written keeps the planned SQL.
  */
 import pg from 'pg';
 
@@ -33,6 +36,13 @@ if (version) {
   pg.Client.prototype.query = function query() {
     return Promise.reject(new TypeError('simulated bug'));
   };
+} else if (fault === 'sql-rewrite') {
+  const from = process.env.ZDM_TEST_SQL_FROM;
+  const to = process.env.ZDM_TEST_SQL_TO;
+  pg.Client.prototype.query = function query(config, ...rest) {
+    if (typeof config === 'string' && config === from) return original.call(this, to, ...rest);
+    return original.call(this, config, ...rest);
+  };
 } else {
-  throw new Error(`ZDM_TEST_FAULT=${fault}: expected server-version:<num> or query-throws`);
+  throw new Error(`ZDM_TEST_FAULT=${fault}: expected server-version:<num>, query-throws or sql-rewrite`);
 }

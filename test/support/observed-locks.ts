@@ -1,49 +1,32 @@
 /**
  * Running a plan's steps one by one while reading, from pg_locks, the relation locks each
  * transactional step holds: the proof that a step's declared locks are the locks PostgreSQL takes
- * (view-locks, routine-locks, key-locks, policy-locks).
+ * (view-locks, routine-locks, key-locks, policy-locks). What a session holds is read by
+ * src/apply/observe-locks.ts, the code `zdm plan`'s rehearsal uses.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { PG_LOCK_NAME, strongerMode } from '../../src/plan/locks.js';
-import { LOCK_MODES, type LockInfo, PHASES, type Plan, type SqlStep } from '../../src/plan/types.js';
+import { heldLocks as heldRelationLocks, relationNames } from '../../src/apply/observe-locks.js';
+import { strongerMode } from '../../src/plan/locks.js';
+import { type LockInfo, PHASES, type Plan, type SqlStep } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from './db.js';
 
-/** pg_locks' name of each mode (`AccessShareLock`) → zdm's (`ACCESS SHARE`). */
-const MODE: Readonly<Record<string, LockInfo['mode']>> = Object.fromEntries(
-  LOCK_MODES.map((m) => [PG_LOCK_NAME[m], m] as const),
-);
-
 /** `MODE on schema.name`, the strongest per relation, of what the session holds now on the relations of `existing`. */
 export async function heldLocks(c: pg.Client, existing: ReadonlyMap<string, string>): Promise<string[]> {
-  // By oid: a relation the step dropped (or dropped and created again) is no longer in pg_class.
-  const r = await c.query<{ oid: string; mode: string }>(
-    `SELECT l.relation::text AS oid, l.mode FROM pg_locks l
-      WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'`,
-  );
   const best = new Map<string, LockInfo['mode']>();
-  for (const row of r.rows) {
-    const rel = existing.get(row.oid);
-    if (rel === undefined) continue;
-    const mode = MODE[row.mode]!;
-    const had = best.get(rel);
-    best.set(rel, had === undefined ? mode : strongerMode(had, mode));
+  for (const { relation, mode } of await heldRelationLocks(c, existing)) {
+    const had = best.get(relation);
+    best.set(relation, had === undefined ? mode : strongerMode(had, mode));
   }
   return [...best].map(([rel, mode]) => `${mode} on ${rel}`).sort();
 }
 
 /** Tables (partitioned too), views and materialized views of user schemas, by oid. */
-export async function relations(c: pg.Client): Promise<Map<string, string>> {
-  const r = await c.query<{ oid: string; rel: string }>(
-    `SELECT k.oid::text AS oid, n.nspname || '.' || k.relname AS rel FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
-      WHERE k.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
-  );
-  return new Map(r.rows.map((x) => [x.oid, x.rel]));
-}
+export const relations = relationNames;
 
 export interface Observed {
   readonly step: string;

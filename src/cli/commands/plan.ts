@@ -32,6 +32,14 @@ count and up to five of them by key. The checks share one time budget (--preflig
 that does not finish in it, or fails, is not skipped silently: the steps it guards get the
 data-unchecked hazard, which zdm apply runs only with --allow-hazards data-unchecked.
 
+Then the plan is rehearsed: zdm copies the live schema (schema only, the objects zdm manages) into a
+scratch database of the live server's major version (an embedded PostgreSQL, or --scratch-url), applies
+every phase there with the apply engine, and reads each step's locks from pg_locks. A step that fails, a
+lock a step takes beyond its declared locks, or a schema after contract other than the desired state
+stops the plan (exit 4, nothing written): a zdm bug to report. The plan records what rehearsal saw (the
+server, each step's locks and duration) in its rehearsal section, under the checksum. --no-rehearse
+skips it, and the plan says it was not rehearsed.
+
 zdm refuses to plan while another plan is applied part-way on the database.
 
 With --targets FILE (a fleet: the databases that share one schema), the plan is made against the
@@ -89,11 +97,17 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       summary: 'Time budget of the whole data preflight; a check still running then is reported as a hazard.',
       default: '60s',
     }),
+    rehearse: Flags.boolean({
+      summary:
+        "Apply the plan to a scratch copy of the live schema and check each step's locks before writing it (--no-rehearse skips it).",
+      default: true,
+      allowNo: true,
+    }),
     'scratch-url': Flags.string({
-      summary: 'Server to normalize views on (default: an embedded PostgreSQL zdm starts).',
+      summary: 'Server to rehearse the plan and normalize views on (default: an embedded PostgreSQL zdm starts).',
       description:
-        'When the desired state changes a view, zdm builds the desired state in a scratch database of the live ' +
-        "server's major version and reads the views back as PostgreSQL prints them. With this flag it creates " +
+        "zdm rehearses the plan in a scratch database of the live server's major version, and when the desired " +
+        'state changes a view it builds the desired state there to read the views back as PostgreSQL prints them. With this flag it creates ' +
         'a database zdm_scratch_<random> on the given server (the user needs CREATEDB) and drops it at the end; ' +
         'without it zdm starts an embedded PostgreSQL (linux-x64), whose cluster it keeps between runs under ' +
         '<OS temp dir>/zdm-cache-<uid> (ZDM_CACHE_DIR moves it; empty keeps none). ' +
@@ -159,6 +173,7 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
         preflight: flags.check || !flags.preflight ? false : { budgetMs: preflightBudgetMs },
+        ...(flags.check ? {} : { rehearse: flags.rehearse }),
       }),
     );
     const diff = (): string => render.schemaDiff(made.liveYaml, made.desiredYaml);
@@ -191,6 +206,10 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
     for (const w of made.warnings) this.logToStderr(`warning: ${w}`);
     const passed = made.preflight.filter((o) => o.status === 'passed').length;
     if (passed > 0) this.logToStderr(`data preflight: ${passed} of ${made.preflight.length} checks passed`);
+    if (made.plan.rehearsal) {
+      const { rehearsalSummary } = await import('../../workflow/rehearse.js');
+      this.logToStderr(rehearsalSummary(made.plan.rehearsal));
+    }
     if (made.empty) {
       this.logToStderr('nothing to do: the database already matches the desired state (no plan written)');
       await checkFleet();

@@ -1,0 +1,262 @@
+/**
+ * Rehearsal: before `zdm plan` writes a plan, the plan is applied, every phase, by the real apply
+ * engine (src/apply/) to a scratch copy of the live schema, and each step's locks are read from
+ * pg_locks (src/apply/observe-locks.ts).
+ *
+ * 1. A scratch database of the live server's major version (scratch.ts: an embedded server zdm
+ *    starts, or `--scratch-url`).
+ * 2. The copy: zdm plans the live model against the empty scratch database and applies that plan
+ *    there (what `zdm pull` then `zdm plan` on an empty database would do). The whole managed schema
+ *    is copied, not only what the plan touches: a plan's dependencies (a view over the table it
+ *    changes, a foreign key to it) are then there by construction. Schema only: no rows. The copy
+ *    must have the live schema's fingerprint, or the rehearsal stops (ScratchError).
+ * 3. The plan, phase by phase, with every hazard allowed. For each step: its locks (a transactional
+ *    step: read by the applying session itself just before its commit, so every lock it took is
+ *    still held; any other step: sampled from a watcher session while it runs) and its duration.
+ * 4. Stops (RehearsalError, a zdm bug: exit 4) when a step fails, when a step takes a lock its
+ *    declared locks do not cover (`undeclaredLocks`: on a relation it does not declare, or in a mode
+ *    that conflicts with something the declared mode lets through; relations the step itself
+ *    creates are left out, nobody else can wait for them), when a phase's post-check fails, or when
+ *    the schema after contract differs from the desired state (re-planning finds changes).
+ *
+ * What it does not prove: see README "Rehearsal". Objects zdm does not manage are not copied; with
+ * no rows, durations and data errors are not rehearsed (the data preflight reads those).
+ */
+import type pg from 'pg';
+import { ApplyError, applyPlan } from '../apply/index.js';
+import {
+  heldLocks,
+  LockWatcher,
+  partitionAncestors,
+  relationNames,
+  strongestLocks,
+  undeclaredLocks,
+} from '../apply/observe-locks.js';
+import { connect } from '../db/connection.js';
+import { describeChange } from '../diff/changes.js';
+import { diffModels } from '../diff/index.js';
+import { InternalError, messageOf } from '../errors.js';
+import { introspect } from '../introspect/index.js';
+import { withoutJournal } from '../model/objects.js';
+import type { DatabaseModel } from '../model/types.js';
+import { planChanges } from '../plan/index.js';
+import { HAZARDS, type ObservedLock, type Plan, type Rehearsal, type RehearsedStep, type Step } from '../plan/types.js';
+import { ZDM_VERSION } from '../version.js';
+import { ScratchError, withScratchDatabase } from './scratch.js';
+
+export interface RehearseOptions {
+  /** A server of the live server's major version to rehearse on (scratch.ts); default: an embedded one. */
+  readonly scratchUrl?: string;
+}
+
+/** The plan did not rehearse: a zdm bug (the planner wrote a step that fails or locks more than it says). Exit 4. */
+export class RehearsalError extends InternalError {
+  override readonly name = 'RehearsalError';
+  constructor(
+    message: string,
+    /** The step that failed or took the undeclared lock; absent for the final schema check. */
+    readonly stepId?: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `rehearsal of the plan on a scratch copy of the live schema failed, nothing was written: ${message}\n` +
+        'this is a zdm bug: please report it with the desired state and the live schema (zdm pull); ' +
+        '--no-rehearse writes the plan anyway',
+      options,
+    );
+  }
+}
+
+const NOT_REHEARSED: Rehearsal = { rehearsed: false };
+
+/** The section of a plan that was not rehearsed (`--no-rehearse`). */
+export function notRehearsed(): Rehearsal {
+  return NOT_REHEARSED;
+}
+
+/** Roles the schema names (grantees, policy roles): an embedded scratch server creates them NOLOGIN. */
+function rolesOf(...models: DatabaseModel[]): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'grantee' && typeof x === 'string') out.add(x);
+        else if (k === 'roles' && Array.isArray(x))
+          for (const r of x)
+            if (typeof r === 'string') out.add(r);
+            else walk(x);
+      }
+    }
+  };
+  for (const m of models) walk(m.schemas);
+  out.delete('public');
+  return [...out].sort();
+}
+
+const lockText = (locks: readonly { relation: string; mode: string }[]): string =>
+  locks.length === 0 ? 'none' : locks.map((l) => `${l.mode} on ${l.relation}`).join(', ');
+
+const sqlText = (sql: readonly string[]): string => sql.map((q) => `    ${q.replaceAll('\n', '\n    ')}`).join('\n');
+
+/**
+ * Builds the live schema in the empty scratch database: the plan from the empty database to the
+ * live model, its SQL run in order. Not through the apply engine (no journal, drift checks,
+ * post-checks: the copy is not what is being proven, and the plan's own expand drift check then
+ * proves the copy has the live schema's fingerprint). The steps that move rows (backfills, copies,
+ * verifications) have none to move in an empty database and are left out.
+ */
+async function copyLiveSchema(scratch: pg.Client, live: DatabaseModel, liveFingerprint: string): Promise<string> {
+  const empty = withoutJournal(await introspect(scratch));
+  const server = empty.server?.version ?? 'PostgreSQL';
+  const copy = planChanges(empty, live, {
+    id: '00000000T000000Z-rehearsal-copy',
+    createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    zdmVersion: ZDM_VERSION,
+    desiredSha256: liveFingerprint,
+    serverVersion: server,
+    rowCounts: Object.fromEntries(live.schemas.flatMap((s) => s.tables.map((t) => [`${t.schema}.${t.name}`, 0]))),
+  }).plan;
+  for (const step of copy.phases.flatMap((p) => p.steps)) {
+    if (step.kind !== 'sql') continue;
+    for (const sql of step.sql) {
+      try {
+        await scratch.query(sql);
+      } catch (err) {
+        throw new ScratchError(
+          `cannot copy the live schema to the scratch database to rehearse the plan: ${messageOf(err)}, in:\n${sqlText([sql])}\n` +
+            '(give --scratch-url a server that has what the live schema needs, or skip rehearsal with --no-rehearse)',
+          { cause: err },
+        );
+      }
+    }
+  }
+  return server;
+}
+
+/**
+ * Rehearses `plan` (made from `live` towards `desired`) on a scratch copy of the live schema, and
+ * returns the plan's `rehearsal` section.
+ *
+ * @throws RehearsalError naming the step, its SQL and PostgreSQL's message (or the locks it took
+ *   beyond its declared ones); ScratchError when no scratch database or copy can be had.
+ */
+export async function rehearsePlan(
+  plan: Plan,
+  live: DatabaseModel,
+  desired: DatabaseModel,
+  options: RehearseOptions = {},
+): Promise<Rehearsal> {
+  const t0 = performance.now();
+  const steps = new Map<string, Step>(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
+  return withScratchDatabase(
+    {
+      major: Math.floor((live.server?.versionNum ?? 0) / 10000),
+      roles: rolesOf(live, desired),
+      purpose: 'to rehearse the plan (--no-rehearse skips the rehearsal)',
+      ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
+    },
+    async (scratch, info) => {
+      const server = await copyLiveSchema(scratch, live, plan.source.fingerprint);
+      const pid = (await scratch.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
+      const side = await connect({ url: info.url, source: '--database-url' }, 'zdm rehearsal watcher');
+      const rehearsed: RehearsedStep[] = [];
+      const durations = new Map<string, number>();
+      const lastSql = new Map<string, string>();
+      let existing = new Map<string, string>();
+      let ancestors = new Map<string, string[]>();
+      let watcher: LockWatcher | undefined;
+      let held: ObservedLock[] = [];
+      try {
+        await applyPlan(scratch, plan, {
+          allowHazards: HAZARDS,
+          pauseMs: 0,
+          maxReplicaLagMs: 0,
+          onEvent: (e) => {
+            if (e.type === 'step-done') durations.set(e.stepId, e.durationMs);
+            if (e.type === 'statement') lastSql.set(e.stepId, e.sql);
+          },
+          testHooks: {
+            beforeStep: async (id) => {
+              existing = await relationNames(side);
+              ancestors = await partitionAncestors(side);
+              held = [];
+              const step = steps.get(id)!;
+              if (step.kind !== 'sql' || !step.transaction) watcher = await LockWatcher.start(side, pid, existing);
+            },
+            beforeCommit: async () => {
+              held = await heldLocks(scratch, existing);
+            },
+            afterStep: async (id) => {
+              if (watcher) held = await watcher.stop();
+              watcher = undefined;
+              const step = steps.get(id)!;
+              const locks = strongestLocks(held);
+              rehearsed.push({ id, durationMs: durations.get(id) ?? 0, locks });
+              const extra = undeclaredLocks(step.locks, locks, ancestors);
+              if (extra.length > 0) {
+                throw new RehearsalError(
+                  `step ${id} (${step.summary}) took ${lockText(extra)}, which its declared locks ` +
+                    `(${lockText(step.locks)}) do not cover; its SQL:\n${sqlText(step.sql)}`,
+                  id,
+                );
+              }
+            },
+          },
+        });
+      } catch (err) {
+        await watcher?.stop().catch(() => {});
+        if (err instanceof RehearsalError) throw err;
+        if (err instanceof ApplyError && err.code === 'drift' && !rehearsed.length) {
+          throw new ScratchError(
+            `the scratch copy of the live schema is not the live schema (${messageOf(err)}): rehearsal cannot run; ` +
+              '--no-rehearse skips it',
+            { cause: err },
+          );
+        }
+        const stepId = (err as { details?: { stepId?: string } }).details?.stepId;
+        const step = stepId === undefined ? undefined : steps.get(stepId);
+        if (step) {
+          const cause = (err as { cause?: unknown }).cause ?? err;
+          const failing = lastSql.get(step.id);
+          throw new RehearsalError(
+            `step ${step.id} (${step.summary}) failed: PostgreSQL said: ${messageOf(cause)}; ` +
+              `its SQL:\n${sqlText(failing !== undefined ? [failing] : step.sql)}`,
+            step.id,
+            { cause: err },
+          );
+        }
+        throw new RehearsalError(messageOf(err), undefined, { cause: err });
+      } finally {
+        await side.end().catch(() => {});
+      }
+      const left = diffModels(withoutJournal(await introspect(scratch)), desired);
+      if (left.length > 0) {
+        throw new RehearsalError(
+          `after contract the scratch schema still differs from the desired state (${left.length} changes left, ` +
+            `the first: ${describeChange(left[0]!)}${fieldsChanged(left[0]!)})`,
+        );
+      }
+      return { rehearsed: true, server, durationMs: Math.round(performance.now() - t0), steps: rehearsed };
+    },
+  );
+}
+
+/** `: start, cache` — the fields a change from → to alters, when it has both sides. */
+function fieldsChanged(change: object): string {
+  const { from, to } = change as { from?: unknown; to?: unknown };
+  if (from === null || typeof from !== 'object' || to === null || typeof to !== 'object') return '';
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].filter(
+    (k) => JSON.stringify((from as Record<string, unknown>)[k]) !== JSON.stringify((to as Record<string, unknown>)[k]),
+  );
+  return keys.length > 0 ? `: ${keys.sort().join(', ')}` : '';
+}
+
+/** One line for `zdm plan`: `rehearsal: 5 steps applied on PostgreSQL 18.4 (a scratch copy) in 812 ms, locks as declared`. */
+export function rehearsalSummary(r: Rehearsal): string {
+  if (!r.rehearsed) return 'rehearsal: skipped (--no-rehearse): the plan says it was not rehearsed';
+  return (
+    `rehearsal: ${r.steps.length} steps applied to a scratch copy of the live schema on ${r.server} ` +
+    `in ${r.durationMs} ms, every lock taken as declared`
+  );
+}
