@@ -132,7 +132,8 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
       commentChange({ kind: 'sequence', schema, name: q.key }, undefined, q.desired.comment, out);
     } else if (q.kind === 'removed') out.push({ kind: 'dropSequence', sequence: q.live });
     else {
-      if (!same(without(q.live, 'comment'), without(q.desired, 'comment'))) {
+      // Privileges are diffGrants' (where the desired state manages them).
+      if (!same(without(q.live, 'comment', 'grants'), without(q.desired, 'comment', 'grants'))) {
         out.push({ kind: 'alterSequence', from: q.live, to: q.desired });
       }
       commentChange({ kind: 'sequence', schema, name: q.key }, q.live.comment, q.desired.comment, out);

@@ -58,6 +58,12 @@ export function named<T extends { readonly name: string }>(xs: readonly T[] | un
   return index.get(name) as T | undefined;
 }
 
+/** A parent of INHERITS (`schema.name` in the model: the schema is the part before the first dot). */
+export function inheritsParent(p: string): { readonly schema: string; readonly name: string } {
+  const dot = p.indexOf('.');
+  return { schema: p.slice(0, dot), name: p.slice(dot + 1) };
+}
+
 /** The attribute options of a column (`ALTER COLUMN … SET (…)`): the only two PostgreSQL accepts. */
 export const COLUMN_OPTIONS: ReadonlySet<string> = new Set(['n_distinct', 'n_distinct_inherited']);
 

@@ -1,4 +1,5 @@
 /** Tables: CREATE TABLE with what a new table declares, and the statements that rename, alter and drop them. */
+import { inheritsParent } from '../model/objects.js';
 import type { Column, PartitionKey, RelationParts, ReplicaIdentity, StorageParameters, Table } from '../model/types.js';
 import { columnDefinition, columnPropertiesSql } from './columns.js';
 import { constraintCommentsSql } from './comments.js';
@@ -22,8 +23,8 @@ export function createTableSql(t: Table, schemas: ReadonlySet<string>): string {
 
 /** A parent of INHERITS, `schema.name` in the model, as SQL. */
 function parentName(p: string): string {
-  const dot = p.indexOf('.');
-  return qualifiedName(p.slice(0, dot), p.slice(dot + 1));
+  const { schema, name } = inheritsParent(p);
+  return qualifiedName(schema, name);
 }
 
 /** `CREATE TABLE t (columns) [PARTITION BY …] [WITH (…)]` on one line: the columns alone, no constraint. */

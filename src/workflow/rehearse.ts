@@ -119,10 +119,14 @@ async function copyLiveSchema(scratch: pg.Client, live: DatabaseModel, liveFinge
   }).plan;
   for (const step of copy.phases.flatMap((p) => p.steps)) {
     if (step.kind !== 'sql') continue;
+    // A transactional step's statements in one transaction, as apply runs them: its SET LOCALs
+    // (check_function_bodies off before a function whose body names a later table) hold.
+    if (step.transaction) await scratch.query('BEGIN');
     for (const sql of step.sql) {
       try {
         await scratch.query(sql);
       } catch (err) {
+        if (step.transaction) await scratch.query('ROLLBACK').catch(() => {});
         throw new ScratchError(
           `cannot copy the live schema to the scratch database to rehearse the plan: ${messageOf(err)}, in:\n${sqlText([sql])}\n` +
             '(give --scratch-url a server that has what the live schema needs, or skip rehearsal with --no-rehearse)',
@@ -130,6 +134,7 @@ async function copyLiveSchema(scratch: pg.Client, live: DatabaseModel, liveFinge
         );
       }
     }
+    if (step.transaction) await scratch.query('COMMIT');
   }
   return server;
 }

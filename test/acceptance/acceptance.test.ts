@@ -46,19 +46,7 @@ CREATE SCHEMA public;
  * planner does not declare (planner bugs rehearsal found, to fix in the techniques; then the entry
  * goes). These cases are always rehearsed.
  */
-const REHEARSAL_GAPS: Readonly<Record<string, string>> = {
-  'inheritance/a child table created with INHERITS, its own column, an index over an inherited column':
-    'took SHARE UPDATE EXCLUSIVE on public.base',
-  // Not locks: after contract the scratch sequence's grants differ from the desired ones (the final
-  // comparison is zdm's diff, which compares grants; the post-checks' fingerprints do not): not
-  // investigated yet.
-  'sequences/create a standalone sequence': 'alter sequence public.invoice_no: grants',
-  "sequences/change a sequence's increment and keep its position": 'alter sequence public.invoice_no: grants',
-  'sequences/new column numbered from a new owned sequence, backfilled': 'alter sequence public.tickets_no_seq: grants',
-  'sequences/drop a serial column but keep its sequence': 'alter sequence public.tickets_no_seq: grants',
-  'sequences/change several sequence options at once': 'alter sequence public.counter: grants',
-  'renames/rename a foreign key column with its index and a check on it': 'took ACCESS EXCLUSIVE on public.customers',
-};
+const REHEARSAL_GAPS: Readonly<Record<string, string>> = {};
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 /** Small batches, so that a backfill of a case's few thousand rows takes several. */

@@ -93,12 +93,10 @@ export function removeTrigger(m: DatabaseModel, t: Trigger): DatabaseModel {
 // Locks
 
 /** The lock a trigger statement takes on its table, unless the table is new (no one else sees it). */
-function triggerLock(ctx: PlanContext, t: Trigger, mode: LockInfo['mode']): LockInfo[] {
-  const ref = { schema: t.schema, name: t.table };
-  const exists =
-    ctx.liveRelation(ref) !== undefined ||
-    ctx.live.schemas.some((s) => s.name === t.schema && s.views.some((v) => v.name === t.table));
-  return exists ? [lock(ref, mode)] : [];
+function triggerLock(t: Trigger, mode: LockInfo['mode']): LockInfo[] {
+  // Declared on a table the plan creates too: the step runs after the table's and takes it there
+  // (seen by rehearsal on a partitioned table created in the same expand).
+  return [lock({ schema: t.schema, name: t.table }, mode)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +204,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         ...privilegesAgainSql(c.to, DEFAULT_GRANTS.routine, c.to.grants ?? c.from.grants ?? DEFAULT_GRANTS.routine),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
-      { locks: [...liveTriggers.flatMap((t) => triggerLock(ctx, t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
+      { locks: [...liveTriggers.flatMap((t) => triggerLock(t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
     ),
     chain(
       ...liveTriggers.map(
@@ -254,8 +252,8 @@ function findTrigger(m: DatabaseModel, key: string): Trigger | undefined {
 function createTrigger(ctx: PlanContext, c: CreateTrigger): void {
   const t = c.trigger;
   const locks = [
-    ...triggerLock(ctx, t, 'SHARE ROW EXCLUSIVE'),
-    ...(t.comment !== undefined ? triggerLock(ctx, t, 'SHARE UPDATE EXCLUSIVE') : []),
+    ...triggerLock(t, 'SHARE ROW EXCLUSIVE'),
+    ...(t.comment !== undefined ? triggerLock(t, 'SHARE UPDATE EXCLUSIVE') : []),
   ];
   ctx.add(
     at.expand('triggers'),
@@ -272,7 +270,7 @@ function dropTrigger(ctx: PlanContext, c: DropTrigger): void {
     sqlStep(
       `drop trigger ${t.name} on ${t.schema}.${t.table}`,
       [dropTriggerSql(t.name, { schema: t.schema, name: t.table })],
-      { locks: triggerLock(ctx, t, 'ACCESS EXCLUSIVE') },
+      { locks: triggerLock(t, 'ACCESS EXCLUSIVE') },
     ),
     (m) => removeTrigger(m, t),
     [triggerTouch(t)],
@@ -280,7 +278,7 @@ function dropTrigger(ctx: PlanContext, c: DropTrigger): void {
 }
 
 /** The enabled state and the comment of `to`, where `from` (as the step leaves it) differs. */
-function stateSql(from: Trigger | undefined, to: Trigger): { sql: string[]; locks: (ctx: PlanContext) => LockInfo[] } {
+function stateSql(from: Trigger | undefined, to: Trigger): { sql: string[]; locks: LockInfo[] } {
   const sql: string[] = [];
   const modes: LockInfo['mode'][] = [];
   if ((from?.enabled ?? 'origin') !== (to.enabled ?? 'origin')) {
@@ -291,7 +289,7 @@ function stateSql(from: Trigger | undefined, to: Trigger): { sql: string[]; lock
     sql.push(commentTriggerSql(to, to.comment));
     modes.push('SHARE UPDATE EXCLUSIVE');
   }
-  return { sql, locks: (ctx) => modes.flatMap((m) => triggerLock(ctx, to, m)) };
+  return { sql, locks: modes.flatMap((m) => triggerLock(to, m)) };
 }
 
 function replaceTrigger(ctx: PlanContext, c: ReplaceTrigger): void {
@@ -305,7 +303,7 @@ function replaceTrigger(ctx: PlanContext, c: ReplaceTrigger): void {
     ctx.add(
       at.expand('triggers'),
       sqlStep(`replace ${name}`, [createUserTriggerSql(to, { replace: true }), ...state.sql], {
-        locks: [...triggerLock(ctx, to, 'SHARE ROW EXCLUSIVE'), ...state.locks(ctx)],
+        locks: [...triggerLock(to, 'SHARE ROW EXCLUSIVE'), ...state.locks],
       }),
       (m) => putTrigger(m, to),
       [triggerTouch(to)],
@@ -318,7 +316,7 @@ function replaceTrigger(ctx: PlanContext, c: ReplaceTrigger): void {
     sqlStep(
       `drop and create again ${name} (a constraint trigger cannot be replaced)`,
       [dropTriggerSql(from.name, { schema: from.schema, name: from.table }), ...createUserTriggerStatements(to)],
-      { locks: triggerLock(ctx, to, 'ACCESS EXCLUSIVE') },
+      { locks: triggerLock(to, 'ACCESS EXCLUSIVE') },
     ),
     (m) => putTrigger(m, to),
     [triggerTouch(to)],
@@ -329,7 +327,7 @@ function alterTrigger(ctx: PlanContext, from: Trigger, to: Trigger): void {
   const state = stateSql(from, to);
   ctx.add(
     at.expand('triggers'),
-    sqlStep(`alter trigger ${to.name} on ${to.schema}.${to.table}`, state.sql, { locks: state.locks(ctx) }),
+    sqlStep(`alter trigger ${to.name} on ${to.schema}.${to.table}`, state.sql, { locks: state.locks }),
     (m) => putTrigger(m, to),
     [triggerTouch(to)],
   );

@@ -12,9 +12,11 @@
  * - Drops are in contract and lose data. A partition is detached CONCURRENTLY first where
  *   PostgreSQL allows it (no default partition), so the parent never waits.
  */
+
 import type { AddPartition, CreateTable, DropPartition, DropTable, SetTableLogged } from '../../diff/changes.js';
 import { withoutDirectives } from '../../model/directives.js';
 import { qualifiedRef } from '../../model/names.js';
+import { inheritsParent } from '../../model/objects.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import { dropConstraintSql } from '../../sql/constraints.js';
@@ -71,7 +73,11 @@ export function planCreateTable(ctx: PlanContext, ch: CreateTable): void {
   ctx.add(
     at.expand('tables'),
     sqlStep(`create table ${qualifiedRef(ref)} (${detail.join(', ')})`, sql, {
-      locks: [lock(ref, 'ACCESS EXCLUSIVE')],
+      // A child of INHERITS takes SHARE UPDATE EXCLUSIVE on each parent (seen by rehearsal).
+      locks: [
+        lock(ref, 'ACCESS EXCLUSIVE'),
+        ...(t.inherits ?? []).map((p) => lock(inheritsParent(p), 'SHARE UPDATE EXCLUSIVE')),
+      ],
       hazards: hasNotValid(t) ? ['not-validated'] : [],
     }),
     (m) => mapSchema(m, t.schema, (s) => ({ ...s, tables: [...s.tables, created] })),

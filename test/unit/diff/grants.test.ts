@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { diffModels } from '../../../src/diff/index.js';
 import type { Grant, Table } from '../../../src/model/types.js';
-import { col, id, table, tables } from '../plan/builders.js';
+import { col, db, id, schema, sequence, table, tables } from '../plan/builders.js';
 
 const select = (grantee: string, grantable = false): Grant => ({
   grantee,
@@ -42,5 +42,13 @@ describe('privileges in the diff', () => {
     expect(add).toMatchObject({ grant: [select('app', true)], revoke: [], revokeOption: [] });
     const [drop] = grantChanges(withGrants(report, [select('app', true)]), withGrants(report, [select('app')]));
     expect(drop).toMatchObject({ grant: [], revoke: [], revokeOption: [select('app', true)] });
+  });
+
+  test('a live sequence with its privileges listed and a desired one without `grants` are the same sequence', () => {
+    // Rehearsal found it: the live model lists every sequence's privileges (none: []), and the
+    // sequence diff compared them as a property, so an unmanaged sequence was "altered".
+    const live = db([schema('public', { sequences: [sequence('invoice_no', { grants: [] })] })]);
+    const desired = db([schema('public', { sequences: [sequence('invoice_no')] })]);
+    expect(diffModels(live, desired)).toEqual([]);
   });
 });

@@ -374,6 +374,10 @@ function carryForeignKeys(s: CarryScope): void {
     const tmp = ctx.freshName(table.schema, [fk.name], 'zdm_new');
     const shadowFk: ForeignKey = omit({ ...fk, name: tmp, columns: fk.columns.map(s.sub), valid: false }, 'comment');
     const target = { schema: fk.references.schema, name: fk.references.table };
+    // The swap drops the old column and so this foreign key: PostgreSQL takes ACCESS EXCLUSIVE on
+    // the referenced table to drop the key's triggers there (seen by rehearsal).
+    if (target.schema !== table.schema || target.name !== table.name)
+      s.carry.locks.push(lock(target, 'ACCESS EXCLUSIVE'));
     const finalOwn: ForeignKey = {
       ...finalForeignKey(fk, table, s.names),
       columns: fk.columns.map((c) => (c === column ? final : c)),
