@@ -802,6 +802,8 @@ class Converter {
       ...opt('collation', rawName(raw.collation)),
       ...opt('options', this.columnOptions(loc.at('options'), raw.options)),
       ...opt('statistics', raw.statistics === -1 ? undefined : raw.statistics),
+      ...opt('storage', raw.storage),
+      ...opt('compression', raw.compression),
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
       ...this.convertGrants(loc.at('grants'), raw.grants, 'column'),

@@ -87,6 +87,8 @@ export interface RawColumn {
   readonly collation?: string;
   readonly options?: RawStorageParameters;
   readonly statistics?: number;
+  readonly storage?: 'plain' | 'external' | 'extended' | 'main';
+  readonly compression?: 'pglz' | 'lz4';
   readonly comment?: string;
   readonly renamedFrom?: string;
   readonly using?: RawText;

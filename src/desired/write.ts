@@ -576,6 +576,8 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['collation', c.collation],
     ['options', storageNode(c.options)],
     ['statistics', c.statistics],
+    ['storage', c.storage],
+    ['compression', c.compression],
     ['comment', c.comment],
     ['grants', grantsNode(c.grants)],
     ['renamedFrom', c.renamedFrom],

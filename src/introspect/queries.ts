@@ -272,6 +272,10 @@ export interface ColumnRow {
   readonly options: string[] | null;
   /** pg_attribute.attstattarget when set (null: the default; -1 before PostgreSQL 17). */
   readonly statistics: number | null;
+  /** pg_attribute.attstorage when it is not the type's typstorage (`p`, `e`, `x`, `m`); null otherwise. */
+  readonly storage: string | null;
+  /** pg_attribute.attcompression (`p` pglz, `l` lz4); null when not set. */
+  readonly compression: string | null;
   /** The identity sequence's options (identity columns only; 64-bit values as text). */
   readonly identity_type: string | null;
   readonly identity_start: string | null;
@@ -295,6 +299,8 @@ SELECT a.attrelid::pg_catalog.text AS table_oid, a.attnum AS position, a.attname
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
   ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment,
   a.attislocal AS local, a.attoptions::pg_catalog.text[] AS options, NULLIF(a.attstattarget, -1)::pg_catalog.int4 AS statistics,
+  CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::pg_catalog.text END AS storage,
+  NULLIF(a.attcompression::pg_catalog.text, '') AS compression,
   ids.identity_type, ids.identity_start, ids.identity_increment, ids.identity_min, ids.identity_max,
   ids.identity_cache, ids.identity_cycle
 FROM rels

@@ -115,6 +115,11 @@ export interface IdentityOptions {
   readonly cycle?: true;
 }
 
+/** pg_attribute.attstorage, spelled as `SET STORAGE` takes it. */
+export type ColumnStorage = 'plain' | 'external' | 'extended' | 'main';
+/** pg_attribute.attcompression, spelled as `SET COMPRESSION` takes it. */
+export type ColumnCompression = 'pglz' | 'lz4';
+
 export interface Column extends Grantable {
   readonly kind: 'column';
   readonly name: string;
@@ -132,6 +137,10 @@ export interface Column extends Grantable {
   readonly options?: StorageParameters;
   /** Statistics target (`ALTER COLUMN … SET STATISTICS 1000`); absent: the server's default_statistics_target. */
   readonly statistics?: number;
+  /** TOAST storage strategy (`ALTER COLUMN … SET STORAGE`), only when it is not the type's default. */
+  readonly storage?: ColumnStorage;
+  /** Compression method of new values (`ALTER COLUMN … SET COMPRESSION`); absent: default_toast_compression. */
+  readonly compression?: ColumnCompression;
   readonly comment?: string;
   /** Desired state only: the column's previous name (a rename, not drop + add). */
   readonly renamedFrom?: string;

@@ -39,6 +39,7 @@ import type {
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { columnCompressionSql, columnStorageSql } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
@@ -569,6 +570,14 @@ async function normalizeBatch(
         createTableOfColumnsSql(rel, [...inheritedColumns(desired, t), ...t.columns], schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
+      // Storage and compression: the server says which storage is the type's default (left out).
+      for (const c of created ? t.columns : []) {
+        const path = `${tablePath(t)}${SEP}columns${SEP}${c.name}`;
+        if (c.storage !== undefined) await s.try(`${path}${SEP}storage`, columnStorageSql(rel, c.name, c.storage));
+        if (c.compression !== undefined) {
+          await s.try(`${path}${SEP}compression`, columnCompressionSql(rel, c.name, c.compression));
+        }
+      }
       // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
       for (const pol of created ? (t.policies ?? []) : []) {
         await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
@@ -595,7 +604,7 @@ async function normalizeBatch(
           const n = cols.get(c.name);
           if (!n) return c;
           const l = liveCols.get(c.name);
-          const { default: _d, generated: _g, collation: _c, ...rest } = c;
+          const { default: _d, generated: _g, collation: _c, storage: _s, compression: _z, ...rest } = c;
           return {
             ...rest,
             type: n.type,
@@ -609,6 +618,8 @@ async function normalizeBatch(
                 }
               : {}),
             ...(n.collation ? { collation: n.collation } : {}),
+            ...(n.storage !== undefined ? { storage: n.storage } : {}),
+            ...(n.compression !== undefined ? { compression: n.compression } : {}),
           };
         }),
       });

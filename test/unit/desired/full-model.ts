@@ -113,7 +113,11 @@ const users = table(
     col('Column "Q" ü', 'interval'),
     col('yes', 'text', { default: "'yes'::text" }),
     col('1e3', 'integer'),
-    col('note', 'text', { comment: 'free text: with # and - and "quotes"\nand a second line' }),
+    col('note', 'text', {
+      comment: 'free text: with # and - and "quotes"\nand a second line',
+      storage: 'external',
+      compression: 'pglz',
+    }),
     col('during', 'tstzrange'),
     col('room', 'integer', { options: { n_distinct: '-0.02', n_distinct_inherited: '50' }, statistics: 1000 }),
   ],
