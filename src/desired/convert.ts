@@ -64,6 +64,7 @@ import type {
   RawPartition,
   RawRelationParts,
   RawReplicaIdentity,
+  RawAggregate,
   RawRoutine,
   RawSchema,
   RawSequence,
@@ -150,6 +151,7 @@ interface MergedSchema {
   readonly materializedViews: Map<string, Entry<RawMaterializedView>>;
   readonly functions: Map<string, Entry<RawRoutine>>;
   readonly procedures: Map<string, Entry<RawRoutine>>;
+  readonly aggregates: Map<string, Entry<RawAggregate>>;
   /** Keyed `table NUL name`. */
   readonly triggers: Map<string, Entry<RawTrigger> & { readonly table: string }>;
 }
@@ -308,6 +310,7 @@ class Converter {
             materializedViews: new Map(),
             functions: new Map(),
             procedures: new Map(),
+            aggregates: new Map(),
             triggers: new Map(),
           };
           this.schemas.set(name, merged);
@@ -1295,6 +1298,7 @@ class Converter {
   private mergeRoutinesAndTriggers(schema: string, merged: MergedSchema, raw: RawSchema, loc: Loc): void {
     this.mergeNamed('function', schema, merged.functions, loc.at('functions'), raw.functions);
     this.mergeNamed('procedure', schema, merged.procedures, loc.at('procedures'), raw.procedures);
+    this.mergeNamed('aggregate', schema, merged.aggregates, loc.at('aggregates'), raw.aggregates);
     for (const [table, triggers, tableLoc] of loc.at('triggers').entries(raw.triggers)) {
       for (const [name, t, at] of tableLoc.entries(triggers)) {
         const key = `${table}\u0000${name}`;
@@ -1335,86 +1339,132 @@ class Converter {
     const out: Routine[] = [];
     // A function and a procedure share the namespace of routines.
     const seen = new Map<string, Loc>();
-    for (const [kind, map] of [
-      ['function', s.functions],
-      ['procedure', s.procedures],
-    ] as const) {
-      for (const { name: key, raw, loc } of map.values()) {
-        const paren = key.indexOf('(');
-        const name = paren < 0 ? key : key.slice(0, paren).trim();
-        this.checkName(loc, name, kind);
-        const args = (raw.arguments ?? []).map((a, i): RoutineArgument => {
-          const at = loc.at('arguments', i);
-          if (a.name !== undefined) this.checkName(at.at('name'), a.name, 'argument');
-          return {
-            ...(a.mode !== undefined && a.mode !== 'in' ? { mode: a.mode } : {}),
-            ...opt('name', a.name),
-            type: this.resolveType(s.name, a.type, at.at('type')),
-            ...(a.default !== undefined ? { default: this.expression(at.at('default'), a.default) } : {}),
-          };
-        });
-        if (kind === 'procedure' && raw.returns !== undefined) {
-          this.issues.value(loc.at('returns'), 'a procedure returns nothing: leave `returns` out');
-        }
-        if (
-          kind === 'function' &&
-          raw.returns === undefined &&
-          !args.some((a) => a.mode === 'out' || a.mode === 'inout')
-        ) {
-          this.issues.key(loc, `function \`${s.name}.${key}\` needs \`returns\` (or OUT arguments)`);
-        }
-        const returns =
-          raw.returns === undefined || /^\s*(SETOF\s|TABLE\s*\(|trigger\s*$|record\s*$)/i.test(raw.returns)
-            ? raw.returns?.trim()
-            : this.resolveType(s.name, raw.returns, loc.at('returns'));
-        const text = this.routineBody(raw, loc);
-        const sqlBody = raw.language.toLowerCase() === 'sql' && /^\s*(RETURN\b|BEGIN\s+ATOMIC\b)/i.test(text);
-        const r: Routine = {
-          kind,
-          schema: s.name,
-          name,
-          arguments: args,
-          ...opt('returns', kind === 'function' ? returns : undefined),
-          language: raw.language.toLowerCase(),
-          body: sqlBody ? viewDefinitionText(text) : text,
-          ...(sqlBody ? { sqlBody: true as const } : {}),
-          ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
-          ...(raw.strict ? { strict: true as const } : {}),
-          ...(raw.securityDefiner ? { securityDefiner: true as const } : {}),
-          ...(raw.leakproof ? { leakproof: true as const } : {}),
-          ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
-          ...(raw.cost !== undefined && raw.cost !== defaultCost(raw.language.toLowerCase()) ? { cost: raw.cost } : {}),
-          ...(kind === 'function' && raw.rows !== undefined && raw.rows !== defaultRows(returns)
-            ? { rows: raw.rows }
-            : {}),
-          ...(raw.set !== undefined && Object.keys(raw.set).length > 0
-            ? {
-                set: Object.fromEntries(
-                  loc
-                    .at('set')
-                    .entries(raw.set)
-                    .map(([k, v, at]) => [k, at.text(v)]),
-                ),
-              }
-            : {}),
-          ...opt('comment', raw.comment || undefined),
+    const entries = [
+      ...[...s.functions.values()].map((e) => ({ ...e, kind: 'function' as const })),
+      ...[...s.procedures.values()].map((e) => ({ ...e, kind: 'procedure' as const })),
+      ...[...s.aggregates.values()].map((e) => ({ ...e, kind: 'aggregate' as const })),
+    ];
+    for (const { name: key, raw, loc, kind } of entries) {
+      const paren = key.indexOf('(');
+      const name = paren < 0 ? key : key.slice(0, paren).trim();
+      this.checkName(loc, name, kind);
+      const args = (raw.arguments ?? []).map((a, i): RoutineArgument => {
+        const at = loc.at('arguments', i);
+        if (a.name !== undefined) this.checkName(at.at('name'), a.name, 'argument');
+        return {
+          ...(a.mode !== undefined && a.mode !== 'in' ? { mode: a.mode } : {}),
+          ...opt('name', a.name),
+          type: this.resolveType(s.name, a.type, at.at('type')),
+          ...(a.default !== undefined ? { default: this.expression(at.at('default'), a.default) } : {}),
         };
-        if (paren >= 0) {
-          const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();
-          const types = written === '' ? [] : splitTopLevel(written).map((t) => this.resolveType(s.name, t, loc));
-          const want = routineSignature(r);
-          if (`${name}(${types.join(', ')})` !== want) {
-            this.issues.key(loc, `\`${key}\` does not match the ${kind}'s arguments: their signature is \`${want}\``);
-          }
-        }
-        const sig = routineSignature(r);
-        const first = seen.get(sig);
-        if (first) this.issues.key(loc, `\`${s.name}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
-        else seen.set(sig, loc);
+      });
+      if (kind === 'aggregate') {
+        const r = this.convertAggregate(s.name, name, args, raw as RawAggregate, loc);
+        this.checkRoutineKey(s.name, key, r, loc, seen);
         out.push(r);
+        continue;
       }
+      if (kind === 'procedure' && raw.returns !== undefined) {
+        this.issues.value(loc.at('returns'), 'a procedure returns nothing: leave `returns` out');
+      }
+      if (
+        kind === 'function' &&
+        raw.returns === undefined &&
+        !args.some((a) => a.mode === 'out' || a.mode === 'inout')
+      ) {
+        this.issues.key(loc, `function \`${s.name}.${key}\` needs \`returns\` (or OUT arguments)`);
+      }
+      const returns =
+        raw.returns === undefined || /^\s*(SETOF\s|TABLE\s*\(|trigger\s*$|record\s*$)/i.test(raw.returns)
+          ? raw.returns?.trim()
+          : this.resolveType(s.name, raw.returns, loc.at('returns'));
+      const text = this.routineBody(raw, loc);
+      const sqlBody = raw.language.toLowerCase() === 'sql' && /^\s*(RETURN\b|BEGIN\s+ATOMIC\b)/i.test(text);
+      const r: Routine = {
+        kind,
+        schema: s.name,
+        name,
+        arguments: args,
+        ...opt('returns', kind === 'function' ? returns : undefined),
+        language: raw.language.toLowerCase(),
+        body: sqlBody ? viewDefinitionText(text) : text,
+        ...(sqlBody ? { sqlBody: true as const } : {}),
+        ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
+        ...(raw.strict ? { strict: true as const } : {}),
+        ...(raw.securityDefiner ? { securityDefiner: true as const } : {}),
+        ...(raw.leakproof ? { leakproof: true as const } : {}),
+        ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
+        ...(raw.cost !== undefined && raw.cost !== defaultCost(raw.language.toLowerCase()) ? { cost: raw.cost } : {}),
+        ...(kind === 'function' && raw.rows !== undefined && raw.rows !== defaultRows(returns)
+          ? { rows: raw.rows }
+          : {}),
+        ...(raw.set !== undefined && Object.keys(raw.set).length > 0
+          ? {
+              set: Object.fromEntries(
+                loc
+                  .at('set')
+                  .entries(raw.set)
+                  .map(([k, v, at]) => [k, at.text(v)]),
+              ),
+            }
+          : {}),
+        ...opt('comment', raw.comment || undefined),
+      };
+      this.checkRoutineKey(s.name, key, r, loc, seen);
+      out.push(r);
     }
     return sortRoutines(out);
+  }
+
+  /**
+   * The YAML key of a routine (`name` or `name(type, …)`) against its arguments, and its signature
+   * against the others of the schema (functions, procedures and aggregates share one namespace).
+   */
+  private checkRoutineKey(schema: string, key: string, r: Routine, loc: Loc, seen: Map<string, Loc>): void {
+    const paren = key.indexOf('(');
+    if (paren >= 0) {
+      const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();
+      const types = written === '' ? [] : splitTopLevel(written).map((t) => this.resolveType(schema, t, loc));
+      const want = routineSignature(r);
+      if (`${r.name}(${types.join(', ')})` !== want) {
+        this.issues.key(loc, `\`${key}\` does not match the ${r.kind}'s arguments: their signature is \`${want}\``);
+      }
+    }
+    const sig = routineSignature(r);
+    const first = seen.get(sig);
+    if (first) this.issues.key(loc, `\`${schema}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
+    else seen.set(sig, loc);
+  }
+
+  /** An aggregate: the model's form of `CREATE AGGREGATE` (language internal, no body). */
+  private convertAggregate(
+    schema: string,
+    name: string,
+    args: RoutineArgument[],
+    raw: RawAggregate,
+    loc: Loc,
+  ): Routine {
+    const fn = (f: string | undefined) => (f === undefined ? undefined : f.trim());
+    return {
+      kind: 'aggregate',
+      schema,
+      name,
+      arguments: args,
+      aggregate: {
+        sfunc: raw.sfunc.trim(),
+        stype: this.resolveType(schema, raw.stype, loc.at('stype')),
+        ...opt('finalfunc', fn(raw.finalfunc)),
+        ...(raw.finalfuncExtra ? { finalfuncExtra: true as const } : {}),
+        ...opt('combinefunc', fn(raw.combinefunc)),
+        ...opt('serialfunc', fn(raw.serialfunc)),
+        ...opt('deserialfunc', fn(raw.deserialfunc)),
+        ...opt('initcond', raw.initcond === undefined ? undefined : String(raw.initcond)),
+      },
+      language: 'internal',
+      body: '',
+      ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
+      ...opt('comment', raw.comment || undefined),
+    };
   }
 
   private convertTriggers(s: MergedSchema): Trigger[] {

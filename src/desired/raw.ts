@@ -27,6 +27,7 @@ export interface RawSchema {
   /** Keyed by name, or by `name(type, …)` for one of several overloads. */
   readonly functions?: Readonly<Record<string, RawRoutine>>;
   readonly procedures?: Readonly<Record<string, RawRoutine>>;
+  readonly aggregates?: Readonly<Record<string, RawAggregate>>;
   /** Keyed by the table (or view) they are on, then by trigger name. */
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
@@ -277,6 +278,20 @@ export interface RawRoutine {
   readonly cost?: number;
   readonly rows?: number;
   readonly set?: Readonly<Record<string, RawText>>;
+  readonly comment?: string;
+}
+
+export interface RawAggregate {
+  readonly arguments?: readonly RawRoutineArgument[];
+  readonly sfunc: string;
+  readonly stype: string;
+  readonly finalfunc?: string;
+  readonly finalfuncExtra?: boolean;
+  readonly combinefunc?: string;
+  readonly serialfunc?: string;
+  readonly deserialfunc?: string;
+  readonly initcond?: string | number;
+  readonly parallel?: 'safe' | 'restricted' | 'unsafe';
   readonly comment?: string;
 }
 

@@ -8,6 +8,7 @@ import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
+  AggregateDefinition,
   CheckConstraint,
   Column,
   CompositeType,
@@ -127,6 +128,7 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
       queries.push([file, `${v.definition};\n`]);
     }
     for (const r of sortRoutines(s.functions)) {
+      if (r.kind === 'aggregate') continue; // no body
       const file = claim(`${dir}/${r.kind === 'function' ? 'functions' : 'procedures'}/${fileBase(r.name)}`, '.sql');
       queryFiles.set(routineKey(r), file);
       queries.push([file, r.sqlBody ? `${r.body};\n` : r.body]);
@@ -271,6 +273,7 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
     ['materializedViews', namedMap(s.materializedViews, (v) => materializedViewNode(v, file(v)), true)],
     ['functions', routinesNode(s, 'function', queryFiles)],
     ['procedures', routinesNode(s, 'procedure', queryFiles)],
+    ['aggregates', routinesNode(s, 'aggregate', queryFiles)],
     ['triggers', triggersNode(s)],
   ]);
 }
@@ -294,14 +297,7 @@ function routinesNode(s: SchemaModel, kind: Routine['kind'], files: ReadonlyMap<
 }
 
 function routineNode(r: Routine, file: string | undefined): YAMLMap {
-  const args = r.arguments.map((a) =>
-    flowMap([
-      ['mode', a.mode],
-      ['name', a.name],
-      ['type', a.type],
-      ['default', sql(a.default)],
-    ]),
-  );
+  if (r.aggregate !== undefined) return aggregateNode(r, r.aggregate);
   let body: readonly [string, Value];
   if (file !== undefined) body = ['file', file];
   else if (r.body.includes('\n')) {
@@ -310,7 +306,7 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     body = ['body', text];
   } else body = ['body', r.body];
   return blockMap([
-    ['arguments', args.length > 0 ? flowSeq(args) : undefined],
+    ['arguments', argumentsNode(r)],
     ['returns', r.returns],
     ['language', r.language],
     ['volatility', r.volatility],
@@ -323,6 +319,34 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
     ['comment', r.comment],
     body,
+  ]);
+}
+
+function argumentsNode(r: Routine): Value {
+  const args = r.arguments.map((a) =>
+    flowMap([
+      ['mode', a.mode],
+      ['name', a.name],
+      ['type', a.type],
+      ['default', sql(a.default)],
+    ]),
+  );
+  return args.length > 0 ? flowSeq(args) : undefined;
+}
+
+function aggregateNode(r: Routine, a: AggregateDefinition): YAMLMap {
+  return blockMap([
+    ['arguments', argumentsNode(r)],
+    ['sfunc', a.sfunc],
+    ['stype', a.stype],
+    ['finalfunc', a.finalfunc],
+    ['finalfuncExtra', a.finalfuncExtra],
+    ['combinefunc', a.combinefunc],
+    ['serialfunc', a.serialfunc],
+    ['deserialfunc', a.deserialfunc],
+    ['initcond', a.initcond],
+    ['parallel', r.parallel],
+    ['comment', r.comment],
   ]);
 }
 

@@ -724,13 +724,24 @@ export interface UnmanagedCountRow {
 }
 
 /**
+ * The aggregates the model holds: plain ones (aggkind `n`) without a moving-aggregate mode, a sort
+ * operator, a state size or a non-default FINALFUNC_MODIFY. Others are counted as left out
+ * (UNMANAGED_COUNTS_SQL).
+ */
+export const PLAIN_AGGREGATE_SQL = (p: string): string =>
+  `EXISTS (SELECT FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = ${p}.oid AND ag.aggkind = 'n'
+    AND ag.aggmtransfn = 0 AND ag.aggsortop = 0 AND ag.aggtransspace = 0 AND ag.aggfinalmodify = 'r')`;
+
+/**
  * How many objects of each kind zdm does not manage the database holds (for `zdm pull` to say what
  * it left out): user objects only, those of extensions excluded.
  */
 export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS count FROM (
+  -- Aggregates the model does not hold (ordered-set, moving, with a sort operator…).
   SELECT 'aggregate' AS kind, pg_catalog.count(*) AS count FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prokind = 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
+    WHERE p.prokind = 'a' AND NOT ${PLAIN_AGGREGATE_SQL('p')}
+      AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
   UNION ALL
   -- Triggers on foreign tables: the table is not managed, nor its triggers.
   SELECT 'trigger', pg_catalog.count(*) FROM pg_catalog.pg_trigger tg

@@ -133,6 +133,7 @@ const MANAGED_KINDS = new Set([
   'compositeType',
   'function',
   'procedure',
+  'aggregate',
   'trigger',
 ]);
 

@@ -448,11 +448,32 @@ export type Volatility = 'immutable' | 'stable' | 'volatile';
 export type Parallel = 'safe' | 'restricted' | 'unsafe';
 
 /**
- * A function or procedure. Its identity is `schema.name(argument types)` (routineIdentity in
- * routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
+ * What `CREATE AGGREGATE` says of a plain aggregate (aggkind `n`, no moving-aggregate mode, no sort
+ * operator): functions as `regproc` prints them under an empty search_path (`public.f`, or `f` for
+ * pg_catalog's), the state type as `format_type` does.
+ */
+export interface AggregateDefinition {
+  readonly sfunc: string;
+  readonly stype: string;
+  readonly finalfunc?: string;
+  readonly finalfuncExtra?: true;
+  readonly combinefunc?: string;
+  readonly serialfunc?: string;
+  readonly deserialfunc?: string;
+  /** INITCOND: the initial state as text. */
+  readonly initcond?: string;
+}
+
+/**
+ * A function, procedure or aggregate. Its identity is `schema.name(argument types)` (routineIdentity
+ * in routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
+ * An aggregate has `aggregate`, language `internal` and an empty body; of the options only
+ * `parallel` and `comment` apply to it.
  */
 export interface Routine {
-  readonly kind: 'function' | 'procedure';
+  readonly kind: 'function' | 'procedure' | 'aggregate';
+  /** Aggregates only. */
+  readonly aggregate?: AggregateDefinition;
   readonly schema: string;
   readonly name: string;
   readonly arguments: readonly RoutineArgument[];

@@ -45,6 +45,7 @@ export interface Touch {
     | 'materializedView'
     | 'function'
     | 'procedure'
+    | 'aggregate'
     | 'trigger';
   readonly schema?: string;
   readonly name: string;

@@ -69,7 +69,7 @@ export function routineObjects(desired: DatabaseModel): { routines: CodeObject[]
       const yamlKey = many ? routineKey(r).slice(r.kind.length + 1 + s.name.length + 1) : r.name;
       routines.push({
         key: routineKey(r),
-        path: ['schemas', s.name, r.kind === 'function' ? 'functions' : 'procedures', yamlKey],
+        path: ['schemas', s.name, `${r.kind}s`, yamlKey],
         sql: createRoutineSql(r),
         schema: s.name,
       });

@@ -661,6 +661,26 @@ export const FULL_MODEL: DatabaseModel = {
           body: 'BEGIN RETURN NEW; END',
           cost: 5,
         },
+        {
+          kind: 'aggregate',
+          schema: 'public',
+          name: 'median',
+          arguments: [{ type: 'integer' }],
+          aggregate: { sfunc: 'array_append', stype: 'integer[]', finalfunc: 'public._median', initcond: '{}' },
+          language: 'internal',
+          body: '',
+          parallel: 'safe',
+          comment: 'the middle one',
+        },
+        {
+          kind: 'aggregate',
+          schema: 'public',
+          name: 'total',
+          arguments: [],
+          aggregate: { sfunc: 'int4pl', stype: 'integer', combinefunc: 'int4pl', finalfuncExtra: true },
+          language: 'internal',
+          body: '',
+        },
       ],
       triggers: [
         {
