@@ -36,6 +36,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -49,6 +50,7 @@ import type { DesiredIssue } from './errors.js';
 import { nullsOrdering, parseKeyString } from './index-keys.js';
 import { formatPath, type PathSegment } from './paths.js';
 import type {
+  RawAggregate,
   RawBoundValue,
   RawColumn,
   RawCompositeType,
@@ -64,7 +66,6 @@ import type {
   RawPartition,
   RawRelationParts,
   RawReplicaIdentity,
-  RawAggregate,
   RawRoutine,
   RawSchema,
   RawSequence,
@@ -72,6 +73,7 @@ import type {
   RawStorageParameters,
   RawTable,
   RawText,
+  RawTextSearchConfiguration,
   RawTiming,
   RawTrigger,
   RawView,
@@ -152,6 +154,7 @@ interface MergedSchema {
   readonly functions: Map<string, Entry<RawRoutine>>;
   readonly procedures: Map<string, Entry<RawRoutine>>;
   readonly aggregates: Map<string, Entry<RawAggregate>>;
+  readonly textSearchConfigurations: Map<string, Entry<RawTextSearchConfiguration>>;
   /** Keyed `table NUL name`. */
   readonly triggers: Map<string, Entry<RawTrigger> & { readonly table: string }>;
 }
@@ -311,6 +314,7 @@ class Converter {
             functions: new Map(),
             procedures: new Map(),
             aggregates: new Map(),
+            textSearchConfigurations: new Map(),
             triggers: new Map(),
           };
           this.schemas.set(name, merged);
@@ -437,6 +441,7 @@ class Converter {
       materializedViews,
       functions: this.convertRoutines(s),
       triggers: this.convertTriggers(s),
+      ...this.convertTextSearchConfigurations(s),
       ...opt('comment', comment === '' ? undefined : comment),
       ...(s.grants ? this.convertGrants(s.grants.loc, s.grants.raw, 'schema') : {}),
     };
@@ -1299,6 +1304,13 @@ class Converter {
     this.mergeNamed('function', schema, merged.functions, loc.at('functions'), raw.functions);
     this.mergeNamed('procedure', schema, merged.procedures, loc.at('procedures'), raw.procedures);
     this.mergeNamed('aggregate', schema, merged.aggregates, loc.at('aggregates'), raw.aggregates);
+    this.mergeNamed(
+      'text search configuration',
+      schema,
+      merged.textSearchConfigurations,
+      loc.at('textSearchConfigurations'),
+      raw.textSearchConfigurations,
+    );
     for (const [table, triggers, tableLoc] of loc.at('triggers').entries(raw.triggers)) {
       for (const [name, t, at] of tableLoc.entries(triggers)) {
         const key = `${table}\u0000${name}`;
@@ -1434,6 +1446,23 @@ class Converter {
     const first = seen.get(sig);
     if (first) this.issues.key(loc, `\`${schema}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
     else seen.set(sig, loc);
+  }
+
+  /** Text search configurations, absent when none; dictionaries as written (`zdm pull` writes the server's). */
+  private convertTextSearchConfigurations(s: MergedSchema): { textSearchConfigurations?: TextSearchConfiguration[] } {
+    const out = [...s.textSearchConfigurations.values()].map(({ name, raw, loc }): TextSearchConfiguration => {
+      this.checkName(loc, name, 'text search configuration');
+      return {
+        kind: 'textSearchConfiguration',
+        name,
+        parser: raw.parser.trim().replace(/^pg_catalog\./, ''),
+        mappings: Object.fromEntries(
+          Object.entries(raw.mappings ?? {}).map(([token, dicts]) => [token, dicts.map((d) => d.trim())]),
+        ),
+        ...opt('comment', raw.comment || undefined),
+      };
+    });
+    return out.length > 0 ? { textSearchConfigurations: out } : {};
   }
 
   /** An aggregate: the model's form of `CREATE AGGREGATE` (language internal, no body). */

@@ -28,6 +28,7 @@ export interface RawSchema {
   readonly functions?: Readonly<Record<string, RawRoutine>>;
   readonly procedures?: Readonly<Record<string, RawRoutine>>;
   readonly aggregates?: Readonly<Record<string, RawAggregate>>;
+  readonly textSearchConfigurations?: Readonly<Record<string, RawTextSearchConfiguration>>;
   /** Keyed by the table (or view) they are on, then by trigger name. */
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
@@ -278,6 +279,12 @@ export interface RawRoutine {
   readonly cost?: number;
   readonly rows?: number;
   readonly set?: Readonly<Record<string, RawText>>;
+  readonly comment?: string;
+}
+
+export interface RawTextSearchConfiguration {
+  readonly parser: string;
+  readonly mappings?: Readonly<Record<string, readonly string[]>>;
   readonly comment?: string;
 }
 

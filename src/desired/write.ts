@@ -34,6 +34,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -264,6 +265,7 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
   return blockMap([
     ['comment', s.comment],
     ['grants', grantsNode(s.grants)],
+    ['textSearchConfigurations', namedMap(s.textSearchConfigurations ?? [], textSearchConfigurationNode)],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
     ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
@@ -319,6 +321,17 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
     ['comment', r.comment],
     body,
+  ]);
+}
+
+function textSearchConfigurationNode(c: TextSearchConfiguration): YAMLMap {
+  const tokens = Object.keys(c.mappings).sort();
+  const mappings = new YAMLMap();
+  for (const t of tokens) add(mappings, t, flowSeq(c.mappings[t]!), false);
+  return blockMap([
+    ['parser', c.parser],
+    ['mappings', tokens.length > 0 ? mappings : undefined],
+    ['comment', c.comment],
   ]);
 }
 

@@ -29,6 +29,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -122,6 +123,26 @@ export interface AlterPolicy {
   readonly table: RelationRef;
   readonly from: Policy;
   readonly to: Policy;
+}
+
+// ---------------------------------------------------------------- text search configurations
+
+export interface CreateTextSearchConfiguration {
+  readonly kind: 'createTextSearchConfiguration';
+  readonly schema: string;
+  readonly config: TextSearchConfiguration;
+}
+export interface DropTextSearchConfiguration {
+  readonly kind: 'dropTextSearchConfiguration';
+  readonly schema: string;
+  readonly config: TextSearchConfiguration;
+}
+/** Mappings or comment changed (a new parser is `unsupported`). */
+export interface AlterTextSearchConfiguration {
+  readonly kind: 'alterTextSearchConfiguration';
+  readonly schema: string;
+  readonly from: TextSearchConfiguration;
+  readonly to: TextSearchConfiguration;
 }
 
 // ---------------------------------------------------------------- composite types (issue 12)
@@ -494,6 +515,9 @@ export type Change =
   | CreateSequence
   | DropSequence
   | AlterSequence
+  | CreateTextSearchConfiguration
+  | DropTextSearchConfiguration
+  | AlterTextSearchConfiguration
   | CreateTable
   | DropTable
   | RenameTable
@@ -633,6 +657,12 @@ export function describeChange(c: Change): string {
       return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'alterPolicy':
       return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
+    case 'createTextSearchConfiguration':
+      return `create text search configuration ${c.schema}.${c.config.name}`;
+    case 'dropTextSearchConfiguration':
+      return `drop text search configuration ${c.schema}.${c.config.name}`;
+    case 'alterTextSearchConfiguration':
+      return `alter text search configuration ${c.schema}.${c.to.name}`;
     case 'createCompositeType':
       return `create type ${c.type.schema}.${c.type.name}`;
     case 'dropCompositeType':

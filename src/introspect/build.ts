@@ -80,6 +80,7 @@ import type {
   ViewRow,
 } from './queries.js';
 import { type RoutineRow, routinesBySchema, type TriggerRow } from './routines.js';
+import { parseTextSearchConfiguration, type TextSearchConfigurationRow } from './text-search.js';
 
 /** Everything the queries returned, by kind. */
 export interface CatalogRows {
@@ -89,6 +90,8 @@ export interface CatalogRows {
   readonly types: readonly TypeRow[];
   readonly domainChecks: readonly DomainCheckRow[];
   readonly compositeAttributes: readonly CompositeAttributeRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly textSearchConfigurations?: readonly TextSearchConfigurationRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
   readonly sequences: readonly SequenceRow[];
@@ -411,6 +414,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   }
 
   const routines = routinesBySchema(rows.routineDefinitions, rows.triggerDefinitions);
+  const textSearch = groupBy(rows.textSearchConfigurations ?? [], (c) => c.schema);
   const schemas: SchemaModel[] = rows.schemas
     .map((s) => {
       const c = schemaContent.get(s.name)!;
@@ -427,6 +431,9 @@ export function buildModel(rows: CatalogRows): BuildResult {
         materializedViews: c.materializedViews.sort(byName),
         functions: r?.functions ?? [],
         triggers: r?.triggers ?? [],
+        ...(textSearch.has(s.name)
+          ? { textSearchConfigurations: textSearch.get(s.name)!.map(parseTextSearchConfiguration) }
+          : {}),
         ...(s.comment !== null ? { comment: s.comment } : {}),
         grants: grantsOf('schema', s.name),
       };

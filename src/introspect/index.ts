@@ -9,6 +9,7 @@
  * `SET LOCAL`, so the caller's session is left as it was. Call it outside a transaction (it refuses
  * otherwise), or pass `inTransaction: true` to read inside the caller's open one.
  */
+
 import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
@@ -57,8 +58,8 @@ import {
   type ViewColumnRow,
   type ViewRow,
 } from './queries.js';
-
 import { ROUTINES_SQL, type RoutineRow, TRIGGER_DEFINITIONS_SQL, type TriggerRow } from './routines.js';
+import { TEXT_SEARCH_CONFIGURATIONS_SQL, type TextSearchConfigurationRow } from './text-search.js';
 
 export { IntrospectionError } from './build.js';
 export type { UnsupportedFeature } from './parse.js';
@@ -157,7 +158,14 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const triggers = await read<DependentRow>(client, 'triggers', TRIGGERS_SQL, p);
   const routineDefinitions = await read<RoutineRow>(client, 'function definitions', ROUTINES_SQL, p);
   const triggerDefinitions = await read<TriggerRow>(client, 'trigger definitions', TRIGGER_DEFINITIONS_SQL, p);
+  const textSearchConfigurations = await read<TextSearchConfigurationRow>(
+    client,
+    'text search configurations',
+    TEXT_SEARCH_CONFIGURATIONS_SQL,
+    p,
+  );
   return {
+    textSearchConfigurations,
     settings,
     schemas,
     extensions,

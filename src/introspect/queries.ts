@@ -770,10 +770,6 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
     JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
     WHERE co.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_collation', 'co.oid')}
   UNION ALL
-  SELECT 'text search configuration', pg_catalog.count(*) FROM pg_catalog.pg_ts_config cfg
-    JOIN pg_catalog.pg_namespace n ON n.oid = cfg.cfgnamespace
-    WHERE cfg.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_ts_config', 'cfg.oid')}
-  UNION ALL
   SELECT 'text search dictionary', pg_catalog.count(*) FROM pg_catalog.pg_ts_dict dict
     JOIN pg_catalog.pg_namespace n ON n.oid = dict.dictnamespace
     WHERE dict.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_ts_dict', 'dict.oid')}

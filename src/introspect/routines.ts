@@ -52,7 +52,6 @@ export interface RoutineRow {
   readonly comment: string | null;
 }
 
-
 /** Functions, procedures and plain aggregates (window functions are not: prokind 'w'). */
 export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
   CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
 import { sortRoutines, sortTriggers } from './routines.js';
+import { sortedTextSearchConfigurations } from './text-search.js';
 import type {
   Column,
   DatabaseModel,
@@ -110,8 +111,10 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 }
 
 function canonicalSchema(s: SchemaModel): SchemaModel {
+  const { textSearchConfigurations: _t, ...rest } = withoutGrants(s) as SchemaModel;
+  const ts = sortedTextSearchConfigurations(s.textSearchConfigurations);
   return {
-    ...(withoutGrants(s) as SchemaModel),
+    ...rest,
     enums: sorted(s.enums),
     domains: sorted(s.domains).map((d) => ({ ...d, checks: sorted(d.checks) })),
     compositeTypes: sorted(s.compositeTypes),
@@ -121,6 +124,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
     functions: sortRoutines(s.functions),
     triggers: sortTriggers(s.triggers),
+    ...(ts !== undefined ? { textSearchConfigurations: ts } : {}),
   };
 }
 

@@ -135,6 +135,7 @@ const MANAGED_KINDS = new Set([
   'procedure',
   'aggregate',
   'trigger',
+  'textSearchConfiguration',
 ]);
 
 export function isManagedKey(key: string): boolean {

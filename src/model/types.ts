@@ -547,6 +547,25 @@ export interface SchemaModel extends Grantable {
   readonly functions: readonly Routine[];
   /** Triggers, sorted by table, then name. */
   readonly triggers: readonly Trigger[];
+  /** Text search configurations, by name; absent when none (src/model/text-search.ts). */
+  readonly textSearchConfigurations?: readonly TextSearchConfiguration[];
+  readonly comment?: string;
+}
+
+/**
+ * `CREATE TEXT SEARCH CONFIGURATION s.n (PARSER = p)` and its mappings (`ALTER … ADD MAPPING FOR
+ * token WITH d1, d2`).
+ */
+export interface TextSearchConfiguration {
+  readonly kind: 'textSearchConfiguration';
+  readonly name: string;
+  /** The parser, `schema.name`, or the bare name of pg_catalog's (`default`); neither part quoted. */
+  readonly parser: string;
+  /**
+   * Token type → its dictionaries in order, as `regdictionary` prints them under an empty
+   * search_path (`simple`, `public.unaccent`). Compared as a map.
+   */
+  readonly mappings: Readonly<Record<string, readonly string[]>>;
   readonly comment?: string;
 }
 

@@ -46,6 +46,7 @@ export interface Touch {
     | 'function'
     | 'procedure'
     | 'aggregate'
+    | 'textSearchConfiguration'
     | 'trigger';
   readonly schema?: string;
   readonly name: string;

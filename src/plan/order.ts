@@ -11,6 +11,9 @@ export const GROUPS = {
     'schemas',
     // Types, functions and operator classes that columns, defaults and indexes below may use.
     'extensions',
+    // Text search configurations: after the extensions whose parsers and dictionaries they use,
+    // before the columns, indexes and views that name them (src/plan/techniques/text-search.ts).
+    'textSearch',
     // Enum types and new labels before the domains and columns of that type. Each new label is its
     // own transaction: PostgreSQL refuses to use a label added in the same transaction.
     'enums',
@@ -19,6 +22,8 @@ export const GROUPS = {
     // Composite types: after the enums and domains an attribute may be of, before the tables and
     // columns of the type (src/plan/techniques/composite-types.ts).
     'compositeTypes',
+    // Domains over a composite type: after it, before the columns of the domain.
+    'compositeDomains',
     // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
     'sequences',
     // Functions and procedures (new, or replaced with CREATE OR REPLACE) before the tables, columns,
@@ -128,6 +133,8 @@ export const GROUPS = {
     // After the columns of that type; before the enums a domain may be over.
     'dropDomains',
     'dropEnums',
+    // After the tables, indexes and views that named them; before the extensions they use.
+    'dropTextSearch',
     // After everything that was in them.
     'dropSchemas',
     // Last: dropped columns may have been of one of their types.

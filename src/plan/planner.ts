@@ -33,6 +33,7 @@ import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as routines from './techniques/routines.js';
 import * as tableProperties from './techniques/table-properties.js';
 import * as tables from './techniques/tables.js';
+import * as textSearch from './techniques/text-search.js';
 import * as views from './techniques/views.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 
@@ -85,6 +86,9 @@ const HANDLERS: Handlers = {
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,
   // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createTextSearchConfiguration: textSearch.planCreateTextSearchConfiguration,
+  alterTextSearchConfiguration: textSearch.planAlterTextSearchConfiguration,
+  dropTextSearchConfiguration: textSearch.planDropTextSearchConfiguration,
   createCompositeType: () => {},
   dropCompositeType: () => {},
   alterCompositeType: () => {},

@@ -15,13 +15,14 @@
  * Unqualified names in desired expressions and types resolve as if `search_path` were the table's
  * own schema, then `public` (then pg_catalog, as always).
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
 import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
-import { compositeTypesUsedFirst } from '../model/composite-types.js';
+import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { qualified } from '../model/names.js';
 import { routineKey } from '../model/routines.js';
 import type {
@@ -50,6 +51,7 @@ import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
 import { searchPathSql } from '../sql/session.js';
 import { createTableOfColumnsSql } from '../sql/tables.js';
+import { createTextSearchConfigurationSql } from '../sql/text-search.js';
 import { createDomainSql, createEnumSql } from '../sql/types.js';
 
 export interface NormalizeIssue {
@@ -216,6 +218,17 @@ async function createNewSchemaObjects(
     if (liveExt.has(e.name)) continue;
     await s.try(`extensions${SEP}${e.name}`, createExtensionSql(e, { ifNotExists: true }));
   }
+  // Text search configurations that columns and indexes may name.
+  for (const sc of desired.schemas) {
+    const ls = liveSchemas.get(sc.name);
+    for (const c of sc.textSearchConfigurations ?? []) {
+      if (ls?.textSearchConfigurations?.some((o) => o.name === c.name)) continue;
+      await s.try(
+        `schemas${SEP}${sc.name}${SEP}textSearchConfigurations${SEP}${c.name}`,
+        createTextSearchConfigurationSql(sc.name, c).join('; '),
+      );
+    }
+  }
   for (const sc of desired.schemas) {
     const ls = liveSchemas.get(sc.name);
     const has = (kind: 'enums' | 'sequences' | 'domains', name: string): boolean =>
@@ -242,15 +255,20 @@ async function createNewSchemaObjects(
       await s.attempt(`SET LOCAL check_function_bodies = off; ${createRoutineSql(r)}`);
     }
   }
-  // Domains after enums (a domain over an enum), with the same search_path rule as tables.
-  for (const sc of desired.schemas) {
-    const ls = liveSchemas.get(sc.name);
-    for (const d of sc.domains) {
-      if (ls?.domains.some((o) => o.name === d.name)) continue;
-      await s.run(searchPathSql([sc.name, 'public']));
-      await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
+  // Domains after enums (a domain over an enum), with the same search_path rule as tables; those
+  // over a composite type after the composite types.
+  const createDomains = async (overComposite: boolean) => {
+    for (const sc of desired.schemas) {
+      const ls = liveSchemas.get(sc.name);
+      for (const d of sc.domains) {
+        if (ls?.domains.some((o) => o.name === d.name)) continue;
+        if (isDomainOverCompositeType(d, desired) !== overComposite) continue;
+        await s.run(searchPathSql([sc.name, 'public']));
+        await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
+      }
     }
-  }
+  };
+  await createDomains(false);
   // Composite types after the enums and domains an attribute may be of, a type used by another first.
   const liveTypes = new Set(live.schemas.flatMap((sc) => sc.compositeTypes.map((t) => qualified(sc.name, t.name))));
   const newTypes = desired.schemas
@@ -259,6 +277,7 @@ async function createNewSchemaObjects(
   for (const t of compositeTypesUsedFirst(newTypes)) {
     await s.try(`schemas${SEP}${t.schema}${SEP}compositeTypes${SEP}${t.name}`, createCompositeTypeSql(t, schemas));
   }
+  await createDomains(true);
 }
 
 /**
