@@ -11,6 +11,7 @@ import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   DatabaseModel,
@@ -52,6 +53,7 @@ import { formatPath, type PathSegment } from './paths.js';
 import type {
   RawAggregate,
   RawBoundValue,
+  RawCollation,
   RawColumn,
   RawCompositeType,
   RawDocument,
@@ -155,6 +157,7 @@ interface MergedSchema {
   readonly procedures: Map<string, Entry<RawRoutine>>;
   readonly aggregates: Map<string, Entry<RawAggregate>>;
   readonly textSearchConfigurations: Map<string, Entry<RawTextSearchConfiguration>>;
+  readonly collations: Map<string, Entry<RawCollation>>;
   /** Keyed `table NUL name`. */
   readonly triggers: Map<string, Entry<RawTrigger> & { readonly table: string }>;
 }
@@ -315,6 +318,7 @@ class Converter {
             procedures: new Map(),
             aggregates: new Map(),
             textSearchConfigurations: new Map(),
+            collations: new Map(),
             triggers: new Map(),
           };
           this.schemas.set(name, merged);
@@ -442,6 +446,7 @@ class Converter {
       functions: this.convertRoutines(s),
       triggers: this.convertTriggers(s),
       ...this.convertTextSearchConfigurations(s),
+      ...this.convertCollations(s),
       ...opt('comment', comment === '' ? undefined : comment),
       ...(s.grants ? this.convertGrants(s.grants.loc, s.grants.raw, 'schema') : {}),
     };
@@ -1304,6 +1309,7 @@ class Converter {
     this.mergeNamed('function', schema, merged.functions, loc.at('functions'), raw.functions);
     this.mergeNamed('procedure', schema, merged.procedures, loc.at('procedures'), raw.procedures);
     this.mergeNamed('aggregate', schema, merged.aggregates, loc.at('aggregates'), raw.aggregates);
+    this.mergeNamed('collation', schema, merged.collations, loc.at('collations'), raw.collations);
     this.mergeNamed(
       'text search configuration',
       schema,
@@ -1446,6 +1452,31 @@ class Converter {
     const first = seen.get(sig);
     if (first) this.issues.key(loc, `\`${schema}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
     else seen.set(sig, loc);
+  }
+
+  /** Collations, absent when none: `locale`, or `lcCollate` and `lcCtype` (libc only). */
+  private convertCollations(s: MergedSchema): { collations?: Collation[] } {
+    const out = [...s.collations.values()].map(({ name, raw, loc }): Collation => {
+      this.checkName(loc, name, 'collation');
+      const provider = raw.provider ?? 'libc';
+      if (raw.locale === undefined && (raw.lcCollate === undefined || raw.lcCtype === undefined)) {
+        this.issues.key(loc, `collation \`${s.name}.${name}\` needs \`locale\`, or \`lcCollate\` and \`lcCtype\``);
+      }
+      if (provider !== 'libc' && raw.locale === undefined) {
+        this.issues.key(loc, `an ${provider} collation takes \`locale\`, not \`lcCollate\` and \`lcCtype\``);
+      }
+      const same = raw.locale === undefined && raw.lcCollate === raw.lcCtype;
+      return {
+        kind: 'collation',
+        name,
+        provider,
+        ...(raw.locale !== undefined || same ? { locale: raw.locale ?? raw.lcCollate ?? '' } : {}),
+        ...(raw.locale === undefined && !same ? { lcCollate: raw.lcCollate ?? '', lcCtype: raw.lcCtype ?? '' } : {}),
+        ...(raw.deterministic === false ? { deterministic: false as const } : {}),
+        ...opt('comment', raw.comment || undefined),
+      };
+    });
+    return out.length > 0 ? { collations: out } : {};
   }
 
   /** Text search configurations, absent when none; dictionaries as written (`zdm pull` writes the server's). */

@@ -29,6 +29,7 @@ export interface RawSchema {
   readonly procedures?: Readonly<Record<string, RawRoutine>>;
   readonly aggregates?: Readonly<Record<string, RawAggregate>>;
   readonly textSearchConfigurations?: Readonly<Record<string, RawTextSearchConfiguration>>;
+  readonly collations?: Readonly<Record<string, RawCollation>>;
   /** Keyed by the table (or view) they are on, then by trigger name. */
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
@@ -279,6 +280,15 @@ export interface RawRoutine {
   readonly cost?: number;
   readonly rows?: number;
   readonly set?: Readonly<Record<string, RawText>>;
+  readonly comment?: string;
+}
+
+export interface RawCollation {
+  readonly provider?: 'libc' | 'icu' | 'builtin';
+  readonly locale?: string;
+  readonly lcCollate?: string;
+  readonly lcCtype?: string;
+  readonly deterministic?: boolean;
   readonly comment?: string;
 }
 

@@ -10,6 +10,7 @@ import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../mod
 import type {
   AggregateDefinition,
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   DatabaseModel,
@@ -265,6 +266,7 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
   return blockMap([
     ['comment', s.comment],
     ['grants', grantsNode(s.grants)],
+    ['collations', namedMap(s.collations ?? [], collationNode)],
     ['textSearchConfigurations', namedMap(s.textSearchConfigurations ?? [], textSearchConfigurationNode)],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
@@ -321,6 +323,17 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
     ['comment', r.comment],
     body,
+  ]);
+}
+
+function collationNode(c: Collation): YAMLMap {
+  return flowMap([
+    ['provider', c.provider === 'libc' ? undefined : c.provider],
+    ['locale', c.locale],
+    ['lcCollate', c.lcCollate],
+    ['lcCtype', c.lcCtype],
+    ['deterministic', c.deterministic],
+    ['comment', c.comment],
   ]);
 }
 

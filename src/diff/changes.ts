@@ -11,6 +11,7 @@ import { assertNever } from '../errors.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   Domain,
@@ -123,6 +124,26 @@ export interface AlterPolicy {
   readonly table: RelationRef;
   readonly from: Policy;
   readonly to: Policy;
+}
+
+// ---------------------------------------------------------------- collations
+
+export interface CreateCollation {
+  readonly kind: 'createCollation';
+  readonly schema: string;
+  readonly collation: Collation;
+}
+export interface DropCollation {
+  readonly kind: 'dropCollation';
+  readonly schema: string;
+  readonly collation: Collation;
+}
+/** Its comment changed (a collation's definition cannot change in place: `unsupported`). */
+export interface CommentCollation {
+  readonly kind: 'commentCollation';
+  readonly schema: string;
+  readonly from: Collation;
+  readonly to: Collation;
 }
 
 // ---------------------------------------------------------------- text search configurations
@@ -515,6 +536,9 @@ export type Change =
   | CreateSequence
   | DropSequence
   | AlterSequence
+  | CreateCollation
+  | DropCollation
+  | CommentCollation
   | CreateTextSearchConfiguration
   | DropTextSearchConfiguration
   | AlterTextSearchConfiguration
@@ -657,6 +681,12 @@ export function describeChange(c: Change): string {
       return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'alterPolicy':
       return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
+    case 'createCollation':
+      return `create collation ${c.schema}.${c.collation.name}`;
+    case 'dropCollation':
+      return `drop collation ${c.schema}.${c.collation.name}`;
+    case 'commentCollation':
+      return `comment on collation ${c.schema}.${c.to.name}`;
     case 'createTextSearchConfiguration':
       return `create text search configuration ${c.schema}.${c.config.name}`;
     case 'dropTextSearchConfiguration':

@@ -29,6 +29,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type CollationRow, parseCollation } from './collations.js';
 import {
   byName,
   compareText,
@@ -92,6 +93,8 @@ export interface CatalogRows {
   readonly compositeAttributes: readonly CompositeAttributeRow[];
   /** Absent: none read (rows built by hand). */
   readonly textSearchConfigurations?: readonly TextSearchConfigurationRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly collations?: readonly CollationRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
   readonly sequences: readonly SequenceRow[];
@@ -415,6 +418,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
 
   const routines = routinesBySchema(rows.routineDefinitions, rows.triggerDefinitions);
   const textSearch = groupBy(rows.textSearchConfigurations ?? [], (c) => c.schema);
+  const collations = groupBy(rows.collations ?? [], (c) => c.schema);
   const schemas: SchemaModel[] = rows.schemas
     .map((s) => {
       const c = schemaContent.get(s.name)!;
@@ -434,6 +438,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         ...(textSearch.has(s.name)
           ? { textSearchConfigurations: textSearch.get(s.name)!.map(parseTextSearchConfiguration) }
           : {}),
+        ...(collations.has(s.name) ? { collations: collations.get(s.name)!.map(parseCollation) } : {}),
         ...(s.comment !== null ? { comment: s.comment } : {}),
         grants: grantsOf('schema', s.name),
       };

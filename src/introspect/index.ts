@@ -14,6 +14,7 @@ import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import { COLLATIONS_SQL, type CollationRow } from './collations.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,
@@ -164,8 +165,10 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     TEXT_SEARCH_CONFIGURATIONS_SQL,
     p,
   );
+  const collations = await read<CollationRow>(client, 'collations', COLLATIONS_SQL, p);
   return {
     textSearchConfigurations,
+    collations,
     settings,
     schemas,
     extensions,

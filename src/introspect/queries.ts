@@ -766,10 +766,6 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass
         AND d.objid = k.oid AND d.deptype = 'i')
   UNION ALL
-  SELECT 'collation', pg_catalog.count(*) FROM pg_catalog.pg_collation co
-    JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
-    WHERE co.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_collation', 'co.oid')}
-  UNION ALL
   SELECT 'text search dictionary', pg_catalog.count(*) FROM pg_catalog.pg_ts_dict dict
     JOIN pg_catalog.pg_namespace n ON n.oid = dict.dictnamespace
     WHERE dict.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_ts_dict', 'dict.oid')}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
 import { sortRoutines, sortTriggers } from './routines.js';
-import { sortedTextSearchConfigurations } from './text-search.js';
+import { sortedCollations, sortedTextSearchConfigurations } from './text-search.js';
 import type {
   Column,
   DatabaseModel,
@@ -111,8 +111,9 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 }
 
 function canonicalSchema(s: SchemaModel): SchemaModel {
-  const { textSearchConfigurations: _t, ...rest } = withoutGrants(s) as SchemaModel;
+  const { textSearchConfigurations: _t, collations: _c, ...rest } = withoutGrants(s) as SchemaModel;
   const ts = sortedTextSearchConfigurations(s.textSearchConfigurations);
+  const collations = sortedCollations(s.collations);
   return {
     ...rest,
     enums: sorted(s.enums),
@@ -125,6 +126,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     functions: sortRoutines(s.functions),
     triggers: sortTriggers(s.triggers),
     ...(ts !== undefined ? { textSearchConfigurations: ts } : {}),
+    ...(collations !== undefined ? { collations } : {}),
   };
 }
 

@@ -136,6 +136,7 @@ const MANAGED_KINDS = new Set([
   'aggregate',
   'trigger',
   'textSearchConfiguration',
+  'collation',
 ]);
 
 export function isManagedKey(key: string): boolean {

@@ -16,7 +16,7 @@
 
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
 import { routineKey, triggerKey } from './routines.js';
-import { textSearchConfigurationKey } from './text-search.js';
+import { collationKey, textSearchConfigurationKey } from './text-search.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
@@ -88,6 +88,7 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
       functions,
       triggers,
       textSearchConfigurations,
+      collations,
       ...own
     } = s;
     put(`schema ${s.name}`, own);
@@ -101,6 +102,7 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
     for (const x of functions) put(routineKey(x), x);
     for (const x of triggers) put(triggerKey(x), x);
     for (const x of textSearchConfigurations ?? []) put(textSearchConfigurationKey(s.name, x.name), x);
+    for (const x of collations ?? []) put(collationKey(s.name, x.name), x);
   }
   return out;
 }

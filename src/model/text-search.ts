@@ -1,5 +1,8 @@
-/** Facts about text search configurations that every layer shares: their key, order and comparison. */
-import type { TextSearchConfiguration } from './types.js';
+/**
+ * Facts about text search configurations and collations that every layer shares: their keys, order
+ * and comparison.
+ */
+import type { Collation, TextSearchConfiguration } from './types.js';
 
 /** `textSearchConfiguration public.unaccent`: the object key (objects.ts). */
 export const textSearchConfigurationKey = (schema: string, name: string): string =>
@@ -33,4 +36,13 @@ export function mappingChanges(
     .filter((t) => to[t] === undefined)
     .sort();
   return { add, alter, drop };
+}
+
+/** `collation public.c`: the object key of a collation (objects.ts). */
+export const collationKey = (schema: string, name: string): string => `collation ${schema}.${name}`;
+
+/** The collations of a schema by name, none as an absent list (the canonical form). */
+export function sortedCollations(xs: readonly Collation[] | undefined): Collation[] | undefined {
+  if (xs === undefined || xs.length === 0) return undefined;
+  return [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -549,6 +549,24 @@ export interface SchemaModel extends Grantable {
   readonly triggers: readonly Trigger[];
   /** Text search configurations, by name; absent when none (src/model/text-search.ts). */
   readonly textSearchConfigurations?: readonly TextSearchConfiguration[];
+  /** Collations, by name; absent when none. */
+  readonly collations?: readonly Collation[];
+  readonly comment?: string;
+}
+
+/**
+ * `CREATE COLLATION s.n (provider = …, locale = … | lc_collate = …, lc_ctype = …, deterministic = …)`.
+ * `locale` when lc_collate and lc_ctype are the same (always for icu and builtin), else both.
+ */
+export interface Collation {
+  readonly kind: 'collation';
+  readonly name: string;
+  readonly provider: 'libc' | 'icu' | 'builtin';
+  readonly locale?: string;
+  readonly lcCollate?: string;
+  readonly lcCtype?: string;
+  /** Absent: deterministic (the default). */
+  readonly deterministic?: false;
   readonly comment?: string;
 }
 

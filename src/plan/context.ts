@@ -47,6 +47,7 @@ export interface Touch {
     | 'procedure'
     | 'aggregate'
     | 'textSearchConfiguration'
+    | 'collation'
     | 'trigger';
   readonly schema?: string;
   readonly name: string;

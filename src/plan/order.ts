@@ -11,6 +11,9 @@ export const GROUPS = {
     'schemas',
     // Types, functions and operator classes that columns, defaults and indexes below may use.
     'extensions',
+    // Collations: after the extensions (an ICU locale needs none, but a schema may), before the
+    // domains, types, columns and indexes that use them (src/plan/techniques/collations.ts).
+    'collations',
     // Text search configurations: after the extensions whose parsers and dictionaries they use,
     // before the columns, indexes and views that name them (src/plan/techniques/text-search.ts).
     'textSearch',
@@ -135,6 +138,8 @@ export const GROUPS = {
     'dropEnums',
     // After the tables, indexes and views that named them; before the extensions they use.
     'dropTextSearch',
+    // After the columns, indexes, types and domains that used them.
+    'dropCollations',
     // After everything that was in them.
     'dropSchemas',
     // Last: dropped columns may have been of one of their types.

@@ -19,6 +19,7 @@ import { PlanningError } from './errors.js';
 import { slugify } from './names.js';
 import { groupIndex } from './order.js';
 import { anticipateReparse } from './reparse.js';
+import * as collations from './techniques/collations.js';
 import * as columns from './techniques/columns.js';
 import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
 import * as constraints from './techniques/constraints.js';
@@ -86,6 +87,9 @@ const HANDLERS: Handlers = {
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,
   // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createCollation: collations.planCreateCollation,
+  commentCollation: collations.planCommentCollation,
+  dropCollation: collations.planDropCollation,
   createTextSearchConfiguration: textSearch.planCreateTextSearchConfiguration,
   alterTextSearchConfiguration: textSearch.planAlterTextSearchConfiguration,
   dropTextSearchConfiguration: textSearch.planDropTextSearchConfiguration,

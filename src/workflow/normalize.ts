@@ -40,6 +40,7 @@ import type {
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { createCollationSql } from '../sql/collations.js';
 import { columnCompressionSql, columnStorageSql } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
@@ -218,9 +219,13 @@ async function createNewSchemaObjects(
     if (liveExt.has(e.name)) continue;
     await s.try(`extensions${SEP}${e.name}`, createExtensionSql(e, { ifNotExists: true }));
   }
-  // Text search configurations that columns and indexes may name.
+  // Collations and text search configurations that columns and indexes may name.
   for (const sc of desired.schemas) {
     const ls = liveSchemas.get(sc.name);
+    for (const c of sc.collations ?? []) {
+      if (ls?.collations?.some((o) => o.name === c.name)) continue;
+      await s.try(`schemas${SEP}${sc.name}${SEP}collations${SEP}${c.name}`, createCollationSql(sc.name, c).join('; '));
+    }
     for (const c of sc.textSearchConfigurations ?? []) {
       if (ls?.textSearchConfigurations?.some((o) => o.name === c.name)) continue;
       await s.try(

@@ -27,7 +27,7 @@ import { tablesEqual } from '../model/canonical.js';
 import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { dependencyGraph } from '../model/dependencies.js';
 import { objectKey } from '../model/objects.js';
-import { textSearchConfigurationKey } from '../model/text-search.js';
+import { collationKey, textSearchConfigurationKey } from '../model/text-search.js';
 import type {
   DatabaseModel,
   Domain,
@@ -39,6 +39,7 @@ import type {
   View,
   ViewColumn,
 } from '../model/types.js';
+import { createCollationSql } from '../sql/collations.js';
 import { columnDefinition } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { primaryKeySql } from '../sql/constraints.js';
@@ -179,6 +180,9 @@ async function buildTables(client: Queryable, desired: DatabaseModel): Promise<M
     );
   }
   for (const s of desired.schemas) {
+    for (const c of s.collations ?? []) {
+      note(collationKey(s.name, c.name), await attempt(client, createCollationSql(s.name, c).join('; ')));
+    }
     for (const c of s.textSearchConfigurations ?? []) {
       note(
         textSearchConfigurationKey(s.name, c.name),

@@ -2,7 +2,8 @@
  * Aggregates and text search configurations read from the catalog, and `zdm pull`'s YAML of them
  * loading back (and normalizing through the server) to the same model: plain aggregates with every
  * option the model holds, an aggregate the model cannot hold counted as left out, a configuration
- * made with COPY and one with a parser and its own mappings (an extension's dictionary among them).
+ * made with COPY and one with a parser and its own mappings (an extension's dictionary among them),
+ * libc and ICU collations used by columns.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,13 +27,19 @@ const SETUP = `
   CREATE TEXT SEARCH CONFIGURATION kinds."Own" (PARSER = pg_catalog."default");
   ALTER TEXT SEARCH CONFIGURATION kinds."Own" ADD MAPPING FOR asciiword WITH simple;
   ALTER TEXT SEARCH CONFIGURATION kinds."Own" ADD MAPPING FOR word, hword WITH public.unaccent, simple;
-  COMMENT ON TEXT SEARCH CONFIGURATION kinds."Own" IS 'words without accents';`;
+  COMMENT ON TEXT SEARCH CONFIGURATION kinds."Own" IS 'words without accents';
+  CREATE COLLATION kinds.bytes (locale = 'C');
+  CREATE COLLATION kinds.split (lc_collate = 'C', lc_ctype = 'POSIX');
+  CREATE COLLATION kinds.mb (provider = icu, locale = '@colCaseFirst=lower;colNumeric=yes');
+  CREATE COLLATION kinds.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+  COMMENT ON COLLATION kinds.ci IS 'case-insensitive';
+  CREATE TABLE kinds.t (a text COLLATE kinds.mb, b text COLLATE kinds.ci);`;
 
 function schema(m: DatabaseModel): SchemaModel {
   return m.schemas.find((s) => s.name === 'kinds')!;
 }
 
-describe('introspect: aggregates and text search configurations', () => {
+describe('introspect: aggregates, text search configurations and collations', () => {
   let db: TestDatabase;
   let client: pg.Client;
   let model: DatabaseModel;
@@ -88,6 +95,24 @@ describe('introspect: aggregates and text search configurations', () => {
     expect(copied.parser).toBe('default');
     expect(copied.mappings.asciiword).toEqual(['simple']);
     expect(unmanaged['text search configuration']).toBeUndefined();
+  });
+
+  it('reads collations: provider, locale (lc_collate and lc_ctype when they differ), deterministic, comment', () => {
+    const cs = schema(model).collations ?? [];
+    const byName = Object.fromEntries(cs.map((c) => [c.name, c]));
+    expect(byName.bytes).toEqual({ kind: 'collation', name: 'bytes', provider: 'libc', locale: 'C' });
+    expect(byName.split).toEqual({
+      kind: 'collation',
+      name: 'split',
+      provider: 'libc',
+      lcCollate: 'C',
+      lcCtype: 'POSIX',
+    });
+    expect(byName.mb).toMatchObject({ provider: 'icu' });
+    expect(byName.mb!.locale).toMatch(/colCaseFirst=lower|kf-lower/);
+    expect(byName.ci).toMatchObject({ provider: 'icu', deterministic: false, comment: 'case-insensitive' });
+    expect(schema(model).tables[0]!.columns.map((c) => c.collation)).toEqual(['kinds.mb', 'kinds.ci']);
+    expect(unmanaged.collation).toBeUndefined();
   });
 
   it('pulled YAML loads back to the same model, and normalizing it through the server changes nothing', async () => {

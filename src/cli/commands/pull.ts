@@ -20,7 +20,7 @@ for none), so the pulled state manages their privileges; a desired state without
 them alone. The output is sorted and stable: the same database gives the same bytes, so it diffs
 cleanly in version control. Start a project with it, then edit the YAML.
 
-Ordered-set and moving aggregates, rules, range types, default privileges, owners and other objects are not part of the
+Ordered-set and moving aggregates, text search dictionaries, rules, range types, default privileges, owners and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
 the desired state cannot hold (a comment on the index behind a constraint, …). zdm's own schema
 (zdm), system schemas and objects owned by extensions are never written.
