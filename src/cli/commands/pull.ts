@@ -14,7 +14,8 @@ export default class Pull extends BaseCommand {
 composite types, sequences, tables with their columns, keys, checks, foreign keys, exclusion
 constraints, indexes, partitions, inheritance, storage parameters, CLUSTER ON, row level security
 and its policies, replica identity, identity sequence options and comments, views and materialized
-views, functions, procedures, plain aggregates and triggers, privileges) in the desired-state format; options at
+views, functions, procedures, plain aggregates and triggers, collations, text search configurations,
+privileges) in the desired-state format; options at
 PostgreSQL's defaults are left out. Every schema, table and sequence gets a \`grants\` key (\`{}\`
 for none), so the pulled state manages their privileges; a desired state without the key leaves
 them alone. The output is sorted and stable: the same database gives the same bytes, so it diffs
