@@ -1406,6 +1406,7 @@ class Converter {
         ...opt('returns', kind === 'function' ? returns : undefined),
         language: raw.language.toLowerCase(),
         body: sqlBody ? viewDefinitionText(text) : text,
+        ...opt('library', raw.library),
         ...(sqlBody ? { sqlBody: true as const } : {}),
         ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
         ...(raw.strict ? { strict: true as const } : {}),

@@ -272,6 +272,7 @@ export interface RawRoutine {
   /** The body (`AS $$…$$`, or a SQL-standard `RETURN …` / `BEGIN ATOMIC … END`). One of `body` and `file`. */
   readonly body?: RawText;
   readonly file?: string;
+  readonly library?: string;
   readonly volatility?: 'immutable' | 'stable' | 'volatile';
   readonly strict?: boolean;
   readonly securityDefiner?: boolean;

@@ -313,6 +313,7 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['arguments', argumentsNode(r)],
     ['returns', r.returns],
     ['language', r.language],
+    ['library', r.library],
     ['volatility', r.volatility],
     ['strict', r.strict],
     ['securityDefiner', r.securityDefiner],

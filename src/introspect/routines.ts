@@ -25,6 +25,8 @@ export interface RoutineRow {
   readonly returns: string | null;
   readonly language: string;
   readonly source: string;
+  /** pg_proc.probin (C functions), else null. */
+  readonly library: string | null;
   /** pg_get_function_sqlbody for a SQL-standard body, else null. */
   readonly sql_body: string | null;
   /** i, s, v. */
@@ -55,7 +57,7 @@ export interface RoutineRow {
 /** Functions, procedures and plain aggregates (window functions are not: prokind 'w'). */
 export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
   CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns,
-  l.lanname AS language, p.prosrc AS source,
+  l.lanname AS language, p.prosrc AS source, p.probin AS library,
   CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END AS sql_body,
   p.provolatile AS volatility, p.proisstrict AS strict, p.prosecdef AS security_definer,
   p.proleakproof AS leakproof, p.proparallel AS parallel, p.procost::pg_catalog.float8 AS cost,
@@ -200,6 +202,7 @@ export function parseRoutine(row: RoutineRow): Routine {
     ...(kind === 'function' && returns !== undefined ? { returns } : {}),
     language: row.language,
     body: row.sql_body ?? row.source,
+    ...(row.library !== null ? { library: row.library } : {}),
     ...(row.sql_body !== null ? { sqlBody: true as const } : {}),
     ...(volatility !== undefined ? { volatility } : {}),
     ...(row.strict ? { strict: true as const } : {}),

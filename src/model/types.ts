@@ -485,6 +485,8 @@ export interface Routine {
    * `pg_get_function_sqlbody` (`RETURN …` / `BEGIN ATOMIC … END`) under an empty search_path.
    */
   readonly body: string;
+  /** C functions: the object file (`pg_proc.probin`, `AS 'file', 'symbol'`); `body` is then the link symbol. */
+  readonly library?: string;
   readonly sqlBody?: true;
   /** Absent: volatile. */
   readonly volatility?: Exclude<Volatility, 'volatile'>;

@@ -78,7 +78,8 @@ export function createRoutineSql(r: Routine, o: { readonly replace?: boolean } =
   for (const [name, value] of Object.entries(r.set ?? {})) {
     parts.push(`SET ${quoteIdent(name)} = ${LIST_SETTINGS.has(name) ? value : quoteLiteral(value)}`);
   }
-  parts.push(r.sqlBody ? `\n${r.body}` : `AS ${dollarQuoted(r.body)}`);
+  if (r.library !== undefined) parts.push(`AS ${quoteLiteral(r.library)}, ${quoteLiteral(r.body)}`);
+  else parts.push(r.sqlBody ? `\n${r.body}` : `AS ${dollarQuoted(r.body)}`);
   return parts.join(' ');
 }
 

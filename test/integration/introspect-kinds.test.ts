@@ -33,7 +33,9 @@ const SETUP = `
   CREATE COLLATION kinds.mb (provider = icu, locale = '@colCaseFirst=lower;colNumeric=yes');
   CREATE COLLATION kinds.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
   COMMENT ON COLLATION kinds.ci IS 'case-insensitive';
-  CREATE TABLE kinds.t (a text COLLATE kinds.mb, b text COLLATE kinds.ci);`;
+  CREATE TABLE kinds.t (a text COLLATE kinds.mb, b text COLLATE kinds.ci);
+  CREATE FUNCTION kinds.c_unaccent(regdictionary, text) RETURNS text LANGUAGE c IMMUTABLE STRICT
+    AS '$libdir/unaccent', 'unaccent_dict';`;
 
 function schema(m: DatabaseModel): SchemaModel {
   return m.schemas.find((s) => s.name === 'kinds')!;
@@ -113,6 +115,11 @@ describe('introspect: aggregates, text search configurations and collations', ()
     expect(byName.ci).toMatchObject({ provider: 'icu', deterministic: false, comment: 'case-insensitive' });
     expect(schema(model).tables[0]!.columns.map((c) => c.collation)).toEqual(['kinds.mb', 'kinds.ci']);
     expect(unmanaged.collation).toBeUndefined();
+  });
+
+  it('reads a C function with its library (probin) and link symbol', () => {
+    const f = schema(model).functions.find((x) => x.name === 'c_unaccent');
+    expect(f).toMatchObject({ language: 'c', library: '$libdir/unaccent', body: 'unaccent_dict', strict: true });
   });
 
   it('pulled YAML loads back to the same model, and normalizing it through the server changes nothing', async () => {
