@@ -58,6 +58,9 @@ export const GROUPS = {
     'foreignKeys',
     // Exclusion constraints have no online technique; kept apart so they are easy to spot.
     'exclusions',
+    // Functions whose result or an argument is a table's or view's row type (RETURNS SETOF
+    // public.customer): after the tables, before the views that may call them.
+    'rowTypeFunctions',
     // Views and materialized views, created and replaced after every table, column and index they
     // may read, in the order of the desired dependency graph.
     'views',

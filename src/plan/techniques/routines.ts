@@ -174,7 +174,7 @@ function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): v
     summary = definition ? `replace ${what}` : `${c.to.comment === undefined ? 'remove' : 'set'} comment on ${what}`;
   }
   ctx.add(
-    at.expand(readsRelations(ctx, r) || usesRowType(ctx, r) ? 'bodyFunctions' : 'functions'),
+    at.expand(readsRelations(ctx, r) ? 'bodyFunctions' : usesRowType(ctx, r) ? 'rowTypeFunctions' : 'functions'),
     sqlStep(summary, sql, { locks: sql.some((q) => q.startsWith('CREATE')) ? bodyLocks(ctx, r) : [] }),
     (m) => putRoutine(m, r),
     [routineTouch(r)],
