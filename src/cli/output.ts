@@ -13,8 +13,9 @@ export function objectCounts(model: DatabaseModel): string {
   const more: readonly [string, number][] = [
     ['view(s)', count((s) => s.views.length)],
     ['materialized view(s)', count((s) => s.materializedViews.length)],
-    ['function(s)', count((s) => s.functions.filter((f) => f.kind !== 'procedure').length)],
+    ['function(s)', count((s) => s.functions.filter((f) => f.kind === 'function').length)],
     ['procedure(s)', count((s) => s.functions.filter((f) => f.kind === 'procedure').length)],
+    ['aggregate(s)', count((s) => s.functions.filter((f) => f.kind === 'aggregate').length)],
     ['trigger(s)', count((s) => s.triggers.length)],
     ['composite type(s)', count((s) => s.compositeTypes.length)],
     ['polic(ies)', count((s) => s.tables.reduce((n, t) => n + (t.policies?.length ?? 0), 0))],

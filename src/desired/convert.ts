@@ -13,6 +13,7 @@ import { COLUMN_OPTIONS } from '../model/objects.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   DatabaseModel,
@@ -40,6 +41,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -53,7 +55,9 @@ import type { DesiredIssue } from './errors.js';
 import { nullsOrdering, parseKeyString } from './index-keys.js';
 import { formatPath, type PathSegment } from './paths.js';
 import type {
+  RawAggregate,
   RawBoundValue,
+  RawCollation,
   RawColumn,
   RawCompositeType,
   RawDocument,
@@ -75,6 +79,7 @@ import type {
   RawStorageParameters,
   RawTable,
   RawText,
+  RawTextSearchConfiguration,
   RawTiming,
   RawTrigger,
   RawView,
@@ -154,6 +159,9 @@ interface MergedSchema {
   readonly materializedViews: Map<string, Entry<RawMaterializedView>>;
   readonly functions: Map<string, Entry<RawRoutine>>;
   readonly procedures: Map<string, Entry<RawRoutine>>;
+  readonly aggregates: Map<string, Entry<RawAggregate>>;
+  readonly textSearchConfigurations: Map<string, Entry<RawTextSearchConfiguration>>;
+  readonly collations: Map<string, Entry<RawCollation>>;
   /** Keyed `table NUL name`. */
   readonly triggers: Map<string, Entry<RawTrigger> & { readonly table: string }>;
 }
@@ -316,6 +324,9 @@ class Converter {
             materializedViews: new Map(),
             functions: new Map(),
             procedures: new Map(),
+            aggregates: new Map(),
+            textSearchConfigurations: new Map(),
+            collations: new Map(),
             triggers: new Map(),
           };
           this.schemas.set(name, merged);
@@ -442,6 +453,8 @@ class Converter {
       materializedViews,
       functions: this.convertRoutines(s),
       triggers: this.convertTriggers(s),
+      ...this.convertTextSearchConfigurations(s),
+      ...this.convertCollations(s),
       ...opt('comment', comment === '' ? undefined : comment),
       ...(s.grants ? this.convertGrants(s.grants.loc, s.grants.raw, 'schema') : {}),
     };
@@ -872,6 +885,8 @@ class Converter {
       ...opt('collation', rawName(raw.collation)),
       ...opt('options', this.columnOptions(loc.at('options'), raw.options)),
       ...opt('statistics', raw.statistics === -1 ? undefined : raw.statistics),
+      ...opt('storage', raw.storage),
+      ...opt('compression', raw.compression),
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
       ...this.convertGrants(loc.at('grants'), raw.grants, 'column'),
@@ -1363,6 +1378,15 @@ class Converter {
   private mergeRoutinesAndTriggers(schema: string, merged: MergedSchema, raw: RawSchema, loc: Loc): void {
     this.mergeNamed('function', schema, merged.functions, loc.at('functions'), raw.functions);
     this.mergeNamed('procedure', schema, merged.procedures, loc.at('procedures'), raw.procedures);
+    this.mergeNamed('aggregate', schema, merged.aggregates, loc.at('aggregates'), raw.aggregates);
+    this.mergeNamed('collation', schema, merged.collations, loc.at('collations'), raw.collations);
+    this.mergeNamed(
+      'text search configuration',
+      schema,
+      merged.textSearchConfigurations,
+      loc.at('textSearchConfigurations'),
+      raw.textSearchConfigurations,
+    );
     for (const [table, triggers, tableLoc] of loc.at('triggers').entries(raw.triggers)) {
       for (const [name, t, at] of tableLoc.entries(triggers)) {
         const key = `${table}\u0000${name}`;
@@ -1403,87 +1427,176 @@ class Converter {
     const out: Routine[] = [];
     // A function and a procedure share the namespace of routines.
     const seen = new Map<string, Loc>();
-    for (const [kind, map] of [
-      ['function', s.functions],
-      ['procedure', s.procedures],
-    ] as const) {
-      for (const { name: key, raw, loc } of map.values()) {
-        const paren = key.indexOf('(');
-        const name = paren < 0 ? key : key.slice(0, paren).trim();
-        this.checkName(loc, name, kind);
-        const args = (raw.arguments ?? []).map((a, i): RoutineArgument => {
-          const at = loc.at('arguments', i);
-          if (a.name !== undefined) this.checkName(at.at('name'), a.name, 'argument');
-          return {
-            ...(a.mode !== undefined && a.mode !== 'in' ? { mode: a.mode } : {}),
-            ...opt('name', a.name),
-            type: this.resolveType(s.name, a.type, at.at('type')),
-            ...(a.default !== undefined ? { default: this.expression(at.at('default'), a.default) } : {}),
-          };
-        });
-        if (kind === 'procedure' && raw.returns !== undefined) {
-          this.issues.value(loc.at('returns'), 'a procedure returns nothing: leave `returns` out');
-        }
-        if (
-          kind === 'function' &&
-          raw.returns === undefined &&
-          !args.some((a) => a.mode === 'out' || a.mode === 'inout')
-        ) {
-          this.issues.key(loc, `function \`${s.name}.${key}\` needs \`returns\` (or OUT arguments)`);
-        }
-        const returns =
-          raw.returns === undefined || /^\s*(SETOF\s|TABLE\s*\(|trigger\s*$|record\s*$)/i.test(raw.returns)
-            ? raw.returns?.trim()
-            : this.resolveType(s.name, raw.returns, loc.at('returns'));
-        const text = this.routineBody(raw, loc);
-        const sqlBody = raw.language.toLowerCase() === 'sql' && /^\s*(RETURN\b|BEGIN\s+ATOMIC\b)/i.test(text);
-        const r: Routine = {
-          kind,
-          schema: s.name,
-          name,
-          arguments: args,
-          ...opt('returns', kind === 'function' ? returns : undefined),
-          language: raw.language.toLowerCase(),
-          body: sqlBody ? viewDefinitionText(text) : text,
-          ...(sqlBody ? { sqlBody: true as const } : {}),
-          ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
-          ...(raw.strict ? { strict: true as const } : {}),
-          ...(raw.securityDefiner ? { securityDefiner: true as const } : {}),
-          ...(raw.leakproof ? { leakproof: true as const } : {}),
-          ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
-          ...(raw.cost !== undefined && raw.cost !== defaultCost(raw.language.toLowerCase()) ? { cost: raw.cost } : {}),
-          ...(kind === 'function' && raw.rows !== undefined && raw.rows !== defaultRows(returns)
-            ? { rows: raw.rows }
-            : {}),
-          ...(raw.set !== undefined && Object.keys(raw.set).length > 0
-            ? {
-                set: Object.fromEntries(
-                  loc
-                    .at('set')
-                    .entries(raw.set)
-                    .map(([k, v, at]) => [k, at.text(v)]),
-                ),
-              }
-            : {}),
-          ...opt('comment', raw.comment || undefined),
-          ...this.convertGrants(loc.at('grants'), raw.grants, kind),
+    const entries = [
+      ...[...s.functions.values()].map((e) => ({ ...e, kind: 'function' as const })),
+      ...[...s.procedures.values()].map((e) => ({ ...e, kind: 'procedure' as const })),
+      ...[...s.aggregates.values()].map((e) => ({ ...e, kind: 'aggregate' as const })),
+    ];
+    for (const { name: key, raw, loc, kind } of entries) {
+      const paren = key.indexOf('(');
+      const name = paren < 0 ? key : key.slice(0, paren).trim();
+      this.checkName(loc, name, kind);
+      const args = (raw.arguments ?? []).map((a, i): RoutineArgument => {
+        const at = loc.at('arguments', i);
+        if (a.name !== undefined) this.checkName(at.at('name'), a.name, 'argument');
+        return {
+          ...(a.mode !== undefined && a.mode !== 'in' ? { mode: a.mode } : {}),
+          ...opt('name', a.name),
+          type: this.resolveType(s.name, a.type, at.at('type')),
+          ...(a.default !== undefined ? { default: this.expression(at.at('default'), a.default) } : {}),
         };
-        if (paren >= 0) {
-          const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();
-          const types = written === '' ? [] : splitTopLevel(written).map((t) => this.resolveType(s.name, t, loc));
-          const want = routineSignature(r);
-          if (`${name}(${types.join(', ')})` !== want) {
-            this.issues.key(loc, `\`${key}\` does not match the ${kind}'s arguments: their signature is \`${want}\``);
-          }
-        }
-        const sig = routineSignature(r);
-        const first = seen.get(sig);
-        if (first) this.issues.key(loc, `\`${s.name}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
-        else seen.set(sig, loc);
+      });
+      if (kind === 'aggregate') {
+        const r = this.convertAggregate(s.name, name, args, raw as RawAggregate, loc);
+        this.checkRoutineKey(s.name, key, r, loc, seen);
         out.push(r);
+        continue;
       }
+      if (kind === 'procedure' && raw.returns !== undefined) {
+        this.issues.value(loc.at('returns'), 'a procedure returns nothing: leave `returns` out');
+      }
+      if (
+        kind === 'function' &&
+        raw.returns === undefined &&
+        !args.some((a) => a.mode === 'out' || a.mode === 'inout')
+      ) {
+        this.issues.key(loc, `function \`${s.name}.${key}\` needs \`returns\` (or OUT arguments)`);
+      }
+      const returns =
+        raw.returns === undefined || /^\s*(SETOF\s|TABLE\s*\(|trigger\s*$|record\s*$)/i.test(raw.returns)
+          ? raw.returns?.trim()
+          : this.resolveType(s.name, raw.returns, loc.at('returns'));
+      const text = this.routineBody(raw, loc);
+      const sqlBody = raw.language.toLowerCase() === 'sql' && /^\s*(RETURN\b|BEGIN\s+ATOMIC\b)/i.test(text);
+      const r: Routine = {
+        kind,
+        schema: s.name,
+        name,
+        arguments: args,
+        ...opt('returns', kind === 'function' ? returns : undefined),
+        language: raw.language.toLowerCase(),
+        body: sqlBody ? viewDefinitionText(text) : text,
+        ...opt('library', raw.library),
+        ...(sqlBody ? { sqlBody: true as const } : {}),
+        ...(raw.volatility !== undefined && raw.volatility !== 'volatile' ? { volatility: raw.volatility } : {}),
+        ...(raw.strict ? { strict: true as const } : {}),
+        ...(raw.securityDefiner ? { securityDefiner: true as const } : {}),
+        ...(raw.leakproof ? { leakproof: true as const } : {}),
+        ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
+        ...(raw.cost !== undefined && raw.cost !== defaultCost(raw.language.toLowerCase()) ? { cost: raw.cost } : {}),
+        ...(kind === 'function' && raw.rows !== undefined && raw.rows !== defaultRows(returns)
+          ? { rows: raw.rows }
+          : {}),
+        ...(raw.set !== undefined && Object.keys(raw.set).length > 0
+          ? {
+              set: Object.fromEntries(
+                loc
+                  .at('set')
+                  .entries(raw.set)
+                  .map(([k, v, at]) => [k, at.text(v)]),
+              ),
+            }
+          : {}),
+        ...opt('comment', raw.comment || undefined),
+        ...this.convertGrants(loc.at('grants'), raw.grants, kind),
+      };
+      this.checkRoutineKey(s.name, key, r, loc, seen);
+      out.push(r);
     }
     return sortRoutines(out);
+  }
+
+  /**
+   * The YAML key of a routine (`name` or `name(type, …)`) against its arguments, and its signature
+   * against the others of the schema (functions, procedures and aggregates share one namespace).
+   */
+  private checkRoutineKey(schema: string, key: string, r: Routine, loc: Loc, seen: Map<string, Loc>): void {
+    const paren = key.indexOf('(');
+    if (paren >= 0) {
+      const written = key.slice(paren + 1, key.lastIndexOf(')')).trim();
+      const types = written === '' ? [] : splitTopLevel(written).map((t) => this.resolveType(schema, t, loc));
+      const want = routineSignature(r);
+      if (`${r.name}(${types.join(', ')})` !== want) {
+        this.issues.key(loc, `\`${key}\` does not match the ${r.kind}'s arguments: their signature is \`${want}\``);
+      }
+    }
+    const sig = routineSignature(r);
+    const first = seen.get(sig);
+    if (first) this.issues.key(loc, `\`${schema}.${sig}\` is defined twice: ${first.where()} and ${loc.where()}`);
+    else seen.set(sig, loc);
+  }
+
+  /** Collations, absent when none: `locale`, or `lcCollate` and `lcCtype` (libc only). */
+  private convertCollations(s: MergedSchema): { collations?: Collation[] } {
+    const out = [...s.collations.values()].map(({ name, raw, loc }): Collation => {
+      this.checkName(loc, name, 'collation');
+      const provider = raw.provider ?? 'libc';
+      if (raw.locale === undefined && (raw.lcCollate === undefined || raw.lcCtype === undefined)) {
+        this.issues.key(loc, `collation \`${s.name}.${name}\` needs \`locale\`, or \`lcCollate\` and \`lcCtype\``);
+      }
+      if (provider !== 'libc' && raw.locale === undefined) {
+        this.issues.key(loc, `an ${provider} collation takes \`locale\`, not \`lcCollate\` and \`lcCtype\``);
+      }
+      const same = raw.locale === undefined && raw.lcCollate === raw.lcCtype;
+      return {
+        kind: 'collation',
+        name,
+        provider,
+        ...(raw.locale !== undefined || same ? { locale: raw.locale ?? raw.lcCollate ?? '' } : {}),
+        ...(raw.locale === undefined && !same ? { lcCollate: raw.lcCollate ?? '', lcCtype: raw.lcCtype ?? '' } : {}),
+        ...(raw.deterministic === false ? { deterministic: false as const } : {}),
+        ...opt('comment', raw.comment || undefined),
+      };
+    });
+    return out.length > 0 ? { collations: out } : {};
+  }
+
+  /** Text search configurations, absent when none; dictionaries as written (`zdm pull` writes the server's). */
+  private convertTextSearchConfigurations(s: MergedSchema): { textSearchConfigurations?: TextSearchConfiguration[] } {
+    const out = [...s.textSearchConfigurations.values()].map(({ name, raw, loc }): TextSearchConfiguration => {
+      this.checkName(loc, name, 'text search configuration');
+      return {
+        kind: 'textSearchConfiguration',
+        name,
+        parser: raw.parser.trim().replace(/^pg_catalog\./, ''),
+        mappings: Object.fromEntries(
+          Object.entries(raw.mappings ?? {}).map(([token, dicts]) => [token, dicts.map((d) => d.trim())]),
+        ),
+        ...opt('comment', raw.comment || undefined),
+      };
+    });
+    return out.length > 0 ? { textSearchConfigurations: out } : {};
+  }
+
+  /** An aggregate: the model's form of `CREATE AGGREGATE` (language internal, no body). */
+  private convertAggregate(
+    schema: string,
+    name: string,
+    args: RoutineArgument[],
+    raw: RawAggregate,
+    loc: Loc,
+  ): Routine {
+    const fn = (f: string | undefined) => (f === undefined ? undefined : f.trim());
+    return {
+      kind: 'aggregate',
+      schema,
+      name,
+      arguments: args,
+      aggregate: {
+        sfunc: raw.sfunc.trim(),
+        stype: this.resolveType(schema, raw.stype, loc.at('stype')),
+        ...opt('finalfunc', fn(raw.finalfunc)),
+        ...(raw.finalfuncExtra ? { finalfuncExtra: true as const } : {}),
+        ...opt('combinefunc', fn(raw.combinefunc)),
+        ...opt('serialfunc', fn(raw.serialfunc)),
+        ...opt('deserialfunc', fn(raw.deserialfunc)),
+        ...opt('initcond', raw.initcond === undefined ? undefined : String(raw.initcond)),
+      },
+      language: 'internal',
+      body: '',
+      ...(raw.parallel !== undefined && raw.parallel !== 'unsafe' ? { parallel: raw.parallel } : {}),
+      ...opt('comment', raw.comment || undefined),
+    };
   }
 
   private convertTriggers(s: MergedSchema): Trigger[] {

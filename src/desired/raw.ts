@@ -51,6 +51,9 @@ export interface RawSchema {
   /** Keyed by name, or by `name(type, …)` for one of several overloads. */
   readonly functions?: Readonly<Record<string, RawRoutine>>;
   readonly procedures?: Readonly<Record<string, RawRoutine>>;
+  readonly aggregates?: Readonly<Record<string, RawAggregate>>;
+  readonly textSearchConfigurations?: Readonly<Record<string, RawTextSearchConfiguration>>;
+  readonly collations?: Readonly<Record<string, RawCollation>>;
   /** Keyed by the table (or view) they are on, then by trigger name. */
   readonly triggers?: Readonly<Record<string, Readonly<Record<string, RawTrigger>>>>;
 }
@@ -115,6 +118,8 @@ export interface RawColumn {
   readonly collation?: string;
   readonly options?: RawStorageParameters;
   readonly statistics?: number;
+  readonly storage?: 'plain' | 'external' | 'extended' | 'main';
+  readonly compression?: 'pglz' | 'lz4';
   readonly comment?: string;
   readonly renamedFrom?: string;
   readonly using?: RawText;
@@ -295,6 +300,7 @@ export interface RawRoutine {
   /** The body (`AS $$…$$`, or a SQL-standard `RETURN …` / `BEGIN ATOMIC … END`). One of `body` and `file`. */
   readonly body?: RawText;
   readonly file?: string;
+  readonly library?: string;
   readonly volatility?: 'immutable' | 'stable' | 'volatile';
   readonly strict?: boolean;
   readonly securityDefiner?: boolean;
@@ -305,6 +311,35 @@ export interface RawRoutine {
   readonly set?: Readonly<Record<string, RawText>>;
   readonly comment?: string;
   readonly grants?: RawGrants;
+}
+
+export interface RawCollation {
+  readonly provider?: 'libc' | 'icu' | 'builtin';
+  readonly locale?: string;
+  readonly lcCollate?: string;
+  readonly lcCtype?: string;
+  readonly deterministic?: boolean;
+  readonly comment?: string;
+}
+
+export interface RawTextSearchConfiguration {
+  readonly parser: string;
+  readonly mappings?: Readonly<Record<string, readonly string[]>>;
+  readonly comment?: string;
+}
+
+export interface RawAggregate {
+  readonly arguments?: readonly RawRoutineArgument[];
+  readonly sfunc: string;
+  readonly stype: string;
+  readonly finalfunc?: string;
+  readonly finalfuncExtra?: boolean;
+  readonly combinefunc?: string;
+  readonly serialfunc?: string;
+  readonly deserialfunc?: string;
+  readonly initcond?: string | number;
+  readonly parallel?: 'safe' | 'restricted' | 'unsafe';
+  readonly comment?: string;
 }
 
 export interface RawTrigger extends RawTiming {

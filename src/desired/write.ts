@@ -10,7 +10,9 @@ import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
+  AggregateDefinition,
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   DatabaseModel,
@@ -36,6 +38,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -142,6 +145,7 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
       queries.push([file, `${v.definition};\n`]);
     }
     for (const r of sortRoutines(s.functions)) {
+      if (r.kind === 'aggregate') continue; // no body
       const file = claim(`${dir}/${r.kind === 'function' ? 'functions' : 'procedures'}/${fileBase(r.name)}`, '.sql');
       queryFiles.set(routineKey(r), file);
       queries.push([file, r.sqlBody ? `${r.body};\n` : r.body]);
@@ -277,6 +281,8 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
   return blockMap([
     ['comment', s.comment],
     ['grants', grantsNode(s.grants)],
+    ['collations', namedMap(s.collations ?? [], collationNode)],
+    ['textSearchConfigurations', namedMap(s.textSearchConfigurations ?? [], textSearchConfigurationNode)],
     ['enums', namedMap(s.enums, enumNode)],
     ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
     ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
@@ -286,6 +292,7 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
     ['materializedViews', namedMap(s.materializedViews, (v) => materializedViewNode(v, file(v)), true)],
     ['functions', routinesNode(s, 'function', queryFiles)],
     ['procedures', routinesNode(s, 'procedure', queryFiles)],
+    ['aggregates', routinesNode(s, 'aggregate', queryFiles)],
     ['triggers', triggersNode(s)],
   ]);
 }
@@ -309,14 +316,7 @@ function routinesNode(s: SchemaModel, kind: Routine['kind'], files: ReadonlyMap<
 }
 
 function routineNode(r: Routine, file: string | undefined): YAMLMap {
-  const args = r.arguments.map((a) =>
-    flowMap([
-      ['mode', a.mode],
-      ['name', a.name],
-      ['type', a.type],
-      ['default', sql(a.default)],
-    ]),
-  );
+  if (r.aggregate !== undefined) return aggregateNode(r, r.aggregate);
   let body: readonly [string, Value];
   if (file !== undefined) body = ['file', file];
   else if (r.body.includes('\n')) {
@@ -325,9 +325,10 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     body = ['body', text];
   } else body = ['body', r.body];
   return blockMap([
-    ['arguments', args.length > 0 ? flowSeq(args) : undefined],
+    ['arguments', argumentsNode(r)],
     ['returns', r.returns],
     ['language', r.language],
+    ['library', r.library],
     ['volatility', r.volatility],
     ['strict', r.strict],
     ['securityDefiner', r.securityDefiner],
@@ -339,6 +340,57 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['comment', r.comment],
     ['grants', ownGrantsNode('routine', r.grants)],
     body,
+  ]);
+}
+
+function collationNode(c: Collation): YAMLMap {
+  return flowMap([
+    ['provider', c.provider === 'libc' ? undefined : c.provider],
+    ['locale', c.locale],
+    ['lcCollate', c.lcCollate],
+    ['lcCtype', c.lcCtype],
+    ['deterministic', c.deterministic],
+    ['comment', c.comment],
+  ]);
+}
+
+function textSearchConfigurationNode(c: TextSearchConfiguration): YAMLMap {
+  const tokens = Object.keys(c.mappings).sort();
+  const mappings = new YAMLMap();
+  for (const t of tokens) add(mappings, t, flowSeq(c.mappings[t]!), false);
+  return blockMap([
+    ['parser', c.parser],
+    ['mappings', tokens.length > 0 ? mappings : undefined],
+    ['comment', c.comment],
+  ]);
+}
+
+function argumentsNode(r: Routine): Value {
+  const args = r.arguments.map((a) =>
+    flowMap([
+      ['mode', a.mode],
+      ['name', a.name],
+      ['type', a.type],
+      ['default', sql(a.default)],
+    ]),
+  );
+  return args.length > 0 ? flowSeq(args) : undefined;
+}
+
+function aggregateNode(r: Routine, a: AggregateDefinition): YAMLMap {
+  return blockMap([
+    ['arguments', argumentsNode(r)],
+    ['sfunc', a.sfunc],
+    ['stype', a.stype],
+    ['finalfunc', a.finalfunc],
+    ['finalfuncExtra', a.finalfuncExtra],
+    ['combinefunc', a.combinefunc],
+    ['serialfunc', a.serialfunc],
+    ['deserialfunc', a.deserialfunc],
+    ['initcond', a.initcond],
+    ['parallel', r.parallel],
+    ['comment', r.comment],
+    ['grants', ownGrantsNode('routine', r.grants)],
   ]);
 }
 
@@ -630,6 +682,8 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['collation', c.collation],
     ['options', storageNode(c.options)],
     ['statistics', c.statistics],
+    ['storage', c.storage],
+    ['compression', c.compression],
     ['comment', c.comment],
     ['grants', grantsNode(c.grants)],
     ['renamedFrom', c.renamedFrom],

@@ -12,6 +12,7 @@ import { defaultPrivilegeName } from '../model/default-privileges.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
+  Collation,
   Column,
   CompositeType,
   DefaultPrivilegeKind,
@@ -32,6 +33,7 @@ import type {
   Sequence,
   StorageParameters,
   Table,
+  TextSearchConfiguration,
   Trigger,
   UniqueConstraint,
   View,
@@ -81,9 +83,9 @@ export type GrantTarget =
   | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
   | { readonly kind: 'schema'; readonly name: string }
-  /** A function or procedure, named by its signature. */
+  /** A function, procedure or aggregate, named by its signature. */
   | {
-      readonly kind: 'function' | 'procedure';
+      readonly kind: 'function' | 'procedure' | 'aggregate';
       readonly schema: string;
       readonly name: string;
       readonly arguments: readonly RoutineArgument[];
@@ -120,6 +122,7 @@ export function grantTargetName(on: GrantTarget): string {
       return `column ${on.schema}.${on.name}.${on.column}`;
     case 'function':
     case 'procedure':
+    case 'aggregate':
       return `${on.kind} ${on.schema}.${routineSignature(on)}`;
     case 'compositeType':
       return `composite type ${on.schema}.${on.name}`;
@@ -148,6 +151,46 @@ export interface AlterPolicy {
   readonly table: RelationRef;
   readonly from: Policy;
   readonly to: Policy;
+}
+
+// ---------------------------------------------------------------- collations
+
+export interface CreateCollation {
+  readonly kind: 'createCollation';
+  readonly schema: string;
+  readonly collation: Collation;
+}
+export interface DropCollation {
+  readonly kind: 'dropCollation';
+  readonly schema: string;
+  readonly collation: Collation;
+}
+/** Its comment changed (a collation's definition cannot change in place: `unsupported`). */
+export interface CommentCollation {
+  readonly kind: 'commentCollation';
+  readonly schema: string;
+  readonly from: Collation;
+  readonly to: Collation;
+}
+
+// ---------------------------------------------------------------- text search configurations
+
+export interface CreateTextSearchConfiguration {
+  readonly kind: 'createTextSearchConfiguration';
+  readonly schema: string;
+  readonly config: TextSearchConfiguration;
+}
+export interface DropTextSearchConfiguration {
+  readonly kind: 'dropTextSearchConfiguration';
+  readonly schema: string;
+  readonly config: TextSearchConfiguration;
+}
+/** Mappings or comment changed (a new parser is `unsupported`). */
+export interface AlterTextSearchConfiguration {
+  readonly kind: 'alterTextSearchConfiguration';
+  readonly schema: string;
+  readonly from: TextSearchConfiguration;
+  readonly to: TextSearchConfiguration;
 }
 
 // ---------------------------------------------------------------- composite types (issue 12)
@@ -520,6 +563,12 @@ export type Change =
   | CreateSequence
   | DropSequence
   | AlterSequence
+  | CreateCollation
+  | DropCollation
+  | CommentCollation
+  | CreateTextSearchConfiguration
+  | DropTextSearchConfiguration
+  | AlterTextSearchConfiguration
   | CreateTable
   | DropTable
   | RenameTable
@@ -659,6 +708,18 @@ export function describeChange(c: Change): string {
       return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'alterPolicy':
       return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
+    case 'createCollation':
+      return `create collation ${c.schema}.${c.collation.name}`;
+    case 'dropCollation':
+      return `drop collation ${c.schema}.${c.collation.name}`;
+    case 'commentCollation':
+      return `comment on collation ${c.schema}.${c.to.name}`;
+    case 'createTextSearchConfiguration':
+      return `create text search configuration ${c.schema}.${c.config.name}`;
+    case 'dropTextSearchConfiguration':
+      return `drop text search configuration ${c.schema}.${c.config.name}`;
+    case 'alterTextSearchConfiguration':
+      return `alter text search configuration ${c.schema}.${c.to.name}`;
     case 'createCompositeType':
       return `create type ${c.type.schema}.${c.type.name}`;
     case 'dropCompositeType':

@@ -118,6 +118,42 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     }
   }
 
+  // Collations: created, dropped, commented; a definition cannot change in place.
+  for (const c of diffKeyed(live.collations ?? [], desired.collations ?? [], (x) => x.name)) {
+    if (c.kind === 'added') out.push({ kind: 'createCollation', schema, collation: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropCollation', schema, collation: c.live });
+    else if (!same(without(c.live, 'comment'), without(c.desired, 'comment'))) {
+      out.push({
+        kind: 'unsupported',
+        object: `collation ${schema}.${c.key}`,
+        path: docPath(['schemas', schema, 'collations', c.key]),
+        reason: 'a collation cannot be changed in place: create one under another name and change the columns to it',
+      });
+    } else if (c.live.comment !== c.desired.comment) {
+      out.push({ kind: 'commentCollation', schema, from: c.live, to: c.desired });
+    }
+  }
+
+  // Text search configurations: mappings and comment in one change; a new parser is not supported.
+  for (const c of diffKeyed(
+    live.textSearchConfigurations ?? [],
+    desired.textSearchConfigurations ?? [],
+    (x) => x.name,
+  )) {
+    if (c.kind === 'added') out.push({ kind: 'createTextSearchConfiguration', schema, config: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropTextSearchConfiguration', schema, config: c.live });
+    else if (c.live.parser !== c.desired.parser) {
+      out.push({
+        kind: 'unsupported',
+        object: `text search configuration ${schema}.${c.key}`,
+        path: docPath(['schemas', schema, 'textSearchConfigurations', c.key, 'parser']),
+        reason: `changing the parser (${c.live.parser} → ${c.desired.parser}) is not supported: drop the configuration and create it under another name`,
+      });
+    } else if (!same(c.live, c.desired)) {
+      out.push({ kind: 'alterTextSearchConfiguration', schema, from: c.live, to: c.desired });
+    }
+  }
+
   // Composite types (issue 12): their comments go with their own change (planned in one step).
   for (const c of diffKeyed(live.compositeTypes, desired.compositeTypes, (x) => x.name)) {
     if (c.kind === 'added') out.push({ kind: 'createCompositeType', type: c.desired });

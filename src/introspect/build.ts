@@ -30,6 +30,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type CollationRow, parseCollation } from './collations.js';
 import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import {
   byName,
@@ -82,6 +83,7 @@ import type {
   ViewRow,
 } from './queries.js';
 import { type RoutineRow, routinesBySchema, type TriggerRow } from './routines.js';
+import { parseTextSearchConfiguration, type TextSearchConfigurationRow } from './text-search.js';
 
 /** Everything the queries returned, by kind. */
 export interface CatalogRows {
@@ -91,6 +93,10 @@ export interface CatalogRows {
   readonly types: readonly TypeRow[];
   readonly domainChecks: readonly DomainCheckRow[];
   readonly compositeAttributes: readonly CompositeAttributeRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly textSearchConfigurations?: readonly TextSearchConfigurationRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly collations?: readonly CollationRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
   readonly defaultPrivileges: readonly DefaultPrivilegeRow[];
@@ -417,6 +423,8 @@ export function buildModel(rows: CatalogRows): BuildResult {
   }
 
   const routines = routinesBySchema(rows.routineDefinitions, rows.triggerDefinitions);
+  const textSearch = groupBy(rows.textSearchConfigurations ?? [], (c) => c.schema);
+  const collations = groupBy(rows.collations ?? [], (c) => c.schema);
   const schemas: SchemaModel[] = rows.schemas
     .map((s) => {
       const c = schemaContent.get(s.name)!;
@@ -433,6 +441,10 @@ export function buildModel(rows: CatalogRows): BuildResult {
         materializedViews: c.materializedViews.sort(byName),
         functions: r?.functions ?? [],
         triggers: r?.triggers ?? [],
+        ...(textSearch.has(s.name)
+          ? { textSearchConfigurations: textSearch.get(s.name)!.map(parseTextSearchConfiguration) }
+          : {}),
+        ...(collations.has(s.name) ? { collations: collations.get(s.name)!.map(parseCollation) } : {}),
         ...(s.comment !== null ? { comment: s.comment } : {}),
         grants: grantsOf('schema', s.name),
       };

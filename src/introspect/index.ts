@@ -14,6 +14,7 @@ import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import { COLLATIONS_SQL, type CollationRow } from './collations.js';
 import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
@@ -59,8 +60,8 @@ import {
   type ViewColumnRow,
   type ViewRow,
 } from './queries.js';
-
 import { ROUTINES_SQL, type RoutineRow, TRIGGER_DEFINITIONS_SQL, type TriggerRow } from './routines.js';
+import { TEXT_SEARCH_CONFIGURATIONS_SQL, type TextSearchConfigurationRow } from './text-search.js';
 
 export { IntrospectionError } from './build.js';
 export type { UnsupportedFeature } from './parse.js';
@@ -160,7 +161,16 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const triggers = await read<DependentRow>(client, 'triggers', TRIGGERS_SQL, p);
   const routineDefinitions = await read<RoutineRow>(client, 'function definitions', ROUTINES_SQL, p);
   const triggerDefinitions = await read<TriggerRow>(client, 'trigger definitions', TRIGGER_DEFINITIONS_SQL, p);
+  const textSearchConfigurations = await read<TextSearchConfigurationRow>(
+    client,
+    'text search configurations',
+    TEXT_SEARCH_CONFIGURATIONS_SQL,
+    p,
+  );
+  const collations = await read<CollationRow>(client, 'collations', COLLATIONS_SQL, p);
   return {
+    textSearchConfigurations,
+    collations,
     settings,
     schemas,
     extensions,

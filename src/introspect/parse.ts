@@ -8,6 +8,8 @@ import { identityOptionsOf } from '../model/identity.js';
 import type {
   CheckConstraint,
   Column,
+  ColumnCompression,
+  ColumnStorage,
   CompositeType,
   DependencyTarget,
   Dependent,
@@ -160,9 +162,14 @@ export function parseColumn(row: ColumnRow): Column {
     ...opt('collation', row.collation),
     ...opt('options', parseReloptions(row.options)),
     ...opt('statistics', row.statistics),
+    ...opt('storage', row.storage === null ? null : COLUMN_STORAGE[row.storage]),
+    ...opt('compression', row.compression === null ? null : COLUMN_COMPRESSION[row.compression]),
     ...opt('comment', row.comment),
   };
 }
+
+const COLUMN_STORAGE: Readonly<Record<string, ColumnStorage>> = { p: 'plain', e: 'external', x: 'extended', m: 'main' };
+const COLUMN_COMPRESSION: Readonly<Record<string, ColumnCompression>> = { p: 'pglz', l: 'lz4' };
 
 /** The identity sequence's options that are not the defaults for the column's type. */
 function parseIdentityOptions(row: ColumnRow): IdentityOptions | undefined {

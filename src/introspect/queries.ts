@@ -306,6 +306,10 @@ export interface ColumnRow {
   readonly options: string[] | null;
   /** pg_attribute.attstattarget when set (null: the default; -1 before PostgreSQL 17). */
   readonly statistics: number | null;
+  /** pg_attribute.attstorage when it is not the type's typstorage (`p`, `e`, `x`, `m`); null otherwise. */
+  readonly storage: string | null;
+  /** pg_attribute.attcompression (`p` pglz, `l` lz4); null when not set. */
+  readonly compression: string | null;
   /** The identity sequence's options (identity columns only; 64-bit values as text). */
   readonly identity_type: string | null;
   readonly identity_start: string | null;
@@ -329,6 +333,8 @@ SELECT a.attrelid::pg_catalog.text AS table_oid, a.attnum AS position, a.attname
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
   ${description('pg_class', 'a.attrelid', 'a.attnum')} AS comment,
   a.attislocal AS local, a.attoptions::pg_catalog.text[] AS options, NULLIF(a.attstattarget, -1)::pg_catalog.int4 AS statistics,
+  CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::pg_catalog.text END AS storage,
+  NULLIF(a.attcompression::pg_catalog.text, '') AS compression,
   ids.identity_type, ids.identity_start, ids.identity_increment, ids.identity_min, ids.identity_max,
   ids.identity_cache, ids.identity_cycle
 FROM rels
@@ -752,13 +758,24 @@ export interface UnmanagedCountRow {
 }
 
 /**
+ * The aggregates the model holds: plain ones (aggkind `n`) without a moving-aggregate mode, a sort
+ * operator, a state size or a non-default FINALFUNC_MODIFY. Others are counted as left out
+ * (UNMANAGED_COUNTS_SQL).
+ */
+export const PLAIN_AGGREGATE_SQL = (p: string): string =>
+  `EXISTS (SELECT FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = ${p}.oid AND ag.aggkind = 'n'
+    AND ag.aggmtransfn = 0 AND ag.aggsortop = 0 AND ag.aggtransspace = 0 AND ag.aggfinalmodify = 'r')`;
+
+/**
  * How many objects of each kind zdm does not manage the database holds (for `zdm pull` to say what
  * it left out): user objects only, those of extensions excluded.
  */
 export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS count FROM (
+  -- Aggregates the model does not hold (ordered-set, moving, with a sort operator…).
   SELECT 'aggregate' AS kind, pg_catalog.count(*) AS count FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prokind = 'a' AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
+    WHERE p.prokind = 'a' AND NOT ${PLAIN_AGGREGATE_SQL('p')}
+      AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_proc', 'p.oid')}
   UNION ALL
   -- Triggers on foreign tables: the table is not managed, nor its triggers.
   SELECT 'trigger', pg_catalog.count(*) FROM pg_catalog.pg_trigger tg
@@ -782,14 +799,6 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
       -- A range type's cast to its multirange belongs to the type.
       AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass
         AND d.objid = k.oid AND d.deptype = 'i')
-  UNION ALL
-  SELECT 'collation', pg_catalog.count(*) FROM pg_catalog.pg_collation co
-    JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
-    WHERE co.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_collation', 'co.oid')}
-  UNION ALL
-  SELECT 'text search configuration', pg_catalog.count(*) FROM pg_catalog.pg_ts_config cfg
-    JOIN pg_catalog.pg_namespace n ON n.oid = cfg.cfgnamespace
-    WHERE cfg.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_ts_config', 'cfg.oid')}
   UNION ALL
   SELECT 'text search dictionary', pg_catalog.count(*) FROM pg_catalog.pg_ts_dict dict
     JOIN pg_catalog.pg_namespace n ON n.oid = dict.dictnamespace

@@ -11,6 +11,7 @@ import {
   description,
   type GrantJson,
   notExtensionMember,
+  PLAIN_AGGREGATE_SQL,
   SYSTEM_SCHEMAS,
   USER_SCHEMAS,
 } from './queries.js';
@@ -33,6 +34,8 @@ export interface RoutineRow {
   readonly returns: string | null;
   readonly language: string;
   readonly source: string;
+  /** pg_proc.probin (C functions), else null. */
+  readonly library: string | null;
   /** pg_get_function_sqlbody for a SQL-standard body, else null. */
   readonly sql_body: string | null;
   /** i, s, v. */
@@ -46,15 +49,26 @@ export interface RoutineRow {
   readonly rows: number;
   readonly config: string[] | null;
   readonly arguments: RoutineArgumentRow[] | null;
+  /** Aggregates only (pg_aggregate; functions as regproc prints them, 0 as null). */
+  readonly aggregate: {
+    readonly sfunc: string;
+    readonly stype: string;
+    readonly finalfunc: string | null;
+    readonly finalextra: boolean;
+    readonly combinefunc: string | null;
+    readonly serialfunc: string | null;
+    readonly deserialfunc: string | null;
+    readonly initcond: string | null;
+  } | null;
   readonly comment: string | null;
   /** Privileges (issue 12): aclGrantsJson. */
   readonly grants: readonly GrantJson[];
 }
 
-/** Functions and procedures (aggregates and window functions are not: prokind 'a', 'w'). */
+/** Functions, procedures and plain aggregates (window functions are not: prokind 'w'). */
 export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
   CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns,
-  l.lanname AS language, p.prosrc AS source,
+  l.lanname AS language, p.prosrc AS source, p.probin AS library,
   CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END AS sql_body,
   p.provolatile AS volatility, p.proisstrict AS strict, p.prosecdef AS security_definer,
   p.proleakproof AS leakproof, p.proparallel AS parallel, p.procost::pg_catalog.float8 AS cost,
@@ -67,12 +81,19 @@ export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.pr
         pg_catalog.unnest(p.proargmodes), pg_catalog.unnest(p.proargnames))
       WITH ORDINALITY AS a(type, mode, name, n)
     WHERE a.type IS NOT NULL) AS arguments,
+  (SELECT pg_catalog.json_build_object('sfunc', ag.aggtransfn::pg_catalog.regproc::pg_catalog.text,
+      'stype', pg_catalog.format_type(ag.aggtranstype, NULL),
+      'finalfunc', NULLIF(ag.aggfinalfn, 0)::pg_catalog.regproc::pg_catalog.text, 'finalextra', ag.aggfinalextra,
+      'combinefunc', NULLIF(ag.aggcombinefn, 0)::pg_catalog.regproc::pg_catalog.text,
+      'serialfunc', NULLIF(ag.aggserialfn, 0)::pg_catalog.regproc::pg_catalog.text,
+      'deserialfunc', NULLIF(ag.aggdeserialfn, 0)::pg_catalog.regproc::pg_catalog.text, 'initcond', ag.agginitval)
+    FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = p.oid) AS aggregate,
   ${description('pg_proc', 'p.oid')} AS comment,
   ${aclGrantsJson('p.proacl', 'f', 'p.proowner')} AS grants
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE p.prokind IN ('f', 'p') AND p.proname !~ ${ZDM_OWN_SQL}
+WHERE (p.prokind IN ('f', 'p') OR (p.prokind = 'a' AND ${PLAIN_AGGREGATE_SQL('p')})) AND p.proname !~ ${ZDM_OWN_SQL}
   AND ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS}
   AND ${notExtensionMember('pg_proc', 'p.oid')}
   -- A range type's constructors belong to the type (an internal dependency): not routines of their own.
@@ -150,7 +171,34 @@ function configMap(config: readonly string[] | null): Record<string, string> | u
   return out;
 }
 
+function parseAggregate(row: RoutineRow): Routine {
+  const a = row.aggregate;
+  if (a === null) throw new Error(`aggregate ${row.schema}.${row.name} has no pg_aggregate row`);
+  const parallel = row.parallel === 's' ? 'safe' : row.parallel === 'r' ? 'restricted' : undefined;
+  return {
+    kind: 'aggregate',
+    schema: row.schema,
+    name: row.name,
+    arguments: (row.arguments ?? []).map(parseArgument),
+    aggregate: {
+      sfunc: a.sfunc,
+      stype: a.stype,
+      ...(a.finalfunc !== null ? { finalfunc: a.finalfunc } : {}),
+      ...(a.finalextra ? { finalfuncExtra: true as const } : {}),
+      ...(a.combinefunc !== null ? { combinefunc: a.combinefunc } : {}),
+      ...(a.serialfunc !== null ? { serialfunc: a.serialfunc } : {}),
+      ...(a.deserialfunc !== null ? { deserialfunc: a.deserialfunc } : {}),
+      ...(a.initcond !== null ? { initcond: a.initcond } : {}),
+    },
+    language: 'internal',
+    body: '',
+    ...(parallel !== undefined ? { parallel } : {}),
+    ...(row.comment !== null ? { comment: row.comment } : {}),
+  };
+}
+
 export function parseRoutine(row: RoutineRow): Routine {
+  if (row.kind === 'a') return parseAggregate(row);
   const kind = row.kind === 'p' ? 'procedure' : 'function';
   const returns = row.returns ?? undefined;
   const set = configMap(row.config);
@@ -166,6 +214,7 @@ export function parseRoutine(row: RoutineRow): Routine {
     ...(kind === 'function' && returns !== undefined ? { returns } : {}),
     language: row.language,
     body: row.sql_body ?? row.source,
+    ...(row.library !== null ? { library: row.library } : {}),
     ...(row.sql_body !== null ? { sqlBody: true as const } : {}),
     ...(volatility !== undefined ? { volatility } : {}),
     ...(row.strict ? { strict: true as const } : {}),

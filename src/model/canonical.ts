@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { withoutDirectives } from './directives.js';
 import { withoutGrants } from './grants.js';
 import { sortRoutines, sortTriggers } from './routines.js';
+import { sortedCollations, sortedTextSearchConfigurations } from './text-search.js';
 import type {
   Column,
   CompositeType,
@@ -108,8 +109,11 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 }
 
 function canonicalSchema(s: SchemaModel): SchemaModel {
+  const { textSearchConfigurations: _t, collations: _c, ...rest } = withoutGrants(s) as SchemaModel;
+  const ts = sortedTextSearchConfigurations(s.textSearchConfigurations);
+  const collations = sortedCollations(s.collations);
   return {
-    ...(withoutGrants(s) as SchemaModel),
+    ...rest,
     enums: sorted(s.enums).map((e) => withoutGrants(e) as EnumType),
     domains: sorted(s.domains).map((d) => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) })),
     compositeTypes: sorted(s.compositeTypes).map((t) => withoutGrants(t) as CompositeType),
@@ -119,6 +123,8 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
     functions: sortRoutines(s.functions).map((r) => withoutGrants(r) as Routine),
     triggers: sortTriggers(s.triggers),
+    ...(ts !== undefined ? { textSearchConfigurations: ts } : {}),
+    ...(collations !== undefined ? { collations } : {}),
   };
 }
 

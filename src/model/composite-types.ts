@@ -1,6 +1,6 @@
 /** Facts about composite types the layers share (issue 12). */
 import { qualified } from './names.js';
-import type { CompositeType } from './types.js';
+import type { CompositeType, DatabaseModel, Domain } from './types.js';
 
 /** The type an attribute or column is of, arrays unwrapped: `public.point2[]` → `public.point2`. */
 export const elementTypeName = (type: string): string => type.replace(/(\[\])+$/, '');
@@ -25,4 +25,13 @@ export function compositeTypesUsedFirst(types: readonly CompositeType[]): Compos
   };
   for (const t of types) visit(t);
   return out;
+}
+
+/**
+ * Whether a domain is over one of the composite types of `m` (`CREATE DOMAIN d AS point2`): it is
+ * created after the composite types, not with the other domains before them.
+ */
+export function isDomainOverCompositeType(d: Pick<Domain, 'type'>, m: DatabaseModel): boolean {
+  const name = elementTypeName(d.type);
+  return m.schemas.some((s) => s.compositeTypes.some((t) => qualified(s.name, t.name) === name));
 }

@@ -133,8 +133,11 @@ const MANAGED_KINDS = new Set([
   'compositeType',
   'function',
   'procedure',
+  'aggregate',
   'trigger',
   'policy',
+  'textSearchConfiguration',
+  'collation',
 ]);
 
 export function isManagedKey(key: string): boolean {

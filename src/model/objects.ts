@@ -13,8 +13,10 @@
  * view's its indexes; a schema's only the schema itself (name, comment), not what it contains. The
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
+
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
 import { routineKey, triggerKey } from './routines.js';
+import { collationKey, textSearchConfigurationKey } from './text-search.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
@@ -100,8 +102,20 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
   };
   for (const e of m.extensions) put(`extension ${e.name}`, e);
   for (const s of m.schemas) {
-    const { enums, domains, compositeTypes, sequences, tables, views, materializedViews, functions, triggers, ...own } =
-      s;
+    const {
+      enums,
+      domains,
+      compositeTypes,
+      sequences,
+      tables,
+      views,
+      materializedViews,
+      functions,
+      triggers,
+      textSearchConfigurations,
+      collations,
+      ...own
+    } = s;
     put(`schema ${s.name}`, own);
     for (const x of enums) put(objectKey('enum', s.name, x.name), x);
     for (const x of domains) put(objectKey('domain', s.name, x.name), x);
@@ -112,6 +126,8 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
     for (const x of materializedViews) put(objectKey('materializedView', s.name, x.name), x);
     for (const x of functions) put(routineKey(x), x);
     for (const x of triggers) put(triggerKey(x), x);
+    for (const x of textSearchConfigurations ?? []) put(textSearchConfigurationKey(s.name, x.name), x);
+    for (const x of collations ?? []) put(collationKey(s.name, x.name), x);
   }
   return out;
 }

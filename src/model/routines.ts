@@ -11,7 +11,7 @@ import type { Routine, RoutineArgument, Trigger } from './types.js';
  * on. A function's OUT arguments are not part of it, a procedure's are (PostgreSQL 14+).
  */
 export function signatureArguments(r: Pick<Routine, 'kind' | 'arguments'>): RoutineArgument[] {
-  return r.arguments.filter((a) => r.kind === 'procedure' || a.mode !== 'out');
+  return r.arguments.filter((a) => r.kind !== 'function' || a.mode !== 'out');
 }
 
 /** `name(integer, text)`: the identity of a routine within its schema, types as `format_type` prints them. */
@@ -31,9 +31,9 @@ export function triggerKey(t: Pick<Trigger, 'schema' | 'table' | 'name'>): strin
   return `trigger ${t.name} on ${t.schema}.${t.table}`;
 }
 
-/** Whether an object key names a function or procedure. */
+/** Whether an object key names a function, procedure or aggregate. */
 export function isRoutineKey(key: string): boolean {
-  return key.startsWith('function ') || key.startsWith('procedure ');
+  return key.startsWith('function ') || key.startsWith('procedure ') || key.startsWith('aggregate ');
 }
 
 /** PostgreSQL's default COST of a routine in `language`. */
@@ -58,6 +58,11 @@ export function defaultRows(returns: string | undefined): number {
  */
 export function routineNotReplaceable(from: Routine, to: Routine): string | undefined {
   if (from.kind !== to.kind) return `it changes from a ${from.kind} to a ${to.kind}`;
+  // CREATE OR REPLACE AGGREGATE keeps the result type, which follows from STYPE and FINALFUNC.
+  if (from.aggregate !== undefined && to.aggregate !== undefined) {
+    if (from.aggregate.stype !== to.aggregate.stype) return 'its state type changes';
+    if ((from.aggregate.finalfunc ?? '') !== (to.aggregate.finalfunc ?? '')) return 'its final function changes';
+  }
   if ((from.returns ?? '') !== (to.returns ?? '')) return `its result type changes (${from.returns} → ${to.returns})`;
   if (from.arguments.length !== to.arguments.length) return 'its OUT arguments change';
   for (let i = 0; i < from.arguments.length; i++) {

@@ -115,6 +115,11 @@ export interface IdentityOptions {
   readonly cycle?: true;
 }
 
+/** pg_attribute.attstorage, spelled as `SET STORAGE` takes it. */
+export type ColumnStorage = 'plain' | 'external' | 'extended' | 'main';
+/** pg_attribute.attcompression, spelled as `SET COMPRESSION` takes it. */
+export type ColumnCompression = 'pglz' | 'lz4';
+
 export interface Column extends Grantable {
   readonly kind: 'column';
   readonly name: string;
@@ -132,6 +137,10 @@ export interface Column extends Grantable {
   readonly options?: StorageParameters;
   /** Statistics target (`ALTER COLUMN … SET STATISTICS 1000`); absent: the server's default_statistics_target. */
   readonly statistics?: number;
+  /** TOAST storage strategy (`ALTER COLUMN … SET STORAGE`), only when it is not the type's default. */
+  readonly storage?: ColumnStorage;
+  /** Compression method of new values (`ALTER COLUMN … SET COMPRESSION`); absent: default_toast_compression. */
+  readonly compression?: ColumnCompression;
   readonly comment?: string;
   /** Desired state only: the column's previous name (a rename, not drop + add). */
   readonly renamedFrom?: string;
@@ -458,11 +467,32 @@ export type Volatility = 'immutable' | 'stable' | 'volatile';
 export type Parallel = 'safe' | 'restricted' | 'unsafe';
 
 /**
- * A function or procedure. Its identity is `schema.name(argument types)` (routineIdentity in
- * routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
+ * What `CREATE AGGREGATE` says of a plain aggregate (aggkind `n`, no moving-aggregate mode, no sort
+ * operator): functions as `regproc` prints them under an empty search_path (`public.f`, or `f` for
+ * pg_catalog's), the state type as `format_type` does.
+ */
+export interface AggregateDefinition {
+  readonly sfunc: string;
+  readonly stype: string;
+  readonly finalfunc?: string;
+  readonly finalfuncExtra?: true;
+  readonly combinefunc?: string;
+  readonly serialfunc?: string;
+  readonly deserialfunc?: string;
+  /** INITCOND: the initial state as text. */
+  readonly initcond?: string;
+}
+
+/**
+ * A function, procedure or aggregate. Its identity is `schema.name(argument types)` (routineIdentity
+ * in routines.ts): overloads are separate objects. Options hold PostgreSQL's defaults when absent.
+ * An aggregate has `aggregate`, language `internal` and an empty body; of the options only
+ * `parallel` and `comment` apply to it.
  */
 export interface Routine extends Grantable {
-  readonly kind: 'function' | 'procedure';
+  readonly kind: 'function' | 'procedure' | 'aggregate';
+  /** Aggregates only. */
+  readonly aggregate?: AggregateDefinition;
   readonly schema: string;
   readonly name: string;
   readonly arguments: readonly RoutineArgument[];
@@ -474,6 +504,8 @@ export interface Routine extends Grantable {
    * `pg_get_function_sqlbody` (`RETURN …` / `BEGIN ATOMIC … END`) under an empty search_path.
    */
   readonly body: string;
+  /** C functions: the object file (`pg_proc.probin`, `AS 'file', 'symbol'`); `body` is then the link symbol. */
+  readonly library?: string;
   readonly sqlBody?: true;
   /** Absent: volatile. */
   readonly volatility?: Exclude<Volatility, 'volatile'>;
@@ -536,6 +568,43 @@ export interface SchemaModel extends Grantable {
   readonly functions: readonly Routine[];
   /** Triggers, sorted by table, then name. */
   readonly triggers: readonly Trigger[];
+  /** Text search configurations, by name; absent when none (src/model/text-search.ts). */
+  readonly textSearchConfigurations?: readonly TextSearchConfiguration[];
+  /** Collations, by name; absent when none. */
+  readonly collations?: readonly Collation[];
+  readonly comment?: string;
+}
+
+/**
+ * `CREATE COLLATION s.n (provider = …, locale = … | lc_collate = …, lc_ctype = …, deterministic = …)`.
+ * `locale` when lc_collate and lc_ctype are the same (always for icu and builtin), else both.
+ */
+export interface Collation {
+  readonly kind: 'collation';
+  readonly name: string;
+  readonly provider: 'libc' | 'icu' | 'builtin';
+  readonly locale?: string;
+  readonly lcCollate?: string;
+  readonly lcCtype?: string;
+  /** Absent: deterministic (the default). */
+  readonly deterministic?: false;
+  readonly comment?: string;
+}
+
+/**
+ * `CREATE TEXT SEARCH CONFIGURATION s.n (PARSER = p)` and its mappings (`ALTER … ADD MAPPING FOR
+ * token WITH d1, d2`).
+ */
+export interface TextSearchConfiguration {
+  readonly kind: 'textSearchConfiguration';
+  readonly name: string;
+  /** The parser, `schema.name`, or the bare name of pg_catalog's (`default`); neither part quoted. */
+  readonly parser: string;
+  /**
+   * Token type → its dictionaries in order, as `regdictionary` prints them under an empty
+   * search_path (`simple`, `public.unaccent`). Compared as a map.
+   */
+  readonly mappings: Readonly<Record<string, readonly string[]>>;
   readonly comment?: string;
 }
 

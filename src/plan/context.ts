@@ -45,6 +45,9 @@ export interface Touch {
     | 'materializedView'
     | 'function'
     | 'procedure'
+    | 'aggregate'
+    | 'textSearchConfiguration'
+    | 'collation'
     | 'trigger';
   readonly schema?: string;
   readonly name: string;

@@ -11,6 +11,12 @@ export const GROUPS = {
     'schemas',
     // Types, functions and operator classes that columns, defaults and indexes below may use.
     'extensions',
+    // Collations: after the extensions (an ICU locale needs none, but a schema may), before the
+    // domains, types, columns and indexes that use them (src/plan/techniques/collations.ts).
+    'collations',
+    // Text search configurations: after the extensions whose parsers and dictionaries they use,
+    // before the columns, indexes and views that name them (src/plan/techniques/text-search.ts).
+    'textSearch',
     // Enum types and new labels before the domains and columns of that type. Each new label is its
     // own transaction: PostgreSQL refuses to use a label added in the same transaction.
     'enums',
@@ -19,6 +25,8 @@ export const GROUPS = {
     // Composite types: after the enums and domains an attribute may be of, before the tables and
     // columns of the type (src/plan/techniques/composite-types.ts).
     'compositeTypes',
+    // Domains over a composite type: after it, before the columns of the domain.
+    'compositeDomains',
     // Before tables and columns whose defaults call nextval(); OWNED BY comes later.
     'sequences',
     // Functions and procedures (new, or replaced with CREATE OR REPLACE) before the tables, columns,
@@ -50,6 +58,9 @@ export const GROUPS = {
     'foreignKeys',
     // Exclusion constraints have no online technique; kept apart so they are easy to spot.
     'exclusions',
+    // Functions whose result or an argument is a table's or view's row type (RETURNS SETOF
+    // public.customer): after the tables, before the views that may call them.
+    'rowTypeFunctions',
     // Views and materialized views, created and replaced after every table, column and index they
     // may read, in the order of the desired dependency graph.
     'views',
@@ -136,6 +147,10 @@ export const GROUPS = {
     // After the columns of that type; before the enums a domain may be over.
     'dropDomains',
     'dropEnums',
+    // After the tables, indexes and views that named them; before the extensions they use.
+    'dropTextSearch',
+    // After the columns, indexes, types and domains that used them.
+    'dropCollations',
     // After everything that was in them.
     'dropSchemas',
     // Last: dropped columns may have been of one of their types.

@@ -19,6 +19,7 @@ import { PlanningError } from './errors.js';
 import { slugify } from './names.js';
 import { groupIndex } from './order.js';
 import { anticipateReparse } from './reparse.js';
+import * as collations from './techniques/collations.js';
 import * as columns from './techniques/columns.js';
 import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
 import * as constraints from './techniques/constraints.js';
@@ -34,6 +35,7 @@ import { planReplaceColumn } from './techniques/replace-column/index.js';
 import * as routines from './techniques/routines.js';
 import * as tableProperties from './techniques/table-properties.js';
 import * as tables from './techniques/tables.js';
+import * as textSearch from './techniques/text-search.js';
 import * as views from './techniques/views.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Step } from './types.js';
 
@@ -88,6 +90,12 @@ const HANDLERS: Handlers = {
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,
   // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createCollation: collations.planCreateCollation,
+  commentCollation: collations.planCommentCollation,
+  dropCollation: collations.planDropCollation,
+  createTextSearchConfiguration: textSearch.planCreateTextSearchConfiguration,
+  alterTextSearchConfiguration: textSearch.planAlterTextSearchConfiguration,
+  dropTextSearchConfiguration: textSearch.planDropTextSearchConfiguration,
   createCompositeType: () => {},
   dropCompositeType: () => {},
   alterCompositeType: () => {},

@@ -5,7 +5,7 @@ import {
   type SequenceSettingField,
   type SequenceSettings,
 } from '../model/identity.js';
-import type { Column, StorageParameters } from '../model/types.js';
+import type { Column, ColumnCompression, ColumnStorage, StorageParameters } from '../model/types.js';
 import { catalogObjectName, parenthesized, storageParameterList, storageParameterName } from './fragments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
 import { sequenceSettingsSql } from './sequences.js';
@@ -131,10 +131,32 @@ export function columnStatisticsSql(table: RelationName, column: string, target:
   return alterColumn(table, column, `SET STATISTICS ${target ?? -1}`);
 }
 
-/** What a new column declares beyond its definition: its attribute options and statistics target. */
+/**
+ * `ALTER COLUMN c SET STORAGE s` (none: `DEFAULT`, the type's strategy, which PostgreSQL 16 and
+ * later accept; the planner refuses it before).
+ */
+export function columnStorageSql(table: RelationName, column: string, storage: ColumnStorage | undefined): string {
+  return alterColumn(table, column, `SET STORAGE ${(storage ?? 'default').toUpperCase()}`);
+}
+
+/** `ALTER COLUMN c SET COMPRESSION m` (none: `DEFAULT`, the server's default_toast_compression). */
+export function columnCompressionSql(
+  table: RelationName,
+  column: string,
+  compression: ColumnCompression | undefined,
+): string {
+  return alterColumn(table, column, `SET COMPRESSION ${compression ?? 'DEFAULT'}`);
+}
+
+/**
+ * What a new column declares beyond its definition: its attribute options, statistics target,
+ * storage and compression.
+ */
 export function columnPropertiesSql(table: RelationName, c: Column): string[] {
   return [
     ...(c.options !== undefined ? columnOptionsSql(table, c.name, { reset: [], set: c.options }) : []),
     ...(c.statistics !== undefined ? [columnStatisticsSql(table, c.name, c.statistics)] : []),
+    ...(c.storage !== undefined ? [columnStorageSql(table, c.name, c.storage)] : []),
+    ...(c.compression !== undefined ? [columnCompressionSql(table, c.name, c.compression)] : []),
   ];
 }

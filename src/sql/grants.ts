@@ -12,7 +12,7 @@ export type GrantObject =
   | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
   | { readonly kind: 'schema'; readonly name: string }
   | {
-      readonly kind: 'function' | 'procedure';
+      readonly kind: 'function' | 'procedure' | 'aggregate';
       readonly schema: string;
       readonly name: string;
       readonly arguments: readonly RoutineArgument[];
@@ -39,6 +39,9 @@ function onSql(o: GrantObject): string {
     case 'function':
     case 'procedure':
       return routineObject(o);
+    case 'aggregate':
+      // GRANT has no ON AGGREGATE: an aggregate is named as a function.
+      return routineObject({ ...o, kind: 'function' });
     case 'enum':
     case 'compositeType':
       return `TYPE ${qualifiedName(o.schema, o.name)}`;

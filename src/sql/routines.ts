@@ -3,7 +3,7 @@
  * goes through quote.ts; types, defaults and SQL-standard bodies are the server's own text.
  */
 import { signatureArguments } from '../model/routines.js';
-import type { Routine, RoutineArgument } from '../model/types.js';
+import type { AggregateDefinition, Routine, RoutineArgument } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from './quote.js';
@@ -31,16 +31,29 @@ function argumentSql(a: RoutineArgument): string {
     .join(' ');
 }
 
-/** `public.f(integer, text)`: what DROP and COMMENT ON name a routine by. */
+/** `public.f(integer, text)`: what DROP and COMMENT ON name a routine by (an aggregate of no argument: `(*)`). */
 export function routineSignatureSql(r: Pick<Routine, 'kind' | 'schema' | 'name' | 'arguments'>): string {
-  return `${qualifiedName(r.schema, r.name)}(${signatureArguments(r)
-    .map((a) => a.type)
-    .join(', ')})`;
+  const args = signatureArguments(r).map((a) => a.type);
+  return `${qualifiedName(r.schema, r.name)}(${r.kind === 'aggregate' && args.length === 0 ? '*' : args.join(', ')})`;
 }
 
-/** `FUNCTION public.f(integer)` / `PROCEDURE public.p()`. */
+/** `FUNCTION public.f(integer)` / `PROCEDURE public.p()` / `AGGREGATE public.a(text)`. */
 export function routineObject(r: Pick<Routine, 'kind' | 'schema' | 'name' | 'arguments'>): string {
-  return `${r.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION'} ${routineSignatureSql(r)}`;
+  return `${r.kind.toUpperCase()} ${routineSignatureSql(r)}`;
+}
+
+/** `CREATE [OR REPLACE] AGGREGATE s.a(args) (SFUNC = …, STYPE = …, …)`: the definition the model holds. */
+function createAggregateSql(r: Routine, agg: AggregateDefinition, replace: boolean): string {
+  const args = r.arguments.length === 0 ? '*' : r.arguments.map(argumentSql).join(', ');
+  const options = [`SFUNC = ${agg.sfunc}`, `STYPE = ${agg.stype}`];
+  if (agg.finalfunc !== undefined) options.push(`FINALFUNC = ${agg.finalfunc}`);
+  if (agg.finalfuncExtra) options.push('FINALFUNC_EXTRA');
+  if (agg.combinefunc !== undefined) options.push(`COMBINEFUNC = ${agg.combinefunc}`);
+  if (agg.serialfunc !== undefined) options.push(`SERIALFUNC = ${agg.serialfunc}`);
+  if (agg.deserialfunc !== undefined) options.push(`DESERIALFUNC = ${agg.deserialfunc}`);
+  if (agg.initcond !== undefined) options.push(`INITCOND = ${quoteLiteral(agg.initcond)}`);
+  if (r.parallel !== undefined) options.push(`PARALLEL = ${r.parallel.toUpperCase()}`);
+  return `CREATE ${replace ? 'OR REPLACE ' : ''}AGGREGATE ${qualifiedName(r.schema, r.name)}(${args}) (${options.join(', ')})`;
 }
 
 /**
@@ -48,6 +61,7 @@ export function routineObject(r: Pick<Routine, 'kind' | 'schema' | 'name' | 'arg
  * is PostgreSQL's default, which is also what CREATE OR REPLACE sets it to).
  */
 export function createRoutineSql(r: Routine, o: { readonly replace?: boolean } = {}): string {
+  if (r.aggregate !== undefined) return createAggregateSql(r, r.aggregate, o.replace === true);
   const parts = [
     `CREATE ${o.replace ? 'OR REPLACE ' : ''}${r.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION'}`,
     `${qualifiedName(r.schema, r.name)}(${r.arguments.map(argumentSql).join(', ')})`,
@@ -64,7 +78,8 @@ export function createRoutineSql(r: Routine, o: { readonly replace?: boolean } =
   for (const [name, value] of Object.entries(r.set ?? {})) {
     parts.push(`SET ${quoteIdent(name)} = ${LIST_SETTINGS.has(name) ? value : quoteLiteral(value)}`);
   }
-  parts.push(r.sqlBody ? `\n${r.body}` : `AS ${dollarQuoted(r.body)}`);
+  if (r.library !== undefined) parts.push(`AS ${quoteLiteral(r.library)}, ${quoteLiteral(r.body)}`);
+  else parts.push(r.sqlBody ? `\n${r.body}` : `AS ${dollarQuoted(r.body)}`);
   return parts.join(' ');
 }
 

@@ -15,13 +15,14 @@
  * Unqualified names in desired expressions and types resolve as if `search_path` were the table's
  * own schema, then `public` (then pg_catalog, as always).
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
 import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
-import { compositeTypesUsedFirst } from '../model/composite-types.js';
+import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { qualified } from '../model/names.js';
 import { routineKey } from '../model/routines.js';
 import type {
@@ -38,6 +39,8 @@ import type {
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { createCollationSql } from '../sql/collations.js';
+import { columnCompressionSql, columnStorageSql } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
@@ -48,6 +51,7 @@ import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
 import { searchPathSql } from '../sql/session.js';
 import { createTableOfColumnsSql } from '../sql/tables.js';
+import { createTextSearchConfigurationSql } from '../sql/text-search.js';
 import { createDomainSql, createEnumSql } from '../sql/types.js';
 import { missingRoles } from './roles.js';
 
@@ -215,6 +219,21 @@ async function createNewSchemaObjects(
     if (liveExt.has(e.name)) continue;
     await s.try(`extensions${SEP}${e.name}`, createExtensionSql(e, { ifNotExists: true }));
   }
+  // Collations and text search configurations that columns and indexes may name.
+  for (const sc of desired.schemas) {
+    const ls = liveSchemas.get(sc.name);
+    for (const c of sc.collations ?? []) {
+      if (ls?.collations?.some((o) => o.name === c.name)) continue;
+      await s.try(`schemas${SEP}${sc.name}${SEP}collations${SEP}${c.name}`, createCollationSql(sc.name, c).join('; '));
+    }
+    for (const c of sc.textSearchConfigurations ?? []) {
+      if (ls?.textSearchConfigurations?.some((o) => o.name === c.name)) continue;
+      await s.try(
+        `schemas${SEP}${sc.name}${SEP}textSearchConfigurations${SEP}${c.name}`,
+        createTextSearchConfigurationSql(sc.name, c).join('; '),
+      );
+    }
+  }
   for (const sc of desired.schemas) {
     const ls = liveSchemas.get(sc.name);
     const has = (kind: 'enums' | 'sequences' | 'domains', name: string): boolean =>
@@ -241,15 +260,20 @@ async function createNewSchemaObjects(
       await s.attempt(`SET LOCAL check_function_bodies = off; ${createRoutineSql(r)}`);
     }
   }
-  // Domains after enums (a domain over an enum), with the same search_path rule as tables.
-  for (const sc of desired.schemas) {
-    const ls = liveSchemas.get(sc.name);
-    for (const d of sc.domains) {
-      if (ls?.domains.some((o) => o.name === d.name)) continue;
-      await s.run(searchPathSql([sc.name, 'public']));
-      await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
+  // Domains after enums (a domain over an enum), with the same search_path rule as tables; those
+  // over a composite type after the composite types.
+  const createDomains = async (overComposite: boolean) => {
+    for (const sc of desired.schemas) {
+      const ls = liveSchemas.get(sc.name);
+      for (const d of sc.domains) {
+        if (ls?.domains.some((o) => o.name === d.name)) continue;
+        if (isDomainOverCompositeType(d, desired) !== overComposite) continue;
+        await s.run(searchPathSql([sc.name, 'public']));
+        await s.try(`schemas${SEP}${sc.name}${SEP}domains${SEP}${d.name}`, createDomainSql(d, schemas));
+      }
     }
-  }
+  };
+  await createDomains(false);
   // Composite types after the enums and domains an attribute may be of, a type used by another first.
   const liveTypes = new Set(live.schemas.flatMap((sc) => sc.compositeTypes.map((t) => qualified(sc.name, t.name))));
   const newTypes = desired.schemas
@@ -258,6 +282,7 @@ async function createNewSchemaObjects(
   for (const t of compositeTypesUsedFirst(newTypes)) {
     await s.try(`schemas${SEP}${t.schema}${SEP}compositeTypes${SEP}${t.name}`, createCompositeTypeSql(t, schemas));
   }
+  await createDomains(true);
 }
 
 /**
@@ -532,6 +557,14 @@ async function normalizeBatch(
         createTableOfColumnsSql(rel, [...inheritedColumns(desired, t), ...t.columns], schemas, t.partitionBy, t.with),
       );
       if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
+      // Storage and compression: the server says which storage is the type's default (left out).
+      for (const c of created ? t.columns : []) {
+        const path = `${tablePath(t)}${SEP}columns${SEP}${c.name}`;
+        if (c.storage !== undefined) await s.try(`${path}${SEP}storage`, columnStorageSql(rel, c.name, c.storage));
+        if (c.compression !== undefined) {
+          await s.try(`${path}${SEP}compression`, columnCompressionSql(rel, c.name, c.compression));
+        }
+      }
       // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
       for (const pol of created ? (t.policies ?? []) : []) {
         await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
@@ -558,7 +591,7 @@ async function normalizeBatch(
           const n = cols.get(c.name);
           if (!n) return c;
           const l = liveCols.get(c.name);
-          const { default: _d, generated: _g, collation: _c, ...rest } = c;
+          const { default: _d, generated: _g, collation: _c, storage: _s, compression: _z, ...rest } = c;
           return {
             ...rest,
             type: n.type,
@@ -572,6 +605,8 @@ async function normalizeBatch(
                 }
               : {}),
             ...(n.collation ? { collation: n.collation } : {}),
+            ...(n.storage !== undefined ? { storage: n.storage } : {}),
+            ...(n.compression !== undefined ? { compression: n.compression } : {}),
           };
         }),
       });

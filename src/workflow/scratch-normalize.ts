@@ -20,14 +20,17 @@
  * database prints for the view is kept as it is (the server's deparse is not always idempotent) —
  * unless a table it reads changes in the plan: then the scratch database's text is the truth.
  */
+
 import type { Queryable } from '../db/connection.js';
 import { introspect } from '../introspect/index.js';
 import { tablesEqual } from '../model/canonical.js';
-import { compositeTypesUsedFirst } from '../model/composite-types.js';
+import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { dependencyGraph } from '../model/dependencies.js';
 import { objectKey } from '../model/objects.js';
+import { collationKey, textSearchConfigurationKey } from '../model/text-search.js';
 import type {
   DatabaseModel,
+  Domain,
   Index,
   MaterializedView,
   Partition,
@@ -36,12 +39,14 @@ import type {
   View,
   ViewColumn,
 } from '../model/types.js';
+import { createCollationSql } from '../sql/collations.js';
 import { columnDefinition } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
 import { primaryKeySql } from '../sql/constraints.js';
 import { createIndexSql } from '../sql/indexes.js';
 import { partitionBoundSql, partitionBySql } from '../sql/partitions.js';
 import { qualifiedName, quoteIdent } from '../sql/quote.js';
+import { createTextSearchConfigurationSql } from '../sql/text-search.js';
 import { createDomainSql, createEnumSql } from '../sql/types.js';
 import { createMaterializedViewSql, createViewSql } from '../sql/views.js';
 import { keep, mergeKeys, NormalizeError, type NormalizeIssue } from './normalize.js';
@@ -174,25 +179,42 @@ async function buildTables(client: Queryable, desired: DatabaseModel): Promise<M
       ),
     );
   }
+  for (const s of desired.schemas) {
+    for (const c of s.collations ?? []) {
+      note(collationKey(s.name, c.name), await attempt(client, createCollationSql(s.name, c).join('; ')));
+    }
+    for (const c of s.textSearchConfigurations ?? []) {
+      note(
+        textSearchConfigurationKey(s.name, c.name),
+        await attempt(client, createTextSearchConfigurationSql(s.name, c).join('; ')),
+      );
+    }
+  }
   for (const s of desired.schemas)
     for (const e of s.enums) note(`enum ${s.name}.${e.name}`, await attempt(client, createEnumSql(e)));
   // Domains may be over other domains: in rounds; one whose checks call what is not there is made bare.
-  let domains = desired.schemas.flatMap((s) => s.domains);
-  for (let progress = true; domains.length > 0 && progress; ) {
-    progress = false;
-    const left: typeof domains = [];
-    for (const d of domains) {
-      const { default: _default, ...bare } = d;
-      let error = await attempt(client, createDomainSql(d, schemas));
-      if (error !== undefined) error = await attempt(client, createDomainSql({ ...bare, checks: [] }, schemas));
-      if (error === undefined) progress = true;
-      else {
-        left.push(d);
-        failed.set(`domain ${d.schema}.${d.name}`, error);
+  const buildDomains = async (domains: Domain[]) => {
+    for (let progress = true; domains.length > 0 && progress; ) {
+      progress = false;
+      const left: Domain[] = [];
+      for (const d of domains) {
+        const { default: _default, ...bare } = d;
+        let error = await attempt(client, createDomainSql(d, schemas));
+        if (error !== undefined) error = await attempt(client, createDomainSql({ ...bare, checks: [] }, schemas));
+        if (error === undefined) {
+          progress = true;
+          failed.delete(`domain ${d.schema}.${d.name}`);
+        } else {
+          left.push(d);
+          failed.set(`domain ${d.schema}.${d.name}`, error);
+        }
       }
+      domains = left;
     }
-    domains = left;
-  }
+  };
+  // Domains over a composite type after the composite types.
+  const allDomains = desired.schemas.flatMap((s) => s.domains);
+  await buildDomains(allDomains.filter((d) => !isDomainOverCompositeType(d, desired)));
   for (const s of desired.schemas) {
     for (const q of s.sequences) {
       note(
@@ -204,6 +226,7 @@ async function buildTables(client: Queryable, desired: DatabaseModel): Promise<M
   for (const t of compositeTypesUsedFirst(desired.schemas.flatMap((s) => s.compositeTypes))) {
     note(objectKey('compositeType', t.schema, t.name), await attempt(client, createCompositeTypeSql(t, schemas)));
   }
+  await buildDomains(allDomains.filter((d) => isDomainOverCompositeType(d, desired)));
   for (const s of desired.schemas) {
     for (const t of s.tables) {
       // Columns (without defaults: they may call functions the scratch database has not), the

@@ -63,7 +63,7 @@ export interface CodeObject {
 export function routinePath(s: SchemaModel, r: Routine): string[] {
   const many = s.functions.filter((x) => x.name === r.name && x.kind === r.kind).length > 1;
   const yamlKey = many ? routineKey(r).slice(r.kind.length + 1 + s.name.length + 1) : r.name;
-  return ['schemas', s.name, r.kind === 'function' ? 'functions' : 'procedures', yamlKey];
+  return ['schemas', s.name, `${r.kind}s`, yamlKey];
 }
 
 /** What the scratch database builds for the routines and triggers of `desired`: routines first. */

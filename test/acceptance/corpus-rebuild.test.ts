@@ -23,7 +23,7 @@ import { type Hazard, PHASES, type Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { corpusUnavailableReason, listCorpus, loadCorpus, missingExtensions } from '../support/corpus.js';
-import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminServerMajor, adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { unavailableOutsideCi } from '../support/shared-folder.js';
 
 /** Catalog-dump lines of kinds zdm does not manage yet, left out of the comparison. */
@@ -38,14 +38,19 @@ const OUT_OF_SCOPE: readonly { readonly pattern: RegExp; readonly why: string }[
   { pattern: /^statistics /, why: 'extended statistics stay outside zdm' },
 ];
 
-/** Corpus schemas that do not rebuild yet, with the first reason. */
-const KNOWN_GAPS: Readonly<Record<string, string>> = {
+/**
+ * Corpus schemas that do not rebuild yet, with the first reason; an entry with `only` is a gap on
+ * those major versions alone (the schema rebuilds on the others).
+ */
+const KNOWN_GAPS: Readonly<Record<string, string | { readonly only: readonly number[]; readonly why: string }>> = {
   evaka:
-    'range types and text search configurations are not in the model: the domain timerange_non_nullable_range over the range type public.timerange, and public.unaccent, cannot be created',
+    'casts are not in the model: the SQL-standard body of public.koski_placement(date, date) casts placement_type to koski_study_right_type through CREATE CAST … WITH FUNCTION public.as_koski_study_right_type',
   musicbrainz:
-    'collations and text search configurations are not in the model: indexes use the collation musicbrainz.musicbrainz and the configuration musicbrainz.mb_simple',
-  pagila:
-    'aggregates stay outside zdm: the views actor_info and film_list call the aggregate public.group_concat(text)',
+    "deparsing is not idempotent: the checks allowed_collection_entity_type and allowed_series_entity_type (`entity_type::text = ANY (ARRAY['area'::varchar, …]::text[])`) and the view release_event come back from PostgreSQL's own text as `ARRAY[('area'::varchar)::text, …]`; everything else rebuilds",
+  pagila: {
+    only: [18],
+    why: 'names of NOT NULL constraints are not in the model: PostgreSQL 18 names those of a partition created with PARTITION OF after the parent (payment_amount_not_null), the corpus attached partitions created on their own (payment_p2022_01_amount_not_null)',
+  },
 };
 
 const STRICT = process.env.ZDM_CORPUS_STRICT === '1';
@@ -56,6 +61,7 @@ function declaredHazards(plan: Plan): Hazard[] {
 }
 
 const unavailable = unavailableOutsideCi(corpusUnavailableReason(), 'corpus-rebuild');
+const major = unavailable !== null ? 0 : await adminServerMajor();
 
 describe.skipIf(unavailable !== null)('the corpus rebuilt from nothing by pull → plan → apply', () => {
   const dbs: TestDatabase[] = [];
@@ -64,7 +70,8 @@ describe.skipIf(unavailable !== null)('the corpus rebuilt from nothing by pull �
   });
 
   for (const entry of listCorpus()) {
-    const gap = KNOWN_GAPS[entry.name];
+    const known = KNOWN_GAPS[entry.name];
+    const gap = typeof known === 'object' ? (known.only.includes(major) ? known.why : undefined) : known;
     const run = gap !== undefined && !STRICT ? test.fails : test;
     run(
       `${entry.name}${gap !== undefined ? ` (known gap: ${gap})` : ''}`,

@@ -25,6 +25,7 @@ const SHOP = `
   COMMENT ON INDEX customers_email_key IS 'not in the model';
   CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
   CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
+  CREATE AGGREGATE running(integer) (SFUNC = int4pl, STYPE = integer, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer);
 `;
 
 describe('zdm pull and zdm validate (the built CLI)', () => {
@@ -43,7 +44,7 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
   it('prints YAML that validates and loads back to the introspected model, byte-stable across runs', async () => {
     const first = await runCli(['pull', '--database-url', db.url]);
     expect(first.stderr).toContain(
-      '2 table(s), 1 view(s), 1 function(s) in 1 schema(s); left out (not managed by zdm yet): 1 aggregate(s)',
+      '2 table(s), 1 view(s), 1 function(s), 1 aggregate(s) in 1 schema(s); left out (not managed by zdm yet): 1 aggregate(s)',
     );
     expect(first.stdout).toContain('    views:\n      active_orders:\n        definition: |-\n          SELECT ');
     // Read but not writable: named on stderr, never dropped silently.
@@ -61,7 +62,7 @@ describe('zdm pull and zdm validate (the built CLI)', () => {
     await writeFile(file, first.stdout);
     const v = await runCli(['validate', file]);
     expect(v.stderr).toBe('');
-    expect(v.stdout).toContain('valid (2 table(s), 1 view(s), 1 function(s) in 1 schema(s))');
+    expect(v.stdout).toContain('valid (2 table(s), 1 view(s), 1 function(s), 1 aggregate(s) in 1 schema(s))');
     expect(v.code).toBe(0);
 
     const { model } = await loadDesiredState(file);

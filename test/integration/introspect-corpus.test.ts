@@ -187,7 +187,7 @@ async function catalogCounts(db: TestDatabase): Promise<{ counts: Counts; tables
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'm' AND ${userNs} AND ${notExt('pg_catalog.pg_class', 'c.oid')})::int AS "materializedViews",
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.prokind IN ('f', 'p') AND ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
+        WHERE p.prokind IN ('f', 'p', 'a') AND ${userNs} AND ${notExt('pg_catalog.pg_proc', 'p.oid')})::int AS "functions",
       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND c.relkind IN ('r', 'p', 'v') AND ${userNs})::int AS "triggers",

@@ -178,17 +178,21 @@ describe('the dependency graph', () => {
 });
 
 describe('what belongs to another object, or stays outside', () => {
-  it("reads no range type's constructors as functions; counts collations and text search configurations as left out", async () => {
+  it("reads no range type's constructors as functions; a text search dictionary is counted as left out, collations and configurations are read", async () => {
     const other = await freshDatabase('introspect_range');
     try {
       await other.exec(`
         CREATE TYPE public.timerange AS RANGE (subtype = time);
         CREATE TEXT SEARCH CONFIGURATION public.mycfg (COPY = pg_catalog.simple);
-        CREATE COLLATION public.mycoll (provider = libc, locale = 'C');`);
+        CREATE COLLATION public.mycoll (provider = libc, locale = 'C');
+        CREATE TEXT SEARCH DICTIONARY public.mydict (TEMPLATE = pg_catalog.simple);`);
       const m = await introspect(other.client);
       // timerange(time, time), timerange(time, time, text) and the multirange's three constructors.
       expect(m.schemas.flatMap((s) => s.functions)).toEqual([]);
-      expect(m.unmanaged).toEqual({ collation: 1, 'text search configuration': 1 });
+      expect(m.unmanaged).toEqual({ 'text search dictionary': 1 });
+      const pub = m.schemas.find((s) => s.name === 'public')!;
+      expect(pub.collations?.map((c) => c.name)).toEqual(['mycoll']);
+      expect(pub.textSearchConfigurations?.map((c) => c.name)).toEqual(['mycfg']);
     } finally {
       await other.drop();
     }

@@ -1,6 +1,7 @@
 /**
  * Table properties read from the catalog (test/fixtures/introspect/table-properties.sql): identity
  * sequence options, storage parameters of tables, partitions and indexes (TOAST ones as `toast.*`),
+ * column storage and compression,
  * row level security, replica identity, comments on constraints and domain checks. What the model
  * cannot hold is reported, not dropped; and `zdm pull`'s YAML loads back (and normalizes through the
  * server) to the same model, so a plan against the same database is empty.
@@ -65,6 +66,13 @@ describe('introspect: table properties', () => {
     expect(table(model, 'events')).not.toHaveProperty('with');
     expect(table(model, 'events').partitions[0]).toMatchObject({ name: 'events_eu', with: { fillfactor: '60' } });
     expect(table(model, 'owner')).not.toHaveProperty('with');
+  });
+
+  it('reads column storage and compression, storage only when it is not the type default', () => {
+    const cols = Object.fromEntries(table(model, 'ticket').columns.map((c) => [c.name, c]));
+    expect(cols.note).toMatchObject({ storage: 'external', compression: 'pglz' });
+    expect(cols.code).not.toHaveProperty('storage');
+    expect(cols.code).not.toHaveProperty('compression');
   });
 
   it('reads row level security and replica identity of tables and partitions', () => {

@@ -44,6 +44,18 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** The major version of the test server (18, 14…), read on its admin database. */
+export async function adminServerMajor(): Promise<number> {
+  const c = new pg.Client({ connectionString: adminUrl() });
+  await c.connect();
+  try {
+    const r = await c.query<{ v: string }>(`SELECT pg_catalog.current_setting('server_version_num') AS v`);
+    return Math.floor(Number(r.rows[0]!.v) / 10000);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function freshDatabase(label: string): Promise<TestDatabase> {
   const slug = label
     .toLowerCase()

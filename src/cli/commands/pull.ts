@@ -14,7 +14,8 @@ export default class Pull extends BaseCommand {
 composite types, sequences, tables with their columns, keys, checks, foreign keys, exclusion
 constraints, indexes, partitions, inheritance, storage parameters, CLUSTER ON, row level security
 and its policies, replica identity, identity sequence options and comments, views and materialized
-views, functions, procedures and triggers, privileges) in the desired-state format; options at
+views, functions, procedures, plain aggregates and triggers, collations, text search configurations,
+privileges) in the desired-state format; options at
 PostgreSQL's defaults are left out. Every schema, table and sequence gets a \`grants\` key (\`{}\`
 for none), so the pulled state manages their privileges; a desired state without the key leaves
 them alone. A function, procedure or type gets one only when its privileges are not PostgreSQL's
@@ -22,7 +23,7 @@ default (EXECUTE / USAGE to PUBLIC). Default privileges (ALTER DEFAULT PRIVILEGE
 top-level \`defaultPrivileges\` section when the database has any. The output is sorted and stable: the same database gives the same bytes, so it diffs
 cleanly in version control. Start a project with it, then edit the YAML.
 
-Aggregates, rules, range types, owners and other objects are not part of the
+Ordered-set and moving aggregates, text search dictionaries, rules, range types, owners and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
 the desired state cannot hold (a comment on the index behind a constraint, …). zdm's own schema
 (zdm), system schemas and objects owned by extensions are never written.

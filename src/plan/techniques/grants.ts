@@ -30,6 +30,7 @@ function touchOf(on: Exclude<GrantTarget, { kind: 'defaultPrivileges' }>): Touch
       return { kind: 'schema', name: on.name };
     case 'function':
     case 'procedure':
+    case 'aggregate':
       return { kind: on.kind, schema: on.schema, name: on.name, key: routineKey(on) };
     case 'sequence':
     case 'enum':

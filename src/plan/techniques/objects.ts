@@ -24,6 +24,7 @@ import type {
   SetComment,
 } from '../../diff/changes.js';
 import { assertNever, commentTargetName } from '../../diff/changes.js';
+import { isDomainOverCompositeType } from '../../model/composite-types.js';
 import { qualified } from '../../model/names.js';
 import { emptySchema } from '../../model/objects.js';
 import type { DatabaseModel, Domain, MaterializedView, Sequence, View } from '../../model/types.js';
@@ -211,7 +212,7 @@ export function planAddEnumValue(ctx: PlanContext, ch: AddEnumValue): void {
 export function planCreateDomain(ctx: PlanContext, ch: CreateDomain): void {
   const d = ch.domain;
   ctx.add(
-    at.expand('domains'),
+    at.expand(isDomainOverCompositeType(d, ctx.desired) ? 'compositeDomains' : 'domains'),
     sqlStep(`create domain ${qualified(d.schema, d.name)}`, [
       createDomainSql(d, ctx.schemas),
       ...domainCheckCommentsSql(d),

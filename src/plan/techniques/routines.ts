@@ -30,8 +30,10 @@ import type {
   TriggerChange,
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
+import { elementTypeName } from '../../model/composite-types.js';
 import { isManagedKey, keyKind } from '../../model/dependencies.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
+import { qualified } from '../../model/names.js';
 import { objectFingerprints } from '../../model/objects.js';
 import { routineKey, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
@@ -115,6 +117,19 @@ function readsRelations(ctx: PlanContext, r: Routine): boolean {
 }
 
 /**
+ * Whether the routine's result or an argument is the row type of a desired table or view
+ * (`RETURNS SETOF public.customer`): PostgreSQL needs the relation first, so the routine waits for it.
+ */
+function usesRowType(ctx: PlanContext, r: Routine): boolean {
+  const types = [r.returns ?? '', ...r.arguments.map((a) => a.type)].map((t) =>
+    elementTypeName(t.replace(/^SETOF\s+/i, '').trim()),
+  );
+  return ctx.desired.schemas.some((s) =>
+    [...s.tables, ...s.views, ...s.materializedViews].some((t) => types.includes(qualified(s.name, t.name))),
+  );
+}
+
+/**
  * The locks creating a SQL-standard body takes: PostgreSQL parses it then, locking each relation it
  * names as a query would (measured: ROW EXCLUSIVE on the target of an INSERT, UPDATE, DELETE or
  * MERGE, ACCESS SHARE on what it reads). The relations come from the desired graph; the mode from
@@ -165,7 +180,7 @@ function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): v
     summary = definition ? `replace ${what}` : `${c.to.comment === undefined ? 'remove' : 'set'} comment on ${what}`;
   }
   ctx.add(
-    at.expand(readsRelations(ctx, r) ? 'bodyFunctions' : 'functions'),
+    at.expand(readsRelations(ctx, r) ? 'bodyFunctions' : usesRowType(ctx, r) ? 'rowTypeFunctions' : 'functions'),
     sqlStep(summary, sql, { locks: sql.some((q) => q.startsWith('CREATE')) ? bodyLocks(ctx, r) : [] }),
     (m) => putRoutine(m, r),
     [routineTouch(r)],

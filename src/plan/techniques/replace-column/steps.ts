@@ -472,20 +472,19 @@ function expandStep(s: ColumnScope): string {
     ...(to.using !== undefined ? [`old → new: ${to.using}`] : []),
     ...(to.reverse !== undefined ? [`new → old: ${to.reverse}`] : []),
   ];
-  // Attribute options and the statistics target are the new column's from the start (a rename keeps them).
-  const added: Column = withOptional(
-    withOptional(
-      withOptional<Column, 'collation'>(
-        { kind: 'column', name: newName, type: to.type, nullable: true },
-        'collation',
-        to.collation,
-      ),
-      'options',
-      to.options,
-    ),
-    'statistics',
-    to.statistics,
-  );
+  // Attribute options, the statistics target, storage and compression are the new column's from the
+  // start (a rename keeps them).
+  const added: Column = {
+    kind: 'column',
+    name: newName,
+    type: to.type,
+    nullable: true,
+    ...(to.collation !== undefined ? { collation: to.collation } : {}),
+    ...(to.options !== undefined ? { options: to.options } : {}),
+    ...(to.statistics !== undefined ? { statistics: to.statistics } : {}),
+    ...(to.storage !== undefined ? { storage: to.storage } : {}),
+    ...(to.compression !== undefined ? { compression: to.compression } : {}),
+  };
   const sql = [addColumnSql(table, added, { schemas: ctx.schemas }), ...columnPropertiesSql(table, added)];
   if (helper !== undefined) sql.push(addConstraintSql(table, checkSql(helper, true)));
   if (s.spec.oldWrites !== undefined) sql.push(...createOldWritesSql(s.spec.oldWrites));
