@@ -11,6 +11,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, applyPhase, planStatus } from '../../src/apply/index.js';
 import { rollbackPlan } from '../../src/apply/rollback.js';
@@ -72,6 +73,21 @@ describe('the contract gate', () => {
     return new Map(Array.from({ length: 500 }, (_, i) => [i + 1, `v${i + 1}`]));
   }
   const exists = async (sql: string) => (await db.query<{ x: string | null }>(`SELECT (${sql})::text AS x`))[0]!.x;
+  /**
+   * An UPDATE of the old column that surely changes a row: the workload deletes rows, so a fixed id
+   * may be gone (a write to no row fires no trigger). The lowest id (`first`) or the highest.
+   */
+  async function updateOneRow(c: pg.Client, name: string, end: 'first' | 'last'): Promise<void> {
+    const order = end === 'first' ? 'ASC' : 'DESC';
+    for (let i = 0; i < 20; i++) {
+      const r = await c.query(
+        `UPDATE public.users SET name = $1 WHERE id = (SELECT id FROM public.users ORDER BY id ${order} LIMIT 1)`,
+        [name],
+      );
+      if (r.rowCount === 1) return;
+    }
+    throw new Error('no row of public.users to update');
+  }
 
   it('refuses contract while the old version writes, shows the time in status, goes once it is quiet', async () => {
     const initial = await table('users', 'name');
@@ -148,7 +164,7 @@ describe('the contract gate', () => {
     try {
       await a.query(`SELECT setval('${seq}', 1)`);
       await a.query('BEGIN');
-      await a.query(`UPDATE public.users SET name = 'held' WHERE id = 1`);
+      await updateOneRow(a, 'held', 'first');
       expect(Number((await a.query(`SELECT last_value FROM ${seq}`)).rows[0].last_value)).toBeGreaterThan(1);
       expect(await heldLocks(a, await relations(a))).toEqual(['ROW EXCLUSIVE on public.users']);
       const aPid = (await a.query('SELECT pg_backend_pid() AS p')).rows[0].p as number;
@@ -163,7 +179,7 @@ describe('the contract gate', () => {
       await b.query(`SELECT setval('${seq}', 1)`);
       const t0 = performance.now();
       await b.query(`SET statement_timeout = '5s'`);
-      await b.query(`UPDATE public.users SET name = 'other' WHERE id = 2`);
+      await updateOneRow(b, 'other', 'last');
       await b.query(`INSERT INTO public.users (id, name) VALUES (100000, 'old insert')`);
       expect(performance.now() - t0).toBeLessThan(2000);
       expect(Number((await b.query(`SELECT last_value FROM ${seq}`)).rows[0].last_value)).toBeGreaterThan(1);

@@ -211,7 +211,8 @@ export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {
       sqlStep(
         `detach partition ${qualifiedRef(ref)} from ${qualifiedRef(parent)} concurrently`,
         [detachPartitionConcurrentlySql(parent, ref)],
-        { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'SHARE UPDATE EXCLUSIVE')] },
+        // Its second transaction takes ACCESS EXCLUSIVE on the partition (the PostgreSQL manual; seen by rehearsal).
+        { transaction: false, locks: [lock(parent, 'SHARE UPDATE EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE')] },
       ),
       (m) => m,
       touches,
