@@ -9,13 +9,13 @@
 
 import { assertNever } from '../errors.js';
 import { defaultPrivilegeName } from '../model/default-privileges.js';
+import type { GrantTarget } from '../model/grants.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   CheckConstraint,
   Collation,
   Column,
   CompositeType,
-  DefaultPrivilegeKind,
   Domain,
   EnumType,
   ExclusionConstraint,
@@ -29,7 +29,6 @@ import type {
   PrimaryKey,
   ReplicaIdentity,
   Routine,
-  RoutineArgument,
   Sequence,
   StorageParameters,
   Table,
@@ -78,27 +77,8 @@ export interface DropExtension {
 }
 // ---------------------------------------------------------------- privileges (issue 12)
 
-/** What a GRANT or REVOKE is on. */
-export type GrantTarget =
-  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
-  | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string }
-  /** A function, procedure or aggregate, named by its signature. */
-  | {
-      readonly kind: 'function' | 'procedure' | 'aggregate';
-      readonly schema: string;
-      readonly name: string;
-      readonly arguments: readonly RoutineArgument[];
-    }
-  /** An enum, composite type or domain (GRANT … ON TYPE; ON DOMAIN for a domain). */
-  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
-  /** ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] … ON on. */
-  | {
-      readonly kind: 'defaultPrivileges';
-      readonly role: string;
-      readonly schema?: string;
-      readonly on: DefaultPrivilegeKind;
-    };
+/** What a GRANT or REVOKE is on (one type, in the model, for the diff and the statements). */
+export type { GrantTarget } from '../model/grants.js';
 
 /** The privileges of one object where the desired state manages them (src/diff/grants.ts). */
 export interface ChangeGrants {

@@ -1,5 +1,5 @@
 /** Facts about privileges the layers share (issue 12). */
-import type { Grant } from './types.js';
+import type { DefaultPrivilegeKind, Grant, RoutineArgument } from './types.js';
 
 /** `grantee privilege`: the identity of a grant in set differences. */
 export const grantKey = (g: Grant): string => `${g.grantee}\u0000${g.privilege}`;
@@ -48,3 +48,25 @@ export const withoutGrants = <T extends { readonly grants?: unknown }>(x: T): Om
   const { grants: _g, ...rest } = x;
   return rest;
 };
+
+/** What a GRANT or REVOKE is on. */
+export type GrantTarget =
+  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
+  | { readonly kind: 'schema'; readonly name: string }
+  /** A function, procedure or aggregate, named by its signature. */
+  | {
+      readonly kind: 'function' | 'procedure' | 'aggregate';
+      readonly schema: string;
+      readonly name: string;
+      readonly arguments: readonly RoutineArgument[];
+    }
+  /** An enum, composite type or domain (GRANT … ON TYPE; ON DOMAIN for a domain). */
+  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
+  /** ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] … ON on. */
+  | {
+      readonly kind: 'defaultPrivileges';
+      readonly role: string;
+      readonly schema?: string;
+      readonly on: DefaultPrivilegeKind;
+    };

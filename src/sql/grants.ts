@@ -2,28 +2,13 @@
  * GRANT and REVOKE on tables, columns, sequences, schemas, functions, procedures and types, and
  * ALTER DEFAULT PRIVILEGES (issue 12).
  */
-import type { DefaultPrivilegeKind, Grant, RoutineArgument } from '../model/types.js';
+import type { GrantTarget } from '../model/grants.js';
+import type { Grant } from '../model/types.js';
 import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
 import { routineObject } from './routines.js';
 
 /** What a GRANT or REVOKE is on. */
-export type GrantObject =
-  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
-  | { readonly kind: 'column'; readonly schema: string; readonly name: string; readonly column: string }
-  | { readonly kind: 'schema'; readonly name: string }
-  | {
-      readonly kind: 'function' | 'procedure' | 'aggregate';
-      readonly schema: string;
-      readonly name: string;
-      readonly arguments: readonly RoutineArgument[];
-    }
-  | { readonly kind: 'enum' | 'compositeType' | 'domain'; readonly schema: string; readonly name: string }
-  | {
-      readonly kind: 'defaultPrivileges';
-      readonly role: string;
-      readonly schema?: string;
-      readonly on: DefaultPrivilegeKind;
-    };
+export type GrantObject = GrantTarget;
 
 const grantee = (g: string): string => (g === 'public' ? 'PUBLIC' : quoteIdent(g));
 
