@@ -51,8 +51,13 @@ const DEMO_OLD_WRITES_QUIET_MS = 2000;
 function startWorkload(
   url: string,
   usersName: string,
-): { stop(): Promise<{ statements: number; errors: number; maxMs: number }>; deploy(column: string): void } {
+): {
+  stop(): Promise<{ statements: number; errors: number; maxMs: number }>;
+  deploy(column: string): Promise<void>;
+} {
   let running = true;
+  /** Each writer's statement in flight: deploy waits for them, as a rolling deploy drains old requests. */
+  const inFlight: Promise<unknown>[] = [];
   let nameColumn = usersName;
   let statements = 0;
   let errors = 0;
@@ -71,9 +76,10 @@ function startWorkload(
           } else if (i % 3 === 1) {
             await c.query(`UPDATE orders SET status = 'shipped' WHERE id = (SELECT 1 + (random() * 49999)::int)`);
           } else {
-            await c.query(
+            inFlight[n] = c.query(
               `INSERT INTO users (${quoteIdent(nameColumn)}, email) VALUES ('Demo ${n}-${i}', 'demo${n}-${i}@example.com')`,
             );
+            await inFlight[n];
           }
         } catch {
           errors++;
@@ -88,8 +94,9 @@ function startWorkload(
     }
   });
   return {
-    deploy(column) {
+    async deploy(column) {
       nameColumn = column;
+      await Promise.allSettled(inFlight);
     },
     async stop() {
       running = false;
@@ -145,11 +152,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoScenarioResult[
             deployedAt === undefined &&
             (await usersColumns()).includes('display_name')
           ) {
-            workload.deploy('display_name');
+            await workload.deploy('display_name');
             deployedAt = performance.now();
           }
           if (phase === 'contract' && deployedAt !== undefined) {
-            const wait = DEMO_OLD_WRITES_QUIET_MS + 500 - (performance.now() - deployedAt);
+            // The gate counts a write as made at the end of its second (it keeps epoch seconds): one
+            // more second, and a margin.
+            const wait = DEMO_OLD_WRITES_QUIET_MS + 1500 - (performance.now() - deployedAt);
             if (wait > 0) {
               out(
                 `\n   (the old version is gone; contract refuses until it has been quiet for --old-writes-quiet, ` +
