@@ -85,6 +85,8 @@ async function restoreSession(c: Queryable, saved: SavedSession): Promise<void> 
 interface Internal {
   /** `applyPlan` with `dryRun`: later phases are shown as if the earlier ones had run. */
   readonly assumeEarlierDone?: boolean;
+  /** The fingerprint the previous phase's post-check read, when the caller trusts it to still hold. */
+  readonly liveFingerprint?: string;
 }
 
 /**
@@ -158,6 +160,12 @@ async function runPhase(
         type: 'check',
         check: 'resume',
         message: `${phase.name}: resuming an interrupted run; the drift check is replaced by the post-check`,
+      });
+    } else if (internal.liveFingerprint !== undefined && internal.liveFingerprint === phase.before) {
+      emit({
+        type: 'check',
+        check: 'drift',
+        message: `${phase.name}: the live schema is the planned one (read by the previous phase's post-check)`,
       });
     } else if (!internal.assumeEarlierDone) {
       checkDrift(plan, phase, await liveSchema(client));
@@ -330,19 +338,30 @@ export interface PlanApplyResult {
 export async function applyPlan(
   client: Queryable,
   plan: Plan,
-  options: Omit<ApplyOptions, 'phase'>,
+  options: Omit<ApplyOptions, 'phase'> & {
+    /**
+     * Nothing but this apply changes the schema (a rehearsal's scratch database): a phase's drift
+     * check is the previous phase's post-check, not a second read of the whole schema.
+     */
+    readonly soleWriter?: boolean;
+  },
 ): Promise<PlanApplyResult> {
   const results: ApplyResult[] = [];
   const ordered = [...plan.phases].sort((a, b) => PHASES.indexOf(a.name) - PHASES.indexOf(b.name));
   let first = true;
+  let liveFingerprint: string | undefined;
   for (const phase of ordered) {
     const result = await runPhase(
       client,
       plan,
       { ...options, phase: phase.name },
-      { assumeEarlierDone: options.dryRun === true && !first },
+      {
+        assumeEarlierDone: options.dryRun === true && !first,
+        ...(options.soleWriter === true && liveFingerprint !== undefined ? { liveFingerprint } : {}),
+      },
     );
     if (result.status !== 'already-applied') first = false;
+    liveFingerprint = result.fingerprint;
     results.push(result);
   }
   return { planId: plan.id, phases: results };

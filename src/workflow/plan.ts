@@ -35,8 +35,8 @@ import { refuseCitus } from './citus.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
 import { rowsOutsidePartitions } from './partition-rows.js';
 import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
-import { notRehearsed, rehearsePlan } from './rehearse.js';
-import { withScratchDatabase } from './scratch.js';
+import { notRehearsed, REHEARSAL_PURPOSE, rehearsePlan } from './rehearse.js';
+import { PlanScratch } from './scratch.js';
 import { normalizeViews, viewsNeedingServer, withLiveViewFacts } from './scratch-normalize.js';
 import { routinesNeedingServer } from './scratch-routines.js';
 
@@ -158,8 +158,6 @@ export function changedTables(live: DatabaseModel, desired: DatabaseModel): { sc
 
 export async function makePlan(client: Queryable, options: MakePlanOptions): Promise<MadePlan> {
   const loaded = options.loaded ?? (await loadDesiredState(options.desiredPath));
-  const { model: written, sources, sqlFiles } = loaded;
-  const renames = options.renames ?? loaded.options?.renames;
   await refuseCitus(client, 'zdm plan');
   const status = await planStatus(client);
   const flying = status.plans.find((p) => p.inFlight);
@@ -170,18 +168,37 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     );
   }
   const live = withoutJournal(await introspect(client));
+  // One scratch server for the whole plan (normalizing, rehearsal); a plan to rehearse has it
+  // started, and its database made, while the plan is being made.
+  const scratch = new PlanScratch({
+    major: Math.floor((live.server?.versionNum ?? 0) / 10000),
+    ...(options.rehearse === true ? { purpose: REHEARSAL_PURPOSE } : {}),
+    ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
+  });
+  if (options.rehearse === true) scratch.ahead();
+  try {
+    return await planWith(client, options, loaded, live, scratch);
+  } finally {
+    await scratch.close();
+  }
+}
+
+async function planWith(
+  client: Queryable,
+  options: MakePlanOptions,
+  loaded: LoadedDesiredState,
+  live: DatabaseModel,
+  scratch: PlanScratch,
+): Promise<MadePlan> {
+  const { model: written, sources, sqlFiles } = loaded;
+  const renames = options.renames ?? loaded.options?.renames;
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
     if (viewsNeedingServer(desired, live).length > 0 || routinesNeedingServer(desired, live).length > 0) {
       const tables = desired;
-      desired = await withScratchDatabase(
-        {
-          major: Math.floor((live.server?.versionNum ?? 0) / 10000),
-          ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
-        },
-        (scratch) => normalizeViews(scratch, tables, live),
-      );
+      desired = await scratch.with((c) => normalizeViews(c, tables, live));
+      if (options.rehearse === true) scratch.ahead();
     } else {
       desired = withLiveViewFacts(desired, live);
     }
@@ -253,11 +270,7 @@ export async function makePlan(client: Queryable, options: MakePlanOptions): Pro
     );
   }
   if (options.rehearse !== undefined && plan.phases.some((p) => p.steps.length > 0)) {
-    const rehearsal = options.rehearse
-      ? await rehearsePlan(plan, live, desired, {
-          ...(options.scratchUrl !== undefined ? { scratchUrl: options.scratchUrl } : {}),
-        })
-      : notRehearsed();
+    const rehearsal = options.rehearse ? await rehearsePlan(plan, live, desired, { scratch }) : notRehearsed();
     plan = withChecksum({ ...plan, rehearsal });
   }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on

@@ -23,7 +23,7 @@
  * no rows, durations and data errors are not rehearsed (the data preflight reads those).
  */
 import type pg from 'pg';
-import { ApplyError, applyPlan } from '../apply/index.js';
+import { ApplyError, applyPlan, type PlanApplyResult } from '../apply/index.js';
 import {
   heldLocks,
   LockWatcher,
@@ -37,16 +37,22 @@ import { describeChange } from '../diff/changes.js';
 import { diffModels } from '../diff/index.js';
 import { InternalError, messageOf } from '../errors.js';
 import { introspect } from '../introspect/index.js';
+import { fingerprint } from '../model/canonical.js';
 import { withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
 import { planChanges } from '../plan/index.js';
 import { HAZARDS, type ObservedLock, type Plan, type Rehearsal, type RehearsedStep, type Step } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
-import { ScratchError, withScratchDatabase } from './scratch.js';
+import { PlanScratch, ScratchError } from './scratch.js';
 
 export interface RehearseOptions {
   /** A server of the live server's major version to rehearse on (scratch.ts); default: an embedded one. */
   readonly scratchUrl?: string;
+  /**
+   * The plan's scratch server (zdm plan shares one, and starts it early): used instead of starting
+   * one, and left running.
+   */
+  readonly scratch?: PlanScratch;
 }
 
 /** The plan did not rehearse: a zdm bug (the planner wrote a step that fails or locks more than it says). Exit 4. */
@@ -66,6 +72,9 @@ export class RehearsalError extends InternalError {
     );
   }
 }
+
+/** Why zdm wants a scratch server, in the message when it cannot have one. */
+export const REHEARSAL_PURPOSE = 'to rehearse the plan (--no-rehearse skips the rehearsal)';
 
 const NOT_REHEARSED: Rehearsal = { rehearsed: false };
 
@@ -154,14 +163,18 @@ export async function rehearsePlan(
 ): Promise<Rehearsal> {
   const t0 = performance.now();
   const steps = new Map<string, Step>(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
-  return withScratchDatabase(
-    {
-      major: Math.floor((live.server?.versionNum ?? 0) / 10000),
-      roles: rolesOf(live, desired),
-      purpose: 'to rehearse the plan (--no-rehearse skips the rehearsal)',
-      ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
-    },
-    async (scratch, info) => {
+  const own =
+    options.scratch === undefined
+      ? new PlanScratch({
+          major: Math.floor((live.server?.versionNum ?? 0) / 10000),
+          purpose: REHEARSAL_PURPOSE,
+          ...(options.scratchUrl !== undefined ? { url: options.scratchUrl } : {}),
+        })
+      : undefined;
+  const shared = (options.scratch ?? own)!;
+  try {
+    await (await shared.server()).createRoles(rolesOf(live, desired));
+    return await shared.with(async (scratch, info) => {
       const server = await copyLiveSchema(scratch, live, plan.source.fingerprint);
       const pid = (await scratch.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
       const side = await connect({ url: info.url, source: '--database-url' }, 'zdm rehearsal watcher');
@@ -172,8 +185,10 @@ export async function rehearsePlan(
       let ancestors = new Map<string, string[]>();
       let watcher: LockWatcher | undefined;
       let held: ObservedLock[] = [];
+      let applied: PlanApplyResult | undefined;
       try {
-        await applyPlan(scratch, plan, {
+        applied = await applyPlan(scratch, plan, {
+          soleWriter: true,
           allowHazards: HAZARDS,
           pauseMs: 0,
           maxReplicaLagMs: 0,
@@ -235,7 +250,13 @@ export async function rehearsePlan(
       } finally {
         await side.end().catch(() => {});
       }
-      const left = diffModels(withoutJournal(await introspect(scratch)), desired);
+      // The last post-check read the schema after contract: when it has the desired state's
+      // fingerprint there is nothing left to find; otherwise read it again to say what differs.
+      const after = applied?.phases.at(-1)?.fingerprint;
+      const left =
+        after !== undefined && after === fingerprint(desired)
+          ? []
+          : diffModels(withoutJournal(await introspect(scratch)), desired);
       if (left.length > 0) {
         throw new RehearsalError(
           `after contract the scratch schema still differs from the desired state (${left.length} changes left, ` +
@@ -243,8 +264,10 @@ export async function rehearsePlan(
         );
       }
       return { rehearsed: true, server, durationMs: Math.round(performance.now() - t0), steps: rehearsed };
-    },
-  );
+    });
+  } finally {
+    await own?.close();
+  }
 }
 
 /** `: start, cache` — the fields a change from → to alters, when it has both sides. */

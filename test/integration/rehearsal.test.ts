@@ -19,11 +19,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { applyPlan } from '../../src/apply/index.js';
 import { introspect } from '../../src/introspect/index.js';
 import { fingerprint } from '../../src/model/canonical.js';
 import { withChecksum } from '../../src/plan/checksum.js';
 import { parsePlan } from '../../src/plan/file.js';
-import type { Plan, SqlStep, Step } from '../../src/plan/types.js';
+import { HAZARDS, type Plan, type SqlStep, type Step } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { RehearsalError, rehearsePlan } from '../../src/workflow/rehearse.js';
 import { projectRoot, runCli } from '../support/cli.js';
@@ -154,6 +155,58 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
     expect(e.message).toContain('column "amount" of relation "orders" already exists');
     expect(e.message).toContain(failing);
     expect(e.message).toContain('this is a zdm bug');
+  });
+
+  it('stops when the schema after contract is not the desired state (a change the planner left out), saying what differs', async () => {
+    const made = await makePlan(db.client, { desiredPath: schema });
+    // Every phase's post-check passes (the plan is consistent with itself), but the desired state
+    // wants one more column: what a planner that forgot a change would write.
+    const wanted = {
+      ...made.desired,
+      schemas: made.desired.schemas.map((sc) => ({
+        ...sc,
+        tables: sc.tables.map((t) =>
+          t.name === 'orders'
+            ? { ...t, columns: [...t.columns, { ...t.columns.find((c) => c.name === 'note')!, name: 'forgotten' }] }
+            : t,
+        ),
+      })),
+    };
+    const err = await rehearsePlan(made.plan, made.live, wanted, { scratchUrl: adminUrl() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RehearsalError);
+    expect((err as Error).message).toMatch(
+      /after contract the scratch schema still differs from the desired state \(1 changes left/,
+    );
+    expect((err as Error).message).toContain('forgotten');
+  });
+
+  it('applies the phases with one read of the schema each: a phase after the first takes the previous post-check as its drift check', async () => {
+    const made = await makePlan(db.client, { desiredPath: schema });
+    const drift: string[] = [];
+    const scratch = await freshDatabase('rehearsal sole writer');
+    try {
+      await scratch.exec(`CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric NOT NULL, note text);
+        CREATE VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 100;`);
+      await applyPlan(scratch.client, made.plan, {
+        allowHazards: HAZARDS,
+        pauseMs: 0,
+        soleWriter: true,
+        onEvent: (e) => {
+          if (e.type === 'check' && e.check === 'drift') drift.push(e.message);
+        },
+      });
+    } finally {
+      await scratch.drop();
+    }
+    const phases = made.plan.phases.map((p) => p.name);
+    expect(phases.length).toBeGreaterThan(1);
+    expect(drift).toEqual(
+      phases.map((p, i) =>
+        i === 0
+          ? `${p}: the live schema is the planned one`
+          : `${p}: the live schema is the planned one (read by the previous phase's post-check)`,
+      ),
+    );
   });
 
   it('zdm plan writes the rehearsal, under the checksum: apply refuses the plan once the section is edited', async () => {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DesiredStateError } from '../../src/desired/index.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { ScratchError, withScratchDatabase } from '../../src/workflow/scratch.js';
+import { PlanScratch, ScratchError, withScratchDatabase } from '../../src/workflow/scratch.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 
 async function scratchDatabases(): Promise<string[]> {
@@ -205,6 +205,41 @@ ${loudQuery
         `${Math.round(second.info.readyMs)} ms on the kept cluster`,
     );
   }, 120_000);
+
+  it('serves a plan from one server: a database made ahead is the next one taken, one not taken is dropped at close', async () => {
+    const before = await scratchDatabases();
+    const scratch = new PlanScratch({ major: db.major });
+    try {
+      scratch.ahead();
+      scratch.ahead(); // a second call while one is pending makes no second database
+      const server = await scratch.server();
+      expect(await scratch.server()).toBe(server);
+      const names = await scratch.with(async (c) => {
+        const r = await c.query<{ d: string; n: string }>(
+          `SELECT current_database() AS d, (SELECT count(*) FROM pg_database WHERE datname LIKE 'zdm\\_scratch\\_%')::text AS n`,
+        );
+        return r.rows[0]!;
+      });
+      expect(names.n).toBe('1');
+      scratch.ahead(); // made ahead and never taken
+      const ahead = await scratch.take();
+      const name = (await ahead.client.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d;
+      expect(name).not.toBe(names.d);
+      await ahead.drop();
+      scratch.ahead();
+      await scratch.server();
+    } finally {
+      await scratch.close();
+    }
+    // An embedded server: nothing of it on the test server, before or after.
+    expect(await scratchDatabases()).toEqual(before);
+    // On a given server, the database made ahead and never taken is dropped by close().
+    const given = new PlanScratch({ major: db.major, url: adminUrl() });
+    given.ahead();
+    await given.server();
+    await given.close();
+    expect(await scratchDatabases()).toEqual(before);
+  }, 60_000);
 
   it('starts an embedded server of the live major version when no URL is given, with the roles asked for', async () => {
     const roles = await withScratchDatabase(
