@@ -3,6 +3,8 @@
  * (whichever worker or machine applied it), at most `concurrency` targets read at once.
  */
 import { planStatus } from '../apply/index.js';
+import type { OldWritesStatus } from '../apply/old-writes.js';
+import { formatAge } from '../apply/timing.js';
 import { connect } from '../db/connection.js';
 import { messageOf } from '../errors.js';
 import { PHASES, type PhaseName } from '../plan/types.js';
@@ -20,6 +22,12 @@ export interface FleetStatusRow {
   readonly backfill?: { readonly stepId: string; readonly rowsDone: number; readonly estimatedTotal: number | null };
   /** A zdm apply holds the target's advisory lock now. */
   readonly applying: boolean;
+  /**
+   * The contract gate of each column the plan renames and has not contracted yet: when the old
+   * application version last wrote it on this target (`zdm apply --phase contract` waits for
+   * --old-writes-quiet after it). Absent when there is none.
+   */
+  readonly oldWrites?: readonly OldWritesStatus[];
   /** The target could not be read. */
   readonly error?: string;
 }
@@ -63,10 +71,12 @@ export async function fleetStatus(
     const phases = { ...PENDING };
     for (const ph of p?.phases ?? []) phases[ph.name] = ph.status;
     const b = r.backfillsInProgress.find((x) => x.planId === planId);
+    const oldWrites = r.oldWrites.filter((x) => x.planId === planId);
     return {
       name: t.name,
       phases,
       applying: r.activeApply !== undefined,
+      ...(oldWrites.length > 0 ? { oldWrites } : {}),
       ...(b ? { backfill: { stepId: b.stepId, rowsDone: b.rowsDone, estimatedTotal: b.estimatedTotal } } : {}),
     };
   });
@@ -88,6 +98,11 @@ export function renderFleetStatus(s: FleetStatus): string {
           r.backfill
             ? `${r.backfill.stepId} ${r.backfill.rowsDone.toLocaleString('en-US')}${r.backfill.estimatedTotal !== null ? ` of ~${r.backfill.estimatedTotal.toLocaleString('en-US')}` : ''} rows`
             : '',
+          ...(r.oldWrites ?? []).map(
+            (w) =>
+              `old version wrote ${w.table}.${w.column} ` +
+              (w.lastWriteAt === null ? 'never since expand' : `${formatAge(w.ageSeconds ?? 0)} ago`),
+          ),
         ]
           .filter(Boolean)
           .join(', ');

@@ -45,7 +45,7 @@ import { rehearsePlan } from '../../src/workflow/rehearse.js';
 import { catalogDump, compareDumps, formatDifference } from '../support/catalog-dump.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { pgDumpFor, pgDumpLines } from '../support/pg-dump.js';
-import { expectRehearsed, rehearsalSelector } from '../support/rehearsal.js';
+import { expectRehearsed, rehearsalSelector, suiteScratch } from '../support/rehearsal.js';
 import {
   type CaseStatus,
   listSharedCases,
@@ -144,11 +144,13 @@ async function newRoles(c: SharedCase): Promise<string[]> {
  */
 const REHEARSAL_GAPS: Readonly<Record<string, string>> = {};
 
-/** Which plans of the run are rehearsed. */
+/** Which plans of the run are rehearsed, and where. */
 const rehearse = rehearsalSelector();
+const scratch = suiteScratch(major);
 
 async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
   const roles = await newRoles(c);
+  scratch.ahead();
   const a = await freshDatabase(`sc_${c.name}_a`);
   const b = await freshDatabase(`sc_${c.name}_b`);
   const dir = await mkdtemp(path.join(tmpdir(), `zdm-case-${c.name}-`));
@@ -185,18 +187,18 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     const plan = parsePlan(serializePlan(made.plan), 'shared-case.plan.yaml');
     const planText = `the plan:\n${describePlan(plan) || '  (no steps)'}`;
 
-    // zdm plan's rehearsal (test/support/rehearsal.ts says which cases: every kind of step once)
+    // zdm plan's rehearsal (test/support/rehearsal.ts says which cases: every one, or every kind of step once)
     const gap = REHEARSAL_GAPS[c.name];
     if (gap !== undefined) {
       await expect(
-        rehearsePlan(plan, made.live, made.desired, { scratchUrl: adminUrl() }),
+        rehearsePlan(plan, made.live, made.desired, { scratch }),
         'a planner gap rehearsal finds: when this fails, the gap is fixed; remove it from REHEARSAL_GAPS',
       ).rejects.toThrow(gap);
     } else if (rehearse(plan)) {
       try {
         expectRehearsed({
           ...plan,
-          rehearsal: await rehearsePlan(plan, made.live, made.desired, { scratchUrl: adminUrl() }),
+          rehearsal: await rehearsePlan(plan, made.live, made.desired, { scratch }),
         });
       } catch (err) {
         throw new CaseFailure(`zdm plan's rehearsal failed: ${(err as Error).message}\n\n${planText}`);
@@ -253,7 +255,8 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
 }
 
 describe.skipIf(unavailable !== null)(`convergence cases of ${sharedCasesDir()} (PostgreSQL ${major})`, () => {
-  afterAll(() => {
+  afterAll(async () => {
+    await scratch.close();
     console.log(
       `shared-cases: PostgreSQL ${major}, referees: catalog dump` +
         (pgDump?.usable ? ` and pg_dump ${pgDump.major}` : `; pg_dump not used: ${pgDump?.reason}`),

@@ -251,10 +251,28 @@ describe('zdm apply --targets: a fleet of 20 databases', () => {
     expect(r.stdout).toBe('');
   }, 60_000);
 
+  it('zdm status --targets shows, per target, when the old version last wrote the renamed column', async () => {
+    // tenant-01's old application version writes users.name (and writes it back: the fleet's rows stay as loaded).
+    await dbs[0]!.exec(`UPDATE public.users SET name = 'old app' WHERE id = 1`);
+    await dbs[0]!.exec(`UPDATE public.users SET name = '${names[0]} user 1' WHERE id = 1`);
+    const r = await runCli(['status', '--targets', targetsFile], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^tenant-01\s+done\s+done\s+pending\s+old version wrote public\.users\.name \d+ s ago$/m);
+    expect(r.stdout).toMatch(
+      /^tenant-02\s+done\s+done\s+pending\s+old version wrote public\.users\.name never since expand$/m,
+    );
+    // The drifted target never ran expand: nothing is tracked there.
+    expect(r.stdout).toMatch(new RegExp(`^${DRIFTED}\\s+pending\\s+pending\\s+pending$`, 'm'));
+    // Contract (next test) waits --old-writes-quiet 1s after that write: a second, and the one the
+    // gate rounds up to.
+    await new Promise((res) => setTimeout(res, 2200));
+  }, 60_000);
+
   it('two workers --shard 1/2 and 2/2 started together cover every target once; the fleet converges', async () => {
     const [a, b] = await Promise.all([
-      apply('--phase', 'contract', '--group', 'healthy', '--shard', '1/2', '--json'),
-      apply('--phase', 'contract', '--group', 'healthy', '--shard', '2/2', '--json'),
+      apply('--phase', 'contract', '--group', 'healthy', '--shard', '1/2', '--json', '--old-writes-quiet', '1s'),
+      apply('--phase', 'contract', '--group', 'healthy', '--shard', '2/2', '--json', '--old-writes-quiet', '1s'),
     ]);
     expect(a.stderr + b.stderr).toBe('');
     expect([a.code, b.code]).toEqual([0, 0]);

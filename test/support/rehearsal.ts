@@ -1,6 +1,9 @@
 /** What the acceptance suites check of a rehearsed plan (src/workflow/rehearse.ts). */
 import { expect } from 'vitest';
 import type { Plan, Step } from '../../src/plan/types.js';
+import { REHEARSAL_PURPOSE } from '../../src/workflow/rehearse.js';
+import { PlanScratch } from '../../src/workflow/scratch.js';
+import { adminUrl } from './db.js';
 
 /**
  * What kind of step a step is, for choosing which plans a suite rehearses: its kind, whether it runs
@@ -12,19 +15,27 @@ function signature(step: Step): string {
 }
 
 /**
- * Which plans of a suite to rehearse: every plan with ZDM_REHEARSE_ALL=1; otherwise a plan with at
- * least one kind of step (`signature`) no plan rehearsed before it in this run had, so that every
- * kind of step the suite plans is rehearsed at least once without rehearsing every case (about 3 s
- * each on CI's 2 cores).
+ * Which plans of a suite to rehearse: every plan (what CI runs); with ZDM_REHEARSE=kinds, for a
+ * quicker run by hand, a plan with at least one kind of step (`signature`) no plan rehearsed before
+ * it in this run had, so that every kind of step the suite plans is still rehearsed once.
  */
 export function rehearsalSelector(): (plan: Plan) => boolean {
-  const all = process.env.ZDM_REHEARSE_ALL === '1';
+  const all = process.env.ZDM_REHEARSE !== 'kinds';
   const seen = new Set<string>();
   return (plan) => {
     const fresh = plan.phases.flatMap((p) => p.steps.map(signature)).filter((s) => !seen.has(s));
     for (const s of fresh) seen.add(s);
     return all || fresh.length > 0;
   };
+}
+
+/**
+ * The scratch server a suite rehearses on: the test server itself (a database `zdm_scratch_…` per
+ * rehearsal), shared by the suite's cases as `zdm plan` shares one; `ahead()` at the start of a
+ * case makes its database while the case sets up and plans.
+ */
+export function suiteScratch(major: number): PlanScratch {
+  return new PlanScratch({ major, url: adminUrl(), purpose: REHEARSAL_PURPOSE });
 }
 
 /**

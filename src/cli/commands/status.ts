@@ -14,8 +14,9 @@ renamed column between expand and contract: when the old application version las
 contract gate of zdm apply), or "none seen since expand". --json prints the same as JSON.
 
 With --targets FILE: the fleet matrix, one line per target and one column per phase of the newest plan
-journaled on any target (or --plan ID), with backfill progress and whether an apply runs there now,
-whichever worker did the work. Exit 3 when a target cannot be read.`;
+journaled on any target (or --plan ID), with backfill progress, whether an apply runs there now,
+whichever worker did the work, and, for each renamed column not contracted yet, when the old
+application version last wrote it there. Exit 3 when a target cannot be read.`;
 
   static override examples = [
     '<%= config.bin %> status',
