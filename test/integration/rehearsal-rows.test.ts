@@ -5,6 +5,7 @@
  * - The copy: rows capped at N, the rows they reference by foreign key added; identity (GENERATED
  *   ALWAYS) and generated columns, a partitioned table (rows routed to their partitions), values of
  *   types whose text form depends on settings (timestamptz, interval, float, bytea, arrays, jsonb)
+ *   or that only the database defines (an enum, an array of it, a domain)
  *   arrive equal; the live session only ever ran in a READ ONLY, REPEATABLE READ transaction under a
  *   statement timeout, and the live rows are unchanged.
  * - A scratch role that may not set session_replication_role gets a clear error.
@@ -22,9 +23,10 @@ import type { Queryable } from '../../src/db/connection.js';
 import { writeDesiredState } from '../../src/desired/write.js';
 import { introspect } from '../../src/introspect/index.js';
 import { withoutJournal } from '../../src/model/objects.js';
+import { planChecksum, withChecksum } from '../../src/plan/checksum.js';
 import { parsePlan } from '../../src/plan/file.js';
 import { makePlan } from '../../src/workflow/plan.js';
-import { RehearsalError } from '../../src/workflow/rehearse.js';
+import { RehearsalError, rehearsePlan } from '../../src/workflow/rehearse.js';
 import {
   loadRowSample,
   MAX_PARENT_ROUNDS,
@@ -35,22 +37,26 @@ import { ScratchError } from '../../src/workflow/scratch.js';
 import { runCli } from '../support/cli.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 
-const SCHEMA = `CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL);
+const SCHEMA = `CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+  CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+  CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL);
   CREATE TABLE orders (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     customer_id bigint NOT NULL REFERENCES customers,
     amount numeric NOT NULL,
     doubled numeric GENERATED ALWAYS AS (amount * 2) STORED,
-    at timestamptz, wait interval, ratio double precision, raw bytea, tags text[], doc jsonb);
+    at timestamptz, wait interval, ratio double precision, raw bytea, tags text[], doc jsonb,
+    feel mood, moods mood[], score positive);
   CREATE TABLE events (id int NOT NULL, day date NOT NULL, note text) PARTITION BY RANGE (day);
   CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
   CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');`;
 
 /** Customers 1..50; the 200 orders reference only customers 41..50, which LIMIT 10 of customers does not read first. */
 const ROWS = `INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g;
-  INSERT INTO orders (customer_id, amount, at, wait, ratio, raw, tags, doc)
+  INSERT INTO orders (customer_id, amount, at, wait, ratio, raw, tags, doc, feel, moods, score)
     SELECT 41 + g % 10, g, '2024-03-01 12:00+02'::timestamptz + g * interval '1 hour', g * interval '90 minutes',
-           1.0 / g, decode(lpad(to_hex(g), 4, '0'), 'hex'), ARRAY['a"b', NULL, 'c,' || g], jsonb_build_object('g', g)
+           1.0 / g, decode(lpad(to_hex(g), 4, '0'), 'hex'), ARRAY['a"b', NULL, 'c,' || g], jsonb_build_object('g', g),
+           (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood, ARRAY['ok', 'happy']::mood[], g
       FROM generate_series(1, 200) g;
   INSERT INTO events SELECT g, DATE '2024-12-28' + g, 'e' || g FROM generate_series(1, 60) g;`;
 
@@ -275,6 +281,49 @@ schemas:
     // Up to 3 read of parents, plus those the 3 kids reference that were not among them.
     expect(parentRows).toBeGreaterThan(3);
     expect(parentRows).toBeLessThanOrEqual(6);
+    // Under the checksum: the plan as written checks, the same plan with one count edited does not.
+    expect(planChecksum(plan)).toBe(plan.checksum);
+    const edited = {
+      ...plan.rehearsal,
+      rows: { limit: 3, tables: { ...plan.rehearsal.rows?.tables, 'public.kids': 2 } },
+    };
+    expect(planChecksum({ ...plan, rehearsal: edited })).not.toBe(plan.checksum);
+  });
+
+  it('with rows, a step that takes a lock it does not declare is still a zdm bug (exit 4)', async () => {
+    const { db, schema } = await scenario(
+      'lock',
+      `CREATE TABLE items (id bigint PRIMARY KEY, code text NOT NULL);
+       INSERT INTO items SELECT g, g::text FROM generate_series(1, 20) g;`,
+      `version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      items:
+        columns:
+          id: { type: bigint, nullable: false }
+          code: { type: text, nullable: false }
+          note: { type: text }
+        primaryKey: { columns: [id] }
+`,
+    );
+    const made = await makePlan(db.client, { desiredPath: schema });
+    const weaker = withChecksum({
+      ...made.plan,
+      phases: made.plan.phases.map((p) => ({
+        ...p,
+        steps: p.steps.map((s) => ({ ...s, locks: s.locks.map((l) => ({ ...l, mode: 'ACCESS SHARE' as const })) })),
+      })),
+    });
+    const err = await rehearsePlan(weaker, made.live, made.desired, {
+      scratchUrl: adminUrl(),
+      rows: { limit: 5, live: db.client },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RehearsalError);
+    expect((err as RehearsalError).exitCode).toBe(4);
+    expect((err as Error).message).toContain('took ACCESS EXCLUSIVE on public.items');
+    expect((err as Error).message).toContain('this is a zdm bug');
   });
 
   it('a copied row whose parent is missing live too fails as data, naming the key', async () => {
