@@ -75,6 +75,10 @@ export class RehearsalDataError extends InputError {
 
 const keyOf = (t: TableRef) => `${t.schema}.${t.name}`;
 
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the rows, not the SQL. */
+export const isDataError = (state: string | undefined): boolean =>
+  state !== undefined && (state.startsWith('22') || state.startsWith('23'));
+
 /** `schema.name` of every table and partition of `model` → its root table. */
 function rootsByName(model: DatabaseModel): Map<string, Table> {
   const out = new Map<string, Table>();
@@ -346,7 +350,8 @@ export async function loadRowSample(scratch: pg.Client, sample: RowSample): Prom
   const copied: Record<string, number> = {};
   try {
     for (const t of sample.tables) {
-      copied[keyOf(t.table)] = t.rows.length;
+      // A table of generated columns only: no value to write (its rows are not copied).
+      copied[keyOf(t.table)] = t.columns.length === 0 ? 0 : t.rows.length;
       if (t.columns.length === 0) continue;
       const per = Math.max(1, Math.floor(MAX_PARAMS / t.columns.length));
       for (let i = 0; i < t.rows.length; i += per) {
@@ -359,6 +364,14 @@ export async function loadRowSample(scratch: pg.Client, sample: RowSample): Prom
             try {
               await scratch.query(insertSql(t, 1), [...row]);
             } catch (err) {
+              const state = sqlStateOf(err);
+              if (!isDataError(state)) {
+                throw new ScratchError(
+                  `cannot copy the live rows of ${keyOf(t.table)} into the scratch copy to rehearse the plan ` +
+                    `(--rehearse-rows ${sample.limit}): ${messageOf(err)} (--rehearse-rows 0 rehearses on the schema only)`,
+                  { cause: err },
+                );
+              }
               throw new RehearsalDataError(
                 `cannot copy a live row of ${keyOf(t.table)} into the scratch copy to rehearse the plan ` +
                   `(--rehearse-rows ${sample.limit}): PostgreSQL said: ${messageOf(err)}; the row: ` +

@@ -51,6 +51,7 @@ import { rel } from '../sql/quote.js';
 import { ZDM_VERSION } from '../version.js';
 import { runPreflight } from './preflight.js';
 import {
+  isDataError,
   loadRowSample,
   MAX_PARENT_ROUNDS,
   RehearsalDataError,
@@ -320,10 +321,6 @@ export async function rehearsePlan(
     await own?.close();
   }
 }
-
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the rows, not the SQL. */
-const isDataError = (state: string | undefined): boolean =>
-  state !== undefined && (state.startsWith('22') || state.startsWith('23'));
 
 /**
  * A step failed on the rows copied from the live database: the error names the rows (PostgreSQL's

@@ -142,6 +142,28 @@ describe('zdm plan --rehearse-rows copies live rows into the scratch copy', () =
     expect((await q(target, 'SHOW session_replication_role'))[0]).toEqual({ session_replication_role: 'origin' });
   });
 
+  it('a live row the copy cannot take (a NOT VALID check it violates) stops the load naming the row, as data', async () => {
+    const sql = `CREATE TABLE checked (id int PRIMARY KEY, n int);
+      ALTER TABLE checked ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID;`;
+    await target.exec(sql);
+    await live.exec(`CREATE TABLE checked (id int PRIMARY KEY, n int);
+      INSERT INTO checked VALUES (1, 5), (2, -1), (3, 7);
+      ALTER TABLE checked ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID;`);
+    const model = await introspect(live.client);
+    const sample = await readRowSample(
+      live.client,
+      model.schemas.flatMap((s) => s.tables).filter((t) => t.name === 'checked'),
+      { live: model, desired: model },
+      { limit: 10 },
+    );
+    const err = await loadRowSample(target.client, sample).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RehearsalDataError);
+    expect((err as Error).message).toContain('violates check constraint "n_positive"');
+    expect((err as Error).message).toContain('the row: id="2", n="-1"');
+    expect((err as Error).message).toContain('this is the data, not a zdm bug');
+    expect((await q(target, 'SHOW session_replication_role'))[0]).toEqual({ session_replication_role: 'origin' });
+  });
+
   it('refuses a scratch role that may not set session_replication_role, saying what to do', async () => {
     const role = `zdm_rows_${process.pid}`;
     await target.exec(`CREATE ROLE ${role} NOLOGIN`);
