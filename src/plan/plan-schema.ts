@@ -63,7 +63,8 @@ export const PLAN_SCHEMA = {
     rehearsal: {
       description:
         "What `zdm plan`'s rehearsal saw: every phase applied by zdm's apply engine to a scratch copy of the live schema " +
-        '(schema only), each step with the locks read from pg_locks and its duration. `rehearsed: false` when ' +
+        '(schema only, or with up to N live rows of each table the plan changes under `zdm plan --rehearse-rows N`), ' +
+        'each step with the locks read from pg_locks and its duration. `rehearsed: false` when ' +
         '`zdm plan --no-rehearse` skipped it; absent in plans written before rehearsal existed.',
       oneOf: [
         {
@@ -95,7 +96,7 @@ export const PLAN_SCHEMA = {
                   id: str('The step id, e.g. `expand.1`.', { pattern: '^(expand|backfill|contract)\\.[1-9][0-9]*$' }),
                   durationMs: {
                     description:
-                      'Wall time of the step on the (empty) scratch copy: not a forecast of its live duration.',
+                      'Wall time of the step on the scratch copy (empty, or with the few rows copied): not a forecast of its live duration.',
                     type: 'integer',
                     minimum: 0,
                   },
@@ -113,6 +114,24 @@ export const PLAN_SCHEMA = {
                       },
                     },
                   },
+                },
+              },
+            },
+            rows: {
+              description:
+                '`zdm plan --rehearse-rows N` (N > 0): the live rows copied into the scratch copy before the phases ran; ' +
+                'absent when the copy was schema only.',
+              type: 'object',
+              additionalProperties: false,
+              required: ['limit', 'tables'],
+              properties: {
+                limit: { description: 'N: rows read of each table the plan changes.', type: 'integer', minimum: 1 },
+                tables: {
+                  description:
+                    'Rows copied per table (`schema.name`; a partitioned table under its root): up to `limit` of each table the plan ' +
+                    'changes, plus the rows of referenced tables that the copied rows point to by foreign key.',
+                  type: 'object',
+                  additionalProperties: { type: 'integer', minimum: 0 },
                 },
               },
             },

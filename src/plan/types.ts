@@ -203,7 +203,20 @@ export type Rehearsal =
       readonly server: string;
       readonly durationMs: number;
       readonly steps: readonly RehearsedStep[];
+      /** `zdm plan --rehearse-rows N` with N > 0: the rows copied; absent when the copy was schema only. */
+      readonly rows?: RehearsalRows;
     };
+
+/** The live rows a rehearsal copied into the scratch copy before the phases ran. */
+export interface RehearsalRows {
+  /** N of `--rehearse-rows N`: rows read of each table the plan changes. */
+  readonly limit: number;
+  /**
+   * Rows copied per table (`schema.name`, a partitioned table's rows under its root): up to `limit`,
+   * plus the rows of referenced tables that the copied rows' foreign keys point to.
+   */
+  readonly tables: Readonly<Record<string, number>>;
+}
 
 export interface Plan {
   readonly version: 1;

@@ -72,6 +72,11 @@ export interface MakePlanOptions {
    * the section out. `zdm plan` rehearses unless --no-rehearse.
    */
   readonly rehearse?: boolean;
+  /**
+   * `zdm plan --rehearse-rows N`: the rehearsal's copy also holds up to N live rows of each table the
+   * plan changes (rehearse-rows.ts); default 0, schema only.
+   */
+  readonly rehearseRows?: number;
 }
 
 export interface MadePlan {
@@ -270,7 +275,13 @@ async function planWith(
     );
   }
   if (options.rehearse !== undefined && plan.phases.some((p) => p.steps.length > 0)) {
-    const rehearsal = options.rehearse ? await rehearsePlan(plan, live, desired, { scratch }) : notRehearsed();
+    const rehearsal = options.rehearse
+      ? await rehearsePlan(plan, live, desired, {
+          scratch,
+          ...(options.rehearseRows ? { rows: { limit: options.rehearseRows, live: client } } : {}),
+          checks: dataChecks(live, changes, empty),
+        })
+      : notRehearsed();
     plan = withChecksum({ ...plan, rehearsal });
   }
   // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on

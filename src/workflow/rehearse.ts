@@ -8,8 +8,10 @@
  * 2. The copy: zdm plans the live model against the empty scratch database and applies that plan
  *    there (what `zdm pull` then `zdm plan` on an empty database would do). The whole managed schema
  *    is copied, not only what the plan touches: a plan's dependencies (a view over the table it
- *    changes, a foreign key to it) are then there by construction. Schema only: no rows. The copy
- *    must have the live schema's fingerprint, or the rehearsal stops (ScratchError).
+ *    changes, a foreign key to it) are then there by construction. The copy must have the live
+ *    schema's fingerprint, or the rehearsal stops (ScratchError). Schema only, unless
+ *    `--rehearse-rows N`: then up to N live rows of each table the plan changes, and the rows they
+ *    reference, read read-only and loaded before the phases run (rehearse-rows.ts).
  * 3. The plan, phase by phase, with every hazard allowed. For each step: its locks (a transactional
  *    step: read by the applying session itself just before its commit, so every lock it took is
  *    still held; any other step: sampled from a watcher session while it runs) and its duration.
@@ -17,10 +19,12 @@
  *    declared locks do not cover (`undeclaredLocks`: on a relation it does not declare, or in a mode
  *    that conflicts with something the declared mode lets through; relations the step itself
  *    creates are left out, nobody else can wait for them), when a phase's post-check fails, or when
- *    the schema after contract differs from the desired state (re-planning finds changes).
+ *    the schema after contract differs from the desired state (re-planning finds changes). With
+ *    rows, a step that fails with a data error (SQLSTATE class 22 or 23) is the data, not zdm:
+ *    RehearsalDataError (exit 1) naming the rows; an undeclared lock is still a zdm bug.
  *
  * What it does not prove: see README "Rehearsal". Objects zdm does not manage are not copied; with
- * no rows, durations and data errors are not rehearsed (the data preflight reads those).
+ * no rows (the default), durations and data errors are not rehearsed (the data preflight reads those).
  */
 import type pg from 'pg';
 import { ApplyError, applyPlan, type PlanApplyResult } from '../apply/index.js';
@@ -32,17 +36,29 @@ import {
   strongestLocks,
   undeclaredLocks,
 } from '../apply/observe-locks.js';
-import { connect } from '../db/connection.js';
+import { connect, type Queryable } from '../db/connection.js';
 import { describeChange } from '../diff/changes.js';
 import { diffModels } from '../diff/index.js';
-import { InternalError, messageOf } from '../errors.js';
+import { InternalError, messageOf, sqlStateOf } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { withoutJournal } from '../model/objects.js';
 import type { DatabaseModel } from '../model/types.js';
 import { planChanges } from '../plan/index.js';
+import { type DataCheck, describeRow } from '../plan/preflight.js';
 import { HAZARDS, type ObservedLock, type Plan, type Rehearsal, type RehearsedStep, type Step } from '../plan/types.js';
+import { rel } from '../sql/quote.js';
 import { ZDM_VERSION } from '../version.js';
+import { runPreflight } from './preflight.js';
+import {
+  isDataError,
+  loadRowSample,
+  MAX_PARENT_ROUNDS,
+  RehearsalDataError,
+  type RowSample,
+  readRowSample,
+  tablesChanged,
+} from './rehearse-rows.js';
 import { PlanScratch, ScratchError } from './scratch.js';
 
 export interface RehearseOptions {
@@ -53,6 +69,17 @@ export interface RehearseOptions {
    * one, and left running.
    */
   readonly scratch?: PlanScratch;
+  /**
+   * `zdm plan --rehearse-rows N`: copy up to `limit` live rows of each table the plan changes (and the
+   * rows they reference) into the scratch copy first (rehearse-rows.ts), read from `live` read-only.
+   * Absent or `limit` 0: schema only.
+   */
+  readonly rows?: { readonly limit: number; readonly live: Queryable; readonly timeoutMs?: number };
+  /**
+   * The plan's data checks (src/plan/preflight.ts): when a step fails on the copied rows, those of its
+   * table run on the scratch copy to name the rows.
+   */
+  readonly checks?: readonly DataCheck[];
 }
 
 /** The plan did not rehearse: a zdm bug (the planner wrote a step that fails or locks more than it says). Exit 4. */
@@ -163,6 +190,20 @@ export async function rehearsePlan(
 ): Promise<Rehearsal> {
   const t0 = performance.now();
   const steps = new Map<string, Step>(plan.phases.flatMap((p) => p.steps.map((s) => [s.id, s] as const)));
+  const limit = Math.max(0, Math.floor(options.rows?.limit ?? 0));
+  // Read before the scratch copy is made: the live transaction stays as short as the reads.
+  const sample =
+    options.rows && limit > 0
+      ? await readRowSample(
+          options.rows.live,
+          tablesChanged(plan, live),
+          { live, desired },
+          {
+            limit,
+            ...(options.rows.timeoutMs !== undefined ? { timeoutMs: options.rows.timeoutMs } : {}),
+          },
+        )
+      : undefined;
   const own =
     options.scratch === undefined
       ? new PlanScratch({
@@ -176,6 +217,7 @@ export async function rehearsePlan(
     await (await shared.server()).createRoles(rolesOf(live, desired));
     return await shared.with(async (scratch, info) => {
       const server = await copyLiveSchema(scratch, live, plan.source.fingerprint);
+      const copied = sample ? await loadRowSample(scratch, sample) : undefined;
       const pid = (await scratch.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
       const side = await connect({ url: info.url, source: '--database-url' }, 'zdm rehearsal watcher');
       const rehearsed: RehearsedStep[] = [];
@@ -239,6 +281,10 @@ export async function rehearsePlan(
         if (step) {
           const cause = (err as { cause?: unknown }).cause ?? err;
           const failing = lastSql.get(step.id);
+          if (sample && isDataError(sqlStateOf(cause))) {
+            await scratch.query('ROLLBACK').catch(() => {});
+            throw await dataFailure(scratch, step, failing, cause, sample, options.checks ?? []);
+          }
           throw new RehearsalError(
             `step ${step.id} (${step.summary}) failed: PostgreSQL said: ${messageOf(cause)}; ` +
               `its SQL:\n${sqlText(failing !== undefined ? [failing] : step.sql)}`,
@@ -263,11 +309,65 @@ export async function rehearsePlan(
             `the first: ${describeChange(left[0]!)}${fieldsChanged(left[0]!)})`,
         );
       }
-      return { rehearsed: true, server, durationMs: Math.round(performance.now() - t0), steps: rehearsed };
+      return {
+        rehearsed: true,
+        server,
+        durationMs: Math.round(performance.now() - t0),
+        steps: rehearsed,
+        ...(sample && copied ? { rows: { limit: sample.limit, tables: copied } } : {}),
+      };
     });
   } finally {
     await own?.close();
   }
+}
+
+/**
+ * A step failed on the rows copied from the live database: the error names the rows (PostgreSQL's
+ * detail, and the rows the plan's data checks of the step's table find on the scratch copy) and says
+ * this is the data. A foreign key failure is called a possible artefact of the sampling only when
+ * the copy did not follow every level of foreign keys (rehearse-rows.ts).
+ */
+async function dataFailure(
+  scratch: pg.Client,
+  step: Step,
+  failing: string | undefined,
+  cause: unknown,
+  sample: RowSample,
+  checks: readonly DataCheck[],
+): Promise<RehearsalDataError> {
+  const detail = (cause as { detail?: unknown }).detail;
+  const lines = [
+    `rehearsal of the plan on a scratch copy of the live schema with live rows (--rehearse-rows ${sample.limit}) ` +
+      `failed on those rows, nothing was written: step ${step.id} (${step.summary}) failed: PostgreSQL said: ` +
+      `${messageOf(cause)}${typeof detail === 'string' ? ` (${detail})` : ''}; its SQL:\n` +
+      sqlText(failing !== undefined ? [failing] : step.sql),
+  ];
+  const mine = checks.filter((c) => step.sql.some((q) => q.includes(rel(c.table))));
+  const outcomes = await runPreflight(scratch, mine, { budgetMs: 10_000 }).catch(() => []);
+  for (const o of outcomes) {
+    if (o.status !== 'violated') continue;
+    lines.push(`  ${o.check.object}: ${o.count} ${o.check.violation} (among the copied rows)`);
+    for (const r of o.rows) lines.push(`    ${describeRow(r)}`);
+    lines.push(`    what to do: ${o.check.fix}`);
+  }
+  if (sqlStateOf(cause) === '23503' && !sample.parentsComplete) {
+    lines.push(
+      'this may be an artefact of the sampling: zdm copied the rows the copied rows reference by foreign key ' +
+        `${MAX_PARENT_ROUNDS} levels deep (or could not know which, for a key to a column the plan adds), not beyond, ` +
+        'so the referenced row may exist in the live database; the data preflight (on unless --no-preflight) ' +
+        'checks every live row; --rehearse-rows 0 rehearses on the schema only',
+    );
+  } else {
+    lines.push(
+      'this is the live data, not a zdm bug: the step would fail the same way on the live database' +
+        (sqlStateOf(cause) === '23503'
+          ? ' (zdm copied the rows the copied rows reference: the referenced row is missing there too)'
+          : '') +
+        '; fix the rows, or change the desired state',
+    );
+  }
+  return new RehearsalDataError(lines.join('\n'), { cause });
 }
 
 /** `: start, cache` — the fields a change from → to alters, when it has both sides. */
@@ -283,8 +383,11 @@ function fieldsChanged(change: object): string {
 /** One line for `zdm plan`: `rehearsal: 5 steps applied on PostgreSQL 18.4 (a scratch copy) in 812 ms, locks as declared`. */
 export function rehearsalSummary(r: Rehearsal): string {
   if (!r.rehearsed) return 'rehearsal: skipped (--no-rehearse): the plan says it was not rehearsed';
+  const rows = r.rows ? Object.values(r.rows.tables).reduce((a, b) => a + b, 0) : 0;
+  const tables = r.rows ? Object.keys(r.rows.tables).length : 0;
   return (
-    `rehearsal: ${r.steps.length} steps applied to a scratch copy of the live schema on ${r.server} ` +
+    `rehearsal: ${r.steps.length} steps applied to a scratch copy of the live schema` +
+    `${r.rows ? ` with ${rows} live rows of ${tables} tables` : ''} on ${r.server} ` +
     `in ${r.durationMs} ms, every lock taken as declared`
   );
 }

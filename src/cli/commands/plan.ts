@@ -38,7 +38,9 @@ every phase there with the apply engine, and reads each step's locks from pg_loc
 lock a step takes beyond its declared locks, or a schema after contract other than the desired state
 stops the plan (exit 4, nothing written): a zdm bug to report. The plan records what rehearsal saw (the
 server, each step's locks and duration) in its rehearsal section, under the checksum. --no-rehearse
-skips it, and the plan says it was not rehearsed.
+skips it, and the plan says it was not rehearsed. With --rehearse-rows N the copy also holds up to N
+live rows of each table the plan changes (read in a READ ONLY transaction): then a step that fails on
+those rows stops the plan as a data problem (exit 1), naming the rows.
 
 zdm refuses to plan while another plan is applied part-way on the database.
 
@@ -102,6 +104,21 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
         "Apply the plan to a scratch copy of the live schema and check each step's locks before writing it (--no-rehearse skips it).",
       default: true,
       allowNo: true,
+    }),
+    'rehearse-rows': Flags.integer({
+      summary: 'Rehearse with up to N live rows of each table the plan changes (default 0: schema only).',
+      description:
+        'Rehearsal on an empty copy proves the SQL and the locks, not the data: a `using` expression that fails on one row, ' +
+        'a constraint a row violates. With N > 0, zdm reads up to N rows of each table the plan changes (SELECT … LIMIT N, ' +
+        'in no particular order), and the rows those rows reference by foreign key (up to 8 levels), from the live database ' +
+        'in one READ ONLY, REPEATABLE READ transaction, each read under a 30 s statement timeout; it loads them into the ' +
+        "scratch copy with session_replication_role = replica (the tables' triggers and foreign key checks do not fire: the " +
+        'embedded server is a superuser; a --scratch-url role must be one too), generated columns left out for PostgreSQL to ' +
+        'compute. A step that then fails on the rows (SQLSTATE class 22 or 23) stops the plan with exit 1 naming the rows: ' +
+        'the data, not a zdm bug. The plan records the rows copied per table in its rehearsal section. ' +
+        'The rows are a sample: rehearsal with rows is no proof that every live row converts (the data preflight reads those).',
+      default: 0,
+      min: 0,
     }),
     'scratch-url': Flags.string({
       summary: 'Server to rehearse the plan and normalize views on (default: an embedded PostgreSQL zdm starts).',
@@ -174,6 +191,7 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
         preflight: flags.check || !flags.preflight ? false : { budgetMs: preflightBudgetMs },
         ...(flags.check ? {} : { rehearse: flags.rehearse }),
+        ...(flags['rehearse-rows'] > 0 ? { rehearseRows: flags['rehearse-rows'] } : {}),
       }),
     );
     const diff = (): string => render.schemaDiff(made.liveYaml, made.desiredYaml);
