@@ -167,4 +167,23 @@ describe('zdm errors (the built CLI)', () => {
     expect(lines(r.stderr)[0]).toMatch(/^error: .*--frobnicate/);
     expect(r.stderr).not.toMatch(STACK_LINE);
   });
+
+  it('--rehearse-rows with --no-rehearse or --check is refused (exit 1) before any database is read', async () => {
+    for (const other of ['--no-rehearse', '--check']) {
+      const r = await runCli([
+        'plan',
+        '--schema',
+        'x.yaml',
+        '-d',
+        'postgresql://nowhere.invalid/x',
+        '--rehearse-rows',
+        '10',
+        other,
+      ]);
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        `error: --rehearse-rows 10: rows are copied for the rehearsal, and ${other} does not rehearse: drop one of the two`,
+      ]);
+    }
+  });
 });

@@ -149,6 +149,12 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
     if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name)) {
       throw new OptionError(`--name ${JSON.stringify(flags.name)}: use lower-case letters, digits and dashes`);
     }
+    if (flags['rehearse-rows'] > 0 && (flags.check || !flags.rehearse)) {
+      throw new OptionError(
+        `--rehearse-rows ${flags['rehearse-rows']}: rows are copied for the rehearsal, and ${flags.check ? '--check' : '--no-rehearse'} ` +
+          'does not rehearse: drop one of the two',
+      );
+    }
     const preflightBudgetMs = parseDuration(flags['preflight-budget'], '--preflight-budget');
     const [
       { resolveTarget, withClient },
