@@ -233,7 +233,13 @@ export function planAlterMaterializedView(ctx: PlanContext, c: AlterMaterialized
             ? `set comment on index ${qualified(schema, ix.name)}`
             : `rename index ${buildName} to ${ix.name}`,
           [...rename, ...comment],
-          { locks: [lock({ schema, name: buildName }, 'SHARE UPDATE EXCLUSIVE')] },
+          {
+            locks: [
+              lock({ schema, name: buildName }, 'SHARE UPDATE EXCLUSIVE'),
+              // CLUSTER ON marks the index on the view: SHARE UPDATE EXCLUSIVE on the view itself.
+              ...(old !== undefined && to.clusterOn === ix.name ? [lock(ref, 'SHARE UPDATE EXCLUSIVE')] : []),
+            ],
+          },
         ),
         edit((v) => {
           const indexes = upsert(removeNamed(v.indexes, buildName), { ...ix, valid: true });

@@ -143,14 +143,9 @@ function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
     if (!RELATION_KINDS.has(kind)) continue;
     const name = k.slice(kind.length + 1);
     const dot = name.indexOf('.');
+    // Relations an earlier step of the plan creates too: they exist when the body is parsed (a
+    // SQL-standard body is created after what it names), and the lock is taken on them.
     const ref = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
-    if (
-      ctx.liveRelation(ref) === undefined &&
-      !ctx.live.schemas.some(
-        (s) => s.name === ref.schema && [...s.views, ...s.materializedViews].some((v) => v.name === ref.name),
-      )
-    )
-      continue;
     const target = `${quoteIdent(ref.schema)}.${quoteIdent(ref.name)}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const written = new RegExp(
       `\\b(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|MERGE\\s+INTO)\\s+(ONLY\\s+)?${target}\\b`,
