@@ -30,6 +30,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type CastRow, parseCast } from './casts.js';
 import { type CollationRow, parseCollation } from './collations.js';
 import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import {
@@ -97,6 +98,8 @@ export interface CatalogRows {
   readonly textSearchConfigurations?: readonly TextSearchConfigurationRow[];
   /** Absent: none read (rows built by hand). */
   readonly collations?: readonly CollationRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly casts?: readonly CastRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
   readonly defaultPrivileges: readonly DefaultPrivilegeRow[];
@@ -472,6 +475,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         }),
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
+      ...((rows.casts ?? []).length > 0 ? { casts: rows.casts!.map(parseCast) } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },
