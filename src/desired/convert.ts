@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { castKey, sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
-import { castKey, sortedCasts } from '../model/casts.js';
 import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
@@ -58,8 +58,8 @@ import { nullsOrdering, parseKeyString } from './index-keys.js';
 import { formatPath, type PathSegment } from './paths.js';
 import type {
   RawAggregate,
-  RawCast,
   RawBoundValue,
+  RawCast,
   RawCollation,
   RawColumn,
   RawCompositeType,
@@ -737,7 +737,10 @@ class Converter {
         const loc = new Loc(doc, []).at('casts', i);
         const ways = [c.function !== undefined, c.inout === true, c.withoutFunction === true].filter(Boolean).length;
         if (ways !== 1) {
-          this.issues.value(loc, `cast (${c.source} AS ${c.target}) takes exactly one of \`function\`, \`inout: true\`, \`withoutFunction: true\``);
+          this.issues.value(
+            loc,
+            `cast (${c.source} AS ${c.target}) takes exactly one of \`function\`, \`inout: true\`, \`withoutFunction: true\``,
+          );
           return;
         }
         const key = castKey(c);

@@ -11,8 +11,8 @@ import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
-  Cast,
   AggregateDefinition,
+  Cast,
   CheckConstraint,
   Collation,
   Column,

@@ -8,9 +8,9 @@
  */
 
 import { assertNever } from '../errors.js';
+import { castName } from '../model/casts.js';
 import { defaultPrivilegeName } from '../model/default-privileges.js';
 import type { GrantTarget } from '../model/grants.js';
-import { castName } from '../model/casts.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   Cast,

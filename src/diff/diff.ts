@@ -5,8 +5,8 @@
  * facts (index validity) and desired-only directives (`renamedFrom`, `using`, `reverse`) left out of equality.
  */
 
-import { castKey } from '../model/casts.js';
 import { stableStringify, tablesEqual } from '../model/canonical.js';
+import { castKey } from '../model/casts.js';
 import { withoutDirectives } from '../model/directives.js';
 import { emptySchema } from '../model/objects.js';
 import type {

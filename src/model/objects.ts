@@ -14,8 +14,8 @@
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 
-import { castKey } from './casts.js';
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
+import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
