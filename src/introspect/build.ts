@@ -4,6 +4,7 @@
  */
 
 import { InternalError, messageOf, ServerError } from '../errors.js';
+import { sortedCasts } from '../model/casts.js';
 import { compareGrants } from '../model/grants.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import type {
@@ -461,6 +462,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
 
   unsupported.sort((a, b) => compareText(a.object, b.object) || compareText(a.feature, b.feature));
   const version = rows.settings.server_version.split(' ')[0] ?? rows.settings.server_version;
+  const casts = sortedCasts((rows.casts ?? []).map(parseCast));
   return {
     model: {
       kind: 'database',
@@ -475,7 +477,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         }),
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
-      ...((rows.casts ?? []).length > 0 ? { casts: rows.casts!.map(parseCast) } : {}),
+      ...(casts !== undefined ? { casts } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },
