@@ -43,7 +43,9 @@ const SETUP = `
   CREATE CAST (kinds.e1 AS kinds."E 2") WITH FUNCTION kinds."to E 2"(kinds.e1) AS ASSIGNMENT;
   CREATE CAST (kinds."E 2" AS kinds.e1) WITH INOUT AS IMPLICIT;
   COMMENT ON CAST (kinds."E 2" AS kinds.e1) IS 'back';
-  CREATE CAST (kinds.e1 AS integer) WITH INOUT;`;
+  CREATE CAST (kinds.e1 AS integer) WITH INOUT;
+  CREATE FUNCTION kinds.uses_casts(x kinds.e1) RETURNS integer LANGUAGE sql
+    BEGIN ATOMIC SELECT x::kinds."E 2"::kinds.e1::integer; END;`;
 
 function schema(m: DatabaseModel): SchemaModel {
   return m.schemas.find((s) => s.name === 'kinds')!;
@@ -151,6 +153,19 @@ describe('introspect: aggregates, text search configurations and collations', ()
       },
     ]);
     expect(unmanaged.cast).toBeUndefined();
+  });
+
+  it('knows what a cast depends on (its function and types); a SQL-standard body depends on the function of the casts it uses, PostgreSQL records nothing on the cast', () => {
+    const edges = (model.dependencies ?? []).map((d) => `${d.from} -> ${d.to}`);
+    expect(edges).toEqual(
+      expect.arrayContaining([
+        'cast from kinds.e1 to kinds."E 2" -> function kinds.to E 2(kinds.e1)',
+        'cast from kinds.e1 to kinds."E 2" -> enum kinds.E 2',
+        'cast from kinds.e1 to kinds."E 2" -> enum kinds.e1',
+        'function kinds.uses_casts(kinds.e1) -> function kinds.to E 2(kinds.e1)',
+      ]),
+    );
+    expect(edges.filter((e) => e.includes('-> cast '))).toEqual([]);
   });
 
   it('pulled YAML loads back to the same model, and normalizing it through the server changes nothing', async () => {
