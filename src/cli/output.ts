@@ -19,6 +19,7 @@ export function objectCounts(model: DatabaseModel): string {
     ['trigger(s)', count((s) => s.triggers.length)],
     ['composite type(s)', count((s) => s.compositeTypes.length)],
     ['polic(ies)', count((s) => s.tables.reduce((n, t) => n + (t.policies?.length ?? 0), 0))],
+    ['cast(s)', model.casts?.length ?? 0],
   ];
   for (const [what, n] of more) if (n > 0) parts.push(`${n} ${what}`);
   return `${parts.join(', ')} in ${model.schemas.length} schema(s)`;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { castKey, sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
@@ -12,6 +13,7 @@ import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
+  Cast,
   CheckConstraint,
   Collation,
   Column,
@@ -57,6 +59,7 @@ import { formatPath, type PathSegment } from './paths.js';
 import type {
   RawAggregate,
   RawBoundValue,
+  RawCast,
   RawCollation,
   RawColumn,
   RawCompositeType,
@@ -266,6 +269,7 @@ class Converter {
     const extensions = this.merge(docs);
     const schemaModels = [...this.schemas.values()].map((s) => this.convertSchema(s));
     const defaultPrivileges = this.convertDefaultPrivileges(docs);
+    const casts = this.convertCasts(docs);
     for (const check of this.deferred) check();
     this.checkNamespaces();
     return {
@@ -274,6 +278,7 @@ class Converter {
         extensions,
         schemas: schemaModels,
         ...(defaultPrivileges !== undefined ? { defaultPrivileges } : {}),
+        ...(casts.length > 0 ? { casts } : {}),
       },
       issues: this.issues.list,
       sqlFiles: [...this.sqlFiles].sort(),
@@ -715,6 +720,48 @@ class Converter {
       ...this.convertPolicies(loc, raw.policies),
       ...this.convertGrants(loc.at('grants'), raw.grants, 'table'),
     };
+  }
+
+  // ---------------------------------------------------------------- casts
+
+  /**
+   * `casts` of every document: source and target as written (normalize.ts asks the server for its
+   * spelling), exactly one of `function`, `inout`, `withoutFunction`; a pair listed twice is an error.
+   */
+  private convertCasts(docs: readonly ParsedDocument[]): Cast[] {
+    const out: Cast[] = [];
+    const seen = new Map<string, Loc>();
+    for (const doc of docs) {
+      const raw = doc.value as RawDocument;
+      (raw.casts ?? []).forEach((c: RawCast, i) => {
+        const loc = new Loc(doc, []).at('casts', i);
+        const ways = [c.function !== undefined, c.inout === true, c.withoutFunction === true].filter(Boolean).length;
+        if (ways !== 1) {
+          this.issues.value(
+            loc,
+            `cast (${c.source} AS ${c.target}) takes exactly one of \`function\`, \`inout: true\`, \`withoutFunction: true\``,
+          );
+          return;
+        }
+        const key = castKey(c);
+        const first = seen.get(key);
+        if (first) {
+          this.duplicate(`cast (${c.source} AS ${c.target})`, first, loc);
+          return;
+        }
+        seen.set(key, loc);
+        out.push({
+          kind: 'cast',
+          source: c.source,
+          target: c.target,
+          method: c.function !== undefined ? 'function' : c.inout === true ? 'inout' : 'binary',
+          ...opt('function', c.function),
+          context: c.context ?? 'explicit',
+          ...opt('comment', c.comment || undefined),
+        });
+      });
+    }
+    return sortedCasts(out) ?? [];
   }
 
   // ---------------------------------------------------------------- privileges (issue 12)

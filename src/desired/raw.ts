@@ -14,6 +14,19 @@ export interface RawDocument {
   /** By role (FOR ROLE): ALTER DEFAULT PRIVILEGES (issue 12). */
   readonly defaultPrivileges?: Readonly<Record<string, RawRoleDefaultPrivileges>>;
   readonly schemas?: Readonly<Record<string, RawSchema>>;
+  /** CREATE CAST: database-wide, named by their two types. */
+  readonly casts?: readonly RawCast[];
+}
+
+/** One of `function`, `inout: true`, `withoutFunction: true`. */
+export interface RawCast {
+  readonly source: string;
+  readonly target: string;
+  readonly function?: string;
+  readonly inout?: true;
+  readonly withoutFunction?: true;
+  readonly context?: 'explicit' | 'assignment' | 'implicit';
+  readonly comment?: string;
 }
 
 /** The default privileges of one role's new objects, by kind of object; `inSchema` by schema. */

@@ -6,11 +6,13 @@
 
 import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
+import { sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   AggregateDefinition,
+  Cast,
   CheckConstraint,
   Collation,
   Column,
@@ -78,6 +80,11 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   if (model.defaultPrivileges !== undefined && model.defaultPrivileges.length > 0) {
     add(root, 'defaultPrivileges', defaultPrivilegesNode(model.defaultPrivileges));
   }
+  if (model.casts !== undefined && model.casts.length > 0) {
+    const casts = new YAMLSeq();
+    for (const c of sortedCasts(model.casts) ?? []) casts.items.push(castNode(c));
+    add(root, 'casts', casts);
+  }
   if (model.schemas.length > 0) {
     const schemas = new YAMLMap();
     byName(model.schemas).forEach((s, i) => {
@@ -96,7 +103,8 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
 }
 
 /**
- * One document per schema (`<schema>.yaml`) plus `extensions.yaml` when there are extensions, each
+ * One document per schema (`<schema>.yaml`) plus `extensions.yaml` when there are extensions (and
+ * `casts.yaml` when there are casts), each
  * a complete document with `version: 1`, and the query of each view in `<schema>/views/<view>.sql`
  * (materialized views: `<schema>/materialized-views/<view>.sql`), which the document names with
  * `file:`. Keys are paths relative to the directory, with `/`. Loading the directory gives back the
@@ -131,6 +139,12 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
         { kind: 'database', extensions: [], schemas: [], defaultPrivileges: model.defaultPrivileges },
         options,
       ),
+    );
+  }
+  if (model.casts !== undefined && model.casts.length > 0) {
+    files.set(
+      claim('casts', '.yaml'),
+      writeDesiredState({ kind: 'database', extensions: [], schemas: [], casts: model.casts }, options),
     );
   }
   for (const s of byName(model.schemas)) {
@@ -602,6 +616,19 @@ function grantsNode(grants: readonly Grant[] | undefined): Value {
     add(m, who, flowSeq(privileges));
   }
   return m;
+}
+
+/** `{ source, target, function | inout | withoutFunction, context, comment }`; context `explicit` left out. */
+function castNode(c: Cast): YAMLMap {
+  return flowMap([
+    ['source', c.source],
+    ['target', c.target],
+    ['function', c.function],
+    ['inout', c.method === 'inout' ? true : undefined],
+    ['withoutFunction', c.method === 'binary' ? true : undefined],
+    ['context', c.context === 'explicit' ? undefined : c.context],
+    ['comment', c.comment],
+  ]);
 }
 
 /**

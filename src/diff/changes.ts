@@ -8,10 +8,12 @@
  */
 
 import { assertNever } from '../errors.js';
+import { castName } from '../model/casts.js';
 import { defaultPrivilegeName } from '../model/default-privileges.js';
 import type { GrantTarget } from '../model/grants.js';
 import { routineSignature } from '../model/routines.js';
 import type {
+  Cast,
   CheckConstraint,
   Collation,
   Column,
@@ -131,6 +133,28 @@ export interface AlterPolicy {
   readonly table: RelationRef;
   readonly from: Policy;
   readonly to: Policy;
+}
+
+// ---------------------------------------------------------------- casts
+
+export interface CreateCast {
+  readonly kind: 'createCast';
+  readonly cast: Cast;
+}
+export interface DropCast {
+  readonly kind: 'dropCast';
+  readonly cast: Cast;
+}
+/** Its method, function or context changed: PostgreSQL has no ALTER CAST (drop and create, one transaction). */
+export interface ReplaceCast {
+  readonly kind: 'replaceCast';
+  readonly from: Cast;
+  readonly to: Cast;
+}
+export interface CommentCast {
+  readonly kind: 'commentCast';
+  readonly from: Cast;
+  readonly to: Cast;
 }
 
 // ---------------------------------------------------------------- collations
@@ -543,6 +567,10 @@ export type Change =
   | CreateSequence
   | DropSequence
   | AlterSequence
+  | CreateCast
+  | DropCast
+  | ReplaceCast
+  | CommentCast
   | CreateCollation
   | DropCollation
   | CommentCollation
@@ -688,6 +716,14 @@ export function describeChange(c: Change): string {
       return `drop policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'alterPolicy':
       return `alter policy ${c.to.name} on ${c.table.schema}.${c.table.name}`;
+    case 'createCast':
+      return `create cast ${castName(c.cast)}`;
+    case 'dropCast':
+      return `drop cast ${castName(c.cast)}`;
+    case 'replaceCast':
+      return `replace cast ${castName(c.to)}`;
+    case 'commentCast':
+      return `comment on cast ${castName(c.to)}`;
     case 'createCollation':
       return `create collation ${c.schema}.${c.collation.name}`;
     case 'dropCollation':

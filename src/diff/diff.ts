@@ -6,6 +6,7 @@
  */
 
 import { stableStringify, tablesEqual } from '../model/canonical.js';
+import { castKey } from '../model/casts.js';
 import { withoutDirectives } from '../model/directives.js';
 import { emptySchema } from '../model/objects.js';
 import type {
@@ -67,6 +68,17 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
     }
     if (e.kind === 'both' && e.desired.version !== undefined && e.desired.version !== e.live.installedVersion) {
       out.push({ kind: 'alterExtensionVersion', from: e.live, to: e.desired });
+    }
+  }
+
+  // Casts: created, dropped, re-created (method, function or context changed), commented.
+  for (const c of diffKeyed(live.casts ?? [], desired.casts ?? [], castKey)) {
+    if (c.kind === 'added') out.push({ kind: 'createCast', cast: c.desired });
+    else if (c.kind === 'removed') out.push({ kind: 'dropCast', cast: c.live });
+    else if (!same(without(c.live, 'comment'), without(c.desired, 'comment'))) {
+      out.push({ kind: 'replaceCast', from: c.live, to: c.desired });
+    } else if (c.live.comment !== c.desired.comment) {
+      out.push({ kind: 'commentCast', from: c.live, to: c.desired });
     }
   }
 

@@ -4,6 +4,7 @@
  */
 
 import { InternalError, messageOf, ServerError } from '../errors.js';
+import { sortedCasts } from '../model/casts.js';
 import { compareGrants } from '../model/grants.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import type {
@@ -30,6 +31,7 @@ import type {
   View,
 } from '../model/types.js';
 import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
+import { type CastRow, parseCast } from './casts.js';
 import { type CollationRow, parseCollation } from './collations.js';
 import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
 import {
@@ -97,6 +99,8 @@ export interface CatalogRows {
   readonly textSearchConfigurations?: readonly TextSearchConfigurationRow[];
   /** Absent: none read (rows built by hand). */
   readonly collations?: readonly CollationRow[];
+  /** Absent: none read (rows built by hand). */
+  readonly casts?: readonly CastRow[];
   readonly policies: readonly PolicyRow[];
   readonly grants: readonly GrantRow[];
   readonly defaultPrivileges: readonly DefaultPrivilegeRow[];
@@ -458,6 +462,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
 
   unsupported.sort((a, b) => compareText(a.object, b.object) || compareText(a.feature, b.feature));
   const version = rows.settings.server_version.split(' ')[0] ?? rows.settings.server_version;
+  const casts = sortedCasts((rows.casts ?? []).map(parseCast));
   return {
     model: {
       kind: 'database',
@@ -472,6 +477,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
         }),
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
+      ...(casts !== undefined ? { casts } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

@@ -14,6 +14,7 @@ import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
+import { CASTS_SQL, type CastRow } from './casts.js';
 import { COLLATIONS_SQL, type CollationRow } from './collations.js';
 import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
 import type { UnsupportedFeature } from './parse.js';
@@ -168,7 +169,9 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     p,
   );
   const collations = await read<CollationRow>(client, 'collations', COLLATIONS_SQL, p);
+  const casts = await read<CastRow>(client, 'casts', CASTS_SQL, p);
   return {
+    casts,
     textSearchConfigurations,
     collations,
     settings,

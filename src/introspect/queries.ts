@@ -794,12 +794,6 @@ export const UNMANAGED_COUNTS_SQL = `SELECT kind, count::pg_catalog.int4 AS coun
     JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
     WHERE ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_operator', 'o.oid')}
   UNION ALL
-  SELECT 'cast', pg_catalog.count(*) FROM pg_catalog.pg_cast k
-    WHERE k.oid >= 16384 AND ${notExtensionMember('pg_cast', 'k.oid')}
-      -- A range type's cast to its multirange belongs to the type.
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass
-        AND d.objid = k.oid AND d.deptype = 'i')
-  UNION ALL
   SELECT 'text search dictionary', pg_catalog.count(*) FROM pg_catalog.pg_ts_dict dict
     JOIN pg_catalog.pg_namespace n ON n.oid = dict.dictnamespace
     WHERE dict.oid >= 16384 AND ${SYSTEM_SCHEMAS} AND ${notExtensionMember('pg_ts_dict', 'dict.oid')}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sortedCasts } from './casts.js';
 import { withoutDirectives } from './directives.js';
 import { withoutGrants } from './grants.js';
 import { sortRoutines, sortTriggers } from './routines.js';
@@ -154,10 +155,12 @@ function hashedForm(m: DatabaseModel): unknown {
  * schema exactly when their canonical forms are deep-equal.
  */
 export function canonicalize(m: DatabaseModel): DatabaseModel {
+  const casts = sortedCasts(m.casts);
   return {
     kind: 'database',
     extensions: sorted(m.extensions).map(({ version: _v, installedVersion: _i, ...e }) => e),
     schemas: sorted(m.schemas).map(canonicalSchema),
+    ...(casts !== undefined ? { casts } : {}),
   };
 }
 

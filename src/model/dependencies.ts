@@ -120,7 +120,7 @@ export function keyKind(key: string): string {
 
 /**
  * Kinds zdm manages: a change to one is planned like any other. Dependents of other kinds
- * (aggregates, rules, publications, operators, casts…) are only known, and a
+ * (rules, publications, operators…) are only known, and a
  * change that would break one is refused, naming it.
  */
 const MANAGED_KINDS = new Set([
@@ -138,6 +138,7 @@ const MANAGED_KINDS = new Set([
   'policy',
   'textSearchConfiguration',
   'collation',
+  'cast',
 ]);
 
 export function isManagedKey(key: string): boolean {

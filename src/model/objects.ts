@@ -8,13 +8,14 @@
  *   `schema public`, `extension pgcrypto`, `table public.orders`, `enum public.order_status`,
  *   `domain public.email`, `sequence public.orders_id_seq`, `view public.active_customer`,
  *   `materializedView public.sales_by_region`, `function public.f(integer)`, `procedure public.p()`,
- *   `trigger t on public.orders` (routines.ts).
+ *   `trigger t on public.orders` (routines.ts), `cast from public.a to public.b` (casts.ts).
  * A table's fingerprint covers its columns, constraints, indexes and partitions, a materialized
  * view's its indexes; a schema's only the schema itself (name, comment), not what it contains. The
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 
 import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
+import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
 import type { DatabaseModel, SchemaModel } from './types.js';
@@ -101,6 +102,7 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
     out[key] = sha256(stableStringify(value));
   };
   for (const e of m.extensions) put(`extension ${e.name}`, e);
+  for (const c of m.casts ?? []) put(castKey(c), c);
   for (const s of m.schemas) {
     const {
       enums,

@@ -648,6 +648,24 @@ export interface Dependency {
   readonly column?: string;
 }
 
+/**
+ * `CREATE CAST (source AS target) WITH FUNCTION f(…) | WITHOUT FUNCTION | WITH INOUT [AS ASSIGNMENT |
+ * AS IMPLICIT]`: a database-wide object, named by its two types. Types as format_type prints them
+ * (schema-qualified outside pg_catalog), the function as regprocedure does (`public.f(public.t)`).
+ */
+export interface Cast {
+  readonly kind: 'cast';
+  readonly source: string;
+  readonly target: string;
+  /** `function`: WITH FUNCTION; `binary`: WITHOUT FUNCTION; `inout`: WITH INOUT. */
+  readonly method: 'function' | 'binary' | 'inout';
+  /** With `method: function`: the function's signature, `schema.name(type, …)`. */
+  readonly function?: string;
+  /** When PostgreSQL applies it on its own: `explicit` (only `::` or CAST), `assignment`, `implicit`. */
+  readonly context: 'explicit' | 'assignment' | 'implicit';
+  readonly comment?: string;
+}
+
 export interface DatabaseModel {
   readonly kind: 'database';
   readonly extensions: readonly Extension[];
@@ -662,7 +680,7 @@ export interface DatabaseModel {
   readonly dependencies?: readonly Dependency[];
   /**
    * Live database only: how many objects of each kind zdm does not manage (yet) the database holds,
-   * by kind (`function`, `trigger`, `rule`, `event trigger`, `aggregate`, `operator`, `cast`,
+   * by kind (`function`, `trigger`, `rule`, `event trigger`, `aggregate`, `operator`,
    * `foreign-data wrapper`, `foreign server`, `foreign table`, `publication`), kinds with none left out.
    */
   readonly unmanaged?: Readonly<Record<string, number>>;
@@ -679,6 +697,8 @@ export interface DatabaseModel {
    * compared through canonical.ts: src/diff/default-privileges.ts compares them.
    */
   readonly defaultPrivileges?: readonly DefaultPrivilege[];
+  /** User-defined casts (CREATE CAST), sorted by source and target; absent when none (src/model/casts.ts). */
+  readonly casts?: readonly Cast[];
   /** Live database only: e.g. `PostgreSQL 18.4`. */
   readonly server?: { readonly version: string; readonly versionNum: number };
 }

@@ -48,6 +48,7 @@ export interface Touch {
     | 'aggregate'
     | 'textSearchConfiguration'
     | 'collation'
+    | 'cast'
     | 'trigger';
   readonly schema?: string;
   readonly name: string;

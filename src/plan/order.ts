@@ -34,6 +34,9 @@ export const GROUPS = {
     // (check_function_bodies off), so they may name tables created below. Not those with a
     // SQL-standard body that reads tables: 'bodyFunctions'.
     'functions',
+    // Casts (CREATE CAST, or DROP and CREATE for a changed one): after the functions and types they
+    // use, before the tables, views and SQL-standard bodies that may use them (techniques/casts.ts).
+    'casts',
     // New tables with their inline keys, checks, indexes and partitions. Their foreign keys wait for
     // 'foreignKeys', so that new tables may reference each other (or themselves) in any order.
     'tables',
@@ -137,6 +140,9 @@ export const GROUPS = {
     'addPartitions',
     'dropColumns',
     'dropTables',
+    // Casts: after the views and functions that used them were dropped or replaced, before the
+    // functions and types they use.
+    'dropCasts',
     // After the triggers, views, columns and tables that used them.
     'dropFunctions',
     // After the columns and tables whose defaults call nextval() on them.

@@ -19,6 +19,7 @@ import { PlanningError } from './errors.js';
 import { slugify } from './names.js';
 import { groupIndex } from './order.js';
 import { anticipateReparse } from './reparse.js';
+import * as casts from './techniques/casts.js';
 import * as collations from './techniques/collations.js';
 import * as columns from './techniques/columns.js';
 import { isCompositeTypeChange, planCompositeTypes } from './techniques/composite-types.js';
@@ -90,6 +91,10 @@ const HANDLERS: Handlers = {
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,
   // Gathered and planned together (planCompositeTypes): creates in the order their attributes need.
+  createCast: casts.planCreateCast,
+  dropCast: casts.planDropCast,
+  replaceCast: casts.planReplaceCast,
+  commentCast: casts.planCommentCast,
   createCollation: collations.planCreateCollation,
   commentCollation: collations.planCommentCollation,
   dropCollation: collations.planDropCollation,

@@ -22,10 +22,12 @@ import type { RelationRef } from '../diff/changes.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { domainsEqual, tablesEqual } from '../model/canonical.js';
+import { castKey, sortedCasts } from '../model/casts.js';
 import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { qualified } from '../model/names.js';
 import { routineKey } from '../model/routines.js';
 import type {
+  Cast,
   Column,
   DatabaseModel,
   Domain,
@@ -39,6 +41,7 @@ import type {
   Table,
 } from '../model/types.js';
 import { omit } from '../plan/model-edit.js';
+import { createCastSql } from '../sql/casts.js';
 import { createCollationSql } from '../sql/collations.js';
 import { columnCompressionSql, columnStorageSql } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
@@ -111,6 +114,20 @@ class Session {
 
   run(sql: string): Promise<unknown> {
     return this.client.query(sql);
+  }
+
+  /** The first row of `sql` under a savepoint; undefined when it fails (not an issue). */
+  async value<R extends object>(sql: string, params: unknown[]): Promise<R | undefined> {
+    const name = `zdm_sp_${++this.sp}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const r = (await this.client.query(sql, params)) as { rows: R[] };
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return r.rows[0];
+    } catch {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      return undefined;
+    }
   }
 
   /** Runs `sql` under a savepoint; a failure is not an issue (the caller has other ways to report it). */
@@ -286,6 +303,54 @@ async function createNewSchemaObjects(
 }
 
 /**
+ * The desired casts with their types and function as the server prints them (`int` → `integer`,
+ * `placement_type` → `public.placement_type`; unqualified names resolve in public), each new one
+ * created so that the tables' defaults and checks below may use it. A cast whose types or function
+ * cannot be resolved here (a function with a SQL-standard body over a new table) is kept as written:
+ * the scratch database or apply reports what is really wrong with it.
+ */
+async function normalizeCasts(s: Session, desired: DatabaseModel, live: DatabaseModel): Promise<Cast[] | undefined> {
+  if (desired.casts === undefined) return undefined;
+  const liveCasts = new Map((live.casts ?? []).map((l) => [castKey(l), l]));
+  const out: Cast[] = [];
+  for (const c of desired.casts) {
+    // Written as the live database prints it: nothing to ask.
+    if (liveCasts.has(castKey(c)) && liveCasts.get(castKey(c))!.function === c.function) {
+      out.push(c);
+      continue;
+    }
+    // Resolved under search_path public, printed under an empty one (qualified, as introspection does).
+    await s.run(searchPathSql(['public']));
+    const oids = await s.value<{ source: string; target: string; function: string | null }>(
+      `SELECT $1::pg_catalog.regtype::pg_catalog.oid AS source, $2::pg_catalog.regtype::pg_catalog.oid AS target,
+        $3::pg_catalog.regprocedure::pg_catalog.oid AS function`,
+      [c.source, c.target, c.function ?? null],
+    );
+    await s.run(searchPathSql([]));
+    const row =
+      oids &&
+      (await s.value<{ source: string; target: string; function: string | null }>(
+        `SELECT pg_catalog.format_type($1, NULL) AS source, pg_catalog.format_type($2, NULL) AS target,
+          $3::pg_catalog.oid::pg_catalog.regprocedure::pg_catalog.text AS function`,
+        [oids.source, oids.target, oids.function],
+      ));
+    const n: Cast =
+      row === undefined
+        ? c
+        : {
+            ...c,
+            source: row.source,
+            target: row.target,
+            ...(row.function !== null ? { function: row.function } : {}),
+          };
+    out.push(n);
+    if (!liveCasts.has(castKey(n))) await s.attempt(createCastSql(n).join('; '));
+  }
+  await s.run(searchPathSql(['public']));
+  return out;
+}
+
+/**
  * Deparsing is not idempotent for every expression: PostgreSQL may print an expression that, parsed
  * again, deparses differently (`(ARRAY['a'::varchar])::text[]` becomes `ARRAY[('a'::varchar)::text]`).
  * Text that is byte-for-byte what the live database prints for the same object is the same
@@ -429,6 +494,8 @@ export interface NormalizeOptions {
 interface BatchResult {
   readonly tables: Map<Table, Table>;
   readonly domains: Map<Domain, Domain>;
+  /** The desired casts in the server's words (the first batch only). */
+  readonly casts?: readonly Cast[] | undefined;
   readonly issues: readonly NormalizeIssue[];
 }
 
@@ -465,6 +532,7 @@ export async function normalizeDesired(
   const tableOut = new Map<Table, Table>();
   const domainOut = new Map<Domain, Domain>();
   const issues: NormalizeIssue[] = [];
+  let casts: readonly Cast[] | undefined;
   // At least one batch, with the domains and the new schema-level objects: those are checked by the
   // server even when no table needs it.
   for (let i = 0; i === 0 || i < tables.length; i += per) {
@@ -477,11 +545,13 @@ export async function normalizeDesired(
     });
     for (const [k, v] of r.tables) tableOut.set(k, v);
     for (const [k, v] of r.domains) domainOut.set(k, v);
+    casts ??= r.casts;
     issues.push(...r.issues);
   }
   if (issues.length) throw new NormalizeError(issues);
   return {
     ...desired,
+    ...(casts !== undefined && casts.length > 0 ? { casts: sortedCasts(casts)! } : {}),
     schemas: desired.schemas.map((sc) => ({
       ...sc,
       domains: sc.domains.map((d) => domainOut.get(d) ?? d),
@@ -530,6 +600,7 @@ async function normalizeBatch(
     const schemas = new Set([...desired.schemas, ...live.schemas].map((x) => x.name));
     await createNewSchemaObjects(s, desired, live, schemas);
     if (!work.reportSchemaObjects) s.issues.length = 0;
+    const casts = work.reportSchemaObjects ? await normalizeCasts(s, desired, live) : undefined;
     // Unqualified names resolve in the object's own schema, then public: set once per run of objects
     // of one schema (the work comes in schema order).
     let searchPath: string | undefined;
@@ -572,7 +643,7 @@ async function normalizeBatch(
     }
     const tableOut = new Map<Table, Table>();
     const domainOut = new Map<Domain, Domain>();
-    if (s.issues.length) return { tables: tableOut, domains: domainOut, issues: s.issues };
+    if (s.issues.length) return { tables: tableOut, domains: domainOut, casts, issues: s.issues };
     const got = await introspect(client, { schemas: [schema], inTransaction: true });
     const gotSchema = got.schemas.find((x) => x.name === schema);
     const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
@@ -632,7 +703,7 @@ async function normalizeBatch(
         ...opt('default', keep(d.default, g.default, l?.default)),
       });
     }
-    return { tables: tableOut, domains: domainOut, issues: [] };
+    return { tables: tableOut, domains: domainOut, casts, issues: [] };
   } finally {
     await client.query('ROLLBACK');
   }

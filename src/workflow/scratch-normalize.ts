@@ -23,12 +23,13 @@
 
 import type { Queryable } from '../db/connection.js';
 import { introspect } from '../introspect/index.js';
-import { tablesEqual } from '../model/canonical.js';
+import { stableStringify, tablesEqual } from '../model/canonical.js';
 import { compositeTypesUsedFirst, isDomainOverCompositeType } from '../model/composite-types.js';
 import { dependencyGraph } from '../model/dependencies.js';
 import { objectKey } from '../model/objects.js';
 import { collationKey, textSearchConfigurationKey } from '../model/text-search.js';
 import type {
+  Cast,
   DatabaseModel,
   Domain,
   Index,
@@ -39,6 +40,7 @@ import type {
   View,
   ViewColumn,
 } from '../model/types.js';
+import { createCastSql } from '../sql/casts.js';
 import { createCollationSql } from '../sql/collations.js';
 import { columnDefinition } from '../sql/columns.js';
 import { createCompositeTypeSql } from '../sql/composite-types.js';
@@ -242,6 +244,16 @@ async function buildTables(client: Queryable, desired: DatabaseModel): Promise<M
   return failed;
 }
 
+/** Each cast created (its SQL from the desired state, already in the server's words): what fails, with why. */
+async function buildCasts(client: Queryable, casts: readonly Cast[]): Promise<Map<Cast, string>> {
+  const failed = new Map<Cast, string>();
+  for (const c of casts) {
+    const error = await attempt(client, createCastSql(c).join('; '));
+    if (error !== undefined) failed.set(c, error);
+  }
+  return failed;
+}
+
 async function buildPartitions(
   client: Queryable,
   parent: Table | Partition,
@@ -311,13 +323,25 @@ export async function normalizeViews(
   // that read views; triggers last (scratch-routines.ts).
   const code = routineObjects(desired);
   let routineFailures = await buildCodeObjects(client, code.routines);
+  // Casts after the functions they use, before the views and SQL-standard bodies that use them;
+  // again after the second round of routines (a cast's function may have a SQL-standard body).
+  let castFailures = await buildCasts(client, desired.casts ?? []);
   const failed = await buildViews(client, all);
   if (routineFailures.size > 0) routineFailures = await buildCodeObjects(client, [...routineFailures.keys()]);
+  if (castFailures.size > 0) {
+    castFailures = await buildCasts(client, [...castFailures.keys()]);
+    if (routineFailures.size > 0) routineFailures = await buildCodeObjects(client, [...routineFailures.keys()]);
+  }
   const triggerFailures = await buildCodeObjects(client, code.triggers);
   const issues: NormalizeIssue[] = [];
   const issue = (segments: string[], message: string) => issues.push({ path: segments.join('.'), segments, message });
   // A routine or trigger that is the live one needs no server: one that cannot be built here is kept
   // with its live facts. Any other failure is the desired state's.
+  // A cast the live database has as it is needs no server, like a routine.
+  const liveCasts = new Set((live.casts ?? []).map((c) => stableStringify(c)));
+  for (const [c, message] of castFailures) {
+    if (!liveCasts.has(stableStringify(c))) issue(['casts', String((desired.casts ?? []).indexOf(c))], message);
+  }
   const neededCode = new Set(routinesNeedingServer(desired, live));
   const keptCode = new Set<string>();
   for (const [o, message] of [...routineFailures, ...triggerFailures]) {

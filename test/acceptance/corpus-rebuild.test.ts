@@ -43,8 +43,10 @@ const OUT_OF_SCOPE: readonly { readonly pattern: RegExp; readonly why: string }[
  * those major versions alone (the schema rebuilds on the others).
  */
 const KNOWN_GAPS: Readonly<Record<string, string | { readonly only: readonly number[]; readonly why: string }>> = {
-  evaka:
-    'casts are not in the model: the SQL-standard body of public.koski_placement(date, date) casts placement_type to koski_study_right_type through CREATE CAST … WITH FUNCTION public.as_koski_study_right_type',
+  evaka: {
+    only: [18],
+    why: 'names of NOT NULL constraints are not in the model: on PostgreSQL 18 the corpus keeps names made before a table or column was renamed (new_service_need_start_date_not_null and service_need_shift_care_temp_not_null on public.service_need, 161 in all); the rebuild names them after the current table and column',
+  },
   musicbrainz:
     "deparsing is not idempotent: the checks allowed_collection_entity_type and allowed_series_entity_type (`entity_type::text = ANY (ARRAY['area'::varchar, …]::text[])`) and the view release_event come back from PostgreSQL's own text as `ARRAY[('area'::varchar)::text, …]`; everything else rebuilds",
   pagila: {

@@ -35,7 +35,17 @@ const SETUP = `
   COMMENT ON COLLATION kinds.ci IS 'case-insensitive';
   CREATE TABLE kinds.t (a text COLLATE kinds.mb, b text COLLATE kinds.ci);
   CREATE FUNCTION kinds.c_unaccent(regdictionary, text) RETURNS text LANGUAGE c IMMUTABLE STRICT
-    AS '$libdir/unaccent', 'unaccent_dict';`;
+    AS '$libdir/unaccent', 'unaccent_dict';
+  CREATE EXTENSION IF NOT EXISTS citext;
+  CREATE TYPE kinds.e1 AS ENUM ('x', 'y');
+  CREATE TYPE kinds."E 2" AS ENUM ('x', 'y');
+  CREATE FUNCTION kinds."to E 2"(kinds.e1) RETURNS kinds."E 2" LANGUAGE sql IMMUTABLE AS $$ SELECT $1::text::kinds."E 2" $$;
+  CREATE CAST (kinds.e1 AS kinds."E 2") WITH FUNCTION kinds."to E 2"(kinds.e1) AS ASSIGNMENT;
+  CREATE CAST (kinds."E 2" AS kinds.e1) WITH INOUT AS IMPLICIT;
+  COMMENT ON CAST (kinds."E 2" AS kinds.e1) IS 'back';
+  CREATE CAST (kinds.e1 AS integer) WITH INOUT;
+  CREATE FUNCTION kinds.uses_casts(x kinds.e1) RETURNS integer LANGUAGE sql
+    BEGIN ATOMIC SELECT x::kinds."E 2"::kinds.e1::integer; END;`;
 
 function schema(m: DatabaseModel): SchemaModel {
   return m.schemas.find((s) => s.name === 'kinds')!;
@@ -120,6 +130,42 @@ describe('introspect: aggregates, text search configurations and collations', ()
   it('reads a C function with its library (probin) and link symbol', () => {
     const f = schema(model).functions.find((x) => x.name === 'c_unaccent');
     expect(f).toMatchObject({ language: 'c', library: '$libdir/unaccent', body: 'unaccent_dict', strict: true });
+  });
+
+  it("reads casts: types as format_type and the function as regprocedure print them, context, comment; an extension's are left out", () => {
+    expect(model.casts).toEqual([
+      {
+        kind: 'cast',
+        source: 'kinds."E 2"',
+        target: 'kinds.e1',
+        method: 'inout',
+        context: 'implicit',
+        comment: 'back',
+      },
+      { kind: 'cast', source: 'kinds.e1', target: 'integer', method: 'inout', context: 'explicit' },
+      {
+        kind: 'cast',
+        source: 'kinds.e1',
+        target: 'kinds."E 2"',
+        method: 'function',
+        function: 'kinds."to E 2"(kinds.e1)',
+        context: 'assignment',
+      },
+    ]);
+    expect(unmanaged.cast).toBeUndefined();
+  });
+
+  it('knows what a cast depends on (its function and types); a SQL-standard body depends on the function of the casts it uses, PostgreSQL records nothing on the cast', () => {
+    const edges = (model.dependencies ?? []).map((d) => `${d.from} -> ${d.to}`);
+    expect(edges).toEqual(
+      expect.arrayContaining([
+        'cast from kinds.e1 to kinds."E 2" -> function kinds.to E 2(kinds.e1)',
+        'cast from kinds.e1 to kinds."E 2" -> enum kinds.E 2',
+        'cast from kinds.e1 to kinds."E 2" -> enum kinds.e1',
+        'function kinds.uses_casts(kinds.e1) -> function kinds.to E 2(kinds.e1)',
+      ]),
+    );
+    expect(edges.filter((e) => e.includes('-> cast '))).toEqual([]);
   });
 
   it('pulled YAML loads back to the same model, and normalizing it through the server changes nothing', async () => {

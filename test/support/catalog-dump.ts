@@ -18,9 +18,10 @@
  * NULL, default, identity, generated, storage, compression, statistics target, attoptions),
  * constraints, indexes (validity, partition attachment), views and materialized views (definition,
  * options, populated or not), functions and procedures, aggregates, triggers, rules, policies,
- * extended statistics, ACLs (schemas, relations, columns, functions, types, default privileges),
+ * extended statistics, casts (method, function, context), ACLs (schemas, relations, columns,
+ * functions, types, default privileges),
  * owners that are not the database owner, and comments on everything. Other object kinds
- * (operators, collations, text search objects, casts, event triggers, publications, foreign data
+ * (operators, collations, text search objects, event triggers, publications, foreign data
  * wrappers …) are listed by identity only.
  *
  * Lines never hold an OID or a database name: two databases with the same schema give the same set.
@@ -306,6 +307,18 @@ const QUERIES: Readonly<Record<string, string>> = {
       CROSS JOIN LATERAL pg_identify_object(x.cat, x.oid, 0) o
      WHERE (o.schema IS NULL OR o.schema NOT IN ('pg_catalog', 'information_schema', 'zdm'))
        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = x.cat AND e.objid = x.oid AND e.deptype = 'e')`,
+
+  // Casts (CREATE CAST): how each converts and when it applies; a range type's cast to its
+  // multirange (deptype 'i') is the type's.
+  casts: `
+    SELECT 'cast (' || format_type(k.castsource, NULL) || ' AS ' || format_type(k.casttarget, NULL) || ') '
+        || CASE k.castmethod WHEN 'f' THEN 'WITH FUNCTION ' || k.castfunc::regprocedure::text
+             WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END
+        || CASE k.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END AS line
+      FROM pg_cast k
+     WHERE k.oid >= ${FIRST_NORMAL_OID}
+       AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_cast'::regclass AND e.objid = k.oid
+         AND e.deptype IN ('e', 'i'))`,
 
   acls: `
     ${nonDefaultAcl(`SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n WHERE ${NS_OK}`, `'acl on schema ' || quote_ident(o.nspname)`, 'o.nspacl', `acldefault('n', o.nspowner)`)}

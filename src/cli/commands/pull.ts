@@ -15,12 +15,13 @@ composite types, sequences, tables with their columns, keys, checks, foreign key
 constraints, indexes, partitions, inheritance, storage parameters, CLUSTER ON, row level security
 and its policies, replica identity, identity sequence options and comments, views and materialized
 views, functions, procedures, plain aggregates and triggers, collations, text search configurations,
-privileges) in the desired-state format; options at
+casts, privileges) in the desired-state format; options at
 PostgreSQL's defaults are left out. Every schema, table and sequence gets a \`grants\` key (\`{}\`
 for none), so the pulled state manages their privileges; a desired state without the key leaves
 them alone. A function, procedure or type gets one only when its privileges are not PostgreSQL's
 default (EXECUTE / USAGE to PUBLIC). Default privileges (ALTER DEFAULT PRIVILEGES) go in a
-top-level \`defaultPrivileges\` section when the database has any. The output is sorted and stable: the same database gives the same bytes, so it diffs
+top-level \`defaultPrivileges\` section when the database has any, casts (CREATE CAST) in a
+top-level \`casts\` list. The output is sorted and stable: the same database gives the same bytes, so it diffs
 cleanly in version control. Start a project with it, then edit the YAML.
 
 Ordered-set and moving aggregates, text search dictionaries, rules, range types, owners and other objects are not part of the
@@ -30,7 +31,7 @@ the desired state cannot hold (a comment on the index behind a constraint, …).
 
 --out FILE writes one file, with the queries of views and bodies of functions inline; --out DIR (an
 existing directory, or a path ending in /) writes one file per schema plus extensions.yaml (and
-default-privileges.yaml), the query of each view in <schema>/views/<view>.sql
+default-privileges.yaml, casts.yaml), the query of each view in <schema>/views/<view>.sql
 (<schema>/materialized-views/ for materialized views) and
 the body of each function in <schema>/functions/<name>.sql (<schema>/procedures/ for procedures),
 which the YAML names with file:. Without --out the YAML goes to stdout.`;

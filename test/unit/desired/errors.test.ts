@@ -649,6 +649,30 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
       },
     ],
   },
+  {
+    name: 'a cast with both a function and WITH INOUT',
+    text: [
+      'version: 1',
+      'casts:',
+      "  - { source: public.a, target: text, function: 'public.f(public.a)', inout: true }",
+      '  - { source: public.a, target: integer, inout: true }',
+      '  - { source: public.a, target: integer, withoutFunction: true }',
+    ].join('\n'),
+    issues: [
+      {
+        line: 3,
+        at: '{',
+        path: 'casts[0]',
+        message: 'cast (public.a AS text) takes exactly one of `function`, `inout: true`, `withoutFunction: true`',
+      },
+      {
+        line: 5,
+        at: '{',
+        path: 'casts[2]',
+        message: 'cast (public.a AS integer) is defined in two places: schema.yaml:4:5 and schema.yaml:5:5',
+      },
+    ],
+  },
 ];
 
 describe('located errors', () => {

@@ -1,5 +1,6 @@
 /** Statements of src/sql that no plan shows: apply's session settings, rollback's drops, the batch walks. */
 import { describe, expect, test } from 'vitest';
+import { createCastSql, dropCastSql } from '../../../src/sql/casts.js';
 import { dropColumnSql } from '../../../src/sql/columns.js';
 import { dropConstraintSql } from '../../../src/sql/constraints.js';
 import { dropIndexSql } from '../../../src/sql/indexes.js';
@@ -96,5 +97,30 @@ describe('batch walks', () => {
     expect(backfillUpdateSql(b, ks, true, true)).toBe(
       'UPDATE public.orders SET total = (amount * 2) WHERE id > $1::bigint AND id <= $2::bigint AND (total IS NULL)',
     );
+  });
+});
+
+describe('casts', () => {
+  const cast = { kind: 'cast', source: 'public."My T"', target: 'integer', context: 'explicit' } as const;
+  test('WITHOUT FUNCTION, WITH INOUT AS IMPLICIT, WITH FUNCTION AS ASSIGNMENT with a comment; DROP names the two types', () => {
+    expect(createCastSql({ ...cast, method: 'binary' })).toEqual([
+      'CREATE CAST (public."My T" AS integer) WITHOUT FUNCTION',
+    ]);
+    expect(createCastSql({ ...cast, method: 'inout', context: 'implicit' })).toEqual([
+      'CREATE CAST (public."My T" AS integer) WITH INOUT AS IMPLICIT',
+    ]);
+    expect(
+      createCastSql({
+        ...cast,
+        method: 'function',
+        function: 'public.f(public."My T")',
+        context: 'assignment',
+        comment: "it's",
+      }),
+    ).toEqual([
+      'CREATE CAST (public."My T" AS integer) WITH FUNCTION public.f(public."My T") AS ASSIGNMENT',
+      `COMMENT ON CAST (public."My T" AS integer) IS 'it''s'`,
+    ]);
+    expect(dropCastSql({ ...cast, method: 'binary' })).toBe('DROP CAST (public."My T" AS integer)');
   });
 });
