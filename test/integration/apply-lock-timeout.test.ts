@@ -237,6 +237,11 @@ describe('zdm apply: lock_timeout per try, the guard, and --lock-wait', () => {
         sideConnection: () => db.connect(),
         onEvent: (e) => events.push(e),
       });
+      // From the step's start, not the call's: the checks before it (a read of the whole schema)
+      // take longer than a lock timeout on a busy machine.
+      for (const t0 = Date.now(); !events.some((e) => e.type === 'step-start') && Date.now() - t0 < 10_000; ) {
+        await sleep(10);
+      }
       await sleep(4 * LOCK_TIMEOUT);
       const write = await timed(reader, 'UPDATE public.lt3 SET v = v + 1 WHERE id = 9');
       await holder.query('COMMIT');
