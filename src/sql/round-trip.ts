@@ -30,7 +30,11 @@
  * state is normalized: an array cast as a whole or element by element holds the same values, and
  * the names of a later branch's columns are never seen (the first branch names the columns). So the
  * desired state keeps its text as written and as `zdm pull` writes it (the server's own), and only
- * what is sent to the server changes. Left as printed (not met yet): the same unnamed items in a
+ * what is sent to the server changes. Mending what `zdm pull` writes instead would fix a pulled
+ * schema only, not the other objects zdm creates from the server's text (views re-created around a
+ * column change, a partition swap's shadow copies, the rehearsal's copy); comparing after a second
+ * normalization would only hide that the stored trees differ (docs/architecture.md, "Expressions
+ * sent to the server"). Left as printed (not met yet): the same unnamed items in a
  * sub-select of an expression, whose names PostgreSQL 14 and 15 print the same way.
  */
 import { matchingClose, splitTopLevel, type Token, textOf, tokenize } from './lexer.js';
