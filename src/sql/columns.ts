@@ -8,6 +8,7 @@ import {
 import type { Column, ColumnCompression, ColumnStorage, StorageParameters } from '../model/types.js';
 import { catalogObjectName, parenthesized, storageParameterList, storageParameterName } from './fragments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 import { sequenceSettingsSql } from './sequences.js';
 
 export interface ColumnSqlOptions {
@@ -23,9 +24,9 @@ export function columnDefinition(c: Column, opts: ColumnSqlOptions): string {
   let sql = `${quoteIdent(c.name)} ${c.type}`;
   if (c.collation !== undefined) sql += ` COLLATE ${catalogObjectName(c.collation, opts.schemas)}`;
   if (!c.nullable && !opts.nullable) sql += ' NOT NULL';
-  if (c.default !== undefined && !opts.noDefault) sql += ` DEFAULT ${c.default}`;
+  if (c.default !== undefined && !opts.noDefault) sql += ` DEFAULT ${roundTripText(c.default)}`;
   if (c.generated !== undefined) {
-    sql += ` GENERATED ALWAYS AS ${parenthesized(c.generated.expression)} ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`;
+    sql += ` GENERATED ALWAYS AS ${parenthesized(roundTripText(c.generated.expression))} ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`;
   }
   if (c.identity !== undefined) sql += ` ${identitySql(c)}`;
   return sql;
@@ -68,7 +69,7 @@ export const columnCollationSql = (
   schemas: ReadonlySet<string>,
 ): string => alterColumn(table, column, `TYPE ${type} COLLATE ${catalogObjectName(collation, schemas)}`);
 export const setDefaultSql = (table: RelationName, column: string, expression: string): string =>
-  alterColumn(table, column, `SET DEFAULT ${expression}`);
+  alterColumn(table, column, `SET DEFAULT ${roundTripText(expression)}`);
 export const dropDefaultSql = (table: RelationName, column: string): string =>
   alterColumn(table, column, 'DROP DEFAULT');
 export const setNotNullSql = (table: RelationName, column: string): string =>
@@ -78,7 +79,7 @@ export const dropNotNullSql = (table: RelationName, column: string): string =>
 export const dropExpressionSql = (table: RelationName, column: string): string =>
   alterColumn(table, column, 'DROP EXPRESSION');
 export const setExpressionSql = (table: RelationName, column: string, expression: string): string =>
-  alterColumn(table, column, `SET EXPRESSION AS ${parenthesized(expression)}`);
+  alterColumn(table, column, `SET EXPRESSION AS ${parenthesized(roundTripText(expression))}`);
 /** `ADD GENERATED … AS IDENTITY [(options)]` on `column`, with the identity and options of `c`. */
 export const addIdentitySql = (
   table: RelationName,

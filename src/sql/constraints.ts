@@ -14,6 +14,7 @@ import type {
 import { dollarQuoted, includeSql, parenthesized } from './fragments.js';
 import { indexKeySql } from './indexes.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 
 const OPERATOR = /^[+\-*/<>=~!@#%^&|`?]+$/;
 
@@ -44,7 +45,7 @@ export function uniqueSql(u: UniqueConstraint): string {
 /** `CONSTRAINT c CHECK (expr) [NO INHERIT] [NOT VALID]` */
 export function checkSql(c: Omit<CheckConstraint, 'kind' | 'valid'>, notValid: boolean): string {
   return (
-    `CONSTRAINT ${quoteIdent(c.name)} CHECK ${parenthesized(c.expression)}` +
+    `CONSTRAINT ${quoteIdent(c.name)} CHECK ${parenthesized(roundTripText(c.expression))}` +
     `${c.noInherit ? ' NO INHERIT' : ''}${notValid ? ' NOT VALID' : ''}`
   );
 }
@@ -72,7 +73,7 @@ export function exclusionSql(x: ExclusionConstraint, schemas: ReadonlySet<string
   const elements = x.elements.map((e) => `${indexKeySql(e.key, schemas)} WITH ${operatorSql(e.operator, schemas)}`);
   let sql = `CONSTRAINT ${quoteIdent(x.name)} EXCLUDE USING ${quoteIdent(x.method)} (${elements.join(', ')})`;
   sql += includeSql(x.include);
-  if (x.where !== undefined) sql += ` WHERE ${parenthesized(x.where)}`;
+  if (x.where !== undefined) sql += ` WHERE ${parenthesized(roundTripText(x.where))}`;
   return sql + timing(x);
 }
 

@@ -2,11 +2,12 @@
 import type { Index, IndexKey } from '../model/types.js';
 import { catalogObjectName, includeSql, parenthesized, withClause } from './fragments.js';
 import { qualifiedName, quoteIdent, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 
 export function indexKeySql(k: IndexKey, schemas: ReadonlySet<string>): string {
   let sql: string;
   if (k.column !== undefined) sql = quoteIdent(k.column);
-  else if (k.expression !== undefined) sql = parenthesized(k.expression);
+  else if (k.expression !== undefined) sql = parenthesized(roundTripText(k.expression));
   else throw new Error('index key with neither column nor expression');
   if (k.collation !== undefined) sql += ` COLLATE ${catalogObjectName(k.collation, schemas)}`;
   if (k.opclass !== undefined) sql += ` ${catalogObjectName(k.opclass, schemas)}`;
@@ -33,7 +34,7 @@ export function createIndexSql(table: RelationName, ix: Index, opts: IndexSqlOpt
   sql += includeSql(ix.include);
   if (ix.nullsNotDistinct) sql += ' NULLS NOT DISTINCT';
   sql += withClause(ix.with);
-  if (ix.where !== undefined) sql += ` WHERE ${ix.where}`;
+  if (ix.where !== undefined) sql += ` WHERE ${roundTripText(ix.where)}`;
   return sql;
 }
 

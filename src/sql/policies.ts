@@ -3,6 +3,7 @@ import type { Policy } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { parenthesized } from './fragments.js';
 import { quoteIdent, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 
 /** `TO …`: `public` is the PUBLIC pseudo-role; other names are quoted as identifiers. */
 export function policyRolesSql(roles: readonly string[] | undefined): string {
@@ -14,8 +15,8 @@ export function createPolicySql(table: RelationName, p: Policy): string {
   if (p.restrictive) sql += ' AS RESTRICTIVE';
   if (p.command !== undefined) sql += ` FOR ${p.command.toUpperCase()}`;
   if (p.roles !== undefined) sql += ` TO ${policyRolesSql(p.roles)}`;
-  if (p.using !== undefined) sql += ` USING ${parenthesized(p.using)}`;
-  if (p.withCheck !== undefined) sql += ` WITH CHECK ${parenthesized(p.withCheck)}`;
+  if (p.using !== undefined) sql += ` USING ${parenthesized(roundTripText(p.using))}`;
+  if (p.withCheck !== undefined) sql += ` WITH CHECK ${parenthesized(roundTripText(p.withCheck))}`;
   return sql;
 }
 
@@ -26,9 +27,9 @@ export function createPolicySql(table: RelationName, p: Policy): string {
 export function alterPolicySql(table: RelationName, from: Policy, to: Policy): string {
   let sql = `ALTER POLICY ${quoteIdent(to.name)} ON ${rel(table)}`;
   if (JSON.stringify(from.roles ?? null) !== JSON.stringify(to.roles ?? null)) sql += ` TO ${policyRolesSql(to.roles)}`;
-  if (to.using !== undefined && to.using !== from.using) sql += ` USING ${parenthesized(to.using)}`;
+  if (to.using !== undefined && to.using !== from.using) sql += ` USING ${parenthesized(roundTripText(to.using))}`;
   if (to.withCheck !== undefined && to.withCheck !== from.withCheck) {
-    sql += ` WITH CHECK ${parenthesized(to.withCheck)}`;
+    sql += ` WITH CHECK ${parenthesized(roundTripText(to.withCheck))}`;
   }
   return sql;
 }

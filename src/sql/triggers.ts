@@ -40,6 +40,7 @@ import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
 import { NOTED_VARIABLE, noteOldWriteSql, type OldWritesTracking } from './old-writes.js';
 import { identList, qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 
 export interface SyncTriggerSpec {
   readonly schema: string;
@@ -269,7 +270,7 @@ export function createUserTriggerSql(t: Trigger, o: { readonly replace?: boolean
     if (t.newTable !== undefined) parts.push(`NEW TABLE AS ${quoteIdent(t.newTable)}`);
   }
   parts.push(`FOR EACH ${t.forEach.toUpperCase()}`);
-  if (t.when !== undefined) parts.push(`WHEN (${t.when})`);
+  if (t.when !== undefined) parts.push(`WHEN (${roundTripText(t.when)})`);
   parts.push(`EXECUTE FUNCTION ${triggerFunctionSql(t.function)}(${(t.arguments ?? []).map(quoteLiteral).join(', ')})`);
   return parts.join(' ');
 }

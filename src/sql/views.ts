@@ -1,12 +1,13 @@
 /**
  * Views and materialized views: as the desired state has them, the compatibility view of a table
  * rename, and carrying dependent views over to a new table. A definition is the server's normalized
- * text (every name outside pg_catalog schema-qualified), used as it is.
+ * text (every name outside pg_catalog schema-qualified), sent through roundTripText (round-trip.ts).
  */
 import type { MaterializedView, StorageParameters, View } from '../model/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted, withClause } from './fragments.js';
 import { qualifiedName, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
+import { roundTripText } from './round-trip.js';
 
 /** `[WITH (security_barrier = true, …)]` of a view. */
 function viewOptions(v: View): string {
@@ -22,13 +23,13 @@ function viewOptions(v: View): string {
  */
 export function createViewSql(v: View, orReplace = false): string {
   const check = v.checkOption === undefined ? '' : `\nWITH ${v.checkOption.toUpperCase()} CHECK OPTION`;
-  return `CREATE ${orReplace ? 'OR REPLACE ' : ''}VIEW ${qualifiedName(v.schema, v.name)}${viewOptions(v)} AS\n${v.definition}${check}`;
+  return `CREATE ${orReplace ? 'OR REPLACE ' : ''}VIEW ${qualifiedName(v.schema, v.name)}${viewOptions(v)} AS\n${roundTripText(v.definition)}${check}`;
 }
 
 /** `CREATE MATERIALIZED VIEW …` under the view's name or `name`, populated or `WITH NO DATA`. */
 export function createMaterializedViewSql(v: MaterializedView, name = v.name): string {
   return (
-    `CREATE MATERIALIZED VIEW ${qualifiedName(v.schema, name)}${withClause(v.with)} AS\n${v.definition}\n` +
+    `CREATE MATERIALIZED VIEW ${qualifiedName(v.schema, name)}${withClause(v.with)} AS\n${roundTripText(v.definition)}\n` +
     (v.withData ? 'WITH DATA' : 'WITH NO DATA')
   );
 }

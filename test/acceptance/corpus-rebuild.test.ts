@@ -47,8 +47,6 @@ const KNOWN_GAPS: Readonly<Record<string, string | { readonly only: readonly num
     only: [18],
     why: 'names of NOT NULL constraints are not in the model: on PostgreSQL 18 the corpus keeps names made before a table or column was renamed (new_service_need_start_date_not_null and service_need_shift_care_temp_not_null on public.service_need, 161 in all); the rebuild names them after the current table and column',
   },
-  musicbrainz:
-    "deparsing is not idempotent: the checks allowed_collection_entity_type and allowed_series_entity_type (`entity_type::text = ANY (ARRAY['area'::varchar, …]::text[])`) and the view release_event come back from PostgreSQL's own text as `ARRAY[('area'::varchar)::text, …]`; everything else rebuilds",
   pagila: {
     only: [18],
     why: 'names of NOT NULL constraints are not in the model: PostgreSQL 18 names those of a partition created with PARTITION OF after the parent (payment_amount_not_null), the corpus attached partitions created on their own (payment_p2022_01_amount_not_null)',

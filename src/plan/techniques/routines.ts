@@ -4,8 +4,10 @@
  * - A new function or procedure, or one `CREATE OR REPLACE` can change (same kind, result type,
  *   argument names and modes, no default removed), is created in expand, before the tables whose
  *   columns, checks and indexes may call it (group `functions`; its body is not checked then,
- *   `check_function_bodies = off`, as pg_dump does), or after the views when it has a SQL-standard
- *   body that reads tables or views (`bodyFunctions`, parsed at creation). No lock on any table.
+ *   `check_function_bodies = off`, as pg_dump does); after the tables when its arguments or result are
+ *   a new table's row type (`rowTypeFunctions`, before the views that may call it); after the views
+ *   when it has a SQL-standard body that reads tables or views, or is over a new view's row type
+ *   (`bodyFunctions`, parsed at creation). No lock on any table.
  * - A function whose change `CREATE OR REPLACE` refuses is dropped and created again in contract,
  *   in one transaction with the triggers that execute it (dropped first, created again after it).
  *   Anything else that uses it (a view, a column default, a check) makes the plan refuse, naming it.
@@ -105,15 +107,17 @@ function triggerLock(t: Trigger, mode: LockInfo['mode']): LockInfo[] {
 // Routines
 
 /**
- * Whether the desired routine waits for the tables and views: its SQL-standard body reads one, or
- * its arguments or result are the row type of one the plan creates (`RETURNS SETOF orders`).
+ * Whether the desired routine waits for the views (group 'bodyFunctions'): its SQL-standard body
+ * reads a table or view, or its arguments or result are the row type of a view the plan creates.
+ * One over the row type of a new table only waits for the tables ('rowTypeFunctions', usesRowType):
+ * a view may call it (musicbrainz.editor_sanitized selects `(sanitize_editor(editor)).*`).
  */
 function readsRelations(ctx: PlanContext, r: Routine): boolean {
   const relations = ctx.desiredGraph.dependenciesOf(routineKey(r)).filter((k) => RELATION_KINDS.has(keyKind(k)));
   if (relations.length === 0) return false;
   if (r.sqlBody === true) return true;
   const liveKeys = objectFingerprints(ctx.live);
-  return relations.some((k) => !(k in liveKeys));
+  return relations.some((k) => keyKind(k) !== 'table' && !(k in liveKeys));
 }
 
 /**
