@@ -47,10 +47,6 @@ const KNOWN_GAPS: Readonly<Record<string, string | { readonly only: readonly num
     'casts are not in the model: the SQL-standard body of public.koski_placement(date, date) casts placement_type to koski_study_right_type through CREATE CAST … WITH FUNCTION public.as_koski_study_right_type',
   musicbrainz:
     "deparsing is not idempotent: the checks allowed_collection_entity_type and allowed_series_entity_type (`entity_type::text = ANY (ARRAY['area'::varchar, …]::text[])`) and the view release_event come back from PostgreSQL's own text as `ARRAY[('area'::varchar)::text, …]`; everything else rebuilds",
-  pagila: {
-    only: [18],
-    why: 'names of NOT NULL constraints are not in the model: PostgreSQL 18 names those of a partition created with PARTITION OF after the parent (payment_amount_not_null), the corpus attached partitions created on their own (payment_p2022_01_amount_not_null)',
-  },
 };
 
 const STRICT = process.env.ZDM_CORPUS_STRICT === '1';
