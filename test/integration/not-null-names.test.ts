@@ -154,4 +154,28 @@ describe('NOT NULL constraint names', () => {
       { rel: 'p3', name: 'p_id_not_null' },
     ]);
   });
+
+  it('a renamed table’s NOT NULL constraints follow it, in the rename step, under the locks it declares', async () => {
+    const desired = partitionedDesired('', '').replace('      p:\n', '      q:\n        renamedFrom: p\n');
+    const shared = `CREATE TABLE p (id int NOT NULL, amount int NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);
+      CREATE TABLE p1 PARTITION OF p FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');
+      CREATE TABLE p2 PARTITION OF p FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');`;
+    const { observed } = await s.scenario('table rename', shared, desired);
+    const step = observed.find((o) => o.step.includes('rename table public.p to q'));
+    expect(step?.held).toEqual(step?.declared);
+    expect(step?.declared).toEqual(
+      s.db().major >= 18
+        ? ['ACCESS EXCLUSIVE on public.p', 'ACCESS EXCLUSIVE on public.p1', 'ACCESS EXCLUSIVE on public.p2']
+        : ['ACCESS EXCLUSIVE on public.p'],
+    );
+    if (s.db().major >= 18) {
+      expect(
+        (await s.db().query<{ rel: string; name: string }>(notNullNames)).filter((r) => r.name.includes('amount')),
+      ).toEqual([
+        { rel: 'p1', name: 'q_amount_not_null' },
+        { rel: 'p2', name: 'q_amount_not_null' },
+        { rel: 'q', name: 'q_amount_not_null' },
+      ]);
+    }
+  });
 });

@@ -5,7 +5,7 @@
  * where they are created (`CONSTRAINT name NOT NULL`), an existing column's is renamed here.
  * PostgreSQL 14–17 have no such names: a desired state that has one cannot be planned there.
  */
-import type { RelationRef } from '../../diff/changes.js';
+import type { RelationRef, RenameTable } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { defaultNotNullName, qualified } from '../../model/names.js';
 import type { Column, DatabaseModel, Partition } from '../../model/types.js';
@@ -92,4 +92,43 @@ export function planNotNullRename(ctx: PlanContext, table: RelationRef, from: Co
 
 function descendants(list: readonly Partition[]): Partition[] {
   return list.flatMap((p) => [p, ...descendants(p.partitions)]);
+}
+
+/**
+ * PostgreSQL 18 keeps a renamed table's NOT NULL constraint names (`customer_id_not_null` on
+ * `client`). The model names them after the table (the default is `<table>_<column>_not_null`), so
+ * the rename renames those that have the old table's default name, in the same transaction: the
+ * rename goes down to the partitions that share the name (each under ACCESS EXCLUSIVE). A partition
+ * with a name of its own for the column stops it: refused, with what to do.
+ */
+export function notNullRenamesOfTable(
+  ctx: PlanContext,
+  ch: RenameTable,
+): { readonly sql: string[]; readonly partitions: RelationRef[] } {
+  const none = { sql: [], partitions: [] };
+  if (ctx.input.serverMajor < NOT_NULL_NAMES_MAJOR) return none;
+  const live = ctx.liveRelation({ schema: ch.schema, name: ch.to });
+  if (live === undefined || live.kind !== 'table') return none;
+  const partitions = descendants(live.partitions);
+  const sql: string[] = [];
+  for (const c of live.columns) {
+    if (c.nullable || c.notNullName !== undefined) continue;
+    const was = defaultNotNullName(ch.from, c.name);
+    const becomes = defaultNotNullName(ch.to, c.name);
+    if (was === becomes) continue;
+    const own = partitions.find((p) => p.notNullNames?.[c.name] !== undefined);
+    if (own !== undefined) {
+      ctx.issue(
+        `table ${qualified(ch.schema, ch.from)}`,
+        `its NOT NULL constraint ${was} cannot follow the rename to ${becomes}: partition ${qualified(own.schema, own.name)} names its own, and PostgreSQL renames a partitioned table's constraint only together with its partitions' of the same name; rename the table in a plan of its own and run the RENAME CONSTRAINT by hand`,
+        docPath(['schemas', ch.schema, 'tables', ch.to, 'renamedFrom']),
+      );
+      return none;
+    }
+    sql.push(renameConstraintSql({ schema: ch.schema, name: ch.to }, was, becomes));
+  }
+  return {
+    sql,
+    partitions: sql.length === 0 ? [] : partitions.map((p) => ({ schema: p.schema, name: p.name })),
+  };
 }
