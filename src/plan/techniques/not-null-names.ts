@@ -5,7 +5,7 @@
  * where they are created (`CONSTRAINT name NOT NULL`), an existing column's is renamed here.
  * PostgreSQL 14–17 have no such names: a desired state that has one cannot be planned there.
  */
-import type { RelationRef, RenameTable } from '../../diff/changes.js';
+import type { RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
 import { defaultNotNullName, qualified } from '../../model/names.js';
 import type { Column, DatabaseModel, Partition } from '../../model/types.js';
@@ -95,37 +95,45 @@ function descendants(list: readonly Partition[]): Partition[] {
 }
 
 /**
- * PostgreSQL 18 keeps a renamed table's NOT NULL constraint names (`customer_id_not_null` on
- * `client`). The model names them after the table (the default is `<table>_<column>_not_null`), so
- * the rename renames those that have the old table's default name, in the same transaction: the
- * rename goes down to the partitions that share the name (each under ACCESS EXCLUSIVE). A partition
- * with a name of its own for the column stops it: refused, with what to do.
+ * PostgreSQL 18 keeps the NOT NULL constraint names of a renamed table or column
+ * (`customer_id_not_null` on `client`). The model names them after the table and column (the
+ * default is `<table>_<column>_not_null`), so a rename renames those that have the old default name,
+ * in the same transaction (after the table and columns are renamed): the rename goes down to the
+ * partitions that share the name (each under ACCESS EXCLUSIVE). A partition with a name of its own
+ * for the column stops it: refused, with what to do.
  */
 export function notNullRenamesOfTable(
   ctx: PlanContext,
-  ch: RenameTable,
+  r: {
+    readonly schema: string;
+    readonly from: string;
+    readonly to: string;
+    readonly columns?: readonly { readonly from: string; readonly to: string }[];
+  },
 ): { readonly sql: string[]; readonly partitions: RelationRef[] } {
   const none = { sql: [], partitions: [] };
   if (ctx.input.serverMajor < NOT_NULL_NAMES_MAJOR) return none;
-  const live = ctx.liveRelation({ schema: ch.schema, name: ch.to });
+  // The live model has the table under its new name already (withTableRenames), its columns under their old ones.
+  const live = ctx.liveRelation({ schema: r.schema, name: r.to });
   if (live === undefined || live.kind !== 'table') return none;
+  const renamedColumns = new Map((r.columns ?? []).map((c) => [c.from, c.to]));
   const partitions = descendants(live.partitions);
   const sql: string[] = [];
   for (const c of live.columns) {
     if (c.nullable || c.notNullName !== undefined) continue;
-    const was = defaultNotNullName(ch.from, c.name);
-    const becomes = defaultNotNullName(ch.to, c.name);
+    const was = defaultNotNullName(r.from, c.name);
+    const becomes = defaultNotNullName(r.to, renamedColumns.get(c.name) ?? c.name);
     if (was === becomes) continue;
     const own = partitions.find((p) => p.notNullNames?.[c.name] !== undefined);
     if (own !== undefined) {
       ctx.issue(
-        `table ${qualified(ch.schema, ch.from)}`,
+        `table ${qualified(r.schema, r.from)}`,
         `its NOT NULL constraint ${was} cannot follow the rename to ${becomes}: partition ${qualified(own.schema, own.name)} names its own, and PostgreSQL renames a partitioned table's constraint only together with its partitions' of the same name; rename the table in a plan of its own and run the RENAME CONSTRAINT by hand`,
-        docPath(['schemas', ch.schema, 'tables', ch.to, 'renamedFrom']),
+        docPath(['schemas', r.schema, 'tables', r.to]),
       );
       return none;
     }
-    sql.push(renameConstraintSql({ schema: ch.schema, name: ch.to }, was, becomes));
+    sql.push(renameConstraintSql({ schema: r.schema, name: r.to }, was, becomes));
   }
   return {
     sql,
