@@ -25,7 +25,7 @@ import { JOURNAL_SCHEMA, withoutJournal } from '../model/objects.js';
 import { parseIdentifierChain } from '../model/types-text.js';
 import type { LockInfo, Plan, SqlStep, Step } from '../plan/types.js';
 import { dropColumnSql, renameColumnSql } from '../sql/columns.js';
-import { dropConstraintSql } from '../sql/constraints.js';
+import { dropConstraintSql, renameConstraintSql } from '../sql/constraints.js';
 import { dropIndexSql } from '../sql/indexes.js';
 import { qualifiedName, quoteIdent, type RelationName } from '../sql/quote.js';
 import { dropSchemaSql } from '../sql/schemas.js';
@@ -103,6 +103,8 @@ const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED
 // Renames in place (--renames views; a table rename): renamed back.
 const RENAME_COLUMN = re(`ALTER TABLE ${QUALIFIED} RENAME COLUMN (${ID}) TO (${ID})$`);
 const RENAME_TABLE = re(`ALTER TABLE ${QUALIFIED} RENAME TO (${ID})$`);
+// A NOT NULL constraint's name (PostgreSQL 18) following a rename, or renamed on its own.
+const RENAME_CONSTRAINT = re(`ALTER TABLE ${QUALIFIED} RENAME CONSTRAINT (${ID}) TO (${ID})$`);
 // A new schema (a version schema of --renames views), its comment and the grants on what is in it.
 const CREATE_SCHEMA = re(`CREATE SCHEMA (${ID})$`);
 const COMMENT_SCHEMA = re(`COMMENT ON SCHEMA (${ID}) IS `);
@@ -205,6 +207,8 @@ function undoStatement(
   if (m) return tx(dropViewSql(relationOf(m[2]!), { materialized: m[1] !== undefined, ifExists: true }));
   m = RENAME_COLUMN.exec(sql);
   if (m) return tx(renameColumnSql(relationOf(m[1]!), nameOf(m[3]!), nameOf(m[2]!)));
+  m = RENAME_CONSTRAINT.exec(sql);
+  if (m) return tx(renameConstraintSql(relationOf(m[1]!), nameOf(m[3]!), nameOf(m[2]!)));
   m = RENAME_TABLE.exec(sql);
   if (m) {
     const from = relationOf(m[1]!);

@@ -9,7 +9,7 @@ import { castKey, sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
-import { identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
+import { defaultNotNullName, identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
@@ -222,11 +222,24 @@ interface RelationContext {
   /** The columns of the root table (partitions have their parent's columns). */
   readonly columns: ReadonlyMap<string, Column>;
   readonly relation: Relation;
+  /** A partition's: the names of the NOT NULL constraints of its parent, by column (notNullNamesIn). */
+  readonly parentNotNullNames?: ReadonlyMap<string, string>;
+  /** A partition's own `notNullNames` (those that are not its parent's). */
+  readonly ownNotNullNames?: Readonly<Record<string, string>>;
   /**
    * A materialized view's columns come from its query: only the server knows them (it reports an
    * index on a column the view has not).
    */
   readonly columnsUnknown?: boolean;
+}
+
+/** The NOT NULL constraint names of a table's NOT NULL columns (what its partitions inherit). */
+function rootNotNullNames(table: string, columns: ReadonlyMap<string, Column>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of columns.values()) {
+    if (!c.nullable) out.set(c.name, c.notNullName ?? defaultNotNullName(table, c.name));
+  }
+  return out;
 }
 
 const IDENTITY_TYPES = new Set(['smallint', 'integer', 'bigint']);
@@ -687,7 +700,7 @@ class Converter {
     const pkColumns = new Set(raw.primaryKey?.columns ?? []);
     const columns = new Map<string, Column>();
     for (const [colName, rawColumn, at] of loc.at('columns').entries(raw.columns)) {
-      columns.set(colName, this.convertColumn(schema, colName, rawColumn, at, pkColumns.has(colName)));
+      columns.set(colName, this.convertColumn(schema, name, colName, rawColumn, at, pkColumns.has(colName)));
     }
     const relation: Relation = { schema, name, kind: 'table', columns, uniqueKeys: [], uniques: [] };
     this.relations.set(relationKey(schema, name), relation);
@@ -877,7 +890,14 @@ class Converter {
     return policies.length > 0 ? { policies } : {};
   }
 
-  private convertColumn(schema: string, name: string, raw: RawColumn, loc: Loc, inPrimaryKey: boolean): Column {
+  private convertColumn(
+    schema: string,
+    table: string,
+    name: string,
+    raw: RawColumn,
+    loc: Loc,
+    inPrimaryKey: boolean,
+  ): Column {
     this.checkName(loc, name, 'column');
     if (raw.renamedFrom !== undefined) this.checkName(loc.at('renamedFrom'), raw.renamedFrom, 'column');
     const type = this.resolveType(schema, raw.type, loc.at('type'));
@@ -920,11 +940,21 @@ class Converter {
         `${forcedNotNull} is always NOT NULL in PostgreSQL; remove \`nullable: true\``,
       );
     }
+    const nullable = forcedNotNull === '' ? (raw.nullable ?? true) : false;
+    if (raw.notNullName !== undefined) {
+      this.checkName(loc.at('notNullName'), raw.notNullName, 'constraint');
+      if (nullable) {
+        this.issues.key(
+          loc.at('notNullName'),
+          'a nullable column has no NOT NULL constraint to name: remove `notNullName` or write `nullable: false`',
+        );
+      }
+    }
     return {
       kind: 'column',
       name,
       type,
-      nullable: forcedNotNull === '' ? (raw.nullable ?? true) : false,
+      nullable,
       ...opt('default', raw.default === undefined ? undefined : this.expression(loc.at('default'), raw.default)),
       ...opt('identity', identity),
       ...opt('identityOptions', identityOptions),
@@ -934,6 +964,11 @@ class Converter {
       ...opt('statistics', raw.statistics === -1 ? undefined : raw.statistics),
       ...opt('storage', raw.storage),
       ...opt('compression', raw.compression),
+      // The name PostgreSQL would give it anyway is not kept: the model holds only other names.
+      ...opt(
+        'notNullName',
+        nullable || raw.notNullName === defaultNotNullName(table, name) ? undefined : raw.notNullName,
+      ),
       ...opt('comment', raw.comment || undefined),
       ...opt('renamedFrom', raw.renamedFrom),
       ...this.convertGrants(loc.at('grants'), raw.grants, 'column'),
@@ -1809,12 +1844,50 @@ class Converter {
     };
     const k = relationKey(schema, name);
     if (!this.relations.has(k)) this.relations.set(k, relation);
+    const parentNames = parent.parentNotNullNames
+      ? new Map([...parent.parentNotNullNames, ...Object.entries(parent.ownNotNullNames ?? {})])
+      : rootNotNullNames(parent.name, parent.columns);
+    const ownNames = this.partitionNotNullNames(parentNames, raw.notNullNames, loc.at('notNullNames'), parent.label);
     const parts = this.convertParts(
-      { schema, name, label: `partition \`${schema}.${name}\``, columns: parent.columns, relation },
+      {
+        schema,
+        name,
+        label: `partition \`${schema}.${name}\``,
+        columns: parent.columns,
+        relation,
+        parentNotNullNames: parentNames,
+        ...opt('ownNotNullNames', ownNames),
+      },
       raw,
       loc,
     );
-    return { kind: 'partition', schema, name, bound, ...parts };
+    return { kind: 'partition', schema, name, bound, ...parts, ...opt('notNullNames', ownNames) };
+  }
+
+  /**
+   * `notNullNames` of a partition: each a NOT NULL column of the root table. A name that is the
+   * parent's (what PARTITION OF gives) is not kept.
+   */
+  private partitionNotNullNames(
+    parentNames: ReadonlyMap<string, string>,
+    raw: Readonly<Record<string, string>> | undefined,
+    loc: Loc,
+    parentLabel: string,
+  ): Readonly<Record<string, string>> | undefined {
+    if (raw === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const column of Object.keys(raw).sort()) {
+      const name = raw[column]!;
+      this.checkName(loc.at(column), name, 'constraint');
+      const inherited = parentNames.get(column);
+      if (inherited === undefined) {
+        this.issues.key(
+          loc.at(column),
+          `${parentLabel} has no NOT NULL column \`${column}\`: a partition names only the NOT NULL constraints it inherits`,
+        );
+      } else if (name !== inherited) out[column] = name;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
   }
 
   private bound(key: PartitionKey | undefined, raw: RawPartition, loc: Loc): PartitionBound {

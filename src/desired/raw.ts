@@ -133,6 +133,7 @@ export interface RawColumn {
   readonly statistics?: number;
   readonly storage?: 'plain' | 'external' | 'extended' | 'main';
   readonly compression?: 'pglz' | 'lz4';
+  readonly notNullName?: string;
   readonly comment?: string;
   readonly renamedFrom?: string;
   readonly using?: RawText;
@@ -262,6 +263,7 @@ export type RawBoundValue = RawText | null;
 
 export interface RawPartition extends RawRelationParts {
   readonly schema?: string;
+  readonly notNullNames?: Readonly<Record<string, string>>;
   readonly from?: readonly RawBoundValue[];
   readonly to?: readonly RawBoundValue[];
   readonly in?: readonly RawBoundValue[];

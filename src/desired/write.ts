@@ -711,6 +711,7 @@ function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): 
     ['statistics', c.statistics],
     ['storage', c.storage],
     ['compression', c.compression],
+    ['notNullName', c.notNullName],
     ['comment', c.comment],
     ['grants', grantsNode(c.grants)],
     ['renamedFrom', c.renamedFrom],
@@ -886,6 +887,7 @@ function partitionNode(parentSchema: string, p: Partition): YAMLMap {
     ['schema', p.schema === parentSchema ? undefined : p.schema],
     ...boundEntries(p.bound),
     ...propertyEntries(p),
+    ['notNullNames', p.notNullNames ? flowMap(Object.entries(p.notNullNames)) : undefined],
     ['comment', p.comment],
   ];
   const parts = partsEntries(p.schema, p.name, p).filter(([, v]) => v !== undefined);

@@ -663,6 +663,14 @@ function diffParts(
       out.push({ kind: 'dropPartition', parent: ref, partition: p.live, replacedBy: p.desired });
       out.push({ kind: 'addPartition', parent: ref, partition: p.desired, replaces: p.live });
       newRelationExtras(p.desired, out);
+    } else if (!same(p.live.notNullNames ?? {}, p.desired.notNullNames ?? {})) {
+      out.push({
+        kind: 'unsupported',
+        object: `partition ${p.desired.schema}.${p.desired.name}`,
+        path: docPath([...ppath, 'notNullNames']),
+        reason:
+          'PostgreSQL cannot rename a NOT NULL constraint a partition inherits: detach the partition, rename its constraint and attach it again by hand, or give notNullNames the names it has',
+      });
     } else if (!same(p.live.partitionBy, p.desired.partitionBy)) {
       out.push({
         kind: 'unsupported',

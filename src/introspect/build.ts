@@ -6,6 +6,7 @@
 import { InternalError, messageOf, ServerError } from '../errors.js';
 import { sortedCasts } from '../model/casts.js';
 import { compareGrants } from '../model/grants.js';
+import { defaultNotNullName } from '../model/names.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
 import type {
   CheckConstraint,
@@ -74,6 +75,7 @@ import type {
   GrantRow,
   IndexKeyRow,
   IndexRow,
+  NotNullNameRow,
   PolicyRow,
   RelationRow,
   SchemaRow,
@@ -108,6 +110,8 @@ export interface CatalogRows {
   readonly relations: readonly RelationRow[];
   readonly columns: readonly ColumnRow[];
   readonly constraints: readonly ConstraintRow[];
+  /** PostgreSQL 18 only; absent: none read (rows built by hand, or an earlier version). */
+  readonly notNullNames?: readonly NotNullNameRow[];
   readonly indexes: readonly IndexRow[];
   readonly indexKeys: readonly IndexKeyRow[];
   readonly views: readonly ViewRow[];
@@ -261,6 +265,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   }
 
   const columnsByTable = groupBy(rows.columns, (c) => c.table_oid);
+  const notNullNamesByTable = groupBy(rows.notNullNames ?? [], (n) => n.table_oid);
   const partitionsByParent = groupBy(
     rows.relations.filter((r) => r.is_partition && r.parent_oid !== null),
     (r) => r.parent_oid!,
@@ -302,7 +307,20 @@ export function buildModel(rows: CatalogRows): BuildResult {
       if (rel.partition_bound === null) throw new Error('partition without a bound');
       return parseBound(rel.partition_bound);
     });
-    return { kind: 'partition', schema: rel.schema, name: rel.name, bound, ...relationParts(rel) };
+    // Only the names that are not the parent's: a partition's own NOT NULL columns are not in the model.
+    const notNullNames: Record<string, string> = {};
+    for (const n of notNullNamesByTable.get(rel.oid) ?? []) {
+      if (n.parent_name !== null && n.name !== n.parent_name) notNullNames[n.column] = n.name;
+    }
+    const names = Object.keys(notNullNames).sort(compareText);
+    return {
+      kind: 'partition',
+      schema: rel.schema,
+      name: rel.name,
+      bound,
+      ...relationParts(rel),
+      ...(names.length > 0 ? { notNullNames: Object.fromEntries(names.map((c) => [c, notNullNames[c]!])) } : {}),
+    };
   };
 
   const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
@@ -313,13 +331,19 @@ export function buildModel(rows: CatalogRows): BuildResult {
   const buildTable = (rel: RelationRow): Table => {
     // A child of INHERITS lists its own columns; the inherited ones follow from its parents.
     const columnRows = (columnsByTable.get(rel.oid) ?? []).filter((c) => rel.inherits.length === 0 || c.local);
+    const notNullName = new Map((notNullNamesByTable.get(rel.oid) ?? []).map((n) => [n.column, n.name]));
+    const withNotNullName = (c: Column): Column => {
+      const name = c.nullable ? undefined : notNullName.get(c.name);
+      return name === undefined || name === defaultNotNullName(rel.name, c.name) ? c : { ...c, notNullName: name };
+    };
     const columns: Column[] = withContext(`columns of ${rel.schema}.${rel.name}`, () =>
       columnRows.map((row) => {
         const c = withKnownOptions(row, (unknown) =>
           note(`${rel.schema}.${rel.name}.${row.name}`, `attribute options PostgreSQL does not document (${unknown})`),
         );
         const g = grantsOf('column', rel.schema, rel.name, c.name);
-        return g.length > 0 ? { ...parseColumn(c), grants: g } : parseColumn(c);
+        const column = withNotNullName(parseColumn(c));
+        return g.length > 0 ? { ...column, grants: g } : column;
       }),
     );
     for (const c of columnRows) {

@@ -39,6 +39,8 @@ import {
   type IndexKeyRow,
   type IndexRow,
   indexesSql,
+  NOT_NULL_NAMES_SQL,
+  type NotNullNameRow,
   OUTSIDE_TRANSACTION_SQL,
   type OutsideTransactionRow,
   POLICIES_SQL,
@@ -149,6 +151,8 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
   const relations = await read<RelationRow>(client, 'tables', RELATIONS_SQL, p);
   const columns = await read<ColumnRow>(client, 'columns', COLUMNS_SQL, p);
   const constraints = await read<ConstraintRow>(client, 'constraints', constraintsSql(versionNum), p);
+  const notNullNames =
+    versionNum >= 180000 ? await read<NotNullNameRow>(client, 'NOT NULL constraint names', NOT_NULL_NAMES_SQL, p) : [];
   const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
   const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
   const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
@@ -187,6 +191,7 @@ async function readCatalog(client: Queryable, options: IntrospectOptions): Promi
     relations,
     columns,
     constraints,
+    notNullNames,
     indexes,
     indexKeys,
     views,

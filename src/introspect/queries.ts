@@ -431,6 +431,29 @@ WHERE con.contype IN ('p', 'u', 'c', 'f', 'x')
   AND (con.contype <> 'c' OR con.conislocal)`;
 }
 
+export interface NotNullNameRow {
+  readonly table_oid: string;
+  readonly column: string;
+  readonly name: string;
+  /** For a partition: the name of its parent's NOT NULL constraint on the same column (null: none, or not a partition). */
+  readonly parent_name: string | null;
+}
+
+/**
+ * PostgreSQL 18: the names of the NOT NULL constraints (contype 'n', one column each) of tables and
+ * partitions, with a partition's parent's name for the same column. Earlier versions have none.
+ */
+export const NOT_NULL_NAMES_SQL = `WITH ${RELS_CTE}
+SELECT con.conrelid::pg_catalog.text AS table_oid, a.attname AS column, con.conname AS name,
+  (SELECT pc.conname FROM pg_catalog.pg_inherits i
+     JOIN pg_catalog.pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+     JOIN pg_catalog.pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' AND pc.conkey[1] = pa.attnum
+   WHERE rels.relispartition AND i.inhrelid = con.conrelid
+   LIMIT 1) AS parent_name
+FROM rels
+JOIN pg_catalog.pg_constraint con ON con.conrelid = rels.oid AND con.contype = 'n'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]`;
+
 export interface IndexRow {
   readonly oid: string;
   readonly table_oid: string;

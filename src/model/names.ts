@@ -1,4 +1,4 @@
-import type { IndexKey } from './types.js';
+import type { IndexKey, Partition, Table } from './types.js';
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; zdm rejects longer names instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -184,4 +184,44 @@ export function qualified(schema: string, name: string): string {
 /** `schema.name` of a relation for messages (neither part quoted). */
 export function qualifiedRef(r: { readonly schema: string; readonly name: string }): string {
   return qualified(r.schema, r.name);
+}
+
+/**
+ * The name PostgreSQL 18 gives the NOT NULL constraint it makes for `table.column` itself (NOT NULL
+ * in CREATE TABLE or ADD COLUMN, SET NOT NULL, a primary key): `<table>_<column>_not_null`. (It
+ * appends a number when a constraint of the schema has the name; such a name is kept explicitly.)
+ */
+export function defaultNotNullName(table: string, column: string): string {
+  return makeObjectName(table, column, 'not_null');
+}
+
+/**
+ * By column, the names of the NOT NULL constraints of `target` (the table `root` or one of its
+ * partitions at any depth), as PostgreSQL 18 has them: the root's are its columns' `notNullName` or
+ * the default; a partition made by `PARTITION OF` takes its parent's, except where its
+ * `notNullNames` says otherwise. Undefined when `target` is not in `root`'s tree.
+ */
+export function notNullNamesIn(
+  root: Table,
+  target: { readonly schema: string; readonly name: string },
+): Map<string, string> | undefined {
+  const own = new Map<string, string>();
+  for (const c of root.columns) {
+    if (!c.nullable) own.set(c.name, c.notNullName ?? defaultNotNullName(root.name, c.name));
+  }
+  const walk = (r: Table | Partition, names: Map<string, string>): Map<string, string> | undefined => {
+    if (r.schema === target.schema && r.name === target.name) return names;
+    for (const p of r.partitions) {
+      const found = walk(p, withPartitionNames(names, p));
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(root, own);
+}
+
+function withPartitionNames(parent: ReadonlyMap<string, string>, p: Partition): Map<string, string> {
+  const out = new Map(parent);
+  for (const [column, name] of Object.entries(p.notNullNames ?? {})) if (out.has(column)) out.set(column, name);
+  return out;
 }

@@ -142,6 +142,12 @@ export interface Column extends Grantable {
   /** Compression method of new values (`ALTER COLUMN … SET COMPRESSION`); absent: default_toast_compression. */
   readonly compression?: ColumnCompression;
   readonly comment?: string;
+  /**
+   * Name of the column's NOT NULL constraint (PostgreSQL 18 makes one, contype 'n'), only when it is
+   * not the name PostgreSQL gives it itself, `<table>_<column>_not_null` (notNullConstraintName).
+   * Absent on a nullable column and on every column of PostgreSQL 14–17, which have no such name.
+   */
+  readonly notNullName?: string;
   /** Desired state only: the column's previous name (a rename, not drop + add). */
   readonly renamedFrom?: string;
   /** Desired state only: conversion expression for a type change that is not a plain cast. */
@@ -305,6 +311,12 @@ export interface Partition extends RelationParts {
   readonly schema: string;
   readonly name: string;
   readonly bound: PartitionBound;
+  /**
+   * PostgreSQL 18: by column, the name of the partition's NOT NULL constraint where it is not its
+   * parent's (a partition made by `PARTITION OF` takes its parent's names; one attached with ATTACH
+   * PARTITION keeps those it had). Absent when every name is the parent's.
+   */
+  readonly notNullNames?: Readonly<Record<string, string>>;
 }
 
 // ---------------------------------------------------------------- privileges (issue 12)

@@ -27,6 +27,7 @@ import * as constraints from './techniques/constraints.js';
 import { planChangeGrants } from './techniques/grants.js';
 import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
+import { checkNotNullNamesSupported } from './techniques/not-null-names.js';
 import * as objects from './techniques/objects.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
 import * as policies from './techniques/policies.js';
@@ -214,6 +215,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     batchSize: options.batchSize ?? 5000,
     rowsOutsidePartitions: options.rowsOutsidePartitions ?? {},
   });
+  checkNotNullNamesSupported(ctx, desired);
   for (const c of changes) {
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
   }

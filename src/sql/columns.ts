@@ -23,7 +23,9 @@ export interface ColumnSqlOptions {
 export function columnDefinition(c: Column, opts: ColumnSqlOptions): string {
   let sql = `${quoteIdent(c.name)} ${c.type}`;
   if (c.collation !== undefined) sql += ` COLLATE ${catalogObjectName(c.collation, opts.schemas)}`;
-  if (!c.nullable && !opts.nullable) sql += ' NOT NULL';
+  if (!c.nullable && !opts.nullable) {
+    sql += c.notNullName === undefined ? ' NOT NULL' : ` CONSTRAINT ${quoteIdent(c.notNullName)} NOT NULL`;
+  }
   if (c.default !== undefined && !opts.noDefault) sql += ` DEFAULT ${roundTripText(c.default)}`;
   if (c.generated !== undefined) {
     sql += ` GENERATED ALWAYS AS ${parenthesized(roundTripText(c.generated.expression))} ${c.generated.stored ? 'STORED' : 'VIRTUAL'}`;

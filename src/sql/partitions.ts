@@ -37,16 +37,25 @@ export function partitionBoundSql(b: PartitionBound): string {
   }
 }
 
-/** `CREATE TABLE p PARTITION OF parent <bound> [PARTITION BY …] [WITH (…)]` */
+/**
+ * `CREATE TABLE p PARTITION OF parent [(CONSTRAINT n NOT NULL c, …)] <bound> [PARTITION BY …] [WITH (…)]`.
+ * The partition takes its parent's NOT NULL constraint names (PostgreSQL 18), but those `notNullNames` gives.
+ */
 export function createPartitionOfSql(
   partition: RelationName,
   parent: RelationName,
   bound: PartitionBound,
   partitionBy?: PartitionKey,
   parameters?: StorageParameters,
+  notNullNames?: Readonly<Record<string, string>>,
 ): string {
   const by = partitionBy ? ` ${partitionBySql(partitionBy)}` : '';
-  return `CREATE TABLE ${rel(partition)} PARTITION OF ${rel(parent)} ${partitionBoundSql(bound)}${by}${withClause(parameters)}`;
+  const names = Object.entries(notNullNames ?? {});
+  const constraints =
+    names.length === 0
+      ? ''
+      : ` (${names.map(([c, n]) => `CONSTRAINT ${quoteIdent(n)} NOT NULL ${quoteIdent(c)}`).join(', ')})`;
+  return `CREATE TABLE ${rel(partition)} PARTITION OF ${rel(parent)}${constraints} ${partitionBoundSql(bound)}${by}${withClause(parameters)}`;
 }
 
 /**

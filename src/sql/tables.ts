@@ -81,7 +81,7 @@ export function relationPartsSql(
 export function newPartitionsSql(parent: RelationName, r: RelationParts, schemas: ReadonlySet<string>): string[] {
   const sql: string[] = [];
   for (const p of r.partitions) {
-    sql.push(createPartitionOfSql(p, parent, p.bound, p.partitionBy, p.with));
+    sql.push(createPartitionOfSql(p, parent, p.bound, p.partitionBy, p.with, p.notNullNames));
     sql.push(...relationPartsSql(p, p, schemas, false));
     sql.push(...newPartitionsSql(p, p, schemas));
   }

@@ -48,6 +48,7 @@ import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planCollationChange } from './collation.js';
 import { planNotNull } from './not-null.js';
+import { NOT_NULL_NAMES_MAJOR, planNotNullRename } from './not-null-names.js';
 import { rebuildViews, viewsReading } from './views.js';
 
 /** How a new column of an existing table is added. */
@@ -163,7 +164,7 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
       const sql = [addColumnSql(table, typed(c), { nullable: true, noDefault: true, schemas: ctx.schemas })];
       if (c.default !== undefined) sql.push(setDefaultSql(table, c.name, c.default));
       sql.push(...columnPropertiesSql(table, c));
-      const nullableCol: Column = omit({ ...added, nullable: true }, 'default');
+      const nullableCol: Column = omit(omit({ ...added, nullable: true }, 'default'), 'notNullName');
       ctx.add(
         at.expand('columns'),
         sqlStep(
@@ -186,7 +187,12 @@ export function planAddColumn(ctx: PlanContext, ch: AddColumn): void {
         (m) => m,
         touches,
       );
-      if (!c.nullable) planNotNull(ctx, table, c.name, { addAt: at.backfill('constraintsAfterData') });
+      if (!c.nullable) {
+        planNotNull(ctx, table, c.name, {
+          addAt: at.backfill('constraintsAfterData'),
+          notNullName: c.notNullName,
+        });
+      }
       return;
     }
   }
@@ -407,22 +413,27 @@ export function planAlterColumn(ctx: PlanContext, ch: AlterColumn): void {
     }
   }
 
+  // Before PostgreSQL 18 a name is refused (checkNotNullNamesSupported): none to give.
+  const named = { notNullName: ctx.input.serverMajor >= NOT_NULL_NAMES_MAJOR ? to.notNullName : undefined };
   if (nullableToNotNull && to.identity === undefined) {
     if (to.using !== undefined && from.type === to.type) {
       ctx.add(at.backfill('data'), backfillStep(ctx, table, to.name, to.using, 'using'), (m) => m, touches);
-      planNotNull(ctx, table, to.name, { addAt: at.backfill('constraintsAfterData') });
+      planNotNull(ctx, table, to.name, { addAt: at.backfill('constraintsAfterData'), ...named });
     } else {
-      planNotNull(ctx, table, to.name);
+      planNotNull(ctx, table, to.name, named);
     }
   } else if (nullableToNotNull) {
-    planNotNull(ctx, table, to.name);
+    planNotNull(ctx, table, to.name, named);
+  } else if (!from.nullable && !to.nullable) {
+    planNotNullRename(ctx, table, from, to);
   } else if (!from.nullable && to.nullable) {
     // A primary key column cannot drop NOT NULL while the key exists: wait until contract drops the key.
     const inLivePk = rootTable(ctx.live, table)?.primaryKey?.columns.includes(to.name) ?? false;
     ctx.add(
       inLivePk ? at.contract('columns') : at.expand('columns'),
       sqlStep(`drop NOT NULL of ${display}`, [dropNotNullSql(table, c)], { locks }),
-      set((col) => ({ ...col, nullable: true })),
+      // The NOT NULL constraint goes, and its name with it.
+      set((col) => omit({ ...col, nullable: true }, 'notNullName')),
       touches,
     );
   }

@@ -7,12 +7,18 @@
  *      PostgreSQL 12+ sees the validated check and skips the scan.
  */
 import type { RelationRef } from '../../diff/changes.js';
-import { qualified } from '../../model/names.js';
+import { defaultNotNullName, qualified } from '../../model/names.js';
 import type { CheckConstraint } from '../../model/types.js';
 import { setNotNullSql } from '../../sql/columns.js';
-import { addConstraintSql, checkSql, dropConstraintSql, notNullExpression } from '../../sql/constraints.js';
+import {
+  addConstraintSql,
+  checkSql,
+  dropConstraintSql,
+  notNullExpression,
+  renameConstraintSql,
+} from '../../sql/constraints.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../context.js';
-import { mapColumn, mapRelation, removeNamed } from '../model-edit.js';
+import { mapColumn, mapRelation, removeNamed, withOptional } from '../model-edit.js';
 import { NOT_NULL_HELPER_ROLE } from '../names.js';
 import { planValidation } from './validate.js';
 
@@ -24,6 +30,11 @@ export function notNullCheck(name: string, column: string): CheckConstraint {
 export interface NotNullOptions {
   /** Where the NOT VALID helper check goes: expand (the default), or backfill after the data copy. */
   readonly addAt?: Placement;
+  /**
+   * PostgreSQL 18: the NOT NULL constraint's name when it is not the one SET NOT NULL gives
+   * (`<table>_<column>_not_null`); renamed in the SET NOT NULL step, under the same lock.
+   */
+  readonly notNullName?: string | undefined;
 }
 
 /** Plans the three steps of the recipe for `table.column`; returns the helper check's name. */
@@ -47,16 +58,21 @@ export function planNotNull(ctx: PlanContext, table: RelationRef, column: string
     name,
     summary: `validate check ${name} on ${qualified(table.schema, table.name)} (proves ${display} has no NULLs)`,
   });
+  const named = o.notNullName;
   ctx.add(
     at.contract('setNotNull'),
     sqlStep(
-      `set ${display} NOT NULL (no scan: check ${name} is validated) and drop the check`,
-      [setNotNullSql(table, column), dropConstraintSql(table, name)],
+      `set ${display} NOT NULL (no scan: check ${name} is validated)${named === undefined ? '' : `, name its constraint ${named}`} and drop the check`,
+      [
+        setNotNullSql(table, column),
+        ...(named === undefined ? [] : [renameConstraintSql(table, defaultNotNullName(table.name, column), named)]),
+        dropConstraintSql(table, name),
+      ],
       { locks: [lock(table, 'ACCESS EXCLUSIVE')] },
     ),
     (m) =>
       mapRelation(
-        mapColumn(m, table, column, (col) => ({ ...col, nullable: false })),
+        mapColumn(m, table, column, (col) => withOptional({ ...col, nullable: false }, 'notNullName', named)),
         table,
         (r) => ({
           ...r,

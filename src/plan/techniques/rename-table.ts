@@ -15,6 +15,7 @@ import { TRANSITIONAL_COMMENT_PREFIX } from '../../model/views.js';
 import { renameTableSql } from '../../sql/tables.js';
 import { commentOnViewSql, createViewOfTableSql, dropViewSql } from '../../sql/views.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
+import { notNullRenamesOfTable } from './not-null-names.js';
 
 export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
   const { schema, from, to } = ch;
@@ -24,12 +25,15 @@ export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
     { kind: 'table' as const, schema, name: from },
     { kind: 'table' as const, schema, name: to },
   ];
+  const notNull = notNullRenamesOfTable(ctx, ch);
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      `rename table ${qualified(schema, from)} to ${to}, and leave an updatable view ${qualified(schema, from)} over it for the old application version`,
+      `rename table ${qualified(schema, from)} to ${to}, and leave an updatable view ${qualified(schema, from)} over it for the old application version` +
+        (notNull.sql.length > 0 ? ` (and its NOT NULL constraints named after ${from})` : ''),
       [
         renameTableSql(oldName, to),
+        ...notNull.sql,
         createViewOfTableSql(oldName, newName),
         // The marker that keeps this view out of the user's schema (introspection leaves it out).
         commentOnViewSql(
@@ -37,7 +41,7 @@ export function planRenameTable(ctx: PlanContext, ch: RenameTable): void {
           `${TRANSITIONAL_COMMENT_PREFIX}the old name of ${qualified(schema, to)} until contract`,
         ),
       ],
-      { locks: [lock(oldName, 'ACCESS EXCLUSIVE')] },
+      { locks: [lock(oldName, 'ACCESS EXCLUSIVE'), ...notNull.partitions.map((p) => lock(p, 'ACCESS EXCLUSIVE'))] },
     ),
     (m) => renameTableIn(m, schema, from, to),
     touches,

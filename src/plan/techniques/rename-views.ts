@@ -48,6 +48,7 @@ import { renameTableSql } from '../../sql/tables.js';
 import { createVersionSchemaSql, createVersionViewSql, dropVersionSchemaSql } from '../../sql/version-schemas.js';
 import { at, lock, type PlanContext, sqlStep } from '../context.js';
 import { chain, type ModelEdit, mapColumn } from '../model-edit.js';
+import { notNullRenamesOfTable } from './not-null-names.js';
 
 /** Which technique a rename takes: a second column kept in sync and backfilled, or views. */
 export const RENAME_PATHS = ['copy', 'views'] as const;
@@ -401,6 +402,9 @@ function planRenameInPlace(ctx: PlanContext, r: TableRenames): void {
       ),
     );
   }
+  // PostgreSQL 18: the NOT NULL constraints named after the old names follow.
+  const notNull = notNullRenamesOfTable(ctx, r);
+  sql.push(...notNull.sql);
   const what = [
     ...(from !== to ? [`table ${qualified(schema, from)} to ${to}`] : []),
     ...r.columns.map((c) => `column ${c.from} to ${c.to}`),
@@ -408,7 +412,10 @@ function planRenameInPlace(ctx: PlanContext, r: TableRenames): void {
   ctx.add(
     at.backfill('renameInPlace'),
     sqlStep(`rename in place ${what} (the version schemas' views follow)`, sql, {
-      locks: [lock({ schema, name: from }, 'ACCESS EXCLUSIVE')],
+      locks: [
+        lock({ schema, name: from }, 'ACCESS EXCLUSIVE'),
+        ...notNull.partitions.map((p) => lock(p, 'ACCESS EXCLUSIVE')),
+      ],
       hazards: ['app-compat'],
     }),
     chain(...edits),

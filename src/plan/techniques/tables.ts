@@ -13,13 +13,20 @@
  *   PostgreSQL allows it (no default partition), so the parent never waits.
  */
 
-import type { AddPartition, CreateTable, DropPartition, DropTable, SetTableLogged } from '../../diff/changes.js';
+import type {
+  AddPartition,
+  CreateTable,
+  DropPartition,
+  DropTable,
+  RelationRef,
+  SetTableLogged,
+} from '../../diff/changes.js';
 import { withoutDirectives } from '../../model/directives.js';
-import { qualifiedRef } from '../../model/names.js';
+import { notNullNamesIn, qualifiedRef } from '../../model/names.js';
 import { inheritsParent } from '../../model/objects.js';
 import type { Column, Partition, RelationParts, Table } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
-import { dropConstraintSql } from '../../sql/constraints.js';
+import { dropConstraintSql, renameConstraintSql } from '../../sql/constraints.js';
 import {
   attachPartitionSql,
   boundPredicateSql,
@@ -31,6 +38,7 @@ import { createTableSql, dropTableSql, newPartitionsSql, relationPartsSql, setLo
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
+import { NOT_NULL_NAMES_MAJOR } from './not-null-names.js';
 
 /** A new relation as the model shows it right after its creation step: no foreign keys, no comments yet. */
 export function asCreated<T extends Table | Partition>(r: T): T {
@@ -154,6 +162,7 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
   const generated = root?.columns.some((c) => c.generated !== undefined) ?? false;
   const sql = [
     createPartitionLikeSql(ref, parent, generated, p.partitionBy, p.with),
+    ...likeNotNullRenames(ctx, parent, ref, p),
     ...relationPartsSql(ref, p, ctx.schemas, false),
     ...newPartitionsSql(ref, p, ctx.schemas),
     attachPartitionSql(parent, ref, p.bound),
@@ -189,6 +198,21 @@ export function planAddPartition(ctx: PlanContext, ch: AddPartition): void {
     (m) => mapRelation(m, parent, (r) => ({ ...r, partitions: [...r.partitions, asCreated(p)] })),
     [tableTouch(parent), tableTouch(ref)],
   );
+}
+
+/**
+ * `LIKE parent INCLUDING CONSTRAINTS` copies the parent's NOT NULL constraint names (PostgreSQL 18),
+ * and ATTACH PARTITION keeps the table's own: the names the partition wants otherwise are given to
+ * the new, still detached table, which no one else can see yet.
+ */
+function likeNotNullRenames(ctx: PlanContext, parent: RelationRef, ref: RelationRef, p: Partition): string[] {
+  if (p.notNullNames === undefined || ctx.input.serverMajor < NOT_NULL_NAMES_MAJOR) return [];
+  const root = rootTable(ctx.live, parent);
+  const inherited = root ? notNullNamesIn(root, parent) : undefined;
+  return Object.entries(p.notNullNames).flatMap(([column, name]) => {
+    const from = inherited?.get(column);
+    return from === undefined || from === name ? [] : [renameConstraintSql(ref, from, name)];
+  });
 }
 
 export function planDropPartition(ctx: PlanContext, ch: DropPartition): void {

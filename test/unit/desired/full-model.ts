@@ -97,7 +97,11 @@ const users = table(
     col('answer', 'public.yes', { using: 'answer::text::yes', reverse: 'answer::text' }),
     col('score', 'public.positive_int'),
     col('tags', 'text[]', { default: "'{}'::text[]" }),
-    col('created', 'timestamp(3) with time zone', { nullable: false, default: 'now()' }),
+    col('created', 'timestamp(3) with time zone', {
+      nullable: false,
+      default: 'now()',
+      notNullName: 'users "created" required',
+    }),
     col('created desc', 'timestamp without time zone'),
     col('price', 'numeric(10,2)', { default: '1.50' }),
     col('qty', 'integer', { default: '0' }),
@@ -324,6 +328,7 @@ const orders = table(
               'orders_2024_h1',
               { kind: 'range', from: ['2024-01-01 00:00:00+00'], to: ['2024-07-01 00:00:00+00'] },
               {
+                notNullNames: { created_at: 'orders_2024_h1_created_at_not_null' },
                 foreignKeys: [
                   {
                     kind: 'foreignKey',
