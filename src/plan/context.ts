@@ -196,6 +196,11 @@ export class PlanContext {
    */
   readonly rebuiltViews = new Set<string>();
   /**
+   * Policies (object keys) that a step drops and creates again around another change
+   * (techniques/policies.ts rebuildPolicies): the policy planning leaves them alone.
+   */
+  readonly rebuiltPolicies = new Set<string>();
+  /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
    */

@@ -9,6 +9,7 @@ import type { Column, Table } from '../../../model/types.js';
 import { findRelation, type PlanContext } from '../../context.js';
 import { mentions } from '../../reparse.js';
 import { hasBatchKey } from '../../row-key.js';
+import { policiesReading } from '../policies.js';
 import {
   type Carried,
   type ColumnNames,
@@ -79,11 +80,15 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
         : undefined,
   },
   {
-    // Views over the column are dropped and created again in the swap (steps.ts); what zdm does not
-    // manage cannot be (triggers have their own rule).
+    // Views over the column, and the table's own policies over it, are dropped and created again in
+    // the swap (steps.ts); what zdm does not manage cannot be (triggers have their own rule), nor
+    // policies of other tables.
     name: 'unmanaged-uses-column',
     refuse: ({ ctx, change }) => {
-      const deps = ctx.unmanagedDependents(change.table, change.from.name).filter((k) => !k.startsWith('trigger '));
+      const own = new Set(policiesReading(ctx, change.table, change.from.name));
+      const deps = ctx
+        .unmanagedDependents(change.table, change.from.name)
+        .filter((k) => !k.startsWith('trigger ') && !own.has(k));
       return deps.length > 0
         ? `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} in a plan of ${deps.length === 1 ? 'its' : 'their'} own first`
         : undefined;
