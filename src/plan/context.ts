@@ -201,6 +201,11 @@ export class PlanContext {
    */
   readonly rebuiltPolicies = new Set<string>();
   /**
+   * Triggers (object keys) that a step drops and creates again around another change
+   * (techniques/routines.ts rebuildTriggers): the trigger planning leaves them alone.
+   */
+  readonly rebuiltTriggers = new Set<string>();
+  /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
    */

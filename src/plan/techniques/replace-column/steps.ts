@@ -67,6 +67,7 @@ import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
 import { policiesReading, rebuildPolicies } from '../policies.js';
+import { rebuildTriggers, triggersNaming } from '../routines.js';
 import { planValidation } from '../validate.js';
 import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
@@ -599,7 +600,9 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   // Policies of the table that read the old column likewise (on a type change, the desired state's
   // policies over the column too): PostgreSQL refuses to drop the column under them.
   const policies = rebuildPolicies(ctx, table, policiesReading(ctx, table, from.name, rename ? undefined : to.name));
-  sql.push(...(views?.drop ?? []), ...(policies?.drop ?? []));
+  // And triggers on the table whose UPDATE OF or WHEN names the old column.
+  const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, from.name, rename ? undefined : to.name));
+  sql.push(...(views?.drop ?? []), ...(policies?.drop ?? []), ...(triggers?.drop ?? []));
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
   if (!rename && helper !== undefined) {
@@ -616,7 +619,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   if (!rename && to.comment !== undefined) {
     sql.push(commentSql({ kind: 'column', schema: table.schema, table: table.name, column: finalName }, to.comment));
   }
-  sql.push(...(views?.create ?? []), ...(policies?.create ?? []));
+  sql.push(...(views?.create ?? []), ...(policies?.create ?? []), ...(triggers?.create ?? []));
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
@@ -633,10 +636,11 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
       : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
       (views ? `; ${views.note}` : '') +
-      (policies ? `; ${policies.note}` : ''),
+      (policies ? `; ${policies.note}` : '') +
+      (triggers ? `; ${triggers.note}` : ''),
     sql,
     {
-      // The policies' own locks (ACCESS EXCLUSIVE, ACCESS SHARE on the table) are the swap's.
+      // The policies' and triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's.
       locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
       hazards: views?.hazards ?? [],
     },
@@ -660,12 +664,14 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
       (m) => moveOwnership(m, owned, finalName),
       views?.edit ?? ((m) => m),
       policies?.edit ?? ((m) => m),
+      triggers?.edit ?? ((m) => m),
     ),
     [
       tableTouch(table),
       ...carry.touches,
       ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
       ...(views?.touches ?? []),
+      ...(triggers?.touches ?? []),
     ],
   );
   for (const { table: child, fk } of carry.revalidate) {
