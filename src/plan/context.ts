@@ -372,7 +372,8 @@ export class PlanContext {
     const desired = objectFingerprints(this.input.desired);
     const live = objectFingerprints(this.input.live);
     // Policies (issue 12) are managed, and not re-created around such a change either (one the
-    // desired state drops goes first, in contract).
+    // desired state drops goes first, in contract), except by a column swap (replace-column), which
+    // re-creates the table's own (techniques/policies.ts rebuildPolicies) and leaves them out.
     const desiredPolicies = new Set(
       this.input.desired.schemas.flatMap((s) =>
         s.tables.flatMap((t) => (t.policies ?? []).map((p) => `policy ${p.name} on ${s.name}.${t.name}`)),
