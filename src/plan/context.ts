@@ -196,6 +196,16 @@ export class PlanContext {
    */
   readonly rebuiltViews = new Set<string>();
   /**
+   * Policies (object keys) that a step drops and creates again around another change
+   * (techniques/policies.ts rebuildPolicies): the policy planning leaves them alone.
+   */
+  readonly rebuiltPolicies = new Set<string>();
+  /**
+   * Triggers (object keys) that a step drops and creates again around another change
+   * (techniques/routines.ts rebuildTriggers): the trigger planning leaves them alone.
+   */
+  readonly rebuiltTriggers = new Set<string>();
+  /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
    */
@@ -362,7 +372,8 @@ export class PlanContext {
     const desired = objectFingerprints(this.input.desired);
     const live = objectFingerprints(this.input.live);
     // Policies (issue 12) are managed, and not re-created around such a change either (one the
-    // desired state drops goes first, in contract).
+    // desired state drops goes first, in contract), except by a column swap (replace-column), which
+    // re-creates the table's own (techniques/policies.ts rebuildPolicies) and leaves them out.
     const desiredPolicies = new Set(
       this.input.desired.schemas.flatMap((s) =>
         s.tables.flatMap((t) => (t.policies ?? []).map((p) => `policy ${p.name} on ${s.name}.${t.name}`)),

@@ -109,6 +109,84 @@ schemas:
     expect(leftovers).toEqual([]);
   });
 
+  it('renames a column a row-level security policy reads under an old-app + new-app workload (not the owner)', async () => {
+    // The applications connect as a role of their own: the policy applies to them (not to the
+    // table's owner). Were the table ever without its policy, their writes would be refused.
+    const role = `zdm_rls_app_${process.pid}`;
+    await db.exec(`
+      CREATE ROLE ${role} LOGIN PASSWORD 'app';
+      CREATE TABLE public.members (id bigint PRIMARY KEY, name text NOT NULL);
+      INSERT INTO public.members SELECT g, 'member ' || g FROM generate_series(1, 3000) g;
+      ALTER TABLE public.members ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY named ON public.members USING (length(name) > 0);
+      GRANT SELECT, INSERT, UPDATE, DELETE ON public.members TO ${role};
+      ANALYZE public.members;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      members:
+        columns:
+          id: { type: bigint, nullable: false }
+          label: { type: text, nullable: false, renamedFrom: name }
+        primaryKey: { columns: [id] }
+        rowLevelSecurity: true
+        policies:
+          named: { using: length(label) > 0 }
+        grants:
+          ${role}: [SELECT, INSERT, UPDATE, DELETE]
+`;
+    try {
+      const p = await plan('rename-under-policy', desired);
+      const swap = p.phases.find((ph) => ph.name === 'contract')?.steps[0];
+      expect(swap?.summary).toMatch(/policy named on public\.members dropped and created again around it$/);
+      const initial = await rows('SELECT id, name AS v FROM public.members');
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = 'app';
+      const w = new AppWorkload(url.toString(), { schema: 'public', name: 'members' }, 'id', initial);
+      const old = await w.start('old-app', 'name', 3);
+      await sleep(150);
+      await apply(p, 'expand');
+      await w.start('new-app', 'label', 3);
+      await sleep(150);
+      await apply(p, 'backfill');
+      await sleep(150);
+      await w.stopGroup(old);
+      await apply(p, 'contract');
+      await sleep(150);
+      const report = await w.stop();
+      expect(report.failures).toEqual([]);
+      console.log(
+        `rename under a policy under workload (PostgreSQL ${db.major}): ${report.statements} statements ${JSON.stringify(report.byRole)}, ` +
+          `p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms, 0 failed`,
+      );
+      expect(report.byRole['old-app']!.updates).toBeGreaterThan(10);
+      expect(report.byRole['new-app']!.updates).toBeGreaterThan(10);
+      expectSame(await rows('SELECT id, label AS v FROM public.members'), w.expected());
+      const policy = await db.query<{ qual: string }>(
+        `SELECT pg_get_expr(polqual, polrelid) AS qual FROM pg_policy WHERE polrelid = 'public.members'::regclass`,
+      );
+      expect(policy).toEqual([{ qual: '(length(label) > 0)' }]);
+      // The policy binds the applications' role: a row it lets through none is hidden from them.
+      await db.exec(`INSERT INTO public.members VALUES (-1, '')`);
+      const count = async (): Promise<unknown> =>
+        (await db.query(`SELECT count(*)::int AS n FROM public.members WHERE id = -1`))[0];
+      expect(await count()).toEqual({ n: 1 });
+      await db.exec(`SET ROLE ${role}`);
+      try {
+        expect(await count()).toEqual({ n: 0 });
+      } finally {
+        await db.exec('RESET ROLE');
+      }
+      await db.exec(`DELETE FROM public.members WHERE id = -1`);
+      expect(await replan('rename-under-policy', desired)).toBe(true);
+    } finally {
+      await db.exec(`DROP TABLE IF EXISTS public.members; DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+  });
+
   it('changes orders.n integer → bigint (a primary key referenced by a foreign key) under a workload', async () => {
     await db.exec(`
       CREATE TABLE public.accounts (id integer PRIMARY KEY, label text NOT NULL);

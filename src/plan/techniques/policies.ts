@@ -11,13 +11,19 @@
  *   one transaction, so that no transaction ever sees the table without it.
  * - Dropped policies in contract (group `dropPolicies`, before the columns an expression may use are
  *   dropped), hazard `app-compat`: the old application version may rely on what it let through.
+ * - A policy of a table that reads a column a column swap drops (replace-column) keeps reading the
+ *   old column (kept equal to the new one by the sync trigger) until the swap, and is dropped and
+ *   created as the desired state has it in the swap's transaction (`rebuildPolicies`); the swap
+ *   holds ACCESS EXCLUSIVE on the table already.
  */
 import type { AlterPolicy, CreatePolicy, DropPolicy, RelationRef } from '../../diff/changes.js';
-import { qualifiedRef } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
+import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, Policy, Table } from '../../model/types.js';
 import { alterPolicySql, createPolicySql, dropPolicySql, policyCommentSql } from '../../sql/policies.js';
-import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
-import { mapTable, removeNamed } from '../model-edit.js';
+import { at, lock, type PlanContext, type Relation, sqlStep, tableTouch } from '../context.js';
+import { type ModelEdit, mapTable, removeNamed } from '../model-edit.js';
+import type { LockInfo } from '../types.js';
 
 const byName = (a: Policy, b: Policy): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -35,8 +41,13 @@ function createSql(table: RelationRef, p: Policy): string[] {
   return [createPolicySql(table, p), ...(p.comment !== undefined ? [policyCommentSql(table, p.name, p.comment)] : [])];
 }
 
+/** `policy own on public.doc`, as the dependency graph keys it. */
+const policyKey = (table: RelationRef, name: string): string =>
+  `policy ${name} on ${qualified(table.schema, table.name)}`;
+
 export function planCreatePolicy(ctx: PlanContext, ch: CreatePolicy): void {
   const { table, policy } = ch;
+  if (ctx.rebuiltPolicies.has(policyKey(table, policy.name))) return;
   ctx.add(
     at.expand('policies'),
     sqlStep(`create policy ${policy.name} on ${qualifiedRef(table)}`, createSql(table, policy), {
@@ -74,6 +85,7 @@ export function alterPolicyBlocker(from: Policy, to: Policy): string | undefined
 
 export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
   const { table, from, to } = ch;
+  if (ctx.rebuiltPolicies.has(policyKey(table, to.name))) return;
   const name = qualifiedRef(table);
   const { comment: _a, ...fromShape } = from;
   const { comment: _b, ...toShape } = to;
@@ -99,4 +111,65 @@ export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
     (m) => withPolicy(m, table, to.name, to),
     [tableTouch(table)],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies dropped and created again around a column swap
+
+const policiesOf = (r: Relation | undefined): readonly Policy[] =>
+  r !== undefined && 'policies' in r ? (r.policies ?? []) : [];
+
+export interface PolicyRebuild {
+  readonly drop: readonly string[];
+  /** CREATE (and COMMENT) statements, as the desired state has the policies. */
+  readonly create: readonly string[];
+  readonly locks: readonly LockInfo[];
+  readonly edit: ModelEdit;
+  /** `policy own on public.doc dropped and created again around it`, for the step's summary. */
+  readonly note: string;
+}
+
+/**
+ * Keys of the policies of `table` that the desired state keeps and that read `column` (live graph),
+ * or, when `desiredColumn` is given, that the desired state has reading it (desired graph): those a
+ * swap that drops `column` must take along. Policies of other tables are not (replace-column refuses
+ * them).
+ */
+export function policiesReading(
+  ctx: PlanContext,
+  table: RelationRef,
+  column: string,
+  desiredColumn?: string,
+): string[] {
+  const key = objectKey('table', table.schema, table.name);
+  const keep = new Set((policiesOf(ctx.desiredRelation(table)) ?? []).map((p) => policyKey(table, p.name)));
+  const found = [
+    ...ctx.liveGraph.dependentsOf(key, column),
+    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.dependentsOf(key, desiredColumn)),
+  ];
+  return [...new Set(found.filter((k) => keep.has(k)))].sort();
+}
+
+/**
+ * The policies `keys` (of `table`, see `policiesReading`) dropped before a column swap and created
+ * again after it, in its transaction, as the desired state has them; taken out of the rest of the
+ * policy planning (`ctx.rebuiltPolicies`). CREATE POLICY takes ACCESS EXCLUSIVE on the table, DROP
+ * POLICY ACCESS EXCLUSIVE and ACCESS SHARE (../shared/pg-locks.md). Undefined when there is none.
+ */
+export function rebuildPolicies(
+  ctx: PlanContext,
+  table: RelationRef,
+  keys: readonly string[],
+): PolicyRebuild | undefined {
+  const desired = (policiesOf(ctx.desiredRelation(table)) ?? []).filter((p) => keys.includes(policyKey(table, p.name)));
+  if (desired.length === 0) return undefined;
+  const live = (policiesOf(ctx.liveRelation(table)) ?? []).filter((p) => keys.includes(policyKey(table, p.name)));
+  for (const p of desired) ctx.rebuiltPolicies.add(policyKey(table, p.name));
+  return {
+    drop: live.map((p) => dropPolicySql(table, p.name)),
+    create: desired.flatMap((p) => createSql(table, p)),
+    locks: [lock(table, 'ACCESS EXCLUSIVE')],
+    edit: (m) => desired.reduce((out, p) => withPolicy(out, table, p.name, p), m),
+    note: `${desired.map((p) => policyKey(table, p.name)).join(', ')} dropped and created again around it`,
+  };
 }

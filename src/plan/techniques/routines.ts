@@ -26,6 +26,7 @@ import type {
   DropRoutine,
   DropTrigger,
   RecreateRoutine,
+  RelationRef,
   ReplaceRoutine,
   ReplaceTrigger,
   RoutineChange,
@@ -50,6 +51,7 @@ import {
 } from '../../sql/triggers.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
+import { mentions } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
 
@@ -200,6 +202,15 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
       `${c.to.kind} ${c.to.schema}.${c.to.name}`,
       `${c.reason}, so it must be dropped and created again, and ${others.join(', ')} use${others.length === 1 ? 's' : ''} it: ` +
         'change them in a plan of their own first',
+    );
+    return;
+  }
+  const swapped = triggers.filter((k) => ctx.rebuiltTriggers.has(k));
+  if (swapped.length > 0) {
+    ctx.issue(
+      `${c.to.kind} ${c.to.schema}.${c.to.name}`,
+      `${c.reason}, so it must be dropped and created again, and ${swapped.join(', ')} ` +
+        `(re-created around a column swap of this plan) execute${swapped.length === 1 ? 's' : ''} it: change it in a plan of its own first`,
     );
     return;
   }
@@ -354,7 +365,7 @@ function alterTrigger(ctx: PlanContext, from: Trigger, to: Trigger): void {
  * the desired graph, drops in the reverse order of the live one.
  */
 export function planRoutinesAndTriggers(ctx: PlanContext, changes: readonly (RoutineChange | TriggerChange)[]): void {
-  const claimed = new Set<string>();
+  const claimed = new Set<string>(ctx.rebuiltTriggers);
   const routineChanges = changes.filter((c): c is RoutineChange => c.kind.endsWith('Routine'));
   const keyOf = (c: RoutineChange) =>
     routineKey(c.kind === 'createRoutine' || c.kind === 'dropRoutine' ? c.routine : c.to);
@@ -405,4 +416,68 @@ const KINDS = new Set<string>([
 
 export function isRoutineOrTriggerChange(c: { readonly kind: string }): c is RoutineChange | TriggerChange {
   return KINDS.has(c.kind);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triggers dropped and created again around a column swap
+
+export interface TriggerRebuild {
+  readonly drop: readonly string[];
+  /** CREATE TRIGGER (with its enabled state and comment), as the desired state has the triggers. */
+  readonly create: readonly string[];
+  readonly edit: ModelEdit;
+  readonly touches: readonly Touch[];
+  /** `trigger doc_touch on public.doc dropped and created again around it`, for the step's summary. */
+  readonly note: string;
+}
+
+/** Whether the trigger names `column` (UPDATE OF, or its WHEN condition). */
+const triggerNames = (t: Trigger, column: string): boolean =>
+  (t.columns ?? []).includes(column) || (t.when !== undefined && mentions(t.when, column));
+
+/**
+ * Keys of the triggers on `table` that the desired state keeps and that name `column` (live), or,
+ * when `desiredColumn` is given, that the desired state has naming it: those a swap that drops
+ * `column` must take along.
+ */
+export function triggersNaming(ctx: PlanContext, table: RelationRef, column: string, desiredColumn?: string): string[] {
+  const on = (m: DatabaseModel) =>
+    m.schemas.find((s) => s.name === table.schema)?.triggers.filter((t) => t.table === table.name) ?? [];
+  const keep = new Set(on(ctx.desired).map(triggerKey));
+  const found = [
+    ...on(ctx.live).filter((t) => triggerNames(t, column)),
+    ...(desiredColumn === undefined ? [] : on(ctx.desired).filter((t) => triggerNames(t, desiredColumn))),
+  ].map(triggerKey);
+  return [...new Set(found.filter((k) => keep.has(k)))].sort();
+}
+
+/**
+ * The triggers `keys` (see `triggersNaming`) dropped before a column swap and created again after
+ * it, in its transaction, as the desired state has them; taken out of the rest of the trigger
+ * planning (`ctx.rebuiltTriggers`). DROP TRIGGER takes ACCESS EXCLUSIVE on the table, CREATE
+ * TRIGGER SHARE ROW EXCLUSIVE (../shared/pg-locks.md): the swap holds ACCESS EXCLUSIVE already.
+ */
+export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): TriggerRebuild | undefined {
+  const desired = keys.map((k) => findTrigger(ctx.desired, k)).filter((t): t is Trigger => t !== undefined);
+  if (desired.length === 0) return undefined;
+  const live = keys.map((k) => findTrigger(ctx.live, k)).filter((t): t is Trigger => t !== undefined);
+  for (const t of desired) ctx.rebuiltTriggers.add(triggerKey(t));
+  return {
+    drop: live.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
+    create: desired.flatMap((t) => createUserTriggerStatements(t)),
+    edit: chain(
+      ...live.map(
+        (t): ModelEdit =>
+          (m) =>
+            removeTrigger(m, t),
+      ),
+      ...desired.map(
+        (t): ModelEdit =>
+          (m) =>
+            putTrigger(m, t),
+      ),
+    ),
+    touches: desired.map(triggerTouch),
+    note: `${desired.map(triggerKey).join(', ')} dropped and created again around it`,
+  };
 }

@@ -3,7 +3,15 @@
  * one: for each rule an input that it refuses and one it lets through, everything else equal.
  */
 import { describe, expect, test } from 'vitest';
-import type { Column, DatabaseModel, Dependency, Dependent, Dependents, Table } from '../../../src/model/types.js';
+import type {
+  Column,
+  DatabaseModel,
+  Dependency,
+  Dependent,
+  Dependents,
+  Table,
+  Trigger,
+} from '../../../src/model/types.js';
 import { PlanContext, rootTable } from '../../../src/plan/context.js';
 import { decideCarried, decideReplacement } from '../../../src/plan/techniques/replace-column/decide.js';
 import {
@@ -26,16 +34,21 @@ interface Case {
   readonly dependents?: Partial<Dependents>;
   /** Edges of the live dependency graph. */
   readonly dependencies?: readonly Dependency[];
+  /** Triggers of schema public in the model, live and desired. */
+  readonly triggers?: { readonly live: readonly Trigger[]; readonly desired: readonly Trigger[] };
 }
+
+const withTriggers = (m: DatabaseModel, ts: readonly Trigger[] | undefined): DatabaseModel =>
+  ts === undefined ? m : { ...m, schemas: m.schemas.map((x) => ({ ...x, triggers: ts })) };
 
 /** The facts every rule sees for replacing column `from` of public.t by `to`. */
 function facts(c: Case): CarryFacts {
   const live: DatabaseModel = {
-    ...tables(...c.live),
+    ...withTriggers(tables(...c.live), c.triggers?.live),
     ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
     ...(c.dependencies ? { dependencies: c.dependencies } : {}),
   };
-  const desired = tables(...(c.desired ?? c.live));
+  const desired = withTriggers(tables(...(c.desired ?? c.live)), c.triggers?.desired);
   const ctx = new PlanContext({ live, desired, serverMajor: 18, rowCounts: {}, batchSize: 1000 });
   const change = { kind: 'replaceColumn' as const, table: T, from: c.from, to: c.to };
   const liveTable = rootTable(live, T)!;
@@ -260,11 +273,20 @@ describe('a policy over the column (issue 12: policies are managed)', () => {
     { from: 'policy own on public.t', to: 'table public.t', column },
   ];
 
-  test('a kept policy that reads the column is named as managed, not re-created around the change yet', () => {
+  test('a kept policy of the table that reads the column does not hold the change back (the swap re-creates it)', () => {
     const c = { ...retype([t([id(), n()], { policies: [own] })]), dependencies: policyReads('n') };
+    expect(rule.refuse(facts(c))).toBeUndefined();
+  });
+
+  test('a kept policy of another table that reads the column is named as managed, not re-created around the change', () => {
+    const other = table('u', [id()], { policies: [{ name: 'see', using: '(EXISTS (SELECT 1 FROM t))' }] });
+    const c = {
+      ...retype([t([id(), n()]), other]),
+      dependencies: [{ from: 'policy see on public.u', to: 'table public.t', column: 'n' }],
+    };
     const reason = rule.refuse(facts(c));
     expect(reason).toMatch(
-      /^policy own on public\.t \(zdm does not re-create it around this change yet\) depends on the column/,
+      /^policy see on public\.u \(zdm does not re-create it around this change yet\) depends on the column/,
     );
     expect(reason).not.toMatch(/not managed/);
   });
@@ -280,5 +302,31 @@ describe('a policy over the column (issue 12: policies are managed)', () => {
   test('a policy over another column does not either', () => {
     const c = { ...retype([t([id(), n()], { policies: [own] })]), dependencies: policyReads('id') };
     expect(rule.refuse(facts(c))).toBeUndefined();
+  });
+});
+
+describe('a trigger whose UPDATE OF names the column', () => {
+  const rule = SHADOW_RULES.find((r) => r.name === 'trigger-depends-on-column')!;
+  const tr: Trigger = {
+    kind: 'trigger',
+    schema: 'public',
+    table: 't',
+    name: 'tr',
+    timing: 'before',
+    events: ['update'],
+    columns: ['n'],
+    forEach: 'row',
+    function: 'public.touch',
+  };
+  const base = { ...retype([t([id(), n()])]), dependents: { triggers: [dependent('trigger', 'n')] } };
+
+  test('one the desired state keeps does not hold the change back (the swap re-creates it)', () => {
+    expect(rule.refuse(facts({ ...base, triggers: { live: [tr], desired: [tr] } }))).toBeUndefined();
+  });
+
+  test('one the desired state drops is still refused', () => {
+    expect(rule.refuse(facts({ ...base, triggers: { live: [tr], desired: [] } }))).toMatch(
+      /^trigger\(s\) tr depend on the column/,
+    );
   });
 });

@@ -5,10 +5,13 @@
  */
 import type { ReplaceColumn } from '../../../diff/changes.js';
 import { qualified } from '../../../model/names.js';
+import { triggerKey } from '../../../model/routines.js';
 import type { Column, Table } from '../../../model/types.js';
 import { findRelation, type PlanContext } from '../../context.js';
 import { mentions } from '../../reparse.js';
 import { hasBatchKey } from '../../row-key.js';
+import { policiesReading } from '../policies.js';
+import { triggersNaming } from '../routines.js';
 import {
   type Carried,
   type ColumnNames,
@@ -79,11 +82,15 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
         : undefined,
   },
   {
-    // Views over the column are dropped and created again in the swap (steps.ts); what zdm does not
-    // manage cannot be (triggers have their own rule).
+    // Views over the column, and the table's own policies over it, are dropped and created again in
+    // the swap (steps.ts); what zdm does not manage cannot be (triggers have their own rule), nor
+    // policies of other tables.
     name: 'unmanaged-uses-column',
     refuse: ({ ctx, change }) => {
-      const deps = ctx.unmanagedDependents(change.table, change.from.name).filter((k) => !k.startsWith('trigger '));
+      const own = new Set(policiesReading(ctx, change.table, change.from.name));
+      const deps = ctx
+        .unmanagedDependents(change.table, change.from.name)
+        .filter((k) => !k.startsWith('trigger ') && !own.has(k));
       return deps.length > 0
         ? `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} in a plan of ${deps.length === 1 ? 'its' : 'their'} own first`
         : undefined;
@@ -124,10 +131,14 @@ export const SHADOW_RULES: readonly Rule<ReplaceFacts>[] = [
   },
   {
     name: 'trigger-depends-on-column',
+    // Triggers of the table the desired state keeps are dropped and created again in the swap
+    // (steps.ts); others cannot be.
     refuse: ({ ctx, change: { table, from } }) => {
+      const kept = new Set(triggersNaming(ctx, table, from.name));
       const triggers = ctx
         .userTriggersOn(table)
-        .filter((t) => t.dependsOn.some((d) => d.table === table.name && d.column === from.name));
+        .filter((t) => t.dependsOn.some((d) => d.table === table.name && d.column === from.name))
+        .filter((t) => !kept.has(triggerKey({ schema: table.schema, table: table.name, name: t.name })));
       return triggers.length > 0
         ? `trigger(s) ${triggers.map((t) => t.name).join(', ')} depend on the column (UPDATE OF or WHEN): PostgreSQL refuses to drop it under them`
         : undefined;

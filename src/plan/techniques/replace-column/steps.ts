@@ -66,6 +66,8 @@ import { freshName, generatedName, NOT_NULL_HELPER_ROLE } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
+import { policiesReading, rebuildPolicies } from '../policies.js';
+import { rebuildTriggers, triggersNaming } from '../routines.js';
 import { planValidation } from '../validate.js';
 import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
@@ -595,7 +597,12 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
           .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
   ];
   const views = rebuildViews(ctx, viewStarts, 'contract');
-  sql.push(...(views?.drop ?? []));
+  // Policies of the table that read the old column likewise (on a type change, the desired state's
+  // policies over the column too): PostgreSQL refuses to drop the column under them.
+  const policies = rebuildPolicies(ctx, table, policiesReading(ctx, table, from.name, rename ? undefined : to.name));
+  // And triggers on the table whose UPDATE OF or WHEN names the old column.
+  const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, from.name, rename ? undefined : to.name));
+  sql.push(...(views?.drop ?? []), ...(policies?.drop ?? []), ...(triggers?.drop ?? []));
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
   if (!rename && helper !== undefined) {
@@ -612,7 +619,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   if (!rename && to.comment !== undefined) {
     sql.push(commentSql({ kind: 'column', schema: table.schema, table: table.name, column: finalName }, to.comment));
   }
-  sql.push(...(views?.create ?? []));
+  sql.push(...(views?.create ?? []), ...(policies?.create ?? []), ...(triggers?.create ?? []));
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
@@ -628,9 +635,12 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
       ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
         (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
       : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
-      (views ? `; ${views.note}` : ''),
+      (views ? `; ${views.note}` : '') +
+      (policies ? `; ${policies.note}` : '') +
+      (triggers ? `; ${triggers.note}` : ''),
     sql,
     {
+      // The policies' and triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's.
       locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
       hazards: views?.hazards ?? [],
     },
@@ -648,12 +658,20 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
             sequence: { schema: tracking.schema, name: tracking.name },
           },
         },
-    chain(swapEdit, ...carry.edits, (m) => moveOwnership(m, owned, finalName), views?.edit ?? ((m) => m)),
+    chain(
+      swapEdit,
+      ...carry.edits,
+      (m) => moveOwnership(m, owned, finalName),
+      views?.edit ?? ((m) => m),
+      policies?.edit ?? ((m) => m),
+      triggers?.edit ?? ((m) => m),
+    ),
     [
       tableTouch(table),
       ...carry.touches,
       ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
       ...(views?.touches ?? []),
+      ...(triggers?.touches ?? []),
     ],
   );
   for (const { table: child, fk } of carry.revalidate) {
