@@ -86,6 +86,7 @@ import type {
   ViewColumnRow,
   ViewRow,
 } from './queries.js';
+import { ownersOf } from './owners.js';
 import { type RoutineRow, routinesBySchema, type TriggerRow } from './routines.js';
 import { parseTextSearchConfiguration, type TextSearchConfigurationRow } from './text-search.js';
 
@@ -487,6 +488,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   unsupported.sort((a, b) => compareText(a.object, b.object) || compareText(a.feature, b.feature));
   const version = rows.settings.server_version.split(' ')[0] ?? rows.settings.server_version;
   const casts = sortedCasts((rows.casts ?? []).map(parseCast));
+  const owners = ownersOf(rows);
   return {
     model: {
       kind: 'database',
@@ -502,6 +504,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
       ...(casts !== undefined ? { casts } : {}),
+      ...(Object.keys(owners).length > 0 ? { owners } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

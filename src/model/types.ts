@@ -709,6 +709,13 @@ export interface DatabaseModel {
    * compared through canonical.ts: src/diff/default-privileges.ts compares them.
    */
   readonly defaultPrivileges?: readonly DefaultPrivilege[];
+  /**
+   * Owners (issue 12; src/model/owners.ts), by object key: a live model has the owner of every
+   * schema, table, sequence, view, materialized view, function, procedure and type; a desired state
+   * only those its `owner:` keys name (absent: it manages none). Never compared through
+   * canonical.ts: src/diff/owners.ts compares them.
+   */
+  readonly owners?: Readonly<Record<string, string>>;
   /** User-defined casts (CREATE CAST), sorted by source and target; absent when none (src/model/casts.ts). */
   readonly casts?: readonly Cast[];
   /** Live database only: e.g. `PostgreSQL 18.4`. */
