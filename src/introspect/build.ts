@@ -35,6 +35,7 @@ import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
 import { type CastRow, parseCast } from './casts.js';
 import { type CollationRow, parseCollation } from './collations.js';
 import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
+import { ownersOf } from './owners.js';
 import {
   byName,
   compareText,
@@ -86,7 +87,6 @@ import type {
   ViewColumnRow,
   ViewRow,
 } from './queries.js';
-import { ownersOf } from './owners.js';
 import { type RoutineRow, routinesBySchema, type TriggerRow } from './routines.js';
 import { parseTextSearchConfiguration, type TextSearchConfigurationRow } from './text-search.js';
 
