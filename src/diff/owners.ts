@@ -4,7 +4,7 @@
  * applies the plan, so its `owner:` is always a change (the statement is a no-op when the two agree).
  */
 import { named } from '../model/objects.js';
-import { ownerOf, ownerTargets } from '../model/owners.js';
+import { liveOwnerOf, ownerOf, ownerTargets } from '../model/owners.js';
 import type { DatabaseModel } from '../model/types.js';
 import type { Change } from './changes.js';
 
@@ -17,7 +17,7 @@ export function diffOwners(live: DatabaseModel, desired: DatabaseModel): Change[
       if (to === undefined) continue;
       // A renamed table (`renamedFrom`) is renamed in expand before its owner changes.
       const was = on.kind === 'table' ? named(s.tables, on.name)?.renamedFrom : undefined;
-      const from = ownerOf(live, was !== undefined ? { ...on, name: was } : on);
+      const from = liveOwnerOf(live, was !== undefined ? { ...on, name: was } : on);
       if (from !== to) out.push({ kind: 'changeOwner', on, ...(from !== undefined ? { from } : {}), to });
     }
   }

@@ -504,7 +504,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
       ...(casts !== undefined ? { casts } : {}),
-      ...(Object.keys(owners).length > 0 ? { owners } : {}),
+      ...(Object.keys(owners).length > 0 ? { liveOwners: owners } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

@@ -1,8 +1,9 @@
 /**
  * Owners (issue 12), opt-in: a desired state manages the owner of an object only where its YAML has
- * an `owner:` key. Owners are kept off the objects, in one map of the database model keyed by object
- * key (`DatabaseModel.owners`): no comparison of objects, no fingerprint and no canonical form sees
- * them, as none sees privileges; src/diff/owners.ts compares them where the desired state has one.
+ * an `owner:` key. Owners are kept off the objects, in maps of the database model keyed by object
+ * key (`DatabaseModel.owners` of a desired state, `liveOwners` of a live one): no comparison of
+ * objects, no fingerprint and no canonical form sees them, as none sees privileges;
+ * src/diff/owners.ts compares them where the desired state has one.
  *
  * What PostgreSQL does that this relies on (measured on 15):
  * - `ALTER TABLE … OWNER TO` takes the table's indexes, its OWNED BY and identity sequences along;
@@ -70,5 +71,12 @@ export function ownerTargets(s: SchemaModel): OwnerTarget[] {
   ];
 }
 
-/** The owner `m` has for `on`: the live one, or where a desired state manages it, the one it wants. */
+/** The owner a desired state wants for `on`, where it manages it. */
 export const ownerOf = (m: DatabaseModel, on: OwnerTarget): string | undefined => m.owners?.[ownerKey(on)];
+
+/**
+ * The owner `on` has in a live model; a live model loaded from a desired-state document (the
+ * planner's model cases) has its `owner:` keys instead.
+ */
+export const liveOwnerOf = (m: DatabaseModel, on: OwnerTarget): string | undefined =>
+  (m.liveOwners ?? m.owners)?.[ownerKey(on)];

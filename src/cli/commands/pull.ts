@@ -21,10 +21,11 @@ for none), so the pulled state manages their privileges; a desired state without
 them alone. A function, procedure or type gets one only when its privileges are not PostgreSQL's
 default (EXECUTE / USAGE to PUBLIC). Default privileges (ALTER DEFAULT PRIVILEGES) go in a
 top-level \`defaultPrivileges\` section when the database has any, casts (CREATE CAST) in a
-top-level \`casts\` list. With --owners, every schema, table, sequence (but an OWNED BY one, which has
-its table's), view, materialized view, function, procedure and type gets an \`owner\` key, so the
-pulled state manages owners too; without it owners are left out and not managed. The output is sorted and stable: the same database gives the same bytes, so it diffs
-cleanly in version control. Start a project with it, then edit the YAML.
+top-level \`casts\` list. With --owners, every schema, table, sequence (but an OWNED BY one, which
+has its table's), view, materialized view, function, procedure and type gets an \`owner\` key, so
+the pulled state manages owners too; without it owners are left out, and not managed. The output
+is sorted and stable: the same database gives the same bytes, so it diffs cleanly in version
+control. Start a project with it, then edit the YAML.
 
 Ordered-set and moving aggregates, text search dictionaries, rules, range types and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
@@ -74,8 +75,8 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
       introspectDetailed(c, flags.schema ? { schemas: flags.schema } : {}),
     );
     // Owners are written only when asked for: a desired state without `owner:` keys leaves them alone.
-    const { owners: _owners, ...withoutOwners } = live;
-    const model: DatabaseModel = flags.owners ? live : withoutOwners;
+    const model: DatabaseModel =
+      flags.owners && live.liveOwners !== undefined ? { ...live, owners: live.liveOwners } : live;
     const out = flags.out;
     if (!out) {
       process.stdout.write(writeDesiredState(model));

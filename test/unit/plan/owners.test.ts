@@ -58,7 +58,7 @@ function liveWith(desired: DatabaseModel, owner: string): DatabaseModel {
   const owners = Object.fromEntries(Object.keys(desired.owners ?? {}).map((k) => [k, owner]));
   return {
     ...desired,
-    owners: { ...owners, 'table app.logs': 'other', 'function app.g(integer)': 'other' },
+    liveOwners: { ...owners, 'table app.logs': 'other', 'function app.g(integer)': 'other' },
   };
 }
 
@@ -79,9 +79,9 @@ describe('owner: in the desired state', () => {
   });
 
   test('a desired state without `owner:` keys has no owners at all', () => {
-    expect(load('version: 1\nschemas:\n  app:\n    tables:\n      t:\n        columns: { id: { type: int } }\n').owners).toBe(
-      undefined,
-    );
+    expect(
+      load('version: 1\nschemas:\n  app:\n    tables:\n      t:\n        columns: { id: { type: int } }\n').owners,
+    ).toBe(undefined);
   });
 
   test('an OWNED BY sequence may not name an owner (PostgreSQL: it is its table’s)', () => {
@@ -177,7 +177,7 @@ describe('owners in the plan', () => {
       'ALTER FUNCTION app.f() OWNER TO app_owner': { locks: [], hazards: appCompat },
       'ALTER PROCEDURE app.p() OWNER TO app_owner': { locks: [], hazards: appCompat },
     });
-    expect(steps.find((s) => s.sql[0]!.startsWith('ALTER TABLE'))!.summary).toBe(
+    expect(steps.find((s) => s.sql[0]?.startsWith('ALTER TABLE'))!.summary).toBe(
       'owner of table app.items: someone → app_owner',
     );
   });
@@ -205,9 +205,9 @@ describe('owners in the plan', () => {
     const wanted = load(
       'version: 1\nschemas:\n  app:\n    tables:\n      new:\n        renamedFrom: old\n        owner: app_owner\n        columns: { id: { type: int } }\n',
     );
-    const same = flat(plan({ ...live, owners: { 'table app.old': 'app_owner' } }, wanted));
+    const same = flat(plan({ ...live, liveOwners: { 'table app.old': 'app_owner' } }, wanted));
     expect(same.some((s) => s.sql.some((q) => q.includes('OWNER TO')))).toBe(false);
-    const other = flat(plan({ ...live, owners: { 'table app.old': 'someone' } }, wanted));
+    const other = flat(plan({ ...live, liveOwners: { 'table app.old': 'someone' } }, wanted));
     const alter = other.find((s) => s.sql[0] === 'ALTER TABLE app.new OWNER TO app_owner');
     expect(alter?.summary).toBe('owner of table app.new: someone → app_owner');
   });
