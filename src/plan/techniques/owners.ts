@@ -14,7 +14,7 @@
  * steps leave the model as it is.
  */
 import { type ChangeOwner, ownerTargetName } from '../../diff/changes.js';
-import type { OwnerTarget } from '../../model/owners.js';
+import { type OwnerTarget, ownerOf } from '../../model/owners.js';
 import { routineKey } from '../../model/routines.js';
 import { alterOwnerSql } from '../../sql/owners.js';
 import { at, lock, type PlanContext, sqlStep, type Touch, tableTouch } from '../context.js';
@@ -66,4 +66,15 @@ export function planChangeOwner(ctx: PlanContext, ch: ChangeOwner): void {
     (m) => m,
     [touchOf(on)],
   );
+}
+
+/**
+ * The statement that gives an object dropped and created again (a view rebuilt, a materialized view
+ * swapped in, a function re-created) back to the owner the desired state names, in the step that
+ * re-creates it; none where the desired state does not manage its owner (the new object belongs to
+ * the role that applies the plan).
+ */
+export function ownerAgainSql(ctx: PlanContext, on: OwnerTarget): string[] {
+  const owner = ownerOf(ctx.desired, on);
+  return owner === undefined ? [] : [alterOwnerSql(on, owner)];
 }
