@@ -129,17 +129,12 @@ export interface ChangeOwner {
 
 export function ownerTargetName(on: OwnerTarget): string {
   switch (on.kind) {
-    case 'schema':
-      return `schema ${on.name}`;
-    case 'function':
-    case 'procedure':
-      return `${on.kind} ${on.schema}.${routineSignature(on)}`;
-    case 'compositeType':
-      return `composite type ${on.schema}.${on.name}`;
+    case 'view':
+      return `view ${on.schema}.${on.name}`;
     case 'materializedView':
       return `materialized view ${on.schema}.${on.name}`;
     default:
-      return `${on.kind} ${on.schema}.${on.name}`;
+      return grantTargetName(on);
   }
 }
 

@@ -19,11 +19,9 @@ import type { DatabaseModel, RoutineArgument, SchemaModel } from './types.js';
 /** An object whose owner zdm can manage. */
 export type OwnerTarget =
   | { readonly kind: 'schema'; readonly name: string }
-  | {
-      readonly kind: 'table' | 'sequence' | 'view' | 'materializedView' | 'enum' | 'domain' | 'compositeType';
-      readonly schema: string;
-      readonly name: string;
-    }
+  | { readonly kind: 'table' | 'sequence'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'view' | 'materializedView'; readonly schema: string; readonly name: string }
+  | { readonly kind: 'enum' | 'domain' | 'compositeType'; readonly schema: string; readonly name: string }
   | {
       readonly kind: 'function' | 'procedure';
       readonly schema: string;
