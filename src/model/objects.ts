@@ -152,10 +152,14 @@ export function subModel(m: DatabaseModel, keep: ReadonlySet<string>): DatabaseM
     return kept === undefined || kept.length === 0 ? undefined : kept;
   };
   const casts = some(m.casts, castKey);
-  const { casts: _c, ...rest } = m;
+  const { casts: _c, owners, liveOwners, ...rest } = m;
+  const ownersOf = (o: Readonly<Record<string, string>>) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => k.startsWith('schema ') || keep.has(k)));
   return {
     ...rest,
     ...(casts !== undefined ? { casts } : {}),
+    ...(owners !== undefined ? { owners: ownersOf(owners) } : {}),
+    ...(liveOwners !== undefined ? { liveOwners: ownersOf(liveOwners) } : {}),
     schemas: m.schemas.map((s) => {
       const { textSearchConfigurations: ts0, collations: co0, ...own } = s;
       const ts = some(ts0, (x) => textSearchConfigurationKey(s.name, x.name));

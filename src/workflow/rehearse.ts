@@ -145,6 +145,7 @@ function rolesOf(...models: DatabaseModel[]): string[] {
     }
   };
   for (const m of models) walk(m.schemas);
+  for (const m of models) for (const r of Object.values(m.owners ?? {})) out.add(r);
   out.delete('public');
   return [...out].sort();
 }

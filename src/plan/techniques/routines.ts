@@ -20,6 +20,7 @@
  *   ENABLE/DISABLE: SHARE ROW EXCLUSIVE; COMMENT ON TRIGGER: SHARE UPDATE EXCLUSIVE.
  * - A dropped trigger goes first in contract (DROP TRIGGER: ACCESS EXCLUSIVE, for an instant).
  */
+
 import type {
   CreateRoutine,
   CreateTrigger,
@@ -54,6 +55,7 @@ import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
 import { mentions } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
+import { ownerAgainSql } from './owners.js';
 
 export type { RoutineChange, TriggerChange };
 
@@ -227,6 +229,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         dropRoutineSql(c.from),
         ...createRoutineStatements(c.to),
         ...privilegesAgainSql(c.to, DEFAULT_GRANTS.routine, c.to.grants ?? c.from.grants ?? DEFAULT_GRANTS.routine),
+        ...(c.to.kind === 'aggregate' ? [] : ownerAgainSql(ctx, { ...c.to, kind: c.to.kind })),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
       { locks: [...liveTriggers.flatMap((t) => triggerLock(t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },
