@@ -162,7 +162,12 @@ export function createMirrorSql(m: MirrorSpec): string[] {
   ];
 }
 
-/** The trigger function: mirrors each write of the live table into the shadow. */
+/**
+ * The trigger function: mirrors each write of the live table into the shadow. SECURITY DEFINER: it
+ * writes the shadow as the role that applies the plan (the shadow's owner), not as the application's
+ * role, which has no privilege on the shadow (and should not: nothing else may read or write it);
+ * every name is schema-qualified and its search_path pinned.
+ */
 function mirrorFunctionSql(m: MirrorSpec): string {
   const live = m.table;
   const s = rel(m.shadow);
@@ -190,7 +195,7 @@ function mirrorFunctionSql(m: MirrorSpec): string {
     'END',
   ].join('\n');
   return (
-    `CREATE FUNCTION ${qualifiedName(live.schema, m.function)}() RETURNS trigger LANGUAGE plpgsql ` +
+    `CREATE FUNCTION ${qualifiedName(live.schema, m.function)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ` +
     `SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(`\n${body}\n`)}`
   );
 }

@@ -141,7 +141,7 @@ function usesRowType(ctx: PlanContext, r: Routine): boolean {
  * MERGE, ACCESS SHARE on what it reads). The relations come from the desired graph; the mode from
  * the body as the server prints it (names schema-qualified). A string body locks nothing.
  */
-function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
+export function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
   if (!r.sqlBody) return [];
   const out: LockInfo[] = [];
   for (const k of ctx.desiredGraph.dependenciesOf(routineKey(r))) {
