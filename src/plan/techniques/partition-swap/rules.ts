@@ -100,12 +100,12 @@ function hasComments(r: RelationParts): boolean {
 }
 
 /**
- * Storage parameters, a replica identity or CLUSTER ON on the relation or one of its partitions, or
- * row level security on a partition (the table's own is carried by the swap).
+ * A replica identity or CLUSTER ON on the relation or one of its partitions, or row level security
+ * on a partition (the table's own is carried by the swap; storage parameters are the shadow's from
+ * its creation, harmless before the swap).
  */
 function hasTableProperties(r: RelationParts, partition = false): boolean {
   const own =
-    r.with !== undefined ||
     (partition && (r.rowLevelSecurity !== undefined || r.forceRowLevelSecurity !== undefined)) ||
     r.replicaIdentity !== undefined ||
     r.clusterOn !== undefined;
@@ -366,13 +366,14 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
-    // Not carried yet: a partitioned table takes no storage parameters, its replica identity and
-    // CLUSTER ON are per partition. Row level security of the table itself is (steps.ts carriedSql).
+    // Not carried yet: the replica identity and CLUSTER ON of a partitioned table are per partition,
+    // and row level security on a partition would filter the sync trigger's copies routed to it.
+    // Row level security of the table itself is carried (steps.ts carriedSql).
     name: 'table-properties',
     refuse: ({ live, want }) =>
       hasTableProperties(live) || hasTableProperties(want)
         ? on(
-            'storage parameters, replica identity, CLUSTER ON and row level security on partitions are not carried by the partition swap yet: ' +
+            'replica identity, CLUSTER ON and row level security on partitions are not carried by the partition swap yet: ' +
               'reset them on the live table in a plan of its own first, and set them again in a later plan',
           )
         : undefined,
