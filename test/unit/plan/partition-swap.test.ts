@@ -172,6 +172,49 @@ describe('partition swap', () => {
     );
   });
 
+  test('the swap grants the desired privileges where the desired state manages them, else the live ones', () => {
+    const reader = { grantee: 'reader', privilege: 'SELECT' };
+    const writer = { grantee: 'writer', privilege: 'UPDATE' };
+    const live: Table = {
+      ...base(),
+      grants: [reader],
+      columns: base().columns.map((c) => (c.name === 'note' ? { ...c, grants: [writer] } : c)),
+    };
+    const swapSql = (desired: Table) =>
+      flat(plan(tables(live), tables(desired))).find((x) => x.summary.startsWith('swap public.events'))!.sql;
+    const grantsOf = (sql: readonly string[]) => sql.filter((q) => q.startsWith('GRANT'));
+    // Unmanaged (no grants key): the live table's and columns' privileges, after the renames.
+    const { grants: _g, ...unmanaged } = partitioned(base());
+    const carried = swapSql(unmanaged);
+    expect(grantsOf(carried)).toEqual([
+      'GRANT SELECT ON TABLE public.events TO reader',
+      'GRANT UPDATE (note) ON TABLE public.events TO writer',
+    ]);
+    expect(carried.indexOf('GRANT SELECT ON TABLE public.events TO reader')).toBeGreaterThan(
+      carried.indexOf('ALTER TABLE public.events_zdm_shadow RENAME TO events'),
+    );
+    // Managed: the desired ones (the grants technique changes the live table's in their own steps).
+    expect(grantsOf(swapSql({ ...partitioned(base()), grants: [{ grantee: 'public', privilege: 'SELECT' }] }))).toEqual(
+      ['GRANT SELECT ON TABLE public.events TO PUBLIC'],
+    );
+  });
+
+  test('the swap enables row level security and creates the policies on the new table; the shadow has none before', () => {
+    const policy = { name: 'own', command: 'select' as const, roles: ['reader'], using: '(note = CURRENT_USER)' };
+    const withRls = (t: Table): Table => ({ ...t, rowLevelSecurity: true, policies: [policy] });
+    const r = plan(tables(withRls(base())), tables(withRls(partitioned(base()))));
+    const steps = flat(r);
+    expect(steps[0]!.sql.join('\n')).not.toMatch(/POLICY|ROW LEVEL SECURITY/);
+    const shadow = r.models.expand.schemas[0].tables.find((t) => t.name === 'events_zdm_shadow')!;
+    expect(shadow.policies).toBeUndefined();
+    expect(shadow.rowLevelSecurity).toBeUndefined();
+    const swap = steps[5]!;
+    expect(swap.summary).toMatch(/; policy own created on it$/);
+    const rls = swap.sql.indexOf('ALTER TABLE public.events ENABLE ROW LEVEL SECURITY');
+    expect(rls).toBeGreaterThan(swap.sql.indexOf('ALTER TABLE public.events_zdm_shadow RENAME TO events'));
+    expect(swap.sql[rls + 1]).toMatch(/^CREATE POLICY own ON public\.events FOR SELECT TO reader USING/);
+  });
+
   test.each([
     [['2025-01-01', '2025-04-01'], ['2025-04-01', '2025-07-01'], 0, 2],
     [['2025-01-01', '2025-05-01'], ['2025-04-01', '2025-07-01'], 1, 2],

@@ -55,8 +55,9 @@ export interface Check<X> {
 }
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
+/** A column as the swap compares it: its privileges are carried by the swap (desired or live, steps.ts). */
 const comparableColumn = (c: Column): string => {
-  const { kind: _k, comment: _c, ...rest } = withoutDirectives(c);
+  const { kind: _k, comment: _c, grants: _g, ...rest } = withoutDirectives(c);
   return stableStringify(rest);
 };
 const on = (message: string, ...at: string[]): Refusal => ({ message, at });
