@@ -17,6 +17,7 @@
  *   holds ACCESS EXCLUSIVE on the table already.
  */
 import type { AlterPolicy, CreatePolicy, DropPolicy, RelationRef } from '../../diff/changes.js';
+import { relationOfKey } from '../../model/dependencies.js';
 import { qualified, qualifiedRef } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, Policy, Table } from '../../model/types.js';
@@ -45,6 +46,22 @@ export function createPolicyStatements(table: RelationRef, p: Policy): string[] 
 /** `policy own on public.doc`, as the dependency graph keys it. */
 const policyKey = (table: RelationRef, name: string): string =>
   `policy ${name} on ${qualified(table.schema, table.name)}`;
+
+/**
+ * ACCESS SHARE on each other relation the policy's expressions read (a subquery): CREATE POLICY
+ * parses them, opening those relations as a query would (measured on 15: `USING (EXISTS (SELECT FROM
+ * other …))` takes ACCESS SHARE on other). From the desired graph.
+ */
+export function policyReadLocks(ctx: PlanContext, table: RelationRef, name: string): LockInfo[] {
+  const own = objectKey('table', table.schema, table.name);
+  return ctx.desiredGraph
+    .dependenciesOf(policyKey(table, name))
+    .filter((k) => k !== own)
+    .flatMap((k) => {
+      const r = relationOfKey(k);
+      return r === undefined ? [] : [lock(r, 'ACCESS SHARE')];
+    });
+}
 
 export function planCreatePolicy(ctx: PlanContext, ch: CreatePolicy): void {
   const { table, policy } = ch;

@@ -43,7 +43,7 @@ import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from 
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
 import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
-import { createPolicyStatements } from '../policies.js';
+import { createPolicyStatements, policyReadLocks } from '../policies.js';
 import { bodyLocks, routineTouch } from '../routines.js';
 import { planValidation } from '../validate.js';
 import type { Swap } from './decide.js';
@@ -248,7 +248,10 @@ function carriedSql(ctx: PlanContext, swap: Swap): { sql: string[]; locks: LockI
   // views' definitions above were read and replaced under an empty one).
   const sql = swap.views.length > 0 && body.length > 0 ? ['SET LOCAL search_path TO DEFAULT', ...body] : body;
   const table = qualified(ref.schema, ref.name);
-  const locks = routines.flatMap((r) => bodyLocks(ctx, r)).filter((l) => l.relation !== table);
+  const locks = [
+    ...(want.policies ?? []).flatMap((p) => policyReadLocks(ctx, ref, p.name)),
+    ...routines.flatMap((r) => bodyLocks(ctx, r)),
+  ].filter((l) => l.relation !== table);
   const notes = [
     ...(swap.grants.length + swap.columnGrants.length > 0 ? ['privileges granted again'] : []),
     ...((want.policies ?? []).length > 0
