@@ -157,6 +157,9 @@ export function createMirrorSql(m: MirrorSpec): string[] {
   const fn = { schema: m.table.schema, name: m.function };
   return [
     mirrorFunctionSql(m),
+    // SECURITY DEFINER: no one else may attach it to a table of theirs (EXECUTE is checked by CREATE
+    // TRIGGER, not when a trigger fires), which would let them write the shadow as its owner.
+    `REVOKE EXECUTE ON FUNCTION ${qualifiedName(fn.schema, fn.name)}() FROM PUBLIC`,
     createTriggerSql(m.trigger, 'AFTER INSERT OR UPDATE OR DELETE', m.table, 'ROW', fn),
     createTriggerSql(m.truncateTrigger, 'AFTER TRUNCATE', m.table, 'STATEMENT', fn),
   ];

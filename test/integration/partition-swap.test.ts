@@ -300,6 +300,13 @@ describe('partition swap of a table with privileges, row level security, policie
     })();
     try {
       await applyPhase(db.client, made.plan, { phase: 'expand' });
+      // The sync function writes the shadow as its owner: no one else may execute it (attach it to a
+      // table of theirs), and the application's role has no privilege on the shadow.
+      const denied = await db.query<{ fn: boolean; shadow: boolean }>(
+        `SELECT has_function_privilege('zdm_swap_app', 'public.orders_zdm_sync()', 'EXECUTE') AS fn,
+                has_table_privilege('zdm_swap_app', 'public.orders_zdm_shadow', 'SELECT, INSERT, UPDATE, DELETE') AS shadow`,
+      );
+      expect(denied).toEqual([{ fn: false, shadow: false }]);
       await new Promise((r) => setTimeout(r, 200));
       await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 5 });
       await new Promise((r) => setTimeout(r, 200));
