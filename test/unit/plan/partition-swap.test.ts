@@ -1,6 +1,6 @@
 /** The partition swap technique (src/plan/techniques/partition-swap/), without a database. */
 import { describe, expect, test } from 'vitest';
-import type { DatabaseModel, Table } from '../../../src/model/types.js';
+import type { DatabaseModel, Routine, Table } from '../../../src/model/types.js';
 import { PlanningError } from '../../../src/plan/errors.js';
 import { boundProblems } from '../../../src/plan/techniques/partition-swap/decide.js';
 import { col, fk, id, index, partition, pk, range, table, tables, unique } from './builders.js';
@@ -214,6 +214,37 @@ describe('partition swap', () => {
     const rls = swap.sql.indexOf('ALTER TABLE public.events ENABLE ROW LEVEL SECURITY');
     expect(rls).toBeGreaterThan(swap.sql.indexOf('ALTER TABLE public.events_zdm_shadow RENAME TO events'));
     expect(swap.sql[rls + 1]).toMatch(/^CREATE POLICY own ON public\.events FOR SELECT TO reader USING/);
+  });
+
+  test('a function with a SQL-standard body that reads the table is replaced in the swap; one over its row type is refused', () => {
+    const fn = (name: string, returns: string): Routine => ({
+      kind: 'function',
+      schema: 'public',
+      name,
+      arguments: [],
+      returns,
+      language: 'sql',
+      body: 'BEGIN ATOMIC SELECT count(*) FROM public.events; END',
+      sqlBody: true,
+    });
+    const withFunctions = (t: Table, ...fs: Routine[]): DatabaseModel => {
+      const m = tables(t);
+      return {
+        ...m,
+        schemas: m.schemas.map((x) => ({ ...x, functions: fs })),
+        dependencies: fs.map((f) => ({ from: `function public.${f.name}()`, to: 'table public.events' })),
+      };
+    };
+    const count = fn('event_count', 'bigint');
+    const r = plan(withFunctions(base(), count), withFunctions(partitioned(base()), count));
+    const swap = flat(r).find((x) => x.summary.startsWith('swap public.events'))!;
+    expect(swap.summary).toMatch(/; function public\.event_count replaced to read it$/);
+    const replaced = swap.sql.findIndex((q) => q.startsWith('CREATE OR REPLACE FUNCTION public.event_count()'));
+    expect(replaced).toBeGreaterThan(swap.sql.indexOf('ALTER TABLE public.events_zdm_shadow RENAME TO events'));
+    const rows = fn('all_events', 'SETOF public.events');
+    expect(issues(withFunctions(base(), rows), withFunctions(partitioned(base()), rows)).join('\n')).toMatch(
+      /function public\.all_events\(\) \(zdm does not re-create it around this change yet\) depends on the table/,
+    );
   });
 
   test.each([
