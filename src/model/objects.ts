@@ -18,7 +18,7 @@ import { canonicalize, memoized, sha256, stableStringify } from './canonical.js'
 import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
-import type { DatabaseModel, SchemaModel } from './types.js';
+import type { DatabaseModel, SchemaModel, Table } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
 export type SchemaObjectKind = 'enum' | 'domain' | 'compositeType' | 'sequence' | 'table' | 'view' | 'materializedView';
@@ -141,12 +141,43 @@ export function eachObject(m: DatabaseModel, fn: (key: string, value: unknown, s
 }
 
 /**
+ * What of a table others can need: its columns (their types, defaults, identity), its keys and
+ * unique indexes (what a foreign key can reference), how it is partitioned (no partition), whom it
+ * inherits from, whether it is logged. Its foreign keys, checks, other indexes, policies and
+ * properties are left out: the rehearsal copies a table the plan does not change this way when only
+ * what the plan changes needs it, so that a chain of foreign keys stops at the first table.
+ */
+export function stubTable(t: Table): Table {
+  return {
+    kind: 'table',
+    schema: t.schema,
+    name: t.name,
+    unlogged: t.unlogged,
+    columns: t.columns,
+    ...(t.inherits !== undefined ? { inherits: t.inherits } : {}),
+    ...(t.primaryKey !== undefined ? { primaryKey: t.primaryKey } : {}),
+    uniqueConstraints: t.uniqueConstraints,
+    checks: [],
+    foreignKeys: [],
+    exclusionConstraints: [],
+    indexes: t.indexes.filter((i) => i.unique),
+    ...(t.partitionBy !== undefined ? { partitionBy: t.partitionBy } : {}),
+    partitions: [],
+  };
+}
+
+/**
  * The part of `m` made of the objects `keep` names (keys as above): every extension and schema (their
- * own fields), and in each schema only the objects kept; dependencies from kept objects. A database
+ * own fields), and in each schema only the objects kept, the tables of `stubs` as `stubTable`
+ * has them; dependencies from kept objects. A database
  * built from it and read back has the fingerprint of the part (lists emptied are left out as
  * introspection leaves them out). The rehearsal copies such a part of the live schema.
  */
-export function subModel(m: DatabaseModel, keep: ReadonlySet<string>): DatabaseModel {
+export function subModel(
+  m: DatabaseModel,
+  keep: ReadonlySet<string>,
+  stubs: ReadonlySet<string> = new Set(),
+): DatabaseModel {
   const some = <T>(xs: readonly T[] | undefined, key: (x: T) => string): T[] | undefined => {
     const kept = xs?.filter((x) => keep.has(key(x)));
     return kept === undefined || kept.length === 0 ? undefined : kept;
@@ -172,7 +203,7 @@ export function subModel(m: DatabaseModel, keep: ReadonlySet<string>): DatabaseM
         domains: kept('domain', s.domains),
         compositeTypes: kept('compositeType', s.compositeTypes),
         sequences: kept('sequence', s.sequences),
-        tables: kept('table', s.tables),
+        tables: kept('table', s.tables).map((t) => (stubs.has(objectKey('table', s.name, t.name)) ? stubTable(t) : t)),
         views: kept('view', s.views),
         materializedViews: kept('materializedView', s.materializedViews),
         functions: s.functions.filter((x) => keep.has(routineKey(x))),

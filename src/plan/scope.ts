@@ -18,7 +18,9 @@
  *    name one of them mentions (a column's type, a default's sequence or function, a foreign key's
  *    table, a view's or a policy's tables, a trigger's function, a routine body's types). Matching
  *    names rather than parsing expressions errs towards copying more, never less, of what they could
- *    mean.
+ *    mean. A table needed only here is copied as a stub (`stubTable`: its columns, keys and unique
+ *    indexes, no foreign keys, checks or policies): what a foreign key to it, a view or a routine
+ *    over it needs; so a chain of foreign keys stops at the first table the plan does not change.
  *
  * Extensions and schemas are always copied (their own fields: cheap, and what objects live in).
  * What the scope still misses (a name built at run time by a PL/pgSQL body, say) fails a step on the
@@ -27,9 +29,9 @@
 
 import { stableStringify } from '../model/canonical.js';
 import { dependencyGraph } from '../model/dependencies.js';
-import { eachObject, objectFingerprints, objectKey, withoutJournal } from '../model/objects.js';
+import { eachObject, objectFingerprints, objectKey, stubTable, withoutJournal } from '../model/objects.js';
 import { triggerKey } from '../model/routines.js';
-import type { DatabaseModel, Partition } from '../model/types.js';
+import type { DatabaseModel, Partition, Table } from '../model/types.js';
 import type { Plan } from './types.js';
 
 /** The models of a plan: the live one (its start) and the one after each phase. */
@@ -55,7 +57,7 @@ export function planScope(
   plan: Plan,
   models: PlanModels,
   desired: DatabaseModel,
-): { readonly keys: ReadonlySet<string>; readonly objects: number } {
+): { readonly keys: ReadonlySet<string>; readonly stubs: ReadonlySet<string>; readonly objects: number } {
   const live = withoutJournal(models.live);
   const all = [live, models.expand, models.backfill, models.contract, desired];
 
@@ -143,25 +145,27 @@ export function planScope(
     }
   }
 
-  // 3. Everything those need, to fixpoint.
+  // 3. Everything those need, to fixpoint; a table only needed, as a stub.
+  const stubs = new Set<string>();
   const todo = [...scope];
   const add = (k: string): void => {
     if (scope.has(k) || !values.has(k)) return;
     scope.add(k);
+    if (k.startsWith('table ')) stubs.add(k);
     todo.push(k);
   };
   while (todo.length > 0) {
     const k = todo.pop()!;
     for (const g of graphs) for (const d of g.dependenciesOf(k)) add(ownerOf(d));
     for (const value of values.get(k) ?? []) {
-      const text = stableStringify(value);
+      const text = stableStringify(stubs.has(k) ? stubTable(value as Table) : value);
       for (const word of new Set(text.match(WORDS) ?? [])) for (const n of byName.get(word) ?? []) add(n);
       for (const name of odd) if (text.includes(name)) for (const n of byName.get(name)!) add(n);
     }
   }
   for (const k of [...scope])
     if (!values.has(k) || k.startsWith('schema ') || k.startsWith('extension ')) scope.delete(k);
-  return { keys: scope, objects };
+  return { keys: scope, stubs, objects };
 }
 
 /**

@@ -251,7 +251,7 @@ export async function rehearsePlan(
   /** One rehearsal on a fresh scratch database: of the plan's scope, or of the whole schema. */
   async function attempt(scope: Scope | undefined): Promise<Rehearsal> {
     return await shared.with(async (scratch, info) => {
-      const copy = scope ? subModel(withoutJournal(live), scope.keys) : live;
+      const copy = scope ? subModel(withoutJournal(live), scope.keys, scope.stubs) : live;
       const server = await copyLiveSchema(scratch, copy, scope ? fingerprint(copy) : plan.source.fingerprint);
       const copied = sample ? await loadRowSample(scratch, sample) : undefined;
       const pid = (await scratch.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
@@ -339,7 +339,7 @@ export async function rehearsePlan(
       // The last post-check read the schema after contract: when it has the desired state's
       // fingerprint there is nothing left to find; otherwise read it again to say what differs.
       const after = applied?.phases.at(-1)?.fingerprint;
-      const want = scope ? subModel(desired, scope.keys) : desired;
+      const want = scope ? subModel(desired, scope.keys, scope.stubs) : desired;
       const left =
         after !== undefined && after === fingerprint(want)
           ? []
@@ -365,6 +365,8 @@ export async function rehearsePlan(
 /** The part of the schema a rehearsal copies, and the fingerprints of that part before and after each phase. */
 interface Scope {
   readonly keys: ReadonlySet<string>;
+  /** The tables of `keys` copied as stubs (`stubTable`). */
+  readonly stubs: ReadonlySet<string>;
   /** Objects of the live schema (schemas and extensions not counted). */
   readonly of: number;
   readonly expected: ExpectedFingerprints;
@@ -383,16 +385,17 @@ function scopeOf(
   sample: RowSample | undefined,
 ): Scope | undefined {
   if (models === undefined) return undefined;
-  const { keys, objects } = planScope(plan, models, desired);
+  const { keys, stubs, objects } = planScope(plan, models, desired);
   const all = new Set(keys);
   for (const t of sample?.tables ?? []) all.add(objectKey('table', t.table.schema, t.table.name));
-  const part = (m: DatabaseModel): string => fingerprint(subModel(m, all));
+  const part = (m: DatabaseModel): string => fingerprint(subModel(m, all, stubs));
   const before = part(withoutJournal(live));
   const expand = part(models.expand);
   const backfill = part(models.backfill);
   const contract = part(models.contract);
   return {
     keys: all,
+    stubs,
     of: objects,
     expected: {
       expand: { before, after: expand },

@@ -65,6 +65,30 @@ describe('the scope of a plan', () => {
     ]);
     // Every object of the live schema but its schema: 2 types, a sequence, 23 tables, a view.
     expect(objects).toBe(27);
+    // Needed only for the foreign key of orders: its columns and key, nothing else.
+    expect([...planScope(made.plan, { live, ...made.models }, desired).stubs]).toEqual(['table public.customer']);
+  });
+
+  test('a chain of foreign keys stops at the first table the plan does not change, copied as a stub', () => {
+    const chain = Array.from({ length: 6 }, (_, i) =>
+      table(`t${i + 1}`, [id(), col('parent_id', 'bigint'), col('note', 'text')], {
+        primaryKey: pk(['id'], `t${i + 1}_pkey`),
+        foreignKeys: i > 0 ? [fk(`t${i + 1}_parent_fk`, ['parent_id'], `t${i}`)] : [],
+        checks: [check(`t${i + 1}_note`, 'length(note) < 100')],
+      }),
+    );
+    const start = db([schema('public', { tables: chain })]);
+    const want = withTable(start, 't5', (t) => ({ ...t, columns: [...t.columns, col('extra', 'integer')] }));
+    const r = plan(start, want);
+    const scope = planScope(r.plan, { live: start, ...r.models }, want);
+    // t5 changes; t6 references it; t4 is what t5's key needs: a stub, whose own key to t3 is left out.
+    expect([...scope.keys].sort()).toEqual(['table public.t4', 'table public.t5', 'table public.t6']);
+    expect([...scope.stubs]).toEqual(['table public.t4']);
+    const stub = subModel(start, scope.keys, scope.stubs).schemas[0]!.tables.find((t) => t.name === 't4')!;
+    expect(stub.foreignKeys).toEqual([]);
+    expect(stub.checks).toEqual([]);
+    expect(stub.primaryKey?.columns).toEqual(['id']);
+    expect(stub.columns.map((c) => c.name)).toEqual(['id', 'parent_id', 'note']);
   });
 
   test('the part of each model keeps only those objects, and its fingerprint differs only where the plan changes them', () => {
