@@ -5,8 +5,8 @@
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { DesiredIssue } from './errors.js';
-import { type FastDocument, parenDepth, parseYamlFast } from './yaml-fast.js';
 import { formatPath, type PathSegment, type SourceLocation } from './paths.js';
+import { type FastDocument, parenDepth, parseYamlFast } from './yaml-fast.js';
 
 export interface Position {
   readonly line: number;

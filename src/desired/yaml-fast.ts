@@ -30,7 +30,27 @@ const giveUp = (): never => {
 };
 
 /** Characters that must not start a plain scalar (or a plain key) on the fast path. */
-const INDICATOR = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
+const INDICATOR = new Set([
+  '-',
+  '?',
+  ':',
+  ',',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  "'",
+  '"',
+  '%',
+  '@',
+  '`',
+]);
 
 /** Outside literal blocks: controls, tabs, CR, BOM and the line breaks YAML 1.1 knew. */
 const UNUSUAL = /[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\ufeff]/;
@@ -230,11 +250,14 @@ class FastParser {
     }
     rest(line, h);
     const first = i + 1;
-    if (first >= this.lines.length) giveUp();
-    const at = this.indent(first);
-    const firstLine = this.lines[first]!;
-    // Leading empty lines set no indentation of their own: the full parser decides those.
-    if (at === firstLine.length || at <= indent) giveUp();
+    // The block's indentation is that of its first line with text; empty lines before it may not
+    // hold more spaces than that (YAML's rule; the full parser reports it).
+    let textLine = first;
+    while (textLine < this.lines.length && this.indent(textLine) === this.lines[textLine]!.length) textLine++;
+    if (textLine >= this.lines.length) giveUp();
+    const at = this.indent(textLine);
+    if (at <= indent) giveUp();
+    for (let e = first; e < textLine; e++) if (this.lines[e]!.length > at) giveUp();
     const content: string[] = [];
     let j = first;
     let lastContent = first;
@@ -409,14 +432,39 @@ class FlowReader {
       return q.value;
     }
     if (INDICATOR.has(c) && !(c === '-' && /[^\s,[\]{}]/.test(this.line[this.pos + 1] ?? ' '))) giveUp();
+    const start = this.pos;
     const raw = this.plainText();
     if (raw === '') giveUp();
     // A single-pair map inside a list (`[a: b]`), or a value with `: ` in it: the full parser.
     if (this.line[this.pos] === ':') giveUp();
-    // `numeric(10, 2)` in a flow collection: YAML splits it at the comma and yaml-doc.ts joins it
-    // back; the fast path takes only balanced text.
-    if (parenDepth(raw) !== 0) giveUp();
+    if (parenDepth(raw) > 0) return this.joined(start, raw);
     return this.parser.plain(raw, container, key);
+  }
+
+  /**
+   * `numeric(10, 2)` in a flow collection: YAML ends the value at the comma, and yaml-doc.ts joins
+   * back the plain pieces without a value of their own that close the parenthesis (as text, never
+   * resolved). The same here; anything else (a piece with a value, parentheses left open) is left
+   * to the full parser.
+   */
+  private joined(start: number, first: string): string {
+    const line = this.line;
+    let end = start + first.length;
+    let depth = parenDepth(first);
+    while (depth > 0) {
+      if (line[this.pos] !== ',') giveUp();
+      this.pos++;
+      this.spaces();
+      const c = line[this.pos]!;
+      if (INDICATOR.has(c)) giveUp();
+      const at = this.pos;
+      const piece = this.plainText();
+      if (piece === '' || line[this.pos] === ':' || resolvePlain(piece) === null) giveUp();
+      end = at + piece.length;
+      depth = parenDepth(line.slice(start, end));
+    }
+    if (depth !== 0) giveUp();
+    return line.slice(start, end);
   }
 
   /**
@@ -432,7 +480,16 @@ class FlowReader {
       if (ch === ',' || ch === '[' || ch === ']' || ch === '{' || ch === '}') break;
       if (ch === ':') {
         const next = line[p + 1];
-        if (next === undefined || next === ' ' || next === ',' || next === '[' || next === ']' || next === '{' || next === '}') break;
+        if (
+          next === undefined ||
+          next === ' ' ||
+          next === ',' ||
+          next === '[' ||
+          next === ']' ||
+          next === '{' ||
+          next === '}'
+        )
+          break;
       }
       if (ch === '#' && p > start && line[p - 1] === ' ') giveUp();
     }
