@@ -52,7 +52,7 @@ const INDICATOR = new Set([
   '`',
 ]);
 
-/** Outside literal blocks: controls, tabs, CR, BOM and the line breaks YAML 1.1 knew. */
+/** Anywhere in the text: controls but tab and line feed, CR, BOM and the line breaks YAML 1.1 knew. */
 const UNUSUAL = /[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\ufeff]/;
 
 export function parseYamlFast(text: string): FastDocument | undefined {
@@ -70,6 +70,7 @@ class FastParser {
   private readonly sources = new WeakMap<object, Map<string | number, string>>();
 
   constructor(text: string) {
+    if (UNUSUAL.test(text)) giveUp();
     this.lines = text.split('\n');
   }
 
@@ -88,7 +89,7 @@ class FastParser {
       const line = this.lines[i]!;
       const at = this.indent(i);
       if (at === line.length || line[at] === '#') {
-        if (UNUSUAL.test(line) || line.includes('\t')) giveUp();
+        if (line.includes('\t')) giveUp();
         continue;
       }
       if (i === 0 && (line.startsWith('%') || line.startsWith('---'))) giveUp();
@@ -111,7 +112,7 @@ class FastParser {
    */
   private blockNode(i: number, col: number, parent: number): { value: unknown; next: number | undefined } {
     const line = this.lines[i]!;
-    if (UNUSUAL.test(line) || line.includes('\t')) giveUp();
+    if (line.includes('\t')) giveUp();
     if (col <= parent) giveUp();
     if (isDash(line, col)) return this.blockSeq(i, col);
     if (this.keyEnd(line, col) !== undefined) return this.blockMap(i, col);
@@ -123,7 +124,7 @@ class FastParser {
     let i: number | undefined = start;
     while (i !== undefined) {
       const line = this.lines[i]!;
-      if (UNUSUAL.test(line) || line.includes('\t')) giveUp();
+      if (line.includes('\t')) giveUp();
       const at = this.indent(i);
       if (at < indent) break;
       if (at > indent) giveUp();
@@ -162,7 +163,7 @@ class FastParser {
     let col = indent;
     while (i !== undefined) {
       const line = this.lines[i]!;
-      if (UNUSUAL.test(line) || line.includes('\t')) giveUp();
+      if (line.includes('\t')) giveUp();
       if (i !== start) {
         const at = this.indent(i);
         if (at < indent) break;
@@ -180,8 +181,7 @@ class FastParser {
       let r: { value: unknown; next: number | undefined };
       if (v === line.length || line[v] === '#') r = this.nestedBlock(i, indent, true);
       else r = this.inlineValue(i, v, indent, out, name);
-      // defineProperty: a key named `__proto__` is data, not the prototype.
-      Object.defineProperty(out, name, { value: r.value, enumerable: true, writable: true, configurable: true });
+      setEntry(out, name, r.value);
       i = r.next;
       if (i !== undefined && this.indent(i) === indent && isDash(this.lines[i]!, indent)) giveUp();
     }
@@ -270,7 +270,6 @@ class FastParser {
         continue;
       }
       if (li < at) break;
-      if (/[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\ufeff]/.test(l)) giveUp();
       content.push(l.slice(at));
       lastContent = j;
     }
@@ -367,7 +366,7 @@ class FlowReader {
       if (!integerLike && isArrayIndex(name)) integerLike = true;
       this.spaces();
       const value = this.value(out, name);
-      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      setEntry(out, name, value);
       this.spaces();
       const c = this.line[this.pos];
       this.pos++;
@@ -498,6 +497,13 @@ class FlowReader {
   }
 }
 
+function setEntry(map: Record<string, unknown>, key: string, value: unknown): void {
+  // defineProperty: a key named `__proto__` is data, not the prototype.
+  if (key === '__proto__')
+    Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  else map[key] = value;
+}
+
 /** Only spaces or a comment may follow a value on its line. */
 function rest(line: string, from: number): void {
   let p = from;
@@ -585,6 +591,8 @@ const ESCAPES: Readonly<Record<string, string>> = {
 
 /** YAML 1.2 core schema, as the `yaml` library resolves a plain scalar (ints as numbers). */
 export function resolvePlain(s: string): unknown {
+  // Most scalars are names and SQL: text that no tag below can match starts with none of these.
+  if (s !== '' && !'0123456789+-.~nNtTfF'.includes(s[0]!)) return s;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
   if (/^0o[0-7]+$/.test(s)) return Number.parseInt(s.substring(2), 8);
