@@ -14,7 +14,7 @@
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 
-import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
+import { canonicalizeForHash, memoized, sha256, stableStringify } from './canonical.js';
 import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
@@ -96,7 +96,8 @@ export function objectFingerprints(model: DatabaseModel): Record<string, string>
 const cachedObjectFingerprints = memoized(computeObjectFingerprints);
 
 function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
-  const m = canonicalize(model);
+  // Tables come as their memoized canonical text (see canonicalizeForHash): stableStringify writes it.
+  const m = canonicalizeForHash(model);
   const out: Record<string, string> = {};
   const put = (key: string, value: unknown): void => {
     out[key] = sha256(stableStringify(value));
