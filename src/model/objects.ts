@@ -93,7 +93,12 @@ export function objectFingerprints(model: DatabaseModel): Record<string, string>
   // A copy of the memoized record, so that no caller can change what the next one gets.
   return { ...cachedObjectFingerprints(model) };
 }
-const cachedObjectFingerprints = memoized(computeObjectFingerprints);
+
+/** objectFingerprints to read, not to change: the memoized record itself (frozen), no copy. */
+export function readObjectFingerprints(model: DatabaseModel): Readonly<Record<string, string>> {
+  return cachedObjectFingerprints(model);
+}
+const cachedObjectFingerprints = memoized((model: DatabaseModel) => Object.freeze(computeObjectFingerprints(model)));
 
 function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
   // Tables come as their memoized canonical text (see canonicalizeForHash): stableStringify writes it.
