@@ -19,7 +19,7 @@ import { assertNever } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { fingerprint } from '../model/canonical.js';
 import { objectFingerprints, withoutJournal } from '../model/objects.js';
-import { PHASES, type Phase, type Plan, type Step } from '../plan/types.js';
+import { PHASES, type Phase, type PhaseName, type Plan, type Step } from '../plan/types.js';
 import { setConfigSql } from '../sql/session.js';
 import { describeBackfill, runBackfillStep } from './backfill.js';
 import {
@@ -87,7 +87,17 @@ interface Internal {
   readonly assumeEarlierDone?: boolean;
   /** The fingerprint the previous phase's post-check read, when the caller trusts it to still hold. */
   readonly liveFingerprint?: string;
+  /** The schema fingerprints to check instead of the plan's (`applyPlan`'s `expected`). */
+  readonly expected?: ExpectedFingerprints;
 }
+
+/**
+ * Per phase, the schema fingerprints a rehearsal on a copy of part of the schema checks instead of
+ * the plan's (src/plan/scope.ts): the part's fingerprint before and after the phase.
+ */
+export type ExpectedFingerprints = Readonly<
+  Partial<Record<PhaseName, { readonly before: string; readonly after: string }>>
+>;
 
 /**
  * Applies one phase of a plan. Resolves with what ran; rejects with an `ApplyError` whose `code`
@@ -119,7 +129,9 @@ async function runPhase(
   const allowed = options.allowHazards ?? [];
   validatePlan(plan);
   verifyChecksum(plan, null);
-  const phase = findPhase(plan, options.phase);
+  const planned = findPhase(plan, options.phase);
+  const expected = internal.expected?.[planned.name];
+  const phase = expected ? { ...planned, ...expected } : planned;
   emit({ type: 'check', check: 'checksum', message: `plan ${plan.id}: checksum verified` });
 
   if (!dryRun) await acquireApplyLock(client);
@@ -344,6 +356,11 @@ export async function applyPlan(
      * check is the previous phase's post-check, not a second read of the whole schema.
      */
     readonly soleWriter?: boolean;
+    /**
+     * A rehearsal on a copy of part of the schema (src/plan/scope.ts): the part's fingerprints,
+     * checked instead of the plan's whole-schema ones.
+     */
+    readonly expected?: ExpectedFingerprints;
   },
 ): Promise<PlanApplyResult> {
   const results: ApplyResult[] = [];
@@ -358,6 +375,7 @@ export async function applyPlan(
       {
         assumeEarlierDone: options.dryRun === true && !first,
         ...(options.soleWriter === true && liveFingerprint !== undefined ? { liveFingerprint } : {}),
+        ...(options.expected !== undefined ? { expected: options.expected } : {}),
       },
     );
     if (result.status !== 'already-applied') first = false;

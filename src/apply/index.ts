@@ -2,7 +2,14 @@
  * The execution engine behind `zdm apply` and `zdm status`: journal, advisory lock, lock timeouts
  * with retries, the backfill engine. The CLI renders events and maps `ApplyError.code` to exit codes.
  */
-export { applyPhase, applyPlan, type LiveSchema, liveSchema, type PlanApplyResult } from './apply.js';
+export {
+  applyPhase,
+  applyPlan,
+  type ExpectedFingerprints,
+  type LiveSchema,
+  liveSchema,
+  type PlanApplyResult,
+} from './apply.js';
 export { DEFAULTS } from './context.js';
 export { ApplyError, type ApplyErrorCode, type ApplyErrorDetails, type LockHolder } from './errors.js';
 export type { BlockerAction, GuardEvent, SideConnection } from './guard.js';

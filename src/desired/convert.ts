@@ -11,6 +11,7 @@ import { compareGrants, grantKey, PRIVILEGES } from '../model/grants.js';
 import { identityOptionsOf, type SequenceSettings } from '../model/identity.js';
 import { defaultNotNullName, identifierBytes, isTooLong, MAX_IDENTIFIER_BYTES } from '../model/names.js';
 import { COLUMN_OPTIONS } from '../model/objects.js';
+import { type OwnerTarget, ownerKey } from '../model/owners.js';
 import { defaultCost, defaultRows, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   Cast,
@@ -152,6 +153,7 @@ interface Entry<T> {
 interface MergedSchema {
   readonly name: string;
   comment?: Entry<string>;
+  owner?: Entry<string>;
   grants?: Entry<RawGrants>;
   readonly enums: Map<string, Entry<RawEnum>>;
   readonly domains: Map<string, Entry<RawDomain>>;
@@ -277,6 +279,13 @@ class Converter {
   private readonly typeNames: NamedThing[] = [];
   private readonly deferred: (() => void)[] = [];
   private schemas = new Map<string, MergedSchema>();
+  /** By object key, the owners the `owner:` keys name (src/model/owners.ts). */
+  private readonly owners: Record<string, string> = {};
+
+  /** Records the owner of `on` where its YAML has an `owner:` key. */
+  private owner(on: OwnerTarget, raw: string | undefined): void {
+    if (raw !== undefined) this.owners[ownerKey(on)] = raw;
+  }
 
   run(docs: readonly ParsedDocument[]): ConvertResult {
     const extensions = this.merge(docs);
@@ -292,6 +301,7 @@ class Converter {
         schemas: schemaModels,
         ...(defaultPrivileges !== undefined ? { defaultPrivileges } : {}),
         ...(casts.length > 0 ? { casts } : {}),
+        ...(Object.keys(this.owners).length > 0 ? { owners: this.owners } : {}),
       },
       issues: this.issues.list,
       sqlFiles: [...this.sqlFiles].sort(),
@@ -353,6 +363,11 @@ class Converter {
           const entry = { name: 'grants', raw: rawSchema.grants, loc: loc.at('grants') };
           if (merged.grants) this.duplicate(`grants of schema \`${name}\``, merged.grants.loc, entry.loc);
           else merged.grants = entry;
+        }
+        if (rawSchema.owner !== undefined) {
+          const entry = { name: 'owner', raw: rawSchema.owner, loc: loc.at('owner') };
+          if (merged.owner) this.duplicate(`owner of schema \`${name}\``, merged.owner.loc, entry.loc);
+          else merged.owner = entry;
         }
         if (rawSchema.comment !== undefined) {
           const entry = { name: 'comment', raw: rawSchema.comment, loc: loc.at('comment') };
@@ -459,6 +474,7 @@ class Converter {
     const views = [...s.views.values()].map((e) => this.convertView(s.name, e));
     const materializedViews = [...s.materializedViews.values()].map((e) => this.convertMaterializedView(s.name, e));
     const comment = s.comment?.raw;
+    this.owner({ kind: 'schema', name: s.name }, s.owner?.raw);
     return {
       kind: 'schema',
       name: s.name,
@@ -505,6 +521,7 @@ class Converter {
     });
     const comment = Array.isArray(raw) ? undefined : (raw as { comment?: string }).comment;
     const grants = Array.isArray(raw) ? undefined : (raw as { grants?: RawGrants }).grants;
+    this.owner({ kind: 'enum', schema, name }, Array.isArray(raw) ? undefined : (raw as { owner?: string }).owner);
     return {
       kind: 'enum',
       schema,
@@ -517,6 +534,7 @@ class Converter {
 
   private convertDomain(schema: string, { name, raw, loc }: Entry<RawDomain>): Domain {
     this.checkName(loc, name, 'domain');
+    this.owner({ kind: 'domain', schema, name }, raw.owner);
     this.typeNames.push({ schema, name, what: 'domain', loc });
     const checks = loc
       .at('checks')
@@ -547,6 +565,7 @@ class Converter {
 
   private convertCompositeType(schema: string, { name, raw, loc }: Entry<RawCompositeType>): CompositeType {
     this.checkName(loc, name, 'composite type');
+    this.owner({ kind: 'compositeType', schema, name }, raw.owner);
     // A composite type is a relation too (pg_class relkind c): its name clashes with tables'.
     this.relationNames.push({ schema, name, what: 'composite type', loc });
     this.typeNames.push({ schema, name, what: 'composite type', loc });
@@ -629,6 +648,10 @@ class Converter {
 
   private convertSequence(schema: string, { name, raw, loc }: Entry<RawSequence>): Sequence {
     this.checkName(loc, name, 'sequence');
+    if (raw.owner !== undefined && raw.ownedBy !== undefined) {
+      // PostgreSQL refuses it ("Sequence is linked to table"): ALTER TABLE … OWNER TO moves it.
+      this.issues.key(loc.at('owner'), 'a sequence with `ownedBy` has the owner of its table: leave `owner` out');
+    } else this.owner({ kind: 'sequence', schema, name }, raw.owner);
     this.relationNames.push({ schema, name, what: 'sequence', loc });
     let type = 'bigint';
     if (raw.type !== undefined) {
@@ -694,6 +717,7 @@ class Converter {
 
   private convertTable(schema: string, { name, raw, loc }: Entry<RawTable>): Table {
     this.checkName(loc, name, 'table');
+    this.owner({ kind: 'table', schema, name }, raw.owner);
     if (raw.renamedFrom !== undefined) this.checkName(loc.at('renamedFrom'), raw.renamedFrom, 'table');
     this.relationNames.push({ schema, name, what: 'table', loc });
     this.typeNames.push({ schema, name, what: 'table', loc });
@@ -1583,6 +1607,7 @@ class Converter {
         ...this.convertGrants(loc.at('grants'), raw.grants, kind),
       };
       this.checkRoutineKey(s.name, key, r, loc, seen);
+      this.owner({ kind, schema: s.name, name, arguments: args }, raw.owner);
       out.push(r);
     }
     return sortRoutines(out);
@@ -1765,6 +1790,7 @@ class Converter {
 
   private convertView(schema: string, { name, raw, loc }: Entry<RawView>): View {
     this.checkName(loc, name, 'view');
+    this.owner({ kind: 'view', schema, name }, raw.owner);
     this.relationNames.push({ schema, name, what: 'view', loc });
     this.typeNames.push({ schema, name, what: 'view', loc });
     return {
@@ -1782,6 +1808,7 @@ class Converter {
 
   private convertMaterializedView(schema: string, { name, raw, loc }: Entry<RawMaterializedView>): MaterializedView {
     this.checkName(loc, name, 'materialized view');
+    this.owner({ kind: 'materializedView', schema, name }, raw.owner);
     this.relationNames.push({ schema, name, what: 'materialized view', loc });
     this.typeNames.push({ schema, name, what: 'materialized view', loc });
     const label = `materialized view \`${schema}.${name}\``;

@@ -52,6 +52,8 @@ export interface RawRoleDefaultPrivileges {
 export type RawExtension = string | { readonly name: string; readonly schema?: string; readonly version?: string };
 
 export interface RawSchema {
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly comment?: string;
   readonly grants?: RawGrants;
   readonly enums?: Readonly<Record<string, RawEnum>>;
@@ -73,7 +75,12 @@ export interface RawSchema {
 
 export type RawEnum =
   | readonly RawText[]
-  | { readonly values: readonly RawText[]; readonly comment?: string; readonly grants?: RawGrants };
+  | {
+      readonly values: readonly RawText[];
+      readonly owner?: string;
+      readonly comment?: string;
+      readonly grants?: RawGrants;
+    };
 
 export interface RawDomain {
   readonly type: string;
@@ -81,6 +88,8 @@ export interface RawDomain {
   readonly default?: RawText;
   readonly collation?: string;
   readonly checks?: Readonly<Record<string, { readonly expression: RawText; readonly comment?: string }>>;
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly comment?: string;
   readonly grants?: RawGrants;
 }
@@ -90,6 +99,8 @@ export interface RawCompositeType {
   readonly attributes: Readonly<
     Record<string, { readonly type: string; readonly collation?: string; readonly comment?: string }>
   >;
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly comment?: string;
   readonly grants?: RawGrants;
 }
@@ -107,6 +118,8 @@ export interface RawSequenceOptions {
 }
 
 export interface RawSequence extends RawSequenceOptions {
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly grants?: RawGrants;
   readonly type?: string;
   readonly ownedBy?: string | { readonly table: string; readonly column: string };
@@ -240,6 +253,8 @@ export interface RawRelationParts {
 }
 
 export interface RawTable extends RawRelationParts {
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly unlogged?: boolean;
   readonly inherits?: readonly string[];
   readonly renamedFrom?: string;
@@ -278,6 +293,8 @@ export interface RawViewColumn {
 
 /** What views and materialized views share: the query, inline or in a file, comments. */
 export interface RawViewLike {
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   /** The query (SQL). Exactly one of `definition` and `file`. */
   readonly definition?: RawText;
   /** A .sql file holding the query, relative to the YAML file that names it. */
@@ -309,6 +326,8 @@ export interface RawRoutineArgument {
 }
 
 export interface RawRoutine {
+  /** ALTER … OWNER TO (issue 12); absent: the owner is not managed. */
+  readonly owner?: string;
   readonly arguments?: readonly RawRoutineArgument[];
   readonly returns?: string;
   readonly language: string;

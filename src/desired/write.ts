@@ -9,6 +9,7 @@ import { assertNever } from '../errors.js';
 import { sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
 import { type DEFAULT_GRANTS, isDefaultGrants } from '../model/grants.js';
+import { type OwnerTarget, ownerOf } from '../model/owners.js';
 import { routineKey, routineSignature, sortRoutines, sortTriggers } from '../model/routines.js';
 import type {
   AggregateDefinition,
@@ -88,7 +89,7 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   if (model.schemas.length > 0) {
     const schemas = new YAMLMap();
     byName(model.schemas).forEach((s, i) => {
-      add(schemas, s.name, schemaNode(s, options.queryFiles), i > 0);
+      add(schemas, s.name, schemaNode(s, options.queryFiles, ownersIn(model)), i > 0);
     });
     add(root, 'schemas', schemas);
   }
@@ -166,7 +167,10 @@ export function writeDesiredStateFiles(model: DatabaseModel, options: WriteOptio
     }
     files.set(
       yamlName,
-      writeDesiredState({ kind: 'database', extensions: [], schemas: [s] }, { ...options, queryFiles }),
+      writeDesiredState(
+        { kind: 'database', extensions: [], schemas: [s], ...(model.owners ? { owners: model.owners } : {}) },
+        { ...options, queryFiles },
+      ),
     );
     for (const [file, text] of queries) files.set(file, text);
   }
@@ -285,7 +289,16 @@ function extensionNode(e: Extension): string | YAMLMap {
       ]);
 }
 
-function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined): YAMLMap {
+/** The owner of an object (src/model/owners.ts) where the model has owners: a live model pulled with `--owners`. */
+type Owners = (on: OwnerTarget) => string | undefined;
+
+const ownersIn =
+  (m: DatabaseModel): Owners =>
+  (on) =>
+    ownerOf(m, on);
+
+function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined, owner: Owners): YAMLMap {
+  const schema = s.name;
   const userTypes = new Set([
     ...s.enums.map((e) => e.name),
     ...s.domains.map((d) => d.name),
@@ -293,20 +306,42 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
   ]);
   const file = (v: View | MaterializedView) => queryFiles?.get(`${v.kind} ${s.name}.${v.name}`);
   return blockMap([
+    ['owner', owner({ kind: 'schema', name: s.name })],
     ['comment', s.comment],
     ['grants', grantsNode(s.grants)],
     ['collations', namedMap(s.collations ?? [], collationNode)],
     ['textSearchConfigurations', namedMap(s.textSearchConfigurations ?? [], textSearchConfigurationNode)],
-    ['enums', namedMap(s.enums, enumNode)],
-    ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes))],
-    ['compositeTypes', namedMap(s.compositeTypes, (c) => compositeTypeNode(c, userTypes))],
-    ['sequences', namedMap(s.sequences, sequenceNode)],
-    ['tables', namedMap(s.tables, (t) => tableNode(t, userTypes), true)],
-    ['views', namedMap(s.views, (v) => viewNode(v, file(v)), true)],
-    ['materializedViews', namedMap(s.materializedViews, (v) => materializedViewNode(v, file(v)), true)],
-    ['functions', routinesNode(s, 'function', queryFiles)],
-    ['procedures', routinesNode(s, 'procedure', queryFiles)],
-    ['aggregates', routinesNode(s, 'aggregate', queryFiles)],
+    ['enums', namedMap(s.enums, (e) => enumNode(e, owner({ kind: 'enum', schema, name: e.name })))],
+    ['domains', namedMap(s.domains, (d) => domainNode(d, userTypes, owner({ kind: 'domain', schema, name: d.name })))],
+    [
+      'compositeTypes',
+      namedMap(s.compositeTypes, (c) =>
+        compositeTypeNode(c, userTypes, owner({ kind: 'compositeType', schema, name: c.name })),
+      ),
+    ],
+    [
+      'sequences',
+      // An OWNED BY sequence has its table's owner, and may not name one (src/desired/convert.ts).
+      namedMap(s.sequences, (q) =>
+        sequenceNode(q, q.ownedBy ? undefined : owner({ kind: 'sequence', schema, name: q.name })),
+      ),
+    ],
+    [
+      'tables',
+      namedMap(s.tables, (t) => tableNode(t, userTypes, owner({ kind: 'table', schema, name: t.name })), true),
+    ],
+    ['views', namedMap(s.views, (v) => viewNode(v, file(v), owner({ kind: 'view', schema, name: v.name })), true)],
+    [
+      'materializedViews',
+      namedMap(
+        s.materializedViews,
+        (v) => materializedViewNode(v, file(v), owner({ kind: 'materializedView', schema, name: v.name })),
+        true,
+      ),
+    ],
+    ['functions', routinesNode(s, 'function', queryFiles, owner)],
+    ['procedures', routinesNode(s, 'procedure', queryFiles, owner)],
+    ['aggregates', routinesNode(s, 'aggregate', queryFiles, owner)],
     ['triggers', triggersNode(s)],
   ]);
 }
@@ -317,19 +352,30 @@ function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | un
  * The functions (or procedures) of a schema by name, or by `name(type, …)` where the schema has
  * several of that name; the body inline (a literal block when it has several lines) or `file:`.
  */
-function routinesNode(s: SchemaModel, kind: Routine['kind'], files: ReadonlyMap<string, string> | undefined): Value {
+function routinesNode(
+  s: SchemaModel,
+  kind: Routine['kind'],
+  files: ReadonlyMap<string, string> | undefined,
+  owner: Owners,
+): Value {
   const rs = sortRoutines(s.functions.filter((r) => r.kind === kind));
   if (rs.length === 0) return undefined;
   const count = new Map<string, number>();
   for (const r of rs) count.set(r.name, (count.get(r.name) ?? 0) + 1);
   const m = new YAMLMap();
   rs.forEach((r, i) => {
-    add(m, count.get(r.name)! > 1 ? routineSignature(r) : r.name, routineNode(r, files?.get(routineKey(r))), i > 0);
+    const own = r.kind === 'aggregate' ? undefined : owner({ ...r, kind: r.kind });
+    add(
+      m,
+      count.get(r.name)! > 1 ? routineSignature(r) : r.name,
+      routineNode(r, files?.get(routineKey(r)), own),
+      i > 0,
+    );
   });
   return m;
 }
 
-function routineNode(r: Routine, file: string | undefined): YAMLMap {
+function routineNode(r: Routine, file: string | undefined, owner: string | undefined): YAMLMap {
   if (r.aggregate !== undefined) return aggregateNode(r, r.aggregate);
   let body: readonly [string, Value];
   if (file !== undefined) body = ['file', file];
@@ -351,6 +397,7 @@ function routineNode(r: Routine, file: string | undefined): YAMLMap {
     ['cost', r.cost],
     ['rows', r.rows],
     ['set', r.set === undefined ? undefined : flowMap(Object.entries(r.set))],
+    ['owner', owner],
     ['comment', r.comment],
     ['grants', ownGrantsNode('routine', r.grants)],
     body,
@@ -463,42 +510,45 @@ function viewColumnsNode(v: View | MaterializedView): Value {
   return m;
 }
 
-function viewNode(v: View, file: string | undefined): YAMLMap {
+function viewNode(v: View, file: string | undefined, owner: string | undefined): YAMLMap {
   return blockMap([
     queryEntry(v, file),
     ['securityBarrier', trueOnly(v.securityBarrier)],
     ['securityInvoker', trueOnly(v.securityInvoker)],
     ['checkOption', v.checkOption],
+    ['owner', owner],
     ['comment', v.comment],
     ['columns', viewColumnsNode(v)],
   ]);
 }
 
-function materializedViewNode(v: MaterializedView, file: string | undefined): YAMLMap {
+function materializedViewNode(v: MaterializedView, file: string | undefined, owner: string | undefined): YAMLMap {
   return blockMap([
     queryEntry(v, file),
     ['withData', v.withData ? undefined : false],
     ['with', storageNode(v.with)],
     ['clusterOn', v.clusterOn],
+    ['owner', owner],
     ['comment', v.comment],
     ['columns', viewColumnsNode(v)],
     ['indexes', namedMap(v.indexes, indexNode)],
   ]);
 }
 
-function enumNode(e: EnumType): Value {
+function enumNode(e: EnumType, owner: string | undefined): Value {
   const values = flowSeq(e.values);
   const grants = ownGrantsNode('type', e.grants);
-  return e.comment === undefined && grants === undefined
+  return e.comment === undefined && grants === undefined && owner === undefined
     ? values
     : flowMap([
         ['values', values],
+        ['owner', owner],
         ['comment', e.comment],
         ['grants', grants],
       ]);
 }
 
-function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
+function domainNode(d: Domain, userTypes: ReadonlySet<string>, owner: string | undefined): Value {
   return flowMap([
     ['type', writtenTypeName(d.schema, d.type, userTypes)],
     ['nullable', d.nullable ? undefined : false],
@@ -515,13 +565,14 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>): Value {
           )
         : undefined,
     ],
+    ['owner', owner],
     ['comment', d.comment],
     ['grants', ownGrantsNode('type', d.grants)],
   ]);
 }
 
 /** Attributes in the type's order (not sorted: the order is the type's). */
-function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Value {
+function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>, owner: string | undefined): Value {
   const attributes = new YAMLMap();
   for (const a of c.attributes) {
     add(
@@ -536,6 +587,7 @@ function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>): Va
   }
   return blockMap([
     ['attributes', attributes],
+    ['owner', owner],
     ['comment', c.comment],
     ['grants', ownGrantsNode('type', c.grants)],
   ]);
@@ -547,7 +599,7 @@ function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], 
   return m;
 }
 
-function sequenceNode(s: Sequence): Value {
+function sequenceNode(s: Sequence, owner: string | undefined): Value {
   const defaults = sequenceDefaults(s.type, BigInt(s.increment));
   const startDefault = defaults.start(BigInt(s.minValue), BigInt(s.maxValue));
   const num = (v: string, dflt: bigint) => (BigInt(v) === dflt ? undefined : seqNumber(v));
@@ -571,6 +623,7 @@ function sequenceNode(s: Sequence): Value {
     ['cache', num(s.cache, 1n)],
     ['cycle', trueOnly(s.cycle)],
     ['ownedBy', ownedBy],
+    ['owner', owner],
     ['comment', s.comment],
     ['grants', grantsNode(s.grants)],
   ]);
@@ -579,7 +632,7 @@ function sequenceNode(s: Sequence): Value {
 /** A 64-bit integer as a YAML integer. */
 const seqNumber = (v: string | undefined): Value => (v === undefined ? undefined : new Scalar(BigInt(v)));
 
-function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
+function tableNode(t: Table, userTypes: ReadonlySet<string>, owner: string | undefined): YAMLMap {
   const columns = new YAMLMap();
   for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
   return blockMap([
@@ -591,6 +644,7 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>): YAMLMap {
         : flowSeq(t.inherits.map((p) => (p.startsWith(`${t.schema}.`) ? p.slice(t.schema.length + 1) : p))),
     ],
     ...propertyEntries(t),
+    ['owner', owner],
     ['comment', t.comment],
     ['grants', grantsNode(t.grants)],
     ['renamedFrom', t.renamedFrom],

@@ -11,6 +11,7 @@ import { assertNever } from '../errors.js';
 import { castName } from '../model/casts.js';
 import { defaultPrivilegeName } from '../model/default-privileges.js';
 import type { GrantTarget } from '../model/grants.js';
+import type { OwnerTarget } from '../model/owners.js';
 import { routineSignature } from '../model/routines.js';
 import type {
   Cast,
@@ -112,6 +113,28 @@ export function grantTargetName(on: GrantTarget): string {
       return defaultPrivilegeName(on);
     default:
       return `${on.kind} ${on.schema}.${on.name}`;
+  }
+}
+
+// ---------------------------------------------------------------- owners (issue 12)
+
+/** The owner of one object where the desired state manages it (src/diff/owners.ts). */
+export interface ChangeOwner {
+  readonly kind: 'changeOwner';
+  readonly on: OwnerTarget;
+  /** The live owner; absent when the plan creates the object. */
+  readonly from?: string;
+  readonly to: string;
+}
+
+export function ownerTargetName(on: OwnerTarget): string {
+  switch (on.kind) {
+    case 'view':
+      return `view ${on.schema}.${on.name}`;
+    case 'materializedView':
+      return `materialized view ${on.schema}.${on.name}`;
+    default:
+      return grantTargetName(on);
   }
 }
 
@@ -552,6 +575,7 @@ export type Change =
   | CreateCompositeType
   | CreatePolicy
   | ChangeGrants
+  | ChangeOwner
   | DropPolicy
   | AlterPolicy
   | DropCompositeType
@@ -710,6 +734,8 @@ export function describeChange(c: Change): string {
       return `drop extension ${c.extension.name}`;
     case 'changeGrants':
       return `privileges on ${grantTargetName(c.on)}`;
+    case 'changeOwner':
+      return `owner of ${ownerTargetName(c.on)}`;
     case 'createPolicy':
       return `create policy ${c.policy.name} on ${c.table.schema}.${c.table.name}`;
     case 'dropPolicy':

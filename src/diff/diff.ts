@@ -29,6 +29,7 @@ import type { Change, CommentTarget, RelationRef } from './changes.js';
 import { isBinaryCoercible } from './coercible.js';
 import { diffGrants } from './grants.js';
 import { diffKeyed } from './keyed.js';
+import { diffOwners } from './owners.js';
 import { docPath, type PathSegment } from './paths.js';
 import { tableRenames, withColumnReferencesRenamed, withTableRenames } from './renames.js';
 import { diffRoutinesAndTriggers } from './routines.js';
@@ -97,6 +98,7 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
       commentChange({ kind: 'schema', name: s.key }, s.live.comment, s.desired.comment, out);
     }
   }
+  out.push(...diffOwners(live, desired));
   out.push(...diffGrants(live, desired));
   return out;
 }

@@ -35,6 +35,7 @@ import { TRANSITIONAL_COMMENT_PREFIX } from '../model/views.js';
 import { type CastRow, parseCast } from './casts.js';
 import { type CollationRow, parseCollation } from './collations.js';
 import { type DefaultPrivilegeRow, parseDefaultPrivileges } from './default-privileges.js';
+import { ownersOf } from './owners.js';
 import {
   byName,
   compareText,
@@ -487,6 +488,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   unsupported.sort((a, b) => compareText(a.object, b.object) || compareText(a.feature, b.feature));
   const version = rows.settings.server_version.split(' ')[0] ?? rows.settings.server_version;
   const casts = sortedCasts((rows.casts ?? []).map(parseCast));
+  const owners = ownersOf(rows);
   return {
     model: {
       kind: 'database',
@@ -502,6 +504,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
       ),
       defaultPrivileges: parseDefaultPrivileges(rows.defaultPrivileges),
       ...(casts !== undefined ? { casts } : {}),
+      ...(Object.keys(owners).length > 0 ? { liveOwners: owners } : {}),
       unmanaged: Object.fromEntries(rows.unmanaged.map((r) => [r.kind, Number(r.count)])),
       ...(Object.keys(attachedIndexNames).length > 0 ? { attachedIndexNames } : {}),
       server: { version: `PostgreSQL ${version}`, versionNum: Number(rows.settings.server_version_num) },

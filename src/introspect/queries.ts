@@ -83,9 +83,12 @@ export const OUTSIDE_TRANSACTION_SQL = 'SELECT pg_catalog.now() = pg_catalog.sta
 export interface SchemaRow {
   readonly name: string;
   readonly comment: string | null;
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
-export const SCHEMAS_SQL = `SELECT n.nspname AS name, ${description('pg_namespace', 'n.oid')} AS comment
+export const SCHEMAS_SQL = `SELECT n.nspname AS name, ${description('pg_namespace', 'n.oid')} AS comment,
+  pg_catalog.pg_get_userbyid(n.nspowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_namespace n
 WHERE ${SYSTEM_SCHEMAS} AND ${USER_SCHEMAS} AND ${notExtensionMember('pg_namespace', 'n.oid')}`;
 
@@ -130,6 +133,8 @@ export interface TypeRow {
   readonly comment: string | null;
   /** Privileges (issue 12): aclGrantsJson. */
   readonly grants: readonly GrantJson[];
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
 /** One privilege of an aclGrantsJson list. */
@@ -149,7 +154,8 @@ export const TYPES_SQL = `SELECT t.oid::pg_catalog.text AS oid, n.nspname AS sch
   CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> b.typcollation
     THEN ${qualifiedName('cn.nspname', 'co.collname')} END AS collation,
   ${description('pg_type', 't.oid')} AS comment,
-  ${aclGrantsJson('t.typacl', 'T', 't.typowner')} AS grants
+  ${aclGrantsJson('t.typacl', 'T', 't.typowner')} AS grants,
+  pg_catalog.pg_get_userbyid(t.typowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
@@ -191,6 +197,8 @@ export interface SequenceRow {
   readonly owned_table: string | null;
   readonly owned_column: string | null;
   readonly comment: string | null;
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
 /** Identity sequences (deptype 'i') are part of their column, not sequences of their own. */
@@ -200,7 +208,7 @@ export const SEQUENCES_SQL = `SELECT n.nspname AS schema, c.relname AS name,
   s.seqmin::pg_catalog.text AS min_value, s.seqmax::pg_catalog.text AS max_value,
   s.seqcache::pg_catalog.text AS cache, s.seqcycle AS cycle,
   own.owned_schema, own.owned_table, own.owned_column,
-  ${description('pg_class', 'c.oid')} AS comment
+  ${description('pg_class', 'c.oid')} AS comment, pg_catalog.pg_get_userbyid(c.relowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
@@ -248,6 +256,8 @@ export interface RelationRow {
   readonly replica_identity_index: string | null;
   /** The index flagged indisclustered (ALTER TABLE … CLUSTER ON). */
   readonly cluster_index: string | null;
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
 export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS relkind,
@@ -279,7 +289,8 @@ export const RELATIONS_SQL = `SELECT c.oid::pg_catalog.text AS oid, n.nspname AS
     WHERE ri.indrelid = c.oid AND ri.indisreplident
   ) END AS replica_identity_index,
   (SELECT cic.relname FROM pg_catalog.pg_index ci JOIN pg_catalog.pg_class cic ON cic.oid = ci.indexrelid
-    WHERE ci.indrelid = c.oid AND ci.indisclustered) AS cluster_index
+    WHERE ci.indrelid = c.oid AND ci.indisclustered) AS cluster_index,
+  pg_catalog.pg_get_userbyid(c.relowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f')
@@ -606,6 +617,8 @@ export interface ViewRow {
   readonly comment: string | null;
   /** The index flagged indisclustered (a materialized view's CLUSTER ON). */
   readonly cluster_index: string | null;
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
 const VIEWS_WHERE = `v.relkind IN ('v', 'm')
@@ -617,7 +630,8 @@ export const VIEWS_SQL = `SELECT v.oid::pg_catalog.text AS oid, n.nspname AS sch
   pg_catalog.pg_get_viewdef(v.oid, true) AS definition, v.reloptions::pg_catalog.text[] AS options,
   v.relispopulated AS populated, ${description('pg_class', 'v.oid')} AS comment,
   (SELECT cic.relname FROM pg_catalog.pg_index ci JOIN pg_catalog.pg_class cic ON cic.oid = ci.indexrelid
-    WHERE ci.indrelid = v.oid AND ci.indisclustered) AS cluster_index
+    WHERE ci.indrelid = v.oid AND ci.indisclustered) AS cluster_index,
+  pg_catalog.pg_get_userbyid(v.relowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_class v
 JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
 WHERE ${VIEWS_WHERE}`;

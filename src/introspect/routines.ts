@@ -63,6 +63,8 @@ export interface RoutineRow {
   readonly comment: string | null;
   /** Privileges (issue 12): aclGrantsJson. */
   readonly grants: readonly GrantJson[];
+  /** pg_get_userbyid of the owner (issue 12: src/introspect/owners.ts); absent in rows built by hand. */
+  readonly owner?: string;
 }
 
 /** Functions, procedures and plain aggregates (window functions are not: prokind 'w'). */
@@ -89,7 +91,8 @@ export const ROUTINES_SQL = `SELECT n.nspname AS schema, p.proname AS name, p.pr
       'deserialfunc', NULLIF(ag.aggdeserialfn, 0)::pg_catalog.regproc::pg_catalog.text, 'initcond', ag.agginitval)
     FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = p.oid) AS aggregate,
   ${description('pg_proc', 'p.oid')} AS comment,
-  ${aclGrantsJson('p.proacl', 'f', 'p.proowner')} AS grants
+  ${aclGrantsJson('p.proacl', 'f', 'p.proowner')} AS grants,
+  pg_catalog.pg_get_userbyid(p.proowner)::pg_catalog.text AS owner
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang

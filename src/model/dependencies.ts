@@ -118,6 +118,17 @@ export function keyKind(key: string): string {
   return i < 0 ? key : key.slice(0, i);
 }
 
+const RELATION_KINDS = new Set(['table', 'view', 'materializedView']);
+
+/** The relation a key names (`table public.t`, a view or materialized view), or undefined for another kind. */
+export function relationOfKey(key: string): { readonly schema: string; readonly name: string } | undefined {
+  const kind = keyKind(key);
+  if (!RELATION_KINDS.has(kind)) return undefined;
+  const name = key.slice(kind.length + 1);
+  const dot = name.indexOf('.');
+  return { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+}
+
 /**
  * Kinds zdm manages: a change to one is planned like any other. Dependents of other kinds
  * (rules, publications, operators…) are only known, and a

@@ -18,7 +18,7 @@ import { canonicalizeForHash, memoized, sha256, stableStringify } from './canoni
 import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
-import type { DatabaseModel, SchemaModel } from './types.js';
+import type { DatabaseModel, SchemaModel, Table } from './types.js';
 
 /** Kinds of schema-qualified objects, as their keys spell them. */
 export type SchemaObjectKind = 'enum' | 'domain' | 'compositeType' | 'sequence' | 'table' | 'view' | 'materializedView';
@@ -101,14 +101,21 @@ export function readObjectFingerprints(model: DatabaseModel): Readonly<Record<st
 const cachedObjectFingerprints = memoized((model: DatabaseModel) => Object.freeze(computeObjectFingerprints(model)));
 
 function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
-  // Tables come as their memoized canonical text (see canonicalizeForHash): stableStringify writes it.
-  const m = canonicalizeForHash(model);
   const out: Record<string, string> = {};
-  const put = (key: string, value: unknown): void => {
+  // Tables come as their memoized canonical text (see canonicalizeForHash): stableStringify writes it.
+  eachObject(canonicalizeForHash(model), (key, value) => {
     out[key] = sha256(stableStringify(value));
-  };
-  for (const e of m.extensions) put(`extension ${e.name}`, e);
-  for (const c of m.casts ?? []) put(castKey(c), c);
+  });
+  return out;
+}
+
+/**
+ * Calls `fn` with the key and value of every object of `m`: extensions, casts, each schema (its own
+ * fields only, what its key's fingerprint covers) and every object in it, in model order.
+ */
+export function eachObject(m: DatabaseModel, fn: (key: string, value: unknown, schema?: string) => void): void {
+  for (const e of m.extensions) fn(`extension ${e.name}`, e);
+  for (const c of m.casts ?? []) fn(castKey(c), c);
   for (const s of m.schemas) {
     const {
       enums,
@@ -124,20 +131,95 @@ function computeObjectFingerprints(model: DatabaseModel): Record<string, string>
       collations,
       ...own
     } = s;
-    put(`schema ${s.name}`, own);
-    for (const x of enums) put(objectKey('enum', s.name, x.name), x);
-    for (const x of domains) put(objectKey('domain', s.name, x.name), x);
-    for (const x of compositeTypes) put(objectKey('compositeType', s.name, x.name), x);
-    for (const x of sequences) put(objectKey('sequence', s.name, x.name), x);
-    for (const x of tables) put(objectKey('table', s.name, x.name), x);
-    for (const x of views) put(objectKey('view', s.name, x.name), x);
-    for (const x of materializedViews) put(objectKey('materializedView', s.name, x.name), x);
-    for (const x of functions) put(routineKey(x), x);
-    for (const x of triggers) put(triggerKey(x), x);
-    for (const x of textSearchConfigurations ?? []) put(textSearchConfigurationKey(s.name, x.name), x);
-    for (const x of collations ?? []) put(collationKey(s.name, x.name), x);
+    fn(`schema ${s.name}`, own);
+    for (const x of enums) fn(objectKey('enum', s.name, x.name), x, s.name);
+    for (const x of domains) fn(objectKey('domain', s.name, x.name), x, s.name);
+    for (const x of compositeTypes) fn(objectKey('compositeType', s.name, x.name), x, s.name);
+    for (const x of sequences) fn(objectKey('sequence', s.name, x.name), x, s.name);
+    for (const x of tables) fn(objectKey('table', s.name, x.name), x, s.name);
+    for (const x of views) fn(objectKey('view', s.name, x.name), x, s.name);
+    for (const x of materializedViews) fn(objectKey('materializedView', s.name, x.name), x, s.name);
+    for (const x of functions) fn(routineKey(x), x, s.name);
+    for (const x of triggers) fn(triggerKey(x), x, s.name);
+    for (const x of textSearchConfigurations ?? []) fn(textSearchConfigurationKey(s.name, x.name), x, s.name);
+    for (const x of collations ?? []) fn(collationKey(s.name, x.name), x, s.name);
   }
-  return out;
+}
+
+/**
+ * What of a table others can need: its columns (their types, defaults, identity), its keys and
+ * unique indexes (what a foreign key can reference), how it is partitioned (no partition), whom it
+ * inherits from, whether it is logged. Its foreign keys, checks, other indexes, policies and
+ * properties are left out: the rehearsal copies a table the plan does not change this way when only
+ * what the plan changes needs it, so that a chain of foreign keys stops at the first table.
+ */
+export function stubTable(t: Table): Table {
+  return {
+    kind: 'table',
+    schema: t.schema,
+    name: t.name,
+    unlogged: t.unlogged,
+    columns: t.columns,
+    ...(t.inherits !== undefined ? { inherits: t.inherits } : {}),
+    ...(t.primaryKey !== undefined ? { primaryKey: t.primaryKey } : {}),
+    uniqueConstraints: t.uniqueConstraints,
+    checks: [],
+    foreignKeys: [],
+    exclusionConstraints: [],
+    indexes: t.indexes.filter((i) => i.unique),
+    ...(t.partitionBy !== undefined ? { partitionBy: t.partitionBy } : {}),
+    partitions: [],
+  };
+}
+
+/**
+ * The part of `m` made of the objects `keep` names (keys as above): every extension and schema (their
+ * own fields), and in each schema only the objects kept, the tables of `stubs` as `stubTable`
+ * has them; dependencies from kept objects. A database
+ * built from it and read back has the fingerprint of the part (lists emptied are left out as
+ * introspection leaves them out). The rehearsal copies such a part of the live schema.
+ */
+export function subModel(
+  m: DatabaseModel,
+  keep: ReadonlySet<string>,
+  stubs: ReadonlySet<string> = new Set(),
+): DatabaseModel {
+  const some = <T>(xs: readonly T[] | undefined, key: (x: T) => string): T[] | undefined => {
+    const kept = xs?.filter((x) => keep.has(key(x)));
+    return kept === undefined || kept.length === 0 ? undefined : kept;
+  };
+  const casts = some(m.casts, castKey);
+  const { casts: _c, owners, liveOwners, ...rest } = m;
+  const ownersOf = (o: Readonly<Record<string, string>>) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => k.startsWith('schema ') || keep.has(k)));
+  return {
+    ...rest,
+    ...(casts !== undefined ? { casts } : {}),
+    ...(owners !== undefined ? { owners: ownersOf(owners) } : {}),
+    ...(liveOwners !== undefined ? { liveOwners: ownersOf(liveOwners) } : {}),
+    schemas: m.schemas.map((s) => {
+      const { textSearchConfigurations: ts0, collations: co0, ...own } = s;
+      const ts = some(ts0, (x) => textSearchConfigurationKey(s.name, x.name));
+      const co = some(co0, (x) => collationKey(s.name, x.name));
+      const kept = <T extends { readonly name: string }>(kind: SchemaObjectKind, xs: readonly T[]): T[] =>
+        xs.filter((x) => keep.has(objectKey(kind, s.name, x.name)));
+      return {
+        ...own,
+        enums: kept('enum', s.enums),
+        domains: kept('domain', s.domains),
+        compositeTypes: kept('compositeType', s.compositeTypes),
+        sequences: kept('sequence', s.sequences),
+        tables: kept('table', s.tables).map((t) => (stubs.has(objectKey('table', s.name, t.name)) ? stubTable(t) : t)),
+        views: kept('view', s.views),
+        materializedViews: kept('materializedView', s.materializedViews),
+        functions: s.functions.filter((x) => keep.has(routineKey(x))),
+        triggers: s.triggers.filter((x) => keep.has(triggerKey(x))),
+        ...(ts !== undefined ? { textSearchConfigurations: ts } : {}),
+        ...(co !== undefined ? { collations: co } : {}),
+      };
+    }),
+    ...(m.dependencies !== undefined ? { dependencies: m.dependencies.filter((d) => keep.has(d.from)) } : {}),
+  };
 }
 
 export interface ObjectDifference {

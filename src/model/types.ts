@@ -709,6 +709,18 @@ export interface DatabaseModel {
    * compared through canonical.ts: src/diff/default-privileges.ts compares them.
    */
   readonly defaultPrivileges?: readonly DefaultPrivilege[];
+  /**
+   * Desired state only: the owners it manages (issue 12; src/model/owners.ts), by object key, those
+   * its `owner:` keys name; absent: it manages none. Never compared through canonical.ts:
+   * src/diff/owners.ts compares them with `liveOwners`.
+   */
+  readonly owners?: Readonly<Record<string, string>>;
+  /**
+   * Live database only: the owner of every schema, table, sequence, view, materialized view,
+   * function, procedure and type, by object key. Kept apart from `owners` so that a live model used
+   * as a desired one (the rehearsal's copy of the live schema) manages no owner. Never compared.
+   */
+  readonly liveOwners?: Readonly<Record<string, string>>;
   /** User-defined casts (CREATE CAST), sorted by source and target; absent when none (src/model/casts.ts). */
   readonly casts?: readonly Cast[];
   /** Live database only: e.g. `PostgreSQL 18.4`. */

@@ -75,6 +75,8 @@ export const GROUPS = {
     // Row level security policies: after the tables, columns and views their expressions may use
     // (src/plan/techniques/policies.ts).
     'policies',
+    // Owners (ALTER … OWNER TO): the objects exist by now (src/plan/techniques/owners.ts).
+    'owners',
     // Privileges granted: the objects they are on exist by now (src/plan/techniques/grants.ts).
     'grants',
     // Comments last: the objects they are on exist by now.

@@ -135,6 +135,18 @@ export const PLAN_SCHEMA = {
                 },
               },
             },
+            scope: {
+              description:
+                'The part of the live schema the scratch copy held: what the plan changes, what depends on it and what those ' +
+                'need (schemas and extensions always, not counted). Absent: the whole live schema was copied.',
+              type: 'object',
+              additionalProperties: false,
+              required: ['objects', 'of'],
+              properties: {
+                objects: { description: 'Objects copied.', type: 'integer', minimum: 0 },
+                of: { description: 'Objects of the live schema.', type: 'integer', minimum: 0 },
+              },
+            },
           },
         },
       ],

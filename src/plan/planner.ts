@@ -29,6 +29,7 @@ import * as indexes from './techniques/indexes.js';
 import * as materializedViews from './techniques/materialized-views.js';
 import { checkNotNullNamesSupported } from './techniques/not-null-names.js';
 import * as objects from './techniques/objects.js';
+import { planChangeOwner } from './techniques/owners.js';
 import * as partitionSwap from './techniques/partition-swap/index.js';
 import * as policies from './techniques/policies.js';
 import { planRenameTable } from './techniques/rename-table.js';
@@ -88,6 +89,7 @@ const HANDLERS: Handlers = {
   alterExtensionSchema: objects.planAlterExtensionSchema,
   alterExtensionVersion: objects.planAlterExtensionVersion,
   changeGrants: planChangeGrants,
+  changeOwner: planChangeOwner,
   createPolicy: policies.planCreatePolicy,
   dropPolicy: policies.planDropPolicy,
   alterPolicy: policies.planAlterPolicy,

@@ -205,6 +205,12 @@ export type Rehearsal =
       readonly steps: readonly RehearsedStep[];
       /** `zdm plan --rehearse-rows N` with N > 0: the rows copied; absent when the copy was schema only. */
       readonly rows?: RehearsalRows;
+      /**
+       * The copy held `objects` of the live schema's `of` objects (schemas and extensions, always
+       * copied, not counted): what the plan changes, what depends on it and what those need
+       * (src/plan/scope.ts). Absent: the whole live schema was copied.
+       */
+      readonly scope?: { readonly objects: number; readonly of: number };
     };
 
 /** The live rows a rehearsal copied into the scratch copy before the phases ran. */

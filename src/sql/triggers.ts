@@ -157,12 +157,20 @@ export function createMirrorSql(m: MirrorSpec): string[] {
   const fn = { schema: m.table.schema, name: m.function };
   return [
     mirrorFunctionSql(m),
+    // SECURITY DEFINER: no one else may attach it to a table of theirs (EXECUTE is checked by CREATE
+    // TRIGGER, not when a trigger fires), which would let them write the shadow as its owner.
+    `REVOKE EXECUTE ON FUNCTION ${qualifiedName(fn.schema, fn.name)}() FROM PUBLIC`,
     createTriggerSql(m.trigger, 'AFTER INSERT OR UPDATE OR DELETE', m.table, 'ROW', fn),
     createTriggerSql(m.truncateTrigger, 'AFTER TRUNCATE', m.table, 'STATEMENT', fn),
   ];
 }
 
-/** The trigger function: mirrors each write of the live table into the shadow. */
+/**
+ * The trigger function: mirrors each write of the live table into the shadow. SECURITY DEFINER: it
+ * writes the shadow as the role that applies the plan (the shadow's owner), not as the application's
+ * role, which has no privilege on the shadow (and should not: nothing else may read or write it);
+ * every name is schema-qualified and its search_path pinned.
+ */
 function mirrorFunctionSql(m: MirrorSpec): string {
   const live = m.table;
   const s = rel(m.shadow);
@@ -190,7 +198,7 @@ function mirrorFunctionSql(m: MirrorSpec): string {
     'END',
   ].join('\n');
   return (
-    `CREATE FUNCTION ${qualifiedName(live.schema, m.function)}() RETURNS trigger LANGUAGE plpgsql ` +
+    `CREATE FUNCTION ${qualifiedName(live.schema, m.function)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ` +
     `SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(`\n${body}\n`)}`
   );
 }

@@ -26,7 +26,7 @@ import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { withChecksum } from '../plan/checksum.js';
-import { PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
+import { type PlanModels, PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { RenamePath } from '../plan/techniques/rename-views.js';
 import type { Plan } from '../plan/types.js';
@@ -89,6 +89,8 @@ export interface MadePlan {
   readonly empty: boolean;
   readonly live: DatabaseModel;
   readonly desired: DatabaseModel;
+  /** The plan's models: the live one and the one after each phase (what the rehearsal's scope is made from). */
+  readonly models: PlanModels;
   /** What the data preflight found, check by check (empty when it was skipped or had nothing to check). */
   readonly preflight: readonly CheckOutcome[];
 }
@@ -254,6 +256,7 @@ async function planWith(
     throw err;
   }
   let plan = result.plan;
+  const models: PlanModels = { live, ...result.models };
   const warnings = [...result.warnings];
   let preflight: CheckOutcome[] = [];
   if (options.preflight !== false && plan.phases.some((p) => p.steps.length > 0)) {
@@ -278,6 +281,7 @@ async function planWith(
     const rehearsal = options.rehearse
       ? await rehearsePlan(plan, live, desired, {
           scratch,
+          models,
           ...(options.rehearseRows ? { rows: { limit: options.rehearseRows, live: client } } : {}),
           checks: dataChecks(live, changes, empty),
         })
@@ -306,6 +310,7 @@ async function planWith(
     empty: plan.phases.every((p) => p.steps.length === 0),
     live,
     desired,
+    models,
     preflight,
   };
 }

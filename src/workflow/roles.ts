@@ -1,11 +1,13 @@
 /**
  * Roles are not managed by zdm (issue 12): every role the desired state names (a grantee, the role
- * of default privileges) must
+ * of default privileges, an owner) must
  * exist in the database planned against. One that does not is an error at plan time, located at
  * the key that names it (file:line through the document path).
  */
 import type { Queryable } from '../db/connection.js';
-import type { DatabaseModel, Grant } from '../model/types.js';
+import { type OwnerTarget, ownerKey, ownerOf, ownerTargets } from '../model/owners.js';
+import { routineKey } from '../model/routines.js';
+import type { DatabaseModel, Grant, SchemaModel } from '../model/types.js';
 import type { NormalizeIssue } from './normalize.js';
 import { routinePath } from './scratch-routines.js';
 
@@ -33,6 +35,10 @@ export function rolesNamed(desired: DatabaseModel): RoleUse[] {
     for (const e of s.enums) add(e.grants, ['schemas', s.name, 'enums', e.name]);
     for (const d of s.domains) add(d.grants, ['schemas', s.name, 'domains', d.name]);
     for (const c of s.compositeTypes) add(c.grants, ['schemas', s.name, 'compositeTypes', c.name]);
+    for (const on of ownerTargets(s)) {
+      const role = ownerOf(desired, on);
+      if (role !== undefined) uses.push({ role, path: [...ownerPath(s, on), 'owner'] });
+    }
   }
   for (const e of desired.defaultPrivileges ?? []) {
     const at = ['defaultPrivileges', e.role, ...(e.schema !== undefined ? ['inSchema', e.schema] : []), e.on];
@@ -40,6 +46,21 @@ export function rolesNamed(desired: DatabaseModel): RoleUse[] {
     for (const g of e.grants) if (g.grantee !== 'public') uses.push({ role: g.grantee, path: [...at, g.grantee] });
   }
   return uses;
+}
+
+/** The document path of the object `on` of schema `s`. */
+function ownerPath(s: SchemaModel, on: OwnerTarget): string[] {
+  switch (on.kind) {
+    case 'schema':
+      return ['schemas', s.name];
+    case 'function':
+    case 'procedure': {
+      const key = ownerKey(on);
+      return routinePath(s, s.functions.find((r) => routineKey(r) === key)!);
+    }
+    default:
+      return ['schemas', s.name, `${on.kind}s`, on.name];
+  }
 }
 
 /** The uses of roles that do not exist in the database `client` is connected to. */

@@ -130,12 +130,16 @@ describe(`acceptance cases (PostgreSQL ${db.major})`, () => {
     const gap = REHEARSAL_GAPS[c.id];
     if (gap !== undefined) {
       await expect(
-        rehearsePlan(made.plan, made.live, made.desired, { scratch }),
+        rehearsePlan(made.plan, made.live, made.desired, { scratch, models: made.models, scopeFallback: false }),
         'a planner gap rehearsal finds: when this fails, the gap is fixed; remove it from REHEARSAL_GAPS',
       ).rejects.toThrow(gap);
       rehearsed++;
     } else if (rehearse(made.plan)) {
-      const rehearsal = await rehearsePlan(made.plan, made.live, made.desired, { scratch });
+      const rehearsal = await rehearsePlan(made.plan, made.live, made.desired, {
+        scratch,
+        models: made.models,
+        scopeFallback: false,
+      });
       expectRehearsed({ ...made.plan, rehearsal });
       rehearsed++;
     }

@@ -191,14 +191,18 @@ async function runCase(c: SharedCase, status: CaseStatus): Promise<void> {
     const gap = REHEARSAL_GAPS[c.name];
     if (gap !== undefined) {
       await expect(
-        rehearsePlan(plan, made.live, made.desired, { scratch }),
+        rehearsePlan(plan, made.live, made.desired, { scratch, models: made.models, scopeFallback: false }),
         'a planner gap rehearsal finds: when this fails, the gap is fixed; remove it from REHEARSAL_GAPS',
       ).rejects.toThrow(gap);
     } else if (rehearse(plan)) {
       try {
         expectRehearsed({
           ...plan,
-          rehearsal: await rehearsePlan(plan, made.live, made.desired, { scratch }),
+          rehearsal: await rehearsePlan(plan, made.live, made.desired, {
+            scratch,
+            models: made.models,
+            scopeFallback: false,
+          }),
         });
       } catch (err) {
         throw new CaseFailure(`zdm plan's rehearsal failed: ${(err as Error).message}\n\n${planText}`);

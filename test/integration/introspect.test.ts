@@ -824,6 +824,9 @@ describe('introspect (kitchen sink)', () => {
       schemas: before.schemas.filter((s) => s.name !== 'evil'),
       dependents: { ...before.dependents!, functions: before.dependents!.functions.filter((f) => f.schema !== 'evil') },
       dependencies: before.dependencies!.filter((d) => !d.from.includes(' evil.')),
+      liveOwners: Object.fromEntries(
+        Object.entries(before.liveOwners!).filter(([k]) => !/^(schema evil$|\S+ evil\.)/.test(k)),
+      ),
       unmanaged: model.unmanaged,
     }).toEqual(model);
     expect(before.unmanaged).toEqual({ ...model.unmanaged, operator: 1 });

@@ -198,6 +198,165 @@ describe('partition swap under a concurrent workload', () => {
   }, 180_000);
 });
 
+// The table's dependents the swap carries over in its transaction: privileges (the application and a
+// reader have only what is granted them, the reader on three columns), row level security with a
+// policy for each, and a function with a SQL-standard body that reads the table; the view of SETUP
+// is re-pointed. The writers run as the application's role (which has no privilege on the shadow:
+// the sync trigger writes it as the shadow's owner), a reader as the reader role, through the table,
+// the view and the function.
+const DEPENDENTS = `
+DO $$BEGIN CREATE ROLE zdm_swap_app; EXCEPTION WHEN duplicate_object THEN NULL; END$$;
+DO $$BEGIN CREATE ROLE zdm_swap_reader; EXCEPTION WHEN duplicate_object THEN NULL; END$$;
+GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO zdm_swap_app;
+GRANT SELECT (id, customer_id, amount, status) ON orders TO zdm_swap_reader;
+GRANT SELECT ON active_orders TO zdm_swap_reader;
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY app_all ON orders TO zdm_swap_app USING (true) WITH CHECK (amount > 0);
+CREATE POLICY reader_active ON orders FOR SELECT TO zdm_swap_reader USING (status = 'active');
+CREATE FUNCTION customer_total(bigint) RETURNS numeric LANGUAGE sql STABLE
+  RETURN (SELECT sum(amount) FROM orders WHERE customer_id = $1);
+`;
+
+function desiredWithDependents(): string {
+  const text = desired();
+  const start = text.indexOf('      orders:\n');
+  const end = text.indexOf('      order_notes:\n');
+  const orders = text
+    .slice(start, end)
+    .replace(
+      '      orders:\n',
+      '      orders:\n        grants: { zdm_swap_app: [SELECT, INSERT, UPDATE, DELETE] }\n        rowLevelSecurity: true\n' +
+        '        policies:\n' +
+        "          app_all: { roles: [zdm_swap_app], using: 'true', withCheck: (amount > (0)::numeric) }\n" +
+        '          reader_active: { command: select, roles: [zdm_swap_reader], using: "((status)::text = \'active\'::text)" }\n',
+    )
+    .replace(/^( {10}(id|customer_id|amount|status): \{.*)( \})$/gm, '$1, grants: { zdm_swap_reader: [SELECT] }$3');
+  return `${text.slice(0, start)}${orders}${text.slice(end)}    functions:
+      customer_total:
+        arguments: [{ type: bigint }]
+        returns: numeric
+        language: sql
+        volatility: stable
+        body: RETURN (SELECT sum(amount) FROM orders WHERE customer_id = $1)
+`;
+}
+
+describe('partition swap of a table with privileges, row level security, policies and a SQL-body function, under a workload', () => {
+  let db: TestDatabase;
+  const clients: pg.Client[] = [];
+  let reader: pg.Client;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_deps');
+    await db.exec(SETUP + DEPENDENTS);
+    for (let i = 0; i < 3; i++) {
+      const c = await db.connect();
+      await c.query('SET ROLE zdm_swap_app');
+      clients.push(c);
+    }
+    reader = await db.connect();
+    await reader.query('SET ROLE zdm_swap_reader');
+  });
+  afterAll(async () => {
+    for (const c of [...clients, reader]) await c?.end().catch(() => {});
+    await db?.drop();
+  });
+
+  it('carries them to the partitioned table in the swap transaction, with zero failed statements', async () => {
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('deps', desiredWithDependents()),
+      batchSize: 500,
+    });
+    const swap = made.plan.phases[2]?.steps[1];
+    expect(swap?.summary).toMatch(
+      /; view public\.active_orders recreated over it; privileges granted again; policies app_all, reader_active created on it; function public\.customer_total replaced to read it$/,
+    );
+    const workload = await startPartitionWorkload(clients, 'public.orders', {
+      from: new Date('2023-10-01T00:00:00Z'),
+      to: new Date('2027-03-01T00:00:00Z'),
+    });
+    // The reader: through the table (its policy shows active orders only), the view and the function.
+    const readerErrors: string[] = [];
+    let reads = 0;
+    let hidden = 0;
+    let reading = true;
+    const readerLoop = (async () => {
+      const queries: [string, unknown[]][] = [
+        ["SELECT count(*) FILTER (WHERE status <> 'active') AS n FROM orders WHERE customer_id = $1", [7]],
+        ['SELECT count(*) AS n FROM active_orders WHERE customer_id = $1', [7]],
+        ['SELECT customer_total($1) AS n', [7]],
+      ];
+      for (let i = 0; reading; i++) {
+        const [sql, values] = queries[i % queries.length]!;
+        try {
+          const r = await reader.query<{ n: string | null }>(sql, values);
+          if (i % queries.length === 0) hidden += Number(r.rows[0]!.n);
+          reads++;
+        } catch (err) {
+          readerErrors.push(`${(err as Error).message} [${sql}]`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    try {
+      await applyPhase(db.client, made.plan, { phase: 'expand' });
+      // The sync function writes the shadow as its owner: no one else may execute it (attach it to a
+      // table of theirs), and the application's role has no privilege on the shadow.
+      const denied = await db.query<{ fn: boolean; shadow: boolean }>(
+        `SELECT has_function_privilege('zdm_swap_app', 'public.orders_zdm_sync()', 'EXECUTE') AS fn,
+                has_table_privilege('zdm_swap_app', 'public.orders_zdm_shadow', 'SELECT, INSERT, UPDATE, DELETE') AS shadow`,
+      );
+      expect(denied).toEqual([{ fn: false, shadow: false }]);
+      await new Promise((r) => setTimeout(r, 200));
+      await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 5 });
+      await new Promise((r) => setTimeout(r, 200));
+      await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW] });
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      const report = await workload.stop();
+      reading = false;
+      await readerLoop;
+      console.log(
+        `partition swap with dependents (PG ${db.major}): ${report.statements} writes as zdm_swap_app, ${reads} reads as zdm_swap_reader, max ${Math.round(report.maxMs)} ms`,
+      );
+      expect(report.errors).toEqual([]);
+      expect(readerErrors).toEqual([]);
+      expect(report.updates).toBeGreaterThan(0);
+      expect(reads).toBeGreaterThan(0);
+      // Row level security held before, during and after the swap: the reader never saw another status.
+      expect(hidden).toBe(0);
+    }
+    const cmp = await compareWithRecord(db.client, 'public.orders', workload.record);
+    expect(cmp).toMatchObject({ missing: 0, extra: 0 });
+    const state = await db.query<{ kind: string; rls: boolean; policies: string; fn: string; total: boolean }>(
+      `SELECT c.relkind AS kind, c.relrowsecurity AS rls,
+              (SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy WHERE polrelid = c.oid) AS policies,
+              (SELECT DISTINCT d.refobjid::regclass::text FROM pg_depend d
+                WHERE d.objid = 'customer_total(bigint)'::regprocedure AND d.refclassid = 'pg_class'::regclass) AS fn,
+              (SELECT customer_total(7) = (SELECT sum(amount) FROM orders WHERE customer_id = 7)) AS total
+         FROM pg_class c WHERE c.oid = 'public.orders'::regclass`,
+    );
+    expect(state).toEqual([{ kind: 'p', rls: true, policies: 'app_all,reader_active', fn: 'orders', total: true }]);
+    // The reader has the three granted columns and no more.
+    const privileges = await db.query<{ p: string }>(
+      `SELECT string_agg(a.attname, ',' ORDER BY a.attnum) AS p FROM pg_attribute a
+        WHERE a.attrelid = 'public.orders'::regclass AND a.attnum > 0
+          AND has_column_privilege('zdm_swap_reader', a.attrelid, a.attnum, 'SELECT')`,
+    );
+    expect(privileges).toEqual([{ p: 'id,customer_id,amount,status' }]);
+    // …and sees the active orders through its policy on the partitioned table, no other.
+    const seen = await reader.query<{ n: string }>('SELECT count(*)::text AS n FROM orders');
+    const active = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM orders WHERE status = 'active'");
+    expect(Number(seen.rows[0]!.n)).toBeGreaterThan(0);
+    expect(seen.rows[0]!.n).toBe(active[0]!.n);
+    const again = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('deps', desiredWithDependents()),
+    });
+    expect(again.empty).toBe(true);
+  }, 180_000);
+});
+
 describe('a partition swap that cannot get its lock', () => {
   let db: TestDatabase;
   beforeAll(async () => {

@@ -288,7 +288,7 @@ schemas:
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(
-      /^rehearsal: \d+ steps applied to a scratch copy of the live schema with \d+ live rows of 2 tables on PostgreSQL /m,
+      /^rehearsal: \d+ steps applied to a scratch copy of the live schema \(the \d+ of its \d+ objects the plan needs\) with \d+ live rows of 2 tables on PostgreSQL /m,
     );
     const plan = parsePlan(await readFile(out, 'utf8'), out);
     const validate = plan.phases

@@ -20,8 +20,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { applyPlan } from '../../src/apply/index.js';
+import { writeDesiredState } from '../../src/desired/write.js';
 import { introspect } from '../../src/introspect/index.js';
 import { fingerprint } from '../../src/model/canonical.js';
+import { withoutJournal } from '../../src/model/objects.js';
 import { withChecksum } from '../../src/plan/checksum.js';
 import { parsePlan } from '../../src/plan/file.js';
 import { HAZARDS, type Plan, type SqlStep, type Step } from '../../src/plan/types.js';
@@ -213,7 +215,7 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
     const out = path.join(dir, 'rehearsed.plan.yaml');
     const r = await cli(['--out', out]);
     expect(r.stderr).toMatch(
-      /^rehearsal: \d+ steps applied to a scratch copy of the live schema on PostgreSQL \d+\.\d+ in \d+ ms, every lock taken as declared$/m,
+      /^rehearsal: \d+ steps applied to a scratch copy of the live schema \(the \d+ of its \d+ objects the plan needs\) on PostgreSQL \d+\.\d+ in \d+ ms, every lock taken as declared$/m,
     );
     expect(r.code, r.stderr).toBe(0);
     const text = await readFile(out, 'utf8');
@@ -260,5 +262,87 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
     expect(r.stderr).toContain(from);
     expect(r.stderr).toContain('this is a zdm bug');
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('the rehearsal copies only what the plan needs (src/plan/scope.ts)', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('rehearsal_scope');
+    // 30 tables no plan here touches; orders, what it references, and what references or reads it.
+    await db.exec(`CREATE TABLE customers (id bigint PRIMARY KEY, name text);
+      CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, amount numeric NOT NULL);
+      CREATE TABLE items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders, qty int);
+      CREATE VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 100;
+      CREATE FUNCTION helper() RETURNS int LANGUAGE sql AS 'SELECT 1';
+      -- Names helper() only at run time: nothing in the schema says the trigger needs it.
+      CREATE FUNCTION note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN EXECUTE 'SELECT ' || 'hel' || 'per()'; RETURN NEW; END $$;
+      CREATE TRIGGER items_note BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION note_change();
+      INSERT INTO customers VALUES (1, 'c');
+      INSERT INTO orders SELECT g, 1, g FROM generate_series(1, 20) g;
+      INSERT INTO items SELECT g, g, 1 FROM generate_series(1, 20) g;
+      DO $$ BEGIN FOR i IN 1..30 LOOP EXECUTE format('CREATE TABLE other_%s (id int PRIMARY KEY, x text)', i); END LOOP; END $$;`);
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-rehearsal-scope-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A desired-state file: the live schema as zdm pull writes it, with `edit` applied to the text. */
+  async function desired(edit: (yaml: string) => string): Promise<string> {
+    const file = path.join(dir, `desired-${Math.random().toString(36).slice(2)}.yaml`);
+    const pulled = writeDesiredState(withoutJournal(await introspect(db.client)), { schemaPath: '' });
+    const edited = edit(pulled);
+    expect(edited).not.toBe(pulled);
+    await writeFile(file, edited);
+    return file;
+  }
+
+  it('a CHECK on orders: the copy holds orders, the table it references, the table and the view that use it; not the 33 others', async () => {
+    const file = await desired((y) =>
+      y.replace(
+        /(\n {6}orders:\n(?: {8}.*\n)*?)( {8}primaryKey:)/,
+        '$1        checks:\n          amount_positive: { expression: "amount > 0" }\n$2',
+      ),
+    );
+    const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl(), rehearse: true });
+    expect(made.plan.phases.flatMap((p) => p.steps).map((s) => s.summary)).toContainEqual(
+      expect.stringMatching(/amount_positive/),
+    );
+    const r = made.plan.rehearsal;
+    if (!r?.rehearsed) throw new Error('the plan was not rehearsed');
+    // customers, orders, items, big_orders of: those, helper, note_change, items_note and 30 others.
+    expect(r.scope).toEqual({ objects: 4, of: 37 });
+    expect(r.steps.length).toBe(made.plan.phases.flatMap((p) => p.steps).length);
+  });
+
+  it('a step that fails on the part (a function a trigger names at run time) is rehearsed again on the whole schema', async () => {
+    // Renaming qty backfills items with live rows copied: each batch's UPDATE fires items_note, which
+    // calls helper(), a function the part does not hold.
+    const file = await desired((y) =>
+      y.replace('\n          qty: { type: integer }', '\n          quantity: { type: integer, renamedFrom: qty }'),
+    );
+    const made = await makePlan(db.client, {
+      desiredPath: file,
+      scratchUrl: adminUrl(),
+      rehearse: true,
+      rehearseRows: 5,
+    });
+    const r = made.plan.rehearsal;
+    if (!r?.rehearsed) throw new Error('the plan was not rehearsed');
+    expect(r.scope, 'the whole schema was copied').toBeUndefined();
+    expect(r.rows?.tables['public.items']).toBe(5);
+
+    const err = await rehearsePlan(made.plan, made.live, made.desired, {
+      scratchUrl: adminUrl(),
+      models: made.models,
+      rows: { limit: 5, live: db.client },
+      scopeFallback: false,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RehearsalError);
+    expect((err as Error).message).toMatch(/function hel(per)?\(\) does not exist/);
   });
 });

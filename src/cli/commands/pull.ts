@@ -21,10 +21,13 @@ for none), so the pulled state manages their privileges; a desired state without
 them alone. A function, procedure or type gets one only when its privileges are not PostgreSQL's
 default (EXECUTE / USAGE to PUBLIC). Default privileges (ALTER DEFAULT PRIVILEGES) go in a
 top-level \`defaultPrivileges\` section when the database has any, casts (CREATE CAST) in a
-top-level \`casts\` list. The output is sorted and stable: the same database gives the same bytes, so it diffs
-cleanly in version control. Start a project with it, then edit the YAML.
+top-level \`casts\` list. With --owners, every schema, table, sequence (but an OWNED BY one, which
+has its table's), view, materialized view, function, procedure and type gets an \`owner\` key, so
+the pulled state manages owners too; without it owners are left out, and not managed. The output
+is sorted and stable: the same database gives the same bytes, so it diffs cleanly in version
+control. Start a project with it, then edit the YAML.
 
-Ordered-set and moving aggregates, text search dictionaries, rules, range types, owners and other objects are not part of the
+Ordered-set and moving aggregates, text search dictionaries, rules, range types and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
 the desired state cannot hold (a comment on the index behind a constraint, …). zdm's own schema
 (zdm), system schemas and objects owned by extensions are never written.
@@ -43,6 +46,7 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
       command: '<%= config.bin %> pull --database-url postgresql://app@localhost/shop --out schema/',
     },
     { description: 'One file', command: '<%= config.bin %> pull --out schema.yaml' },
+    { description: 'Manage owners too', command: '<%= config.bin %> pull --owners --out schema/' },
   ];
 
   static override flags = {
@@ -51,6 +55,10 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
     schema: Flags.string({
       summary: 'Only these schemas (repeatable). Default: every schema but system ones and zdm.',
       multiple: true,
+    }),
+    owners: Flags.boolean({
+      summary: 'Write the owner of each object (`owner:`), so that the desired state manages owners.',
+      default: false,
     }),
   };
 
@@ -63,9 +71,12 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
         import('../../introspect/index.js'),
       ]);
     const target = resolveTarget(flags['database-url']);
-    const { model, unsupported } = await withClient(target, (c) =>
+    const { model: live, unsupported } = await withClient(target, (c) =>
       introspectDetailed(c, flags.schema ? { schemas: flags.schema } : {}),
     );
+    // Owners are written only when asked for: a desired state without `owner:` keys leaves them alone.
+    const model: DatabaseModel =
+      flags.owners && live.liveOwners !== undefined ? { ...live, owners: live.liveOwners } : live;
     const out = flags.out;
     if (!out) {
       process.stdout.write(writeDesiredState(model));

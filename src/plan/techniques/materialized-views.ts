@@ -15,6 +15,7 @@
  *   contract; a changed one is built under a temporary name and takes the old name in contract.
  * - Storage parameters: `ALTER MATERIALIZED VIEW … SET / RESET`.
  */
+
 import type { AlterMaterializedView, ReplaceMaterializedView } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
 import { qualified } from '../../model/names.js';
@@ -32,6 +33,7 @@ import {
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, mapMaterializedView, removeNamed, upsert, withOptional } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
+import { ownerAgainSql } from './owners.js';
 import { putViewLike, rebuildClaimed, removeViewLike, viewCommentsSql } from './views.js';
 
 const display = (v: { schema: string; name: string }): string => `materialized view ${qualified(v.schema, v.name)}`;
@@ -109,6 +111,7 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
     ...[...oldIndex].map(([n, o]) => renameIndexSql(schema, n, o)),
     renameMaterializedViewSql(ref, to.name),
     ...[...tempIndex].map(([n, t]) => renameIndexSql(schema, t, n)),
+    ...ownerAgainSql(ctx, to),
     ...(views?.create ?? []),
   ];
   const reason = early

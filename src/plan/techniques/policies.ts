@@ -17,6 +17,7 @@
  *   holds ACCESS EXCLUSIVE on the table already.
  */
 import type { AlterPolicy, CreatePolicy, DropPolicy, RelationRef } from '../../diff/changes.js';
+import { relationOfKey } from '../../model/dependencies.js';
 import { qualified, qualifiedRef } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, Policy, Table } from '../../model/types.js';
@@ -37,7 +38,8 @@ function withPolicy(m: DatabaseModel, table: RelationRef, name: string, p?: Poli
   });
 }
 
-function createSql(table: RelationRef, p: Policy): string[] {
+/** CREATE POLICY (and COMMENT ON POLICY) as the policy is. */
+export function createPolicyStatements(table: RelationRef, p: Policy): string[] {
   return [createPolicySql(table, p), ...(p.comment !== undefined ? [policyCommentSql(table, p.name, p.comment)] : [])];
 }
 
@@ -45,12 +47,28 @@ function createSql(table: RelationRef, p: Policy): string[] {
 const policyKey = (table: RelationRef, name: string): string =>
   `policy ${name} on ${qualified(table.schema, table.name)}`;
 
+/**
+ * ACCESS SHARE on each other relation the policy's expressions read (a subquery): CREATE POLICY
+ * parses them, opening those relations as a query would (measured on 15: `USING (EXISTS (SELECT FROM
+ * other …))` takes ACCESS SHARE on other). From the desired graph.
+ */
+export function policyReadLocks(ctx: PlanContext, table: RelationRef, name: string): LockInfo[] {
+  const own = objectKey('table', table.schema, table.name);
+  return ctx.desiredGraph
+    .dependenciesOf(policyKey(table, name))
+    .filter((k) => k !== own)
+    .flatMap((k) => {
+      const r = relationOfKey(k);
+      return r === undefined ? [] : [lock(r, 'ACCESS SHARE')];
+    });
+}
+
 export function planCreatePolicy(ctx: PlanContext, ch: CreatePolicy): void {
   const { table, policy } = ch;
   if (ctx.rebuiltPolicies.has(policyKey(table, policy.name))) return;
   ctx.add(
     at.expand('policies'),
-    sqlStep(`create policy ${policy.name} on ${qualifiedRef(table)}`, createSql(table, policy), {
+    sqlStep(`create policy ${policy.name} on ${qualifiedRef(table)}`, createPolicyStatements(table, policy), {
       locks: [lock(table, 'ACCESS EXCLUSIVE')],
     }),
     (m) => withPolicy(m, table, policy.name, policy),
@@ -102,7 +120,7 @@ export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
     sql = [alterPolicySql(table, from, to), ...comment];
   } else {
     summary = `replace policy ${to.name} on ${name} (${blocker}: ALTER POLICY cannot; dropped and created in one transaction)`;
-    sql = [dropPolicySql(table, from.name), ...createSql(table, to)];
+    sql = [dropPolicySql(table, from.name), ...createPolicyStatements(table, to)];
   }
   // COMMENT ON POLICY alone takes ACCESS SHARE (measured: test/integration/policy-locks.test.ts).
   ctx.add(
@@ -167,7 +185,7 @@ export function rebuildPolicies(
   for (const p of desired) ctx.rebuiltPolicies.add(policyKey(table, p.name));
   return {
     drop: live.map((p) => dropPolicySql(table, p.name)),
-    create: desired.flatMap((p) => createSql(table, p)),
+    create: desired.flatMap((p) => createPolicyStatements(table, p)),
     locks: [lock(table, 'ACCESS EXCLUSIVE')],
     edit: (m) => desired.reduce((out, p) => withPolicy(out, table, p.name, p), m),
     note: `${desired.map((p) => policyKey(table, p.name)).join(', ')} dropped and created again around it`,

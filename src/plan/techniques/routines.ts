@@ -20,6 +20,7 @@
  *   ENABLE/DISABLE: SHARE ROW EXCLUSIVE; COMMENT ON TRIGGER: SHARE UPDATE EXCLUSIVE.
  * - A dropped trigger goes first in contract (DROP TRIGGER: ACCESS EXCLUSIVE, for an instant).
  */
+
 import type {
   CreateRoutine,
   CreateTrigger,
@@ -34,7 +35,7 @@ import type {
 } from '../../diff/changes.js';
 import { assertNever } from '../../diff/changes.js';
 import { elementTypeName } from '../../model/composite-types.js';
-import { isManagedKey, keyKind } from '../../model/dependencies.js';
+import { isManagedKey, keyKind, relationOfKey } from '../../model/dependencies.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { qualified } from '../../model/names.js';
 import { objectFingerprints } from '../../model/objects.js';
@@ -54,6 +55,7 @@ import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
 import { mentions } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
+import { ownerAgainSql } from './owners.js';
 
 export type { RoutineChange, TriggerChange };
 
@@ -141,17 +143,14 @@ function usesRowType(ctx: PlanContext, r: Routine): boolean {
  * MERGE, ACCESS SHARE on what it reads). The relations come from the desired graph; the mode from
  * the body as the server prints it (names schema-qualified). A string body locks nothing.
  */
-function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
+export function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
   if (!r.sqlBody) return [];
   const out: LockInfo[] = [];
   for (const k of ctx.desiredGraph.dependenciesOf(routineKey(r))) {
-    const kind = keyKind(k);
-    if (!RELATION_KINDS.has(kind)) continue;
-    const name = k.slice(kind.length + 1);
-    const dot = name.indexOf('.');
     // Relations an earlier step of the plan creates too: they exist when the body is parsed (a
     // SQL-standard body is created after what it names), and the lock is taken on them.
-    const ref = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+    const ref = relationOfKey(k);
+    if (ref === undefined) continue;
     const target = `${quoteIdent(ref.schema)}.${quoteIdent(ref.name)}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const written = new RegExp(
       `\\b(UPDATE|INSERT\\s+INTO|DELETE\\s+FROM|MERGE\\s+INTO)\\s+(ONLY\\s+)?${target}\\b`,
@@ -227,6 +226,7 @@ function recreate(ctx: PlanContext, c: RecreateRoutine, claimed: Set<string>): v
         dropRoutineSql(c.from),
         ...createRoutineStatements(c.to),
         ...privilegesAgainSql(c.to, DEFAULT_GRANTS.routine, c.to.grants ?? c.from.grants ?? DEFAULT_GRANTS.routine),
+        ...(c.to.kind === 'aggregate' ? [] : ownerAgainSql(ctx, { ...c.to, kind: c.to.kind })),
         ...desiredTriggers.flatMap((t) => createUserTriggerStatements(t)),
       ],
       { locks: [...liveTriggers.flatMap((t) => triggerLock(t, 'ACCESS EXCLUSIVE')), ...bodyLocks(ctx, c.to)] },

@@ -19,9 +19,11 @@
  *   techniques), with the views that read it.
  *
  * A (re)created view loses its comments: the step that creates it sets them again, and the plan has
- * no separate comment step for it (`PlanContext.viewCommentsSet`). Grants and owner of a
- * re-created view are not managed yet: the plan warns about each view it re-creates.
+ * no separate comment step for it (`PlanContext.viewCommentsSet`). Its owner, where the desired
+ * state names one, is set again in the same step (owners.ts); its grants are not managed yet: the
+ * plan warns about each view it re-creates.
  */
+
 import type {
   CreateMaterializedView,
   CreateView,
@@ -36,6 +38,7 @@ import { assertNever } from '../../diff/changes.js';
 import { keyKind } from '../../model/dependencies.js';
 import { qualified } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
+import { ownerOf } from '../../model/owners.js';
 import type { DatabaseModel, View } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import { createIndexSql } from '../../sql/indexes.js';
@@ -58,6 +61,7 @@ import {
 import { type ModelEdit, mapSchema, removeNamed } from '../model-edit.js';
 import type { Hazard, LockInfo, PhaseName } from '../types.js';
 import { planMaterializedSwap, swapKeepsReaders } from './materialized-views.js';
+import { ownerAgainSql } from './owners.js';
 
 /** The changes planned here, in dependency order (materialized-views.ts has the technique of a swap). */
 export type ViewChange =
@@ -257,7 +261,10 @@ export function rebuildClaimed(
   for (const k of recreated) warnRecreated(ctx, k);
   return {
     drop: live.map((k) => dropViewLikeSql(findViewLike(ctx.live, k)!)),
-    create: recreated.flatMap((k) => createViewLikeSql(ctx, findViewLike(ctx.desired, k)!)),
+    create: recreated.flatMap((k) => {
+      const v = findViewLike(ctx.desired, k)!;
+      return [...createViewLikeSql(ctx, v), ...ownerAgainSql(ctx, v)];
+    }),
     locks,
     hazards: [...new Set(hazards)],
     edit: (m) => {
@@ -286,9 +293,14 @@ function splitKey(key: string): [string, string] {
 function warnRecreated(ctx: PlanContext, key: string): void {
   const v = findViewLike(ctx.live, key);
   if (v === undefined) return;
+  // An owner the desired state names is set again in the step (ownerAgainSql).
+  const owned = ownerOf(ctx.desired, v) !== undefined;
   ctx.warn(
-    `${display(v)} is dropped and created again: its grants and owner are not managed by zdm yet, ` +
-      'grant them again after the step (the new one belongs to the role that applies the plan)',
+    owned
+      ? `${display(v)} is dropped and created again: its grants are not managed by zdm yet, ` +
+          'grant them again after the step'
+      : `${display(v)} is dropped and created again: its grants and owner are not managed by zdm yet, ` +
+          'grant them again after the step (the new one belongs to the role that applies the plan)',
   );
 }
 

@@ -182,7 +182,14 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
   },
   'table-properties': {
     refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
-    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), comment: 'not a table property' }) },
+    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), rowLevelSecurity: true }) },
+  },
+  'forced-row-level-security': {
+    refused: {
+      live: liveT(undefined, { primaryKey: pk(['id']), forceRowLevelSecurity: true }),
+      want: wantT({ forceRowLevelSecurity: true }),
+    },
+    allowed: { want: wantT({ forceRowLevelSecurity: true }) },
   },
   'constraint-comment': {
     refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },

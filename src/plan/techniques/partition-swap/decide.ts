@@ -5,8 +5,20 @@
  * rules and the hazards need.
  */
 import type { PartitionTable, RelationRef, UnpartitionTable } from '../../../diff/changes.js';
+import { elementTypeName } from '../../../model/composite-types.js';
+import { qualified } from '../../../model/names.js';
 import { objectKey } from '../../../model/objects.js';
-import type { ForeignKey, Partition, PartitionBound, RelationParts, Sequence, Table } from '../../../model/types.js';
+import { routineKey } from '../../../model/routines.js';
+import type {
+  ForeignKey,
+  Grant,
+  Partition,
+  PartitionBound,
+  RelationParts,
+  Routine,
+  Sequence,
+  Table,
+} from '../../../model/types.js';
 import { findViewLike, type PlanContext, type ViewLike } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
 
@@ -108,6 +120,24 @@ export function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
     .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
 }
 
+/**
+ * Routines of the desired state whose SQL-standard body (`RETURN …`, `BEGIN ATOMIC … END`) reads the
+ * table: PostgreSQL binds such a body to the table's OID (pg_depend), so it would keep reading the
+ * retired table; the swap replaces them (CREATE OR REPLACE) once the new table has the name.
+ */
+export function bodyRoutines(ctx: PlanContext, ref: RelationRef): Routine[] {
+  const keys = new Set(ctx.desiredGraph.dependentsOf(objectKey('table', ref.schema, ref.name)));
+  return ctx.desired.schemas.flatMap((s) => s.functions.filter((r) => r.sqlBody === true && keys.has(routineKey(r))));
+}
+
+/** Whether the routine's result or an argument is the table's row type (its OID goes with the retired table). */
+export function usesRowTypeOf(r: Routine, ref: RelationRef): boolean {
+  const name = qualified(ref.schema, ref.name);
+  return [r.returns ?? '', ...r.arguments.map((a) => a.type)].some(
+    (t) => elementTypeName(t.replace(/^SETOF\s+/i, '').trim()) === name,
+  );
+}
+
 /** Every partition of a partitioned table, at every level (sub-partitions after their parent). */
 export function partitionRefs(r: RelationParts): RelationRef[] {
   return r.partitions.flatMap((p) => [{ schema: p.schema, name: p.name }, ...partitionRefs(p)]);
@@ -139,6 +169,24 @@ export interface Swap {
   readonly ownedSequences: readonly Sequence[];
   /** Identity columns: their sequence continues past both the old sequence and the copied values. */
   readonly identityColumns: readonly string[];
+  /**
+   * Privileges granted again on the new table: the desired ones where the desired state manages
+   * them, else the live table's (GRANT on a relation goes with its OID, so with the retired table).
+   */
+  readonly grants: readonly Grant[];
+  /** The same for each column that has any. */
+  readonly columnGrants: readonly (readonly [string, readonly Grant[]])[];
+  /** Routines whose SQL-standard body reads the table: replaced in the swap, to read the new table. */
+  readonly routines: readonly Routine[];
+}
+
+/** The privileges the new table takes (see `Swap.grants`). */
+function carriedGrants(live: Table, want: Table): Pick<Swap, 'grants' | 'columnGrants'> {
+  const from = want.grants !== undefined ? want : live;
+  return {
+    grants: from.grants ?? [],
+    columnGrants: from.columns.flatMap((c) => ((c.grants ?? []).length > 0 ? [[c.name, c.grants ?? []] as const] : [])),
+  };
 }
 
 export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTable): Swap {
@@ -165,5 +213,7 @@ export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTab
         .map((q) => ({ ...q, schema: s.name })),
     ),
     identityColumns: live.columns.filter((c) => c.identity !== undefined).map((c) => c.name),
+    ...carriedGrants(live, ch.to),
+    routines: bodyRoutines(ctx, ref),
   };
 }

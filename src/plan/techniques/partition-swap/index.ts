@@ -21,7 +21,9 @@
  *   ~0.5 s per million rows), recreate views over the table, drop the trigger, rename the live table to `<t>_zdm_retired` and the shadow to `<t>`
  *   (keys and indexes to their desired names), move sequence ownership and identity state past the
  *   old maximum, re-point the foreign keys of other tables `NOT VALID` (validated in the next step,
- *   under SHARE UPDATE EXCLUSIVE). Dropping the retired table is its own step (`data-loss`).
+ *   under SHARE UPDATE EXCLUSIVE), and carry over the table's triggers, privileges, row level
+ *   security and policies, and replace the routines whose SQL-standard body reads it (steps.ts
+ *   `carriedSql`). Dropping the retired table is its own step (`data-loss`).
  *
  * The technique in three parts: rules.ts (why it cannot be planned), decide.ts (what happens, as
  * data) and steps.ts (the steps, with their SQL, locks and model edits).

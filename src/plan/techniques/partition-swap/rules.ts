@@ -11,10 +11,11 @@ import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
 import { objectFingerprints, objectKey } from '../../../model/objects.js';
+import { routineKey } from '../../../model/routines.js';
 import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
-import { boundProblems, dependentViews, partitionRefs, uniqueSets } from './decide.js';
+import { bodyRoutines, boundProblems, dependentViews, partitionRefs, uniqueSets, usesRowTypeOf } from './decide.js';
 
 export interface SwapFacts {
   readonly ctx: PlanContext;
@@ -54,8 +55,9 @@ export interface Check<X> {
 }
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
+/** A column as the swap compares it: its privileges are carried by the swap (desired or live, steps.ts). */
 const comparableColumn = (c: Column): string => {
-  const { kind: _k, comment: _c, ...rest } = withoutDirectives(c);
+  const { kind: _k, comment: _c, grants: _g, ...rest } = withoutDirectives(c);
   return stableStringify(rest);
 };
 const on = (message: string, ...at: string[]): Refusal => ({ message, at });
@@ -98,15 +100,17 @@ function hasComments(r: RelationParts): boolean {
   return r.partitions.some((p) => p.comment !== undefined || hasComments(p));
 }
 
-/** Storage parameters, row level security, a replica identity or CLUSTER ON on the relation or one of its partitions. */
-function hasTableProperties(r: RelationParts): boolean {
+/**
+ * A replica identity or CLUSTER ON on the relation or one of its partitions, or row level security
+ * on a partition (the table's own is carried by the swap; storage parameters are the shadow's from
+ * its creation, harmless before the swap).
+ */
+function hasTableProperties(r: RelationParts, partition = false): boolean {
   const own =
-    r.with !== undefined ||
-    r.rowLevelSecurity !== undefined ||
-    r.forceRowLevelSecurity !== undefined ||
+    (partition && (r.rowLevelSecurity !== undefined || r.forceRowLevelSecurity !== undefined)) ||
     r.replicaIdentity !== undefined ||
     r.clusterOn !== undefined;
-  return own || r.partitions.some(hasTableProperties);
+  return own || r.partitions.some((p) => hasTableProperties(p, true));
 }
 
 function hasConstraintComments(r: RelationParts): boolean {
@@ -363,14 +367,30 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
-    // The shadow would take them before the swap (row level security would then filter the sync
-    // trigger's copies through policies it does not have), or lose the live table's at the swap.
+    // Not carried yet: the replica identity and CLUSTER ON of a partitioned table are per partition,
+    // and row level security on a partition would filter the sync trigger's copies routed to it.
+    // Row level security of the table itself is carried (steps.ts carriedSql).
     name: 'table-properties',
     refuse: ({ live, want }) =>
       hasTableProperties(live) || hasTableProperties(want)
         ? on(
-            'storage parameters, row level security, replica identity and CLUSTER ON are not carried by the partition swap yet: ' +
+            'replica identity, CLUSTER ON and row level security on partitions are not carried by the partition swap yet: ' +
               'reset them on the live table in a plan of its own first, and set them again in a later plan',
+          )
+        : undefined,
+  }),
+  whole({
+    // The copy and the verify steps read the live table as the role that applies the plan, the
+    // table's owner, whom FORCE ROW LEVEL SECURITY subjects to the policies: the rows they hide would
+    // be neither copied nor compared, and lost at the swap. (FORCE set by this plan comes after the
+    // swap, in contract; one this plan removes goes in expand, before the copy.)
+    name: 'forced-row-level-security',
+    refuse: ({ live, want }) =>
+      live.forceRowLevelSecurity && want.forceRowLevelSecurity
+        ? on(
+            'FORCE ROW LEVEL SECURITY on the live table would hide rows from the copy (it reads the table as its owner): ' +
+              'turn it off (NO FORCE) in a plan of its own first, and on again in a later plan',
+            'forceRowLevelSecurity',
           )
         : undefined,
   }),
@@ -396,8 +416,15 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
   whole({
     name: 'unmanaged-dependent',
     refuse: ({ ctx, ref }) => {
-      // Triggers have their own rule; views are re-pointed by the swap.
-      const deps = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger '));
+      // Triggers have their own rule; views are re-pointed by the swap, and so are routines of the
+      // desired state whose SQL-standard body reads the table (replaced in the swap), unless their
+      // result or an argument is the table's row type.
+      const carried = new Set(
+        bodyRoutines(ctx, ref)
+          .filter((r) => !usesRowTypeOf(r, ref))
+          .map(routineKey),
+      );
+      const deps = ctx.unmanagedDependents(ref).filter((k) => !k.startsWith('trigger ') && !carried.has(k));
       return deps.length > 0
         ? on(
             `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the table: ` +

@@ -17,11 +17,19 @@ import {
   renameNotNullConstraintSql,
   uniqueSql,
 } from '../../../sql/constraints.js';
+import { grantSql } from '../../../sql/grants.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
+import { createRoutineSql } from '../../../sql/routines.js';
 import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
 import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
-import { createTableSql, dropTableSql, newPartitionsSql, renameTableSql } from '../../../sql/tables.js';
+import {
+  createTableSql,
+  dropTableSql,
+  newPartitionsSql,
+  renameTableSql,
+  rowLevelSecuritySql,
+} from '../../../sql/tables.js';
 import {
   createMirrorSql,
   createUserTriggerStatements,
@@ -35,6 +43,8 @@ import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from 
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
 import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
+import { createPolicyStatements, policyReadLocks } from '../policies.js';
+import { bodyLocks, routineTouch } from '../routines.js';
 import { planValidation } from '../validate.js';
 import type { Swap } from './decide.js';
 
@@ -164,7 +174,12 @@ function retiredLocks(swap: Swap, retired: RelationRef): LockInfo[] {
 
 /** Expand: the shadow, empty, with everything the desired table declares (keys and indexes under temporary names). */
 function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void {
-  const created: Table = { ...tableWithoutDirectives(withRenamedParts(want, n.temp)), name: n.shadow.name };
+  // Privileges, row level security and policies come at the swap (swapStep): before it, policies
+  // would filter the sync trigger's copies, and no one but zdm has any business with the shadow.
+  const created: Table = untilSwap({
+    ...tableWithoutDirectives(withRenamedParts(want, n.temp)),
+    name: n.shadow.name,
+  });
   const sql = [
     createTableSql(
       {
@@ -200,6 +215,55 @@ function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void
     (m) => mapSchema(m, ref.schema, (x) => ({ ...x, tables: [...x.tables, created] })),
     [tableTouch(n.shadow)],
   );
+}
+
+/** The shadow as expand creates it: without what the swap gives it (privileges, row level security, policies). */
+function untilSwap(t: Table): Table {
+  const { grants: _g, rowLevelSecurity: _r, forceRowLevelSecurity: _f, policies: _p, ...rest } = t;
+  return { ...rest, columns: rest.columns.map(({ grants: _c, ...c }) => c) };
+}
+
+/**
+ * What the new table takes over in the swap's transaction, once it has the table's name: the
+ * privileges (GRANT goes with the OID: the retired table keeps the old ones), row level security and
+ * the policies (enabled on the shadow before, they would filter the sync trigger's copies), and the
+ * routines whose SQL-standard body reads the table (bound to its OID, they are replaced to read the
+ * new one; CREATE OR REPLACE keeps their OID, privileges and comment). GRANT locks no relation,
+ * ENABLE / FORCE ROW LEVEL SECURITY and CREATE POLICY take ACCESS EXCLUSIVE on the table (held by the
+ * swap already), a SQL-standard body locks what it reads (`bodyLocks`).
+ */
+function carriedSql(ctx: PlanContext, swap: Swap): { sql: string[]; locks: LockInfo[]; notes: string[] } {
+  const { ref, want } = swap;
+  const on = { kind: 'table', schema: ref.schema, name: ref.name } as const;
+  const routines = swap.routines;
+  const body = [
+    ...grantSql(on, swap.grants),
+    ...swap.columnGrants.flatMap(([column, grants]) => grantSql({ ...on, kind: 'column', column }, grants)),
+    ...(want.rowLevelSecurity ? [rowLevelSecuritySql(ref, 'enable', true)] : []),
+    ...(want.forceRowLevelSecurity ? [rowLevelSecuritySql(ref, 'force', true)] : []),
+    ...(want.policies ?? []).flatMap((p) => createPolicyStatements(ref, p)),
+    ...routines.map((r) => createRoutineSql(r, { replace: true })),
+  ];
+  // Policies and routines as expand would create them: under the session's search_path again (the
+  // views' definitions above were read and replaced under an empty one).
+  const sql = swap.views.length > 0 && body.length > 0 ? ['SET LOCAL search_path TO DEFAULT', ...body] : body;
+  const table = qualified(ref.schema, ref.name);
+  const locks = [
+    ...(want.policies ?? []).flatMap((p) => policyReadLocks(ctx, ref, p.name)),
+    ...routines.flatMap((r) => bodyLocks(ctx, r)),
+  ].filter((l) => l.relation !== table);
+  const notes = [
+    ...(swap.grants.length + swap.columnGrants.length > 0 ? ['privileges granted again'] : []),
+    ...((want.policies ?? []).length > 0
+      ? [
+          `polic${want.policies?.length === 1 ? 'y' : 'ies'} ${want.policies?.map((p) => p.name).join(', ')} created on it`,
+        ]
+      : []),
+    ...(routines.length > 0
+      ? [`${routines.map((r) => `${r.kind} ${qualified(r.schema, r.name)}`).join(', ')} replaced to read it`]
+      : []),
+  ];
+  return { sql, locks, notes };
 }
 
 /** Expand: the triggers that mirror every write of the live table into the shadow. */
@@ -318,6 +382,8 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
     .filter((t) => t.schema === ref.schema && t.table === ref.name);
   for (const t of triggers) sql.push(dropTriggerSql(t.name, n.retired));
   for (const t of triggers) sql.push(...createUserTriggerStatements(t));
+  const carried = carriedSql(ctx, swap);
+  sql.push(...carried.sql);
   const final = tableWithoutDirectives(want);
   const retiredTable: Table = { ...withRenamedParts(live, n.old), name: n.retired.name };
   ctx.add(
@@ -332,7 +398,8 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
           : '') +
         (triggers.length > 0
           ? `; trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} moved to it`
-          : ''),
+          : '') +
+        carried.notes.map((x) => `; ${x}`).join(''),
       sql,
       {
         locks: [
@@ -341,6 +408,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
           ...swap.ownedSequences.map((q) => lock(q, 'ACCESS EXCLUSIVE')),
           ...repointed.map(([owner]) => lock(owner, 'ACCESS EXCLUSIVE')),
           ...views.map((v) => lock({ schema: v.schema, name: v.name }, 'ACCESS EXCLUSIVE')),
+          ...carried.locks,
         ],
       },
     ),
@@ -357,7 +425,13 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
       }
       return out;
     },
-    [tableTouch(ref), tableTouch(n.shadow), tableTouch(n.retired), ...repointed.map(([o]) => tableTouch(o))],
+    [
+      tableTouch(ref),
+      tableTouch(n.shadow),
+      tableTouch(n.retired),
+      ...repointed.map(([o]) => tableTouch(o)),
+      ...swap.routines.map(routineTouch),
+    ],
   );
 }
 
