@@ -6,6 +6,7 @@
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
 import type { DesiredIssue } from './errors.js';
 import { formatPath, type PathSegment, type SourceLocation } from './paths.js';
+import { type FastDocument, parenDepth, parseYamlFast } from './yaml-fast.js';
 
 export interface Position {
   readonly line: number;
@@ -23,8 +24,27 @@ interface NodeInfo {
   readonly source?: string;
 }
 
-/** One parsed desired-state file. */
-export class ParsedDocument {
+/** One parsed desired-state file: its value, and where each part of it was written. */
+export interface ParsedDocument {
+  readonly file: string;
+  readonly value: unknown;
+  /** Position of the entry's key (a map entry) or of the node, else of the nearest ancestor. */
+  keyPosition(segments: readonly PathSegment[]): Position;
+  /** Position of the node's value, else of the nearest ancestor. */
+  valuePosition(segments: readonly PathSegment[]): Position;
+  /** Keys of the map at `segments`, in the order they were written. */
+  keys(segments: readonly PathSegment[]): readonly string[];
+  /**
+   * The text a scalar was written as: `0.50` stays `0.50` and a 20-digit integer keeps its digits,
+   * where YAML would hand over a rounded JavaScript number.
+   */
+  scalarText(segments: readonly PathSegment[], value: string | number | boolean): string;
+  /** Where the node at `path` (a formatted path) was written: its key for a map entry. */
+  location(path: string): SourceLocation | undefined;
+}
+
+/** A file read by the `yaml` library's document model, which knows every node's position. */
+class LocatedDocument implements ParsedDocument {
   constructor(
     readonly file: string,
     readonly value: unknown,
@@ -32,32 +52,24 @@ export class ParsedDocument {
     private readonly lineCounter: LineCounter,
   ) {}
 
-  /** Position of the entry's key (a map entry) or of the node, else of the nearest ancestor. */
   keyPosition(segments: readonly PathSegment[]): Position {
     const info = this.nearest(segments);
     return this.position(info.key ?? info.value);
   }
 
-  /** Position of the node's value, else of the nearest ancestor. */
   valuePosition(segments: readonly PathSegment[]): Position {
     return this.position(this.nearest(segments).value);
   }
 
-  /** Keys of the map at `segments`, in the order they were written. */
   keys(segments: readonly PathSegment[]): readonly string[] {
     return this.nodes.get(formatPath(segments))?.keys ?? [];
   }
 
-  /**
-   * The text a scalar was written as: `0.50` stays `0.50` and a 20-digit integer keeps its digits,
-   * where YAML would hand over a rounded JavaScript number.
-   */
   scalarText(segments: readonly PathSegment[], value: string | number | boolean): string {
     if (typeof value === 'string') return value;
     return this.nodes.get(formatPath(segments))?.source ?? String(value);
   }
 
-  /** Where the node at `path` (a formatted path) was written: its key for a map entry. */
   location(path: string): SourceLocation | undefined {
     const info = this.nodes.get(path);
     if (info === undefined) return undefined;
@@ -85,7 +97,82 @@ export interface ParseResult {
   readonly issues: readonly DesiredIssue[];
 }
 
+/**
+ * A file read on the fast path (yaml-fast.ts): the value without positions. The first question
+ * about a position parses the text again with the document model, which reads the same value.
+ */
+class FastReadDocument implements ParsedDocument {
+  private located: ParsedDocument | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly text: string,
+    private readonly read: FastDocument,
+  ) {}
+
+  get value(): unknown {
+    return this.read.value;
+  }
+
+  keyPosition(segments: readonly PathSegment[]): Position {
+    return this.locate().keyPosition(segments);
+  }
+
+  valuePosition(segments: readonly PathSegment[]): Position {
+    return this.locate().valuePosition(segments);
+  }
+
+  location(path: string): SourceLocation | undefined {
+    return this.locate().location(path);
+  }
+
+  keys(segments: readonly PathSegment[]): readonly string[] {
+    const node = this.at(segments);
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+    return this.read.keyOrder.get(node) ?? Object.keys(node);
+  }
+
+  scalarText(segments: readonly PathSegment[], value: string | number | boolean): string {
+    if (typeof value === 'string' || segments.length === 0) return String(value);
+    const parent = this.at(segments.slice(0, -1));
+    const source =
+      parent !== null && typeof parent === 'object' ? this.read.sources.get(parent)?.get(segments.at(-1)!) : undefined;
+    return source ?? String(value);
+  }
+
+  private at(segments: readonly PathSegment[]): unknown {
+    let node = this.read.value;
+    for (const s of segments) {
+      if (node === null || typeof node !== 'object' || !Object.hasOwn(node, s)) return undefined;
+      node = (node as Record<string | number, unknown>)[s];
+    }
+    return node;
+  }
+
+  private locate(): ParsedDocument {
+    if (this.located === undefined) {
+      const full = parseLocated(this.text, this.file);
+      if (full.document === undefined || full.issues.length > 0) {
+        throw new Error(`internal error: ${this.file} was read on the fast path but the YAML parser rejects it`);
+      }
+      this.located = full.document;
+    }
+    return this.located;
+  }
+}
+
+/**
+ * Reads one desired-state file: on the fast path when it can (no positions until one is asked
+ * for), else with the `yaml` library's document model, which also reports syntax errors.
+ */
 export function parseYaml(text: string, file: string): ParseResult {
+  const fast = parseYamlFast(text);
+  if (fast !== undefined) return { document: new FastReadDocument(file, text, fast), issues: [] };
+  return parseLocated(text, file);
+}
+
+/** Reads one file with the `yaml` library's document model: positions of every node. */
+export function parseLocated(text: string, file: string): ParseResult {
   const lineCounter = new LineCounter();
   // Duplicate keys are found below, from the source text of each key and with both positions.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -197,24 +284,12 @@ export function parseYaml(text: string, file: string): ParseResult {
   };
 
   const value = build(doc.contents as Node | null, [], undefined);
-  return { document: new ParsedDocument(file, value, nodes, lineCounter), issues };
+  return { document: new LocatedDocument(file, value, nodes, lineCounter), issues };
 }
 
 interface FlowPair {
   readonly key: unknown;
   readonly value: unknown;
-}
-
-/** Parenthesis depth of SQL text, skipping 'quoted literals'. */
-function parenDepth(sqlText: string): number {
-  let depth = 0;
-  let quoted = false;
-  for (const ch of sqlText) {
-    if (ch === "'") quoted = !quoted;
-    else if (!quoted && ch === '(') depth++;
-    else if (!quoted && ch === ')') depth--;
-  }
-  return depth;
 }
 
 function isPlainText(n: unknown): n is Scalar<string> & { range: [number, number, number] } {

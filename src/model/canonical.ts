@@ -109,7 +109,22 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
   };
 }
 
-function canonicalSchema(s: SchemaModel): SchemaModel {
+/**
+ * JSON already written by stableStringify, which writes it as it is: a table's memoized canonical
+ * text stands in for the table when a whole model is hashed, so that no table is serialized twice.
+ * It keeps the table's name (not part of the JSON it stands for), by which its fingerprint is keyed.
+ */
+class Serialized {
+  constructor(
+    readonly json: string,
+    readonly name: string,
+  ) {}
+}
+
+/** A table in the hashed form of a model: its canonical text, written once per table object. */
+const serializedTable = memoized((t: Table): Serialized => new Serialized(canonicalTableText(t), t.name));
+
+function canonicalSchema(s: SchemaModel, table: (t: Table) => Table = canonicalTable): SchemaModel {
   const { textSearchConfigurations: _t, collations: _c, ...rest } = withoutGrants(s) as SchemaModel;
   const ts = sortedTextSearchConfigurations(s.textSearchConfigurations);
   const collations = sortedCollations(s.collations);
@@ -119,7 +134,7 @@ function canonicalSchema(s: SchemaModel): SchemaModel {
     domains: sorted(s.domains).map((d) => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) })),
     compositeTypes: sorted(s.compositeTypes).map((t) => withoutGrants(t) as CompositeType),
     sequences: sorted(s.sequences).map((q) => withoutGrants(q) as Sequence),
-    tables: sorted(s.tables).map(canonicalTable),
+    tables: sorted(s.tables).map(table),
     views: sorted(s.views).map(canonicalView),
     materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
     functions: sortRoutines(s.functions).map((r) => withoutGrants(r) as Routine),
@@ -155,11 +170,24 @@ function hashedForm(m: DatabaseModel): unknown {
  * schema exactly when their canonical forms are deep-equal.
  */
 export function canonicalize(m: DatabaseModel): DatabaseModel {
+  return canonicalWith(m, canonicalTable);
+}
+
+/**
+ * canonicalize, with each table as its memoized canonical text: the same JSON from stableStringify,
+ * without a second copy and serialization of every table. Of a table only its `name` may be read
+ * here; the rest is for stableStringify.
+ */
+export function canonicalizeForHash(m: DatabaseModel): DatabaseModel {
+  return canonicalWith(m, serializedTable as unknown as (t: Table) => Table);
+}
+
+function canonicalWith(m: DatabaseModel, table: (t: Table) => Table): DatabaseModel {
   const casts = sortedCasts(m.casts);
   return {
     kind: 'database',
     extensions: sorted(m.extensions).map(({ version: _v, installedVersion: _i, ...e }) => e),
-    schemas: sorted(m.schemas).map(canonicalSchema),
+    schemas: sorted(m.schemas).map((s) => canonicalSchema(s, table)),
     ...(casts !== undefined ? { casts } : {}),
   };
 }
@@ -171,6 +199,7 @@ export function canonicalize(m: DatabaseModel): DatabaseModel {
  */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (value instanceof Serialized) return value.json;
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -205,7 +234,7 @@ export function fingerprint(m: DatabaseModel): string {
 }
 
 /** The canonical model as text. */
-const canonicalText = memoized((m: DatabaseModel): string => stableStringify(hashedForm(canonicalize(m))));
+const canonicalText = memoized((m: DatabaseModel): string => stableStringify(hashedForm(canonicalizeForHash(m))));
 
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
   return a === b || canonicalText(a) === canonicalText(b);

@@ -14,7 +14,7 @@
  * same keys name the nodes of the dependency graph (dependencies.ts).
  */
 
-import { canonicalize, memoized, sha256, stableStringify } from './canonical.js';
+import { canonicalizeForHash, memoized, sha256, stableStringify } from './canonical.js';
 import { castKey } from './casts.js';
 import { routineKey, triggerKey } from './routines.js';
 import { collationKey, textSearchConfigurationKey } from './text-search.js';
@@ -93,11 +93,17 @@ export function objectFingerprints(model: DatabaseModel): Record<string, string>
   // A copy of the memoized record, so that no caller can change what the next one gets.
   return { ...cachedObjectFingerprints(model) };
 }
-const cachedObjectFingerprints = memoized(computeObjectFingerprints);
+
+/** objectFingerprints to read, not to change: the memoized record itself (frozen), no copy. */
+export function readObjectFingerprints(model: DatabaseModel): Readonly<Record<string, string>> {
+  return cachedObjectFingerprints(model);
+}
+const cachedObjectFingerprints = memoized((model: DatabaseModel) => Object.freeze(computeObjectFingerprints(model)));
 
 function computeObjectFingerprints(model: DatabaseModel): Record<string, string> {
   const out: Record<string, string> = {};
-  eachObject(canonicalize(model), (key, value) => {
+  // Tables come as their memoized canonical text (see canonicalizeForHash): stableStringify writes it.
+  eachObject(canonicalizeForHash(model), (key, value) => {
     out[key] = sha256(stableStringify(value));
   });
   return out;

@@ -6,7 +6,7 @@ import type { RelationRef } from '../diff/changes.js';
 import { memoized } from '../model/canonical.js';
 import { type DependencyGraph, dependencyGraph, isManagedKey } from '../model/dependencies.js';
 import { chooseIndexName, type IndexNameLabel, qualified } from '../model/names.js';
-import { objectFingerprints, objectKey } from '../model/objects.js';
+import { objectKey, readObjectFingerprints } from '../model/objects.js';
 import { isRoutineKey } from '../model/routines.js';
 import type {
   Column,
@@ -369,8 +369,8 @@ export class PlanContext {
   unmanagedDependents(ref: RelationRef, column?: string): string[] {
     // A trigger, rule or policy on the table itself goes with the table.
     const own = ` on ${qualified(ref.schema, ref.name)}`;
-    const desired = objectFingerprints(this.input.desired);
-    const live = objectFingerprints(this.input.live);
+    const desired = readObjectFingerprints(this.input.desired);
+    const live = readObjectFingerprints(this.input.live);
     // Policies (issue 12) are managed, and not re-created around such a change either (one the
     // desired state drops goes first, in contract), except by a column swap (replace-column), which
     // re-creates the table's own (techniques/policies.ts rebuildPolicies) and leaves them out.
@@ -391,7 +391,7 @@ export class PlanContext {
 
   /** Whether a key of `unmanagedDependents` is an object of the model (managed, but not re-created around the change). */
   private isModelDependent(k: string): boolean {
-    return k in objectFingerprints(this.input.live) || (k.startsWith('policy ') && isManagedKey(k));
+    return k in readObjectFingerprints(this.input.live) || (k.startsWith('policy ') && isManagedKey(k));
   }
 
   /** Keys of `unmanagedDependents`, each followed by why zdm cannot take it along. */

@@ -11,7 +11,7 @@ import { type Change, type ChangeKind, describeChange, type SetComment } from '.
 import { diffModels } from '../diff/diff.js';
 import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
-import { ABSENT, objectFingerprints, objectKey, withoutJournal } from '../model/objects.js';
+import { ABSENT, objectKey, readObjectFingerprints, withoutJournal } from '../model/objects.js';
 import type { DatabaseModel, Table } from '../model/types.js';
 import { withChecksum } from './checksum.js';
 import { type Action, PlanContext, rootTable, type Touch, touchKey } from './context.js';
@@ -257,8 +257,8 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
       name: phase,
       before: fingerprint(start),
       after: fingerprint(model),
-      objects: pick(objectFingerprints(start), keys),
-      objectsAfter: pick(objectFingerprints(model), keys),
+      objects: pick(readObjectFingerprints(start), keys),
+      objectsAfter: pick(readObjectFingerprints(model), keys),
       steps,
     };
   });

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, modelsEqual, stableStringify, tablesEqual } from '../../../src/model/canonical.js';
-import { objectFingerprints } from '../../../src/model/objects.js';
+import {
+  canonicalize,
+  canonicalizeForHash,
+  fingerprint,
+  modelsEqual,
+  sha256,
+  stableStringify,
+  tablesEqual,
+} from '../../../src/model/canonical.js';
+import { objectFingerprints, objectKey } from '../../../src/model/objects.js';
 import type { DatabaseModel, Table } from '../../../src/model/types.js';
 import { changedTables } from '../../../src/workflow/plan.js';
+import { FULL_MODEL } from '../desired/full-model.js';
 import { col as column, table, tables } from '../plan/builders.js';
 
 const col = (name: string, type = 'integer', opts: Parameters<typeof column>[2] = {}) => column(name, type, opts);
@@ -66,6 +75,20 @@ describe('fingerprints of the same model object', () => {
     const first = objectFingerprints(m);
     first['table public.t'] = 'tampered';
     expect(objectFingerprints(m)['table public.t']).toBe(objectFingerprints(copy)['table public.t']);
+  });
+});
+
+describe('the hashed form of a model (each table written once, from its memoized text)', () => {
+  it('is byte for byte the canonical model, and each table fingerprint that of its canonical table', () => {
+    const m = structuredClone(FULL_MODEL);
+    const canonical = canonicalize(m);
+    expect(stableStringify(canonicalizeForHash(m))).toBe(reference(canonical));
+    const fingerprints = objectFingerprints(m);
+    const tableKeys = canonical.schemas.flatMap((s) =>
+      s.tables.map((t) => [objectKey('table', s.name, t.name), t] as const),
+    );
+    expect(tableKeys.length).toBeGreaterThan(3);
+    for (const [key, t] of tableKeys) expect(fingerprints[key], key).toBe(sha256(reference(t)));
   });
 });
 
