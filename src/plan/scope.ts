@@ -29,7 +29,7 @@
 
 import { stableStringify } from '../model/canonical.js';
 import { dependencyGraph } from '../model/dependencies.js';
-import { eachObject, objectFingerprints, objectKey, stubTable, withoutJournal } from '../model/objects.js';
+import { eachObject, objectKey, readObjectFingerprints, stubTable, withoutJournal } from '../model/objects.js';
 import { triggerKey } from '../model/routines.js';
 import type { DatabaseModel, Partition, Table } from '../model/types.js';
 import type { Plan } from './types.js';
@@ -101,8 +101,8 @@ export function planScope(
   const changed = new Set<string>();
   const steps = [live, models.expand, models.backfill, models.contract];
   for (let i = 1; i < steps.length; i++) {
-    const a = objectFingerprints(steps[i - 1]!);
-    const b = objectFingerprints(steps[i]!);
+    const a = readObjectFingerprints(steps[i - 1]!);
+    const b = readObjectFingerprints(steps[i]!);
     for (const k of Object.keys(a)) if (a[k] !== b[k]) changed.add(k);
     for (const k of Object.keys(b)) if (a[k] !== b[k]) changed.add(k);
   }
