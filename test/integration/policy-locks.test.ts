@@ -2,8 +2,8 @@
  * The locks the plan declares for row level security policies, proven from pg_locks (every
  * transactional step runs once inside BEGIN … ROLLBACK while its own locks are read, then for real):
  * CREATE, ALTER, DROP POLICY and the drop-and-create of a policy ALTER POLICY cannot change take
- * ACCESS EXCLUSIVE on the table (../shared/pg-locks.md), and nothing else; COMMENT ON POLICY alone
- * takes ACCESS SHARE.
+ * ACCESS EXCLUSIVE on the table (../shared/pg-locks.md), and ACCESS SHARE on each other table a
+ * subquery of the policy reads; COMMENT ON POLICY alone takes ACCESS SHARE.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,19 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
       'ACCESS EXCLUSIVE',
     ],
     [
+      'create and alter policies whose subquery reads another table',
+      `CREATE TABLE allowed (name text); ${liveSql(`CREATE POLICY p_alter ON t USING (true);`)}`,
+      `    tables:
+      allowed:
+        columns:
+          name: { type: text }
+${table(`          p_new: { using: "EXISTS (SELECT FROM allowed WHERE allowed.name = CURRENT_USER)" }
+          p_alter: { using: "EXISTS (SELECT FROM allowed WHERE allowed.name = SESSION_USER)" }
+`).replace('    tables:\n', '')}`,
+      ['alter policy p_alter on public.t', 'create policy p_new on public.t'],
+      ['ACCESS EXCLUSIVE on public.t', 'ACCESS SHARE on public.allowed'],
+    ],
+    [
       'change a comment',
       liveSql(`CREATE POLICY p ON t USING (true);`),
       table(`          p: { using: 'true', comment: now commented }
@@ -88,7 +101,7 @@ ${policies === '' ? '' : `        policies:\n${policies}`}`;
     const observed = await runObserved(db.client, made.plan);
     expect(observed.map((o) => o.step.replace(/^\S+ /, ''))).toEqual(summaries);
     for (const o of observed) {
-      expect(o.declared, o.step).toEqual([`${mode} on public.t`]);
+      expect(o.declared, o.step).toEqual(typeof mode === 'string' ? [`${mode} on public.t`] : mode);
       expect(o.held, o.step).toEqual(o.declared);
     }
     // Converged: planned again, nothing is left to do.

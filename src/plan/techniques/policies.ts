@@ -50,13 +50,30 @@ const policyKey = (table: RelationRef, name: string): string =>
 /**
  * ACCESS SHARE on each other relation the policy's expressions read (a subquery): CREATE POLICY
  * parses them, opening those relations as a query would (measured on 15: `USING (EXISTS (SELECT FROM
- * other …))` takes ACCESS SHARE on other). From the desired graph.
+ * other …))` takes ACCESS SHARE on other). From the desired graph, and for a policy with a subquery
+ * the desired relations its expressions name (matching names: a word that is a relation's name
+ * declares that relation, more rather than less).
  */
 export function policyReadLocks(ctx: PlanContext, table: RelationRef, name: string): LockInfo[] {
   const own = objectKey('table', table.schema, table.name);
-  return ctx.desiredGraph
-    .dependenciesOf(policyKey(table, name))
+  const keys = new Set(ctx.desiredGraph.dependenciesOf(policyKey(table, name)));
+  // A policy the plan creates or changes has no edges yet (the desired graph holds those of live
+  // objects): the relations of the desired state its expressions name.
+  const policy = (ctx.desiredRelation(table) as { policies?: readonly Policy[] } | undefined)?.policies?.find(
+    (p) => p.name === name,
+  );
+  const text = `${policy?.using ?? ''} ${policy?.withCheck ?? ''}`;
+  if (policy !== undefined && /\bselect\b/i.test(text)) {
+    const words = new Set(text.match(/[\p{L}_][\p{L}\p{N}_$]*/gu) ?? []);
+    for (const s of ctx.desired.schemas) {
+      for (const r of [...s.tables, ...s.views, ...s.materializedViews]) {
+        if (words.has(r.name)) keys.add(objectKey(r.kind, s.name, r.name));
+      }
+    }
+  }
+  return [...keys]
     .filter((k) => k !== own)
+    .sort()
     .flatMap((k) => {
       const r = relationOfKey(k);
       return r === undefined ? [] : [lock(r, 'ACCESS SHARE')];
@@ -69,7 +86,7 @@ export function planCreatePolicy(ctx: PlanContext, ch: CreatePolicy): void {
   ctx.add(
     at.expand('policies'),
     sqlStep(`create policy ${policy.name} on ${qualifiedRef(table)}`, createPolicyStatements(table, policy), {
-      locks: [lock(table, 'ACCESS EXCLUSIVE')],
+      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...policyReadLocks(ctx, table, policy.name)],
     }),
     (m) => withPolicy(m, table, policy.name, policy),
     [tableTouch(table)],
@@ -122,10 +139,15 @@ export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
     summary = `replace policy ${to.name} on ${name} (${blocker}: ALTER POLICY cannot; dropped and created in one transaction)`;
     sql = [dropPolicySql(table, from.name), ...createPolicyStatements(table, to)];
   }
-  // COMMENT ON POLICY alone takes ACCESS SHARE (measured: test/integration/policy-locks.test.ts).
+  // COMMENT ON POLICY alone takes ACCESS SHARE; CREATE / ALTER POLICY also ACCESS SHARE on what a
+  // subquery of the policy reads (measured: test/integration/policy-locks.test.ts).
   ctx.add(
     at.expand('policies'),
-    sqlStep(summary, sql, { locks: [lock(table, shapeChanges ? 'ACCESS EXCLUSIVE' : 'ACCESS SHARE')] }),
+    sqlStep(summary, sql, {
+      locks: shapeChanges
+        ? [lock(table, 'ACCESS EXCLUSIVE'), ...policyReadLocks(ctx, table, to.name)]
+        : [lock(table, 'ACCESS SHARE')],
+    }),
     (m) => withPolicy(m, table, to.name, to),
     [tableTouch(table)],
   );
