@@ -225,3 +225,20 @@ function withPartitionNames(parent: ReadonlyMap<string, string>, p: Partition): 
   for (const [column, name] of Object.entries(p.notNullNames ?? {})) if (out.has(column)) out.set(column, name);
   return out;
 }
+
+const WORD = /[\p{L}_][\p{L}\p{N}_$]*/gu;
+const IDENTIFIER = new RegExp(`^${WORD.source}$`, 'u');
+
+/** Whether `name` is a plain identifier (letters, digits, `_`, `$`, not starting with a digit). */
+export function isPlainIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/**
+ * The words of `text` that could be plain identifiers: the names an expression, a body or any other
+ * text may mention. Matching these against object names errs towards finding more, never less, of
+ * what the text could mean (a word in a string literal or a comment is found too).
+ */
+export function namesMentioned(text: string): Set<string> {
+  return new Set(text.match(WORD) ?? []);
+}

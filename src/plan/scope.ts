@@ -29,6 +29,7 @@
 
 import { stableStringify } from '../model/canonical.js';
 import { dependencyGraph } from '../model/dependencies.js';
+import { isPlainIdentifier, namesMentioned, qualifiedRef } from '../model/names.js';
 import { eachObject, objectKey, readObjectFingerprints, stubTable, withoutJournal } from '../model/objects.js';
 import { triggerKey } from '../model/routines.js';
 import type { DatabaseModel, Partition, Table } from '../model/types.js';
@@ -42,21 +43,20 @@ export interface PlanModels {
   readonly contract: DatabaseModel;
 }
 
-const IDENTIFIER = /^[\p{L}_][\p{L}\p{N}_$]*$/u;
-const WORDS = /[\p{L}_][\p{L}\p{N}_$]*/gu;
-
 /** Keys of objects other objects can name: types, relations, sequences, routines, collations, text search configurations. */
 const NAMED =
   /^(enum|domain|compositeType|sequence|table|view|materializedView|function|procedure|aggregate|collation|textSearchConfiguration) /;
 
 /**
  * The object keys a rehearsal of `plan` copies (see the module comment), and how many objects the
- * live schema has. `desired` is the desired state the plan reaches.
+ * live schema has. `desired` is the desired state the plan reaches; `also` are keys to copy as if the
+ * plan touched them (the tables whose rows `--rehearse-rows` copies), with what they need.
  */
 export function planScope(
   plan: Plan,
   models: PlanModels,
   desired: DatabaseModel,
+  also: Iterable<string> = [],
 ): { readonly keys: ReadonlySet<string>; readonly stubs: ReadonlySet<string>; readonly objects: number } {
   const live = withoutJournal(models.live);
   const all = [live, models.expand, models.backfill, models.contract, desired];
@@ -77,7 +77,7 @@ export function planScope(
       if (keys === undefined) {
         keys = new Set();
         byName.set(name, keys);
-        if (!IDENTIFIER.test(name)) odd.push(name);
+        if (!isPlainIdentifier(name)) odd.push(name);
       }
       keys.add(key);
       if (/^(table|view|materializedView|sequence) /.test(key)) {
@@ -115,15 +115,9 @@ export function planScope(
   for (const phase of plan.phases) {
     for (const k of Object.keys(phase.objects)) touched.add(k);
     for (const k of Object.keys(phase.objectsAfter ?? {})) touched.add(k);
-    for (const step of phase.steps) {
-      for (const l of step.locks) relation(l.relation);
-      if (step.kind === 'backfill') relation(`${step.table.schema}.${step.table.name}`);
-      if (step.kind === 'copy' || step.kind === 'verify') {
-        relation(`${step.from.schema}.${step.from.name}`);
-        relation(`${step.to.schema}.${step.to.name}`);
-      }
-    }
   }
+  for (const name of relationsTouched(plan)) relation(name);
+  for (const k of also) if (values.has(k)) touched.add(k);
 
   // 2. What depends on what changes.
   const scope = new Set([...changed, ...touched]);
@@ -159,7 +153,7 @@ export function planScope(
     for (const g of graphs) for (const d of g.dependenciesOf(k)) add(ownerOf(d));
     for (const value of values.get(k) ?? []) {
       const text = stableStringify(stubs.has(k) ? stubTable(value as Table) : value);
-      for (const word of new Set(text.match(WORDS) ?? [])) for (const n of byName.get(word) ?? []) add(n);
+      for (const word of namesMentioned(text)) for (const n of byName.get(word) ?? []) add(n);
       for (const name of odd) if (text.includes(name)) for (const n of byName.get(name)!) add(n);
     }
   }
@@ -175,4 +169,20 @@ export function planScope(
 function ownerOf(key: string): string {
   const m = /^policy .* on ([^ ]+)$/.exec(key);
   return m ? `table ${m[1]}` : key;
+}
+
+/**
+ * `schema.name` of every relation a step of `plan` locks, fills (backfill), copies or compares (the
+ * partition swap's copy and verify): a partition as itself, not as its root table.
+ */
+export function relationsTouched(plan: Plan): Set<string> {
+  const out = new Set<string>();
+  for (const phase of plan.phases) {
+    for (const step of phase.steps) {
+      for (const l of step.locks) out.add(l.relation);
+      if (step.kind === 'backfill') out.add(qualifiedRef(step.table));
+      if (step.kind === 'copy' || step.kind === 'verify') out.add(qualifiedRef(step.from)).add(qualifiedRef(step.to));
+    }
+  }
+  return out;
 }

@@ -29,7 +29,9 @@
 import type pg from 'pg';
 import type { Queryable } from '../db/connection.js';
 import { InputError, messageOf, sqlStateOf } from '../errors.js';
+import { qualifiedRef } from '../model/names.js';
 import type { DatabaseModel, Partition, Table } from '../model/types.js';
+import { relationsTouched } from '../plan/scope.js';
 import type { Plan } from '../plan/types.js';
 import { identList, quoteIdent, rel } from '../sql/quote.js';
 import { setLocalSql } from '../sql/session.js';
@@ -73,7 +75,7 @@ export class RehearsalDataError extends InputError {
   override readonly name = 'RehearsalDataError';
 }
 
-const keyOf = (t: TableRef) => `${t.schema}.${t.name}`;
+const keyOf = qualifiedRef;
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the rows, not the SQL. */
 export const isDataError = (state: string | undefined): boolean =>
@@ -102,14 +104,9 @@ function rootsByName(model: DatabaseModel): Map<string, Table> {
  */
 export function tablesChanged(plan: Plan, live: DatabaseModel): Table[] {
   const roots = rootsByName(live);
-  const names = new Set<string>();
+  const names = relationsTouched(plan);
   for (const phase of plan.phases) {
     for (const k of Object.keys(phase.objects)) if (k.startsWith('table ')) names.add(k.slice('table '.length));
-    for (const step of phase.steps) {
-      for (const l of step.locks) names.add(l.relation);
-      if (step.kind === 'backfill') names.add(keyOf(step.table));
-      if (step.kind === 'copy' || step.kind === 'verify') names.add(keyOf(step.from)).add(keyOf(step.to));
-    }
   }
   const out = new Map<string, Table>();
   for (const n of names) {

@@ -120,6 +120,12 @@ export class RehearsalError extends InternalError {
 /** How a ScratchError about the copy (not the server) begins. */
 const COPY_FAILED = 'cannot copy the live schema to the scratch database to rehearse the plan:';
 
+/**
+ * The scratch copy of the live schema (or of the plan's part of it) could not be made, or is not
+ * that schema: unlike a server that cannot be had, a copy of the whole schema may still succeed.
+ */
+class ScratchCopyError extends ScratchError {}
+
 /** Why zdm wants a scratch server, in the message when it cannot have one. */
 export const REHEARSAL_PURPOSE = 'to rehearse the plan (--no-rehearse skips the rehearsal)';
 
@@ -183,7 +189,7 @@ async function copyLiveSchema(scratch: pg.Client, live: DatabaseModel, liveFinge
         await scratch.query(sql);
       } catch (err) {
         if (step.transaction) await scratch.query('ROLLBACK').catch(() => {});
-        throw new ScratchError(
+        throw new ScratchCopyError(
           `${COPY_FAILED} ${messageOf(err)}, in:\n${sqlText([sql])}\n` +
             '(give --scratch-url a server that has what the live schema needs, or skip rehearsal with --no-rehearse)',
           { cause: err },
@@ -240,8 +246,8 @@ export async function rehearsePlan(
     try {
       return await attempt(scope);
     } catch (err) {
-      if (options.scopeFallback === false || !(err instanceof RehearsalError || err instanceof ScratchError)) throw err;
-      if (err instanceof ScratchError && !err.message.startsWith(COPY_FAILED)) throw err;
+      if (options.scopeFallback === false || !(err instanceof RehearsalError || err instanceof ScratchCopyError))
+        throw err;
       return await attempt(undefined);
     }
   } finally {
@@ -310,7 +316,7 @@ export async function rehearsePlan(
         await watcher?.stop().catch(() => {});
         if (err instanceof RehearsalError) throw err;
         if (err instanceof ApplyError && err.code === 'drift' && !rehearsed.length) {
-          throw new ScratchError(
+          throw new ScratchCopyError(
             `${COPY_FAILED} the scratch copy of the live schema is not the live schema (${messageOf(err)}): rehearsal cannot run; ` +
               '--no-rehearse skips it',
             { cause: err },
@@ -385,16 +391,15 @@ function scopeOf(
   sample: RowSample | undefined,
 ): Scope | undefined {
   if (models === undefined) return undefined;
-  const { keys, stubs, objects } = planScope(plan, models, desired);
-  const all = new Set(keys);
-  for (const t of sample?.tables ?? []) all.add(objectKey('table', t.table.schema, t.table.name));
-  const part = (m: DatabaseModel): string => fingerprint(subModel(m, all, stubs));
+  const sampled = (sample?.tables ?? []).map((t) => objectKey('table', t.table.schema, t.table.name));
+  const { keys, stubs, objects } = planScope(plan, models, desired, sampled);
+  const part = (m: DatabaseModel): string => fingerprint(subModel(m, keys, stubs));
   const before = part(withoutJournal(live));
   const expand = part(models.expand);
   const backfill = part(models.backfill);
   const contract = part(models.contract);
   return {
-    keys: all,
+    keys,
     stubs,
     of: objects,
     expected: {

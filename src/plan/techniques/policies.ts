@@ -18,7 +18,7 @@
  */
 import type { AlterPolicy, CreatePolicy, DropPolicy, RelationRef } from '../../diff/changes.js';
 import { relationOfKey } from '../../model/dependencies.js';
-import { qualified, qualifiedRef } from '../../model/names.js';
+import { namesMentioned, qualified, qualifiedRef } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, Policy, Table } from '../../model/types.js';
 import { alterPolicySql, createPolicySql, dropPolicySql, policyCommentSql } from '../../sql/policies.js';
@@ -64,7 +64,7 @@ export function policyReadLocks(ctx: PlanContext, table: RelationRef, name: stri
   );
   const text = `${policy?.using ?? ''} ${policy?.withCheck ?? ''}`;
   if (policy !== undefined && /\bselect\b/i.test(text)) {
-    const words = new Set(text.match(/[\p{L}_][\p{L}\p{N}_$]*/gu) ?? []);
+    const words = namesMentioned(text);
     for (const s of ctx.desired.schemas) {
       for (const r of [...s.tables, ...s.views, ...s.materializedViews]) {
         if (words.has(r.name)) keys.add(objectKey(r.kind, s.name, r.name));
