@@ -457,6 +457,19 @@ function mergeParts<T extends RelationParts>(
   };
 }
 
+/**
+ * The scratch name of a table with policies: its own name, when free. A policy's subquery names its
+ * own table's columns by the table's name (`EXISTS (SELECT FROM team t WHERE t.id = doc.team)`, as
+ * the server prints it too), which a table named `t7` would reject, or print back as `t7.team`.
+ * Undefined (a generated name) when the name is taken in the scratch schema or looks like a
+ * generated one.
+ */
+function policyScratchName(scratch: Scratch, t: Table): string | undefined {
+  if (!t.policies?.length || /^[a-z]\d+$/.test(t.name) || scratch.names.has(t.name)) return undefined;
+  scratch.names.set(t.name, tablePath(t));
+  return t.name;
+}
+
 /** The desired policies with their expressions as the server deparses them (issue 12). */
 function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
   if (desired.policies === undefined) return {};
@@ -618,7 +631,7 @@ async function normalizeBatch(
     }
     for (const t of work.tables) {
       await inSchema(t.schema);
-      const name = scratch.next('t', tablePath(t));
+      const name = policyScratchName(scratch, t) ?? scratch.next('t', tablePath(t));
       map.tables.set(name, t);
       const rel = { schema, name };
       const created = await s.try(
