@@ -3,9 +3,11 @@
 //                          [-- --pg 15 | --database-url URL] [-- --corpus DIR | --no-corpus]
 //
 // Introspection and planning at scale. For every corpus schema (../shared/corpus, skipped when
-// absent) and a generated schema of each --sizes and --plan-sizes tables (each table: identity
-// primary key, a foreign key to the previous table, an index on it, a partial DESC index, a CHECK),
-// it times the real CLI, one fresh process per measurement as a user runs it:
+// absent) and a generated schema of each --sizes and --plan-sizes tables (bench/lib/generated.mjs;
+// each table: identity primary key, a foreign key to the previous table, an index on it, a partial
+// DESC index, a CHECK, a trigger; a trigger function per 4 tables and a view per 40, as musicbrainz
+// has them; --tables-only leaves out the triggers, functions and views), it times the real CLI, one
+// fresh process per measurement as a user runs it:
 //   - `zdm pull --out FILE`                         introspect + write the YAML
 //   - `zdm plan --check` against the pulled YAML     a no-op plan (must find nothing to do)
 //   - `zdm plan --out FILE` against an edited model  a ~100-change plan: a CHECK on 50 tables and an
@@ -47,6 +49,7 @@ import {
   startServer,
   writeResults,
 } from './lib/common.mjs';
+import { generatedScripts } from './lib/generated.mjs';
 
 const flags = parseFlags({
   sizes: {
@@ -69,6 +72,11 @@ const flags = parseFlags({
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own databases)' },
   corpus: { type: 'string', help: 'corpus folder (default ../shared/corpus or $ZDM_CORPUS_DIR)' },
   'no-corpus': { type: 'boolean', default: false, help: 'skip the corpus schemas' },
+  'tables-only': {
+    type: 'boolean',
+    default: false,
+    help: 'generated schemas of tables alone (no triggers, functions, views): the schema measured before issue 12',
+  },
   changes: { type: 'number', default: 100, help: 'changes of the second plan (half CHECKs, half indexes)' },
   'plan-timeout-s': {
     type: 'number',
@@ -100,26 +108,6 @@ function corpusCases() {
 }
 
 /** The generated schema in chunks of 250 tables (one implicit transaction each: bounded lock table use). */
-function generatedScripts(n) {
-  const chunks = [];
-  let parts = ['CREATE SCHEMA gen;'];
-  for (let i = 1; i <= n; i++) {
-    const fk = i > 1 ? `, parent_id bigint REFERENCES gen.t${i - 1}(id)` : ', parent_id bigint';
-    parts.push(
-      `CREATE TABLE gen.t${i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY${fk}, name text NOT NULL,` +
-        ` status varchar(20) NOT NULL DEFAULT 'active', amount numeric(10,2) CHECK (amount > 0),` +
-        ` created_at timestamptz NOT NULL DEFAULT now());`,
-      `CREATE INDEX t${i}_parent_idx ON gen.t${i} (parent_id);`,
-      `CREATE INDEX t${i}_recent_idx ON gen.t${i} (created_at DESC) WHERE status = 'active';`,
-    );
-    if (i % 250 === 0 || i === n) {
-      chunks.push(parts.join('\n'));
-      parts = [];
-    }
-  }
-  return chunks;
-}
-
 /**
  * Whole-process wall time (median over `runs`) and max RSS of `cmd args`. With `timeoutS`, coreutils'
  * `timeout` kills the process past that many seconds (GNU time still reports its peak memory).
@@ -253,7 +241,7 @@ async function main() {
         .map((n) => ({
           name: `generated ${fmtInt(n)} tables`,
           db: `zdm_bench_gen${n}`,
-          scripts: () => generatedScripts(n),
+          scripts: () => generatedScripts(n, { objects: !flags['tables-only'] }),
           generated: true,
           size: n,
           plan: flags['plan-sizes'].includes(n),

@@ -20,27 +20,13 @@ import { planChanges } from '../dist/plan/index.js';
 import { normalizeDesired } from '../dist/workflow/normalize.js';
 import { changedTables } from '../dist/workflow/plan.js';
 import { connectTo, dropDatabase, fmtMs, freshDatabase, parseFlags, printTable, startServer } from './lib/common.mjs';
+import { generatedScripts } from './lib/generated.mjs';
 
 const flags = parseFlags({
   tables: { type: 'number', default: 1000, help: 'generated tables' },
   pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
   'database-url': { type: 'string', help: 'an existing server (admin URL)' },
 });
-
-function generated(n) {
-  const parts = ['CREATE SCHEMA gen;'];
-  for (let i = 1; i <= n; i++) {
-    const fk = i > 1 ? `, parent_id bigint REFERENCES gen.t${i - 1}(id)` : ', parent_id bigint';
-    parts.push(
-      `CREATE TABLE gen.t${i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY${fk}, name text NOT NULL,` +
-        ` status varchar(20) NOT NULL DEFAULT 'active', amount numeric(10,2) CHECK (amount > 0),` +
-        ` created_at timestamptz NOT NULL DEFAULT now());`,
-      `CREATE INDEX t${i}_parent_idx ON gen.t${i} (parent_id);`,
-      `CREATE INDEX t${i}_recent_idx ON gen.t${i} (created_at DESC) WHERE status = 'active';`,
-    );
-  }
-  return parts.join('\n');
-}
 
 const server = await startServer({
   databaseUrl: flags['database-url'],
@@ -52,9 +38,7 @@ const db = 'zdm_bench_stages';
 try {
   const url = await freshDatabase(server.url, db);
   const c = await connectTo(url);
-  // 250 tables per script: one implicit transaction each, a bounded number of locks.
-  const script = generated(flags.tables).split('\n');
-  for (let i = 0; i < script.length; i += 750) await runSqlScript(c, script.slice(i, i + 750).join('\n'));
+  for (const script of generatedScripts(flags.tables)) await runSqlScript(c, script);
   const file = path.join(tmp, 'desired.yaml');
   writeFileSync(file, writeDesiredState(withoutJournal(await introspect(c)), { schemaPath: '' }));
 

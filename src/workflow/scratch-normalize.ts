@@ -66,8 +66,10 @@ function viewsOf(m: DatabaseModel): Map<string, ViewLike> {
 /**
  * Keys of the desired views and materialized views the server must see: new ones, ones whose text
  * is not the live one, materialized views whose index definitions are not the live ones, and every
- * one that reads (directly or through other views) a table the plan changes. Empty: the live
- * facts (columns, dependencies) hold for the desired state as it is.
+ * one that reads (directly or through other views) a table whose columns the plan changes (their
+ * names, types or collations: what a view's text binds to; a new CHECK or index on the table does
+ * not change what the view reads). Empty: the live facts (columns, dependencies) hold for the
+ * desired state as it is.
  */
 export function viewsNeedingServer(desired: DatabaseModel, live: DatabaseModel): string[] {
   const liveViews = viewsOf(live);
@@ -93,7 +95,7 @@ function changedTableKeys(desired: DatabaseModel, live: DatabaseModel): Set<stri
     for (const t of s.tables) {
       const k = objectKey('table', s.name, t.name);
       const d = want.get(k);
-      if (d === undefined || !tablesEqual(t, d)) {
+      if (d === undefined || (!tablesEqual(t, d) && columnsShape(t) !== columnsShape(d))) {
         out.add(k);
         for (const p of partitionsOf(t)) out.add(objectKey('table', p.schema, p.name));
       }
@@ -101,6 +103,9 @@ function changedTableKeys(desired: DatabaseModel, live: DatabaseModel): Set<stri
   }
   return out;
 }
+
+/** What a view's text binds to in a table: its columns' names, types and collations, in order. */
+const columnsShape = (t: Table): string => JSON.stringify(t.columns.map((c) => [c.name, c.type, c.collation ?? '']));
 
 function partitionsOf(r: Table | Partition): Partition[] {
   return r.partitions.flatMap((p) => [p, ...partitionsOf(p)]);
