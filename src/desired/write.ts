@@ -49,6 +49,7 @@ import type {
 import { defaultPrimaryKeyName, sequenceDefaults } from './defaults.js';
 import { formatKeyString } from './index-keys.js';
 import { writtenTypeName } from './type-names.js';
+import { emitYaml, Unsupported } from './yaml-emit.js';
 
 export interface WriteOptions {
   /**
@@ -61,6 +62,12 @@ export interface WriteOptions {
    * (relative to the YAML file) for an object key (`view public.v`), from writeDesiredStateFiles.
    */
   readonly queryFiles?: ReadonlyMap<string, string>;
+  /**
+   * For the test that proves the two write the same bytes: `library`, the text from the `yaml`
+   * library's `Document.toString` rather than yaml-emit.ts; `emit`, yaml-emit.ts without falling
+   * back to the library. Default: yaml-emit.ts, falling back to the library on a tree it does not lay out.
+   */
+  readonly writer?: 'emit' | 'library';
 }
 
 /** For a desired state kept at the root of a project that has zdm installed. */
@@ -68,11 +75,6 @@ export const DEFAULT_SCHEMA_PATH = './node_modules/zdm/schemas/desired-state.sch
 
 /** The whole model as one YAML document. */
 export function writeDesiredState(model: DatabaseModel, options: WriteOptions = {}): string {
-  const doc = new Document(null, {
-    // Strings YAML 1.1 readers take for booleans, octal numbers or dates (`yes`, `0777`,
-    // `2024-10-01`) get quoted too, so the files mean the same to every tool.
-    version: '1.1',
-  });
   const root = new YAMLMap();
   add(root, 'version', new Scalar(1));
   if (model.extensions.length > 0) {
@@ -97,6 +99,27 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   // On the first key rather than the document, which would put a blank line under it.
   const first = root.items[0]!.key as Scalar;
   if (schemaPath !== '') first.commentBefore = ` yaml-language-server: $schema=${schemaPath}`;
+  return yamlText(root, options.writer);
+}
+
+/**
+ * The text of a document whose contents are `root`: laid out by yaml-emit.ts, the same bytes as the
+ * `yaml` library's `Document.toString` with these options, which writes any tree it does not lay out.
+ */
+function yamlText(root: YAMLMap, via: 'emit' | 'library' | undefined): string {
+  if (via === 'emit') return emitYaml(root);
+  if (via === undefined) {
+    try {
+      return emitYaml(root);
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+    }
+  }
+  const doc = new Document(null, {
+    // Strings YAML 1.1 readers take for booleans, octal numbers or dates (`yes`, `0777`,
+    // `2024-10-01`) get quoted too, so the files mean the same to every tool.
+    version: '1.1',
+  });
   doc.contents = root;
   const text = doc.toString({ lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true });
   // The yaml library leaves the final newline out after some node kinds; POSIX text files end in one.
