@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { newAjv } from './ajv.js';
 import type { DesiredIssue } from './errors.js';
 import { formatPath, type PathSegment } from './paths.js';
 import { didYouMean } from './suggest.js';
@@ -29,7 +30,7 @@ let compiled: ValidateFunction | undefined;
 /** ajv as the desired-state schema is compiled with, at run time or ahead of time (`source` for the latter). */
 export function desiredStateAjv(options: { readonly source?: boolean } = {}): { ajv: Ajv; validate: ValidateFunction } {
   const schema = JSON.parse(readFileSync(DESIRED_STATE_SCHEMA_PATH, 'utf8')) as object;
-  const ajv = new Ajv({
+  const ajv = newAjv({
     allErrors: true,
     verbose: true,
     strict: true,

@@ -15,7 +15,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { newAjv } from '../desired/ajv.js';
 import { type DesiredIssue, formatIssue } from '../desired/errors.js';
 import { validateWith } from '../desired/validate.js';
 import { parseYaml } from '../desired/yaml-doc.js';
@@ -57,7 +58,7 @@ export class TargetsFileError extends InputError {
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    const ajv = newAjv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
     compiled = ajv.compile(JSON.parse(readFileSync(TARGETS_SCHEMA_PATH, 'utf8')) as object);
   }

@@ -3,8 +3,9 @@
  * bytes), read back by `parsePlan`, which validates it against the plan JSON Schema and verifies its
  * checksum, so that a plan edited after review is refused.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
+import { newAjv } from '../desired/ajv.js';
 import { docPath, type PathSegment } from '../diff/paths.js';
 import { planChecksum } from './checksum.js';
 import { PlanFileError, type PlanFileIssue } from './errors.js';
@@ -32,7 +33,7 @@ export function serializePlan(plan: Plan, options: SerializeOptions = {}): strin
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  if (!compiled) compiled = new Ajv({ allErrors: true, strict: true }).compile(PLAN_SCHEMA);
+  if (!compiled) compiled = newAjv({ allErrors: true, strict: true }).compile(PLAN_SCHEMA);
   return compiled;
 }
 
