@@ -84,6 +84,8 @@ export interface SqlStepOptions {
   readonly locks?: readonly LockInfo[];
   readonly hazards?: readonly Hazard[];
   readonly concurrentIndex?: { readonly schema: string; readonly name: string };
+  /** SqlStep.undo: what rollback runs in place of reading the inverse from the statements. */
+  readonly undo?: readonly string[];
 }
 
 /** A SQL step draft with its fields in the plan file's order. */
@@ -97,7 +99,8 @@ export function sqlStep(summary: string, sql: readonly string[], o: SqlStepOptio
     locks: dedupeLocks(o.locks ?? []),
     hazards,
   };
-  return o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
+  const indexed = o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
+  return o.undo === undefined ? indexed : { ...indexed, undo: o.undo };
 }
 
 /** One lock per relation: the strongest mode, held as long as the longest hold. */

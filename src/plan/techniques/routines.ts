@@ -52,7 +52,7 @@ import {
 } from '../../sql/triggers.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
-import { mentions } from '../reparse.js';
+import { mentionsInRow } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
 import { ownerAgainSql } from './owners.js';
@@ -433,7 +433,7 @@ export interface TriggerRebuild {
 
 /** Whether the trigger names `column` (UPDATE OF, or its WHEN condition). */
 const triggerNames = (t: Trigger, column: string): boolean =>
-  (t.columns ?? []).includes(column) || (t.when !== undefined && mentions(t.when, column));
+  (t.columns ?? []).includes(column) || (t.when !== undefined && mentionsInRow(t.when, column));
 
 /**
  * Keys of the triggers on `table` that the desired state keeps and that name `column` (live), or,
@@ -480,4 +480,48 @@ export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): Trig
     touches: desired.map(triggerTouch),
     note: `${desired.map(triggerKey).join(', ')} dropped and created again around it`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triggers widened to both columns of a rename
+
+/**
+ * While a rename's two columns are kept in sync, each application version writes its own: the old
+ * one `SET old = …`, the new one `SET new = …`. A trigger `UPDATE OF old` fires only for a statement
+ * that names `old` in its SET list (the sync trigger's `NEW.old := …` does not count), so it would
+ * miss every update of the new version until contract. The live triggers on `table` whose UPDATE OF
+ * names `column`, and that the desired state keeps, are re-created in expand with `UPDATE OF …,
+ * newColumn` too (CREATE OR REPLACE TRIGGER: SHARE ROW EXCLUSIVE on the table, for an instant; the
+ * trigger is never missing, and keeps its comment): they fire for either version's update of the
+ * column, and for the backfill's (which names `newColumn`: the step declares `fires-user-triggers`).
+ * Contract re-creates them as the desired state has them, with the swap (`rebuildTriggers`);
+ * `zdm rollback` before it puts them back as they were (the step's `undo`).
+ *
+ * Left as they are: a disabled trigger (it fires for neither), and a constraint trigger (PostgreSQL
+ * cannot replace one in place: dropping it for the sync would leave writes unchecked).
+ */
+export function widenTriggers(ctx: PlanContext, table: RelationRef, column: string, newColumn: string): void {
+  const live = triggersNaming(ctx, table, column)
+    .map((k) => findTrigger(ctx.live, k))
+    .filter((t): t is Trigger => t !== undefined);
+  for (const t of live) {
+    if (!(t.columns ?? []).includes(column) || t.columns!.includes(newColumn)) continue;
+    if (t.constraint !== undefined || t.enabled === 'disabled') continue;
+    const { comment: _comment, ...kept } = t;
+    const widened: Trigger = { ...kept, columns: [...t.columns!, newColumn] };
+    // CREATE OR REPLACE TRIGGER keeps the comment and sets the trigger ENABLE: its enabled state again.
+    const sql = createUserTriggerStatements(widened, { replace: true });
+    const undo = createUserTriggerStatements(kept, { replace: true });
+    ctx.add(
+      at.expand('triggers'),
+      sqlStep(
+        `replace trigger ${t.name} on ${t.schema}.${t.table} with UPDATE OF ${[...t.columns!, newColumn].join(', ')} ` +
+          `while ${column} and ${newColumn} are kept in sync (both application versions' updates fire it)`,
+        sql,
+        { locks: triggerLock(t, 'SHARE ROW EXCLUSIVE'), undo },
+      ),
+      (m) => putTrigger(m, t.comment === undefined ? widened : { ...widened, comment: t.comment }),
+      [triggerTouch(t)],
+    );
+  }
 }
