@@ -16,10 +16,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
+import { rollbackPlan } from '../../src/apply/rollback.js';
+import { introspect } from '../../src/introspect/index.js';
+import { fingerprint } from '../../src/model/canonical.js';
+import { withoutJournal } from '../../src/model/objects.js';
 import type { Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { AppWorkload } from '../support/app-workload.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { heldLocks, relations } from '../support/observed-locks.js';
 
 const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -244,5 +249,95 @@ ${AUDIT_YAML}    triggers:
       "CREATE TRIGGER meter_when AFTER UPDATE ON public.meter FOR EACH ROW WHEN ((new.v IS DISTINCT FROM old.v)) EXECUTE FUNCTION audit_row('when', 'v', 'v')",
     ]);
     expect((await makePlan(db.client, { desiredPath: file })).empty).toBe(true);
+  });
+  it('the widening: SHARE ROW EXCLUSIVE (pg_locks), comment and enabled state kept, a disabled trigger left alone; zdm rollback before contract puts the triggers back as they were', async () => {
+    await db.exec(`
+      ${AUDIT_SQL}
+      CREATE TABLE public.acct (id bigint PRIMARY KEY, name text NOT NULL);
+      INSERT INTO public.acct SELECT g, 'acct ' || g FROM generate_series(1, 300) g;
+      CREATE TRIGGER acct_of AFTER UPDATE OF name ON public.acct FOR EACH ROW EXECUTE FUNCTION public.audit_row('of', 'label', 'name');
+      CREATE TRIGGER acct_always AFTER INSERT OR UPDATE OF name ON public.acct FOR EACH ROW EXECUTE FUNCTION public.audit_row('always', 'label', 'name');
+      ALTER TABLE public.acct ENABLE ALWAYS TRIGGER acct_always;
+      CREATE TRIGGER acct_off AFTER UPDATE OF name ON public.acct FOR EACH ROW EXECUTE FUNCTION public.audit_row('off', 'label', 'name');
+      ALTER TABLE public.acct DISABLE TRIGGER acct_off;
+      COMMENT ON TRIGGER acct_of ON public.acct IS 'audits name writes';`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      acct:
+        columns:
+          id: { type: bigint, nullable: false }
+          label: { type: text, nullable: false, renamedFrom: name }
+        primaryKey: { columns: [id] }
+${AUDIT_YAML}    triggers:
+      acct:
+        acct_of: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [of, label, name], comment: audits name writes }
+        acct_always: { timing: after, events: [insert, update], columns: [label], forEach: row, function: audit_row, arguments: [always, label, name], enabled: always }
+        acct_off: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [off, label, name], enabled: disabled }
+`;
+    const { plan: p } = await plan('widen-rollback', desired);
+    const widening = p.phases[0]!.steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
+    expect(widening.map((s) => s.summary)).toEqual([
+      "replace trigger acct_always on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
+      "replace trigger acct_of on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
+    ]);
+    const state = async () => ({
+      schema: fingerprint(withoutJournal(await introspect(db.client))),
+      triggers: await db.query(
+        `SELECT tgname, tgenabled, pg_get_triggerdef(t.oid) AS def, obj_description(t.oid, 'pg_trigger') AS comment
+           FROM pg_trigger t WHERE tgrelid = 'public.acct'::regclass AND NOT tgisinternal ORDER BY tgname`,
+      ),
+    });
+    const before = await state();
+    await apply(p, 'expand');
+    const expanded = (await state()).triggers.filter((t) => !String(t.tgname).endsWith('zdm_sync'));
+    expect(expanded).toEqual([
+      {
+        tgname: 'acct_always',
+        tgenabled: 'A',
+        def: "CREATE TRIGGER acct_always AFTER INSERT OR UPDATE OF name, label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('always', 'label', 'name')",
+        comment: null,
+      },
+      {
+        tgname: 'acct_of',
+        tgenabled: 'O',
+        def: "CREATE TRIGGER acct_of AFTER UPDATE OF name, label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('of', 'label', 'name')",
+        comment: 'audits name writes',
+      },
+      {
+        tgname: 'acct_off',
+        tgenabled: 'D',
+        def: "CREATE TRIGGER acct_off AFTER UPDATE OF name ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('off', 'label', 'name')",
+        comment: null,
+      },
+    ]);
+    // Each widening step's locks, read from pg_locks inside a transaction rolled back (run again
+    // once expand has added the column: CREATE OR REPLACE TRIGGER locks alike whether or not it changes it).
+    const existing = await relations(db.client);
+    for (const step of widening) {
+      if (step.kind !== 'sql') continue;
+      await db.exec('BEGIN');
+      try {
+        for (const q of step.sql) await db.exec(q);
+        expect(await heldLocks(db.client, existing), step.summary).toEqual(
+          step.locks.map((l) => `${l.mode} on ${l.relation}`),
+        );
+        expect(step.locks.map((l) => l.mode)).toEqual(['SHARE ROW EXCLUSIVE']);
+      } finally {
+        await db.exec('ROLLBACK');
+      }
+    }
+    // The new version's update fires the widened triggers (not the disabled one).
+    await db.exec(`UPDATE public.acct SET label = 'x' WHERE id = 1`);
+    expect((await db.query(`SELECT kind FROM public.audit WHERE row_id = 1 ORDER BY kind`)).map((r) => r.kind)).toEqual(
+      ['always', 'of'],
+    );
+    await apply(p, 'backfill');
+    const r = await rollbackPlan(db.client, p);
+    expect(r.undone.some((u) => u.sql.some((q) => q.startsWith('CREATE OR REPLACE TRIGGER acct_of ')))).toBe(true);
+    expect(await state()).toEqual(before);
   });
 });
