@@ -18,6 +18,7 @@ import type {
   Partition,
   RelationParts,
   Table,
+  Trigger,
   View,
 } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
@@ -208,6 +209,11 @@ export class PlanContext {
    * (techniques/routines.ts rebuildTriggers): the trigger planning leaves them alone.
    */
   readonly rebuiltTriggers = new Set<string>();
+  /**
+   * Triggers (by object key) as expand leaves them widened to both columns of a rename
+   * (techniques/routines.ts widenTriggers): the swap drops and creates them again.
+   */
+  readonly widenedTriggers = new Map<string, Trigger>();
   /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.

@@ -23,7 +23,7 @@ import { withoutJournal } from '../../src/model/objects.js';
 import type { Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { AppWorkload } from '../support/app-workload.js';
-import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { heldLocks, relations } from '../support/observed-locks.js';
 
 const ALLOW = ['long-running', 'fires-user-triggers', 'data-loss'] as const;
@@ -67,10 +67,15 @@ describe('user triggers over a renamed or retyped column, under the old-app + ne
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function plan(name: string, yaml: string): Promise<{ plan: Plan; file: string }> {
+  async function plan(name: string, yaml: string, rehearse = false): Promise<{ plan: Plan; file: string }> {
     const file = path.join(dir, `${name}.yaml`);
     await writeFile(file, yaml);
-    const made = await makePlan(db.client, { desiredPath: file, name, batchSize: 200 });
+    const made = await makePlan(db.client, {
+      desiredPath: file,
+      name,
+      batchSize: 200,
+      ...(rehearse ? { rehearse: true, scratchUrl: adminUrl() } : {}),
+    });
     return { plan: made.plan, file };
   }
   const apply = (p: Plan, phase: 'expand' | 'backfill' | 'contract') =>
@@ -277,12 +282,16 @@ ${AUDIT_YAML}    triggers:
         acct_of: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [of, label, name], comment: audits name writes }
         acct_always: { timing: after, events: [insert, update], columns: [label], forEach: row, function: audit_row, arguments: [always, label, name], enabled: always }
         acct_off: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [off, label, name], enabled: disabled }
+        acct_new: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [new, label, name], comment: new in this plan }
 `;
-    const { plan: p } = await plan('widen-rollback', desired);
+    // Rehearsed: each step's locks read from pg_locks on a scratch copy (a step taking a lock it
+    // does not declare fails the plan).
+    const { plan: p, file } = await plan('widen-rollback', desired, true);
     const widening = p.phases[0]!.steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
     expect(widening.map((s) => s.summary)).toEqual([
       "replace trigger acct_always on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
       "replace trigger acct_of on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
+      "create trigger acct_new on public.acct with UPDATE OF label, name while name and label are kept in sync (both application versions' updates fire it)",
     ]);
     const state = async () => ({
       schema: fingerprint(withoutJournal(await introspect(db.client))),
@@ -302,6 +311,12 @@ ${AUDIT_YAML}    triggers:
         comment: null,
       },
       {
+        tgname: 'acct_new',
+        tgenabled: 'O',
+        def: "CREATE TRIGGER acct_new AFTER UPDATE OF label, name ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('new', 'label', 'name')",
+        comment: 'new in this plan',
+      },
+      {
         tgname: 'acct_of',
         tgenabled: 'O',
         def: "CREATE TRIGGER acct_of AFTER UPDATE OF name, label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('of', 'label', 'name')",
@@ -318,7 +333,13 @@ ${AUDIT_YAML}    triggers:
     // once expand has added the column: CREATE OR REPLACE TRIGGER locks alike whether or not it changes it).
     const existing = await relations(db.client);
     for (const step of widening) {
-      if (step.kind !== 'sql') continue;
+      const rehearsed = p.rehearsal?.rehearsed ? p.rehearsal.steps.find((r) => r.id === step.id) : undefined;
+      expect(
+        rehearsed?.locks.map((l) => `${l.mode} on ${l.relation}`),
+        step.summary,
+      ).toEqual(['SHARE ROW EXCLUSIVE on public.acct']);
+      // The replaced ones again on the database itself (a new one exists now: it cannot be created twice).
+      if (step.kind !== 'sql' || step.summary.startsWith('create')) continue;
       await db.exec('BEGIN');
       try {
         for (const q of step.sql) await db.exec(q);
@@ -330,14 +351,27 @@ ${AUDIT_YAML}    triggers:
         await db.exec('ROLLBACK');
       }
     }
-    // The new version's update fires the widened triggers (not the disabled one).
-    await db.exec(`UPDATE public.acct SET label = 'x' WHERE id = 1`);
-    expect((await db.query(`SELECT kind FROM public.audit WHERE row_id = 1 ORDER BY kind`)).map((r) => r.kind)).toEqual(
-      ['always', 'of'],
-    );
+    // The new version's update fires the widened triggers (not the disabled one), and so does the old version's.
+    await db.exec(`UPDATE public.acct SET label = 'x' WHERE id = 1; UPDATE public.acct SET name = 'y' WHERE id = 2`);
+    expect(
+      (await db.query(`SELECT row_id, kind FROM public.audit WHERE row_id IN (1, 2) ORDER BY row_id, kind`)).map(
+        (r) => `${r.row_id} ${r.kind}`,
+      ),
+    ).toEqual(['1 always', '1 new', '1 of', '2 always', '2 new', '2 of']);
     await apply(p, 'backfill');
     const r = await rollbackPlan(db.client, p);
     expect(r.undone.some((u) => u.sql.some((q) => q.startsWith('CREATE OR REPLACE TRIGGER acct_of ')))).toBe(true);
     expect(await state()).toEqual(before);
+    // Applied again to the end: contract creates every trigger as the desired state has it.
+    await apply(p, 'expand');
+    await apply(p, 'backfill');
+    await apply(p, 'contract');
+    expect(await triggerDefs('public.acct')).toEqual([
+      "CREATE TRIGGER acct_always AFTER INSERT OR UPDATE OF label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('always', 'label', 'name')",
+      "CREATE TRIGGER acct_new AFTER UPDATE OF label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('new', 'label', 'name')",
+      "CREATE TRIGGER acct_of AFTER UPDATE OF label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('of', 'label', 'name')",
+      "CREATE TRIGGER acct_off AFTER UPDATE OF label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('off', 'label', 'name')",
+    ]);
+    expect((await makePlan(db.client, { desiredPath: file })).empty).toBe(true);
   });
 });

@@ -51,7 +51,7 @@ import {
   enableTriggerSql,
 } from '../../sql/triggers.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
-import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
+import { chain, type ModelEdit, mapSchema, omit, withOptional } from '../model-edit.js';
 import { mentionsInRow } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
@@ -446,6 +446,10 @@ export function triggersNaming(ctx: PlanContext, table: RelationRef, column: str
   const keep = new Set(on(ctx.desired).map(triggerKey));
   const found = [
     ...on(ctx.live).filter((t) => triggerNames(t, column)),
+    // As expand leaves them: a trigger widened to name both columns of a rename names `column`.
+    ...[...ctx.widenedTriggers.values()].filter(
+      (t) => t.schema === table.schema && t.table === table.name && triggerNames(t, column),
+    ),
     ...(desiredColumn === undefined ? [] : on(ctx.desired).filter((t) => triggerNames(t, desiredColumn))),
   ].map(triggerKey);
   return [...new Set(found.filter((k) => keep.has(k)))].sort();
@@ -460,7 +464,10 @@ export function triggersNaming(ctx: PlanContext, table: RelationRef, column: str
 export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): TriggerRebuild | undefined {
   const desired = keys.map((k) => findTrigger(ctx.desired, k)).filter((t): t is Trigger => t !== undefined);
   if (desired.length === 0) return undefined;
-  const live = keys.map((k) => findTrigger(ctx.live, k)).filter((t): t is Trigger => t !== undefined);
+  // As expand leaves them (widened to both columns of a rename, or created so), else as live.
+  const live = keys
+    .map((k) => ctx.widenedTriggers.get(k) ?? findTrigger(ctx.live, k))
+    .filter((t): t is Trigger => t !== undefined);
   for (const t of desired) ctx.rebuiltTriggers.add(triggerKey(t));
   return {
     drop: live.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
@@ -489,39 +496,70 @@ export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): Trig
  * While a rename's two columns are kept in sync, each application version writes its own: the old
  * one `SET old = …`, the new one `SET new = …`. A trigger `UPDATE OF old` fires only for a statement
  * that names `old` in its SET list (the sync trigger's `NEW.old := …` does not count), so it would
- * miss every update of the new version until contract. The live triggers on `table` whose UPDATE OF
- * names `column`, and that the desired state keeps, are re-created in expand with `UPDATE OF …,
- * newColumn` too (CREATE OR REPLACE TRIGGER: SHARE ROW EXCLUSIVE on the table, for an instant; the
- * trigger is never missing, and keeps its comment): they fire for either version's update of the
- * column, and for the backfill's (which names `newColumn`: the step declares `fires-user-triggers`).
- * Contract re-creates them as the desired state has them, with the swap (`rebuildTriggers`);
- * `zdm rollback` before it puts them back as they were (the step's `undo`).
+ * miss every update of the new version until contract; one `UPDATE OF new` every update of the old
+ * version. So in expand, after the new column:
  *
- * Left as they are: a disabled trigger (it fires for neither), and a constraint trigger (PostgreSQL
- * cannot replace one in place: dropping it for the sync would leave writes unchecked).
+ * - a live trigger on `table` whose UPDATE OF names `column`, that the desired state keeps, is
+ *   re-created with `UPDATE OF …, newColumn` too;
+ * - a trigger the desired state has with UPDATE OF `newColumn` (new, or changed to name it) is
+ *   created (or re-created) with `UPDATE OF …, column` too.
+ *
+ * CREATE [OR REPLACE] TRIGGER: SHARE ROW EXCLUSIVE on the table, for an instant; a replaced trigger
+ * is never missing and keeps its comment. Such a trigger fires for either version's update of the
+ * column, and for the backfill's (which names `newColumn`: the step declares `fires-user-triggers`).
+ * Contract drops it and creates it as the desired state has it, with the swap (`triggersNaming`
+ * finds it in `ctx.widenedTriggers`); `zdm rollback` before it puts it back as it was (the step's
+ * `undo`). Left as they are: a disabled trigger (it fires for neither), a constraint trigger
+ * (PostgreSQL cannot replace one in place).
  */
 export function widenTriggers(ctx: PlanContext, table: RelationRef, column: string, newColumn: string): void {
-  const live = triggersNaming(ctx, table, column)
-    .map((k) => findTrigger(ctx.live, k))
-    .filter((t): t is Trigger => t !== undefined);
-  for (const t of live) {
-    if (!(t.columns ?? []).includes(column) || t.columns!.includes(newColumn)) continue;
-    if (t.constraint !== undefined || t.enabled === 'disabled') continue;
-    const { comment: _comment, ...kept } = t;
-    const widened: Trigger = { ...kept, columns: [...t.columns!, newColumn] };
-    // CREATE OR REPLACE TRIGGER keeps the comment and sets the trigger ENABLE: its enabled state again.
-    const sql = createUserTriggerStatements(widened, { replace: true });
-    const undo = createUserTriggerStatements(kept, { replace: true });
-    ctx.add(
-      at.expand('triggers'),
-      sqlStep(
-        `replace trigger ${t.name} on ${t.schema}.${t.table} with UPDATE OF ${[...t.columns!, newColumn].join(', ')} ` +
-          `while ${column} and ${newColumn} are kept in sync (both application versions' updates fire it)`,
-        sql,
-        { locks: triggerLock(t, 'SHARE ROW EXCLUSIVE'), undo },
-      ),
-      (m) => putTrigger(m, t.comment === undefined ? widened : { ...widened, comment: t.comment }),
-      [triggerTouch(t)],
-    );
+  const on = (m: DatabaseModel) =>
+    m.schemas.find((s) => s.name === table.schema)?.triggers.filter((t) => t.table === table.name) ?? [];
+  const desired = new Map(on(ctx.desired).map((t) => [triggerKey(t), t]));
+  const names = (t: Trigger, c: string) => (t.columns ?? []).includes(c);
+  const widenable = (t: Trigger) => t.constraint === undefined && t.enabled !== 'disabled';
+  for (const live of on(ctx.live)) {
+    const want = desired.get(triggerKey(live));
+    if (want === undefined || !widenable(live) || !names(live, column) || names(live, newColumn)) continue;
+    widen(ctx, live, { ...live, columns: [...live.columns!, newColumn] }, `${column} and ${newColumn}`);
   }
+  const liveKeys = new Map(on(ctx.live).map((t) => [triggerKey(t), t]));
+  for (const want of desired.values()) {
+    const live = liveKeys.get(triggerKey(want));
+    if (ctx.widenedTriggers.has(triggerKey(want)) || !widenable(want) || (live && !widenable(live))) continue;
+    if (!names(want, newColumn) || names(want, column)) continue;
+    widen(ctx, live, { ...want, columns: [...want.columns!, column] }, `${column} and ${newColumn}`);
+  }
+}
+
+/** One trigger re-created (or created) as `widened` in expand; undone by putting `live` back (or dropping it). */
+function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, pair: string): void {
+  const { comment, ...uncommented } = widened;
+  // CREATE OR REPLACE TRIGGER keeps a replaced trigger's comment and sets it ENABLE: the enabled
+  // state is set again; a new trigger gets the desired comment.
+  const sql = createUserTriggerStatements(live === undefined ? widened : uncommented, { replace: live !== undefined });
+  const undo =
+    live === undefined
+      ? [dropTriggerSql(widened.name, { schema: widened.schema, name: widened.table }, { ifExists: true })]
+      : createUserTriggerStatements(omit(live, 'comment'), { replace: true });
+  const kept: Trigger =
+    live === undefined ? widened : withOptional<Trigger, 'comment'>(uncommented, 'comment', live.comment);
+  ctx.widenedTriggers.set(triggerKey(widened), kept);
+  ctx.add(
+    at.expand('triggers'),
+    sqlStep(
+      `${live === undefined ? 'create' : 'replace'} trigger ${widened.name} on ${widened.schema}.${widened.table} ` +
+        `with UPDATE OF ${widened.columns!.join(', ')} while ${pair} are kept in sync (both application versions' updates fire it)`,
+      sql,
+      {
+        locks: [
+          ...triggerLock(widened, 'SHARE ROW EXCLUSIVE'),
+          ...(live === undefined && comment !== undefined ? triggerLock(widened, 'SHARE UPDATE EXCLUSIVE') : []),
+        ],
+        undo,
+      },
+    ),
+    (m) => putTrigger(m, kept),
+    [triggerTouch(widened)],
+  );
 }
