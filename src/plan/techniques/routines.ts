@@ -511,8 +511,18 @@ export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): Trig
  * finds it in `ctx.widenedTriggers`); `zdm rollback` before it puts it back as it was (the step's
  * `undo`). Left as they are: a disabled trigger (it fires for neither), a constraint trigger
  * (PostgreSQL cannot replace one in place).
+ *
+ * A BEFORE ROW trigger that fires before the sync trigger `syncName` (triggers of one event fire in
+ * name order) sees the new version's update with `column` not set from `newColumn` yet, in its WHEN
+ * and its function: the plan warns, naming it.
  */
-export function widenTriggers(ctx: PlanContext, table: RelationRef, column: string, newColumn: string): void {
+export function widenTriggers(
+  ctx: PlanContext,
+  table: RelationRef,
+  column: string,
+  newColumn: string,
+  syncName: string,
+): void {
   const on = (m: DatabaseModel) =>
     m.schemas.find((s) => s.name === table.schema)?.triggers.filter((t) => t.table === table.name) ?? [];
   const desired = new Map(on(ctx.desired).map((t) => [triggerKey(t), t]));
@@ -522,6 +532,23 @@ export function widenTriggers(ctx: PlanContext, table: RelationRef, column: stri
     const want = desired.get(triggerKey(live));
     if (want === undefined || !widenable(live) || !names(live, column) || names(live, newColumn)) continue;
     widen(ctx, live, { ...live, columns: [...live.columns!, newColumn] }, `${column} and ${newColumn}`);
+  }
+  const early = on(ctx.live).filter(
+    (t) =>
+      t.timing === 'before' &&
+      t.forEach === 'row' &&
+      t.events.includes('update') &&
+      t.enabled !== 'disabled' &&
+      t.name < syncName &&
+      desired.has(triggerKey(t)) &&
+      triggerNames(t, column),
+  );
+  for (const t of early) {
+    ctx.warn(
+      `trigger ${t.name} on ${qualified(table.schema, table.name)} fires before the sync trigger ${syncName} ` +
+        `(BEFORE triggers fire in name order): until contract, for the new application version's updates of ` +
+        `${newColumn} its WHEN and its function see ${column} not yet set from ${newColumn}`,
+    );
   }
   const liveKeys = new Map(on(ctx.live).map((t) => [triggerKey(t), t]));
   for (const want of desired.values()) {

@@ -236,3 +236,27 @@ describe('triggers around a column rename (widened in expand, created as desired
     );
   });
 });
+
+describe('a BEFORE trigger over the renamed column that fires before the sync trigger', () => {
+  test('is named in a warning (it sees the new version updates before the sync trigger sets the old column)', () => {
+    const live = table('doc', [id('integer'), col('title', 'text')]);
+    const renamed = table('doc', [id('integer'), col('heading', 'text', { renamedFrom: 'title' })]);
+    const early = (name: string, when: string): Trigger => ({ ...trig, name, events: ['update'], when });
+    const r = plan(
+      withCode(
+        tables(live),
+        [touch],
+        [early('doc_a', 'new.title <> old.title'), early('doc_z', 'new.title <> old.title')],
+      ),
+      withCode(
+        tables(renamed),
+        [touch],
+        [early('doc_a', 'new.heading <> old.heading'), early('doc_z', 'new.heading <> old.heading')],
+      ),
+    );
+    expect(r.warnings).toEqual([
+      'trigger doc_a on public.doc fires before the sync trigger doc_heading_zdm_sync (BEFORE triggers fire in name order): ' +
+        "until contract, for the new application version's updates of heading its WHEN and its function see title not yet set from heading",
+    ]);
+  });
+});

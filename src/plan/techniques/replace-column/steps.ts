@@ -452,7 +452,7 @@ export function replacementSteps(
   const s: ColumnScope = { ctx, change: ch, r, spec, ...(helper ? { helper } : {}) };
   const conversion = expandStep(s);
   // A rename: each version names its own column in UPDATE; triggers UPDATE OF the old one fire for both.
-  if (r.rename) widenTriggers(ctx, table, from.name, newName);
+  if (r.rename) widenTriggers(ctx, table, from.name, newName, name);
   backfillSteps(s, live, conversion);
   contractSteps(s, carry);
 }
