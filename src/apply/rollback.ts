@@ -264,8 +264,13 @@ function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | strin
 }
 
 function undoSqlStep(step: SqlStep, added: ReturnType<typeof addedByPlan>): Undo | string {
-  // The planner said how (a trigger re-created in place: as it was); its locks are the step's own.
-  if (step.undo !== undefined) return { stepId: step.id, sql: [...step.undo], concurrent: false, locks: step.locks };
+  // The planner said how: a trigger re-created in place as it was (the step's own locks), or dropped
+  // (ACCESS EXCLUSIVE).
+  if (step.undo !== undefined) {
+    const drops = step.undo.some((q) => q.startsWith('DROP '));
+    const locks = drops ? step.locks.map((l) => ({ ...l, mode: 'ACCESS EXCLUSIVE' as const })) : step.locks;
+    return { stepId: step.id, sql: [...step.undo], concurrent: false, locks };
+  }
   const out: string[] = [];
   let concurrent = false;
   for (const sql of [...step.sql].reverse()) {
