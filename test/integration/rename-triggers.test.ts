@@ -129,13 +129,14 @@ describe('user triggers over a renamed or retyped column, under the old-app + ne
     }
   }
 
-  it('a rename: UPDATE OF and WHEN audit triggers fire for both versions in every phase; expand widens UPDATE OF (SHARE ROW EXCLUSIVE), contract re-creates as desired', async () => {
+  it('a rename: UPDATE OF and WHEN audit triggers (AFTER, and BEFORE after the sync trigger) fire for both versions in every phase; contract re-creates them as desired', async () => {
     await db.exec(`
       ${AUDIT_SQL}
       CREATE TABLE public.acct (id bigint PRIMARY KEY, name text NOT NULL);
       INSERT INTO public.acct SELECT g, 'acct ' || g FROM generate_series(1, 2000) g;
       CREATE TRIGGER acct_of AFTER UPDATE OF name ON public.acct FOR EACH ROW EXECUTE FUNCTION public.audit_row('of', 'label', 'name');
       CREATE TRIGGER acct_when AFTER UPDATE ON public.acct FOR EACH ROW WHEN (NEW.name IS DISTINCT FROM OLD.name) EXECUTE FUNCTION public.audit_row('when', 'label', 'name');
+      CREATE TRIGGER acct_zz_before BEFORE UPDATE OF name ON public.acct FOR EACH ROW WHEN (NEW.name IS DISTINCT FROM OLD.name) EXECUTE FUNCTION public.audit_row('before', 'label', 'name');
       COMMENT ON TRIGGER acct_of ON public.acct IS 'audits name writes';
       ANALYZE public.acct;`);
     const desired = `
@@ -153,6 +154,7 @@ ${AUDIT_YAML}    triggers:
       acct:
         acct_of: { timing: after, events: [update], columns: [label], forEach: row, function: audit_row, arguments: [of, label, name], comment: audits name writes }
         acct_when: { timing: after, events: [update], forEach: row, when: NEW.label IS DISTINCT FROM OLD.label, function: audit_row, arguments: [when, label, name] }
+        acct_zz_before: { timing: before, events: [update], columns: [label], forEach: row, when: NEW.label IS DISTINCT FROM OLD.label, function: audit_row, arguments: [before, label, name] }
 `;
     const { plan: p, file } = await plan('rename-audit', desired);
     const initial = new Map(
@@ -181,7 +183,7 @@ ${AUDIT_YAML}    triggers:
       `rename under audit triggers (PostgreSQL ${db.major}): ${report.statements} statements ${JSON.stringify(report.byRole)}, ` +
         `p99 ${report.p99Ms.toFixed(1)} ms, max ${report.maxMs.toFixed(1)} ms, 0 failed`,
     );
-    await expectAudited(w, 'public.acct', ['of', 'when'], {
+    await expectAudited(w, 'public.acct', ['of', 'when', 'before'], {
       'old-app': ['before', 'expand', 'backfill'],
       'new-app': ['expand', 'backfill', 'contract'],
     });
@@ -191,6 +193,7 @@ ${AUDIT_YAML}    triggers:
     expect(await triggerDefs('public.acct')).toEqual([
       "CREATE TRIGGER acct_of AFTER UPDATE OF label ON public.acct FOR EACH ROW EXECUTE FUNCTION audit_row('of', 'label', 'name')",
       "CREATE TRIGGER acct_when AFTER UPDATE ON public.acct FOR EACH ROW WHEN ((new.label IS DISTINCT FROM old.label)) EXECUTE FUNCTION audit_row('when', 'label', 'name')",
+      "CREATE TRIGGER acct_zz_before BEFORE UPDATE OF label ON public.acct FOR EACH ROW WHEN ((new.label IS DISTINCT FROM old.label)) EXECUTE FUNCTION audit_row('before', 'label', 'name')",
     ]);
     expect((await makePlan(db.client, { desiredPath: file })).empty).toBe(true);
   });
