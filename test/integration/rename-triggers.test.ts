@@ -291,10 +291,10 @@ ${AUDIT_YAML}    triggers:
     // does not declare fails the plan).
     const { plan: p, file } = await plan('widen-rollback', desired, true);
     const widening = p.phases[0]!.steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
-    expect(widening.map((s) => s.summary)).toEqual([
+    expect(widening.map((s) => s.summary).sort()).toEqual([
+      "create trigger acct_new on public.acct with UPDATE OF label, name while name and label are kept in sync (both application versions' updates fire it)",
       "replace trigger acct_always on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
       "replace trigger acct_of on public.acct with UPDATE OF name, label while name and label are kept in sync (both application versions' updates fire it)",
-      "create trigger acct_new on public.acct with UPDATE OF label, name while name and label are kept in sync (both application versions' updates fire it)",
     ]);
     const state = async () => ({
       schema: fingerprint(withoutJournal(await introspect(db.client))),

@@ -528,11 +528,6 @@ export function widenTriggers(
   const desired = new Map(on(ctx.desired).map((t) => [triggerKey(t), t]));
   const names = (t: Trigger, c: string) => (t.columns ?? []).includes(c);
   const widenable = (t: Trigger) => t.constraint === undefined && t.enabled !== 'disabled';
-  for (const live of on(ctx.live)) {
-    const want = desired.get(triggerKey(live));
-    if (want === undefined || !widenable(live) || !names(live, column) || names(live, newColumn)) continue;
-    widen(ctx, live, { ...live, columns: [...live.columns!, newColumn] }, `${column} and ${newColumn}`);
-  }
   const early = on(ctx.live).filter(
     (t) =>
       t.timing === 'before' &&
@@ -552,15 +547,28 @@ export function widenTriggers(
   }
   const liveKeys = new Map(on(ctx.live).map((t) => [triggerKey(t), t]));
   for (const want of desired.values()) {
-    const live = liveKeys.get(triggerKey(want));
-    if (ctx.widenedTriggers.has(triggerKey(want)) || !widenable(want) || (live && !widenable(live))) continue;
-    if (!names(want, newColumn) || names(want, column)) continue;
-    widen(ctx, live, { ...want, columns: [...want.columns!, column] }, `${column} and ${newColumn}`);
+    const k = triggerKey(want);
+    const live = liveKeys.get(k);
+    if (!widenable(want) || (live !== undefined && !widenable(live))) continue;
+    // The trigger as expand has it so far (widened for another rename of the table, or as live).
+    const widened = ctx.widenedTriggers.get(k);
+    const current = widened ?? live;
+    if (current !== undefined && names(current, column) && !names(current, newColumn)) {
+      widen(ctx, current, { ...current, columns: [...current.columns!, newColumn] }, column, newColumn);
+      continue;
+    }
+    const base = widened ?? want;
+    if (names(base, newColumn) && !names(base, column)) {
+      widen(ctx, current, { ...base, columns: [...base.columns!, column] }, column, newColumn);
+    }
   }
 }
 
-/** One trigger re-created (or created) as `widened` in expand; undone by putting `live` back (or dropping it). */
-function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, pair: string): void {
+/**
+ * One trigger re-created (or created) as `widened` in expand; undone by putting it back as it was
+ * before the step (`live`), or by dropping it (`undefined`: not there before).
+ */
+function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, column: string, newColumn: string): void {
   const { comment, ...uncommented } = widened;
   // CREATE OR REPLACE TRIGGER keeps a replaced trigger's comment and sets it ENABLE: the enabled
   // state is set again; a new trigger gets the desired comment.
@@ -576,7 +584,7 @@ function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, pa
     at.expand('triggers'),
     sqlStep(
       `${live === undefined ? 'create' : 'replace'} trigger ${widened.name} on ${widened.schema}.${widened.table} ` +
-        `with UPDATE OF ${widened.columns!.join(', ')} while ${pair} are kept in sync (both application versions' updates fire it)`,
+        `with UPDATE OF ${widened.columns!.join(', ')} while ${column} and ${newColumn} are kept in sync (both application versions' updates fire it)`,
       sql,
       {
         locks: [

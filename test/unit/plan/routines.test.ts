@@ -222,6 +222,42 @@ describe('triggers around a column rename (widened in expand, created as desired
     ).toEqual([]);
   });
 
+  test('two columns of one table renamed: a trigger over both names all four while they sync; each step undoes only itself', () => {
+    const two = table('doc', [id('integer'), col('a', 'text'), col('b', 'text')]);
+    const both = table('doc', [
+      id('integer'),
+      col('a2', 'text', { renamedFrom: 'a' }),
+      col('b2', 'text', { renamedFrom: 'b' }),
+    ]);
+    const steps = flat(
+      plan(
+        withCode(tables(two), [touch], [on('doc_of', { columns: ['a', 'b'] })]),
+        withCode(
+          tables(both),
+          [touch],
+          [on('doc_of', { columns: ['a2', 'b2'] }), on('doc_new', { columns: ['a2', 'b2'] })],
+        ),
+      ),
+    );
+    const widened = steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
+    const of = (q: string) => /UPDATE OF (.*) ON/.exec(q)?.[1];
+    expect(
+      widened.map((s) => (s.kind === 'sql' ? [s.sql.map(of), s.undo?.map((q) => of(q) ?? q.split(' ON')[0])] : [])),
+    ).toEqual([
+      [['a, b, a2'], ['a, b']],
+      [['a2, b2, a'], ['DROP TRIGGER IF EXISTS doc_new']],
+      [['a, b, a2, b2'], ['a, b, a2']],
+      [['a2, b2, a, b'], ['a2, b2, a']],
+    ]);
+    // Each swap drops the trigger before its old column goes, and creates it as desired.
+    const swaps = steps.filter((s) => s.phase === 'contract' && s.summary.startsWith('drop the sync trigger'));
+    expect(swaps).toHaveLength(2);
+    for (const swap of swaps) {
+      expect(swap.sql).toContain('DROP TRIGGER doc_of ON public.doc');
+      expect(swap.sql).toContain('DROP TRIGGER doc_new ON public.doc');
+    }
+  });
+
   test('a type change keeps the column name for both versions: nothing widened', () => {
     const retyped = table('doc', [id('integer'), col('title', 'integer', { using: 'title::integer' })]);
     const steps = flat(
