@@ -8,7 +8,9 @@
  * The inverse of each statement is read from the statement itself: zdm's planner writes a small,
  * fixed set of additive forms (ADD COLUMN, ADD CONSTRAINT, CREATE INDEX CONCURRENTLY, CREATE
  * FUNCTION, CREATE TRIGGER, CREATE [MATERIALIZED] VIEW, CREATE SCHEMA, and the renames in place of
- * `--renames views`, renamed back). A statement of any other form (SET DEFAULT on an existing column, a
+ * `--renames views`, renamed back). A step that replaces something in place says its undo itself
+ * (`SqlStep.undo`: a trigger widened to both columns of a rename, re-created as it was). A
+ * statement of any other form (SET DEFAULT on an existing column, a
  * new enum label, OWNED BY, a backfill into an existing column) has no safe inverse: rollback then
  * refuses before it changes anything, naming the step.
  *
@@ -262,6 +264,13 @@ function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | strin
 }
 
 function undoSqlStep(step: SqlStep, added: ReturnType<typeof addedByPlan>): Undo | string {
+  // The planner said how: a trigger re-created in place as it was (the step's own locks), or dropped
+  // (ACCESS EXCLUSIVE).
+  if (step.undo !== undefined) {
+    const drops = step.undo.some((q) => q.startsWith('DROP '));
+    const locks = drops ? step.locks.map((l) => ({ ...l, mode: 'ACCESS EXCLUSIVE' as const })) : step.locks;
+    return { stepId: step.id, sql: [...step.undo], concurrent: false, locks };
+  }
   const out: string[] = [];
   let concurrent = false;
   for (const sql of [...step.sql].reverse()) {

@@ -18,6 +18,7 @@ import type {
   Partition,
   RelationParts,
   Table,
+  Trigger,
   View,
 } from '../model/types.js';
 import type { PlanningIssue } from './errors.js';
@@ -84,6 +85,8 @@ export interface SqlStepOptions {
   readonly locks?: readonly LockInfo[];
   readonly hazards?: readonly Hazard[];
   readonly concurrentIndex?: { readonly schema: string; readonly name: string };
+  /** SqlStep.undo: what rollback runs in place of reading the inverse from the statements. */
+  readonly undo?: readonly string[];
 }
 
 /** A SQL step draft with its fields in the plan file's order. */
@@ -97,7 +100,8 @@ export function sqlStep(summary: string, sql: readonly string[], o: SqlStepOptio
     locks: dedupeLocks(o.locks ?? []),
     hazards,
   };
-  return o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
+  const indexed = o.concurrentIndex === undefined ? step : { ...step, concurrentIndex: o.concurrentIndex };
+  return o.undo === undefined ? indexed : { ...indexed, undo: o.undo };
 }
 
 /** One lock per relation: the strongest mode, held as long as the longest hold. */
@@ -205,6 +209,11 @@ export class PlanContext {
    * (techniques/routines.ts rebuildTriggers): the trigger planning leaves them alone.
    */
   readonly rebuiltTriggers = new Set<string>();
+  /**
+   * Triggers (by object key) as expand leaves them widened to both columns of a rename
+   * (techniques/routines.ts widenTriggers): the swap drops and creates them again.
+   */
+  readonly widenedTriggers = new Map<string, Trigger>();
   /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.

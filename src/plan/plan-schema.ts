@@ -365,6 +365,13 @@ export const PLAN_SCHEMA = {
             name: str('Name of the index.', { minLength: 1 }),
           },
         },
+        undo: {
+          description:
+            'What zdm rollback runs to undo the step before contract, where its statements do not say it themselves (a trigger re-created in place with CREATE OR REPLACE TRIGGER: as it was).',
+          type: 'array',
+          minItems: 1,
+          items: str('One SQL statement, without a trailing semicolon.', { minLength: 1 }),
+        },
         oldWrites: {
           description:
             'For the contract step that ends a renamed column: where the sync trigger noted the last write of the old application version. Apply refuses the phase while that version wrote within --old-writes-quiet (unless --force).',

@@ -29,6 +29,17 @@ export function mentions(expr: string, column: string): boolean {
   return new RegExp(`(?<![\\w$."])${identPattern(column)}(?![\\w$"])`).test(expr);
 }
 
+/**
+ * Whether a trigger's WHEN condition names the column: as `NEW.c` or `OLD.c` (the only way it can;
+ * `mentions` skips a name after a dot), or bare.
+ */
+export function mentionsInRow(expr: string, column: string): boolean {
+  return (
+    new RegExp(`(?<![\\w$."])(?:new|old)\\.${identPattern(column)}(?![\\w$"])`, 'i').test(expr) ||
+    mentions(expr, column)
+  );
+}
+
 /** `(c)::text` and `c::text` → `c`: the casts PostgreSQL no longer prints once `c` is of that type. */
 export function withoutCasts(expr: string, column: string, type: string): string {
   const c = identPattern(column);

@@ -83,6 +83,11 @@ export interface SqlStep extends StepBase {
    * version wrote within `--old-writes-quiet`.
    */
   readonly oldWrites?: OldWritesGate;
+  /**
+   * What `zdm rollback` runs to undo the step before contract, when its statements do not say it
+   * themselves: a trigger re-created in place (CREATE OR REPLACE TRIGGER) is put back as it was.
+   */
+  readonly undo?: readonly string[];
 }
 
 /** The contract gate of one renamed column (SqlStep.oldWrites). */

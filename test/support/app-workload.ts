@@ -51,6 +51,7 @@ export class AppWorkload {
   private readonly failures: Failure[] = [];
   private readonly latencies: number[] = [];
   private readonly counts: Record<string, { inserts: number; updates: number; deletes: number }> = {};
+  private readonly updateLog: { role: string; id: number; value: Value }[] = [];
   private nextId: number;
   private seq = 0;
 
@@ -128,6 +129,11 @@ export class AppWorkload {
     };
   }
 
+  /** Every UPDATE that succeeded, in order: which version, which row, the value it wrote. */
+  updates(): readonly { readonly role: string; readonly id: number; readonly value: Value }[] {
+    return this.updateLog;
+  }
+
   /** Each live row's key and the value its last writer wrote. */
   expected(): ReadonlyMap<number, Value> {
     return this.rows;
@@ -182,6 +188,7 @@ export class AppWorkload {
           apply = () => {
             this.rows.set(key, v);
             this.counts[role]!.updates++;
+            this.updateLog.push({ role, id: key, value: v });
           };
         } else {
           sql = `DELETE FROM ${t} WHERE ${k} = $1`;

@@ -51,8 +51,8 @@ import {
   enableTriggerSql,
 } from '../../sql/triggers.js';
 import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
-import { chain, type ModelEdit, mapSchema } from '../model-edit.js';
-import { mentions } from '../reparse.js';
+import { chain, type ModelEdit, mapSchema, omit, withOptional } from '../model-edit.js';
+import { mentionsInRow } from '../reparse.js';
 import type { LockInfo } from '../types.js';
 import { privilegesAgainSql } from './grants.js';
 import { ownerAgainSql } from './owners.js';
@@ -433,7 +433,7 @@ export interface TriggerRebuild {
 
 /** Whether the trigger names `column` (UPDATE OF, or its WHEN condition). */
 const triggerNames = (t: Trigger, column: string): boolean =>
-  (t.columns ?? []).includes(column) || (t.when !== undefined && mentions(t.when, column));
+  (t.columns ?? []).includes(column) || (t.when !== undefined && mentionsInRow(t.when, column));
 
 /**
  * Keys of the triggers on `table` that the desired state keeps and that name `column` (live), or,
@@ -446,6 +446,10 @@ export function triggersNaming(ctx: PlanContext, table: RelationRef, column: str
   const keep = new Set(on(ctx.desired).map(triggerKey));
   const found = [
     ...on(ctx.live).filter((t) => triggerNames(t, column)),
+    // As expand leaves them: a trigger widened to name both columns of a rename names `column`.
+    ...[...ctx.widenedTriggers.values()].filter(
+      (t) => t.schema === table.schema && t.table === table.name && triggerNames(t, column),
+    ),
     ...(desiredColumn === undefined ? [] : on(ctx.desired).filter((t) => triggerNames(t, desiredColumn))),
   ].map(triggerKey);
   return [...new Set(found.filter((k) => keep.has(k)))].sort();
@@ -460,7 +464,10 @@ export function triggersNaming(ctx: PlanContext, table: RelationRef, column: str
 export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): TriggerRebuild | undefined {
   const desired = keys.map((k) => findTrigger(ctx.desired, k)).filter((t): t is Trigger => t !== undefined);
   if (desired.length === 0) return undefined;
-  const live = keys.map((k) => findTrigger(ctx.live, k)).filter((t): t is Trigger => t !== undefined);
+  // As expand leaves them (widened to both columns of a rename, or created so), else as live.
+  const live = keys
+    .map((k) => ctx.widenedTriggers.get(k) ?? findTrigger(ctx.live, k))
+    .filter((t): t is Trigger => t !== undefined);
   for (const t of desired) ctx.rebuiltTriggers.add(triggerKey(t));
   return {
     drop: live.map((t) => dropTriggerSql(t.name, { schema: t.schema, name: t.table })),
@@ -480,4 +487,114 @@ export function rebuildTriggers(ctx: PlanContext, keys: readonly string[]): Trig
     touches: desired.map(triggerTouch),
     note: `${desired.map(triggerKey).join(', ')} dropped and created again around it`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triggers widened to both columns of a rename
+
+/**
+ * While a rename's two columns are kept in sync, each application version writes its own: the old
+ * one `SET old = …`, the new one `SET new = …`. A trigger `UPDATE OF old` fires only for a statement
+ * that names `old` in its SET list (the sync trigger's `NEW.old := …` does not count), so it would
+ * miss every update of the new version until contract; one `UPDATE OF new` every update of the old
+ * version. So in expand, after the new column:
+ *
+ * - a live trigger on `table` whose UPDATE OF names `column`, that the desired state keeps, is
+ *   re-created with `UPDATE OF …, newColumn` too;
+ * - a trigger the desired state has with UPDATE OF `newColumn` (new, or changed to name it) is
+ *   created (or re-created) with `UPDATE OF …, column` too.
+ *
+ * CREATE [OR REPLACE] TRIGGER: SHARE ROW EXCLUSIVE on the table, for an instant; a replaced trigger
+ * is never missing and keeps its comment. Such a trigger fires for either version's update of the
+ * column, and for the backfill's (which names `newColumn`: the step declares `fires-user-triggers`).
+ * Contract drops it and creates it as the desired state has it, with the swap (`triggersNaming`
+ * finds it in `ctx.widenedTriggers`); `zdm rollback` before it puts it back as it was (the step's
+ * `undo`). Left as they are: a disabled trigger (it fires for neither), a constraint trigger
+ * (PostgreSQL cannot replace one in place).
+ *
+ * A BEFORE ROW trigger that fires before the sync trigger `syncName` (triggers of one event fire in
+ * name order) sees the new version's update with `column` not set from `newColumn` yet, in its WHEN
+ * and its function: the plan warns, naming it.
+ */
+export function widenTriggers(
+  ctx: PlanContext,
+  table: RelationRef,
+  column: string,
+  newColumn: string,
+  syncName: string,
+): void {
+  const on = (m: DatabaseModel) =>
+    m.schemas.find((s) => s.name === table.schema)?.triggers.filter((t) => t.table === table.name) ?? [];
+  const desired = new Map(on(ctx.desired).map((t) => [triggerKey(t), t]));
+  const names = (t: Trigger, c: string) => (t.columns ?? []).includes(c);
+  const widenable = (t: Trigger) => t.constraint === undefined && t.enabled !== 'disabled';
+  const early = on(ctx.live).filter(
+    (t) =>
+      t.timing === 'before' &&
+      t.forEach === 'row' &&
+      t.events.includes('update') &&
+      t.enabled !== 'disabled' &&
+      t.name < syncName &&
+      desired.has(triggerKey(t)) &&
+      triggerNames(t, column),
+  );
+  for (const t of early) {
+    ctx.warn(
+      `trigger ${t.name} on ${qualified(table.schema, table.name)} fires before the sync trigger ${syncName} ` +
+        `(BEFORE triggers fire in name order): until contract, for the new application version's updates of ` +
+        `${newColumn} its WHEN and its function see ${column} not yet set from ${newColumn}`,
+    );
+  }
+  const liveKeys = new Map(on(ctx.live).map((t) => [triggerKey(t), t]));
+  for (const want of desired.values()) {
+    const k = triggerKey(want);
+    const live = liveKeys.get(k);
+    if (!widenable(want) || (live !== undefined && !widenable(live))) continue;
+    // The trigger as expand has it so far (widened for another rename of the table, or as live).
+    const widened = ctx.widenedTriggers.get(k);
+    const current = widened ?? live;
+    if (current !== undefined && names(current, column) && !names(current, newColumn)) {
+      widen(ctx, current, { ...current, columns: [...current.columns!, newColumn] }, column, newColumn);
+      continue;
+    }
+    const base = widened ?? want;
+    if (names(base, newColumn) && !names(base, column)) {
+      widen(ctx, current, { ...base, columns: [...base.columns!, column] }, column, newColumn);
+    }
+  }
+}
+
+/**
+ * One trigger re-created (or created) as `widened` in expand; undone by putting it back as it was
+ * before the step (`live`), or by dropping it (`undefined`: not there before).
+ */
+function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, column: string, newColumn: string): void {
+  const { comment, ...uncommented } = widened;
+  // CREATE OR REPLACE TRIGGER keeps a replaced trigger's comment and sets it ENABLE: the enabled
+  // state is set again; a new trigger gets the desired comment.
+  const sql = createUserTriggerStatements(live === undefined ? widened : uncommented, { replace: live !== undefined });
+  const undo =
+    live === undefined
+      ? [dropTriggerSql(widened.name, { schema: widened.schema, name: widened.table }, { ifExists: true })]
+      : createUserTriggerStatements(omit(live, 'comment'), { replace: true });
+  const kept: Trigger =
+    live === undefined ? widened : withOptional<Trigger, 'comment'>(uncommented, 'comment', live.comment);
+  ctx.widenedTriggers.set(triggerKey(widened), kept);
+  ctx.add(
+    at.expand('triggers'),
+    sqlStep(
+      `${live === undefined ? 'create' : 'replace'} trigger ${widened.name} on ${widened.schema}.${widened.table} ` +
+        `with UPDATE OF ${widened.columns!.join(', ')} while ${column} and ${newColumn} are kept in sync (both application versions' updates fire it)`,
+      sql,
+      {
+        locks: [
+          ...triggerLock(widened, 'SHARE ROW EXCLUSIVE'),
+          ...(live === undefined && comment !== undefined ? triggerLock(widened, 'SHARE UPDATE EXCLUSIVE') : []),
+        ],
+        undo,
+      },
+    ),
+    (m) => putTrigger(m, kept),
+    [triggerTouch(widened)],
+  );
 }

@@ -158,3 +158,141 @@ describe('functions and triggers in the plan', () => {
     ]);
   });
 });
+
+describe('triggers around a column rename (widened in expand, created as desired in the swap)', () => {
+  const live = table('doc', [id('integer'), col('title', 'text')]);
+  const renamed = table('doc', [id('integer'), col('heading', 'text', { renamedFrom: 'title' })]);
+  const on = (name: string, o: Partial<Trigger>): Trigger => ({
+    ...trig,
+    name,
+    timing: 'after',
+    events: ['update'],
+    ...o,
+  });
+
+  test('UPDATE OF the old column: both names while the sync runs (undo: as it was); a new trigger UPDATE OF the new one: both names too (undo: dropped); disabled, constraint and WHEN-only triggers are not widened', () => {
+    const liveTriggers = [
+      on('doc_of', { columns: ['title'] }),
+      on('doc_off', { columns: ['title'], enabled: 'disabled' }),
+      on('doc_con', { columns: ['title'], constraint: { deferrable: false, initiallyDeferred: false } }),
+      on('doc_when', { when: '(new.title IS DISTINCT FROM old.title)' }),
+    ];
+    const desiredTriggers = [
+      on('doc_of', { columns: ['heading'] }),
+      on('doc_off', { columns: ['heading'], enabled: 'disabled' }),
+      on('doc_con', { columns: ['heading'], constraint: { deferrable: false, initiallyDeferred: false } }),
+      on('doc_when', { when: '(new.heading IS DISTINCT FROM old.heading)' }),
+      on('doc_new', { columns: ['heading'] }),
+    ];
+    const steps = flat(
+      plan(withCode(tables(live), [touch], liveTriggers), withCode(tables(renamed), [touch], desiredTriggers)),
+    );
+    const widened = steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
+    expect(widened.map((s) => (s.kind === 'sql' ? [s.phase, s.sql, s.undo, s.locks.map((l) => l.mode)] : []))).toEqual([
+      [
+        'expand',
+        [
+          'CREATE OR REPLACE TRIGGER doc_of AFTER UPDATE OF title, heading ON public.doc FOR EACH ROW EXECUTE FUNCTION public.touch()',
+        ],
+        [
+          'CREATE OR REPLACE TRIGGER doc_of AFTER UPDATE OF title ON public.doc FOR EACH ROW EXECUTE FUNCTION public.touch()',
+        ],
+        ['SHARE ROW EXCLUSIVE'],
+      ],
+      [
+        'expand',
+        [
+          'CREATE TRIGGER doc_new AFTER UPDATE OF heading, title ON public.doc FOR EACH ROW EXECUTE FUNCTION public.touch()',
+        ],
+        ['DROP TRIGGER IF EXISTS doc_new ON public.doc'],
+        ['SHARE ROW EXCLUSIVE'],
+      ],
+    ]);
+    // Nothing else plans them: the swap drops every one of them before the old column and creates it as desired.
+    const swap = steps.find((s) => s.phase === 'contract' && s.summary.startsWith('drop the sync trigger'))!;
+    const drops = swap.sql.filter((q) => q.startsWith('DROP TRIGGER doc_') && !q.includes('zdm_sync'));
+    const dropColumn = swap.sql.indexOf('ALTER TABLE public.doc DROP COLUMN title');
+    expect(drops.sort()).toEqual(
+      ['doc_con', 'doc_new', 'doc_of', 'doc_off', 'doc_when'].map((n) => `DROP TRIGGER ${n} ON public.doc`),
+    );
+    expect(drops.every((q) => swap.sql.indexOf(q) < dropColumn)).toBe(true);
+    expect(swap.sql.filter((q) => /^CREATE (CONSTRAINT )?TRIGGER doc_/.test(q))).toHaveLength(5);
+    expect(
+      steps.filter((s) => /trigger doc_(of|off|con|when|new) /.test(s.summary) && s !== swap && !widened.includes(s)),
+    ).toEqual([]);
+  });
+
+  test('two columns of one table renamed: a trigger over both names all four while they sync; each step undoes only itself', () => {
+    const two = table('doc', [id('integer'), col('a', 'text'), col('b', 'text')]);
+    const both = table('doc', [
+      id('integer'),
+      col('a2', 'text', { renamedFrom: 'a' }),
+      col('b2', 'text', { renamedFrom: 'b' }),
+    ]);
+    const steps = flat(
+      plan(
+        withCode(tables(two), [touch], [on('doc_of', { columns: ['a', 'b'] })]),
+        withCode(
+          tables(both),
+          [touch],
+          [on('doc_of', { columns: ['a2', 'b2'] }), on('doc_new', { columns: ['a2', 'b2'] })],
+        ),
+      ),
+    );
+    const widened = steps.filter((s) => s.kind === 'sql' && s.undo !== undefined);
+    const of = (q: string) => /UPDATE OF (.*) ON/.exec(q)?.[1];
+    expect(
+      widened.map((s) => (s.kind === 'sql' ? [s.sql.map(of), s.undo?.map((q) => of(q) ?? q.split(' ON')[0])] : [])),
+    ).toEqual([
+      [['a, b, a2'], ['a, b']],
+      [['a2, b2, a'], ['DROP TRIGGER IF EXISTS doc_new']],
+      [['a, b, a2, b2'], ['a, b, a2']],
+      [['a2, b2, a, b'], ['a2, b2, a']],
+    ]);
+    // Each swap drops the trigger before its old column goes, and creates it as desired.
+    const swaps = steps.filter((s) => s.phase === 'contract' && s.summary.startsWith('drop the sync trigger'));
+    expect(swaps).toHaveLength(2);
+    for (const swap of swaps) {
+      expect(swap.sql).toContain('DROP TRIGGER doc_of ON public.doc');
+      expect(swap.sql).toContain('DROP TRIGGER doc_new ON public.doc');
+    }
+  });
+
+  test('a type change keeps the column name for both versions: nothing widened', () => {
+    const retyped = table('doc', [id('integer'), col('title', 'integer', { using: 'title::integer' })]);
+    const steps = flat(
+      plan(
+        withCode(tables(live), [touch], [on('doc_of', { columns: ['title'] })]),
+        withCode(tables(retyped), [touch], [on('doc_of', { columns: ['title'] })]),
+      ),
+    );
+    expect(steps.filter((s) => s.kind === 'sql' && s.undo !== undefined)).toEqual([]);
+    expect(steps.find((s) => s.phase === 'contract')?.summary).toMatch(
+      /trigger doc_of on public\.doc dropped and created again around it$/,
+    );
+  });
+});
+
+describe('a BEFORE trigger over the renamed column that fires before the sync trigger', () => {
+  test('is named in a warning (it sees the new version updates before the sync trigger sets the old column)', () => {
+    const live = table('doc', [id('integer'), col('title', 'text')]);
+    const renamed = table('doc', [id('integer'), col('heading', 'text', { renamedFrom: 'title' })]);
+    const early = (name: string, when: string): Trigger => ({ ...trig, name, events: ['update'], when });
+    const r = plan(
+      withCode(
+        tables(live),
+        [touch],
+        [early('doc_a', 'new.title <> old.title'), early('doc_z', 'new.title <> old.title')],
+      ),
+      withCode(
+        tables(renamed),
+        [touch],
+        [early('doc_a', 'new.heading <> old.heading'), early('doc_z', 'new.heading <> old.heading')],
+      ),
+    );
+    expect(r.warnings).toEqual([
+      'trigger doc_a on public.doc fires before the sync trigger doc_heading_zdm_sync (BEFORE triggers fire in name order): ' +
+        "until contract, for the new application version's updates of heading its WHEN and its function see title not yet set from heading",
+    ]);
+  });
+});

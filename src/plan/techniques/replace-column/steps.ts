@@ -67,7 +67,7 @@ import type { Hazard, LockInfo } from '../../types.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
 import { policiesReading, rebuildPolicies } from '../policies.js';
-import { rebuildTriggers, triggersNaming } from '../routines.js';
+import { rebuildTriggers, triggersNaming, widenTriggers } from '../routines.js';
 import { planValidation } from '../validate.js';
 import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
@@ -451,6 +451,8 @@ export function replacementSteps(
     : undefined;
   const s: ColumnScope = { ctx, change: ch, r, spec, ...(helper ? { helper } : {}) };
   const conversion = expandStep(s);
+  // A rename: each version names its own column in UPDATE; triggers UPDATE OF the old one fire for both.
+  if (r.rename) widenTriggers(ctx, table, from.name, newName, name);
   backfillSteps(s, live, conversion);
   contractSteps(s, carry);
 }
