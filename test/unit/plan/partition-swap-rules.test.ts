@@ -180,9 +180,13 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { live: liveT(undefined, { primaryKey: pk(['id']), inherits: ['public.base'] }) },
     allowed: { live: liveT(undefined, { primaryKey: pk(['id']) }) },
   },
-  'table-properties': {
-    refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
-    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), rowLevelSecurity: true }) },
+  'partition-row-level-security': {
+    refused: { want: wantT({ partitions: [{ ...p2024, rowLevelSecurity: true }] }) },
+    // The table's own row level security, replica identity and CLUSTER ON are carried.
+    allowed: {
+      live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' }, clusterOn: 't_pkey' }),
+      want: wantT({ rowLevelSecurity: true, replicaIdentity: { kind: 'index', index: 't_pkey' } }),
+    },
   },
   'forced-row-level-security': {
     refused: {

@@ -8,6 +8,7 @@ import type { PartitionTable, RelationRef, UnpartitionTable } from '../../../dif
 import { elementTypeName } from '../../../model/composite-types.js';
 import { qualified } from '../../../model/names.js';
 import { objectKey } from '../../../model/objects.js';
+import { liveOwnerOf, ownerOf } from '../../../model/owners.js';
 import { routineKey } from '../../../model/routines.js';
 import type {
   ForeignKey,
@@ -178,6 +179,12 @@ export interface Swap {
   readonly columnGrants: readonly (readonly [string, readonly Grant[]])[];
   /** Routines whose SQL-standard body reads the table: replaced in the swap, to read the new table. */
   readonly routines: readonly Routine[];
+  /**
+   * The role the new table (and its partitions) is given in the swap: the desired owner where the
+   * desired state manages it, else the live table's (expand created the shadow as the role applying
+   * the plan). Unknown (a live model without owners): none.
+   */
+  readonly owner?: string;
 }
 
 /** The privileges the new table takes (see `Swap.grants`). */
@@ -215,5 +222,12 @@ export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTab
     identityColumns: live.columns.filter((c) => c.identity !== undefined).map((c) => c.name),
     ...carriedGrants(live, ch.to),
     routines: bodyRoutines(ctx, ref),
+    ...withOwner(ctx, ref),
   };
+}
+
+function withOwner(ctx: PlanContext, ref: RelationRef): Pick<Swap, 'owner'> {
+  const on = { kind: 'table', ...ref } as const;
+  const owner = ownerOf(ctx.desired, on) ?? liveOwnerOf(ctx.live, on);
+  return owner === undefined ? {} : { owner };
 }

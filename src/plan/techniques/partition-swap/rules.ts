@@ -101,16 +101,14 @@ function hasComments(r: RelationParts): boolean {
 }
 
 /**
- * A replica identity or CLUSTER ON on the relation or one of its partitions, or row level security
- * on a partition (the table's own is carried by the swap; storage parameters are the shadow's from
- * its creation, harmless before the swap).
+ * Row level security on a partition (at any depth). The table's own is carried by the swap, and so
+ * are the replica identity and CLUSTER ON of the table (set in the swap transaction) and of its
+ * partitions (set when expand creates them).
  */
-function hasTableProperties(r: RelationParts, partition = false): boolean {
-  const own =
-    (partition && (r.rowLevelSecurity !== undefined || r.forceRowLevelSecurity !== undefined)) ||
-    r.replicaIdentity !== undefined ||
-    r.clusterOn !== undefined;
-  return own || r.partitions.some((p) => hasTableProperties(p, true));
+function hasPartitionRowSecurity(r: RelationParts): boolean {
+  return r.partitions.some(
+    (p) => p.rowLevelSecurity !== undefined || p.forceRowLevelSecurity !== undefined || hasPartitionRowSecurity(p),
+  );
 }
 
 function hasConstraintComments(r: RelationParts): boolean {
@@ -367,15 +365,16 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
-    // Not carried yet: the replica identity and CLUSTER ON of a partitioned table are per partition,
-    // and row level security on a partition would filter the sync trigger's copies routed to it.
-    // Row level security of the table itself is carried (steps.ts carriedSql).
-    name: 'table-properties',
+    // Not carried yet: row level security on a partition. The table's own, its replica identity and
+    // CLUSTER ON are carried (steps.ts); PostgreSQL refuses CLUSTER ON on a partitioned table, which
+    // the desired-state loader reports already.
+    name: 'partition-row-level-security',
     refuse: ({ live, want }) =>
-      hasTableProperties(live) || hasTableProperties(want)
+      hasPartitionRowSecurity(live) || hasPartitionRowSecurity(want)
         ? on(
-            'replica identity, CLUSTER ON and row level security on partitions are not carried by the partition swap yet: ' +
-              'reset them on the live table in a plan of its own first, and set them again in a later plan',
+            'row level security on partitions is not carried by the partition swap yet: ' +
+              'turn it off on the partitions in a plan of its own first, and on again in a later plan',
+            'partitions',
           )
         : undefined,
   }),
