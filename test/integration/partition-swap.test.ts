@@ -357,6 +357,84 @@ describe('partition swap of a table with privileges, row level security, policie
   }, 180_000);
 });
 
+// FORCE ROW LEVEL SECURITY kept on: the policy shows the table's owner one row in four. A superuser
+// (or BYPASSRLS role) copies every row; the owner itself is refused at plan time, and applying a plan
+// as the owner makes the copy fail (row_security = off) instead of copying, verifying and swapping
+// only the rows the policy shows it.
+describe('partition swap of a table with FORCE ROW LEVEL SECURITY kept on', () => {
+  let db: TestDatabase;
+  let owner: pg.Client;
+  const FORCED = `
+DO $$BEGIN CREATE ROLE zdm_force_owner; EXCEPTION WHEN duplicate_object THEN NULL; END$$;
+GRANT CREATE ON SCHEMA public TO zdm_force_owner;
+CREATE TABLE ledger (id bigint NOT NULL, created_at date NOT NULL, owner text NOT NULL, PRIMARY KEY (id, created_at));
+INSERT INTO ledger SELECT g, date '2025-01-01' + g % 700, CASE WHEN g % 4 = 0 THEN 'zdm_force_owner' ELSE 'x' END
+  FROM generate_series(1, 4000) g;
+ALTER TABLE ledger OWNER TO zdm_force_owner;
+ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ledger FORCE ROW LEVEL SECURITY;
+CREATE POLICY own ON ledger USING (owner = current_user);
+`;
+  const forcedDesired = `version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      ledger:
+        rowLevelSecurity: true
+        forceRowLevelSecurity: true
+        columns:
+          id: { type: bigint, nullable: false }
+          created_at: { type: date, nullable: false }
+          owner: { type: text, nullable: false }
+        primaryKey: { columns: [id, created_at] }
+        policies:
+          own: { using: (owner = CURRENT_USER) }
+        partitionBy: { strategy: range, columns: [created_at] }
+        partitions:
+          ledger_2025: { from: ['2025-01-01'], to: ['2026-01-01'] }
+          ledger_rest: { default: true }
+`;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_force');
+    await db.exec(FORCED);
+    await db.exec(`GRANT CREATE ON DATABASE "${db.name}" TO zdm_force_owner`);
+    owner = await db.connect();
+    await owner.query('SET ROLE zdm_force_owner');
+  });
+  afterAll(async () => {
+    await owner?.end().catch(() => {});
+    await db?.drop();
+  });
+
+  it("refuses the plan for the owner, fails the owner's copy rather than miss rows, and carries FORCE when a superuser copies", async () => {
+    const file = await desiredFile('forced', forcedDesired);
+    const refused = await makePlan(owner, { scratchUrl: adminUrl(), desiredPath: file }).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toMatch(/neither a superuser nor BYPASSRLS/);
+    const made = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: file, batchSize: 500 });
+    // Applied as the owner (whom FORCE subjects to the policy): the copy fails at its first batch.
+    await applyPhase(owner, made.plan, { phase: 'expand' });
+    const err = await applyPhase(owner, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ApplyError);
+    expect((err as Error).message).toMatch(/row-level security/);
+    const copied = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM ledger_zdm_shadow');
+    expect(copied).toEqual([{ n: '0' }]);
+    // A superuser reads every row: the copy, the verify steps and the swap go through.
+    await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
+    await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW] });
+    const state = await db.query<{ n: string; force: boolean; owner: string }>(
+      `SELECT (SELECT count(*)::text FROM ledger) AS n, relforcerowsecurity AS force, relowner::regrole::text AS owner
+         FROM pg_class WHERE oid = 'public.ledger'::regclass`,
+    );
+    expect(state).toEqual([{ n: '4000', force: true, owner: 'zdm_force_owner' }]);
+    // The owner still sees its rows only, through the policy of the partitioned table.
+    const seen = await owner.query<{ n: string }>('SELECT count(*)::text AS n FROM ledger');
+    expect(seen.rows).toEqual([{ n: '1000' }]);
+  }, 120_000);
+});
+
 describe('a partition swap that cannot get its lock', () => {
   let db: TestDatabase;
   beforeAll(async () => {

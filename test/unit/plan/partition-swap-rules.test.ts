@@ -41,6 +41,8 @@ interface Case {
   readonly desiredOthers?: readonly Table[];
   readonly serverMajor?: number;
   readonly outside?: number;
+  /** The planning role is a superuser or BYPASSRLS. */
+  readonly bypass?: boolean;
   readonly dependents?: Partial<Dependents>;
   /** Views and materialized views of both sides, with their edges (`kind public.name -> table public.t`). */
   readonly views?: { readonly views: readonly (View | MaterializedView)[]; readonly edges: readonly string[] };
@@ -91,6 +93,7 @@ function facts(c: Case): SwapFacts {
     rowCounts: {},
     batchSize: 1000,
     rowsOutsidePartitions: { 'public.t': c.outside ?? 0 },
+    bypassesRowSecurity: c.bypass ?? false,
   });
   return { ctx, live, want, ref: { schema: 'public', name: 't' }, partitionColumns: partitionColumns(want) };
 }
@@ -193,7 +196,12 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
       live: liveT(undefined, { primaryKey: pk(['id']), forceRowLevelSecurity: true }),
       want: wantT({ forceRowLevelSecurity: true }),
     },
-    allowed: { want: wantT({ forceRowLevelSecurity: true }) },
+    // A superuser or BYPASSRLS role reads every row: FORCE kept is carried by the swap.
+    allowed: {
+      live: liveT(undefined, { primaryKey: pk(['id']), forceRowLevelSecurity: true }),
+      want: wantT({ forceRowLevelSecurity: true }),
+      bypass: true,
+    },
   },
   'constraint-comment': {
     refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },

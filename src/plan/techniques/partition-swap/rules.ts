@@ -379,16 +379,19 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
-    // The copy and the verify steps read the live table as the role that applies the plan, the
-    // table's owner, whom FORCE ROW LEVEL SECURITY subjects to the policies: the rows they hide would
-    // be neither copied nor compared, and lost at the swap. (FORCE set by this plan comes after the
-    // swap, in contract; one this plan removes goes in expand, before the copy.)
+    // The copy and the verify steps read the live table as the role that applies the plan, with
+    // row_security = off (src/apply/copy.ts): a superuser or a BYPASSRLS role reads every row; the
+    // table's owner, whom FORCE ROW LEVEL SECURITY subjects to the policies, would have them fail
+    // (rather than leave the rows they hide out of the copy, lost at the swap). FORCE kept is
+    // carried to the new table in the swap transaction; set by this plan it comes after the swap,
+    // in contract; removed by it, in expand, before the copy.
     name: 'forced-row-level-security',
-    refuse: ({ live, want }) =>
-      live.forceRowLevelSecurity && want.forceRowLevelSecurity
+    refuse: ({ ctx, live, want }) =>
+      live.forceRowLevelSecurity && want.forceRowLevelSecurity && ctx.input.bypassesRowSecurity !== true
         ? on(
-            'FORCE ROW LEVEL SECURITY on the live table would hide rows from the copy (it reads the table as its owner): ' +
-              'turn it off (NO FORCE) in a plan of its own first, and on again in a later plan',
+            "FORCE ROW LEVEL SECURITY subjects the table's owner to its policies, and the role making this plan is neither a superuser nor BYPASSRLS: " +
+              'the copy of the live table would not see the rows the policies hide. Plan and apply as a role with BYPASSRLS ' +
+              '(ALTER ROLE … BYPASSRLS), or turn FORCE off (NO FORCE) in a plan of its own first and on again in a later plan',
             'forceRowLevelSecurity',
           )
         : undefined,
