@@ -46,6 +46,8 @@ interface Case {
   readonly dependents?: Partial<Dependents>;
   /** Views and materialized views of both sides, with their edges (`kind public.name -> table public.t`). */
   readonly views?: { readonly views: readonly (View | MaterializedView)[]; readonly edges: readonly string[] };
+  /** The desired side's, where they differ (default: `views`). */
+  readonly desiredViews?: Case['views'];
   /** Edges of the live dependency graph from objects zdm does not manage. */
   readonly unmanaged?: readonly Dependency[];
 }
@@ -81,14 +83,14 @@ const onT = (kind: Dependent['kind'], name: string, table = 't'): Dependent => (
 function facts(c: Case): SwapFacts {
   const live = c.live ?? liveT();
   const want = c.want ?? wantT();
-  const withViews = (m: DatabaseModel): DatabaseModel => (c.views ? withViewsOf(m, c.views.views, c.views.edges) : m);
+  const withViews = (m: DatabaseModel, v = c.views): DatabaseModel => (v ? withViewsOf(m, v.views, v.edges) : m);
   const liveModel: DatabaseModel = {
     ...withViews(tables(live, ...(c.others ?? []))),
     ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
   };
   const ctx = new PlanContext({
     live: c.unmanaged ? { ...liveModel, dependencies: [...(liveModel.dependencies ?? []), ...c.unmanaged] } : liveModel,
-    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? []))),
+    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? [])), c.desiredViews ?? c.views),
     serverMajor: c.serverMajor ?? 18,
     rowCounts: {},
     batchSize: 1000,
@@ -207,9 +209,11 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },
     allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
   },
-  'materialized-view': {
-    refused: { views: overT('materializedView', 'mv') },
-    allowed: { views: overT('view', 'v') },
+  'materialized-view-changes': {
+    // New in this plan (or with another query): it would be built over the live table first.
+    refused: { views: { views: [], edges: [] }, desiredViews: overT('materializedView', 'mv') },
+    // Kept as it is: built again over the new table after the swap.
+    allowed: { views: overT('materializedView', 'mv') },
   },
   'unmanaged-dependent': {
     refused: { unmanaged: [{ from: 'function public.f()', to: 'table public.t', column: 'id' }] },

@@ -6,16 +6,24 @@
  * reports it; a check of the table as a whole has one item.
  */
 import type { RelationRef } from '../../../diff/changes.js';
+import { sameMaterializedView } from '../../../diff/diff.js';
 import { docPath } from '../../../diff/paths.js';
 import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
 import { objectFingerprints, objectKey } from '../../../model/objects.js';
 import { routineKey } from '../../../model/routines.js';
-import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
+import type { Column, ForeignKey, MaterializedView, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
-import { bodyRoutines, boundProblems, dependentViews, partitionRefs, uniqueSets, usesRowTypeOf } from './decide.js';
+import {
+  bodyRoutines,
+  boundProblems,
+  liveMaterializedViews,
+  partitionRefs,
+  uniqueSets,
+  usesRowTypeOf,
+} from './decide.js';
 
 export interface SwapFacts {
   readonly ctx: PlanContext;
@@ -403,17 +411,26 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         ? on('comments on constraints are not supported by the partition swap yet: set them in a later plan')
         : undefined,
   }),
-  whole({
-    name: 'materialized-view',
-    refuse: (f) => {
-      const matviews = dependentViews(f.ctx, f.ref).filter((v) => v.kind === 'materializedView');
-      return matviews.length > 0
-        ? on(
-            `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
-              `it cannot be re-pointed at ${newTable(f)}; drop it first and recreate it after contract`,
-          )
-        : undefined;
-    },
+  check<readonly [MaterializedView | undefined, MaterializedView]>({
+    // A materialized view over the table is built again over the new table after the swap
+    // (materialized-views.ts): one the plan creates or changes too would be built over the live table
+    // first, and its own steps would race the rebuild.
+    items: ({ ctx, ref }) => liveMaterializedViews(ctx, ref),
+    rules: [
+      {
+        name: 'materialized-view-changes',
+        refuse: (f, [live, want]) =>
+          live === undefined || !sameMaterializedView(live, want)
+            ? {
+                message: `reads ${qualifiedRef(f.ref)}, which is ${being(f)}, and is ${live === undefined ? 'new' : 'changed'} in this plan too: ${live === undefined ? 'create it in a later plan' : 'change it in a plan of its own'}`,
+                object: {
+                  name: `materialized view ${qualified(want.schema, want.name)}`,
+                  path: docPath(['schemas', want.schema, 'materializedViews', want.name]),
+                },
+              }
+            : undefined,
+      },
+    ],
   }),
   whole({
     name: 'unmanaged-dependent',

@@ -46,6 +46,7 @@ import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from 
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
 import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
+import { planMaterializedRebuildAfter } from '../materialized-views.js';
 import { createPolicyStatements, policyReadLocks } from '../policies.js';
 import { bodyLocks, routineTouch } from '../routines.js';
 import { planValidation } from '../validate.js';
@@ -162,6 +163,9 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
       locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
     });
   }
+  // Materialized views over the table read the retired one by OID: built again over the new table,
+  // swapped in by rename and the old ones dropped, before the retired table goes.
+  for (const [from, to] of swap.materializedViews) planMaterializedRebuildAfter(ctx, from, to, swap.ref);
   dropRetiredStep(s);
 }
 
