@@ -8,12 +8,15 @@
  *   name, populated, with its indexes and comments (plain CREATE INDEX: the new relation is invisible
  *   to other sessions until its step commits, so nothing waits for the build); then one instant
  *   transaction swaps the two by rename (ACCESS EXCLUSIVE on both, and on the views that read it,
- *   which are dropped and created again on the new one), and contract drops the old one. Readers are
+ *   which are dropped and created again on the new one; the new one takes the old one's owner and
+ *   privileges, read from the catalog), and contract drops the old one. Readers are
  *   never blocked for the query. The swap is in expand when the old application version still finds
  *   what it reads (the columns kept, in order and type; populated), else in contract (`app-compat`).
  * - Indexes: built `CONCURRENTLY` (SHARE UPDATE EXCLUSIVE: reads go on), dropped `CONCURRENTLY` in
  *   contract; a changed one is built under a temporary name and takes the old name in contract.
  * - Storage parameters: `ALTER MATERIALIZED VIEW … SET / RESET`.
+ * - Over a table a partition swap replaces: built again the same way right after the swap, in
+ *   contract (`planMaterializedRebuildAfter`).
  */
 
 import type { AlterMaterializedView, RelationRef, ReplaceMaterializedView } from '../../diff/changes.js';
