@@ -44,6 +44,8 @@ export interface BatchLoop<P> {
   readonly wanted: readonly LockInfo[];
   /** lock_timeout of each batch (row locks it waits for). */
   readonly lockTimeoutMs: number;
+  /** Further settings of each batch's transaction (`SET LOCAL`), with the loop's own. */
+  readonly settings?: Readonly<Record<string, string>>;
   /** Rows per batch; the loop goes below it (never above) to keep batches under `maxBatchMs`. */
   readonly targetSize: number;
   /** Where the walk starts (or resumes). */
@@ -122,6 +124,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
               statement_timeout: msSetting(s.backfillStatementTimeoutMs),
               enable_seqscan: 'off',
               enable_sort: 'off',
+              ...loop.settings,
             }),
           );
           const r = await loop.batch(position, size);

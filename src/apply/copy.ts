@@ -17,6 +17,12 @@
  * row of the batch gives up (and is retried) before the deadlock detector could pick the
  * application's transaction as the victim.
  *
+ * Both read the live table with `row_security = off`: where row level security would apply to the
+ * role applying the plan (FORCE ROW LEVEL SECURITY subjects the table's owner to the policies; a
+ * member of the owning role is subject to them anyway), PostgreSQL fails the statement instead of
+ * leaving the rows the policies hide out of the copy and the comparison, which the swap would lose.
+ * A superuser or a BYPASSRLS role reads every row (the planner refuses FORCE kept for others).
+ *
  * Verify: one statement (so one snapshot: the trigger writes both tables in the writer's own
  * transaction, so any snapshot sees them equal) computes the row count and an order-independent
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
@@ -31,6 +37,9 @@ import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './jour
 import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
 import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
+
+/** Every row, or an error: never the rows row level security lets through (see the module comment). */
+const ALL_ROWS = { row_security: 'off' } as const;
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
 const COPY_LOCK_TIMEOUT_MS = 500;
@@ -87,6 +96,7 @@ export async function runCopyStep(
       display,
       wanted,
       lockTimeoutMs: Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS),
+      settings: ALL_ROWS,
       targetSize: s.batchSize ?? step.batchSize,
       start: last,
       rowsDone,
@@ -138,7 +148,7 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
     }
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs) }));
+      await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs), ...ALL_ROWS }));
       const r = await c.query<{ live_rows: string; live_sum: string; copy_rows: string; copy_sum: string }>(
         compareChecksumsSql(liveSql, copySql),
       );

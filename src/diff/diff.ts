@@ -274,6 +274,10 @@ const materializedShape = (v: MaterializedView) => ({
   indexes: [...v.indexes].sort((a, b) => (a.name < b.name ? -1 : 1)).map((i) => without(i, 'valid')),
 });
 
+/** Same query, population, indexes and storage: the diff has no change for it but comments. */
+export const sameMaterializedView = (a: MaterializedView, b: MaterializedView): boolean =>
+  same(materializedShape(a), materializedShape(b));
+
 /**
  * Comment changes of a view or materialized view and its columns. A view that is (re)created loses
  * its comments: the planner re-applies them in the step that creates it.

@@ -188,6 +188,8 @@ export interface PlannerInput {
   readonly batchSize: number;
   /** Rows of a table being partitioned that fall into no desired partition (PlanOptions). */
   readonly rowsOutsidePartitions?: Readonly<Record<string, number>>;
+  /** The planning role reads every row whatever row level security says (PlanOptions). */
+  readonly bypassesRowSecurity?: boolean;
 }
 
 export class PlanContext {

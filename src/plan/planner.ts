@@ -66,6 +66,12 @@ export interface PlanOptions {
    * plan fail with the count; tables not listed are not checked.
    */
   readonly rowsOutsidePartitions?: Readonly<Record<string, number>>;
+  /**
+   * The role that makes the plan (and is expected to apply it) reads every row whatever row level
+   * security says: a superuser or a BYPASSRLS role (read by makePlan). A partition swap that keeps
+   * FORCE ROW LEVEL SECURITY on needs it: its copy reads the live table as that role. Default: not.
+   */
+  readonly bypassesRowSecurity?: boolean;
   /** How renames are planned: a copied column (default), or version schemas of views (rename-views.ts). */
   readonly renames?: RenamePath;
 }
@@ -216,6 +222,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
     rowCounts: options.rowCounts ?? {},
     batchSize: options.batchSize ?? 5000,
     rowsOutsidePartitions: options.rowsOutsidePartitions ?? {},
+    bypassesRowSecurity: options.bypassesRowSecurity ?? false,
   });
   checkNotNullNamesSupported(ctx, desired);
   for (const c of changes) {

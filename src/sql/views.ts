@@ -107,3 +107,33 @@ export function replaceSavedViewsSql(): string {
   ].join('\n');
   return `DO ${dollarQuoted(`\n${body}\n`)}`;
 }
+
+/**
+ * A DO block that gives the materialized view `to` the owner and the privileges that `from` has when it runs
+ * (read from the catalog): a materialized view built beside another to take its place belongs to the
+ * role applying the plan, with no grant, and its readers must keep theirs. The owner's own entries
+ * are the new owner's by default; PUBLIC's and every other role's are granted again (WITH GRANT
+ * OPTION where they had it).
+ */
+export function takeOwnerAndPrivilegesSql(from: RelationName, to: RelationName): string {
+  const target = quoteLiteral(rel(to));
+  return `DO $zdm$
+DECLARE
+  src pg_catalog.oid := ${quoteLiteral(rel(from))}::pg_catalog.regclass;
+  g record;
+BEGIN
+  EXECUTE pg_catalog.format('ALTER MATERIALIZED VIEW %s OWNER TO %I', ${target},
+    (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner WHERE c.oid = src));
+  FOR g IN
+    SELECT a.privilege_type, a.is_grantable,
+           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee
+      FROM pg_catalog.pg_class c CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+     WHERE c.oid = src AND a.grantee <> c.relowner
+  LOOP
+    EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', g.privilege_type, ${target}, g.grantee,
+      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END
+$zdm$`;
+}

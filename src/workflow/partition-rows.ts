@@ -54,3 +54,14 @@ export async function rowsOutsidePartitions(
   }
   return out;
 }
+
+/**
+ * Whether the session's role reads every row of a table whatever its row level security says: a
+ * superuser or a role with BYPASSRLS (the owner of a table with FORCE ROW LEVEL SECURITY does not).
+ */
+export async function bypassesRowSecurity(client: Queryable): Promise<boolean> {
+  const r = await client.query<{ bypass: boolean }>(
+    `SELECT rolsuper OR rolbypassrls AS bypass FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+  );
+  return r.rows[0]?.bypass === true;
+}

@@ -33,7 +33,7 @@ import type { Plan } from '../plan/types.js';
 import { ZDM_VERSION } from '../version.js';
 import { refuseCitus } from './citus.js';
 import { NormalizeError, normalizeDesired } from './normalize.js';
-import { rowsOutsidePartitions } from './partition-rows.js';
+import { bypassesRowSecurity, rowsOutsidePartitions } from './partition-rows.js';
 import { type CheckOutcome, DEFAULT_PREFLIGHT_BUDGET_MS, PreflightError, runPreflight } from './preflight.js';
 import { notRehearsed, REHEARSAL_PURPOSE, rehearsePlan } from './rehearse.js';
 import { PlanScratch } from './scratch.js';
@@ -233,6 +233,8 @@ async function planWith(
       client,
       changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
     );
+    const swaps = changes.some((c) => c.kind === 'partitionTable' || c.kind === 'unpartitionTable');
+    const bypass = swaps && (await bypassesRowSecurity(client));
     result = planChanges(live, desired, {
       id: planId(createdAt, slug),
       createdAt,
@@ -241,6 +243,7 @@ async function planWith(
       serverVersion: live.server?.version ?? 'PostgreSQL',
       rowCounts: Object.fromEntries([...empty].map((t) => [t, 0])),
       rowsOutsidePartitions: outside,
+      bypassesRowSecurity: bypass,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(renames !== undefined ? { renames } : {}),
     });

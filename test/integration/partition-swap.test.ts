@@ -12,6 +12,7 @@ import { ApplyError, type ApplyEvent, applyPhase, planStatus } from '../../src/a
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
+import { startWorkload } from '../support/workload.js';
 
 const SETUP = `
 CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
@@ -201,7 +202,9 @@ describe('partition swap under a concurrent workload', () => {
 // The table's dependents the swap carries over in its transaction: privileges (the application and a
 // reader have only what is granted them, the reader on three columns), row level security with a
 // policy for each, and a function with a SQL-standard body that reads the table; the view of SETUP
-// is re-pointed. The writers run as the application's role (which has no privilege on the shadow:
+// is re-pointed. A materialized view over the table is built again over the new one after the swap
+// and swapped in by rename: a second reader reads it all along, never failing (it keeps its grant)
+// and never waiting longer than the lock timeout (200 ms) of the rename. The writers run as the application's role (which has no privilege on the shadow:
 // the sync trigger writes it as the shadow's owner), a reader as the reader role, through the table,
 // the view and the function.
 const DEPENDENTS = `
@@ -215,6 +218,9 @@ CREATE POLICY app_all ON orders TO zdm_swap_app USING (true) WITH CHECK (amount 
 CREATE POLICY reader_active ON orders FOR SELECT TO zdm_swap_reader USING (status = 'active');
 CREATE FUNCTION customer_total(bigint) RETURNS numeric LANGUAGE sql STABLE
   RETURN (SELECT sum(amount) FROM orders WHERE customer_id = $1);
+CREATE MATERIALIZED VIEW customer_totals AS SELECT customer_id, sum(amount) AS total, count(*) AS n FROM orders GROUP BY customer_id;
+CREATE UNIQUE INDEX customer_totals_customer_id ON customer_totals (customer_id);
+GRANT SELECT ON customer_totals TO zdm_swap_reader;
 `;
 
 function desiredWithDependents(): string {
@@ -238,6 +244,11 @@ function desiredWithDependents(): string {
         language: sql
         volatility: stable
         body: RETURN (SELECT sum(amount) FROM orders WHERE customer_id = $1)
+    materializedViews:
+      customer_totals:
+        definition: SELECT customer_id, sum(amount) AS total, count(*) AS n FROM orders GROUP BY customer_id
+        indexes:
+          customer_totals_customer_id: { columns: [customer_id], unique: true }
 `;
 }
 
@@ -245,6 +256,7 @@ describe('partition swap of a table with privileges, row level security, policie
   let db: TestDatabase;
   const clients: pg.Client[] = [];
   let reader: pg.Client;
+  let mvReader: pg.Client;
   beforeAll(async () => {
     db = await freshDatabase('partition_swap_deps');
     await db.exec(SETUP + DEPENDENTS);
@@ -255,9 +267,11 @@ describe('partition swap of a table with privileges, row level security, policie
     }
     reader = await db.connect();
     await reader.query('SET ROLE zdm_swap_reader');
+    mvReader = await db.connect();
+    await mvReader.query('SET ROLE zdm_swap_reader');
   });
   afterAll(async () => {
-    for (const c of [...clients, reader]) await c?.end().catch(() => {});
+    for (const c of [...clients, reader, mvReader]) await c?.end().catch(() => {});
     await db?.drop();
   });
 
@@ -270,6 +284,18 @@ describe('partition swap of a table with privileges, row level security, policie
     const swap = made.plan.phases[2]?.steps[1];
     expect(swap?.summary).toMatch(
       /; view public\.active_orders recreated over it; privileges granted again; policies app_all, reader_active created on it; function public\.customer_total replaced to read it$/,
+    );
+    expect(made.plan.phases[2]?.steps.slice(2).map((s) => s.summary)).toEqual([
+      expect.stringMatching(/^validate foreign key fk_notes_order/),
+      expect.stringMatching(/^build materialized view public\.customer_totals again over the new public\.orders/),
+      expect.stringMatching(/^swap the new materialized view public\.customer_totals in by rename/),
+      'drop the old materialized view public.customer_totals, now customer_totals_zdm_old',
+      expect.stringMatching(/^drop public\.orders_zdm_retired/),
+    ]);
+    const mvReads = startWorkload(
+      mvReader,
+      (i) => ({ sql: 'SELECT total, n FROM customer_totals WHERE customer_id = $1', values: [1 + (i % 50)] }),
+      2,
     );
     const workload = await startPartitionWorkload(clients, 'public.orders', {
       from: new Date('2023-10-01T00:00:00Z'),
@@ -314,8 +340,15 @@ describe('partition swap of a table with privileges, row level security, policie
       await new Promise((r) => setTimeout(r, 200));
     } finally {
       const report = await workload.stop();
+      const mv = await mvReads.stop();
       reading = false;
       await readerLoop;
+      console.log(
+        `partition swap, materialized view readers (PG ${db.major}): ${mv.statements} reads, max ${Math.round(mv.maxMs)} ms, p99 ${Math.round(mv.p99Ms)} ms`,
+      );
+      expect(mv.errors).toEqual([]);
+      expect(mv.statements).toBeGreaterThan(0);
+      expect(mv.maxMs, `materialized view readers waited ${mv.maxMs} ms`).toBeLessThan(200);
       console.log(
         `partition swap with dependents (PG ${db.major}): ${report.statements} writes as zdm_swap_app, ${reads} reads as zdm_swap_reader, max ${Math.round(report.maxMs)} ms`,
       );
@@ -344,6 +377,15 @@ describe('partition swap of a table with privileges, row level security, policie
           AND has_column_privilege('zdm_swap_reader', a.attrelid, a.attnum, 'SELECT')`,
     );
     expect(privileges).toEqual([{ p: 'id,customer_id,amount,status' }]);
+    // The materialized view reads the partitioned table: refreshed, it has its rows.
+    await db.exec('REFRESH MATERIALIZED VIEW customer_totals');
+    const totals = await db.query<{ same: boolean; reads: string }>(
+      `SELECT (SELECT sum(n) FROM customer_totals) = (SELECT count(*) FROM orders) AS same,
+              (SELECT DISTINCT d.refobjid::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+                WHERE r.ev_class = 'public.customer_totals'::regclass AND d.refobjid <> r.ev_class
+                  AND d.refclassid = 'pg_class'::regclass) AS reads`,
+    );
+    expect(totals).toEqual([{ same: true, reads: 'orders' }]);
     // …and sees the active orders through its policy on the partitioned table, no other.
     const seen = await reader.query<{ n: string }>('SELECT count(*)::text AS n FROM orders');
     const active = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM orders WHERE status = 'active'");
@@ -355,6 +397,84 @@ describe('partition swap of a table with privileges, row level security, policie
     });
     expect(again.empty).toBe(true);
   }, 180_000);
+});
+
+// FORCE ROW LEVEL SECURITY kept on: the policy shows the table's owner one row in four. A superuser
+// (or BYPASSRLS role) copies every row; the owner itself is refused at plan time, and applying a plan
+// as the owner makes the copy fail (row_security = off) instead of copying, verifying and swapping
+// only the rows the policy shows it.
+describe('partition swap of a table with FORCE ROW LEVEL SECURITY kept on', () => {
+  let db: TestDatabase;
+  let owner: pg.Client;
+  const FORCED = `
+DO $$BEGIN CREATE ROLE zdm_force_owner; EXCEPTION WHEN duplicate_object THEN NULL; END$$;
+GRANT CREATE ON SCHEMA public TO zdm_force_owner;
+CREATE TABLE ledger (id bigint NOT NULL, created_at date NOT NULL, owner text NOT NULL, PRIMARY KEY (id, created_at));
+INSERT INTO ledger SELECT g, date '2025-01-01' + g % 700, CASE WHEN g % 4 = 0 THEN 'zdm_force_owner' ELSE 'x' END
+  FROM generate_series(1, 4000) g;
+ALTER TABLE ledger OWNER TO zdm_force_owner;
+ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ledger FORCE ROW LEVEL SECURITY;
+CREATE POLICY own ON ledger USING (owner = current_user);
+`;
+  const forcedDesired = `version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      ledger:
+        rowLevelSecurity: true
+        forceRowLevelSecurity: true
+        columns:
+          id: { type: bigint, nullable: false }
+          created_at: { type: date, nullable: false }
+          owner: { type: text, nullable: false }
+        primaryKey: { columns: [id, created_at] }
+        policies:
+          own: { using: (owner = CURRENT_USER) }
+        partitionBy: { strategy: range, columns: [created_at] }
+        partitions:
+          ledger_2025: { from: ['2025-01-01'], to: ['2026-01-01'] }
+          ledger_rest: { default: true }
+`;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_force');
+    await db.exec(FORCED);
+    await db.exec(`GRANT CREATE ON DATABASE "${db.name}" TO zdm_force_owner`);
+    owner = await db.connect();
+    await owner.query('SET ROLE zdm_force_owner');
+  });
+  afterAll(async () => {
+    await owner?.end().catch(() => {});
+    await db?.drop();
+  });
+
+  it("refuses the plan for the owner, fails the owner's copy rather than miss rows, and carries FORCE when a superuser copies", async () => {
+    const file = await desiredFile('forced', forcedDesired);
+    const refused = await makePlan(owner, { scratchUrl: adminUrl(), desiredPath: file }).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toMatch(/neither a superuser nor BYPASSRLS/);
+    const made = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: file, batchSize: 500 });
+    // Applied as the owner (whom FORCE subjects to the policy): the copy fails at its first batch.
+    await applyPhase(owner, made.plan, { phase: 'expand' });
+    const err = await applyPhase(owner, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ApplyError);
+    expect((err as Error).message).toMatch(/row-level security/);
+    const copied = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM ledger_zdm_shadow');
+    expect(copied).toEqual([{ n: '0' }]);
+    // A superuser reads every row: the copy, the verify steps and the swap go through.
+    await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
+    await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW] });
+    const state = await db.query<{ n: string; force: boolean; owner: string }>(
+      `SELECT (SELECT count(*)::text FROM ledger) AS n, relforcerowsecurity AS force, relowner::regrole::text AS owner
+         FROM pg_class WHERE oid = 'public.ledger'::regclass`,
+    );
+    expect(state).toEqual([{ n: '4000', force: true, owner: 'zdm_force_owner' }]);
+    // The owner still sees its rows only, through the policy of the partitioned table.
+    const seen = await owner.query<{ n: string }>('SELECT count(*)::text AS n FROM ledger');
+    expect(seen.rows).toEqual([{ n: '1000' }]);
+  }, 120_000);
 });
 
 describe('a partition swap that cannot get its lock', () => {

@@ -8,17 +8,21 @@
  *   name, populated, with its indexes and comments (plain CREATE INDEX: the new relation is invisible
  *   to other sessions until its step commits, so nothing waits for the build); then one instant
  *   transaction swaps the two by rename (ACCESS EXCLUSIVE on both, and on the views that read it,
- *   which are dropped and created again on the new one), and contract drops the old one. Readers are
+ *   which are dropped and created again on the new one; the new one takes the old one's owner and
+ *   privileges, read from the catalog), and contract drops the old one. Readers are
  *   never blocked for the query. The swap is in expand when the old application version still finds
  *   what it reads (the columns kept, in order and type; populated), else in contract (`app-compat`).
  * - Indexes: built `CONCURRENTLY` (SHARE UPDATE EXCLUSIVE: reads go on), dropped `CONCURRENTLY` in
  *   contract; a changed one is built under a temporary name and takes the old name in contract.
  * - Storage parameters: `ALTER MATERIALIZED VIEW … SET / RESET`.
+ * - Over a table a partition swap replaces: built again the same way right after the swap, in
+ *   contract (`planMaterializedRebuildAfter`).
  */
 
-import type { AlterMaterializedView, ReplaceMaterializedView } from '../../diff/changes.js';
+import type { AlterMaterializedView, RelationRef, ReplaceMaterializedView } from '../../diff/changes.js';
 import { stableStringify } from '../../model/canonical.js';
-import { qualified } from '../../model/names.js';
+import { qualified, qualifiedRef } from '../../model/names.js';
+import { objectKey } from '../../model/objects.js';
 import type { Index, MaterializedView } from '../../model/types.js';
 import { notReplaceable } from '../../model/views.js';
 import { commentSql } from '../../sql/comments.js';
@@ -29,12 +33,13 @@ import {
   materializedViewClusterOnSql,
   materializedViewStorageSql,
   renameMaterializedViewSql,
+  takeOwnerAndPrivilegesSql,
 } from '../../sql/views.js';
-import { at, lock, type PlanContext, sqlStep, type Touch } from '../context.js';
+import { at, lock, type Placement, type PlanContext, sqlStep, type Touch } from '../context.js';
 import { chain, mapMaterializedView, removeNamed, upsert, withOptional } from '../model-edit.js';
-import type { LockInfo } from '../types.js';
+import type { Hazard, LockInfo, PhaseName } from '../types.js';
 import { ownerAgainSql } from './owners.js';
-import { putViewLike, rebuildClaimed, removeViewLike, viewCommentsSql } from './views.js';
+import { claimViews, putViewLike, rebuildClaimed, removeViewLike, viewCommentsSql, viewReaders } from './views.js';
 
 const display = (v: { schema: string; name: string }): string => `materialized view ${qualified(v.schema, v.name)}`;
 const touch = (v: { schema: string; name: string }): Touch => ({
@@ -58,6 +63,65 @@ export function swapKeepsReaders(from: MaterializedView, to: MaterializedView): 
 export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedView, claimed: ReadonlySet<string>): void {
   const { from, to } = c;
   const early = swapKeepsReaders(from, to);
+  buildBesideAndSwap(ctx, from, to, claimed, {
+    build: at.expand('views'),
+    swap: early ? at.expand('views') : at.contract('dropViews'),
+    phase: early ? 'expand' : 'contract',
+    builtSummary: `build the new ${display(to)} beside the old one`,
+    reason: early
+      ? ''
+      : ` (${notReplaceable(from.columns, to.columns) ?? 'it is no longer populated'}: readers of the old columns break)`,
+    hazards: early ? [] : ['app-compat'],
+  });
+}
+
+/**
+ * A materialized view over a table that a partition swap replaces (partition-swap/steps.ts): its
+ * stored query reads the table by OID, so after the swap it would read (and REFRESH would read) the
+ * retired table, which could then not be dropped. Right after the swap, in contract, the same
+ * materialized view is built beside it over the new table, with its indexes, and swapped in by
+ * rename; the old one is dropped before the retired table. Readers read the old one meanwhile: only
+ * the rename waits for them, as in `planMaterializedSwap`.
+ */
+export function planMaterializedRebuildAfter(
+  ctx: PlanContext,
+  from: MaterializedView,
+  to: MaterializedView,
+  table: RelationRef,
+): void {
+  const claimed = claimViews(ctx, viewReaders(ctx, objectKey('materializedView', to.schema, to.name)));
+  const after = at.contract('swapTables');
+  buildBesideAndSwap(ctx, from, to, claimed, {
+    build: after,
+    swap: after,
+    drop: after,
+    phase: 'contract',
+    builtSummary: `build ${display(to)} again over the new ${qualifiedRef(table)}, beside the old one (which reads the retired table)`,
+    reason: '',
+    hazards: [],
+  });
+}
+
+interface BesideAndSwap {
+  /** Where the new one is built, swapped in, and where the old one is dropped (default: contract's dropViews). */
+  readonly build: Placement;
+  readonly swap: Placement;
+  readonly drop?: Placement;
+  /** The phase of the swap, for the views dropped and created again in it. */
+  readonly phase: PhaseName;
+  readonly builtSummary: string;
+  /** Why the swap breaks readers, appended to its summary; empty when it does not. */
+  readonly reason: string;
+  readonly hazards: readonly Hazard[];
+}
+
+function buildBesideAndSwap(
+  ctx: PlanContext,
+  from: MaterializedView,
+  to: MaterializedView,
+  claimed: ReadonlySet<string>,
+  o: BesideAndSwap,
+): void {
   const schema = to.schema;
   const temp = ctx.freshName(schema, [to.name], 'zdm_new');
   const retired = ctx.freshName(schema, [to.name], 'zdm_old');
@@ -83,12 +147,12 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
     });
   ctx.viewCommentsSet.add(`materializedView ${schema}.${to.name}`);
 
-  // expand: the new one, beside the old one.
+  // The new one, beside the old one.
   const ref = { schema, name: temp };
   ctx.add(
-    at.expand('views'),
+    o.build,
     sqlStep(
-      `build the new ${display(to)} beside the old one as ${temp}${to.withData ? ' (runs its query; reads of the old one and writes of the tables go on)' : ' WITH NO DATA'}`,
+      `${o.builtSummary} as ${temp}${to.withData ? ' (runs its query; reads of the old one and writes of the tables go on)' : ' WITH NO DATA'}`,
       [
         createMaterializedViewSql(built),
         ...built.indexes.map((ix) => createIndexSql(ref, ix, { schemas: ctx.schemas })),
@@ -102,11 +166,13 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
   );
 
   // The swap: one instant transaction.
-  const views = rebuildClaimed(ctx, claimed, early ? 'expand' : 'contract');
+  const views = rebuildClaimed(ctx, claimed, o.phase);
   // No LOCK TABLE (PostgreSQL refuses it on a materialized view): each RENAME takes ACCESS
-  // EXCLUSIVE, the old one's first; nothing but this step uses the new one yet.
+  // EXCLUSIVE, the old one's first; nothing but this step uses the new one yet. The new one takes
+  // the old one's owner and privileges first (its readers keep theirs), then the desired owner.
   const sql = [
     ...(views?.drop ?? []),
+    takeOwnerAndPrivilegesSql({ schema, name: to.name }, ref),
     renameMaterializedViewSql({ schema, name: to.name }, retired),
     ...[...oldIndex].map(([n, o]) => renameIndexSql(schema, n, o)),
     renameMaterializedViewSql(ref, to.name),
@@ -114,23 +180,20 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
     ...ownerAgainSql(ctx, to),
     ...(views?.create ?? []),
   ];
-  const reason = early
-    ? ''
-    : ` (${notReplaceable(from.columns, to.columns) ?? 'it is no longer populated'}: readers of the old columns break)`;
   const retiredMv: MaterializedView = {
     ...from,
     name: retired,
     indexes: from.indexes.map((ix) => ({ ...ix, name: oldIndex.get(ix.name) ?? ix.name })),
   };
   ctx.add(
-    early ? at.expand('views') : at.contract('dropViews'),
+    o.swap,
     sqlStep(
-      `swap the new ${display(to)} in by rename, the old one becomes ${retired}${reason}` +
+      `swap the new ${display(to)} in by rename, the old one becomes ${retired}${o.reason}` +
         (views ? `; ${views.note}` : ''),
       sql,
       {
         locks: [lock(to, 'ACCESS EXCLUSIVE'), lock(ref, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? [])],
-        hazards: [...(early ? [] : (['app-compat'] as const)), ...(views?.hazards ?? [])],
+        hazards: [...o.hazards, ...(views?.hazards ?? [])],
       },
     ),
     chain(
@@ -143,9 +206,9 @@ export function planMaterializedSwap(ctx: PlanContext, c: ReplaceMaterializedVie
     [touch(to), touch(ref), touch(retiredMv), ...(views?.touches ?? [])],
   );
 
-  // contract: the old one goes (nothing reads it any more).
+  // The old one goes (nothing reads it any more).
   ctx.add(
-    at.contract('dropViews'),
+    o.drop ?? at.contract('dropViews'),
     sqlStep(`drop the old ${display(to)}, now ${retired}`, [dropViewSql(retiredMv, { materialized: true })], {
       locks: [lock(retiredMv, 'ACCESS EXCLUSIVE')],
     }),

@@ -221,6 +221,16 @@ export function claimViews(ctx: PlanContext, starts: readonly string[]): Set<str
   return members;
 }
 
+/**
+ * The views and materialized views that read the view `k` in the live database (and, `desiredToo`,
+ * in the desired state): those a swap of `k` drops and creates again.
+ */
+export function viewReaders(ctx: PlanContext, k: string, desiredToo = false): string[] {
+  return [...ctx.liveGraph.dependentsOf(k), ...(desiredToo ? ctx.desiredGraph.dependentsOf(k) : [])].filter(
+    (d) => isViewKey(d) && d !== k,
+  );
+}
+
 /** The SQL, locks, hazards and model edit that drop `members` (claimed) and create them again. */
 export function rebuildClaimed(
   ctx: PlanContext,
@@ -319,11 +329,7 @@ export function planViews(ctx: PlanContext, changes: readonly ViewChange[]): voi
   for (const c of pending) {
     if (c.kind !== 'replaceMaterializedView') continue;
     const k = viewKey(c.to);
-    const readers = [
-      ...ctx.liveGraph.dependentsOf(k),
-      ...(swapKeepsReaders(c.from, c.to) ? [] : ctx.desiredGraph.dependentsOf(k)),
-    ].filter((d) => isViewKey(d) && d !== k);
-    swaps.set(k, { change: c, views: claimViews(ctx, readers) });
+    swaps.set(k, { change: c, views: claimViews(ctx, viewReaders(ctx, k, !swapKeepsReaders(c.from, c.to))) });
   }
   const byKey = new Map<string, ViewChange>();
   for (const c of pending) {

@@ -41,9 +41,13 @@ interface Case {
   readonly desiredOthers?: readonly Table[];
   readonly serverMajor?: number;
   readonly outside?: number;
+  /** The planning role is a superuser or BYPASSRLS. */
+  readonly bypass?: boolean;
   readonly dependents?: Partial<Dependents>;
   /** Views and materialized views of both sides, with their edges (`kind public.name -> table public.t`). */
   readonly views?: { readonly views: readonly (View | MaterializedView)[]; readonly edges: readonly string[] };
+  /** The desired side's, where they differ (default: `views`). */
+  readonly desiredViews?: Case['views'];
   /** Edges of the live dependency graph from objects zdm does not manage. */
   readonly unmanaged?: readonly Dependency[];
 }
@@ -79,18 +83,19 @@ const onT = (kind: Dependent['kind'], name: string, table = 't'): Dependent => (
 function facts(c: Case): SwapFacts {
   const live = c.live ?? liveT();
   const want = c.want ?? wantT();
-  const withViews = (m: DatabaseModel): DatabaseModel => (c.views ? withViewsOf(m, c.views.views, c.views.edges) : m);
+  const withViews = (m: DatabaseModel, v = c.views): DatabaseModel => (v ? withViewsOf(m, v.views, v.edges) : m);
   const liveModel: DatabaseModel = {
     ...withViews(tables(live, ...(c.others ?? []))),
     ...(c.dependents ? { dependents: { functions: [], triggers: [], ...c.dependents } } : {}),
   };
   const ctx = new PlanContext({
     live: c.unmanaged ? { ...liveModel, dependencies: [...(liveModel.dependencies ?? []), ...c.unmanaged] } : liveModel,
-    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? []))),
+    desired: withViews(tables(want, ...(c.desiredOthers ?? c.others ?? [])), c.desiredViews ?? c.views),
     serverMajor: c.serverMajor ?? 18,
     rowCounts: {},
     batchSize: 1000,
     rowsOutsidePartitions: { 'public.t': c.outside ?? 0 },
+    bypassesRowSecurity: c.bypass ?? false,
   });
   return { ctx, live, want, ref: { schema: 'public', name: 't' }, partitionColumns: partitionColumns(want) };
 }
@@ -180,24 +185,35 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
     refused: { live: liveT(undefined, { primaryKey: pk(['id']), inherits: ['public.base'] }) },
     allowed: { live: liveT(undefined, { primaryKey: pk(['id']) }) },
   },
-  'table-properties': {
-    refused: { live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' } }) },
-    allowed: { live: liveT(undefined, { primaryKey: pk(['id']), rowLevelSecurity: true }) },
+  'partition-row-level-security': {
+    refused: { want: wantT({ partitions: [{ ...p2024, rowLevelSecurity: true }] }) },
+    // The table's own row level security, replica identity and CLUSTER ON are carried.
+    allowed: {
+      live: liveT(undefined, { primaryKey: pk(['id']), replicaIdentity: { kind: 'full' }, clusterOn: 't_pkey' }),
+      want: wantT({ rowLevelSecurity: true, replicaIdentity: { kind: 'index', index: 't_pkey' } }),
+    },
   },
   'forced-row-level-security': {
     refused: {
       live: liveT(undefined, { primaryKey: pk(['id']), forceRowLevelSecurity: true }),
       want: wantT({ forceRowLevelSecurity: true }),
     },
-    allowed: { want: wantT({ forceRowLevelSecurity: true }) },
+    // A superuser or BYPASSRLS role reads every row: FORCE kept is carried by the swap.
+    allowed: {
+      live: liveT(undefined, { primaryKey: pk(['id']), forceRowLevelSecurity: true }),
+      want: wantT({ forceRowLevelSecurity: true }),
+      bypass: true,
+    },
   },
   'constraint-comment': {
     refused: { want: wantT({ primaryKey: { ...pk(['id', 'd']), comment: 'the key' } }) },
     allowed: { want: wantT({ primaryKey: pk(['id', 'd']) }) },
   },
-  'materialized-view': {
-    refused: { views: overT('materializedView', 'mv') },
-    allowed: { views: overT('view', 'v') },
+  'materialized-view-changes': {
+    // New in this plan (or with another query): it would be built over the live table first.
+    refused: { views: { views: [], edges: [] }, desiredViews: overT('materializedView', 'mv') },
+    // Kept as it is: built again over the new table after the swap.
+    allowed: { views: overT('materializedView', 'mv') },
   },
   'unmanaged-dependent': {
     refused: { unmanaged: [{ from: 'function public.f()', to: 'table public.t', column: 'id' }] },

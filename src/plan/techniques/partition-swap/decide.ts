@@ -8,10 +8,12 @@ import type { PartitionTable, RelationRef, UnpartitionTable } from '../../../dif
 import { elementTypeName } from '../../../model/composite-types.js';
 import { qualified } from '../../../model/names.js';
 import { objectKey } from '../../../model/objects.js';
+import { liveOwnerOf, ownerOf } from '../../../model/owners.js';
 import { routineKey } from '../../../model/routines.js';
 import type {
   ForeignKey,
   Grant,
+  MaterializedView,
   Partition,
   PartitionBound,
   RelationParts,
@@ -120,6 +122,23 @@ export function dependentViews(ctx: PlanContext, ref: RelationRef): ViewLike[] {
     .flatMap((k) => findViewLike(ctx.desired, k) ?? []);
 }
 
+/** The desired materialized views over the table, each with its live namesake (none: new in this plan). */
+export function liveMaterializedViews(
+  ctx: PlanContext,
+  ref: RelationRef,
+): (readonly [MaterializedView | undefined, MaterializedView])[] {
+  return dependentViews(ctx, ref).flatMap((v) =>
+    v.kind === 'materializedView'
+      ? [
+          [
+            ctx.live.schemas.find((s) => s.name === v.schema)?.materializedViews.find((m) => m.name === v.name),
+            v,
+          ] as const,
+        ]
+      : [],
+  );
+}
+
 /**
  * Routines of the desired state whose SQL-standard body (`RETURN …`, `BEGIN ATOMIC … END`) reads the
  * table: PostgreSQL binds such a body to the table's OID (pg_depend), so it would keep reading the
@@ -163,6 +182,11 @@ export interface Swap {
   readonly uncovered: readonly string[];
   /** Views over the table, recreated over the new table by the swap. */
   readonly views: readonly ViewLike[];
+  /**
+   * Materialized views over the table, live and desired (the same: rules.ts): built again over the
+   * new table right after the swap and swapped in by rename (materialized-views.ts).
+   */
+  readonly materializedViews: readonly (readonly [MaterializedView, MaterializedView])[];
   /** Foreign keys of other tables to the table that the desired state keeps: re-pointed NOT VALID by the swap. */
   readonly repointed: readonly (readonly [RelationRef, ForeignKey])[];
   /** Sequences the table's columns own: their ownership moves to the new table. */
@@ -178,6 +202,12 @@ export interface Swap {
   readonly columnGrants: readonly (readonly [string, readonly Grant[]])[];
   /** Routines whose SQL-standard body reads the table: replaced in the swap, to read the new table. */
   readonly routines: readonly Routine[];
+  /**
+   * The role the new table (and its partitions) is given in the swap: the desired owner where the
+   * desired state manages it, else the live table's (expand created the shadow as the role applying
+   * the plan). Unknown (a live model without owners): none.
+   */
+  readonly owner?: string;
 }
 
 /** The privileges the new table takes (see `Swap.grants`). */
@@ -204,6 +234,7 @@ export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTab
     overridingSystemValue: live.columns.some((c) => c.identity === 'always' && c.generated === undefined),
     uncovered: uncoveredRanges(ch.to),
     views: dependentViews(ctx, ref).filter((v) => v.kind === 'view'),
+    materializedViews: liveMaterializedViews(ctx, ref).flatMap(([live, want]) => (live ? [[live, want] as const] : [])),
     repointed: ctx
       .liveForeignKeysTo(ref)
       .filter(([owner, fk]) => ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name)),
@@ -215,5 +246,12 @@ export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTab
     identityColumns: live.columns.filter((c) => c.identity !== undefined).map((c) => c.name),
     ...carriedGrants(live, ch.to),
     routines: bodyRoutines(ctx, ref),
+    ...withOwner(ctx, ref),
   };
+}
+
+function withOwner(ctx: PlanContext, ref: RelationRef): Pick<Swap, 'owner'> {
+  const on = { kind: 'table', ...ref } as const;
+  const owner = ownerOf(ctx.desired, on) ?? liveOwnerOf(ctx.live, on);
+  return owner === undefined ? {} : { owner };
 }

@@ -22,8 +22,11 @@
  *   (keys and indexes to their desired names), move sequence ownership and identity state past the
  *   old maximum, re-point the foreign keys of other tables `NOT VALID` (validated in the next step,
  *   under SHARE UPDATE EXCLUSIVE), and carry over the table's triggers, privileges, row level
- *   security and policies, and replace the routines whose SQL-standard body reads it (steps.ts
- *   `carriedSql`). Dropping the retired table is its own step (`data-loss`).
+ *   security and policies, and replace the routines whose SQL-standard body reads it, set its replica
+ *   identity and CLUSTER ON, and give it (and its partitions) the table's owner (steps.ts
+ *   `carriedSql`). Materialized views over the table are then built again over the new table,
+ *   swapped in by rename and the old ones dropped (materialized-views.ts). Dropping the retired
+ *   table is its own step (`data-loss`).
  *
  * The technique in three parts: rules.ts (why it cannot be planned), decide.ts (what happens, as
  * data) and steps.ts (the steps, with their SQL, locks and model edits).

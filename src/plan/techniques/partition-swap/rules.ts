@@ -6,16 +6,24 @@
  * reports it; a check of the table as a whole has one item.
  */
 import type { RelationRef } from '../../../diff/changes.js';
+import { sameMaterializedView } from '../../../diff/diff.js';
 import { docPath } from '../../../diff/paths.js';
 import { stableStringify } from '../../../model/canonical.js';
 import { withoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
 import { objectFingerprints, objectKey } from '../../../model/objects.js';
 import { routineKey } from '../../../model/routines.js';
-import type { Column, ForeignKey, RelationParts, Table } from '../../../model/types.js';
+import type { Column, ForeignKey, MaterializedView, RelationParts, Table } from '../../../model/types.js';
 import type { PlanContext } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
-import { bodyRoutines, boundProblems, dependentViews, partitionRefs, uniqueSets, usesRowTypeOf } from './decide.js';
+import {
+  bodyRoutines,
+  boundProblems,
+  liveMaterializedViews,
+  partitionRefs,
+  uniqueSets,
+  usesRowTypeOf,
+} from './decide.js';
 
 export interface SwapFacts {
   readonly ctx: PlanContext;
@@ -101,16 +109,14 @@ function hasComments(r: RelationParts): boolean {
 }
 
 /**
- * A replica identity or CLUSTER ON on the relation or one of its partitions, or row level security
- * on a partition (the table's own is carried by the swap; storage parameters are the shadow's from
- * its creation, harmless before the swap).
+ * Row level security on a partition (at any depth). The table's own is carried by the swap, and so
+ * are the replica identity and CLUSTER ON of the table (set in the swap transaction) and of its
+ * partitions (set when expand creates them).
  */
-function hasTableProperties(r: RelationParts, partition = false): boolean {
-  const own =
-    (partition && (r.rowLevelSecurity !== undefined || r.forceRowLevelSecurity !== undefined)) ||
-    r.replicaIdentity !== undefined ||
-    r.clusterOn !== undefined;
-  return own || r.partitions.some((p) => hasTableProperties(p, true));
+function hasPartitionRowSecurity(r: RelationParts): boolean {
+  return r.partitions.some(
+    (p) => p.rowLevelSecurity !== undefined || p.forceRowLevelSecurity !== undefined || hasPartitionRowSecurity(p),
+  );
 }
 
 function hasConstraintComments(r: RelationParts): boolean {
@@ -367,29 +373,33 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         : undefined,
   }),
   whole({
-    // Not carried yet: the replica identity and CLUSTER ON of a partitioned table are per partition,
-    // and row level security on a partition would filter the sync trigger's copies routed to it.
-    // Row level security of the table itself is carried (steps.ts carriedSql).
-    name: 'table-properties',
+    // Not carried yet: row level security on a partition. The table's own, its replica identity and
+    // CLUSTER ON are carried (steps.ts); PostgreSQL refuses CLUSTER ON on a partitioned table, which
+    // the desired-state loader reports already.
+    name: 'partition-row-level-security',
     refuse: ({ live, want }) =>
-      hasTableProperties(live) || hasTableProperties(want)
+      hasPartitionRowSecurity(live) || hasPartitionRowSecurity(want)
         ? on(
-            'replica identity, CLUSTER ON and row level security on partitions are not carried by the partition swap yet: ' +
-              'reset them on the live table in a plan of its own first, and set them again in a later plan',
+            'row level security on partitions is not carried by the partition swap yet: ' +
+              'turn it off on the partitions in a plan of its own first, and on again in a later plan',
+            'partitions',
           )
         : undefined,
   }),
   whole({
-    // The copy and the verify steps read the live table as the role that applies the plan, the
-    // table's owner, whom FORCE ROW LEVEL SECURITY subjects to the policies: the rows they hide would
-    // be neither copied nor compared, and lost at the swap. (FORCE set by this plan comes after the
-    // swap, in contract; one this plan removes goes in expand, before the copy.)
+    // The copy and the verify steps read the live table as the role that applies the plan, with
+    // row_security = off (src/apply/copy.ts): a superuser or a BYPASSRLS role reads every row; the
+    // table's owner, whom FORCE ROW LEVEL SECURITY subjects to the policies, would have them fail
+    // (rather than leave the rows they hide out of the copy, lost at the swap). FORCE kept is
+    // carried to the new table in the swap transaction; set by this plan it comes after the swap,
+    // in contract; removed by it, in expand, before the copy.
     name: 'forced-row-level-security',
-    refuse: ({ live, want }) =>
-      live.forceRowLevelSecurity && want.forceRowLevelSecurity
+    refuse: ({ ctx, live, want }) =>
+      live.forceRowLevelSecurity && want.forceRowLevelSecurity && ctx.input.bypassesRowSecurity !== true
         ? on(
-            'FORCE ROW LEVEL SECURITY on the live table would hide rows from the copy (it reads the table as its owner): ' +
-              'turn it off (NO FORCE) in a plan of its own first, and on again in a later plan',
+            "FORCE ROW LEVEL SECURITY subjects the table's owner to its policies, and the role making this plan is neither a superuser nor BYPASSRLS: " +
+              'the copy of the live table would not see the rows the policies hide. Plan and apply as a role with BYPASSRLS ' +
+              '(ALTER ROLE … BYPASSRLS), or turn FORCE off (NO FORCE) in a plan of its own first and on again in a later plan',
             'forceRowLevelSecurity',
           )
         : undefined,
@@ -401,17 +411,26 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         ? on('comments on constraints are not supported by the partition swap yet: set them in a later plan')
         : undefined,
   }),
-  whole({
-    name: 'materialized-view',
-    refuse: (f) => {
-      const matviews = dependentViews(f.ctx, f.ref).filter((v) => v.kind === 'materializedView');
-      return matviews.length > 0
-        ? on(
-            `materialized view ${matviews.map((v) => qualified(v.schema, v.name)).join(', ')} uses the table: ` +
-              `it cannot be re-pointed at ${newTable(f)}; drop it first and recreate it after contract`,
-          )
-        : undefined;
-    },
+  check<readonly [MaterializedView | undefined, MaterializedView]>({
+    // A materialized view over the table is built again over the new table after the swap
+    // (materialized-views.ts): one the plan creates or changes too would be built over the live table
+    // first, and its own steps would race the rebuild.
+    items: ({ ctx, ref }) => liveMaterializedViews(ctx, ref),
+    rules: [
+      {
+        name: 'materialized-view-changes',
+        refuse: (f, [live, want]) =>
+          live === undefined || !sameMaterializedView(live, want)
+            ? {
+                message: `reads ${qualifiedRef(f.ref)}, which is ${being(f)}, and is ${live === undefined ? 'new' : 'changed'} in this plan too: ${live === undefined ? 'create it in a later plan' : 'change it in a plan of its own'}`,
+                object: {
+                  name: `materialized view ${qualified(want.schema, want.name)}`,
+                  path: docPath(['schemas', want.schema, 'materializedViews', want.name]),
+                },
+              }
+            : undefined,
+      },
+    ],
   }),
   whole({
     name: 'unmanaged-dependent',

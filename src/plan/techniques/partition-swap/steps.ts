@@ -2,7 +2,7 @@
  * The steps of a partition swap: the decision (decide.ts) turned into expand, backfill and contract
  * steps, each with its SQL (built by src/sql), its locks and its model edit.
  */
-import type { RelationRef } from '../../../diff/changes.js';
+import { type RelationRef, replicaIdentityText } from '../../../diff/changes.js';
 import { tableWithoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
 import type { DatabaseModel, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
@@ -19,15 +19,18 @@ import {
 } from '../../../sql/constraints.js';
 import { grantSql } from '../../../sql/grants.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
+import { alterOwnerSql } from '../../../sql/owners.js';
 import { createRoutineSql } from '../../../sql/routines.js';
 import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
 import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import {
+  clusterOnSql,
   createTableSql,
   dropTableSql,
   newPartitionsSql,
   renameTableSql,
+  replicaIdentitySql,
   rowLevelSecuritySql,
 } from '../../../sql/tables.js';
 import {
@@ -43,10 +46,11 @@ import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from 
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
 import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
+import { planMaterializedRebuildAfter } from '../materialized-views.js';
 import { createPolicyStatements, policyReadLocks } from '../policies.js';
 import { bodyLocks, routineTouch } from '../routines.js';
 import { planValidation } from '../validate.js';
-import type { Swap } from './decide.js';
+import { partitionRefs, type Swap } from './decide.js';
 
 /** The names the swap makes. */
 interface Names {
@@ -159,6 +163,9 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
       locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
     });
   }
+  // Materialized views over the table read the retired one by OID: built again over the new table,
+  // swapped in by rename and the old ones dropped, before the retired table goes.
+  for (const [from, to] of swap.materializedViews) planMaterializedRebuildAfter(ctx, from, to, swap.ref);
   dropRetiredStep(s);
 }
 
@@ -217,9 +224,20 @@ function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void
   );
 }
 
-/** The shadow as expand creates it: without what the swap gives it (privileges, row level security, policies). */
+/**
+ * The shadow as expand creates it: without what the swap gives it (privileges, row level security,
+ * policies, replica identity, CLUSTER ON). Its partitions have theirs from their creation.
+ */
 function untilSwap(t: Table): Table {
-  const { grants: _g, rowLevelSecurity: _r, forceRowLevelSecurity: _f, policies: _p, ...rest } = t;
+  const {
+    grants: _g,
+    rowLevelSecurity: _r,
+    forceRowLevelSecurity: _f,
+    policies: _p,
+    replicaIdentity: _i,
+    clusterOn: _c,
+    ...rest
+  } = t;
   return { ...rest, columns: rest.columns.map(({ grants: _c, ...c }) => c) };
 }
 
@@ -230,7 +248,10 @@ function untilSwap(t: Table): Table {
  * routines whose SQL-standard body reads the table (bound to its OID, they are replaced to read the
  * new one; CREATE OR REPLACE keeps their OID, privileges and comment). GRANT locks no relation,
  * ENABLE / FORCE ROW LEVEL SECURITY and CREATE POLICY take ACCESS EXCLUSIVE on the table (held by the
- * swap already), a SQL-standard body locks what it reads (`bodyLocks`).
+ * swap already), a SQL-standard body locks what it reads (`bodyLocks`). Then the table's replica
+ * identity and CLUSTER ON (they mark the new table and its index, by OID), and its owner: the
+ * desired one or the live table's, for the table and each of its partitions (ALTER TABLE … OWNER TO
+ * takes ACCESS EXCLUSIVE on each, covered by the swap's lock on the table).
  */
 function carriedSql(ctx: PlanContext, swap: Swap): { sql: string[]; locks: LockInfo[]; notes: string[] } {
   const { ref, want } = swap;
@@ -243,14 +264,23 @@ function carriedSql(ctx: PlanContext, swap: Swap): { sql: string[]; locks: LockI
     ...(want.forceRowLevelSecurity ? [rowLevelSecuritySql(ref, 'force', true)] : []),
     ...(want.policies ?? []).flatMap((p) => createPolicyStatements(ref, p)),
     ...routines.map((r) => createRoutineSql(r, { replace: true })),
+    ...(want.replicaIdentity !== undefined ? [replicaIdentitySql(ref, want.replicaIdentity)] : []),
+    ...(want.clusterOn !== undefined ? [clusterOnSql(ref, want.clusterOn)] : []),
+    ...(swap.owner !== undefined ? ownedBy(swap).map((r) => alterOwnerSql({ kind: 'table', ...r }, swap.owner!)) : []),
   ];
   // Policies and routines as expand would create them: under the session's search_path again (the
   // views' definitions above were read and replaced under an empty one).
   const sql = swap.views.length > 0 && body.length > 0 ? ['SET LOCAL search_path TO DEFAULT', ...body] : body;
   const table = qualified(ref.schema, ref.name);
+  const index = want.replicaIdentity?.kind === 'index' ? want.replicaIdentity.index : undefined;
   const locks = [
     ...(want.policies ?? []).flatMap((p) => policyReadLocks(ctx, ref, p.name)),
     ...routines.flatMap((r) => bodyLocks(ctx, r)),
+    // REPLICA IDENTITY USING INDEX and CLUSTER ON lock the index they mark (table-properties.ts).
+    ...(index !== undefined ? [lock({ schema: ref.schema, name: index }, 'SHARE')] : []),
+    ...(want.clusterOn !== undefined
+      ? [lock({ schema: ref.schema, name: want.clusterOn }, 'SHARE UPDATE EXCLUSIVE')]
+      : []),
   ].filter((l) => l.relation !== table);
   const notes = [
     ...(swap.grants.length + swap.columnGrants.length > 0 ? ['privileges granted again'] : []),
@@ -262,8 +292,19 @@ function carriedSql(ctx: PlanContext, swap: Swap): { sql: string[]; locks: LockI
     ...(routines.length > 0
       ? [`${routines.map((r) => `${r.kind} ${qualified(r.schema, r.name)}`).join(', ')} replaced to read it`]
       : []),
+    ...(want.replicaIdentity !== undefined ? [`replica identity ${replicaIdentityText(want.replicaIdentity)}`] : []),
+    ...(want.clusterOn !== undefined ? [`clustered on ${want.clusterOn}`] : []),
   ];
   return { sql, locks, notes };
+}
+
+/**
+ * The relations the swap gives the table's owner: the new table and, when it is partitioned, every
+ * partition (ALTER TABLE … OWNER TO does not recurse; expand created them as the role applying the
+ * plan).
+ */
+function ownedBy(swap: Swap): RelationRef[] {
+  return [swap.ref, ...partitionRefs(swap.want)];
 }
 
 /** Expand: the triggers that mirror every write of the live table into the shadow. */
