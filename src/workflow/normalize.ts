@@ -458,8 +458,23 @@ function mergeParts<T extends RelationParts>(
 }
 
 /** The desired policies with their expressions as the server deparses them (issue 12). */
+/**
+ * A policy's expressions name its own table, unqualified, where a subquery reads one of its columns
+ * (`WHERE u.id = docs.owner`: pg_get_expr prints it so). The scratch table has another name: each
+ * expression goes to the scratch with that name (`to`) and comes back with the table's (`back`).
+ * Only a name that needs no quotes is replaced, where it stands alone before a dot.
+ */
+function ownTableQualifier(table: string, scratch: string): { to: (e: string) => string; back: (e: string) => string } {
+  const swap = (from: string, into: string) => (e: string) =>
+    /^[a-z_][a-z0-9_$]*$/.test(from)
+      ? e.replace(new RegExp(`(?<![\\w$."])${from.replace(/\$/g, '\\$')}\\.(?=[a-z_"])`, 'g'), `${into}.`)
+      : e;
+  return { to: swap(table, scratch), back: swap(scratch, table) };
+}
+
 function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
   if (desired.policies === undefined) return {};
+  const { back } = ownTableQualifier(desired.name, got.name);
   const gotPolicies = byNameMap(got.policies);
   const livePolicies = byNameMap(live?.policies);
   return {
@@ -470,8 +485,8 @@ function mergePolicies(desired: Table, got: Table, live: Table | undefined): { p
       const { using: _u, withCheck: _w, ...rest } = p;
       return {
         ...rest,
-        ...opt('using', keep(p.using, n.using, l?.using)),
-        ...opt('withCheck', keep(p.withCheck, n.withCheck, l?.withCheck)),
+        ...opt('using', keep(p.using, n.using === undefined ? undefined : back(n.using), l?.using)),
+        ...opt('withCheck', keep(p.withCheck, n.withCheck === undefined ? undefined : back(n.withCheck), l?.withCheck)),
       };
     }),
   };
@@ -637,8 +652,14 @@ async function normalizeBatch(
         }
       }
       // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
+      const { to } = ownTableQualifier(t.name, name);
       for (const pol of created ? (t.policies ?? []) : []) {
-        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
+        const scratchPolicy = {
+          ...pol,
+          ...opt('using', pol.using === undefined ? undefined : to(pol.using)),
+          ...opt('withCheck', pol.withCheck === undefined ? undefined : to(pol.withCheck)),
+        };
+        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, scratchPolicy));
       }
     }
     const tableOut = new Map<Table, Table>();

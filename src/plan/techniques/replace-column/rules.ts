@@ -82,15 +82,15 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
         : undefined,
   },
   {
-    // Views over the column, and the table's own policies over it, are dropped and created again in
-    // the swap (steps.ts); what zdm does not manage cannot be (triggers have their own rule), nor
-    // policies of other tables.
+    // Views over the column, and the policies over it (of the table, or of another one), are dropped
+    // and created again in the swap (steps.ts); what zdm does not manage cannot be (triggers have
+    // their own rule).
     name: 'unmanaged-uses-column',
     refuse: ({ ctx, change }) => {
-      const own = new Set(policiesReading(ctx, change.table, change.from.name));
+      const policies = new Set(policiesReading(ctx, change.table, change.from.name));
       const deps = ctx
         .unmanagedDependents(change.table, change.from.name)
-        .filter((k) => !k.startsWith('trigger ') && !own.has(k));
+        .filter((k) => !k.startsWith('trigger ') && !policies.has(k));
       return deps.length > 0
         ? `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} in a plan of ${deps.length === 1 ? 'its' : 'their'} own first`
         : undefined;

@@ -560,10 +560,16 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   const newName = r.names.shadow;
   const finalName = to.name;
   const sql: string[] = [];
-  if (carry.touches.length > 0) {
+  // Policies that read the old column (of the table, or of another table through a subquery; on a
+  // type change the desired state's policies over the column too): PostgreSQL refuses to drop the
+  // column under them. Dropped here and created again on the new column below.
+  const policies = rebuildPolicies(ctx, policiesReading(ctx, table, from.name, rename ? undefined : to.name));
+  const policyTables = (policies?.tables ?? []).filter((x) => x.schema !== table.schema || x.name !== table.name);
+  if (carry.touches.length > 0 || policyTables.length > 0) {
     // The application locks a referencing table (its INSERT) before the referenced one (the foreign
-    // key's KEY SHARE row lock): taking them in the same order, up front, cannot deadlock with it.
-    const order = [...carry.touches.map((x) => ({ schema: x.schema!, name: x.name })), table];
+    // key's KEY SHARE row lock), and a table before what its policies' subqueries read (the
+    // rewriter adds them): taking them in the same order, up front, cannot deadlock with it.
+    const order = [...policyTables, ...carry.touches.map((x) => ({ schema: x.schema!, name: x.name })), table];
     sql.push(lockTablesSql(order, 'ACCESS EXCLUSIVE'));
   }
   sql.push(...dropSyncTriggerSql(s.spec));
@@ -597,9 +603,6 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
           .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
   ];
   const views = rebuildViews(ctx, viewStarts, 'contract');
-  // Policies of the table that read the old column likewise (on a type change, the desired state's
-  // policies over the column too): PostgreSQL refuses to drop the column under them.
-  const policies = rebuildPolicies(ctx, table, policiesReading(ctx, table, from.name, rename ? undefined : to.name));
   // And triggers on the table whose UPDATE OF or WHEN names the old column.
   const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, from.name, rename ? undefined : to.name));
   sql.push(...(views?.drop ?? []), ...(policies?.drop ?? []), ...(triggers?.drop ?? []));
@@ -640,8 +643,9 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
       (triggers ? `; ${triggers.note}` : ''),
     sql,
     {
-      // The policies' and triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's.
-      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
+      // The triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's; the
+      // policies' are on their tables, and on what their subqueries read.
+      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? []), ...(policies?.locks ?? [])],
       hazards: views?.hazards ?? [],
     },
   );
@@ -671,6 +675,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
       ...carry.touches,
       ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
       ...(views?.touches ?? []),
+      ...policyTables.map(tableTouch),
       ...(triggers?.touches ?? []),
     ],
   );
