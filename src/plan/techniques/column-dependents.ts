@@ -11,7 +11,8 @@
  *   (techniques/routines.ts rebuildTriggers);
  * - routines with a SQL-standard body that read the column: replaced by a body that reads nothing,
  *   then as the desired state has them (techniques/routines.ts rebuildRoutines): never dropped, so
- *   their privileges and whatever uses them stay.
+ *   their privileges and whatever uses them stay. In contract, one the desired state drops is
+ *   emptied (it is dropped after the columns, group dropFunctions).
  *
  * Views have their own rebuild (techniques/views.ts). The caller adds the step's own lock (ACCESS
  * EXCLUSIVE on the table); `locks` are the others.
@@ -62,7 +63,11 @@ export function rebuildColumnDependents(
   phase: 'expand' | 'contract',
   desiredColumn?: string,
 ): DependentsRebuild | undefined {
-  const routines = rebuildRoutines(ctx, routinesReading(ctx, table, column, desiredColumn), phase);
+  const routines = rebuildRoutines(
+    ctx,
+    routinesReading(ctx, table, column, desiredColumn, phase === 'contract'),
+    phase,
+  );
   const policies = rebuildPolicies(ctx, policiesReading(ctx, table, column, desiredColumn));
   const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, column, desiredColumn));
   if (routines === undefined && policies === undefined && triggers === undefined) return undefined;

@@ -512,20 +512,25 @@ function findRoutine(m: DatabaseModel, key: string): Routine | undefined {
 /**
  * Keys of the routines that the desired state keeps and that read `column` of `table` (live graph:
  * PostgreSQL records the column in pg_depend for a SQL-standard body, and refuses to drop or retype
- * it under one), or, when `desiredColumn` is given, that the desired state has reading it.
+ * it under one), or, when `desiredColumn` is given, that the desired state has reading it; with
+ * `dropped`, also those the desired state drops (they go in contract after the columns: group
+ * dropFunctions).
  */
 export function routinesReading(
   ctx: PlanContext,
   table: RelationRef,
   column: string,
   desiredColumn?: string,
+  dropped = false,
 ): string[] {
   const key = objectKey('table', table.schema, table.name);
   const found = [
     ...ctx.liveGraph.dependentsOf(key, column),
     ...(desiredColumn === undefined ? [] : ctx.desiredGraph.dependentsOf(key, desiredColumn)),
   ];
-  return [...new Set(found.filter((k) => isRoutineKey(k) && findRoutine(ctx.desired, k) !== undefined))].sort();
+  const wanted = (k: string) =>
+    findRoutine(ctx.desired, k) !== undefined || (dropped && findRoutine(ctx.live, k) !== undefined);
+  return [...new Set(found.filter((k) => isRoutineKey(k) && wanted(k)))].sort();
 }
 
 /** The routine with a body that reads nothing (`SELECT NULL`, not parsed: check_function_bodies is off). */
@@ -541,7 +546,8 @@ function bodyless(r: Routine): Routine {
  * privileges, owner, comment and whatever uses them (views, policies, defaults) stay; callers see
  * one or the other body, as the transaction commits. Taken out of the rest of the routine planning
  * (`ctx.rebuiltRoutines`). In expand, a routine whose change `CREATE OR REPLACE` cannot make
- * (dropped and created again in contract) is put back as it is, and left to that step. A body
+ * (dropped and created again in contract) is put back as it is, and left to that step; in contract
+ * one the desired state drops (group dropFunctions, after the columns) is only emptied. A body
  * locks what it reads (`bodyLocks`); the replacement with a string body none.
  */
 export function rebuildRoutines(
@@ -551,15 +557,28 @@ export function rebuildRoutines(
 ): RoutineRebuild | undefined {
   const pairs = keys.flatMap((k) => {
     const want = findRoutine(ctx.desired, k);
-    if (want === undefined) return [];
     const had = findRoutine(ctx.live, k);
+    // One the desired state drops (in contract, after the columns) is only emptied.
+    if (want === undefined)
+      return phase === 'contract' && had !== undefined ? [{ key: k, now: had, claim: false, gone: true }] : [];
     const replaceable = had === undefined || routineNotReplaceable(had, want) === undefined;
     // In expand a routine CREATE OR REPLACE cannot change is still as it is live; in contract the
     // step that drops and creates it again (group recreateFunctions) came first. A new one is
     // created in expand.
-    return [{ key: k, now: phase === 'expand' && !replaceable ? had! : want, claim: had !== undefined && replaceable }];
+    return [
+      {
+        key: k,
+        now: phase === 'expand' && !replaceable ? had! : want,
+        claim: had !== undefined && replaceable,
+        gone: false,
+      },
+    ];
   });
+  const kept = pairs.filter((p) => !p.gone);
+  const gone = pairs.filter((p) => p.gone);
   if (pairs.length === 0) return undefined;
+  const names = (ps: readonly { now: Routine }[]) =>
+    ps.map((p) => `${p.now.kind} ${routineSignatureSql(p.now)}`).join(', ');
   for (const p of pairs) if (p.claim) ctx.rebuiltRoutines.add(p.key);
   const comment = (r: Routine): string[] => {
     const had = findRoutine(ctx.live, routineKey(r));
@@ -570,16 +589,19 @@ export function rebuildRoutines(
       'SET LOCAL check_function_bodies = off',
       ...pairs.map((p) => createRoutineSql(bodyless(p.now), { replace: true })),
     ],
-    after: pairs.flatMap((p) => [createRoutineSql(p.now, { replace: true }), ...(p.claim ? comment(p.now) : [])]),
-    locks: pairs.flatMap((p) => bodyLocks(ctx, p.now)),
+    after: kept.flatMap((p) => [createRoutineSql(p.now, { replace: true }), ...(p.claim ? comment(p.now) : [])]),
+    locks: kept.flatMap((p) => bodyLocks(ctx, p.now)),
     edit: chain(
       ...pairs.map(
         (p): ModelEdit =>
           (m) =>
-            putRoutine(m, p.now),
+            putRoutine(m, p.gone ? bodyless(p.now) : p.now),
       ),
     ),
     touches: pairs.map((p) => routineTouch(p.now)),
-    note: `${pairs.map((p) => `${p.now.kind} ${routineSignatureSql(p.now)}`).join(', ')} replaced around it`,
+    note: [
+      ...(kept.length > 0 ? [`${names(kept)} replaced around it`] : []),
+      ...(gone.length > 0 ? [`${names(gone)} emptied first (dropped later)`] : []),
+    ].join('; '),
   };
 }
