@@ -19,6 +19,7 @@
  */
 import type { RelationRef } from '../../diff/changes.js';
 import { qualified } from '../../model/names.js';
+import { lockTablesSql } from '../../sql/session.js';
 import { type PlanContext, type Touch, tableTouch } from '../context.js';
 import { chain, type ModelEdit, noEdit } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
@@ -41,12 +42,12 @@ export interface DependentsRebuild {
 export function columnDependents(
   ctx: PlanContext,
   table: RelationRef,
-  column: string,
+  column: string | undefined,
   desiredColumn?: string,
 ): Set<string> {
   return new Set([
     ...policiesReading(ctx, table, column, desiredColumn),
-    ...triggersNaming(ctx, table, column, desiredColumn),
+    ...(column === undefined ? [] : triggersNaming(ctx, table, column, desiredColumn)),
     ...routinesReading(ctx, table, column, desiredColumn),
   ]);
 }
@@ -54,12 +55,13 @@ export function columnDependents(
 /**
  * The policies, triggers and routines that read `column` of `table` (live), or `desiredColumn`
  * (desired), dropped or emptied before the change and created again after it; undefined when there
- * is none. Each is taken out of the rest of the planning of its kind.
+ * is none. Each is taken out of the rest of the planning of its kind. Without a column (the table is
+ * dropped): the policies of other tables and the routines that read the table.
  */
 export function rebuildColumnDependents(
   ctx: PlanContext,
   table: RelationRef,
-  column: string,
+  column: string | undefined,
   phase: 'expand' | 'contract',
   desiredColumn?: string,
 ): DependentsRebuild | undefined {
@@ -69,7 +71,8 @@ export function rebuildColumnDependents(
     phase,
   );
   const policies = rebuildPolicies(ctx, policiesReading(ctx, table, column, desiredColumn));
-  const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, column, desiredColumn));
+  const triggers =
+    column === undefined ? undefined : rebuildTriggers(ctx, triggersNaming(ctx, table, column, desiredColumn));
   if (routines === undefined && policies === undefined && triggers === undefined) return undefined;
   const own = qualified(table.schema, table.name);
   const lockFirst = (policies?.tables ?? []).filter((t) => qualified(t.schema, t.name) !== own);
@@ -82,4 +85,14 @@ export function rebuildColumnDependents(
     touches: [...lockFirst.map(tableTouch), ...(routines?.touches ?? []), ...(triggers?.touches ?? [])],
     note: [routines?.note, policies?.note, triggers?.note].filter((n) => n !== undefined).join('; '),
   };
+}
+
+/**
+ * `LOCK TABLE` of the other tables whose policies a step re-creates, then the table: the order in
+ * which a query of such a table locks them (its own, then what its policy's subquery reads).
+ */
+export function lockFirstSql(table: RelationRef, deps: DependentsRebuild | undefined): string[] {
+  return deps !== undefined && deps.lockFirst.length > 0
+    ? [lockTablesSql([...deps.lockFirst, table], 'ACCESS EXCLUSIVE')]
+    : [];
 }

@@ -33,7 +33,6 @@ import {
 } from '../../sql/columns.js';
 import { backfillBatchSql, isNullSql } from '../../sql/rows.js';
 import { identityAfterMaxSql } from '../../sql/sequences.js';
-import { lockTablesSql } from '../../sql/session.js';
 import { at, type BackfillDraft, lock, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
 import {
   chain,
@@ -51,7 +50,7 @@ import { storageParameterChange } from '../storage-parameters.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planCollationChange } from './collation.js';
-import { columnDependents, type DependentsRebuild, rebuildColumnDependents } from './column-dependents.js';
+import { columnDependents, lockFirstSql, rebuildColumnDependents } from './column-dependents.js';
 import { planNotNull } from './not-null.js';
 import { NOT_NULL_NAMES_MAJOR, planNotNullRename } from './not-null-names.js';
 import { rebuildViews, viewsReading } from './views.js';
@@ -249,16 +248,6 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
     ),
     [tableTouch(table), ...(deps?.touches ?? [])],
   );
-}
-
-/**
- * `LOCK TABLE` of the other tables whose policies a step re-creates, then the table: the order in
- * which a query of such a table locks them (its own, then what its policy's subquery reads).
- */
-function lockFirstSql(table: RelationRef, deps: DependentsRebuild | undefined): string[] {
-  return deps !== undefined && deps.lockFirst.length > 0
-    ? [lockTablesSql([...deps.lockFirst, table], 'ACCESS EXCLUSIVE')]
-    : [];
 }
 
 /**

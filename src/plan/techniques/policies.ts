@@ -193,22 +193,25 @@ function policyEntries(m: DatabaseModel): PolicyEntry[] {
 
 /**
  * Keys of the policies (of any table) that the desired state keeps and that read `column` of
- * `table` (live graph), or, when `desiredColumn` is given, that the desired state has reading it
- * (desired graph): those a change that drops or retypes `column` must take along.
+ * `table` (live graph; without a column, of another table, that read the table), or, when
+ * `desiredColumn` is given, that the desired state has reading it (desired graph): those a change
+ * that drops or retypes `column` (or drops the table) must take along.
  */
 export function policiesReading(
   ctx: PlanContext,
   table: RelationRef,
-  column: string,
+  column: string | undefined,
   desiredColumn?: string,
 ): string[] {
   const key = objectKey('table', table.schema, table.name);
   const keep = new Set(policyEntries(ctx.desired).map((e) => e.key));
   const found = [
-    ...ctx.liveGraph.dependentsOf(key, column),
-    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.dependentsOf(key, desiredColumn)),
+    ...ctx.liveGraph.columnDependentsOf(key, column),
+    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.columnDependentsOf(key, desiredColumn)),
   ];
-  return [...new Set(found.filter((k) => keep.has(k)))].sort();
+  // Without a column (the table is dropped), its own policies go with it.
+  const own = ` on ${qualified(table.schema, table.name)}`;
+  return [...new Set(found.filter((k) => keep.has(k) && (column !== undefined || !k.endsWith(own))))].sort();
 }
 
 /**

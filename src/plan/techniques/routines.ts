@@ -512,21 +512,22 @@ function findRoutine(m: DatabaseModel, key: string): Routine | undefined {
 /**
  * Keys of the routines that the desired state keeps and that read `column` of `table` (live graph:
  * PostgreSQL records the column in pg_depend for a SQL-standard body, and refuses to drop or retype
- * it under one), or, when `desiredColumn` is given, that the desired state has reading it; with
+ * it under one; without a column, that read the table), or, when `desiredColumn` is given, that
+ * the desired state has reading it; with
  * `dropped`, also those the desired state drops (they go in contract after the columns: group
  * dropFunctions).
  */
 export function routinesReading(
   ctx: PlanContext,
   table: RelationRef,
-  column: string,
+  column: string | undefined,
   desiredColumn?: string,
   dropped = false,
 ): string[] {
   const key = objectKey('table', table.schema, table.name);
   const found = [
-    ...ctx.liveGraph.dependentsOf(key, column),
-    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.dependentsOf(key, desiredColumn)),
+    ...ctx.liveGraph.columnDependentsOf(key, column),
+    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.columnDependentsOf(key, desiredColumn)),
   ];
   const wanted = (k: string) =>
     findRoutine(ctx.desired, k) !== undefined || (dropped && findRoutine(ctx.live, k) !== undefined);
