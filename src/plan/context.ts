@@ -387,8 +387,10 @@ export class PlanContext {
       !isManagedKey(k) ||
       ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired)) ||
       (k.startsWith('policy ') && desiredPolicies.has(k));
+    // On a column: what depends on the column itself (PostgreSQL does not refuse a column change
+    // under what depends on the table as a whole).
     return this.liveGraph
-      .dependentsOf(objectKey('table', ref.schema, ref.name), column)
+      .columnDependentsOf(objectKey('table', ref.schema, ref.name), column)
       .filter((k) => blocks(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
   }

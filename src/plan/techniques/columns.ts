@@ -473,7 +473,7 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
   // A policy, trigger or function the desired state drops goes in contract: in expand it still
   // reads the column.
   const dropped = ctx.liveGraph
-    .dependentsOf(objectKey('table', table.schema, table.name), to.name)
+    .columnDependentsOf(objectKey('table', table.schema, table.name), to.name)
     .filter((k) => !carried.has(k) && (k.startsWith('policy ') || k.startsWith('trigger ') || isRoutineKey(k)))
     .filter((k) => isManagedKey(k) && (k.startsWith('policy ') || k in readObjectFingerprints(ctx.live)));
   if (dropped.length > 0) {

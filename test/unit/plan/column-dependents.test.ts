@@ -78,6 +78,21 @@ describe('a type changed in place under what reads the column', () => {
     );
   });
 
+  test('a function that depends on the table as a whole (no column) neither holds the change back nor is replaced', () => {
+    const count: Routine = {
+      ...label,
+      name: 'total',
+      arguments: [],
+      returns: 'bigint',
+      body: 'RETURN (SELECT count(*) FROM public.users)',
+    };
+    const whole: Dependency[] = [{ from: 'function public.total()', to: 'table public.users' }];
+    const live = model(users('character varying(10)'), { functions: [count], edges: whole });
+    const desired = model(users('character varying(20)'), { functions: [count] });
+    const step = flat(plan(live, desired)).find((s) => s.summary.startsWith('change type of public.users.name'))!;
+    expect(step.sql).toEqual(['ALTER TABLE public.users ALTER COLUMN name TYPE varchar(20)']);
+  });
+
   test('a function zdm does not manage is still refused', () => {
     const live = model(users('character varying(10)'), { edges: edges.slice(0, 1) });
     const desired = model(users('character varying(20)'));
