@@ -224,4 +224,93 @@ schemas:
     );
     expect((await makePlan(db.client, { desiredPath: file })).empty).toBe(true);
   });
+
+  it('users.label renamed to handle (old-app writes label, new-app handle) while docs, whose policy reads it, is written: 0 failed', async () => {
+    await db.exec(`
+      DROP TABLE IF EXISTS public.docs, public.users;
+      CREATE TABLE public.users (id bigint PRIMARY KEY, label text NOT NULL);
+      INSERT INTO public.users SELECT g, 'l' || g FROM generate_series(1, 3000) g;
+      CREATE TABLE public.docs (id bigint PRIMARY KEY, owner bigint NOT NULL);
+      INSERT INTO public.docs SELECT g, g FROM generate_series(1, 3000) g;
+      ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY visible ON public.docs USING (owner > 0 OR EXISTS (SELECT FROM public.users u WHERE u.id = owner AND u.label = 'root'));
+      GRANT SELECT, INSERT, UPDATE, DELETE ON public.docs TO ${role};
+      GRANT SELECT ON public.users TO ${role};
+      ANALYZE;`);
+    const desired = `
+version: 1
+schemas:
+  public:
+    tables:
+      users:
+        columns:
+          id: { type: bigint, nullable: false }
+          handle: { type: text, nullable: false, renamedFrom: label }
+        primaryKey: { columns: [id] }
+        grants:
+          ${role}: [SELECT]
+      docs:
+        columns:
+          id: { type: bigint, nullable: false }
+          owner: { type: bigint, nullable: false }
+        primaryKey: { columns: [id] }
+        rowLevelSecurity: true
+        policies:
+          visible: { using: "owner > 0 OR EXISTS (SELECT FROM users u WHERE u.id = docs.owner AND u.handle = 'root')" }
+        grants:
+          ${role}: [SELECT, INSERT, UPDATE, DELETE]
+`;
+    const file = path.join(dir, 'rename.yaml');
+    await writeFile(file, desired);
+    const { plan } = await makePlan(db.client, { desiredPath: file, batchSize: 200 });
+    const swap = plan.phases.find((ph) => ph.name === 'contract')?.steps[0];
+    expect(swap?.summary).toMatch(/; policy visible on public\.docs dropped and created again around it$/);
+    const apply = (phase: 'expand' | 'backfill' | 'contract') =>
+      applyPhase(db.client, plan, { phase, allowHazards: ['long-running'], pauseMs: 0, oldWritesQuietMs: 0 });
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'app';
+    const docs = new AppWorkload(
+      url.toString(),
+      { schema: 'public', name: 'docs' },
+      'id',
+      await rows('SELECT id, owner AS v FROM public.docs'),
+      (n) => n,
+    );
+    const users = new AppWorkload(
+      db.url,
+      { schema: 'public', name: 'users' },
+      'id',
+      await rows('SELECT id, label AS v FROM public.users'),
+    );
+    await docs.start('docs-app', 'owner', 2);
+    const old = await users.start('old-app', 'label', 2);
+    await sleep(150);
+    await apply('expand');
+    await users.start('new-app', 'handle', 2);
+    await sleep(150);
+    await apply('backfill');
+    await sleep(150);
+    await users.stopGroup(old);
+    await apply('contract');
+    await sleep(150);
+    const d = await docs.stop();
+    const u = await users.stop();
+    console.log(
+      `rename under a policy of another table, old-app + new-app (PostgreSQL ${db.major}): ` +
+        `docs ${d.statements} statements (max ${d.maxMs.toFixed(1)} ms), users ${u.statements} statements ` +
+        `${JSON.stringify(u.byRole)} (max ${u.maxMs.toFixed(1)} ms), 0 failed`,
+    );
+    expect(d.failures).toEqual([]);
+    expect(u.failures).toEqual([]);
+    expect(u.byRole['old-app']!.updates).toBeGreaterThan(10);
+    expect(u.byRole['new-app']!.updates).toBeGreaterThan(10);
+    expect(await rows('SELECT id, owner AS v FROM public.docs')).toEqual(
+      new Map([...docs.expected()].map(([k, v]) => [k, String(v)])),
+    );
+    expect(await rows('SELECT id, handle AS v FROM public.users')).toEqual(
+      new Map([...users.expected()].map(([k, v]) => [k, String(v)])),
+    );
+    expect((await makePlan(db.client, { desiredPath: file })).empty).toBe(true);
+  });
 });
