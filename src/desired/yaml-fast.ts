@@ -273,8 +273,10 @@ class FastParser {
       content.push(l.slice(at));
       lastContent = j;
     }
-    // Without a final newline after the last line its chomping is the full parser's business.
+    // Without a final newline after the last line its chomping is the full parser's business; so is
+    // a trailing line of spaces beyond the block's indentation (content to the yaml library).
     if (lastContent === this.lines.length - 1) giveUp();
+    for (let e = lastContent + 1; e < j; e++) if (this.lines[e]!.length > at) giveUp();
     const body = content.slice(0, lastContent - first + 1).join('\n');
     const value = strip ? body : `${body}\n`;
     const n = this.nextContent(j);

@@ -39,6 +39,16 @@ export class DependencyGraph {
     );
   }
 
+  /**
+   * Objects that depend directly on `column` of `key` itself (pg_depend's refobjsubid), not on the
+   * relation as a whole: those PostgreSQL refuses to drop or retype the column under. Without a
+   * column, every dependent.
+   */
+  columnDependentsOf(key: string, column: string | undefined): string[] {
+    if (column === undefined) return this.dependentsOf(key);
+    return unique((this.in.get(key) ?? []).filter((e) => e.column === column).map((e) => e.from));
+  }
+
   /** Whether `from` depends directly on `to` (on `column` of it, when given). */
   dependsOn(from: string, to: string, column?: string): boolean {
     return (this.out.get(from) ?? []).some(

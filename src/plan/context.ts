@@ -217,6 +217,12 @@ export class PlanContext {
    */
   readonly widenedTriggers = new Map<string, Trigger>();
   /**
+   * Routines (object keys) with a SQL-standard body that a step replaces around a column change, as
+   * the desired state has them (techniques/routines.ts rebuildRoutines): the routine planning leaves
+   * them alone.
+   */
+  readonly rebuiltRoutines = new Set<string>();
+  /**
    * Indexes (`schema.name`) the desired state adds on a column whose type a shadow column changes:
    * the replacement builds them on the shadow (replace-column/steps.ts), not planCreateIndex.
    */
@@ -371,20 +377,18 @@ export class PlanContext {
 
   /**
    * Objects of the live database that PostgreSQL refuses to drop the table, or drop or retype the
-   * column when one is given, under: those zdm does not manage (rules, policies, publications, …,
-   * and functions or triggers only the dependency graph knows), and functions, procedures and
-   * triggers that it manages but does not re-create around such a change yet (a function the
-   * desired state drops is not one: it goes first). Each as its key reads (`rule r on public.t`),
-   * sorted.
+   * column when one is given, under: those zdm does not manage (rules, publications, …, and
+   * functions or triggers only the dependency graph knows), and functions, procedures, triggers and
+   * policies that it manages (a function the desired state drops is not one: it goes first). A
+   * step that takes some of them along (techniques/column-dependents.ts) leaves those out. Each as
+   * its key reads (`rule r on public.t`), sorted.
    */
   unmanagedDependents(ref: RelationRef, column?: string): string[] {
     // A trigger, rule or policy on the table itself goes with the table.
     const own = ` on ${qualified(ref.schema, ref.name)}`;
     const desired = readObjectFingerprints(this.input.desired);
     const live = readObjectFingerprints(this.input.live);
-    // Policies (issue 12) are managed, and not re-created around such a change either (one the
-    // desired state drops goes first, in contract), except by a column swap (replace-column), which
-    // re-creates the table's own (techniques/policies.ts rebuildPolicies) and leaves them out.
+    // Policies (issue 12) are managed; one the desired state drops goes first, in contract.
     const desiredPolicies = new Set(
       this.input.desired.schemas.flatMap((s) =>
         s.tables.flatMap((t) => (t.policies ?? []).map((p) => `policy ${p.name} on ${s.name}.${t.name}`)),
@@ -394,8 +398,10 @@ export class PlanContext {
       !isManagedKey(k) ||
       ((isRoutineKey(k) || k.startsWith('trigger ')) && (!(k in live) || k in desired)) ||
       (k.startsWith('policy ') && desiredPolicies.has(k));
+    // On a column: what depends on the column itself (PostgreSQL does not refuse a column change
+    // under what depends on the table as a whole).
     return this.liveGraph
-      .dependentsOf(objectKey('table', ref.schema, ref.name), column)
+      .columnDependentsOf(objectKey('table', ref.schema, ref.name), column)
       .filter((k) => blocks(k) && (column !== undefined || !k.endsWith(own)))
       .sort();
   }
@@ -414,9 +420,17 @@ export class PlanContext {
     );
   }
 
-  /** The refusal of a change under objects zdm does not manage (`unmanagedDependents`), or undefined. */
-  unmanagedRefusal(ref: RelationRef, column: string | undefined, change: string): string | undefined {
-    const deps = this.unmanagedDependents(ref, column);
+  /**
+   * The refusal of a change under objects zdm does not manage (`unmanagedDependents`), or undefined;
+   * `carried`: keys the step takes along (techniques/column-dependents.ts), left out.
+   */
+  unmanagedRefusal(
+    ref: RelationRef,
+    column: string | undefined,
+    change: string,
+    carried: ReadonlySet<string> = new Set(),
+  ): string | undefined {
+    const deps = this.unmanagedDependents(ref, column).filter((k) => !carried.has(k));
     if (deps.length === 0) return undefined;
     const named = this.namedDependents(deps);
     const one = deps.length === 1;

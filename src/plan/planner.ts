@@ -235,13 +235,22 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   const comments: SetComment[] = [];
   const viewChanges: views.ViewChange[] = [];
   const routineChanges: (routines.RoutineChange | routines.TriggerChange)[] = [];
+  // New and changed policies after the column changes: a step that changes a column a policy (of
+  // any table) reads takes the policy along (techniques/column-dependents.ts) and claims it first.
+  const policyChanges: Change[] = [];
+  const handle = (c: Change) => (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
   for (const c of changes) {
     if (byViews.has(c)) continue;
     if (c.kind === 'setComment') comments.push(c);
     else if (isViewChange(c)) viewChanges.push(c);
     else if (routines.isRoutineOrTriggerChange(c)) routineChanges.push(c);
-    (HANDLERS[c.kind] as (ctx: PlanContext, c: Change) => void)(ctx, c);
+    else if (c.kind === 'createPolicy' || c.kind === 'alterPolicy') {
+      policyChanges.push(c);
+      continue;
+    }
+    handle(c);
   }
+  for (const c of policyChanges) handle(c);
   views.planViews(ctx, viewChanges);
   routines.planRoutinesAndTriggers(ctx, routineChanges);
   planCompositeTypes(ctx, changes.filter(isCompositeTypeChange));

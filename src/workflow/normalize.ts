@@ -49,6 +49,7 @@ import { addConstraintSql, checkSql, exclusionSql } from '../sql/constraints.js'
 import { createIndexSql } from '../sql/indexes.js';
 import { createPartitionOfSql } from '../sql/partitions.js';
 import { createPolicySql } from '../sql/policies.js';
+import { quoteIdent } from '../sql/quote.js';
 import { createRoutineSql } from '../sql/routines.js';
 import { createExtensionSql, createSchemaSql } from '../sql/schemas.js';
 import { createSequenceSql } from '../sql/sequences.js';
@@ -471,8 +472,86 @@ function policyScratchName(scratch: Scratch, t: Table): string | undefined {
 }
 
 /** The desired policies with their expressions as the server deparses them (issue 12). */
-function mergePolicies(desired: Table, got: Table, live: Table | undefined): { policies?: Policy[] } {
+/**
+ * A policy's expressions name its own table, unqualified, where a subquery reads one of its columns
+ * (`WHERE u.id = docs.owner`: pg_get_expr prints it so). The scratch table has another name: each
+ * expression goes to the scratch with that name (`to`) and comes back with the table's (`back`).
+ * Only a name that needs no quotes is replaced, where it stands alone before a dot.
+ */
+function ownTableQualifier(table: string, scratch: string): { to: (e: string) => string; back: (e: string) => string } {
+  const swap = (from: string, into: string) => (e: string) =>
+    /^[a-z_][a-z0-9_$]*$/.test(from)
+      ? e.replace(new RegExp(`(?<![\\w$."])${from.replace(/\$/g, '\\$')}\\.(?=[a-z_"])`, 'g'), `${into}.`)
+      : e;
+  return { to: swap(table, scratch), back: swap(scratch, table) };
+}
+
+const PLAIN = /^[a-z_][a-z0-9_$]*$/;
+const AFTER_TABLE =
+  /^\s+(?!(?:where|join|inner|left|right|full|cross|natural|on|using|group|order|limit|offset|union|except|intersect|window|having|for|fetch|tablesample)\b)[a-z_]/i;
+
+interface Copy {
+  readonly schema: string;
+  readonly name: string;
+  /** The scratch copy's name. */
+  readonly copy: string;
+}
+
+/** `schema.table` → the table and its scratch copy, for the tables of a batch. */
+function copiesOf(tables: ReadonlyMap<string, Table>): Map<string, Copy> {
+  return new Map([...tables].map(([copy, t]) => [`${t.schema}.${t.name}`, { schema: t.schema, name: t.name, copy }]));
+}
+
+/**
+ * A policy's subquery may read another table of the desired state that the batch copies into the
+ * scratch schema (`FROM users u`, where the plan renames a column of users): in the scratch it reads
+ * the copy, which has the desired columns (the live table has not), and the deparsed text names the
+ * table again (`FROM public.users u`, as introspection prints it). Only `FROM` / `JOIN` followed by
+ * a name that needs no quotes (schema-qualified or resolved as search_path does: `own`, then public);
+ * a copy without an alias is given the table's name as one, so that `users.enabled` still resolves.
+ */
+function otherTablesQualifier(
+  copies: ReadonlyMap<string, Copy>,
+  scratchSchema: string,
+  own: string,
+): { to: (e: string) => string; back: (e: string) => string } {
+  const to = (e: string) =>
+    e.replace(
+      /\b(FROM|JOIN)(\s+)(?:([a-z_][a-z0-9_$]*)\.)?([a-z_][a-z0-9_$]*)(?![\w$."(])/gi,
+      (m, kw: string, sp: string, sch: string | undefined, name: string, at: number) => {
+        if (!PLAIN.test(name) || (sch !== undefined && !PLAIN.test(sch))) return m;
+        const found =
+          sch !== undefined
+            ? copies.get(`${sch}.${name}`)
+            : (copies.get(`${own}.${name}`) ?? copies.get(`public.${name}`));
+        if (found === undefined) return m;
+        const aliased = AFTER_TABLE.test(e.slice(at + m.length));
+        return `${kw}${sp}${scratchSchema}.${found.copy}${aliased ? '' : ` ${name}`}`;
+      },
+    );
+  const back = (e: string) => {
+    let out = e;
+    for (const { schema, name, copy } of copies.values()) {
+      const real = `${quoteIdent(schema)}.${quoteIdent(name)}`;
+      const alias = PLAIN.test(name) ? ` ${name.replaceAll('$', '\\$')}` : '';
+      out = out
+        .replace(new RegExp(`${scratchSchema}\\.${copy}${alias}(?![\\w$])`, 'g'), real)
+        .replace(new RegExp(`${scratchSchema}\\.${copy}(?![\\w$])`, 'g'), real);
+    }
+    return out;
+  };
+  return { to, back };
+}
+
+function mergePolicies(
+  desired: Table,
+  got: Table,
+  live: Table | undefined,
+  others: { back: (e: string) => string },
+): { policies?: Policy[] } {
   if (desired.policies === undefined) return {};
+  const own = ownTableQualifier(desired.name, got.name);
+  const back = (e: string) => own.back(others.back(e));
   const gotPolicies = byNameMap(got.policies);
   const livePolicies = byNameMap(live?.policies);
   return {
@@ -483,8 +562,8 @@ function mergePolicies(desired: Table, got: Table, live: Table | undefined): { p
       const { using: _u, withCheck: _w, ...rest } = p;
       return {
         ...rest,
-        ...opt('using', keep(p.using, n.using, l?.using)),
-        ...opt('withCheck', keep(p.withCheck, n.withCheck, l?.withCheck)),
+        ...opt('using', keep(p.using, n.using === undefined ? undefined : back(n.using), l?.using)),
+        ...opt('withCheck', keep(p.withCheck, n.withCheck === undefined ? undefined : back(n.withCheck), l?.withCheck)),
       };
     }),
   };
@@ -629,6 +708,7 @@ async function normalizeBatch(
       map.domains.set(name, d);
       await s.try(path, createDomainSql({ ...d, schema, name }, schemas));
     }
+    const createdTables: [string, Table][] = [];
     for (const t of work.tables) {
       await inSchema(t.schema);
       const name = policyScratchName(scratch, t) ?? scratch.next('t', tablePath(t));
@@ -649,9 +729,19 @@ async function normalizeBatch(
           await s.try(`${path}${SEP}compression`, columnCompressionSql(rel, c.name, c.compression));
         }
       }
-      // Policies (issue 12): their expressions deparsed; a role that does not exist is an error here.
-      for (const pol of created ? (t.policies ?? []) : []) {
-        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql(rel, pol));
+      if (created) createdTables.push([name, t]);
+    }
+    // Policies (issue 12), once every table of the batch is there (a subquery may read another):
+    // their expressions deparsed; a role that does not exist is an error here.
+    const copies = copiesOf(map.tables);
+    for (const [name, t] of createdTables) {
+      await inSchema(t.schema);
+      const own = ownTableQualifier(t.name, name);
+      const others = otherTablesQualifier(copies, schema, t.schema);
+      const to = (e: string | undefined) => (e === undefined ? undefined : others.to(own.to(e)));
+      for (const pol of t.policies ?? []) {
+        const scratchPolicy = { ...pol, ...opt('using', to(pol.using)), ...opt('withCheck', to(pol.withCheck)) };
+        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql({ schema, name }, scratchPolicy));
       }
     }
     const tableOut = new Map<Table, Table>();
@@ -670,7 +760,7 @@ async function normalizeBatch(
       const merged = mergeParts(t, g, map, liveTable);
       tableOut.set(t, {
         ...merged,
-        ...mergePolicies(t, g, liveTable),
+        ...mergePolicies(t, g, liveTable, otherTablesQualifier(copiesOf(map.tables), schema, t.schema)),
         columns: t.columns.map((c) => {
           const n = cols.get(c.name);
           if (!n) return c;

@@ -110,6 +110,69 @@ ${table(`          p_new: { using: "EXISTS (SELECT FROM allowed WHERE allowed.na
   });
 });
 
+describe('locks of a column change that takes policies along, from pg_locks', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await freshDatabase('column under policies');
+    dir = await mkdtemp(path.join(tmpdir(), 'zdm-column-policies-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const desired = (type: string, nick: boolean, using: string) => `version: 1
+schemas:
+  public:
+    tables:
+      users:
+        columns:
+          id: { type: integer, nullable: false }
+          name: { type: ${type}, nullable: false }
+${nick ? '          nick: { type: text }\n' : ''}        primaryKey: { columns: [id] }
+      docs:
+        columns:
+          id: { type: integer, nullable: false }
+          owner: { type: integer, nullable: false }
+        primaryKey: { columns: [id] }
+        rowLevelSecurity: true
+        policies:
+          see: { using: "${using}" }
+`;
+
+  // A policy of docs whose subquery reads users: its DROP and CREATE POLICY take ACCESS EXCLUSIVE on
+  // docs, and the step locks docs before users (LOCK TABLE), as a query of docs does.
+  it.for([
+    [
+      'a type changed in place',
+      `CREATE POLICY see ON docs USING (EXISTS (SELECT FROM users u WHERE u.id = owner AND u.name <> ''));`,
+      desired('varchar(20)', true, "EXISTS (SELECT FROM users u WHERE u.id = docs.owner AND u.name::text <> '')"),
+      /^change type of public\.users\.name .*; policy see on public\.docs dropped and created again around it$/,
+    ],
+    [
+      'a column dropped',
+      `CREATE POLICY see ON docs USING (EXISTS (SELECT FROM users u WHERE u.id = owner AND u.nick IS NOT NULL));`,
+      desired('varchar(10)', false, 'EXISTS (SELECT FROM users u WHERE u.id = docs.owner)'),
+      /^drop column public\.users\.nick and its data; policy see on public\.docs dropped and created again around it$/,
+    ],
+  ] as const)('%s under a policy of another table', async ([name, policy, want, summary]) => {
+    await db.exec(`DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;
+      CREATE TABLE users (id int PRIMARY KEY, name varchar(10) NOT NULL, nick text);
+      CREATE TABLE docs (id int PRIMARY KEY, owner int NOT NULL);
+      ALTER TABLE docs ENABLE ROW LEVEL SECURITY; ${policy}`);
+    const file = path.join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+    await writeFile(file, want);
+    const made = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    const observed = await runObserved(db.client, made.plan);
+    expect(observed.map((o) => o.step.replace(/^\S+ /, ''))).toEqual([expect.stringMatching(summary)]);
+    expect(observed[0]!.declared).toEqual(['ACCESS EXCLUSIVE on public.docs', 'ACCESS EXCLUSIVE on public.users']);
+    expect(observed[0]!.held).toEqual(observed[0]!.declared);
+    const again = await makePlan(db.client, { desiredPath: file, scratchUrl: adminUrl() });
+    expect(again.plan.phases.flatMap((p) => p.steps)).toEqual([]);
+  });
+});
+
 describe('roles stay outside zdm', () => {
   let db: TestDatabase;
   let dir: string;

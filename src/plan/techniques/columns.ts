@@ -4,9 +4,12 @@
  */
 import type { AddColumn, AlterColumn, DropColumn, RelationRef } from '../../diff/changes.js';
 import { docPath } from '../../diff/paths.js';
+import { isManagedKey } from '../../model/dependencies.js';
 import { withoutDirectives } from '../../model/directives.js';
 import { changedSettings, identitySettings } from '../../model/identity.js';
 import { qualified } from '../../model/names.js';
+import { objectKey, readObjectFingerprints } from '../../model/objects.js';
+import { isRoutineKey } from '../../model/routines.js';
 import type { Column } from '../../model/types.js';
 import { displayType } from '../../model/types-text.js';
 import {
@@ -47,6 +50,7 @@ import { storageParameterChange } from '../storage-parameters.js';
 import type { Hazard } from '../types.js';
 import { isVolatileDefault, unknownFunctions } from '../volatility.js';
 import { planCollationChange } from './collation.js';
+import { columnDependents, lockFirstSql, rebuildColumnDependents } from './column-dependents.js';
 import { planNotNull } from './not-null.js';
 import { NOT_NULL_NAMES_MAJOR, planNotNullRename } from './not-null-names.js';
 import { rebuildViews, viewsReading } from './views.js';
@@ -208,8 +212,9 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
   // Dropping a whole table drops its columns: nothing to do here then.
   if (ctx.desiredRelation(table) === undefined) return;
   // Views that read the column are changed or dropped before (techniques/views.ts, in contract's
-  // first group); objects zdm does not manage cannot be.
-  const refusal = ctx.unmanagedRefusal(table, column.name, 'drop it');
+  // first group); the policies, triggers and SQL-standard bodies the desired state keeps are taken
+  // along (column-dependents.ts); objects zdm does not manage cannot be.
+  const refusal = ctx.unmanagedRefusal(table, column.name, 'drop it', columnDependents(ctx, table, column.name));
   if (refusal !== undefined) {
     ctx.issue(
       `column ${qualified(table.schema, table.name)}.${column.name}`,
@@ -218,21 +223,30 @@ export function planDropColumn(ctx: PlanContext, ch: DropColumn): void {
     );
     return;
   }
+  const deps = rebuildColumnDependents(ctx, table, column.name, 'contract');
   ctx.add(
     at.contract('dropColumns'),
     sqlStep(
-      `drop column ${qualified(table.schema, table.name)}.${column.name} and its data`,
-      [dropColumnSql(table, column.name)],
-      { locks: [lock(table, 'ACCESS EXCLUSIVE')], hazards: ['data-loss'] },
+      `drop column ${qualified(table.schema, table.name)}.${column.name} and its data` + (deps ? `; ${deps.note}` : ''),
+      [
+        ...lockFirstSql(table, deps),
+        ...(deps?.before ?? []),
+        dropColumnSql(table, column.name),
+        ...(deps?.after ?? []),
+      ],
+      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...(deps?.locks ?? [])], hazards: ['data-loss'] },
     ),
     // PostgreSQL drops the sequences the column owns with it.
-    (m) =>
-      dropOwnedSequences(
-        mapTable(m, table, (t) => ({ ...t, columns: t.columns.filter((c) => c.name !== column.name) })),
-        table,
-        column.name,
-      ),
-    [tableTouch(table)],
+    chain(
+      (m) =>
+        dropOwnedSequences(
+          mapTable(m, table, (t) => ({ ...t, columns: t.columns.filter((c) => c.name !== column.name) })),
+          table,
+          column.name,
+        ),
+      deps?.edit ?? noEdit,
+    ),
+    [tableTouch(table), ...(deps?.touches ?? [])],
   );
 }
 
@@ -450,9 +464,25 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
   const display = `${qualified(table.schema, table.name)}.${to.name}`;
   const path = docPath(['schemas', table.schema, 'tables', table.name, 'columns', to.name, 'type']);
   const refuse = (why: string) => ctx.issue(`column ${display}`, why, path);
-  const refusal = ctx.unmanagedRefusal(table, to.name, 'change its type');
+  const carried = columnDependents(ctx, table, to.name);
+  const refusal = ctx.unmanagedRefusal(table, to.name, 'change its type', carried);
   if (refusal !== undefined) {
     refuse(refusal);
+    return;
+  }
+  // A policy, trigger or function the desired state drops goes in contract: in expand it still
+  // reads the column.
+  const dropped = ctx.liveGraph
+    .columnDependentsOf(objectKey('table', table.schema, table.name), to.name)
+    .filter((k) => !carried.has(k) && (k.startsWith('policy ') || k.startsWith('trigger ') || isRoutineKey(k)))
+    .filter((k) => isManagedKey(k) && (k.startsWith('policy ') || k in readObjectFingerprints(ctx.live)));
+  if (dropped.length > 0) {
+    const one = dropped.length === 1;
+    refuse(
+      `${dropped.join(', ')} depend${one ? 's' : ''} on the column, and the desired state drops ${one ? 'it' : 'them'} ` +
+        `(in contract, after this type change in expand): PostgreSQL refuses to change the type under ${one ? 'it' : 'them'}; ` +
+        `drop ${one ? 'it' : 'them'} in a plan of ${one ? 'its' : 'their'} own first`,
+    );
     return;
   }
   const root = rootTable(ctx.live, table);
@@ -477,21 +507,39 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
       return;
     }
   }
-  // PostgreSQL refuses ALTER COLUMN … TYPE under a view that reads the column, even a catalog-only one.
+  // PostgreSQL refuses ALTER COLUMN … TYPE under a view that reads the column, even a catalog-only
+  // one, and under a policy, a trigger or a SQL-standard body that does: each dropped (or emptied)
+  // and created again, as the desired state has it, in the same transaction.
   const views = rebuildViews(ctx, viewsReading(ctx, table, from.name), 'expand');
+  const deps = rebuildColumnDependents(ctx, table, to.name, 'expand');
   ctx.add(
     at.expand('columns'),
     sqlStep(
       `change type of ${display} ${from.type} → ${to.type} (binary-coercible: no rewrite)` +
-        (views ? `; ${views.note}` : ''),
-      [...(views?.drop ?? []), columnTypeSql(table, to.name, displayType(to.type)), ...(views?.create ?? [])],
-      { locks: [lock(table, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? [])], hazards: views?.hazards ?? [] },
+        (views ? `; ${views.note}` : '') +
+        (deps ? `; ${deps.note}` : ''),
+      [
+        ...lockFirstSql(table, deps),
+        ...(views?.drop ?? []),
+        ...(deps?.before ?? []),
+        columnTypeSql(table, to.name, displayType(to.type)),
+        ...(views?.create ?? []),
+        ...(deps?.after ?? []),
+      ],
+      {
+        locks: [lock(table, 'ACCESS EXCLUSIVE'), ...(views?.locks ?? []), ...(deps?.locks ?? [])],
+        hazards: views?.hazards ?? [],
+      },
     ),
-    chain((m) => {
-      const typed = mapColumn(m, table, to.name, (col) => ({ ...col, type: to.type }));
-      return rewrite ? mapRelation(typed, table, (r) => mapExpressions(r, rewrite)) : typed;
-    }, views?.edit ?? noEdit),
-    [tableTouch(table), ...(views?.touches ?? [])],
+    chain(
+      (m) => {
+        const typed = mapColumn(m, table, to.name, (col) => ({ ...col, type: to.type }));
+        return rewrite ? mapRelation(typed, table, (r) => mapExpressions(r, rewrite)) : typed;
+      },
+      views?.edit ?? noEdit,
+      deps?.edit ?? noEdit,
+    ),
+    [tableTouch(table), ...(views?.touches ?? []), ...(deps?.touches ?? [])],
   );
 }
 

@@ -11,10 +11,11 @@
  *   one transaction, so that no transaction ever sees the table without it.
  * - Dropped policies in contract (group `dropPolicies`, before the columns an expression may use are
  *   dropped), hazard `app-compat`: the old application version may rely on what it let through.
- * - A policy of a table that reads a column a column swap drops (replace-column) keeps reading the
- *   old column (kept equal to the new one by the sync trigger) until the swap, and is dropped and
- *   created as the desired state has it in the swap's transaction (`rebuildPolicies`); the swap
- *   holds ACCESS EXCLUSIVE on the table already.
+ * - A policy (of the table or of another one) that reads a column a column swap drops
+ *   (replace-column) keeps reading the old column (kept equal to the new one by the sync trigger)
+ *   until the swap, and is dropped and created as the desired state has it in the swap's
+ *   transaction (`rebuildPolicies`); the swap holds ACCESS EXCLUSIVE on the table already, and
+ *   takes it on the other tables with policies first.
  */
 import type { AlterPolicy, CreatePolicy, DropPolicy, RelationRef } from '../../diff/changes.js';
 import { relationOfKey } from '../../model/dependencies.js';
@@ -22,7 +23,7 @@ import { namesMentioned, qualified, qualifiedRef } from '../../model/names.js';
 import { objectKey } from '../../model/objects.js';
 import type { DatabaseModel, Policy, Table } from '../../model/types.js';
 import { alterPolicySql, createPolicySql, dropPolicySql, policyCommentSql } from '../../sql/policies.js';
-import { at, lock, type PlanContext, type Relation, sqlStep, tableTouch } from '../context.js';
+import { at, lock, type PlanContext, sqlStep, tableTouch } from '../context.js';
 import { type ModelEdit, mapTable, removeNamed } from '../model-edit.js';
 import type { LockInfo } from '../types.js';
 
@@ -154,62 +155,89 @@ export function planAlterPolicy(ctx: PlanContext, ch: AlterPolicy): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Policies dropped and created again around a column swap
-
-const policiesOf = (r: Relation | undefined): readonly Policy[] =>
-  r !== undefined && 'policies' in r ? (r.policies ?? []) : [];
+// Policies dropped and created again around a column change
 
 export interface PolicyRebuild {
   readonly drop: readonly string[];
   /** CREATE (and COMMENT) statements, as the desired state has the policies. */
   readonly create: readonly string[];
+  /**
+   * ACCESS EXCLUSIVE on each table that has one of the policies, ACCESS SHARE on each other relation
+   * a subquery of theirs reads (`policyReadLocks`).
+   */
   readonly locks: readonly LockInfo[];
+  /** The tables that have one of the policies, in key order. */
+  readonly tables: readonly RelationRef[];
   readonly edit: ModelEdit;
   /** `policy own on public.doc dropped and created again around it`, for the step's summary. */
   readonly note: string;
 }
 
+interface PolicyEntry {
+  readonly key: string;
+  readonly table: RelationRef;
+  readonly policy: Policy;
+}
+
+/** Every policy of the model, with its table and key. */
+function policyEntries(m: DatabaseModel): PolicyEntry[] {
+  return m.schemas.flatMap((s) =>
+    s.tables.flatMap((t) =>
+      (t.policies ?? []).map((p): PolicyEntry => {
+        const table = { schema: s.name, name: t.name };
+        return { key: policyKey(table, p.name), table, policy: p };
+      }),
+    ),
+  );
+}
+
 /**
- * Keys of the policies of `table` that the desired state keeps and that read `column` (live graph),
- * or, when `desiredColumn` is given, that the desired state has reading it (desired graph): those a
- * swap that drops `column` must take along. Policies of other tables are not (replace-column refuses
- * them).
+ * Keys of the policies (of any table) that the desired state keeps and that read `column` of
+ * `table` (live graph; without a column, of another table, that read the table), or, when
+ * `desiredColumn` is given, that the desired state has reading it (desired graph): those a change
+ * that drops or retypes `column` (or drops the table) must take along.
  */
 export function policiesReading(
   ctx: PlanContext,
   table: RelationRef,
-  column: string,
+  column: string | undefined,
   desiredColumn?: string,
 ): string[] {
   const key = objectKey('table', table.schema, table.name);
-  const keep = new Set((policiesOf(ctx.desiredRelation(table)) ?? []).map((p) => policyKey(table, p.name)));
+  const keep = new Set(policyEntries(ctx.desired).map((e) => e.key));
   const found = [
-    ...ctx.liveGraph.dependentsOf(key, column),
-    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.dependentsOf(key, desiredColumn)),
+    ...ctx.liveGraph.columnDependentsOf(key, column),
+    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.columnDependentsOf(key, desiredColumn)),
   ];
-  return [...new Set(found.filter((k) => keep.has(k)))].sort();
+  // Without a column (the table is dropped), its own policies go with it.
+  const own = ` on ${qualified(table.schema, table.name)}`;
+  return [...new Set(found.filter((k) => keep.has(k) && (column !== undefined || !k.endsWith(own))))].sort();
 }
 
 /**
- * The policies `keys` (of `table`, see `policiesReading`) dropped before a column swap and created
- * again after it, in its transaction, as the desired state has them; taken out of the rest of the
- * policy planning (`ctx.rebuiltPolicies`). CREATE POLICY takes ACCESS EXCLUSIVE on the table, DROP
- * POLICY ACCESS EXCLUSIVE and ACCESS SHARE (../shared/pg-locks.md). Undefined when there is none.
+ * The policies `keys` (see `policiesReading`) dropped before a column change and created again
+ * after it, in its transaction, as the desired state has them; taken out of the rest of the policy
+ * planning (`ctx.rebuiltPolicies`). CREATE POLICY takes ACCESS EXCLUSIVE on the policy's table (and
+ * ACCESS SHARE on what a subquery reads), DROP POLICY ACCESS EXCLUSIVE and ACCESS SHARE
+ * (../shared/pg-locks.md). Undefined when there is none.
  */
-export function rebuildPolicies(
-  ctx: PlanContext,
-  table: RelationRef,
-  keys: readonly string[],
-): PolicyRebuild | undefined {
-  const desired = (policiesOf(ctx.desiredRelation(table)) ?? []).filter((p) => keys.includes(policyKey(table, p.name)));
+export function rebuildPolicies(ctx: PlanContext, keys: readonly string[]): PolicyRebuild | undefined {
+  const wanted = new Set(keys);
+  const desired = policyEntries(ctx.desired).filter((e) => wanted.has(e.key));
   if (desired.length === 0) return undefined;
-  const live = (policiesOf(ctx.liveRelation(table)) ?? []).filter((p) => keys.includes(policyKey(table, p.name)));
-  for (const p of desired) ctx.rebuiltPolicies.add(policyKey(table, p.name));
+  const live = policyEntries(ctx.live).filter((e) => wanted.has(e.key));
+  for (const e of desired) ctx.rebuiltPolicies.add(e.key);
+  const tables = [...new Map(desired.map((e) => [qualifiedRef(e.table), e.table])).values()];
+  const own = new Set(tables.map((t) => qualified(t.schema, t.name)));
   return {
-    drop: live.map((p) => dropPolicySql(table, p.name)),
-    create: desired.flatMap((p) => createPolicyStatements(table, p)),
-    locks: [lock(table, 'ACCESS EXCLUSIVE')],
-    edit: (m) => desired.reduce((out, p) => withPolicy(out, table, p.name, p), m),
-    note: `${desired.map((p) => policyKey(table, p.name)).join(', ')} dropped and created again around it`,
+    drop: live.map((e) => dropPolicySql(e.table, e.policy.name)),
+    create: desired.flatMap((e) => createPolicyStatements(e.table, e.policy)),
+    locks: [
+      ...tables.map((t) => lock(t, 'ACCESS EXCLUSIVE')),
+      ...desired.flatMap((e) => policyReadLocks(ctx, e.table, e.policy.name)).filter((l) => !own.has(l.relation)),
+    ],
+    tables,
+    edit: (m) => desired.reduce((out, e) => withPolicy(out, e.table, e.policy.name, e.policy), m),
+    note: `${desired.map((e) => e.key).join(', ')} dropped and created again around it`,
   };
 }

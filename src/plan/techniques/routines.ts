@@ -38,11 +38,17 @@ import { elementTypeName } from '../../model/composite-types.js';
 import { isManagedKey, keyKind, relationOfKey } from '../../model/dependencies.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
 import { qualified } from '../../model/names.js';
-import { objectFingerprints } from '../../model/objects.js';
-import { routineKey, triggerKey } from '../../model/routines.js';
+import { objectFingerprints, objectKey } from '../../model/objects.js';
+import { isRoutineKey, routineKey, routineNotReplaceable, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
 import { quoteIdent } from '../../sql/quote.js';
-import { commentRoutineSql, createRoutineSql, createRoutineStatements, dropRoutineSql } from '../../sql/routines.js';
+import {
+  commentRoutineSql,
+  createRoutineSql,
+  createRoutineStatements,
+  dropRoutineSql,
+  routineSignatureSql,
+} from '../../sql/routines.js';
 import {
   commentTriggerSql,
   createUserTriggerSql,
@@ -163,6 +169,7 @@ export function bodyLocks(ctx: PlanContext, r: Routine): LockInfo[] {
 
 function createOrReplace(ctx: PlanContext, c: CreateRoutine | ReplaceRoutine): void {
   const r = c.kind === 'createRoutine' ? c.routine : c.to;
+  if (ctx.rebuiltRoutines.has(routineKey(r))) return;
   const what = `${r.kind} ${r.schema}.${r.name}`;
   let sql: string[];
   let summary: string;
@@ -597,4 +604,122 @@ function widen(ctx: PlanContext, live: Trigger | undefined, widened: Trigger, co
     (m) => putTrigger(m, kept),
     [triggerTouch(widened)],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routines with a SQL-standard body replaced around a column change
+
+export interface RoutineRebuild {
+  /** Before the change: each routine's body replaced by one that reads nothing (CREATE OR REPLACE). */
+  readonly before: readonly string[];
+  /** After it: each routine replaced as the desired state has it (or as it is, see `rebuildRoutines`). */
+  readonly after: readonly string[];
+  readonly locks: readonly LockInfo[];
+  readonly edit: ModelEdit;
+  readonly touches: readonly Touch[];
+  /** `function public.f(integer) replaced around it`, for the step's summary. */
+  readonly note: string;
+}
+
+function findRoutine(m: DatabaseModel, key: string): Routine | undefined {
+  for (const s of m.schemas) for (const r of s.functions) if (routineKey(r) === key) return r;
+  return undefined;
+}
+
+/**
+ * Keys of the routines that the desired state keeps and that read `column` of `table` (live graph:
+ * PostgreSQL records the column in pg_depend for a SQL-standard body, and refuses to drop or retype
+ * it under one; without a column, that read the table), or, when `desiredColumn` is given, that
+ * the desired state has reading it; with
+ * `dropped`, also those the desired state drops (they go in contract after the columns: group
+ * dropFunctions).
+ */
+export function routinesReading(
+  ctx: PlanContext,
+  table: RelationRef,
+  column: string | undefined,
+  desiredColumn?: string,
+  dropped = false,
+): string[] {
+  const key = objectKey('table', table.schema, table.name);
+  const found = [
+    ...ctx.liveGraph.columnDependentsOf(key, column),
+    ...(desiredColumn === undefined ? [] : ctx.desiredGraph.columnDependentsOf(key, desiredColumn)),
+  ];
+  const wanted = (k: string) =>
+    findRoutine(ctx.desired, k) !== undefined || (dropped && findRoutine(ctx.live, k) !== undefined);
+  return [...new Set(found.filter((k) => isRoutineKey(k) && wanted(k)))].sort();
+}
+
+/** The routine with a body that reads nothing (`SELECT NULL`, not parsed: check_function_bodies is off). */
+function bodyless(r: Routine): Routine {
+  const { sqlBody: _s, ...rest } = r;
+  return { ...rest, body: 'SELECT NULL' };
+}
+
+/**
+ * The routines `keys` (see `routinesReading`) kept through a column change without dropping them:
+ * before it, `CREATE OR REPLACE` gives each a string body that reads nothing (PostgreSQL forgets
+ * the column in pg_depend), after it, `CREATE OR REPLACE` as the desired state has it. Their OID,
+ * privileges, owner, comment and whatever uses them (views, policies, defaults) stay; callers see
+ * one or the other body, as the transaction commits. Taken out of the rest of the routine planning
+ * (`ctx.rebuiltRoutines`). In expand, a routine whose change `CREATE OR REPLACE` cannot make
+ * (dropped and created again in contract) is put back as it is, and left to that step; in contract
+ * one the desired state drops (group dropFunctions, after the columns) is only emptied. A body
+ * locks what it reads (`bodyLocks`); the replacement with a string body none.
+ */
+export function rebuildRoutines(
+  ctx: PlanContext,
+  keys: readonly string[],
+  phase: 'expand' | 'contract',
+): RoutineRebuild | undefined {
+  const pairs = keys.flatMap((k) => {
+    const want = findRoutine(ctx.desired, k);
+    const had = findRoutine(ctx.live, k);
+    // One the desired state drops (in contract, after the columns) is only emptied.
+    if (want === undefined)
+      return phase === 'contract' && had !== undefined ? [{ key: k, now: had, claim: false, gone: true }] : [];
+    const replaceable = had === undefined || routineNotReplaceable(had, want) === undefined;
+    // In expand a routine CREATE OR REPLACE cannot change is still as it is live; in contract the
+    // step that drops and creates it again (group recreateFunctions) came first. A new one is
+    // created in expand.
+    return [
+      {
+        key: k,
+        now: phase === 'expand' && !replaceable ? had! : want,
+        claim: had !== undefined && replaceable,
+        gone: false,
+      },
+    ];
+  });
+  const kept = pairs.filter((p) => !p.gone);
+  const gone = pairs.filter((p) => p.gone);
+  if (pairs.length === 0) return undefined;
+  const names = (ps: readonly { now: Routine }[]) =>
+    ps.map((p) => `${p.now.kind} ${routineSignatureSql(p.now)}`).join(', ');
+  for (const p of pairs) if (p.claim) ctx.rebuiltRoutines.add(p.key);
+  const comment = (r: Routine): string[] => {
+    const had = findRoutine(ctx.live, routineKey(r));
+    return had !== undefined && had.comment !== r.comment ? [commentRoutineSql(r, r.comment)] : [];
+  };
+  return {
+    before: [
+      'SET LOCAL check_function_bodies = off',
+      ...pairs.map((p) => createRoutineSql(bodyless(p.now), { replace: true })),
+    ],
+    after: kept.flatMap((p) => [createRoutineSql(p.now, { replace: true }), ...(p.claim ? comment(p.now) : [])]),
+    locks: kept.flatMap((p) => bodyLocks(ctx, p.now)),
+    edit: chain(
+      ...pairs.map(
+        (p): ModelEdit =>
+          (m) =>
+            putRoutine(m, p.gone ? bodyless(p.now) : p.now),
+      ),
+    ),
+    touches: pairs.map((p) => routineTouch(p.now)),
+    note: [
+      ...(kept.length > 0 ? [`${names(kept)} replaced around it`] : []),
+      ...(gone.length > 0 ? [`${names(gone)} emptied first (dropped later)`] : []),
+    ].join('; '),
+  };
 }

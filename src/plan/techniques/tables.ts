@@ -36,8 +36,9 @@ import {
 } from '../../sql/partitions.js';
 import { createTableSql, dropTableSql, newPartitionsSql, relationPartsSql, setLoggedSql } from '../../sql/tables.js';
 import { at, lock, type Placement, type PlanContext, rootTable, sqlStep, tableTouch } from '../context.js';
-import { dropOwnedSequences, mapRelation, mapSchema, omit } from '../model-edit.js';
+import { chain, dropOwnedSequences, mapRelation, mapSchema, noEdit, omit } from '../model-edit.js';
 import type { Hazard, LockInfo } from '../types.js';
+import { columnDependents, lockFirstSql, rebuildColumnDependents } from './column-dependents.js';
 import { NOT_NULL_NAMES_MAJOR } from './not-null-names.js';
 
 /** A new relation as the model shows it right after its creation step: no foreign keys, no comments yet. */
@@ -97,8 +98,9 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   const t = ch.table;
   const ref = { schema: t.schema, name: t.name };
   // Views that read the table are changed or dropped before (techniques/views.ts, in contract's
-  // first group); objects zdm does not manage cannot be.
-  const refusal = ctx.unmanagedRefusal(ref, undefined, 'drop it');
+  // first group); policies of other tables and SQL-standard bodies that read it are taken along
+  // (column-dependents.ts); objects zdm does not manage cannot be.
+  const refusal = ctx.unmanagedRefusal(ref, undefined, 'drop it', columnDependents(ctx, ref, undefined));
   if (refusal !== undefined) {
     ctx.issue(`table ${qualifiedRef(ref)}`, refusal);
     return;
@@ -122,19 +124,24 @@ export function planDropTable(ctx: PlanContext, ch: DropTable): void {
   const refLocks: LockInfo[] = t.foreignKeys
     .filter((fk) => fk.references.schema !== t.schema || fk.references.table !== t.name)
     .map((fk) => lock({ schema: fk.references.schema, name: fk.references.table }, 'ACCESS EXCLUSIVE'));
+  const deps = rebuildColumnDependents(ctx, ref, undefined, 'contract');
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop table ${qualifiedRef(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}`,
-      [dropTableSql(ref)],
-      { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks], hazards: ['data-loss'] },
+      `drop table ${qualifiedRef(ref)} and its data${t.partitions.length > 0 ? ` (with its ${countPartitions(t)} partitions)` : ''}` +
+        (deps ? `; ${deps.note}` : ''),
+      [...lockFirstSql(ref, deps), ...(deps?.before ?? []), dropTableSql(ref), ...(deps?.after ?? [])],
+      { locks: [lock(ref, 'ACCESS EXCLUSIVE'), ...refLocks, ...(deps?.locks ?? [])], hazards: ['data-loss'] },
     ),
-    (m) =>
-      dropOwnedSequences(
-        mapSchema(m, t.schema, (s) => ({ ...s, tables: s.tables.filter((x) => x.name !== t.name) })),
-        ref,
-      ),
-    [tableTouch(ref)],
+    chain(
+      (m) =>
+        dropOwnedSequences(
+          mapSchema(m, t.schema, (s) => ({ ...s, tables: s.tables.filter((x) => x.name !== t.name) })),
+          ref,
+        ),
+      deps?.edit ?? noEdit,
+    ),
+    [tableTouch(ref), ...(deps?.touches ?? [])],
   );
 }
 

@@ -153,6 +153,7 @@ describe('the fast YAML path', () => {
     ['a list after a value at the same indentation', 'a: 1\n- b\n'],
     ['a literal block at the end of the file without a newline', 'a: |\n  x'],
     ['a leading blank line longer than the indentation', 'a: |\n    \n  x\n'],
+    ['a trailing line of spaces longer than the indentation', 'a: |\n  x\n      \nb: 1\n'],
   ])('%s: left to the yaml library', (_name, text) => {
     expect(parseYamlFast(text)).toBeUndefined();
   });

@@ -10,7 +10,7 @@ import type { Column, Table } from '../../../model/types.js';
 import { findRelation, type PlanContext } from '../../context.js';
 import { mentions } from '../../reparse.js';
 import { hasBatchKey } from '../../row-key.js';
-import { policiesReading } from '../policies.js';
+import { columnDependents } from '../column-dependents.js';
 import { triggersNaming } from '../routines.js';
 import {
   type Carried,
@@ -82,15 +82,15 @@ export const COLUMN_RULES: readonly Rule<ReplaceFacts>[] = [
         : undefined,
   },
   {
-    // Views over the column, and the table's own policies over it, are dropped and created again in
-    // the swap (steps.ts); what zdm does not manage cannot be (triggers have their own rule), nor
-    // policies of other tables.
+    // Views over the column, the policies over it (of the table, or of another one) and the
+    // SQL-standard bodies that read it are dropped (a body: emptied) and created again in the swap
+    // (steps.ts, column-dependents.ts); what zdm does not manage cannot be (triggers have their own rule).
     name: 'unmanaged-uses-column',
     refuse: ({ ctx, change }) => {
-      const own = new Set(policiesReading(ctx, change.table, change.from.name));
+      const carried = columnDependents(ctx, change.table, change.from.name);
       const deps = ctx
         .unmanagedDependents(change.table, change.from.name)
-        .filter((k) => !k.startsWith('trigger ') && !own.has(k));
+        .filter((k) => !k.startsWith('trigger ') && !carried.has(k));
       return deps.length > 0
         ? `${ctx.namedDependents(deps).join(', ')} depend${deps.length === 1 ? 's' : ''} on the column: change ${deps.length === 1 ? 'it' : 'them'} in a plan of ${deps.length === 1 ? 'its' : 'their'} own first`
         : undefined;

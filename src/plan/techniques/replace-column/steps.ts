@@ -64,10 +64,10 @@ import {
 } from '../../model-edit.js';
 import { freshName, generatedName, NOT_NULL_HELPER_ROLE } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
+import { rebuildColumnDependents } from '../column-dependents.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
-import { policiesReading, rebuildPolicies } from '../policies.js';
-import { rebuildTriggers, triggersNaming, widenTriggers } from '../routines.js';
+import { widenTriggers } from '../routines.js';
 import { planValidation } from '../validate.js';
 import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
@@ -562,10 +562,17 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   const newName = r.names.shadow;
   const finalName = to.name;
   const sql: string[] = [];
-  if (carry.touches.length > 0) {
+  // Policies that read the old column (of the table, or of another table through a subquery),
+  // triggers of the table whose UPDATE OF or WHEN names it, and SQL-standard bodies that read it (on
+  // a type change those the desired state has over the column too): PostgreSQL refuses to drop the
+  // column under them. Dropped (a body: emptied) here, created again on the new column below.
+  const deps = rebuildColumnDependents(ctx, table, from.name, 'contract', rename ? undefined : to.name);
+  const policyTables = deps?.lockFirst ?? [];
+  if (carry.touches.length > 0 || policyTables.length > 0) {
     // The application locks a referencing table (its INSERT) before the referenced one (the foreign
-    // key's KEY SHARE row lock): taking them in the same order, up front, cannot deadlock with it.
-    const order = [...carry.touches.map((x) => ({ schema: x.schema!, name: x.name })), table];
+    // key's KEY SHARE row lock), and a table before what its policies' subqueries read (the
+    // rewriter adds them): taking them in the same order, up front, cannot deadlock with it.
+    const order = [...policyTables, ...carry.touches.map((x) => ({ schema: x.schema!, name: x.name })), table];
     sql.push(lockTablesSql(order, 'ACCESS EXCLUSIVE'));
   }
   sql.push(...dropSyncTriggerSql(s.spec));
@@ -599,12 +606,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
           .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
   ];
   const views = rebuildViews(ctx, viewStarts, 'contract');
-  // Policies of the table that read the old column likewise (on a type change, the desired state's
-  // policies over the column too): PostgreSQL refuses to drop the column under them.
-  const policies = rebuildPolicies(ctx, table, policiesReading(ctx, table, from.name, rename ? undefined : to.name));
-  // And triggers on the table whose UPDATE OF or WHEN names the old column.
-  const triggers = rebuildTriggers(ctx, triggersNaming(ctx, table, from.name, rename ? undefined : to.name));
-  sql.push(...(views?.drop ?? []), ...(policies?.drop ?? []), ...(triggers?.drop ?? []));
+  sql.push(...(views?.drop ?? []), ...(deps?.before ?? []));
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
   if (!rename && helper !== undefined) {
@@ -621,7 +623,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   if (!rename && to.comment !== undefined) {
     sql.push(commentSql({ kind: 'column', schema: table.schema, table: table.name, column: finalName }, to.comment));
   }
-  sql.push(...(views?.create ?? []), ...(policies?.create ?? []), ...(triggers?.create ?? []));
+  sql.push(...(views?.create ?? []), ...(deps?.after ?? []));
   const swapEdit: ModelEdit = (m) =>
     mapTable(m, table, (x) => {
       const current = x.columns.find((c) => c.name === newName);
@@ -638,12 +640,12 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         (helper !== undefined ? `; SET NOT NULL (no scan: ${helper.name} is validated)` : '')
       : `swap ${qualified(table.schema, table.name)}.${newName} (${to.type}) in for ${from.name} (${from.type}): drop the sync trigger and the old column, rename, carry indexes, constraints, default and sequences over`) +
       (views ? `; ${views.note}` : '') +
-      (policies ? `; ${policies.note}` : '') +
-      (triggers ? `; ${triggers.note}` : ''),
+      (deps ? `; ${deps.note}` : ''),
     sql,
     {
-      // The policies' and triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's.
-      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? [])],
+      // The triggers' own locks (ACCESS EXCLUSIVE and weaker, on the table) are the swap's; the
+      // policies' are on their tables, and on what their subqueries read.
+      locks: [lock(table, 'ACCESS EXCLUSIVE'), ...carry.locks, ...(views?.locks ?? []), ...(deps?.locks ?? [])],
       hazards: views?.hazards ?? [],
     },
   );
@@ -665,15 +667,14 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
       ...carry.edits,
       (m) => moveOwnership(m, owned, finalName),
       views?.edit ?? ((m) => m),
-      policies?.edit ?? ((m) => m),
-      triggers?.edit ?? ((m) => m),
+      deps?.edit ?? ((m) => m),
     ),
     [
       tableTouch(table),
       ...carry.touches,
       ...owned.map((q): Touch => ({ kind: 'sequence', schema: q.schema, name: q.name })),
       ...(views?.touches ?? []),
-      ...(triggers?.touches ?? []),
+      ...(deps?.touches ?? []),
     ],
   );
   for (const { table: child, fk } of carry.revalidate) {
