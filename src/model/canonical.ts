@@ -104,7 +104,7 @@ function shapedCopy<T extends object>(o: T, shape: Shape): T {
  * the copy: a table's canonical text is written for every table of both models, and the copies
  * were most of what a large plan allocated.
  */
-function writeShaped(o: object, shape: Shape, out: string[]): void {
+function writeShaped(o: object, shape: Shape, out: Sink): void {
   const members = [...shapedMembers(o, shape)].filter(([, v]) => v !== undefined);
   members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   out.push('{');
@@ -127,6 +127,19 @@ function writeShaped(o: object, shape: Shape, out: string[]): void {
     }
   }
   out.push('}');
+}
+
+/**
+ * stableStringify of an object without some of its top-level keys, written without copying it:
+ * `textWithout('comment')(x)` is `stableStringify` of x's other members.
+ */
+export function textWithout(...keys: string[]): (o: object) => string {
+  const shape: Shape = new Map(keys.map((k) => [k, null]));
+  return (o) => {
+    const out: string[] = [];
+    writeShaped(o, shape, out);
+    return out.join('');
+  };
 }
 
 function canonicalIndex(ix: Index): Omit<Index, 'valid'> {
@@ -291,7 +304,38 @@ export function stableStringify(value: unknown): string {
   return out.join('');
 }
 
-function writeStable(value: unknown, out: string[]): void {
+/** Where writeStable puts its pieces: a list to join (stableStringify), or a hash fed in chunks. */
+interface Sink {
+  push(a: string, b?: string): unknown;
+}
+
+/**
+ * A sha256 fed the pieces of a text, joined a chunk at a time: a model's canonical text (tens of MB
+ * at 10,000 tables) is hashed without being held whole. The pieces are whole JSON tokens, so the
+ * UTF-8 of the chunks is the UTF-8 of the text.
+ */
+class HashSink implements Sink {
+  private readonly hash = createHash('sha256');
+  private parts: string[] = [];
+
+  push(a: string, b?: string): void {
+    this.parts.push(a);
+    if (b !== undefined) this.parts.push(b);
+    if (this.parts.length >= 4096) this.flush();
+  }
+
+  digest(): string {
+    this.flush();
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  private flush(): void {
+    this.hash.update(this.parts.join(''));
+    this.parts = [];
+  }
+}
+
+function writeStable(value: unknown, out: Sink): void {
   if (value === null || typeof value !== 'object') {
     // As JSON.stringify: undefined (and functions) print as nothing.
     const text = JSON.stringify(value) as string | undefined;
@@ -332,14 +376,25 @@ export function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** `sha256:<hex>` of the canonical model: equal models, equal fingerprints. */
-export function fingerprint(m: DatabaseModel): string {
-  return sha256(canonicalText(m));
+/** The canonical model as text: what its fingerprint is the sha256 of. */
+export function canonicalText(m: DatabaseModel): string {
+  return stableStringify(hashedForm(canonicalizeForHash(m)));
 }
 
-/** The canonical model as text. */
-const canonicalText = memoized((m: DatabaseModel): string => stableStringify(hashedForm(canonicalizeForHash(m))));
+/**
+ * `sha256:<hex>` of the canonical model (the sha256 of its stableStringify text, hashed as it is
+ * written): equal models, equal fingerprints.
+ */
+export const fingerprint = memoized((m: DatabaseModel): string => {
+  const sink = new HashSink();
+  writeStable(hashedForm(canonicalizeForHash(m)), sink);
+  return sink.digest();
+});
 
+/**
+ * True when two models describe the same schema: their canonical texts are equal, which their
+ * fingerprints (sha256 of those texts) say without either text being held.
+ */
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
-  return a === b || canonicalText(a) === canonicalText(b);
+  return a === b || fingerprint(a) === fingerprint(b);
 }
