@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
-  canonicalText,
   canonicalizeForHash,
+  canonicalText,
   fingerprint,
   modelsEqual,
   sha256,
