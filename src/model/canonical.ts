@@ -73,15 +73,9 @@ const TABLE_SHAPE: Shape = new Map<string, ListRule | null>([
   ['policies', { order: byName, dropEmpty: true }],
 ]);
 
-/** The members of `o` that the canonical form keeps, by `shape`, as [key, value, rule]. */
-function* shapedMembers(o: object, shape: Shape): Generator<[string, unknown, ListRule | undefined]> {
-  for (const [k, v] of Object.entries(o)) {
-    const rule = shape.get(k);
-    if (rule === null) continue;
-    if (rule?.dropEmpty && (v === undefined || (v as readonly unknown[]).length === 0)) continue;
-    yield [k, v, rule];
-  }
-}
+/** Whether the canonical form keeps a member of value `v` under `rule` (its rule in the shape). */
+const kept = (rule: ListRule | null | undefined, v: unknown): boolean =>
+  v !== undefined && rule !== null && !(rule?.dropEmpty && (v as readonly unknown[]).length === 0);
 
 const sortedBy = (xs: readonly unknown[], rule: ListRule): unknown[] =>
   [...xs].sort(rule.order as (a: unknown, b: unknown) => number);
@@ -89,11 +83,13 @@ const sortedBy = (xs: readonly unknown[], rule: ListRule): unknown[] =>
 /** `o` in its canonical form, as a new object (what canonicalize returns). */
 function shapedCopy<T extends object>(o: T, shape: Shape): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v, rule] of shapedMembers(o, shape)) {
-    if (rule === undefined || v === undefined) out[k] = v;
+  for (const [k, v] of Object.entries(o)) {
+    const rule = shape.get(k);
+    if (!kept(rule, v)) continue;
+    if (rule === undefined) out[k] = v;
     else {
-      const list = sortedBy(v as readonly unknown[], rule);
-      out[k] = rule.each ? list.map((x) => shapedCopy(x as object, rule.each!)) : list;
+      const list = sortedBy(v as readonly unknown[], rule!);
+      out[k] = rule!.each ? list.map((x) => shapedCopy(x as object, rule.each!)) : list;
     }
   }
   return out as T;
@@ -105,26 +101,30 @@ function shapedCopy<T extends object>(o: T, shape: Shape): T {
  * were most of what a large plan allocated.
  */
 function writeShaped(o: object, shape: Shape, out: Sink): void {
-  const members = [...shapedMembers(o, shape)].filter(([, v]) => v !== undefined);
-  members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = Object.keys(o).sort();
   out.push('{');
-  for (let i = 0; i < members.length; i++) {
-    const [k, v, rule] = members[i]!;
-    if (i > 0) out.push(',');
+  let first = true;
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    const rule = shape.get(k);
+    if (!kept(rule, v)) continue;
+    if (!first) out.push(',');
+    first = false;
     out.push(JSON.stringify(k), ':');
-    if (rule === undefined) writeStable(v, out);
-    else {
-      out.push('[');
-      const list = sortedBy(v as readonly unknown[], rule);
-      for (let j = 0; j < list.length; j++) {
-        if (j > 0) out.push(',');
-        const x = list[j];
-        if (x === undefined) continue;
-        if (rule.each) writeShaped(x as object, rule.each, out);
-        else writeStable(x, out);
-      }
-      out.push(']');
+    if (rule === undefined) {
+      writeStable(v, out);
+      continue;
     }
+    out.push('[');
+    const list = sortedBy(v as readonly unknown[], rule!);
+    for (let j = 0; j < list.length; j++) {
+      if (j > 0) out.push(',');
+      const x = list[j];
+      if (x === undefined) continue;
+      if (rule!.each) writeShaped(x as object, rule!.each, out);
+      else writeStable(x, out);
+    }
+    out.push(']');
   }
   out.push('}');
 }
