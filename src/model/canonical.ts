@@ -86,11 +86,13 @@ function shapedCopy<T extends object>(o: T, shape: Shape): T {
   for (const [k, v] of Object.entries(o)) {
     const rule = shape.get(k);
     if (!kept(rule, v)) continue;
-    if (rule === undefined) out[k] = v;
-    else {
-      const list = sortedBy(v as readonly unknown[], rule!);
-      out[k] = rule!.each ? list.map((x) => shapedCopy(x as object, rule.each!)) : list;
+    if (!rule) {
+      out[k] = v;
+      continue;
     }
+    const { each } = rule;
+    const list = sortedBy(v as readonly unknown[], rule);
+    out[k] = each ? list.map((x) => shapedCopy(x as object, each)) : list;
   }
   return out as T;
 }
@@ -111,17 +113,17 @@ function writeShaped(o: object, shape: Shape, out: Sink): void {
     if (!first) out.push(',');
     first = false;
     out.push(JSON.stringify(k), ':');
-    if (rule === undefined) {
+    if (!rule) {
       writeStable(v, out);
       continue;
     }
     out.push('[');
-    const list = sortedBy(v as readonly unknown[], rule!);
+    const list = sortedBy(v as readonly unknown[], rule);
     for (let j = 0; j < list.length; j++) {
       if (j > 0) out.push(',');
       const x = list[j];
       if (x === undefined) continue;
-      if (rule!.each) writeShaped(x as object, rule!.each, out);
+      if (rule.each) writeShaped(x as object, rule.each, out);
       else writeStable(x, out);
     }
     out.push(']');
