@@ -268,6 +268,12 @@ export function convertDocuments(docs: readonly ParsedDocument[], options: Conve
   return new Converter(options.readFile ?? ((p) => readFileSync(p, 'utf8'))).run(docs);
 }
 
+/** A written type resolved; `foldsTo`: the declared type it likely meant, which case folding missed. */
+interface ResolvedType {
+  readonly type: string;
+  readonly foldsTo?: { readonly name: string; readonly other: string };
+}
+
 class Converter {
   private readonly sqlFiles = new Set<string>();
 
@@ -431,9 +437,19 @@ class Converter {
     }
   }
 
+  /** By schema, the names of its enums, domains and composite types (complete once merged). */
+  private readonly userTypeNames = new Map<string, Set<string>>();
+  /** By schema and written type, what resolveType resolves it to (the same for every column that writes it). */
+  private readonly resolvedTypes = new Map<string, ResolvedType>();
+
   private userTypes(schema: string): Set<string> {
-    const s = this.schemas.get(schema);
-    return new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? []), ...(s?.compositeTypes.keys() ?? [])]);
+    let names = this.userTypeNames.get(schema);
+    if (names === undefined) {
+      const s = this.schemas.get(schema);
+      names = new Set([...(s?.enums.keys() ?? []), ...(s?.domains.keys() ?? []), ...(s?.compositeTypes.keys() ?? [])]);
+      this.userTypeNames.set(schema, names);
+    }
+    return names;
   }
 
   private resolveType(schema: string, written: string, loc: Loc): string {
@@ -446,21 +462,34 @@ class Converter {
       );
       return canonicalType(written);
     }
+    const key = `${schema}\u0000${written}`;
+    let r = this.resolvedTypes.get(key);
+    if (r === undefined) {
+      r = this.resolveTypeName(schema, written);
+      this.resolvedTypes.set(key, r);
+    }
+    if (r.foldsTo !== undefined) {
+      const { name, other } = r.foldsTo;
+      this.issues.value(
+        loc,
+        `type \`${written.trim()}\` means \`${name}\` (PostgreSQL folds unquoted names to lower case); ` +
+          `for the type \`${other}\` write '${quoteIdent(other)}'`,
+      );
+    }
+    return r.type;
+  }
+
+  /** The type `written` in `schema` resolves to, and the declared type it was likely meant to name when case folding missed it. */
+  private resolveTypeName(schema: string, written: string): ResolvedType {
     const declared = this.userTypes(schema);
     const resolved = resolveTypeName(schema, written, declared);
     const parts = parseIdentifierChain(resolved.replace(/\[\]$/, ''));
     if (parts?.length === 1 && !declared.has(parts[0]!)) {
       const name = parts[0]!;
       const other = [...declared].find((d) => d.toLowerCase() === name.toLowerCase());
-      if (other !== undefined && !isBuiltinTypeName(name)) {
-        this.issues.value(
-          loc,
-          `type \`${written.trim()}\` means \`${name}\` (PostgreSQL folds unquoted names to lower case); ` +
-            `for the type \`${other}\` write '${quoteIdent(other)}'`,
-        );
-      }
+      if (other !== undefined && !isBuiltinTypeName(name)) return { type: resolved, foldsTo: { name, other } };
     }
-    return resolved;
+    return { type: resolved };
   }
 
   // ---------------------------------------------------------------- schemas

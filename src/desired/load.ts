@@ -99,11 +99,16 @@ function desiredOptions(docs: readonly ParsedDocument[]): DesiredOptions | undef
   return out;
 }
 
-/** Looked up in the documents when an error must be located (the first document that has the path). */
+/**
+ * Looked up in the documents when an error must be located (the first document that has the path).
+ * It holds their locators, not the documents: a plan keeps the source map to its end, and the parsed
+ * values (tens of MB on a schema of thousands of tables) are not needed once converted.
+ */
 function sourceMap(docs: readonly ParsedDocument[]): SourceMap {
+  const locators = docs.map((d) => d.locator());
   return {
     get(path: string): SourceLocation | undefined {
-      for (const doc of docs) {
+      for (const doc of locators) {
         const at = doc.location(path);
         if (at !== undefined) return at;
       }

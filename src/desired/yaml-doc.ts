@@ -41,6 +41,16 @@ export interface ParsedDocument {
   scalarText(segments: readonly PathSegment[], value: string | number | boolean): string;
   /** Where the node at `path` (a formatted path) was written: its key for a map entry. */
   location(path: string): SourceLocation | undefined;
+  /**
+   * What `location` needs, without the document's value: kept for the rest of a run (to place the
+   * errors of later stages) after the value has been converted to the model and let go.
+   */
+  locator(): Locator;
+}
+
+/** Where nodes were written, by formatted path. */
+export interface Locator {
+  location(path: string): SourceLocation | undefined;
 }
 
 /** A file read by the `yaml` library's document model, which knows every node's position. */
@@ -76,6 +86,10 @@ class LocatedDocument implements ParsedDocument {
     return { file: this.file, ...this.position(info.key ?? info.value) };
   }
 
+  locator(): Locator {
+    return this;
+  }
+
   private position(offset: number): Position {
     if (offset < 0) return { line: 1, column: 1 };
     const lp = this.lineCounter.linePos(offset);
@@ -98,32 +112,66 @@ export interface ParseResult {
 }
 
 /**
+ * The text of a file read on the fast path, parsed again with the document model on the first
+ * question about a position (it reads the same value).
+ */
+class TextLocator implements Locator {
+  private located: ParsedDocument | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+  ) {}
+
+  location(path: string): SourceLocation | undefined {
+    return this.document().location(path);
+  }
+
+  document(): ParsedDocument {
+    if (this.located === undefined) {
+      const full = parseLocated(this.text, this.file);
+      if (full.document === undefined || full.issues.length > 0) {
+        throw new Error(`internal error: ${this.file} was read on the fast path but the YAML parser rejects it`);
+      }
+      this.located = full.document;
+    }
+    return this.located;
+  }
+}
+
+/**
  * A file read on the fast path (yaml-fast.ts): the value without positions. The first question
  * about a position parses the text again with the document model, which reads the same value.
  */
 class FastReadDocument implements ParsedDocument {
-  private located: ParsedDocument | undefined;
+  private readonly text: TextLocator;
 
   constructor(
     readonly file: string,
-    private readonly text: string,
+    text: string,
     private readonly read: FastDocument,
-  ) {}
+  ) {
+    this.text = new TextLocator(file, text);
+  }
 
   get value(): unknown {
     return this.read.value;
   }
 
   keyPosition(segments: readonly PathSegment[]): Position {
-    return this.locate().keyPosition(segments);
+    return this.text.document().keyPosition(segments);
   }
 
   valuePosition(segments: readonly PathSegment[]): Position {
-    return this.locate().valuePosition(segments);
+    return this.text.document().valuePosition(segments);
   }
 
   location(path: string): SourceLocation | undefined {
-    return this.locate().location(path);
+    return this.text.location(path);
+  }
+
+  locator(): Locator {
+    return this.text;
   }
 
   keys(segments: readonly PathSegment[]): readonly string[] {
@@ -147,17 +195,6 @@ class FastReadDocument implements ParsedDocument {
       node = (node as Record<string | number, unknown>)[s];
     }
     return node;
-  }
-
-  private locate(): ParsedDocument {
-    if (this.located === undefined) {
-      const full = parseLocated(this.text, this.file);
-      if (full.document === undefined || full.issues.length > 0) {
-        throw new Error(`internal error: ${this.file} was read on the fast path but the YAML parser rejects it`);
-      }
-      this.located = full.document;
-    }
-    return this.located;
   }
 }
 

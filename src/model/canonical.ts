@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { sortedCasts } from './casts.js';
-import { withoutDirectives } from './directives.js';
 import { withoutGrants } from './grants.js';
 import { sortRoutines, sortTriggers } from './routines.js';
 import { sortedCollations, sortedTextSearchConfigurations } from './text-search.js';
 import type {
-  Column,
   CompositeType,
   DatabaseModel,
   Domain,
@@ -13,7 +11,6 @@ import type {
   Index,
   MaterializedView,
   Partition,
-  RelationParts,
   Routine,
   SchemaModel,
   Sequence,
@@ -26,36 +23,133 @@ const byName = <T extends { readonly name: string }>(a: T, b: T): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 const sorted = <T extends { readonly name: string }>(xs: readonly T[]): T[] => [...xs].sort(byName);
 
-function canonicalIndex(ix: Index): Omit<Index, 'valid'> {
-  // Validity is live state (a failed CONCURRENTLY build), not something a desired state declares.
-  const { valid: _valid, ...rest } = ix;
-  return rest;
+/**
+ * How a member of an object appears in the canonical form: `null`, left out; a list rule, the list
+ * sorted by `order` (each element shaped by `each`), left out when empty if `dropEmpty`. A member
+ * without a rule is kept as it is.
+ */
+interface ListRule {
+  readonly order: (a: never, b: never) => number;
+  readonly each?: Shape;
+  readonly dropEmpty?: true;
+}
+type Shape = ReadonlyMap<string, ListRule | null>;
+
+const byQualifiedName = (a: Partition, b: Partition): number =>
+  byName({ name: `${a.schema}.${a.name}` }, { name: `${b.schema}.${b.name}` });
+
+// Validity is live state (a failed CONCURRENTLY build), not something a desired state declares.
+const INDEX_SHAPE: Shape = new Map([['valid', null]]);
+
+const PARTS_RULES: [string, ListRule][] = [
+  ['uniqueConstraints', { order: byName }],
+  ['checks', { order: byName }],
+  ['foreignKeys', { order: byName }],
+  ['exclusionConstraints', { order: byName }],
+  ['indexes', { order: byName, each: INDEX_SHAPE }],
+];
+const PARTITION_SHAPE: Shape = new Map<string, ListRule | null>([
+  ...PARTS_RULES,
+  ['partitions', { order: byQualifiedName, each: new Map() }],
+]);
+// A partition's partitions are shaped as the partition is.
+(PARTITION_SHAPE.get('partitions') as { each: Shape }).each = PARTITION_SHAPE;
+
+/** Desired-only directives (directives.ts) and privileges (compared by src/diff/grants.ts alone). */
+const COLUMN_SHAPE: Shape = new Map([
+  ['renamedFrom', null],
+  ['using', null],
+  ['reverse', null],
+  ['grants', null],
+]);
+
+const TABLE_SHAPE: Shape = new Map<string, ListRule | null>([
+  ...PARTITION_SHAPE,
+  ['renamedFrom', null],
+  ['grants', null],
+  // Column order of an existing table is not a difference.
+  ['columns', { order: byName, each: COLUMN_SHAPE }],
+  // Policies (issue 12): absent when there are none, so a table's fingerprint stays what it was.
+  ['policies', { order: byName, dropEmpty: true }],
+]);
+
+/** Whether the canonical form keeps a member of value `v` under `rule` (its rule in the shape). */
+const kept = (rule: ListRule | null | undefined, v: unknown): boolean =>
+  v !== undefined && rule !== null && !(rule?.dropEmpty && (v as readonly unknown[]).length === 0);
+
+const sortedBy = (xs: readonly unknown[], rule: ListRule): unknown[] =>
+  [...xs].sort(rule.order as (a: unknown, b: unknown) => number);
+
+/** `o` in its canonical form, as a new object (what canonicalize returns). */
+function shapedCopy<T extends object>(o: T, shape: Shape): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const rule = shape.get(k);
+    if (!kept(rule, v)) continue;
+    if (!rule) {
+      out[k] = v;
+      continue;
+    }
+    const { each } = rule;
+    const list = sortedBy(v as readonly unknown[], rule);
+    out[k] = each ? list.map((x) => shapedCopy(x as object, each)) : list;
+  }
+  return out as T;
 }
 
-function canonicalParts<T extends RelationParts>(r: T): T {
-  return {
-    ...r,
-    uniqueConstraints: sorted(r.uniqueConstraints),
-    checks: sorted(r.checks),
-    foreignKeys: sorted(r.foreignKeys),
-    exclusionConstraints: sorted(r.exclusionConstraints),
-    indexes: sorted(r.indexes).map(canonicalIndex) as unknown as Index[],
-    partitions: [...r.partitions]
-      .sort((a, b) => byName({ name: `${a.schema}.${a.name}` }, { name: `${b.schema}.${b.name}` }))
-      .map((p) => canonicalParts<Partition>(p)),
+/**
+ * Writes `o` in its canonical form as stableStringify writes shapedCopy(o, shape), without making
+ * the copy: a table's canonical text is written for every table of both models, and the copies
+ * were most of what a large plan allocated.
+ */
+function writeShaped(o: object, shape: Shape, out: Sink): void {
+  const keys = Object.keys(o).sort();
+  out.push('{');
+  let first = true;
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    const rule = shape.get(k);
+    if (!kept(rule, v)) continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(k), ':');
+    if (!rule) {
+      writeStable(v, out);
+      continue;
+    }
+    out.push('[');
+    const list = sortedBy(v as readonly unknown[], rule);
+    for (let j = 0; j < list.length; j++) {
+      if (j > 0) out.push(',');
+      const x = list[j];
+      if (x === undefined) continue;
+      if (rule.each) writeShaped(x as object, rule.each, out);
+      else writeStable(x, out);
+    }
+    out.push(']');
+  }
+  out.push('}');
+}
+
+/**
+ * stableStringify of an object without some of its top-level keys, written without copying it:
+ * `textWithout('comment')(x)` is `stableStringify` of x's other members.
+ */
+export function textWithout(...keys: string[]): (o: object) => string {
+  const shape: Shape = new Map(keys.map((k) => [k, null]));
+  return (o) => {
+    const out: string[] = [];
+    writeShaped(o, shape, out);
+    return out.join('');
   };
+}
+
+function canonicalIndex(ix: Index): Omit<Index, 'valid'> {
+  return shapedCopy(ix, INDEX_SHAPE);
 }
 
 function canonicalTable(t: Table): Table {
-  const { renamedFrom: _r, grants: _g, ...rest } = canonicalParts(t);
-  const { policies, ...others } = rest;
-  return {
-    ...others,
-    // Column order of an existing table is not a difference.
-    columns: sorted(t.columns).map((c) => withoutGrants(withoutDirectives(c)) as Column),
-    // Policies (issue 12): absent when there are none, so a table's fingerprint stays what it was.
-    ...(policies !== undefined && policies.length > 0 ? { policies: sorted(policies) } : {}),
-  };
+  return shapedCopy(t, TABLE_SHAPE);
 }
 
 /** True when two tables describe the same table (desired-only directives and validity ignored). */
@@ -81,7 +175,11 @@ export function memoized<K extends object, V>(compute: (k: K) => V): (k: K) => V
 }
 
 /** The canonical table as text. */
-const canonicalTableText = memoized((t: Table): string => stableStringify(canonicalTable(t)));
+const canonicalTableText = memoized((t: Table): string => {
+  const out: string[] = [];
+  writeShaped(t, TABLE_SHAPE, out);
+  return out.join('');
+});
 
 /** True when two domains describe the same domain (check order ignored). */
 export function domainsEqual(a: Domain, b: Domain): boolean {
@@ -195,47 +293,110 @@ function canonicalWith(m: DatabaseModel, table: (t: Table) => Table): DatabaseMo
 /**
  * JSON with object keys sorted at every level: the byte form that fingerprints hash. (Keys sorted
  * by UTF-16 code units, as `Array.prototype.sort` does; `undefined` members left out.) Written as
- * loops over one growing string: planning a large schema spends much of its time here.
+ * pieces pushed on one list and joined once: planning a large schema spends much of its time here,
+ * and a string grown by `+=` is a rope of every piece (V8 keeps the pieces until the rope is first
+ * compared or hashed), several times the size of the text: on 10,000 tables, hundreds of MB of
+ * memoized canonical texts.
  */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (value instanceof Serialized) return value.json;
+  const out: string[] = [];
+  writeStable(value, out);
+  return out.join('');
+}
+
+/** Where writeStable puts its pieces: a list to join (stableStringify), or a hash fed in chunks. */
+interface Sink {
+  push(a: string, b?: string): unknown;
+}
+
+/**
+ * A sha256 fed the pieces of a text, joined a chunk at a time: a model's canonical text (tens of MB
+ * at 10,000 tables) is hashed without being held whole. The pieces are whole JSON tokens, so the
+ * UTF-8 of the chunks is the UTF-8 of the text.
+ */
+class HashSink implements Sink {
+  private readonly hash = createHash('sha256');
+  private parts: string[] = [];
+
+  push(a: string, b?: string): void {
+    this.parts.push(a);
+    if (b !== undefined) this.parts.push(b);
+    if (this.parts.length >= 4096) this.flush();
+  }
+
+  digest(): string {
+    this.flush();
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  private flush(): void {
+    this.hash.update(this.parts.join(''));
+    this.parts = [];
+  }
+}
+
+function writeStable(value: unknown, out: Sink): void {
+  if (value === null || typeof value !== 'object') {
+    // As JSON.stringify: undefined (and functions) print as nothing.
+    const text = JSON.stringify(value) as string | undefined;
+    if (text !== undefined) out.push(text);
+    return;
+  }
+  if (value instanceof Serialized) {
+    out.push(value.json);
+    return;
+  }
   if (Array.isArray(value)) {
-    let out = '[';
+    out.push('[');
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
+      if (i > 0) out.push(',');
       const v: unknown = value[i];
       // As `map(stableStringify).join(',')` did: an undefined member prints as nothing.
-      if (v !== undefined) out += stableStringify(v) ?? '';
+      if (v !== undefined) writeStable(v, out);
     }
-    return `${out}]`;
+    out.push(']');
+    return;
   }
   const o = value as Record<string, unknown>;
   const keys = Object.keys(o).sort();
-  let out = '{';
+  out.push('{');
   let first = true;
   for (const k of keys) {
     const v = o[k];
     if (v === undefined) continue;
-    if (!first) out += ',';
+    if (!first) out.push(',');
     first = false;
-    out += `${JSON.stringify(k)}:${stableStringify(v)}`;
+    out.push(JSON.stringify(k), ':');
+    writeStable(v, out);
   }
-  return `${out}}`;
+  out.push('}');
 }
 
 export function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** `sha256:<hex>` of the canonical model: equal models, equal fingerprints. */
-export function fingerprint(m: DatabaseModel): string {
-  return sha256(canonicalText(m));
+/** The canonical model as text: what its fingerprint is the sha256 of. */
+export function canonicalText(m: DatabaseModel): string {
+  return stableStringify(hashedForm(canonicalizeForHash(m)));
 }
 
-/** The canonical model as text. */
-const canonicalText = memoized((m: DatabaseModel): string => stableStringify(hashedForm(canonicalizeForHash(m))));
+/**
+ * `sha256:<hex>` of the canonical model (the sha256 of its stableStringify text, hashed as it is
+ * written): equal models, equal fingerprints.
+ */
+export const fingerprint = memoized((m: DatabaseModel): string => {
+  const sink = new HashSink();
+  writeStable(hashedForm(canonicalizeForHash(m)), sink);
+  return sink.digest();
+});
 
+/**
+ * True when two models describe the same schema: their canonical texts are equal, which their
+ * fingerprints (sha256 of those texts) say without either text being held.
+ */
 export function modelsEqual(a: DatabaseModel, b: DatabaseModel): boolean {
-  return a === b || canonicalText(a) === canonicalText(b);
+  return a === b || fingerprint(a) === fingerprint(b);
 }

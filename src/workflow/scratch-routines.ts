@@ -12,21 +12,15 @@
  * public, as for views.
  */
 import type { Queryable } from '../db/connection.js';
-import { stableStringify } from '../model/canonical.js';
+import { textWithout } from '../model/canonical.js';
 import { routineKey, triggerKey } from '../model/routines.js';
 import type { DatabaseModel, Routine, SchemaModel, Trigger } from '../model/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { createRoutineSql } from '../sql/routines.js';
 import { createUserTriggerSql } from '../sql/triggers.js';
 
-const routineShape = (r: Routine): string => {
-  const { comment: _c, grants: _g, ...rest } = r;
-  return stableStringify(rest);
-};
-const triggerShape = (t: Trigger): string => {
-  const { comment: _c, enabled: _e, ...rest } = t;
-  return stableStringify(rest);
-};
+const routineShape: (r: Routine) => string = textWithout('comment', 'grants');
+const triggerShape: (t: Trigger) => string = textWithout('comment', 'enabled');
 
 function routinesOf(m: DatabaseModel): Map<string, Routine> {
   return new Map(m.schemas.flatMap((s) => s.functions.map((r) => [routineKey(r), r] as const)));

@@ -451,17 +451,17 @@ const cases: { name: string; text: string; issues: Expected[] }[] = [
       '      t:',
       '        columns:',
       '          s: { type: Status }',
+      '          s2: { type: Status }',
       '',
     ].join('\n'),
-    issues: [
-      {
-        line: 9,
-        at: 'Status',
-        path: `${T}.t.columns.s.type`,
-        message:
-          'type `Status` means `status` (PostgreSQL folds unquoted names to lower case); for the type `Status` write \'"Status"\'',
-      },
-    ],
+    // Each column that writes it, though the type is resolved once.
+    issues: [9, 10].map((line) => ({
+      line,
+      at: 'Status',
+      path: `${T}.t.columns.${line === 9 ? 's' : 's2'}.type`,
+      message:
+        'type `Status` means `status` (PostgreSQL folds unquoted names to lower case); for the type `Status` write \'"Status"\'',
+    })),
   },
   {
     name: 'names shared by a table and an index',

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
   canonicalizeForHash,
+  canonicalText,
   fingerprint,
   modelsEqual,
   sha256,
   stableStringify,
   tablesEqual,
+  textWithout,
 } from '../../../src/model/canonical.js';
 import { objectFingerprints, objectKey } from '../../../src/model/objects.js';
 import type { DatabaseModel, Table } from '../../../src/model/types.js';
@@ -37,6 +39,15 @@ describe('stableStringify', () => {
     ['empty', [{}, [], '']],
   ])('prints %s as the specification does', (_, value) => {
     expect(stableStringify(value)).toBe(reference(value));
+  });
+});
+
+describe('textWithout', () => {
+  it('is stableStringify of the object without the keys named', () => {
+    const o = { z: [1, { y: 2, x: undefined }], comment: 'c', a: null, enabled: 'always', u: undefined };
+    const { comment: _c, enabled: _e, ...rest } = o;
+    expect(textWithout('comment', 'enabled')(o)).toBe(reference(rest));
+    expect(textWithout()(o)).toBe(reference(o));
   });
 });
 
@@ -89,6 +100,21 @@ describe('the hashed form of a model (each table written once, from its memoized
     );
     expect(tableKeys.length).toBeGreaterThan(3);
     for (const [key, t] of tableKeys) expect(fingerprints[key], key).toBe(sha256(reference(t)));
+  });
+});
+
+describe('fingerprint', () => {
+  it('is the sha256 of the canonical text, hashed in chunks as it is written', () => {
+    // Enough tables for many chunks, and text outside ASCII on chunk boundaries' both sides.
+    const m = model(
+      Array.from({ length: 400 }, (_, i) =>
+        table(`t${i}`, [col('a'), col(`é${i}`, 'text', { comment: `😀 ${'ü'.repeat(i % 7)}` })]),
+      ),
+    );
+    const text = canonicalText(m);
+    expect(text.length).toBeGreaterThan(50_000);
+    expect(fingerprint(m)).toBe(sha256(text));
+    expect(fingerprint(structuredClone(FULL_MODEL))).toBe(sha256(canonicalText(FULL_MODEL)));
   });
 });
 
