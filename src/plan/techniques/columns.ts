@@ -519,8 +519,9 @@ function planTypeChange(ctx: PlanContext, table: RelationRef, from: Column, to: 
         (views ? `; ${views.note}` : '') +
         (deps ? `; ${deps.note}` : ''),
       [
-        ...lockFirstSql(table, deps),
+        // The views first: a query of a view locks it before the table (see replace-column's swap).
         ...(views?.drop ?? []),
+        ...lockFirstSql(table, deps),
         ...(deps?.before ?? []),
         columnTypeSql(table, to.name, displayType(to.type)),
         ...(views?.create ?? []),

@@ -723,3 +723,40 @@ export function rebuildRoutines(
     ].join('; '),
   };
 }
+
+/**
+ * Before the swap that ends a rename (replace-column's contract step): each routine with a
+ * SQL-standard body that reads the old column, which the desired state keeps (and CREATE OR REPLACE
+ * can make), replaced as the desired state has it, in a step of its own. Its desired body reads the
+ * new column, which exists (kept in sync) since expand.
+ *
+ * Why before, and not only in the swap's transaction: a caller reads the routine's body (a parse
+ * tree, columns by number) before its query locks the table. One that starts while the swap holds
+ * the table gets the body the catalog had before it, waits, and runs that body once the old column
+ * is gone: "attribute 2 of type users has been dropped". Once replaced before the swap, the body it
+ * gets reads the new column, which the swap leaves in place. (A type change's new column gets its
+ * final name only in the swap: its routines are replaced there, as `rebuildRoutines` says.)
+ */
+export function replaceRoutinesBeforeSwap(
+  ctx: PlanContext,
+  table: { schema: string; name: string },
+  column: string,
+): void {
+  for (const k of routinesReading(ctx, table, column)) {
+    const want = findRoutine(ctx.desired, k);
+    const had = findRoutine(ctx.live, k);
+    if (want === undefined || had === undefined || !want.sqlBody || routineNotReplaceable(had, want) !== undefined) {
+      continue;
+    }
+    ctx.add(
+      at.contract('dropColumns'),
+      sqlStep(
+        `replace ${want.kind} ${routineSignatureSql(want)} to read ${qualified(table.schema, table.name)}'s new column before the old one goes`,
+        [createRoutineSql(want, { replace: true })],
+        { locks: bodyLocks(ctx, want) },
+      ),
+      (m) => putRoutine(m, want),
+      [routineTouch(want)],
+    );
+  }
+}

@@ -67,7 +67,7 @@ import type { Hazard, LockInfo } from '../../types.js';
 import { rebuildColumnDependents } from '../column-dependents.js';
 import { buildPartitioned } from '../indexes.js';
 import { notNullCheck } from '../not-null.js';
-import { widenTriggers } from '../routines.js';
+import { replaceRoutinesBeforeSwap, widenTriggers } from '../routines.js';
 import { planValidation } from '../validate.js';
 import { rebuildViews, viewsReading } from '../views.js';
 import { type Carried, type ColumnNames, finalForeignKey, type Replacement } from './decide.js';
@@ -567,6 +567,22 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   // a type change those the desired state has over the column too): PostgreSQL refuses to drop the
   // column under them. Dropped (a body: emptied) here, created again on the new column below.
   const deps = rebuildColumnDependents(ctx, table, from.name, 'contract', rename ? undefined : to.name);
+  // Views that read the old column keep reading it (in sync) until here; PostgreSQL refuses to drop
+  // it under them: they are dropped, and created again on the new column once it has its name. On
+  // a type change the desired state's views over the column are among them (created or replaced in
+  // expand, they read the old column of that name). Dropped first, before the table is locked: a
+  // query of a view locks the view, then its tables; locking the table first would wait for the view's
+  // readers while they wait for the table, until the lock timeout (every try, on a busy view).
+  const viewStarts = [
+    ...viewsReading(ctx, table, from.name),
+    ...(rename
+      ? []
+      : ctx.desiredGraph
+          .dependentsOf(objectKey('table', table.schema, table.name), to.name)
+          .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
+  ];
+  const views = rebuildViews(ctx, viewStarts, 'contract');
+  sql.push(...(views?.drop ?? []));
   const policyTables = deps?.lockFirst ?? [];
   if (carry.touches.length > 0 || policyTables.length > 0) {
     // The application locks a referencing table (its INSERT) before the referenced one (the foreign
@@ -593,20 +609,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
     sql.push(identityContinueSql(table, from.name, newName));
   }
   sql.push(...carry.before);
-  // Views that read the old column keep reading it (in sync) until here; PostgreSQL refuses to drop
-  // it under them: they are dropped, and created again on the new column once it has its name. On
-  // a type change the desired state's views over the column are among them (created or replaced in
-  // expand, they read the old column of that name).
-  const viewStarts = [
-    ...viewsReading(ctx, table, from.name),
-    ...(rename
-      ? []
-      : ctx.desiredGraph
-          .dependentsOf(objectKey('table', table.schema, table.name), to.name)
-          .filter((k) => findViewLike(ctx.desired, k) !== undefined)),
-  ];
-  const views = rebuildViews(ctx, viewStarts, 'contract');
-  sql.push(...(views?.drop ?? []), ...(deps?.before ?? []));
+  sql.push(...(deps?.before ?? []));
   sql.push(dropColumnSql(table, from.name));
   if (!rename) sql.push(renameColumnSql(table, newName, finalName));
   if (!rename && helper !== undefined) {
@@ -634,6 +637,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         checks: helper === undefined ? x.checks : removeNamed(x.checks, helper.name),
       };
     });
+  if (rename) replaceRoutinesBeforeSwap(ctx, table, from.name);
   const swap = sqlStep(
     (rename
       ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
