@@ -37,10 +37,11 @@ import { assertNever } from '../../diff/changes.js';
 import { elementTypeName } from '../../model/composite-types.js';
 import { isManagedKey, keyKind, relationOfKey } from '../../model/dependencies.js';
 import { DEFAULT_GRANTS } from '../../model/grants.js';
-import { qualified } from '../../model/names.js';
+import { clipUtf8, qualified } from '../../model/names.js';
 import { objectFingerprints, objectKey } from '../../model/objects.js';
 import { isRoutineKey, routineKey, routineNotReplaceable, triggerKey } from '../../model/routines.js';
 import type { DatabaseModel, Routine, Trigger } from '../../model/types.js';
+import { renameColumnSql } from '../../sql/columns.js';
 import { quoteIdent } from '../../sql/quote.js';
 import {
   commentRoutineSql,
@@ -725,35 +726,45 @@ export function rebuildRoutines(
 }
 
 /**
- * Before the swap that ends a rename (replace-column's contract step): each routine with a
- * SQL-standard body that reads the old column, which the desired state keeps (and CREATE OR REPLACE
- * can make), replaced as the desired state has it, in a step of its own. Its desired body reads the
- * new column, which exists (kept in sync) since expand.
+ * Before the swap that ends a rename or a type change through a second column (replace-column's
+ * contract step): each routine with a SQL-standard body that reads the old column, which the
+ * desired state keeps (and CREATE OR REPLACE can make), replaced as the desired state has it, in a
+ * step of its own, so that its body reads the new column already.
  *
  * Why before, and not only in the swap's transaction: a caller reads the routine's body (a parse
  * tree, columns by number) before its query locks the table. One that starts while the swap holds
  * the table gets the body the catalog had before it, waits, and runs that body once the old column
- * is gone: "attribute 2 of type users has been dropped". Once replaced before the swap, the body it
- * gets reads the new column, which the swap leaves in place. (A type change's new column gets its
- * final name only in the swap: its routines are replaced there, as `rebuildRoutines` says.)
+ * is gone: "attribute 2 of type users has been dropped". Replaced before the swap, the body it gets
+ * reads the new column, which the swap keeps (and renames: the body follows it by number).
+ *
+ * A rename's new column has its final name already. A type change's (`shadow`) gets it only in the
+ * swap: the step gives it the final name for the moment of the CREATE OR REPLACE, under ACCESS
+ * EXCLUSIVE on the table, and the old one back before it commits (`…_zdm_old` in between); no one
+ * else sees the names change.
  */
-export function replaceRoutinesBeforeSwap(
-  ctx: PlanContext,
-  table: { schema: string; name: string },
-  column: string,
-): void {
-  for (const k of routinesReading(ctx, table, column)) {
+export function replaceRoutinesBeforeSwap(ctx: PlanContext, table: RelationRef, column: string, shadow?: string): void {
+  for (const k of routinesReading(ctx, table, column, shadow === undefined ? undefined : column)) {
     const want = findRoutine(ctx.desired, k);
     const had = findRoutine(ctx.live, k);
     if (want === undefined || had === undefined || !want.sqlBody || routineNotReplaceable(had, want) !== undefined) {
       continue;
     }
+    const create = createRoutineSql(want, { replace: true });
+    const aside = `${clipUtf8(column, 50)}_zdm_old`;
     ctx.add(
       at.contract('dropColumns'),
       sqlStep(
         `replace ${want.kind} ${routineSignatureSql(want)} to read ${qualified(table.schema, table.name)}'s new column before the old one goes`,
-        [createRoutineSql(want, { replace: true })],
-        { locks: bodyLocks(ctx, want) },
+        shadow === undefined
+          ? [create]
+          : [
+              renameColumnSql(table, column, aside),
+              renameColumnSql(table, shadow, column),
+              create,
+              renameColumnSql(table, column, shadow),
+              renameColumnSql(table, aside, column),
+            ],
+        { locks: [...(shadow === undefined ? [] : [lock(table, 'ACCESS EXCLUSIVE')]), ...bodyLocks(ctx, want)] },
       ),
       (m) => putRoutine(m, want),
       [routineTouch(want)],

@@ -637,7 +637,7 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         checks: helper === undefined ? x.checks : removeNamed(x.checks, helper.name),
       };
     });
-  if (rename) replaceRoutinesBeforeSwap(ctx, table, from.name);
+  replaceRoutinesBeforeSwap(ctx, table, from.name, rename ? undefined : newName);
   const swap = sqlStep(
     (rename
       ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
