@@ -64,10 +64,12 @@ export function rebuildColumnDependents(
   column: string | undefined,
   phase: 'expand' | 'contract',
   desiredColumn?: string,
+  /** Routines already replaced to read something else (`replaceRoutinesBeforeSwap`): left alone. */
+  replacedBefore: ReadonlySet<string> = new Set(),
 ): DependentsRebuild | undefined {
   const routines = rebuildRoutines(
     ctx,
-    routinesReading(ctx, table, column, desiredColumn, phase === 'contract'),
+    routinesReading(ctx, table, column, desiredColumn, phase === 'contract').filter((k) => !replacedBefore.has(k)),
     phase,
   );
   const policies = rebuildPolicies(ctx, policiesReading(ctx, table, column, desiredColumn));

@@ -741,14 +741,25 @@ export function rebuildRoutines(
  * swap: the step gives it the final name for the moment of the CREATE OR REPLACE, under ACCESS
  * EXCLUSIVE on the table, and the old one back before it commits (`…_zdm_old` in between); no one
  * else sees the names change.
+ *
+ * Returns the keys of the routines it replaced (and took out of the rest of the routine planning):
+ * their bodies no longer read the old column, so the swap leaves them alone.
  */
-export function replaceRoutinesBeforeSwap(ctx: PlanContext, table: RelationRef, column: string, shadow?: string): void {
+export function replaceRoutinesBeforeSwap(
+  ctx: PlanContext,
+  table: RelationRef,
+  column: string,
+  shadow?: string,
+): ReadonlySet<string> {
+  const replaced = new Set<string>();
   for (const k of routinesReading(ctx, table, column, shadow === undefined ? undefined : column)) {
     const want = findRoutine(ctx.desired, k);
     const had = findRoutine(ctx.live, k);
     if (want === undefined || had === undefined || !want.sqlBody || routineNotReplaceable(had, want) !== undefined) {
       continue;
     }
+    replaced.add(k);
+    ctx.rebuiltRoutines.add(k);
     const create = createRoutineSql(want, { replace: true });
     const aside = `${clipUtf8(column, 50)}_zdm_old`;
     ctx.add(
@@ -770,4 +781,5 @@ export function replaceRoutinesBeforeSwap(ctx: PlanContext, table: RelationRef, 
       [routineTouch(want)],
     );
   }
+  return replaced;
 }

@@ -566,7 +566,10 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
   // triggers of the table whose UPDATE OF or WHEN names it, and SQL-standard bodies that read it (on
   // a type change those the desired state has over the column too): PostgreSQL refuses to drop the
   // column under them. Dropped (a body: emptied) here, created again on the new column below.
-  const deps = rebuildColumnDependents(ctx, table, from.name, 'contract', rename ? undefined : to.name);
+  // SQL-standard bodies that the desired state keeps over the column are replaced in a step of their
+  // own before this one (see replaceRoutinesBeforeSwap): they read the new column by then.
+  const replaced = replaceRoutinesBeforeSwap(ctx, table, from.name, rename ? undefined : newName);
+  const deps = rebuildColumnDependents(ctx, table, from.name, 'contract', rename ? undefined : to.name, replaced);
   // Views that read the old column keep reading it (in sync) until here; PostgreSQL refuses to drop
   // it under them: they are dropped, and created again on the new column once it has its name. On
   // a type change the desired state's views over the column are among them (created or replaced in
@@ -637,7 +640,6 @@ function contractSteps(s: ColumnScope, carry: Carry): void {
         checks: helper === undefined ? x.checks : removeNamed(x.checks, helper.name),
       };
     });
-  replaceRoutinesBeforeSwap(ctx, table, from.name, rename ? undefined : newName);
   const swap = sqlStep(
     (rename
       ? `drop the sync trigger and column ${qualified(table.schema, table.name)}.${from.name} (renamed to ${finalName}, its data is in ${finalName})` +
