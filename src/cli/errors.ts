@@ -2,7 +2,7 @@
  * The one place an error becomes an exit code and the text printed on stderr, for every command.
  * The exit-code table is in src/errors.ts (and the README): each `ZdmError` carries its code.
  */
-import { Errors } from '@oclif/core';
+import * as Errors from '@oclif/core/errors';
 import { redact } from '../db/redact.js';
 import { ExitCode, type FailureExitCode, sqlStateOf, ZdmError } from '../errors.js';
 

@@ -2,7 +2,7 @@
  * The flags of `zdm apply` and `zdm rollback` that say how a step waits for its locks (the lock-queue
  * guard, src/apply/guard.ts), and their translation into the engine's options.
  */
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OptionError } from '../errors.js';
 import { parseDuration } from './flags.js';
 

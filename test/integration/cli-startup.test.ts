@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot, runCli } from '../support/cli.js';
+import { freshDatabase } from '../support/db.js';
 
 /** oclif itself, with the same package root and arguments: the reference answer. */
 function runOclif(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -69,6 +70,29 @@ describe('zdm start-up fast path (bin/run.js)', () => {
       expect(fast.stdout).toContain('\u001b[31m');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("does not load undici for pg's Cloudflare probe in a command that connects", async () => {
+    // On Node 20 pg builds a `Response` to ask whether it runs in a Cloudflare Worker, unless
+    // `navigator` answers first (bin/run.js): the global Response loads undici, ~60 ms of CPU.
+    const preload = path.join(home, 'internal-modules.cjs');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => process.stderr.write('internal modules: ' + JSON.stringify(process.moduleLoadList.filter((m) => m.includes('undici'))) + ' of ' + process.moduleLoadList.length + '\\n'));\n`,
+    );
+    const db = await freshDatabase('cli_startup_undici');
+    try {
+      await db.exec('CREATE TABLE items (id bigint PRIMARY KEY)');
+      const out = path.join(home, 'pulled.yaml');
+      const r = await runCli(['pull', '--database-url', db.url, '--out', out], {
+        env: { NODE_OPTIONS: `--require ${preload}`, HOME: home },
+      });
+      expect(r.stderr).toContain('wrote');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/internal modules: \[\] of \d+/);
+    } finally {
+      await db.drop();
     }
   });
 

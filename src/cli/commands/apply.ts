@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { OptionError } from '../../errors.js';
 import { HAZARDS, type Hazard, PHASES, type PhaseName } from '../../plan/types.js';
 import { BaseCommand, databaseUrlFlag, VERBOSE_ERRORS } from '../base.js';

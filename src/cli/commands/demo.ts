@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../base.js';
 import { useColor } from '../output.js';
 import { eventPrinter } from '../progress.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { DriftError, OptionError } from '../../errors.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { writeOutput } from '../files.js';

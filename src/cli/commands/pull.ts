@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { UnsupportedFeature } from '../../introspect/index.js';
 import type { DatabaseModel } from '../../model/types.js';
 import { BaseCommand, databaseUrlFlag } from '../base.js';

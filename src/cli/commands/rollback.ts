@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { BaseCommand, databaseUrlFlag } from '../base.js';
 import { readPlanFile } from '../files.js';
 import { lockFlags, lockOptions } from '../lock-flags.js';

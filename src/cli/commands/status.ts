@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { StatusReport } from '../../apply/index.js';
 import { formatAge } from '../../apply/timing.js';
 import type { FleetStatus } from '../../fleet/status.js';
