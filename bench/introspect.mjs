@@ -19,7 +19,10 @@
 // Times are medians of --runs runs (--big-runs for plan from 500 tables and for everything from
 // 5,000). Growth with size: time per table at each generated
 // size, the exponent k of time ∝ tables^k from the previous size measured (1 = linear), and the
-// per-table time at the largest size over that at the smallest.
+// per-table time at the largest size over that at the smallest. Then `zdm plan` of a one-table
+// schema with one change (an index), whole process, rehearsal on (the default) and with
+// --no-rehearse (--one-runs runs each). Last, each target of issue 14 with what was measured in this
+// run and whether it is met (`targets` in the results file).
 //
 // By default the server is an embedded PostgreSQL of the same major version as the local pg_dump
 // (pg_dump refuses newer servers), else 18. Prints a table; writes bench/results/introspect.json.
@@ -78,6 +81,7 @@ const flags = parseFlags({
     help: 'generated schemas of tables alone (no triggers, functions, views): the schema measured before issue 12',
   },
   changes: { type: 'number', default: 100, help: 'changes of the second plan (half CHECKs, half indexes)' },
+  'one-runs': { type: 'number', default: 7, help: 'runs of the one-table plan, each way (0: not measured)' },
   'plan-timeout-s': {
     type: 'number',
     default: 180,
@@ -151,6 +155,135 @@ function measurePlan(args, runs, okCodes, state) {
       error: `skipped: over ${flags['plan-timeout-s']} s at ${fmtInt(state.planTooSlow)} tables`,
     };
   return measure(process.execPath, args, runs, okCodes, flags['plan-timeout-s']);
+}
+
+/** `zdm plan` of one table and one change (an index), with and without rehearsal: the start-up target. */
+async function measureOneTable(adminUrl, tmp) {
+  const db = 'zdm_bench_one_table';
+  const url = await freshDatabase(adminUrl, db);
+  try {
+    await sql(url, 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL)');
+    const file = path.join(tmp, 'one-table.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'schemas:',
+        '  public:',
+        '    tables:',
+        '      items:',
+        '        columns:',
+        '          id: { type: bigint, nullable: false }',
+        '          name: { type: text, nullable: false }',
+        '          created_at: { type: timestamptz, nullable: false }',
+        '        primaryKey: { columns: [id] }',
+        '        indexes:',
+        '          idx_items_created_at: { columns: [created_at] }',
+        '',
+      ].join('\n'),
+    );
+    const args = (more) => [
+      bin,
+      'plan',
+      '--schema',
+      file,
+      '--out',
+      path.join(tmp, 'one.plan.yaml'),
+      '--database-url',
+      url,
+      ...more,
+    ];
+    const runs = flags['one-runs'];
+    // One untimed run each first: the scratch server's kept cluster is made on the first use.
+    measure(process.execPath, args([]), 1);
+    const rehearsed = measure(process.execPath, args([]), runs);
+    const notRehearsed = measure(process.execPath, args(['--no-rehearse']), runs);
+    const shape = (m) => (m.error ? outcome(m) : { ms: round(m.ms), peakRssMb: round(m.rssMb) });
+    return { rehearsed: shape(rehearsed), notRehearsed: shape(notRehearsed) };
+  } finally {
+    if (!flags['database-url']) await dropDatabase(adminUrl, db);
+  }
+}
+
+/**
+ * Each target of issue 14 (the table of its "Measured today"), with what this run measured and
+ * whether it is met; `met` is undefined where this run did not measure it (a size left out, no
+ * pg_dump for the server's version, the corpus absent).
+ */
+function targetVerdicts(results, growth, oneTable) {
+  const at = (n) => results.find((r) => r.generated && r.tables === n);
+  const musicbrainz = results.find((r) => r.case.startsWith('musicbrainz'));
+  const times = (m, d) => (m?.ms && d?.ms ? m.ms / d.ms : undefined);
+  const ratioTarget = (target, m, d, limit) => {
+    const x = times(m, d);
+    return {
+      target,
+      measured:
+        x === undefined
+          ? m?.ms
+            ? `${fmtMs(m.ms)}, no pg_dump baseline`
+            : 'n/a'
+          : `${fmtRatio(x)} (${fmtMs(m.ms)} vs ${fmtMs(d.ms)})`,
+      limit,
+      value: x === undefined ? undefined : round(x, 2),
+      met: x === undefined ? undefined : x <= limit,
+    };
+  };
+  const out = [
+    ratioTarget('zdm pull ≤ 1.0× pg_dump -s, musicbrainz', musicbrainz?.pull, musicbrainz?.pgDump, 1.0),
+    ratioTarget('zdm pull ≤ 0.7× pg_dump -s, 5,000 tables', at(5000)?.pull, at(5000)?.pgDump, 0.7),
+    ratioTarget('zdm pull ≤ 0.7× pg_dump -s, 10,000 tables', at(10000)?.pull, at(10000)?.pgDump, 0.7),
+    ratioTarget(
+      'zdm plan --check, no change ≤ 2× pg_dump -s, 10,000 tables',
+      at(10000)?.planNoop,
+      at(10000)?.pgDump,
+      2,
+    ),
+    ratioTarget('zdm plan, 100 changes ≤ 3× pg_dump -s, 10,000 tables', at(10000)?.planChanges, at(10000)?.pgDump, 3),
+  ];
+  for (const [key, what] of [
+    ['planNoop', 'no change'],
+    ['planChanges', '100 changes'],
+  ]) {
+    const mb = at(10000)?.[key]?.peakRssMb;
+    out.push({
+      target: `peak RSS of zdm plan (${what}) ≤ 400 MB, 10,000 tables`,
+      measured: mb ? `${Math.round(mb)} MB` : 'n/a',
+      limit: 400,
+      value: mb,
+      met: mb ? mb <= 400 : undefined,
+    });
+  }
+  for (const [m, how] of [
+    [oneTable?.notRehearsed, '--no-rehearse'],
+    [oneTable?.rehearsed, 'rehearsal on, the default'],
+  ]) {
+    out.push({
+      target: `zdm plan, one table, one change ≤ 0.4 s (${how})`,
+      measured: m?.ms ? fmtMs(m.ms) : 'n/a',
+      limit: 400,
+      value: m?.ms,
+      met: m?.ms ? m.ms <= 400 : undefined,
+    });
+  }
+  // Linear: the exponent k (time ∝ tables^k) between the two largest generated sizes; 1.15 leaves
+  // room for a busy machine's noise.
+  const last = growth.at(-1)?.exponentFromPrevious;
+  for (const [key, what] of [
+    ['pull', 'zdm pull'],
+    ['planNoop', 'zdm plan --check'],
+    ['planChanges', 'zdm plan, 100 changes'],
+  ]) {
+    const k = last?.[key];
+    out.push({
+      target: `${what} grows linearly (k ≤ 1.15 between the two largest sizes)`,
+      measured: typeof k === 'number' ? `k = ${k}` : 'n/a',
+      limit: 1.15,
+      value: k ?? undefined,
+      met: typeof k === 'number' ? k <= 1.15 : undefined,
+    });
+  }
+  return out;
 }
 
 const BTREE_TYPES =
@@ -360,6 +493,9 @@ async function main() {
       };
     }
 
+    const oneTable = flags['one-runs'] > 0 ? await measureOneTable(server.url, tmp) : undefined;
+    const targets = targetVerdicts(results, growth, oneTable);
+
     const facts = await machineFacts(server.url);
     const cell = (m) =>
       m?.timedOut ? `> ${flags['plan-timeout-s']} s` : m?.skipped ? '—' : m?.error ? 'error' : m ? fmtMs(m.ms) : 'n/a';
@@ -379,7 +515,8 @@ async function main() {
         'pg_dump -s',
         'pull / pg_dump',
         'plan no-op / pg_dump',
-        'peak RSS pull / plan / pg_dump',
+        'plan changes / pg_dump',
+        'peak RSS pull / plan no-op / plan changes / pg_dump',
       ],
       results.map((r) => [
         r.case,
@@ -390,7 +527,8 @@ async function main() {
         cell(r.pgDump),
         ratio(r.pull, r.pgDump),
         ratio(r.planNoop, r.pgDump),
-        `${rss(r.pull)} / ${rss(r.planChanges)} / ${rss(r.pgDump)}`,
+        ratio(r.planChanges, r.pgDump),
+        `${rss(r.pull)} / ${rss(r.planNoop)} / ${rss(r.planChanges)} / ${rss(r.pgDump)}`,
       ]),
     );
     if (growth.length) {
@@ -423,6 +561,17 @@ async function main() {
           .join(', ')}`,
       );
     }
+    if (oneTable) {
+      console.log(
+        `\nzdm plan, one table, one change (whole process, median of ${flags['one-runs']}): ` +
+          `${cell(oneTable.rehearsed)} with rehearsal (the default), ${cell(oneTable.notRehearsed)} with --no-rehearse`,
+      );
+    }
+    console.log('\nTargets (issue 14), as measured in this run:');
+    printTable(
+      ['target', 'measured', 'met'],
+      targets.map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT met']),
+    );
     writeResults('introspect', {
       benchmark: 'introspect',
       command: `npm run bench:introspect${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -434,6 +583,8 @@ async function main() {
       results,
       growth,
       perTableRatio,
+      oneTable,
+      targets,
       totalSeconds: round((performance.now() - t0) / 1000, 0),
     });
   } finally {
