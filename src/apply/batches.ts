@@ -102,7 +102,32 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   let batchesThisRun = 0;
   let maxAttempts = 1;
   const runStart = performance.now();
+  // The WAL position is read with the cursor's advance, in the batch's own statement; a server that
+  // cannot report it (a first reading fails) is not asked again.
   let wal = await readWal(c);
+  const readings: Record<string, string> = { waiting: WAITING_ON_ME_SQL };
+  if (wal !== null) readings.wal = WAL_POSITION_SQL;
+  // One round trip opens the batch's transaction with its settings. A batch walks its key index (or
+  // a TID range): never a scan of the whole table. Without statistics (a table loaded and not
+  // analyzed yet) the planner took the batch's filter for rare and scanned and sorted the whole
+  // table for every batch, a batch took longer than the cap, and batches shrank to a few hundred
+  // rows: 1,000,000 rows took 273 s instead of 37.
+  //
+  // synchronous_commit off: a batch's COMMIT does not wait for its WAL to be flushed to disk (nor
+  // for a synchronous standby; --max-replica-lag paces the batches on the standbys instead). A crash
+  // can lose the last batches committed, but then it loses their cursor advance with them (the same
+  // transaction): the next run redoes them, as after any kill. On a server with fsync on, the flush
+  // was one disk sync per batch, which the single UPDATE pays once.
+  const begin =
+    'BEGIN ISOLATION LEVEL READ COMMITTED; ' +
+    setLocalSql({
+      lock_timeout: msSetting(loop.lockTimeoutMs),
+      statement_timeout: msSetting(s.backfillStatementTimeoutMs),
+      enable_seqscan: 'off',
+      enable_sort: 'off',
+      synchronous_commit: 'off',
+      ...loop.settings,
+    });
   let done = false;
   while (!done) {
     await waitForReplicas(ctx, loop.stepId);
@@ -112,29 +137,23 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       loop.wanted,
       async () => {
         const t0 = performance.now();
-        await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
-          // One round trip for the batch's settings. A batch walks its key index (or a TID range): never a scan of the whole table. Without
-          // statistics (a table loaded and not analyzed yet) the planner took the batch's filter for
-          // rare and scanned and sorted the whole table for every batch, a batch took longer than the
-          // cap, and batches shrank to a few hundred rows: 1,000,000 rows took 273 s instead of 37.
-          await c.query(
-            setLocalSql({
-              lock_timeout: msSetting(loop.lockTimeoutMs),
-              statement_timeout: msSetting(s.backfillStatementTimeoutMs),
-              enable_seqscan: 'off',
-              enable_sort: 'off',
-              ...loop.settings,
-            }),
-          );
+          await c.query(begin);
           const r = await loop.batch(position, size);
-          const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);
-          if (r.last) await stepDone(c, plan.id, loop.stepId);
           await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
-          // Did the application queue behind this batch's row locks? (Read while they are held.)
-          const waiting = (await c.query<{ n: number }>(WAITING_ON_ME_SQL)).rows[0]?.n ?? 0;
+          // The cursor's advance; with it, read while the batch's row locks are held: did the
+          // application queue behind them? And where the WAL is.
+          const advanced = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last, readings);
+          if (r.last) await stepDone(c, plan.id, loop.stepId);
           await c.query('COMMIT');
-          return { ...r, counters, waiting, ms: performance.now() - t0 };
+          const walBytes = Number(advanced.also.wal);
+          return {
+            ...r,
+            counters: advanced,
+            waiting: Number(advanced.also.waiting ?? 0),
+            wal: Number.isFinite(walBytes) ? { bytes: walBytes, at: performance.now() } : null,
+            ms: performance.now() - t0,
+          };
         } catch (err) {
           await c.query('ROLLBACK').catch(() => {});
           throw err;
@@ -154,9 +173,9 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     const batchMs = Math.round(batch.ms);
     const shown = loop.progress({ position, done, rowsDone, batchesDone, rowsPerSecond, elapsedSeconds });
     await loop.between?.({ rowsDone, done });
-    // The WAL written since the last reading (this batch, the vacuum, the application's writes), and
-    // the pause that brings its rate down to --max-wal-rate.
-    const walNow = await readWal(c);
+    // The WAL written since the last reading (the last vacuum, this batch, the application's
+    // writes), and the pause that brings its rate down to --max-wal-rate.
+    const walNow = batch.wal;
     const paced =
       wal !== null && walNow !== null
         ? walPacing(walNow.bytes - wal.bytes, walNow.at - wal.at, s.maxWalRate)

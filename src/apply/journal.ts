@@ -21,6 +21,7 @@
  */
 import type { Queryable } from '../db/connection.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { PhaseName, Plan } from '../plan/types.js';
 import { ApplyError } from './errors.js';
 import type { BlockerAction } from './guard.js';
@@ -325,18 +326,28 @@ export async function advanceCursor(
   lastKey: unknown,
   rows: number,
   done: boolean,
-): Promise<{ rowsDone: number; batchesDone: number }> {
-  const r = await c.query<{ rows_done: string; batches_done: string }>(
+  also: Readonly<Record<string, string>> = {},
+): Promise<{ rowsDone: number; batchesDone: number; also: Readonly<Record<string, unknown>> }> {
+  // `also`: further readings (name → scalar SQL expression) taken by the same statement, in the
+  // batch's transaction: one round trip per batch instead of one per reading.
+  const extra = Object.entries(also)
+    .map(([name, expr]) => `, (${expr}) AS ${quoteIdent(name)}`)
+    .join('');
+  const r = await c.query<{ rows_done: string; batches_done: string } & Record<string, unknown>>(
     `UPDATE ${JOURNAL_SCHEMA}.backfill_cursors
         SET last_key = $3, rows_done = rows_done + $4, batches_done = batches_done + 1, done = $5,
             updated_at = pg_catalog.clock_timestamp()
       WHERE plan_id = $1 AND step_id = $2
-      RETURNING rows_done, batches_done`,
+      RETURNING rows_done, batches_done${extra}`,
     [planId, stepId, JSON.stringify(lastKey), rows, done],
   );
   const row = r.rows[0];
   if (!row) throw new Error(`journal: no backfill cursor for ${planId} ${stepId}`);
-  return { rowsDone: Number(row.rows_done), batchesDone: Number(row.batches_done) };
+  return {
+    rowsDone: Number(row.rows_done),
+    batchesDone: Number(row.batches_done),
+    also: Object.fromEntries(Object.keys(also).map((name) => [name, row[name]])),
+  };
 }
 
 /** Starts a backfill's key walk over (a changed key strategy); counters are kept. */
