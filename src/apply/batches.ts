@@ -13,7 +13,7 @@
 import type { LockInfo } from '../plan/types.js';
 import { REPLICA_LAG_SQL, setLocalSql, WAITING_ON_ME_SQL, WAL_POSITION_SQL } from '../sql/session.js';
 import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
-import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
+import { advanceCursorAndCommit, type JournalCursor } from './journal.js';
 import { msSetting, sleep } from './timing.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 import { formatRate, walPacing } from './wal-rate.js';
@@ -107,6 +107,11 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   let wal = await readWal(c);
   const readings: Record<string, string> = { waiting: WAITING_ON_ME_SQL };
   if (wal !== null) readings.wal = WAL_POSITION_SQL;
+  // The standbys' lag is read before the first batch, then at the end of each batch (with the
+  // cursor's advance: no round trip of its own), and decides whether the next batch waits.
+  const lagInBatch = s.maxReplicaLagMs > 0 && s.replicaLag === undefined;
+  if (lagInBatch) readings.lag = REPLICA_LAG_SQL;
+  let lag: number | undefined = s.maxReplicaLagMs > 0 ? await readLag(ctx) : undefined;
   // One round trip opens the batch's transaction with its settings. A batch walks its key index (or
   // a TID range): never a scan of the whole table. Without statistics (a table loaded and not
   // analyzed yet) the planner took the batch's filter for rare and scanned and sorted the whole
@@ -130,7 +135,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     });
   let done = false;
   while (!done) {
-    await waitForReplicas(ctx, loop.stepId);
+    await waitForReplicas(ctx, loop.stepId, lag);
     const { value: batch, attempts } = await withLockRetry(
       ctx,
       loop.stepId,
@@ -141,16 +146,17 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
           await c.query(begin);
           const r = await loop.batch(position, size);
           await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
-          // The cursor's advance; with it, read while the batch's row locks are held: did the
-          // application queue behind them? And where the WAL is.
-          const advanced = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last, readings);
-          if (r.last) await stepDone(c, plan.id, loop.stepId);
-          await c.query('COMMIT');
+          // The cursor's advance and COMMIT, one round trip; with the advance, read while the
+          // batch's row locks are held: did the application queue behind them? Where is the WAL, how
+          // far behind are the standbys?
+          const advanced = await advanceCursorAndCommit(c, plan.id, loop.stepId, r.next, r.rows, r.last, readings);
           const walBytes = Number(advanced.also.wal);
+          const lagMs = advanced.also.lag;
           return {
             ...r,
             counters: advanced,
             waiting: Number(advanced.also.waiting ?? 0),
+            lag: lagMs === null || lagMs === undefined ? undefined : Number(lagMs),
             wal: Number.isFinite(walBytes) ? { bytes: walBytes, at: performance.now() } : null,
             ms: performance.now() - t0,
           };
@@ -162,6 +168,8 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       { rowLocks: true, what: `${loop.what} ${batchesDone + 1} of ${loop.display}` },
     );
     maxAttempts = Math.max(maxAttempts, attempts);
+    // An injected lag source (tests) is read after the batch commits, where the query would have been.
+    if (!batch.last && s.maxReplicaLagMs > 0) lag = lagInBatch ? batch.lag : await readLag(ctx);
     position = batch.next;
     done = batch.last;
     rowsDone = batch.counters.rowsDone;
@@ -246,13 +254,16 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
 }
 
-/** Waits (without holding anything) while a standby replays more than --max-replica-lag behind. */
-async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
+/**
+ * Waits (without holding anything) while a standby replays more than --max-replica-lag behind: `lag`
+ * is the last reading (undefined: no standby, or not asked); over the limit, the lag is read again
+ * after each wait.
+ */
+async function waitForReplicas(ctx: RunContext, stepId: string, lastLag: number | undefined): Promise<void> {
   const { s } = ctx;
   if (s.maxReplicaLagMs === 0) return;
-  const read = s.replicaLag ?? readReplicaLag;
+  let lag = lastLag;
   for (;;) {
-    const lag = await read(ctx.c);
     if (lag === undefined || lag <= s.maxReplicaLagMs) return;
     ctx.emit({
       type: 'replica-lag-wait',
@@ -263,7 +274,13 @@ async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
     });
     await sleep(Math.min(1000, Math.max(100, lag - s.maxReplicaLagMs)), s.signal);
     stopIfAsked(s, ctx.plan, ctx.phase.name, `while ${stepId} waited for a standby`);
+    lag = await readLag(ctx);
   }
+}
+
+/** How far behind the furthest standby replays, in ms (undefined: no standby). */
+async function readLag(ctx: RunContext): Promise<number | undefined> {
+  return (ctx.s.replicaLag ?? readReplicaLag)(ctx.c);
 }
 
 /** Where the server's WAL is, and when that was read; null where it cannot be read (a standby). */
