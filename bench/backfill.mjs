@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run bench:backfill [-- --rows 1000000] [-- --runs 1] [-- --batch-size 5000] [-- --pause 25% | 20ms]
+//                        [-- --only expression|bigint] [-- --dist PATH[,PATH…]] [-- --label NAME]
 //                        [-- --pg 18 | --database-url URL]
 //
 // Backfill throughput. A table of --rows rows (bigint primary key, an int column, a text column),
@@ -16,10 +17,17 @@
 // transaction: its row locks are held at most that long). Target: zdm ≥ 0.5 × the plain UPDATE's
 // rate, and no batch over 200 ms. zdm's time includes its deliberate pauses between batches
 // (--pause, as `zdm apply --pause`: 25% by default), also reported apart. Writes
-// bench/results/backfill.json.
-import { pauseAfter } from '../dist/apply/batches.js';
-import { applyPhase } from '../dist/apply/index.js';
-import { parsePause } from '../dist/cli/flags.js';
+// bench/results/backfill.json (backfill-LABEL.json with --label).
+//
+// Rate by position: the rows/s of the batches (their pauses and vacuum rounds included) in the first
+// tenth of the rows, the middle tenth and the last tenth, and per tenth: whether the backfill slows
+// down as it advances through the table.
+//
+// --dist A,B (several builds of zdm, e.g. main's and this one): each run measures the plain UPDATE,
+// then every build's backfill of the same table, the builds' order alternating from run to run
+// (interleaved A/B in the same conditions).
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   connectTo,
   dropDatabase,
@@ -39,6 +47,8 @@ import {
 } from './lib/common.mjs';
 import { backfillStep, buildPlan } from './lib/plans.mjs';
 
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
 const flags = parseFlags({
   rows: { type: 'number', default: 1_000_000, help: 'rows in the table' },
   runs: { type: 'number', default: 3, help: 'runs of each measurement (median)' },
@@ -49,17 +59,47 @@ const flags = parseFlags({
     help: 'pause after each batch, as zdm apply --pause: a share of the batch (25%, the default) or a time (20ms)',
   },
   'max-batch-ms': { type: 'number', default: 200, help: 'target: no batch longer than this' },
+  only: { type: 'string', help: 'one variant: expression or bigint' },
+  dist: { type: 'string', default: path.join(root, 'dist'), help: 'zdm build(s) to measure, comma-separated' },
+  label: { type: 'string', help: 'results go to bench/results/backfill-LABEL.json' },
   pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own database)' },
 });
 
-const pause = parsePause(flags.pause, '--pause');
+const builds = await Promise.all(
+  flags.dist.split(',').map(async (d) => {
+    const dist = path.resolve(d);
+    const load = (m) => import(pathToFileURL(path.join(dist, m)).href);
+    const [{ pauseAfter }, { applyPhase }, { parsePause }] = await Promise.all([
+      load('apply/batches.js'),
+      load('apply/index.js'),
+      load('cli/flags.js'),
+    ]);
+    return { name: path.relative(root, dist) || '.', pauseAfter, applyPhase, parsePause };
+  }),
+);
+const pause = builds[0].parsePause(flags.pause, '--pause');
 const pauseSettings = { pauseMs: 0, pauseRatio: 0, ...pause };
 
 const VARIANTS = [
-  { name: 'expression (doubled = a * 2)', column: 'doubled', type: 'integer', expr: 'a * 2' },
-  { name: 'int → bigint copy (a_big = a)', column: 'a_big', type: 'bigint', expr: 'a' },
-];
+  { key: 'expression', name: 'expression (doubled = a * 2)', column: 'doubled', type: 'integer', expr: 'a * 2' },
+  { key: 'bigint', name: 'int → bigint copy (a_big = a)', column: 'a_big', type: 'bigint', expr: 'a' },
+].filter((v) => flags.only === undefined || v.key === flags.only);
+if (VARIANTS.length === 0) throw new Error(`--only ${flags.only}: expected expression or bigint`);
+
+/**
+ * Rows/s by position in the table: each batch counts with the time since the previous batch ended
+ * (its pause and any vacuum round included), in the tenth of the rows its end falls in.
+ */
+function rateByPosition(batches, totalRows) {
+  const tenths = Array.from({ length: 10 }, () => ({ rows: 0, ms: 0 }));
+  for (const b of batches) {
+    const t = tenths[Math.min(9, Math.floor(((b.rowsDone - b.rows / 2) / totalRows) * 10))];
+    t.rows += b.rows;
+    t.ms += b.intervalMs;
+  }
+  return tenths.map((t) => (t.ms > 0 ? Math.round((t.rows / t.ms) * 1000) : null));
+}
 
 /** The table as it is before each measurement: same rows, same physical layout, statistics fresh. */
 async function reset(c, variant) {
@@ -91,7 +131,7 @@ async function plainUpdate(c, variant) {
   return { ms, rows: r.rowCount };
 }
 
-async function zdmBackfill(c, variant, run) {
+async function zdmBackfill(c, variant, run, build) {
   await reset(c, variant);
   await c.query('DROP SCHEMA IF EXISTS zdm CASCADE');
   const step = backfillStep(
@@ -103,20 +143,28 @@ async function zdmBackfill(c, variant, run) {
   const plan = await buildPlan(c, { id: `bench-backfill-${variant.column}-${run}`, backfill: [step] });
   const batches = [];
   let resizes = 0;
+  let vacuumMs = 0;
   let done;
+  let last = 0;
   const onEvent = (e) => {
-    if (e.type === 'backfill-progress') batches.push({ ms: e.batchMs, rows: e.batchRows });
+    if (e.type === 'backfill-start') last = performance.now();
+    if (e.type === 'backfill-progress') {
+      const now = performance.now();
+      batches.push({ ms: e.batchMs, rows: e.batchRows, rowsDone: e.rowsDone, intervalMs: now - last });
+      last = now;
+    }
+    if (e.type === 'vacuum') vacuumMs += e.durationMs;
     if (e.type === 'backfill-resize') resizes++;
     if (e.type === 'backfill-done') done = e;
   };
   const options = { ...pause, allowHazards: ['long-running'], onEvent };
-  await applyPhase(c, plan, { ...options, phase: 'expand' });
+  await build.applyPhase(c, plan, { ...options, phase: 'expand' });
   const t0 = performance.now();
-  await applyPhase(c, plan, { ...options, phase: 'backfill' });
+  await build.applyPhase(c, plan, { ...options, phase: 'backfill' });
   const phaseMs = performance.now() - t0;
-  await applyPhase(c, plan, { ...options, phase: 'contract' });
+  await build.applyPhase(c, plan, { ...options, phase: 'contract' });
   await verify(c, variant);
-  return { ms: done.durationMs, phaseMs, rows: done.rowsThisRun, batches, resizes };
+  return { ms: done.durationMs, phaseMs, rows: done.rowsThisRun, batches, resizes, vacuumMs };
 }
 
 async function main() {
@@ -130,52 +178,76 @@ async function main() {
     try {
       for (const variant of VARIANTS) {
         const plain = [];
-        const zdm = [];
+        const zdm = builds.map(() => []);
         for (let run = 1; run <= flags.runs; run++) {
           plain.push(await plainUpdate(c, variant));
           console.log(`${variant.name}: plain UPDATE ${fmtInt(plain.at(-1).rows)} rows in ${fmtMs(plain.at(-1).ms)}`);
-          zdm.push(await zdmBackfill(c, variant, run));
-          const z = zdm.at(-1);
-          console.log(
-            `${variant.name}: zdm backfill ${fmtInt(z.rows)} rows in ${fmtMs(z.ms)}, ${z.batches.length} batches, ` +
-              `longest ${fmtMs(max(z.batches.map((b) => b.ms)))}`,
-          );
+          // Builds in turn, the order reversed every other run.
+          const order = builds.map((_, i) => i);
+          if (run % 2 === 0) order.reverse();
+          for (const i of order) {
+            zdm[i].push(await zdmBackfill(c, variant, run, builds[i]));
+            const z = zdm[i].at(-1);
+            const tenths = rateByPosition(z.batches, z.rows);
+            console.log(
+              `${variant.name}: zdm (${builds[i].name}) backfill ${fmtInt(z.rows)} rows in ${fmtMs(z.ms)}, ` +
+                `${fmtRatio(plain.at(-1).ms / z.ms)} of plain, ${z.batches.length} batches, ` +
+                `longest ${fmtMs(max(z.batches.map((b) => b.ms)))}, vacuum ${fmtMs(z.vacuumMs)}; ` +
+                `rows/s by tenth: ${tenths.map((r) => (r === null ? '-' : fmtInt(r))).join(' ')}`,
+            );
+          }
         }
         const plainMs = median(plain.map((p) => p.ms));
-        const zdmMs = median(zdm.map((z) => z.ms));
-        const batchMs = zdm.flatMap((z) => z.batches.map((b) => b.ms));
         const plainRate = (flags.rows / plainMs) * 1000;
-        const zdmRate = (flags.rows / zdmMs) * 1000;
-        const longest = max(batchMs);
-        // What the engine slept: after every batch but the last (src/apply/batches.ts, pauseAfter).
-        const pausesMs = median(
-          zdm.map((z) => z.batches.slice(0, -1).reduce((sum, b) => sum + pauseAfter(pauseSettings, b.ms), 0)),
-        );
-        // The batches' own rate: what the engine costs, apart from the breathing room --pause gives.
-        const workRate = (flags.rows / Math.max(1, zdmMs - pausesMs)) * 1000;
-        results.push({
-          variant: variant.name,
-          rows: flags.rows,
-          plainUpdate: { ms: round(plainMs), rowsPerSecond: Math.round(plainRate), lockHeldMs: round(plainMs) },
-          zdm: {
-            ms: round(zdmMs),
-            phaseMs: round(median(zdm.map((z) => z.phaseMs))),
-            rowsPerSecond: Math.round(zdmRate),
-            batches: round(median(zdm.map((z) => z.batches.length)), 0),
-            batchResizes: round(median(zdm.map((z) => z.resizes)), 0),
-            batchMs: { p50: round(median(batchMs)), p99: round(percentile(batchMs, 99)), max: round(longest) },
-            pause: flags.pause,
-            // The deliberate pauses between batches (the application's breathing room) are part of ms.
-            pausesTotalMs: round(pausesMs),
-            batchSize: flags['batch-size'],
-          },
-          rateRatio: round(zdmRate / plainRate, 2),
-          rateRatioWithoutPauses: round(workRate / plainRate, 2),
-          targets: {
-            rateAtLeastHalf: zdmRate >= plainRate / 2,
-            longestBatchMs: flags['max-batch-ms'],
-            longestBatchWithin: longest <= flags['max-batch-ms'],
-          },
+        builds.forEach((build, i) => {
+          const runs = zdm[i];
+          const zdmMs = median(runs.map((z) => z.ms));
+          const batchMs = runs.flatMap((z) => z.batches.map((b) => b.ms));
+          const zdmRate = (flags.rows / zdmMs) * 1000;
+          const longest = max(batchMs);
+          // What the engine slept: after every batch but the last (src/apply/batches.ts, pauseAfter).
+          const pausesMs = median(
+            runs.map((z) => z.batches.slice(0, -1).reduce((sum, b) => sum + build.pauseAfter(pauseSettings, b.ms), 0)),
+          );
+          // The batches' own rate: what the engine costs, apart from the breathing room --pause gives.
+          const workRate = (flags.rows / Math.max(1, zdmMs - pausesMs)) * 1000;
+          // Per run: zdm's rate over the plain UPDATE's of the same run, then the median.
+          const ratios = runs.map((z, r) => plain[r].ms / z.ms);
+          const tenths = runs.map((z) => rateByPosition(z.batches, z.rows));
+          // A tenth no batch ended in (a table of a few batches): null.
+          const byTenth = tenths[0].map((_, t) => {
+            const rates = tenths.map((x) => x[t]).filter((r) => r !== null);
+            return rates.length > 0 ? Math.round(median(rates)) : null;
+          });
+          results.push({
+            variant: variant.name,
+            build: build.name,
+            rows: flags.rows,
+            plainUpdate: { ms: round(plainMs), rowsPerSecond: Math.round(plainRate), lockHeldMs: round(plainMs) },
+            zdm: {
+              ms: round(zdmMs),
+              phaseMs: round(median(runs.map((z) => z.phaseMs))),
+              rowsPerSecond: Math.round(zdmRate),
+              batches: round(median(runs.map((z) => z.batches.length)), 0),
+              batchResizes: round(median(runs.map((z) => z.resizes)), 0),
+              batchMs: { p50: round(median(batchMs)), p99: round(percentile(batchMs, 99)), max: round(longest) },
+              pause: flags.pause,
+              // The deliberate pauses between batches (the application's breathing room) are part of ms.
+              pausesTotalMs: round(pausesMs),
+              vacuumMs: round(median(runs.map((z) => z.vacuumMs))),
+              batchSize: flags['batch-size'],
+              // Rows/s in each tenth of the rows (pauses and vacuum rounds included), median over the runs.
+              rowsPerSecondByTenth: byTenth,
+            },
+            rateRatio: round(zdmRate / plainRate, 2),
+            rateRatioPerRun: ratios.map((x) => round(x, 3)),
+            rateRatioWithoutPauses: round(workRate / plainRate, 2),
+            targets: {
+              rateAtLeastHalf: zdmRate >= plainRate / 2,
+              longestBatchMs: flags['max-batch-ms'],
+              longestBatchWithin: longest <= flags['max-batch-ms'],
+            },
+          });
         });
       }
     } finally {
@@ -189,28 +261,34 @@ async function main() {
     printTable(
       [
         'variant',
+        'build',
         'plain UPDATE',
         'zdm backfill',
         'zdm / plain rate',
         'pauses excluded',
         'batches',
         'batch p50 / p99 / max',
+        'rows/s: first / middle / last tenth',
         'row locks held at most',
         'targets',
       ],
       results.map((r) => [
         r.variant,
+        r.build,
         `${fmtMs(r.plainUpdate.ms)} (${fmtInt(r.plainUpdate.rowsPerSecond)} rows/s)`,
         `${fmtMs(r.zdm.ms)} (${fmtMs(r.zdm.pausesTotalMs)}), ${fmtInt(r.zdm.rowsPerSecond)} rows/s`,
         fmtRatio(r.rateRatio),
         fmtRatio(r.rateRatioWithoutPauses),
         fmtInt(r.zdm.batches),
         `${fmtMs(r.zdm.batchMs.p50)} / ${fmtMs(r.zdm.batchMs.p99)} / ${fmtMs(r.zdm.batchMs.max)}`,
+        [0, 4, 9]
+          .map((t) => (r.zdm.rowsPerSecondByTenth[t] === null ? '-' : fmtInt(r.zdm.rowsPerSecondByTenth[t])))
+          .join(' / '),
         `zdm ${fmtMs(r.zdm.batchMs.max)} vs plain ${fmtMs(r.plainUpdate.lockHeldMs)}`,
         `rate ≥ 0.5×: ${r.targets.rateAtLeastHalf ? 'met' : 'MISSED'}; batches ≤ ${r.targets.longestBatchMs} ms: ${r.targets.longestBatchWithin ? 'met' : 'MISSED'}`,
       ]),
     );
-    writeResults('backfill', {
+    writeResults(flags.label ? `backfill-${flags.label}` : 'backfill', {
       benchmark: 'backfill',
       command: `npm run bench:backfill${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       date: new Date().toISOString(),

@@ -5,7 +5,7 @@
  * columns (keys are compared as row values, `(a, b) > ($1, $2)`, which a btree serves directly), else
  * ranges of heap blocks (`ctid >= '(n,0)' AND ctid < '(m,0)'`, a TID range scan since PG14).
  *
- * One batch (keyset):
+ * One batch (keyset), its steps 1 and 2 one statement (src/sql/rows.ts, backfillRangeSql):
  *   1. `SELECT key … WHERE key > $cursor AND (where) ORDER BY key OFFSET size-1 LIMIT 1`: the upper
  *      bound of the next `size` rows that need the update. A plain read: it takes no row locks.
  *   2. `UPDATE t SET col = (expr) WHERE key > $cursor AND key <= $upper AND (where)`: an index range
@@ -35,7 +35,7 @@
  * replaced (src/apply/vacuum.ts).
  */
 import type { BackfillStep, LockInfo } from '../plan/types.js';
-import { backfillCtidSql, backfillUpdateSql, backfillUpperSql, type Keyset, keyset } from '../sql/rows.js';
+import { backfillCtidSql, backfillRangeSql, backfillUpdateSql, type Keyset, keyset } from '../sql/rows.js';
 import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
 import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
@@ -145,7 +145,7 @@ export async function describeBackfill(
   const key = await chooseKey(ctx, step, facts.oid);
   if (key.strategy === 'ctid') return { key, sql: [backfillCtidSql(step, 0, 8)] };
   const ks = keyset(key.columns, key.types);
-  return { key, sql: [backfillUpperSql(step, ks, true), backfillUpdateSql(step, ks, true, true)] };
+  return { key, sql: [backfillRangeSql(step, ks, true), backfillUpdateSql(step, ks, true, false)] };
 }
 
 function startPosition(key: BackfillKey, facts: TableFacts): Position {
@@ -253,16 +253,16 @@ export async function runBackfillStep(
         }
         const cur = p.last;
         const cursorValues = cur ?? [];
-        const u = await c.query<{ key: string[] }>(backfillUpperSql(step, ks!, cur !== null), [
+        // The bound and the UPDATE up to it in one statement; fewer rows than `size` left: the last
+        // batch, everything past the cursor.
+        const b = await c.query<{ key: string[] | null; rows: string }>(backfillRangeSql(step, ks!, cur !== null), [
           ...cursorValues,
           size - 1,
         ]);
-        const upper = u.rows[0]?.key ?? null;
-        const r = await c.query(backfillUpdateSql(step, ks!, cur !== null, upper !== null), [
-          ...cursorValues,
-          ...(upper ?? []),
-        ]);
-        return { rows: r.rowCount ?? 0, next: { ...p, last: upper ?? cur }, last: upper === null };
+        const upper = b.rows[0]?.key ?? null;
+        if (upper !== null) return { rows: Number(b.rows[0]!.rows), next: { ...p, last: upper }, last: false };
+        const r = await c.query(backfillUpdateSql(step, ks!, cur !== null, false), cursorValues);
+        return { rows: r.rowCount ?? 0, next: { ...p, last: cur }, last: true };
       },
       between: async ({ rowsDone: total, done }) => {
         if (!vacuumDue(vacuumEvery, total, vacuumedAt, done)) return;

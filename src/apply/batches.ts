@@ -13,7 +13,7 @@
 import type { LockInfo } from '../plan/types.js';
 import { REPLICA_LAG_SQL, setLocalSql, WAITING_ON_ME_SQL, WAL_POSITION_SQL } from '../sql/session.js';
 import { type RunContext, type Settings, stopIfAsked, withLockRetry } from './context.js';
-import { advanceCursor, type JournalCursor, stepDone } from './journal.js';
+import { advanceCursorAndCommit, type JournalCursor } from './journal.js';
 import { msSetting, sleep } from './timing.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
 import { formatRate, walPacing } from './wal-rate.js';
@@ -102,39 +102,64 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   let batchesThisRun = 0;
   let maxAttempts = 1;
   const runStart = performance.now();
+  // The WAL position is read with the cursor's advance, in the batch's own statement; a server that
+  // cannot report it (a first reading fails) is not asked again.
   let wal = await readWal(c);
+  const readings: Record<string, string> = { waiting: WAITING_ON_ME_SQL };
+  if (wal !== null) readings.wal = WAL_POSITION_SQL;
+  // The standbys' lag is read before the first batch, then at the end of each batch (with the
+  // cursor's advance: no round trip of its own), and decides whether the next batch waits.
+  const lagInBatch = s.maxReplicaLagMs > 0 && s.replicaLag === undefined;
+  if (lagInBatch) readings.lag = REPLICA_LAG_SQL;
+  let lag: number | undefined = s.maxReplicaLagMs > 0 ? await readLag(ctx) : undefined;
+  // One round trip opens the batch's transaction with its settings. A batch walks its key index (or
+  // a TID range): never a scan of the whole table. Without statistics (a table loaded and not
+  // analyzed yet) the planner took the batch's filter for rare and scanned and sorted the whole
+  // table for every batch, a batch took longer than the cap, and batches shrank to a few hundred
+  // rows: 1,000,000 rows took 273 s instead of 37.
+  //
+  // synchronous_commit off: a batch's COMMIT does not wait for its WAL to be flushed to disk (nor
+  // for a synchronous standby; --max-replica-lag paces the batches on the standbys instead). A crash
+  // can lose the last batches committed, but then it loses their cursor advance with them (the same
+  // transaction): the next run redoes them, as after any kill. On a server with fsync on, the flush
+  // was one disk sync per batch, which the single UPDATE pays once.
+  const begin =
+    'BEGIN ISOLATION LEVEL READ COMMITTED; ' +
+    setLocalSql({
+      lock_timeout: msSetting(loop.lockTimeoutMs),
+      statement_timeout: msSetting(s.backfillStatementTimeoutMs),
+      enable_seqscan: 'off',
+      enable_sort: 'off',
+      synchronous_commit: 'off',
+      ...loop.settings,
+    });
   let done = false;
   while (!done) {
-    await waitForReplicas(ctx, loop.stepId);
+    await waitForReplicas(ctx, loop.stepId, lag);
     const { value: batch, attempts } = await withLockRetry(
       ctx,
       loop.stepId,
       loop.wanted,
       async () => {
         const t0 = performance.now();
-        await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         try {
-          // One round trip for the batch's settings. A batch walks its key index (or a TID range): never a scan of the whole table. Without
-          // statistics (a table loaded and not analyzed yet) the planner took the batch's filter for
-          // rare and scanned and sorted the whole table for every batch, a batch took longer than the
-          // cap, and batches shrank to a few hundred rows: 1,000,000 rows took 273 s instead of 37.
-          await c.query(
-            setLocalSql({
-              lock_timeout: msSetting(loop.lockTimeoutMs),
-              statement_timeout: msSetting(s.backfillStatementTimeoutMs),
-              enable_seqscan: 'off',
-              enable_sort: 'off',
-              ...loop.settings,
-            }),
-          );
+          await c.query(begin);
           const r = await loop.batch(position, size);
-          const counters = await advanceCursor(c, plan.id, loop.stepId, r.next, r.rows, r.last);
-          if (r.last) await stepDone(c, plan.id, loop.stepId);
           await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
-          // Did the application queue behind this batch's row locks? (Read while they are held.)
-          const waiting = (await c.query<{ n: number }>(WAITING_ON_ME_SQL)).rows[0]?.n ?? 0;
-          await c.query('COMMIT');
-          return { ...r, counters, waiting, ms: performance.now() - t0 };
+          // The cursor's advance and COMMIT, one round trip; with the advance, read while the
+          // batch's row locks are held: did the application queue behind them? Where is the WAL, how
+          // far behind are the standbys?
+          const advanced = await advanceCursorAndCommit(c, plan.id, loop.stepId, r.next, r.rows, r.last, readings);
+          const walBytes = Number(advanced.also.wal);
+          const lagMs = advanced.also.lag;
+          return {
+            ...r,
+            counters: advanced,
+            waiting: Number(advanced.also.waiting ?? 0),
+            lag: lagMs === null || lagMs === undefined ? undefined : Number(lagMs),
+            wal: Number.isFinite(walBytes) ? { bytes: walBytes, at: performance.now() } : null,
+            ms: performance.now() - t0,
+          };
         } catch (err) {
           await c.query('ROLLBACK').catch(() => {});
           throw err;
@@ -143,6 +168,8 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       { rowLocks: true, what: `${loop.what} ${batchesDone + 1} of ${loop.display}` },
     );
     maxAttempts = Math.max(maxAttempts, attempts);
+    // An injected lag source (tests) is read after the batch commits, where the query would have been.
+    if (!batch.last && s.maxReplicaLagMs > 0) lag = lagInBatch ? batch.lag : await readLag(ctx);
     position = batch.next;
     done = batch.last;
     rowsDone = batch.counters.rowsDone;
@@ -154,9 +181,9 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
     const batchMs = Math.round(batch.ms);
     const shown = loop.progress({ position, done, rowsDone, batchesDone, rowsPerSecond, elapsedSeconds });
     await loop.between?.({ rowsDone, done });
-    // The WAL written since the last reading (this batch, the vacuum, the application's writes), and
-    // the pause that brings its rate down to --max-wal-rate.
-    const walNow = await readWal(c);
+    // The WAL written since the last reading (the last vacuum, this batch, the application's
+    // writes), and the pause that brings its rate down to --max-wal-rate.
+    const walNow = batch.wal;
     const paced =
       wal !== null && walNow !== null
         ? walPacing(walNow.bytes - wal.bytes, walNow.at - wal.at, s.maxWalRate)
@@ -227,13 +254,16 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   return { rowsDone, batchesDone, rowsThisRun, batchesThisRun, maxAttempts };
 }
 
-/** Waits (without holding anything) while a standby replays more than --max-replica-lag behind. */
-async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
+/**
+ * Waits (without holding anything) while a standby replays more than --max-replica-lag behind: `lag`
+ * is the last reading (undefined: no standby, or not asked); over the limit, the lag is read again
+ * after each wait.
+ */
+async function waitForReplicas(ctx: RunContext, stepId: string, lastLag: number | undefined): Promise<void> {
   const { s } = ctx;
   if (s.maxReplicaLagMs === 0) return;
-  const read = s.replicaLag ?? readReplicaLag;
+  let lag = lastLag;
   for (;;) {
-    const lag = await read(ctx.c);
     if (lag === undefined || lag <= s.maxReplicaLagMs) return;
     ctx.emit({
       type: 'replica-lag-wait',
@@ -244,7 +274,13 @@ async function waitForReplicas(ctx: RunContext, stepId: string): Promise<void> {
     });
     await sleep(Math.min(1000, Math.max(100, lag - s.maxReplicaLagMs)), s.signal);
     stopIfAsked(s, ctx.plan, ctx.phase.name, `while ${stepId} waited for a standby`);
+    lag = await readLag(ctx);
   }
+}
+
+/** How far behind the furthest standby replays, in ms (undefined: no standby). */
+async function readLag(ctx: RunContext): Promise<number | undefined> {
+  return (ctx.s.replicaLag ?? readReplicaLag)(ctx.c);
 }
 
 /** Where the server's WAL is, and when that was read; null where it cannot be read (a standby). */

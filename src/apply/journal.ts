@@ -22,6 +22,7 @@
 import type { Queryable } from '../db/connection.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
 import type { PhaseName, Plan } from '../plan/types.js';
+import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 import { ApplyError } from './errors.js';
 import type { BlockerAction } from './guard.js';
 
@@ -284,12 +285,11 @@ export async function stepRetried(c: Queryable, planId: string, stepId: string):
 }
 
 /** Marks a step done; run inside the step's own transaction for transactional steps. */
+const STEP_DONE_SQL = `UPDATE ${JOURNAL_SCHEMA}.steps SET status = 'done', finished_at = pg_catalog.clock_timestamp(), error = NULL
+      WHERE plan_id = $1 AND step_id = $2`;
+
 export async function stepDone(c: Queryable, planId: string, stepId: string): Promise<void> {
-  await c.query(
-    `UPDATE ${JOURNAL_SCHEMA}.steps SET status = 'done', finished_at = pg_catalog.clock_timestamp(), error = NULL
-      WHERE plan_id = $1 AND step_id = $2`,
-    [planId, stepId],
-  );
+  await c.query(STEP_DONE_SQL, [planId, stepId]);
 }
 
 export async function stepFailed(c: Queryable, planId: string, stepId: string, error: string): Promise<void> {
@@ -318,25 +318,63 @@ export async function ensureCursor(c: Queryable, planId: string, stepId: string)
 }
 
 /** Moves the cursor past a batch; run inside the batch's transaction. */
-export async function advanceCursor(
+type CursorRow = { rows_done: string; batches_done: string } & Record<string, unknown>;
+
+/**
+ * The cursor's advance; `also`: further readings (name → scalar SQL expression) taken by the same
+ * statement, in the batch's transaction. Parameters: plan, step, the key (JSON), rows, done.
+ */
+function advanceCursorSql(also: Readonly<Record<string, string>>): string {
+  const extra = Object.entries(also)
+    .map(([name, expr]) => `, (${expr}) AS ${quoteIdent(name)}`)
+    .join('');
+  return `UPDATE ${JOURNAL_SCHEMA}.backfill_cursors
+        SET last_key = $3, rows_done = rows_done + $4, batches_done = batches_done + 1, done = $5,
+            updated_at = pg_catalog.clock_timestamp()
+      WHERE plan_id = $1 AND step_id = $2
+      RETURNING rows_done, batches_done${extra}`;
+}
+
+function cursorAdvanced(
+  row: CursorRow | undefined,
+  planId: string,
+  stepId: string,
+  also: Readonly<Record<string, string>>,
+): { rowsDone: number; batchesDone: number; also: Readonly<Record<string, unknown>> } {
+  if (!row) throw new Error(`journal: no backfill cursor for ${planId} ${stepId}`);
+  return {
+    rowsDone: Number(row.rows_done),
+    batchesDone: Number(row.batches_done),
+    also: Object.fromEntries(Object.keys(also).map((name) => [name, row[name]])),
+  };
+}
+
+/**
+ * A batch's end in one round trip: the cursor's advance (with the readings `also`), the step marked
+ * done when it was the last batch, and COMMIT, sent as one simple query (the values as literals). An
+ * error in the advance aborts the transaction and PostgreSQL runs nothing after it in the string:
+ * the caller rolls back.
+ */
+export async function advanceCursorAndCommit(
   c: Queryable,
   planId: string,
   stepId: string,
   lastKey: unknown,
   rows: number,
   done: boolean,
-): Promise<{ rowsDone: number; batchesDone: number }> {
-  const r = await c.query<{ rows_done: string; batches_done: string }>(
-    `UPDATE ${JOURNAL_SCHEMA}.backfill_cursors
-        SET last_key = $3, rows_done = rows_done + $4, batches_done = batches_done + 1, done = $5,
-            updated_at = pg_catalog.clock_timestamp()
-      WHERE plan_id = $1 AND step_id = $2
-      RETURNING rows_done, batches_done`,
-    [planId, stepId, JSON.stringify(lastKey), rows, done],
-  );
-  const row = r.rows[0];
-  if (!row) throw new Error(`journal: no backfill cursor for ${planId} ${stepId}`);
-  return { rowsDone: Number(row.rows_done), batchesDone: Number(row.batches_done) };
+  also: Readonly<Record<string, string>> = {},
+): Promise<{ rowsDone: number; batchesDone: number; also: Readonly<Record<string, unknown>> }> {
+  const literals = [
+    quoteLiteral(planId),
+    quoteLiteral(stepId),
+    `${quoteLiteral(JSON.stringify(lastKey))}::jsonb`,
+    String(Math.trunc(rows)),
+    done ? 'true' : 'false',
+  ];
+  const sql = (text: string): string => text.replace(/\$([1-5])\b/g, (_, i: string) => literals[Number(i) - 1]!);
+  const statements = [sql(advanceCursorSql(also)), ...(done ? [sql(STEP_DONE_SQL)] : []), 'COMMIT'];
+  const results = (await c.query(statements.join(';\n'))) as unknown as { rows: CursorRow[] }[];
+  return cursorAdvanced(results[0]?.rows[0], planId, stepId, also);
 }
 
 /** Starts a backfill's key walk over (a changed key strategy); counters are kept. */

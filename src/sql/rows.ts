@@ -102,16 +102,27 @@ const assignments = (set: Readonly<Record<string, string>>): string =>
     .join(', ');
 
 /**
- * The upper bound of the next batch: the key (as a JSON array of text) of the `$offset`-th row past
- * the cursor that needs the update. A plain read: it takes no row locks. Parameters: the cursor
- * `$1..$k` (when there is one), then the offset.
+ * One batch in one statement: the upper bound of the next `$offset + 1` rows past the cursor that
+ * need the update (the key of the `$offset`-th such row: a plain read, it takes no row locks) and the
+ * UPDATE of the key range up to it, with the bound (`key`, a JSON array of text) and the rows updated
+ * (`rows`) as the result. Parameters: the
+ * cursor `$1..$k` (when there is one), then the offset. No bound (fewer rows are left than the batch
+ * size): nothing is updated, `key` is NULL, and the last batch is `backfillUpdateSql` without one.
+ *
+ * One statement instead of two saves a round trip per batch; the bound is read in the UPDATE's own
+ * snapshot. `MATERIALIZED`: the bound is computed once, before the UPDATE runs (an InitPlan that the
+ * UPDATE's index range scan takes as its upper limit).
  */
-export function backfillUpperSql(b: BackfillSpec, ks: Keyset, hasCursor: boolean): string {
+export function backfillRangeSql(b: BackfillSpec, ks: Keyset, hasCursor: boolean): string {
   const k = ks.columns.length;
+  const after = hasCursor ? `${ks.row} > ${ks.params(0)} AND ` : '';
+  const bound = `(SELECT ${ks.columns.join(', ')} FROM upper)`;
   return (
-    `SELECT pg_catalog.jsonb_build_array(${ks.columns.map((c) => `${c}::text`).join(', ')}) AS key FROM ${rel(b.table)}` +
-    ` WHERE ${hasCursor ? `${ks.row} > ${ks.params(0)} AND ` : ''}${predicate(b.where)}` +
-    ` ORDER BY ${ks.columns.join(', ')} OFFSET $${hasCursor ? k + 1 : 1}::int8 LIMIT 1`
+    `WITH upper AS MATERIALIZED (SELECT ${ks.columns.join(', ')} FROM ${rel(b.table)}` +
+    ` WHERE ${after}${predicate(b.where)} ORDER BY ${ks.columns.join(', ')} OFFSET $${hasCursor ? k + 1 : 1}::int8 LIMIT 1),` +
+    ` batch AS (UPDATE ${rel(b.table)} SET ${assignments(b.set)} WHERE ${after}${ks.row} <= ${bound} AND ${predicate(b.where)} RETURNING 1)` +
+    ` SELECT (SELECT pg_catalog.jsonb_build_array(${ks.columns.map((c) => `${c}::text`).join(', ')}) FROM upper) AS key,` +
+    ' (SELECT pg_catalog.count(*) FROM batch)::int8 AS rows'
   );
 }
 

@@ -49,9 +49,14 @@ export function lockTablesSql(tables: readonly RelationName[], mode: LockMode): 
 export const REPLICA_LAG_SQL =
   "SELECT (pg_catalog.max(pg_catalog.date_part('epoch', replay_lag)) * 1000)::float8 AS lag_ms FROM pg_catalog.pg_stat_replication";
 
-/** How many sessions wait for a lock this session holds (`n`): who a batch's row locks hold up. */
+/**
+ * How many sessions wait for a lock this session holds (`n`): who a batch's row locks hold up. Only
+ * sessions waiting on a lock are asked who blocks them: each pg_blocking_pids call takes the lock
+ * manager's shared state exclusively for a moment, which on a server with hundreds of sessions, once
+ * per batch, is a cost to every one of them.
+ */
 export const WAITING_ON_ME_SQL =
-  'SELECT pg_catalog.count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(pid))';
+  "SELECT pg_catalog.count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE CASE WHEN wait_event_type = 'Lock' THEN pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(pid)) ELSE false END";
 
 /**
  * Where the server is in its WAL stream, in bytes since 0/0 (`bytes`, as text: it passes 2^53 only

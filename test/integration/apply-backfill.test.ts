@@ -337,6 +337,73 @@ describe('zdm apply: backfill', () => {
     expect(await count(`SELECT count(*)::int AS n FROM public.paced WHERE w IS DISTINCT FROM v * 3`)).toBe(0);
   });
 
+  it('runs a batch in three round trips, its COMMIT not waiting for a WAL flush', async () => {
+    await db.exec(`CREATE TABLE public.trips (id int PRIMARY KEY, v int, w int);
+                   INSERT INTO public.trips SELECT g, g, NULL FROM generate_series(1, 1000) g;`);
+    const plan = await backfillPlan('p-trips', [
+      backfillStep('backfill.1', 'public.trips', { w: 'v * 2' }, { where: 'w IS NULL', batchSize: 100 }),
+    ]);
+    // Every statement the apply sends, and where the batches end.
+    const sent: string[] = [];
+    const ends: number[] = [];
+    const syncCommit: string[] = [];
+    const client = db.client;
+    const counting = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'query') {
+          return (...args: Parameters<pg.Client['query']>) => {
+            if (typeof args[0] === 'string') sent.push(args[0]);
+            return (target.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    // The session's own setting says to wait for the flush; the batches say not to.
+    await db.exec('SET synchronous_commit = on');
+    try {
+      const events: ApplyEvent[] = [];
+      const result = await applyPhase(counting, plan, {
+        phase: 'backfill',
+        allowHazards: ['long-running'],
+        pauseMs: 0,
+        vacuumEvery: 0,
+        onEvent: (e) => events.push(e),
+        testHooks: {
+          beforeBatchCommit: async () => {
+            syncCommit.push(
+              (await client.query<{ s: string }>("SELECT pg_catalog.current_setting('synchronous_commit') AS s"))
+                .rows[0]!.s,
+            );
+          },
+          afterBatch: () => {
+            ends.push(sent.length);
+          },
+        },
+      });
+      expect(result.steps[0]!.backfill?.rowsDone).toBe(1000);
+      // 10 batches of 100 rows, and the last one finding none left.
+      expect(ends).toHaveLength(11);
+      const perBatch = ends.slice(1).map((end, i) => sent.slice(ends[i], end));
+      // A batch in the middle: BEGIN with the batch's settings; the bound and the UPDATE; the
+      // cursor's advance (with the wait count, the WAL position and the standbys' lag) and COMMIT.
+      const batch = perBatch[4]!;
+      expect(batch.map((q) => q.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+        'BEGIN ISOLATION',
+        'WITH upper',
+        'UPDATE zdm.backfill_cursors',
+      ]);
+      expect(batch[0]).toMatch(/SET LOCAL synchronous_commit = 'off'/);
+      expect(batch[2]).toMatch(/pg_blocking_pids.*pg_current_wal_insert_lsn.*pg_stat_replication.*;\s*COMMIT$/s);
+      expect(perBatch.slice(0, -1).every((b) => b.length === 3)).toBe(true);
+      expect(syncCommit).toEqual(Array(11).fill('off'));
+    } finally {
+      await db.exec('RESET synchronous_commit');
+    }
+    expect(await count('SELECT count(*)::int AS n FROM public.trips WHERE w = v * 2')).toBe(1000);
+  });
+
   it('walks the key index, never the whole table, even on a table without statistics', async () => {
     // Freshly loaded and never analyzed: the planner would take `w IS NULL` for rare and scan and
     // sort the whole table for every batch (batches then exceed the time cap and shrink).

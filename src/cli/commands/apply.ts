@@ -109,7 +109,8 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
     'max-replica-lag': Flags.string({
       summary: 'Before each backfill or copy batch, wait while a standby replays more than this far behind (0: never).',
       description:
-        "Read from pg_stat_replication's replay_lag on the database applied to (the largest over its standbys); " +
+        "Read from pg_stat_replication's replay_lag on the database applied to (the largest over its standbys), " +
+        "before the first batch and then with each batch's journal update; " +
         'the wait shows on the progress line. Reading the lag needs pg_read_all_stats (or superuser); without it ' +
         'no lag is seen and nothing waits. Example: 10s.',
       default: '5s',

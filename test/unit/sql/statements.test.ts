@@ -4,7 +4,7 @@ import { createCastSql, dropCastSql } from '../../../src/sql/casts.js';
 import { dropColumnSql } from '../../../src/sql/columns.js';
 import { dropConstraintSql } from '../../../src/sql/constraints.js';
 import { dropIndexSql } from '../../../src/sql/indexes.js';
-import { backfillUpdateSql, backfillUpperSql, copyBatchSql, copyUpperSql, keyset } from '../../../src/sql/rows.js';
+import { backfillRangeSql, backfillUpdateSql, copyBatchSql, copyUpperSql, keyset } from '../../../src/sql/rows.js';
 import {
   lockTablesSql,
   resetSql,
@@ -91,8 +91,13 @@ describe('batch walks', () => {
   test('a backfill batch updates only the set columns, of the rows that need it', () => {
     const b = { table: orders, set: { total: 'amount * 2' }, where: 'total IS NULL' };
     const ks = keyset(['id'], ['bigint']);
-    expect(backfillUpperSql(b, ks, false)).toBe(
-      'SELECT pg_catalog.jsonb_build_array(id::text) AS key FROM public.orders WHERE (total IS NULL) ORDER BY id OFFSET $1::int8 LIMIT 1',
+    expect(backfillRangeSql(b, ks, false)).toBe(
+      'WITH upper AS MATERIALIZED (SELECT id FROM public.orders WHERE (total IS NULL) ORDER BY id OFFSET $1::int8 LIMIT 1),' +
+        ' batch AS (UPDATE public.orders SET total = (amount * 2) WHERE id <= (SELECT id FROM upper) AND (total IS NULL) RETURNING 1)' +
+        ' SELECT (SELECT pg_catalog.jsonb_build_array(id::text) FROM upper) AS key, (SELECT pg_catalog.count(*) FROM batch)::int8 AS rows',
+    );
+    expect(backfillRangeSql(b, ks, true)).toContain(
+      'WHERE id > $1::bigint AND (total IS NULL) ORDER BY id OFFSET $2::int8 LIMIT 1), batch AS (UPDATE public.orders SET total = (amount * 2) WHERE id > $1::bigint AND id <= (SELECT id FROM upper)',
     );
     expect(backfillUpdateSql(b, ks, true, true)).toBe(
       'UPDATE public.orders SET total = (amount * 2) WHERE id > $1::bigint AND id <= $2::bigint AND (total IS NULL)',
