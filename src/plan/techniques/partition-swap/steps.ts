@@ -7,7 +7,7 @@ import { tableWithoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
 import type { DatabaseModel, Index, Partition, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
 import { displayType } from '../../../model/types-text.js';
-import { tableCommentsSql } from '../../../sql/comments.js';
+import { commentSql, tableCommentsSql } from '../../../sql/comments.js';
 import {
   addConstraintSql,
   checkSql,
@@ -274,6 +274,25 @@ function shadowIndexSteps({ ctx, swap, n }: Scope, later: readonly Index[]): voi
         r.schema === n.shadow.schema && r.name === n.shadow.name
           ? swap.want.partitions
           : (partitionOf(swap.want, r)?.partitions ?? []),
+      );
+    }
+    // The build steps leave the comment out (as CREATE INDEX does): it follows once the index is there.
+    const comment = index.comment;
+    if (comment !== undefined) {
+      const ix = { schema: n.shadow.schema, name: index.name };
+      ctx.add(
+        where,
+        sqlStep(
+          `comment on index ${index.name} of ${qualifiedRef(n.shadow)}`,
+          [commentSql({ kind: 'index', schema: ix.schema, table: n.shadow.name, name: ix.name }, comment)],
+          { locks: [lock(ix, 'SHARE UPDATE EXCLUSIVE')] },
+        ),
+        (m) =>
+          mapRelation(m, n.shadow, (r) => ({
+            ...r,
+            indexes: r.indexes.map((i) => (i.name === index.name ? { ...i, comment } : i)),
+          })),
+        [tableTouch(n.shadow)],
       );
     }
   }
