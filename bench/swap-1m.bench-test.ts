@@ -109,17 +109,22 @@ ${parts.join('\n')}
     await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...allow], onEvent });
     const copyMs = durations.get('backfill.1')!;
     const verifyMs = durations.get('backfill.2')!;
+    // The shadow's non-unique index, built after the copy (backfill.3 on): the baseline's table has
+    // it during its INSERT, so the copy is compared with the baseline with it counted in.
+    const indexMs = [...durations]
+      .filter(([id]) => /^backfill\.(\d+)$/.test(id) && Number(id.slice('backfill.'.length)) > 2)
+      .reduce((sum, [, ms]) => sum + ms, 0);
     const reverifyMs = durations.get('contract.1')!;
     const swapMs = durations.get('contract.2')!;
     console.log(
       `partition swap, PostgreSQL ${db.major}, ${ROWS} rows: copy ${copyMs} ms (${Math.round(ROWS / (copyMs / 1000))} rows/s), ` +
-        `verify ${verifyMs} ms (again in contract, no lock: ${reverifyMs} ms), swap transaction (ACCESS EXCLUSIVE held) ${swapMs} ms ` +
+        `index built after the copy ${indexMs} ms, verify ${verifyMs} ms (again in contract, no lock: ${reverifyMs} ms), swap transaction (ACCESS EXCLUSIVE held) ${swapMs} ms ` +
         `(counting both tables, which it no longer does, would add ~${countsMs} ms), ` +
         `drop of the retired table ${durations.get('contract.3')} ms`,
     );
     console.log(
       `baseline INSERT … SELECT of the same rows: ${baselineMs} ms (${Math.round(ROWS / (baselineMs / 1000))} rows/s); ` +
-        `copy / baseline rate: ${(baselineMs / copyMs).toFixed(2)}×`,
+        `copy (+ index after it) / baseline rate: ${(baselineMs / (copyMs + indexMs)).toFixed(2)}×`,
     );
     writeResults('swap', {
       benchmark: 'swap',
@@ -131,7 +136,8 @@ ${parts.join('\n')}
       pauseMs: 0,
       copy: { ms: copyMs, rowsPerSecond: Math.round(ROWS / (copyMs / 1000)) },
       baselineInsertSelect: { ms: baselineMs, rowsPerSecond: Math.round(ROWS / (baselineMs / 1000)) },
-      copyRateRatio: Math.round((baselineMs / copyMs) * 100) / 100,
+      indexAfterCopyMs: indexMs,
+      copyRateRatio: Math.round((baselineMs / (copyMs + indexMs)) * 100) / 100,
       verifyMs,
       reverifyMs,
       swapAccessExclusiveMs: swapMs,

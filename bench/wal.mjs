@@ -51,6 +51,10 @@ const flags = parseFlags({
   label: { type: 'string', default: '', help: 'names the results file: bench/results/wal-<label>.json' },
   'vacuum-every': { type: 'string', help: 'as zdm apply --vacuum-every (default: zdm’s, 10%)' },
   'max-wal-rate': { type: 'string', help: 'as zdm apply --max-wal-rate (default: zdm’s, none)' },
+  'wal-stats': {
+    type: 'boolean',
+    help: 'also break the WAL down by record type (pg_walinspect, PostgreSQL 16+; keeps the segments with wal_keep_size)',
+  },
 });
 
 const dist = path.resolve(flags.dist);
@@ -154,6 +158,29 @@ async function sizes(c, table) {
   return { heap: Number(r.rows[0].heap), total: Number(r.rows[0].total) };
 }
 
+/** The WAL between two positions by record type (pg_walinspect), largest first. */
+async function walStats(c, from, to) {
+  // Created after the measured range, in public, which the next scenario drops with its tables.
+  await c.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+  const r = await c.query(
+    `SELECT "resource_manager/record_type" AS record, count::int8 AS count, record_size::int8 AS records,
+            fpi_size::int8 AS fpis, combined_size::int8 AS bytes
+       FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true) WHERE combined_size > 0 ORDER BY combined_size DESC`,
+    [from, to],
+  );
+  return r.rows.map((x) => ({
+    record: x.record,
+    count: Number(x.count),
+    records: Number(x.records),
+    fpis: Number(x.fpis),
+    bytes: Number(x.bytes),
+  }));
+}
+
+async function lsn(c) {
+  return (await c.query('SELECT pg_catalog.pg_current_wal_lsn()::text AS l')).rows[0].l;
+}
+
 async function walPosition(c) {
   const r = await c.query("SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::text AS b");
   return Number(r.rows[0].b);
@@ -173,6 +200,7 @@ async function run(c, name, tmp) {
   const start = await sizes(c, s.table);
   await c.query('CHECKPOINT');
   const wal0 = await walPosition(c);
+  const lsn0 = flags['wal-stats'] ? await lsn(c) : undefined;
   const phases = {};
   let vacuums = 0;
   let peak = start;
@@ -201,6 +229,7 @@ async function run(c, name, tmp) {
     }
   }
   const wal = (await walPosition(c)) - wal0;
+  const byRecord = lsn0 !== undefined ? await walStats(c, lsn0, await lsn(c)) : undefined;
   const end = await sizes(c, s.table);
   return {
     scenario: name,
@@ -215,6 +244,7 @@ async function run(c, name, tmp) {
     walOverHeap: round(wal / start.heap, 2),
     endOverStartTotal: round(end.total / start.total, 2),
     targets: { walAtMost2_5xHeap: wal / start.heap <= 2.5, endAtMost1_3xTotal: end.total / start.total <= 1.3 },
+    ...(byRecord ? { byRecord } : {}),
   };
 }
 
@@ -224,7 +254,7 @@ async function main() {
     major: flags.pg,
     // The embedded server turns full-page images off for speed: they are part of what is measured.
     // Autovacuum off: see the head of this file.
-    settings: { full_page_writes: 'on', autovacuum: 'off' },
+    settings: { full_page_writes: 'on', autovacuum: 'off', ...(flags['wal-stats'] ? { wal_keep_size: '4GB' } : {}) },
   });
   const db = 'zdm_bench_wal';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zdm-bench-wal-'));
@@ -249,6 +279,11 @@ async function main() {
         console.log(
           `${name}: WAL ${fmtInt(r.walBytes / MB)} MB (${fmtRatio(r.walOverHeap)} the heap), total ${fmtInt(r.start.total / MB)} → ${fmtInt(r.end.total / MB)} MB, ${r.seconds} s`,
         );
+        for (const x of (r.byRecord ?? []).slice(0, 12)) {
+          console.log(
+            `  ${x.record}: ${fmtInt(x.count)} records, ${fmtInt(x.records / MB)} MB + ${fmtInt(x.fpis / MB)} MB of full-page images`,
+          );
+        }
       }
     } finally {
       await c.end();

@@ -90,9 +90,10 @@ export const GROUPS = {
     'data',
     // Partition swaps: the copy of the live table into its partitioned shadow, then its verification.
     'copyTables',
-    // Indexes on the columns filled just above (a rename's or type change's new column), built
-    // CONCURRENTLY once the data is there: built before, every batch would also write an entry in
-    // each of them and no batch update could be HOT. Before the validations below, which may want them.
+    // Indexes on the columns filled just above (a rename's or type change's new column) and a
+    // partition swap's shadow's non-unique indexes, built CONCURRENTLY once the data is there: built
+    // before, every batch would also write an entry in each of them (and no batch update could be
+    // HOT). Before the validations below, which may want them.
     'indexes',
     // NOT NULL helper checks of columns that were filled just above: added only now, because a NOT
     // VALID check still applies to every UPDATE, and would fail updates of rows not filled yet.

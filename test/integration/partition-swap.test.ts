@@ -137,9 +137,11 @@ describe('partition swap under a concurrent workload', () => {
       batchSize: 500,
     });
     const kinds = made.plan.phases.map((p) => p.steps.map((s) => s.kind));
+    // Backfill: the copy, its verification, then idx_orders_customer_id on the shadow (ON ONLY, then
+    // CONCURRENTLY and ATTACH for each of the 13 partitions).
     expect(kinds).toEqual([
       ['sql', 'sql'],
-      ['copy', 'verify'],
+      ['copy', 'verify', ...Array<string>(27).fill('sql')],
       ['verify', 'sql', 'sql', 'sql'],
     ]);
     const workload = await startPartitionWorkload(clients, 'public.orders', {
@@ -539,6 +541,105 @@ describe('a partition swap that cannot get its lock', () => {
   }, 120_000);
 });
 
+// The shadow's non-unique indexes are built after the copy (issue 17), while the sync trigger keeps
+// writing the shadow: CONCURRENTLY on each partition, so a write of the live table does not wait for
+// the build. A build that waits for an old snapshot is killed with its backend (an INVALID index
+// left behind); the next run of the phase drops it, builds it again and the swap completes.
+describe('a partition swap killed while it builds the shadow’s index', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_index');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('does not hold up writes of the live table; the next run drops the INVALID index and finishes', async () => {
+    const made = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('index', desired()),
+      batchSize: 5000,
+    });
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    const shadowSql = made.plan.phases[0]?.steps[0]?.sql.join('\n') ?? '';
+    expect(shadowSql).toContain('orders_id_created_at_key_zdm_new');
+    expect(shadowSql).not.toContain('idx_orders_customer_id');
+    // An open snapshot: every CREATE INDEX CONCURRENTLY waits for it before its index is valid.
+    const holder = await db.connect();
+    const applier = await db.connect();
+    const writer = await db.connect();
+    const applierPid = (await applier.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    let run: Promise<unknown> | undefined;
+    try {
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await holder.query('SELECT count(*) FROM customers');
+      run = applyPhase(applier, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 }).catch(
+        (e: unknown) => e,
+      );
+      let waiting: { part: string } | undefined;
+      const deadline = performance.now() + 60_000;
+      while (waiting === undefined && performance.now() < deadline) {
+        const r = await db.query<{ part: string }>(
+          `SELECT substring(query from 'ON public\\.(\\w+)') AS part FROM pg_stat_activity
+            WHERE pid = $1 AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+          [applierPid],
+        );
+        waiting = r[0];
+        if (waiting === undefined) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(waiting?.part).toBe('orders_2024q1');
+      // The build holds SHARE UPDATE EXCLUSIVE on the partition, nothing stronger on the shadow: a
+      // write of the live table, whose trigger writes that partition, goes through at once.
+      const held = await db.query<{ rel: string; mode: string }>(
+        `SELECT c.relname::text AS rel, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+          WHERE l.pid = $1 AND l.granted AND (c.relname LIKE 'orders_20%' OR c.relname LIKE 'orders_zdm_shadow%')
+          ORDER BY 1, 2`,
+        [applierPid],
+      );
+      expect(held).toEqual([{ rel: 'orders_2024q1', mode: 'ShareUpdateExclusiveLock' }]);
+      await writer.query("SET lock_timeout = '200ms'");
+      const t0 = performance.now();
+      await writer.query(`UPDATE orders SET amount = amount + 1 WHERE created_at < '2024-02-01' AND id % 10 = 0`);
+      await writer.query(`INSERT INTO orders (customer_id, amount, created_at) VALUES (3, 7, '2024-01-15')`);
+      await writer.query(`DELETE FROM orders WHERE created_at < '2024-02-01' AND id % 10 = 1`);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      // Killed with its backend: the partition's index stays, INVALID.
+      await db.query('SELECT pg_terminate_backend($1)', [applierPid]);
+      expect(String(await run)).toMatch(/terminat|Connection|connection/);
+      const state = await db.query<{ valid: boolean }>(
+        `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.orders_2024q1_customer_id_idx'::regclass`,
+      );
+      expect(state).toEqual([{ valid: false }]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      for (const c of [holder, applier, writer]) await c.end().catch(() => {});
+    }
+    const events: ApplyEvent[] = [];
+    const again = await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      onEvent: (e) => events.push(e),
+    });
+    expect(again.resumed).toBe(true);
+    expect(events.flatMap((e) => (e.type === 'leftover-dropped' ? [e.index] : []))).toEqual([
+      'public.orders_2024q1_customer_id_idx',
+    ]);
+    await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW] });
+    const idx = await db.query<{ valid: boolean; parts: string }>(
+      `SELECT indisvalid AS valid, (SELECT count(*) FROM pg_partition_tree('public.idx_orders_customer_id'))::text AS parts
+         FROM pg_index WHERE indexrelid = 'public.idx_orders_customer_id'::regclass`,
+    );
+    expect(idx).toEqual([{ valid: true, parts: '14' }]);
+    const again2 = await makePlan(db.client, {
+      scratchUrl: adminUrl(),
+      desiredPath: await desiredFile('index', desired()),
+    });
+    expect(again2.empty).toBe(true);
+  }, 180_000);
+});
+
 describe('partition swap: plan-time refusals', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -629,9 +730,12 @@ describe('a partition swap copy that is killed', () => {
         if (e.type === 'would-run') wouldRun.push(e.message.split('\n')[0]!);
       },
     });
-    expect(wouldRun).toEqual([
+    expect(wouldRun.slice(0, 3)).toEqual([
       expect.stringMatching(/^backfill\.1: .* — would run in batches of 1000 by \(id\), one transaction each:$/),
       expect.stringMatching(/^backfill\.2: .* — would run in one read-only snapshot:$/),
+      expect.stringMatching(
+        /^backfill\.3: create index idx_orders_customer_id_zdm_new on public\.orders_zdm_shadow alone/,
+      ),
     ]);
     const killed = await applyPhase(db.client, made.plan, {
       phase: 'backfill',

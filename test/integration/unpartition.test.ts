@@ -137,9 +137,10 @@ describe('unpartition under a concurrent workload', () => {
       batchSize: 500,
     });
     const kinds = made.plan.phases.map((p) => p.steps.map((s) => s.kind));
+    // Backfill: the copy, its verification, then idx_orders_customer_id on the plain shadow (CONCURRENTLY).
     expect(kinds).toEqual([
       ['sql', 'sql'],
-      ['copy', 'verify'],
+      ['copy', 'verify', 'sql'],
       ['verify', 'sql', 'sql', 'sql'],
     ]);
     const workload = await startPartitionWorkload(clients, 'public.orders', {

@@ -17,7 +17,7 @@ import type { CreateIndex, DropIndex, RelationRef, RepairIndex } from '../../dif
 import { renameColumnInExpression } from '../../diff/renames.js';
 import { stableStringify } from '../../model/canonical.js';
 import { indexColumnNames, qualified, qualifiedRef } from '../../model/names.js';
-import type { Index } from '../../model/types.js';
+import type { Index, Partition } from '../../model/types.js';
 import { commentSql } from '../../sql/comments.js';
 import {
   attachIndexSql,
@@ -41,21 +41,14 @@ export function planCreateIndex(ctx: PlanContext, ch: CreateIndex): void {
   const where = onBackfilledColumn(ctx, table, index) ? at.backfill('indexes') : at.expand('indexes');
   if (ctx.isPartitioned(table)) buildPartitioned(ctx, table, index, buildName, where);
   else {
-    ctx.add(
+    buildConcurrently(
+      ctx,
+      table,
+      built,
       where,
-      sqlStep(
-        ch.replaces
-          ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
-          : `create index ${index.name} on ${qualifiedRef(table)}`,
-        [createIndexSql(table, index, { concurrently: true, name: buildName, schemas: ctx.schemas })],
-        {
-          transaction: false,
-          locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
-          concurrentIndex: { schema: table.schema, name: buildName },
-        },
-      ),
-      (m) => mapRelation(m, table, (r) => ({ ...r, indexes: [...r.indexes, built] })),
-      [tableTouch(table)],
+      ch.replaces
+        ? `build index ${buildName} on ${qualifiedRef(table)} to replace ${index.name} (definition changed)`
+        : `create index ${index.name} on ${qualifiedRef(table)}`,
     );
   }
   if (!ch.replaces) return;
@@ -98,13 +91,40 @@ function onBackfilledColumn(ctx: PlanContext, table: RelationRef, index: Index):
 const namesColumn = (text: string, column: string): boolean =>
   renameColumnInExpression(text, column, `${column}_`) !== text;
 
-/** ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each. */
+/** `CREATE INDEX CONCURRENTLY` of `index` (under its own name) on a plain table, as one step. */
+export function buildConcurrently(
+  ctx: PlanContext,
+  table: RelationRef,
+  index: Index,
+  where: Placement,
+  summary: string,
+): void {
+  ctx.add(
+    where,
+    sqlStep(summary, [createIndexSql(table, index, { concurrently: true, schemas: ctx.schemas })], {
+      transaction: false,
+      locks: [lock(table, 'SHARE UPDATE EXCLUSIVE', 'scan')],
+      concurrentIndex: { schema: table.schema, name: index.name },
+    }),
+    (m) => mapRelation(m, table, (r) => ({ ...r, indexes: [...r.indexes, index] })),
+    [tableTouch(table)],
+  );
+}
+
+/** The partitions of a relation, as the plan has them when the index is built. */
+export type PartitionsOf = (ref: RelationRef) => readonly Partition[];
+
+/**
+ * ON ONLY parent, CONCURRENTLY per partition (recursively for sub-partitioned ones), ATTACH each.
+ * `partitionsOf` for a table the plan makes under a name neither model has (a partition swap's shadow).
+ */
 export function buildPartitioned(
   ctx: PlanContext,
   table: RelationRef,
   index: Index,
   buildName: string,
   where: Placement = at.expand('indexes'),
+  partitionsOf: PartitionsOf = (r) => ctx.partitionsDuringExpand(r),
 ): void {
   const touches = [tableTouch(table)];
   ctx.add(
@@ -122,7 +142,7 @@ export function buildPartitioned(
       })),
     touches,
   );
-  attachPartitionIndexes(ctx, table, index, buildName, where);
+  attachPartitionIndexes(ctx, table, index, buildName, where, partitionsOf);
 }
 
 function attachPartitionIndexes(
@@ -131,8 +151,9 @@ function attachPartitionIndexes(
   index: Index,
   parentIndex: string,
   where: Placement,
+  partitionsOf: PartitionsOf,
 ): void {
-  for (const p of ctx.partitionsDuringExpand(parent)) {
+  for (const p of partitionsOf(parent)) {
     const part: RelationRef = { schema: p.schema, name: p.name };
     // The name PostgreSQL gives it when the same index is created on the parent by hand.
     const child = ctx.pgIndexName(p.schema, p.name, indexColumnNames(index.keys, index.include), 'idx');
@@ -147,7 +168,7 @@ function attachPartitionIndexes(
         (m) => m,
         [tableTouch(parent)],
       );
-      attachPartitionIndexes(ctx, part, index, child, where);
+      attachPartitionIndexes(ctx, part, index, child, where, partitionsOf);
     } else {
       ctx.add(
         where,

@@ -19,6 +19,9 @@ const partitioned = (t: Table, parts = [partition(`${t.name}_2025`, range('2025-
   partitions: [...parts, partition(`${t.name}_default`, { kind: 'default' })],
 });
 
+const swapStep = <T extends { readonly summary: string }>(steps: readonly T[]): T =>
+  steps.find((s) => s.summary.startsWith('swap '))!;
+
 function issues(live: DatabaseModel, desired: DatabaseModel, options = {}): string[] {
   try {
     plan(live, desired, options);
@@ -38,25 +41,72 @@ describe('partition swap', () => {
       'expand sql',
       'backfill copy',
       'backfill verify',
+      'backfill sql',
+      'backfill sql',
+      'backfill sql',
+      'backfill sql',
+      'backfill sql',
       'contract verify',
       'contract sql',
       'contract sql',
     ]);
     expect(steps[0]!.sql[0]).toMatch(/^CREATE TABLE public\.events_zdm_shadow \(/);
     expect(steps[0]!.sql.join('\n')).toContain('CONSTRAINT events_pkey_zdm_new PRIMARY KEY (id, at)');
+    // The non-unique index is built after the copy: built with the empty shadow, every copied row
+    // would write an entry in it too (issue 17).
+    expect(steps[0]!.sql.join('\n')).not.toContain('INDEX');
     expect(steps[1]!.sql.join('\n')).toContain('AFTER INSERT OR UPDATE OR DELETE ON public.events FOR EACH ROW');
     const copy = steps[2]!;
     expect(copy.kind === 'copy' && copy.key).toEqual(['id']);
     expect(copy.sql[0]).toMatch(/FOR SHARE ON CONFLICT DO NOTHING$/);
-    const swap = steps[5]!;
+    // After the verification: ON ONLY the shadow, CONCURRENTLY on each partition (the sync trigger
+    // writes them all along), ATTACH each.
+    expect(
+      steps.slice(4, 9).map((s) => [s.sql, s.transaction, s.locks.map((l) => `${l.mode} on ${l.relation}`)]),
+    ).toEqual([
+      [
+        ['CREATE INDEX events_note_idx_zdm_new ON ONLY public.events_zdm_shadow (note)'],
+        true,
+        ['SHARE on public.events_zdm_shadow'],
+      ],
+      [
+        ['CREATE INDEX CONCURRENTLY events_2025_note_idx ON public.events_2025 (note)'],
+        false,
+        ['SHARE UPDATE EXCLUSIVE on public.events_2025'],
+      ],
+      [
+        ['ALTER INDEX public.events_note_idx_zdm_new ATTACH PARTITION public.events_2025_note_idx'],
+        true,
+        [
+          'SHARE UPDATE EXCLUSIVE on public.events_note_idx_zdm_new',
+          'SHARE on public.events_2025',
+          'ACCESS EXCLUSIVE on public.events_2025_note_idx',
+        ],
+      ],
+      [
+        ['CREATE INDEX CONCURRENTLY events_default_note_idx ON public.events_default (note)'],
+        false,
+        ['SHARE UPDATE EXCLUSIVE on public.events_default'],
+      ],
+      [
+        ['ALTER INDEX public.events_note_idx_zdm_new ATTACH PARTITION public.events_default_note_idx'],
+        true,
+        [
+          'SHARE UPDATE EXCLUSIVE on public.events_note_idx_zdm_new',
+          'SHARE on public.events_default',
+          'ACCESS EXCLUSIVE on public.events_default_note_idx',
+        ],
+      ],
+    ]);
+    const swap = swapStep(steps);
     expect(swap.kind === 'sql' && swap.transaction).toBe(true);
     expect(swap.sql[0]).toBe('LOCK TABLE public.events, public.events_zdm_shadow IN ACCESS EXCLUSIVE MODE');
     expect(swap.sql).toContain('ALTER TABLE public.events RENAME TO events_zdm_retired');
     expect(swap.sql).toContain('ALTER TABLE public.events_zdm_shadow RENAME TO events');
     expect(swap.sql).toContain('ALTER INDEX public.events_note_idx_zdm_new RENAME TO events_note_idx');
     expect(swap.hazards).toEqual([]);
-    expect(steps[6]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
-    expect(steps[6]!.hazards).toEqual(['data-loss']);
+    expect(steps[11]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
+    expect(steps[11]!.hazards).toEqual(['data-loss']);
     // The intermediate models hold the shadow; the last one is the desired state.
     const shadowIn = (m: DatabaseModel) => m.schemas[0]!.tables.some((t) => t.name === 'events_zdm_shadow');
     expect(shadowIn(r.models.expand)).toBe(true);
@@ -156,7 +206,7 @@ describe('partition swap', () => {
       ),
       dependencies: [{ from: `${kind} public.v`, to: 'table public.events', column: 'id' }],
     });
-    const swap = flat(plan(withView(tables(base()), 'view'), withView(tables(partitioned(base())), 'view')))[5]!;
+    const swap = swapStep(flat(plan(withView(tables(base()), 'view'), withView(tables(partitioned(base())), 'view'))));
     expect(swap.summary).toMatch(/view public\.v recreated over it/);
     expect(swap.sql.join('\n')).toContain(`pg_catalog.pg_get_viewdef(c.oid)`);
     expect(swap.sql.join('\n')).toContain('CREATE OR REPLACE VIEW');
@@ -217,7 +267,7 @@ describe('partition swap', () => {
     expect(shadow).toBeDefined();
     expect(shadow?.policies).toBeUndefined();
     expect(shadow?.rowLevelSecurity).toBeUndefined();
-    const swap = steps[5]!;
+    const swap = swapStep(steps);
     expect(swap.summary).toMatch(/; policy own created on it$/);
     const rls = swap.sql.indexOf('ALTER TABLE public.events ENABLE ROW LEVEL SECURITY');
     expect(rls).toBeGreaterThan(swap.sql.indexOf('ALTER TABLE public.events_zdm_shadow RENAME TO events'));
@@ -282,12 +332,19 @@ describe('unpartition (the partition swap in reverse)', () => {
       'expand sql',
       'backfill copy',
       'backfill verify',
+      'backfill sql',
       'contract verify',
       'contract sql',
       'contract sql',
     ]);
     expect(steps[0]!.sql[0]).toMatch(/^CREATE TABLE public\.events_zdm_shadow \(/);
     expect(steps[0]!.sql.join('\n')).not.toContain('PARTITION');
+    expect(steps[0]!.sql.join('\n')).not.toContain('INDEX');
+    expect([steps[4]!.sql, steps[4]!.transaction, steps[4]!.kind === 'sql' && steps[4]!.concurrentIndex]).toEqual([
+      ['CREATE INDEX CONCURRENTLY events_note_idx_zdm_new ON public.events_zdm_shadow (note)'],
+      false,
+      { schema: 'public', name: 'events_note_idx_zdm_new' },
+    ]);
     expect(steps[1]!.sql.join('\n')).toContain('AFTER INSERT OR UPDATE OR DELETE ON public.events FOR EACH ROW');
     const relations = (i: number) => steps[i]!.locks.map((l) => `${l.mode} on ${l.relation}`);
     expect(relations(1)).toEqual([
@@ -297,16 +354,16 @@ describe('unpartition (the partition swap in reverse)', () => {
     ]);
     const copy = steps[2]!;
     expect(copy.kind === 'copy' && copy.key).toEqual(['id', 'at']);
-    expect(relations(5)).toEqual([
+    expect(relations(6)).toEqual([
       'ACCESS EXCLUSIVE on public.events',
       'ACCESS EXCLUSIVE on public.events_2025',
       'ACCESS EXCLUSIVE on public.events_default',
       'ACCESS EXCLUSIVE on public.events_zdm_shadow',
     ]);
-    expect(steps[5]!.summary).toMatch(/^swap public\.events for its plain copy/);
-    expect(steps[6]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
-    expect(steps[6]!.hazards).toEqual(['data-loss']);
-    expect(relations(6)).toContain('ACCESS EXCLUSIVE on public.events_2025');
+    expect(steps[6]!.summary).toMatch(/^swap public\.events for its plain copy/);
+    expect(steps[7]!.sql).toEqual(['DROP TABLE public.events_zdm_retired']);
+    expect(steps[7]!.hazards).toEqual(['data-loss']);
+    expect(relations(7)).toContain('ACCESS EXCLUSIVE on public.events_2025');
   });
 
   test('refuses a desired table that takes a partition name, and a column change in the same plan', () => {

@@ -3,9 +3,9 @@
  * reading and writing it.
  *
  * - expand: a shadow table `<t>_zdm_shadow`, `PARTITION BY …` with every desired partition, key,
- *   check, index and foreign key, built while it is empty (plain CREATE INDEX: nothing to wait for).
- *   Its keys and indexes carry temporary names: index names are unique per schema and the live table
- *   still holds the desired ones. Then an AFTER INSERT/UPDATE/DELETE row trigger (and an AFTER
+ *   check, unique index and foreign key, built while it is empty (plain CREATE INDEX: nothing to wait
+ *   for); its other indexes wait for the copy (backfill, below). Its keys and indexes carry temporary
+ *   names: index names are unique per schema and the live table still holds the desired ones. Then an AFTER INSERT/UPDATE/DELETE row trigger (and an AFTER
  *   TRUNCATE one) on the live table that mirrors every write into the shadow in the writer's own
  *   transaction. An UPDATE is mirrored as delete + insert, so one that moves the row to another
  *   partition or changes its key is mirrored like any other.
@@ -15,6 +15,9 @@
  *   over the copy), and a row deleted before the batch read it is not read at all: nothing deleted is
  *   resurrected. ON CONFLICT DO NOTHING keeps a newer version the trigger already wrote. Then a
  *   verify step compares row count and an order-independent checksum of both tables in one snapshot.
+ *   Then the shadow's non-unique indexes (steps.ts `shadowIndexSteps`): built while it was empty,
+ *   every copied row would have written an entry in each (issue 17); CONCURRENTLY, partition by
+ *   partition, because the sync trigger writes the shadow in the application's transactions.
  * - contract: the verify step once more (no lock: the trigger keeps both tables equal in every
  *   snapshot), then one transaction under lock_timeout (retried): lock both tables, check that the
  *   sync triggers are still there and enabled (counting rows here would hold ACCESS EXCLUSIVE for

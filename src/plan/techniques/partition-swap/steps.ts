@@ -5,9 +5,9 @@
 import { type RelationRef, replicaIdentityText } from '../../../diff/changes.js';
 import { tableWithoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
-import type { DatabaseModel, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
+import type { DatabaseModel, Index, Partition, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
 import { displayType } from '../../../model/types-text.js';
-import { tableCommentsSql } from '../../../sql/comments.js';
+import { commentSql, tableCommentsSql } from '../../../sql/comments.js';
 import {
   addConstraintSql,
   checkSql,
@@ -46,6 +46,7 @@ import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from 
 import { mapRelation, mapSchema, noEdit, omit } from '../../model-edit.js';
 import { freshName } from '../../names.js';
 import type { Hazard, LockInfo } from '../../types.js';
+import { buildConcurrently, buildPartitioned } from '../indexes.js';
 import { planMaterializedRebuildAfter } from '../materialized-views.js';
 import { createPolicyStatements, policyReadLocks } from '../policies.js';
 import { bodyLocks, routineTouch } from '../routines.js';
@@ -138,16 +139,17 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     partitionColumns: swap.partitionColumns,
   };
   const s: Scope = { ctx, swap, n, mirror };
-  createShadowStep(s);
+  const later = createShadowStep(s);
   mirrorStep(s);
-  // backfill: copy in key order, then verify; contract: a last full comparison (no lock), then the
-  // swap in one short transaction.
+  // backfill: copy in key order, then verify, then the shadow's other indexes; contract: a last full
+  // comparison (no lock), then the swap in one short transaction.
   copyStep(s);
   verifyStep(
     s,
     at.backfill('copyTables'),
     `verify that ${qualifiedRef(n.shadow)} has the rows of ${qualifiedRef(swap.ref)}: row count and checksum, in one snapshot`,
   );
+  shadowIndexSteps(s, later);
   verifyStep(
     s,
     at.contract('swapTables'),
@@ -179,14 +181,33 @@ function retiredLocks(swap: Swap, retired: RelationRef): LockInfo[] {
   return [retired, ...swap.livePartitions].map((r) => lock(r, 'ACCESS EXCLUSIVE'));
 }
 
-/** Expand: the shadow, empty, with everything the desired table declares (keys and indexes under temporary names). */
-function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void {
+/**
+ * The shadow's indexes built after the copy (backfill group `indexes`) rather than with the shadow:
+ * built while it is empty, every copied row would also write an entry (and its page splits) in each
+ * of them, about as much WAL again as the rows. The keys and unique indexes stay in expand: the
+ * copy's `ON CONFLICT DO NOTHING` and the sync trigger's writes must meet every unique rule the
+ * whole time, and the trigger finds a row's copy by its key. All of them stay when a partition
+ * declares indexes of its own: PostgreSQL attaches a matching partition index to a parent's plain
+ * CREATE INDEX, not to one built partition by partition.
+ */
+function indexesAfterCopy(t: Table): Index[] {
+  const own = (r: RelationParts): boolean => r.partitions.some((p) => p.indexes.length > 0 || own(p));
+  return own(t) ? [] : t.indexes.filter((i) => !i.unique);
+}
+
+/**
+ * Expand: the shadow, empty, with everything the desired table declares (keys and indexes under
+ * temporary names) but the indexes built after the copy, which it returns.
+ */
+function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): Index[] {
   // Privileges, row level security and policies come at the swap (swapStep): before it, policies
   // would filter the sync trigger's copies, and no one but zdm has any business with the shadow.
-  const created: Table = untilSwap({
+  const full: Table = untilSwap({
     ...tableWithoutDirectives(withRenamedParts(want, n.temp)),
     name: n.shadow.name,
   });
+  const later = indexesAfterCopy(full);
+  const created: Table = { ...full, indexes: full.indexes.filter((i) => !later.includes(i)) };
   const sql = [
     createTableSql(
       {
@@ -210,18 +231,81 @@ function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): void
     lock({ schema: f.references.schema, name: f.references.table }, 'SHARE ROW EXCLUSIVE'),
   );
   const parts = collectPartitionNames(want).length;
+  const built =
+    later.length > 0
+      ? 'keys and unique indexes built while it is empty, other indexes after the copy'
+      : 'keys and indexes built while it is empty';
   ctx.add(
     at.expand('tables'),
     sqlStep(
       reverse
-        ? `create ${qualifiedRef(n.shadow)}, the plain copy of the partitioned ${qualifiedRef(ref)} (keys and indexes built while it is empty)`
-        : `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, keys and indexes built while it is empty)`,
+        ? `create ${qualifiedRef(n.shadow)}, the plain copy of the partitioned ${qualifiedRef(ref)} (${built})`
+        : `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, ${built})`,
       sql,
       { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks] },
     ),
     (m) => mapSchema(m, ref.schema, (x) => ({ ...x, tables: [...x.tables, created] })),
     [tableTouch(n.shadow)],
   );
+  return later;
+}
+
+/**
+ * Backfill, after the copy: the shadow's indexes left out of its creation. The sync trigger writes
+ * the shadow all along, in the application's transactions, so nothing may lock it against writes for
+ * longer than an instant: `CREATE INDEX CONCURRENTLY` (SHARE UPDATE EXCLUSIVE) on a plain shadow;
+ * on a partitioned one (where CONCURRENTLY is refused) `ON ONLY` the parent (SHARE, an instant),
+ * CONCURRENTLY on each partition, then ATTACH each. A plain CREATE INDEX would hold SHARE for the
+ * whole build, and every write of the live table would wait for it in its trigger.
+ */
+function shadowIndexSteps({ ctx, swap, n }: Scope, later: readonly Index[]): void {
+  const where = at.backfill('indexes');
+  for (const index of later) {
+    if (swap.want.partitionBy === undefined) {
+      buildConcurrently(
+        ctx,
+        n.shadow,
+        index,
+        where,
+        `create index ${index.name} on ${qualifiedRef(n.shadow)}, now that the rows are copied`,
+      );
+    } else {
+      buildPartitioned(ctx, n.shadow, index, index.name, where, (r) =>
+        r.schema === n.shadow.schema && r.name === n.shadow.name
+          ? swap.want.partitions
+          : (partitionOf(swap.want, r)?.partitions ?? []),
+      );
+    }
+    // The build steps leave the comment out (as CREATE INDEX does): it follows once the index is there.
+    const comment = index.comment;
+    if (comment !== undefined) {
+      const ix = { schema: n.shadow.schema, name: index.name };
+      ctx.add(
+        where,
+        sqlStep(
+          `comment on index ${index.name} of ${qualifiedRef(n.shadow)}`,
+          [commentSql({ kind: 'index', schema: ix.schema, table: n.shadow.name, name: ix.name }, comment)],
+          { locks: [lock(ix, 'SHARE UPDATE EXCLUSIVE')] },
+        ),
+        (m) =>
+          mapRelation(m, n.shadow, (r) => ({
+            ...r,
+            indexes: r.indexes.map((i) => (i.name === index.name ? { ...i, comment } : i)),
+          })),
+        [tableTouch(n.shadow)],
+      );
+    }
+  }
+}
+
+/** The partition `ref` anywhere under `r`. */
+function partitionOf(r: RelationParts, ref: RelationRef): Partition | undefined {
+  for (const p of r.partitions) {
+    if (p.schema === ref.schema && p.name === ref.name) return p;
+    const found = partitionOf(p, ref);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**
