@@ -350,7 +350,11 @@ describe('partition swap of a table with privileges, row level security, policie
       );
       expect(mv.errors).toEqual([]);
       expect(mv.statements).toBeGreaterThan(0);
-      expect(mv.maxMs, `materialized view readers waited ${mv.maxMs} ms`).toBeLessThan(200);
+      // The bound zdm promises: a reader queued behind one of its lock requests waits at most the
+      // lock timeout (200 ms by default) before the try gives up; twice that leaves room for a
+      // loaded machine's scheduling, as the traffic check in CI does (bench/traffic.mjs). A 200 ms
+      // bound failed 1 run in 4 at load 6, its slowest reads at the workload's start.
+      expect(mv.maxMs, `materialized view readers waited ${mv.maxMs} ms`).toBeLessThan(400);
       console.log(
         `partition swap with dependents (PG ${db.major}): ${report.statements} writes as zdm_swap_app, ${reads} reads as zdm_swap_reader, max ${Math.round(report.maxMs)} ms`,
       );
