@@ -67,7 +67,8 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
     const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspectDetailed }] =
       await Promise.all([
         import('../../db/connection.js'),
-        import('../../desired/index.js'),
+        // The writer alone: the loader (ajv's validator, the YAML readers) is not needed to pull.
+        import('../../desired/write.js'),
         import('../../introspect/index.js'),
       ]);
     const target = resolveTarget(flags['database-url']);
