@@ -328,7 +328,7 @@ export function buildModel(rows: CatalogRows): BuildResult {
   // Privileges (issue 12): a live model lists them on every table, sequence and schema (none: []).
   const grantsByObject = groupBy(rows.grants, (g) => [g.on, g.schema, g.name ?? '', g.column ?? ''].join('\u0000'));
   // Most databases grant little: no key is built where nothing of the kind was granted (a key per
-  // column was a tenth of building the model).
+  // column was a sixth of building the model on musicbrainz).
   const grantedKinds = new Set(rows.grants.map((g) => g.on));
   const grantsOf = (on: GrantRow['on'], schema: string, name = '', column = ''): Grant[] =>
     grantedKinds.has(on)
