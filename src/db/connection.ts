@@ -3,11 +3,36 @@
  * them itself). TLS follows `sslmode` in the URL. A password never appears in any output or error:
  * every message that could carry the URL goes through `redact`.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type * as Pg from 'pg';
 import { ServerError } from '../errors.js';
 import { redact } from './redact.js';
 
 export { redact } from './redact.js';
+
+/**
+ * node-postgres asks, as it loads (lib/stream.js, `isCloudflareRuntime`), whether it runs in a
+ * Cloudflare Worker: where there is no global `navigator` (Node 20) it constructs a `Response`,
+ * which loads Node's whole fetch implementation (undici), ~40 ms of every command's start. A
+ * `navigator` saying Node.js answers the question first; it exists only while pg loads.
+ */
+function loadPg(): typeof Pg.default {
+  const require = createRequire(import.meta.url);
+  const g = globalThis as { navigator?: unknown };
+  if (g.navigator !== undefined) return require('pg');
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { userAgent: 'Node.js' },
+    configurable: true,
+    writable: true,
+  });
+  try {
+    return require('pg');
+  } finally {
+    delete g.navigator;
+  }
+}
+
+const pg = loadPg();
 
 export interface ConnectionTarget {
   /** Connection string, when one was given; absent means "use PG* variables". */
@@ -45,13 +70,13 @@ export class ConnectionError extends ServerError {
 
 /** The narrow port the core's edges use: anything that runs a query. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  query<R extends Pg.QueryResultRow = Pg.QueryResultRow>(
     text: string,
     values?: readonly unknown[],
-  ): Promise<pg.QueryResult<R>>;
+  ): Promise<Pg.QueryResult<R>>;
 }
 
-export async function connect(target: ConnectionTarget, applicationName = 'zdm'): Promise<pg.Client> {
+export async function connect(target: ConnectionTarget, applicationName = 'zdm'): Promise<Pg.Client> {
   const client = new pg.Client({
     ...(target.url ? { connectionString: target.url } : {}),
     application_name: applicationName,
@@ -68,7 +93,7 @@ export async function connect(target: ConnectionTarget, applicationName = 'zdm')
 }
 
 /** Runs `fn` with a connected client and always closes it. */
-export async function withClient<T>(target: ConnectionTarget, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(target: ConnectionTarget, fn: (c: Pg.Client) => Promise<T>): Promise<T> {
   const client = await connect(target);
   try {
     return await fn(client);

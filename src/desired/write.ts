@@ -4,7 +4,6 @@
  * database always gives the same bytes. Loading the output gives back the same canonical model.
  */
 
-import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { assertNever } from '../errors.js';
 import { sortedCasts } from '../model/casts.js';
 import { sortDefaultPrivileges } from '../model/default-privileges.js';
@@ -49,7 +48,7 @@ import type {
 import { defaultPrimaryKeyName, sequenceDefaults } from './defaults.js';
 import { formatKeyString } from './index-keys.js';
 import { writtenTypeName } from './type-names.js';
-import { emitYaml, Unsupported } from './yaml-emit.js';
+import { emitYaml, libraryText, Unsupported, type YamlMap, type YamlSeq, type YamlValue } from './yaml-emit.js';
 
 export interface WriteOptions {
   /**
@@ -75,8 +74,8 @@ export const DEFAULT_SCHEMA_PATH = './node_modules/zdm/schemas/desired-state.sch
 
 /** The whole model as one YAML document. */
 export function writeDesiredState(model: DatabaseModel, options: WriteOptions = {}): string {
-  const root = new YAMLMap();
-  add(root, 'version', new Scalar(1));
+  const root = newMap(false);
+  add(root, 'version', 1);
   if (model.extensions.length > 0) {
     add(root, 'extensions', flowSeq(byName(model.extensions).map(extensionNode)));
   }
@@ -84,12 +83,12 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
     add(root, 'defaultPrivileges', defaultPrivilegesNode(model.defaultPrivileges));
   }
   if (model.casts !== undefined && model.casts.length > 0) {
-    const casts = new YAMLSeq();
+    const casts: YamlSeq = { kind: 'seq', flow: false, items: [] };
     for (const c of sortedCasts(model.casts) ?? []) casts.items.push(castNode(c));
     add(root, 'casts', casts);
   }
   if (model.schemas.length > 0) {
-    const schemas = new YAMLMap();
+    const schemas = newMap(false);
     byName(model.schemas).forEach((s, i) => {
       add(schemas, s.name, schemaNode(s, options.queryFiles, ownersIn(model)), i > 0);
     });
@@ -97,8 +96,7 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
   }
   const schemaPath = options.schemaPath ?? DEFAULT_SCHEMA_PATH;
   // On the first key rather than the document, which would put a blank line under it.
-  const first = root.items[0]!.key as Scalar;
-  if (schemaPath !== '') first.commentBefore = ` yaml-language-server: $schema=${schemaPath}`;
+  if (schemaPath !== '') root.items[0]!.commentBefore = ` yaml-language-server: $schema=${schemaPath}`;
   return yamlText(root, options.writer);
 }
 
@@ -106,7 +104,7 @@ export function writeDesiredState(model: DatabaseModel, options: WriteOptions = 
  * The text of a document whose contents are `root`: laid out by yaml-emit.ts, the same bytes as the
  * `yaml` library's `Document.toString` with these options, which writes any tree it does not lay out.
  */
-function yamlText(root: YAMLMap, via: 'emit' | 'library' | undefined): string {
+function yamlText(root: YamlMap, via: 'emit' | 'library' | undefined): string {
   if (via === 'emit') return emitYaml(root);
   if (via === undefined) {
     try {
@@ -115,15 +113,7 @@ function yamlText(root: YAMLMap, via: 'emit' | 'library' | undefined): string {
       if (!(err instanceof Unsupported)) throw err;
     }
   }
-  const doc = new Document(null, {
-    // Strings YAML 1.1 readers take for booleans, octal numbers or dates (`yes`, `0777`,
-    // `2024-10-01`) get quoted too, so the files mean the same to every tool.
-    version: '1.1',
-  });
-  doc.contents = root;
-  const text = doc.toString({ lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true });
-  // The yaml library leaves the final newline out after some node kinds; POSIX text files end in one.
-  return text.endsWith('\n') ? text : `${text}\n`;
+  return libraryText(root);
 }
 
 /**
@@ -216,40 +206,34 @@ function fileBase(schema: string): string {
 
 // ------------------------------------------------------------------ node helpers
 
-type Value = Node | string | number | boolean | undefined;
+type Value = YamlValue | undefined;
 
-function node(v: Exclude<Value, undefined>): Node {
-  if (typeof v !== 'string') return typeof v === 'object' ? v : new Scalar(v);
-  const s = new Scalar(v);
+const newMap = (flow: boolean): YamlMap => ({ kind: 'map', flow, items: [] });
+
+function node(v: YamlValue): YamlValue {
   // Plain multi-line scalars inside flow collections are legal but unreadable.
-  if (v.includes('\n')) s.type = Scalar.QUOTE_DOUBLE;
-  return s;
+  return typeof v === 'string' && v.includes('\n') ? { kind: 'scalar', value: v, style: 'QUOTE_DOUBLE' } : v;
 }
 
-function add(map: YAMLMap, key: string, value: Value, spaceBefore = false): void {
+function add(map: YamlMap, key: string, value: Value, spaceBefore = false): void {
   if (value === undefined) return;
-  const k = new Scalar(key);
-  if (spaceBefore) k.spaceBefore = true;
-  map.items.push(new Pair(k, node(value)));
+  map.items.push({ key, value: node(value), spaceBefore });
 }
 
-function blockMap(entries: readonly (readonly [string, Value])[]): YAMLMap {
-  const m = new YAMLMap();
+function blockMap(entries: readonly (readonly [string, Value])[]): YamlMap {
+  const m = newMap(false);
   for (const [k, v] of entries) add(m, k, v);
   return m;
 }
 
-function flowMap(entries: readonly (readonly [string, Value])[]): YAMLMap {
-  const m = blockMap(entries);
-  m.flow = true;
+function flowMap(entries: readonly (readonly [string, Value])[]): YamlMap {
+  const m = newMap(true);
+  for (const [k, v] of entries) add(m, k, v);
   return m;
 }
 
-function flowSeq(items: readonly Exclude<Value, undefined>[]): YAMLSeq {
-  const s = new YAMLSeq();
-  s.flow = true;
-  for (const i of items) s.items.push(node(i));
-  return s;
+function flowSeq(items: readonly YamlValue[]): YamlSeq {
+  return { kind: 'seq', flow: true, items: items.map(node) };
 }
 
 /** Named objects keyed by name, in name order; undefined when there are none. */
@@ -257,9 +241,9 @@ function namedMap<T extends { readonly name: string }>(
   items: readonly T[],
   write: (item: T) => Value,
   spaced = false,
-): YAMLMap | undefined {
+): YamlMap | undefined {
   if (items.length === 0) return undefined;
-  const m = new YAMLMap();
+  const m = newMap(false);
   byName(items).forEach((item, i) => {
     add(m, item.name, write(item), spaced && i > 0);
   });
@@ -284,24 +268,23 @@ function sql(text: string | undefined): Value {
 }
 
 /** Partition bound values, single-quoted like the SQL literals they are; SQL's NULL as YAML's. */
-function boundValues(values: readonly string[]): YAMLSeq {
-  const s = new YAMLSeq();
-  s.flow = true;
-  for (const v of values) {
-    const sc = new Scalar(v === 'NULL' ? null : v);
-    if (v !== 'NULL') sc.type = v.includes('\n') ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE;
-    s.items.push(sc);
-  }
-  return s;
+function boundValues(values: readonly string[]): YamlSeq {
+  return {
+    kind: 'seq',
+    flow: true,
+    items: values.map((v) =>
+      v === 'NULL' ? null : { kind: 'scalar', value: v, style: v.includes('\n') ? 'QUOTE_DOUBLE' : 'QUOTE_SINGLE' },
+    ),
+  };
 }
 
 const trueOnly = (b: boolean): true | undefined => (b ? true : undefined);
-const nonEmpty = (names: readonly string[]): YAMLSeq | undefined => (names.length > 0 ? flowSeq(names) : undefined);
+const nonEmpty = (names: readonly string[]): YamlSeq | undefined => (names.length > 0 ? flowSeq(names) : undefined);
 
 // ------------------------------------------------------------------ objects
 
 /** A pinned version only (a live model has the installed one, which pins nothing). */
-function extensionNode(e: Extension): string | YAMLMap {
+function extensionNode(e: Extension): string | YamlMap {
   const version = e.version;
   return e.schema === undefined && version === undefined
     ? e.name
@@ -320,7 +303,7 @@ const ownersIn =
   (on) =>
     ownerOf(m, on);
 
-function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined, owner: Owners): YAMLMap {
+function schemaNode(s: SchemaModel, queryFiles: ReadonlyMap<string, string> | undefined, owner: Owners): YamlMap {
   const schema = s.name;
   const userTypes = new Set([
     ...s.enums.map((e) => e.name),
@@ -385,7 +368,7 @@ function routinesNode(
   if (rs.length === 0) return undefined;
   const count = new Map<string, number>();
   for (const r of rs) count.set(r.name, (count.get(r.name) ?? 0) + 1);
-  const m = new YAMLMap();
+  const m = newMap(false);
   rs.forEach((r, i) => {
     const own = r.kind === 'aggregate' ? undefined : owner({ ...r, kind: r.kind });
     add(
@@ -398,14 +381,12 @@ function routinesNode(
   return m;
 }
 
-function routineNode(r: Routine, file: string | undefined, owner: string | undefined): YAMLMap {
+function routineNode(r: Routine, file: string | undefined, owner: string | undefined): YamlMap {
   if (r.aggregate !== undefined) return aggregateNode(r, r.aggregate);
   let body: readonly [string, Value];
   if (file !== undefined) body = ['file', file];
   else if (r.body.includes('\n')) {
-    const text = new Scalar(r.body);
-    text.type = Scalar.BLOCK_LITERAL;
-    body = ['body', text];
+    body = ['body', { kind: 'scalar', value: r.body, style: 'BLOCK_LITERAL' }];
   } else body = ['body', r.body];
   return blockMap([
     ['arguments', argumentsNode(r)],
@@ -427,7 +408,7 @@ function routineNode(r: Routine, file: string | undefined, owner: string | undef
   ]);
 }
 
-function collationNode(c: Collation): YAMLMap {
+function collationNode(c: Collation): YamlMap {
   return flowMap([
     ['provider', c.provider === 'libc' ? undefined : c.provider],
     ['locale', c.locale],
@@ -438,9 +419,9 @@ function collationNode(c: Collation): YAMLMap {
   ]);
 }
 
-function textSearchConfigurationNode(c: TextSearchConfiguration): YAMLMap {
+function textSearchConfigurationNode(c: TextSearchConfiguration): YamlMap {
   const tokens = Object.keys(c.mappings).sort();
-  const mappings = new YAMLMap();
+  const mappings = newMap(false);
   for (const t of tokens) add(mappings, t, flowSeq(c.mappings[t]!), false);
   return blockMap([
     ['parser', c.parser],
@@ -461,7 +442,7 @@ function argumentsNode(r: Routine): Value {
   return args.length > 0 ? flowSeq(args) : undefined;
 }
 
-function aggregateNode(r: Routine, a: AggregateDefinition): YAMLMap {
+function aggregateNode(r: Routine, a: AggregateDefinition): YamlMap {
   return blockMap([
     ['arguments', argumentsNode(r)],
     ['sfunc', a.sfunc],
@@ -483,7 +464,7 @@ function triggersNode(s: SchemaModel): Value {
   if (s.triggers.length === 0) return undefined;
   const byTable = new Map<string, Trigger[]>();
   for (const t of sortTriggers(s.triggers)) byTable.set(t.table, [...(byTable.get(t.table) ?? []), t]);
-  const m = new YAMLMap();
+  const m = newMap(false);
   [...byTable].forEach(([table, ts], i) => {
     add(
       m,
@@ -495,7 +476,7 @@ function triggersNode(s: SchemaModel): Value {
   return m;
 }
 
-function triggerNode(schema: string, t: Trigger): YAMLMap {
+function triggerNode(schema: string, t: Trigger): YamlMap {
   // A function of the trigger's schema by its name; pg_catalog's (tsvector_update_trigger) qualified.
   const own = `${schema}.`;
   const local = t.function.startsWith(own) && !t.function.slice(own.length).includes('.');
@@ -520,20 +501,18 @@ function triggerNode(schema: string, t: Trigger): YAMLMap {
 /** The query: `file: <path>` when it is written to a file, else inline as a literal block. */
 function queryEntry(v: View | MaterializedView, file: string | undefined): readonly [string, Value] {
   if (file !== undefined) return ['file', file];
-  const text = new Scalar(v.definition);
-  text.type = Scalar.BLOCK_LITERAL;
-  return ['definition', text];
+  return ['definition', { kind: 'scalar', value: v.definition, style: 'BLOCK_LITERAL' }];
 }
 
 function viewColumnsNode(v: View | MaterializedView): Value {
   const commented = v.columns.filter((c) => c.comment !== undefined);
   if (commented.length === 0) return undefined;
-  const m = new YAMLMap();
+  const m = newMap(false);
   for (const c of commented) add(m, c.name, flowMap([['comment', c.comment]]));
   return m;
 }
 
-function viewNode(v: View, file: string | undefined, owner: string | undefined): YAMLMap {
+function viewNode(v: View, file: string | undefined, owner: string | undefined): YamlMap {
   return blockMap([
     queryEntry(v, file),
     ['securityBarrier', trueOnly(v.securityBarrier)],
@@ -545,7 +524,7 @@ function viewNode(v: View, file: string | undefined, owner: string | undefined):
   ]);
 }
 
-function materializedViewNode(v: MaterializedView, file: string | undefined, owner: string | undefined): YAMLMap {
+function materializedViewNode(v: MaterializedView, file: string | undefined, owner: string | undefined): YamlMap {
   return blockMap([
     queryEntry(v, file),
     ['withData', v.withData ? undefined : false],
@@ -596,7 +575,7 @@ function domainNode(d: Domain, userTypes: ReadonlySet<string>, owner: string | u
 
 /** Attributes in the type's order (not sorted: the order is the type's). */
 function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>, owner: string | undefined): Value {
-  const attributes = new YAMLMap();
+  const attributes = newMap(false);
   for (const a of c.attributes) {
     add(
       attributes,
@@ -616,10 +595,9 @@ function compositeTypeNode(c: CompositeType, userTypes: ReadonlySet<string>, own
   ]);
 }
 
-function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], write: (item: T) => Value): YAMLMap {
+function namedFlowMap<T extends { readonly name: string }>(items: readonly T[], write: (item: T) => Value): YamlMap {
   const m = namedMap(items, write)!;
-  m.flow = true;
-  return m;
+  return { ...m, flow: true };
 }
 
 function sequenceNode(s: Sequence, owner: string | undefined): Value {
@@ -653,10 +631,10 @@ function sequenceNode(s: Sequence, owner: string | undefined): Value {
 }
 
 /** A 64-bit integer as a YAML integer. */
-const seqNumber = (v: string | undefined): Value => (v === undefined ? undefined : new Scalar(BigInt(v)));
+const seqNumber = (v: string | undefined): Value => (v === undefined ? undefined : BigInt(v));
 
-function tableNode(t: Table, userTypes: ReadonlySet<string>, owner: string | undefined): YAMLMap {
-  const columns = new YAMLMap();
+function tableNode(t: Table, userTypes: ReadonlySet<string>, owner: string | undefined): YamlMap {
+  const columns = newMap(false);
   for (const c of t.columns) add(columns, c.name, columnNode(t.schema, c, userTypes));
   return blockMap([
     ['unlogged', trueOnly(t.unlogged)],
@@ -683,8 +661,7 @@ function tableNode(t: Table, userTypes: ReadonlySet<string>, owner: string | und
  */
 function grantsNode(grants: readonly Grant[] | undefined): Value {
   if (grants === undefined) return undefined;
-  const m = new YAMLMap();
-  m.flow = true;
+  const m = newMap(true);
   const by = new Map<string, string[]>();
   for (const g of grants) {
     by.set(g.grantee, [...(by.get(g.grantee) ?? []), `${g.privilege}${g.grantable ? ' WITH GRANT OPTION' : ''}`]);
@@ -696,7 +673,7 @@ function grantsNode(grants: readonly Grant[] | undefined): Value {
 }
 
 /** `{ source, target, function | inout | withoutFunction, context, comment }`; context `explicit` left out. */
-function castNode(c: Cast): YAMLMap {
+function castNode(c: Cast): YamlMap {
   return flowMap([
     ['source', c.source],
     ['target', c.target],
@@ -712,10 +689,10 @@ function castNode(c: Cast): YAMLMap {
  * Default privileges (issue 12) by role, its global kinds, then `inSchema` by schema; every entry
  * the model has (a live one exists only where it differs from PostgreSQL's default).
  */
-function defaultPrivilegesNode(entries: readonly DefaultPrivilege[]): YAMLMap {
+function defaultPrivilegesNode(entries: readonly DefaultPrivilege[]): YamlMap {
   const byRole = new Map<string, DefaultPrivilege[]>();
   for (const e of sortDefaultPrivileges(entries)) byRole.set(e.role, [...(byRole.get(e.role) ?? []), e]);
-  const out = new YAMLMap();
+  const out = newMap(false);
   for (const [role, list] of byRole) {
     const kinds = (schema: string | undefined): [string, Value][] =>
       list.filter((e) => e.schema === schema).map((e) => [e.on, grantsNode(e.grants)]);
@@ -754,7 +731,7 @@ function policyNode(p: Policy): Value {
   ]);
 }
 
-function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): YAMLMap {
+function columnNode(schema: string, c: Column, userTypes: ReadonlySet<string>): YamlMap {
   let generated: Value;
   if (c.generated) {
     generated = c.generated.stored
@@ -839,7 +816,7 @@ function timing(c: { readonly deferrable: boolean; readonly initiallyDeferred: b
   ];
 }
 
-function primaryKeyNode(relation: string, pk: PrimaryKey): YAMLMap {
+function primaryKeyNode(relation: string, pk: PrimaryKey): YamlMap {
   return flowMap([
     ['name', pk.name === defaultPrimaryKeyName(relation) ? undefined : pk.name],
     ['columns', flowSeq(pk.columns)],
@@ -849,7 +826,7 @@ function primaryKeyNode(relation: string, pk: PrimaryKey): YAMLMap {
   ]);
 }
 
-function uniqueNode(u: UniqueConstraint): YAMLMap {
+function uniqueNode(u: UniqueConstraint): YamlMap {
   return flowMap([
     ['columns', flowSeq(u.columns)],
     ['include', nonEmpty(u.include)],
@@ -859,7 +836,7 @@ function uniqueNode(u: UniqueConstraint): YAMLMap {
   ]);
 }
 
-function checkNode(c: CheckConstraint): YAMLMap {
+function checkNode(c: CheckConstraint): YamlMap {
   return flowMap([
     ['expression', sql(c.expression)],
     ['noInherit', trueOnly(c.noInherit)],
@@ -868,7 +845,7 @@ function checkNode(c: CheckConstraint): YAMLMap {
   ]);
 }
 
-function foreignKeyNode(schema: string, f: ForeignKey): YAMLMap {
+function foreignKeyNode(schema: string, f: ForeignKey): YamlMap {
   return flowMap([
     ['columns', flowSeq(f.columns)],
     [
@@ -899,7 +876,7 @@ function keyEntries(k: IndexKey): [string, Value][] {
   ];
 }
 
-function exclusionNode(x: ExclusionConstraint): YAMLMap {
+function exclusionNode(x: ExclusionConstraint): YamlMap {
   return flowMap([
     ['using', x.method === 'btree' ? undefined : x.method],
     ['elements', flowSeq(x.elements.map((e) => flowMap([...keyEntries(e.key), ['with', e.operator]])))],
@@ -910,7 +887,7 @@ function exclusionNode(x: ExclusionConstraint): YAMLMap {
   ]);
 }
 
-function indexNode(ix: Index): YAMLMap {
+function indexNode(ix: Index): YamlMap {
   return flowMap([
     ['columns', flowSeq(ix.keys.map((k) => formatKeyString(k) ?? flowMap(keyEntries(k))))],
     ['unique', trueOnly(ix.unique)],
@@ -923,7 +900,7 @@ function indexNode(ix: Index): YAMLMap {
   ]);
 }
 
-function partitionByNode(key: PartitionKey): YAMLMap {
+function partitionByNode(key: PartitionKey): YamlMap {
   return flowMap([
     ['strategy', key.strategy],
     ['columns', flowSeq(key.columns)],
@@ -932,7 +909,7 @@ function partitionByNode(key: PartitionKey): YAMLMap {
 
 function partitionsNode(schema: string, partitions: readonly Partition[]): Value {
   if (partitions.length === 0) return undefined;
-  const m = new YAMLMap();
+  const m = newMap(false);
   const sorted = [...partitions].sort((a, b) => compare(a.name, b.name) || compare(a.schema, b.schema));
   for (const p of sorted) add(m, p.name, partitionNode(schema, p));
   return m;
@@ -959,7 +936,7 @@ function boundEntries(b: PartitionBound): [string, Value][] {
   }
 }
 
-function partitionNode(parentSchema: string, p: Partition): YAMLMap {
+function partitionNode(parentSchema: string, p: Partition): YamlMap {
   const head: [string, Value][] = [
     ['schema', p.schema === parentSchema ? undefined : p.schema],
     ...boundEntries(p.bound),

@@ -1,17 +1,16 @@
 /**
- * Writing the desired-state YAML without the `yaml` library's generic stringifier.
+ * Writing the desired-state YAML without the `yaml` library's document model.
  *
- * `writeDesiredState` (write.ts) builds a tree of the library's nodes (YAMLMap, YAMLSeq, Scalar,
- * Pair) and used to turn it into text with `Document.toString`. That stringifier is general: for
- * every scalar it looks the value's tag up among the schema's tags, copies its context object per
- * pair and per item, and checks anchors and properties; on a schema of thousands of tables it was
- * most of `zdm pull`'s CPU time after the catalog queries, and of writing the two models a plan's
- * diff shows. This module lays out the same tree for the node shapes write.ts makes (block and flow
- * maps and sequences, string keys, string, number, boolean and null scalars, a comment before a
- * key, a blank line before a key) with the library's own rules, and leaves every scalar string to
- * the library's `stringifyString` (exported by `yaml/util`), so quoting, escaping and block scalars
- * are the library's to the byte. Anything else in the tree (an anchor, a tag, a comment on a value,
- * a collection as a key) throws `Unsupported`, and write.ts falls back to `Document.toString`.
+ * `writeDesiredState` (write.ts) builds a small tree of plain objects (`YamlMap`, `YamlSeq`, scalars
+ * as JavaScript values, `YamlScalar` for a quoting or block style) and this module lays it out with
+ * the library's own rules, the text `Document.toString` gives for the same tree built of the
+ * library's nodes (`libraryText`, which the test compares with, and which write.ts falls back to for
+ * what this module does not lay out). It used to build the library's nodes (YAMLMap, Pair, Scalar),
+ * whose constructors and stringifier were most of `zdm pull`'s time after the catalog queries on a
+ * schema of thousands of tables. Every scalar string is still left to the library's
+ * `stringifyString` (exported by `yaml/util`), so quoting, escaping and block scalars are the
+ * library's to the byte. A key over 1,024 characters (the library writes it as an explicit `? key`)
+ * throws `Unsupported`.
  *
  * The options are those write.ts passes to `toString`: `lineWidth: 0` (nothing is folded),
  * `indent: 2`, `flowCollectionPadding: true`, `doubleQuotedAsJSON: true`, YAML 1.1 (strings that
@@ -19,22 +18,42 @@
  * (test/unit/desired/yaml-emit.test.ts) compares its output with `Document.toString` on every YAML
  * file of the repository, the acceptance cases' desired states, and generated models.
  */
-import {
-  Document,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type Node,
-  type Pair,
-  Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import { Document, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { stringifyNumber, stringifyString } from 'yaml/util';
 
-/** A node shape this module does not lay out: the caller falls back to the library. */
+/** A tree this module does not lay out: the caller falls back to the library. */
 export class Unsupported extends Error {}
+
+/** A string written in a given style (a plain one is just the string). */
+export interface YamlScalar {
+  readonly kind: 'scalar';
+  readonly value: string;
+  readonly style: 'QUOTE_DOUBLE' | 'QUOTE_SINGLE' | 'BLOCK_LITERAL';
+}
+
+export type YamlValue = YamlMap | YamlSeq | YamlScalar | string | number | bigint | boolean | null;
+
+export interface YamlPair {
+  readonly key: string;
+  readonly value: YamlValue;
+  /** A blank line before the key. */
+  readonly spaceBefore: boolean;
+  /** A comment on the line(s) before the key (the library's `commentBefore`: text after `#`). */
+  commentBefore?: string;
+}
+
+export interface YamlMap {
+  readonly kind: 'map';
+  /** `{ a: 1 }` rather than a block. */
+  readonly flow: boolean;
+  readonly items: YamlPair[];
+}
+
+export interface YamlSeq {
+  readonly kind: 'seq';
+  readonly flow: boolean;
+  readonly items: YamlValue[];
+}
 
 const INDENT_STEP = '  ';
 
@@ -61,6 +80,9 @@ const OPTIONS = {
   indent: 2,
 };
 
+/** The options `Document.toString` is given (write.ts's). */
+const TO_STRING = { lineWidth: 0, indent: 2, flowCollectionPadding: true, doubleQuotedAsJSON: true } as const;
+
 /** A YAML 1.1 document: its schema's tags decide which plain strings must be quoted. */
 let schemaDoc: Document | undefined;
 
@@ -75,96 +97,134 @@ interface Ctx {
 type Callback = (() => void) | undefined;
 
 /** The text `Document.toString` gives for a document whose contents are `root` (a block map), ending in a newline. */
-export function emitYaml(root: YAMLMap): string {
+export function emitYaml(root: YamlMap): string {
   schemaDoc ??= new Document(null, { version: '1.1' });
   try {
-    return `${emit(root, { indent: '', inFlow: null, implicitKey: false }, undefined, undefined)}\n`;
+    return `${emit(root, { indent: '', inFlow: null, implicitKey: false }, undefined)}\n`;
   } finally {
     written.clear();
   }
 }
 
-/** The text of each one-line string scalar already written in this document, by context (emitScalar). */
+/** The same tree built of the `yaml` library's nodes, written by its `Document.toString`. */
+export function libraryText(root: YamlMap): string {
+  const doc = new Document(null, {
+    // Strings YAML 1.1 readers take for booleans, octal numbers or dates (`yes`, `0777`,
+    // `2024-10-01`) get quoted too, so the files mean the same to every tool.
+    version: '1.1',
+  });
+  doc.contents = libraryNode(root) as YAMLMap;
+  const text = doc.toString(TO_STRING);
+  // The yaml library leaves the final newline out after some node kinds; POSIX text files end in one.
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+function libraryNode(v: YamlValue): Node {
+  if (v === null || typeof v !== 'object') return new Scalar(v);
+  switch (v.kind) {
+    case 'scalar': {
+      const s = new Scalar(v.value);
+      s.type = Scalar[v.style];
+      return s;
+    }
+    case 'seq': {
+      const s = new YAMLSeq();
+      if (v.flow) s.flow = true;
+      for (const item of v.items) s.items.push(libraryNode(item));
+      return s;
+    }
+    case 'map': {
+      const m = new YAMLMap();
+      if (v.flow) m.flow = true;
+      for (const p of v.items) {
+        const k = new Scalar(p.key);
+        if (p.spaceBefore) k.spaceBefore = true;
+        if (p.commentBefore !== undefined) k.commentBefore = p.commentBefore;
+        m.items.push(new Pair(k, libraryNode(p.value)));
+      }
+      return m;
+    }
+  }
+}
+
+/** The text of each one-line string scalar already written in this document, by context (emitString). */
 const written = new Map<string, string>();
 
-function emit(node: unknown, ctx: Ctx, onComment: Callback, onChompKeep: Callback): string {
-  if (isPair(node)) return emitPair(node, ctx, onComment, onChompKeep);
-  if (isScalar(node)) return emitScalar(node, ctx, onComment, onChompKeep);
-  if (isMap(node)) return emitCollection(node, ctx, '', '{', '}', ctx.indent, onComment, onChompKeep);
-  if (isSeq(node)) return emitCollection(node, ctx, '- ', '[', ']', `${ctx.indent}  `, onComment, onChompKeep);
-  throw new Unsupported('not a map, sequence, pair or scalar');
-}
-
-function checkPlain(node: Node): void {
-  if (node.anchor || node.tag || node.comment) throw new Unsupported('anchor, tag or comment');
-}
-
-function emitScalar(node: Scalar, ctx: Ctx, onComment: Callback, onChompKeep: Callback): string {
-  checkPlain(node);
-  const v = node.value;
-  if (typeof v === 'string') {
-    // A one-line string is written the same at any depth (nothing is folded at lineWidth 0), save
-    // a document marker (`---`, `%`) on a top-level key or at the root: the text is kept per
-    // context, and most strings of a schema (types, column names, `nullable`) come back many times.
-    const cacheable = !v.includes('\n');
-    const key = cacheable
-      ? `${ctx.implicitKey ? 'k' : 'v'}${ctx.inFlow ? 'f' : 'b'}${ctx.indent === '' ? 0 : ctx.indent === INDENT_STEP ? 1 : 2}${node.type ?? ''}:${v}`
-      : '';
-    if (cacheable) {
-      const known = written.get(key);
-      if (known !== undefined) return known;
-    }
-    const full = {
-      actualString: true,
-      doc: schemaDoc,
-      indent: ctx.indent,
-      indentAtStart: ctx.indentAtStart,
-      indentStep: INDENT_STEP,
-      implicitKey: ctx.implicitKey,
-      inFlow: ctx.inFlow,
-      forceBlockIndent: ctx.forceBlockIndent ?? false,
-      options: OPTIONS,
-    };
-    const out = stringifyString(node as Scalar<string>, full as never, onComment, onChompKeep);
-    if (full.forceBlockIndent) ctx.forceBlockIndent = true;
-    if (cacheable) written.set(key, out);
-    return out;
-  }
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : stringifyNumber(node as never);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
+function emit(v: YamlValue, ctx: Ctx, onChompKeep: Callback): string {
   if (v === null) return 'null';
-  throw new Unsupported(`a ${typeof v} scalar`);
+  switch (typeof v) {
+    case 'string':
+      return emitString(v, undefined, ctx, onChompKeep);
+    case 'number':
+      return Number.isSafeInteger(v) ? String(v) : stringifyNumber({ value: v } as never);
+    case 'bigint':
+      return String(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      break;
+  }
+  switch (v.kind) {
+    case 'scalar':
+      return emitString(v.value, v.style, ctx, onChompKeep);
+    case 'map':
+      return (ctx.inFlow ?? v.flow)
+        ? emitFlow(v, ctx, '{', '}', ctx.indent)
+        : emitBlock(v, ctx, '', '{', '}', ctx.indent, onChompKeep);
+    case 'seq':
+      return (ctx.inFlow ?? v.flow)
+        ? emitFlow(v, ctx, '[', ']', `${ctx.indent}  `)
+        : emitBlock(v, ctx, '- ', '[', ']', `${ctx.indent}  `, onChompKeep);
+  }
 }
 
-function emitPair(pair: Pair, ctx: Ctx, _onComment: Callback, onChompKeep: Callback): string {
-  const { key, value } = pair;
-  if (!isScalar(key) || typeof key.value !== 'string') throw new Unsupported('a key that is not a string');
-  if (key.comment || key.type === Scalar.BLOCK_FOLDED || key.type === Scalar.BLOCK_LITERAL) {
-    throw new Unsupported('a key with a comment, or a block key');
+function emitString(v: string, style: YamlScalar['style'] | undefined, ctx: Ctx, onChompKeep: Callback): string {
+  // A one-line string is written the same at any depth (nothing is folded at lineWidth 0), save
+  // a document marker (`---`, `%`) on a top-level key or at the root: the text is kept per
+  // context, and most strings of a schema (types, column names, `nullable`) come back many times.
+  const cacheable = !v.includes('\n');
+  const key = cacheable
+    ? `${ctx.implicitKey ? 'k' : 'v'}${ctx.inFlow ? 'f' : 'b'}${ctx.indent === '' ? 0 : ctx.indent === INDENT_STEP ? 1 : 2}${style ?? ''}:${v}`
+    : '';
+  if (cacheable) {
+    const known = written.get(key);
+    if (known !== undefined) return known;
   }
-  if (value === null || value === undefined) throw new Unsupported('a pair without a value');
+  const full = {
+    actualString: true,
+    doc: schemaDoc,
+    indent: ctx.indent,
+    indentAtStart: ctx.indentAtStart,
+    indentStep: INDENT_STEP,
+    implicitKey: ctx.implicitKey,
+    inFlow: ctx.inFlow,
+    forceBlockIndent: ctx.forceBlockIndent ?? false,
+    options: OPTIONS,
+  };
+  const out = stringifyString({ value: v, type: style } as never, full as never, undefined, onChompKeep);
+  if (full.forceBlockIndent) ctx.forceBlockIndent = true;
+  if (cacheable) written.set(key, out);
+  return out;
+}
+
+function emitPair(pair: YamlPair, ctx: Ctx, onChompKeep: Callback): string {
   const indent = ctx.indent + INDENT_STEP;
-  let str = emitScalar(key, { indent, inFlow: ctx.inFlow, implicitKey: true }, undefined, undefined);
+  let str = emitString(pair.key, undefined, { indent, inFlow: ctx.inFlow, implicitKey: true }, undefined);
   if (!ctx.inFlow && str.length > 1024) throw new Unsupported('a key over 1024 characters');
   str = `${str}:`;
-  const v = value as Node;
-  checkPlain(v);
-  if (v.spaceBefore || v.commentBefore) throw new Unsupported('space or comment before a value');
+  const v = pair.value;
+  const collection = v !== null && typeof v === 'object' && v.kind !== 'scalar';
   let chompKeep = false;
-  const valueCtx: Ctx = {
-    indent,
-    inFlow: ctx.inFlow,
-    implicitKey: false,
-    ...(isScalar(v) ? { indentAtStart: str.length + 1 } : {}),
-  };
-  const valueStr = emit(v, valueCtx, undefined, () => {
+  const valueCtx: Ctx = collection
+    ? { indent, inFlow: ctx.inFlow, implicitKey: false }
+    : { indent, inFlow: ctx.inFlow, implicitKey: false, indentAtStart: str.length + 1 };
+  const valueStr = emit(v, valueCtx, () => {
     chompKeep = true;
   });
   let ws = ' ';
-  if (isMap(v) || isSeq(v)) {
-    const flow = ctx.inFlow ?? v.flow ?? v.items.length === 0;
-    if (valueStr.includes('\n') || !flow) ws = `\n${indent}`;
+  if (collection) {
+    const flow = ctx.inFlow ?? (v.flow || v.items.length === 0);
+    if (!flow || valueStr.includes('\n')) ws = `\n${indent}`;
   } else if (valueStr === '' || valueStr[0] === '\n') {
     ws = '';
   }
@@ -173,60 +233,37 @@ function emitPair(pair: Pair, ctx: Ctx, _onComment: Callback, onChompKeep: Callb
   return str;
 }
 
-function emitCollection(
-  collection: YAMLMap | YAMLSeq,
-  ctx: Ctx,
-  blockItemPrefix: string,
-  start: string,
-  end: string,
-  itemIndent: string,
-  onComment: Callback,
-  onChompKeep: Callback,
-): string {
-  checkPlain(collection as Node);
-  const isMapNode = isMap(collection);
-  if (isMapNode) {
-    for (const item of collection.items) if (!isPair(item)) throw new Unsupported('a map item that is not a pair');
-  }
-  const flow = ctx.inFlow ?? collection.flow ?? false;
-  return flow
-    ? emitFlow(collection, ctx, start, end, itemIndent)
-    : emitBlock(collection, ctx, blockItemPrefix, start, end, itemIndent, onComment, onChompKeep);
-}
-
 function emitBlock(
-  collection: YAMLMap | YAMLSeq,
+  collection: YamlMap | YamlSeq,
   ctx: Ctx,
   blockItemPrefix: string,
   start: string,
   end: string,
   itemIndent: string,
-  _onComment: Callback,
   onChompKeep: Callback,
 ): string {
   const itemCtx: Ctx = { indent: itemIndent, inFlow: ctx.inFlow, implicitKey: ctx.implicitKey };
   let chompKeep = false;
+  const onItemChompKeep = (): void => {
+    chompKeep = true;
+  };
   const lines: string[] = [];
-  for (const item of collection.items) {
-    if (isPair(item)) {
-      const k = item.key as Node;
-      if (!chompKeep && k.spaceBefore) lines.push('');
-      if (k.commentBefore) {
-        let c = k.commentBefore;
+  if (collection.kind === 'map') {
+    for (const item of collection.items) {
+      if (!chompKeep && item.spaceBefore) lines.push('');
+      if (item.commentBefore) {
+        let c = item.commentBefore;
         if (chompKeep) c = c.replace(/^\n+/, '');
         if (c) lines.push(indentComment(OPTIONS.commentString(c), ctx.indent).trimStart());
       }
-    } else {
-      const n = item as Node;
-      if (n.comment) throw new Unsupported('a comment on an item');
-      if (!chompKeep && n.spaceBefore) lines.push('');
-      if (n.commentBefore) throw new Unsupported('a comment before an item');
+      chompKeep = false;
+      lines.push(blockItemPrefix + emitPair(item, itemCtx, onItemChompKeep));
     }
-    chompKeep = false;
-    const str = emit(item, itemCtx, undefined, () => {
-      chompKeep = true;
-    });
-    lines.push(blockItemPrefix + str);
+  } else {
+    for (const item of collection.items) {
+      chompKeep = false;
+      lines.push(blockItemPrefix + emit(item, itemCtx, onItemChompKeep));
+    }
   }
   if (lines.length === 0) return start + end;
   let str = lines[0]!;
@@ -238,24 +275,23 @@ function emitBlock(
   return str;
 }
 
-function emitFlow(collection: YAMLMap | YAMLSeq, ctx: Ctx, start: string, end: string, itemIndent: string): string {
+function emitFlow(collection: YamlMap | YamlSeq, ctx: Ctx, start: string, end: string, itemIndent: string): string {
   const indent = itemIndent + INDENT_STEP;
   const itemCtx: Ctx = { indent, inFlow: true, implicitKey: ctx.implicitKey };
   let reqNewline = false;
   const lines: string[] = [];
-  const items = collection.items;
-  for (let i = 0; i < items.length; ++i) {
-    const item = items[i];
-    if (isPair(item)) {
-      const k = item.key as Node;
-      if (k.spaceBefore || k.commentBefore || k.comment) throw new Unsupported('space or comment in a flow map');
-    } else {
-      const n = item as Node;
-      if (n.spaceBefore || n.commentBefore || n.comment) throw new Unsupported('space or comment in a flow sequence');
+  const n = collection.items.length;
+  for (let i = 0; i < n; ++i) {
+    if (collection.kind === 'map') {
+      const item = collection.items[i]!;
+      if (item.spaceBefore || item.commentBefore) throw new Unsupported('space or comment in a flow map');
     }
-    let str = emit(item, itemCtx, undefined, undefined);
+    let str =
+      collection.kind === 'map'
+        ? emitPair(collection.items[i]!, itemCtx, undefined)
+        : emit(collection.items[i]!, itemCtx, undefined);
     reqNewline ||= str.includes('\n');
-    if (i < items.length - 1) str += ',';
+    if (i < n - 1) str += ',';
     lines.push(str);
   }
   if (lines.length === 0) return start + end;

@@ -327,8 +327,13 @@ export function buildModel(rows: CatalogRows): BuildResult {
   const policiesByTable = groupBy(rows.policies, (p) => p.table_oid);
   // Privileges (issue 12): a live model lists them on every table, sequence and schema (none: []).
   const grantsByObject = groupBy(rows.grants, (g) => [g.on, g.schema, g.name ?? '', g.column ?? ''].join('\u0000'));
+  // Most databases grant little: no key is built where nothing of the kind was granted (a key per
+  // column was a sixth of building the model on musicbrainz).
+  const grantedKinds = new Set(rows.grants.map((g) => g.on));
   const grantsOf = (on: GrantRow['on'], schema: string, name = '', column = ''): Grant[] =>
-    (grantsByObject.get([on, schema, name, column].join('\u0000')) ?? []).map(parseGrant).sort(compareGrants);
+    grantedKinds.has(on)
+      ? (grantsByObject.get([on, schema, name, column].join('\u0000')) ?? []).map(parseGrant).sort(compareGrants)
+      : [];
   const buildTable = (rel: RelationRow): Table => {
     // A child of INHERITS lists its own columns; the inherited ones follow from its parents.
     const columnRows = (columnsByTable.get(rel.oid) ?? []).filter((c) => rel.inherits.length === 0 || c.local);

@@ -25,7 +25,8 @@ top-level \`casts\` list. With --owners, every schema, table, sequence (but an O
 has its table's), view, materialized view, function, procedure and type gets an \`owner\` key, so
 the pulled state manages owners too; without it owners are left out, and not managed. The output
 is sorted and stable: the same database gives the same bytes, so it diffs cleanly in version
-control. Start a project with it, then edit the YAML.
+control. Start a project with it, then edit the YAML. The catalog is read on two connections at
+once, in one snapshot (on one when the server will not take a second).
 
 Ordered-set and moving aggregates, text search dictionaries, rules, range types and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
@@ -64,16 +65,31 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Pull);
-    const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspectDetailed }] =
-      await Promise.all([
-        import('../../db/connection.js'),
-        import('../../desired/index.js'),
-        import('../../introspect/index.js'),
-      ]);
+    const [{ connect, resolveTarget, withClient }, { introspectDetailed }] = await Promise.all([
+      import('../../db/connection.js'),
+      import('../../introspect/index.js'),
+    ]);
     const target = resolveTarget(flags['database-url']);
-    const { model: live, unsupported } = await withClient(target, (c) =>
-      introspectDetailed(c, flags.schema ? { schemas: flags.schema } : {}),
-    );
+    // The catalog is read on two connections at once, in one snapshot: the server's work is most of
+    // pull's time on a large schema. Without a second connection (the server's limit reached, …)
+    // it is read on one. The writer (alone: the loader, with ajv's validator and the YAML readers,
+    // is not needed) loads while the server answers.
+    const introspection = withClient(target, async (c) => {
+      const helper = await connect(target, 'zdm pull').catch(() => undefined);
+      try {
+        return await introspectDetailed(c, {
+          ...(flags.schema ? { schemas: flags.schema } : {}),
+          ...(helper ? { helper } : {}),
+        });
+      } finally {
+        await helper?.end().catch(() => {});
+      }
+    });
+    const writer = import('../../desired/write.js');
+    const [{ model: live, unsupported }, { writeDesiredState, writeDesiredStateFiles }] = await Promise.all([
+      introspection,
+      writer,
+    ]);
     // Owners are written only when asked for: a desired state without `owner:` keys leaves them alone.
     const model: DatabaseModel =
       flags.owners && live.liveOwners !== undefined ? { ...live, owners: live.liveOwners } : live;

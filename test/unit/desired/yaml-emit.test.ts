@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import YAML, { type Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import YAML from 'yaml';
 import { parseDesiredState } from '../../../src/desired/index.js';
 import { writeDesiredState, writeDesiredStateFiles } from '../../../src/desired/write.js';
-import { emitYaml, Unsupported } from '../../../src/desired/yaml-emit.js';
+import { emitYaml, Unsupported, type YamlMap } from '../../../src/desired/yaml-emit.js';
 import type { DatabaseModel } from '../../../src/model/types.js';
 import { FULL_MODEL } from './full-model.js';
 
@@ -171,23 +171,26 @@ describe('yaml-emit writes what the yaml library writes', () => {
 });
 
 describe('yaml-emit refuses what it does not lay out', () => {
-  test('an anchor, a tag, a comment on a value, a collection as a key: Unsupported (write.ts then uses the library)', () => {
-    const withValue = (value: Node): YAMLMap => {
-      const m = new YAMLMap();
-      m.items.push(new Pair(new Scalar('k'), value));
-      return m;
+  test('a key over 1,024 characters (the library writes `? key`): Unsupported, and write.ts then uses the library', () => {
+    const long = 'c'.repeat(1100);
+    const model: DatabaseModel = {
+      ...FULL_MODEL,
+      schemas: FULL_MODEL.schemas.map((s, i) =>
+        i > 0
+          ? s
+          : {
+              ...s,
+              tables: s.tables.map((t, j) =>
+                j > 0 ? t : { ...t, columns: t.columns.map((c, k) => (k > 0 ? c : { ...c, name: long })) },
+              ),
+            },
+      ),
     };
-    const anchored = new Scalar('v');
-    anchored.anchor = 'a';
-    const tagged = new Scalar('v');
-    tagged.tag = '!x';
-    const commented = new Scalar('v');
-    commented.comment = ' c';
-    const keyed = new YAMLMap();
-    keyed.items.push(new Pair(new YAMLSeq(), new Scalar('v')));
-    for (const m of [withValue(anchored), withValue(tagged), withValue(commented), keyed]) {
-      expect(() => emitYaml(m)).toThrow(Unsupported);
-    }
-    expect(emitYaml(withValue(new Scalar('v')))).toBe('k: v\n');
+    expect(() => writeDesiredState(model, { writer: 'emit' })).toThrow(Unsupported);
+    const library = writeDesiredState(model, { writer: 'library' });
+    expect(library).toContain(`? ${long}`);
+    expect(writeDesiredState(model)).toBe(library);
+    const root: YamlMap = { kind: 'map', flow: false, items: [{ key: 'k', value: 'v', spaceBefore: false }] };
+    expect(emitYaml(root)).toBe('k: v\n');
   });
 });
