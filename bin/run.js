@@ -100,28 +100,11 @@ function warnIfManifestStale() {
   }
 }
 
-/**
- * pg asks on load whether it runs in a Cloudflare Worker: where `navigator` is undefined (Node 20;
- * Node 21 and later define it) it builds a `Response`, and the global `Response` loads undici,
- * ~60 ms of CPU on every command that connects. Node 21's own `navigator.userAgent` answers it first.
- */
-function avoidCloudflareProbe() {
-  if (globalThis.navigator === undefined) {
-    Object.defineProperty(globalThis, 'navigator', {
-      value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` },
-      configurable: true,
-      enumerable: false,
-      writable: true,
-    });
-  }
-}
-
 const answer = fastAnswer(process.argv.slice(2));
 if (answer !== undefined) {
   process.stdout.write(answer);
 } else {
   warnIfManifestStale();
-  avoidCloudflareProbe();
   // The subpath, not the package's index: the index also loads what zdm never uses (semver alone is
   // 47 files).
   const { execute } = await import('@oclif/core/execute');
