@@ -14,38 +14,57 @@ import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
-import { CASTS_SQL } from './casts.js';
-import { COLLATIONS_SQL } from './collations.js';
-import { DEFAULT_PRIVILEGES_SQL } from './default-privileges.js';
+import { CASTS_SQL, type CastRow } from './casts.js';
+import { COLLATIONS_SQL, type CollationRow } from './collations.js';
+import { DEFAULT_PRIVILEGES_SQL, type DefaultPrivilegeRow } from './default-privileges.js';
 import type { UnsupportedFeature } from './parse.js';
 import {
   COLUMNS_SQL,
   COMPOSITE_ATTRIBUTES_SQL,
+  type ColumnRow,
+  type CompositeAttributeRow,
+  type ConstraintRow,
   constraintsSql,
   DEPENDENCIES_SQL,
+  type DependencyRow,
+  type DependentRow,
   DOMAIN_CHECKS_SQL,
+  type DomainCheckRow,
   EXTENSIONS_SQL,
+  type ExtensionRow,
   FUNCTIONS_SQL,
   GRANTS_SQL,
+  type GrantRow,
   INDEX_KEYS_SQL,
+  type IndexKeyRow,
+  type IndexRow,
   indexesSql,
   NOT_NULL_NAMES_SQL,
+  type NotNullNameRow,
   OUTSIDE_TRANSACTION_SQL,
   type OutsideTransactionRow,
   POLICIES_SQL,
+  type PolicyRow,
   RELATIONS_SQL,
+  type RelationRow,
   SCHEMAS_SQL,
+  type SchemaRow,
   SEQUENCES_SQL,
   SETTINGS_SQL,
+  type SequenceRow,
   type SettingsRow,
   TRIGGERS_SQL,
   TYPES_SQL,
+  type TypeRow,
   UNMANAGED_COUNTS_SQL,
+  type UnmanagedCountRow,
   VIEW_COLUMNS_SQL,
   VIEWS_SQL,
+  type ViewColumnRow,
+  type ViewRow,
 } from './queries.js';
-import { ROUTINES_SQL, TRIGGER_DEFINITIONS_SQL } from './routines.js';
-import { TEXT_SEARCH_CONFIGURATIONS_SQL } from './text-search.js';
+import { ROUTINES_SQL, type RoutineRow, TRIGGER_DEFINITIONS_SQL, type TriggerRow } from './routines.js';
+import { TEXT_SEARCH_CONFIGURATIONS_SQL, type TextSearchConfigurationRow } from './text-search.js';
 
 export { IntrospectionError } from './build.js';
 export type { UnsupportedFeature } from './parse.js';
@@ -59,13 +78,6 @@ export interface IntrospectOptions {
    * leak into the caller's transaction. Without it, introspection opens and commits its own.
    */
   readonly inTransaction?: boolean;
-  /**
-   * A second connection to the same database, idle: the catalog queries are split between the two
-   * and run at once, in one snapshot (pg_export_snapshot), which about halves the time the server
-   * takes where it has a core to spare. Ignored with `inTransaction`, or where the server will not
-   * export the snapshot.
-   */
-  readonly helper?: Queryable;
 }
 
 export interface IntrospectionResult {
@@ -118,94 +130,79 @@ export function checkServerVersion(versionNum: number, version: string): void {
   }
 }
 
-/** One catalog query: the rows it fills, what it reads (for errors), its SQL. */
-interface CatalogRead {
-  /** 0: on the caller's connection; 1: on the helper's, when there is one. */
-  readonly lane: 0 | 1;
-  readonly key: Exclude<keyof CatalogRows, 'settings'>;
-  readonly what: string;
-  readonly sql: string;
-  /** Takes the `schemas` parameter. */
-  readonly schemas: boolean;
-}
-
-/**
- * The catalog queries, each in one of two lanes of about the same server time (measured at 10,000
- * tables: each lane ~2.4 s of backend CPU). On one connection they run one after the other in this
- * order; given a second one (IntrospectOptions.helper), the two lanes run at once.
- */
-function catalogReads(versionNum: number): readonly CatalogRead[] {
-  const r = (lane: 0 | 1, key: CatalogRead['key'], what: string, sql: string, schemas = true): CatalogRead => ({
-    lane,
-    key,
-    what,
-    sql,
-    schemas,
-  });
-  return [
-    r(0, 'schemas', 'schemas', SCHEMAS_SQL),
-    r(0, 'extensions', 'extensions', EXTENSIONS_SQL, false),
-    r(0, 'types', 'types', TYPES_SQL),
-    r(0, 'domainChecks', 'domain checks', DOMAIN_CHECKS_SQL),
-    r(0, 'compositeAttributes', 'composite type attributes', COMPOSITE_ATTRIBUTES_SQL),
-    r(1, 'sequences', 'sequences', SEQUENCES_SQL),
-    r(0, 'relations', 'tables', RELATIONS_SQL),
-    r(0, 'columns', 'columns', COLUMNS_SQL),
-    r(0, 'constraints', 'constraints', constraintsSql(versionNum)),
-    ...(versionNum >= 180000 ? [r(1, 'notNullNames', 'NOT NULL constraint names', NOT_NULL_NAMES_SQL)] : []),
-    r(1, 'indexes', 'indexes', indexesSql(versionNum)),
-    r(0, 'indexKeys', 'index keys', INDEX_KEYS_SQL),
-    r(0, 'policies', 'policies', POLICIES_SQL),
-    r(0, 'grants', 'privileges', GRANTS_SQL),
-    r(0, 'defaultPrivileges', 'default privileges', DEFAULT_PRIVILEGES_SQL),
-    r(0, 'views', 'views', VIEWS_SQL),
-    r(0, 'viewColumns', 'view columns', VIEW_COLUMNS_SQL),
-    r(1, 'dependencies', 'dependencies', DEPENDENCIES_SQL, false),
-    r(1, 'unmanaged', 'objects zdm does not manage', UNMANAGED_COUNTS_SQL, false),
-    r(1, 'functions', 'functions', FUNCTIONS_SQL),
-    r(1, 'triggers', 'triggers', TRIGGERS_SQL),
-    r(1, 'routineDefinitions', 'function definitions', ROUTINES_SQL),
-    r(0, 'triggerDefinitions', 'trigger definitions', TRIGGER_DEFINITIONS_SQL),
-    r(0, 'textSearchConfigurations', 'text search configurations', TEXT_SEARCH_CONFIGURATIONS_SQL),
-    r(0, 'collations', 'collations', COLLATIONS_SQL),
-    r(0, 'casts', 'casts', CASTS_SQL),
-  ];
-}
-
-async function readCatalog(
-  client: Queryable,
-  helper: Queryable | undefined,
-  options: IntrospectOptions,
-): Promise<CatalogRows> {
+async function readCatalog(client: Queryable, options: IntrospectOptions): Promise<CatalogRows> {
   const [settings] = await read<SettingsRow>(client, 'server version', SETTINGS_SQL);
   if (!settings) throw new IntrospectionError('introspecting server version: no row');
   const versionNum = Number(settings.server_version_num);
   checkServerVersion(versionNum, settings.server_version);
   const p = [options.schemas ? [...options.schemas] : null];
-  const rows: Record<string, unknown> = { settings, notNullNames: [] };
-  const lane = async (on: Queryable, reads: readonly CatalogRead[]): Promise<void> => {
-    // One connection runs one query at a time: a lane's queries go one after the other.
-    for (const q of reads) rows[q.key] = await read(on, q.what, q.sql, q.schemas ? p : undefined);
+  // Sequential on purpose: one connection runs one query at a time anyway.
+  const schemas = await read<SchemaRow>(client, 'schemas', SCHEMAS_SQL, p);
+  const extensions = await read<ExtensionRow>(client, 'extensions', EXTENSIONS_SQL);
+  const types = await read<TypeRow>(client, 'types', TYPES_SQL, p);
+  const domainChecks = await read<DomainCheckRow>(client, 'domain checks', DOMAIN_CHECKS_SQL, p);
+  const compositeAttributes = await read<CompositeAttributeRow>(
+    client,
+    'composite type attributes',
+    COMPOSITE_ATTRIBUTES_SQL,
+    p,
+  );
+  const sequences = await read<SequenceRow>(client, 'sequences', SEQUENCES_SQL, p);
+  const relations = await read<RelationRow>(client, 'tables', RELATIONS_SQL, p);
+  const columns = await read<ColumnRow>(client, 'columns', COLUMNS_SQL, p);
+  const constraints = await read<ConstraintRow>(client, 'constraints', constraintsSql(versionNum), p);
+  const notNullNames =
+    versionNum >= 180000 ? await read<NotNullNameRow>(client, 'NOT NULL constraint names', NOT_NULL_NAMES_SQL, p) : [];
+  const indexes = await read<IndexRow>(client, 'indexes', indexesSql(versionNum), p);
+  const indexKeys = await read<IndexKeyRow>(client, 'index keys', INDEX_KEYS_SQL, p);
+  const policies = await read<PolicyRow>(client, 'policies', POLICIES_SQL, p);
+  const grants = await read<GrantRow>(client, 'privileges', GRANTS_SQL, p);
+  const defaultPrivileges = await read<DefaultPrivilegeRow>(client, 'default privileges', DEFAULT_PRIVILEGES_SQL, p);
+  const views = await read<ViewRow>(client, 'views', VIEWS_SQL, p);
+  const viewColumns = await read<ViewColumnRow>(client, 'view columns', VIEW_COLUMNS_SQL, p);
+  const dependencies = await read<DependencyRow>(client, 'dependencies', DEPENDENCIES_SQL);
+  const unmanaged = await read<UnmanagedCountRow>(client, 'objects zdm does not manage', UNMANAGED_COUNTS_SQL);
+  const functions = await read<DependentRow>(client, 'functions', FUNCTIONS_SQL, p);
+  const triggers = await read<DependentRow>(client, 'triggers', TRIGGERS_SQL, p);
+  const routineDefinitions = await read<RoutineRow>(client, 'function definitions', ROUTINES_SQL, p);
+  const triggerDefinitions = await read<TriggerRow>(client, 'trigger definitions', TRIGGER_DEFINITIONS_SQL, p);
+  const textSearchConfigurations = await read<TextSearchConfigurationRow>(
+    client,
+    'text search configurations',
+    TEXT_SEARCH_CONFIGURATIONS_SQL,
+    p,
+  );
+  const collations = await read<CollationRow>(client, 'collations', COLLATIONS_SQL, p);
+  const casts = await read<CastRow>(client, 'casts', CASTS_SQL, p);
+  return {
+    casts,
+    textSearchConfigurations,
+    collations,
+    settings,
+    schemas,
+    extensions,
+    types,
+    domainChecks,
+    compositeAttributes,
+    policies,
+    grants,
+    defaultPrivileges,
+    sequences,
+    relations,
+    columns,
+    constraints,
+    notNullNames,
+    indexes,
+    indexKeys,
+    views,
+    viewColumns,
+    dependencies,
+    unmanaged,
+    functions,
+    triggers,
+    routineDefinitions,
+    triggerDefinitions,
   };
-  const reads = catalogReads(versionNum);
-  if (helper) {
-    // Both lanes run to the end (an error on one must not leave the other's query running while
-    // the caller rolls back), then the first error is thrown.
-    const results = await Promise.allSettled([
-      lane(
-        client,
-        reads.filter((q) => q.lane === 0),
-      ),
-      lane(
-        helper,
-        reads.filter((q) => q.lane === 1),
-      ),
-    ]);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-  } else {
-    await lane(client, reads);
-  }
-  return rows as unknown as CatalogRows;
 }
 
 /** The model of the connected database plus the features it holds that the model cannot express. */
@@ -232,39 +229,16 @@ export async function introspectDetailed(
     const msg = err instanceof Error ? err.message : String(err);
     throw new IntrospectionError(`introspecting: cannot open a read-only snapshot: ${msg}`, { cause: err });
   }
-  const helper = !nested && options.helper ? await joinSnapshot(client, options.helper) : undefined;
   let rows: CatalogRows;
   try {
-    rows = await readCatalog(client, helper, options);
+    rows = await readCatalog(client, options);
   } catch (err) {
     await client.query(undo).catch(() => {});
-    await helper?.query('ROLLBACK').catch(() => {});
     throw err;
   }
   // Only reads happened: rolling back changes nothing but the SET LOCALs.
   await client.query(nested ? undo : 'COMMIT');
-  await helper?.query('ROLLBACK');
   return buildModel(rows);
-}
-
-/**
- * Opens on `helper` a transaction that sees the snapshot of `client`'s (pg_export_snapshot), with
- * the same settings; undefined when the server will not share it (the helper is then not used, and
- * everything is read on `client`).
- */
-async function joinSnapshot(client: Queryable, helper: Queryable): Promise<Queryable | undefined> {
-  try {
-    const { rows } = await client.query<{ snapshot: string }>('SELECT pg_catalog.pg_export_snapshot() AS snapshot');
-    const id = rows[0]?.snapshot;
-    if (id === undefined || !/^[0-9A-Fa-f-]+$/.test(id)) return undefined;
-    await helper.query(
-      ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', `SET TRANSACTION SNAPSHOT '${id}'`, ...SETTINGS].join(';\n'),
-    );
-    return helper;
-  } catch {
-    await helper.query('ROLLBACK').catch(() => {});
-    return undefined;
-  }
 }
 
 /**

@@ -772,53 +772,6 @@ describe('introspect (kitchen sink)', () => {
     }
   });
 
-  it('reads on a second connection in the same snapshot (helper): the same model, both sessions left idle', async () => {
-    const c = await db.connect();
-    const helper = await db.connect();
-    const writer = await db.connect();
-    try {
-      // A sequence (read in the helper's lane) created once the helper has joined, before its first
-      // query: not in the model, whose snapshot is the caller's.
-      const seen: string[] = [];
-      const tracked: Queryable = {
-        query: async (text: string, values?: readonly unknown[]) => {
-          seen.push(text);
-          if (seen.length === 2) await writer.query('CREATE SEQUENCE shop.after_snapshot');
-          return values ? helper.query(text, [...values]) : helper.query(text);
-        },
-      } as Queryable;
-      const two = await introspectDetailed(c, { helper: tracked });
-      expect(seen[0]).toMatch(/SET TRANSACTION SNAPSHOT/);
-      expect(seen.length).toBeGreaterThan(5);
-      expect(schema(two.model, 'shop').sequences.map((q) => q.name)).not.toContain('after_snapshot');
-      await writer.query('DROP SEQUENCE shop.after_snapshot');
-      expect(two).toEqual({ model, unsupported });
-      for (const s of [c, helper]) {
-        const r = await s.query<{ iso: string; now: boolean }>(
-          `SELECT pg_catalog.current_setting('transaction_isolation') AS iso,
-             pg_catalog.now() = pg_catalog.statement_timestamp() AS now`,
-        );
-        expect(r.rows[0]).toEqual({ iso: 'read committed', now: true });
-      }
-    } finally {
-      await Promise.all([c.end(), helper.end(), writer.end()]);
-    }
-  });
-
-  it('reads everything on one connection when the helper cannot join the snapshot', async () => {
-    const c = await db.connect();
-    try {
-      const refusing: Queryable = {
-        query: async () => {
-          throw new Error('no second connection');
-        },
-      } as Queryable;
-      expect(await introspectDetailed(c, { helper: refusing })).toEqual({ model, unsupported });
-    } finally {
-      await c.end();
-    }
-  });
-
   it('wraps a failing query with what was being read, keeps the cause and rolls back', async () => {
     const seen: string[] = [];
     const failing: Queryable = {

@@ -65,31 +65,17 @@ which the YAML names with file:. Without --out the YAML goes to stdout.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Pull);
-    const [{ connect, resolveTarget, withClient }, { introspectDetailed }] = await Promise.all([
-      import('../../db/connection.js'),
-      import('../../introspect/index.js'),
-    ]);
+    const [{ resolveTarget, withClient }, { writeDesiredState, writeDesiredStateFiles }, { introspectDetailed }] =
+      await Promise.all([
+        import('../../db/connection.js'),
+        // The writer alone: the loader (ajv's validator, the YAML readers) is not needed to pull.
+        import('../../desired/write.js'),
+        import('../../introspect/index.js'),
+      ]);
     const target = resolveTarget(flags['database-url']);
-    // The catalog is read on two connections at once, in one snapshot: the server's work is most of
-    // pull's time on a large schema. Without a second connection (the server's limit reached, …)
-    // it is read on one. The writer (alone: the loader, with ajv's validator and the YAML readers,
-    // is not needed) loads while the server answers.
-    const introspection = withClient(target, async (c) => {
-      const helper = await connect(target, 'zdm pull').catch(() => undefined);
-      try {
-        return await introspectDetailed(c, {
-          ...(flags.schema ? { schemas: flags.schema } : {}),
-          ...(helper ? { helper } : {}),
-        });
-      } finally {
-        await helper?.end().catch(() => {});
-      }
-    });
-    const writer = import('../../desired/write.js');
-    const [{ model: live, unsupported }, { writeDesiredState, writeDesiredStateFiles }] = await Promise.all([
-      introspection,
-      writer,
-    ]);
+    const { model: live, unsupported } = await withClient(target, (c) =>
+      introspectDetailed(c, flags.schema ? { schemas: flags.schema } : {}),
+    );
     // Owners are written only when asked for: a desired state without `owner:` keys leaves them alone.
     const model: DatabaseModel =
       flags.owners && live.liveOwners !== undefined ? { ...live, owners: live.liveOwners } : live;
