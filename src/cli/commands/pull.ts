@@ -25,8 +25,7 @@ top-level \`casts\` list. With --owners, every schema, table, sequence (but an O
 has its table's), view, materialized view, function, procedure and type gets an \`owner\` key, so
 the pulled state manages owners too; without it owners are left out, and not managed. The output
 is sorted and stable: the same database gives the same bytes, so it diffs cleanly in version
-control. Start a project with it, then edit the YAML. The catalog is read on two connections at
-once, in one snapshot (on one when the server will not take a second).
+control. Start a project with it, then edit the YAML.
 
 Ordered-set and moving aggregates, text search dictionaries, rules, range types and other objects are not part of the
 desired state yet: pull counts what it left out on stderr, and names anything else it read that
