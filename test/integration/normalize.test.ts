@@ -16,14 +16,20 @@ import { table } from '../unit/plan/builders.js';
 let db: TestDatabase;
 let live: DatabaseModel;
 
-/** The client, with every statement it is sent recorded. */
-function recording(c: Queryable): { client: Queryable; statements: string[] } {
+/**
+ * The client, with every statement it is sent recorded (those sent together as one query, one by
+ * one), and every query.
+ */
+function recording(c: Queryable): { client: Queryable; statements: string[]; queries: string[] } {
   const statements: string[] = [];
+  const queries: string[] = [];
   return {
     statements,
+    queries,
     client: {
       query: (text, values) => {
-        statements.push(text);
+        queries.push(text);
+        statements.push(...text.split(';\n'));
         return c.query(text, values);
       },
     },
@@ -89,17 +95,51 @@ describe('normalizeDesired', () => {
       blank(`new_${i}`, [{ kind: 'column', name: 'v', type: 'varchar(10)', nullable: true, default: "'x'" }]),
     );
     const desired = withTables(live, (tables) => [...tables, ...added]);
-    const { client, statements } = recording(db.client);
+    const { client, statements, queries } = recording(db.client);
     const out = await normalizeDesired(client, desired, live, { tablesPerTransaction: 2 });
     expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(3);
     expect(statements.filter((s) => s === 'ROLLBACK')).toHaveLength(3);
     expect(createTables(statements)).toHaveLength(5);
+    // A transaction's tables, and what they hold, go to the server in one round trip.
+    expect(queries.filter((q) => /^CREATE TABLE /m.test(q))).toHaveLength(3);
     const got = out.schemas.find((s) => s.name === 'public')?.tables.filter((t) => t.name.startsWith('new_')) ?? [];
     expect(got.map((t) => [t.name, t.columns[0]?.type, t.columns[0]?.default])).toEqual(
       added.map((t) => [t.name, 'character varying(10)', "'x'::character varying"]),
     );
     const left = await db.query(`SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'zdm_normalize_%'`);
     expect(left).toEqual([]);
+  });
+
+  it('when the server rejects one definition of a transaction, reports that one alone, and normalizes the rest', async () => {
+    const added = [
+      blank('fine_a', [{ kind: 'column', name: 'v', type: 'varchar(10)', nullable: true }]),
+      {
+        ...blank('checked', [{ kind: 'column', name: 'v', type: 'integer', nullable: true }]),
+        checks: [
+          {
+            kind: 'check' as const,
+            name: 'bad_check',
+            expression: 'no_such_column > 0',
+            noInherit: false,
+            valid: true,
+          },
+        ],
+      },
+      blank('fine_b', [{ kind: 'column', name: 'v', type: 'varchar(20)', nullable: true }]),
+    ];
+    const desired = withTables(live, (tables) => [...tables, ...added]);
+    const err = await normalizeDesired(db.client, desired, live).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NormalizeError);
+    expect((err as NormalizeError).issues.map((i) => [i.path, i.message])).toEqual([
+      ['schemas.public.tables.checked.checks.bad_check', 'column "no_such_column" does not exist'],
+    ]);
+    const fine = await normalizeDesired(
+      db.client,
+      withTables(live, (tables) => [...tables, added[0]!, added[2]!]),
+      live,
+    );
+    const got = fine.schemas.find((s) => s.name === 'public')?.tables.filter((t) => t.name.startsWith('fine_')) ?? [];
+    expect(got.map((t) => t.columns[0]?.type)).toEqual(['character varying(10)', 'character varying(20)']);
   });
 
   it('reports the rejected definitions of every transaction, not only the first', async () => {
