@@ -811,7 +811,11 @@ async function normalizeBatch(
     const tableOut = new Map<Table, Table>();
     const domainOut = new Map<Domain, Domain>();
     if (s.issues.length) return { tables: tableOut, domains: domainOut, casts, issues: s.issues };
-    const got = await introspect(client, { schemas: [schema], inTransaction: true });
+    // Nothing to read back (a desired state written as the live one): no introspection.
+    if (map.tables.size === 0 && map.domains.size === 0)
+      return { tables: tableOut, domains: domainOut, casts, issues: [] };
+    // Only the scratch schema's tables and domains are read back: not the whole database's graph.
+    const got = await introspect(client, { schemas: [schema], inTransaction: true, databaseWide: false });
     const gotSchema = got.schemas.find((x) => x.name === schema);
     const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
     const gotDomains = new Map(gotSchema?.domains.map((d) => [d.name, d]));

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/connection.js';
 import { introspect } from '../../src/introspect/index.js';
+import { DEPENDENCIES_SQL, RELATIONS_SQL } from '../../src/introspect/queries.js';
 import { canonicalize } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import type { DatabaseModel, Table } from '../../src/model/types.js';
@@ -64,6 +65,8 @@ describe('normalizeDesired', () => {
     const { client, statements } = recording(db.client);
     const out = await normalizeDesired(client, live, live);
     expect(createTables(statements)).toEqual([]);
+    // Nothing created, nothing to read back.
+    expect(statements).not.toContain(RELATIONS_SQL);
     expect(canonicalize(out)).toEqual(canonicalize(live));
   });
 
@@ -78,6 +81,9 @@ describe('normalizeDesired', () => {
     const out = await normalizeDesired(client, desired, live);
     // orders (its check is written differently) and the new table; customers and audit are not sent.
     expect(createTables(statements)).toHaveLength(2);
+    // Read back: the scratch schema's tables, not the whole database's dependency graph.
+    expect(statements).toContain(RELATIONS_SQL);
+    expect(statements).not.toContain(DEPENDENCIES_SQL);
     expect(canonicalize(withTables(out, (ts) => ts.filter((t) => t.name !== 'refunds')))).toEqual(canonicalize(live));
     const refunds = out.schemas.find((s) => s.name === 'public')?.tables.find((t) => t.name === 'refunds');
     expect(refunds?.columns[0]?.type).toBe('numeric(10,2)');
