@@ -55,6 +55,24 @@ const EMPTY_SCHEMA = emptySchema;
  * changes among the others: the planner refuses the plan and lists them all at once.
  */
 export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
+  // `zdm plan` diffs the same two models twice (to name the plan and probe the tables, then in
+  // planChanges): the second time is free. Models are not changed once made; the list is copied.
+  let byDesired = diffs.get(liveModel);
+  if (byDesired === undefined) {
+    byDesired = new WeakMap();
+    diffs.set(liveModel, byDesired);
+  }
+  let changes = byDesired.get(desired);
+  if (changes === undefined) {
+    changes = computeDiff(liveModel, desired);
+    byDesired.set(desired, changes);
+  }
+  return [...changes];
+}
+
+const diffs = new WeakMap<DatabaseModel, WeakMap<DatabaseModel, readonly Change[]>>();
+
+function computeDiff(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
   // Table renames first; everything else is compared with the tables under their new names.
   // Column renames: keys, indexes and constraints are compared as they read after the rename (the
   // rename carries them over); the columns keep their live names, so the rename itself is seen.

@@ -236,10 +236,14 @@ export class PlanContext {
   readonly viewCommentsSet = new Set<string>();
   /** Schema names the SQL generators treat as qualifiers of collations and operator classes. */
   readonly schemas: ReadonlySet<string>;
-  private readonly taken = new Map<string, Set<string>>();
+  /**
+   * Names used live or desired, by schema (with the names this plan chose added), and those used
+   * live: collected on first use, which a plan of no change (or one that makes up no name) never
+   * makes.
+   */
+  private names?: { readonly taken: Map<string, Set<string>>; readonly live: Map<string, Set<string>> };
   /** Partitions dropped and created again in contract (their bound changed). */
   private readonly recreated = new Set<string>();
-  private readonly liveNames = new Map<string, Set<string>>();
   /** Names this plan made up (freshName, pgIndexName), by schema. */
   private readonly chosen = new Map<string, Set<string>>();
 
@@ -250,9 +254,24 @@ export class PlanContext {
       for (const e of m.extensions) if (e.schema !== undefined) names.add(e.schema);
     }
     this.schemas = names;
-    collectNames(input.live, this.liveNames);
-    collectNames(input.live, this.taken);
-    collectNames(input.desired, this.taken);
+  }
+
+  private get taken(): Map<string, Set<string>> {
+    return this.usedNames().taken;
+  }
+  private get liveNames(): Map<string, Set<string>> {
+    return this.usedNames().live;
+  }
+  private usedNames(): { readonly taken: Map<string, Set<string>>; readonly live: Map<string, Set<string>> } {
+    if (this.names === undefined) {
+      const live = new Map<string, Set<string>>();
+      const taken = new Map<string, Set<string>>();
+      collectNames(this.input.live, live);
+      collectNames(this.input.live, taken);
+      collectNames(this.input.desired, taken);
+      this.names = { taken, live };
+    }
+    return this.names;
   }
 
   get live(): DatabaseModel {

@@ -87,11 +87,56 @@ interface Scratch {
   next(prefix: string, path: string): string;
 }
 
+/** What runs the statements that create scratch objects: a Session, or a Recorder of them. */
+interface Runner {
+  /** Runs `sql`; false (and an issue at `path`) when the server rejects it. */
+  try(path: string, sql: string): Promise<boolean>;
+  run(sql: string): Promise<unknown>;
+}
+
+/** Records statements instead of running them, each taken to succeed (Session.group). */
+class Recorder implements Runner {
+  readonly sql: string[] = [];
+
+  try(_path: string, sql: string): Promise<boolean> {
+    this.sql.push(sql);
+    return Promise.resolve(true);
+  }
+
+  run(sql: string): Promise<unknown> {
+    this.sql.push(sql);
+    return Promise.resolve(undefined);
+  }
+}
+
 /** One rolled-back session of work; collects issues instead of stopping at the first. */
-class Session {
+class Session implements Runner {
   readonly issues: NormalizeIssue[] = [];
   private sp = 0;
   constructor(private readonly client: Queryable) {}
+
+  /**
+   * Runs what `work` does in one round trip when all of it succeeds, which is the rule: `work` is
+   * given a Recorder, and the statements it recorded go to the server as one query under one
+   * savepoint. When one of them fails, that is rolled back, `undo` puts back what `work` changed
+   * outside the server, and `work` runs again on this session, statement by statement, each under
+   * its own savepoint: the same statements, the same issues as without grouping. (Statement by
+   * statement, a large desired state's hundreds of tables took thousands of round trips.)
+   */
+  async group(work: (r: Runner) => Promise<void>, undo: () => void): Promise<void> {
+    const recorded = new Recorder();
+    await work(recorded);
+    if (recorded.sql.length === 0) return;
+    const name = `zdm_sp_${++this.sp}`;
+    try {
+      await this.client.query([`SAVEPOINT ${name}`, ...recorded.sql, `RELEASE SAVEPOINT ${name}`].join(';\n'));
+      return;
+    } catch {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    }
+    undo();
+    await work(this);
+  }
 
   /** Runs `sql` under a savepoint; on failure records an issue at `path` and returns false. */
   async try(path: string, sql: string): Promise<boolean> {
@@ -172,7 +217,7 @@ function tablePath(t: { schema: string; name: string }): string {
 }
 
 async function createRelationParts(
-  s: Session,
+  s: Runner,
   scratch: Scratch,
   rel: RelationRef,
   parts: RelationParts,
@@ -696,58 +741,81 @@ async function normalizeBatch(
     // Unqualified names resolve in the object's own schema, then public: set once per run of objects
     // of one schema (the work comes in schema order).
     let searchPath: string | undefined;
-    const inSchema = async (name: string): Promise<void> => {
+    const inSchema = async (r: Runner, name: string): Promise<void> => {
       if (name === searchPath) return;
-      await s.run(searchPathSql([name, 'public']));
+      await r.run(searchPathSql([name, 'public']));
       searchPath = name;
     };
     for (const d of work.domains) {
-      await inSchema(d.schema);
+      await inSchema(s, d.schema);
       const path = `schemas${SEP}${d.schema}${SEP}domains${SEP}${d.name}`;
       const name = scratch.next('d', path);
       map.domains.set(name, d);
       await s.try(path, createDomainSql({ ...d, schema, name }, schemas));
     }
+    // The tables, then their policies, each in one round trip unless the server rejects something
+    // (Session.group); run again, the work must name its scratch objects the same: `undo` puts the
+    // names and the search path back as they were.
     const createdTables: [string, Table][] = [];
-    for (const t of work.tables) {
-      await inSchema(t.schema);
-      const name = policyScratchName(scratch, t) ?? scratch.next('t', tablePath(t));
-      map.tables.set(name, t);
-      const rel = { schema, name };
-      const created = await s.try(
-        tablePath(t),
-        // A child of INHERITS is made with its parents' columns (name and type) instead: its keys,
-        // indexes and checks may use them, and no live parent is locked.
-        createTableOfColumnsSql(rel, [...inheritedColumns(desired, t), ...t.columns], schemas, t.partitionBy, t.with),
-      );
-      if (created) await createRelationParts(s, scratch, rel, t, tablePath(t), map, schemas);
-      // Storage and compression: the server says which storage is the type's default (left out).
-      for (const c of created ? t.columns : []) {
-        const path = `${tablePath(t)}${SEP}columns${SEP}${c.name}`;
-        if (c.storage !== undefined) await s.try(`${path}${SEP}storage`, columnStorageSql(rel, c.name, c.storage));
-        if (c.compression !== undefined) {
-          await s.try(`${path}${SEP}compression`, columnCompressionSql(rel, c.name, c.compression));
+    const undoer = (): (() => void) => {
+      const before = { counter, names: scratch.names.size, created: createdTables.length, searchPath };
+      return () => {
+        counter = before.counter;
+        for (const k of [...scratch.names.keys()].slice(before.names)) scratch.names.delete(k);
+        createdTables.length = before.created;
+        searchPath = before.searchPath;
+      };
+    };
+    await s.group(async (r) => {
+      for (const t of work.tables) {
+        await inSchema(r, t.schema);
+        const name = policyScratchName(scratch, t) ?? scratch.next('t', tablePath(t));
+        map.tables.set(name, t);
+        const rel = { schema, name };
+        const created = await r.try(
+          tablePath(t),
+          // A child of INHERITS is made with its parents' columns (name and type) instead: its keys,
+          // indexes and checks may use them, and no live parent is locked.
+          createTableOfColumnsSql(rel, [...inheritedColumns(desired, t), ...t.columns], schemas, t.partitionBy, t.with),
+        );
+        if (created) await createRelationParts(r, scratch, rel, t, tablePath(t), map, schemas);
+        // Storage and compression: the server says which storage is the type's default (left out).
+        for (const c of created ? t.columns : []) {
+          const path = `${tablePath(t)}${SEP}columns${SEP}${c.name}`;
+          if (c.storage !== undefined) await r.try(`${path}${SEP}storage`, columnStorageSql(rel, c.name, c.storage));
+          if (c.compression !== undefined) {
+            await r.try(`${path}${SEP}compression`, columnCompressionSql(rel, c.name, c.compression));
+          }
         }
+        if (created) createdTables.push([name, t]);
       }
-      if (created) createdTables.push([name, t]);
-    }
+    }, undoer());
     // Policies (issue 12), once every table of the batch is there (a subquery may read another):
     // their expressions deparsed; a role that does not exist is an error here.
     const copies = copiesOf(map.tables);
-    for (const [name, t] of createdTables) {
-      await inSchema(t.schema);
-      const own = ownTableQualifier(t.name, name);
-      const others = otherTablesQualifier(copies, schema, t.schema);
-      const to = (e: string | undefined) => (e === undefined ? undefined : others.to(own.to(e)));
-      for (const pol of t.policies ?? []) {
-        const scratchPolicy = { ...pol, ...opt('using', to(pol.using)), ...opt('withCheck', to(pol.withCheck)) };
-        await s.try(`${tablePath(t)}${SEP}policies${SEP}${pol.name}`, createPolicySql({ schema, name }, scratchPolicy));
+    await s.group(async (r) => {
+      for (const [name, t] of createdTables) {
+        await inSchema(r, t.schema);
+        const own = ownTableQualifier(t.name, name);
+        const others = otherTablesQualifier(copies, schema, t.schema);
+        const to = (e: string | undefined) => (e === undefined ? undefined : others.to(own.to(e)));
+        for (const pol of t.policies ?? []) {
+          const scratchPolicy = { ...pol, ...opt('using', to(pol.using)), ...opt('withCheck', to(pol.withCheck)) };
+          await r.try(
+            `${tablePath(t)}${SEP}policies${SEP}${pol.name}`,
+            createPolicySql({ schema, name }, scratchPolicy),
+          );
+        }
       }
-    }
+    }, undoer());
     const tableOut = new Map<Table, Table>();
     const domainOut = new Map<Domain, Domain>();
     if (s.issues.length) return { tables: tableOut, domains: domainOut, casts, issues: s.issues };
-    const got = await introspect(client, { schemas: [schema], inTransaction: true });
+    // Nothing to read back (a desired state written as the live one): no introspection.
+    if (map.tables.size === 0 && map.domains.size === 0)
+      return { tables: tableOut, domains: domainOut, casts, issues: [] };
+    // Only the scratch schema's tables and domains are read back: not the whole database's graph.
+    const got = await introspect(client, { schemas: [schema], inTransaction: true, databaseWide: false });
     const gotSchema = got.schemas.find((x) => x.name === schema);
     const gotTables = new Map(gotSchema?.tables.map((t) => [t.name, t]));
     const gotDomains = new Map(gotSchema?.domains.map((d) => [d.name, d]));

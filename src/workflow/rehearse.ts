@@ -182,8 +182,18 @@ async function copyLiveSchema(scratch: pg.Client, live: DatabaseModel, liveFinge
   for (const step of copy.phases.flatMap((p) => p.steps)) {
     if (step.kind !== 'sql') continue;
     // A transactional step's statements in one transaction, as apply runs them: its SET LOCALs
-    // (check_function_bodies off before a function whose body names a later table) hold.
-    if (step.transaction) await scratch.query('BEGIN');
+    // (check_function_bodies off before a function whose body names a later table) hold. Sent as
+    // one query, one round trip (the copy of a large plan's scope is hundreds of statements); when
+    // it fails, rolled back and run again statement by statement to say which one failed.
+    if (step.transaction) {
+      try {
+        await scratch.query(['BEGIN', ...step.sql, 'COMMIT'].join(';\n'));
+        continue;
+      } catch {
+        await scratch.query('ROLLBACK');
+      }
+      await scratch.query('BEGIN');
+    }
     for (const sql of step.sql) {
       try {
         await scratch.query(sql);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/connection.js';
 import { introspect } from '../../src/introspect/index.js';
+import { DEPENDENCIES_SQL, RELATIONS_SQL } from '../../src/introspect/queries.js';
 import { canonicalize } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import type { DatabaseModel, Table } from '../../src/model/types.js';
@@ -16,14 +17,20 @@ import { table } from '../unit/plan/builders.js';
 let db: TestDatabase;
 let live: DatabaseModel;
 
-/** The client, with every statement it is sent recorded. */
-function recording(c: Queryable): { client: Queryable; statements: string[] } {
+/**
+ * The client, with every statement it is sent recorded (those sent together as one query, one by
+ * one), and every query.
+ */
+function recording(c: Queryable): { client: Queryable; statements: string[]; queries: string[] } {
   const statements: string[] = [];
+  const queries: string[] = [];
   return {
     statements,
+    queries,
     client: {
       query: (text, values) => {
-        statements.push(text);
+        queries.push(text);
+        statements.push(...text.split(';\n'));
         return c.query(text, values);
       },
     },
@@ -58,6 +65,8 @@ describe('normalizeDesired', () => {
     const { client, statements } = recording(db.client);
     const out = await normalizeDesired(client, live, live);
     expect(createTables(statements)).toEqual([]);
+    // Nothing created, nothing to read back.
+    expect(statements).not.toContain(RELATIONS_SQL);
     expect(canonicalize(out)).toEqual(canonicalize(live));
   });
 
@@ -72,6 +81,9 @@ describe('normalizeDesired', () => {
     const out = await normalizeDesired(client, desired, live);
     // orders (its check is written differently) and the new table; customers and audit are not sent.
     expect(createTables(statements)).toHaveLength(2);
+    // Read back: the scratch schema's tables, not the whole database's dependency graph.
+    expect(statements).toContain(RELATIONS_SQL);
+    expect(statements).not.toContain(DEPENDENCIES_SQL);
     expect(canonicalize(withTables(out, (ts) => ts.filter((t) => t.name !== 'refunds')))).toEqual(canonicalize(live));
     const refunds = out.schemas.find((s) => s.name === 'public')?.tables.find((t) => t.name === 'refunds');
     expect(refunds?.columns[0]?.type).toBe('numeric(10,2)');
@@ -89,17 +101,51 @@ describe('normalizeDesired', () => {
       blank(`new_${i}`, [{ kind: 'column', name: 'v', type: 'varchar(10)', nullable: true, default: "'x'" }]),
     );
     const desired = withTables(live, (tables) => [...tables, ...added]);
-    const { client, statements } = recording(db.client);
+    const { client, statements, queries } = recording(db.client);
     const out = await normalizeDesired(client, desired, live, { tablesPerTransaction: 2 });
     expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(3);
     expect(statements.filter((s) => s === 'ROLLBACK')).toHaveLength(3);
     expect(createTables(statements)).toHaveLength(5);
+    // A transaction's tables, and what they hold, go to the server in one round trip.
+    expect(queries.filter((q) => /^CREATE TABLE /m.test(q))).toHaveLength(3);
     const got = out.schemas.find((s) => s.name === 'public')?.tables.filter((t) => t.name.startsWith('new_')) ?? [];
     expect(got.map((t) => [t.name, t.columns[0]?.type, t.columns[0]?.default])).toEqual(
       added.map((t) => [t.name, 'character varying(10)', "'x'::character varying"]),
     );
     const left = await db.query(`SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'zdm_normalize_%'`);
     expect(left).toEqual([]);
+  });
+
+  it('when the server rejects one definition of a transaction, reports that one alone, and normalizes the rest', async () => {
+    const added = [
+      blank('fine_a', [{ kind: 'column', name: 'v', type: 'varchar(10)', nullable: true }]),
+      {
+        ...blank('checked', [{ kind: 'column', name: 'v', type: 'integer', nullable: true }]),
+        checks: [
+          {
+            kind: 'check' as const,
+            name: 'bad_check',
+            expression: 'no_such_column > 0',
+            noInherit: false,
+            valid: true,
+          },
+        ],
+      },
+      blank('fine_b', [{ kind: 'column', name: 'v', type: 'varchar(20)', nullable: true }]),
+    ];
+    const desired = withTables(live, (tables) => [...tables, ...added]);
+    const err = await normalizeDesired(db.client, desired, live).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NormalizeError);
+    expect((err as NormalizeError).issues.map((i) => [i.path, i.message])).toEqual([
+      ['schemas.public.tables.checked.checks.bad_check', 'column "no_such_column" does not exist'],
+    ]);
+    const fine = await normalizeDesired(
+      db.client,
+      withTables(live, (tables) => [...tables, added[0]!, added[2]!]),
+      live,
+    );
+    const got = fine.schemas.find((s) => s.name === 'public')?.tables.filter((t) => t.name.startsWith('fine_')) ?? [];
+    expect(got.map((t) => t.columns[0]?.type)).toEqual(['character varying(10)', 'character varying(20)']);
   });
 
   it('reports the rejected definitions of every transaction, not only the first', async () => {
