@@ -1,6 +1,6 @@
+import { Command } from '@oclif/core/command';
 import * as Errors from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
-import { Command } from '@oclif/core/command';
 import { debugEnabled, reportError } from './errors.js';
 
 /** Flags every command that talks to a database takes. */
