@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:introspect [-- --sizes 1000,5000,10000] [-- --plan-sizes 1000,5000,10000] [-- --runs 3]
 //                          [-- --pg 15 | --database-url URL] [-- --corpus DIR | --no-corpus]
+//                          [-- --pg-dump PATH]
 //
 // Introspection and planning at scale. For every corpus schema (../shared/corpus, skipped when
 // absent) and a generated schema of each --sizes and --plan-sizes tables (bench/lib/generated.mjs;
@@ -45,6 +46,7 @@ import {
   median,
   parseFlags,
   pgDumpMajor,
+  pgDumpVersion,
   printTable,
   root,
   round,
@@ -72,6 +74,11 @@ const flags = parseFlags({
     help: 'runs per measurement from 1,000 tables (plan) or 5,000 tables (pull, pg_dump)',
   },
   pg: { type: 'number', help: 'major version of the embedded PostgreSQL (default: that of pg_dump, else 18)' },
+  'pg-dump': {
+    type: 'string',
+    default: 'pg_dump',
+    help: 'the pg_dump of the baseline (bench/pg-dump-from-source.sh builds one of any version)',
+  },
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own databases)' },
   corpus: { type: 'string', help: 'corpus folder (default ../shared/corpus or $ZDM_CORPUS_DIR)' },
   'no-corpus': { type: 'boolean', default: false, help: 'skip the corpus schemas' },
@@ -352,7 +359,7 @@ function planSteps(file) {
 }
 
 async function main() {
-  const dumpMajor = pgDumpMajor();
+  const dumpMajor = pgDumpMajor(flags['pg-dump']);
   const major = flags.pg ?? (dumpMajor && dumpMajor >= 14 && dumpMajor <= 18 ? dumpMajor : 18);
   // pg_dump -s locks every table in one transaction: 10,000 tables need a bigger lock table.
   const server = await startServer({
@@ -366,7 +373,10 @@ async function main() {
     const v = Number((await sql(server.url, 'SHOW server_version_num')).rows[0].server_version_num);
     const serverMajor = Math.floor(v / 10000);
     const canDump = dumpMajor !== undefined && dumpMajor >= serverMajor;
-    if (!canDump) console.log(`no pg_dump ${serverMajor} or newer on the PATH: the pg_dump baseline is left out`);
+    if (!canDump)
+      console.log(
+        `no pg_dump ${serverMajor} or newer (${flags['pg-dump']}; see --pg-dump): the pg_dump baseline is left out`,
+      );
     const cases = [
       ...corpusCases(),
       ...[...new Set([...flags.sizes, ...flags['plan-sizes']])]
@@ -420,7 +430,7 @@ async function main() {
           )
         : notPlanned;
       if (c.generated && (noop.timedOut || change.timedOut)) state.planTooSlow ??= tables;
-      const dump = canDump ? measure('pg_dump', ['-s', '-d', url], runs) : undefined;
+      const dump = canDump ? measure(flags['pg-dump'], ['-s', '-d', url], runs) : undefined;
       const r = {
         case: c.name,
         generated: c.generated,
@@ -497,6 +507,7 @@ async function main() {
     const targets = targetVerdicts(results, growth, oneTable);
 
     const facts = await machineFacts(server.url);
+    facts.pgDump = canDump ? pgDumpVersion(flags['pg-dump']) : null;
     const cell = (m) =>
       m?.timedOut ? `> ${flags['plan-timeout-s']} s` : m?.skipped ? '—' : m?.error ? 'error' : m ? fmtMs(m.ms) : 'n/a';
     const rss = (m) => (m?.peakRssMb ? `${Math.round(m.peakRssMb)} MB` : 'n/a');

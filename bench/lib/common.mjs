@@ -87,13 +87,19 @@ export function printTable(headers, rows) {
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }
 
-export function pgDumpMajor() {
+/** The version of a pg_dump (`pg_dump` on the PATH by default), e.g. `18.6`; undefined when there is none. */
+export function pgDumpVersion(pgDump = 'pg_dump') {
   try {
-    const out = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
-    return Number(/(\d+)\.\d+/.exec(out)?.[1]);
+    return /(\d+\.\d+)/.exec(execFileSync(pgDump, ['--version'], { encoding: 'utf8' }))?.[1];
   } catch {
     return undefined;
   }
+}
+
+/** The major version of a pg_dump, undefined when there is none. */
+export function pgDumpMajor(pgDump = 'pg_dump') {
+  const v = pgDumpVersion(pgDump);
+  return v === undefined ? undefined : Number(v.split('.')[0]);
 }
 
 export function withDb(url, db) {
