@@ -122,6 +122,9 @@ async function verify(c, variant) {
   if (Number(r.rows[0].wrong) !== 0) throw new Error(`${variant.name}: ${r.rows[0].wrong} rows not backfilled`);
 }
 
+/** The bench's database (set in main): the second session of an apply connects to it. */
+let databaseUrl;
+
 async function plainUpdate(c, variant) {
   await reset(c, variant);
   const t0 = performance.now();
@@ -157,7 +160,9 @@ async function zdmBackfill(c, variant, run, build) {
     if (e.type === 'backfill-resize') resizes++;
     if (e.type === 'backfill-done') done = e;
   };
-  const options = { ...pause, allowHazards: ['long-running'], onEvent };
+  // A second session, as `zdm apply` has one: the VACUUM rounds run on it beside the batches.
+  const sideConnection = () => connectTo(databaseUrl, 'zdm bench (second session)');
+  const options = { ...pause, allowHazards: ['long-running'], onEvent, sideConnection };
   await build.applyPhase(c, plan, { ...options, phase: 'expand' });
   const t0 = performance.now();
   await build.applyPhase(c, plan, { ...options, phase: 'backfill' });
@@ -173,6 +178,7 @@ async function main() {
   const t0 = performance.now();
   try {
     const url = await freshDatabase(server.url, db);
+    databaseUrl = url;
     const c = await connectTo(url);
     const results = [];
     try {

@@ -67,6 +67,9 @@ const engineOptions = {
   ...(flags['max-wal-rate'] !== undefined ? { maxWalRate: parseRate(flags['max-wal-rate'], '--max-wal-rate') } : {}),
 };
 
+/** The bench's database (set in main): the second session of an apply connects to it. */
+let databaseUrl;
+
 const MB = 1024 * 1024;
 const SCENARIOS = {
   rename: {
@@ -212,6 +215,8 @@ async function run(c, name, tmp) {
       ...engineOptions,
       phase,
       allowHazards,
+      // A second session, as `zdm apply` has one: the VACUUM rounds run on it beside the batches.
+      sideConnection: () => connectTo(databaseUrl, 'zdm bench (second session)'),
       onEvent: (e) => {
         if (e.type === 'vacuum' && e.outcome === 'done') vacuums++;
       },
@@ -260,6 +265,7 @@ async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zdm-bench-wal-'));
   try {
     const url = await freshDatabase(server.url, db);
+    databaseUrl = url;
     const c = await connectTo(url);
     const results = [];
     let settings;

@@ -42,7 +42,7 @@ import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, resetCursorKey, stepStarting } from './journal.js';
 import { elapsedMs, failedStep, finishedStep } from './outcome.js';
 import type { BackfillStrategy, StepOutcome } from './types.js';
-import { vacuumDue, vacuumInterval, vacuumRound } from './vacuum.js';
+import { VacuumRounds, vacuumInterval } from './vacuum.js';
 
 export interface BackfillKey {
   readonly strategy: BackfillStrategy;
@@ -182,6 +182,7 @@ export async function runBackfillStep(
   const { rowsDone, batchesDone } = earlierRuns(cursor);
   let strategy: BackfillStrategy = 'ctid';
   let run: BatchLoopOutcome;
+  let vacuums: VacuumRounds | undefined;
   try {
     const facts = await tableFacts(ctx, step);
     const key = await chooseKey(ctx, step, facts.oid);
@@ -232,7 +233,8 @@ export async function runBackfillStep(
       facts.relpages > 0 && facts.reltuples > 0 ? Math.max(1, facts.reltuples / facts.relpages) : 50;
     const ks: Keyset | null = key.strategy === 'ctid' ? null : keyset(key.columns, key.types);
     const vacuumEvery = vacuumInterval(s.vacuumEvery, estimatedTotal, Math.round(facts.blocks * tuplesPerBlock));
-    let vacuumedAt = rowsDone;
+    const rounds = new VacuumRounds(ctx, step.id, step.table, vacuumEvery, rowsDone);
+    vacuums = rounds;
     run = await runBatchLoop<Position>(ctx, {
       stepId: step.id,
       what: 'backfill batch',
@@ -264,11 +266,7 @@ export async function runBackfillStep(
         const r = await c.query(backfillUpdateSql(step, ks!, cur !== null, false), cursorValues);
         return { rows: r.rowCount ?? 0, next: { ...p, last: cur }, last: true };
       },
-      between: async ({ rowsDone: total, done }) => {
-        if (!vacuumDue(vacuumEvery, total, vacuumedAt, done)) return;
-        vacuumedAt = total;
-        await vacuumRound(ctx, step.id, step.table);
-      },
+      between: ({ rowsDone: total, done }) => rounds.between(total, done),
       progress: ({ position, done, rowsDone: total, batchesDone: batches, rowsPerSecond, elapsedSeconds }) => {
         let etaSeconds: number | null = null;
         if (done) etaSeconds = 0;
@@ -287,7 +285,9 @@ export async function runBackfillStep(
         };
       },
     });
+    await rounds.close(false);
   } catch (err) {
+    await vacuums?.close(true);
     throw await failedStep(ctx, step.id, `backfill ${display}`, err, s.backfillStatementTimeoutMs);
   }
   const durationMs = elapsedMs(t0);

@@ -157,6 +157,68 @@ describe('the copy path: VACUUM between batches, --max-wal-rate', () => {
     }
   });
 
+  it('with a connection of its own, a VACUUM round runs beside the batches (they go on while it runs); the last round is waited for', async () => {
+    const [plan] = (await tables(['beside'], 20_000)) as [Plan];
+    const events: ApplyEvent[] = [];
+    const pids: number[] = [];
+    const progressAt: number[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let rounds = 0;
+    const result = await applyPhase(db.client, plan, {
+      phase: 'backfill',
+      allowHazards: ['long-running'],
+      pauseMs: 0,
+      sideConnection: async () => {
+        const c = await db.connect();
+        pids.push((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+        return c;
+      },
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'backfill-progress') {
+          progressAt.push(rounds);
+          // The first round is held until five more batches have committed beside it.
+          if (progressAt.filter((r) => r === 1).length >= 5) release();
+        }
+      },
+      testHooks: {
+        beforeVacuum: async () => {
+          rounds++;
+          if (rounds === 1) await Promise.race([held, new Promise((r) => setTimeout(r, 3000))]);
+        },
+      },
+    });
+    expect(result.steps[0]!.backfill?.rowsDone).toBe(20_000);
+    // Batches committed while the first round was held: it did not run between them.
+    expect(progressAt.filter((r) => r === 1).length).toBeGreaterThanOrEqual(5);
+    const vacuums = events.filter((e) => e.type === 'vacuum');
+    expect(vacuums.length).toBe(rounds);
+    expect(vacuums.every((e) => e.type === 'vacuum' && e.outcome === 'done')).toBe(true);
+    // The last event of the step's rounds comes before the step's end: the last round was waited for.
+    const last = events.findLastIndex((e) => e.type === 'vacuum');
+    expect(last).toBeLessThan(events.findIndex((e) => e.type === 'backfill-done'));
+    // The rounds' own connection is closed when the step ends; nothing of zdm's is left running.
+    expect(pids.length).toBe(1);
+    let left = 1;
+    for (let i = 0; i < 50 && left > 0; i++) {
+      // A closed connection's backend leaves pg_stat_activity a moment after the client's Terminate.
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      left = (
+        await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])', [
+          pids,
+        ])
+      )[0]!.n;
+    }
+    expect(left).toBe(0);
+    const wrong = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM public.beside WHERE copy IS DISTINCT FROM name',
+    );
+    expect(wrong[0]!.n).toBe(0);
+  });
+
   it('--max-wal-rate: the batches wait so that the WAL written averages the cap; the rate is on the progress line', async () => {
     const [free, paced] = (await tables(['unpaced', 'paced'], 20_000)) as [Plan, Plan];
     const wal = async (): Promise<number> =>

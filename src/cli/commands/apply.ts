@@ -127,8 +127,9 @@ held back by the canary), 3 some targets failed (each listed with its error).`;
       summary: 'VACUUM the table each time a backfill has updated this share of its rows, and at its end (0: never).',
       description:
         'A plain VACUUM (not FULL: SHARE UPDATE EXCLUSIVE, no query or write waits for it), so that the next ' +
-        'batches reuse the space of the row versions they replaced and the table does not double. Skipped for a ' +
-        'round when autovacuum or a DDL holds the table.',
+        'batches reuse the space of the row versions they replaced and the table does not double. It runs on a ' +
+        'second connection while the batches go on; the last round is waited for. Skipped for a round when ' +
+        'autovacuum or a DDL holds the table.',
       default: '10%',
     }),
     'old-writes-quiet': Flags.string({
