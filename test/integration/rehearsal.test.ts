@@ -29,6 +29,7 @@ import { parsePlan } from '../../src/plan/file.js';
 import { HAZARDS, type Plan, type SqlStep, type Step } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { RehearsalError, rehearsePlan } from '../../src/workflow/rehearse.js';
+import { ScratchError } from '../../src/workflow/scratch.js';
 import { projectRoot, runCli } from '../support/cli.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 
@@ -157,6 +158,38 @@ describe('zdm plan rehearses the plan on a scratch copy of the live schema', () 
     expect(e.message).toContain('column "amount" of relation "orders" already exists');
     expect(e.message).toContain(failing);
     expect(e.message).toContain('this is a zdm bug');
+  });
+
+  it('a live schema the scratch server cannot build: the copy stops naming the one statement that failed, not its whole step', async () => {
+    const made = await makePlan(db.client, { desiredPath: schema });
+    // What a scratch server without an extension the live schema uses would meet: a type it lacks.
+    const unbuildable = {
+      ...made.live,
+      schemas: made.live.schemas.map((sc) => ({
+        ...sc,
+        tables: sc.tables.map((t) =>
+          t.name === 'orders'
+            ? { ...t, columns: t.columns.map((c) => (c.name === 'note' ? { ...c, type: 'zdm_missing_type' } : c)) }
+            : t,
+        ),
+      })),
+    };
+    const err = await rehearsePlan(made.plan, unbuildable, made.desired, {
+      scratchUrl: adminUrl(),
+      scopeFallback: false,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ScratchError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^cannot copy the live schema to the scratch database to rehearse the plan: /);
+    expect(message).toContain('type "zdm_missing_type" does not exist');
+    // The statement named is the CREATE TABLE alone: the step's other statements, and the
+    // BEGIN/COMMIT its statements were sent in as one query, are not in the message.
+    const named = /, in:\n([\s\S]*?)\n\(give --scratch-url/.exec(message)?.[1] ?? '';
+    expect(named.trim()).toMatch(/^CREATE TABLE public\.orders \(/);
+    expect(named).toContain('zdm_missing_type');
+    expect(named).not.toMatch(/\bBEGIN\b|\bCOMMIT\b|;\n/);
+    const left = await db.client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'zdm\\_scratch\\_%'`);
+    expect(left.rows).toEqual([]);
   });
 
   it('stops when the schema after contract is not the desired state (a change the planner left out), saying what differs', async () => {
