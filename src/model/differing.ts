@@ -135,7 +135,11 @@ const same = (x: unknown, y: unknown): boolean =>
 
 /** Lists of equal length whose members are alike, in order. */
 const alikeLists = <T>(xs: readonly T[] | undefined, ys: readonly T[] | undefined, alike: (x: T, y: T) => boolean) =>
-  (xs?.length ?? 0) === (ys?.length ?? 0) && (xs ?? []).every((x, i) => alike(x, ys[i]!));
+  (xs?.length ?? 0) === (ys?.length ?? 0) &&
+  (xs ?? []).every((x, i) => {
+    const y = ys?.[i];
+    return y !== undefined && alike(x, y);
+  });
 
 const sameKeys = (x: object | undefined, y: object | undefined): boolean =>
   alikeLists(Object.keys(x ?? {}), Object.keys(y ?? {}), (a, b) => a === b);
