@@ -15,6 +15,7 @@ import type {
   SchemaModel,
   Sequence,
   Table,
+  Trigger,
   View,
   ViewColumn,
 } from './types.js';
@@ -208,35 +209,66 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
 }
 
 /**
- * JSON already written by stableStringify, which writes it as it is: a table's memoized canonical
- * text stands in for the table when a whole model is hashed, so that no table is serialized twice.
- * It keeps the table's name (not part of the JSON it stands for), by which its fingerprint is keyed.
+ * JSON already written by stableStringify, which writes it as it is: an object's memoized canonical
+ * text stands in for the object when a whole model is hashed, so that no object is serialized twice
+ * (a plan hashes the live model, the model after each phase and the desired one; the objects a
+ * phase leaves alone are the same objects in each). It keeps the members of the object its key
+ * (objects.ts) is made of (not part of the JSON it stands for), by which its fingerprint is keyed.
  */
 class Serialized {
+  readonly kind?: string;
+  readonly schema?: string;
+  readonly table?: string;
+  readonly arguments?: unknown;
   constructor(
     readonly json: string,
-    readonly name: string,
-  ) {}
+    of: { readonly name: string; readonly kind?: string; readonly schema?: string; readonly table?: string },
+  ) {
+    this.name = of.name;
+    if (of.kind !== undefined) this.kind = of.kind;
+    if (of.schema !== undefined) this.schema = of.schema;
+    if (of.table !== undefined) this.table = of.table;
+    if ('arguments' in of) this.arguments = of.arguments;
+  }
+  readonly name: string;
 }
 
 /** A table in the hashed form of a model: its canonical text, written once per table object. */
-const serializedTable = memoized((t: Table): Serialized => new Serialized(canonicalTableText(t), t.name));
+const serializedTable = memoized((t: Table): Serialized => new Serialized(canonicalTableText(t), t));
 
-function canonicalSchema(s: SchemaModel, table: (t: Table) => Table = canonicalTable): SchemaModel {
+/** An object of a schema in the hashed form of a model: its canonical form's text, written once per object. */
+const serializedAs = <T extends { readonly name: string }>(canonical: (x: T) => unknown) =>
+  memoized((x: T): Serialized => new Serialized(stableStringify(canonical(x)), x));
+const canonicalDomain = (d: Domain): Domain => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) });
+const HASHED = {
+  enum: serializedAs((e: EnumType) => withoutGrants(e)),
+  domain: serializedAs(canonicalDomain),
+  compositeType: serializedAs((t: CompositeType) => withoutGrants(t)),
+  sequence: serializedAs((q: Sequence) => withoutGrants(q)),
+  view: serializedAs(canonicalView),
+  materializedView: serializedAs(canonicalMaterializedView),
+  routine: serializedAs((r: Routine) => withoutGrants(r)),
+  trigger: serializedAs((t: Trigger) => t),
+};
+
+function canonicalSchema(s: SchemaModel, forHash = false): SchemaModel {
   const { textSearchConfigurations: _t, collations: _c, ...rest } = withoutGrants(s) as SchemaModel;
   const ts = sortedTextSearchConfigurations(s.textSearchConfigurations);
   const collations = sortedCollations(s.collations);
+  // The hashed form has each object as its memoized text (Serialized), which stableStringify writes.
+  const as = <T, C>(canonical: (x: T) => C, hashed: (x: T) => Serialized): ((x: T) => C) =>
+    forHash ? (hashed as unknown as (x: T) => C) : canonical;
   return {
     ...rest,
-    enums: sorted(s.enums).map((e) => withoutGrants(e) as EnumType),
-    domains: sorted(s.domains).map((d) => ({ ...(withoutGrants(d) as Domain), checks: sorted(d.checks) })),
-    compositeTypes: sorted(s.compositeTypes).map((t) => withoutGrants(t) as CompositeType),
-    sequences: sorted(s.sequences).map((q) => withoutGrants(q) as Sequence),
-    tables: sorted(s.tables).map(table),
-    views: sorted(s.views).map(canonicalView),
-    materializedViews: sorted(s.materializedViews).map(canonicalMaterializedView),
-    functions: sortRoutines(s.functions).map((r) => withoutGrants(r) as Routine),
-    triggers: sortTriggers(s.triggers),
+    enums: sorted(s.enums).map(as((e) => withoutGrants(e) as EnumType, HASHED.enum)),
+    domains: sorted(s.domains).map(as(canonicalDomain, HASHED.domain)),
+    compositeTypes: sorted(s.compositeTypes).map(as((t) => withoutGrants(t) as CompositeType, HASHED.compositeType)),
+    sequences: sorted(s.sequences).map(as((q) => withoutGrants(q) as Sequence, HASHED.sequence)),
+    tables: sorted(s.tables).map(as(canonicalTable, serializedTable)),
+    views: sorted(s.views).map(as(canonicalView, HASHED.view)),
+    materializedViews: sorted(s.materializedViews).map(as(canonicalMaterializedView, HASHED.materializedView)),
+    functions: sortRoutines(s.functions).map(as((r) => withoutGrants(r) as Routine, HASHED.routine)),
+    triggers: sortTriggers(s.triggers).map(as((t) => t, HASHED.trigger)),
     ...(ts !== undefined ? { textSearchConfigurations: ts } : {}),
     ...(collations !== undefined ? { collations } : {}),
   };
@@ -268,7 +300,7 @@ function hashedForm(m: DatabaseModel): unknown {
  * schema exactly when their canonical forms are deep-equal.
  */
 export function canonicalize(m: DatabaseModel): DatabaseModel {
-  return canonicalWith(m, canonicalTable);
+  return canonicalWith(m, false);
 }
 
 /**
@@ -277,15 +309,15 @@ export function canonicalize(m: DatabaseModel): DatabaseModel {
  * here; the rest is for stableStringify.
  */
 export function canonicalizeForHash(m: DatabaseModel): DatabaseModel {
-  return canonicalWith(m, serializedTable as unknown as (t: Table) => Table);
+  return canonicalWith(m, true);
 }
 
-function canonicalWith(m: DatabaseModel, table: (t: Table) => Table): DatabaseModel {
+function canonicalWith(m: DatabaseModel, forHash: boolean): DatabaseModel {
   const casts = sortedCasts(m.casts);
   return {
     kind: 'database',
     extensions: sorted(m.extensions).map(({ version: _v, installedVersion: _i, ...e }) => e),
-    schemas: sorted(m.schemas).map((s) => canonicalSchema(s, table)),
+    schemas: sorted(m.schemas).map((s) => canonicalSchema(s, forHash)),
     ...(casts !== undefined ? { casts } : {}),
   };
 }

@@ -54,6 +54,18 @@ function mapInPartitions<T extends RelationParts>(
 
 /** Applies `fn` to the table or (possibly nested) partition `ref`. */
 export function mapRelation(m: DatabaseModel, ref: RelationRef, fn: (r: Relation) => Relation): DatabaseModel {
+  // A table of that name (no partition can have it too: relation names are unique in a schema):
+  // found and replaced without walking every table of the model, as each step of a plan of a large
+  // schema edits the model again.
+  const schema = m.schemas.find((s) => s.name === ref.schema);
+  const at = schema === undefined ? -1 : schema.tables.findIndex((t) => t.name === ref.name);
+  if (schema !== undefined && at >= 0) {
+    const table = fn(schema.tables[at]!) as Table;
+    if (table === schema.tables[at]) return { ...m, schemas: [...m.schemas] };
+    const tables = [...schema.tables];
+    tables[at] = table;
+    return { ...m, schemas: m.schemas.map((s) => (s === schema ? { ...s, tables } : s)) };
+  }
   const found = { hit: false };
   const schemas = m.schemas.map((s) => {
     const tables = s.tables.map((t) => {

@@ -22,6 +22,7 @@ import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
 import { tablesEqual } from '../model/canonical.js';
+import { differingParts } from '../model/differing.js';
 import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
@@ -82,7 +83,11 @@ export interface MakePlanOptions {
 export interface MadePlan {
   readonly plan: Plan;
   readonly warnings: readonly string[];
-  /** The live schema and the (normalized) desired state, as YAML (written when first read). */
+  /**
+   * The objects of the live schema and of the (normalized) desired state that differ, with every
+   * extension and schema (their own fields), as YAML (written when first read; model/differing.ts):
+   * what the schema diff is made of.
+   */
   readonly liveYaml: string;
   readonly desiredYaml: string;
   /** True when the database already matches the desired state (every phase empty). */
@@ -291,14 +296,18 @@ async function planWith(
       : notRehearsed();
     plan = withChecksum({ ...plan, rehearsal });
   }
-  // Written on first use: `zdm plan --check` of a database that matches needs none of them, and on
-  // a schema of thousands of tables writing both models is a good part of a plan's time.
+  // Written on first use (`zdm plan --check` of a database that matches needs neither), and only
+  // the objects that differ: on a schema of thousands of tables, writing and diffing both whole
+  // models took seconds and tens of MB for a plan of a few changes.
   let yaml: { live: string; desired: string } | undefined;
   const texts = () => {
-    yaml ??= {
-      live: writeDesiredState(live, { schemaPath: '' }),
-      desired: writeDesiredState(desired, { schemaPath: '' }),
-    };
+    if (yaml === undefined) {
+      const parts = differingParts(live, desired);
+      yaml = {
+        live: writeDesiredState(parts.a, { schemaPath: '' }),
+        desired: writeDesiredState(parts.b, { schemaPath: '' }),
+      };
+    }
     return yaml;
   };
   return {

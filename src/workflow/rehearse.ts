@@ -139,15 +139,20 @@ export function notRehearsed(): Rehearsal {
 /** Roles the schema names (grantees, policy roles): an embedded scratch server creates them NOLOGIN. */
 function rolesOf(...models: DatabaseModel[]): string[] {
   const out = new Set<string>();
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
+  // Every member of every object (two whole models: no entry arrays made, scalars not visited).
+  const walk = (v: object): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') walk(x);
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      const x = o[k];
+      if (x === null || typeof x !== 'object') {
         if (k === 'grantee' && typeof x === 'string') out.add(x);
-        else if (k === 'roles' && Array.isArray(x)) {
-          for (const r of x) if (typeof r === 'string') out.add(r);
-        } else walk(x);
-      }
+      } else if (k === 'roles' && Array.isArray(x)) {
+        for (const r of x) if (typeof r === 'string') out.add(r);
+      } else walk(x);
     }
   };
   for (const m of models) walk(m.schemas);

@@ -15,7 +15,7 @@ in a transaction, the locks it takes and its hazards. Commit the plan and review
 it with \`zdm apply PLAN --phase expand\` (then backfill, then contract).
 
 The preview printed first is a unified diff of the live schema (as YAML) against the desired state,
-then the steps grouped by phase. --format sql prints the plan as a SQL script, markdown as a pull-request
+of the objects that differ, then the steps grouped by phase. --format sql prints the plan as a SQL script, markdown as a pull-request
 comment, json as JSON. The plan file is written to plans/<UTC time>-<slug>.plan.yaml unless --out says
 otherwise. --check writes nothing: it exits 0 when the database already matches, 2 when it does not
 (for drift detection in CI).
