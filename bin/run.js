@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -100,6 +101,21 @@ function warnIfManifestStale() {
   }
 }
 
+/**
+ * How far V8 lets the old generation grow past what a full GC found live: 1.5×, where V8 by itself
+ * picks up to 4× when collection is fast next to the program. On a schema of 10,000 tables `zdm
+ * plan` holds 130–180 MB live; V8's own choice took it to a peak of 575 MB of RSS in half the runs
+ * (which half depends on when the GCs fall), 1.5× keeps it at 320–360 MB for a few percent more CPU
+ * (BENCHMARKS.md §2, 2026-12-07). The setting is read when V8 sets the next limit after a GC, so
+ * setting it here, before anything large is allocated, holds for the whole run; a percentage the
+ * user gave node is kept.
+ */
+function limitHeapGrowth() {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent'));
+  if (!given) v8.setFlagsFromString('--heap-growing-percent=50');
+}
+
+limitHeapGrowth();
 const answer = fastAnswer(process.argv.slice(2));
 if (answer !== undefined) {
   process.stdout.write(answer);
