@@ -102,17 +102,18 @@ function warnIfManifestStale() {
 }
 
 /**
- * How far V8 lets the old generation grow past what a full GC found live: 1.5×, where V8 by itself
+ * How far V8 lets the old generation grow past what a full GC found live: 1.3×, where V8 by itself
  * picks up to 4× when collection is fast next to the program. On a schema of 10,000 tables `zdm
- * plan` holds 130–180 MB live; V8's own choice took it to a peak of 575 MB of RSS in half the runs
- * (which half depends on when the GCs fall), 1.5× keeps it at 320–360 MB for a few percent more CPU
- * (BENCHMARKS.md §2, 2026-12-07). The setting is read when V8 sets the next limit after a GC, so
- * setting it here, before anything large is allocated, holds for the whole run; a percentage the
- * user gave node is kept.
+ * plan` holds 130–180 MB live; V8's own choice took it to a peak of 570–585 MB of RSS in about
+ * half the runs (which half depends on when the full GCs fall); 1.3× keeps it at 320–330 MB (1.5×:
+ * 317–363 MB, and 10 MB more than V8's own choice at 1,000 tables, where V8 picks less than 1.5×),
+ * with 10 full GCs instead of 3 and the same wall time (BENCHMARKS.md §2, 2026-12-07). The setting
+ * is read when V8 sets the next limit after a GC, so setting it here, before anything large is
+ * allocated, holds for the whole run; a percentage the user gave node is kept.
  */
 function limitHeapGrowth() {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent'));
-  if (!given) v8.setFlagsFromString('--heap-growing-percent=50');
+  if (!given) v8.setFlagsFromString('--heap-growing-percent=30');
 }
 
 limitHeapGrowth();
