@@ -14,6 +14,8 @@
  * the `yaml` library (YAML 1.2, core schema) reads as the same value.
  */
 
+import { StringPool } from '../model/strings.js';
+
 /** What the fast path read: the value, and what a plain object cannot say about itself. */
 export interface FastDocument {
   readonly value: unknown;
@@ -68,6 +70,8 @@ class FastParser {
   private readonly lines: string[];
   private readonly keyOrder = new WeakMap<object, readonly string[]>();
   private readonly sources = new WeakMap<object, Map<string | number, string>>();
+  /** Text values, each distinct one once and detached from the file's text (see StringPool). */
+  private readonly strings = new StringPool(true);
 
   constructor(text: string) {
     if (UNUSUAL.test(text)) giveUp();
@@ -219,7 +223,7 @@ class FastParser {
       end = r.pos;
     } else if (c === '"' || c === "'") {
       const q = quoted(line, col);
-      value = q.value;
+      value = this.text(q.value);
       end = q.end;
     } else {
       if (INDICATOR.has(c) && !(c === '-' && col + 1 < line.length && line[col + 1] !== ' ')) giveUp();
@@ -311,6 +315,7 @@ class FastParser {
   /** A plain scalar resolved as YAML 1.2's core schema does; numbers and booleans keep their text. */
   plain(raw: string, container: object, key: string | number): unknown {
     const value = resolvePlain(raw);
+    if (typeof value === 'string') return this.text(value);
     if (typeof value === 'number' || typeof value === 'boolean') {
       let m = this.sources.get(container);
       if (m === undefined) {
@@ -320,6 +325,11 @@ class FastParser {
       m.set(key, raw);
     }
     return value;
+  }
+
+  /** The pooled copy of a text value. */
+  text(s: string): string {
+    return this.strings.get(s);
   }
 
   noteKeyOrder(map: object, keys: readonly string[]): void {
@@ -430,7 +440,7 @@ class FlowReader {
     if (c === '"' || c === "'") {
       const q = quoted(this.line, this.pos);
       this.pos = q.end;
-      return q.value;
+      return this.parser.text(q.value);
     }
     if (INDICATOR.has(c) && !(c === '-' && /[^\s,[\]{}]/.test(this.line[this.pos + 1] ?? ' '))) giveUp();
     const start = this.pos;
@@ -438,7 +448,7 @@ class FlowReader {
     if (raw === '') giveUp();
     // A single-pair map inside a list (`[a: b]`), or a value with `: ` in it: the full parser.
     if (this.line[this.pos] === ':') giveUp();
-    if (parenDepth(raw) > 0) return this.joined(start, raw);
+    if (parenDepth(raw) > 0) return this.parser.text(this.joined(start, raw));
     return this.parser.plain(raw, container, key);
   }
 

@@ -12,6 +12,7 @@
 
 import type { Queryable } from '../db/connection.js';
 import { InternalError, UnsupportedServerError } from '../errors.js';
+import { StringPool } from '../model/strings.js';
 import type { DatabaseModel } from '../model/types.js';
 import { buildModel, type CatalogRows, IntrospectionError } from './build.js';
 import { CASTS_SQL, type CastRow } from './casts.js';
@@ -113,20 +114,40 @@ const OWN_TRANSACTION = ['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', ...S
 const SAVEPOINT = 'zdm_introspect';
 const IN_CALLER_TRANSACTION = [`SAVEPOINT ${SAVEPOINT}`, ...SETTINGS].join(';\n');
 
-async function read<R extends object>(
+async function readRows<R extends object>(
   client: Queryable,
   what: string,
   sql: string,
   values?: readonly unknown[],
+  strings?: StringPool,
 ): Promise<R[]> {
   try {
     const result = values
       ? await client.query<R & Record<string, unknown>>(sql, values)
       : await client.query<R & Record<string, unknown>>(sql);
+    if (strings !== undefined) for (const row of result.rows) pooled(row, strings);
     return result.rows;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new IntrospectionError(`introspecting ${what}: ${msg}`, { cause: err });
+  }
+}
+
+/**
+ * The row's text values (and those of its arrays) replaced by the pool's copies: the rows of one
+ * introspection repeat the same names, types and expressions on every table, and the model built
+ * from them keeps what they hold.
+ */
+function pooled(row: Record<string, unknown>, strings: StringPool): void {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'string') row[k] = strings.get(v);
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const e: unknown = v[i];
+        if (typeof e === 'string') v[i] = strings.get(e);
+      }
+    }
   }
 }
 
@@ -138,6 +159,9 @@ export function checkServerVersion(versionNum: number, version: string): void {
 }
 
 async function readCatalog(client: Queryable, options: IntrospectOptions): Promise<CatalogRows> {
+  const strings = new StringPool();
+  const read = <R extends object>(c: Queryable, what: string, sql: string, values?: readonly unknown[]) =>
+    readRows<R>(c, what, sql, values, strings);
   const [settings] = await read<SettingsRow>(client, 'server version', SETTINGS_SQL);
   if (!settings) throw new IntrospectionError('introspecting server version: no row');
   const versionNum = Number(settings.server_version_num);
@@ -225,7 +249,7 @@ export async function introspectDetailed(
   if (!nested) {
     // Inside an open transaction our BEGIN would only warn (or fail, and abort it), and our COMMIT
     // would end the caller's transaction: refuse before touching it.
-    const [state] = await read<OutsideTransactionRow>(client, 'session state', OUTSIDE_TRANSACTION_SQL);
+    const [state] = await readRows<OutsideTransactionRow>(client, 'session state', OUTSIDE_TRANSACTION_SQL);
     if (state?.outside !== true) {
       throw new InternalError(
         'introspecting: called inside an open transaction; pass { inTransaction: true } to read inside it',
@@ -248,7 +272,9 @@ export async function introspectDetailed(
   }
   // Only reads happened: rolling back changes nothing but the SET LOCALs.
   await client.query(nested ? undo : 'COMMIT');
-  return buildModel(rows);
+  // The rows are this function's: built kind by kind, each let go once built.
+  const built = buildModel(rows, { release: true });
+  return built;
 }
 
 /**

@@ -164,4 +164,37 @@ describe('the fast YAML path', () => {
     expect(parseYamlFast(text)).toBeDefined();
     expect(() => parseDesiredState(text, 'schema.yaml')).toThrow(/schema\.yaml:7:28/);
   });
+
+  // A large file's text is held deflated until a position is asked for (yaml-doc.ts TextLocator).
+  const bigDoc = (extra: string) => {
+    const tables = Array.from(
+      { length: 1500 },
+      (_, i) =>
+        `      t${i}:\n        columns:\n          id: { type: bigint, nullable: false }\n          note: { type: text }\n`,
+    );
+    return `version: 1\nschemas:\n  public:\n    tables:\n${tables.join('')}      last:\n        columns:\n${extra}`;
+  };
+
+  test('a large document read on the fast path locates an error of its own at file:line:column', () => {
+    const text = bigDoc('          a: { type: text, bogus: 1 }\n');
+    expect(text.length).toBeGreaterThan(64 * 1024);
+    expect(parseYamlFast(text)).toBeDefined();
+    const line = text.split('\n').length - 1;
+    expect(() => parseDesiredState(text, 'big.yaml')).toThrow(new RegExp(`big\\.yaml:${line}:28`));
+  });
+
+  test('a large document read on the fast path locates what later stages ask for', () => {
+    const text = bigDoc('          a: { type: text }\n');
+    const { sources } = parseDesiredState(text, 'big.yaml');
+    expect(sources.get('schemas.public.tables.last.columns.a')).toEqual({
+      file: 'big.yaml',
+      line: text.split('\n').length - 1,
+      column: 11,
+    });
+    expect(sources.get('schemas.public.tables.t1499.columns.note')).toEqual({
+      file: 'big.yaml',
+      line: 4 + 1499 * 4 + 4,
+      column: 11,
+    });
+  });
 });
