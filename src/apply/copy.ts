@@ -7,10 +7,21 @@
  *   2. `INSERT INTO shadow (cols) SELECT cols FROM live WHERE key > $cursor AND key <= $upper ORDER BY
  *      key FOR SHARE ON CONFLICT DO NOTHING`;
  *   3. the cursor moves to `$upper` in the same transaction; commit.
- * FOR SHARE: a concurrent DELETE or UPDATE of a row being copied waits for the batch to commit, and
- * its trigger then mirrors it over the copied version; a row deleted before the batch read it is not
- * read (nothing is resurrected). ON CONFLICT DO NOTHING: a row the trigger already wrote is newer
- * than or equal to what the batch read, and is kept.
+ * ON CONFLICT DO NOTHING: a row the trigger already wrote is newer than or equal to what the batch
+ * read, and is kept. What keeps a concurrent write of a row being copied is the step's guard
+ * (CopyGuard in src/plan/types.ts):
+ *   for-share  the batch reads the rows FOR SHARE: a concurrent DELETE or UPDATE of a row being copied
+ *              waits for the batch to commit, and its trigger then mirrors it over the copied version;
+ *              a row deleted before the batch read it is not read (nothing is resurrected). It costs
+ *              a lock record and a dirtied page (a full-page image after a checkpoint) per live row.
+ *   repair     no row lock. The mirror's insert is an upsert: an UPDATE that meets a batch's
+ *              uncommitted copy waits for the batch and overwrites the copy. A DELETE (or an UPDATE
+ *              of the key) whose mirror ran beside a batch that copied the row does not see the copy,
+ *              which stays in the shadow; so after the last batch the copy waits until every
+ *              transaction that was running then has ended (any later one sees every copy: its
+ *              mirror deletes what it deletes), polling pg_locks, blocking no one, and deletes the
+ *              rows of the shadow whose key the live table no longer has (copyRepairSql). The last
+ *              batch does not journal the step done: a copy killed before the repair repairs on resume.
  *
  * The batch waits for row locks under a lock_timeout shorter than PostgreSQL's default
  * deadlock_timeout (1 s): a batch that waits on a row held by a transaction that in turn waits on a
@@ -28,7 +39,14 @@
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
-import { compareChecksumsSql, copyBatchSql, copyUpperSql, keyset, rowDifferenceSql } from '../sql/rows.js';
+import {
+  compareChecksumsSql,
+  copyBatchSql,
+  copyRepairSql,
+  copyUpperSql,
+  keyset,
+  rowDifferenceSql,
+} from '../sql/rows.js';
 import { setLocalSql } from '../sql/session.js';
 import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
 import type { RunContext } from './context.js';
@@ -71,9 +89,11 @@ export async function runCopyStep(
   const { c, plan, phase, s } = ctx;
   const display = `${step.from.schema}.${step.from.name}`;
   const t0 = performance.now();
-  const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
+  const repair = step.guard === 'repair';
+  const wanted: LockInfo[] = [{ relation: display, mode: repair ? 'ACCESS SHARE' : 'ROW SHARE', hold: 'scan' }];
   const { rowsDone, batchesDone } = earlierRuns(cursor);
   let run: BatchLoopOutcome;
+  let removed = 0;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -101,6 +121,7 @@ export async function runCopyStep(
       start: last,
       rowsDone,
       batchesDone,
+      lastMarksDone: !repair,
       batch: async (cur, size) => {
         const u = await c.query<{ key: string[] }>(copyUpperSql(step, ks, cur !== null), [...(cur ?? []), size - 1]);
         const upper = u.rows[0]?.key ?? null;
@@ -116,6 +137,10 @@ export async function runCopyStep(
         message: `${step.id}: ${total} rows copied in ${batches} batches, ${rowsPerSecond} rows/s`,
       }),
     });
+    if (repair) {
+      removed = await repairCopy(ctx, step);
+      await stepDone(c, plan.id, step.id);
+    }
   } catch (err) {
     throw await failedStep(ctx, step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
   }
@@ -125,7 +150,8 @@ export async function runCopyStep(
     step.id,
     run.maxAttempts,
     durationMs,
-    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)`,
+    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)` +
+      (repair ? `; ${removed} rows deleted during the copy removed from the copy` : ''),
   );
   return {
     id: step.id,
@@ -134,6 +160,66 @@ export async function runCopyStep(
     durationMs,
     backfill: batched('primary-key', run),
   };
+}
+
+/** Every other transaction running now: its virtual transaction id (read-only ones too) and its xid. */
+const RUNNING_SQL = `SELECT pg_catalog.array_agg(l.virtualxid::text) AS vxids,
+  (SELECT pg_catalog.array_agg(x::text) FROM pg_catalog.txid_snapshot_xip(pg_catalog.txid_current_snapshot()) AS x) AS xids
+  FROM pg_catalog.pg_locks AS l
+ WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()`;
+
+/** Those of them still running: their pids (NULL for a prepared transaction). */
+const STILL_RUNNING_SQL = `SELECT pg_catalog.array_agg(l.pid) AS pids FROM pg_catalog.pg_locks AS l
+ WHERE l.locktype = 'virtualxid' AND l.granted AND l.virtualxid::text = ANY ($1::text[])
+ UNION ALL SELECT pg_catalog.array_agg(NULL::int) FROM pg_catalog.unnest($2::text[]) AS x
+ WHERE pg_catalog.txid_status(x::int8) = 'in progress'`;
+
+const POLL_MS = 50;
+
+/**
+ * The repair guard's end (see the module comment): waits for every transaction running now to end,
+ * then deletes the rows of the shadow a concurrent delete left behind. Returns how many.
+ */
+async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
+  const { c, s } = ctx;
+  const running = await c.query<{ vxids: string[] | null; xids: string[] | null }>(RUNNING_SQL);
+  const vxids = running.rows[0]?.vxids ?? [];
+  const xids = running.rows[0]?.xids ?? [];
+  const t0 = performance.now();
+  let told = false;
+  for (;;) {
+    const r = await c.query<{ pids: (number | null)[] | null }>(STILL_RUNNING_SQL, [vxids, xids]);
+    const pids = r.rows.flatMap((x) => x.pids ?? []);
+    if (pids.length === 0) break;
+    const waited = performance.now() - t0;
+    if (s.backfillStatementTimeoutMs > 0 && waited > s.backfillStatementTimeoutMs) {
+      throw new ApplyError(
+        'step-failed',
+        `step ${step.id}: transactions that were running when the copy's last batch committed are still running after ` +
+          `${Math.round(waited)} ms (pids ${[...new Set(pids)].map((p) => p ?? 'prepared').join(', ')}): the rows they may have ` +
+          'deleted cannot be removed from the copy yet; apply again once they have ended',
+        { stepId: step.id },
+      );
+    }
+    if (!told && waited > 1000) {
+      told = true;
+      ctx.emit({
+        type: 'warning',
+        message: `${step.id}: waiting for ${new Set(pids).size} transactions that were running when the last batch committed (pids ${[...new Set(pids)].join(', ')}) to end`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+  try {
+    await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs), ...ALL_ROWS }));
+    const d = await c.query<{ rows: string }>(copyRepairSql(step, step.match ?? step.key));
+    await c.query('COMMIT');
+    return Number(d.rows[0]?.rows ?? 0);
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }
 
 export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {

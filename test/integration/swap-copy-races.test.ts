@@ -14,6 +14,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
+import type { ApplyTestHooks } from '../../src/apply/types.js';
 import type { Plan } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
@@ -91,7 +92,7 @@ function write(c: pg.Client, sql: string, errors: string[]): Promise<boolean> {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The backfill phase (copy, verify, the rest), its error as a string (the verify step's when rows differ). */
-async function backfill(db: TestDatabase, plan: Plan, hooks: Parameters<typeof applyPhase>[2]['testHooks']) {
+async function backfill(db: TestDatabase, plan: Plan, hooks: ApplyTestHooks) {
   return applyPhase(db.client, plan, {
     phase: 'backfill',
     allowHazards: [...ALLOW],
@@ -133,22 +134,23 @@ describe('a partition swap copy while the application writes the rows being copi
             write(w3!, 'UPDATE items SET id = 100030, v = 3 WHERE id = 30', errors), // out of the range, another partition
             write(w4!, 'UPDATE items SET id = 41, v = 4 WHERE id = 40', errors), // inside the range, a free key
             write(w5!, "INSERT INTO items VALUES (51, 5, 'inserted inside')", errors),
-            write(w6!, "INSERT INTO items VALUES (301, 6, 'inserted ahead')", errors),
+            write(w6!, "INSERT INTO items VALUES (211, 6, 'inserted ahead')", errors),
             write(w7!, 'UPDATE items SET v = 8 WHERE id = 350', errors), // ahead: the trigger's row meets the later batch
             write(w8!, 'DELETE FROM items WHERE id = 360', errors), // ahead
           );
           await settle(300);
         } else if (batchesDone === 1) {
-          // Batch 2 holds ids 202…400 (and 301); batch 1 is committed.
+          // Batch 2 starts at id 202 (it may be smaller than 100 rows: the application waited for
+          // batch 1, so it is halved; 202…220 are in it whatever its size).
           pending.push(
             write(w1!, 'DELETE FROM items WHERE id = 2', errors), // behind
             write(w2!, 'UPDATE items SET v = 9 WHERE id = 4', errors), // behind
             write(w3!, "INSERT INTO items VALUES (10, 10, 'inserted again')", errors), // behind, a deleted key again
-            write(w4!, 'UPDATE items SET id = 33, v = 11 WHERE id = 300', errors), // from this batch to behind it
-            write(w5!, 'DELETE FROM items WHERE id = 302', errors),
-            write(w6!, 'UPDATE items SET v = 12 WHERE id = 304', errors),
-            write(w7!, 'UPDATE items SET id = 100306 WHERE id = 306', errors),
-            write(w8!, 'DELETE FROM items WHERE id = 301', errors), // inserted ahead of batch 1, copied by this one
+            write(w4!, 'UPDATE items SET id = 33, v = 11 WHERE id = 204', errors), // from this batch to behind it
+            write(w5!, 'DELETE FROM items WHERE id = 206', errors),
+            write(w6!, 'UPDATE items SET v = 12 WHERE id = 208', errors),
+            write(w7!, 'UPDATE items SET id = 100210 WHERE id = 210', errors),
+            write(w8!, 'DELETE FROM items WHERE id = 211', errors), // inserted during batch 1, copied by this one
           );
           await settle(300);
         }
@@ -159,7 +161,7 @@ describe('a partition swap copy while the application writes the rows being copi
     expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
     expect(err).toBeNull();
     const n = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM items');
-    expect(n[0]!.n).toBe(String(2000 - 4 + 2 - 0));
+    expect(n[0]!.n).toBe(String(2000 - 5 + 3));
   }, 120_000);
 
   it('loses no delete of a repeatable-read transaction whose snapshot is older than the batch', async () => {
@@ -187,6 +189,90 @@ describe('a partition swap copy while the application writes the rows being copi
     expect(errors).toEqual([]);
     expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
     expect(err).toBeNull();
+  }, 120_000);
+
+  it('without row locks: a delete of a row being copied does not wait for the batch, an update waits only for its copy', async () => {
+    const plan = await planFor(db, 100);
+    const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
+    expect(copy?.kind === 'copy' && copy.guard).toBe('repair');
+    await applyPhase(db.client, plan, { phase: 'expand' });
+    const errors: string[] = [];
+    const [d, u] = clients;
+    let update: Promise<boolean> = Promise.resolve(true);
+    const seen: Record<string, unknown> = {};
+    const copier = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const err = await backfill(db, plan, {
+      beforeBatchCommit: async (_step, batchesDone) => {
+        if (batchesDone !== 0) return;
+        // Batch 1 (ids 2…200) is read and copied, not committed. Its locks on the live table:
+        seen.copier = await db.query<{ mode: string }>(
+          `SELECT mode FROM pg_locks WHERE pid = $1 AND relation = 'items'::regclass ORDER BY mode`,
+          [copier[0]!.pid],
+        );
+        // The delete finishes while the batch is open (its mirror's DELETE does not see the copy).
+        const deleted = await Promise.race([
+          write(d!, 'DELETE FROM items WHERE id = 12', errors),
+          settle(2000).then(() => 'blocked'),
+        ]);
+        seen.deleted = deleted;
+        // The update's mirror meets the batch's uncommitted copy: it waits for the batch's
+        // transaction (a transactionid lock), not for a lock on the live row or table.
+        update = write(u!, 'UPDATE items SET v = 77 WHERE id = 14', errors);
+        await settle(300);
+        seen.waits = await db.query<{ locktype: string; mode: string; holder: boolean }>(
+          `SELECT w.locktype, w.mode, h.pid = $1 AS holder
+             FROM pg_locks w JOIN pg_locks h ON h.locktype = w.locktype AND h.transactionid IS NOT DISTINCT FROM w.transactionid
+                                            AND h.relation IS NOT DISTINCT FROM w.relation AND h.granted
+            WHERE NOT w.granted AND w.pid <> pg_backend_pid()`,
+          [copier[0]!.pid],
+        );
+      },
+    });
+    await update;
+    expect(errors).toEqual([]);
+    expect(seen.copier).toEqual([{ mode: 'AccessShareLock' }]);
+    expect(seen.deleted).toBe(true);
+    expect(seen.waits).toEqual([{ locktype: 'transactionid', mode: 'ShareLock', holder: true }]);
+    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+    expect(err).toBeNull();
+    const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 14');
+    expect(v).toEqual([{ v: 77 }]);
+  }, 120_000);
+
+  it('a copy killed after its last batch, before removing what a racing delete left, removes it on the next run', async () => {
+    const plan = await planFor(db, 500);
+    await applyPhase(db.client, plan, { phase: 'expand' });
+    const errors: string[] = [];
+    const [d] = clients;
+    // Killed with its backend (a failed step would be journaled failed and run again anyway).
+    const applier = await db.connect();
+    clients.push(applier);
+    const pid = (await applier.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const killed = await applyPhase(applier, plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      maxBatchMs: 600_000,
+      testHooks: {
+        beforeBatchCommit: async (_step, batchesDone) => {
+          if (batchesDone === 0) await write(d!, 'DELETE FROM items WHERE id = 12', errors);
+        },
+        // 2,000 rows in batches of 500: the fifth finds none past the last key and ends the walk.
+        afterBatch: async (_step, batches) => {
+          if (batches !== 5) return;
+          await db.query('SELECT pg_terminate_backend($1)', [pid]);
+          throw new Error('killed after the last batch');
+        },
+      },
+    }).then(
+      () => null,
+      (e: unknown) => String(e),
+    );
+    expect(killed).toMatch(/killed after the last batch|terminat/);
+    expect(errors).toEqual([]);
+    expect(await difference(db)).toMatchObject({ missing: 0, extra: 1 });
+    expect(await backfill(db, plan, {})).toBeNull();
+    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
   }, 120_000);
 
   it('loses nothing under writes aimed at the batch being copied, batch after batch', async () => {
