@@ -5,7 +5,7 @@
  *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound
  *      (a plain read, no row locks);
  *   2. `INSERT INTO shadow (cols) SELECT cols FROM live WHERE key > $cursor AND key <= $upper ORDER BY
- *      key FOR SHARE ON CONFLICT DO NOTHING`;
+ *      key [FOR SHARE] ON CONFLICT DO NOTHING`;
  *   3. the cursor moves to `$upper` in the same transaction; commit.
  * ON CONFLICT DO NOTHING: a row the trigger already wrote is newer than or equal to what the batch
  * read, and is kept. What keeps a concurrent write of a row being copied is the step's guard
@@ -52,6 +52,7 @@ import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './bat
 import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
+import { WAITING_FOR_OLDER_KEY } from './locks.js';
 import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
 import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
@@ -162,17 +163,24 @@ export async function runCopyStep(
   };
 }
 
-/** Every other transaction running now: its virtual transaction id (read-only ones too) and its xid. */
+/**
+ * Every other transaction running now in this database (others cannot write its tables) that has
+ * written (an xid) or holds a snapshot (an xmin: a REPEATABLE READ transaction, or a statement
+ * running): its virtual transaction id (every backend's transaction holds a lock on its own); and
+ * the prepared transactions (they hold none). A transaction with neither has not written and takes
+ * its next snapshot after the last batch committed, as CREATE INDEX CONCURRENTLY reasons: left out.
+ */
 const RUNNING_SQL = `SELECT pg_catalog.array_agg(l.virtualxid::text) AS vxids,
-  (SELECT pg_catalog.array_agg(x::text) FROM pg_catalog.txid_snapshot_xip(pg_catalog.txid_current_snapshot()) AS x) AS xids
-  FROM pg_catalog.pg_locks AS l
- WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()`;
+  (SELECT pg_catalog.array_agg(p.gid) FROM pg_catalog.pg_prepared_xacts AS p
+    WHERE p.database = pg_catalog.current_database()) AS gids
+  FROM pg_catalog.pg_locks AS l JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+ WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+   AND a.datname = pg_catalog.current_database() AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)`;
 
 /** Those of them still running: their pids (NULL for a prepared transaction). */
 const STILL_RUNNING_SQL = `SELECT pg_catalog.array_agg(l.pid) AS pids FROM pg_catalog.pg_locks AS l
  WHERE l.locktype = 'virtualxid' AND l.granted AND l.virtualxid::text = ANY ($1::text[])
- UNION ALL SELECT pg_catalog.array_agg(NULL::int) FROM pg_catalog.unnest($2::text[]) AS x
- WHERE pg_catalog.txid_status(x::int8) = 'in progress'`;
+ UNION ALL SELECT pg_catalog.array_agg(NULL::int) FROM pg_catalog.pg_prepared_xacts AS p WHERE p.gid = ANY ($2::text[])`;
 
 const POLL_MS = 50;
 
@@ -182,33 +190,14 @@ const POLL_MS = 50;
  */
 async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
   const { c, s } = ctx;
-  const running = await c.query<{ vxids: string[] | null; xids: string[] | null }>(RUNNING_SQL);
+  const running = await c.query<{ vxids: string[] | null; gids: string[] | null }>(RUNNING_SQL);
   const vxids = running.rows[0]?.vxids ?? [];
-  const xids = running.rows[0]?.xids ?? [];
-  const t0 = performance.now();
-  let told = false;
-  for (;;) {
-    const r = await c.query<{ pids: (number | null)[] | null }>(STILL_RUNNING_SQL, [vxids, xids]);
-    const pids = r.rows.flatMap((x) => x.pids ?? []);
-    if (pids.length === 0) break;
-    const waited = performance.now() - t0;
-    if (s.backfillStatementTimeoutMs > 0 && waited > s.backfillStatementTimeoutMs) {
-      throw new ApplyError(
-        'step-failed',
-        `step ${step.id}: transactions that were running when the copy's last batch committed are still running after ` +
-          `${Math.round(waited)} ms (pids ${[...new Set(pids)].map((p) => p ?? 'prepared').join(', ')}): the rows they may have ` +
-          'deleted cannot be removed from the copy yet; apply again once they have ended',
-        { stepId: step.id },
-      );
-    }
-    if (!told && waited > 1000) {
-      told = true;
-      ctx.emit({
-        type: 'warning',
-        message: `${step.id}: waiting for ${new Set(pids).size} transactions that were running when the last batch committed (pids ${[...new Set(pids)].join(', ')}) to end`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+  const gids = running.rows[0]?.gids ?? [];
+  await c.query('SELECT pg_catalog.pg_try_advisory_lock($1, $2)', [...WAITING_FOR_OLDER_KEY]);
+  try {
+    await waitForEnd(ctx, step, vxids, gids);
+  } finally {
+    await c.query('SELECT pg_catalog.pg_advisory_unlock($1, $2)', [...WAITING_FOR_OLDER_KEY]).catch(() => {});
   }
   await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
   try {
@@ -219,6 +208,37 @@ async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;
+  }
+}
+
+/** Polls until none of `vxids` and `gids` is running; fails after the backfill statement timeout (when set). */
+async function waitForEnd(ctx: RunContext, step: CopyStep, vxids: string[], gids: string[]): Promise<void> {
+  const { c, s } = ctx;
+  const t0 = performance.now();
+  let told = false;
+  for (;;) {
+    const r = await c.query<{ pids: (number | null)[] | null }>(STILL_RUNNING_SQL, [vxids, gids]);
+    const pids = [...new Set(r.rows.flatMap((x) => x.pids ?? []))];
+    if (pids.length === 0) return;
+    const waited = performance.now() - t0;
+    const which = pids.map((p) => p ?? 'prepared').join(', ');
+    if (s.backfillStatementTimeoutMs > 0 && waited > s.backfillStatementTimeoutMs) {
+      throw new ApplyError(
+        'step-failed',
+        `step ${step.id}: transactions that were running when the copy's last batch committed are still running after ` +
+          `${Math.round(waited)} ms (pids ${which}): the rows they may have deleted cannot be removed from the copy ` +
+          'yet; apply again once they have ended',
+        { stepId: step.id },
+      );
+    }
+    if (!told && waited > 1000) {
+      told = true;
+      ctx.emit({
+        type: 'warning',
+        message: `${step.id}: waiting for ${pids.length} transactions that were running when the last batch committed to end (pids ${which})`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 

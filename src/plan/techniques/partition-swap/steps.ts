@@ -424,7 +424,11 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
     at.backfill('copyTables'),
     {
       kind: 'copy',
-      summary: `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})`,
+      summary:
+        `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})` +
+        (guard === 'repair'
+          ? ', without row locks; then the rows a concurrent delete left in the copy are deleted'
+          : ', each batch reading its rows FOR SHARE'),
       transaction: false,
       from: ref,
       to: n.shadow,
