@@ -275,6 +275,43 @@ describe('a partition swap copy while the application writes the rows being copi
     expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
   }, 120_000);
 
+  it('waits before its repair for a transaction holding an older snapshot, not for one idle without a snapshot', async () => {
+    const plan = await planFor(db, 500);
+    await applyPhase(db.client, plan, { phase: 'expand' });
+    const [idle, old] = clients;
+    // Read committed, idle in its transaction: no xid, no snapshot between statements.
+    await idle!.query('BEGIN');
+    await idle!.query('SELECT count(*) FROM items');
+    // Repeatable read: its snapshot predates every batch.
+    await old!.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await old!.query('SELECT count(*) FROM items');
+    const warnings: string[] = [];
+    let ended = 0;
+    const run = applyPhase(db.client, plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      onEvent: (e) => {
+        if (e.type === 'warning') warnings.push(e.message);
+      },
+    }).then(() => {
+      ended = performance.now();
+    });
+    const deadline = performance.now() + 60_000;
+    while (!warnings.some((w) => /waiting for 1 transactions/.test(w)) && performance.now() < deadline)
+      await settle(50);
+    expect(warnings.find((w) => /waiting for/.test(w))).toMatch(
+      new RegExp(`waiting for 1 transactions .* \\(pids ${(old as unknown as { processID: number }).processID}\\)`),
+    );
+    expect(ended).toBe(0);
+    const committed = performance.now();
+    await old!.query('COMMIT');
+    await run;
+    expect(ended).toBeGreaterThan(committed);
+    await idle!.query('COMMIT');
+    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+  }, 120_000);
+
   it('loses nothing under writes aimed at the batch being copied, batch after batch', async () => {
     const plan = await planFor(db, 20);
     await applyPhase(db.client, plan, { phase: 'expand' });
