@@ -61,6 +61,11 @@ export interface BatchLoop<P> {
     readonly etaSeconds: number | null;
     readonly message: string;
   };
+  /**
+   * False: the last batch does not journal the step `done` (the caller still has work to do after
+   * it, and journals `done` itself). Default true.
+   */
+  readonly lastMarksDone?: boolean;
   /** After each committed batch (the last one too), before the pause: no transaction is open. */
   readonly between?: (p: { readonly rowsDone: number; readonly done: boolean }) => Promise<void>;
 }
@@ -149,7 +154,15 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
           // The cursor's advance and COMMIT, one round trip; with the advance, read while the
           // batch's row locks are held: did the application queue behind them? Where is the WAL, how
           // far behind are the standbys?
-          const advanced = await advanceCursorAndCommit(c, plan.id, loop.stepId, r.next, r.rows, r.last, readings);
+          const advanced = await advanceCursorAndCommit(
+            c,
+            plan.id,
+            loop.stepId,
+            r.next,
+            r.rows,
+            r.last && loop.lastMarksDone !== false,
+            readings,
+          );
           const walBytes = Number(advanced.also.wal);
           const lagMs = advanced.also.lag;
           return {

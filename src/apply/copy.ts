@@ -5,12 +5,23 @@
  *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound
  *      (a plain read, no row locks);
  *   2. `INSERT INTO shadow (cols) SELECT cols FROM live WHERE key > $cursor AND key <= $upper ORDER BY
- *      key FOR SHARE ON CONFLICT DO NOTHING`;
+ *      key [FOR SHARE] ON CONFLICT DO NOTHING`;
  *   3. the cursor moves to `$upper` in the same transaction; commit.
- * FOR SHARE: a concurrent DELETE or UPDATE of a row being copied waits for the batch to commit, and
- * its trigger then mirrors it over the copied version; a row deleted before the batch read it is not
- * read (nothing is resurrected). ON CONFLICT DO NOTHING: a row the trigger already wrote is newer
- * than or equal to what the batch read, and is kept.
+ * ON CONFLICT DO NOTHING: a row the trigger already wrote is newer than or equal to what the batch
+ * read, and is kept. What keeps a concurrent write of a row being copied is the step's guard
+ * (CopyGuard in src/plan/types.ts):
+ *   for-share  the batch reads the rows FOR SHARE: a concurrent DELETE or UPDATE of a row being copied
+ *              waits for the batch to commit, and its trigger then mirrors it over the copied version;
+ *              a row deleted before the batch read it is not read (nothing is resurrected). It costs
+ *              a lock record and a dirtied page (a full-page image after a checkpoint) per live row.
+ *   repair     no row lock. The mirror's insert is an upsert: an UPDATE that meets a batch's
+ *              uncommitted copy waits for the batch and overwrites the copy. A DELETE (or an UPDATE
+ *              of the key) whose mirror ran beside a batch that copied the row does not see the copy,
+ *              which stays in the shadow; so after the last batch the copy waits until every
+ *              transaction that was running then has ended (any later one sees every copy: its
+ *              mirror deletes what it deletes), polling pg_locks, blocking no one, and deletes the
+ *              rows of the shadow whose key the live table no longer has (copyRepairSql). The last
+ *              batch does not journal the step done: a copy killed before the repair repairs on resume.
  *
  * The batch waits for row locks under a lock_timeout shorter than PostgreSQL's default
  * deadlock_timeout (1 s): a batch that waits on a row held by a transaction that in turn waits on a
@@ -28,12 +39,20 @@
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
-import { compareChecksumsSql, copyBatchSql, copyUpperSql, keyset, rowDifferenceSql } from '../sql/rows.js';
+import {
+  compareChecksumsSql,
+  copyBatchSql,
+  copyRepairSql,
+  copyUpperSql,
+  keyset,
+  rowDifferenceSql,
+} from '../sql/rows.js';
 import { setLocalSql } from '../sql/session.js';
 import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
 import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
 import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
+import { WAITING_FOR_OLDER_KEY } from './locks.js';
 import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
 import { msSetting } from './timing.js';
 import type { StepOutcome } from './types.js';
@@ -71,9 +90,11 @@ export async function runCopyStep(
   const { c, plan, phase, s } = ctx;
   const display = `${step.from.schema}.${step.from.name}`;
   const t0 = performance.now();
-  const wanted: LockInfo[] = [{ relation: display, mode: 'ROW SHARE', hold: 'scan' }];
+  const repair = step.guard === 'repair';
+  const wanted: LockInfo[] = [{ relation: display, mode: repair ? 'ACCESS SHARE' : 'ROW SHARE', hold: 'scan' }];
   const { rowsDone, batchesDone } = earlierRuns(cursor);
   let run: BatchLoopOutcome;
+  let removed = 0;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -101,6 +122,7 @@ export async function runCopyStep(
       start: last,
       rowsDone,
       batchesDone,
+      lastMarksDone: !repair,
       batch: async (cur, size) => {
         const u = await c.query<{ key: string[] }>(copyUpperSql(step, ks, cur !== null), [...(cur ?? []), size - 1]);
         const upper = u.rows[0]?.key ?? null;
@@ -116,6 +138,10 @@ export async function runCopyStep(
         message: `${step.id}: ${total} rows copied in ${batches} batches, ${rowsPerSecond} rows/s`,
       }),
     });
+    if (repair) {
+      removed = await repairCopy(ctx, step);
+      await stepDone(c, plan.id, step.id);
+    }
   } catch (err) {
     throw await failedStep(ctx, step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
   }
@@ -125,7 +151,8 @@ export async function runCopyStep(
     step.id,
     run.maxAttempts,
     durationMs,
-    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)`,
+    `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)` +
+      (repair ? `; ${removed} rows deleted during the copy removed from the copy` : ''),
   );
   return {
     id: step.id,
@@ -134,6 +161,85 @@ export async function runCopyStep(
     durationMs,
     backfill: batched('primary-key', run),
   };
+}
+
+/**
+ * Every other transaction running now in this database (others cannot write its tables) that has
+ * written (an xid) or holds a snapshot (an xmin: a REPEATABLE READ transaction, or a statement
+ * running): its virtual transaction id (every backend's transaction holds a lock on its own); and
+ * the prepared transactions (they hold none). A transaction with neither has not written and takes
+ * its next snapshot after the last batch committed, as CREATE INDEX CONCURRENTLY reasons: left out.
+ */
+const RUNNING_SQL = `SELECT pg_catalog.array_agg(l.virtualxid::text) AS vxids,
+  (SELECT pg_catalog.array_agg(p.gid) FROM pg_catalog.pg_prepared_xacts AS p
+    WHERE p.database = pg_catalog.current_database()) AS gids
+  FROM pg_catalog.pg_locks AS l JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+ WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+   AND a.datname = pg_catalog.current_database() AND (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL)`;
+
+/** Those of them still running: their pids (NULL for a prepared transaction). */
+const STILL_RUNNING_SQL = `SELECT pg_catalog.array_agg(l.pid) AS pids FROM pg_catalog.pg_locks AS l
+ WHERE l.locktype = 'virtualxid' AND l.granted AND l.virtualxid::text = ANY ($1::text[])
+ UNION ALL SELECT pg_catalog.array_agg(NULL::int) FROM pg_catalog.pg_prepared_xacts AS p WHERE p.gid = ANY ($2::text[])`;
+
+const POLL_MS = 50;
+
+/**
+ * The repair guard's end (see the module comment): waits for every transaction running now to end,
+ * then deletes the rows of the shadow a concurrent delete left behind. Returns how many.
+ */
+async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
+  const { c, s } = ctx;
+  const running = await c.query<{ vxids: string[] | null; gids: string[] | null }>(RUNNING_SQL);
+  const vxids = running.rows[0]?.vxids ?? [];
+  const gids = running.rows[0]?.gids ?? [];
+  await c.query('SELECT pg_catalog.pg_try_advisory_lock($1, $2)', [...WAITING_FOR_OLDER_KEY]);
+  try {
+    await waitForEnd(ctx, step, vxids, gids);
+  } finally {
+    await c.query('SELECT pg_catalog.pg_advisory_unlock($1, $2)', [...WAITING_FOR_OLDER_KEY]).catch(() => {});
+  }
+  await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+  try {
+    await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs), ...ALL_ROWS }));
+    const d = await c.query<{ rows: string }>(copyRepairSql(step, step.match ?? step.key));
+    await c.query('COMMIT');
+    return Number(d.rows[0]?.rows ?? 0);
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** Polls until none of `vxids` and `gids` is running; fails after the backfill statement timeout (when set). */
+async function waitForEnd(ctx: RunContext, step: CopyStep, vxids: string[], gids: string[]): Promise<void> {
+  const { c, s } = ctx;
+  const t0 = performance.now();
+  let told = false;
+  for (;;) {
+    const r = await c.query<{ pids: (number | null)[] | null }>(STILL_RUNNING_SQL, [vxids, gids]);
+    const pids = [...new Set(r.rows.flatMap((x) => x.pids ?? []))];
+    if (pids.length === 0) return;
+    const waited = performance.now() - t0;
+    const which = pids.map((p) => p ?? 'prepared').join(', ');
+    if (s.backfillStatementTimeoutMs > 0 && waited > s.backfillStatementTimeoutMs) {
+      throw new ApplyError(
+        'step-failed',
+        `step ${step.id}: transactions that were running when the copy's last batch committed are still running after ` +
+          `${Math.round(waited)} ms (pids ${which}): the rows they may have deleted cannot be removed from the copy ` +
+          'yet; apply again once they have ended',
+        { stepId: step.id },
+      );
+    }
+    if (!told && waited > 1000) {
+      told = true;
+      ctx.emit({
+        type: 'warning',
+        message: `${step.id}: waiting for ${pids.length} transactions that were running when the last batch committed to end (pids ${which})`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
 }
 
 export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<StepOutcome> {

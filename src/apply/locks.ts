@@ -14,6 +14,13 @@ import { oneLine } from './timing.js';
  */
 export const ADVISORY_KEY = [0x7a646d, 1] as const;
 
+/**
+ * Held (session level) by a partition swap's copy while it waits for the transactions older than its
+ * last batch to end (src/apply/copy.ts): a wait pg_locks cannot show otherwise (it polls), announced
+ * so that a lock watcher holding a snapshot (observe-locks.ts) lets it go, as for any lock wait.
+ */
+export const WAITING_FOR_OLDER_KEY = [0x7a646d, 2] as const;
+
 interface HolderRow {
   pid: number;
   mode: string;

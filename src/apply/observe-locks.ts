@@ -17,6 +17,7 @@ import type { Queryable } from '../db/connection.js';
 import { JOURNAL_SCHEMA } from '../model/objects.js';
 import { coversMode, PG_LOCK_NAME } from '../plan/locks.js';
 import { LOCK_MODES, type LockInfo, type LockMode, type ObservedLock } from '../plan/types.js';
+import { WAITING_FOR_OLDER_KEY } from './locks.js';
 
 /** pg_locks' name of each mode (`AccessShareLock`) → zdm's (`ACCESS SHARE`). */
 export const MODE_OF_PG_LOCK: Readonly<Record<string, LockMode>> = Object.fromEntries(
@@ -114,16 +115,20 @@ export function undeclaredLocks(
   );
 }
 
-const ALL_LOCKS_SQL = `SELECT l.relation::text AS oid, l.mode, l.granted FROM pg_catalog.pg_locks l
-  WHERE l.pid = $1 AND (NOT l.granted OR l.locktype = 'relation')`;
+/** Its relation locks, and what it waits for (a lock not granted, or WAITING_FOR_OLDER_KEY held: not granted here). */
+const ALL_LOCKS_SQL = `SELECT l.relation::text AS oid, l.mode, l.granted AND l.locktype = 'relation' AS granted
+  FROM pg_catalog.pg_locks l
+  WHERE l.pid = $1 AND (NOT l.granted OR l.locktype = 'relation'
+    OR (l.locktype = 'advisory' AND l.classid = ${WAITING_FOR_OLDER_KEY[0]} AND l.objid = ${WAITING_FOR_OLDER_KEY[1]} AND l.objsubid = 2))`;
 
 /**
  * Watches the locks of backend `pid` from another session `c`, as fast as round trips allow, until
  * `stop()`, which resolves with every (relation, mode) seen held. Sampling alone misses what is held
  * for less than a round trip, so the watcher also holds a snapshot open (REPEATABLE READ) from
  * `start` on: a concurrent index build waits for it before it finishes, its table lock held, and the
- * watcher reads that lock then; as soon as the watched backend waits for anything, the watcher lets
- * its snapshot go, so it never holds a step up for longer than one round trip.
+ * watcher reads that lock then; as soon as the watched backend waits for anything (a partition swap's
+ * copy waiting for older transactions included), the watcher lets its snapshot go, so it never holds
+ * a step up for longer than one round trip.
  */
 export class LockWatcher {
   private readonly seen: ObservedLock[] = [];

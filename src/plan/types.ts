@@ -115,9 +115,22 @@ export interface BackfillStep extends StepBase {
 }
 
 /**
+ * How a partition swap's copy keeps the application's concurrent writes of the rows it copies:
+ *   for-share  each batch reads the live rows `FOR SHARE` (a lock record and a dirtied page for each
+ *              row): an UPDATE or DELETE of a row being copied waits for the batch to commit;
+ *   repair     no row lock: the mirror's insert is an upsert, so a write that meets a batch's
+ *              uncommitted copy waits for it and overwrites it; a delete (or the old key of an
+ *              UPDATE that changed it) whose mirror did not see a batch's copy leaves that copy in
+ *              the shadow, and the copy removes such rows after its last batch (src/sql/rows.ts, copyRepairSql).
+ */
+export type CopyGuard = 'for-share' | 'repair';
+
+/**
  * A batched copy of every row of `from` into `to` (the shadow table of a partition swap), in key
  * order, one transaction per batch, resumable from the journaled cursor: `INSERT INTO to (columns)
- * SELECT columns FROM from WHERE key in the batch ORDER BY key FOR SHARE ON CONFLICT DO NOTHING`.
+ * SELECT columns FROM from WHERE key in the batch ORDER BY key [FOR SHARE] ON CONFLICT DO NOTHING`
+ * (FOR SHARE under the `for-share` guard), then under the `repair` guard the removal of the rows a
+ * concurrent delete left in `to`.
  */
 export interface CopyStep extends StepBase {
   readonly kind: 'copy';
@@ -130,6 +143,13 @@ export interface CopyStep extends StepBase {
   readonly key: readonly string[];
   /** `INSERT … OVERRIDING SYSTEM VALUE`: the target has a GENERATED ALWAYS identity column. */
   readonly overridingSystemValue: boolean;
+  /** Absent (plans made before it was chosen): `for-share`. */
+  readonly guard?: CopyGuard;
+  /**
+   * With `guard: repair`: the columns that find a row's copy in `to` (the key, then the partition
+   * key's plain columns): a row of `to` no row of `from` has these values of is removed after the copy.
+   */
+  readonly match?: readonly string[];
   readonly batchSize: number;
   /** The SQL a reviewer reads: what one batch runs, with the key range as placeholders. */
   readonly sql: readonly string[];

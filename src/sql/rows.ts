@@ -6,6 +6,7 @@
  * Identifiers from the plan (table, key and column names) always go through quoteIdent; expressions
  * from the plan (`set`, `where`) are SQL by contract and are parenthesized, never quoted.
  */
+import type { CopyGuard } from '../plan/types.js';
 import { identList, quoteIdent, type RelationName, rel } from './quote.js';
 
 /** A walk in key order: the key as a row value, and the parameters that bound it. */
@@ -165,6 +166,8 @@ export interface CopySpec {
   readonly key: readonly string[];
   /** `INSERT … OVERRIDING SYSTEM VALUE`: the target has a GENERATED ALWAYS identity column. */
   readonly overridingSystemValue: boolean;
+  /** `for-share` (the default): the batch reads the live rows FOR SHARE; `repair`: no row lock (CopyGuard). */
+  readonly guard?: CopyGuard;
 }
 
 /** The upper bound of the next copy batch (as a text array); parameters: the cursor (when there is one), then the offset. */
@@ -179,7 +182,7 @@ export function copyUpperSql(c: CopySpec, ks: Keyset, hasCursor: boolean): strin
 
 /**
  * One copy batch: `INSERT INTO to (cols) SELECT cols FROM from WHERE key in the batch ORDER BY key
- * FOR SHARE ON CONFLICT DO NOTHING`. Parameters: the cursor (when there is one), then the upper
+ * FOR SHARE ON CONFLICT DO NOTHING`, without `FOR SHARE` under the `repair` guard. Parameters: the cursor (when there is one), then the upper
  * bound (when there is one). Without types in the keyset, as the reviewer reads it.
  */
 export function copyBatchSql(c: CopySpec, ks: Keyset, hasCursor: boolean, hasUpper: boolean): string {
@@ -190,7 +193,30 @@ export function copyBatchSql(c: CopySpec, ks: Keyset, hasCursor: boolean, hasUpp
   return (
     `INSERT INTO ${rel(c.to)} (${cols})${c.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
     `SELECT ${cols} FROM ${rel(c.from)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
-    `ORDER BY ${ks.columns.join(', ')} FOR SHARE ON CONFLICT DO NOTHING`
+    `ORDER BY ${ks.columns.join(', ')}${c.guard === 'repair' ? '' : ' FOR SHARE'} ON CONFLICT DO NOTHING`
+  );
+}
+
+/**
+ * The `repair` guard's last statement (CopyGuard): deletes the rows of `to` whose `match` columns no
+ * row of `from` has, the rows a concurrent DELETE (or UPDATE of the key) left behind because its
+ * mirror ran beside the batch that copied them and did not see the copy. Run once every transaction
+ * that was running when the last batch committed has ended: any later one sees every copy.
+ *
+ * Each row is deleted only in the version the anti-join found (same `xmin`): a row the mirror
+ * rewrote meanwhile (the application inserted the key again: an upsert over the left-behind copy)
+ * is rechecked on its new version by the DELETE (READ COMMITTED) and kept, where the `NOT EXISTS`
+ * alone, rechecked in the statement's snapshot, would still not see the new live row. Returns the
+ * number of rows deleted (`rows`).
+ */
+export function copyRepairSql(c: Pick<CopySpec, 'from' | 'to'>, match: readonly string[]): string {
+  const cols = match.map(quoteIdent);
+  const on = (a: string, b: string) => cols.map((col) => `${a}.${col} = ${b}.${col}`).join(' AND ');
+  return (
+    `WITH zdm_gone AS MATERIALIZED (SELECT ${cols.map((col) => `zdm_t.${col}`).join(', ')}, zdm_t.xmin AS zdm_xmin FROM ${rel(c.to)} AS zdm_t` +
+    ` WHERE NOT EXISTS (SELECT FROM ${rel(c.from)} AS zdm_f WHERE ${on('zdm_f', 'zdm_t')})),` +
+    ` zdm_deleted AS (DELETE FROM ${rel(c.to)} AS zdm_t USING zdm_gone WHERE ${on('zdm_t', 'zdm_gone')} AND zdm_t.xmin = zdm_gone.zdm_xmin RETURNING 1)` +
+    ' SELECT pg_catalog.count(*)::int8 AS rows FROM zdm_deleted'
   );
 }
 

@@ -36,6 +36,7 @@
  */
 import { qualified } from '../model/names.js';
 import type { Table, Trigger } from '../model/types.js';
+import type { CopyGuard } from '../plan/types.js';
 import { commentOnSql } from './comments.js';
 import { dollarQuoted } from './fragments.js';
 import { NOTED_VARIABLE, noteOldWriteSql, type OldWritesTracking } from './old-writes.js';
@@ -150,6 +151,17 @@ export interface MirrorSpec {
   /** The live table's row key, and the partition key's plain columns: what finds a row's copy. */
   readonly key: readonly string[];
   readonly partitionColumns: readonly string[];
+  /**
+   * The copy's guard (src/apply/copy.ts): `repair` makes the mirror's insert an upsert on the key
+   * and the partition key's columns (`INSERT … ON CONFLICT (…) DO UPDATE`). Absent: `for-share`, a
+   * plain INSERT.
+   */
+  readonly guard?: CopyGuard;
+}
+
+/** The columns that find a row's copy in the shadow: the key, then the partition key's plain columns. */
+export function mirrorMatchColumns(m: Pick<MirrorSpec, 'key' | 'partitionColumns'>): string[] {
+  return [...m.key, ...m.partitionColumns.filter((c) => !m.key.includes(c))];
 }
 
 /** The mirror's function and its two triggers. */
@@ -176,7 +188,8 @@ function mirrorFunctionSql(m: MirrorSpec): string {
   const s = rel(m.shadow);
   const copied = live.columns.filter((c) => c.generated === undefined);
   const overriding = copied.some((c) => c.identity === 'always') ? ' OVERRIDING SYSTEM VALUE' : '';
-  const match = [...m.key, ...m.partitionColumns.filter((c) => !m.key.includes(c))].map((c) => {
+  const matchColumns = mirrorMatchColumns(m);
+  const match = matchColumns.map((c) => {
     const col = live.columns.find((x) => x.name === c);
     const op = col?.nullable === false ? '=' : 'IS NOT DISTINCT FROM';
     return `zdm_s.${quoteIdent(c)} ${op} OLD.${quoteIdent(c)}`;
@@ -192,7 +205,7 @@ function mirrorFunctionSql(m: MirrorSpec): string {
     '  END IF;',
     "  IF TG_OP <> 'DELETE' THEN",
     `    INSERT INTO ${s} (${identList(copied.map((c) => c.name))})${overriding}`,
-    `      VALUES (${copied.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ')});`,
+    `      VALUES (${copied.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ')})${upsert(m, copied, matchColumns)};`,
     '  END IF;',
     '  RETURN NULL;',
     'END',
@@ -201,6 +214,20 @@ function mirrorFunctionSql(m: MirrorSpec): string {
     `CREATE FUNCTION ${qualifiedName(live.schema, m.function)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER ` +
     `SET search_path = pg_catalog, pg_temp AS ${dollarQuoted(`\n${body}\n`)}`
   );
+}
+
+/**
+ * ` ON CONFLICT (key) DO UPDATE SET …` of the mirror's insert under the `repair` guard: a row already
+ * in the shadow under the same key is a batch's copy (or one the copy left behind, see CopyGuard),
+ * never newer than the row being written; a batch's uncommitted copy is waited for, then overwritten.
+ */
+function upsert(m: MirrorSpec, copied: readonly { name: string }[], matchColumns: readonly string[]): string {
+  if (m.guard !== 'repair') return '';
+  const rest = copied.filter((c) => !matchColumns.includes(c.name));
+  const target = ` ON CONFLICT (${identList(matchColumns)})`;
+  return rest.length === 0
+    ? `${target} DO NOTHING`
+    : `${target} DO UPDATE SET ${rest.map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`).join(', ')}`;
 }
 
 /**

@@ -575,12 +575,21 @@ describe('a partition swap killed while it builds the shadow’s index', () => {
     const writer = await db.connect();
     const applierPid = (await applier.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     let run: Promise<unknown> | undefined;
+    const copyId = made.plan.phases[1]?.steps.find((s) => s.kind === 'copy')?.id;
     try {
-      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      await holder.query('SELECT count(*) FROM customers');
-      run = applyPhase(applier, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 }).catch(
-        (e: unknown) => e,
-      );
+      // Opened once the copy is done: the copy's repair waits for the transactions running when its
+      // last batch committed (src/apply/copy.ts), as CREATE INDEX CONCURRENTLY does.
+      const afterStep = async (id: string) => {
+        if (id !== copyId) return;
+        await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await holder.query('SELECT count(*) FROM customers');
+      };
+      run = applyPhase(applier, made.plan, {
+        phase: 'backfill',
+        allowHazards: [...ALLOW],
+        pauseMs: 0,
+        testHooks: { afterStep },
+      }).catch((e: unknown) => e);
       let waiting: { part: string } | undefined;
       const deadline = performance.now() + 60_000;
       while (waiting === undefined && performance.now() < deadline) {

@@ -21,8 +21,10 @@ import type {
   Sequence,
   Table,
 } from '../../../model/types.js';
+import { mirrorMatchColumns } from '../../../sql/triggers.js';
 import { findViewLike, type PlanContext, type ViewLike } from '../../context.js';
 import { indexColumns, rowKey } from '../../row-key.js';
+import type { CopyGuard } from '../../types.js';
 
 /** Plain-column elements of a partition key (expressions are parenthesized and left out). */
 export function partitionColumns(t: Table): string[] {
@@ -178,6 +180,8 @@ export interface Swap {
   readonly columns: readonly string[];
   /** The copy writes a GENERATED ALWAYS identity column: `OVERRIDING SYSTEM VALUE`. */
   readonly overridingSystemValue: boolean;
+  /** How the copy keeps concurrent writes of the rows it copies (copyGuard). */
+  readonly guard: CopyGuard;
   /** Value ranges no partition takes: the application's writes there fail once the mirror runs. */
   readonly uncovered: readonly string[];
   /** Views over the table, recreated over the new table by the swap. */
@@ -210,6 +214,33 @@ export interface Swap {
   readonly owner?: string;
 }
 
+/**
+ * The copy's guard (CopyGuard, src/plan/types.ts): `repair` where the mirror's insert can be an upsert
+ * on the columns that find a row's copy (`match`) and a copy left behind by a delete can never meet
+ * the application's write on another rule: the new table is unique on `match` (a primary key or
+ * unique constraint that is not deferrable, over NOT NULL columns), on no other column set (no other
+ * unique constraint or index, no exclusion constraint: a left-behind copy would fail the
+ * application's insert of a row with its values), and every column the upsert rewrites may be
+ * updated (no GENERATED ALWAYS identity column outside `match`). Else `for-share`.
+ */
+export function copyGuard(want: Table, match: readonly string[], columns: readonly string[]): CopyGuard {
+  const same = (cols: readonly string[]) => cols.length === new Set(match).size && cols.every((c) => match.includes(c));
+  const constraints = [...(want.primaryKey ? [want.primaryKey] : []), ...want.uniqueConstraints];
+  const arbiter = constraints.some((k) => !k.deferrable && same(k.columns));
+  const others =
+    constraints.some((k) => k.deferrable || !same(k.columns)) ||
+    want.exclusionConstraints.length > 0 ||
+    want.indexes.some(
+      (i) =>
+        i.unique && (i.where !== undefined || i.keys.some((k) => k.column === undefined) || !same(indexColumns(i))),
+    );
+  const notNull = match.every((c) => want.columns.find((x) => x.name === c)?.nullable === false);
+  const updatable = want.columns.every(
+    (c) => match.includes(c.name) || !columns.includes(c.name) || c.identity !== 'always',
+  );
+  return arbiter && !others && notNull && updatable ? 'repair' : 'for-share';
+}
+
 /** The privileges the new table takes (see `Swap.grants`). */
 function carriedGrants(live: Table, want: Table): Pick<Swap, 'grants' | 'columnGrants'> {
   const from = want.grants !== undefined ? want : live;
@@ -222,15 +253,19 @@ function carriedGrants(live: Table, want: Table): Pick<Swap, 'grants' | 'columnG
 export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTable): Swap {
   const live = ch.from;
   const ref = { schema: live.schema, name: live.name };
+  const key = rowKey(live)!;
+  const columns = live.columns.filter((c) => c.generated === undefined).map((c) => c.name);
+  const match = mirrorMatchColumns({ key, partitionColumns: partitionColumns(ch.to) });
   return {
     ref,
     reverse: ch.kind === 'unpartitionTable',
     livePartitions: partitionRefs(live),
     live,
     want: ch.to,
-    key: rowKey(live)!,
+    key,
     partitionColumns: partitionColumns(ch.to),
-    columns: live.columns.filter((c) => c.generated === undefined).map((c) => c.name),
+    columns,
+    guard: copyGuard(ch.to, match, columns),
     overridingSystemValue: live.columns.some((c) => c.identity === 'always' && c.generated === undefined),
     uncovered: uncoveredRanges(ch.to),
     views: dependentViews(ctx, ref).filter((v) => v.kind === 'view'),

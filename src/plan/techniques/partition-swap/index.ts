@@ -10,10 +10,14 @@
  *   transaction. An UPDATE is mirrored as delete + insert, so one that moves the row to another
  *   partition or changes its key is mirrored like any other.
  * - backfill: a copy step (src/apply/copy.ts) walks the live table in key order, one transaction per
- *   batch: `INSERT … SELECT … FOR SHARE … ON CONFLICT DO NOTHING`. FOR SHARE makes a concurrent
- *   DELETE or UPDATE of a row being copied wait for the batch to commit (its trigger then mirrors it
- *   over the copy), and a row deleted before the batch read it is not read at all: nothing deleted is
- *   resurrected. ON CONFLICT DO NOTHING keeps a newer version the trigger already wrote. Then a
+ *   batch: `INSERT … SELECT … ON CONFLICT DO NOTHING` (ON CONFLICT DO NOTHING keeps a newer version
+ *   the trigger already wrote). A concurrent write of a row being copied is kept by the step's guard
+ *   (decide.ts `copyGuard`, CopyGuard in src/plan/types.ts): `repair` where the new table is unique on
+ *   the key (and partition key) only: no row lock, the trigger's insert is an upsert that waits for
+ *   and overwrites a batch's uncommitted copy, and the rows a delete racing a batch left in the
+ *   shadow are deleted after the last batch; else `for-share`: the batch reads the rows FOR SHARE, so
+ *   a concurrent DELETE or UPDATE of a row being copied waits for it (its trigger then mirrors it over
+ *   the copy) and a row deleted before the batch read it is not read at all. Then a
  *   verify step compares row count and an order-independent checksum of both tables in one snapshot.
  *   Then the shadow's non-unique indexes (steps.ts `shadowIndexSteps`): built while it was empty,
  *   every copied row would have written an entry in each (issue 17); CONCURRENTLY, partition by

@@ -21,7 +21,7 @@ import { grantSql } from '../../../sql/grants.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { alterOwnerSql } from '../../../sql/owners.js';
 import { createRoutineSql } from '../../../sql/routines.js';
-import { type CopySpec, checksumSql, copyBatchSql, keyset } from '../../../sql/rows.js';
+import { type CopySpec, checksumSql, copyBatchSql, copyRepairSql, keyset } from '../../../sql/rows.js';
 import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import {
@@ -40,6 +40,7 @@ import {
   dropTriggerSql,
   type MirrorSpec,
   mirrorIntactSql,
+  mirrorMatchColumns,
 } from '../../../sql/triggers.js';
 import { replaceSavedViewsSql, saveViewDefinitionsSql } from '../../../sql/views.js';
 import { at, lock, type Placement, type PlanContext, sqlStep, tableTouch } from '../../context.js';
@@ -137,6 +138,7 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     truncateTrigger: n.truncateTrigger,
     key: swap.key,
     partitionColumns: swap.partitionColumns,
+    guard: swap.guard,
   };
   const s: Scope = { ctx, swap, n, mirror };
   const later = createShadowStep(s);
@@ -407,23 +409,40 @@ function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
   );
 }
 
-function copyStep({ ctx, swap, n }: Scope): void {
-  const { ref, key, columns } = swap;
-  const copy: CopySpec = { from: ref, to: n.shadow, columns, key, overridingSystemValue: swap.overridingSystemValue };
+function copyStep({ ctx, swap, n, mirror }: Scope): void {
+  const { ref, key, columns, guard } = swap;
+  const copy: CopySpec = {
+    from: ref,
+    to: n.shadow,
+    columns,
+    key,
+    overridingSystemValue: swap.overridingSystemValue,
+    guard,
+  };
+  const match = mirrorMatchColumns(mirror);
   ctx.add(
     at.backfill('copyTables'),
     {
       kind: 'copy',
-      summary: `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})`,
+      summary:
+        `copy the rows of ${qualifiedRef(ref)} into ${qualifiedRef(n.shadow)} in batches of ${ctx.input.batchSize} by (${key.join(', ')})` +
+        (guard === 'repair'
+          ? ', without row locks; then the rows a concurrent delete left in the copy are deleted'
+          : ', each batch reading its rows FOR SHARE'),
       transaction: false,
       from: ref,
       to: n.shadow,
       columns,
       key,
       overridingSystemValue: swap.overridingSystemValue,
+      guard,
+      ...(guard === 'repair' ? { match } : {}),
       batchSize: ctx.input.batchSize,
-      sql: [copyBatchSql(copy, keyset(key), true, true)],
-      locks: [...liveLocks(swap, 'ROW SHARE', 'scan'), lock(n.shadow, 'ROW EXCLUSIVE', 'scan')],
+      sql: [copyBatchSql(copy, keyset(key), true, true), ...(guard === 'repair' ? [copyRepairSql(copy, match)] : [])],
+      locks: [
+        ...liveLocks(swap, guard === 'repair' ? 'ACCESS SHARE' : 'ROW SHARE', 'scan'),
+        lock(n.shadow, 'ROW EXCLUSIVE', 'scan'),
+      ],
       hazards: ['long-running'],
     },
     noEdit,
