@@ -430,12 +430,7 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
           ? ', without row locks; then the rows a concurrent delete left in the copy are deleted'
           : ', each batch reading its rows FOR SHARE'),
       transaction: false,
-      from: ref,
-      to: n.shadow,
-      columns,
-      key,
-      overridingSystemValue: swap.overridingSystemValue,
-      guard,
+      ...copy,
       ...(guard === 'repair' ? { match } : {}),
       batchSize: ctx.input.batchSize,
       sql: [copyBatchSql(copy, keyset(key), true, true), ...(guard === 'repair' ? [copyRepairSql(copy, match)] : [])],
