@@ -189,7 +189,7 @@ const POLL_MS = 50;
  * then deletes the rows of the shadow a concurrent delete left behind. Returns how many.
  */
 async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
-  const { c, s } = ctx;
+  const { c } = ctx;
   const running = await c.query<{ vxids: string[] | null; gids: string[] | null }>(RUNNING_SQL);
   const vxids = running.rows[0]?.vxids ?? [];
   const gids = running.rows[0]?.gids ?? [];
@@ -199,12 +199,24 @@ async function repairCopy(ctx: RunContext, step: CopyStep): Promise<number> {
   } finally {
     await c.query('SELECT pg_catalog.pg_advisory_unlock($1, $2)', [...WAITING_FOR_OLDER_KEY]).catch(() => {});
   }
-  await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+  const d = await allRowsTransaction(ctx, 'READ COMMITTED', () =>
+    c.query<{ rows: string }>(copyRepairSql(step, step.match ?? step.key)),
+  );
+  return Number(d.rows[0]?.rows ?? 0);
+}
+
+/**
+ * `work` in one transaction (`mode`: its isolation level and access), under the backfill statement
+ * timeout and reading every row (ALL_ROWS); rolled back when `work` throws.
+ */
+async function allRowsTransaction<T>(ctx: RunContext, mode: string, work: () => Promise<T>): Promise<T> {
+  const { c, s } = ctx;
+  await c.query(`BEGIN ISOLATION LEVEL ${mode}`);
   try {
     await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs), ...ALL_ROWS }));
-    const d = await c.query<{ rows: string }>(copyRepairSql(step, step.match ?? step.key));
+    const result = await work();
     await c.query('COMMIT');
-    return Number(d.rows[0]?.rows ?? 0);
+    return result;
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;
@@ -252,9 +264,7 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
     if (liveSql === undefined || copySql === undefined) {
       throw new ApplyError('step-failed', `step ${step.id}: a verify step needs two queries`, { stepId: step.id });
     }
-    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      await c.query(setLocalSql({ statement_timeout: msSetting(s.backfillStatementTimeoutMs), ...ALL_ROWS }));
+    const row = await allRowsTransaction(ctx, 'REPEATABLE READ READ ONLY', async () => {
       const r = await c.query<{ live_rows: string; live_sum: string; copy_rows: string; copy_sum: string }>(
         compareChecksumsSql(liveSql, copySql),
       );
@@ -271,15 +281,12 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
           { stepId: step.id },
         );
       }
-      await c.query('COMMIT');
-      ctx.emit({
-        type: 'warning',
-        message: `${step.id}: ${row.live_rows} rows, checksums agree (${row.live_sum})`,
-      });
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+      return row;
+    });
+    ctx.emit({
+      type: 'warning',
+      message: `${step.id}: ${row.live_rows} rows, checksums agree (${row.live_sum})`,
+    });
     await stepDone(c, plan.id, step.id);
   } catch (err) {
     throw await failedStep(ctx, step.id, step.summary, err, s.backfillStatementTimeoutMs);
