@@ -30,7 +30,7 @@ import type { RelationName } from '../sql/quote.js';
 import { heapBytesSql, setConfigSql, vacuumSql } from '../sql/session.js';
 import type { RunContext } from './context.js';
 import { messageOf, sqlStateOf } from './errors.js';
-import type { SideConnection } from './guard.js';
+import { SideSession } from './guard.js';
 import { msSetting } from './timing.js';
 
 /**
@@ -55,7 +55,11 @@ export function vacuumDue(interval: number | null, rowsDone: number, rowsAtLast:
  */
 export class VacuumRounds {
   private inFlight: Promise<void> | null = null;
-  private conn: Promise<{ c: SideConnection; pid: number } | null> | null = null;
+  /** The rounds' own connection, opened on first use (none where apply has no opener). */
+  private readonly side: SideSession;
+  /** Its backend, to cancel a round in flight. */
+  private pid: number | undefined;
+  private warned = false;
   private vacuumedAt: number;
 
   constructor(
@@ -65,6 +69,7 @@ export class VacuumRounds {
     private readonly interval: number | null,
     rowsDone: number,
   ) {
+    this.side = new SideSession(ctx.s.sideConnection);
     this.vacuumedAt = rowsDone;
   }
 
@@ -74,7 +79,7 @@ export class VacuumRounds {
     await this.inFlight;
     this.vacuumedAt = rowsDone;
     const own = await this.connection();
-    const round = vacuumRound(this.ctx, this.stepId, this.table, own?.c ?? this.ctx.c);
+    const round = vacuumRound(this.ctx, this.stepId, this.table, own ?? this.ctx.c);
     if (done || own === null) await round;
     else
       this.inFlight = round.finally(() => {
@@ -82,32 +87,29 @@ export class VacuumRounds {
       });
   }
 
-  /** The rounds' connection, opened on first use; null where none can be opened (the rounds then run on the apply session). */
-  private connection(): Promise<{ c: SideConnection; pid: number } | null> {
-    const open = this.ctx.s.sideConnection;
-    if (open === undefined) return Promise.resolve(null);
-    this.conn ??= open()
-      .then(async (c) => ({
-        c,
-        pid: (await c.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid,
-      }))
-      .catch((err: unknown) => {
+  /** The rounds' connection; null where none can be had (the rounds then run on the apply session). */
+  private async connection(): Promise<Queryable | null> {
+    const own = await this.side.get();
+    if (own === null) {
+      if (this.side.failure !== undefined && !this.warned) {
+        this.warned = true;
         this.ctx.emit({
           type: 'warning',
-          message: `${this.stepId}: no connection for the VACUUM rounds (${messageOf(err)}): they run between the batches`,
+          message: `${this.stepId}: no connection for the VACUUM rounds (${this.side.failure}): they run between the batches`,
         });
-        return null;
-      });
-    return this.conn;
+      }
+      return null;
+    }
+    this.pid ??= (await own.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
+    return own;
   }
 
   async close(failed: boolean): Promise<void> {
-    const own = await this.conn;
-    if (failed && this.inFlight !== null && own) {
-      await this.ctx.c.query('SELECT pg_catalog.pg_cancel_backend($1)', [own.pid]).catch(() => {});
+    if (failed && this.inFlight !== null && this.pid !== undefined) {
+      await this.ctx.c.query('SELECT pg_catalog.pg_cancel_backend($1)', [this.pid]).catch(() => {});
     }
     await this.inFlight;
-    await own?.c.end().catch(() => {});
+    await this.side.close();
   }
 }
 
