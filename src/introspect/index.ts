@@ -273,8 +273,7 @@ export async function introspectDetailed(
   // Only reads happened: rolling back changes nothing but the SET LOCALs.
   await client.query(nested ? undo : 'COMMIT');
   // The rows are this function's: built kind by kind, each let go once built.
-  const built = buildModel(rows, { release: true });
-  return built;
+  return buildModel(rows, { release: true });
 }
 
 /**

@@ -161,7 +161,7 @@ export function tablesEqual(a: Table, b: Table): boolean {
   if (ta !== tb) return false;
   // Equal tables (a desired state is mostly tables written as the live ones) share one text: on
   // 10,000 tables the second copy was 15 MB held to the end of the plan.
-  tableTexts.set(b, ta);
+  canonicalTableText.cache.set(b, ta);
   return true;
 }
 
@@ -170,9 +170,9 @@ export function tablesEqual(a: Table, b: Table): boolean {
  * planner compares and hashes the same ones again and again. Held weakly: a dropped model frees its
  * entries.
  */
-export function memoized<K extends object, V>(compute: (k: K) => V): (k: K) => V {
+export function memoized<K extends object, V>(compute: (k: K) => V): ((k: K) => V) & { readonly cache: WeakMap<K, V> } {
   const cache = new WeakMap<K, V>();
-  return (k) => {
+  const get = (k: K): V => {
     let v = cache.get(k);
     if (v === undefined) {
       v = compute(k);
@@ -180,20 +180,16 @@ export function memoized<K extends object, V>(compute: (k: K) => V): (k: K) => V
     }
     return v;
   };
+  // The cache itself, for a caller that knows an argument's value already (tablesEqual).
+  return Object.assign(get, { cache });
 }
 
-/** The canonical table as text, memoized per table object (as `memoized` does). */
-const tableTexts = new WeakMap<Table, string>();
-function canonicalTableText(t: Table): string {
-  let text = tableTexts.get(t);
-  if (text === undefined) {
-    const out: string[] = [];
-    writeShaped(t, TABLE_SHAPE, out);
-    text = out.join('');
-    tableTexts.set(t, text);
-  }
-  return text;
-}
+/** The canonical table as text. */
+const canonicalTableText = memoized((t: Table): string => {
+  const out: string[] = [];
+  writeShaped(t, TABLE_SHAPE, out);
+  return out.join('');
+});
 
 /** True when two domains describe the same domain (check order ignored). */
 export function domainsEqual(a: Domain, b: Domain): boolean {
@@ -229,6 +225,7 @@ export function canonicalMaterializedView(v: MaterializedView): MaterializedView
  * (objects.ts) is made of (not part of the JSON it stands for), by which its fingerprint is keyed.
  */
 class Serialized {
+  readonly name: string;
   readonly kind?: string;
   readonly schema?: string;
   readonly table?: string;
@@ -243,7 +240,6 @@ class Serialized {
     if (of.table !== undefined) this.table = of.table;
     if ('arguments' in of) this.arguments = of.arguments;
   }
-  readonly name: string;
 }
 
 /** A table in the hashed form of a model: its canonical text, written once per table object. */
