@@ -66,6 +66,12 @@ export interface BatchLoop<P> {
    * it, and journals `done` itself). Default true.
    */
   readonly lastMarksDone?: boolean;
+  /**
+   * True: the batch that just failed with this error (and was rolled back) is run again at once, in
+   * the same try; the caller changes what `batch` runs next (a copy batch that met a row it could not
+   * see is redone ON CONFLICT DO NOTHING). It must not say true twice for the same batch.
+   */
+  readonly redo?: (err: unknown) => boolean;
   /** After each committed batch (the last one too), before the pause: no transaction is open. */
   readonly between?: (p: { readonly rowsDone: number; readonly done: boolean }) => Promise<void>;
 }
@@ -147,35 +153,37 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
       loop.wanted,
       async () => {
         const t0 = performance.now();
-        try {
-          await c.query(begin);
-          const r = await loop.batch(position, size);
-          await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
-          // The cursor's advance and COMMIT, one round trip; with the advance, read while the
-          // batch's row locks are held: did the application queue behind them? Where is the WAL, how
-          // far behind are the standbys?
-          const advanced = await advanceCursorAndCommit(
-            c,
-            plan.id,
-            loop.stepId,
-            r.next,
-            r.rows,
-            r.last && loop.lastMarksDone !== false,
-            readings,
-          );
-          const walBytes = Number(advanced.also.wal);
-          const lagMs = advanced.also.lag;
-          return {
-            ...r,
-            counters: advanced,
-            waiting: Number(advanced.also.waiting ?? 0),
-            lag: lagMs === null || lagMs === undefined ? undefined : Number(lagMs),
-            wal: Number.isFinite(walBytes) ? { bytes: walBytes, at: performance.now() } : null,
-            ms: performance.now() - t0,
-          };
-        } catch (err) {
-          await c.query('ROLLBACK').catch(() => {});
-          throw err;
+        for (;;) {
+          try {
+            await c.query(begin);
+            const r = await loop.batch(position, size);
+            await s.hooks.beforeBatchCommit?.(loop.stepId, batchesDone);
+            // The cursor's advance and COMMIT, one round trip; with the advance, read while the
+            // batch's row locks are held: did the application queue behind them? Where is the WAL, how
+            // far behind are the standbys?
+            const advanced = await advanceCursorAndCommit(
+              c,
+              plan.id,
+              loop.stepId,
+              r.next,
+              r.rows,
+              r.last && loop.lastMarksDone !== false,
+              readings,
+            );
+            const walBytes = Number(advanced.also.wal);
+            const lagMs = advanced.also.lag;
+            return {
+              ...r,
+              counters: advanced,
+              waiting: Number(advanced.also.waiting ?? 0),
+              lag: lagMs === null || lagMs === undefined ? undefined : Number(lagMs),
+              wal: Number.isFinite(walBytes) ? { bytes: walBytes, at: performance.now() } : null,
+              ms: performance.now() - t0,
+            };
+          } catch (err) {
+            await c.query('ROLLBACK').catch(() => {});
+            if (loop.redo?.(err) !== true) throw err;
+          }
         }
       },
       { rowLocks: true, what: `${loop.what} ${batchesDone + 1} of ${loop.display}` },

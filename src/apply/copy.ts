@@ -38,6 +38,7 @@
  * transaction, so any snapshot sees them equal) computes the row count and an order-independent
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
+import { sqlStateOf } from '../errors.js';
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
 import {
   compareChecksumsSql,
@@ -59,6 +60,9 @@ import type { StepOutcome } from './types.js';
 
 /** Every row, or an error: never the rows row level security lets through (see the module comment). */
 const ALL_ROWS = { row_security: 'off' } as const;
+
+/** What an anti-join batch meets when the mirror wrote one of its rows beside it: redone ON CONFLICT. */
+const UNIQUE_VIOLATION = '23505';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
 const COPY_LOCK_TIMEOUT_MS = 500;
@@ -95,6 +99,10 @@ export async function runCopyStep(
   const { rowsDone, batchesDone } = earlierRuns(cursor);
   let run: BatchLoopOutcome;
   let removed = 0;
+  // The batch being redone ON CONFLICT DO NOTHING (it met a copy the mirror wrote beside it), and
+  // how many were.
+  let redoing = false;
+  let redone = 0;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -126,11 +134,21 @@ export async function runCopyStep(
       batch: async (cur, size) => {
         const u = await c.query<{ key: string[] }>(copyUpperSql(step, ks, cur !== null), [...(cur ?? []), size - 1]);
         const upper = u.rows[0]?.key ?? null;
-        const r = await c.query(copyBatchSql(step, ks, cur !== null, upper !== null), [
+        const insert = redoing ? 'on-conflict' : step.insert;
+        const r = await c.query(copyBatchSql(step, ks, cur !== null, upper !== null, insert), [
           ...(cur ?? []),
           ...(upper ?? []),
         ]);
         return { rows: r.rowCount ?? 0, next: upper ?? cur, last: upper === null };
+      },
+      redo: (err) => {
+        if (redoing || step.insert !== 'anti-join' || sqlStateOf(err) !== UNIQUE_VIOLATION) return false;
+        redoing = true;
+        redone += 1;
+        return true;
+      },
+      between: async () => {
+        redoing = false;
       },
       progress: ({ done, rowsDone: total, batchesDone: batches, rowsPerSecond }) => ({
         estimatedTotal: null,
@@ -152,6 +170,9 @@ export async function runCopyStep(
     run.maxAttempts,
     durationMs,
     `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)` +
+      (redone > 0
+        ? `; ${redone} batches redone ON CONFLICT DO NOTHING (they met rows the trigger wrote beside them)`
+        : '') +
       (repair ? `; ${removed} rows deleted during the copy removed from the copy` : ''),
   );
   return {

@@ -241,7 +241,7 @@ export const PLAN_SCHEMA = {
     },
     copyStep: {
       description:
-        'A batched copy of every row of `from` into `to` in key order (`INSERT … SELECT … ON CONFLICT DO NOTHING`, the rows read `FOR SHARE` under the `for-share` guard), one transaction per batch, resumable from the journaled cursor; under the `repair` guard, the copy ends by deleting the rows of `to` a concurrent delete left behind.',
+        'A batched copy of every row of `from` into `to` in key order (`INSERT … SELECT`, the rows whose copy `to` has skipped as `insert` says, the rows read `FOR SHARE` under the `for-share` guard), one transaction per batch, resumable from the journaled cursor; under the `repair` guard, the copy ends by deleting the rows of `to` a concurrent delete left behind.',
       type: 'object',
       additionalProperties: false,
       required: [
@@ -286,9 +286,14 @@ export const PLAN_SCHEMA = {
             'How the copy keeps the application’s concurrent writes of the rows it copies. `for-share` (absent: plans made before the choice): each batch reads the rows `FOR SHARE`, and an UPDATE or DELETE of a row being copied waits for the batch. `repair`: no row lock; the sync trigger’s insert is an upsert on `match` (an UPDATE that meets a batch’s uncommitted copy waits for it and overwrites it), and after the last batch, once every transaction running then has ended, the rows of `to` whose `match` values `from` no longer has are deleted (what a DELETE racing a batch left behind). Chosen where `to` is unique on `match` only.',
           enum: ['for-share', 'repair'],
         },
+        insert: {
+          description:
+            'How a batch skips the rows the sync trigger already wrote to `to`. `anti-join`: `AND NOT EXISTS` (a row of `to` with the same `match` values), one plain insert per row; a batch that meets a row the trigger wrote beside it (a unique violation) is rolled back and redone with `on-conflict`. `on-conflict` (absent: plans made before the choice): `ON CONFLICT DO NOTHING`, a speculative insertion per row, which logs a second WAL record for each.',
+          enum: ['anti-join', 'on-conflict'],
+        },
         match: {
           description:
-            'With `guard: repair`: the columns that find a row’s copy in `to` (the key, then the partition key’s columns).',
+            'The columns that find a row’s copy in `to` (the key, then the partition key’s columns): the upsert and the repair of the `repair` guard, and the `anti-join` (absent: the key).',
           type: 'array',
           minItems: 1,
           items: str('A column name.', { minLength: 1 }),
@@ -296,7 +301,7 @@ export const PLAN_SCHEMA = {
         batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
         sql: {
           description:
-            'What one batch runs, for the reviewer; the key range of the batch is given as placeholders. Under the `repair` guard, then the statement that removes what a concurrent delete left behind.',
+            'What one batch runs, for the reviewer; the key range of the batch is given as placeholders. With `insert: anti-join`, then the same batch as it is redone `ON CONFLICT DO NOTHING`. Under the `repair` guard, then the statement that removes what a concurrent delete left behind.',
           type: 'array',
           items: str('One SQL statement.'),
         },
@@ -450,8 +455,7 @@ export const PLAN_SCHEMA = {
         where: str('Only rows matching this SQL predicate are updated (e.g. `verified_at IS NULL`).'),
         batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
         sql: {
-          description:
-            'What one batch runs, for the reviewer; the key range of the batch is given as placeholders. Under the `repair` guard, then the statement that removes what a concurrent delete left behind.',
+          description: 'What one batch runs, for the reviewer; the key range of the batch is given as placeholders.',
           type: 'array',
           items: str('One SQL statement.'),
         },

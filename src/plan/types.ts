@@ -126,6 +126,14 @@ export interface BackfillStep extends StepBase {
 export type CopyGuard = 'for-share' | 'repair';
 
 /**
+ * How a copy batch keeps the rows the mirror trigger already wrote to the shadow (src/sql/rows.ts,
+ * copyBatchSql): `anti-join` inserts only the rows whose copy it does not find, and redoes a batch
+ * that meets a copy it could not see (a unique violation) with `on-conflict`, `INSERT … ON CONFLICT
+ * DO NOTHING`, which logs a second WAL record per row.
+ */
+export type CopyInsert = 'anti-join' | 'on-conflict';
+
+/**
  * A batched copy of every row of `from` into `to` (the shadow table of a partition swap), in key
  * order, one transaction per batch, resumable from the journaled cursor: `INSERT INTO to (columns)
  * SELECT columns FROM from WHERE key in the batch ORDER BY key [FOR SHARE] ON CONFLICT DO NOTHING`
@@ -145,6 +153,8 @@ export interface CopyStep extends StepBase {
   readonly overridingSystemValue: boolean;
   /** Absent (plans made before it was chosen): `for-share`. */
   readonly guard?: CopyGuard;
+  /** Absent (plans made before it was chosen): `on-conflict`. */
+  readonly insert?: CopyInsert;
   /**
    * With `guard: repair`: the columns that find a row's copy in `to` (the key, then the partition
    * key's plain columns): a row of `to` no row of `from` has these values of is removed after the copy.

@@ -164,6 +164,59 @@ describe('a partition swap copy while the application writes the rows being copi
     expect(n[0]!.n).toBe(String(2000 - 5 + 3));
   }, 120_000);
 
+  it('redoes ON CONFLICT DO NOTHING a batch that meets a copy the trigger wrote beside it, and loses nothing', async () => {
+    const plan = await planFor(db, 100);
+    const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
+    expect(copy?.kind === 'copy' && copy.insert).toBe('anti-join');
+    await applyPhase(db.client, plan, { phase: 'expand' });
+    const w = clients[0]!;
+    const watcher = clients[1]!;
+    const wPid = (await w.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    let committed: Promise<unknown> = Promise.resolve();
+    const messages: string[] = [];
+    const err = await applyPhase(db.client, plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      onEvent: (e) => messages.push(e.message),
+      testHooks: {
+        beforeBatchCommit: async (_step, batchesDone) => {
+          if (batchesDone !== 0) return;
+          // Ahead of batch 1 (ids 2…200), in batch 2: the trigger upserts the row into the shadow,
+          // not committed, so batch 2's NOT EXISTS does not see it and its insert waits for it.
+          await w.query('BEGIN');
+          await w.query('UPDATE items SET v = 5 WHERE id = 250');
+          // Committed once the copy waits for it: the batch's insert then fails on the unique key.
+          committed = (async () => {
+            for (;;) {
+              const r = await watcher.query<{ n: string }>(
+                `SELECT count(*)::text AS n FROM pg_locks w JOIN pg_locks h
+                    ON h.locktype = 'transactionid' AND h.transactionid = w.transactionid AND h.granted AND h.pid = $1
+                  WHERE w.locktype = 'transactionid' AND NOT w.granted`,
+                [wPid],
+              );
+              if (r.rows[0]!.n !== '0') break;
+              await settle(20);
+            }
+            await w.query('COMMIT');
+          })();
+        },
+      },
+    }).then(
+      () => null,
+      (e: unknown) => String(e),
+    );
+    await committed;
+    expect(err).toBeNull();
+    expect(
+      messages.find((m) => /: copied \d+ rows/.test(m)),
+      messages.join('\n'),
+    ).toMatch(/; 1 batches redone ON CONFLICT DO NOTHING/);
+    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+    const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 250');
+    expect(v).toEqual([{ v: 5 }]);
+  }, 120_000);
+
   it('loses no delete of a repeatable-read transaction whose snapshot is older than the batch', async () => {
     const plan = await planFor(db, 100);
     await applyPhase(db.client, plan, { phase: 'expand' });

@@ -88,6 +88,29 @@ describe('batch walks', () => {
     );
   });
 
+  test("an anti-join batch finds a row's copy by its match columns, within the batch's range on both sides", () => {
+    const ks = keyset(['id', 'n'], ['bigint', 'integer']);
+    const anti = { ...copy, insert: 'anti-join' as const, match: ['id', 'n', 'created_at'] };
+    expect(copyBatchSql(anti, ks, true, true)).toBe(
+      'INSERT INTO public.orders_zdm_shadow (id, n) SELECT id, n FROM public.orders AS zdm_f' +
+        ' WHERE (id, n) > ($1::bigint, $2::integer) AND (id, n) <= ($3::bigint, $4::integer)' +
+        ' AND NOT EXISTS (SELECT FROM public.orders_zdm_shadow AS zdm_t' +
+        ' WHERE (zdm_t.id, zdm_t.n) > ($1::bigint, $2::integer) AND (zdm_t.id, zdm_t.n) <= ($3::bigint, $4::integer)' +
+        ' AND zdm_t.id = zdm_f.id AND zdm_t.n = zdm_f.n AND zdm_t.created_at = zdm_f.created_at)' +
+        ' ORDER BY id, n FOR SHARE OF zdm_f',
+    );
+    // The batch redone: the other form, whatever the step says.
+    expect(copyBatchSql(anti, ks, true, true, 'on-conflict')).toMatch(
+      /ORDER BY id, n FOR SHARE ON CONFLICT DO NOTHING$/,
+    );
+    // No row lock under the repair guard; no match columns: the key.
+    const { match: _, ...byKey } = anti;
+    expect(copyBatchSql({ ...byKey, guard: 'repair', key: ['id'] }, keyset(['id']), false, true)).toBe(
+      'INSERT INTO public.orders_zdm_shadow (id, n) SELECT id, n FROM public.orders AS zdm_f WHERE id <= $1' +
+        ' AND NOT EXISTS (SELECT FROM public.orders_zdm_shadow AS zdm_t WHERE zdm_t.id <= $1 AND zdm_t.id = zdm_f.id) ORDER BY id',
+    );
+  });
+
   test('a backfill batch updates only the set columns, of the rows that need it', () => {
     const b = { table: orders, set: { total: 'amount * 2' }, where: 'total IS NULL' };
     const ks = keyset(['id'], ['bigint']);

@@ -411,6 +411,7 @@ function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
 
 function copyStep({ ctx, swap, n, mirror }: Scope): void {
   const { ref, key, columns, guard } = swap;
+  const match = mirrorMatchColumns(mirror);
   const copy: CopySpec = {
     from: ref,
     to: n.shadow,
@@ -418,8 +419,10 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
     key,
     overridingSystemValue: swap.overridingSystemValue,
     guard,
+    insert: 'anti-join',
+    match,
   };
-  const match = mirrorMatchColumns(mirror);
+  const ks = keyset(key);
   ctx.add(
     at.backfill('copyTables'),
     {
@@ -431,9 +434,13 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
           : ', each batch reading its rows FOR SHARE'),
       transaction: false,
       ...copy,
-      ...(guard === 'repair' ? { match } : {}),
       batchSize: ctx.input.batchSize,
-      sql: [copyBatchSql(copy, keyset(key), true, true), ...(guard === 'repair' ? [copyRepairSql(copy, match)] : [])],
+      // The batch, the same batch redone when it met a copy the mirror wrote beside it, the repair.
+      sql: [
+        copyBatchSql(copy, ks, true, true),
+        copyBatchSql(copy, ks, true, true, 'on-conflict'),
+        ...(guard === 'repair' ? [copyRepairSql(copy, match)] : []),
+      ],
       locks: [
         ...liveLocks(swap, guard === 'repair' ? 'ACCESS SHARE' : 'ROW SHARE', 'scan'),
         lock(n.shadow, 'ROW EXCLUSIVE', 'scan'),
