@@ -38,20 +38,28 @@
  * transaction, so any snapshot sees them equal) computes the row count and an order-independent
  * checksum of both tables; when they differ, the rows missing on each side are counted with EXCEPT ALL.
  */
+
+import type pg from 'pg';
+import { canStreamCopy, streamCopy } from '../db/copy-stream.js';
 import { sqlStateOf } from '../errors.js';
 import type { CopyStep, LockInfo, VerifyStep } from '../plan/types.js';
 import {
   compareChecksumsSql,
   copyBatchSql,
+  copyOutSql,
+  copyReadSql,
   copyRepairSql,
   copyUpperSql,
+  copyWriteSql,
   keyset,
+  literalKeyset,
   rowDifferenceSql,
 } from '../sql/rows.js';
-import { setLocalSql } from '../sql/session.js';
+import { setLocalSql, setSessionSql } from '../sql/session.js';
 import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
 import type { RunContext } from './context.js';
 import { ApplyError } from './errors.js';
+import { SideSession } from './guard.js';
 import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
 import { WAITING_FOR_OLDER_KEY } from './locks.js';
 import { elapsedMs, failedStep, finishedStep, startedStep } from './outcome.js';
@@ -103,6 +111,8 @@ export async function runCopyStep(
   // how many were.
   let redoing = false;
   let redone = 0;
+  // `insert: copy`: the connection that reads the rows (where apply can open one).
+  const reader = step.insert === 'copy' && canStreamCopy(c) ? new CopyReader(ctx) : undefined;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -135,14 +145,17 @@ export async function runCopyStep(
         const u = await c.query<{ key: string[] }>(copyUpperSql(step, ks, cur !== null), [...(cur ?? []), size - 1]);
         const upper = u.rows[0]?.key ?? null;
         const insert = redoing ? 'on-conflict' : step.insert;
-        const r = await c.query(copyBatchSql(step, ks, cur !== null, upper !== null, insert), [
-          ...(cur ?? []),
-          ...(upper ?? []),
-        ]);
+        const values = [...(cur ?? []), ...(upper ?? [])];
+        if (insert === 'copy' && reader !== undefined) {
+          const rows = await reader.copyBatch(step, types, cur !== null, upper !== null, values);
+          if (rows !== null) return { rows, next: upper ?? cur, last: upper === null };
+        }
+        const r = await c.query(copyBatchSql(step, ks, cur !== null, upper !== null, insert), values);
         return { rows: r.rowCount ?? 0, next: upper ?? cur, last: upper === null };
       },
       redo: (err) => {
-        if (redoing || step.insert !== 'anti-join' || sqlStateOf(err) !== UNIQUE_VIOLATION) return false;
+        if (redoing || step.insert === undefined || step.insert === 'on-conflict') return false;
+        if (sqlStateOf(err) !== UNIQUE_VIOLATION) return false;
         redoing = true;
         redone += 1;
         return true;
@@ -162,6 +175,8 @@ export async function runCopyStep(
     }
   } catch (err) {
     throw await failedStep(ctx, step.id, `copy ${display}`, err, s.backfillStatementTimeoutMs);
+  } finally {
+    await reader?.close();
   }
   const durationMs = elapsedMs(t0);
   finishedStep(
@@ -170,6 +185,7 @@ export async function runCopyStep(
     run.maxAttempts,
     durationMs,
     `${step.id}: copied ${run.rowsThisRun} rows in ${run.batchesThisRun} batches in ${durationMs} ms (${run.rowsDone} rows in all)` +
+      (reader !== undefined && reader.streamed > 0 ? ` (${reader.streamed} batches streamed through COPY)` : '') +
       (redone > 0
         ? `; ${redone} batches redone ON CONFLICT DO NOTHING (they met rows the trigger wrote beside them)`
         : '') +
@@ -182,6 +198,79 @@ export async function runCopyStep(
     durationMs,
     backfill: batched('primary-key', run),
   };
+}
+
+/**
+ * The reading half of `insert: copy` batches (CopyInsert): a connection of its own, on which each
+ * batch's rows are read by `COPY (the anti-join's SELECT) TO STDOUT` and streamed into the batch's
+ * `COPY … FROM STDIN` (src/db/copy-stream.ts). Its session reads every row (`row_security` off) under
+ * the batch's timeouts. A batch that fails leaves it mid-COPY: it is closed, and the next batch opens
+ * another. Without a connection to open (dry runs, library use without `sideConnection`), or with one
+ * that is not a node-postgres client, `copyBatch` says null and the batch is the anti-join's INSERT.
+ *
+ * Reading in another transaction than the batch's changes nothing the guard relies on: a row the
+ * mirror wrote after the read's snapshot fails the write with a unique violation (the batch is redone
+ * ON CONFLICT DO NOTHING); a row deleted after the read and before the write is left behind in the
+ * shadow, as one deleted beside an INSERT … SELECT batch is, and the repair removes it.
+ */
+class CopyReader {
+  private readonly side: SideSession;
+  private ready: Promise<pg.Client | null> | null = null;
+  /** Batches whose rows came through COPY (the last message says so). */
+  streamed = 0;
+  constructor(private readonly ctx: RunContext) {
+    this.side = new SideSession(ctx.s.sideConnection);
+  }
+
+  private open(): Promise<pg.Client | null> {
+    this.ready ??= this.side.get().then(async (conn) => {
+      if (conn === null || !canStreamCopy(conn)) return null;
+      await conn.query(
+        setSessionSql({
+          application_name: 'zdm apply (copy reader)',
+          ...ALL_ROWS,
+          lock_timeout: msSetting(Math.min(this.ctx.s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS)),
+          statement_timeout: msSetting(this.ctx.s.backfillStatementTimeoutMs),
+          enable_seqscan: 'off',
+          enable_sort: 'off',
+        }),
+      );
+      return conn;
+    });
+    return this.ready;
+  }
+
+  /** One batch's rows, read here and written on the batch's connection; null: no reader (the caller inserts them). */
+  async copyBatch(
+    step: CopyStep,
+    types: readonly string[],
+    hasCursor: boolean,
+    hasUpper: boolean,
+    values: readonly string[],
+  ): Promise<number | null> {
+    const writer = this.ctx.c;
+    const conn = await this.open();
+    if (conn === null || !canStreamCopy(writer)) return null;
+    const ks = literalKeyset(step.key, types, values);
+    try {
+      const rows = await streamCopy(
+        conn,
+        copyOutSql(copyReadSql(step, ks, hasCursor, hasUpper)),
+        writer,
+        copyWriteSql(step),
+      );
+      this.streamed += 1;
+      return rows;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.ready = null;
+    await this.side.close();
+  }
 }
 
 /**

@@ -288,8 +288,8 @@ export const PLAN_SCHEMA = {
         },
         insert: {
           description:
-            'How a batch skips the rows the sync trigger already wrote to `to`. `anti-join`: `AND NOT EXISTS` (a row of `to` with the same `match` values), one plain insert per row; a batch that meets a row the trigger wrote beside it (a unique violation) is rolled back and redone with `on-conflict`. `on-conflict` (absent: plans made before the choice): `ON CONFLICT DO NOTHING`, a speculative insertion per row, which logs a second WAL record for each.',
-          enum: ['anti-join', 'on-conflict'],
+            'How a batch writes its rows and skips those the sync trigger already wrote to `to`. `anti-join`: `INSERT … SELECT … AND NOT EXISTS` (a row of `to` with the same `match` values), one plain insert per row; a batch that meets a row the trigger wrote beside it (a unique violation) is rolled back and redone with `on-conflict`. `copy` (the `repair` guard only): the anti-join’s rows read by `COPY (…) TO STDOUT` on a second connection and streamed into `COPY … FROM STDIN` in the batch’s transaction, one WAL record per page of rows (the anti-join where apply has no second connection), redone the same way. `on-conflict` (absent: plans made before the choice): `ON CONFLICT DO NOTHING`, a speculative insertion per row, which logs a second WAL record for each.',
+          enum: ['copy', 'anti-join', 'on-conflict'],
         },
         match: {
           description:
@@ -301,7 +301,7 @@ export const PLAN_SCHEMA = {
         batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
         sql: {
           description:
-            'What one batch runs, for the reviewer; the key range of the batch is given as placeholders. With `insert: anti-join`, then the same batch as it is redone `ON CONFLICT DO NOTHING`. Under the `repair` guard, then the statement that removes what a concurrent delete left behind.',
+            'What one batch runs, for the reviewer; the key range of the batch is given as placeholders. With `insert: copy`, first its two halves (the read on the second connection, with the range as literals when it runs, and the write); with `copy` or `anti-join`, then the batch as an INSERT and the same batch as it is redone `ON CONFLICT DO NOTHING`. Under the `repair` guard, then the statement that removes what a concurrent delete left behind.',
           type: 'array',
           items: str('One SQL statement.'),
         },

@@ -129,9 +129,11 @@ export type CopyGuard = 'for-share' | 'repair';
  * How a copy batch keeps the rows the mirror trigger already wrote to the shadow (src/sql/rows.ts,
  * copyBatchSql): `anti-join` inserts only the rows whose copy it does not find, and redoes a batch
  * that meets a copy it could not see (a unique violation) with `on-conflict`, `INSERT … ON CONFLICT
- * DO NOTHING`, which logs a second WAL record per row.
+ * DO NOTHING`, which logs a second WAL record per row; `copy` reads the anti-join's rows on a second
+ * connection and streams them in through `COPY … FROM STDIN` (one WAL record per page of rows; the
+ * anti-join where apply has no second connection), redone the same way.
  */
-export type CopyInsert = 'anti-join' | 'on-conflict';
+export type CopyInsert = 'copy' | 'anti-join' | 'on-conflict';
 
 /**
  * A batched copy of every row of `from` into `to` (the shadow table of a partition swap), in key

@@ -7,7 +7,7 @@
  * from the plan (`set`, `where`) are SQL by contract and are parenthesized, never quoted.
  */
 import type { CopyGuard, CopyInsert } from '../plan/types.js';
-import { identList, quoteIdent, type RelationName, rel } from './quote.js';
+import { identList, quoteIdent, quoteLiteral, type RelationName, rel } from './quote.js';
 
 /** A walk in key order: the key as a row value, and the parameters that bound it. */
 export interface Keyset {
@@ -194,6 +194,10 @@ export function copyUpperSql(c: CopySpec, ks: Keyset, hasCursor: boolean): strin
  *                batch is redone with `on-conflict`. Each copied row is one plain insert.
  *   on-conflict  `ON CONFLICT DO NOTHING`: a speculative insertion per row, which logs a second WAL
  *                record for every row (its confirmation), 46 MB for 1,000,000 rows (BENCHMARKS §8).
+ *   copy         the anti-join's rows read by `COPY (…) TO STDOUT` on a second connection and
+ *                streamed into `COPY to (cols) FROM STDIN` in the batch's transaction (copyReadSql,
+ *                copyWriteSql): one WAL record per page of rows instead of one per row. Here (the
+ *                batch without a second connection): the anti-join.
  * Parameters: the cursor (when there is one), then the upper bound (when there is one). Without types
  * in the keyset, as the reviewer reads it.
  */
@@ -204,30 +208,67 @@ export function copyBatchSql(
   hasUpper: boolean,
   insert: CopyInsert = c.insert ?? 'on-conflict',
 ): string {
-  // The batch's range, of the rows of `from` or (qualified by `alias`) of `to`.
-  const range = (alias = ''): string[] => {
-    const cols = ks.columns.map((col) => `${alias}.${col}`);
-    const row = alias === '' ? ks.row : cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
-    return [
-      ...(hasCursor ? [`${row} > ${ks.params(0)}`] : []),
-      ...(hasUpper ? [`${row} <= ${ks.params(hasCursor ? ks.columns.length : 0)}`] : []),
-    ];
-  };
-  const where = range();
-  const antiJoin = insert === 'anti-join';
-  if (antiJoin) {
-    // The range again on `to` (implied by the equal keys): without it the planner merges the batch
-    // with the whole of `to` from its start, and each batch costs more than the last.
-    const match = (c.match ?? c.key).map(quoteIdent).map((col) => `zdm_t.${col} = zdm_f.${col}`);
-    where.push(`NOT EXISTS (SELECT FROM ${rel(c.to)} AS zdm_t WHERE ${[...range('zdm_t'), ...match].join(' AND ')})`);
-  }
   const cols = identList(c.columns);
-  const lock = c.guard === 'repair' ? '' : antiJoin ? ' FOR SHARE OF zdm_f' : ' FOR SHARE';
+  const into = `INSERT INTO ${rel(c.to)} (${cols})${c.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} `;
+  if (insert !== 'on-conflict') return into + copyReadSql(c, ks, hasCursor, hasUpper);
+  const where = batchRange(ks, hasCursor, hasUpper);
   return (
-    `INSERT INTO ${rel(c.to)} (${cols})${c.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : ''} ` +
-    `SELECT ${cols} FROM ${rel(c.from)}${antiJoin ? ' AS zdm_f' : ''}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
-    `ORDER BY ${ks.columns.join(', ')}${lock}${antiJoin ? '' : ' ON CONFLICT DO NOTHING'}`
+    `${into}SELECT ${cols} FROM ${rel(c.from)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `ORDER BY ${ks.columns.join(', ')}${c.guard === 'repair' ? '' : ' FOR SHARE'} ON CONFLICT DO NOTHING`
   );
+}
+
+/** The batch's key range, of the rows of the table (or, qualified by `alias`, of another with the key's columns). */
+function batchRange(ks: Keyset, hasCursor: boolean, hasUpper: boolean, alias = ''): string[] {
+  const cols = ks.columns.map((col) => `${alias}.${col}`);
+  const row = alias === '' ? ks.row : cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
+  return [
+    ...(hasCursor ? [`${row} > ${ks.params(0)}`] : []),
+    ...(hasUpper ? [`${row} <= ${ks.params(hasCursor ? ks.columns.length : 0)}`] : []),
+  ];
+}
+
+/**
+ * The rows of a batch that `to` has no copy of (found by the match columns, else the key): the
+ * anti-join's `SELECT`, and what a `copy` batch reads. The range is repeated on `to` (implied by the
+ * equal keys): without it the planner merges the batch with the whole of `to` from its start, and
+ * each batch costs more than the last.
+ */
+export function copyReadSql(c: CopySpec, ks: Keyset, hasCursor: boolean, hasUpper: boolean): string {
+  const match = (c.match ?? c.key).map(quoteIdent).map((col) => `zdm_t.${col} = zdm_f.${col}`);
+  const where = [
+    ...batchRange(ks, hasCursor, hasUpper),
+    `NOT EXISTS (SELECT FROM ${rel(c.to)} AS zdm_t WHERE ${[...batchRange(ks, hasCursor, hasUpper, 'zdm_t'), ...match].join(' AND ')})`,
+  ];
+  return (
+    `SELECT ${identList(c.columns)} FROM ${rel(c.from)} AS zdm_f WHERE ${where.join(' AND ')} ` +
+    `ORDER BY ${ks.columns.join(', ')}${c.guard === 'repair' ? '' : ' FOR SHARE OF zdm_f'}`
+  );
+}
+
+/**
+ * A `copy` batch's writing half: `COPY to (cols) FROM STDIN`. COPY writes a GENERATED ALWAYS identity
+ * column's values as given, as `OVERRIDING SYSTEM VALUE` does.
+ */
+export function copyWriteSql(c: Pick<CopySpec, 'to' | 'columns'>): string {
+  return `COPY ${rel(c.to)} (${identList(c.columns)}) FROM STDIN`;
+}
+
+/** `COPY (query) TO STDOUT`: COPY takes no parameters, so the query's are given inline (`literalKeyset`). */
+export function copyOutSql(query: string): string {
+  return `COPY (${query}) TO STDOUT`;
+}
+
+/** A keyset whose parameters are the literals of `values` (the cursor, then the upper bound), cast to `types`. */
+export function literalKeyset(columns: readonly string[], types: readonly string[], values: readonly string[]): Keyset {
+  const ks = keyset(columns, types);
+  return {
+    ...ks,
+    params: (offset) => {
+      const ls = columns.map((_, i) => `${quoteLiteral(values[offset + i]!)}::${types[i]}`);
+      return ls.length === 1 ? ls[0]! : `(${ls.join(', ')})`;
+    },
+  };
 }
 
 /**

@@ -144,6 +144,10 @@ describe('partition swap under a concurrent workload', () => {
       ['copy', 'verify', ...Array<string>(27).fill('sql')],
       ['verify', 'sql', 'sql', 'sql'],
     ]);
+    // The key (id, created_at) is the only unique rule: no row locks, the rows streamed in by COPY
+    // from a second connection (given below, as the CLI gives it) under the workload.
+    const copy = made.plan.phases.flatMap((p) => p.steps).find((st) => st.kind === 'copy');
+    expect(copy?.kind === 'copy' && [copy.guard, copy.insert]).toEqual(['repair', 'copy']);
     const workload = await startPartitionWorkload(clients, 'public.orders', {
       from: new Date('2023-10-01T00:00:00Z'),
       to: new Date('2027-03-01T00:00:00Z'),
@@ -154,7 +158,14 @@ describe('partition swap under a concurrent workload', () => {
       await new Promise((r) => setTimeout(r, 200));
       await applyPhase(db.client, made.plan, { phase: 'expand', onEvent });
       await new Promise((r) => setTimeout(r, 200));
-      await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 5, onEvent });
+      await applyPhase(db.client, made.plan, {
+        phase: 'backfill',
+        allowHazards: [...ALLOW],
+        pauseMs: 5,
+        onEvent,
+        sideConnection: () => db.connect(),
+      });
+      expect(events.find((m) => /: copied \d+ rows/.test(m))).toMatch(/batches streamed through COPY\)/);
       await new Promise((r) => setTimeout(r, 200));
       await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW], onEvent });
       await new Promise((r) => setTimeout(r, 200));

@@ -7,6 +7,9 @@
  * What must hold whatever guard the copy uses against a concurrent writer: no row of the live table is
  * missing from the shadow, no row the live table no longer has (a DELETE, the old key of an UPDATE that
  * changed it) is left in the shadow, every row has its latest values, and no application statement fails.
+ * The cases common to both guards run twice: under `repair` (the rows read on a second connection and
+ * streamed in by COPY) and under `for-share` (another unique constraint: the anti-join's INSERT reads
+ * the rows FOR SHARE in the batch's transaction).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +49,14 @@ schemas:
           items_default: { default: true }
 `;
 
+/**
+ * `repair` (the desired table unique on its key only) or `for-share` (another unique constraint: the
+ * batches read the rows FOR SHARE, in their own transaction).
+ */
+type Guard = 'repair' | 'for-share';
+const FOR_SHARE_SETUP = 'ALTER TABLE items ADD CONSTRAINT items_id_pad_key UNIQUE (id, pad);';
+const FOR_SHARE_DESIRED = '        uniqueConstraints:\n          items_id_pad_key: { columns: [id, pad] }\n';
+
 const ALLOW = ['long-running', 'data-loss'] as const;
 
 let dir: string;
@@ -56,12 +67,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function planFor(db: TestDatabase, batchSize: number): Promise<Plan> {
+async function planFor(db: TestDatabase, batchSize: number, guard: Guard = 'repair'): Promise<Plan> {
   const file = path.join(dir, `${db.name}.yaml`);
-  await writeFile(file, DESIRED);
+  await writeFile(
+    file,
+    guard === 'repair' ? DESIRED : DESIRED.replace('        partitionBy:', `${FOR_SHARE_DESIRED}        partitionBy:`),
+  );
   const made = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: file, batchSize });
   const kinds = made.plan.phases.map((p) => p.steps.map((s) => s.kind));
   expect(kinds[1]!.slice(0, 2)).toEqual(['copy', 'verify']);
+  const copy = made.plan.phases[1]!.steps[0];
+  expect(copy?.kind === 'copy' && [copy.guard, copy.insert]).toEqual([
+    guard,
+    guard === 'repair' ? 'copy' : 'anti-join',
+  ]);
   return made.plan;
 }
 
@@ -97,6 +116,8 @@ async function backfill(db: TestDatabase, plan: Plan, hooks: ApplyTestHooks) {
     phase: 'backfill',
     allowHazards: [...ALLOW],
     pauseMs: 0,
+    // A second connection, as the CLI gives: the batches' rows are read there and streamed in by COPY.
+    sideConnection: () => db.connect(),
     testHooks: hooks,
   }).then(
     () => null,
@@ -104,12 +125,15 @@ async function backfill(db: TestDatabase, plan: Plan, hooks: ApplyTestHooks) {
   );
 }
 
-describe('a partition swap copy while the application writes the rows being copied', () => {
+describe.each<Guard>([
+  'repair',
+  'for-share',
+])('a partition swap copy while the application writes the rows being copied (%s guard)', (guard) => {
   let db: TestDatabase;
   let clients: pg.Client[] = [];
   beforeEach(async () => {
     db = await freshDatabase('swap_races');
-    await db.exec(SETUP);
+    await db.exec(SETUP + (guard === 'repair' ? '' : FOR_SHARE_SETUP));
     clients = [];
     for (let i = 0; i < 8; i++) clients.push(await db.connect());
   });
@@ -119,7 +143,7 @@ describe('a partition swap copy while the application writes the rows being copi
   });
 
   it('loses no delete, update, key change or insert made while a batch is open', async () => {
-    const plan = await planFor(db, 100);
+    const plan = await planFor(db, 100, guard);
     await applyPhase(db.client, plan, { phase: 'expand' });
     const errors: string[] = [];
     const pending: Promise<boolean>[] = [];
@@ -164,209 +188,228 @@ describe('a partition swap copy while the application writes the rows being copi
     expect(n[0]!.n).toBe(String(2000 - 5 + 3));
   }, 120_000);
 
-  it('redoes ON CONFLICT DO NOTHING a batch that meets a copy the trigger wrote beside it, and loses nothing', async () => {
-    const plan = await planFor(db, 100);
-    const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
-    expect(copy?.kind === 'copy' && copy.insert).toBe('anti-join');
-    await applyPhase(db.client, plan, { phase: 'expand' });
-    const w = clients[0]!;
-    const watcher = clients[1]!;
-    const wPid = (await w.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    let committed: Promise<unknown> = Promise.resolve();
-    const messages: string[] = [];
-    const err = await applyPhase(db.client, plan, {
-      phase: 'backfill',
-      allowHazards: [...ALLOW],
-      pauseMs: 0,
-      onEvent: (e) => messages.push(e.message),
-      testHooks: {
-        beforeBatchCommit: async (_step, batchesDone) => {
-          if (batchesDone !== 0) return;
-          // Ahead of batch 1 (ids 2…200), in batch 2: the trigger upserts the row into the shadow,
-          // not committed, so batch 2's NOT EXISTS does not see it and its insert waits for it.
-          await w.query('BEGIN');
-          await w.query('UPDATE items SET v = 5 WHERE id = 250');
-          // Committed once the copy waits for it: the batch's insert then fails on the unique key.
-          committed = (async () => {
-            for (;;) {
-              const r = await watcher.query<{ n: string }>(
-                `SELECT count(*)::text AS n FROM pg_locks w JOIN pg_locks h
+  if (guard === 'repair')
+    it.each([
+      ['read on a second connection and streamed in by COPY', true],
+      ['inserted by an anti-join, without a second connection', false],
+    ])(
+      'redoes ON CONFLICT DO NOTHING a batch that meets a copy the trigger wrote beside it (%s)',
+      async (_how, side) => {
+        const plan = await planFor(db, 100);
+        const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
+        expect(copy?.kind === 'copy' && copy.insert).toBe('copy');
+        await applyPhase(db.client, plan, { phase: 'expand' });
+        const w = clients[0]!;
+        const watcher = clients[1]!;
+        const wPid = (await w.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        let committed: Promise<unknown> = Promise.resolve();
+        const messages: string[] = [];
+        const err = await applyPhase(db.client, plan, {
+          phase: 'backfill',
+          allowHazards: [...ALLOW],
+          pauseMs: 0,
+          ...(side ? { sideConnection: () => db.connect() } : {}),
+          onEvent: (e) => messages.push(e.message),
+          testHooks: {
+            beforeBatchCommit: async (_step, batchesDone) => {
+              if (batchesDone !== 0) return;
+              // Ahead of batch 1 (ids 2…200), in batch 2: the trigger upserts the row into the shadow,
+              // not committed, so batch 2's NOT EXISTS does not see it and its insert waits for it.
+              await w.query('BEGIN');
+              await w.query('UPDATE items SET v = 5 WHERE id = 250');
+              // Committed once the copy waits for it: the batch's insert then fails on the unique key.
+              committed = (async () => {
+                for (;;) {
+                  const r = await watcher.query<{ n: string }>(
+                    `SELECT count(*)::text AS n FROM pg_locks w JOIN pg_locks h
                     ON h.locktype = 'transactionid' AND h.transactionid = w.transactionid AND h.granted AND h.pid = $1
                   WHERE w.locktype = 'transactionid' AND NOT w.granted`,
-                [wPid],
-              );
-              if (r.rows[0]!.n !== '0') break;
-              await settle(20);
-            }
-            await w.query('COMMIT');
-          })();
-        },
-      },
-    }).then(
-      () => null,
-      (e: unknown) => String(e),
-    );
-    await committed;
-    expect(err).toBeNull();
-    expect(
-      messages.find((m) => /: copied \d+ rows/.test(m)),
-      messages.join('\n'),
-    ).toMatch(/; 1 batches redone ON CONFLICT DO NOTHING/);
-    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
-    const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 250');
-    expect(v).toEqual([{ v: 5 }]);
-  }, 120_000);
-
-  it('loses no delete of a repeatable-read transaction whose snapshot is older than the batch', async () => {
-    const plan = await planFor(db, 100);
-    await applyPhase(db.client, plan, { phase: 'expand' });
-    const errors: string[] = [];
-    const [r] = clients;
-    let pending: Promise<unknown> = Promise.resolve();
-    const err = await backfill(db, plan, {
-      beforeBatchCommit: async (_step, batchesDone) => {
-        if (batchesDone === 0) {
-          // Its snapshot is taken while batch 1 (ids 2…200) is not committed: it never sees the copies.
-          await r!.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-          await r!.query('SELECT count(*) FROM items');
-        } else if (batchesDone === 1) {
-          // Not awaited: a guard may make the delete in the open batch wait for it.
-          pending = write(r!, 'DELETE FROM items WHERE id = 60', errors)
-            .then(() => write(r!, 'DELETE FROM items WHERE id = 250', errors)) // in the batch open now
-            .then(() => write(r!, 'COMMIT', errors));
-          await settle(300);
-        }
-      },
-    });
-    await pending;
-    expect(errors).toEqual([]);
-    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
-    expect(err).toBeNull();
-  }, 120_000);
-
-  it('without row locks: a delete of a row being copied does not wait for the batch, an update waits only for its copy', async () => {
-    const plan = await planFor(db, 100);
-    const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
-    expect(copy?.kind === 'copy' && copy.guard).toBe('repair');
-    await applyPhase(db.client, plan, { phase: 'expand' });
-    const errors: string[] = [];
-    const [d, u] = clients;
-    let update: Promise<boolean> = Promise.resolve(true);
-    const seen: Record<string, unknown> = {};
-    const copier = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const err = await backfill(db, plan, {
-      beforeBatchCommit: async (_step, batchesDone) => {
-        if (batchesDone !== 0) return;
-        // Batch 1 (ids 2…200) is read and copied, not committed. Its locks on the live table:
-        seen.copier = await db.query<{ mode: string }>(
-          `SELECT mode FROM pg_locks WHERE pid = $1 AND relation = 'items'::regclass ORDER BY mode`,
-          [copier[0]!.pid],
+                    [wPid],
+                  );
+                  if (r.rows[0]!.n !== '0') break;
+                  await settle(20);
+                }
+                await w.query('COMMIT');
+              })();
+            },
+          },
+        }).then(
+          () => null,
+          (e: unknown) => String(e),
         );
-        // The delete finishes while the batch is open (its mirror's DELETE does not see the copy).
-        const deleted = await Promise.race([
-          write(d!, 'DELETE FROM items WHERE id = 12', errors),
-          settle(2000).then(() => 'blocked'),
-        ]);
-        seen.deleted = deleted;
-        // The update's mirror meets the batch's uncommitted copy: it waits for the batch's
-        // transaction (a transactionid lock), not for a lock on the live row or table.
-        update = write(u!, 'UPDATE items SET v = 77 WHERE id = 14', errors);
-        await settle(300);
-        seen.waits = await db.query<{ locktype: string; mode: string; holder: boolean }>(
-          `SELECT w.locktype, w.mode, h.pid = $1 AS holder
+        await committed;
+        expect(err).toBeNull();
+        expect(
+          messages.find((m) => /: copied \d+ rows/.test(m)),
+          messages.join('\n'),
+        ).toMatch(
+          side
+            ? /\(1999 rows in all\) \(20 batches streamed through COPY\); 1 batches redone ON CONFLICT DO NOTHING/
+            : /\(1999 rows in all\); 1 batches redone ON CONFLICT DO NOTHING/,
+        );
+        expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+        const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 250');
+        expect(v).toEqual([{ v: 5 }]);
+      },
+      120_000,
+    );
+
+  if (guard === 'repair')
+    it('loses no delete of a repeatable-read transaction whose snapshot is older than the batch', async () => {
+      const plan = await planFor(db, 100);
+      await applyPhase(db.client, plan, { phase: 'expand' });
+      const errors: string[] = [];
+      const [r] = clients;
+      let pending: Promise<unknown> = Promise.resolve();
+      const err = await backfill(db, plan, {
+        beforeBatchCommit: async (_step, batchesDone) => {
+          if (batchesDone === 0) {
+            // Its snapshot is taken while batch 1 (ids 2…200) is not committed: it never sees the copies.
+            await r!.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+            await r!.query('SELECT count(*) FROM items');
+          } else if (batchesDone === 1) {
+            // Not awaited: a guard may make the delete in the open batch wait for it.
+            pending = write(r!, 'DELETE FROM items WHERE id = 60', errors)
+              .then(() => write(r!, 'DELETE FROM items WHERE id = 250', errors)) // in the batch open now
+              .then(() => write(r!, 'COMMIT', errors));
+            await settle(300);
+          }
+        },
+      });
+      await pending;
+      expect(errors).toEqual([]);
+      expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+      expect(err).toBeNull();
+    }, 120_000);
+
+  if (guard === 'repair')
+    it('without row locks: a delete of a row being copied does not wait for the batch, an update waits only for its copy', async () => {
+      const plan = await planFor(db, 100);
+      const copy = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'copy');
+      expect(copy?.kind === 'copy' && copy.guard).toBe('repair');
+      await applyPhase(db.client, plan, { phase: 'expand' });
+      const errors: string[] = [];
+      const [d, u] = clients;
+      let update: Promise<boolean> = Promise.resolve(true);
+      const seen: Record<string, unknown> = {};
+      const copier = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const err = await backfill(db, plan, {
+        beforeBatchCommit: async (_step, batchesDone) => {
+          if (batchesDone !== 0) return;
+          // Batch 1 (ids 2…200) is read and copied, not committed. Its locks on the live table:
+          seen.copier = await db.query<{ mode: string }>(
+            `SELECT mode FROM pg_locks WHERE pid = $1 AND relation = 'items'::regclass ORDER BY mode`,
+            [copier[0]!.pid],
+          );
+          // The delete finishes while the batch is open (its mirror's DELETE does not see the copy).
+          const deleted = await Promise.race([
+            write(d!, 'DELETE FROM items WHERE id = 12', errors),
+            settle(2000).then(() => 'blocked'),
+          ]);
+          seen.deleted = deleted;
+          // The update's mirror meets the batch's uncommitted copy: it waits for the batch's
+          // transaction (a transactionid lock), not for a lock on the live row or table.
+          update = write(u!, 'UPDATE items SET v = 77 WHERE id = 14', errors);
+          await settle(300);
+          seen.waits = await db.query<{ locktype: string; mode: string; holder: boolean }>(
+            `SELECT w.locktype, w.mode, h.pid = $1 AS holder
              FROM pg_locks w JOIN pg_locks h ON h.locktype = w.locktype AND h.transactionid IS NOT DISTINCT FROM w.transactionid
                                             AND h.relation IS NOT DISTINCT FROM w.relation AND h.granted
             WHERE NOT w.granted AND w.pid <> pg_backend_pid()`,
-          [copier[0]!.pid],
-        );
-      },
-    });
-    await update;
-    expect(errors).toEqual([]);
-    expect(seen.copier).toEqual([{ mode: 'AccessShareLock' }]);
-    expect(seen.deleted).toBe(true);
-    expect(seen.waits).toEqual([{ locktype: 'transactionid', mode: 'ShareLock', holder: true }]);
-    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
-    expect(err).toBeNull();
-    const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 14');
-    expect(v).toEqual([{ v: 77 }]);
-  }, 120_000);
-
-  it('a copy killed after its last batch, before removing what a racing delete left, removes it on the next run', async () => {
-    const plan = await planFor(db, 500);
-    await applyPhase(db.client, plan, { phase: 'expand' });
-    const errors: string[] = [];
-    const [d] = clients;
-    // Killed with its backend (a failed step would be journaled failed and run again anyway).
-    const applier = await db.connect();
-    clients.push(applier);
-    const pid = (await applier.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const killed = await applyPhase(applier, plan, {
-      phase: 'backfill',
-      allowHazards: [...ALLOW],
-      pauseMs: 0,
-      maxBatchMs: 600_000,
-      testHooks: {
-        beforeBatchCommit: async (_step, batchesDone) => {
-          if (batchesDone === 0) await write(d!, 'DELETE FROM items WHERE id = 12', errors);
+            [copier[0]!.pid],
+          );
         },
-        // 2,000 rows in batches of 500: the fifth finds none past the last key and ends the walk.
-        afterBatch: async (_step, batches) => {
-          if (batches !== 5) return;
-          await db.query('SELECT pg_terminate_backend($1)', [pid]);
-          throw new Error('killed after the last batch');
-        },
-      },
-    }).then(
-      () => null,
-      (e: unknown) => String(e),
-    );
-    expect(killed).toMatch(/killed after the last batch|terminat/);
-    expect(errors).toEqual([]);
-    expect(await difference(db)).toMatchObject({ missing: 0, extra: 1 });
-    expect(await backfill(db, plan, {})).toBeNull();
-    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
-  }, 120_000);
+      });
+      await update;
+      expect(errors).toEqual([]);
+      expect(seen.copier).toEqual([{ mode: 'AccessShareLock' }]);
+      expect(seen.deleted).toBe(true);
+      expect(seen.waits).toEqual([{ locktype: 'transactionid', mode: 'ShareLock', holder: true }]);
+      expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+      expect(err).toBeNull();
+      const v = await db.query<{ v: number }>('SELECT v FROM items_zdm_shadow WHERE id = 14');
+      expect(v).toEqual([{ v: 77 }]);
+    }, 120_000);
 
-  it('waits before its repair for a transaction holding an older snapshot, not for one idle without a snapshot', async () => {
-    const plan = await planFor(db, 500);
-    await applyPhase(db.client, plan, { phase: 'expand' });
-    const [idle, old] = clients;
-    // Read committed, idle in its transaction: no xid, no snapshot between statements.
-    await idle!.query('BEGIN');
-    await idle!.query('SELECT count(*) FROM items');
-    // Repeatable read: its snapshot predates every batch.
-    await old!.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    await old!.query('SELECT count(*) FROM items');
-    const warnings: string[] = [];
-    let ended = 0;
-    const run = applyPhase(db.client, plan, {
-      phase: 'backfill',
-      allowHazards: [...ALLOW],
-      pauseMs: 0,
-      onEvent: (e) => {
-        if (e.type === 'warning') warnings.push(e.message);
-      },
-    }).then(() => {
-      ended = performance.now();
-    });
-    const deadline = performance.now() + 60_000;
-    while (!warnings.some((w) => /waiting for 1 transactions/.test(w)) && performance.now() < deadline)
-      await settle(50);
-    expect(warnings.find((w) => /waiting for/.test(w))).toMatch(
-      new RegExp(`waiting for 1 transactions .* \\(pids ${(old as unknown as { processID: number }).processID}\\)`),
-    );
-    expect(ended).toBe(0);
-    const committed = performance.now();
-    await old!.query('COMMIT');
-    await run;
-    expect(ended).toBeGreaterThan(committed);
-    await idle!.query('COMMIT');
-    expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
-  }, 120_000);
+  if (guard === 'repair')
+    it('a copy killed after its last batch, before removing what a racing delete left, removes it on the next run', async () => {
+      const plan = await planFor(db, 500);
+      await applyPhase(db.client, plan, { phase: 'expand' });
+      const errors: string[] = [];
+      const [d] = clients;
+      // Killed with its backend (a failed step would be journaled failed and run again anyway).
+      const applier = await db.connect();
+      clients.push(applier);
+      const pid = (await applier.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const killed = await applyPhase(applier, plan, {
+        phase: 'backfill',
+        allowHazards: [...ALLOW],
+        pauseMs: 0,
+        maxBatchMs: 600_000,
+        sideConnection: () => db.connect(),
+        testHooks: {
+          beforeBatchCommit: async (_step, batchesDone) => {
+            if (batchesDone === 0) await write(d!, 'DELETE FROM items WHERE id = 12', errors);
+          },
+          // 2,000 rows in batches of 500: the fifth finds none past the last key and ends the walk.
+          afterBatch: async (_step, batches) => {
+            if (batches !== 5) return;
+            await db.query('SELECT pg_terminate_backend($1)', [pid]);
+            throw new Error('killed after the last batch');
+          },
+        },
+      }).then(
+        () => null,
+        (e: unknown) => String(e),
+      );
+      expect(killed).toMatch(/killed after the last batch|terminat/);
+      expect(errors).toEqual([]);
+      expect(await difference(db)).toMatchObject({ missing: 0, extra: 1 });
+      expect(await backfill(db, plan, {})).toBeNull();
+      expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+    }, 120_000);
+
+  if (guard === 'repair')
+    it('waits before its repair for a transaction holding an older snapshot, not for one idle without a snapshot', async () => {
+      const plan = await planFor(db, 500);
+      await applyPhase(db.client, plan, { phase: 'expand' });
+      const [idle, old] = clients;
+      // Read committed, idle in its transaction: no xid, no snapshot between statements.
+      await idle!.query('BEGIN');
+      await idle!.query('SELECT count(*) FROM items');
+      // Repeatable read: its snapshot predates every batch.
+      await old!.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await old!.query('SELECT count(*) FROM items');
+      const warnings: string[] = [];
+      let ended = 0;
+      const run = applyPhase(db.client, plan, {
+        phase: 'backfill',
+        allowHazards: [...ALLOW],
+        pauseMs: 0,
+        sideConnection: () => db.connect(),
+        onEvent: (e) => {
+          if (e.type === 'warning') warnings.push(e.message);
+        },
+      }).then(() => {
+        ended = performance.now();
+      });
+      const deadline = performance.now() + 60_000;
+      while (!warnings.some((w) => /waiting for 1 transactions/.test(w)) && performance.now() < deadline)
+        await settle(50);
+      expect(warnings.find((w) => /waiting for/.test(w))).toMatch(
+        new RegExp(`waiting for 1 transactions .* \\(pids ${(old as unknown as { processID: number }).processID}\\)`),
+      );
+      expect(ended).toBe(0);
+      const committed = performance.now();
+      await old!.query('COMMIT');
+      await run;
+      expect(ended).toBeGreaterThan(committed);
+      await idle!.query('COMMIT');
+      expect(await difference(db)).toEqual({ missing: 0, extra: 0, rows: [] });
+    }, 120_000);
 
   it('loses nothing under writes aimed at the batch being copied, batch after batch', async () => {
-    const plan = await planFor(db, 20);
+    const plan = await planFor(db, 20, guard);
     await applyPhase(db.client, plan, { phase: 'expand' });
     const errors: string[] = [];
     const pending: Promise<boolean>[] = [];

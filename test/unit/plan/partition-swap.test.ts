@@ -63,12 +63,18 @@ describe('partition swap', () => {
     expect(copy.kind === 'copy' && [copy.guard, copy.match]).toEqual(['repair', ['id', 'at']]);
     // The batch skips the copies the trigger wrote with an anti-join on the same columns (issue 17:
     // no speculative insertion), redone ON CONFLICT DO NOTHING when it meets one it cannot see.
-    expect(copy.kind === 'copy' && copy.insert).toBe('anti-join');
-    expect(copy.sql[0]).toMatch(
-      / AND NOT EXISTS \(SELECT FROM public\.events_zdm_shadow AS zdm_t WHERE zdm_t\.id > \$1 AND zdm_t\.id <= \$2 AND zdm_t\.id = zdm_f\.id AND zdm_t\.at = zdm_f\.at\) ORDER BY id$/,
-    );
-    expect(copy.sql[1]).toMatch(/ORDER BY id ON CONFLICT DO NOTHING$/);
-    expect(copy.sql[2]).toMatch(
+    // Without row locks the rows can be read on a second connection and streamed in by COPY (one WAL
+    // record per page of rows); the anti-join's INSERT where apply has no second connection.
+    expect(copy.kind === 'copy' && copy.insert).toBe('copy');
+    const antiJoin =
+      'FROM public.events AS zdm_f WHERE id > $1 AND id <= $2 AND NOT EXISTS (SELECT FROM public.events_zdm_shadow AS zdm_t WHERE zdm_t.id > $1 AND zdm_t.id <= $2 AND zdm_t.id = zdm_f.id AND zdm_t.at = zdm_f.at) ORDER BY id';
+    expect(copy.sql.slice(0, 3)).toEqual([
+      `COPY (SELECT id, at, note ${antiJoin}) TO STDOUT`,
+      'COPY public.events_zdm_shadow (id, at, note) FROM STDIN',
+      `INSERT INTO public.events_zdm_shadow (id, at, note) SELECT id, at, note ${antiJoin}`,
+    ]);
+    expect(copy.sql[3]).toMatch(/ORDER BY id ON CONFLICT DO NOTHING$/);
+    expect(copy.sql[4]).toMatch(
       /^WITH zdm_gone AS MATERIALIZED \(SELECT zdm_t\.id, zdm_t\.at, zdm_t\.xmin AS zdm_xmin FROM public\.events_zdm_shadow AS zdm_t WHERE NOT EXISTS \(SELECT FROM public\.events AS zdm_f WHERE zdm_f\.id = zdm_t\.id AND zdm_f\.at = zdm_t\.at\)\)/,
     );
     expect(copy.locks.map((l) => `${l.relation} ${l.mode}`)).toEqual([

@@ -4,7 +4,17 @@ import { createCastSql, dropCastSql } from '../../../src/sql/casts.js';
 import { dropColumnSql } from '../../../src/sql/columns.js';
 import { dropConstraintSql } from '../../../src/sql/constraints.js';
 import { dropIndexSql } from '../../../src/sql/indexes.js';
-import { backfillRangeSql, backfillUpdateSql, copyBatchSql, copyUpperSql, keyset } from '../../../src/sql/rows.js';
+import {
+  backfillRangeSql,
+  backfillUpdateSql,
+  copyBatchSql,
+  copyOutSql,
+  copyReadSql,
+  copyUpperSql,
+  copyWriteSql,
+  keyset,
+  literalKeyset,
+} from '../../../src/sql/rows.js';
 import {
   lockTablesSql,
   resetSql,
@@ -108,6 +118,21 @@ describe('batch walks', () => {
     expect(copyBatchSql({ ...byKey, guard: 'repair', key: ['id'] }, keyset(['id']), false, true)).toBe(
       'INSERT INTO public.orders_zdm_shadow (id, n) SELECT id, n FROM public.orders AS zdm_f WHERE id <= $1' +
         ' AND NOT EXISTS (SELECT FROM public.orders_zdm_shadow AS zdm_t WHERE zdm_t.id <= $1 AND zdm_t.id = zdm_f.id) ORDER BY id',
+    );
+  });
+
+  test('a copy batch streamed through COPY: its read takes the key range as literals (COPY takes no parameters)', () => {
+    const ks = literalKeyset(['id', 'n'], ['bigint', 'text'], ['10', "it's", '20', 'z']);
+    const read = copyReadSql({ ...copy, guard: 'repair', match: ['id', 'n'] }, ks, true, true);
+    expect(copyOutSql(read)).toBe(
+      "COPY (SELECT id, n FROM public.orders AS zdm_f WHERE (id, n) > ('10'::bigint, 'it''s'::text) AND (id, n) <= ('20'::bigint, 'z'::text)" +
+        " AND NOT EXISTS (SELECT FROM public.orders_zdm_shadow AS zdm_t WHERE (zdm_t.id, zdm_t.n) > ('10'::bigint, 'it''s'::text)" +
+        " AND (zdm_t.id, zdm_t.n) <= ('20'::bigint, 'z'::text) AND zdm_t.id = zdm_f.id AND zdm_t.n = zdm_f.n) ORDER BY id, n) TO STDOUT",
+    );
+    expect(copyWriteSql(copy)).toBe('COPY public.orders_zdm_shadow (id, n) FROM STDIN');
+    // Without a cursor, the upper bound's literals come first.
+    expect(copyReadSql(copy, literalKeyset(['id'], ['bigint'], ['5']), false, true)).toMatch(
+      /WHERE id <= '5'::bigint AND/,
     );
   });
 

@@ -21,7 +21,16 @@ import { grantSql } from '../../../sql/grants.js';
 import { createIndexSql, renameIndexSql } from '../../../sql/indexes.js';
 import { alterOwnerSql } from '../../../sql/owners.js';
 import { createRoutineSql } from '../../../sql/routines.js';
-import { type CopySpec, checksumSql, copyBatchSql, copyRepairSql, keyset } from '../../../sql/rows.js';
+import {
+  type CopySpec,
+  checksumSql,
+  copyBatchSql,
+  copyOutSql,
+  copyReadSql,
+  copyRepairSql,
+  copyWriteSql,
+  keyset,
+} from '../../../sql/rows.js';
 import { identityPastSql, setOwnedBySql, swapIdentitySequenceNamesSql } from '../../../sql/sequences.js';
 import { lockTablesSql, searchPathSql } from '../../../sql/session.js';
 import {
@@ -419,7 +428,8 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
     key,
     overridingSystemValue: swap.overridingSystemValue,
     guard,
-    insert: 'anti-join',
+    // Under `for-share` the rows' locks must be the batch's own, so they are read in its transaction.
+    insert: guard === 'repair' ? 'copy' : 'anti-join',
     match,
   };
   const ks = keyset(key);
@@ -435,8 +445,10 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
       transaction: false,
       ...copy,
       batchSize: ctx.input.batchSize,
-      // The batch, the same batch redone when it met a copy the mirror wrote beside it, the repair.
+      // The batch (with `copy`: its two halves, then the batch without a second connection), the
+      // same batch redone when it met a copy the mirror wrote beside it, the repair.
       sql: [
+        ...(copy.insert === 'copy' ? [copyOutSql(copyReadSql(copy, ks, true, true)), copyWriteSql(copy)] : []),
         copyBatchSql(copy, ks, true, true),
         copyBatchSql(copy, ks, true, true, 'on-conflict'),
         ...(guard === 'repair' ? [copyRepairSql(copy, match)] : []),
