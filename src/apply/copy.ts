@@ -69,6 +69,14 @@ import type { StepOutcome } from './types.js';
 /** Every row, or an error: never the rows row level security lets through (see the module comment). */
 const ALL_ROWS = { row_security: 'off' } as const;
 
+/**
+ * The settings text passes through between `COPY … TO` on the reader and `COPY … FROM` on the batch's
+ * connection (`insert: copy`), as pg_dump sets them: dates and intervals in the one style every
+ * input reads back the same, floats with every digit (a role or database with `extra_float_digits`
+ * below 1 would print them rounded). Set on both sides (on the batch's, for its transaction only).
+ */
+const TEXT_ROUND_TRIP = { DateStyle: 'ISO', IntervalStyle: 'postgres', extra_float_digits: '3' } as const;
+
 /** What an anti-join batch meets when the mirror wrote one of its rows beside it: redone ON CONFLICT. */
 const UNIQUE_VIOLATION = '23505';
 
@@ -135,7 +143,7 @@ export async function runCopyStep(
       display,
       wanted,
       lockTimeoutMs: Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS),
-      settings: ALL_ROWS,
+      settings: reader === undefined ? ALL_ROWS : { ...ALL_ROWS, ...TEXT_ROUND_TRIP },
       targetSize: s.batchSize ?? step.batchSize,
       start: last,
       rowsDone,
@@ -229,6 +237,7 @@ class CopyReader {
         setSessionSql({
           application_name: 'zdm apply (copy reader)',
           ...ALL_ROWS,
+          ...TEXT_ROUND_TRIP,
           lock_timeout: msSetting(Math.min(this.ctx.s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS)),
           statement_timeout: msSetting(this.ctx.s.backfillStatementTimeoutMs),
           enable_seqscan: 'off',

@@ -458,3 +458,68 @@ describe.each<Guard>([
     expect(err).toBeNull();
   }, 180_000);
 });
+
+describe('a partition swap copy streamed through COPY', () => {
+  let db: TestDatabase;
+  afterEach(async () => {
+    await db?.drop();
+  });
+
+  it("keeps every value exactly, whatever the database's date, interval and float output settings", async () => {
+    db = await freshDatabase('swap_copy_text');
+    await db.exec(`
+      CREATE TABLE m (id bigint PRIMARY KEY, f float8 NOT NULL, r real NOT NULL, d date NOT NULL, i interval NOT NULL, t timestamp NOT NULL);
+      INSERT INTO m SELECT g, g / 3.0::float8 + 0.1, g / 7.0::real, date '2026-01-01' + g, g * interval '1 day 1 second', timestamp '2026-01-13 10:00' + g * interval '1 hour'
+        FROM generate_series(1, 500) g;
+      ANALYZE m;`);
+    // A new connection (the copy's reader) prints floats rounded and dates day first.
+    const dbName = (await db.query<{ d: string }>('SELECT current_database() AS d'))[0]!.d;
+    await db.exec(
+      `ALTER DATABASE "${dbName}" SET extra_float_digits = 0; ALTER DATABASE "${dbName}" SET DateStyle = 'SQL, DMY';` +
+        ` ALTER DATABASE "${dbName}" SET IntervalStyle = 'sql_standard';`,
+    );
+    const file = path.join(dir, 'swap-copy-text.yaml');
+    await writeFile(
+      file,
+      `version: 1
+schemas:
+  public:
+    comment: standard public schema
+    tables:
+      m:
+        columns:
+          id: { type: bigint, nullable: false }
+          f: { type: double precision, nullable: false }
+          r: { type: real, nullable: false }
+          d: { type: date, nullable: false }
+          i: { type: interval, nullable: false }
+          t: { type: timestamp without time zone, nullable: false }
+        primaryKey: { name: m_pkey, columns: [id] }
+        partitionBy: { strategy: range, columns: [id] }
+        partitions:
+          m_p1: { from: ['0'], to: ['250'] }
+          m_p2: { from: ['250'], to: ['1000'] }
+          m_default: { default: true }
+`,
+    );
+    const made = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: file, batchSize: 100 });
+    const copy = made.plan.phases[1]!.steps.find((st) => st.kind === 'copy');
+    expect(copy?.kind === 'copy' && copy.insert).toBe('copy');
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    const messages: string[] = [];
+    await applyPhase(db.client, made.plan, {
+      phase: 'backfill',
+      allowHazards: [...ALLOW],
+      pauseMs: 0,
+      sideConnection: () => db.connect(),
+      onEvent: (e) => messages.push(e.message),
+    });
+    expect(messages.find((m) => /: copied \d+ rows/.test(m))).toMatch(/\(6 batches streamed through COPY\)/);
+    // Compared as values, not as text (which the same rounding would make equal).
+    const differ = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM m FULL JOIN m_zdm_shadow s USING (id)
+        WHERE (m.f, m.r, m.d, m.i, m.t) IS DISTINCT FROM (s.f, s.r, s.d, s.i, s.t)`,
+    );
+    expect(differ).toEqual([{ n: '0' }]);
+  }, 120_000);
+});
