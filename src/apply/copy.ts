@@ -213,7 +213,7 @@ export async function runCopyStep(
  * batch's rows are read by `COPY (the anti-join's SELECT) TO STDOUT` and streamed into the batch's
  * `COPY … FROM STDIN` (src/db/copy-stream.ts). Its session reads every row (`row_security` off) under
  * the batch's timeouts. A batch that fails leaves it mid-COPY: it is closed, and the next batch opens
- * another. Without a connection to open (`zdm plan`'s rehearsal, `zdm demo`, library use without
+ * another. Without a connection to open (`zdm demo`, library use without
  * `sideConnection`), or with one that is not a node-postgres client, `copyBatch` says null and the
  * batch is the anti-join's INSERT.
  *

@@ -288,6 +288,8 @@ export async function rehearsePlan(
       try {
         applied = await applyPlan(scratch, plan, {
           soleWriter: true,
+          // As `zdm apply` opens one: a partition swap's copy streams its rows through it (COPY).
+          sideConnection: () => connect({ url: info.url, source: '--database-url' }, 'zdm rehearsal (side)'),
           ...(scope ? { expected: scope.expected } : {}),
           allowHazards: HAZARDS,
           pauseMs: 0,
