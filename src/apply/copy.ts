@@ -4,12 +4,17 @@
  * Copy: the source is walked in key order, one transaction per batch:
  *   1. `SELECT key … WHERE key > $cursor ORDER BY key OFFSET size-1 LIMIT 1`: the batch's upper bound
  *      (a plain read, no row locks);
- *   2. `INSERT INTO shadow (cols) SELECT cols FROM live WHERE key > $cursor AND key <= $upper ORDER BY
- *      key [FOR SHARE] ON CONFLICT DO NOTHING`;
+ *   2. the rows of the range whose copy the shadow does not have, as the step's `insert` says
+ *      (CopyInsert, copyBatchSql in src/sql/rows.ts): `INSERT INTO shadow (cols) SELECT cols FROM
+ *      live WHERE key > $cursor AND key <= $upper AND NOT EXISTS (its copy) ORDER BY key [FOR SHARE]`
+ *      (`anti-join`), or those rows read on a second connection by `COPY (…) TO STDOUT` and streamed
+ *      into `COPY shadow FROM STDIN` (`copy`: CopyReader below); a batch that meets a copy the
+ *      trigger wrote beside it (a unique violation) is rolled back and redone `INSERT … ON CONFLICT
+ *      DO NOTHING` (`on-conflict`, what plans made before `insert` run for every batch);
  *   3. the cursor moves to `$upper` in the same transaction; commit.
- * ON CONFLICT DO NOTHING: a row the trigger already wrote is newer than or equal to what the batch
- * read, and is kept. What keeps a concurrent write of a row being copied is the step's guard
- * (CopyGuard in src/plan/types.ts):
+ * A row the trigger already wrote is newer than or equal to what the batch read, and is kept. What
+ * keeps a concurrent write of a row being copied is the step's guard (CopyGuard in
+ * src/plan/types.ts):
  *   for-share  the batch reads the rows FOR SHARE: a concurrent DELETE or UPDATE of a row being copied
  *              waits for the batch to commit, and its trigger then mirrors it over the copied version;
  *              a row deleted before the batch read it is not read (nothing is resurrected). It costs

@@ -10,8 +10,9 @@
  *   transaction. An UPDATE is mirrored as delete + insert, so one that moves the row to another
  *   partition or changes its key is mirrored like any other.
  * - backfill: a copy step (src/apply/copy.ts) walks the live table in key order, one transaction per
- *   batch: `INSERT … SELECT … ON CONFLICT DO NOTHING` (ON CONFLICT DO NOTHING keeps a newer version
- *   the trigger already wrote). A concurrent write of a row being copied is kept by the step's guard
+ *   batch: the rows whose copy the shadow does not have yet (a newer version the trigger already
+ *   wrote is kept), streamed through COPY from a second connection under the `repair` guard, else
+ *   `INSERT … SELECT … WHERE NOT EXISTS`. A concurrent write of a row being copied is kept by the step's guard
  *   (decide.ts `copyGuard`, CopyGuard in src/plan/types.ts): `repair` where the new table is unique on
  *   the key (and partition key) only: no row lock, the trigger's insert is an upsert that waits for
  *   and overwrites a batch's uncommitted copy, and the rows a delete racing a batch left in the
