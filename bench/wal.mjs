@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-// npm run bench:wal [-- --rows 1000000] [-- --only rename,bigint,swap] [-- --pg 18 | --database-url URL]
+// npm run bench:wal [-- --rows 1000000] [-- --only rename,bigint,bigint-swap,swap] [-- --pg 18 | --database-url URL]
 //                   [-- --dist PATH] [-- --label after]
 //
 // What the copy path costs a large table (issue 17): WAL written and the table's size, for the
@@ -11,6 +11,7 @@ import os from 'node:os';
 //   - rename: users (id bigint PK, name text with an index, email text, created_at) with `name`
 //     renamed to `display_name` (the index follows the column);
 //   - bigint: accounts (id bigint PK, amount integer with an index, note text), amount → bigint;
+//   - bigint-swap: the same, planned with `options: { typeChanges: swap }` (a new table, copied);
 //   - swap: orders (id bigint PK, customer_id with an index, amount, created_at) → partitioned by
 //     quarter of created_at (partition swap).
 // Each table is built with --rows rows and VACUUM (FREEZE, ANALYZE)d, autovacuum off in the
@@ -44,7 +45,7 @@ import {
 
 const flags = parseFlags({
   rows: { type: 'number', default: 1_000_000, help: 'rows in each table' },
-  only: { type: 'string', default: 'rename,bigint,swap', help: 'scenarios to run, comma-separated' },
+  only: { type: 'string', default: 'rename,bigint,bigint-swap,swap', help: 'scenarios to run, comma-separated' },
   pg: { type: 'number', default: 18, help: 'major version of the embedded PostgreSQL' },
   'database-url': { type: 'string', help: 'an existing server (admin URL: the bench creates its own database)' },
   dist: { type: 'string', default: path.join(root, 'dist'), help: 'the zdm build to measure (e.g. main’s dist)' },
@@ -148,6 +149,11 @@ schemas:
           orders_default: { default: true }
 `,
   },
+};
+// The same type change planned as a table swap (`typeChanges: swap`): a new table, copied through COPY.
+SCENARIOS['bigint-swap'] = {
+  ...SCENARIOS.bigint,
+  desired: SCENARIOS.bigint.desired.replace('version: 1\n', 'version: 1\noptions: { typeChanges: swap }\n'),
 };
 
 /** Heap and total size of a table, summed over its partitions (a partitioned parent has none of its own). */
@@ -279,7 +285,7 @@ async function main() {
         ).rows.map((r) => [r.name, r.setting]),
       );
       for (const name of flags.only.split(',')) {
-        if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name} (rename, bigint, swap)`);
+        if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name} (${Object.keys(SCENARIOS).join(', ')})`);
         const r = await run(c, name, tmp);
         results.push(r);
         console.log(

@@ -395,7 +395,9 @@ export async function runVerifyStep(ctx: RunContext, step: VerifyStep): Promise<
       );
       const row = r.rows[0]!;
       if (row.live_rows !== row.copy_rows || row.live_sum !== row.copy_sum) {
-        const d = await c.query<{ missing: string; extra: string }>(rowDifferenceSql(step.from, step.to, step.columns));
+        const d = await c.query<{ missing: string; extra: string }>(
+          rowDifferenceSql(step.from, step.to, step.columns, step.casts),
+        );
         const diff = d.rows[0]!;
         throw new ApplyError(
           'step-failed',

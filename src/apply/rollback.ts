@@ -9,7 +9,9 @@
  * fixed set of additive forms (ADD COLUMN, ADD CONSTRAINT, CREATE INDEX CONCURRENTLY, CREATE
  * FUNCTION, CREATE TRIGGER, CREATE [MATERIALIZED] VIEW, CREATE SCHEMA, and the renames in place of
  * `--renames views`, renamed back). A step that replaces something in place says its undo itself
- * (`SqlStep.undo`: a trigger widened to both columns of a rename, re-created as it was). A
+ * (`SqlStep.undo`: a trigger widened to both columns of a rename, re-created as it was; a swap's
+ * shadow table and its mirror triggers, dropped, with the copy, the comparison and the indexes built
+ * on the shadow going with it). A
  * statement of any other form (SET DEFAULT on an existing column, a
  * new enum label, OWNED BY, a backfill into an existing column) has no safe inverse: rollback then
  * refuses before it changes anything, naming the step.
@@ -99,6 +101,10 @@ const SET_DEFAULT = re(`ALTER TABLE ${QUALIFIED} ALTER COLUMN (${ID}) SET DEFAUL
 const VALIDATE = re(`ALTER TABLE ${QUALIFIED} VALIDATE CONSTRAINT (${ID})$`);
 const COMMENT_FUNCTION = re(`COMMENT ON FUNCTION `);
 const COMMENT_COLUMN = re(String.raw`COMMENT ON COLUMN ${QUALIFIED}\.(${ID}) IS `);
+// A new table (a swap's shadow: its step says its undo, and the copy into it goes with it).
+const CREATE_TABLE = re(`CREATE TABLE ${QUALIFIED}[ \n]`);
+// An index of a partitioned shadow attached to its parent index: both go with the shadow.
+const ATTACH_INDEX = re(`ALTER INDEX ${QUALIFIED} ATTACH PARTITION ${QUALIFIED}$`);
 // A new view or materialized view (not CREATE OR REPLACE: the old definition is not in the plan).
 const CREATE_VIEW = re(`CREATE (MATERIALIZED )?VIEW ${QUALIFIED}[ \n]`);
 const COMMENT_VIEW = re(`COMMENT ON (?:MATERIALIZED VIEW|VIEW|INDEX) ${QUALIFIED} IS `);
@@ -146,21 +152,24 @@ interface Undo {
 }
 
 /**
- * Columns (`table.column` as written), constraints, and views and materialized views (with their
- * indexes) that the plan's expand adds.
+ * Columns (`table.column` as written), constraints, and tables, views and materialized views (with
+ * their indexes) that the plan's expand and backfill add.
  */
 function addedByPlan(plan: Plan): {
   columns: Set<string>;
   constraints: Set<string>;
   relations: Set<string>;
+  tables: Set<string>;
   schemas: Set<string>;
 } {
+  const tables = new Set<string>();
   const schemas = new Set<string>();
   const columns = new Set<string>();
   const constraints = new Set<string>();
   const relations = new Set<string>();
   for (const phase of plan.phases) {
-    if (phase.name !== 'expand') continue;
+    // Backfill too: the indexes of a swap's shadow are built after its copy.
+    if (phase.name === 'contract') continue;
     for (const step of phase.steps) {
       for (const sql of step.kind === 'sql' ? step.sql : []) {
         const c = ADD_COLUMN.exec(sql);
@@ -169,6 +178,11 @@ function addedByPlan(plan: Plan): {
         if (k) constraints.add(`${k[1]}.${k[2]}`);
         const v = CREATE_VIEW.exec(sql);
         if (v) relations.add(v[2]!);
+        const t = CREATE_TABLE.exec(sql);
+        if (t) {
+          relations.add(t[1]!);
+          tables.add(t[1]!);
+        }
         const sc = CREATE_SCHEMA.exec(sql);
         if (sc) schemas.add(nameOf(sc[1]!));
         const i = CREATE_INDEX.exec(sql);
@@ -177,7 +191,7 @@ function addedByPlan(plan: Plan): {
       }
     }
   }
-  return { columns, constraints, relations, schemas };
+  return { columns, constraints, relations, tables, schemas };
 }
 
 /** The inverse of one statement: SQL, null (nothing to undo), or why there is none. */
@@ -191,6 +205,8 @@ function undoStatement(
   m = ADD_CONSTRAINT.exec(sql);
   if (m) return tx(dropConstraintSql(relationOf(m[1]!), nameOf(m[2]!), { ifExists: true }));
   m = CREATE_INDEX.exec(sql);
+  // An index of a table the plan created goes with it (a swap's shadow and its partitions).
+  if (m && added.tables.has(m[3]!)) return null;
   if (m) {
     const concurrent = m[1] !== undefined;
     const index = { schema: relationOf(m[3]!).schema, name: nameOf(m[2]!) };
@@ -227,6 +243,8 @@ function undoStatement(
   if (m && added.relations.has(m[1]!)) return null;
   m = COMMENT_COLUMN.exec(sql);
   if (m && added.relations.has(m[1]!)) return null;
+  m = ATTACH_INDEX.exec(sql);
+  if (m && added.relations.has(m[1]!)) return null;
   // The function goes, and its comment with it.
   if (COMMENT_FUNCTION.test(sql)) return null;
   // A setting of the step's own transaction (new functions are created with their bodies unchecked).
@@ -257,7 +275,10 @@ function undoOf(step: Step, added: ReturnType<typeof addedByPlan>): Undo | strin
     }
     case 'copy':
     case 'verify':
-      return `a ${step.kind} step has no automatic undo`;
+      // A copy into (or a comparison with) a table the plan created goes with that table.
+      return added.relations.has(qualifiedName(step.to.schema, step.to.name))
+        ? { stepId: step.id, sql: [], concurrent: false, locks: [] }
+        : `a ${step.kind} step has no automatic undo`;
     default:
       return assertNever(step);
   }

@@ -21,6 +21,7 @@ export interface LoadedDesiredState {
 /** The desired state's top-level `options`: how zdm plans for this project. */
 export interface DesiredOptions {
   readonly renames?: 'copy' | 'views';
+  readonly typeChanges?: 'column' | 'swap';
 }
 
 /** A desired-state document held in memory: its text and the name to report it under. */

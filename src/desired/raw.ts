@@ -9,7 +9,7 @@ export type RawText = string | number | boolean;
 export interface RawDocument {
   readonly version: 1;
   /** How zdm plans for this project (src/desired/load.ts, DesiredOptions). */
-  readonly options?: { readonly renames?: 'copy' | 'views' };
+  readonly options?: { readonly renames?: 'copy' | 'views'; readonly typeChanges?: 'column' | 'swap' };
   readonly extensions?: readonly RawExtension[];
   /** By role (FOR ROLE): ALTER DEFAULT PRIVILEGES (issue 12). */
   readonly defaultPrivileges?: Readonly<Record<string, RawRoleDefaultPrivileges>>;

@@ -502,6 +502,32 @@ export interface UnpartitionTable {
   readonly from: Table;
   readonly to: Table;
 }
+/**
+ * A plain live table with a column type change that rewrites it, planned as a table swap
+ * (`typeChanges: swap`): a new plain table with the desired column types, kept in step and copied,
+ * swapped in by contract (src/plan/techniques/partition-swap/). `from` is the live table, `to` the
+ * desired one.
+ */
+export interface RewriteTable {
+  readonly kind: 'rewriteTable';
+  readonly from: Table;
+  readonly to: Table;
+}
+/** The columns whose type a rewrite changes, each with its desired type: what the copy casts. */
+export function rewrittenTypes(from: Table, to: Table): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const c of to.columns) {
+    const l = from.columns.find((x) => x.name === c.name);
+    if (l !== undefined && l.type !== c.type) out[c.name] = c.type;
+  }
+  return out;
+}
+
+function typeChangesText(from: Table, to: Table): string {
+  return Object.entries(rewrittenTypes(from, to))
+    .map(([c, t]) => `${c} ${from.columns.find((x) => x.name === c)?.type} → ${t}`)
+    .join(', ');
+}
 export interface CreateView {
   readonly kind: 'createView';
   readonly view: View;
@@ -632,6 +658,7 @@ export type Change =
   | DropPartition
   | PartitionTable
   | UnpartitionTable
+  | RewriteTable
   | CreateView
   | DropView
   | ReplaceView
@@ -800,6 +827,8 @@ export function describeChange(c: Change): string {
       return `partition table ${c.from.schema}.${c.from.name}`;
     case 'unpartitionTable':
       return `unpartition table ${c.from.schema}.${c.from.name}`;
+    case 'rewriteTable':
+      return `rewrite table ${c.from.schema}.${c.from.name} into a new table (column types ${typeChangesText(c.from, c.to)})`;
     case 'dropTable':
       return `drop table ${c.table.schema}.${c.table.name}`;
     case 'renameTable':

@@ -50,11 +50,22 @@ function without<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<
 
 const EMPTY_SCHEMA = emptySchema;
 
+/** How the diff reads what a change needs. */
+export interface DiffOptions {
+  /**
+   * A column type change that rewrites a plain table: `column` (the default), a replacement column
+   * (`replaceColumn`); `swap`, the whole table copied into a new one (`rewriteTable`).
+   */
+  readonly typeChanges?: TypeChangePath;
+}
+
+export type TypeChangePath = 'column' | 'swap';
+
 /**
  * Every difference between `live` and `desired`. Unsupported differences come as `unsupported`
  * changes among the others: the planner refuses the plan and lists them all at once.
  */
-export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
+export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel, options: DiffOptions = {}): Change[] {
   // `zdm plan` diffs the same two models twice (to name the plan and probe the tables, then in
   // planChanges): the second time is free. Models are not changed once made; the list is copied.
   let byDesired = diffs.get(liveModel);
@@ -62,17 +73,23 @@ export function diffModels(liveModel: DatabaseModel, desired: DatabaseModel): Ch
     byDesired = new WeakMap();
     diffs.set(liveModel, byDesired);
   }
-  let changes = byDesired.get(desired);
+  let byOptions = byDesired.get(desired);
+  if (byOptions === undefined) {
+    byOptions = new Map();
+    byDesired.set(desired, byOptions);
+  }
+  const typeChanges = options.typeChanges ?? 'column';
+  let changes = byOptions.get(typeChanges);
   if (changes === undefined) {
-    changes = computeDiff(liveModel, desired);
-    byDesired.set(desired, changes);
+    changes = computeDiff(liveModel, desired, typeChanges);
+    byOptions.set(typeChanges, changes);
   }
   return [...changes];
 }
 
-const diffs = new WeakMap<DatabaseModel, WeakMap<DatabaseModel, readonly Change[]>>();
+const diffs = new WeakMap<DatabaseModel, WeakMap<DatabaseModel, Map<TypeChangePath, readonly Change[]>>>();
 
-function computeDiff(liveModel: DatabaseModel, desired: DatabaseModel): Change[] {
+function computeDiff(liveModel: DatabaseModel, desired: DatabaseModel, typeChanges: TypeChangePath): Change[] {
   // Table renames first; everything else is compared with the tables under their new names.
   // Column renames: keys, indexes and constraints are compared as they read after the rename (the
   // rename carries them over); the columns keep their live names, so the rename itself is seen.
@@ -104,15 +121,15 @@ function computeDiff(liveModel: DatabaseModel, desired: DatabaseModel): Change[]
   for (const s of diffKeyed(live.schemas, desired.schemas, (x) => x.name)) {
     if (s.kind === 'added') {
       out.push({ kind: 'createSchema', name: s.desired.name });
-      diffSchema(EMPTY_SCHEMA(s.key), s.desired, out);
+      diffSchema(EMPTY_SCHEMA(s.key), s.desired, out, typeChanges);
       if (s.desired.comment !== undefined) {
         out.push({ kind: 'setComment', target: { kind: 'schema', name: s.key }, comment: s.desired.comment });
       }
     } else if (s.kind === 'removed') {
-      diffSchema(s.live, EMPTY_SCHEMA(s.key), out);
+      diffSchema(s.live, EMPTY_SCHEMA(s.key), out, typeChanges);
       out.push({ kind: 'dropSchema', name: s.live.name });
     } else {
-      diffSchema(s.live, s.desired, out);
+      diffSchema(s.live, s.desired, out, typeChanges);
       commentChange({ kind: 'schema', name: s.key }, s.live.comment, s.desired.comment, out);
     }
   }
@@ -126,7 +143,7 @@ function commentChange(target: CommentTarget, from: string | undefined, to: stri
   out.push(to === undefined ? { kind: 'setComment', target } : { kind: 'setComment', target, comment: to });
 }
 
-function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): void {
+function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[], typeChanges: TypeChangePath): void {
   const schema = desired.name;
   for (const e of diffKeyed(live.enums, desired.enums, (x) => x.name)) {
     if (e.kind === 'added') {
@@ -233,7 +250,7 @@ function diffSchema(live: SchemaModel, desired: SchemaModel, out: Change[]): voi
     } else if (t.kind === 'removed') {
       if (!renamedAway.has(t.key)) out.push({ kind: 'dropTable', table: t.live });
     } else {
-      diffTable(t.live, t.desired, path, out);
+      diffTable(t.live, t.desired, path, out, typeChanges);
       diffPolicies(t.desired, t.live, t.desired, out);
     }
   }
@@ -391,10 +408,23 @@ function diffDomain(live: Domain, desired: Domain, out: Change[]): void {
 const allIndexesValid = (r: RelationParts): boolean =>
   r.indexes.every((i) => i.valid) && r.partitions.every(allIndexesValid);
 
+/** A column of both tables (by name) whose type changes and is not binary-coercible: in place, a rewrite. */
+const rewrites = (live: Table, desired: Table): boolean =>
+  desired.columns.some((c) => {
+    const l = live.columns.find((x) => x.name === c.name);
+    return l !== undefined && l.type !== c.type && !isBinaryCoercible(l.type, c.type);
+  });
+
 /** Comparable form of a column: what `ALTER COLUMN` can change. */
 const columnShape = (c: Column) => without(withoutDirectives(c), 'comment');
 
-function diffTable(live: Table, desired: Table, path: readonly PathSegment[], out: Change[]): void {
+function diffTable(
+  live: Table,
+  desired: Table,
+  path: readonly PathSegment[],
+  out: Change[],
+  typeChanges: TypeChangePath,
+): void {
   // Most tables of a desired state are the live ones: one comparison of canonical texts (computed
   // once per table object, and already by normalization) settles them.
   // (Canonical forms leave index validity out: an invalid live index still needs its repair.)
@@ -407,6 +437,15 @@ function diffTable(live: Table, desired: Table, path: readonly PathSegment[], ou
   }
   if (live.partitionBy !== undefined && desired.partitionBy === undefined) {
     out.push({ kind: 'unpartitionTable', from: live, to: desired });
+    return;
+  }
+  if (
+    typeChanges === 'swap' &&
+    live.partitionBy === undefined &&
+    desired.partitionBy === undefined &&
+    rewrites(live, desired)
+  ) {
+    out.push({ kind: 'rewriteTable', from: live, to: desired });
     return;
   }
   if (!same(live.inherits ?? [], desired.inherits ?? [])) {

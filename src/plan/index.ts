@@ -13,7 +13,14 @@ export {
 export { generatedName, notNullCheckName } from './names.js';
 export { GROUPS } from './order.js';
 export { PLAN_SCHEMA } from './plan-schema.js';
-export { type PlanOptions, type PlanResult, planChanges, serverMajor, suggestSlug } from './planner.js';
+export {
+  type PlanOptions,
+  type PlanResult,
+  planChanges,
+  serverMajor,
+  suggestSlug,
+  typeChangeOptions,
+} from './planner.js';
 export { type PlanModels, planScope } from './scope.js';
 export * from './types.js';
 export { isVolatileDefault } from './volatility.js';

@@ -298,6 +298,13 @@ export const PLAN_SCHEMA = {
           minItems: 1,
           items: str('A column name.', { minLength: 1 }),
         },
+        casts: {
+          description:
+            'A table rewrite (`typeChanges: swap`): the columns whose type `to` changes, each with its type there (`{ id: bigint }`); the copy reads them as `"col"::type`, and the sync trigger writes them the same way. Absent: none.',
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: str('The column\u2019s type in `to`.', { minLength: 1 }),
+        },
         batchSize: { description: 'Rows per batch (one transaction each).', type: 'integer', minimum: 1 },
         sql: {
           description:
@@ -327,6 +334,13 @@ export const PLAN_SCHEMA = {
           type: 'array',
           minItems: 1,
           items: str('A column name.', { minLength: 1 }),
+        },
+        casts: {
+          description:
+            'As the copy step\u2019s: the columns of `from` whose type `to` changes, compared as converted (`"col"::type`). Absent: none.',
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: str('The column\u2019s type in `to`.', { minLength: 1 }),
         },
         sql: {
           description: 'The count-and-checksum query of each table (run together, in one statement).',

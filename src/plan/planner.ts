@@ -8,7 +8,7 @@
  * says so instead of writing a plan that apply would reject.
  */
 import { type Change, type ChangeKind, describeChange, type SetComment } from '../diff/changes.js';
-import { diffModels } from '../diff/diff.js';
+import { type DiffOptions, diffModels, type TypeChangePath } from '../diff/diff.js';
 import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
 import { ABSENT, objectKey, readObjectFingerprints, withoutJournal } from '../model/objects.js';
@@ -74,6 +74,12 @@ export interface PlanOptions {
   readonly bypassesRowSecurity?: boolean;
   /** How renames are planned: a copied column (default), or version schemas of views (rename-views.ts). */
   readonly renames?: RenamePath;
+  /**
+   * How a column type change that rewrites a plain table is planned: a replacement column kept in
+   * sync and backfilled (`column`, the default), or the table copied into a new one and swapped in
+   * by contract (`swap`, partition-swap/index.ts planRewriteTable).
+   */
+  readonly typeChanges?: TypeChangePath;
 }
 
 export interface PlanResult {
@@ -155,6 +161,7 @@ const HANDLERS: Handlers = {
   dropPartition: tables.planDropPartition,
   partitionTable: partitionSwap.planPartitionTable,
   unpartitionTable: partitionSwap.planUnpartitionTable,
+  rewriteTable: partitionSwap.planRewriteTable,
   // Views are gathered and planned together, in dependency order, after every other change
   // (views.planViews); so are comments, one step per object (objects.planComments).
   createView: () => {},
@@ -198,6 +205,10 @@ export function serverMajor(live: DatabaseModel, serverVersion: string): number 
   return m ? Number(m[1]) : 14;
 }
 
+/** The diff's options for the plan's. */
+export const typeChangeOptions = (o: { readonly typeChanges?: TypeChangePath }): DiffOptions =>
+  o.typeChanges !== undefined ? { typeChanges: o.typeChanges } : {};
+
 /**
  * Plans the migration of `live` to `desired`.
  *
@@ -213,7 +224,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   const renamed = withTableRenames(live, desired);
   const changes = parentsFirst([
     ...tableRenames(live, desired),
-    ...diffModels(anticipateReparse(renamed, desired), desired),
+    ...diffModels(anticipateReparse(renamed, desired), desired, typeChangeOptions(options)),
   ]);
   const ctx = new PlanContext({
     live: renamed,

@@ -189,18 +189,7 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
         const { from, to } = c;
         if (!holdsRows(c.table)) break;
         const expression = to.using ?? (from.type !== to.type ? q(from.name) : undefined);
-        if (expression !== undefined) {
-          out.push({
-            kind: 'conversion',
-            object: `column ${qualified(c.table)}.${to.name}`,
-            table: c.table,
-            violation: `rows whose ${from.name} does not convert to ${to.type}${to.using !== undefined ? ` with \`using\` (${to.using})` : ''}`,
-            fix: "correct these rows, or give (or change) the column's `using` expression so that it converts them",
-            markers: [q(from.name)],
-            converts: convertsSql(c.table, expression, to.type),
-            finder: conversionFinderSql(c.table, expression, to.type, keyOf(c.table)),
-          });
-        }
+        if (expression !== undefined) out.push(conversionCheck(c.table, from, to, expression, keyOf(c.table)));
         if (!to.nullable && (from.nullable || expression !== undefined)) {
           const value = expression ?? q(from.name);
           out.push({
@@ -215,11 +204,42 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
         }
         break;
       }
+      case 'rewriteTable': {
+        // The copy converts each changed column with a cast (typeChanges: swap).
+        const table = { schema: c.from.schema, name: c.from.name };
+        if (!holdsRows(table)) break;
+        for (const to of c.to.columns) {
+          const from = c.from.columns.find((x) => x.name === to.name);
+          if (from === undefined || from.type === to.type) continue;
+          out.push(conversionCheck(table, from, to, q(from.name), keyOf(table)));
+        }
+        break;
+      }
       default:
         break;
     }
   }
   return out;
+}
+
+/** The rows whose `expression` (the column `from`, or its `using`) does not convert to `to`'s type. */
+function conversionCheck(
+  table: RelationRef,
+  from: Column,
+  to: Column,
+  expression: string,
+  key: readonly string[] | undefined,
+): DataCheck {
+  return {
+    kind: 'conversion',
+    object: `column ${qualified(table)}.${to.name}`,
+    table,
+    violation: `rows whose ${from.name} does not convert to ${to.type}${to.using !== undefined ? ` with \`using\` (${to.using})` : ''}`,
+    fix: "correct these rows, or give (or change) the column's `using` expression so that it converts them",
+    markers: [q(from.name)],
+    converts: convertsSql(table, expression, to.type),
+    finder: conversionFinderSql(table, expression, to.type, key),
+  };
 }
 
 function foreignKeyCheck(

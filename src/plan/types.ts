@@ -162,6 +162,11 @@ export interface CopyStep extends StepBase {
    * key's plain columns): a row of `to` no row of `from` has these values of is removed after the copy.
    */
   readonly match?: readonly string[];
+  /**
+   * A table rewrite (`typeChanges: swap`): the columns whose type `to` changes, each with its type
+   * there; the copy reads them as `"col"::type`. Absent: none.
+   */
+  readonly casts?: Readonly<Record<string, string>>;
   readonly batchSize: number;
   /** The SQL a reviewer reads: what one batch runs, with the key range as placeholders. */
   readonly sql: readonly string[];
@@ -177,6 +182,8 @@ export interface VerifyStep extends StepBase {
   readonly from: { readonly schema: string; readonly name: string };
   readonly to: { readonly schema: string; readonly name: string };
   readonly columns: readonly string[];
+  /** As the copy step's: the columns of `from` compared as converted to `to`'s types. */
+  readonly casts?: Readonly<Record<string, string>>;
   /** The comparison query, for the reviewer. */
   readonly sql: readonly string[];
 }

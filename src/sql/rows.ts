@@ -172,6 +172,18 @@ export interface CopySpec {
   readonly match?: readonly string[];
   /** How a batch keeps a row the mirror already wrote (copyBatchSql); absent: `on-conflict`. */
   readonly insert?: CopyInsert;
+  /** Columns whose type `to` changes (a table rewrite), each with its type there: read as `"col"::type`. */
+  readonly casts?: Readonly<Record<string, string>>;
+}
+
+/** The columns as read from the source: each one `to` changes the type of cast to its type there. */
+export function selectList(columns: readonly string[], casts?: Readonly<Record<string, string>>): string {
+  return columns
+    .map((c) => {
+      const type = casts?.[c];
+      return type === undefined ? quoteIdent(c) : `${quoteIdent(c)}::${type}`;
+    })
+    .join(', ');
 }
 
 /** The upper bound of the next copy batch (as a text array); parameters: the cursor (when there is one), then the offset. */
@@ -213,7 +225,7 @@ export function copyBatchSql(
   if (insert !== 'on-conflict') return into + copyReadSql(c, ks, hasCursor, hasUpper);
   const where = batchRange(ks, hasCursor, hasUpper);
   return (
-    `${into}SELECT ${cols} FROM ${rel(c.from)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `${into}SELECT ${selectList(c.columns, c.casts)} FROM ${rel(c.from)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
     `ORDER BY ${ks.columns.join(', ')}${c.guard === 'repair' ? '' : ' FOR SHARE'} ON CONFLICT DO NOTHING`
   );
 }
@@ -241,7 +253,7 @@ export function copyReadSql(c: CopySpec, ks: Keyset, hasCursor: boolean, hasUppe
     `NOT EXISTS (SELECT FROM ${rel(c.to)} AS zdm_t WHERE ${[...batchRange(ks, hasCursor, hasUpper, 'zdm_t'), ...match].join(' AND ')})`,
   ];
   return (
-    `SELECT ${identList(c.columns)} FROM ${rel(c.from)} AS zdm_f WHERE ${where.join(' AND ')} ` +
+    `SELECT ${selectList(c.columns, c.casts)} FROM ${rel(c.from)} AS zdm_f WHERE ${where.join(' AND ')} ` +
     `ORDER BY ${ks.columns.join(', ')}${c.guard === 'repair' ? '' : ' FOR SHARE OF zdm_f'}`
   );
 }
@@ -294,9 +306,16 @@ export function copyRepairSql(c: Pick<CopySpec, 'from' | 'to'>, match: readonly 
   );
 }
 
-/** count(*) and an order-independent checksum (sum of 64-bit row hashes) of `columns` of a table. */
-export function checksumSql(t: RelationName, columns: readonly string[]): string {
-  const row = `ROW(${identList(columns)})::text`;
+/**
+ * count(*) and an order-independent checksum (sum of 64-bit row hashes) of `columns` of a table;
+ * `casts`: the columns read as the copy converts them (a table rewrite's live side).
+ */
+export function checksumSql(
+  t: RelationName,
+  columns: readonly string[],
+  casts?: Readonly<Record<string, string>>,
+): string {
+  const row = `ROW(${selectList(columns, casts)})::text`;
   return (
     `SELECT pg_catalog.count(*) AS rows, ` +
     `COALESCE(pg_catalog.sum(('x' || pg_catalog.substr(pg_catalog.md5(${row}), 1, 16))::bit(64)::int8::numeric), 0) AS checksum ` +
@@ -310,13 +329,22 @@ export function compareChecksumsSql(liveSql: string, copySql: string): string {
            FROM (${liveSql}) AS a, (${copySql}) AS b`;
 }
 
-/** Rows of `from` missing from `to` and rows of `to` not in `from`, counted with EXCEPT ALL. */
-export function rowDifferenceSql(from: RelationName, to: RelationName, columns: readonly string[]): string {
+/**
+ * Rows of `from` missing from `to` and rows of `to` not in `from`, counted with EXCEPT ALL (`casts`:
+ * the columns of `from` read as the copy converts them).
+ */
+export function rowDifferenceSql(
+  from: RelationName,
+  to: RelationName,
+  columns: readonly string[],
+  casts?: Readonly<Record<string, string>>,
+): string {
+  const fc = selectList(columns, casts);
   const cols = identList(columns);
   const f = rel(from);
   const t = rel(to);
-  return `SELECT (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${f} EXCEPT ALL SELECT ${cols} FROM ${t}) AS x) AS missing,
-                  (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${t} EXCEPT ALL SELECT ${cols} FROM ${f}) AS y) AS extra`;
+  return `SELECT (SELECT pg_catalog.count(*) FROM (SELECT ${fc} FROM ${f} EXCEPT ALL SELECT ${cols} FROM ${t}) AS x) AS missing,
+                  (SELECT pg_catalog.count(*) FROM (SELECT ${cols} FROM ${t} EXCEPT ALL SELECT ${fc} FROM ${f}) AS y) AS extra`;
 }
 
 /** One query over several tables: the index (0-based, column `i`) of each that has no row. */

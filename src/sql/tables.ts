@@ -88,8 +88,8 @@ export function newPartitionsSql(parent: RelationName, r: RelationParts, schemas
   return sql;
 }
 
-export function dropTableSql(table: RelationName): string {
-  return `DROP TABLE ${rel(table)}`;
+export function dropTableSql(table: RelationName, o: { readonly ifExists?: boolean } = {}): string {
+  return `DROP TABLE ${o.ifExists ? 'IF EXISTS ' : ''}${rel(table)}`;
 }
 
 export function renameTableSql(table: RelationName, to: string): string {

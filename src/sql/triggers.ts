@@ -157,6 +157,11 @@ export interface MirrorSpec {
    * plain INSERT.
    */
   readonly guard?: CopyGuard;
+  /**
+   * Columns whose type the shadow changes (a table rewrite), each with its type there: the mirror
+   * writes `(NEW."col")::type` and finds a row's copy by `(OLD."col")::type`, the copy's conversion.
+   */
+  readonly casts?: Readonly<Record<string, string>>;
 }
 
 /** The columns that find a row's copy in the shadow: the key, then the partition key's plain columns. */
@@ -192,7 +197,8 @@ function mirrorFunctionSql(m: MirrorSpec): string {
   const match = matchColumns.map((c) => {
     const col = live.columns.find((x) => x.name === c);
     const op = col?.nullable === false ? '=' : 'IS NOT DISTINCT FROM';
-    return `zdm_s.${quoteIdent(c)} ${op} OLD.${quoteIdent(c)}`;
+    const type = m.casts?.[c];
+    return `zdm_s.${quoteIdent(c)} ${op} ${type === undefined ? `OLD.${quoteIdent(c)}` : `(OLD.${quoteIdent(c)})::${type}`}`;
   });
   const body = [
     'BEGIN',
@@ -205,7 +211,7 @@ function mirrorFunctionSql(m: MirrorSpec): string {
     '  END IF;',
     "  IF TG_OP <> 'DELETE' THEN",
     `    INSERT INTO ${s} (${identList(copied.map((c) => c.name))})${overriding}`,
-    `      VALUES (${copied.map((c) => `NEW.${quoteIdent(c.name)}`).join(', ')})${upsert(m, copied, matchColumns)};`,
+    `      VALUES (${copied.map((c) => castExpression(c.name, m.casts?.[c.name])).join(', ')})${upsert(m, copied, matchColumns)};`,
     '  END IF;',
     '  RETURN NULL;',
     'END',
@@ -250,11 +256,11 @@ export function mirrorIntactSql(m: MirrorSpec): string {
 }
 
 /** Drops the mirror's triggers and function. */
-export function dropMirrorSql(m: MirrorSpec): string[] {
+export function dropMirrorSql(m: MirrorSpec, o: { readonly ifExists?: boolean } = {}): string[] {
   return [
-    dropTriggerSql(m.trigger, m.table),
-    dropTriggerSql(m.truncateTrigger, m.table),
-    dropFunctionSql({ schema: m.table.schema, name: m.function }),
+    dropTriggerSql(m.trigger, m.table, o),
+    dropTriggerSql(m.truncateTrigger, m.table, o),
+    dropFunctionSql({ schema: m.table.schema, name: m.function }, o),
   ];
 }
 

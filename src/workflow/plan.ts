@@ -17,7 +17,7 @@ import {
   type SourceMap,
 } from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
-import { type Change, diffModels } from '../diff/index.js';
+import { type Change, diffModels, type TypeChangePath } from '../diff/index.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
@@ -27,7 +27,7 @@ import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { withChecksum } from '../plan/checksum.js';
-import { type PlanModels, PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
+import { type PlanModels, PlanningError, planChanges, planId, suggestSlug, typeChangeOptions } from '../plan/index.js';
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { RenamePath } from '../plan/techniques/rename-views.js';
 import type { Plan } from '../plan/types.js';
@@ -51,6 +51,8 @@ export interface MakePlanOptions {
   readonly batchSize?: number;
   /** How renames are planned (`zdm plan --renames`); default: the desired state's `options.renames`, else copy. */
   readonly renames?: RenamePath;
+  /** How type changes that rewrite a table are planned (`zdm plan --type-changes`); default: the desired state's `options.typeChanges`, else column. */
+  readonly typeChanges?: TypeChangePath;
   /**
    * The desired state, already loaded from `desiredPath` (the CLI loads it before it connects, so
    * that a mistyped path is reported as such even when the database is unreachable).
@@ -204,6 +206,7 @@ async function planWith(
 ): Promise<MadePlan> {
   const { model: written, sources, sqlFiles } = loaded;
   const renames = options.renames ?? loaded.options?.renames;
+  const typeChanges = options.typeChanges ?? loaded.options?.typeChanges;
   let desired: DatabaseModel;
   try {
     desired = await normalizeDesired(client, written, live);
@@ -231,14 +234,16 @@ async function planWith(
   let changes: Change[] = [];
   let empty = new Set<string>();
   try {
-    changes = diffModels(live, desired);
+    changes = diffModels(live, desired, typeChangeOptions({ ...(typeChanges !== undefined ? { typeChanges } : {}) }));
     const slug = options.name ?? suggestSlug(changes);
     empty = await emptyTables(client, changedTables(live, desired));
     const outside = await rowsOutsidePartitions(
       client,
       changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
     );
-    const swaps = changes.some((c) => c.kind === 'partitionTable' || c.kind === 'unpartitionTable');
+    const swaps = changes.some(
+      (c) => c.kind === 'partitionTable' || c.kind === 'unpartitionTable' || c.kind === 'rewriteTable',
+    );
     const bypass = swaps && (await bypassesRowSecurity(client));
     result = planChanges(live, desired, {
       id: planId(createdAt, slug),
@@ -251,6 +256,7 @@ async function planWith(
       bypassesRowSecurity: bypass,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(renames !== undefined ? { renames } : {}),
+      ...(typeChanges !== undefined ? { typeChanges } : {}),
     });
   } catch (err) {
     if (err instanceof PlanningError && err.issues.some((i) => i.path)) {

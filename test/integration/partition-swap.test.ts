@@ -9,8 +9,13 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplyError, type ApplyEvent, applyPhase, planStatus } from '../../src/apply/index.js';
+import { rollbackPlan } from '../../src/apply/rollback.js';
+import { introspect } from '../../src/introspect/index.js';
+import { fingerprint } from '../../src/model/canonical.js';
+import { withoutJournal } from '../../src/model/objects.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
+import { planRefusal } from '../support/observed-locks.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
 import { startWorkload } from '../support/workload.js';
 
@@ -556,6 +561,41 @@ describe('a partition swap that cannot get its lock', () => {
   }, 120_000);
 });
 
+describe('zdm rollback of a partition swap before contract', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase('partition_swap_rollback');
+    await db.exec(SETUP);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('after backfill (shadow copied, its partitions and indexes built): the database is as before and the plan can be applied again', async () => {
+    const snapshot = async () => ({
+      schema: fingerprint(withoutJournal(await introspect(db.client))),
+      rows: await db.query(`SELECT count(*)::text AS n, sum(hashtext(o::text)::numeric)::text AS s FROM orders o`),
+      left: await db.query(`SELECT relname::text AS n FROM pg_class WHERE relname LIKE '%zdm%'`),
+    });
+    const before = await snapshot();
+    const made = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: await desiredFile('rb', desired()) });
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0 });
+    const dry = await rollbackPlan(db.client, made.plan, { dryRun: true });
+    const undo = dry.undone.flatMap((u) => u.sql).join('\n');
+    expect(undo).toMatch(/DROP TRIGGER IF EXISTS orders_zdm_sync ON public\.orders/);
+    expect(undo).toMatch(/DROP TABLE IF EXISTS public\.orders_zdm_shadow/);
+    await rollbackPlan(db.client, made.plan);
+    expect(await snapshot()).toEqual(before);
+    await applyPhase(db.client, made.plan, { phase: 'expand' });
+    expect(await db.query(`SELECT relkind FROM pg_class WHERE relname = 'orders_zdm_shadow'`)).toEqual([
+      { relkind: 'p' },
+    ]);
+    await rollbackPlan(db.client, made.plan);
+    expect(await snapshot()).toEqual(before);
+  }, 120_000);
+});
+
 // The shadow's non-unique indexes are built after the copy (issue 17), while the sync trigger keeps
 // writing the shadow: CONCURRENTLY on each partition, so a write of the live table does not wait for
 // the build. A build that waits for an old snapshot is killed with its backend (an INVALID index
@@ -674,14 +714,7 @@ describe('partition swap: plan-time refusals', () => {
     await db?.drop();
   });
 
-  const refusal = async (name: string, text: string): Promise<string> => {
-    const err = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: await desiredFile(name, text) }).catch(
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(Error);
-    const e = err as Error & { issues?: readonly { message: string }[] };
-    return [e.message, ...(e.issues ?? []).map((i) => i.message)].join('\n');
-  };
+  const refusal = async (name: string, text: string): Promise<string> => planRefusal(db, await desiredFile(name, text));
 
   it('refuses a key without the partition column, naming the key and the column to add', async () => {
     const msg = await refusal('pk', desired({ pk: 'id' }));

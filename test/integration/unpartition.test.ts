@@ -11,10 +11,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPhase } from '../../src/apply/index.js';
-import type { SqlStep } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
-import { heldLocks, relations } from '../support/observed-locks.js';
+import { observeApply, observedText, planRefusal } from '../support/observed-locks.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
 
 const SETUP = `
@@ -223,49 +222,22 @@ describe('unpartition locks', () => {
       desiredPath: await desiredFile('locks', desired()),
       batchSize: 2000,
     });
-    const steps = new Map(made.plan.phases.flatMap((p) => p.steps).map((s) => [s.id, s]));
-    const observed: { step: string; declared: string[]; held: string[] }[] = [];
     const expected = await checksum(db.client);
     // Before each transactional SQL step runs for real, the same statements run on another session
-    // inside BEGIN … ROLLBACK, and that session's relation locks are read from pg_locks.
-    const beforeStep = async (id: string) => {
-      const step = steps.get(id);
-      if (step?.kind !== 'sql' || !step.transaction) return;
-      const existing = await relations(observer);
-      await observer.query('BEGIN');
-      try {
-        for (const q of (step as SqlStep).sql) await observer.query(q);
-        // (A relation the step creates is not in `existing`: its lock is declared, not read.)
-        const before = new Set(existing.values());
-        observed.push({
-          step: `${id} ${step.summary}`,
-          declared: step.locks
-            .filter((l) => before.has(l.relation))
-            .map((l) => `${l.mode} on ${l.relation}`)
-            .sort(),
-          held: await heldLocks(observer, existing),
-        });
-      } finally {
-        await observer.query('ROLLBACK');
-      }
-    };
-    // During the copy, between batches: a write on another session to each partition completes at once
-    // (and is mirrored), under a lock_timeout that would make it fail if it queued.
-    const writes: number[] = [];
-    const afterBatch = async (_id: string, batches: number) => {
-      if (batches > 3) return;
-      const t = Date.now();
-      await writer.query(`SET lock_timeout = '500ms'`);
-      await writer.query(`UPDATE orders SET amount = amount + 1 WHERE id = $1`, [batches * 1000 + 7]);
-      await writer.query(`UPDATE orders SET amount = amount - 1 WHERE id = $1`, [batches * 1000 + 7]);
-      writes.push(Date.now() - t);
-    };
-    const testHooks = { beforeStep, afterBatch };
+    // inside BEGIN … ROLLBACK and its relation locks are read from pg_locks; between the first copy
+    // batches a write on a third session completes at once (and is mirrored).
+    const { observed, writes, testHooks } = observeApply(made.plan, observer, {
+      client: writer,
+      sql: [
+        `UPDATE orders SET amount = amount + 1 WHERE id = $batch * 1000 + 7`,
+        `UPDATE orders SET amount = amount - 1 WHERE id = $batch * 1000 + 7`,
+      ],
+    });
     await applyPhase(db.client, made.plan, { phase: 'expand', testHooks });
     await applyPhase(db.client, made.plan, { phase: 'backfill', allowHazards: [...ALLOW], pauseMs: 0, testHooks });
     await applyPhase(db.client, made.plan, { phase: 'contract', allowHazards: [...ALLOW], testHooks });
     console.log(
-      `unpartition locks (PG ${db.major}):\n${observed.map((o) => `  ${o.step}\n    declared ${o.declared.join(', ')}\n    held     ${o.held.join(', ')}`).join('\n')}\n  writes during the copy: ${writes.join(', ')} ms`,
+      `unpartition locks (PG ${db.major}):\n${observedText(observed)}\n  writes during the copy: ${writes.join(', ')} ms`,
     );
     expect(observed.map((o) => o.step.split(' ')[0])).toEqual([
       'expand.1',
@@ -297,14 +269,7 @@ describe('unpartition: plan-time refusals', () => {
     await db?.drop();
   });
 
-  const refusal = async (name: string, text: string): Promise<string> => {
-    const err = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath: await desiredFile(name, text) }).catch(
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(Error);
-    const e = err as Error & { issues?: readonly { message: string }[] };
-    return [e.message, ...(e.issues ?? []).map((i) => i.message)].join('\n');
-  };
+  const refusal = async (name: string, text: string): Promise<string> => planRefusal(db, await desiredFile(name, text));
 
   it('refuses a foreign key of another table the plain table would not be unique for, naming both', async () => {
     const msg = await refusal('fk', desired({ uniqueKey: false }));

@@ -115,3 +115,70 @@ export function useLockScenarios(label: string): {
     },
   };
 }
+
+/**
+ * Hooks for `applyPhase` (`testHooks`) that read, before each transactional SQL step runs for real,
+ * the relation locks its statements take: run on `observer` inside BEGIN … ROLLBACK. Only the
+ * relations that exist before the step are compared (a relation the step creates is declared, not
+ * read). And, between the first three batches of a copy, a write on `writer` under a 500 ms
+ * lock_timeout that would fail if it queued: `writes` holds how long each took.
+ */
+export function observeApply(
+  plan: Plan,
+  observer: pg.Client,
+  writer?: { readonly client: pg.Client; readonly sql: readonly string[] },
+): {
+  readonly observed: Observed[];
+  readonly writes: number[];
+  readonly testHooks: {
+    beforeStep(id: string): Promise<void>;
+    afterBatch(id: string, batches: number): Promise<void>;
+  };
+} {
+  const steps = new Map(plan.phases.flatMap((p) => p.steps).map((s) => [s.id, s]));
+  const observed: Observed[] = [];
+  const writes: number[] = [];
+  const beforeStep = async (id: string) => {
+    const step = steps.get(id);
+    if (step?.kind !== 'sql' || !step.transaction) return;
+    const existing = await relations(observer);
+    await observer.query('BEGIN');
+    try {
+      for (const q of step.sql) await observer.query(q);
+      const before = new Set(existing.values());
+      observed.push({
+        step: `${id} ${step.summary}`,
+        declared: step.locks
+          .filter((l) => before.has(l.relation))
+          .map((l) => `${l.mode} on ${l.relation}`)
+          .sort(),
+        held: await heldLocks(observer, existing),
+      });
+    } finally {
+      await observer.query('ROLLBACK');
+    }
+  };
+  const afterBatch = async (_id: string, batches: number) => {
+    if (writer === undefined || batches > 3) return;
+    const t = Date.now();
+    await writer.client.query(`SET lock_timeout = '500ms'`);
+    for (const q of writer.sql) await writer.client.query(q.replaceAll('$batch', String(batches)));
+    writes.push(Date.now() - t);
+  };
+  return { observed, writes, testHooks: { beforeStep, afterBatch } };
+}
+
+/** Prints what `observeApply` read, one step per entry: declared and held locks. */
+export function observedText(observed: readonly Observed[]): string {
+  return observed
+    .map((o) => `  ${o.step}\n    declared ${o.declared.join(', ')}\n    held     ${o.held.join(', ')}`)
+    .join('\n');
+}
+
+/** The message of the error `makePlan` fails with, and of each of its issues, one per line. */
+export async function planRefusal(db: TestDatabase, desiredPath: string): Promise<string> {
+  const err = await makePlan(db.client, { scratchUrl: adminUrl(), desiredPath }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  const e = err as Error & { issues?: readonly { message: string }[] };
+  return [e.message, ...(e.issues ?? []).map((i) => i.message)].join('\n');
+}

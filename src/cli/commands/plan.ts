@@ -67,6 +67,10 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       description: 'Rename in place, no copy: each application version on its own version schema of views',
       command: '<%= config.bin %> plan --schema schema/ --renames views',
     },
+    {
+      description: 'Change integer to bigint by copying the table into a new one (a third of the WAL, no bloat)',
+      command: '<%= config.bin %> plan --schema schema/ --type-changes swap',
+    },
   ];
 
   static override flags = {
@@ -88,6 +92,11 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
       summary:
         'How renames are planned: copy (a second column kept in sync and backfilled) or views (renamed in place, each application version on its own version schema of views; README "Choosing a rename path"). Default: the desired state\'s options.renames, else copy.',
       options: ['copy', 'views'],
+    }),
+    'type-changes': Flags.string({
+      summary:
+        'How a column type change that rewrites a plain table (integer → bigint) is planned: column (a replacement column kept in sync, backfilled in batches and renamed into place) or swap (the table copied into a new one with the desired types and swapped in by contract: about a third of the WAL, no bloat; README "Choosing a type change path"). Default: the desired state\'s options.typeChanges, else column.',
+      options: ['column', 'swap'],
     }),
     'batch-size': Flags.integer({ summary: 'Rows per backfill batch written into the plan.', default: 5000, min: 1 }),
     preflight: Flags.boolean({
@@ -193,6 +202,7 @@ command exits 2 (after writing the plan): the plan would be refused there as dri
         loaded,
         batchSize: flags['batch-size'],
         ...(flags.renames !== undefined ? { renames: flags.renames as 'copy' | 'views' } : {}),
+        ...(flags['type-changes'] !== undefined ? { typeChanges: flags['type-changes'] as 'column' | 'swap' } : {}),
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags['scratch-url'] ? { scratchUrl: flags['scratch-url'] } : {}),
         preflight: flags.check || !flags.preflight ? false : { budgetMs: preflightBudgetMs },

@@ -35,6 +35,25 @@ describe('diffModels', () => {
     expect(diffModels(tables(users), reordered)).toEqual([]);
   });
 
+  test('typeChanges swap: a type change that rewrites a plain table is one rewriteTable change, a binary-coercible one is not', () => {
+    const live = tables(table('t', [col('a', 'integer'), col('v', 'character varying(20)'), col('b', 'text')]));
+    const retyped = tables(table('t', [col('a', 'bigint'), col('v', 'character varying(20)'), col('b', 'text')]));
+    const widened = tables(table('t', [col('a', 'integer'), col('v', 'character varying(40)'), col('b', 'text')]));
+    const swapped = diffModels(live, retyped, { typeChanges: 'swap' });
+    expect(kinds(swapped)).toEqual(['rewriteTable']);
+    expect(kinds(diffModels(live, retyped))).toEqual(['replaceColumn']);
+    expect(kinds(diffModels(live, retyped, { typeChanges: 'column' }))).toEqual(['replaceColumn']);
+    expect(kinds(diffModels(live, widened, { typeChanges: 'swap' }))).toEqual(['alterColumn']);
+    // A partitioned table keeps the replacement column (the swap of a partitioned table is another change).
+    const parted = (type: string) =>
+      tables({
+        ...table('t', [col('a', type), col('d', 'date')]),
+        partitionBy: { strategy: 'range', columns: ['d'] },
+        partitions: [partition('t_1', range('2024-01-01', '2025-01-01'))],
+      });
+    expect(kinds(diffModels(parted('integer'), parted('bigint'), { typeChanges: 'swap' }))).toContain('replaceColumn');
+  });
+
   test('desired-only directives (using) and live-only facts (index validity on equal indexes is a repair) are not differences', () => {
     const withUsing = withTable(tables(users), 'users', (t) => ({
       ...t,

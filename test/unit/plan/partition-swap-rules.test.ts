@@ -50,6 +50,8 @@ interface Case {
   readonly desiredViews?: Case['views'];
   /** Edges of the live dependency graph from objects zdm does not manage. */
   readonly unmanaged?: readonly Dependency[];
+  /** A table rewrite (`typeChanges: swap`): plain → plain with column types changed. */
+  readonly rewrite?: boolean;
 }
 
 const d = col('d', 'date', { nullable: false });
@@ -97,8 +99,22 @@ function facts(c: Case): SwapFacts {
     rowsOutsidePartitions: { 'public.t': c.outside ?? 0 },
     bypassesRowSecurity: c.bypass ?? false,
   });
-  return { ctx, live, want, ref: { schema: 'public', name: 't' }, partitionColumns: partitionColumns(want) };
+  return {
+    ctx,
+    live,
+    want,
+    ref: { schema: 'public', name: 't' },
+    partitionColumns: partitionColumns(want),
+    ...(c.rewrite ? { rewrite: true } : {}),
+  };
 }
+
+/** A rewrite of t (id `idType` as the key, n integer → `nType`): plain → plain. */
+const rewrite = (idType: string, nType: string, n: Partial<Column> = {}): Case => ({
+  rewrite: true,
+  live: table('t', [col('id', 'integer', { nullable: false }), col('n', 'integer')], { primaryKey: pk(['id']) }),
+  want: table('t', [col('id', idType, { nullable: false }), col('n', nType, n)], { primaryKey: pk(['id']) }),
+});
 
 const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed: Case }>> = {
   'key-without-partition-key': {
@@ -112,6 +128,14 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
   'column-changes': {
     refused: { want: wantT({}, [id(), col('d', 'timestamp with time zone', { nullable: false })]) },
     allowed: { want: wantT({}, [id(), col('d', 'date', { nullable: false, comment: 'comments are not compared' })]) },
+  },
+  'rewrite-using': {
+    refused: rewrite('integer', 'bigint', { using: 'n * 2' }),
+    allowed: rewrite('integer', 'bigint'),
+  },
+  'rewrite-key-type': {
+    refused: rewrite('text', 'bigint'),
+    allowed: rewrite('bigint', 'bigint'),
   },
   'column-is-dropped': {
     refused: { live: liveT([id(), d, col('x', 'text')]) },

@@ -4,7 +4,13 @@
  * sequences and identities carried over; and the facts about the desired partitions the refusal
  * rules and the hazards need.
  */
-import type { PartitionTable, RelationRef, UnpartitionTable } from '../../../diff/changes.js';
+import {
+  type PartitionTable,
+  type RelationRef,
+  type RewriteTable,
+  rewrittenTypes,
+  type UnpartitionTable,
+} from '../../../diff/changes.js';
 import { elementTypeName } from '../../../model/composite-types.js';
 import { qualified } from '../../../model/names.js';
 import { objectKey } from '../../../model/objects.js';
@@ -169,6 +175,10 @@ export interface Swap {
   readonly ref: RelationRef;
   /** Partitioned → plain (an unpartition): the live table is the partitioned one. */
   readonly reverse: boolean;
+  /** Plain → plain with column types changed (a rewrite, `typeChanges: swap`). */
+  readonly rewrite: boolean;
+  /** A rewrite's changed columns, each with its desired type: the mirror, copy and verify convert them. */
+  readonly casts: Readonly<Record<string, string>>;
   /** The live table's partitions (reverse only): every lock on the live table is taken on them too. */
   readonly livePartitions: readonly RelationRef[];
   readonly live: Table;
@@ -250,7 +260,7 @@ function carriedGrants(live: Table, want: Table): Pick<Swap, 'grants' | 'columnG
   };
 }
 
-export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTable): Swap {
+export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTable | RewriteTable): Swap {
   const live = ch.from;
   const ref = { schema: live.schema, name: live.name };
   const key = rowKey(live)!;
@@ -259,6 +269,8 @@ export function decideSwap(ctx: PlanContext, ch: PartitionTable | UnpartitionTab
   return {
     ref,
     reverse: ch.kind === 'unpartitionTable',
+    rewrite: ch.kind === 'rewriteTable',
+    casts: ch.kind === 'rewriteTable' ? rewrittenTypes(ch.from, ch.to) : {},
     livePartitions: partitionRefs(live),
     live,
     want: ch.to,

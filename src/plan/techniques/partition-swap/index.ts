@@ -39,33 +39,23 @@
  * The technique in three parts: rules.ts (why it cannot be planned), decide.ts (what happens, as
  * data) and steps.ts (the steps, with their SQL, locks and model edits).
  */
-import type { PartitionTable, UnpartitionTable } from '../../../diff/changes.js';
+import type { PartitionTable, RewriteTable, UnpartitionTable } from '../../../diff/changes.js';
 import { docPath } from '../../../diff/paths.js';
 import { qualified } from '../../../model/names.js';
 import type { PlanContext } from '../../context.js';
 import { decideSwap, partitionColumns, uncoveredRanges } from './decide.js';
-import { swapRefusals } from './rules.js';
+import { type SwapFacts, swapRefusals } from './rules.js';
 import { swapSteps } from './steps.js';
 
 export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
-  const live = ch.from;
-  const want = ch.to;
-  const ref = { schema: live.schema, name: live.name };
-  const object = `table ${qualified(ref.schema, ref.name)}`;
-  const refusals = swapRefusals({ ctx, live, want, ref, partitionColumns: partitionColumns(want) });
-  for (const r of refusals) {
-    if (r.object !== undefined) ctx.issue(r.object.name, r.message, r.object.path);
-    else ctx.issue(object, r.message, docPath(['schemas', want.schema, 'tables', want.name, ...(r.at ?? [])]));
-  }
-  const uncovered = uncoveredRanges(want);
+  const uncovered = uncoveredRanges(ch.to);
   if (uncovered.length > 0) {
     ctx.warn(
-      `${object}: no partition and no default partition for rows ${uncovered.join('; ')}: once the sync trigger is installed, ` +
+      `table ${qualified(ch.from.schema, ch.from.name)}: no partition and no default partition for rows ${uncovered.join('; ')}: once the sync trigger is installed, ` +
         'the application cannot write such rows (add a default partition to accept them)',
     );
   }
-  if (refusals.length > 0) return;
-  swapSteps(ctx, decideSwap(ctx, ch));
+  planSwap(ctx, ch, { partitionColumns: partitionColumns(ch.to) });
 }
 
 /**
@@ -76,11 +66,34 @@ export function planPartitionTable(ctx: PlanContext, ch: PartitionTable): void {
  * other tables and drops the retired partitioned table with its partitions.
  */
 export function planUnpartitionTable(ctx: PlanContext, ch: UnpartitionTable): void {
+  planSwap(ctx, ch, { partitionColumns: [], reverse: true });
+}
+
+/**
+ * A column type change that would rewrite a plain table, planned as a table swap (`typeChanges:
+ * swap`): the same steps, the shadow a plain table with the desired column types. The mirror writes
+ * each changed column as `(NEW."col")::type`, the copy reads it as `"col"::type` (through COPY, one
+ * WAL record per page of rows) and the verify step compares the live side converted the same way.
+ * Contract swaps the names as for a partition swap. What it saves over the replacement column
+ * (columns.ts): every row is written once, into a table that starts empty (no new row version in the
+ * live table, so no update of its indexes and no dead tuples left behind), and the new table's
+ * indexes other than its keys are built once, after the copy.
+ */
+export function planRewriteTable(ctx: PlanContext, ch: RewriteTable): void {
+  planSwap(ctx, ch, { partitionColumns: [], rewrite: true });
+}
+
+/** Every refusal reported at the table's desired-state path (or the other object's), else the steps. */
+function planSwap(
+  ctx: PlanContext,
+  ch: PartitionTable | UnpartitionTable | RewriteTable,
+  how: Pick<SwapFacts, 'partitionColumns' | 'reverse' | 'rewrite'>,
+): void {
   const live = ch.from;
   const want = ch.to;
   const ref = { schema: live.schema, name: live.name };
   const object = `table ${qualified(ref.schema, ref.name)}`;
-  const refusals = swapRefusals({ ctx, live, want, ref, partitionColumns: [], reverse: true });
+  const refusals = swapRefusals({ ctx, live, want, ref, ...how });
   for (const r of refusals) {
     if (r.object !== undefined) ctx.issue(r.object.name, r.message, r.object.path);
     else ctx.issue(object, r.message, docPath(['schemas', want.schema, 'tables', want.name, ...(r.at ?? [])]));

@@ -34,13 +34,26 @@ export interface SwapFacts {
   readonly partitionColumns: readonly string[];
   /** Partitioned → plain: the swap in reverse. */
   readonly reverse?: boolean;
+  /** Plain → plain with column types changed (`typeChanges: swap`). */
+  readonly rewrite?: boolean;
 }
 
 /** What the swap does to the table, for messages. */
 const doing = (f: SwapFacts): string =>
-  f.reverse ? 'turning the partitioned table into a plain table' : 'partitioning the table';
-const being = (f: SwapFacts): string => (f.reverse ? 'being turned into a plain table' : 'being partitioned');
-const newTable = (f: SwapFacts): string => (f.reverse ? 'the plain table' : 'the partitioned table');
+  f.rewrite
+    ? 'rewriting the table into a new one (typeChanges: swap)'
+    : f.reverse
+      ? 'turning the partitioned table into a plain table'
+      : 'partitioning the table';
+const being = (f: SwapFacts): string =>
+  f.rewrite ? 'being rewritten into a new table' : f.reverse ? 'being turned into a plain table' : 'being partitioned';
+const newTable = (f: SwapFacts): string =>
+  f.rewrite ? 'the new table' : f.reverse ? 'the plain table' : 'the partitioned table';
+/** The new table is a plain one (an unpartition or a rewrite). */
+const plainTarget = (f: SwapFacts): boolean => f.reverse === true || f.rewrite === true;
+
+/** Integer types a key column of a rewrite may move between: the copy and the trigger compare them as they are. */
+const INTEGERS = new Set(['smallint', 'integer', 'bigint']);
 
 /** A reason, on the table (at a path below its own in the desired state) or on another object. */
 export interface Refusal {
@@ -64,8 +77,10 @@ export interface Check<X> {
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 /** A column as the swap compares it: its privileges are carried by the swap (desired or live, steps.ts). */
-const comparableColumn = (c: Column): string => {
+const comparableColumn = (c: Column, rewrite = false): string => {
   const { kind: _k, comment: _c, grants: _g, ...rest } = withoutDirectives(c);
+  // A rewrite changes column types: the rest of the column must stay.
+  if (rewrite) return stableStringify({ ...rest, type: undefined });
   return stableStringify(rest);
 };
 const on = (message: string, ...at: string[]): Refusal => ({ message, at });
@@ -176,8 +191,43 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       {
         name: 'column-changes',
         refuse: (f, { live, want }) =>
-          want && live && comparableColumn(live) !== comparableColumn(want)
-            ? onColumn(want, `changes too: change it in a plan of its own before ${doing(f)}`)
+          want && live && comparableColumn(live, f.rewrite) !== comparableColumn(want, f.rewrite)
+            ? onColumn(
+                want,
+                f.rewrite
+                  ? `changes more than its type: change the rest in a plan of its own before ${doing(f)}`
+                  : `changes too: change it in a plan of its own before ${doing(f)}`,
+              )
+            : undefined,
+      },
+      {
+        // The copy converts with a plain cast; a `using` expression is the replacement column's.
+        name: 'rewrite-using',
+        refuse: (f, { live, want }) =>
+          f.rewrite && want?.using !== undefined && live !== undefined && live.type !== want.type
+            ? on(
+                `column ${want.name}: a \`using\` expression is not supported by ${doing(f)}: the copy converts each value with a cast to ${want.type}; plan it with typeChanges: column`,
+                'columns',
+                want.name,
+                'using',
+              )
+            : undefined,
+      },
+      {
+        // The copy finds a row's copy, and the trigger the row to delete, by comparing the live key
+        // with the new table's: values of both types must compare as equal (integers do).
+        name: 'rewrite-key-type',
+        refuse: (f, { live, want }) =>
+          f.rewrite &&
+          live !== undefined &&
+          want !== undefined &&
+          live.type !== want.type &&
+          (rowKey(f.live) ?? []).includes(live.name) &&
+          !(INTEGERS.has(live.type) && INTEGERS.has(want.type))
+            ? onColumn(
+                want,
+                `is in the table's key (${(rowKey(f.live) ?? []).join(', ')}): ${doing(f)} changes a key column's type only between smallint, integer and bigint; plan it with typeChanges: column`,
+              )
             : undefined,
       },
       {
@@ -207,7 +257,7 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
         refuse: (f) =>
           rowKey(f.live) === undefined
             ? on(
-                `the live table has no primary key or unique key over NOT NULL columns: zdm needs one to keep ${f.reverse ? 'the plain' : 'the partitioned'} copy in step and to copy in batches; add one in a plan of its own first`,
+                `the live table has no primary key or unique key over NOT NULL columns: zdm needs one to keep ${plainTarget(f) ? (f.rewrite ? 'the new' : 'the plain') : 'the partitioned'} copy in step and to copy in batches; add one in a plan of its own first`,
               )
             : undefined,
       },
@@ -257,11 +307,12 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       },
       {
         name: 'referenced-columns-not-unique',
-        refuse: ({ ctx, ref, want, partitionColumns, reverse }, [owner, fk]) => {
+        refuse: (facts, [owner, fk]) => {
+          const { ctx, ref, want, partitionColumns } = facts;
           const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
           const cols = fk.references.columns;
           if (!kept || uniqueSets(want).some((u) => sameSet(u.columns, cols))) return undefined;
-          if (reverse) {
+          if (plainTarget(facts)) {
             return fkOn(
               owner,
               fk,
@@ -282,13 +333,14 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
       },
       {
         name: 'partitioned-referencing-table-before-18',
-        refuse: ({ ctx, ref, reverse }, [owner, fk]) => {
+        refuse: (facts, [owner, fk]) => {
+          const { ctx, ref } = facts;
           const kept = ctx.desiredRelation(owner)?.foreignKeys.some((f) => f.name === fk.name) ?? false;
           return kept && ctx.isPartitioned(owner) && ctx.input.serverMajor < 18
             ? fkOn(
                 owner,
                 fk,
-                `would be re-pointed NOT VALID at the ${reverse ? 'plain' : 'partitioned'} ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
+                `would be re-pointed NOT VALID at the ${facts.rewrite ? 'new' : facts.reverse ? 'plain' : 'partitioned'} ${qualifiedRef(ref)}, which PostgreSQL ${ctx.input.serverMajor} refuses on a partitioned table (it needs 18)`,
               )
             : undefined;
         },
@@ -324,8 +376,8 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     rules: [
       {
         name: 'not-valid-foreign-key-before-18',
-        refuse: ({ ctx, reverse }, f) =>
-          !reverse && !f.valid && ctx.input.serverMajor < 18
+        refuse: (facts, f) =>
+          !plainTarget(facts) && !f.valid && facts.ctx.input.serverMajor < 18
             ? on(`foreign key ${f.name} NOT VALID on a partitioned table needs PostgreSQL 18`, 'foreignKeys', f.name)
             : undefined,
       },

@@ -5,6 +5,7 @@
 import { type RelationRef, replicaIdentityText } from '../../../diff/changes.js';
 import { tableWithoutDirectives } from '../../../model/directives.js';
 import { qualified, qualifiedRef } from '../../../model/names.js';
+import { objectKey } from '../../../model/objects.js';
 import type { DatabaseModel, Index, Partition, PrimaryKey, RelationParts, Table } from '../../../model/types.js';
 import { displayType } from '../../../model/types-text.js';
 import { commentSql, tableCommentsSql } from '../../../sql/comments.js';
@@ -61,6 +62,7 @@ import { planMaterializedRebuildAfter } from '../materialized-views.js';
 import { createPolicyStatements, policyReadLocks } from '../policies.js';
 import { bodyLocks, routineTouch } from '../routines.js';
 import { planValidation } from '../validate.js';
+import { claimViews, rebuildClaimed, viewsReading } from '../views.js';
 import { partitionRefs, type Swap } from './decide.js';
 
 /** The names the swap makes. */
@@ -148,6 +150,7 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     key: swap.key,
     partitionColumns: swap.partitionColumns,
     guard: swap.guard,
+    ...castsOf(swap),
   };
   const s: Scope = { ctx, swap, n, mirror };
   const later = createShadowStep(s);
@@ -172,7 +175,7 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
     planValidation(ctx, at.contract('swapTables'), owner, {
       kind: 'foreignKey',
       name: fk.name,
-      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the ${swap.reverse ? 'plain' : 'partitioned'} ${qualifiedRef(swap.ref)}`,
+      summary: `validate foreign key ${fk.name} on ${qualifiedRef(owner)} against the ${copyNoun(swap)} ${qualifiedRef(swap.ref)}`,
       locks: [lock(owner, 'SHARE UPDATE EXCLUSIVE', 'scan'), lock(swap.ref, 'ROW SHARE', 'scan')],
     });
   }
@@ -180,6 +183,16 @@ export function swapSteps(ctx: PlanContext, swap: Swap): void {
   // swapped in by rename and the old ones dropped, before the retired table goes.
   for (const [from, to] of swap.materializedViews) planMaterializedRebuildAfter(ctx, from, to, swap.ref);
   dropRetiredStep(s);
+}
+
+/** What the new table is, for summaries: `partitioned`, `plain` (an unpartition) or `rewritten`. */
+function copyNoun(swap: Swap): string {
+  return swap.rewrite ? 'rewritten' : swap.reverse ? 'plain' : 'partitioned';
+}
+
+/** A rewrite's casts, for the step and the mirror (nothing for a partition swap: its plan is unchanged). */
+function castsOf(swap: Swap): { casts?: Readonly<Record<string, string>> } {
+  return Object.keys(swap.casts).length > 0 ? { casts: swap.casts } : {};
 }
 
 /** `mode` on the live table and, when it is the partitioned one, on each of its partitions (PostgreSQL locks them too). */
@@ -210,7 +223,8 @@ function indexesAfterCopy(t: Table): Index[] {
  * Expand: the shadow, empty, with everything the desired table declares (keys and indexes under
  * temporary names) but the indexes built after the copy, which it returns.
  */
-function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): Index[] {
+function createShadowStep({ ctx, swap, n }: Scope): Index[] {
+  const { ref, want, reverse } = swap;
   // Privileges, row level security and policies come at the swap (swapStep): before it, policies
   // would filter the sync trigger's copies, and no one but zdm has any business with the shadow.
   const full: Table = untilSwap({
@@ -249,11 +263,16 @@ function createShadowStep({ ctx, swap: { ref, want, reverse }, n }: Scope): Inde
   ctx.add(
     at.expand('tables'),
     sqlStep(
-      reverse
-        ? `create ${qualifiedRef(n.shadow)}, the plain copy of the partitioned ${qualifiedRef(ref)} (${built})`
-        : `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, ${built})`,
+      swap.rewrite
+        ? `create ${qualifiedRef(n.shadow)}, the copy of ${qualifiedRef(ref)} with ${Object.entries(swap.casts)
+            .map(([c, t]) => `${c} ${t}`)
+            .join(', ')} (${built})`
+        : reverse
+          ? `create ${qualifiedRef(n.shadow)}, the plain copy of the partitioned ${qualifiedRef(ref)} (${built})`
+          : `create ${qualifiedRef(n.shadow)}, the partitioned copy of ${qualifiedRef(ref)} (${parts} partition${parts === 1 ? '' : 's'}, ${built})`,
       sql,
-      { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks] },
+      // zdm rollback: the shadow goes, with its partitions, keys, indexes and the rows copied into it.
+      { locks: [lock(n.shadow, 'ACCESS EXCLUSIVE'), ...fkLocks], undo: [dropTableSql(n.shadow, { ifExists: true })] },
     ),
     (m) => mapSchema(m, ref.schema, (x) => ({ ...x, tables: [...x.tables, created] })),
     [tableTouch(n.shadow)],
@@ -411,7 +430,7 @@ function mirrorStep({ ctx, swap, n, mirror }: Scope): void {
       `keep ${qualifiedRef(n.shadow)} in step with ${qualifiedRef(swap.ref)}: AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers mirror every write` +
         (swap.reverse ? ' (the row trigger is cloned to every partition)' : ''),
       createMirrorSql(mirror),
-      { locks: liveLocks(swap, 'SHARE ROW EXCLUSIVE'), hazards },
+      { locks: liveLocks(swap, 'SHARE ROW EXCLUSIVE'), hazards, undo: dropMirrorSql(mirror, { ifExists: true }) },
     ),
     noEdit,
     [tableTouch(swap.ref), tableTouch(n.shadow)],
@@ -431,6 +450,7 @@ function copyStep({ ctx, swap, n, mirror }: Scope): void {
     // Under `for-share` the rows' locks must be the batch's own, so they are read in its transaction.
     insert: guard === 'repair' ? 'copy' : 'anti-join',
     match,
+    ...castsOf(swap),
   };
   const ks = keyset(key);
   ctx.add(
@@ -476,7 +496,8 @@ function verifyStep({ ctx, swap, n }: Scope, placement: Placement, summary: stri
       from: ref,
       to: n.shadow,
       columns,
-      sql: [checksumSql(ref, columns), checksumSql(n.shadow, columns)],
+      ...castsOf(swap),
+      sql: [checksumSql(ref, columns, swap.casts), checksumSql(n.shadow, columns)],
       locks: [...liveLocks(swap, 'ACCESS SHARE', 'scan'), lock(n.shadow, 'ACCESS SHARE', 'scan')],
       hazards: ['long-running'],
     },
@@ -487,12 +508,23 @@ function verifyStep({ ctx, swap, n }: Scope, placement: Placement, summary: stri
 
 /** Contract: the swap, in one transaction under ACCESS EXCLUSIVE on both tables. */
 function swapStep({ ctx, swap, n, mirror }: Scope): void {
-  const { ref, live, want, views, repointed } = swap;
+  const { ref, live, want, repointed } = swap;
+  // A rewrite changes the type of columns views may read: CREATE OR REPLACE VIEW cannot change a
+  // view column's type, so those views (and what reads them) are dropped and created again here.
+  const rebuilt = swap.rewrite
+    ? claimViews(
+        ctx,
+        Object.keys(swap.casts).flatMap((c) => viewsReading(ctx, ref, c)),
+      )
+    : new Set<string>();
+  const rebuild = rebuildClaimed(ctx, rebuilt, 'contract');
+  const views = swap.views.filter((v) => !rebuilt.has(objectKey(v.kind, v.schema, v.name)));
   const sql: string[] = [lockTablesSql([ref, n.shadow], 'ACCESS EXCLUSIVE')];
   // The full comparison ran just before (contract's verify step, no lock); under the lock only what
   // could have broken the sync since is checked: both triggers still there and enabled for ordinary
   // sessions. Counting both tables here would hold ACCESS EXCLUSIVE for ~0.5 s per million rows.
   sql.push(mirrorIntactSql(mirror));
+  if (rebuild !== undefined) sql.push(...rebuild.drop);
   // Views over the table follow it by OID to the retired name: their definitions are read before
   // the renames, with every name schema-qualified (empty search_path), and replaced after them, so
   // that they read the partitioned table (CREATE OR REPLACE keeps their OID, grants and dependents).
@@ -542,12 +574,18 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
   for (const t of triggers) sql.push(...createUserTriggerStatements(t));
   const carried = carriedSql(ctx, swap);
   sql.push(...carried.sql);
+  if (rebuild !== undefined) {
+    // Under the session's search_path again, as expand would create them (carriedSql resets it when
+    // it has statements of its own).
+    if (views.length > 0 && carried.sql.length === 0) sql.push('SET LOCAL search_path TO DEFAULT');
+    sql.push(...rebuild.create);
+  }
   const final = tableWithoutDirectives(want);
   const retiredTable: Table = { ...withRenamedParts(live, n.old), name: n.retired.name };
   ctx.add(
     at.contract('swapTables'),
     sqlStep(
-      `swap ${qualifiedRef(ref)} for its ${swap.reverse ? 'plain' : 'partitioned'} copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
+      `swap ${qualifiedRef(ref)} for its ${copyNoun(swap)} copy: ${qualifiedRef(ref)} becomes ${qualifiedRef(n.retired)}, ${qualifiedRef(n.shadow)} becomes ${qualifiedRef(ref)}` +
         (repointed.length > 0
           ? `; ${repointed.length} foreign key${repointed.length === 1 ? '' : 's'} re-pointed NOT VALID`
           : '') +
@@ -557,9 +595,11 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
         (triggers.length > 0
           ? `; trigger${triggers.length === 1 ? '' : 's'} ${triggers.map((t) => t.name).join(', ')} moved to it`
           : '') +
-        carried.notes.map((x) => `; ${x}`).join(''),
+        carried.notes.map((x) => `; ${x}`).join('') +
+        (rebuild !== undefined ? `; ${rebuild.note}` : ''),
       sql,
       {
+        ...(rebuild !== undefined && rebuild.hazards.length > 0 ? { hazards: [...rebuild.hazards] } : {}),
         locks: [
           ...liveLocks(swap, 'ACCESS EXCLUSIVE'),
           lock(n.shadow, 'ACCESS EXCLUSIVE'),
@@ -567,6 +607,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
           ...repointed.map(([owner]) => lock(owner, 'ACCESS EXCLUSIVE')),
           ...views.map((v) => lock({ schema: v.schema, name: v.name }, 'ACCESS EXCLUSIVE')),
           ...carried.locks,
+          ...(rebuild?.locks ?? []),
         ],
       },
     ),
@@ -581,7 +622,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
           foreignKeys: x.foreignKeys.map((f) => (f.name === fk.name ? { ...f, valid: false } : f)),
         }));
       }
-      return out;
+      return rebuild !== undefined ? rebuild.edit(out) : out;
     },
     [
       tableTouch(ref),
@@ -589,6 +630,7 @@ function swapStep({ ctx, swap, n, mirror }: Scope): void {
       tableTouch(n.retired),
       ...repointed.map(([o]) => tableTouch(o)),
       ...swap.routines.map(routineTouch),
+      ...(rebuild?.touches ?? []),
     ],
   );
 }
@@ -611,7 +653,7 @@ function dropRetiredStep({ ctx, swap, n }: Scope): void {
   ctx.add(
     at.contract('dropTables'),
     sqlStep(
-      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the partition swap, and its data` +
+      `drop ${qualifiedRef(n.retired)}, the table ${qualifiedRef(ref)} was before the ${swap.rewrite ? 'rewrite' : 'partition swap'}, and its data` +
         (swap.livePartitions.length > 0 ? ` (with its ${swap.livePartitions.length} partitions)` : ''),
       [dropTableSql(n.retired)],
       {
