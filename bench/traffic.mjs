@@ -358,6 +358,18 @@ export const SCENARIOS = [
     naive: 'ALTER TABLE orders ALTER COLUMN id TYPE bigint',
   },
   {
+    name: 'integer-to-bigint-swap',
+    title:
+      'orders.id (identity primary key) integer → bigint through a new table (--type-changes swap: shadow table with the bigint key, sync trigger, copy through COPY, verify, swap)',
+    workload: 'one application version throughout (it reads and updates by id, whichever its type)',
+    plan: { typeChanges: 'swap' },
+    edit: (m) =>
+      mapTable(m, 'orders', (t) => ({
+        ...t,
+        columns: t.columns.map((c) => (c.name === 'id' ? { ...c, type: 'bigint' } : c)),
+      })),
+  },
+  {
     name: 'partition-swap',
     title: 'orders becomes partitioned by range of created_at (shadow table, sync trigger, copy, verify, swap)',
     workload:
@@ -457,7 +469,7 @@ async function runScenario(adminUrl, major, scenario, tmp) {
     const live = withoutJournal(await introspect(c));
     const desiredFile = path.join(tmp, `${scenario.name}.yaml`);
     writeFileSync(desiredFile, writeDesiredState(scenario.edit(live), { schemaPath: '' }));
-    const made = await makePlan(c, { desiredPath: desiredFile, name: scenario.name });
+    const made = await makePlan(c, { desiredPath: desiredFile, name: scenario.name, ...scenario.plan });
     if (made.empty) throw new Error(`${scenario.name}: the plan is empty`);
     const allowHazards = [...new Set(made.plan.phases.flatMap((p) => p.steps.flatMap((s) => s.hazards)))];
     const application = app();
@@ -502,7 +514,7 @@ async function runScenario(adminUrl, major, scenario, tmp) {
       await workload.stop();
     }
     const reports = await Promise.all(sessions);
-    const again = failure ? undefined : await makePlan(c, { desiredPath: desiredFile });
+    const again = failure ? undefined : await makePlan(c, { desiredPath: desiredFile, ...scenario.plan });
     // No row lost or duplicated on the way (the application never deletes): the loaded rows plus the
     // application's committed inserts.
     const inserted = workload.samples.filter((x) => x.kind === 'insert' && !x.error).length;

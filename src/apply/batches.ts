@@ -101,6 +101,20 @@ export function pauseAfter(s: Pick<Settings, 'pauseMs' | 'pauseRatio'>, batchMs:
   return Math.round(s.pauseMs + s.pauseRatio * batchMs);
 }
 
+/**
+ * What a batch's statements run under (runBatchLoop, and a copy's reader session beside the batch):
+ * lock waits bounded by `lockTimeoutMs`, the backfill statement_timeout, and the key's index for the
+ * key range (enable_seqscan and enable_sort off: see runBatchLoop).
+ */
+export function batchSettings(s: Settings, lockTimeoutMs: number): Record<string, string> {
+  return {
+    lock_timeout: msSetting(lockTimeoutMs),
+    statement_timeout: msSetting(s.backfillStatementTimeoutMs),
+    enable_seqscan: 'off',
+    enable_sort: 'off',
+  };
+}
+
 export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Promise<BatchLoopOutcome> {
   const { c, plan, s } = ctx;
   const target = Math.max(1, loop.targetSize);
@@ -136,14 +150,7 @@ export async function runBatchLoop<P>(ctx: RunContext, loop: BatchLoop<P>): Prom
   // was one disk sync per batch, which the single UPDATE pays once.
   const begin =
     'BEGIN ISOLATION LEVEL READ COMMITTED; ' +
-    setLocalSql({
-      lock_timeout: msSetting(loop.lockTimeoutMs),
-      statement_timeout: msSetting(s.backfillStatementTimeoutMs),
-      enable_seqscan: 'off',
-      enable_sort: 'off',
-      synchronous_commit: 'off',
-      ...loop.settings,
-    });
+    setLocalSql({ ...batchSettings(s, loop.lockTimeoutMs), synchronous_commit: 'off', ...loop.settings });
   let done = false;
   while (!done) {
     await waitForReplicas(ctx, loop.stepId, lag);

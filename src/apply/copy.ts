@@ -61,8 +61,8 @@ import {
   rowDifferenceSql,
 } from '../sql/rows.js';
 import { setLocalSql, setSessionSql } from '../sql/session.js';
-import { type BatchLoopOutcome, batched, earlierRuns, runBatchLoop } from './batches.js';
-import type { RunContext } from './context.js';
+import { type BatchLoopOutcome, batched, batchSettings, earlierRuns, runBatchLoop } from './batches.js';
+import type { RunContext, Settings } from './context.js';
 import { ApplyError } from './errors.js';
 import { SideSession } from './guard.js';
 import { ensureCursor, type JournalCursor, stepDone, stepStarting } from './journal.js';
@@ -87,6 +87,9 @@ const UNIQUE_VIOLATION = '23505';
 
 /** Below PostgreSQL's default deadlock_timeout (1 s); see the module comment. */
 const COPY_LOCK_TIMEOUT_MS = 500;
+
+/** The lock_timeout of a copy batch, and of its reader's session. */
+const copyLockTimeoutMs = (s: Settings): number => Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS);
 
 async function keyTypes(ctx: RunContext, step: CopyStep): Promise<string[]> {
   const r = await ctx.c.query<{ name: string; type: string }>(
@@ -125,7 +128,7 @@ export async function runCopyStep(
   let redoing = false;
   let redone = 0;
   // `insert: copy`: the connection that reads the rows (where apply can open one).
-  const reader = step.insert === 'copy' && canStreamCopy(c) ? new CopyReader(ctx) : undefined;
+  const reader = step.insert === 'copy' && canStreamCopy(c) ? new CopyReader(ctx, c) : undefined;
   try {
     const types = await keyTypes(ctx, step);
     await stepStarting(c, plan.id, phase.name, step.id);
@@ -147,7 +150,7 @@ export async function runCopyStep(
       what: 'copy batch',
       display,
       wanted,
-      lockTimeoutMs: Math.min(s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS),
+      lockTimeoutMs: copyLockTimeoutMs(s),
       settings: reader === undefined ? ALL_ROWS : { ...ALL_ROWS, ...TEXT_ROUND_TRIP },
       targetSize: s.batchSize ?? step.batchSize,
       start: last,
@@ -232,7 +235,11 @@ class CopyReader {
   private ready: Promise<pg.Client | null> | null = null;
   /** Batches whose rows came through COPY (the last message says so). */
   streamed = 0;
-  constructor(private readonly ctx: RunContext) {
+  /** `writer`: the batch's connection (the `COPY … FROM STDIN` runs in its transaction). */
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly writer: pg.Client,
+  ) {
     this.side = new SideSession(ctx.s.sideConnection);
   }
 
@@ -244,10 +251,7 @@ class CopyReader {
           application_name: 'zdm apply (copy reader)',
           ...ALL_ROWS,
           ...TEXT_ROUND_TRIP,
-          lock_timeout: msSetting(Math.min(this.ctx.s.lockTimeoutMs, COPY_LOCK_TIMEOUT_MS)),
-          statement_timeout: msSetting(this.ctx.s.backfillStatementTimeoutMs),
-          enable_seqscan: 'off',
-          enable_sort: 'off',
+          ...batchSettings(this.ctx.s, copyLockTimeoutMs(this.ctx.s)),
         }),
       );
       return conn;
@@ -263,15 +267,14 @@ class CopyReader {
     hasUpper: boolean,
     values: readonly string[],
   ): Promise<number | null> {
-    const writer = this.ctx.c;
     const conn = await this.open();
-    if (conn === null || !canStreamCopy(writer)) return null;
+    if (conn === null) return null;
     const ks = literalKeyset(step.key, types, values);
     try {
       const rows = await streamCopy(
         conn,
         copyOutSql(copyReadSql(step, ks, hasCursor, hasUpper)),
-        writer,
+        this.writer,
         copyWriteSql(step),
       );
       this.streamed += 1;

@@ -19,17 +19,18 @@ export interface Keyset {
   readonly params: (offset: number) => string;
 }
 
+/** A row value of `parts`: one bare, several parenthesized (`id`, `(a, b)`). */
+function rowValue(parts: readonly string[]): string {
+  return parts.length === 1 ? parts[0]! : `(${parts.join(', ')})`;
+}
+
 /** The keyset of `columns`; `types` (as `format_type` prints them) cast the parameters (journaled as text). */
 export function keyset(columns: readonly string[], types?: readonly string[]): Keyset {
   const cols = columns.map(quoteIdent);
-  const k = cols.length;
   return {
     columns: cols,
-    row: k === 1 ? cols[0]! : `(${cols.join(', ')})`,
-    params: (offset) => {
-      const ps = columns.map((_, i) => `$${offset + i + 1}${types ? `::${types[i]}` : ''}`);
-      return k === 1 ? ps[0]! : `(${ps.join(', ')})`;
-    },
+    row: rowValue(cols),
+    params: (offset) => rowValue(columns.map((_, i) => `$${offset + i + 1}${types ? `::${types[i]}` : ''}`)),
   };
 }
 
@@ -232,8 +233,7 @@ export function copyBatchSql(
 
 /** The batch's key range, of the rows of the table (or, qualified by `alias`, of another with the key's columns). */
 function batchRange(ks: Keyset, hasCursor: boolean, hasUpper: boolean, alias = ''): string[] {
-  const cols = ks.columns.map((col) => `${alias}.${col}`);
-  const row = alias === '' ? ks.row : cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
+  const row = alias === '' ? ks.row : rowValue(ks.columns.map((col) => `${alias}.${col}`));
   return [
     ...(hasCursor ? [`${row} > ${ks.params(0)}`] : []),
     ...(hasUpper ? [`${row} <= ${ks.params(hasCursor ? ks.columns.length : 0)}`] : []),
@@ -276,10 +276,7 @@ export function literalKeyset(columns: readonly string[], types: readonly string
   const ks = keyset(columns, types);
   return {
     ...ks,
-    params: (offset) => {
-      const ls = columns.map((_, i) => `${quoteLiteral(values[offset + i]!)}::${types[i]}`);
-      return ls.length === 1 ? ls[0]! : `(${ls.join(', ')})`;
-    },
+    params: (offset) => rowValue(columns.map((_, i) => `${quoteLiteral(values[offset + i]!)}::${types[i]}`)),
   };
 }
 
