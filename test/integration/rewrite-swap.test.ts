@@ -18,6 +18,7 @@ import { fingerprint } from '../../src/model/canonical.js';
 import { withoutJournal } from '../../src/model/objects.js';
 import type { CopyStep, VerifyStep } from '../../src/plan/types.js';
 import { makePlan } from '../../src/workflow/plan.js';
+import { runCli } from '../support/cli.js';
 import { adminUrl, freshDatabase, type TestDatabase } from '../support/db.js';
 import { observeApply, observedText, planRefusal } from '../support/observed-locks.js';
 import { compareWithRecord, startPartitionWorkload } from '../support/partition-workload.js';
@@ -370,4 +371,32 @@ describe('type change by table swap: plan-time refusals and the default path', (
     const msg = await refusal('key-type', desired({ typeChanges: 'swap', tagCode: 'text' }));
     expect(msg).toMatch(/column code is in the table's key \(code\): .* only between smallint, integer and bigint/);
   });
+
+  // Last: it changes the table the cases above plan against.
+  it('the CLI: zdm plan --type-changes swap, then zdm apply of each phase (the copy streamed through COPY on its second connection)', async () => {
+    const planFile = path.join(dir, 'cli.plan.yaml');
+    const file = await desiredFile('cli', desired());
+    const made = await runCli(['plan', '--schema', file, '-d', db.url, '--out', planFile, '--type-changes', 'swap']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(
+      /create public\.orders_zdm_shadow, the copy of public\.orders with id bigint, customer_id bigint/,
+    );
+    for (const phase of ['expand', 'backfill', 'contract']) {
+      const r = await runCli([
+        'apply',
+        planFile,
+        '--phase',
+        phase,
+        '-d',
+        db.url,
+        '--allow-hazards',
+        'long-running,data-loss',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      if (phase === 'backfill') expect(r.stdout + r.stderr).toMatch(/batches streamed through COPY/);
+    }
+    expect((await columnTypes(db)).id).toBe('bigint');
+    const again = await runCli(['plan', '--schema', file, '-d', db.url, '--check', '--type-changes', 'swap']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+  }, 120_000);
 });
