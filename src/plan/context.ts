@@ -202,6 +202,11 @@ export class PlanContext {
    */
   readonly rebuiltViews = new Set<string>();
   /**
+   * Tables (`schema.name`) this plan swaps for a new table (partition swap, unpartition, rewrite),
+   * filled before any technique runs: a swap's rules see the others.
+   */
+  readonly swappedTables = new Set<string>();
+  /**
    * Policies (object keys) that a step drops and creates again around another change
    * (techniques/policies.ts rebuildPolicies): the policy planning leaves them alone.
    */

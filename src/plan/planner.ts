@@ -238,6 +238,9 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   checkNotNullNamesSupported(ctx, desired);
   for (const c of changes) {
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
+    if (c.kind === 'partitionTable' || c.kind === 'unpartitionTable' || c.kind === 'rewriteTable') {
+      ctx.swappedTables.add(`${c.from.schema}.${c.from.name}`);
+    }
   }
   const byViews =
     options.renames === 'views'

@@ -56,7 +56,9 @@ ANALYZE;
 `;
 
 /** The desired state: orders.id and orders.customer_id bigint, everything else as it is. */
-function desired(opts: { typeChanges?: string; tagCode?: string; extraColumn?: string; using?: string } = {}): string {
+function desired(
+  opts: { typeChanges?: string; tagCode?: string; extraColumn?: string; using?: string; noteOrderId?: string } = {},
+): string {
   return `version: 1
 ${opts.typeChanges === undefined ? '' : `options: { typeChanges: ${opts.typeChanges} }\n`}schemas:
   public:
@@ -89,7 +91,7 @@ ${opts.extraColumn ?? ''}        primaryKey: { name: orders_pkey, columns: [id] 
       order_notes:
         columns:
           id: { type: integer, identity: always, nullable: false }
-          order_id: { type: integer, nullable: false }
+          order_id: { type: ${opts.noteOrderId ?? 'integer'}, nullable: false }
           note: { type: text, nullable: false }
         primaryKey: { columns: [id] }
         foreignKeys:
@@ -365,6 +367,13 @@ describe('type change by table swap: plan-time refusals and the default path', (
     const msg = await refusal('using', desired({ typeChanges: 'swap', using: ', using: "customer_id * 2"' }));
     expect(msg).toMatch(/column customer_id: a `using` expression is not supported by rewriting the table/);
     expect(msg).toMatch(/typeChanges: column/);
+  });
+
+  it('refuses two swaps joined by a foreign key in one plan (the new table would reference the retired one)', async () => {
+    const msg = await refusal('two-swaps', desired({ typeChanges: 'swap', noteOrderId: 'bigint' }));
+    expect(msg).toMatch(
+      /foreign key fk_notes_order references public\.orders, which this plan also swaps for a new table: swap one of them in a plan of its own/,
+    );
   });
 
   it('refuses a key column changed to a type its old values do not compare with', async () => {

@@ -52,6 +52,8 @@ interface Case {
   readonly unmanaged?: readonly Dependency[];
   /** A table rewrite (`typeChanges: swap`): plain → plain with column types changed. */
   readonly rewrite?: boolean;
+  /** Other tables the plan swaps (`schema.name`). */
+  readonly swapped?: readonly string[];
 }
 
 const d = col('d', 'date', { nullable: false });
@@ -99,6 +101,7 @@ function facts(c: Case): SwapFacts {
     rowsOutsidePartitions: { 'public.t': c.outside ?? 0 },
     bypassesRowSecurity: c.bypass ?? false,
   });
+  for (const t of c.swapped ?? []) ctx.swappedTables.add(t);
   return {
     ctx,
     live,
@@ -182,6 +185,17 @@ const CASES: Readonly<Record<string, { readonly refused: Case; readonly allowed:
   'new-referencing-foreign-key': {
     refused: { others: [child({ foreignKeys: [] })], desiredOthers: [child()] },
     allowed: { others: [child()], desiredOthers: [child()] },
+  },
+  'references-swapped-table': {
+    refused: {
+      others: [table('c', [id()], { primaryKey: pk(['id']) })],
+      want: wantT({ foreignKeys: [fk('t_c_fk', ['id'], 'c', ['id'])] }),
+      swapped: ['public.c'],
+    },
+    allowed: {
+      others: [table('c', [id()], { primaryKey: pk(['id']) })],
+      want: wantT({ foreignKeys: [fk('t_c_fk', ['id'], 'c', ['id'])] }),
+    },
   },
   'not-valid-foreign-key-before-18': {
     refused: { want: wantT({ foreignKeys: [fk('t_c_fk', ['id'], 'c', ['id'], { valid: false })] }), serverMajor: 17 },

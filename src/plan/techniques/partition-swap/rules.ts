@@ -375,6 +375,22 @@ export const SWAP_CHECKS: readonly Check<unknown>[] = [
     items: ({ want }) => want.foreignKeys,
     rules: [
       {
+        // The new table's foreign key is created in expand and binds the referenced table by OID:
+        // the other swap would leave it pointing at the retired table.
+        name: 'references-swapped-table',
+        refuse: (f, fk) => {
+          const to = `${fk.references.schema}.${fk.references.table}`;
+          return to !== `${f.ref.schema}.${f.ref.name}` && f.ctx.swappedTables.has(to)
+            ? on(
+                `foreign key ${fk.name} references ${qualified(fk.references.schema, fk.references.table)}, which this plan also swaps for a new table: ` +
+                  `swap one of them in a plan of its own (or plan the type changes of both with typeChanges: column)`,
+                'foreignKeys',
+                fk.name,
+              )
+            : undefined;
+        },
+      },
+      {
         name: 'not-valid-foreign-key-before-18',
         refuse: (facts, f) =>
           !plainTarget(facts) && !f.valid && facts.ctx.input.serverMajor < 18
