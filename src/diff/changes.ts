@@ -523,10 +523,10 @@ export function rewrittenTypes(from: Table, to: Table): Readonly<Record<string, 
   return out;
 }
 
+/** `columns id, customer_id` (or `column id`): the columns a rewrite changes the type of. */
 function typeChangesText(from: Table, to: Table): string {
-  return Object.entries(rewrittenTypes(from, to))
-    .map(([c, t]) => `${c} ${from.columns.find((x) => x.name === c)?.type} → ${t}`)
-    .join(', ');
+  const cols = Object.keys(rewrittenTypes(from, to));
+  return `column${cols.length === 1 ? '' : 's'} ${cols.join(', ')}`;
 }
 export interface CreateView {
   readonly kind: 'createView';
@@ -828,7 +828,7 @@ export function describeChange(c: Change): string {
     case 'unpartitionTable':
       return `unpartition table ${c.from.schema}.${c.from.name}`;
     case 'rewriteTable':
-      return `rewrite table ${c.from.schema}.${c.from.name} into a new table (column types ${typeChangesText(c.from, c.to)})`;
+      return `change type of ${typeChangesText(c.from, c.to)} of table ${c.from.schema}.${c.from.name} by a swap`;
     case 'dropTable':
       return `drop table ${c.table.schema}.${c.table.name}`;
     case 'renameTable':
