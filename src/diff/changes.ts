@@ -513,6 +513,11 @@ export interface RewriteTable {
   readonly from: Table;
   readonly to: Table;
 }
+/** A change that swaps the live table for a new one (partition swap, unpartition, rewrite). */
+export function isSwapChange(c: Change): c is PartitionTable | UnpartitionTable | RewriteTable {
+  return c.kind === 'partitionTable' || c.kind === 'unpartitionTable' || c.kind === 'rewriteTable';
+}
+
 /** The columns whose type a rewrite changes, each with its desired type: what the copy casts. */
 export function rewrittenTypes(from: Table, to: Table): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};

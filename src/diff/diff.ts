@@ -56,7 +56,7 @@ export interface DiffOptions {
    * A column type change that rewrites a plain table: `column` (the default), a replacement column
    * (`replaceColumn`); `swap`, the whole table copied into a new one (`rewriteTable`).
    */
-  readonly typeChanges?: TypeChangePath;
+  readonly typeChanges?: TypeChangePath | undefined;
 }
 
 export type TypeChangePath = 'column' | 'swap';

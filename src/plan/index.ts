@@ -19,7 +19,6 @@ export {
   planChanges,
   serverMajor,
   suggestSlug,
-  typeChangeOptions,
 } from './planner.js';
 export { type PlanModels, planScope } from './scope.js';
 export * from './types.js';

@@ -7,8 +7,8 @@
  * the model after contract must equal the desired one: when it does not, the planner has a bug and
  * says so instead of writing a plan that apply would reject.
  */
-import { type Change, type ChangeKind, describeChange, type SetComment } from '../diff/changes.js';
-import { type DiffOptions, diffModels, type TypeChangePath } from '../diff/diff.js';
+import { type Change, type ChangeKind, describeChange, isSwapChange, type SetComment } from '../diff/changes.js';
+import { diffModels, type TypeChangePath } from '../diff/diff.js';
 import { tableRenames, withTableRenames } from '../diff/renames.js';
 import { canonicalize, fingerprint, modelsEqual, stableStringify } from '../model/canonical.js';
 import { ABSENT, objectKey, readObjectFingerprints, withoutJournal } from '../model/objects.js';
@@ -205,10 +205,6 @@ export function serverMajor(live: DatabaseModel, serverVersion: string): number 
   return m ? Number(m[1]) : 14;
 }
 
-/** The diff's options for the plan's. */
-export const typeChangeOptions = (o: { readonly typeChanges?: TypeChangePath }): DiffOptions =>
-  o.typeChanges !== undefined ? { typeChanges: o.typeChanges } : {};
-
 /**
  * Plans the migration of `live` to `desired`.
  *
@@ -224,7 +220,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   const renamed = withTableRenames(live, desired);
   const changes = parentsFirst([
     ...tableRenames(live, desired),
-    ...diffModels(anticipateReparse(renamed, desired), desired, typeChangeOptions(options)),
+    ...diffModels(anticipateReparse(renamed, desired), desired, { typeChanges: options.typeChanges }),
   ]);
   const ctx = new PlanContext({
     live: renamed,
@@ -238,9 +234,7 @@ export function planChanges(liveModel: DatabaseModel, desired: DatabaseModel, op
   checkNotNullNamesSupported(ctx, desired);
   for (const c of changes) {
     if (c.kind === 'addPartition' && c.replaces) ctx.markRecreatedInContract(c.partition);
-    if (c.kind === 'partitionTable' || c.kind === 'unpartitionTable' || c.kind === 'rewriteTable') {
-      ctx.swappedTables.add(`${c.from.schema}.${c.from.name}`);
-    }
+    if (isSwapChange(c)) ctx.swappedTables.add(`${c.from.schema}.${c.from.name}`);
   }
   const byViews =
     options.renames === 'views'

@@ -8,7 +8,7 @@
  *
  * Pure: the queries come from src/sql/preflight.ts; nothing here talks to a server.
  */
-import type { Change, RelationRef } from '../diff/changes.js';
+import { type Change, type RelationRef, rewrittenTypes } from '../diff/changes.js';
 import type { Column, DatabaseModel, ForeignKey, Index, Table } from '../model/types.js';
 import {
   anyNullSql,
@@ -208,10 +208,10 @@ export function dataChecks(live: DatabaseModel, changes: readonly Change[], empt
         // The copy converts each changed column with a cast (typeChanges: swap).
         const table = { schema: c.from.schema, name: c.from.name };
         if (!holdsRows(table)) break;
-        for (const to of c.to.columns) {
-          const from = c.from.columns.find((x) => x.name === to.name);
-          if (from === undefined || from.type === to.type) continue;
-          out.push(conversionCheck(table, from, to, q(from.name), keyOf(table)));
+        for (const name of Object.keys(rewrittenTypes(c.from, c.to))) {
+          const from = c.from.columns.find((x) => x.name === name)!;
+          const to = c.to.columns.find((x) => x.name === name)!;
+          out.push(conversionCheck(table, from, to, q(name), keyOf(table)));
         }
         break;
       }

@@ -17,7 +17,7 @@ import {
   type SourceMap,
 } from '../desired/index.js';
 import { writeDesiredState } from '../desired/write.js';
-import { type Change, diffModels, type TypeChangePath } from '../diff/index.js';
+import { type Change, diffModels, isSwapChange, type TypeChangePath } from '../diff/index.js';
 import { InputError } from '../errors.js';
 import { introspect } from '../introspect/index.js';
 import { emptyTables } from '../introspect/rows.js';
@@ -27,7 +27,7 @@ import { withoutJournal } from '../model/objects.js';
 import { formatPath, parentPath } from '../model/paths.js';
 import type { DatabaseModel } from '../model/types.js';
 import { withChecksum } from '../plan/checksum.js';
-import { type PlanModels, PlanningError, planChanges, planId, suggestSlug, typeChangeOptions } from '../plan/index.js';
+import { type PlanModels, PlanningError, planChanges, planId, suggestSlug } from '../plan/index.js';
 import { dataChecks, withUncheckedHazards } from '../plan/preflight.js';
 import type { RenamePath } from '../plan/techniques/rename-views.js';
 import type { Plan } from '../plan/types.js';
@@ -234,16 +234,14 @@ async function planWith(
   let changes: Change[] = [];
   let empty = new Set<string>();
   try {
-    changes = diffModels(live, desired, typeChangeOptions({ ...(typeChanges !== undefined ? { typeChanges } : {}) }));
+    changes = diffModels(live, desired, { typeChanges });
     const slug = options.name ?? suggestSlug(changes);
     empty = await emptyTables(client, changedTables(live, desired));
     const outside = await rowsOutsidePartitions(
       client,
       changes.flatMap((c) => (c.kind === 'partitionTable' ? [c] : [])),
     );
-    const swaps = changes.some(
-      (c) => c.kind === 'partitionTable' || c.kind === 'unpartitionTable' || c.kind === 'rewriteTable',
-    );
+    const swaps = changes.some(isSwapChange);
     const bypass = swaps && (await bypassesRowSecurity(client));
     result = planChanges(live, desired, {
       id: planId(createdAt, slug),
